@@ -1,0 +1,103 @@
+"""The one settings table: every server setting has a CLI flag and exactly one environment twin.
+
+``opentrail serve --help`` is generated from :data:`SETTINGS`, and docs/configuration.md lists
+every entry (a test checks that it does). Settings are read once at start-up into a
+:class:`Settings` value and passed down; nothing reads the environment later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One row: attribute ``name``, CLI ``flag``, environment twin ``env``, ``default``, ``type``
+    (int, float, str or Path) and a one-line ``help``."""
+
+    name: str
+    flag: str
+    env: str
+    default: Any
+    type: type
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "--host", "OPENTRAIL_HOST", "127.0.0.1", str, "Address to listen on."),
+    Setting("port", "--port", "OPENTRAIL_PORT", 4588, int, "TCP port to listen on."),
+    Setting(
+        "data_dir",
+        "--data-dir",
+        "OPENTRAIL_DATA_DIR",
+        Path("opentrail-data"),
+        Path,
+        "Directory holding the event store, accounts and credentials (created if missing).",
+    ),
+    Setting(
+        "event_history_retention_days",
+        "--event-history-retention-days",
+        "OPENTRAIL_EVENT_HISTORY_RETENTION_DAYS",
+        90,
+        int,
+        "Days of event history kept, judged on eventTime; 0 keeps events forever.",
+    ),
+    Setting(
+        "lookup_events_rate_limit_per_s",
+        "--lookup-events-rate-limit-per-s",
+        "OPENTRAIL_LOOKUP_EVENTS_RATE_LIMIT_PER_S",
+        0.0,
+        float,
+        "LookupEvents requests per second per account and Region (AWS: 2); 0 turns the limit off.",
+    ),
+    Setting(
+        "max_request_bytes",
+        "--max-request-bytes",
+        "OPENTRAIL_MAX_REQUEST_BYTES",
+        8 * 1024 * 1024,
+        int,
+        "Largest request body accepted, in bytes; larger ones get an AWS-style 413 error.",
+    ),
+    Setting(
+        "log_level",
+        "--log-level",
+        "OPENTRAIL_LOG_LEVEL",
+        "info",
+        str,
+        "Server log level: debug, info, warning or error.",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings (see :data:`SETTINGS` for meaning and units)."""
+
+    host: str = "127.0.0.1"
+    port: int = 4588
+    data_dir: Path = Path("opentrail-data")
+    event_history_retention_days: int = 90
+    lookup_events_rate_limit_per_s: float = 0.0
+    max_request_bytes: int = 8 * 1024 * 1024
+    log_level: str = "info"
+
+    @classmethod
+    def from_values(cls, **values: Any) -> "Settings":
+        """Build from keyword values; unknown names raise TypeError, None means the default."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def _check_table() -> None:
+    names = [s.name for s in SETTINGS]
+    assert names == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"
+    for s in SETTINGS:
+        assert getattr(Settings(), s.name) == s.default, s.name
+
+
+_check_table()

@@ -1,0 +1,1 @@
+"""Event storage behind one interface (see :mod:`opentrail.store.base`)."""

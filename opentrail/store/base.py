@@ -1,0 +1,146 @@
+"""The event store interface: what every backend (SQLite now, PostgreSQL next) provides.
+
+Producers hand :class:`NewEvent` batches to :meth:`EventStore.append`; it returns once the batch is
+durably committed ("acknowledged means durable"). Readers use :meth:`EventStore.lookup` (the
+LookupEvents index) and :meth:`EventStore.read_since` (the ordered log every later consumer --
+trail delivery, digests, Insights -- follows with its own cursor).
+
+Times are integer epoch **seconds** (CloudTrail's eventTime has second precision).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Sequence
+
+#: The eight LookupEvents attribute keys, as the CloudTrail API model spells them
+#: (``LookupAttributeKey`` enum in botocore/data/cloudtrail/2013-11-01/service-2.json).
+LOOKUP_ATTRIBUTE_KEYS: tuple[str, ...] = (
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One record ready to be stored.
+
+    - ``event_id``: the record's eventID (or a derived id for records that lack one).
+    - ``event_time``: eventTime as epoch seconds.
+    - ``account_id`` / ``region``: the event-history partition (recipient account, awsRegion).
+    - ``category``: "Management", "Data", "Insight" or "NetworkActivity".
+    - ``record``: the original record as compact JSON bytes (every field kept).
+    - ``lookup``: (attribute key, value) pairs to index, keys from :data:`LOOKUP_ATTRIBUTE_KEYS`;
+      only used for management and Insights events (the ones LookupEvents returns).
+    """
+
+    event_id: str
+    event_time: int
+    account_id: str
+    region: str
+    category: str
+    record: bytes
+    lookup: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as read back: ``seq`` is the store-wide append order (1, 2, ...)."""
+
+    seq: int
+    event_id: str
+    event_time: int
+    account_id: str
+    region: str
+    category: str
+    record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Outcome of one :meth:`EventStore.append`: ``accepted`` new events, ``duplicates`` skipped
+    because their eventID was already stored in the same account (or repeated in the batch)."""
+
+    accepted: int
+    duplicates: int
+    duplicate_indexes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LookupQuery:
+    """One page of LookupEvents.
+
+    - ``attribute``: at most one (key, value) lookup attribute, or None for all events.
+    - ``start_time`` / ``end_time``: inclusive epoch-second bounds, or None for open.
+    - ``insight``: True for EventCategory=insight (Insights events only); False for
+      management events only.
+    - ``limit``: 1..50.
+    - ``after``: the opaque cursor a previous page returned; the page starts strictly after it.
+    """
+
+    account_id: str
+    region: str
+    attribute: tuple[str, str] | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    insight: bool = False
+    limit: int = 50
+    after: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupPage:
+    """Events newest first (eventTime, then append order, descending); ``next_cursor`` is None on the
+    last page."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    next_cursor: tuple[int, int] | None = None
+
+
+class EventStore(abc.ABC):
+    """Durable event storage with the LookupEvents index. Thread-safe: any thread may call any
+    method; writes are funnelled through one writer with group commit."""
+
+    @abc.abstractmethod
+    def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
+        """Store a batch; return once it is durably committed (and, with ``wait_visible``, once it
+        is visible to :meth:`lookup`). Events whose eventID is already stored for the same account
+        are skipped and counted as duplicates."""
+
+    def submit(self, events: Sequence[NewEvent]) -> None:
+        """Queue a batch without waiting (used for self-recorded API calls). Default: append."""
+        self.append(events, wait_visible=False)
+
+    @abc.abstractmethod
+    def lookup(self, query: LookupQuery) -> LookupPage:
+        """One page of events matching ``query``, newest first."""
+
+    @abc.abstractmethod
+    def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` events with sequence number greater than ``seq``, in append order."""
+
+    @abc.abstractmethod
+    def purge_before(self, event_time: int) -> int:
+        """Delete events whose eventTime is before ``event_time``; return how many. Must not stall
+        concurrent appends for more than a short moment."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """Number of stored events."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Flush pending writes and release resources. Idempotent."""
+
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

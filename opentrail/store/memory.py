@@ -1,0 +1,85 @@
+"""An in-memory event store: a real fake of :class:`EventStore` for tests (nothing is durable)."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from typing import Sequence
+
+from .base import AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
+
+
+class MemoryEventStore(EventStore):
+    """Keeps everything in lists; lookups scan. Same semantics as the durable backends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[StoredEvent] = []
+        self._lookup: dict[int, tuple[tuple[str, str], ...]] = {}
+        self._ids: set[tuple[str, str]] = set()
+        self._closed = False
+        self._last_seq = 0
+
+    def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
+        accepted = 0
+        dups: list[int] = []
+        with self._lock:
+            for i, e in enumerate(events):
+                key = (e.account_id, e.event_id)
+                if key in self._ids:
+                    dups.append(i)
+                    continue
+                self._ids.add(key)
+                self._last_seq += 1
+                seq = self._last_seq
+                self._events.append(
+                    StoredEvent(seq, e.event_id, e.event_time, e.account_id, e.region, e.category, e.record)
+                )
+                self._lookup[seq] = e.lookup
+                accepted += 1
+        return AppendResult(accepted, len(dups), tuple(dups))
+
+    def lookup(self, query: LookupQuery) -> LookupPage:
+        wanted = ("Insight",) if query.insight else ("Management",)
+        with self._lock:
+            matches = [
+                e
+                for e in self._events
+                if e.account_id == query.account_id
+                and e.region == query.region
+                and e.category in wanted
+                and (query.start_time is None or e.event_time >= query.start_time)
+                and (query.end_time is None or e.event_time <= query.end_time)
+                and (query.attribute is None or query.attribute in self._lookup[e.seq])
+            ]
+        matches.sort(key=lambda e: (e.event_time, e.seq), reverse=True)
+        if query.after is not None:
+            keys = [(-e.event_time, -e.seq) for e in matches]
+            start = bisect.bisect_right(keys, (-query.after[0], -query.after[1]))
+            matches = matches[start:]
+        page = matches[: query.limit]
+        more = len(matches) > query.limit
+        cursor = (page[-1].event_time, page[-1].seq) if more and page else None
+        return LookupPage(page, cursor)
+
+    def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
+        with self._lock:
+            return [e for e in self._events if e.seq > seq][:limit]
+
+    def purge_before(self, event_time: int) -> int:
+        with self._lock:
+            keep = [e for e in self._events if e.event_time >= event_time]
+            removed = len(self._events) - len(keep)
+            for e in self._events:
+                if e.event_time < event_time:
+                    self._ids.discard((e.account_id, e.event_id))
+                    self._lookup.pop(e.seq, None)
+            self._events = keep
+            return removed
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+    def close(self) -> None:
+        self._closed = True
