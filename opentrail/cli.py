@@ -1,0 +1,123 @@
+"""The ``opentrail`` command: ``serve``, ``import`` and ``create-access-key``.
+
+Server flags are generated from :data:`opentrail.settings.SETTINGS`; each shows its environment
+twin in ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .settings import SETTINGS, Setting, Settings
+
+_DATA_DIR = next(s for s in SETTINGS if s.name == "data_dir")
+_RETENTION = next(s for s in SETTINGS if s.name == "event_history_retention_days")
+
+
+def _option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    kind: Any = click.Path(path_type=Path) if setting.type is Path else setting.type
+    return click.option(
+        setting.flag,
+        setting.name,
+        type=kind,
+        default=setting.default,
+        envvar=setting.env,
+        show_envvar=True,
+        show_default=True,
+        help=setting.help,
+    )
+
+
+def _settings_options(names: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for setting in reversed(SETTINGS):
+            if names is None or setting.name in names:
+                fn = _option(setting)(fn)
+        return fn
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="opentrail")
+def main() -> None:
+    """opentrail: AWS CloudTrail, self-hosted."""
+
+
+@main.command()
+@_settings_options()
+def serve(**values: Any) -> None:
+    """Run the opentrail server in the foreground (CloudTrail API, ingest endpoint, console)."""
+    from .server import run_server
+
+    run_server(Settings.from_values(**values))
+
+
+@main.command("create-access-key")
+@_settings_options(("data_dir",))
+@click.option("--account-id", required=True, help="12-digit AWS-style account id (created if needed).")
+@click.option("--user-name", default=None, help="IAM user name; without it the key is the account's root key.")
+def create_access_key(data_dir: Path, account_id: str, user_name: str | None) -> None:
+    """Create an access key and print it as IAM CreateAccessKey JSON (the secret is shown only here)."""
+    import orjson
+
+    from .auth.accounts import AccountStore, InvalidAccountIdError
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    accounts = AccountStore(data_dir / "accounts.db")
+    try:
+        key = accounts.create_access_key(account_id, user_name=user_name)
+    except InvalidAccountIdError as exc:
+        raise click.BadParameter(str(exc), param_hint="--account-id") from exc
+    finally:
+        accounts.close()
+    click.echo(orjson.dumps(key.to_iam_json(), option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command("import")
+@_settings_options(("data_dir", "event_history_retention_days"))
+@click.option("--account-id", default=None, help="Account for records that name none (default: the first account).")
+@click.option("--region", default=None, help="Region for records without awsRegion (default: us-east-1).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_(
+    data_dir: Path,
+    event_history_retention_days: int,
+    account_id: str | None,
+    region: str | None,
+    quiet: bool,
+    paths: tuple[Path, ...],
+) -> None:
+    """Import CloudTrail log files or folders (recursive) into the event history.
+
+    Works while a server runs on the same data directory (events then go through its ingest
+    endpoint); imported events are visible to LookupEvents when this command ends.
+    """
+    from .importer import run_import
+    from .local import open_import_sink
+
+    with open_import_sink(
+        data_dir,
+        retention_days=event_history_retention_days,
+        default_account_id=account_id,
+        default_region=region,
+    ) as sink:
+        progress = None if quiet else _print_progress
+        summary = run_import(list(paths), sink=sink, progress=progress)
+    if not quiet:
+        click.echo("", err=True)
+    click.echo(summary.render())
+    if summary.files_rejected or summary.records_rejected:
+        sys.exit(1)
+
+
+def _print_progress(progress: Any) -> None:
+    click.echo(f"\r{progress.render()}", nl=False, err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,128 @@
+"""``opentrail serve``: open the data directory, print the banner, run uvicorn in the foreground.
+
+Owns the process-level pieces only: the event store and account store it opens, the
+``server.json`` file local commands use to find the server, the retention purger, and the
+start-up banner. The HTTP layer is :func:`opentrail.api.app.build_app`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from .settings import Settings
+
+log = logging.getLogger("opentrail")
+
+#: How often the retention purger runs, in seconds.
+PURGE_INTERVAL_S = 3600.0
+
+
+class RetentionPurger(threading.Thread):
+    """Deletes events older than the event history retention window, once an interval.
+
+    Runs beside ingest; the store deletes in small chunks so appends are not stalled.
+    ``retention_days`` 0 keeps events forever (the thread then does nothing).
+    """
+
+    def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S) -> None:
+        super().__init__(name="opentrail-retention", daemon=True)
+        self._store = store
+        self._retention_days = retention_days
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.purge_once(time.time())
+            self._stop.wait(self._interval_s)
+
+    def purge_once(self, now: float) -> int:
+        """Purge once; returns the number of events deleted."""
+        if self._retention_days <= 0:
+            return 0
+        cutoff = int(now) - self._retention_days * 86400
+        try:
+            return self._store.purge_before(cutoff)  # type: ignore[attr-defined]
+        except Exception:  # a failed purge is retried next interval; it must not stop the server
+            log.exception("retention purge failed")
+            return 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def banner(settings: Settings, url: str, boot: object) -> str:
+    """The start-up text: where the server listens and how to use the credentials."""
+    account = getattr(boot, "account_id", "?")
+    key_id = getattr(boot, "access_key_id", "?")
+    creds = getattr(boot, "credentials_path", None)
+    lines = [
+        f"opentrail listening on {url}  (data: {settings.data_dir.resolve()})",
+        f"  account {account}, access key {key_id}",
+    ]
+    if creds is not None:
+        lines += [
+            f"  credentials: {creds} (profile 'opentrail'). Use them with:",
+            f"    export AWS_SHARED_CREDENTIALS_FILE={Path(creds).resolve()} AWS_PROFILE=opentrail",
+            f"    aws cloudtrail lookup-events --endpoint-url {url} --region us-east-1",
+        ]
+    else:
+        lines.append("  credentials: the access key seeded from OPENTRAIL_ACCESS_KEY_ID")
+    return "\n".join(lines)
+
+
+def run_server(settings: Settings) -> None:
+    """Run until interrupted. Raises ``StoreLockedError`` if another process holds the store."""
+    from .api.app import build_app
+    from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
+    from .auth.accounts import AccountStore, bootstrap
+    from .store.sqlite import SqliteEventStore
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    boot = bootstrap(data_dir, os.environ)
+    store = SqliteEventStore(data_dir / EVENTS_DIR)
+    accounts = AccountStore(data_dir / ACCOUNTS_DB)
+    purger = RetentionPurger(store, settings.event_history_retention_days)
+    server_file = data_dir / SERVER_FILE
+    try:
+        app = build_app(settings=settings, store=store, accounts=accounts)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        url = f"http://{host}:{settings.port}"
+        server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        print(banner(settings, url, boot), flush=True)
+        purger.start()
+        server.run()
+    finally:
+        purger.stop()
+        try:
+            if read_pid(server_file) == os.getpid():
+                server_file.unlink()
+        except OSError:
+            pass
+        store.close()
+        accounts.close()
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,52 @@
+"""The settings table is complete, documented, and each flag shows its environment twin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from opentrail.cli import main
+from opentrail.settings import SETTINGS, Settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+
+
+def _doc_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in DOCS.read_text().splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("--") and not cells[0].startswith("---"):
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_every_setting_is_documented_with_its_twin_and_default() -> None:
+    rows = _doc_rows()
+    assert sorted(rows) == sorted(s.flag for s in SETTINGS)
+    for s in SETTINGS:
+        flag, env, default, help_text = rows[s.flag]
+        assert env == s.env
+        assert default == str(s.default)
+        assert help_text == s.help
+
+
+def test_serve_help_shows_each_flag_with_its_environment_twin() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for s in SETTINGS:
+        assert s.flag in text
+        assert f"env var: {s.env}" in text
+
+
+def test_environment_twin_sets_the_value(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, Settings] = {}
+    monkeypatch.setattr("opentrail.server.run_server", lambda settings: seen.setdefault("s", settings))
+    monkeypatch.setenv("OPENTRAIL_EVENT_HISTORY_RETENTION_DAYS", "7")
+    monkeypatch.setenv("OPENTRAIL_PORT", "9123")
+    result = CliRunner().invoke(main, ["serve", "--port", "9124"])
+    assert result.exit_code == 0, result.output
+    assert seen["s"].event_history_retention_days == 7
+    assert seen["s"].port == 9124  # the flag wins over the environment
+    assert seen["s"].lookup_events_rate_limit_per_s == 0.0
