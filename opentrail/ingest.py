@@ -1,0 +1,104 @@
+"""The ingest service: records in, durable events out, with a count of what happened to each.
+
+Every producer that hands whole CloudTrail records to opentrail (``opentrail import``, the ingest
+HTTP endpoint) goes through :func:`ingest_records`: each record is read with
+:func:`opentrail.events.record.read_record`, records older than the event-history retention window
+are skipped, and the rest are appended to the store in one batch (one durable commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .events.record import RecordRejected, read_record
+from .store.base import EventStore, NewEvent
+
+_DAY_S = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Record number ``index`` (0-based, in the batch given) was not stored: ``code``/``reason``
+    from :class:`RecordRejected`."""
+
+    index: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """Counts for one batch: ``accepted`` newly stored, ``duplicates`` skipped (eventID already
+    stored for the account, or repeated in the batch), ``expired`` skipped as older than the
+    retention window, and the ``rejected`` records."""
+
+    accepted: int
+    duplicates: int
+    expired: int
+    rejected: tuple[Rejection, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"accepted", "duplicates", "expired", "rejected": [{"index", "code", "reason"}]}``."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "expired": self.expired,
+            "rejected": [{"index": r.index, "code": r.code, "reason": r.reason} for r in self.rejected],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "IngestOutcome":
+        """Inverse of :meth:`to_json`. Raises KeyError/TypeError/ValueError on a malformed dict."""
+        return cls(
+            accepted=int(d["accepted"]),
+            duplicates=int(d["duplicates"]),
+            expired=int(d["expired"]),
+            rejected=tuple(Rejection(int(r["index"]), str(r["code"]), str(r["reason"])) for r in d["rejected"]),
+        )
+
+
+def retention_cutoff(retention_days: int, now: float) -> int | None:
+    """Oldest eventTime (epoch seconds) still inside the window, or None when ``retention_days``
+    is 0 (keep forever)."""
+    if retention_days <= 0:
+        return None
+    return int(now) - retention_days * _DAY_S
+
+
+def ingest_records(
+    store: EventStore,
+    records: Sequence[Any],
+    *,
+    retention_days: int,
+    now: float,
+    default_account_id: str | None = None,
+    default_region: str | None = None,
+    wait_visible: bool = True,
+) -> IngestOutcome:
+    """Read, filter and append ``records`` (decoded JSON values) to ``store`` in one append.
+
+    ``retention_days`` 0 keeps everything; otherwise a record whose eventTime is before
+    ``now - retention_days`` days (``now`` in epoch seconds, injected) counts as ``expired``.
+    Returns once the store has committed the batch. Store errors propagate.
+    """
+    cutoff = retention_cutoff(retention_days, now)
+    events: list[NewEvent] = []
+    rejected: list[Rejection] = []
+    expired = 0
+    for index, obj in enumerate(records):
+        try:
+            event = read_record(obj, default_account_id=default_account_id, default_region=default_region)
+        except RecordRejected as exc:
+            rejected.append(Rejection(index, exc.code, exc.reason))
+            continue
+        if cutoff is not None and event.event_time < cutoff:
+            expired += 1
+            continue
+        events.append(event)
+    if events:
+        result = store.append(events, wait_visible=wait_visible)
+        accepted, duplicates = result.accepted, result.duplicates
+    else:
+        accepted = duplicates = 0
+    return IngestOutcome(accepted, duplicates, expired, tuple(rejected))
