@@ -1,0 +1,220 @@
+"""The ASGI application: the CloudTrail API (AWS JSON 1.1 on ``POST /``), the ingest endpoint,
+health and the console placeholder.
+
+Routes:
+
+- ``POST /`` -- CloudTrail, ``X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>``,
+  SigV4 service ``cloudtrail``; dispatched through :data:`opentrail.api.operations.OPERATIONS`.
+- ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
+- ``GET /_opentrail/health`` -- ``{"status": "ok"}``.
+- ``GET /`` -- a placeholder page (the console comes later).
+
+Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
+target (UnknownOperationException), Content-Type, JSON body (SerializationException), handler. Every
+response carries ``x-amzn-RequestId``; errors are rendered by
+:func:`opentrail.api.errors.error_response`; any unexpected exception is logged and answered with
+``InternalFailure`` (500).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ..auth.accounts import AccountStore
+from ..auth.sigv4 import Caller, SignatureRejected, verify
+from ..settings import Settings
+from ..store.base import EventStore
+from .errors import (
+    AwsError,
+    InternalFailure,
+    RequestEntityTooLargeException,
+    SerializationException,
+    UnknownOperationException,
+    UnsupportedMediaTypeException,
+    error_response,
+    json_response,
+    new_request_id,
+)
+from .operations import OPERATIONS, OperationContext, operation_from_target
+from .ratelimit import RateLimiter
+from .recording import CallInfo, record_call
+
+log = logging.getLogger("opentrail.api")
+
+#: Content types accepted on the CloudTrail API (botocore sends the first).
+JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
+
+_CONSOLE_PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>opentrail</title></head>
+<body><h1>opentrail</h1>
+<p>This is the opentrail API endpoint (AWS CloudTrail, self-hosted). The web console comes later.</p>
+<p>Use it with the AWS CLI or boto3: <code>aws cloudtrail lookup-events --endpoint-url URL</code>.</p>
+</body></html>
+"""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or RequestEntityTooLargeException as soon as it exceeds ``limit`` bytes
+    (a Content-Length over the limit is refused before reading)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestEntityTooLargeException.for_limit(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLargeException.for_limit(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def call_info(request: Request) -> CallInfo:
+    """Client address, User-Agent, Host and TLS facts of ``request`` for the record."""
+    client = request.client
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    return CallInfo(
+        source_ip=client.host if client else "127.0.0.1",
+        user_agent=request.headers.get("user-agent", ""),
+        host=request.headers.get("host"),
+        tls_version=tls.get("tls_version_name") if isinstance(tls, dict) else None,
+        cipher_suite=tls.get("cipher_suite") if isinstance(tls, dict) else None,
+        is_tls=request.url.scheme == "https",
+    )
+
+
+def authenticate(request: Request, body: bytes, accounts: AccountStore, service: str, now: float) -> Caller:
+    """SigV4-verify ``request`` for ``service``; raises :class:`SignatureRejected`."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    return verify(
+        method=request.method,
+        path=raw_path.decode("latin-1"),
+        query_string=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+        body=body,
+        accounts=accounts,
+        service=service,
+        now=now,
+    )
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The request JSON object; an empty body is ``{}``. Raises SerializationException."""
+    if not body.strip():
+        return {}
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise SerializationException("The request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise SerializationException("The request body must be a JSON object.")
+    return value
+
+
+class RequestIdMiddleware:
+    """Adds ``x-amzn-RequestId`` to responses that lack one (Starlette's own 404/405 answers)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-amzn-requestid" for k, _ in headers):
+                    headers.append((b"x-amzn-requestid", new_request_id().encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def build_app(
+    *,
+    settings: Settings,
+    store: EventStore,
+    accounts: AccountStore,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
+    for signature times, event times, retention and rate limiting."""
+    limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
+
+    async def cloudtrail_api(request: Request) -> Response:
+        request_id = new_request_id()
+        event_time = clock()
+        operation = operation_from_target(request.headers.get("x-amz-target"))
+        caller: Caller | None = None
+        params: dict[str, Any] | None = None
+        response: dict[str, Any] | None = None
+        error: AwsError | None = None
+        try:
+            body = await read_body(request, settings.max_request_bytes)
+            try:
+                caller = authenticate(request, body, accounts, "cloudtrail", clock())
+            except SignatureRejected as exc:
+                caller = exc.caller
+                raise exc.error from None
+            if operation is None:
+                raise UnknownOperationException()
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
+                raise UnsupportedMediaTypeException.for_type(content_type)
+            params = parse_json_object(body)
+            ctx = OperationContext(caller, settings, store, clock, limiter)
+            response = await run_in_threadpool(OPERATIONS[operation], ctx, params)
+        except AwsError as exc:
+            error = exc
+        except Exception:
+            log.exception("unexpected error in %s (request %s)", operation, request_id)
+            error = InternalFailure()
+        if caller is not None and operation is not None:
+            record_call(
+                store,
+                caller=caller,
+                operation=operation,
+                params=params,
+                response=response,
+                error_code=error.code if error else None,
+                error_message=error.message if error else None,
+                request_id=request_id,
+                event_time=event_time,
+                info=call_info(request),
+            )
+        if error is not None:
+            return error_response(error, request_id)
+        return json_response(response, request_id)
+
+    async def console(request: Request) -> Response:
+        return HTMLResponse(_CONSOLE_PLACEHOLDER, headers={"x-amzn-RequestId": new_request_id()})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers={"x-amzn-RequestId": new_request_id()})
+
+    from .ingest_route import make_ingest_endpoint
+
+    routes = [
+        Route("/", cloudtrail_api, methods=["POST"]),
+        Route("/", console, methods=["GET"]),
+        Route("/_opentrail/health", health, methods=["GET"]),
+        Route(
+            "/_opentrail/ingest",
+            make_ingest_endpoint(settings=settings, store=store, accounts=accounts, clock=clock),
+            methods=["POST"],
+        ),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

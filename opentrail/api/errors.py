@@ -1,0 +1,208 @@
+"""AWS errors named after the wire: one class per AWS error code, rendered by one handler.
+
+The class name *is* the error code; the message is built in the class in AWS's wording; ``status``
+is the HTTP status. :func:`error_response` renders any of them as AWS JSON 1.1 does::
+
+    HTTP 400, Content-Type: application/x-amz-json-1.1
+    {"__type": "InvalidMaxResultsException", "message": "..."}
+
+(botocore reads ``__type``, dropping anything before ``#``, and ``message``/``Message``.)
+
+Sources for the wording (see docs/api.md for what could not be verified):
+
+- Authentication errors of AWS JSON services (Coral): ``UnrecognizedClientException`` "The
+  security token included in the request is invalid." (HTTP 400, boto/boto3#509);
+  ``InvalidSignatureException`` "The request signature we calculated does not match ..." and the
+  clock-skew forms "Signature expired: 20151120T200815Z is now earlier than 20151120T201846Z
+  (20151120T202346Z - 5 min.)" / "Signature not yet current: ... is still later than ...
+  (... + 5 min.)" (HTTP 400, aws/aws-sdk-js#254, remind101/logspout-kinesis#21);
+  ``MissingAuthenticationTokenException`` "Missing Authentication Token" (HTTP 400).
+- ``UnknownOperationException`` carries no message on AWS (boto/botocore#1846 shows an empty one).
+- ``ThrottlingException`` "Rate exceeded" is what AWS answers when LookupEvents' 2/s is exceeded.
+- CloudTrail's modeled errors (InvalidLookupAttributesException, ...) come from the botocore model
+  ``cloudtrail/2013-11-01/service-2.json``; their messages paraphrase the model's documentation.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from starlette.responses import Response
+
+log = logging.getLogger("opentrail.api")
+
+#: Content type of every AWS JSON 1.1 response, errors included.
+JSON_11 = "application/x-amz-json-1.1"
+
+
+class AwsError(Exception):
+    """Base of every wire error. ``code`` is the class name; ``message`` may be None (no member)."""
+
+    status: int = 400
+    default_message: str | None = None
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message or self.code)
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def body(self) -> dict[str, str]:
+        """The JSON body ``{"__type": code, "message": ...}`` (message left out when None)."""
+        out = {"__type": self.code}
+        if self.message is not None:
+            out["message"] = self.message
+        return out
+
+
+# --- authentication (SigV4) ----------------------------------------------------------------
+
+
+class MissingAuthenticationTokenException(AwsError):
+    """No Authorization header (and no presigned query)."""
+
+    default_message = "Missing Authentication Token"
+
+
+class UnrecognizedClientException(AwsError):
+    """Unknown or inactive access key id, or a session token (opentrail has no STS)."""
+
+    default_message = "The security token included in the request is invalid."
+
+
+class InvalidSignatureException(AwsError):
+    """Bad signature, wrong credential scope or a request time more than 5 minutes off."""
+
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    )
+
+    @classmethod
+    def expired(cls, signed: str, now_minus_5: str, now: str) -> "InvalidSignatureException":
+        return cls(f"Signature expired: {signed} is now earlier than {now_minus_5} ({now} - 5 min.)")
+
+    @classmethod
+    def not_yet_current(cls, signed: str, now_plus_5: str, now: str) -> "InvalidSignatureException":
+        return cls(f"Signature not yet current: {signed} is still later than {now_plus_5} ({now} + 5 min.)")
+
+
+class IncompleteSignatureException(AwsError):
+    """An Authorization header that cannot be parsed (missing Credential/SignedHeaders/Signature or
+    date)."""
+
+
+class AccessDeniedException(AwsError):
+    """The caller is authenticated but not allowed (e.g. a non-admin key on the ingest endpoint)."""
+
+    @classmethod
+    def for_action(cls, arn: str, action: str) -> "AccessDeniedException":
+        return cls(f"User: {arn} is not authorized to perform: {action}")
+
+
+# --- protocol ------------------------------------------------------------------------------
+
+
+class UnknownOperationException(AwsError):
+    """Missing or unknown ``X-Amz-Target``; AWS sends no message. opentrail also uses it, with a
+    message, for operations of the model it does not implement yet."""
+
+    @classmethod
+    def not_implemented(cls, operation: str) -> "UnknownOperationException":
+        return cls(f"opentrail does not implement the {operation} operation yet.")
+
+
+class SerializationException(AwsError):
+    """A body that is not a JSON object, or a member of the wrong JSON type."""
+
+
+class UnsupportedMediaTypeException(AwsError):
+    """A Content-Type other than AWS JSON (opentrail's name; AWS answers such requests
+    inconsistently)."""
+
+    status = 415
+
+    @classmethod
+    def for_type(cls, content_type: str) -> "UnsupportedMediaTypeException":
+        return cls(f"Unsupported Content-Type {content_type!r}; send {JSON_11}.")
+
+
+class RequestEntityTooLargeException(AwsError):
+    """A body larger than ``settings.max_request_bytes``."""
+
+    status = 413
+
+    @classmethod
+    def for_limit(cls, limit: int) -> "RequestEntityTooLargeException":
+        return cls(f"Request body is larger than the limit of {limit} bytes.")
+
+
+class ValidationException(AwsError):
+    """A parameter that breaks the model's constraints and has no more specific error."""
+
+
+class ThrottlingException(AwsError):
+    """Over the per-account-and-Region request rate."""
+
+    default_message = "Rate exceeded"
+
+
+class InternalFailure(AwsError):
+    """Any unexpected exception (logged with its traceback); the goal is that nothing reaches it."""
+
+    status = 500
+    default_message = "The request processing has failed because of an unknown error, exception or failure."
+
+
+# --- CloudTrail modeled errors (LookupEvents) ----------------------------------------------
+
+
+class InvalidLookupAttributesException(AwsError):
+    """More than one lookup attribute, an unknown AttributeKey, a bad value, or an attribute that
+    Insights lookups do not support."""
+
+
+class InvalidTimeRangeException(AwsError):
+    """StartTime after EndTime."""
+
+    default_message = "Start time must be before end time."
+
+
+class InvalidMaxResultsException(AwsError):
+    """MaxResults outside 1..50."""
+
+    default_message = "Max results must be between 1 and 50."
+
+
+class InvalidNextTokenException(AwsError):
+    """A token that was not issued by opentrail or was issued for other parameters."""
+
+    default_message = "Invalid NextToken."
+
+
+class InvalidEventCategoryException(AwsError):
+    """EventCategory other than ``insight``."""
+
+
+def new_request_id() -> str:
+    """A fresh ``x-amzn-RequestId`` (UUID, as AWS JSON services send)."""
+    return str(uuid.uuid4())
+
+
+def json_response(payload: object, request_id: str, status: int = 200) -> Response:
+    """An AWS JSON 1.1 response with ``x-amzn-RequestId``."""
+    return Response(
+        orjson.dumps(payload),
+        status_code=status,
+        media_type=JSON_11,
+        headers={"x-amzn-RequestId": request_id},
+    )
+
+
+def error_response(error: AwsError, request_id: str) -> Response:
+    """Render ``error`` the way AWS JSON 1.1 services do."""
+    return json_response(error.body(), request_id, error.status)

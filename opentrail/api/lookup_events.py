@@ -1,0 +1,191 @@
+"""LookupEvents, as the API model (``LookupEventsRequest``/``LookupEventsResponse``) and
+REFERENCE.md describe it.
+
+Request: ``LookupAttributes`` (at most one {AttributeKey, AttributeValue}), ``StartTime`` /
+``EndTime`` (epoch seconds as JSON numbers, inclusive), ``EventCategory`` ("insight"),
+``MaxResults`` (1..50, default 50), ``NextToken``. Response: ``{"Events": [...], "NextToken"?}``,
+newest first, each event ``{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource,
+Username, Resources, CloudTrailEvent}`` with members that have no value left out.
+
+The partition is the caller's account and the Region of the signing scope. Events older than the
+event history retention window are never returned, even before the purger deletes them.
+
+NextToken: ``base64url(orjson([eventTime, seq, binding]))`` where ``binding`` is the first 16 hex
+digits of SHA-256 over the partition and every parameter except MaxResults and NextToken. A token
+reused with other parameters, or anything that does not decode, is ``InvalidNextTokenException``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+from typing import Any
+
+import orjson
+
+from ..events.lookup import lookup_fields
+from ..store.base import LOOKUP_ATTRIBUTE_KEYS, LookupQuery, StoredEvent
+from .errors import (
+    InvalidEventCategoryException,
+    InvalidLookupAttributesException,
+    InvalidMaxResultsException,
+    InvalidNextTokenException,
+    InvalidTimeRangeException,
+    SerializationException,
+    ThrottlingException,
+)
+from .operations import OperationContext
+
+#: Attribute keys an Insights lookup accepts (LookupEvents API Reference).
+INSIGHT_ATTRIBUTE_KEYS = ("EventId", "EventName", "EventSource")
+MAX_RESULTS = 50
+MAX_ATTRIBUTE_VALUE_CHARS = 2000
+_DAY_S = 86400
+
+
+def _number(params: dict[str, Any], name: str) -> float | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SerializationException(f"{name} must be a timestamp in epoch seconds (a JSON number).")
+    return float(value)
+
+
+def _attribute(params: dict[str, Any], insight: bool) -> tuple[str, str] | None:
+    attrs = params.get("LookupAttributes")
+    if attrs is None:
+        return None
+    if not isinstance(attrs, list) or not all(isinstance(a, dict) for a in attrs):
+        raise SerializationException("LookupAttributes must be a list of LookupAttribute objects.")
+    if not attrs:
+        return None
+    if len(attrs) > 1:
+        raise InvalidLookupAttributesException("You can specify only one lookup attribute per request.")
+    key, value = attrs[0].get("AttributeKey"), attrs[0].get("AttributeValue")
+    if key is not None and not isinstance(key, str) or value is not None and not isinstance(value, str):
+        raise SerializationException("AttributeKey and AttributeValue must be strings.")
+    if key not in LOOKUP_ATTRIBUTE_KEYS:
+        raise InvalidLookupAttributesException(
+            f"Attribute key {key!r} is not valid. Valid keys: {', '.join(LOOKUP_ATTRIBUTE_KEYS)}."
+            if key is not None
+            else "AttributeKey is required."
+        )
+    if not value or len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
+        raise InvalidLookupAttributesException(
+            f"AttributeValue must be between 1 and {MAX_ATTRIBUTE_VALUE_CHARS} characters."
+        )
+    if insight and key not in INSIGHT_ATTRIBUTE_KEYS:
+        raise InvalidLookupAttributesException(
+            f"Attribute key {key} is not valid for Insights events. Valid keys: {', '.join(INSIGHT_ATTRIBUTE_KEYS)}."
+        )
+    return key, value
+
+
+def _binding(ctx: OperationContext, attribute: tuple[str, str] | None, start: float | None,
+             end: float | None, insight: bool) -> str:
+    material = orjson.dumps([ctx.caller.account_id, ctx.caller.region, attribute, start, end, insight])
+    return hashlib.sha256(material).hexdigest()[:16]
+
+
+def encode_token(cursor: tuple[int, int], binding: str) -> str:
+    """The opaque NextToken for ``cursor`` (eventTime, seq) bound to ``binding``."""
+    return base64.urlsafe_b64encode(orjson.dumps([cursor[0], cursor[1], binding])).decode().rstrip("=")
+
+
+def decode_token(token: Any, binding: str) -> tuple[int, int]:
+    """The cursor in ``token``; raises InvalidNextTokenException when it is malformed or was issued
+    for other parameters."""
+    if not isinstance(token, str) or not token or len(token) > 512:
+        raise InvalidNextTokenException()
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        value = orjson.loads(raw)
+    except (binascii.Error, ValueError):
+        raise InvalidNextTokenException() from None
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
+        or value[2] != binding
+    ):
+        raise InvalidNextTokenException()
+    return value[0], value[1]
+
+
+def event_json(stored: StoredEvent) -> dict[str, Any]:
+    """One ``Event`` of the response; members without a value are left out, Resources is always a
+    list (AWS sends ``[]``); CloudTrailEvent is the stored record bytes unchanged."""
+    record = orjson.loads(stored.record)
+    fields = lookup_fields(record if isinstance(record, dict) else {}, event_id=stored.event_id)
+    out: dict[str, Any] = {}
+    for name, value in (
+        ("EventId", fields.event_id),
+        ("EventName", fields.event_name),
+        ("ReadOnly", fields.read_only),
+        ("AccessKeyId", fields.access_key_id),
+        ("EventTime", stored.event_time),
+        ("EventSource", fields.event_source),
+        ("Username", fields.username),
+    ):
+        if value is not None:
+            out[name] = value
+    out["Resources"] = [{"ResourceType": t, "ResourceName": n} for t, n in fields.resources]
+    out["CloudTrailEvent"] = stored.record.decode("utf-8")
+    return out
+
+
+def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The LookupEvents handler. Raises the model's errors (InvalidLookupAttributesException,
+    InvalidTimeRangeException, InvalidMaxResultsException, InvalidNextTokenException,
+    InvalidEventCategoryException), SerializationException for wrongly typed members and
+    ThrottlingException over the rate limit."""
+    if not ctx.lookup_limiter.allow((ctx.caller.account_id, ctx.caller.region)):
+        raise ThrottlingException()
+    category = params.get("EventCategory")
+    if category is not None and not isinstance(category, str):
+        raise SerializationException("EventCategory must be a string.")
+    if category is not None and category != "insight":
+        raise InvalidEventCategoryException(f"Event category {category!r} is not valid. Valid value: insight.")
+    insight = category == "insight"
+    max_results = params.get("MaxResults")
+    if max_results is None:
+        max_results = MAX_RESULTS
+    elif isinstance(max_results, bool) or not isinstance(max_results, int):
+        raise SerializationException("MaxResults must be an integer.")
+    elif not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidMaxResultsException()
+    attribute = _attribute(params, insight)
+    start, end = _number(params, "StartTime"), _number(params, "EndTime")
+    if start is not None and end is not None and start > end:
+        raise InvalidTimeRangeException()
+    binding = _binding(ctx, attribute, start, end, insight)
+    token = params.get("NextToken")
+    after = decode_token(token, binding) if token is not None else None
+
+    start_s = math.ceil(start) if start is not None else None
+    end_s = math.floor(end) if end is not None else None
+    days = ctx.settings.event_history_retention_days
+    if days > 0:
+        oldest = int(ctx.clock()) - days * _DAY_S
+        start_s = oldest if start_s is None else max(start_s, oldest)
+    if start_s is not None and end_s is not None and start_s > end_s:
+        return {"Events": []}
+    page = ctx.store.lookup(
+        LookupQuery(
+            account_id=ctx.caller.account_id,
+            region=ctx.caller.region,
+            attribute=attribute,
+            start_time=start_s,
+            end_time=end_s,
+            insight=insight,
+            limit=max_results,
+            after=after,
+        )
+    )
+    out: dict[str, Any] = {"Events": [event_json(e) for e in page.events]}
+    if page.next_cursor is not None:
+        out["NextToken"] = encode_token(page.next_cursor, binding)
+    return out

@@ -1,0 +1,146 @@
+"""The explicit operation table: every CloudTrail operation of the botocore model -> its handler.
+
+No reflection: an operation is reachable only if it is listed here. Operations not implemented yet
+answer ``UnknownOperationException`` with a message naming them (never a 500); a target that is not
+``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<name in this table>`` answers
+``UnknownOperationException`` without a message, as AWS does. A test checks the table against the
+model (``botocore/data/cloudtrail/2013-11-01/service-2.json``: 60 operations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..auth.sigv4 import Caller
+from ..settings import Settings
+from ..store.base import EventStore
+from .errors import UnknownOperationException
+from .ratelimit import RateLimiter
+
+#: ``X-Amz-Target`` prefix of the CloudTrail API (botocore model metadata ``targetPrefix``).
+TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """What a handler may use: the authenticated caller (``caller.region`` is the signing Region),
+    settings, the event store, the injected clock (epoch seconds) and the LookupEvents limiter."""
+
+    caller: Caller
+    settings: Settings
+    store: EventStore
+    clock: Callable[[], float]
+    lookup_limiter: RateLimiter
+
+
+#: A handler takes the context and the request JSON object and returns the response JSON object;
+#: it raises :class:`opentrail.api.errors.AwsError` subclasses for AWS errors.
+Handler = Callable[[OperationContext, dict[str, Any]], dict[str, Any]]
+
+#: All 60 operations of the model, in alphabetical order.
+MODEL_OPERATIONS: tuple[str, ...] = (
+    "AddTags",
+    "CancelQuery",
+    "CreateChannel",
+    "CreateDashboard",
+    "CreateEventDataStore",
+    "CreateTrail",
+    "DeleteChannel",
+    "DeleteDashboard",
+    "DeleteEventDataStore",
+    "DeleteResourcePolicy",
+    "DeleteTrail",
+    "DeregisterOrganizationDelegatedAdmin",
+    "DescribeQuery",
+    "DescribeTrails",
+    "DisableFederation",
+    "EnableFederation",
+    "GenerateQuery",
+    "GetChannel",
+    "GetDashboard",
+    "GetEventConfiguration",
+    "GetEventDataStore",
+    "GetEventSelectors",
+    "GetImport",
+    "GetInsightSelectors",
+    "GetQueryResults",
+    "GetResourcePolicy",
+    "GetTrail",
+    "GetTrailStatus",
+    "ListChannels",
+    "ListDashboards",
+    "ListEventDataStores",
+    "ListImportFailures",
+    "ListImports",
+    "ListInsightsData",
+    "ListInsightsMetricData",
+    "ListPublicKeys",
+    "ListQueries",
+    "ListTags",
+    "ListTrails",
+    "LookupEvents",
+    "PutEventConfiguration",
+    "PutEventSelectors",
+    "PutInsightSelectors",
+    "PutResourcePolicy",
+    "RegisterOrganizationDelegatedAdmin",
+    "RemoveTags",
+    "RestoreEventDataStore",
+    "SearchSampleQueries",
+    "StartDashboardRefresh",
+    "StartEventDataStoreIngestion",
+    "StartImport",
+    "StartLogging",
+    "StartQuery",
+    "StopEventDataStoreIngestion",
+    "StopImport",
+    "StopLogging",
+    "UpdateChannel",
+    "UpdateDashboard",
+    "UpdateEventDataStore",
+    "UpdateTrail",
+)
+
+#: Operations whose calls CloudTrail records with ``readOnly: true``.
+READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "Describe", "List", "Lookup", "Search")
+
+
+def is_read_only(operation: str) -> bool:
+    """True for Get*/Describe*/List*/Lookup*/Search* operations."""
+    return operation.startswith(READ_ONLY_PREFIXES)
+
+
+def _not_implemented(operation: str) -> Handler:
+    def handler(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+        raise UnknownOperationException.not_implemented(operation)
+
+    handler.__name__ = f"not_implemented_{operation}"
+    return handler
+
+
+def _build_table() -> dict[str, Handler]:
+    from .lookup_events import lookup_events
+
+    implemented: dict[str, Handler] = {"LookupEvents": lookup_events}
+    return {op: implemented.get(op) or _not_implemented(op) for op in MODEL_OPERATIONS}
+
+
+#: Operation name -> handler, for every operation of the model.
+OPERATIONS: dict[str, Handler] = _build_table()
+
+
+def implemented_operations() -> list[str]:
+    """Names of the operations that have a real handler (for the coverage page)."""
+    return [op for op, h in OPERATIONS.items() if not h.__name__.startswith("not_implemented_")]
+
+
+def operation_from_target(target: str | None) -> str | None:
+    """The operation named by an ``X-Amz-Target`` value, or None when it is missing, for another
+    service, or not an operation of the model."""
+    if not target:
+        return None
+    prefix, dot, name = target.rpartition(".")
+    if not dot or prefix != TARGET_PREFIX or name not in OPERATIONS:
+        return None
+    return name

@@ -1,0 +1,354 @@
+"""Accounts and access keys, kept in a small SQLite file (``<data-dir>/accounts.db``, mode 0600).
+
+Two processes may use the file at once (the CLI adds keys while the server runs): every write is
+its own transaction, and :meth:`AccountStore.find_key` reads the database on a cache miss, so a key
+created by another process works at once. Keys found are cached in memory (keys are never
+modified or deleted by opentrail, so the cache cannot go stale).
+
+The first account created is the *admin* account: its keys may also call the ingest endpoint.
+
+Secrets are stored in clear text in the 0600 file, because SigV4 verification needs them; they are
+never logged and no API returns them after creation.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import secrets
+import sqlite3
+import string
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+#: ``[opentrail]`` profile region written to the generated credentials file.
+DEFAULT_REGION = "us-east-1"
+#: Name of the generated shared-credentials file in the data directory.
+CREDENTIALS_FILE = "credentials"
+#: Name of the accounts database in the data directory.
+ACCOUNTS_DB = "accounts.db"
+
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+_KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+    user_name TEXT,
+    secret_access_key TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'Active',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class InvalidAccountIdError(ValueError):
+    """An account id that is not 12 digits."""
+
+
+class BootstrapError(ValueError):
+    """Inconsistent ``OPENTRAIL_*`` seed variables (some set, some not; bad values; a known key id
+    with another secret)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A stored key as the verifier needs it. ``user_name`` None = the account's root key.
+    ``secret_access_key`` is left out of ``repr`` so it never reaches a log by accident."""
+
+    access_key_id: str
+    account_id: str
+    user_name: str | None
+    secret_access_key: str = field(repr=False)
+    status: str = "Active"
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """A newly created key, the only time its secret is handed out."""
+
+    access_key_id: str
+    account_id: str
+    user_name: str | None
+    secret_access_key: str = field(repr=False)
+    create_date: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def to_iam_json(self) -> dict[str, Any]:
+        """IAM CreateAccessKey's shape: ``{"AccessKey": {"UserName", "AccessKeyId",
+        "SecretAccessKey", "Status": "Active", "CreateDate"}}``; CreateDate ISO 8601 UTC
+        (``2024-05-01T12:00:00Z``); UserName omitted for a root key (as IAM does)."""
+        inner: dict[str, Any] = {}
+        if self.user_name is not None:
+            inner["UserName"] = self.user_name
+        inner.update(
+            AccessKeyId=self.access_key_id,
+            SecretAccessKey=self.secret_access_key,
+            Status="Active",
+            CreateDate=self.create_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        return {"AccessKey": inner}
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """Outcome of :func:`bootstrap`: the admin account and its root key id, the credentials file
+    (None when the key was seeded from the environment) and whether this start created them."""
+
+    account_id: str
+    access_key_id: str
+    credentials_path: Path | None
+    created: bool
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 if missing (SQLite's -wal/-shm files inherit the mode)."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+def check_account_id(account_id: str) -> str:
+    """Return ``account_id`` if it is 12 digits, else raise :class:`InvalidAccountIdError`."""
+    if not isinstance(account_id, str) or not _ACCOUNT_RE.match(account_id):
+        raise InvalidAccountIdError(f"account id must be 12 digits, got {account_id!r}")
+    return account_id
+
+
+class AccountStore:
+    """Accounts and keys in ``path`` (created mode 0600). Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        if not self._path.exists():
+            _create_private_file(self._path)
+        self._lock = threading.Lock()
+        self._cache: dict[str, KeyRecord] = {}
+        self._conn = sqlite3.connect(self._path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.executescript(_SCHEMA)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Close the database connection. Idempotent."""
+        with self._lock:
+            self._conn.close()
+
+    # --- writes ---
+
+    def _insert_account(self, account_id: str) -> None:
+        # Caller holds the lock and an open IMMEDIATE transaction.
+        row = self._conn.execute("SELECT 1 FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
+        if row is not None:
+            return
+        any_admin = self._conn.execute("SELECT 1 FROM accounts WHERE is_admin = 1").fetchone()
+        self._conn.execute(
+            "INSERT INTO accounts (account_id, is_admin, created_at) VALUES (?, ?, ?)",
+            (account_id, 0 if any_admin else 1, _now_iso()),
+        )
+
+    def _write(self, fn: Any) -> Any:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn()
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return out
+
+    def create_account(self, account_id: str | None = None) -> str:
+        """Create an account (a random 12-digit id when None) and return its id; an existing id is
+        returned unchanged. Raises :class:`InvalidAccountIdError`."""
+        if account_id is None:
+            account_id = "".join(secrets.choice(string.digits) for _ in range(12))
+            if account_id[0] == "0":
+                account_id = "1" + account_id[1:]
+        check_account_id(account_id)
+        self._write(lambda: self._insert_account(account_id))
+        return account_id
+
+    def create_access_key(self, account_id: str, user_name: str | None = None) -> AccessKey:
+        """Create a key (``AKIA`` + 16 uppercase letters/digits, 40-character secret) for
+        ``account_id`` (created if needed); no ``user_name`` = a root key."""
+        key = AccessKey(
+            access_key_id="AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
+            account_id=check_account_id(account_id),
+            user_name=user_name,
+            secret_access_key="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
+        )
+        self._add_key(key)
+        return key
+
+    def import_access_key(
+        self, account_id: str, access_key_id: str, secret_access_key: str, user_name: str | None = None
+    ) -> AccessKey:
+        """Store a key whose id and secret were chosen elsewhere (``OPENTRAIL_*`` seeding). Raises
+        :class:`BootstrapError` for a malformed id or empty secret."""
+        check_account_id(account_id)
+        if not _KEY_ID_RE.match(access_key_id or ""):
+            raise BootstrapError("access key id must be 16-128 uppercase letters or digits")
+        if not secret_access_key:
+            raise BootstrapError("secret access key must not be empty")
+        key = AccessKey(access_key_id, account_id, user_name, secret_access_key)
+        self._add_key(key)
+        return key
+
+    def _add_key(self, key: AccessKey) -> None:
+        def run() -> None:
+            self._insert_account(key.account_id)
+            self._conn.execute(
+                "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    key.access_key_id,
+                    key.account_id,
+                    key.user_name,
+                    key.secret_access_key,
+                    key.create_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                ),
+            )
+
+        self._write(run)
+
+    # --- reads ---
+
+    def find_key(self, access_key_id: str) -> KeyRecord | None:
+        """The key with this id, or None. Cached; a miss reads the database (so keys created by
+        another process are seen at once)."""
+        with self._lock:
+            hit = self._cache.get(access_key_id)
+            if hit is not None:
+                return hit
+            row = self._conn.execute(
+                "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin"
+                " FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
+                " WHERE k.access_key_id = ?",
+                (access_key_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            rec = KeyRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+            self._cache[access_key_id] = rec
+            return rec
+
+    def admin_account_id(self) -> str | None:
+        """The first account created, or None when there is none yet."""
+        with self._lock:
+            row = self._conn.execute("SELECT account_id FROM accounts WHERE is_admin = 1").fetchone()
+        return row[0] if row else None
+
+    def admin_credentials(self) -> tuple[str, str]:
+        """(access key id, secret) of the admin account's oldest root key, for local tools that post
+        to the ingest endpoint. Raises LookupError when there is none."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT k.access_key_id, k.secret_access_key FROM access_keys k"
+                " JOIN accounts a ON a.account_id = k.account_id"
+                " WHERE a.is_admin = 1 AND k.user_name IS NULL AND k.status = 'Active'"
+                " ORDER BY k.created_at, k.rowid LIMIT 1"
+            ).fetchone()
+        if row is None:
+            raise LookupError("the admin account has no root access key")
+        return row[0], row[1]
+
+    def list_keys(self, account_id: str | None = None) -> list[KeyRecord]:
+        """All keys (of one account), oldest first; secrets included, for internal use only."""
+        sql = (
+            "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin"
+            " FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
+        )
+        args: tuple[str, ...] = ()
+        if account_id is not None:
+            sql += " WHERE k.account_id = ?"
+            args = (account_id,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY k.created_at, k.rowid", args).fetchall()
+        return [KeyRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+
+def write_credentials_file(path: Path, access_key_id: str, secret_access_key: str) -> None:
+    """Write an AWS shared-credentials file (mode 0600) with profile ``[opentrail]``:
+    aws_access_key_id, aws_secret_access_key and region = us-east-1."""
+    cfg = configparser.ConfigParser()
+    cfg["opentrail"] = {
+        "aws_access_key_id": access_key_id,
+        "aws_secret_access_key": secret_access_key,
+        "region": DEFAULT_REGION,
+    }
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        cfg.write(fh)
+    os.chmod(path, 0o600)
+
+
+def bootstrap(data_dir: Path, environ: Mapping[str, str]) -> Bootstrap:
+    """Make sure an admin account with a root key exists in ``data_dir``.
+
+    On first start: if ``OPENTRAIL_ACCOUNT_ID``, ``OPENTRAIL_ACCESS_KEY_ID`` and
+    ``OPENTRAIL_SECRET_ACCESS_KEY`` are all set they seed the first account's root key (no file is
+    written); otherwise an account and key are generated and written to ``<data-dir>/credentials``.
+    On later starts nothing is created, except that a seeded key not yet known is added (so changing
+    the variables works). Raises :class:`BootstrapError` when only some variables are set, when a
+    value is malformed, or when the key id is known with another secret or account.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    names = ("OPENTRAIL_ACCOUNT_ID", "OPENTRAIL_ACCESS_KEY_ID", "OPENTRAIL_SECRET_ACCESS_KEY")
+    values = [environ.get(n) or None for n in names]
+    if any(values) and not all(values):
+        missing = [n for n, v in zip(names, values) if not v]
+        raise BootstrapError(f"set all of {', '.join(names)} or none; missing {', '.join(missing)}")
+    store = AccountStore(data_dir / ACCOUNTS_DB)
+    try:
+        creds_path = data_dir / CREDENTIALS_FILE
+        if all(values):
+            account_id, key_id, secret = values  # type: ignore[misc]
+            try:
+                check_account_id(account_id)  # type: ignore[arg-type]
+            except InvalidAccountIdError as exc:
+                raise BootstrapError(f"OPENTRAIL_ACCOUNT_ID: {exc}") from exc
+            known = store.find_key(key_id)  # type: ignore[arg-type]
+            if known is not None:
+                if known.secret_access_key != secret or known.account_id != account_id:
+                    raise BootstrapError(
+                        "OPENTRAIL_ACCESS_KEY_ID is already stored with another secret or account"
+                    )
+                return Bootstrap(account_id, key_id, None, False)  # type: ignore[arg-type]
+            store.import_access_key(account_id, key_id, secret)  # type: ignore[arg-type]
+            return Bootstrap(account_id, key_id, None, True)  # type: ignore[arg-type]
+        admin = store.admin_account_id()
+        if admin is not None:
+            try:
+                key_id, _ = store.admin_credentials()
+            except LookupError:
+                key = store.create_access_key(admin)
+                write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
+                return Bootstrap(admin, key.access_key_id, creds_path, True)
+            return Bootstrap(admin, key_id, creds_path if creds_path.exists() else None, False)
+        account_id = store.create_account()
+        key = store.create_access_key(account_id)
+        write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
+        return Bootstrap(account_id, key.access_key_id, creds_path, True)
+    finally:
+        store.close()

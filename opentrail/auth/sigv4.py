@@ -1,0 +1,285 @@
+"""AWS Signature Version 4 verification, computed with botocore's own signer.
+
+:func:`verify` parses ``Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/
+aws4_request, SignedHeaders=..., Signature=...``, looks the key up, rebuilds the request with only
+the signed headers as a :class:`botocore.awsrequest.AWSRequest`, sets
+``request.context['timestamp']`` from ``X-Amz-Date`` and lets :class:`botocore.auth.SigV4Auth`
+compute ``canonical_request`` / ``string_to_sign`` / ``signature``; the result is compared in
+constant time. Presigned-query authentication is not supported.
+
+Errors (AWS JSON 1.1 wording, see :mod:`opentrail.api.errors` for sources), all HTTP 400:
+
+- no Authorization header -> ``MissingAuthenticationTokenException``;
+- unparseable header -> ``IncompleteSignatureException``;
+- unknown/inactive key or any ``X-Amz-Security-Token`` -> ``UnrecognizedClientException``;
+- wrong scope, more than 5 minutes of clock skew (checked before the signature, as AWS does:
+  a correct signature with a wrong clock still says "Signature expired") or a signature mismatch
+  -> ``InvalidSignatureException``.
+
+A failure with a *known* key raises :class:`SignatureRejected` carrying the caller, so the API can
+record the failed call under that account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from ..api.errors import (
+    AwsError,
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    UnrecognizedClientException,
+)
+from .accounts import AccountStore, KeyRecord
+
+#: Largest accepted difference between X-Amz-Date and the server clock, in seconds (AWS: 5 min).
+MAX_SKEW_S = 300
+ALGORITHM = "AWS4-HMAC-SHA256"
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_REGION_RE = re.compile(r"^[a-z0-9-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated (or, inside :class:`SignatureRejected`, identified) caller."""
+
+    account_id: str
+    access_key_id: str
+    user_name: str | None
+    region: str
+    is_admin: bool = False
+
+    @property
+    def arn(self) -> str:
+        if self.user_name is None:
+            return f"arn:aws:iam::{self.account_id}:root"
+        return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
+
+    def user_identity(self) -> dict[str, Any]:
+        """The record's ``userIdentity``: Root ``{type, principalId (= account), arn, accountId,
+        accessKeyId}`` or IAMUser ``{type, principalId, arn, accountId, accessKeyId, userName}``.
+        IAMUser principalId is a stable ``AIDA...`` id derived from account and user name."""
+        if self.user_name is None:
+            return {
+                "type": "Root",
+                "principalId": self.account_id,
+                "arn": self.arn,
+                "accountId": self.account_id,
+                "accessKeyId": self.access_key_id,
+            }
+        digest = hashlib.sha256(f"{self.account_id}/{self.user_name}".encode()).hexdigest().upper()
+        principal = "AIDA" + "".join(c for c in digest if c.isalnum())[:17]
+        return {
+            "type": "IAMUser",
+            "principalId": principal,
+            "arn": self.arn,
+            "accountId": self.account_id,
+            "accessKeyId": self.access_key_id,
+            "userName": self.user_name,
+        }
+
+
+class SignatureRejected(Exception):
+    """Authentication failed: ``error`` is the AWS error to answer; ``caller`` is set when the key
+    was known (the failure can then be recorded in that account's event history)."""
+
+    def __init__(self, error: AwsError, caller: Caller | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.caller = caller
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    terminator: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+def _parse_authorization(value: str) -> _Parsed:
+    algo, _, rest = value.strip().partition(" ")
+    if algo != ALGORITHM:
+        raise IncompleteSignatureException(f"Unsupported AWS 'algorithm': '{algo}'")
+    params: dict[str, str] = {}
+    for part in re.split(r"[,\s]+", rest.strip()):
+        if not part:
+            continue
+        k, sep, v = part.partition("=")
+        if sep:
+            params[k] = v
+    missing = [p for p in ("Credential", "SignedHeaders", "Signature") if not params.get(p)]
+    if missing:
+        msg = "".join(f"Authorization header requires '{p}' parameter. " for p in missing)
+        raise IncompleteSignatureException(f"{msg}Authorization={value}")
+    scope = params["Credential"].split("/")
+    if len(scope) != 5 or not all(scope):
+        raise IncompleteSignatureException(
+            f"Credential should be of the form 'AKID/YYYYMMDD/region/service/aws4_request'. Authorization={value}"
+        )
+    return _Parsed(
+        access_key_id=scope[0],
+        date=scope[1],
+        region=scope[2],
+        service=scope[3],
+        terminator=scope[4],
+        signed_headers=tuple(h for h in params["SignedHeaders"].lower().split(";") if h),
+        signature=params["Signature"],
+    )
+
+
+def _header_map(headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in headers:
+        out.setdefault(k.lower(), []).append(v)
+    return out
+
+
+def _fmt(t: datetime) -> str:
+    return t.strftime(_AMZ_DATE)
+
+
+def verify(
+    *,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    accounts: AccountStore,
+    service: str,
+    now: float,
+) -> Caller:
+    """Verify one request's SigV4 signature for ``service`` (``cloudtrail``, ``opentrail``).
+
+    ``path`` is the raw (still percent-encoded) request path, ``query_string`` the raw query,
+    ``headers`` every (name, value) pair received, ``now`` the server clock in epoch seconds.
+    Returns the :class:`Caller`; raises :class:`SignatureRejected`.
+    """
+    hmap = _header_map(headers)
+    auth_values = hmap.get("authorization")
+    if not auth_values:
+        raise SignatureRejected(MissingAuthenticationTokenException())
+    try:
+        parsed = _parse_authorization(auth_values[0])
+    except AwsError as exc:
+        raise SignatureRejected(exc) from None
+    if "x-amz-security-token" in hmap:
+        raise SignatureRejected(UnrecognizedClientException())
+    key = accounts.find_key(parsed.access_key_id)
+    if key is None or key.status != "Active":
+        raise SignatureRejected(UnrecognizedClientException())
+    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin)
+    try:
+        _check(parsed, hmap, key, method, path, query_string, body, service, now, auth_values[0])
+    except AwsError as exc:
+        raise SignatureRejected(exc, caller) from None
+    return caller
+
+
+def _check(
+    parsed: _Parsed,
+    hmap: dict[str, list[str]],
+    key: KeyRecord,
+    method: str,
+    path: str,
+    query_string: str,
+    body: bytes,
+    service: str,
+    now: float,
+    authorization: str,
+) -> None:
+    amz_dates = hmap.get("x-amz-date")
+    if not amz_dates:
+        raise IncompleteSignatureException(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+            f"Authorization={authorization}"
+        )
+    amz_date = amz_dates[0]
+    try:
+        signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise IncompleteSignatureException(
+            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        ) from None
+    if "host" not in parsed.signed_headers:
+        raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    if parsed.date != amz_date[:8]:
+        raise InvalidSignatureException(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{parsed.date}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
+    if parsed.terminator != "aws4_request":
+        raise InvalidSignatureException(
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{parsed.terminator}'. "
+        )
+    if parsed.service != service:
+        raise InvalidSignatureException(f"Credential should be scoped to correct service: '{service}'. ")
+    if not _REGION_RE.match(parsed.region):
+        raise InvalidSignatureException("Credential should be scoped to a valid region. ")
+    server_now = datetime.fromtimestamp(int(now), timezone.utc)
+    skew = timedelta(seconds=MAX_SKEW_S)
+    if signed_at < server_now - skew:
+        raise InvalidSignatureException.expired(amz_date, _fmt(server_now - skew), _fmt(server_now))
+    if signed_at > server_now + skew:
+        raise InvalidSignatureException.not_yet_current(amz_date, _fmt(server_now + skew), _fmt(server_now))
+    body_hash = hashlib.sha256(body).hexdigest()
+    declared = hmap.get("x-amz-content-sha256")
+    if declared and declared[0] != body_hash:
+        raise InvalidSignatureException(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        )
+    expected = expected_signature(
+        method=method,
+        path=path,
+        query_string=query_string,
+        signed_headers={h: ",".join(v.strip() for v in hmap.get(h, [])) for h in parsed.signed_headers},
+        body=body,
+        access_key_id=key.access_key_id,
+        secret_access_key=key.secret_access_key,
+        region=parsed.region,
+        service=parsed.service,
+        amz_date=amz_date,
+    )
+    if not hmac.compare_digest(expected.encode(), parsed.signature.encode()):
+        raise InvalidSignatureException()
+
+
+def expected_signature(
+    *,
+    method: str,
+    path: str,
+    query_string: str,
+    signed_headers: dict[str, str],
+    body: bytes,
+    access_key_id: str,
+    secret_access_key: str,
+    region: str,
+    service: str,
+    amz_date: str,
+) -> str:
+    """The hex signature botocore's :class:`SigV4Auth` computes for this request (only the signed
+    headers are given to it, so its canonical headers are exactly the client's)."""
+    host = signed_headers.get("host", "localhost")
+    url = f"http://{host}{path or '/'}"
+    if query_string:
+        url += "?" + query_string
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(signed_headers))
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(Credentials(access_key_id, secret_access_key), service, region)
+    canonical = signer.canonical_request(request)
+    string_to_sign = signer.string_to_sign(request, canonical)
+    return signer.signature(string_to_sign, request)

@@ -1,0 +1,115 @@
+"""A real opentrail API server on a free port (uvicorn in a background thread), clients for it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+import uvicorn
+from botocore.config import Config
+
+from opentrail.api.app import build_app
+from opentrail.auth.accounts import AccessKey, AccountStore
+from opentrail.settings import Settings
+from opentrail.store.base import EventStore
+from opentrail.store.memory import MemoryEventStore
+
+ADMIN_ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+REGION = "us-east-1"
+
+
+class Clock:
+    """The server's injected clock: real time plus an offset tests can move."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class Server:
+    url: str
+    accounts: AccountStore
+    store: EventStore
+    clock: Clock
+    admin_key: AccessKey
+    data_dir: Path
+    keys: dict[str, AccessKey] = field(default_factory=dict)
+
+    def client(self, key: AccessKey | None = None, *, region: str = REGION, secret: str | None = None,
+               access_key_id: str | None = None) -> Any:
+        key = key or self.admin_key
+        return boto3.client(
+            "cloudtrail",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=access_key_id or key.access_key_id,
+            aws_secret_access_key=secret or key.secret_access_key,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = None) -> Iterator[Server]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    accounts = AccountStore(data_dir / "accounts.db")
+    admin_key = accounts.create_access_key(ADMIN_ACCOUNT)
+    store = store or MemoryEventStore()
+    clock = Clock()
+    port = _free_port()
+    app = build_app(settings=settings, store=store, accounts=accounts, clock=clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.01)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", accounts, store, clock, admin_key, data_dir)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+        accounts.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A server with default settings (rate limit off, 90-day retention) over a MemoryEventStore."""
+    yield from start_server(tmp_path, Settings(max_request_bytes=64 * 1024))
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start a server with custom settings: ``make_server(lookup_events_rate_limit_per_s=2)``."""
+    gens: list[Iterator[Server]] = []
+
+    def make(**values: Any) -> Server:
+        sub = tmp_path / f"s{len(gens)}"
+        sub.mkdir()
+        gen = start_server(sub, Settings.from_values(**values))
+        gens.append(gen)
+        return next(gen)
+
+    yield make
+    for gen in gens:
+        for _ in gen:
+            pass
