@@ -34,6 +34,11 @@ class ImportProgress:
     imported: int
     current_file: Path | None
 
+    def render(self) -> str:
+        """One progress line, e.g. ``12 files, 3400 records read, 3100 imported (logs/a.json)``."""
+        where = f" ({self.current_file})" if self.current_file is not None else ""
+        return f"{self.files_seen} files, {self.records_read} records read, {self.imported} imported{where}"
+
 
 @dataclass(slots=True)
 class ImportSummary:

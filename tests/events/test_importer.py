@@ -82,3 +82,8 @@ def test_render(tmp_path: Path) -> None:
     ]
     assert lines[-1] == "  ... and 3 more"
     assert len(lines) == 5 + 20 + 1
+
+
+def test_progress_render() -> None:
+    assert ImportProgress(12, 3400, 3100, Path("logs/a.json")).render() == "12 files, 3400 records read, 3100 imported (logs/a.json)"
+    assert ImportProgress(0, 0, 0, None).render() == "0 files, 0 records read, 0 imported"
