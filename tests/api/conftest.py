@@ -30,8 +30,11 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.frozen: float | None = None
 
     def __call__(self) -> float:
+        if self.frozen is not None:
+            return self.frozen
         return time.time() + self.offset
 
 
@@ -46,7 +49,7 @@ class Server:
     keys: dict[str, AccessKey] = field(default_factory=dict)
 
     def client(self, key: AccessKey | None = None, *, region: str = REGION, secret: str | None = None,
-               access_key_id: str | None = None) -> Any:
+               access_key_id: str | None = None, validate: bool = True) -> Any:
         key = key or self.admin_key
         return boto3.client(
             "cloudtrail",
@@ -54,7 +57,7 @@ class Server:
             region_name=region,
             aws_access_key_id=access_key_id or key.access_key_id,
             aws_secret_access_key=secret or key.secret_access_key,
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
         )
 
 
@@ -113,3 +116,63 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     for gen in gens:
         for _ in gen:
             pass
+
+
+def signed_request(
+    url: str,
+    body: bytes,
+    *,
+    key: AccessKey,
+    headers: dict[str, str] | None = None,
+    service: str = "cloudtrail",
+    region: str = REGION,
+    path: str = "/",
+) -> Any:
+    """POST ``body`` to ``url + path`` signed with botocore's SigV4Auth; returns the httpx response.
+    ``headers`` default to a LookupEvents call; pass ``{}`` members to override."""
+    import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    base = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+    }
+    base.update(headers or {})
+    base = {k: v for k, v in base.items() if v is not None}
+    request = AWSRequest(method="POST", url=url + path, data=body, headers=base)
+    SigV4Auth(Credentials(key.access_key_id, key.secret_access_key), service, region).add_auth(request)
+    prepared = request.prepare()
+    return httpx.post(prepared.url, content=body, headers=dict(prepared.headers))
+
+
+def management_record(n: int, event_time: str, *, account: str = ADMIN_ACCOUNT, region: str = REGION,
+                      event_name: str = "RunInstances", user: str = "alice") -> dict[str, Any]:
+    """A small AwsApiCall record number ``n`` (eventID derived from n)."""
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLE",
+            "arn": f"arn:aws:iam::{account}:user/{user}",
+            "accountId": account,
+            "accessKeyId": "AKIAEXAMPLEEXAMPLE01",
+            "userName": user,
+        },
+        "eventTime": event_time,
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": "192.0.2.1",
+        "userAgent": "test",
+        "requestParameters": None,
+        "responseElements": None,
+        "requestID": f"00000000-0000-4000-8000-{n:012d}",
+        "eventID": f"10000000-0000-4000-8000-{n:012d}",
+        "readOnly": event_name.startswith("Describe"),
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
