@@ -1,0 +1,68 @@
+"""Backends under test: every entry of BACKENDS runs the whole conformance suite.
+
+A factory opens a store; calling it again with ``reopen=True`` reopens the same data (only
+backends with ``durable`` set support that)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from opentrail.store.base import EventStore
+from opentrail.store.memory import MemoryEventStore
+from opentrail.store.sqlite import SqliteEventStore
+
+
+class StoreFactory:
+    """``factory()`` -> a fresh store (closing the previous one); ``factory.durable`` tells
+    whether ``factory.reopen()`` returns a new store over the same data."""
+
+    def __init__(self, name: str, make: Callable[[int], EventStore], durable: bool) -> None:
+        self.name = name
+        self._make = make
+        self.durable = durable
+        self.stores: list[EventStore] = []
+        self._last = 0
+
+    def __call__(self) -> EventStore:
+        self.close_all()
+        self._last = len(self.stores)
+        store = self._make(self._last)
+        self.stores.append(store)
+        return store
+
+    def reopen(self) -> EventStore:
+        assert self.durable, f"{self.name} is not durable"
+        self.stores[-1].close()
+        store = self._make(self._last)
+        self.stores.append(store)
+        return store
+
+    def close_all(self) -> None:
+        for s in self.stores:
+            s.close()
+
+
+def _memory(tmp_path: Path) -> StoreFactory:
+    return StoreFactory("memory", lambda n: MemoryEventStore(), durable=False)
+
+
+def _sqlite(tmp_path: Path) -> StoreFactory:
+    return StoreFactory("sqlite", lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16), durable=True)
+
+
+BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {"memory": _memory, "sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    factory = BACKENDS[request.param](tmp_path)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory) -> EventStore:
+    return store_factory()
