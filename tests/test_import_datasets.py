@@ -19,6 +19,7 @@ from opentrail.importer import ImportSummary, run_import
 from opentrail.ingest import IngestOutcome, ingest_records
 from opentrail.store.base import EventStore, LookupQuery
 from opentrail.store.memory import MemoryEventStore
+from opentrail.store.sqlite import SqliteEventStore
 
 ROOT = Path("/work/shared/datasets/cloudtrail")
 NOW = 1_800_000_000.0
@@ -63,17 +64,9 @@ EXPECTED: dict[str, tuple[int, int, dict[str, str], int, int, int, dict[str, int
 }
 
 
-def _make_store(tmp_path: Path) -> EventStore:
-    try:
-        from opentrail.store.sqlite import SqliteEventStore  # type: ignore[import-not-found]
-    except ImportError:  # the SQLite store has not landed yet
-        return MemoryEventStore()
-    return SqliteEventStore(tmp_path / "store")  # type: ignore[no-any-return]
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    s = _make_store(tmp_path)
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    s: EventStore = SqliteEventStore(tmp_path / "store") if request.param == "sqlite" else MemoryEventStore()
     yield s
     s.close()
 
