@@ -61,12 +61,17 @@ class ImportSummary:
     records_rejected: list[tuple[Path, str, str, str]] = field(default_factory=list)
 
     def render(self) -> str:
-        """A human summary, a few lines plus the rejected files and (up to
-        :data:`RENDER_REJECTED_LIMIT`) rejected records."""
+        """A human summary: one ``name: count`` line per figure, then the rejected files and (up
+        to :data:`RENDER_REJECTED_LIMIT`) rejected records."""
         lines = [
-            f"Files: {self.files_seen} read, {len(self.files_rejected)} rejected, {self.files_skipped} skipped",
-            f"Records: {self.records_read} read, {self.imported} imported, {self.duplicates} duplicates, "
-            f"{self.expired} older than retention, {len(self.records_rejected)} rejected",
+            f"files read: {self.files_seen}",
+            f"files skipped: {self.files_skipped}",
+            f"files rejected: {len(self.files_rejected)}",
+            f"records read: {self.records_read}",
+            f"records imported: {self.imported}",
+            f"records duplicate: {self.duplicates}",
+            f"records older than retention: {self.expired}",
+            f"records rejected: {len(self.records_rejected)}",
         ]
         if self.files_rejected:
             lines.append("Rejected files:")

@@ -72,16 +72,22 @@ def test_render(tmp_path: Path) -> None:
         records_rejected=[(Path("/x/a.json"), f"Records[{i}]", "MissingAccount", "no account") for i in range(23)],
     )
     lines = s.render().splitlines()
-    assert lines[:6] == [
-        "Files: 3 read, 1 rejected, 1 skipped",
-        "Records: 30 read, 2 imported, 1 duplicates, 4 older than retention, 23 rejected",
+    assert lines[:12] == [
+        "files read: 3",
+        "files skipped: 1",
+        "files rejected: 1",
+        "records read: 30",
+        "records imported: 2",
+        "records duplicate: 1",
+        "records older than retention: 4",
+        "records rejected: 23",
         "Rejected files:",
         "  /x/bad.json: not valid JSON: boom",
         "Rejected records:",
         "  /x/a.json Records[0]: MissingAccount: no account",
     ]
     assert lines[-1] == "  ... and 3 more"
-    assert len(lines) == 5 + 20 + 1
+    assert len(lines) == 8 + 3 + 20 + 1
 
 
 def test_progress_render() -> None:
