@@ -89,10 +89,9 @@ class AccessKey:
     def to_iam_json(self) -> dict[str, Any]:
         """IAM CreateAccessKey's shape: ``{"AccessKey": {"UserName", "AccessKeyId",
         "SecretAccessKey", "Status": "Active", "CreateDate"}}``; CreateDate ISO 8601 UTC
-        (``2024-05-01T12:00:00Z``); UserName omitted for a root key (as IAM does)."""
-        inner: dict[str, Any] = {}
-        if self.user_name is not None:
-            inner["UserName"] = self.user_name
+        (``2024-05-01T12:00:00Z``). UserName is required in IAM's ``AccessKey`` shape
+        (botocore iam model), so a root key carries ``"root"``, the name event history shows for it."""
+        inner: dict[str, Any] = {"UserName": self.user_name if self.user_name is not None else "root"}
         inner.update(
             AccessKeyId=self.access_key_id,
             SecretAccessKey=self.secret_access_key,
