@@ -226,7 +226,8 @@ class SqliteEventStore(EventStore):
             hi = min(hi, ord_of(*query.after) - 1)
         if lo > hi:
             return LookupPage()
-        with conn:  # one read transaction: index and events from the same snapshot
+        conn.execute("BEGIN")  # one read transaction: index and events from the same snapshot
+        try:
             if query.attribute is not None and query.attribute[0] == "EventId":
                 ords = self._event_id_ords(conn, sid, query.account_id, query.attribute[1], lo, hi)
             else:
@@ -247,6 +248,8 @@ class SqliteEventStore(EventStore):
                 ]
             page = ords[: query.limit]
             events = self._events(conn, self._by_seqs(conn, [o & SEQ_MASK for o in page]))
+        finally:
+            conn.execute("COMMIT")
         cursor = (events[-1].event_time, events[-1].seq) if len(ords) > query.limit and events else None
         return LookupPage(events, cursor)
 
