@@ -61,7 +61,8 @@ def _take_lock(directory: Path) -> int:
 def _connect(path: Path, cache_mb: int, *, reader: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
-    conn.execute("PRAGMA mmap_size = 2147418112")
+    # no mmap: a page fault reads ahead up to 128 KiB+, which made cold lookups 10x slower
+    conn.execute("PRAGMA mmap_size = 0")
     conn.execute("PRAGMA temp_store = MEMORY")
     if reader:
         conn.execute("PRAGMA query_only = 1")
@@ -76,8 +77,8 @@ class SqliteEventStore(EventStore):
     """:class:`EventStore` in ``directory`` (created if missing).
 
     Raises :class:`StoreLockedError` if another store has the directory open. ``cache_mb`` is the
-    writer's SQLite page cache; each reader thread gets a quarter of it (reads also go through
-    mmap, i.e. the OS page cache).
+    writer's SQLite page cache; each reader thread gets a quarter of it (plus the OS page cache;
+    no mmap, so a cold read fetches one page, not a read-ahead window).
     """
 
     durable = True
