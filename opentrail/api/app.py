@@ -10,7 +10,7 @@ Routes:
 - ``GET /`` -- a placeholder page (the console comes later).
 
 Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
-target (UnknownOperationException), Content-Type, JSON body (SerializationException), handler. Every
+target (UnknownOperationException), Content-Type (UnknownOperationException, 404), JSON body (SerializationException), handler. Every
 response carries ``x-amzn-RequestId``; errors are rendered by
 :func:`opentrail.api.errors.error_response`; any unexpected exception is logged and answered with
 ``InternalFailure`` (500).
@@ -40,7 +40,6 @@ from .errors import (
     RequestEntityTooLargeException,
     SerializationException,
     UnknownOperationException,
-    UnsupportedMediaTypeException,
     error_response,
     json_response,
     new_request_id,
@@ -173,7 +172,7 @@ def build_app(
                 raise UnknownOperationException()
             content_type = request.headers.get("content-type", "")
             if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
-                raise UnsupportedMediaTypeException.for_type(content_type)
+                raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
             ctx = OperationContext(caller, settings, store, clock, limiter)
             response = await run_in_threadpool(OPERATIONS[operation], ctx, params)

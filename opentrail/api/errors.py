@@ -108,27 +108,29 @@ class AccessDeniedException(AwsError):
 
 
 class UnknownOperationException(AwsError):
-    """Missing or unknown ``X-Amz-Target``; AWS sends no message. opentrail also uses it, with a
-    message, for operations of the model it does not implement yet."""
+    """Missing or unknown ``X-Amz-Target``; AWS sends no message (HTTP 400, body
+    ``{"__type":"UnknownOperationException"}``: aws/aws-sdk-net#1536; architect/dynalite index.js,
+    recorded from DynamoDB). opentrail also uses it, with a message, for operations of the model it
+    does not implement yet.
+
+    A body whose Content-Type is not AWS JSON is also UnknownOperationException on AWS, with HTTP
+    404 (dynalite index.js: DynamoDB answers ``404 <UnknownOperationException/>``); opentrail sends
+    the same code and status as JSON, see :meth:`for_content_type`."""
 
     @classmethod
     def not_implemented(cls, operation: str) -> "UnknownOperationException":
         return cls(f"opentrail does not implement the {operation} operation yet.")
 
+    @classmethod
+    def for_content_type(cls) -> "UnknownOperationException":
+        """The answer to a Content-Type that is not AWS JSON: HTTP 404, no message."""
+        error = cls()
+        error.status = 404
+        return error
+
 
 class SerializationException(AwsError):
     """A body that is not a JSON object, or a member of the wrong JSON type."""
-
-
-class UnsupportedMediaTypeException(AwsError):
-    """A Content-Type other than AWS JSON (opentrail's name; AWS answers such requests
-    inconsistently)."""
-
-    status = 415
-
-    @classmethod
-    def for_type(cls, content_type: str) -> "UnsupportedMediaTypeException":
-        return cls(f"Unsupported Content-Type {content_type!r}; send {JSON_11}.")
 
 
 class RequestEntityTooLargeException(AwsError):
