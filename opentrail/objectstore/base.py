@@ -1,0 +1,79 @@
+"""The object storage interface that trail delivery, digests and validation use.
+
+Buckets are created by the user (not by opentrail), as on AWS. Keys are S3 keys (``/`` separated).
+Errors: :class:`NoSuchBucket` (the bucket is missing -- a permanent condition until the user
+creates it), :class:`NoSuchKey`, :class:`InvalidObjectKey` (a key this backend cannot store),
+:class:`StorageUnavailable` (transient: connection refused, timeouts, 5xx -- retry later) and
+:class:`StorageError`, their base, for anything else the backend rejected.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+class StorageError(Exception):
+    """The backend rejected the request."""
+
+
+class StorageUnavailable(StorageError):
+    """The backend could not be reached or answered with a server error; retrying may succeed."""
+
+
+class NoSuchBucket(StorageError):
+    """The bucket does not exist."""
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(f"bucket {bucket!r} does not exist")
+        self.bucket = bucket
+
+
+class NoSuchKey(StorageError):
+    """The object does not exist."""
+
+    def __init__(self, bucket: str, key: str) -> None:
+        super().__init__(f"object {key!r} does not exist in bucket {bucket!r}")
+        self.bucket = bucket
+        self.key = key
+
+
+class InvalidObjectKey(StorageError):
+    """A key the backend cannot store (for folders: empty, absolute, ``.``/``..`` or empty segments)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object's bytes and its user metadata (S3 ``x-amz-meta-*`` without the prefix, lower-case
+    names as S3 returns them)."""
+
+    body: bytes
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class ObjectStorage(ABC):
+    """Buckets of objects with user metadata. Implementations are thread-safe."""
+
+    @abstractmethod
+    def bucket_exists(self, bucket: str) -> bool:
+        """True when ``bucket`` exists. Raises :class:`StorageUnavailable` when that cannot be
+        determined now."""
+
+    @abstractmethod
+    def put_object(self, bucket: str, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        """Store ``body`` under ``key`` with ``metadata`` atomically: a reader sees the whole
+        previous object or the whole new one. Raises :class:`NoSuchBucket`,
+        :class:`InvalidObjectKey`, :class:`StorageUnavailable`, :class:`StorageError`."""
+
+    @abstractmethod
+    def get_object(self, bucket: str, key: str) -> StoredObject:
+        """The object at ``key``. Raises :class:`NoSuchBucket`, :class:`NoSuchKey`,
+        :class:`StorageUnavailable`, :class:`StorageError`."""
+
+    @abstractmethod
+    def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every key in ``bucket`` that starts with ``prefix``, in ascending (UTF-8 byte) order as S3
+        lists them. Raises :class:`NoSuchBucket`, :class:`StorageUnavailable`."""
+
+    def close(self) -> None:
+        """Release connections (nothing by default)."""

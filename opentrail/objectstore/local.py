@@ -1,0 +1,136 @@
+"""Buckets as folders: the embedded default destination.
+
+Layout under ``root`` (``<data-dir>/buckets`` for the server)::
+
+    <root>/<bucket>/<key>                  the object, byte for byte (key "/" = sub-folders)
+    <root>/.metadata/<bucket>/<key>.json   its user metadata, {"name": "value", ...} (only when
+                                           the object has metadata)
+    <root>/.tmp/                           files being written (renamed into place when complete)
+
+A bucket exists when ``<root>/<bucket>/`` is a directory: the user creates it (``mkdir``), as they
+create an S3 bucket before pointing a trail at it. The bucket folder holds nothing but objects, so
+tools that read it directly (DuckDB ``read_json('<root>/<bucket>/AWSLogs/**/*.json.gz')``, ``find``,
+``aws s3 sync`` of a copy) see exactly what S3 would hold. S3 bucket names cannot start with ``.``,
+so ``.metadata`` and ``.tmp`` never collide with a bucket.
+
+Writes are atomic and durable: the bytes go to a file in ``.tmp/``, are fsynced, and the file is
+renamed over the destination (metadata first, then the object, so an object that is visible always
+has its metadata). Keys that cannot be mapped to a path (empty, leading ``/``, empty, ``.`` or
+``..`` segments, NUL) raise :class:`InvalidObjectKey`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import orjson
+
+from .base import InvalidObjectKey, NoSuchBucket, NoSuchKey, ObjectStorage, StoredObject
+
+METADATA_DIR = ".metadata"
+TMP_DIR = ".tmp"
+METADATA_SUFFIX = ".json"
+
+
+def _check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or "\x00" in key or any(p in ("", ".", "..") for p in parts):
+        raise InvalidObjectKey(f"key {key!r} cannot be stored in a folder bucket")
+
+
+def _valid_bucket_name(bucket: str) -> bool:
+    return bool(bucket) and not bucket.startswith(".") and "/" not in bucket and "\x00" not in bucket
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalFolderStorage(ObjectStorage):
+    """Buckets are folders under ``root`` (see the module docstring for the layout)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def bucket_path(self, bucket: str) -> Path:
+        """The folder of ``bucket`` (whether or not it exists)."""
+        return self.root / bucket
+
+    def create_bucket(self, bucket: str) -> Path:
+        """Create the folder of ``bucket`` (what ``opentrail create-bucket`` does); returns it.
+        Raises ValueError for a name S3 would not accept as a folder (empty, ``/``, leading ``.``)."""
+        if not _valid_bucket_name(bucket):
+            raise ValueError(f"invalid bucket name {bucket!r}")
+        path = self.bucket_path(bucket)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return _valid_bucket_name(bucket) and self.bucket_path(bucket).is_dir()
+
+    def _require_bucket(self, bucket: str) -> Path:
+        if not self.bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
+        return self.bucket_path(bucket)
+
+    def _write_atomic(self, dest: Path, data: bytes) -> None:
+        tmp_dir = self.root / TMP_DIR
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _fsync_dir(dest.parent)
+
+    def _metadata_path(self, bucket: str, key: str) -> Path:
+        return self.root / METADATA_DIR / bucket / (key + METADATA_SUFFIX)
+
+    def put_object(self, bucket: str, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        meta_path = self._metadata_path(bucket, key)
+        if metadata:
+            self._write_atomic(meta_path, orjson.dumps({k.lower(): v for k, v in metadata.items()}))
+        elif meta_path.exists():
+            meta_path.unlink()
+        self._write_atomic(base / key, bytes(body))
+
+    def get_object(self, bucket: str, key: str) -> StoredObject:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        try:
+            body = (base / key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NoSuchKey(bucket, key) from None
+        try:
+            metadata = orjson.loads(self._metadata_path(bucket, key).read_bytes())
+        except FileNotFoundError:
+            metadata = {}
+        return StoredObject(body, metadata)
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
+        base = self._require_bucket(bucket)
+        keys: list[str] = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = os.path.relpath(dirpath, base)
+            for name in files:
+                key = name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys, key=lambda k: k.encode("utf-8"))

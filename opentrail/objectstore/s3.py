@@ -1,0 +1,101 @@
+"""Buckets in an S3-compatible service (AWS S3, MinIO, Ceph RGW, moto's server) through boto3.
+
+Credentials and Region come from the standard AWS chain (environment, shared files, instance
+roles); a missing Region defaults to us-east-1. With an endpoint URL, path-style addressing is used
+(``http://host:port/<bucket>/<key>``), which every S3-compatible service accepts. botocore errors are
+mapped to :mod:`opentrail.objectstore.base` errors at this one edge: ``NoSuchBucket``/404 ->
+:class:`NoSuchBucket`, ``NoSuchKey`` -> :class:`NoSuchKey`, connection failures, timeouts,
+throttling and 5xx -> :class:`StorageUnavailable`, everything else -> :class:`StorageError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from .base import NoSuchBucket, NoSuchKey, ObjectStorage, StorageError, StorageUnavailable, StoredObject
+
+_TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"})
+
+
+class S3Storage(ObjectStorage):
+    """An S3-compatible service at ``endpoint_url`` (None or "" = AWS S3 itself). ``client`` may be
+    passed instead (tests)."""
+
+    def __init__(self, endpoint_url: str | None = None, *, client: Any = None) -> None:
+        self.endpoint_url = endpoint_url or None
+        if client is None:
+            session = boto3.session.Session()
+            config = Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+                s3={"addressing_style": "path"} if self.endpoint_url else None,
+            )
+            client = session.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=session.region_name or "us-east-1",
+                config=config,
+            )
+        self._client = client
+
+    def _error(self, exc: Exception, bucket: str, key: str | None = None) -> StorageError:
+        if isinstance(exc, botocore.exceptions.ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if code == "NoSuchBucket":
+                return NoSuchBucket(bucket)
+            if code in ("NoSuchKey", "404") and key is not None:
+                return NoSuchKey(bucket, key)
+            if code in _TRANSIENT_CODES or status >= 500:
+                return StorageUnavailable(f"{code}: {exc}")
+            return StorageError(f"{code}: {exc}")
+        if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionError,
+                            botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
+            return StorageUnavailable(str(exc))
+        return StorageError(str(exc))
+
+    def bucket_exists(self, bucket: str) -> bool:
+        if not bucket:
+            return False
+        try:
+            self._client.head_bucket(Bucket=bucket)
+            return True
+        except botocore.exceptions.ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if status == 404 or code in ("404", "NoSuchBucket"):
+                return False
+            raise self._error(exc, bucket) from exc
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise self._error(exc, bucket) from exc
+
+    def put_object(self, bucket: str, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=bytes(body), Metadata=dict(metadata))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket, key) from exc
+
+    def get_object(self, bucket: str, key: str) -> StoredObject:
+        try:
+            answer = self._client.get_object(Bucket=bucket, Key=key)
+            body = answer["Body"].read()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket, key) from exc
+        return StoredObject(body, {k.lower(): v for k, v in answer.get("Metadata", {}).items()})
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
+        keys: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket) from exc
+        return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,387 @@
+"""TrailService: the trail operations, persisted in ``<data-dir>/trails.db``.
+
+Every method takes the caller's account and Region (the signing Region) and raises the trail
+errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Reference and User Guide):
+
+- Trails belong to an account; a trail lives in its home Region. A multi-Region trail is also
+  visible in every other Region as a *shadow trail*: DescribeTrails (includeShadowTrails, default
+  true) lists it, and Get* operations accept it *by ARN* (by name only the caller's Region is
+  searched, as AWS: "To return information about a trail in another Region, you must specify its
+  trail ARN"). Changes (Update/Delete/Start/Stop/Put*Selectors) are made in the home Region only
+  (InvalidHomeRegionException).
+- A name is unique per account and Region, counting shadow trails; at most 5 trails per Region,
+  shadow trails included (MaximumNumberOfTrailsExceededException).
+- The bucket must exist in the destination storage at CreateTrail and when UpdateTrail names one
+  (S3BucketDoesNotExistException). SNS topics are not checked yet.
+- IsOrganizationTrail true is refused with OrganizationsNotInUseException: opentrail accounts are
+  not in an organization; trails answer IsOrganizationTrail false.
+- New trails do not log until StartLogging.
+
+Delivery reads :meth:`TrailService.trails` (a consistent snapshot of immutable values) and reports
+with :meth:`record_delivery`, :meth:`record_notification` and :meth:`record_digest_delivery`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..objectstore.base import ObjectStorage
+from . import errors as E
+from .model import (
+    AdvancedEventSelector,
+    EventSelector,
+    InsightSelector,
+    Trail,
+    TrailSelectors,
+    TrailStatus,
+    trail_arn,
+)
+from .names import check_trail_name, is_arn, parse_trail_arn
+from .repository import TrailRepository, key_of
+from .selectors import validate_advanced_event_selectors, validate_event_selectors, validate_insight_selectors
+from .tags import check_tags, merge_tags, remove_tags
+
+MAX_TRAILS_PER_REGION = 5
+MAX_S3_KEY_PREFIX = 200
+TRAILS_DB = "trails.db"
+_SNS_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}")
+_RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):([a-z]+)/(.+)")
+
+
+@dataclass(frozen=True, slots=True)
+class TrailSettings:
+    """The settable members of CreateTrail/UpdateTrail; None means "not given"."""
+
+    s3_bucket_name: str | None = None
+    s3_key_prefix: str | None = None
+    sns_topic_name: str | None = None
+    include_global_service_events: bool | None = None
+    is_multi_region_trail: bool | None = None
+    enable_log_file_validation: bool | None = None
+    cloud_watch_logs_log_group_arn: str | None = None
+    cloud_watch_logs_role_arn: str | None = None
+    kms_key_id: str | None = None
+    is_organization_trail: bool | None = None
+
+
+class TrailService:
+    """Trail management over ``<data_dir>/trails.db``; ``storage`` answers bucket existence;
+    ``clock`` gives epoch seconds."""
+
+    def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float]) -> None:
+        self._repo = TrailRepository(Path(data_dir) / TRAILS_DB)
+        self._storage = storage
+        self._clock = clock
+        self.version = 0
+
+    def close(self) -> None:
+        self._repo.close()
+
+    # --- reads for delivery --------------------------------------------------------------
+
+    def trails(self) -> list[Trail]:
+        """Every trail of every account (immutable snapshot)."""
+        return self._repo.all()
+
+    # --- resolution ------------------------------------------------------------------------
+
+    def _account_trails(self, account_id: str) -> list[Trail]:
+        return [t for t in self._repo.all() if t.account_id == account_id]
+
+    def _visible(self, account_id: str, region: str) -> list[Trail]:
+        return [t for t in self._account_trails(account_id) if t.visible_in(region)]
+
+    def _find(self, account_id: str, region: str, name_or_arn: str, *, write: bool) -> Trail:
+        if is_arn(name_or_arn):
+            arn = parse_trail_arn(name_or_arn, account_id)
+            trail = self._repo.get((account_id, arn.region, arn.name))
+            if trail is None or not trail.visible_in(region):
+                raise E.TrailNotFoundException.for_arn(name_or_arn, account_id)
+            if write and trail.home_region != region:
+                raise E.InvalidHomeRegionException.for_trail(trail.arn, trail.home_region)
+            return trail
+        check_trail_name(name_or_arn)
+        trail = self._repo.get((account_id, region, name_or_arn))
+        if trail is not None:
+            return trail
+        if write:
+            shadow = next((t for t in self._visible(account_id, region) if t.name == name_or_arn), None)
+            if shadow is not None:
+                raise E.InvalidHomeRegionException.for_trail(shadow.arn, shadow.home_region)
+        raise E.TrailNotFoundException.for_arn(trail_arn(region, account_id, name_or_arn), account_id)
+
+    def _save(self, trail: Trail) -> Trail:
+        with self._repo.lock:
+            self._repo.put(trail)
+            self.version += 1
+        return trail
+
+    # --- checks ------------------------------------------------------------------------------
+
+    def _check_settings(self, s: TrailSettings, multi_region: bool, global_events: bool) -> None:
+        if s.s3_bucket_name is not None and not s.s3_bucket_name:
+            raise E.InvalidS3BucketNameException("S3 bucket name cannot be empty.")
+        if s.s3_key_prefix is not None and len(s.s3_key_prefix) > MAX_S3_KEY_PREFIX:
+            raise E.InvalidS3PrefixException(
+                f"Prefix is too long. Maximum allowed length: {MAX_S3_KEY_PREFIX} characters. "
+                f"Specified prefix length: {len(s.s3_key_prefix)} characters."
+            )
+        if s.sns_topic_name and not _SNS_NAME.fullmatch(s.sns_topic_name):
+            raise E.InvalidSnsTopicNameException(f"Topic name or ARN {s.sns_topic_name} is not valid.")
+        if multi_region and not global_events:
+            raise E.InvalidParameterCombinationException("Multi-Region trail must include global service events.")
+        if s.is_organization_trail:
+            raise E.OrganizationsNotInUseException()
+
+    def _check_room(self, account_id: str, name: str, region: str, multi_region: bool, ignore: Trail | None) -> None:
+        others = [t for t in self._account_trails(account_id) if t is not ignore]
+        regions = {region} | ({t.home_region for t in others} if multi_region else set())
+        for r in sorted(regions):
+            visible = [t for t in others if t.visible_in(r)]
+            if any(t.name == name for t in visible) or (multi_region and any(t.name == name for t in others)):
+                raise E.TrailAlreadyExistsException.for_name(name, account_id)
+            if len(visible) >= MAX_TRAILS_PER_REGION:
+                raise E.MaximumNumberOfTrailsExceededException.for_region(r, MAX_TRAILS_PER_REGION)
+
+    def _check_bucket(self, bucket: str) -> None:
+        if not self._storage.bucket_exists(bucket):
+            raise E.S3BucketDoesNotExistException.for_bucket(bucket)
+
+    # --- trail operations ------------------------------------------------------------------
+
+    def create_trail(self, account_id: str, region: str, name: str, settings: TrailSettings,
+                     tags: tuple[tuple[str, str | None], ...] = ()) -> Trail:
+        """CreateTrail. Raises InvalidTrailNameException, InvalidS3BucketNameException,
+        InvalidS3PrefixException, InvalidSnsTopicNameException, InvalidParameterCombinationException,
+        OrganizationsNotInUseException, TrailAlreadyExistsException,
+        MaximumNumberOfTrailsExceededException, S3BucketDoesNotExistException, tag errors."""
+        check_trail_name(name)
+        multi = bool(settings.is_multi_region_trail)
+        global_events = settings.include_global_service_events is not False
+        self._check_settings(dataclasses.replace(settings, s3_bucket_name=settings.s3_bucket_name or ""), multi, global_events)
+        check_tags(tags)
+        with self._repo.lock:
+            self._check_room(account_id, name, region, multi, None)
+            self._check_bucket(settings.s3_bucket_name or "")
+            trail = Trail(
+                account_id=account_id,
+                home_region=region,
+                name=name,
+                s3_bucket_name=settings.s3_bucket_name or "",
+                s3_key_prefix=settings.s3_key_prefix or None,
+                sns_topic_name=settings.sns_topic_name or None,
+                include_global_service_events=global_events,
+                is_multi_region_trail=multi,
+                log_file_validation_enabled=bool(settings.enable_log_file_validation),
+                cloud_watch_logs_log_group_arn=settings.cloud_watch_logs_log_group_arn or None,
+                cloud_watch_logs_role_arn=settings.cloud_watch_logs_role_arn or None,
+                kms_key_id=settings.kms_key_id or None,
+                tags=merge_tags((), tags),
+                created_time=self._clock(),
+            )
+            return self._save(trail)
+
+    def update_trail(self, account_id: str, region: str, name_or_arn: str, settings: TrailSettings) -> Trail:
+        """UpdateTrail: members given in ``settings`` change, an empty string clears optional ones.
+        Raises the CreateTrail errors plus TrailNotFoundException, InvalidHomeRegionException,
+        CloudTrailARNInvalidException."""
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            multi = trail.is_multi_region_trail if settings.is_multi_region_trail is None else settings.is_multi_region_trail
+            global_events = (
+                trail.include_global_service_events
+                if settings.include_global_service_events is None
+                else settings.include_global_service_events
+            )
+            self._check_settings(settings, multi, global_events)
+            if multi and not trail.is_multi_region_trail:
+                self._check_room(account_id, trail.name, region, True, trail)
+            if settings.s3_bucket_name is not None:
+                self._check_bucket(settings.s3_bucket_name)
+
+            def pick(new: str | None, old: str | None) -> str | None:
+                return old if new is None else (new or None)
+
+            updated = dataclasses.replace(
+                trail,
+                s3_bucket_name=settings.s3_bucket_name or trail.s3_bucket_name,
+                s3_key_prefix=pick(settings.s3_key_prefix, trail.s3_key_prefix),
+                sns_topic_name=pick(settings.sns_topic_name, trail.sns_topic_name),
+                include_global_service_events=global_events,
+                is_multi_region_trail=multi,
+                log_file_validation_enabled=trail.log_file_validation_enabled
+                if settings.enable_log_file_validation is None
+                else settings.enable_log_file_validation,
+                cloud_watch_logs_log_group_arn=pick(settings.cloud_watch_logs_log_group_arn, trail.cloud_watch_logs_log_group_arn),
+                cloud_watch_logs_role_arn=pick(settings.cloud_watch_logs_role_arn, trail.cloud_watch_logs_role_arn),
+                kms_key_id=pick(settings.kms_key_id, trail.kms_key_id),
+            )
+            return self._save(updated)
+
+    def delete_trail(self, account_id: str, region: str, name_or_arn: str) -> None:
+        """DeleteTrail (home Region only)."""
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            self._repo.delete(key_of(trail))
+            self.version += 1
+
+    def get_trail(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        """GetTrail / GetTrailStatus / GetEventSelectors: a trail of the caller's Region by name,
+        or any visible trail (shadow trails included) by ARN."""
+        return self._find(account_id, region, name_or_arn, write=False)
+
+    def describe_trails(self, account_id: str, region: str, names: list[str] | None,
+                        include_shadow_trails: bool = True) -> list[Trail]:
+        """DescribeTrails. Without names: the Region's trails (and shadow trails unless
+        ``include_shadow_trails`` is false). With names: those of the caller's Region by name, any
+        visible trail by ARN; unknown ones are left out (AWS answers an empty list, not an error)."""
+        visible = [t for t in self._visible(account_id, region)
+                   if include_shadow_trails or t.home_region == region]
+        if not names:
+            return visible
+        out: list[Trail] = []
+        for item in names:
+            try:
+                trail = self._find(account_id, region, item, write=False)
+            except E.TrailNotFoundException:
+                continue
+            if trail in visible and trail not in out:
+                out.append(trail)
+        return out
+
+    def list_trails(self, account_id: str, after: tuple[str, str] | None, limit: int) -> tuple[list[Trail], tuple[str, str] | None]:
+        """ListTrails: the account's trails in every Region ordered by (home Region, name), ``limit``
+        per page after the cursor ``after``; returns the page and the next cursor (None at the end)."""
+        trails = sorted(self._account_trails(account_id), key=lambda t: (t.home_region, t.name))
+        if after is not None:
+            trails = [t for t in trails if (t.home_region, t.name) > after]
+        page = trails[:limit]
+        more = len(trails) > limit
+        return page, ((page[-1].home_region, page[-1].name) if more else None)
+
+    def start_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        """StartLogging: IsLogging true, StartLoggingTime now (unchanged when already logging)."""
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            if trail.status.is_logging:
+                return trail
+            status = dataclasses.replace(trail.status, is_logging=True, start_logging_time=self._clock())
+            return self._save(dataclasses.replace(trail, status=status))
+
+    def stop_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        """StopLogging: IsLogging false, StopLoggingTime now (unchanged when not logging)."""
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            if not trail.status.is_logging:
+                return trail
+            status = dataclasses.replace(trail.status, is_logging=False, stop_logging_time=self._clock())
+            return self._save(dataclasses.replace(trail, status=status))
+
+    # --- selectors ---------------------------------------------------------------------------
+
+    def put_event_selectors(self, account_id: str, region: str, name_or_arn: str,
+                            event_selectors: tuple[EventSelector, ...] | None,
+                            advanced_event_selectors: tuple[AdvancedEventSelector, ...] | None) -> Trail:
+        """PutEventSelectors: exactly one of the two lists; advanced selectors replace basic ones and
+        vice versa. Raises InvalidEventSelectorsException and the lookup errors."""
+        if (event_selectors is None) == (advanced_event_selectors is None):
+            raise E.InvalidEventSelectorsException(
+                "You must specify either EventSelectors or AdvancedEventSelectors, but not both."
+            )
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            if event_selectors is not None:
+                validate_event_selectors(event_selectors)
+            else:
+                validate_advanced_event_selectors(advanced_event_selectors or ())
+            selectors = TrailSelectors(event_selectors, advanced_event_selectors)
+            return self._save(dataclasses.replace(trail, selectors=selectors, has_custom_event_selectors=True))
+
+    def put_insight_selectors(self, account_id: str, region: str, name_or_arn: str,
+                              insight_selectors: tuple[InsightSelector, ...]) -> Trail:
+        """PutInsightSelectors (an empty list turns Insights off)."""
+        validate_insight_selectors(insight_selectors)
+        with self._repo.lock:
+            trail = self._find(account_id, region, name_or_arn, write=True)
+            return self._save(dataclasses.replace(trail, insight_selectors=insight_selectors))
+
+    def get_insight_selectors(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        """GetInsightSelectors; raises InsightNotEnabledException when the trail has none."""
+        trail = self._find(account_id, region, name_or_arn, write=False)
+        if not trail.insight_selectors:
+            raise E.InsightNotEnabledException.for_trail(trail.arn)
+        return trail
+
+    # --- tags --------------------------------------------------------------------------------
+
+    def _tagged(self, account_id: str, region: str, resource_id: str) -> Trail:
+        m = _RESOURCE_ARN.fullmatch(resource_id)
+        if m is None:
+            raise E.CloudTrailARNInvalidException.malformed(resource_id)
+        arn_region, arn_account, kind, name = m.groups()
+        if arn_account != account_id:
+            raise E.CloudTrailARNInvalidException.wrong_account(account_id)
+        if kind != "trail":
+            raise E.ResourceNotFoundException.for_arn(resource_id)
+        trail = self._repo.get((account_id, arn_region, name))
+        if trail is None or not trail.visible_in(region):
+            raise E.ResourceNotFoundException.for_arn(resource_id)
+        return trail
+
+    def add_tags(self, account_id: str, region: str, resource_id: str, tags: tuple[tuple[str, str | None], ...]) -> None:
+        """AddTags: new keys are added, existing keys get the new value; at most 50 per trail."""
+        check_tags(tags)
+        with self._repo.lock:
+            trail = self._tagged(account_id, region, resource_id)
+            self._save(dataclasses.replace(trail, tags=merge_tags(trail.tags, tags)))
+
+    def remove_tags(self, account_id: str, region: str, resource_id: str, tags: tuple[tuple[str, str | None], ...]) -> None:
+        """RemoveTags: removes the given keys (a given Value must match the stored one)."""
+        check_tags(tags)
+        with self._repo.lock:
+            trail = self._tagged(account_id, region, resource_id)
+            self._save(dataclasses.replace(trail, tags=remove_tags(trail.tags, tags)))
+
+    def list_tags(self, account_id: str, region: str, resource_ids: list[str]) -> list[Trail]:
+        """ListTags: the trails named by ``resource_ids``, in order."""
+        return [self._tagged(account_id, region, r) for r in resource_ids]
+
+    # --- status written by delivery ----------------------------------------------------------
+
+    def _update_status(self, arn: str, **changes: object) -> None:
+        with self._repo.lock:
+            trail = next((t for t in self._repo.all() if t.arn == arn), None)
+            if trail is None:
+                return
+            self._save(dataclasses.replace(trail, status=dataclasses.replace(trail.status, **changes)))
+
+    def record_delivery(self, arn: str, attempt_time: float, error: str | None = None) -> None:
+        """A log file delivery attempt of trail ``arn`` at ``attempt_time``: success sets
+        LatestDeliveryTime/LatestDeliveryAttemptSucceeded and clears LatestDeliveryError."""
+        if error is None:
+            self._update_status(arn, latest_delivery_attempt_time=attempt_time, latest_delivery_time=attempt_time,
+                                latest_delivery_attempt_succeeded=attempt_time, latest_delivery_error=None)
+        else:
+            self._update_status(arn, latest_delivery_attempt_time=attempt_time, latest_delivery_error=error)
+
+    def record_notification(self, arn: str, attempt_time: float, error: str | None = None) -> None:
+        """An SNS notification attempt (same rules as :meth:`record_delivery`)."""
+        if error is None:
+            self._update_status(arn, latest_notification_attempt_time=attempt_time, latest_notification_time=attempt_time,
+                                latest_notification_attempt_succeeded=attempt_time, latest_notification_error=None)
+        else:
+            self._update_status(arn, latest_notification_attempt_time=attempt_time, latest_notification_error=error)
+
+    def record_digest_delivery(self, arn: str, time: float, error: str | None = None) -> None:
+        """A digest file delivery: success sets LatestDigestDeliveryTime, failure the error."""
+        if error is None:
+            self._update_status(arn, latest_digest_delivery_time=time, latest_digest_delivery_error=None)
+        else:
+            self._update_status(arn, latest_digest_delivery_error=error)
+
+
+__all__ = ["TrailService", "TrailSettings", "TrailStatus", "MAX_TRAILS_PER_REGION"]
