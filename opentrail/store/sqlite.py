@@ -11,7 +11,10 @@ A directory is opened by one process at a time: ``<directory>/LOCK`` is held wit
 
 from __future__ import annotations
 
+import bisect
 import fcntl
+import heapq
+import itertools
 import os
 import sqlite3
 import threading
@@ -20,9 +23,8 @@ from typing import Iterable, Sequence
 
 from .base import AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
-from .sqlite_codec import SEQ_MASK, compress, decompress, event_id_hash, ord_of
+from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_of, unpack_ords
 from .sqlite_writer import AppendJob, CallJob, SqliteWriter
-from .sqlite_zdict import DEFAULT_ZDICT
 
 DB_NAME = "events.sqlite3"
 LOCK_NAME = "LOCK"
@@ -93,7 +95,7 @@ class SqliteEventStore(EventStore):
             conn = _connect(self._path, cache_mb, reader=False)
             conn.executescript(_SCHEMA)
             conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('zdict', ?)", (DEFAULT_ZDICT,))
-            self._zdict: bytes = conn.execute("SELECT value FROM meta WHERE name = 'zdict'").fetchone()[0]
+            self._codec = RecordCodec(conn.execute("SELECT value FROM meta WHERE name = 'zdict'").fetchone()[0])
             self._writer = SqliteWriter(conn)
             self._writer_conn = conn
         except BaseException:
@@ -110,8 +112,8 @@ class SqliteEventStore(EventStore):
     def _job(self, events: Sequence[NewEvent]) -> AppendJob:
         if self._closed:
             raise RuntimeError(f"event store {self.directory} is closed")
-        zdict = self._zdict
-        return AppendJob(events, [compress(e.record, zdict) for e in events])
+        compress = self._codec.compress
+        return AppendJob(events, [compress(e.record) for e in events])
 
     def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
         """Durable on return; committed data is at once visible to lookups (``wait_visible`` needs
@@ -141,33 +143,38 @@ class SqliteEventStore(EventStore):
             job.done.wait()
             if job.error is not None:
                 raise job.error
-            assert isinstance(job.result, int)
-            total += job.result
-            if job.result < PURGE_CHUNK_EVENTS:
+            assert isinstance(job.result, tuple)
+            deleted, more = job.result
+            total += deleted
+            if not more:
                 return total
 
-    def _purge_chunk(self, conn: sqlite3.Connection, before: int) -> int:
+    def _purge_chunk(self, conn: sqlite3.Connection, before: int) -> tuple[int, bool]:
+        """One chunk: up to PURGE_CHUNK_EVENTS events, their eventID rows, and posting blocks whose
+        newest ord is older than ``before``. Blocks that straddle ``before`` stay; lookups skip
+        their ords of deleted events."""
         rows = conn.execute(
-            "SELECT seq, event_time, stream, event_id, keys FROM events WHERE event_time < ?"
-            " ORDER BY event_time LIMIT ?",
+            "SELECT seq, stream, event_id FROM events WHERE event_time < ? ORDER BY event_time LIMIT ?",
             (before, PURGE_CHUNK_EVENTS),
         ).fetchall()
-        if not rows:
-            return 0
+        cutoff = ord_of(before, 0)
+        blocks = conn.execute(
+            "SELECT key, max_ord, block FROM postings WHERE max_ord < ? LIMIT ?", (cutoff, PURGE_CHUNK_EVENTS)
+        ).fetchall()
+        if not rows and not blocks:
+            return 0, False
         accounts = dict(conn.execute("SELECT id, account_id FROM streams"))
-        index_rows: list[tuple[int, int]] = []
-        for seq, t, _stream, _eid, keys in rows:
-            o = ord_of(t, seq)
-            index_rows.extend((k, o) for k in memoryview(keys).cast("I"))
-        conn.executemany("DELETE FROM lookup_index WHERE key = ? AND ord = ?", index_rows)
         conn.executemany(
             "DELETE FROM event_ids WHERE h = ? AND seq = ?",
-            [(event_id_hash(accounts[s], eid), seq) for seq, _t, s, eid, _k in rows],
+            [(event_id_hash(accounts[s], eid), seq) for seq, s, eid in rows],
         )
         conn.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
+        conn.executemany("DELETE FROM postings WHERE key = ? AND max_ord = ?", [(k, m) for k, m, _ in blocks])
+        conn.executemany("DELETE FROM posting_blocks WHERE id = ?", [(b,) for _, _, b in blocks])
+        self._writer.reset_caches()
         self._writer.count -= len(rows)
         conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('count', ?)", (self._writer.count,))
-        return len(rows)
+        return len(rows), max(len(rows), len(blocks)) == PURGE_CHUNK_EVENTS
 
     # -- reading ----------------------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
@@ -203,10 +210,10 @@ class SqliteEventStore(EventStore):
 
     def _events(self, conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, str, bytes]]) -> list[StoredEvent]:
         out = []
-        zdict = self._zdict
+        decompress = self._codec.decompress
         for seq, t, sid, eid, blob in rows:
             account, region, category = self._stream_name(conn, sid)
-            out.append(StoredEvent(seq, eid, t, account, region, category, decompress(blob, zdict)))
+            out.append(StoredEvent(seq, eid, t, account, region, category, decompress(blob)))
         return out
 
     def _by_seqs(self, conn: sqlite3.Connection, seqs: list[int]) -> list[tuple[int, int, int, str, bytes]]:
@@ -227,10 +234,12 @@ class SqliteEventStore(EventStore):
             hi = min(hi, ord_of(*query.after) - 1)
         if lo > hi:
             return LookupPage()
+        want = query.limit + 1
         conn.execute("BEGIN")  # one read transaction: index and events from the same snapshot
         try:
             if query.attribute is not None and query.attribute[0] == "EventId":
                 ords = self._event_id_ords(conn, sid, query.account_id, query.attribute[1], lo, hi)
+                found = self._by_seqs(conn, [o & SEQ_MASK for o in ords[:want]])
             else:
                 attr, value = query.attribute if query.attribute is not None else ("", "")
                 row = conn.execute(
@@ -239,20 +248,40 @@ class SqliteEventStore(EventStore):
                 ).fetchone()
                 if row is None:
                     return LookupPage()
-                ords = [
-                    o
-                    for (o,) in conn.execute(
-                        "SELECT ord FROM lookup_index WHERE key = ? AND ord BETWEEN ? AND ?"
-                        " ORDER BY ord DESC LIMIT ?",
-                        (row[0], lo, hi, query.limit + 1),
-                    )
-                ]
-            page = ords[: query.limit]
-            events = self._events(conn, self._by_seqs(conn, [o & SEQ_MASK for o in page]))
+                found = []
+                while len(found) < want and lo <= hi:
+                    ords = self._scan_postings(conn, row[0], lo, hi, want - len(found))
+                    if not ords:
+                        break
+                    # ords of purged events (in blocks straddling a purge) resolve to nothing
+                    found += self._by_seqs(conn, [o & SEQ_MASK for o in ords])
+                    hi = ords[-1] - 1
+            events = self._events(conn, found[: query.limit])
         finally:
             conn.execute("COMMIT")
-        cursor = (events[-1].event_time, events[-1].seq) if len(ords) > query.limit and events else None
+        cursor = (events[-1].event_time, events[-1].seq) if len(found) > query.limit and events else None
         return LookupPage(events, cursor)
+
+    def _scan_postings(self, conn: sqlite3.Connection, key: int, lo: int, hi: int, n: int) -> list[int]:
+        """The ``n`` largest ords of ``key`` within [lo, hi], descending.
+
+        Walks the key's blocks by max_ord descending; a block whose max_ord is below the n-th best
+        ord found so far cannot improve the answer, so the walk stops there."""
+        best: list[int] = []
+        for max_ord, min_ord, block in conn.execute(
+            "SELECT max_ord, min_ord, block FROM postings WHERE key = ? AND max_ord >= ? ORDER BY max_ord DESC",
+            (key, lo),
+        ):
+            if len(best) >= n and max_ord < best[n - 1]:
+                break
+            if min_ord > hi:
+                continue
+            ords = unpack_ords(conn.execute("SELECT ords FROM posting_blocks WHERE id = ?", (block,)).fetchone()[0])
+            window = ords[bisect.bisect_left(ords, lo) : bisect.bisect_right(ords, hi)]
+            if not window:
+                continue
+            best = heapq.nlargest(n, itertools.chain(best, window))
+        return best
 
     def _event_id_ords(self, conn: sqlite3.Connection, sid: int, account: str, event_id: str, lo: int, hi: int) -> list[int]:
         seqs = [s for (s,) in conn.execute("SELECT seq FROM event_ids WHERE h = ?", (event_id_hash(account, event_id),))]

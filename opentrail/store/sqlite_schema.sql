@@ -20,14 +20,12 @@ CREATE TABLE IF NOT EXISTS lookup_keys (
     value TEXT NOT NULL,
     UNIQUE (stream, attribute, value)
 );
--- The log: seq is the append order. record is raw-deflate with the meta 'zdict'.
--- keys: the lookup_keys ids the event is indexed under (little-endian uint32 array), for purging.
+-- The log: seq is the append order. record is zstd with the meta 'zdict'.
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     event_time INTEGER NOT NULL,
     stream INTEGER NOT NULL,
     event_id TEXT NOT NULL,
-    keys BLOB NOT NULL,
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (event_time);
@@ -37,9 +35,20 @@ CREATE TABLE IF NOT EXISTS event_ids (
     seq INTEGER NOT NULL,
     PRIMARY KEY (h, seq)
 ) WITHOUT ROWID;
--- The LookupEvents index: ord = event_time << 32 | seq, so "ORDER BY ord DESC" is newest first.
-CREATE TABLE IF NOT EXISTS lookup_index (
+-- The LookupEvents index, as posting blocks: for each lookup key, blocks of up to 1024 ords
+-- (ord = event_time << 32 | seq), each block's ords ascending in posting_blocks.ords.
+-- Blocks of one key may overlap in ord range (events arrive out of eventTime order); a lookup
+-- walks them by max_ord descending and stops once no later block can hold a better match.
+CREATE TABLE IF NOT EXISTS postings (
     key INTEGER NOT NULL,
-    ord INTEGER NOT NULL,
-    PRIMARY KEY (key, ord)
+    max_ord INTEGER NOT NULL,
+    min_ord INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    PRIMARY KEY (key, max_ord)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS postings_by_max_ord ON postings (max_ord);
+CREATE TABLE IF NOT EXISTS posting_blocks (
+    id INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL,
+    ords BLOB NOT NULL
+);

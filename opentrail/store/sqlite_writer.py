@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .base import AppendResult, NewEvent
-from .sqlite_codec import event_id_hash, ord_of
+from .sqlite_codec import event_id_hash, ord_of, pack_ords, unpack_ords
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP_EVENTS = 20_000
+#: Ords per posting block (8 bytes each).
+BLOCK_ORDS = 512
+#: Posting-tail cache budget, in ords, before it is dropped.
+MAX_CACHED_TAIL_ORDS = 4_000_000
 _IN_CHUNK = 900
 #: Categories LookupEvents can return, by the stream's category.
 INDEXED_CATEGORIES = frozenset({"Management", "Insight"})
@@ -60,6 +64,9 @@ class SqliteWriter:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._streams: dict[tuple[str, str, str], int] = {}
         self._keys: dict[tuple[int, str, str], int] = {}
+        self._tails: dict[int, tuple[int, int, list[int]]] = {}
+        self._fresh_keys: set[int] = set()
+        self._tail_ords = 0
         self.last_seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         row = conn.execute("SELECT value FROM meta WHERE name = 'count'").fetchone()
         self.count: int = int(row[0]) if row else 0
@@ -125,6 +132,7 @@ class SqliteWriter:
             self.last_seq, self.count = seq_before, count_before
             self._streams.clear()
             self._keys.clear()
+            self.reset_caches()
             for job in group:
                 job.error = exc
                 job.done.set()
@@ -138,11 +146,12 @@ class SqliteWriter:
         hashes = [[event_id_hash(e.account_id, e.event_id) for e in job.events] for job in group]
         stored = self._stored_ids([h for hs in hashes for h in hs])
         seen: set[tuple[str, str]] = set()
-        event_rows: list[tuple[int, int, int, str, bytes, bytes]] = []
+        event_rows: list[tuple[int, int, int, str, bytes]] = []
         id_rows: list[tuple[int, int]] = []
-        index_rows: list[tuple[int, int]] = []
+        postings: dict[int, list[int]] = {}
         results: list[AppendResult] = []
         seq = self.last_seq
+        key_id = self._key_id
         for job, hs in zip(group, hashes):
             dups: list[int] = []
             for i, (e, h) in enumerate(zip(job.events, hs)):
@@ -153,23 +162,64 @@ class SqliteWriter:
                 seen.add(ident)
                 seq += 1
                 stream = self._stream_id(e.account_id, e.region, e.category)
-                keys = array.array("I")
                 if e.category in INDEXED_CATEGORIES:
                     o = ord_of(e.event_time, seq)
-                    keys.append(self._key_id(stream, "", ""))
+                    postings.setdefault(key_id(stream, "", ""), []).append(o)
                     for attr, value in e.lookup:
                         if attr != "EventId":
-                            keys.append(self._key_id(stream, attr, value))
-                    index_rows.extend((k, o) for k in keys)
-                event_rows.append((seq, e.event_time, stream, e.event_id, keys.tobytes(), job.blobs[i]))
+                            postings.setdefault(key_id(stream, attr, value), []).append(o)
+                event_rows.append((seq, e.event_time, stream, e.event_id, job.blobs[i]))
                 id_rows.append((h, seq))
             results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", event_rows)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", event_rows)
         conn.executemany("INSERT INTO event_ids VALUES (?, ?)", id_rows)
-        conn.executemany("INSERT OR IGNORE INTO lookup_index VALUES (?, ?)", index_rows)
+        self._write_postings(postings)
         self.last_seq = seq
         self.count += len(event_rows)
         return results
+
+    def _write_postings(self, postings: dict[int, list[int]]) -> None:
+        """Add each key's new ords to its newest block while that stays within ``BLOCK_ORDS``,
+        else start a new block. Newest blocks are cached so a small group costs no reads."""
+        conn = self._conn
+        tails = self._tails
+        for key, ords in postings.items():
+            tail = tails.get(key)
+            if tail is None and key not in self._fresh_keys:
+                row = conn.execute(
+                    "SELECT p.max_ord, p.block, b.ords FROM postings p JOIN posting_blocks b ON b.id = p.block"
+                    " WHERE p.key = ? ORDER BY p.max_ord DESC LIMIT 1",
+                    (key,),
+                ).fetchone()
+                if row is not None:
+                    tail = (row[0], row[1], list(unpack_ords(row[2])))
+            if tail is not None and len(tail[2]) + len(ords) <= BLOCK_ORDS:
+                old_max, block, merged = tail
+                merged = merged + ords
+                merged.sort()
+                conn.execute("UPDATE posting_blocks SET n = ?, ords = ? WHERE id = ?", (len(merged), pack_ords(merged), block))
+                conn.execute("DELETE FROM postings WHERE key = ? AND max_ord = ?", (key, old_max))
+                conn.execute("INSERT INTO postings VALUES (?, ?, ?, ?)", (key, merged[-1], merged[0], block))
+                tails[key] = (merged[-1], block, merged)
+                self._tail_ords += len(ords)
+                continue
+            ords.sort()
+            for i in range(0, len(ords), BLOCK_ORDS):
+                chunk = ords[i : i + BLOCK_ORDS]
+                block = conn.execute(
+                    "INSERT INTO posting_blocks (n, ords) VALUES (?, ?)", (len(chunk), pack_ords(chunk))
+                ).lastrowid
+                conn.execute("INSERT INTO postings VALUES (?, ?, ?, ?)", (key, chunk[-1], chunk[0], block))
+            tails[key] = (chunk[-1], block, chunk)
+            self._tail_ords += len(chunk)
+        if self._tail_ords > MAX_CACHED_TAIL_ORDS:
+            self.reset_caches()
+
+    def reset_caches(self) -> None:
+        """Forget cached posting tails (after a purge or a failed transaction)."""
+        self._tails.clear()
+        self._fresh_keys.clear()
+        self._tail_ords = 0
 
     def _stored_ids(self, hashes: list[int]) -> dict[int, set[tuple[str, str]]]:
         """(account, eventID) pairs already stored under each of ``hashes`` that has any."""
@@ -205,11 +255,15 @@ class SqliteWriter:
         if kid is None:
             if len(self._keys) > 1_000_000:
                 self._keys.clear()
-            self._conn.execute(
+            cur = self._conn.execute(
                 "INSERT OR IGNORE INTO lookup_keys (stream, attribute, value) VALUES (?, ?, ?)", k
             )
-            kid = self._conn.execute(
-                "SELECT id FROM lookup_keys WHERE stream = ? AND attribute = ? AND value = ?", k
-            ).fetchone()[0]
+            if cur.rowcount == 1:
+                kid = cur.lastrowid
+                self._fresh_keys.add(kid)
+            else:
+                kid = self._conn.execute(
+                    "SELECT id FROM lookup_keys WHERE stream = ? AND attribute = ? AND value = ?", k
+                ).fetchone()[0]
             self._keys[k] = kid
         return kid

@@ -53,11 +53,27 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
     return StoreFactory("sqlite", lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16), durable=True)
 
 
-BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {"memory": _memory, "sqlite": _sqlite}
+def _sqlite_small_blocks(tmp_path: Path) -> StoreFactory:
+    """SQLite with posting blocks of 3 ords, so every test crosses block boundaries and meets
+    blocks whose ord ranges overlap."""
+    factory = _sqlite(tmp_path)
+    factory.name = "sqlite-small-blocks"
+    return factory
+
+
+BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "sqlite-small-blocks": _sqlite_small_blocks,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StoreFactory]:
+    if request.param == "sqlite-small-blocks":
+        monkeypatch.setattr("opentrail.store.sqlite_writer.BLOCK_ORDS", 3)
     factory = BACKENDS[request.param](tmp_path)
     yield factory
     factory.close_all()

@@ -14,8 +14,7 @@ import pytest
 from opentrail.store.base import LookupQuery, NewEvent
 from opentrail.store.errors import StoreLockedError
 from opentrail.store.sqlite import SqliteEventStore, store_locked
-from opentrail.store.sqlite_codec import compress, decompress
-from opentrail.store.sqlite_zdict import DEFAULT_ZDICT
+from opentrail.store.sqlite_codec import DEFAULT_ZDICT, RecordCodec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +102,8 @@ def test_close_is_idempotent_and_releases_lock(tmp_path: Path) -> None:
 def test_records_are_compressed_and_roundtrip() -> None:
     record = orjson.dumps({"eventVersion": "1.09", "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
                            "awsRegion": "us-east-1", "userAgent": "aws-cli/2.13.0 Python/3.11.4 Linux/5.15"})
-    blob = compress(record, DEFAULT_ZDICT)
+    codec = RecordCodec(DEFAULT_ZDICT)
+    blob = codec.compress(record)
     assert len(blob) < len(record) // 2
-    assert decompress(blob, DEFAULT_ZDICT) == record
-    assert decompress(compress(b"", DEFAULT_ZDICT), DEFAULT_ZDICT) == b""
+    assert codec.decompress(blob) == record
+    assert codec.decompress(codec.compress(b"")) == b""
