@@ -9,7 +9,7 @@ never validates anything else (fake regions, odd IPs, unknown fields, null field
   ``TooLarge``.
 - eventTime: ``eventTime``; when absent or null, a pipeline's copy of it: Logstash
   ``@timestamp``, then Panther ``p_event_time``. Missing -> ``MissingEventTime``; unparseable
-  (see :mod:`opentrail.events.times`) -> ``InvalidEventTime``.
+  (see :mod:`opentrail.events.times`) or before 1970 or after 2106-02-07 -> ``InvalidEventTime``.
 - eventID: ``eventID`` when a non-empty string; otherwise a derived id, a UUID (version 8, RFC
   9562) made from the first 16 bytes of the SHA-256 of the record bytes -- deterministic, so a
   re-import deduplicates. The record itself is not changed.
@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from ..store.base import NewEvent
+from ..store.base import MAX_EVENT_TIME, MIN_EVENT_TIME, NewEvent
 from .classify import event_category
 from .lookup import lookup_fields, lookup_pairs
 from .times import parse_event_time
@@ -88,9 +88,12 @@ def _event_time(obj: dict[str, Any]) -> int:
         if value is None:
             continue
         try:
-            return parse_event_time(value)
+            seconds = parse_event_time(value)
         except ValueError as exc:
             raise RecordRejected("InvalidEventTime", f"{name}: {exc}") from None
+        if not MIN_EVENT_TIME <= seconds <= MAX_EVENT_TIME:
+            raise RecordRejected("InvalidEventTime", f"{name}: {value!r} is outside 1970-01-01 .. 2106-02-07")
+        return seconds
     raise RecordRejected("MissingEventTime", "record has no eventTime (nor @timestamp / p_event_time)")
 
 

@@ -28,12 +28,18 @@ LOOKUP_ATTRIBUTE_KEYS: tuple[str, ...] = (
 )
 
 
+#: The eventTime range a store must hold, epoch seconds: 1970-01-01 up to 2106-02-07 (unsigned
+#: 32-bit). Readers reject records outside it (CloudTrail itself began in 2013).
+MIN_EVENT_TIME = 0
+MAX_EVENT_TIME = (1 << 32) - 1
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """One record ready to be stored.
 
     - ``event_id``: the record's eventID (or a derived id for records that lack one).
-    - ``event_time``: eventTime as epoch seconds.
+    - ``event_time``: eventTime as epoch seconds, within [MIN_EVENT_TIME, MAX_EVENT_TIME].
     - ``account_id`` / ``region``: the event-history partition (recipient account, awsRegion).
     - ``category``: "Management", "Data", "Insight" or "NetworkActivity".
     - ``record``: the original record as compact JSON bytes (every field kept).

@@ -21,9 +21,9 @@ import threading
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .base import AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
+from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
-from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_of, unpack_ords
+from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
 from .sqlite_writer import AppendJob, CallJob, SqliteWriter
 
 DB_NAME = "events.sqlite3"
@@ -157,7 +157,7 @@ class SqliteEventStore(EventStore):
             "SELECT seq, stream, event_id FROM events WHERE event_time < ? ORDER BY event_time LIMIT ?",
             (before, PURGE_CHUNK_EVENTS),
         ).fetchall()
-        cutoff = ord_of(before, 0)
+        cutoff = ord_bound(before, 0)
         blocks = conn.execute(
             "SELECT key, max_ord, block FROM postings WHERE max_ord < ? LIMIT ?", (cutoff, PURGE_CHUNK_EVENTS)
         ).fetchall()
@@ -228,10 +228,14 @@ class SqliteEventStore(EventStore):
         sid = self._stream_id(conn, query.account_id, query.region, "Insight" if query.insight else "Management")
         if sid is None:
             return LookupPage()
-        lo = ord_of(query.start_time, 0) if query.start_time is not None else 0
-        hi = ord_of(query.end_time, SEQ_MASK) if query.end_time is not None else _MAX_ORD
+        if (query.start_time is not None and query.start_time > MAX_EVENT_TIME) or (
+            query.end_time is not None and query.end_time < MIN_EVENT_TIME
+        ):
+            return LookupPage()
+        lo = ord_bound(query.start_time, 0) if query.start_time is not None else 0
+        hi = ord_bound(query.end_time, SEQ_MASK) if query.end_time is not None else _MAX_ORD
         if query.after is not None:
-            hi = min(hi, ord_of(*query.after) - 1)
+            hi = min(hi, ord_bound(query.after[0], min(max(query.after[1], 0), SEQ_MASK)) - 1)
         if lo > hi:
             return LookupPage()
         want = query.limit + 1

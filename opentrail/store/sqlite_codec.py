@@ -4,7 +4,8 @@
   real CloudTrail samples in the shared datasets by ``scripts/train_zdict.py``), one record at a
   time so any record is read alone. A store keeps the dictionary it was created with.
 - ``event_id_hash``: signed 64-bit BLAKE2b of ``account \\0 eventID`` (SQLite INTEGER).
-- ``ord``: ``event_time << 32 | seq`` -- sorting by it is sorting by (eventTime, seq).
+- ``ord``: ``event_time << 31 | seq`` -- sorting by it is sorting by (eventTime, seq); eventTime
+  is unsigned 32-bit (to 2106) and seq below 2**31, so an ord fits SQLite's signed 64 bits.
 - Posting blocks: ascending ords as little-endian int64 (``array('q')``).
 """
 
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import zstandard
 
+from .base import MAX_EVENT_TIME, MIN_EVENT_TIME
+
 LEVEL = 3
-SEQ_BITS = 32
+SEQ_BITS = 31
 SEQ_MASK = (1 << SEQ_BITS) - 1
 DEFAULT_ZDICT: bytes = (Path(__file__).parent / "cloudtrail.zdict").read_bytes()
 
@@ -56,8 +59,13 @@ def event_id_hash(account_id: str, event_id: str) -> int:
 
 
 def ord_of(event_time: int, seq: int) -> int:
-    """Index order value of an event; requires 0 <= event_time < 2**31 and 0 <= seq < 2**32."""
+    """Index order value of an event; requires 0 <= event_time < 2**32 and 0 <= seq < 2**31."""
     return (event_time << SEQ_BITS) | seq
+
+
+def ord_bound(event_time: int, seq: int) -> int:
+    """:func:`ord_of` for a query bound: times outside the stored range are clamped to it."""
+    return ord_of(min(max(event_time, MIN_EVENT_TIME), MAX_EVENT_TIME), seq)
 
 
 def pack_ords(ords: list[int]) -> bytes:

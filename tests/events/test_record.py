@@ -173,3 +173,17 @@ def test_rejected_is_an_exception_with_code_and_reason() -> None:
     exc = RecordRejected("TooLarge", "too big")
     assert (exc.code, exc.reason, str(exc)) == ("TooLarge", "too big", "TooLarge: too big")
     assert isinstance(exc, Exception)
+
+
+@pytest.mark.parametrize("when", ["1969-12-31T23:59:59Z", "2106-02-07T06:28:16Z", "9999-12-31T23:59:59Z"])
+def test_event_time_outside_the_stored_range_is_rejected(when: str) -> None:
+    with pytest.raises(RecordRejected) as err:
+        read_record({"eventTime": when, "recipientAccountId": "123456789012", "eventID": "e"})
+    assert err.value.code == "InvalidEventTime"
+    assert err.value.reason == f"eventTime: {when!r} is outside 1970-01-01 .. 2106-02-07"
+
+
+def test_event_time_at_the_range_ends_is_kept() -> None:
+    first = read_record({"eventTime": "1970-01-01T00:00:00Z", "recipientAccountId": "123456789012"})
+    last = read_record({"eventTime": "2106-02-07T06:28:15Z", "recipientAccountId": "123456789012"})
+    assert (first.event_time, last.event_time) == (0, 2**32 - 1)

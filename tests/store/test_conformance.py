@@ -243,3 +243,14 @@ def test_pagination_property(store_factory, batches, page_size, name, window) ->
     got = ids(store, limit=page_size, attribute=None if name is None else ("EventName", name),
               start_time=None if start is None else 1000 + start, end_time=None if end is None else 1000 + end)
     assert got == [eid for _t, _s, eid in expected]
+
+
+def test_extreme_event_times_and_query_bounds(store: EventStore) -> None:
+    first = NewEvent("first", 0, "111111111111", "us-east-1", "Management", b'{"eventID":"first"}', (("EventName", "X"),))
+    last = NewEvent("last", 2**32 - 1, "111111111111", "us-east-1", "Management", b'{"eventID":"last"}', (("EventName", "X"),))
+    assert store.append([first, last]).accepted == 2
+    for start, end in [(None, None), (-10**12, 10**13), (0, 2**32 - 1)]:
+        q = LookupQuery("111111111111", "us-east-1", ("EventName", "X"), start_time=start, end_time=end)
+        assert [e.event_id for e in store.lookup(q).events] == ["last", "first"]
+    q = LookupQuery("111111111111", "us-east-1", None, start_time=2**40, end_time=2**41)
+    assert store.lookup(q).events == []
