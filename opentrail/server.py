@@ -84,6 +84,8 @@ def run_server(settings: Settings) -> None:
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
     from .auth.accounts import AccountStore, bootstrap
     from .store.sqlite import SqliteEventStore
+    from .objectstore import open_storage
+    from .trails import TrailService
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = settings.data_dir
@@ -91,10 +93,12 @@ def run_server(settings: Settings) -> None:
     boot = bootstrap(data_dir, os.environ)
     store = SqliteEventStore(data_dir / EVENTS_DIR)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
+    storage = open_storage(data_dir, settings.s3_endpoint_url)
+    trails = TrailService(data_dir, storage, time.time)
     purger = RetentionPurger(store, settings.event_history_retention_days)
     server_file = data_dir / SERVER_FILE
     try:
-        app = build_app(settings=settings, store=store, accounts=accounts)
+        app = build_app(settings=settings, store=store, accounts=accounts, trails=trails)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -119,6 +123,8 @@ def run_server(settings: Settings) -> None:
             pass
         store.close()
         accounts.close()
+        trails.close()
+        storage.close()
 
 
 def read_pid(path: Path) -> int | None:

@@ -61,6 +61,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted, in bytes; larger ones get an AWS-style 413 error.",
     ),
     Setting(
+        "s3_endpoint_url",
+        "--s3-endpoint-url",
+        "OPENTRAIL_S3_ENDPOINT_URL",
+        "",
+        str,
+        "S3-compatible endpoint holding trail buckets (AWS credential chain); empty: folders under <data-dir>/buckets.",
+    ),
+    Setting(
+        "sns_endpoint_url",
+        "--sns-endpoint-url",
+        "OPENTRAIL_SNS_ENDPOINT_URL",
+        "",
+        str,
+        "SNS-compatible endpoint for trail notifications (AWS credential chain); empty: AWS SNS.",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -81,6 +97,8 @@ class Settings:
     event_history_retention_days: int = 90
     lookup_events_rate_limit_per_s: float = 0.0
     max_request_bytes: int = 8 * 1024 * 1024
+    s3_endpoint_url: str = ""
+    sns_endpoint_url: str = ""
     log_level: str = "info"
 
     @classmethod

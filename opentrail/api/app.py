@@ -148,9 +148,12 @@ def build_app(
     store: EventStore,
     accounts: AccountStore,
     clock: Callable[[], float] = time.time,
+    trails: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
-    for signature times, event times, retention and rate limiting."""
+    for signature times, event times, retention and rate limiting. ``trails`` is the
+    :class:`opentrail.trails.TrailService` behind the trail operations (None: they answer
+    UnknownOperationException)."""
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
 
     async def cloudtrail_api(request: Request) -> Response:
@@ -174,7 +177,7 @@ def build_app(
             if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
                 raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
-            ctx = OperationContext(caller, settings, store, clock, limiter)
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails)
             response = await run_in_threadpool(OPERATIONS[operation], ctx, params)
         except AwsError as exc:
             error = exc

@@ -32,6 +32,7 @@ class OperationContext:
     store: EventStore
     clock: Callable[[], float]
     lookup_limiter: RateLimiter
+    trails: Any = None  # opentrail.trails.TrailService, or None when the app runs without trails
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;
@@ -122,7 +123,9 @@ def _not_implemented(operation: str) -> Handler:
 def _build_table() -> dict[str, Handler]:
     from .lookup_events import lookup_events
 
-    implemented: dict[str, Handler] = {"LookupEvents": lookup_events}
+    from .trails import TRAIL_HANDLERS
+
+    implemented: dict[str, Handler] = {"LookupEvents": lookup_events, **TRAIL_HANDLERS}
     return {op: implemented.get(op) or _not_implemented(op) for op in MODEL_OPERATIONS}
 
 

@@ -163,12 +163,6 @@ class InvalidTagParameterException(TrailError):
     """A tag key or value out of bounds, or a key given twice."""
 
 
-class InvalidNextTokenException(TrailError):
-    """A ListTrails NextToken that opentrail did not issue."""
-
-    default_message = "Invalid NextToken."
-
-
 class InvalidTokenException(TrailError):
     """A ListTags NextToken that opentrail did not issue."""
 

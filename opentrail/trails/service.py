@@ -138,13 +138,20 @@ class TrailService:
             raise E.OrganizationsNotInUseException()
 
     def _check_room(self, account_id: str, name: str, region: str, multi_region: bool, ignore: Trail | None) -> None:
+        """Name collisions and the per-Region limit for a new (or newly multi-Region) trail. For
+        UpdateTrail (``ignore`` set) the model lists neither TrailAlreadyExistsException nor
+        MaximumNumberOfTrailsExceededException, so the same facts are InvalidParameterException."""
         others = [t for t in self._account_trails(account_id) if t is not ignore]
         regions = {region} | ({t.home_region for t in others} if multi_region else set())
         for r in sorted(regions):
             visible = [t for t in others if t.visible_in(r)]
             if any(t.name == name for t in visible) or (multi_region and any(t.name == name for t in others)):
+                if ignore is not None:
+                    raise E.InvalidParameterException(f"A trail named {name} already exists in {r}.")
                 raise E.TrailAlreadyExistsException.for_name(name, account_id)
             if len(visible) >= MAX_TRAILS_PER_REGION:
+                if ignore is not None:
+                    raise E.InvalidParameterException(f"User already has {MAX_TRAILS_PER_REGION} trails in {r}")
                 raise E.MaximumNumberOfTrailsExceededException.for_region(r, MAX_TRAILS_PER_REGION)
 
     def _check_bucket(self, bucket: str) -> None:

@@ -1,0 +1,265 @@
+"""Handlers of the trail operations: CreateTrail, UpdateTrail, DeleteTrail, GetTrail,
+DescribeTrails, ListTrails, GetTrailStatus, StartLogging, StopLogging, AddTags, RemoveTags,
+ListTags, PutEventSelectors, GetEventSelectors, PutInsightSelectors, GetInsightSelectors.
+
+Each handler parses the wire members (:mod:`.trail_wire`), calls :class:`TrailService` in the
+caller's account and signing Region, and renders the botocore model's output shape. Trail errors
+become API errors in :func:`.trail_errors.translate`. ``<handler>.errors`` declares the codes a
+handler can answer through the service (checked against the model by the error contract test).
+
+ListTrails pages hold :data:`LIST_TRAILS_PAGE_SIZE` trails; NextToken is
+``base64url(orjson([home_region, name]))`` of the last trail, a token that does not decode is
+ValidationException (the model lists no error for ListTrails). ListTags answers every tag at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from ..trails.service import TrailService
+from . import trail_wire as wire
+from .errors import UnknownOperationException, ValidationException
+from .operations import OperationContext
+from .trail_errors import WIRE_ERRORS, translate
+
+LIST_TRAILS_PAGE_SIZE = 50
+
+_LOOKUP = ("TrailNotFoundException", "InvalidTrailNameException", "CloudTrailARNInvalidException")
+_CHANGE = (*_LOOKUP, "InvalidHomeRegionException")
+_SETTINGS = ("InvalidS3BucketNameException", "InvalidS3PrefixException", "InvalidSnsTopicNameException",
+             "InvalidParameterCombinationException", "OrganizationsNotInUseException",
+             "S3BucketDoesNotExistException", "InvalidParameterException")
+_TAGS = ("ResourceNotFoundException", "CloudTrailARNInvalidException")
+
+
+def _service(ctx: OperationContext, operation: str) -> TrailService:
+    trails = getattr(ctx, "trails", None)
+    if trails is None:
+        raise UnknownOperationException.not_implemented(operation)
+    return trails
+
+
+def _who(ctx: OperationContext) -> tuple[str, str]:
+    return ctx.caller.account_id, ctx.caller.region
+
+
+def _declare(handler: Any, *codes: str) -> None:
+    assert all(c in WIRE_ERRORS for c in codes), codes
+    handler.errors = tuple(codes)
+
+
+def create_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "CreateTrail")
+    name = wire.req_str(params, "Name")
+    wire.req_str(params, "S3BucketName")
+    settings, tags = wire.trail_settings(params), wire.tags(params)
+    with translate():
+        trail = service.create_trail(*_who(ctx), name, settings, tags)
+    return wire.trail_json(trail, full=False)
+
+
+def update_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "UpdateTrail")
+    name = wire.req_str(params, "Name")
+    settings = wire.trail_settings(params)
+    with translate():
+        trail = service.update_trail(*_who(ctx), name, settings)
+    return wire.trail_json(trail, full=False)
+
+
+def delete_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "DeleteTrail")
+    name = wire.req_str(params, "Name")
+    with translate():
+        service.delete_trail(*_who(ctx), name)
+    return {}
+
+
+def get_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "GetTrail")
+    name = wire.req_str(params, "Name")
+    with translate():
+        trail = service.get_trail(*_who(ctx), name)
+    return {"Trail": wire.trail_json(trail, full=True)}
+
+
+def describe_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "DescribeTrails")
+    names = wire.opt_list(params, "trailNameList")
+    if names is not None and not all(isinstance(n, str) for n in names):
+        raise ValidationException("trailNameList must be a list of strings.")
+    shadows = wire.opt_bool(params, "includeShadowTrails")
+    with translate():
+        trails = service.describe_trails(*_who(ctx), names, include_shadow_trails=shadows is not False)
+    return {"trailList": [wire.trail_json(t, full=True) for t in trails]}
+
+
+def _decode_list_token(token: str) -> tuple[str, str]:
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError):
+        value = None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise ValidationException("Invalid NextToken.")
+    return value[0], value[1]
+
+
+def list_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "ListTrails")
+    token = wire.opt_str(params, "NextToken")
+    after = _decode_list_token(token) if token else None
+    page, cursor = service.list_trails(ctx.caller.account_id, after, LIST_TRAILS_PAGE_SIZE)
+    out: dict[str, Any] = {
+        "Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in page]
+    }
+    if cursor is not None:
+        out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps(list(cursor))).decode().rstrip("=")
+    return out
+
+
+def get_trail_status(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "GetTrailStatus")
+    name = wire.req_str(params, "Name")
+    with translate():
+        trail = service.get_trail(*_who(ctx), name)
+    return wire.status_json(trail.status)
+
+
+def start_logging(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "StartLogging")
+    name = wire.req_str(params, "Name")
+    with translate():
+        service.start_logging(*_who(ctx), name)
+    return {}
+
+
+def stop_logging(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "StopLogging")
+    name = wire.req_str(params, "Name")
+    with translate():
+        service.stop_logging(*_who(ctx), name)
+    return {}
+
+
+def add_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "AddTags")
+    resource = wire.req_str(params, "ResourceId")
+    tags = wire.tags(params)
+    with translate():
+        service.add_tags(*_who(ctx), resource, tags)
+    return {}
+
+
+def remove_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "RemoveTags")
+    resource = wire.req_str(params, "ResourceId")
+    tags = wire.tags(params)
+    with translate():
+        service.remove_tags(*_who(ctx), resource, tags)
+    return {}
+
+
+def list_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "ListTags")
+    ids = wire.opt_list(params, "ResourceIdList") or []
+    if not all(isinstance(i, str) for i in ids):
+        raise ValidationException("ResourceIdList must be a list of strings.")
+    if wire.opt_str(params, "NextToken"):
+        raise WIRE_ERRORS["InvalidTokenException"]("Invalid token.")
+    with translate():
+        trails = service.list_tags(*_who(ctx), ids)
+    return {"ResourceTagList": [{"ResourceId": rid, "TagsList": wire.tags_json(t.tags)} for rid, t in zip(ids, trails)]}
+
+
+def put_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "PutEventSelectors")
+    name = wire.req_str(params, "TrailName")
+    basic = wire.opt_list(params, "EventSelectors")
+    advanced = wire.opt_list(params, "AdvancedEventSelectors")
+    selectors = None if basic is None else wire.event_selectors(basic)
+    advanced_selectors = None if advanced is None else wire.advanced_event_selectors(advanced)
+    with translate():
+        trail = service.put_event_selectors(*_who(ctx), name, selectors, advanced_selectors)
+    return wire.selectors_json(trail)
+
+
+def get_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "GetEventSelectors")
+    name = wire.req_str(params, "TrailName")
+    with translate():
+        trail = service.get_trail(*_who(ctx), name)
+    return wire.selectors_json(trail)
+
+
+def _insight_trail_name(params: dict[str, Any]) -> str:
+    name = wire.opt_str(params, "TrailName")
+    if wire.opt_str(params, "EventDataStore") or wire.opt_str(params, "InsightsDestination"):
+        raise WIRE_ERRORS["InvalidParameterCombinationException"](
+            "opentrail does not support Insights on event data stores yet; specify TrailName only."
+        )
+    if not name:
+        raise WIRE_ERRORS["InvalidParameterCombinationException"]("You must specify TrailName.")
+    return name
+
+
+def put_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "PutInsightSelectors")
+    name = _insight_trail_name(params)
+    items = wire.opt_list(params, "InsightSelectors")
+    if items is None:
+        wire.req_str(params, "InsightSelectors")
+    with translate():
+        trail = service.put_insight_selectors(*_who(ctx), name, wire.insight_selectors(items or []))
+    return wire.insight_selectors_json(trail)
+
+
+def get_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = _service(ctx, "GetInsightSelectors")
+    name = _insight_trail_name(params)
+    with translate():
+        trail = service.get_insight_selectors(*_who(ctx), name)
+    return wire.insight_selectors_json(trail)
+
+
+_declare(create_trail, "InvalidTrailNameException", "TrailAlreadyExistsException",
+         "MaximumNumberOfTrailsExceededException", "TagsLimitExceededException", "InvalidTagParameterException",
+         *_SETTINGS)
+_declare(update_trail, *_CHANGE, *_SETTINGS)
+_declare(delete_trail, *_CHANGE)
+_declare(get_trail, *_LOOKUP)
+_declare(describe_trails, "InvalidTrailNameException", "CloudTrailARNInvalidException")
+_declare(list_trails)
+_declare(get_trail_status, *_LOOKUP)
+_declare(start_logging, *_CHANGE)
+_declare(stop_logging, *_CHANGE)
+_declare(add_tags, *_TAGS, "TagsLimitExceededException", "InvalidTagParameterException")
+_declare(remove_tags, *_TAGS, "InvalidTagParameterException")
+_declare(list_tags, *_TAGS, "InvalidTokenException")
+_declare(put_event_selectors, *_CHANGE, "InvalidEventSelectorsException")
+_declare(get_event_selectors, *_LOOKUP)
+_declare(put_insight_selectors, *_CHANGE, "InvalidInsightSelectorsException", "InvalidParameterCombinationException")
+_declare(get_insight_selectors, *_LOOKUP, "InsightNotEnabledException", "InvalidParameterCombinationException")
+
+#: Operation name -> handler, registered in :mod:`opentrail.api.operations`.
+TRAIL_HANDLERS = {
+    "CreateTrail": create_trail,
+    "UpdateTrail": update_trail,
+    "DeleteTrail": delete_trail,
+    "GetTrail": get_trail,
+    "DescribeTrails": describe_trails,
+    "ListTrails": list_trails,
+    "GetTrailStatus": get_trail_status,
+    "StartLogging": start_logging,
+    "StopLogging": stop_logging,
+    "AddTags": add_tags,
+    "RemoveTags": remove_tags,
+    "ListTags": list_tags,
+    "PutEventSelectors": put_event_selectors,
+    "GetEventSelectors": get_event_selectors,
+    "PutInsightSelectors": put_insight_selectors,
+    "GetInsightSelectors": get_insight_selectors,
+}
