@@ -16,7 +16,8 @@ Sources for the wording (see docs/api.md for what could not be verified):
   clock-skew forms "Signature expired: 20151120T200815Z is now earlier than 20151120T201846Z
   (20151120T202346Z - 5 min.)" / "Signature not yet current: ... is still later than ...
   (... + 5 min.)" (HTTP 400, aws/aws-sdk-js#254, remind101/logspout-kinesis#21);
-  ``MissingAuthenticationTokenException`` "Missing Authentication Token" (HTTP 400).
+  ``MissingAuthenticationTokenException`` "Request is missing Authentication Token" (HTTP 400; the
+  shorter "Missing Authentication Token" with HTTP 403 is API Gateway's and REST services').
 - ``UnknownOperationException`` carries no message on AWS (boto/botocore#1846 shows an empty one).
 - ``ThrottlingException`` "Rate exceeded" is what AWS answers when LookupEvents' 2/s is exceeded.
 - CloudTrail's modeled errors (InvalidLookupAttributesException, ...) come from the botocore model
@@ -63,9 +64,15 @@ class AwsError(Exception):
 
 
 class MissingAuthenticationTokenException(AwsError):
-    """No Authorization header (and no presigned query)."""
+    """No Authorization header (and no presigned query).
 
-    default_message = "Missing Authentication Token"
+    AWS JSON services answer HTTP 400 ``{"__type": "...#MissingAuthenticationTokenException",
+    "message": "Request is missing Authentication Token"}``: architect/dynalite index.js (recorded
+    from DynamoDB) and the real DynamoDB answer quoted in
+    amazon-archives/aws-dynamodb-session-tomcat#42 ("Request is missing Authentication Token
+    (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: MissingAuthenticationTokenException")."""
+
+    default_message = "Request is missing Authentication Token"
 
 
 class UnrecognizedClientException(AwsError):

@@ -75,7 +75,7 @@ def test_missing_authorization(server: Server) -> None:
         "Content-Type": "application/x-amz-json-1.1",
         "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"})
     assert r.status_code == 400
-    assert r.json() == {"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}
+    assert r.json() == {"__type": "MissingAuthenticationTokenException", "message": "Request is missing Authentication Token"}
     assert r.headers["content-type"] == "application/x-amz-json-1.1"
 
 
