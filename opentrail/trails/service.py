@@ -143,12 +143,13 @@ class TrailService:
         MaximumNumberOfTrailsExceededException, so the same facts are InvalidParameterException."""
         others = [t for t in self._account_trails(account_id) if t is not ignore]
         regions = {region} | ({t.home_region for t in others} if multi_region else set())
+        clash = next((t for t in others if t.name == name and (multi_region or t.visible_in(region))), None)
+        if clash is not None:
+            if ignore is not None:
+                raise E.InvalidParameterException(f"A trail named {name} already exists in {clash.home_region}.")
+            raise E.TrailAlreadyExistsException.for_name(name, account_id)
         for r in sorted(regions):
             visible = [t for t in others if t.visible_in(r)]
-            if any(t.name == name for t in visible) or (multi_region and any(t.name == name for t in others)):
-                if ignore is not None:
-                    raise E.InvalidParameterException(f"A trail named {name} already exists in {r}.")
-                raise E.TrailAlreadyExistsException.for_name(name, account_id)
             if len(visible) >= MAX_TRAILS_PER_REGION:
                 if ignore is not None:
                     raise E.InvalidParameterException(f"User already has {MAX_TRAILS_PER_REGION} trails in {r}")
