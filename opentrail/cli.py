@@ -1,4 +1,4 @@
-"""The ``opentrail`` command: ``serve``, ``import`` and ``create-access-key``.
+"""The ``opentrail`` command: ``serve``, ``import``, ``create-access-key`` and ``create-bucket``.
 
 Server flags are generated from :data:`opentrail.settings.SETTINGS`; each shows its environment
 twin in ``--help``.
@@ -76,6 +76,20 @@ def create_access_key(data_dir: Path, account_id: str, user_name: str | None) ->
     finally:
         accounts.close()
     click.echo(orjson.dumps(key.to_iam_json(), option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command("create-bucket")
+@_settings_options(("data_dir",))
+@click.argument("name")
+def create_bucket(data_dir: Path, name: str) -> None:
+    """Create a local bucket (the folder <data-dir>/buckets/NAME) for trails to deliver to."""
+    from .objectstore import LocalFolderStorage
+
+    try:
+        path = LocalFolderStorage(data_dir / "buckets").create_bucket(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from exc
+    click.echo(str(path))
 
 
 @main.command("import")

@@ -147,3 +147,16 @@ def test_s3_unreachable_is_storage_unavailable(aws_env: None) -> None:
         storage.bucket_exists("any")
     with pytest.raises(StorageUnavailable):
         storage.put_object("any", "k", b"x", {})
+
+
+def test_create_bucket_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from opentrail.cli import main
+
+    result = CliRunner().invoke(main, ["create-bucket", "--data-dir", str(tmp_path), "my-trail-logs"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{tmp_path / 'buckets' / 'my-trail-logs'}\n"
+    assert LocalFolderStorage(tmp_path / "buckets").bucket_exists("my-trail-logs") is True
+    bad = CliRunner().invoke(main, ["create-bucket", "--data-dir", str(tmp_path), ".hidden"])
+    assert bad.exit_code == 2
