@@ -108,15 +108,19 @@ def authenticate(request: Request, body: bytes, accounts: AccountStore, service:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The request JSON object; an empty body is ``{}``. Raises SerializationException."""
+    """The request JSON object; an empty body or ``null`` is ``{}``. Raises SerializationException:
+    without a message when the body is not JSON, in Coral's wording when it is JSON but not an
+    object (see :meth:`SerializationException.for_value`)."""
     if not body.strip():
         return {}
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise SerializationException("The request body is not valid JSON.") from None
+        raise SerializationException() from None
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise SerializationException("The request body must be a JSON object.")
+        raise SerializationException.for_value(value, "Structure")
     return value
 
 

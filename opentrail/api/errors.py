@@ -137,7 +137,32 @@ class UnknownOperationException(AwsError):
 
 
 class SerializationException(AwsError):
-    """A body that is not a JSON object, or a member of the wrong JSON type."""
+    """A body that is not JSON (no message, as AWS), or a member of the wrong JSON type.
+
+    Wording from architect/dynalite ``validations/index.js`` ``checkTypes``, recorded from the Coral
+    deserializer of AWS JSON services (DynamoDB): a body that does not parse has no message; a
+    member of the wrong type is described by :meth:`for_value`."""
+
+    @classmethod
+    def for_value(cls, value: object, expected: str) -> "SerializationException":
+        """The Coral message for JSON ``value`` where a member of shape type ``expected`` ("Integer",
+        "Long", "Double", "String", "List", "Structure") was expected, e.g. ``class
+        java.lang.String can not be converted to an Integer``."""
+        if isinstance(value, dict) and expected != "Structure":
+            return cls("Start of structure or map found where not expected.")
+        if isinstance(value, list) and expected != "List":
+            return cls("Start of list found where not expected")
+        if expected == "List":
+            return cls("Expected list or null")
+        if expected == "Structure":
+            return cls("Expected null")
+        if isinstance(value, bool):
+            java = "java.lang.Boolean"
+        elif isinstance(value, (int, float)):
+            java = "com.amazon.coral.value.json.numbers.TruncatingBigNumber"
+        else:
+            java = "java.lang.String"
+        return cls(f"class {java} can not be converted to an {expected}")
 
 
 class RequestEntityTooLargeException(AwsError):

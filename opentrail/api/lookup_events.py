@@ -58,15 +58,19 @@ def _attribute(params: dict[str, Any], insight: bool) -> tuple[str, str] | None:
     attrs = params.get("LookupAttributes")
     if attrs is None:
         return None
-    if not isinstance(attrs, list) or not all(isinstance(a, dict) for a in attrs):
-        raise SerializationException("LookupAttributes must be a list of LookupAttribute objects.")
+    if not isinstance(attrs, list):
+        raise SerializationException.for_value(attrs, "List")
+    for item in attrs:
+        if not isinstance(item, dict):
+            raise SerializationException.for_value(item, "Structure")
+        for member in ("AttributeKey", "AttributeValue"):
+            if item.get(member) is not None and not isinstance(item[member], str):
+                raise SerializationException.for_value(item[member], "String")
     if not attrs:
         return None
     if len(attrs) > 1:
         raise InvalidLookupAttributesException("You can specify only one lookup attribute per request.")
     key, value = attrs[0].get("AttributeKey"), attrs[0].get("AttributeValue")
-    if key is not None and not isinstance(key, str) or value is not None and not isinstance(value, str):
-        raise SerializationException("AttributeKey and AttributeValue must be strings.")
     if key not in LOOKUP_ATTRIBUTE_KEYS:
         raise InvalidLookupAttributesException(
             f"Attribute key {key!r} is not valid. Valid keys: {', '.join(LOOKUP_ATTRIBUTE_KEYS)}."
@@ -140,29 +144,34 @@ def event_json(stored: StoredEvent) -> dict[str, Any]:
 def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     """The LookupEvents handler. Raises the model's errors (InvalidLookupAttributesException,
     InvalidTimeRangeException, InvalidMaxResultsException, InvalidNextTokenException,
-    InvalidEventCategoryException), SerializationException for wrongly typed members and
-    ThrottlingException over the rate limit."""
+    InvalidEventCategoryException), SerializationException for wrongly typed members (Coral's
+    wording, :meth:`SerializationException.for_value`; a fractional MaxResults is truncated as Coral
+    does) and ThrottlingException over the rate limit."""
     if not ctx.lookup_limiter.allow((ctx.caller.account_id, ctx.caller.region)):
         raise ThrottlingException()
     category = params.get("EventCategory")
     if category is not None and not isinstance(category, str):
-        raise SerializationException("EventCategory must be a string.")
+        raise SerializationException.for_value(category, "String")
     if category is not None and category != "insight":
         raise InvalidEventCategoryException(f"Event category {category!r} is not valid. Valid value: insight.")
     insight = category == "insight"
     max_results = params.get("MaxResults")
     if max_results is None:
         max_results = MAX_RESULTS
-    elif isinstance(max_results, bool) or not isinstance(max_results, int):
-        raise SerializationException("MaxResults must be an integer.")
-    elif not 1 <= max_results <= MAX_RESULTS:
-        raise InvalidMaxResultsException()
+    elif isinstance(max_results, bool) or not isinstance(max_results, (int, float)):
+        raise SerializationException.for_value(max_results, "Integer")
+    else:
+        max_results = math.floor(max_results)  # Coral truncates JSON numbers given for an Integer
+        if not 1 <= max_results <= MAX_RESULTS:
+            raise InvalidMaxResultsException()
     attribute = _attribute(params, insight)
     start, end = _number(params, "StartTime"), _number(params, "EndTime")
     if start is not None and end is not None and start > end:
         raise InvalidTimeRangeException()
     binding = _binding(ctx, attribute, start, end, insight)
     token = params.get("NextToken")
+    if token is not None and not isinstance(token, str):
+        raise SerializationException.for_value(token, "String")
     after = decode_token(token, binding) if token is not None else None
 
     start_s = math.ceil(start) if start is not None else None

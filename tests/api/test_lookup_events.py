@@ -145,7 +145,46 @@ def test_invalid_event_category_and_attribute_key_raw(server: Server) -> None:
                                    "Username, ResourceType, ResourceName, EventSource, AccessKeyId.")
     r = signed_request(server.url, b'{"MaxResults": "5"}', key=server.admin_key)
     assert r.status_code == 400
-    assert r.json() == {"__type": "SerializationException", "message": "MaxResults must be an integer."}
+    assert r.json() == {"__type": "SerializationException",
+                        "message": "class java.lang.String can not be converted to an Integer"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [  # Coral's deserializer wording (architect/dynalite validations/index.js, recorded from DynamoDB)
+        (b'{"MaxResults": true}', "class java.lang.Boolean can not be converted to an Integer"),
+        (b'{"MaxResults": {}}', "Start of structure or map found where not expected."),
+        (b'{"MaxResults": [1]}', "Start of list found where not expected"),
+        (b'{"EventCategory": 5}',
+         "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"),
+        (b'{"EventCategory": false}', "class java.lang.Boolean can not be converted to an String"),
+        (b'{"LookupAttributes": "EventName"}', "Expected list or null"),
+        (b'{"LookupAttributes": {"AttributeKey": "EventName"}}', "Start of structure or map found where not expected."),
+        (b'{"LookupAttributes": ["EventName"]}', "Expected null"),
+        (b'{"LookupAttributes": [[]]}', "Start of list found where not expected"),
+        (b'{"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": 7}]}',
+         "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"),
+        (b'{"NextToken": 12}',
+         "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"),
+    ],
+)
+def test_wrongly_typed_members(server: Server, body: bytes, message: str) -> None:
+    from .conftest import signed_request
+
+    r = signed_request(server.url, body, key=server.admin_key)
+    assert (r.status_code, r.json()) == (400, {"__type": "SerializationException", "message": message})
+
+
+def test_fractional_max_results_is_truncated(server: Server) -> None:
+    from .conftest import signed_request
+
+    base = int(time.time()) - 60
+    seed(server, [management_record(i, format_event_time(base + i)) for i in range(3)])
+    r = signed_request(server.url, b'{"MaxResults": 2.9}', key=server.admin_key)
+    assert r.status_code == 200
+    assert [e["EventId"][-1] for e in r.json()["Events"]] == ["2", "1"]
+    r = signed_request(server.url, b'{"MaxResults": 0.5}', key=server.admin_key)
+    assert r.json() == {"__type": "InvalidMaxResultsException", "message": "Max results must be between 1 and 50."}
 
 
 def test_next_token_is_bound_to_parameters(server: Server) -> None:
