@@ -7,9 +7,12 @@ the signed headers as a :class:`botocore.awsrequest.AWSRequest`, sets
 compute ``canonical_request`` / ``string_to_sign`` / ``signature``; the result is compared in
 constant time. Presigned-query authentication is not supported.
 
-Errors (AWS JSON 1.1 wording, see :mod:`opentrail.api.errors` for sources), all HTTP 400:
+Errors (AWS JSON 1.1 wording, see :mod:`opentrail.api.errors` for sources; the parse, scope and
+security-token messages follow the DynamoDB answers recorded in architect/dynalite index.js), all
+HTTP 400:
 
-- no Authorization header -> ``MissingAuthenticationTokenException``;
+- no Authorization header, or one that does not start with ``AWS4-`` ->
+  ``MissingAuthenticationTokenException``;
 - unparseable header -> ``IncompleteSignatureException``;
 - unknown/inactive key or any ``X-Amz-Security-Token`` -> ``UnrecognizedClientException``;
 - wrong scope, more than 5 minutes of clock skew (checked before the signature, as AWS does:
@@ -113,7 +116,7 @@ class _Parsed:
 def _parse_authorization(value: str) -> _Parsed:
     algo, _, rest = value.strip().partition(" ")
     if algo != ALGORITHM:
-        raise IncompleteSignatureException(f"Unsupported AWS 'algorithm': '{algo}'")
+        raise IncompleteSignatureException(f"Unsupported AWS 'algorithm': '{algo}' (only {ALGORITHM} for now). ")
     params: dict[str, str] = {}
     for part in re.split(r"[,\s]+", rest.strip()):
         if not part:
@@ -128,7 +131,8 @@ def _parse_authorization(value: str) -> _Parsed:
     scope = params["Credential"].split("/")
     if len(scope) != 5 or not all(scope):
         raise IncompleteSignatureException(
-            f"Credential should be of the form 'AKID/YYYYMMDD/region/service/aws4_request'. Authorization={value}"
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{params['Credential']}'"
         )
     return _Parsed(
         access_key_id=scope[0],
@@ -173,12 +177,14 @@ def verify(
     auth_values = hmap.get("authorization")
     if not auth_values:
         raise SignatureRejected(MissingAuthenticationTokenException())
+    if not auth_values[0].strip().startswith("AWS4-"):  # not a SigV4 header at all
+        raise SignatureRejected(MissingAuthenticationTokenException())
     try:
         parsed = _parse_authorization(auth_values[0])
     except AwsError as exc:
         raise SignatureRejected(exc) from None
-    if "x-amz-security-token" in hmap:
-        raise SignatureRejected(UnrecognizedClientException())
+    if "x-amz-security-token" in hmap:  # AWS words this one without the final period
+        raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
     key = accounts.find_key(parsed.access_key_id)
     if key is None or key.status != "Active":
         raise SignatureRejected(UnrecognizedClientException())
@@ -229,7 +235,7 @@ def _check(
     if parsed.service != service:
         raise InvalidSignatureException(f"Credential should be scoped to correct service: '{service}'. ")
     if not _REGION_RE.match(parsed.region):
-        raise InvalidSignatureException("Credential should be scoped to a valid region. ")
+        raise InvalidSignatureException(f"Credential should be scoped to a valid region, not '{parsed.region}'. ")
     server_now = datetime.fromtimestamp(int(now), timezone.utc)
     skew = timedelta(seconds=MAX_SKEW_S)
     if signed_at < server_now - skew:

@@ -45,7 +45,8 @@ def test_session_token_is_not_recognized(server: Server) -> None:
     client = boto3.client("cloudtrail", endpoint_url=server.url, region_name="us-east-1",
                           aws_access_key_id=server.admin_key.access_key_id,
                           aws_secret_access_key=server.admin_key.secret_access_key, aws_session_token="tok")
-    assert client_error(client.lookup_events)[0] == "UnrecognizedClientException"
+    assert client_error(client.lookup_events) == (
+        "UnrecognizedClientException", "The security token included in the request is invalid", 400)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +126,26 @@ def test_key_created_while_running_works_at_once(server: Server) -> None:
     (event,) = client.lookup_events()["Events"]
     assert event["Username"] == "bob"
     assert event["AccessKeyId"] == key.access_key_id
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code", "message"),
+    [  # DynamoDB's answers recorded in architect/dynalite index.js
+        ("Bearer abc", "MissingAuthenticationTokenException", "Request is missing Authentication Token"),
+        ("AWS4-HMAC-SHA1 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00", "IncompleteSignatureException",
+         "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1' (only AWS4-HMAC-SHA256 for now). "),
+        ("AWS4-HMAC-SHA256 Credential=a/b/c/d, SignedHeaders=host, Signature=00", "IncompleteSignatureException",
+         "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'"),
+    ],
+)
+def test_unparseable_authorization(server: Server, authorization: str, code: str, message: str) -> None:
+    r = httpx.post(server.url + "/", content=b"{}", headers={
+        "Authorization": authorization, "X-Amz-Date": "20240501T120000Z", "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"})
+    assert (r.status_code, r.json()) == (400, {"__type": code, "message": message})
+
+
+def test_invalid_region_in_scope(server: Server) -> None:
+    r = signed_request(server.url, b"{}", key=server.admin_key, region="US_EAST_1")
+    assert r.json() == {"__type": "InvalidSignatureException",
+                        "message": "Credential should be scoped to a valid region, not 'US_EAST_1'. "}
