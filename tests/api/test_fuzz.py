@@ -232,7 +232,6 @@ def test_signed_with_unknown_key_and_wrong_secret(fuzz_server: Server) -> None:
                                 "SerializationException", "IncompleteSignatureException"}
 
 
-
 def test_every_awkward_raw_body_signed(fuzz_server: Server) -> None:
     caller = Caller(fuzz_server)
     for body in RAW_BODY_LIST:
