@@ -20,7 +20,7 @@ def test_operation_table_matches_the_botocore_model() -> None:
     assert set(OPERATIONS) == set(model.operation_names)
     assert len(OPERATIONS) == 60
     assert model.metadata["targetPrefix"] == TARGET_PREFIX
-    assert implemented_operations() == ["LookupEvents"]
+    assert "LookupEvents" in implemented_operations()  # the full list is docs/operations.md (tested there)
 
 
 def test_lookup_events_errors_are_in_the_model() -> None:
