@@ -21,7 +21,7 @@ from opentrail.store.base import EventStore, LookupQuery
 from opentrail.store.memory import MemoryEventStore
 from opentrail.store.sqlite import SqliteEventStore
 
-ROOT = Path("/work/shared/datasets/cloudtrail")
+ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cloudtrail"
 NOW = 1_800_000_000.0
 
 # folder: (files read, files skipped [SOURCE.md, INDEX.tsv], rejected files, records read,

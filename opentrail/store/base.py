@@ -72,11 +72,15 @@ class StoredEvent:
 @dataclass(frozen=True, slots=True)
 class AppendResult:
     """Outcome of one :meth:`EventStore.append`: ``accepted`` new events, ``duplicates`` skipped
-    because their eventID was already stored in the same account (or repeated in the batch)."""
+    because their eventID was already stored in the same account (or repeated in the batch).
+    ``indexed`` is False when the append returned once durable but before deduplication and
+    indexing (``wait_visible=False`` on a store that indexes behind a log): every event then
+    counts as accepted."""
 
     accepted: int
     duplicates: int
     duplicate_indexes: tuple[int, ...] = ()
+    indexed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

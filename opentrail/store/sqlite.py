@@ -1,10 +1,16 @@
-"""The embedded event store: one SQLite database (WAL mode) in a directory.
+"""The embedded event store: a durable append log in front of an indexed SQLite database.
 
-Layout (``sqlite_schema.sql``): ``events`` is the log (rowid = seq, records deflated with a preset
-dictionary), ``event_ids`` maps a 64-bit hash of (account, eventID) to seq for dedup and EventId
-lookups, ``lookup_index`` is a WITHOUT ROWID B-tree of (interned key, eventTime << 32 | seq) so a
-LookupEvents page is one descending range scan. Writes go through :class:`SqliteWriter` (one
-thread, group commit, ``synchronous=FULL``); each reading thread gets its own connection.
+Writes: :meth:`SqliteEventStore.append` compresses the records (zstd, trained dictionary) in the
+caller's thread and hands the batch to the log writer (:mod:`.sqlite_log`), which commits it to
+``log.sqlite3`` with group commit and fsync: that is the acknowledgement. The indexer, a child
+process (:mod:`.sqlite_indexer`), applies log rows to ``events.sqlite3`` -- dedup on (account,
+eventID), the ``events`` table (seq = append order), the posting-block lookup index -- and reports
+each batch's result back; ``append(wait_visible=True)`` waits for that report, so its
+:class:`AppendResult` counts duplicates and its events are visible to lookups when it returns.
+
+Reads: each reading thread has its own connection to ``events.sqlite3`` (WAL: readers never wait
+for the indexer). ``lookup_index`` is replaced by posting blocks: per lookup key (account, Region,
+category, attribute, value), blocks of up to 512 ``ord = eventTime << 31 | seq`` values.
 
 A directory is opened by one process at a time: ``<directory>/LOCK`` is held with ``flock``.
 """
@@ -15,22 +21,34 @@ import bisect
 import fcntl
 import heapq
 import itertools
+import logging
 import os
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
 from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
-from .sqlite_writer import AppendJob, CallJob, SqliteWriter
+from .sqlite_indexer import BLOCK_ORDS, connect_events
+from .sqlite_log import LogTicket, LogWriter, encode_batch
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "events.sqlite3"
 LOCK_NAME = "LOCK"
-PURGE_CHUNK_EVENTS = 2_000
+#: Applied log rows are deleted from the log once this many have accumulated.
+TRUNCATE_EVERY_ROWS = 64
 _MAX_ORD = (1 << 63) - 1
 _SCHEMA = (Path(__file__).parent / "sqlite_schema.sql").read_text()
+#: The folder holding the ``opentrail`` package, so the indexer imports this very copy.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def store_locked(directory: Path | str) -> bool:
@@ -60,121 +78,223 @@ def _take_lock(directory: Path) -> int:
     return fd
 
 
-def _connect(path: Path, cache_mb: int, *, reader: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
-    # no mmap: a page fault reads ahead up to 128 KiB+, which made cold lookups 10x slower
-    conn.execute("PRAGMA mmap_size = 0")
-    conn.execute("PRAGMA temp_store = MEMORY")
-    if reader:
-        conn.execute("PRAGMA query_only = 1")
-    else:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA journal_size_limit = 67108864")
-    return conn
+class IndexerFailedError(RuntimeError):
+    """The indexer process stopped (its message says why); the store must be reopened."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """An append waiting for the indexer's result for its log row."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    result: AppendResult | None = None
+    error: BaseException | None = None
+
+
+def _start_indexer(directory: Path, events_db: Path, cache_mb: int, block_ords: int) -> tuple[subprocess.Popen[bytes], Connection]:
+    """Start ``python -m opentrail.store.sqlite_indexer`` with one end of a socket pair.
+
+    A fresh interpreter (not fork: this process has threads; not multiprocessing's spawn, which
+    would re-import the caller's main module)."""
+    ours, theirs = socket.socketpair()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "opentrail.store.sqlite_indexer", str(directory), str(events_db),
+             str(cache_mb), str(block_ords), str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))},
+        )
+    finally:
+        theirs.close()
+    return process, Connection(ours.detach())
 
 
 class SqliteEventStore(EventStore):
     """:class:`EventStore` in ``directory`` (created if missing).
 
-    Raises :class:`StoreLockedError` if another store has the directory open. ``cache_mb`` is the
-    writer's SQLite page cache; each reader thread gets a quarter of it (plus the OS page cache;
-    no mmap, so a cold read fetches one page, not a read-ahead window).
+    Raises :class:`StoreLockedError` if another store has the directory open. Opening waits until
+    the indexer has applied every log row left by a previous run (so what was acknowledged is
+    visible). ``cache_mb`` is the indexer's SQLite page cache; each reader thread gets a quarter
+    of it (plus the OS page cache; no mmap, so a cold read fetches one page, not a read-ahead
+    window). ``block_ords`` is the posting block size (tests make it tiny to exercise block
+    boundaries).
     """
 
     durable = True
 
-    def __init__(self, directory: Path, *, cache_mb: int = 256) -> None:
+    def __init__(self, directory: Path, *, cache_mb: int = 256, block_ords: int = BLOCK_ORDS) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = _take_lock(self.directory)
         self._path = self.directory / DB_NAME
         self._cache_mb = cache_mb
-        try:
-            conn = _connect(self._path, cache_mb, reader=False)
-            conn.executescript(_SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('zdict', ?)", (DEFAULT_ZDICT,))
-            self._codec = RecordCodec(conn.execute("SELECT value FROM meta WHERE name = 'zdict'").fetchone()[0])
-            self._writer = SqliteWriter(conn)
-            self._writer_conn = conn
-        except BaseException:
-            os.close(self._lock_fd)
-            raise
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._state_lock = threading.Lock()
+        self._pipe_lock = threading.Lock()
         self._streams: dict[tuple[str, str, str], int] = {}
         self._stream_names: dict[int, tuple[str, str, str]] = {}
+        self._waiters: dict[int, _Waiter] = {}
+        self._early: dict[int, AppendResult] = {}
+        self._purges: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self._failure: str | None = None
         self._closed = False
+        self._log: LogWriter | None = None
+        self._process: Any = None
+        try:
+            conn = connect_events(self._path, cache_mb, reader=False)
+            try:
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('zdict', ?)", (DEFAULT_ZDICT,))
+                zdict = conn.execute("SELECT value FROM meta WHERE name = 'zdict'").fetchone()[0]
+            finally:
+                conn.close()
+            self._codec = RecordCodec(zdict)
+            self._log = LogWriter(self.directory, self._logged)
+            self._process, self._pipe = _start_indexer(self.directory, self._path, cache_mb, block_ords)
+            ready = self._pipe.recv()
+            if ready[0] != "ready":
+                raise IndexerFailedError(f"indexer did not start: {ready!r}")
+            _, self._last_seq, self._count, self._applied = ready
+            self._truncated = self._applied
+            if self._applied:
+                self._log.truncate(self._applied)
+            self._results = threading.Thread(target=self._read_results, name="opentrail-indexer-results", daemon=True)
+            self._results.start()
+        except BaseException:
+            self._shutdown_quietly()
+            raise
 
     # -- writing ----------------------------------------------------------------------------
-    def _job(self, events: Sequence[NewEvent]) -> AppendJob:
+    def _ticket(self, events: Sequence[NewEvent]) -> LogTicket:
         if self._closed:
             raise RuntimeError(f"event store {self.directory} is closed")
+        if self._failure is not None:
+            raise IndexerFailedError(self._failure)
         compress = self._codec.compress
-        return AppendJob(events, [compress(e.record) for e in events])
+        return LogTicket(encode_batch(events, [compress(e.record) for e in events]), len(events))
 
     def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
-        """Durable on return; committed data is at once visible to lookups (``wait_visible`` needs
-        no extra wait). Raises the underlying ``sqlite3.Error`` if the commit failed."""
+        """Durable on return. With ``wait_visible`` (the default) also indexed: the result counts
+        duplicates and lookups see the events. Without it the result says ``indexed=False`` and
+        counts every event as accepted (dedup happens later). Raises the log's ``sqlite3.Error``
+        if the commit failed, :class:`IndexerFailedError` if the indexer stopped."""
         if not events:
             return AppendResult(0, 0)
-        job = self._job(events)
-        self._writer.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
+        ticket = self._ticket(events)
+        waiter = _Waiter() if wait_visible else None
+        assert self._log is not None
+        self._log.put(ticket)
+        ticket.logged.wait()
+        if ticket.error is not None:
+            raise ticket.error
+        if waiter is None:
+            return AppendResult(len(events), 0, (), indexed=False)
+        with self._state_lock:
+            early = self._early.pop(ticket.log_id, None)
+            if early is None and self._failure is None:
+                self._waiters[ticket.log_id] = waiter
+        if early is not None:
+            return early
+        if self._failure is not None and early is None and ticket.log_id not in self._waiters:
+            raise IndexerFailedError(self._failure)
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
 
     def submit(self, events: Sequence[NewEvent]) -> None:
-        """Queue without waiting; a failed commit is logged by the writer."""
+        """Queue without waiting; a failed commit is logged by the log writer."""
         if events:
-            self._writer.put(self._job(events))
+            assert self._log is not None
+            self._log.put(self._ticket(events))
+
+    def _send(self, msg: tuple[Any, ...]) -> None:
+        with self._pipe_lock:
+            self._pipe.send(msg)
+
+    def _logged(self, last_id: int) -> None:
+        """Log writer callback after a durable commit: wake the indexer."""
+        try:
+            self._send(("log", last_id))
+        except (OSError, ValueError):  # indexer gone: reported by the results thread
+            pass
+
+    def _read_results(self) -> None:
+        while True:
+            try:
+                msg = self._pipe.recv()
+            except (EOFError, OSError):
+                if not self._closed:
+                    self._fail("the indexer process exited")
+                return
+            kind = msg[0]
+            if kind == "applied":
+                _, results, last_seq, count = msg
+                with self._state_lock:
+                    self._last_seq, self._count = last_seq, count
+                    for log_id, accepted, dups in results:
+                        res = AppendResult(accepted, len(dups), tuple(dups))
+                        waiter = self._waiters.pop(log_id, None)
+                        if waiter is None:
+                            if not self._closed:
+                                self._early[log_id] = res
+                                # waiters register right after the log commit; anything older
+                                # than the newest few hundred rows is a submit() nobody awaits
+                                while len(self._early) > 1024:
+                                    self._early.pop(next(iter(self._early)))
+                            continue
+                        waiter.result = res
+                        waiter.done.set()
+                    self._applied = results[-1][0]
+                if self._applied - self._truncated >= TRUNCATE_EVERY_ROWS and self._log is not None:
+                    self._truncated = self._applied
+                    self._log.truncate(self._applied)
+            elif kind in ("purged", "purging"):
+                with self._state_lock:
+                    self._count = msg[4]
+                    entry = self._purges.get(msg[1])
+                    if entry is not None:
+                        entry[1].append(msg)
+                        if kind == "purged":
+                            entry[0].set()
+            elif kind == "failed":
+                self._fail(f"indexing failed: {msg[1]}")
+
+    def _fail(self, message: str) -> None:
+        with self._state_lock:
+            self._failure = message
+            waiters, self._waiters = self._waiters, {}
+            purges = list(self._purges.values())
+        for waiter in waiters.values():
+            waiter.error = IndexerFailedError(message)
+            waiter.done.set()
+        for event, box in purges:
+            box.append(("purged", 0, 0, message, self._count))
+            event.set()
 
     def purge_before(self, event_time: int) -> int:
-        """Delete in transactions of ``PURGE_CHUNK_EVENTS`` events, so appends queued meanwhile
-        wait at most one chunk (a few ms)."""
-        total = 0
-        while True:
-            job = CallJob(lambda conn: self._purge_chunk(conn, event_time))
-            self._writer.put(job)
-            job.done.wait()
-            if job.error is not None:
-                raise job.error
-            assert isinstance(job.result, tuple)
-            deleted, more = job.result
-            total += deleted
-            if not more:
-                return total
-
-    def _purge_chunk(self, conn: sqlite3.Connection, before: int) -> tuple[int, bool]:
-        """One chunk: up to PURGE_CHUNK_EVENTS events, their eventID rows, and posting blocks whose
-        newest ord is older than ``before``. Blocks that straddle ``before`` stay; lookups skip
-        their ords of deleted events."""
-        rows = conn.execute(
-            "SELECT seq, stream, event_id FROM events WHERE event_time < ? ORDER BY event_time LIMIT ?",
-            (before, PURGE_CHUNK_EVENTS),
-        ).fetchall()
-        cutoff = ord_bound(before, 0)
-        blocks = conn.execute(
-            "SELECT key, max_ord, block FROM postings WHERE max_ord < ? LIMIT ?", (cutoff, PURGE_CHUNK_EVENTS)
-        ).fetchall()
-        if not rows and not blocks:
-            return 0, False
-        accounts = dict(conn.execute("SELECT id, account_id FROM streams"))
-        conn.executemany(
-            "DELETE FROM event_ids WHERE h = ? AND seq = ?",
-            [(event_id_hash(accounts[s], eid), seq) for seq, s, eid in rows],
-        )
-        conn.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
-        conn.executemany("DELETE FROM postings WHERE key = ? AND max_ord = ?", [(k, m) for k, m, _ in blocks])
-        conn.executemany("DELETE FROM posting_blocks WHERE id = ?", [(b,) for _, _, b in blocks])
-        self._writer.reset_caches()
-        self._writer.count -= len(rows)
-        conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('count', ?)", (self._writer.count,))
-        return len(rows), max(len(rows), len(blocks)) == PURGE_CHUNK_EVENTS
+        """Run by the indexer between groups, in transactions of up to 2,000 events, so appends
+        meanwhile wait at most one chunk. Returns the number of events deleted."""
+        event = threading.Event()
+        box: list[Any] = []
+        with self._state_lock:
+            if self._failure is not None:
+                raise IndexerFailedError(self._failure)
+            token = id(box)
+            self._purges[token] = (event, box)
+        try:
+            self._send(("purge", token, event_time))
+            event.wait()
+        finally:
+            with self._state_lock:
+                self._purges.pop(token, None)
+        error = box[-1][3]
+        if error is not None:
+            raise IndexerFailedError(error)
+        return sum(m[2] for m in box)
 
     # -- reading ----------------------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
@@ -182,7 +302,7 @@ class SqliteEventStore(EventStore):
         if conn is None:
             if self._closed:
                 raise RuntimeError(f"event store {self.directory} is closed")
-            conn = _connect(self._path, max(8, self._cache_mb // 4), reader=True)
+            conn = connect_events(self._path, max(8, self._cache_mb // 4), reader=True)
             with self._state_lock:
                 self._readers.append(conn)
             self._local.conn = conn
@@ -305,19 +425,35 @@ class SqliteEventStore(EventStore):
         return self._events(conn, rows)
 
     def count(self) -> int:
-        """Committed events (kept in the writer; no table scan)."""
-        return self._writer.count
+        """Indexed events (as last reported by the indexer; no table scan)."""
+        return self._count
 
     def close(self) -> None:
+        """Stop accepting appends, let the indexer apply the whole log, release the directory."""
         with self._state_lock:
             if self._closed:
                 return
             self._closed = True
             readers, self._readers = self._readers, []
-        self._writer.stop()
+        self._shutdown_quietly()
         for conn in readers:
             conn.close()
-        self._writer_conn.close()
+
+    def _shutdown_quietly(self) -> None:
+        if self._log is not None:
+            self._log.stop()  # every queued append is now in the log
+            self._log = None
+        if self._process is not None:
+            try:
+                self._send(("stop",))
+            except (OSError, ValueError):
+                pass
+            self._process.wait()
+            self._process = None
+            results = getattr(self, "_results", None)
+            if results is not None:
+                results.join(timeout=10)
+            self._pipe.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -9,7 +9,7 @@ import pytest
 from opentrail.events.lookup import LookupFields, lookup_fields, lookup_pairs, username
 from opentrail.store.base import LOOKUP_ATTRIBUTE_KEYS
 
-DATASETS = Path("/work/shared/datasets/cloudtrail")
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail"
 PLASO = DATASETS / "plaso-test-data" / "aws_cloudtrail.jsonl"
 
 

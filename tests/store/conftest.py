@@ -56,9 +56,11 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
 def _sqlite_small_blocks(tmp_path: Path) -> StoreFactory:
     """SQLite with posting blocks of 3 ords, so every test crosses block boundaries and meets
     blocks whose ord ranges overlap."""
-    factory = _sqlite(tmp_path)
-    factory.name = "sqlite-small-blocks"
-    return factory
+    return StoreFactory(
+        "sqlite-small-blocks",
+        lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16, block_ords=3),
+        durable=True,
+    )
 
 
 BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
@@ -69,11 +71,7 @@ BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def store_factory(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StoreFactory]:
-    if request.param == "sqlite-small-blocks":
-        monkeypatch.setattr("opentrail.store.sqlite_writer.BLOCK_ORDS", 3)
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     factory = BACKENDS[request.param](tmp_path)
     yield factory
     factory.close_all()

@@ -1,0 +1,159 @@
+"""The SQLite event store's durable append log: where an append is acknowledged.
+
+``log.sqlite3`` holds one row per appended batch, ``(id, n, payload)`` (ids never reused:
+AUTOINCREMENT), written by one
+:class:`LogWriter` thread with group commit (WAL, ``synchronous=FULL``: a commit is fsync'd before
+any append in it is acknowledged). The indexer process (:mod:`.sqlite_indexer`) applies rows in
+id order to the events database and records the last applied id there, in the same transaction,
+so a row is applied exactly once whatever crashes; applied rows are then deleted from the log.
+
+Payload: ``u32 little-endian header length``, the header (orjson list of ``[event_id,
+event_time, account_id, region, category, lookup pairs, record length]``), then the compressed
+records back to back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import orjson
+
+from .base import NewEvent
+
+log = logging.getLogger(__name__)
+
+LOG_DB = "log.sqlite3"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER NOT NULL, payload BLOB NOT NULL)"
+#: Most batches one log commit takes.
+MAX_GROUP_BATCHES = 256
+
+#: One decoded log entry: (event_id, event_time, account_id, region, category, lookup, blob).
+LoggedEvent = tuple[str, int, str, str, str, list[list[str]], bytes]
+
+
+def encode_batch(events: Sequence[NewEvent], blobs: Sequence[bytes]) -> bytes:
+    """The payload for ``events`` whose compressed records are ``blobs``."""
+    header = orjson.dumps(
+        [[e.event_id, e.event_time, e.account_id, e.region, e.category, e.lookup, len(b)] for e, b in zip(events, blobs)]
+    )
+    return len(header).to_bytes(4, "little") + header + b"".join(blobs)
+
+
+def decode_batch(payload: bytes) -> list[LoggedEvent]:
+    """Inverse of :func:`encode_batch`."""
+    size = int.from_bytes(payload[:4], "little")
+    pos = 4 + size
+    out: list[LoggedEvent] = []
+    for event_id, event_time, account_id, region, category, lookup, length in orjson.loads(payload[4:pos]):
+        out.append((event_id, event_time, account_id, region, category, lookup, payload[pos : pos + length]))
+        pos += length
+    return out
+
+
+def connect_log(directory: Path, *, writer: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(directory / LOG_DB, isolation_level=None, check_same_thread=False)
+    if writer:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+        conn.execute(_SCHEMA)
+    return conn
+
+
+@dataclass(eq=False)
+class LogTicket:
+    """One batch on its way into the log: ``logged`` is set once it is durable (``log_id`` then
+    holds its row id, or ``error`` the failure)."""
+
+    payload: bytes
+    n: int
+    logged: threading.Event = field(default_factory=threading.Event)
+    log_id: int = 0
+    error: BaseException | None = None
+
+
+_STOP = object()
+
+
+class LogWriter:
+    """The log's only writer (a thread). ``on_commit(last_id)`` runs after each durable commit."""
+
+    def __init__(self, directory: Path, on_commit: Callable[[int], None]) -> None:
+        self._conn = connect_log(directory, writer=True)
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="opentrail-event-log", daemon=True)
+        self._thread.start()
+
+    def put(self, ticket: LogTicket) -> None:
+        self._queue.put(ticket)
+
+    def truncate(self, upto: int) -> None:
+        """Delete rows with id <= ``upto`` (already applied by the indexer)."""
+        self._queue.put(("truncate", upto))
+
+    def stop(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if isinstance(item, tuple):
+                self._truncate(item[1])
+                continue
+            group = [item]
+            stop = False
+            while len(group) < MAX_GROUP_BATCHES:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                if isinstance(nxt, tuple):
+                    self._truncate(nxt[1])
+                    continue
+                group.append(nxt)
+            self._commit(group)
+            if stop:
+                return
+
+    def _commit(self, group: list[LogTicket]) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for ticket in group:
+                ticket.log_id = conn.execute(
+                    "INSERT INTO log (n, payload) VALUES (?, ?)", (ticket.n, ticket.payload)
+                ).lastrowid or 0
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            log.exception("event log write failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for ticket in group:
+                ticket.log_id = 0
+                ticket.error = exc
+                ticket.logged.set()
+            return
+        for ticket in group:
+            ticket.payload = b""  # the log has it now
+            ticket.logged.set()
+        self._on_commit(group[-1].log_id)
+
+    def _truncate(self, upto: int) -> None:
+        try:
+            self._conn.execute("DELETE FROM log WHERE id <= ?", (upto,))
+        except sqlite3.Error:  # retried with the next truncation
+            log.exception("event log truncation failed")
