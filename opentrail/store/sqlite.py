@@ -36,7 +36,7 @@ from typing import Any, Iterable, Sequence
 from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
 from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
-from .sqlite_indexer import BLOCK_ORDS, connect_events
+from .sqlite_indexer import BLOCK_ORDS, connect_events, lookup_key_name
 from .sqlite_log import LogTicket, LogWriter, encode_batch
 
 log = logging.getLogger(__name__)
@@ -367,8 +367,7 @@ class SqliteEventStore(EventStore):
             else:
                 attr, value = query.attribute if query.attribute is not None else ("", "")
                 row = conn.execute(
-                    "SELECT id FROM lookup_keys WHERE stream = ? AND attribute = ? AND value = ?",
-                    (sid, attr, value),
+                    "SELECT id FROM lookup_keys WHERE name = ?", (lookup_key_name(sid, attr, value),)
                 ).fetchone()
                 if row is None:
                     return LookupPage()

@@ -6,7 +6,8 @@
 - ``event_id_hash``: signed 64-bit BLAKE2b of ``account \\0 eventID`` (SQLite INTEGER).
 - ``ord``: ``event_time << 31 | seq`` -- sorting by it is sorting by (eventTime, seq); eventTime
   is unsigned 32-bit (to 2106) and seq below 2**31, so an ord fits SQLite's signed 64 bits.
-- Posting blocks: ascending ords as little-endian int64 (``array('q')``).
+- Posting blocks: ascending ords as native int64 (``array('q')`` bytes; opentrail runs on
+  little-endian machines, checked at import).
 """
 
 from __future__ import annotations
@@ -68,18 +69,12 @@ def ord_bound(event_time: int, seq: int) -> int:
     return ord_of(min(max(event_time, MIN_EVENT_TIME), MAX_EVENT_TIME), seq)
 
 
-def pack_ords(ords: list[int]) -> bytes:
-    """A posting block: ``ords`` (ascending) as little-endian int64."""
-    block = array.array("q", ords)
-    if sys.byteorder != "little":  # pragma: no cover
-        block.byteswap()
-    return block.tobytes()
+if sys.byteorder != "little":  # pragma: no cover
+    raise ImportError("the SQLite event store's posting blocks assume a little-endian machine")
 
 
 def unpack_ords(blob: bytes) -> array.array[int]:
-    """Inverse of :func:`pack_ords`."""
+    """A posting block's ords (ascending)."""
     block = array.array("q")
     block.frombytes(blob)
-    if sys.byteorder != "little":  # pragma: no cover
-        block.byteswap()
     return block

@@ -20,7 +20,9 @@ replays whatever was not applied.
 
 from __future__ import annotations
 
+import array
 import fcntl
+import itertools
 import logging
 import os
 import signal
@@ -29,14 +31,16 @@ import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .sqlite_codec import event_id_hash, ord_bound, ord_of, pack_ords, unpack_ords
-from .sqlite_log import connect_log, decode_batch
+from .sqlite_codec import SEQ_BITS, event_id_hash, ord_bound, unpack_ords
+from .sqlite_log import KEY_SEP, connect_log, decode_batch
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP_EVENTS = 20_000
 #: Ords per posting block (8 bytes each).
 BLOCK_ORDS = 512
+#: Interned lookup keys cached in memory before the cache is dropped.
+MAX_CACHED_KEYS = 1_000_000
 #: Posting-tail cache budget, in ords, before it is dropped.
 MAX_CACHED_TAIL_ORDS = 4_000_000
 PURGE_CHUNK_EVENTS = 2_000
@@ -44,6 +48,12 @@ INDEXER_LOCK = "INDEXER.LOCK"
 _IN_CHUNK = 900
 #: Categories LookupEvents can return.
 INDEXED_CATEGORIES = frozenset({"Management", "Insight"})
+
+
+def lookup_key_name(stream: int, attribute: str, value: str) -> str:
+    """The interned name of a lookup key: ``"<stream>:"`` for every event of the stream (empty
+    attribute), else ``"<stream>:<attribute>\\x1f<value>"`` (see sqlite_schema.sql)."""
+    return f"{stream}:" if not attribute else f"{stream}:{attribute}{KEY_SEP}{value}"
 
 
 def connect_events(path: Path, cache_mb: int, *, reader: bool) -> sqlite3.Connection:
@@ -69,8 +79,10 @@ class IndexWriter:
         self._conn = conn
         self._block_ords = block_ords
         self._streams: dict[tuple[str, str, str], int] = {}
-        self._keys: dict[tuple[int, str, str], int] = {}
-        self._tails: dict[int, tuple[int, int, list[int]]] = {}
+        self._keys: dict[str, int] = {}
+        self._key_id: int | None = None
+        self._block_id: int | None = None
+        self._tails: dict[int, tuple[int, int, array.array[int]]] = {}
         self._fresh_keys: set[int] = set()
         self._tail_ords = 0
         self.last_seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
@@ -100,6 +112,8 @@ class IndexWriter:
             self.last_seq, self.count = seq_before, count_before
             self._streams.clear()
             self._keys.clear()
+            self._key_id = None
+            self._block_id = None
             self.reset_caches()
             raise
         self.applied = rows[-1][0]
@@ -113,76 +127,142 @@ class IndexWriter:
         seen: set[tuple[str, str]] = set()
         event_rows: list[tuple[int, int, int, str, bytes]] = []
         id_rows: list[tuple[int, int]] = []
-        postings: dict[int, list[int]] = {}
+        by_stream: dict[int, dict[str, list[int]]] = {}
         results: list[tuple[int, int, list[int]]] = []
         seq = self.last_seq
-        key_id = self._key_id
         stream_id = self._stream_id
         for (log_id, events), hs in zip(batches, hashes):
             dups: list[int] = []
-            for i, ((event_id, event_time, account, region, category, lookup, blob), h) in enumerate(zip(events, hs)):
+            for i, (event_id, event_time, account, region, category, lookup, blob) in enumerate(events):
+                h = hs[i]
                 ident = (account, event_id)
-                if ident in seen or ident in stored.get(h, ()):
+                if ident in seen or (h in stored and ident in stored[h]):
                     dups.append(i)
                     continue
                 seen.add(ident)
                 seq += 1
                 stream = stream_id(account, region, category)
                 if category in INDEXED_CATEGORIES:
-                    o = ord_of(event_time, seq)
-                    postings.setdefault(key_id(stream, "", ""), []).append(o)
-                    for attr, value in lookup:
-                        if attr != "EventId":
-                            postings.setdefault(key_id(stream, attr, value), []).append(o)
+                    o = (event_time << SEQ_BITS) | seq
+                    postings = by_stream.get(stream)
+                    if postings is None:
+                        postings = by_stream[stream] = {}
+                    for name in ("", *lookup):
+                        got = postings.get(name)
+                        if got is None:
+                            postings[name] = [o]
+                        else:
+                            got.append(o)
                 event_rows.append((seq, event_time, stream, event_id, blob))
                 id_rows.append((h, seq))
             results.append((log_id, len(events) - len(dups), dups))
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", event_rows)
         conn.executemany("INSERT INTO event_ids VALUES (?, ?)", id_rows)
-        self._write_postings(postings)
+        self._write_postings(self._intern(by_stream))
         self.last_seq = seq
         self.count += len(event_rows)
         return results
 
+    def _intern(self, by_stream: dict[int, dict[str, list[int]]]) -> dict[int, list[int]]:
+        """Map each stream's lookup key names to interned key ids, creating the missing ones in
+        two statements (keys created here have no postings yet: no tail to look up)."""
+        out: dict[int, list[int]] = {}
+        missing: list[tuple[str, list[int]]] = []
+        cache = self._keys
+        for stream, postings in by_stream.items():
+            prefix = f"{stream}:"
+            for name, ords in postings.items():
+                full = prefix + name
+                kid = cache.get(full)
+                if kid is None:
+                    missing.append((full, ords))
+                else:
+                    out[kid] = ords
+        if not missing:
+            return out
+        if len(cache) + len(missing) > MAX_CACHED_KEYS:
+            cache.clear()
+        found: dict[str, int] = {}
+        names = [full for full, _ in missing]
+        for i in range(0, len(names), _IN_CHUNK):
+            chunk = names[i : i + _IN_CHUNK]
+            found.update(
+                (n, k)
+                for k, n in self._conn.execute(
+                    f"SELECT id, name FROM lookup_keys WHERE name IN ({','.join('?' * len(chunk))})", chunk
+                )
+            )
+        new_rows: list[tuple[int, str]] = []
+        if self._key_id is None:
+            self._key_id = self._conn.execute("SELECT coalesce(max(id), 0) FROM lookup_keys").fetchone()[0]
+        for full, ords in missing:
+            kid = found.get(full)
+            if kid is None:
+                self._key_id += 1
+                kid = self._key_id
+                new_rows.append((kid, full))
+                self._fresh_keys.add(kid)
+            cache[full] = kid
+            out[kid] = ords
+        self._conn.executemany("INSERT INTO lookup_keys (id, name) VALUES (?, ?)", new_rows)
+        return out
+
     def _write_postings(self, postings: dict[int, list[int]]) -> None:
-        """Add each key's new ords to its newest block while that stays within ``BLOCK_ORDS``,
-        else start a new block. Newest blocks are cached so a small group costs no reads."""
+        """Add each key's new ords to its newest block while that stays within ``block_ords``,
+        else start new blocks. Newest blocks are cached so a group costs no reads; statements are
+        batched with executemany."""
         conn = self._conn
         tails = self._tails
         block_ords = self._block_ords
+        unknown = [k for k in postings if k not in tails and k not in self._fresh_keys]
+        for i in range(0, len(unknown), _IN_CHUNK):
+            chunk = unknown[i : i + _IN_CHUNK]
+            for key, max_ord, block, blob in conn.execute(
+                "SELECT p.key, p.max_ord, p.block, b.ords FROM postings p JOIN posting_blocks b ON b.id = p.block"
+                f" WHERE p.key IN ({','.join('?' * len(chunk))})"
+                " AND p.max_ord = (SELECT max(max_ord) FROM postings q WHERE q.key = p.key)",
+                chunk,
+            ):
+                tails[key] = (max_ord, block, unpack_ords(blob))
+        new_blocks: list[tuple[int, int, bytes]] = []
+        new_postings: list[tuple[int, int, int, int]] = []
+        updated_blocks: list[tuple[int, bytes, int]] = []
+        dropped_postings: list[tuple[int, int]] = []
+        next_block = self._next_block_id()
         for key, ords in postings.items():
             tail = tails.get(key)
-            if tail is None and key not in self._fresh_keys:
-                row = conn.execute(
-                    "SELECT p.max_ord, p.block, b.ords FROM postings p JOIN posting_blocks b ON b.id = p.block"
-                    " WHERE p.key = ? ORDER BY p.max_ord DESC LIMIT 1",
-                    (key,),
-                ).fetchone()
-                if row is not None:
-                    tail = (row[0], row[1], list(unpack_ords(row[2])))
             if tail is not None and len(tail[2]) + len(ords) <= block_ords:
                 old_max, block, merged = tail
-                merged = merged + ords
-                merged.sort()
-                conn.execute(
-                    "UPDATE posting_blocks SET n = ?, ords = ? WHERE id = ?", (len(merged), pack_ords(merged), block)
-                )
-                conn.execute("DELETE FROM postings WHERE key = ? AND max_ord = ?", (key, old_max))
-                conn.execute("INSERT INTO postings VALUES (?, ?, ?, ?)", (key, merged[-1], merged[0], block))
+                if ords[0] > old_max and all(a < b for a, b in zip(ords, ords[1:])):
+                    merged = merged + array.array("q", ords)  # the common case: all newer
+                else:
+                    merged = array.array("q", sorted(itertools.chain(merged, ords)))
+                updated_blocks.append((len(merged), merged.tobytes(), block))
+                dropped_postings.append((key, old_max))
+                new_postings.append((key, merged[-1], merged[0], block))
                 tails[key] = (merged[-1], block, merged)
                 self._tail_ords += len(ords)
                 continue
             ords.sort()
             for i in range(0, len(ords), block_ords):
-                chunk = ords[i : i + block_ords]
-                block = conn.execute(
-                    "INSERT INTO posting_blocks (n, ords) VALUES (?, ?)", (len(chunk), pack_ords(chunk))
-                ).lastrowid
-                conn.execute("INSERT INTO postings VALUES (?, ?, ?, ?)", (key, chunk[-1], chunk[0], block))
-            tails[key] = (chunk[-1], block, chunk)
+                chunk = array.array("q", ords[i : i + block_ords])
+                new_blocks.append((next_block, len(chunk), chunk.tobytes()))
+                new_postings.append((key, chunk[-1], chunk[0], next_block))
+                next_block += 1
+            tails[key] = (chunk[-1], next_block - 1, chunk)
             self._tail_ords += len(chunk)
+        conn.executemany("UPDATE posting_blocks SET n = ?, ords = ? WHERE id = ?", updated_blocks)
+        conn.executemany("DELETE FROM postings WHERE key = ? AND max_ord = ?", dropped_postings)
+        conn.executemany("INSERT INTO posting_blocks (id, n, ords) VALUES (?, ?, ?)", new_blocks)
+        conn.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)", new_postings)
+        self._block_id = next_block - 1
         if self._tail_ords > MAX_CACHED_TAIL_ORDS:
             self.reset_caches()
+
+    def _next_block_id(self) -> int:
+        if self._block_id is None:
+            self._block_id = self._conn.execute("SELECT coalesce(max(id), 0) FROM posting_blocks").fetchone()[0]
+        return self._block_id + 1
 
     def reset_caches(self) -> None:
         """Forget cached posting tails (after a purge or a failed transaction)."""
@@ -215,25 +295,6 @@ class IndexWriter:
             ).fetchone()[0]
             self._streams[k] = sid
         return sid
-
-    def _key_id(self, stream: int, attribute: str, value: str) -> int:
-        k = (stream, attribute, value)
-        kid = self._keys.get(k)
-        if kid is None:
-            if len(self._keys) > 1_000_000:
-                self._keys.clear()
-            cur = self._conn.execute(
-                "INSERT OR IGNORE INTO lookup_keys (stream, attribute, value) VALUES (?, ?, ?)", k
-            )
-            if cur.rowcount == 1 and cur.lastrowid is not None:
-                kid = cur.lastrowid
-                self._fresh_keys.add(kid)
-            else:
-                kid = self._conn.execute(
-                    "SELECT id FROM lookup_keys WHERE stream = ? AND attribute = ? AND value = ?", k
-                ).fetchone()[0]
-            self._keys[k] = kid
-        return kid
 
     def purge_chunk(self, before: int) -> tuple[int, bool]:
         """Delete up to PURGE_CHUNK_EVENTS events older than ``before`` with their eventID rows,

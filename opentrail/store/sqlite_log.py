@@ -8,8 +8,9 @@ id order to the events database and records the last applied id there, in the sa
 so a row is applied exactly once whatever crashes; applied rows are then deleted from the log.
 
 Payload: ``u32 little-endian header length``, the header (orjson list of ``[event_id,
-event_time, account_id, region, category, lookup pairs, record length]``), then the compressed
-records back to back.
+event_time, account_id, region, category, lookup keys, record length]``, a lookup key being
+``attribute + "\x1f" + value`` for every lookup pair but EventId, which the eventID table
+answers), then the compressed records back to back.
 """
 
 from __future__ import annotations
@@ -33,14 +34,27 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT,
 #: Most batches one log commit takes.
 MAX_GROUP_BATCHES = 256
 
-#: One decoded log entry: (event_id, event_time, account_id, region, category, lookup, blob).
-LoggedEvent = tuple[str, int, str, str, str, list[list[str]], bytes]
+#: One decoded log entry: (event_id, event_time, account_id, region, category, lookup keys, blob).
+LoggedEvent = tuple[str, int, str, str, str, list[str], bytes]
+#: Separates attribute and value in a lookup key (a control character no attribute name holds).
+KEY_SEP = "\x1f"
 
 
 def encode_batch(events: Sequence[NewEvent], blobs: Sequence[bytes]) -> bytes:
     """The payload for ``events`` whose compressed records are ``blobs``."""
     header = orjson.dumps(
-        [[e.event_id, e.event_time, e.account_id, e.region, e.category, e.lookup, len(b)] for e, b in zip(events, blobs)]
+        [
+            [
+                e.event_id,
+                e.event_time,
+                e.account_id,
+                e.region,
+                e.category,
+                [a + KEY_SEP + v for a, v in e.lookup if a != "EventId"],
+                len(b),
+            ]
+            for e, b in zip(events, blobs)
+        ]
     )
     return len(header).to_bytes(4, "little") + header + b"".join(blobs)
 

@@ -12,13 +12,11 @@ CREATE TABLE IF NOT EXISTS streams (
     category TEXT NOT NULL,
     UNIQUE (account_id, region, category)
 );
--- Interned lookup keys: (stream, attribute, value); attribute '' = every event of the stream.
+-- Interned lookup keys. name = "<stream>:" for every event of the stream, else
+-- "<stream>:<attribute>\x1f<value>" (\x1f: the unit separator, in no attribute name).
 CREATE TABLE IF NOT EXISTS lookup_keys (
     id INTEGER PRIMARY KEY,
-    stream INTEGER NOT NULL,
-    attribute TEXT NOT NULL,
-    value TEXT NOT NULL,
-    UNIQUE (stream, attribute, value)
+    name TEXT NOT NULL UNIQUE
 );
 -- The log: seq is the append order. record is zstd with the meta 'zdict'.
 CREATE TABLE IF NOT EXISTS events (
