@@ -1,6 +1,6 @@
 """Synthetic, realistic CloudTrail events for benchmarks (shared by the store and HTTP benchmarks).
 
-Records are copies of real ones from ``/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset``
+Records are copies of real ones from ``../shared/datasets/cloudtrail/invictus-ir-aws_dataset``
 (2,900 management events, ~1.3 KB of JSON each) with fresh eventID/requestID/eventTime and a chosen
 account and Region, so sizes, key sets and value distributions stay realistic.
 """
@@ -18,7 +18,7 @@ import orjson
 
 from opentrail.store.base import NewEvent
 
-DATASET = Path("/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset/CloudTrail")
+DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cloudtrail" / "invictus-ir-aws_dataset" / "CloudTrail"
 DEFAULT_ACCOUNTS: tuple[str, ...] = ("123456789012", "210987654321", "111122223333")
 DEFAULT_REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1", "ap-southeast-2")
 #: 2024-01-01T00:00:00Z
