@@ -11,6 +11,9 @@ Invariant of the summary: ``records_read == imported + duplicates + expired + le
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -104,6 +107,10 @@ def iter_import_files(paths: Sequence[Path], summary: ImportSummary) -> Iterator
             yield path
 
 
+#: Batches handed to the sink and not yet answered, at most.
+PIPELINE_BATCHES = 2
+
+
 def run_import(
     paths: Sequence[Path],
     *,
@@ -121,24 +128,35 @@ def run_import(
     batch: list[Any] = []
     origins: list[tuple[Path, str]] = []
     current: Path | None = None
+    # One sink thread takes batches in order (so "the first copy wins" among duplicates is the
+    # file order) while the next batch is read: reading overlaps with the server or the store
+    # making the previous batch durable. At most PIPELINE_BATCHES are handed over unanswered.
+    pending: deque[tuple[Future[IngestOutcome], list[tuple[Path, str]]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-import")
 
     def report() -> None:
         if progress is not None:
             progress(ImportProgress(summary.files_seen, summary.records_read, summary.imported, current))
 
+    def settle(limit: int) -> None:
+        while len(pending) > limit:
+            future, where = pending.popleft()
+            outcome = future.result()
+            summary.imported += outcome.accepted
+            summary.duplicates += outcome.duplicates
+            summary.expired += outcome.expired
+            for r in outcome.rejected:
+                path, location = where[r.index]
+                summary.records_rejected.append((path, location, r.code, r.reason))
+            report()
+
     def flush() -> None:
         if not batch:
             return
-        outcome = sink(list(batch))
-        summary.imported += outcome.accepted
-        summary.duplicates += outcome.duplicates
-        summary.expired += outcome.expired
-        for r in outcome.rejected:
-            path, location = origins[r.index]
-            summary.records_rejected.append((path, location, r.code, r.reason))
+        pending.append((pool.submit(sink, list(batch)), list(origins)))
         batch.clear()
         origins.clear()
-        report()
+        settle(PIPELINE_BATCHES - 1)
 
     for current in iter_import_files(paths, summary):
         summary.files_seen += 1
@@ -155,5 +173,9 @@ def run_import(
             if len(batch) >= batch_size:
                 flush()
         report()
-    flush()
+    try:
+        flush()
+        settle(0)
+    finally:
+        pool.shutdown(wait=True)
     return summary

@@ -29,12 +29,30 @@ _EVENT_TIME = re.compile(
 )
 
 
+#: Recently parsed eventTimes (events come in bursts sharing a second); dropped when full.
+_RECENT: dict[str, int] = {}
+_RECENT_MAX = 65_536
+
+
 def parse_event_time(value: object) -> int:
     """Parse an eventTime string into epoch seconds (UTC, fractions truncated).
 
     Raises ValueError when ``value`` is not a string, does not match one of the accepted forms
     (see the module docstring) or names an impossible date or time (month 13, hour 25...).
     """
+    if type(value) is str:
+        seconds = _RECENT.get(value)
+        if seconds is not None:
+            return seconds
+        seconds = _parse(value)
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.clear()
+        _RECENT[value] = seconds
+        return seconds
+    return _parse(value)
+
+
+def _parse(value: object) -> int:
     if not isinstance(value, str):
         raise ValueError(f"eventTime must be a string, got {type(value).__name__}")
     m = _EVENT_TIME.match(value)
