@@ -85,7 +85,7 @@ def run_server(settings: Settings) -> None:
     from .auth.accounts import AccountStore, bootstrap
     from .store.sqlite import SqliteEventStore
     from .objectstore import open_storage
-    from .trails import TrailService
+    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = settings.data_dir
@@ -94,7 +94,11 @@ def run_server(settings: Settings) -> None:
     store = SqliteEventStore(data_dir / EVENTS_DIR)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
     storage = open_storage(data_dir, settings.s3_endpoint_url)
-    trails = TrailService(data_dir, storage, time.time)
+    delivery_state = DeliveryState(data_dir / DELIVERY_DB)
+    trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store)
+    notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time)
+    delivery = DeliveryWorker(store, trails, storage, delivery_state, clock=time.time,
+                              interval_s=settings.delivery_interval_s, notifier=notifier)
     purger = RetentionPurger(store, settings.event_history_retention_days)
     server_file = data_dir / SERVER_FILE
     try:
@@ -113,9 +117,14 @@ def run_server(settings: Settings) -> None:
         server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
         print(banner(settings, url, boot), flush=True)
         purger.start()
+        delivery.start()
         server.run()
     finally:
         purger.stop()
+        delivery.stop()
+        if delivery.is_alive():
+            delivery.join(timeout=30)
+        notifier.close()
         try:
             if read_pid(server_file) == os.getpid():
                 server_file.unlink()
@@ -124,6 +133,7 @@ def run_server(settings: Settings) -> None:
         store.close()
         accounts.close()
         trails.close()
+        delivery_state.close()
         storage.close()
 
 

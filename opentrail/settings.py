@@ -77,6 +77,14 @@ SETTINGS: tuple[Setting, ...] = (
         "SNS-compatible endpoint for trail notifications (AWS credential chain); empty: AWS SNS.",
     ),
     Setting(
+        "delivery_interval_s",
+        "--delivery-interval-s",
+        "OPENTRAIL_DELIVERY_INTERVAL_S",
+        2.0,
+        float,
+        "Seconds a trail's oldest undelivered event waits before its log file is written (AWS: about 300).",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -99,6 +107,7 @@ class Settings:
     max_request_bytes: int = 8 * 1024 * 1024
     s3_endpoint_url: str = ""
     sns_endpoint_url: str = ""
+    delivery_interval_s: float = 2.0
     log_level: str = "info"
 
     @classmethod

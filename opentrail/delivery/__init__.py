@@ -1,0 +1,33 @@
+"""Trail delivery: log files of every logging trail written to its bucket, exactly once.
+
+- :class:`DeliveryWorker` (:mod:`.worker`): the consumer of the event log that batches, plans,
+  uploads and retries.
+- :class:`DeliveringTrailService` (:mod:`.marks`): the trail service that places StartLogging /
+  StopLogging in the event log's order.
+- :class:`DeliveryState` (:mod:`.state`): ``<data-dir>/delivery.db``.
+- :mod:`.logfile` (keys and gzip bodies), :mod:`.routing` (which trails take an event),
+  :class:`SnsNotifier` (:mod:`.notify`).
+
+See docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+from .logfile import log_file_body, log_file_key
+from .marks import DeliveringTrailService, head_seq
+from .notify import SnsNotifier, notification_message
+from .state import DELIVERY_DB, DeliveryState
+from .worker import DEFAULT_INTERVAL_S, DeliveryWorker
+
+__all__ = [
+    "DEFAULT_INTERVAL_S",
+    "DELIVERY_DB",
+    "DeliveringTrailService",
+    "DeliveryState",
+    "DeliveryWorker",
+    "SnsNotifier",
+    "head_seq",
+    "log_file_body",
+    "log_file_key",
+    "notification_message",
+]

@@ -1,0 +1,78 @@
+"""Logging state changes placed in the event log's order.
+
+StartLogging/StopLogging bound which events a trail takes by *append order*: a change is recorded
+as a mark at the store's newest seq at that moment (:func:`head_seq`), so events acknowledged
+before StopLogging returned are delivered and those appended after it are not, whatever their
+eventTime says (imported events can be old). :class:`DeliveringTrailService` writes the marks;
+:func:`logging_at` answers "was the trail logging when seq S was appended?".
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import Callable
+
+from ..objectstore.base import ObjectStorage
+from ..store.base import EventStore
+from ..trails.model import Trail
+from ..trails.service import TrailService
+from .state import DeliveryState, Mark
+
+
+def head_seq(store: EventStore) -> int:
+    """The newest seq in ``store`` (0 when empty), found with O(log n) ``read_since(x, 1)`` probes
+    (exponential then binary search; works with gaps left by purges)."""
+    if not store.read_since(0, 1):
+        return 0
+    hi = 1
+    while store.read_since(hi, 1):
+        hi *= 2
+    lo = hi // 2 if hi > 1 else 0  # events exist after lo (lo=0 checked above)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if store.read_since(mid, 1):
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def logging_at(marks: list[Mark], seq: int) -> bool:
+    """True when the last mark placed before ``seq`` (mark.seq < seq) turned logging on."""
+    i = bisect.bisect_left([m.seq for m in marks], seq) - 1
+    return i >= 0 and marks[i].logging
+
+
+class DeliveringTrailService(TrailService):
+    """:class:`TrailService` that also records logging marks in ``state`` (with the store's head
+    seq) when StartLogging/StopLogging change a trail's state, and forgets a deleted trail's
+    cursors. The change and its mark happen under ``state.lock``."""
+
+    def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
+                 state: DeliveryState, store: EventStore) -> None:
+        super().__init__(data_dir, storage, clock)
+        self._delivery_state = state
+        self._event_store = store
+
+    def _mark(self, trail: Trail) -> Trail:
+        marks = self._delivery_state.marks().get(trail.arn, [])
+        was_logging = bool(marks) and marks[-1].logging
+        if trail.status.is_logging != was_logging:
+            self._delivery_state.add_mark(trail.arn, head_seq(self._event_store), trail.status.is_logging)
+        return trail
+
+    def start_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        with self._delivery_state.lock:
+            return self._mark(super().start_logging(account_id, region, name_or_arn))
+
+    def stop_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
+        with self._delivery_state.lock:
+            return self._mark(super().stop_logging(account_id, region, name_or_arn))
+
+    def delete_trail(self, account_id: str, region: str, name_or_arn: str) -> None:
+        with self._delivery_state.lock:
+            before = {t.arn for t in self.trails()}
+            super().delete_trail(account_id, region, name_or_arn)
+            for arn in before - {t.arn for t in self.trails()}:
+                self._delivery_state.forget_trail(arn)

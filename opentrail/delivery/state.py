@@ -1,0 +1,164 @@
+"""Durable delivery state in ``<data-dir>/delivery.db`` (SQLite, WAL, synchronous FULL).
+
+Tables:
+
+- ``marks (id, arn, seq, logging)``: logging state changes of a trail, placed in the event log's
+  append order: ``logging=1`` at seq S means the trail takes events with seq > S, ``logging=0``
+  means it stops taking them. Written when StartLogging/StopLogging change the state.
+- ``trails (arn, read_seq)``: every selected event of the trail with seq <= read_seq is in a
+  planned (or delivered) log file; a restart reads the event log again from there.
+- ``regions (arn, region, planned_seq, delivered_seq)``: per trail and Region, the events with
+  seq <= planned_seq are in planned files, those <= delivered_seq in uploaded ones.
+- ``plans (id, arn, region, bucket, key, runs, count, through_seq, sns_topic_arn)``: a log file
+  chosen (key fixed) before it is uploaded; ``runs`` lists its events by seq. Deleted once the
+  upload succeeded. After a crash the same key is uploaded with the same bytes again.
+
+Every method is thread-safe (one connection behind a lock). :attr:`lock` is the *logging lock*
+that :class:`~opentrail.delivery.trails.DeliveringTrailService` holds while it changes a trail's
+logging state and writes the mark, and that the worker holds while it reads trails and marks, so
+the worker never sees one without the other.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .logfile import runs_from_bytes, runs_to_bytes
+
+DELIVERY_DB = "delivery.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
+                                  logging INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS marks_arn ON marks (arn, seq, id);
+CREATE TABLE IF NOT EXISTS trails (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
+                                    delivered_seq INTEGER NOT NULL, PRIMARY KEY (arn, region));
+CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL,
+                                  bucket TEXT NOT NULL, key TEXT NOT NULL, runs BLOB NOT NULL,
+                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL, sns_topic_arn TEXT);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A logging state change at ``seq`` (see the module docstring)."""
+
+    seq: int
+    logging: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A planned log file: ``runs`` are (first, last) seq ranges of its ``count`` events; the file
+    covers the trail's selected events of ``region`` up to ``through_seq``."""
+
+    id: int
+    arn: str
+    region: str
+    bucket: str
+    key: str
+    runs: tuple[tuple[int, int], ...]
+    count: int
+    through_seq: int
+    sns_topic_arn: str | None
+
+
+class DeliveryState:
+    """The tables of ``path`` (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+        self._db = threading.Lock()
+        self.lock = threading.RLock()
+        #: Bumped on every mark or forget, so the worker knows to reload.
+        self.version = 0
+
+    def close(self) -> None:
+        with self._db:
+            self._conn.close()
+
+    def _write(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int | None]:
+        with self._db:
+            ids: list[int | None] = []
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    ids.append(self._conn.execute(sql, args).lastrowid)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return ids
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._db:
+            return self._conn.execute(sql, args).fetchall()
+
+    # --- marks -------------------------------------------------------------------------------
+    def add_mark(self, arn: str, seq: int, logging: bool) -> None:
+        self._write([("INSERT INTO marks (arn, seq, logging) VALUES (?, ?, ?)", (arn, seq, int(logging)))])
+        self.version += 1
+
+    def marks(self) -> dict[str, list[Mark]]:
+        """Every trail's marks in (seq, insertion) order."""
+        out: dict[str, list[Mark]] = {}
+        for arn, seq, logging in self._read("SELECT arn, seq, logging FROM marks ORDER BY arn, seq, id"):
+            out.setdefault(str(arn), []).append(Mark(int(seq), bool(logging)))  # type: ignore[call-overload]
+        return out
+
+    def forget_trail(self, arn: str) -> None:
+        """Drop a deleted trail's marks and cursors (its planned files stay and are uploaded)."""
+        self._write([("DELETE FROM marks WHERE arn = ?", (arn,)), ("DELETE FROM trails WHERE arn = ?", (arn,)),
+                     ("DELETE FROM regions WHERE arn = ?", (arn,))])
+        self.version += 1
+
+    # --- cursors -----------------------------------------------------------------------------
+    def read_seqs(self) -> dict[str, int]:
+        return {str(a): int(s) for a, s in self._read("SELECT arn, read_seq FROM trails")}  # type: ignore[call-overload]
+
+    def set_read_seqs(self, read_seqs: dict[str, int]) -> None:
+        self._write([("INSERT INTO trails (arn, read_seq) VALUES (?, ?) ON CONFLICT (arn) DO UPDATE SET read_seq = excluded.read_seq",
+                      (arn, seq)) for arn, seq in read_seqs.items()])
+
+    def planned_seqs(self) -> dict[tuple[str, str], int]:
+        rows = self._read("SELECT arn, region, planned_seq FROM regions")
+        return {(str(a), str(r)): int(s) for a, r, s in rows}  # type: ignore[call-overload]
+
+    def delivered_seqs(self) -> dict[tuple[str, str], int]:
+        rows = self._read("SELECT arn, region, delivered_seq FROM regions")
+        return {(str(a), str(r)): int(s) for a, r, s in rows}  # type: ignore[call-overload]
+
+    # --- plans -------------------------------------------------------------------------------
+    def add_plan(self, arn: str, region: str, bucket: str, key: str, runs: list[tuple[int, int]], count: int,
+                 through_seq: int, sns_topic_arn: str | None, read_seq: int) -> Plan:
+        """Record a planned file and move the trail's planned/read cursors, in one transaction."""
+        ids = self._write([
+            ("INSERT INTO plans (arn, region, bucket, key, runs, count, through_seq, sns_topic_arn) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (arn, region, bucket, key, runs_to_bytes(runs), count, through_seq, sns_topic_arn)),
+            ("INSERT INTO regions (arn, region, planned_seq, delivered_seq) VALUES (?, ?, ?, 0) "
+             "ON CONFLICT (arn, region) DO UPDATE SET planned_seq = excluded.planned_seq", (arn, region, through_seq)),
+            ("INSERT INTO trails (arn, read_seq) VALUES (?, ?) ON CONFLICT (arn) DO UPDATE SET read_seq = excluded.read_seq",
+             (arn, read_seq)),
+        ])
+        assert ids[0] is not None
+        return Plan(ids[0], arn, region, bucket, key, tuple(runs), count, through_seq, sns_topic_arn)
+
+    def pending_plans(self) -> list[Plan]:
+        rows = self._read("SELECT id, arn, region, bucket, key, runs, count, through_seq, sns_topic_arn FROM plans ORDER BY id")
+        return [Plan(int(i), str(a), str(r), str(b), str(k), tuple(runs_from_bytes(bytes(blob))), int(c), int(t),  # type: ignore[arg-type, call-overload]
+                     None if s is None else str(s)) for i, a, r, b, k, blob, c, t, s in rows]
+
+    def finish_plan(self, plan: Plan) -> None:
+        """The plan's file is uploaded: delete the plan, move the Region's delivered cursor."""
+        self._write([
+            ("DELETE FROM plans WHERE id = ?", (plan.id,)),
+            ("UPDATE regions SET delivered_seq = max(delivered_seq, ?) WHERE arn = ? AND region = ?",
+             (plan.through_seq, plan.arn, plan.region)),
+        ])

@@ -1,0 +1,311 @@
+"""The delivery worker: a consumer of the durable event log that writes each trail's log files.
+
+One thread follows ``store.read_since(pos, n)``, hands each event to the trails that take it
+(:mod:`.routing`, logging marks from :mod:`.marks`) and batches them per (trail, Region). A batch
+becomes a log file when it holds :data:`~.logfile.MAX_RECORDS_PER_FILE` records or
+:data:`~.logfile.MAX_RAW_BYTES_PER_FILE` bytes, or when its oldest event has waited
+``interval_s`` seconds (clock time).
+
+Exactly once (see :mod:`.state`): a file is first *planned* -- its key and the seqs of its events
+committed to ``delivery.db`` together with the trail's cursors -- then uploaded; the plan is deleted
+(and the delivered cursor moved) only after the upload succeeded. A crash before the plan commit
+leaves nothing uploaded and the events are read again; a crash after it uploads the same key with
+the same bytes (rebuilt from the event store) on restart. Uploads that fail are retried with
+exponential backoff (1 s doubling up to ``max_backoff_s``) per (trail, Region), each attempt
+reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3 error code, or
+``ServiceUnavailable`` when the storage cannot be reached). After a successful upload a trail with
+an SNS topic gets a notification (:mod:`.notify`), which never blocks delivery.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+
+from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
+from ..store.base import EventStore, StoredEvent
+from ..trails.model import Trail
+from ..trails.service import TrailService
+from .logfile import MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, log_file_body, log_file_key, random_unique, to_runs
+from .marks import head_seq
+from .notify import SnsNotifier
+from .routing import takes
+from .state import DeliveryState, Mark, Plan
+
+log = logging.getLogger(__name__)
+
+#: Default age (seconds) at which a trail's batch becomes a log file (the setting's default).
+DEFAULT_INTERVAL_S = 2.0
+#: Events read from the log per step.
+READ_LIMIT = 5000
+#: How often (clock seconds) per-trail read cursors are saved when no file was planned.
+CHECKPOINT_EVERY_S = 1.0
+
+
+def delivery_error(exc: StorageError) -> str:
+    """The LatestDeliveryError text for a failed upload: the S3 error code."""
+    if isinstance(exc, NoSuchBucket):
+        return "NoSuchBucket"
+    if isinstance(exc, StorageUnavailable):
+        return "ServiceUnavailable"
+    code = str(exc).split(":", 1)[0]
+    return code if code and code.isalnum() else "InternalError"
+
+
+@dataclass(slots=True)
+class _Batch:
+    started: float
+    seqs: list[int] = field(default_factory=list)
+    records: list[bytes] = field(default_factory=list)
+    raw_bytes: int = 0
+
+
+@dataclass(slots=True)
+class _View:
+    """A trail the worker follows: its marks and ``seen``, the newest seq already routed for it."""
+
+    trail: Trail
+    marks: list[Mark]
+    mark_seqs: list[int]
+    seen: int
+
+    def logging_at(self, seq: int) -> bool:
+        i = bisect.bisect_left(self.mark_seqs, seq) - 1
+        return i >= 0 and self.marks[i].logging
+
+
+class _Record:
+    """Lazily parsed record of one event (shared by every trail that looks at it)."""
+
+    __slots__ = ("raw", "parsed")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.parsed: dict[str, Any] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        if self.parsed is None:
+            value = orjson.loads(self.raw)
+            self.parsed = value if isinstance(value, dict) else {}
+        return self.parsed
+
+
+class DeliveryWorker(threading.Thread):
+    """Delivers log files of every logging trail. ``clock`` gives epoch seconds; ``unique`` the
+    16-character part of file names. :meth:`step` does one round (tests call it directly)."""
+
+    def __init__(self, store: EventStore, trails: TrailService, storage: ObjectStorage, state: DeliveryState, *,
+                 clock: Callable[[], float], interval_s: float = DEFAULT_INTERVAL_S,
+                 notifier: SnsNotifier | None = None, max_records: int = MAX_RECORDS_PER_FILE,
+                 max_raw_bytes: int = MAX_RAW_BYTES_PER_FILE, read_limit: int = READ_LIMIT,
+                 poll_s: float = 0.1, max_backoff_s: float = 30.0, unique: Callable[[], str] = random_unique) -> None:
+        super().__init__(name="opentrail-delivery", daemon=True)
+        self._store, self._trails, self._storage, self._state = store, trails, storage, state
+        self._clock, self._interval_s, self._notifier = clock, interval_s, notifier
+        self._max_records, self._max_raw_bytes, self._read_limit = max_records, max_raw_bytes, read_limit
+        self._poll_s, self._max_backoff_s, self._unique = poll_s, max_backoff_s, unique
+        self._stop_event = threading.Event()
+        self._versions: tuple[int, int] | None = None
+        self._views: dict[str, _View] = {}
+        self._by_account: dict[str, list[_View]] = {}
+        self._batches: dict[tuple[str, str], _Batch] = {}
+        self._planned = state.planned_seqs()
+        self._read_seqs = state.read_seqs()
+        self._saved_read_seqs = dict(self._read_seqs)
+        self._last_checkpoint = float("-inf")
+        self._pending: dict[tuple[str, str], deque[Plan]] = {}
+        for plan in state.pending_plans():
+            self._pending.setdefault((plan.arn, plan.region), deque()).append(plan)
+        self._bodies: dict[int, bytes] = {}
+        self._failures: dict[tuple[str, str], int] = {}
+        self._next_attempt: dict[tuple[str, str], float] = {}
+        self._pos = 0
+
+    # --- thread ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                n = self.step()
+            except Exception:  # keep delivering; the failed round is redone from durable state
+                log.exception("delivery round failed")
+                n = 0
+                self._stop_event.wait(1.0)
+            if n < self._read_limit:
+                self._stop_event.wait(self._poll_s)
+
+    def stop(self) -> None:
+        """Ask the thread to stop (join it afterwards). Open batches are not flushed: their events
+        are read again from the log on the next start."""
+        self._stop_event.set()
+
+    # --- one round ---------------------------------------------------------------------------
+    def step(self) -> int:
+        """Refresh trails, route up to ``read_limit`` new events, plan due files, upload due plans,
+        save cursors. Returns the number of events read."""
+        now = self._clock()
+        self._refresh()
+        events: list[StoredEvent] = []
+        if self._views:
+            events = self._store.read_since(self._pos, self._read_limit)
+            if events:
+                self._route(events, now)
+                self._pos = events[-1].seq
+                for view in self._views.values():
+                    view.seen = max(view.seen, self._pos)
+        for key, batch in list(self._batches.items()):
+            if now - batch.started >= self._interval_s:
+                self._plan(key, self._views[key[0]].seen, now)
+        self._upload_due(now)
+        if now - self._last_checkpoint >= CHECKPOINT_EVERY_S:
+            self._checkpoint()
+            self._last_checkpoint = now
+        return len(events)
+
+    def pending_files(self) -> int:
+        """Planned files not yet uploaded."""
+        return sum(len(q) for q in self._pending.values())
+
+    def open_events(self) -> int:
+        """Events batched in memory, not yet in a planned file."""
+        return sum(len(b.seqs) for b in self._batches.values())
+
+    # --- trails ------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        if self._versions == (self._trails.version, self._state.version):
+            return
+        with self._state.lock:
+            trails = self._trails.trails()
+            marks = self._state.marks()
+            for trail in trails:
+                have = marks.get(trail.arn, [])
+                if trail.status.is_logging != (bool(have) and have[-1].logging):
+                    # changed without a mark (a crash between the two writes): place it now
+                    mark = Mark(head_seq(self._store), trail.status.is_logging)
+                    self._state.add_mark(trail.arn, mark.seq, mark.logging)
+                    marks[trail.arn] = [*have, mark]
+            self._versions = (self._trails.version, self._state.version)
+        views: dict[str, _View] = {}
+        for trail in trails:
+            have = marks.get(trail.arn)
+            if not have:
+                continue
+            old = self._views.get(trail.arn)
+            seen = old.seen if old is not None else self._read_seqs.setdefault(trail.arn, have[0].seq)
+            views[trail.arn] = _View(trail, have, [m.seq for m in have], seen)
+        for key in [k for k in self._batches if k[0] not in views]:
+            del self._batches[key]
+        for arn in [a for a in self._read_seqs if a not in views]:
+            del self._read_seqs[arn]
+            self._planned = {k: v for k, v in self._planned.items() if k[0] != arn}
+        self._views = views
+        self._by_account = {}
+        for view in views.values():
+            self._by_account.setdefault(view.trail.account_id, []).append(view)
+        if views:
+            self._pos = min(v.seen for v in views.values())
+
+    # --- batching ----------------------------------------------------------------------------
+    def _route(self, events: list[StoredEvent], now: float) -> None:
+        planned = self._planned
+        for event in events:
+            views = self._by_account.get(event.account_id)
+            if not views:
+                continue
+            record = _Record(event.record)
+            seq = event.seq
+            for view in views:
+                arn = view.trail.arn
+                key = (arn, event.region)
+                if seq <= view.seen or seq <= planned.get(key, 0) or not view.logging_at(seq):
+                    continue
+                if not takes(view.trail, event, record):
+                    continue
+                batch = self._batches.get(key)
+                if batch is None:
+                    batch = self._batches[key] = _Batch(now)
+                batch.seqs.append(seq)
+                batch.records.append(event.record)
+                batch.raw_bytes += len(event.record) + 1
+                if len(batch.seqs) >= self._max_records or batch.raw_bytes >= self._max_raw_bytes:
+                    self._plan(key, seq, now)
+
+    def _read_seq(self, arn: str, through: int) -> int:
+        """Where a restart must read from for ``arn``: before its oldest unplanned batched event."""
+        firsts = [b.seqs[0] - 1 for (a, _), b in self._batches.items() if a == arn]
+        return min([through, *firsts])
+
+    def _plan(self, key: tuple[str, str], through: int, now: float) -> None:
+        arn, region = key
+        batch = self._batches.pop(key)
+        trail = self._views[arn].trail
+        file_key = log_file_key(trail.s3_key_prefix, trail.account_id, region, now, self._unique())
+        body = log_file_body(batch.records)
+        read_seq = self._read_seq(arn, through)
+        plan = self._state.add_plan(arn, region, trail.s3_bucket_name, file_key, to_runs(batch.seqs),
+                                    len(batch.seqs), through, trail.sns_topic_arn, read_seq)
+        self._planned[key] = through
+        self._read_seqs[arn] = self._saved_read_seqs[arn] = read_seq
+        queue = self._pending.setdefault(key, deque())
+        if not queue:
+            self._bodies[plan.id] = body  # later plans of a failing destination are rebuilt when due
+        queue.append(plan)
+
+    def _checkpoint(self) -> None:
+        changed: dict[str, int] = {}
+        for arn, view in self._views.items():
+            seq = self._read_seq(arn, view.seen)
+            self._read_seqs[arn] = seq
+            if self._saved_read_seqs.get(arn) != seq:
+                changed[arn] = seq
+        if changed:
+            self._state.set_read_seqs(changed)
+            self._saved_read_seqs.update(changed)
+
+    # --- uploads -----------------------------------------------------------------------------
+    def _rebuild(self, plan: Plan) -> bytes:
+        records: list[bytes] = []
+        for first, last in plan.runs:
+            cursor = first - 1
+            while cursor < last:
+                chunk = self._store.read_since(cursor, min(last - cursor, 10_000))
+                if not chunk:
+                    break
+                records.extend(e.record for e in chunk if e.seq <= last)
+                cursor = chunk[-1].seq
+        if len(records) != plan.count:
+            log.warning("log file %s: %d of %d events still in the store", plan.key, len(records), plan.count)
+        return log_file_body(records)
+
+    def _upload_due(self, now: float) -> None:
+        for key, queue in list(self._pending.items()):
+            if self._next_attempt.get(key, float("-inf")) > now:
+                continue
+            while queue:
+                plan = queue[0]
+                body = self._bodies.pop(plan.id, None)
+                if body is None:
+                    body = self._rebuild(plan)
+                try:
+                    self._storage.put_object(plan.bucket, plan.key, body, {})
+                except StorageError as exc:
+                    self._bodies[plan.id] = body
+                    failures = self._failures[key] = self._failures.get(key, 0) + 1
+                    self._next_attempt[key] = now + min(self._max_backoff_s, 2.0 ** (failures - 1))
+                    log.warning("delivery of %s to bucket %s failed (%s): %s", plan.key, plan.bucket, failures, exc)
+                    self._trails.record_delivery(plan.arn, now, delivery_error(exc))
+                    break
+                self._state.finish_plan(plan)
+                queue.popleft()
+                self._failures.pop(key, None)
+                self._next_attempt.pop(key, None)
+                self._trails.record_delivery(plan.arn, now, None)
+                if plan.sns_topic_arn and self._notifier is not None:
+                    self._notifier.notify(plan.arn, plan.sns_topic_arn, plan.bucket, [plan.key])
+            if not queue:
+                del self._pending[key]
