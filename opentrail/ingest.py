@@ -31,20 +31,25 @@ class Rejection:
 class IngestOutcome:
     """Counts for one batch: ``accepted`` newly stored, ``duplicates`` skipped (eventID already
     stored for the account, or repeated in the batch), ``expired`` skipped as older than the
-    retention window, and the ``rejected`` records."""
+    retention window, and the ``rejected`` records. ``indexed`` False: the batch was acknowledged
+    once durable, before deduplication (``wait_visible=False``), so ``duplicates`` is 0 and
+    ``accepted`` counts every stored record."""
 
     accepted: int
     duplicates: int
     expired: int
     rejected: tuple[Rejection, ...] = ()
+    indexed: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """``{"accepted", "duplicates", "expired", "rejected": [{"index", "code", "reason"}]}``."""
+        """``{"accepted", "duplicates", "expired", "rejected": [{"index", "code", "reason"}],
+        "indexed"}``."""
         return {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "expired": self.expired,
             "rejected": [{"index": r.index, "code": r.code, "reason": r.reason} for r in self.rejected],
+            "indexed": self.indexed,
         }
 
     @classmethod
@@ -55,6 +60,7 @@ class IngestOutcome:
             duplicates=int(d["duplicates"]),
             expired=int(d["expired"]),
             rejected=tuple(Rejection(int(r["index"]), str(r["code"]), str(r["reason"])) for r in d["rejected"]),
+            indexed=bool(d.get("indexed", True)),
         )
 
 
@@ -98,7 +104,5 @@ def ingest_records(
         events.append(event)
     if events:
         result = store.append(events, wait_visible=wait_visible)
-        accepted, duplicates = result.accepted, result.duplicates
-    else:
-        accepted = duplicates = 0
-    return IngestOutcome(accepted, duplicates, expired, tuple(rejected))
+        return IngestOutcome(result.accepted, result.duplicates, expired, tuple(rejected), result.indexed)
+    return IngestOutcome(0, 0, expired, tuple(rejected))

@@ -48,9 +48,13 @@ class CallInfo:
     is_tls: bool = False
 
 
-def request_time_text(epoch_s: float) -> str:
-    """``Jan 24, 2021, 3:00:00 PM`` (UTC)."""
-    t = time.gmtime(int(epoch_s))
+def request_time_text(epoch_s: float) -> str | float:
+    """``Jan 24, 2021, 3:00:00 PM`` (UTC); a value no calendar holds (NaN, 1e308) is kept as the
+    number the caller sent."""
+    try:
+        t = time.gmtime(int(epoch_s))
+    except (OverflowError, ValueError, OSError):
+        return epoch_s
     hour = t.tm_hour % 12 or 12
     ampm = "AM" if t.tm_hour < 12 else "PM"
     return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year}, {hour}:{t.tm_min:02d}:{t.tm_sec:02d} {ampm}"

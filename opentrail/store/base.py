@@ -128,6 +128,10 @@ class EventStore(abc.ABC):
         """Queue a batch without waiting (used for self-recorded API calls). Default: append."""
         self.append(events, wait_visible=False)
 
+    def flush(self) -> None:
+        """Return once everything appended or submitted before the call is durable and visible
+        to :meth:`lookup`. Default: nothing to wait for."""
+
     @abc.abstractmethod
     def lookup(self, query: LookupQuery) -> LookupPage:
         """One page of events matching ``query``, newest first."""

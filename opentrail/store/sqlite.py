@@ -136,6 +136,7 @@ class SqliteEventStore(EventStore):
         self._streams: dict[tuple[str, str, str], int] = {}
         self._stream_names: dict[int, tuple[str, str, str]] = {}
         self._waiters: dict[int, _Waiter] = {}
+        self._flushes: list[tuple[int, _Waiter]] = []
         self._early: dict[int, AppendResult] = {}
         self._purges: dict[int, tuple[threading.Event, list[Any]]] = {}
         self._failure: str | None = None
@@ -211,6 +212,21 @@ class SqliteEventStore(EventStore):
             assert self._log is not None
             self._log.put(self._ticket(events))
 
+    def flush(self) -> None:
+        """Wait until every batch appended or submitted before the call is indexed. Raises
+        :class:`IndexerFailedError` if the indexer stopped."""
+        assert self._log is not None
+        last = self._log.barrier()
+        while True:
+            with self._state_lock:
+                if self._failure is not None:
+                    raise IndexerFailedError(self._failure)
+                if self._applied >= last:
+                    return
+                waiter = _Waiter()
+                self._flushes.append((last, waiter))
+            waiter.done.wait()
+
     def _send(self, msg: tuple[Any, ...]) -> None:
         with self._pipe_lock:
             self._pipe.send(msg)
@@ -249,6 +265,10 @@ class SqliteEventStore(EventStore):
                         waiter.result = res
                         waiter.done.set()
                     self._applied = results[-1][0]
+                    ready = [w for last, w in self._flushes if last <= self._applied]
+                    self._flushes = [(last, w) for last, w in self._flushes if last > self._applied]
+                for waiter in ready:
+                    waiter.done.set()
                 if self._applied - self._truncated >= TRUNCATE_EVERY_ROWS and self._log is not None:
                     self._truncated = self._applied
                     self._log.truncate(self._applied)
@@ -268,7 +288,8 @@ class SqliteEventStore(EventStore):
             self._failure = message
             waiters, self._waiters = self._waiters, {}
             purges = list(self._purges.values())
-        for waiter in waiters.values():
+            flushes, self._flushes = self._flushes, []
+        for waiter in [*waiters.values(), *(w for _, w in flushes)]:
             waiter.error = IndexerFailedError(message)
             waiter.done.set()
         for event, box in purges:

@@ -102,6 +102,7 @@ class LogWriter:
         self._conn = connect_log(directory, writer=True)
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._last_id: int = self._conn.execute("SELECT coalesce(max(id), 0) FROM log").fetchone()[0]
         self._thread = threading.Thread(target=self._run, name="opentrail-event-log", daemon=True)
         self._thread.start()
 
@@ -111,6 +112,15 @@ class LogWriter:
     def truncate(self, upto: int) -> None:
         """Delete rows with id <= ``upto`` (already applied by the indexer)."""
         self._queue.put(("truncate", upto))
+
+    def barrier(self) -> int:
+        """Wait until every batch queued before this call is committed; return the last log id
+        committed so far (0 if none)."""
+        done = threading.Event()
+        box: list[int] = []
+        self._queue.put(("barrier", done, box))
+        done.wait()
+        return box[0]
 
     def stop(self) -> None:
         self._queue.put(_STOP)
@@ -123,7 +133,7 @@ class LogWriter:
             if item is _STOP:
                 return
             if isinstance(item, tuple):
-                self._truncate(item[1])
+                self._control(item)
                 continue
             group = [item]
             stop = False
@@ -136,12 +146,23 @@ class LogWriter:
                     stop = True
                     break
                 if isinstance(nxt, tuple):
-                    self._truncate(nxt[1])
+                    if nxt[0] == "barrier":  # commit what came before it first
+                        self._commit(group)
+                        group = []
+                    self._control(nxt)
                     continue
                 group.append(nxt)
-            self._commit(group)
+            if group:
+                self._commit(group)
             if stop:
                 return
+
+    def _control(self, item: tuple[Any, ...]) -> None:
+        if item[0] == "truncate":
+            self._truncate(item[1])
+        else:  # barrier
+            item[2].append(self._last_id)
+            item[1].set()
 
     def _commit(self, group: list[LogTicket]) -> None:
         conn = self._conn
@@ -161,6 +182,7 @@ class LogWriter:
                 ticket.error = exc
                 ticket.logged.set()
             return
+        self._last_id = group[-1].log_id
         for ticket in group:
             ticket.payload = b""  # the log has it now
             ticket.logged.set()

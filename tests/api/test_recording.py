@@ -14,6 +14,7 @@ from .conftest import ADMIN_ACCOUNT, Server
 
 
 def history(server: Server, **kwargs: Any) -> list[dict[str, Any]]:
+    server.store.flush()  # self-recording is asynchronous: wait for what was recorded so far
     events = server.client().lookup_events(
         LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "cloudtrail.amazonaws.com"}], **kwargs
     )["Events"]
@@ -27,6 +28,7 @@ def test_first_lookup_events_call_is_recorded(server: Server) -> None:
         LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}], MaxResults=5,
         StartTime=1_700_000_000, EndTime=1_700_003_600,
     )
+    server.store.flush()
     (event,) = client.lookup_events(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "LookupEvents"}])["Events"]
     record = orjson.loads(event["CloudTrailEvent"])
@@ -89,4 +91,5 @@ def test_unknown_key_is_not_recorded(server: Server) -> None:
     with pytest.raises(ClientError):
         server.client(access_key_id="AKIAUNKNOWNUNKNOWN00").lookup_events()
     assert history(server) == []
+    server.store.flush()
     assert server.store.count() == 1  # only the history() lookup itself, by the admin key

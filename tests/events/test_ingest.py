@@ -58,5 +58,6 @@ def test_empty_batch_does_not_touch_the_store() -> None:
 def test_outcome_json_round_trip() -> None:
     out = IngestOutcome(2, 1, 3, (Rejection(4, "TooLarge", "big"),))
     d = out.to_json()
-    assert d == {"accepted": 2, "duplicates": 1, "expired": 3, "rejected": [{"index": 4, "code": "TooLarge", "reason": "big"}]}
+    assert d == {"accepted": 2, "duplicates": 1, "expired": 3, "rejected": [{"index": 4, "code": "TooLarge", "reason": "big"}],
+                 "indexed": True}
     assert IngestOutcome.from_json(d) == out

@@ -254,3 +254,25 @@ def test_extreme_event_times_and_query_bounds(store: EventStore) -> None:
         assert [e.event_id for e in store.lookup(q).events] == ["last", "first"]
     q = LookupQuery("111111111111", "us-east-1", None, start_time=2**40, end_time=2**41)
     assert store.lookup(q).events == []
+
+
+def test_flush_makes_submitted_events_visible(store: EventStore) -> None:
+    store.submit([NewEvent(f"s{i}", 1000 + i, "111111111111", "us-east-1", "Management", b"{}", (("EventName", "S"),))
+                  for i in range(30)])
+    store.flush()
+    page = store.lookup(LookupQuery("111111111111", "us-east-1", ("EventName", "S")))
+    assert [e.event_id for e in page.events] == [f"s{i}" for i in reversed(range(30))]
+    assert store.count() == 30
+    store.flush()  # nothing pending: returns at once
+
+
+def test_append_without_waiting_reports_indexed_false_or_final_counts(store: EventStore) -> None:
+    e = NewEvent("x", 1, "111111111111", "us-east-1", "Management", b"{}", ())
+    first = store.append([e, e], wait_visible=False)
+    if first.indexed:  # stores that index inline know the duplicate at once
+        assert (first.accepted, first.duplicates) == (1, 1)
+    else:
+        assert (first.accepted, first.duplicates) == (2, 0)
+    store.flush()
+    assert store.count() == 1
+    assert store.append([e]) == AppendResult(0, 1, (0,))
