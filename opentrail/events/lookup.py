@@ -82,7 +82,9 @@ def username(user_identity: Any) -> str | None:
     return None
 
 
-def _read_only(value: Any) -> str | None:
+def bool_text(value: Any) -> str | None:
+    """A record's boolean as event history spells it: ``"true"``/``"false"`` from a JSON boolean
+    or either string in any case; None for anything else."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -110,7 +112,7 @@ def lookup_fields(record: dict[str, Any], *, event_id: str | None = None) -> Loo
     return LookupFields(
         event_id=event_id if event_id is not None else _text(record.get("eventID")),
         event_name=_text(record.get("eventName")) or _text(insight.get("eventName")),
-        read_only=_read_only(record.get("readOnly")),
+        read_only=bool_text(record.get("readOnly")),
         access_key_id=_text(ui.get("accessKeyId")),
         event_source=_text(record.get("eventSource")) or _text(insight.get("eventSource")),
         username=username(ui),

@@ -29,20 +29,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..events.classify import event_category
+from ..events.lookup import bool_text
 from .model import AdvancedEventSelector, AdvancedFieldSelector, EventSelector, TrailSelectors
 
 
 
-def _bool_text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower()
-    return None
-
-
 def _read_only(record: dict[str, Any]) -> bool | None:
-    text = _bool_text(record.get("readOnly"))
+    text = bool_text(record.get("readOnly"))
     return None if text is None else text == "true"
 
 
@@ -105,7 +98,7 @@ def field_value(record: dict[str, Any], field: str, category: str) -> str | None
     if field == "eventCategory":
         return category
     if field in ("readOnly", "sessionCredentialFromConsole"):
-        return _bool_text(record.get(field))
+        return bool_text(record.get(field))
     if field == "userIdentity.arn":
         identity = record.get("userIdentity")
         return _text(identity.get("arn")) if isinstance(identity, dict) else None
