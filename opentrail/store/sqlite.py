@@ -36,7 +36,7 @@ from typing import Any, Iterable, Sequence
 from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
 from .sqlite_codec import DEFAULT_ZDICT, SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
-from .sqlite_indexer import BLOCK_ORDS, connect_events, lookup_key_name
+from .sqlite_indexer import BLOCK_ORDS, MERGE_AT_IDS, connect_events, lookup_key_name
 from .sqlite_log import LogTicket, LogWriter, encode_batch
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,9 @@ class _Waiter:
     error: BaseException | None = None
 
 
-def _start_indexer(directory: Path, events_db: Path, cache_mb: int, block_ords: int) -> tuple[subprocess.Popen[bytes], Connection]:
+def _start_indexer(
+    directory: Path, events_db: Path, cache_mb: int, block_ords: int, merge_at_ids: int
+) -> tuple[subprocess.Popen[bytes], Connection]:
     """Start ``python -m opentrail.store.sqlite_indexer`` with one end of a socket pair.
 
     A fresh interpreter (not fork: this process has threads; not multiprocessing's spawn, which
@@ -100,7 +102,7 @@ def _start_indexer(directory: Path, events_db: Path, cache_mb: int, block_ords: 
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "opentrail.store.sqlite_indexer", str(directory), str(events_db),
-             str(cache_mb), str(block_ords), str(theirs.fileno())],
+             str(cache_mb), str(block_ords), str(merge_at_ids), str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))},
@@ -117,13 +119,15 @@ class SqliteEventStore(EventStore):
     the indexer has applied every log row left by a previous run (so what was acknowledged is
     visible). ``cache_mb`` is the indexer's SQLite page cache; each reader thread gets a quarter
     of it (plus the OS page cache; no mmap, so a cold read fetches one page, not a read-ahead
-    window). ``block_ords`` is the posting block size (tests make it tiny to exercise block
-    boundaries).
+    window). ``block_ords`` is the posting block size and ``merge_at_ids`` the number of new eventID
+    rows that starts a merge into the main eventID index (tests make both tiny to exercise them).
     """
 
     durable = True
 
-    def __init__(self, directory: Path, *, cache_mb: int = 256, block_ords: int = BLOCK_ORDS) -> None:
+    def __init__(
+        self, directory: Path, *, cache_mb: int = 256, block_ords: int = BLOCK_ORDS, merge_at_ids: int = MERGE_AT_IDS
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = _take_lock(self.directory)
@@ -153,7 +157,7 @@ class SqliteEventStore(EventStore):
                 conn.close()
             self._codec = RecordCodec(zdict)
             self._log = LogWriter(self.directory, self._logged)
-            self._process, self._pipe = _start_indexer(self.directory, self._path, cache_mb, block_ords)
+            self._process, self._pipe = _start_indexer(self.directory, self._path, cache_mb, block_ords, merge_at_ids)
             ready = self._pipe.recv()
             if ready[0] != "ready":
                 raise IndexerFailedError(f"indexer did not start: {ready!r}")
@@ -428,7 +432,13 @@ class SqliteEventStore(EventStore):
         return best
 
     def _event_id_ords(self, conn: sqlite3.Connection, sid: int, account: str, event_id: str, lo: int, hi: int) -> list[int]:
-        seqs = [s for (s,) in conn.execute("SELECT seq FROM event_ids WHERE h = ?", (event_id_hash(account, event_id),))]
+        h = event_id_hash(account, event_id)
+        seqs = [
+            s
+            for (s,) in conn.execute(
+                "SELECT seq FROM event_ids WHERE h = ? UNION ALL SELECT seq FROM event_ids_recent WHERE h = ?", (h, h)
+            )
+        ]
         ords = [
             ord_of(t, seq)
             for seq, t, stream, eid, _blob in self._by_seqs(conn, seqs)

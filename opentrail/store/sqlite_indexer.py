@@ -44,6 +44,8 @@ MAX_CACHED_KEYS = 1_000_000
 #: Posting-tail cache budget, in ords, before it is dropped.
 MAX_CACHED_TAIL_ORDS = 4_000_000
 PURGE_CHUNK_EVENTS = 2_000
+#: event_ids_recent rows that start a merge into event_ids (a tenth of that moves per step).
+MERGE_AT_IDS = 1_000_000
 INDEXER_LOCK = "INDEXER.LOCK"
 _IN_CHUNK = 900
 #: Categories LookupEvents can return.
@@ -75,9 +77,13 @@ def connect_events(path: Path, cache_mb: int, *, reader: bool) -> sqlite3.Connec
 class IndexWriter:
     """Applies decoded log rows to the events database (one connection, one thread)."""
 
-    def __init__(self, conn: sqlite3.Connection, *, block_ords: int = BLOCK_ORDS) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, *, block_ords: int = BLOCK_ORDS, merge_at_ids: int = MERGE_AT_IDS
+    ) -> None:
         self._conn = conn
         self._block_ords = block_ords
+        self._merge_at_ids = merge_at_ids
+        self._merge_chunk_ids = max(1, merge_at_ids // 10)
         self._streams: dict[tuple[str, str, str], int] = {}
         self._keys: dict[str, int] = {}
         self._key_id: int | None = None
@@ -88,6 +94,8 @@ class IndexWriter:
         self.last_seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         self.count: int = self._meta_int("count")
         self.applied: int = self._meta_int("applied_log_id")
+        self.recent_ids: int = conn.execute("SELECT count(*) FROM event_ids_recent").fetchone()[0]
+        self._merge_from: int | None = None
 
     def _meta_int(self, name: str) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -157,7 +165,8 @@ class IndexWriter:
                 id_rows.append((h, seq))
             results.append((log_id, len(events) - len(dups), dups))
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", event_rows)
-        conn.executemany("INSERT INTO event_ids VALUES (?, ?)", id_rows)
+        conn.executemany("INSERT INTO event_ids_recent VALUES (?, ?)", id_rows)
+        self.recent_ids += len(id_rows)
         self._write_postings(self._intern(by_stream))
         self.last_seq = seq
         self.count += len(event_rows)
@@ -230,10 +239,11 @@ class IndexWriter:
         dropped_postings: list[tuple[int, int]] = []
         next_block = self._next_block_id()
         for key, ords in postings.items():
+            ords.sort()  # appended in seq order, so nearly sorted already: timsort is linear
             tail = tails.get(key)
             if tail is not None and len(tail[2]) + len(ords) <= block_ords:
                 old_max, block, merged = tail
-                if ords[0] > old_max and all(a < b for a, b in zip(ords, ords[1:])):
+                if ords[0] > old_max:
                     merged = merged + array.array("q", ords)  # the common case: all newer
                 else:
                     merged = array.array("q", sorted(itertools.chain(merged, ords)))
@@ -243,7 +253,6 @@ class IndexWriter:
                 tails[key] = (merged[-1], block, merged)
                 self._tail_ords += len(ords)
                 continue
-            ords.sort()
             for i in range(0, len(ords), block_ords):
                 chunk = array.array("q", ords[i : i + block_ords])
                 new_blocks.append((next_block, len(chunk), chunk.tobytes()))
@@ -277,11 +286,12 @@ class IndexWriter:
         for i in range(0, len(uniq), _IN_CHUNK):
             chunk = uniq[i : i + _IN_CHUNK]
             sql = (
-                "SELECT i.h, s.account_id, e.event_id FROM event_ids i"
+                "SELECT i.h, s.account_id, e.event_id FROM"
+                f" (SELECT h, seq FROM event_ids WHERE h IN ({','.join('?' * len(chunk))})"
+                f"  UNION ALL SELECT h, seq FROM event_ids_recent WHERE h IN ({','.join('?' * len(chunk))})) i"
                 " JOIN events e ON e.seq = i.seq JOIN streams s ON s.id = e.stream"
-                f" WHERE i.h IN ({','.join('?' * len(chunk))})"
             )
-            for h, account, event_id in self._conn.execute(sql, chunk):
+            for h, account, event_id in self._conn.execute(sql, chunk + chunk):
                 found.setdefault(h, set()).add((account, event_id))
         return found
 
@@ -295,6 +305,31 @@ class IndexWriter:
             ).fetchone()[0]
             self._streams[k] = sid
         return sid
+
+    def merge_ids_step(self) -> bool:
+        """Move a tenth of ``merge_at_ids`` rows of event_ids_recent into event_ids, in hash order,
+        once it holds ``merge_at_ids`` rows (one step per call, between groups); True while a merge
+        is on."""
+        if self._merge_from is None:
+            if self.recent_ids < self._merge_at_ids:
+                return False
+            self._merge_from = -(1 << 63)
+        conn = self._conn
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            rows = conn.execute(
+                "SELECT h, seq FROM event_ids_recent WHERE h >= ? ORDER BY h, seq LIMIT ?",
+                (self._merge_from, self._merge_chunk_ids),
+            ).fetchall()
+            if rows:
+                conn.executemany("INSERT OR IGNORE INTO event_ids VALUES (?, ?)", rows)
+                conn.executemany("DELETE FROM event_ids_recent WHERE h = ? AND seq = ?", rows)
+        self.recent_ids -= len(rows)
+        if len(rows) < self._merge_chunk_ids:
+            self._merge_from = None
+            return False
+        self._merge_from = rows[-1][0]
+        return True
 
     def purge_chunk(self, before: int) -> tuple[int, bool]:
         """Delete up to PURGE_CHUNK_EVENTS events older than ``before`` with their eventID rows,
@@ -314,10 +349,9 @@ class IndexWriter:
             if not rows and not blocks:
                 return 0, False
             accounts = dict(conn.execute("SELECT id, account_id FROM streams"))
-            conn.executemany(
-                "DELETE FROM event_ids WHERE h = ? AND seq = ?",
-                [(event_id_hash(accounts[s], eid), seq) for seq, s, eid in rows],
-            )
+            ids = [(event_id_hash(accounts[s], eid), seq) for seq, s, eid in rows]
+            conn.executemany("DELETE FROM event_ids WHERE h = ? AND seq = ?", ids)
+            conn.executemany("DELETE FROM event_ids_recent WHERE h = ? AND seq = ?", ids)
             conn.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
             conn.executemany("DELETE FROM postings WHERE key = ? AND max_ord = ?", [(k, m) for k, m, _ in blocks])
             conn.executemany("DELETE FROM posting_blocks WHERE id = ?", [(b,) for _, _, b in blocks])
@@ -339,30 +373,37 @@ def _read_log(conn: sqlite3.Connection, after: int) -> list[tuple[int, bytes]]:
     return rows
 
 
-def indexer_main(directory: str, events_db: str, cache_mb: int, block_ords: int, pipe: Connection) -> None:
+def indexer_main(
+    directory: str, events_db: str, cache_mb: int, block_ords: int, merge_at_ids: int, pipe: Connection
+) -> None:
     """Entry point of the indexer process (see the module docstring)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     lock_fd = os.open(Path(directory) / INDEXER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(lock_fd, fcntl.LOCK_EX)  # a previous indexer may still be finishing
     try:
-        _serve(Path(directory), Path(events_db), cache_mb, block_ords, pipe)
+        _serve(Path(directory), Path(events_db), cache_mb, block_ords, merge_at_ids, pipe)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass  # the server is gone; the next start replays the log
     finally:
         os.close(lock_fd)
 
 
-def _serve(directory: Path, events_db: Path, cache_mb: int, block_ords: int, pipe: Connection) -> None:
-    writer = IndexWriter(connect_events(events_db, cache_mb, reader=False), block_ords=block_ords)
+def _serve(
+    directory: Path, events_db: Path, cache_mb: int, block_ords: int, merge_at_ids: int, pipe: Connection
+) -> None:
+    writer = IndexWriter(
+        connect_events(events_db, cache_mb, reader=False), block_ords=block_ords, merge_at_ids=merge_at_ids
+    )
     log_conn = connect_log(directory, writer=False)
     try:
         _catch_up(writer, log_conn, pipe, report=False)
         pipe.send(("ready", writer.last_seq, writer.count, writer.applied))
         stopping = False
+        merging = False
         purges: list[tuple[int, int]] = []
         while True:
             # Block for a message only when there is nothing to do.
-            if pipe.poll(None if not (stopping or purges) else 0):
+            if pipe.poll(None if not (stopping or purges or merging) else 0):
                 msg = pipe.recv()
                 if msg[0] == "stop":
                     stopping = True
@@ -375,6 +416,7 @@ def _serve(directory: Path, events_db: Path, cache_mb: int, block_ords: int, pip
                     elif msg[0] == "purge":
                         purges.append((msg[1], msg[2]))
             _catch_up(writer, log_conn, pipe, report=True)
+            merging = writer.merge_ids_step()
             if purges:
                 token, before = purges.pop(0)
                 try:
@@ -408,11 +450,11 @@ def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connectio
 
 
 def main(argv: list[str]) -> None:
-    """``python -m opentrail.store.sqlite_indexer DIRECTORY EVENTS_DB CACHE_MB BLOCK_ORDS FD``:
-    FD is this process's end of a socket pair with the store (inherited)."""
-    directory, events_db, cache_mb, block_ords, fd = argv
+    """``python -m opentrail.store.sqlite_indexer DIRECTORY EVENTS_DB CACHE_MB BLOCK_ORDS MERGE_AT_IDS
+    FD``: FD is this process's end of a socket pair with the store (inherited)."""
+    directory, events_db, cache_mb, block_ords, merge_at_ids, fd = argv
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    indexer_main(directory, events_db, int(cache_mb), int(block_ords), Connection(int(fd)))
+    indexer_main(directory, events_db, int(cache_mb), int(block_ords), int(merge_at_ids), Connection(int(fd)))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,15 @@ CREATE TABLE IF NOT EXISTS events (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (event_time);
--- eventID dedup and EventId lookups: h = 64-bit hash of (account, eventID).
+-- eventID dedup and EventId lookups: h = 64-bit hash of (account, eventID). New rows go to the
+-- small event_ids_recent, merged into event_ids in hash order once it holds enough rows: random
+-- hashes inserted one commit at a time would dirty most pages of a large B-tree on every commit.
 CREATE TABLE IF NOT EXISTS event_ids (
+    h INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (h, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_ids_recent (
     h INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (h, seq)

@@ -54,11 +54,12 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
 
 
 def _sqlite_small_blocks(tmp_path: Path) -> StoreFactory:
-    """SQLite with posting blocks of 3 ords, so every test crosses block boundaries and meets
-    blocks whose ord ranges overlap."""
+    """SQLite with posting blocks of 3 ords and eventID merges every 7 new events, so every test
+    crosses block boundaries, meets blocks whose ord ranges overlap, and finds eventIDs on both
+    sides of a merge."""
     return StoreFactory(
         "sqlite-small-blocks",
-        lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16, block_ords=3),
+        lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16, block_ords=3, merge_at_ids=7),
         durable=True,
     )
 
