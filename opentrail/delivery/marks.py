@@ -21,21 +21,10 @@ from .state import DeliveryState, Mark
 
 
 def head_seq(store: EventStore) -> int:
-    """The newest seq in ``store`` (0 when empty), found with O(log n) ``read_since(x, 1)`` probes
-    (exponential then binary search; works with gaps left by purges)."""
-    if not store.read_since(0, 1):
-        return 0
-    hi = 1
-    while store.read_since(hi, 1):
-        hi *= 2
-    lo = hi // 2 if hi > 1 else 0  # events exist after lo (lo=0 checked above)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if store.read_since(mid, 1):
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    """The newest seq in ``store`` once everything acknowledged so far is indexed (0 when empty):
+    a logging change takes effect after every event acknowledged before it."""
+    store.flush()
+    return store.last_seq()
 
 
 def logging_at(marks: list[Mark], seq: int) -> bool:

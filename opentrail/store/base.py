@@ -137,6 +137,11 @@ class EventStore(abc.ABC):
         """One page of events matching ``query``, newest first."""
 
     @abc.abstractmethod
+    def last_seq(self) -> int:
+        """The newest sequence number visible to :meth:`read_since` (0 when empty). Call
+        :meth:`flush` first to include everything acknowledged so far."""
+
+    @abc.abstractmethod
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         """Up to ``limit`` events with sequence number greater than ``seq``, in append order."""
 

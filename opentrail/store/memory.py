@@ -62,6 +62,10 @@ class MemoryEventStore(EventStore):
         cursor = (page[-1].event_time, page[-1].seq) if more and page else None
         return LookupPage(page, cursor)
 
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._last_seq
+
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         with self._lock:
             return [e for e in self._events if e.seq > seq][:limit]

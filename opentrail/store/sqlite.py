@@ -454,6 +454,11 @@ class SqliteEventStore(EventStore):
         ).fetchall()
         return self._events(conn, rows)
 
+    def last_seq(self) -> int:
+        """The newest indexed seq, as last reported by the indexer."""
+        with self._state_lock:
+            return self._last_seq
+
     def count(self) -> int:
         """Indexed events (as last reported by the indexer; no table scan)."""
         return self._count

@@ -276,3 +276,14 @@ def test_append_without_waiting_reports_indexed_false_or_final_counts(store: Eve
     store.flush()
     assert store.count() == 1
     assert store.append([e]) == AppendResult(0, 1, (0,))
+
+
+def test_last_seq_follows_the_log(store: EventStore) -> None:
+    assert store.last_seq() == 0
+    store.append([NewEvent(f"l{i}", 10, "111111111111", "us-east-1", "Data", b"{}") for i in range(5)])
+    assert store.last_seq() == store.read_since(0, 100)[-1].seq == 5
+    store.submit([NewEvent("l9", 10, "111111111111", "us-east-1", "Data", b"{}")])
+    store.flush()
+    assert store.last_seq() == 6
+    store.append([NewEvent("l0", 10, "111111111111", "us-east-1", "Data", b"{}")])  # a duplicate takes no seq
+    assert store.last_seq() == 6
