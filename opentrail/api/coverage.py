@@ -68,13 +68,13 @@ def render() -> str:
         "",
         f"Implemented: **{len(done)} of {len(rows)}** operations.",
         "",
-        "| Operation | Status | Read-only | Modeled errors |",
-        "|---|---|---|---|",
+        "| Operation | Status | Read-only |",
+        "|---|---|---|",
     ]
     for r in rows:
         status = "implemented" if r.implemented else "not yet"
         read_only = "yes" if r.read_only else "no"
-        lines.append(f"| `{r.name}` | {status} | {read_only} | {len(r.errors)} |")
+        lines.append(f"| `{r.name}` | {status} | {read_only} |")
     lines += [
         "",
         "Besides its modeled errors, any operation may answer the errors common to AWS JSON 1.1",
