@@ -33,7 +33,7 @@ EXPECTED: dict[str, tuple[int, int, dict[str, str], int, int, int, dict[str, int
     # twin and the same records repeated across the Serializer* files give 20 duplicates; 3 records
     # have eventTime null, one has "ThisIsAWrongEventTime".
     "aws-cloudtrail-processing-library": (
-        13, 1, {"SerializerTestFileBadJsonFormat.json": "not valid JSON: unexpected character: line 37 column 9 (char 1293)"},
+        13, 1, {"SerializerTestFileBadJsonFormat.json": "not valid JSON at line 37 column 9 (char 1293)"},
         41, 17, 20, {"MissingEventTime": 3, "InvalidEventTime": 1},
     ),
     # 24 records in 22 files + 2 digests; two sign-in examples reuse eventIDs (same account); the
@@ -44,7 +44,7 @@ EXPECTED: dict[str, tuple[int, int, dict[str, str], int, int, int, dict[str, int
         24, 21, 2, {"MissingEventTime": 1},
     ),
     "cado-cloudgrep-test-data": (
-        3, 1, {"bad_cloudtrail.json": "not valid JSON: unexpected end of data: line 26 column 26 (char 965)"},
+        3, 1, {"bad_cloudtrail.json": "not valid JSON at line 26 column 26 (char 965)"},
         2, 2, 0, {},
     ),
     "elastic-integrations-digest": (1, 1, {"test-cloudtrail-digest-json.log": "digest file, not events"}, 0, 0, 0, {}),

@@ -56,6 +56,14 @@ class FileItem:
         return self.reason is not None
 
 
+def _json_error(exc: ValueError) -> str:
+    """Where a JSON document broke: ``at line L column C (char P)``. The position, not the
+    parser's wording, which changes between orjson releases."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+    return f"({exc})"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -86,7 +94,7 @@ def _unwrap(item: Any, location: str) -> FileItem:
             try:
                 inner = loads(inner)
             except ValueError as exc:
-                return FileItem(location, code="InvalidJson", reason=f"CloudTrailEvent is not valid JSON: {exc}")
+                return FileItem(location, code="InvalidJson", reason=f"CloudTrailEvent is not valid JSON {_json_error(exc)}")
         return FileItem(location, record=inner)
     return FileItem(location, record=item)
 
@@ -123,7 +131,7 @@ def _json_lines(data: bytes) -> Iterator[FileItem]:
         try:
             doc = loads(line)
         except ValueError as exc:
-            yield FileItem(f"line {n}", code="InvalidJson", reason=f"line is not valid JSON: {exc}")
+            yield FileItem(f"line {n}", code="InvalidJson", reason=f"line is not valid JSON {_json_error(exc)}")
             continue
         try:
             yield from _document_items(doc, f"line {n} ")
@@ -162,7 +170,7 @@ def iter_file_records(path: Path) -> Iterator[FileItem]:
         if _first_line_parses(data):
             yield from _json_lines(data)
         else:
-            yield FileItem("file", code="InvalidJson", reason=f"not valid JSON: {exc}", whole_file=True)
+            yield FileItem("file", code="InvalidJson", reason=f"not valid JSON {_json_error(exc)}", whole_file=True)
         return
     try:
         items = list(_document_items(doc, ""))

@@ -39,7 +39,7 @@ def test_lookup_events_output(tmp_path: Path) -> None:
     got = items(write(tmp_path, "a.json", json.dumps(out)))
     assert got[0] == FileItem("Events[0]", R1)
     assert (got[1].location, got[1].code, got[1].record) == ("Events[1]", "InvalidJson", None)
-    assert got[1].reason is not None and got[1].reason.startswith("CloudTrailEvent is not valid JSON: ")
+    assert got[1].reason is not None and got[1].reason.startswith("CloudTrailEvent is not valid JSON at line ")
     assert got[2] == FileItem("Events[2]", R2)
     row = {"EventId": "b", "Username": "u", "CloudTrailEvent": json.dumps(R2)}
     assert items(write(tmp_path, "b.json", json.dumps(row))) == [FileItem("object", R2)]
@@ -65,7 +65,7 @@ def test_json_lines_reject_bad_lines_only(tmp_path: Path) -> None:
 def test_whole_file_rejections(tmp_path: Path) -> None:
     pretty_broken = json.dumps({"Records": [R1, R2]}, indent=2)[:-20]
     cases = {
-        "broken.json": (pretty_broken, "InvalidJson", "not valid JSON: "),
+        "broken.json": (pretty_broken, "InvalidJson", "not valid JSON at line "),
         "empty.json": ("  \n", "EmptyFile", "empty file, no records"),
         "digest.json": (json.dumps({"awsAccountId": "1", "digestStartTime": "x", "logFiles": []}), "NotRecords",
                         "digest file, not events"),

@@ -51,7 +51,7 @@ def test_run_import_batches_maps_rejections_and_reports(tmp_path: Path) -> None:
             (root / "b" / "d.jsonl", "line 2", "InvalidJson", s.records_rejected[1][3]),
         ],
     )
-    assert s.records_rejected[1][3].startswith("line is not valid JSON: ")
+    assert s.records_rejected[1][3].startswith("line is not valid JSON at line ")
     assert [e.event_id for e in store.read_since(0, 10)] == ["e0", "e1", "e2", "e3", "e4"]
     assert progress[-1] == ImportProgress(4, 8, 5, root / "b" / "digest.json")
     assert len(progress) == 4 + 4  # one per file, one per batch
