@@ -120,9 +120,10 @@ def import_(
         default_account_id=account_id,
         default_region=region,
     ) as sink:
-        progress = None if quiet else _print_progress
+        # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.
+        progress = None if quiet or not sys.stderr.isatty() else _print_progress
         summary = run_import(list(paths), sink=sink, progress=progress)
-    if not quiet:
+    if progress is not None:
         click.echo("", err=True)
     click.echo(summary.render())
     if summary.files_rejected or summary.records_rejected:
