@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -123,6 +124,10 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
+#: Operations run on the event loop itself: short, and never waiting on I/O beyond a local read.
+INLINE_OPERATIONS = frozenset({"LookupEvents"})
+
+
 class RequestIdMiddleware:
     """Adds ``x-amzn-RequestId`` to responses that lack one (Starlette's own 404/405 answers)."""
 
@@ -181,9 +186,12 @@ def build_app(
                 raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
             ctx = OperationContext(caller, settings, store, clock, limiter, trails)
-            # Operations are short (a lookup is about a millisecond) and CPython runs one thread
-            # at a time anyway: run them on the event loop, saving a thread hop per request.
-            response = OPERATIONS[operation](ctx, params)
+            if operation in INLINE_OPERATIONS:
+                # A lookup takes about a millisecond and CPython runs one thread at a time anyway:
+                # on the event loop it saves a thread hop per request.
+                response = OPERATIONS[operation](ctx, params)
+            else:  # may wait on the store (StartLogging/StopLogging flush it) or on storage
+                response = await run_in_threadpool(OPERATIONS[operation], ctx, params)
         except AwsError as exc:
             error = exc
         except Exception:
