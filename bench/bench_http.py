@@ -20,7 +20,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -168,11 +167,10 @@ def main() -> None:
     data_dir = args.dir / "data"
     data_dir.mkdir(parents=True)
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     server = start_server(data_dir, port)
     results: dict[str, Any] = {"events": args.events, "clients": args.clients, "batch": args.batch}
     try:
-        akid, secret, account = ACCESS_KEY_ID, SECRET, ACCOUNT
+        account = ACCOUNT
 
         # 1. Ingest through the HTTP endpoint (acknowledged = durable; --visible also waits for
         #    the lookup index).

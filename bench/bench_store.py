@@ -15,7 +15,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import threading
 import time

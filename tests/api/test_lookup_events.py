@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from opentrail.events.times import format_event_time
 from opentrail.ingest import ingest_records
 
-from .conftest import ADMIN_ACCOUNT, Server, management_record
+from .conftest import Server, management_record
 
 
 def seed(server: Server, records: list[dict[str, Any]]) -> None:

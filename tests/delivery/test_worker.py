@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-import pytest
 
 from opentrail.delivery import DeliveryWorker, head_seq
 from opentrail.objectstore import LocalFolderStorage, StorageUnavailable
