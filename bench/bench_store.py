@@ -137,12 +137,13 @@ def run_lookups(store: SqliteEventStore, queries: dict[str, list[LookupQuery]], 
         times, found = [], 0
         for q in qs:
             if cold:
-                conn = getattr(store._local, "conn", None)  # a fresh reader connection: no SQLite cache
+                reader = store._reader
+                conn = getattr(reader._local, "conn", None)  # a fresh reader connection: no SQLite cache
                 if conn is not None:
                     conn.close()
-                    store._local.conn = None
+                    reader._local.conn = None
                 drop_caches(store.directory)
-                store._reader().execute("SELECT count(*) FROM meta").fetchone()
+                reader._reader().execute("SELECT count(*) FROM meta").fetchone()
             t0 = time.perf_counter()
             page = store.lookup(q)
             times.append(time.perf_counter() - t0)
