@@ -16,6 +16,8 @@ errors. Sources of the wording (the rest is opentrail's own, listed in docs/trai
   failures quoted in public repositories).
 - ``InvalidParameterCombinationException`` "Multi-Region trail must include global service events."
   (cloudconformity/auto-remediate#3; moto).
+- ``InsightNotEnabledException`` "Trail <arn> does not have Insights enabled. Edit the trail settings
+  to enable Insights, and then try the operation again." (AWS CLI user guide, get-insight-selectors).
 - ``InvalidEventSelectorsException`` "Value <v> for DataResources.Values is invalid."
   (aws-samples/aws-security-reference-architecture-examples#335).
 """
@@ -126,7 +128,7 @@ class InsightNotEnabledException(TrailError):
 
     @classmethod
     def for_trail(cls, arn: str) -> "InsightNotEnabledException":
-        return cls(f"Trail {arn} does not have Insights enabled.")
+        return cls(f"Trail {arn} does not have Insights enabled. Edit the trail settings to enable Insights, and then try the operation again.")
 
 
 class OrganizationsNotInUseException(TrailError):

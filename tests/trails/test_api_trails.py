@@ -330,7 +330,7 @@ def test_insight_selectors(srv: TrailServer) -> None:
     c = srv.client()
     c.create_trail(Name="main", S3BucketName=BUCKET)
     assert error(c.get_insight_selectors, TrailName="main") == (
-        "InsightNotEnabledException", f"Trail {ARN} does not have Insights enabled.")
+        "InsightNotEnabledException", f"Trail {ARN} does not have Insights enabled. Edit the trail settings to enable Insights, and then try the operation again.")
     selectors = [{"InsightType": "ApiCallRateInsight"}, {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Management"]}]
     assert strip(c.put_insight_selectors(TrailName="main", InsightSelectors=selectors)) == {
         "TrailARN": ARN, "InsightSelectors": selectors}
