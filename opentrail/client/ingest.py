@@ -66,8 +66,12 @@ class IngestClient:
             query["defaultAccountId"] = default_account_id
         if default_region:
             query["defaultRegion"] = default_region
+        return self.send_body(orjson.dumps({"Records": records}), query)
+
+    def send_body(self, body: bytes, query: dict[str, str] | None = None) -> dict[str, Any]:
+        """Post an already encoded ``{"Records": [...]}`` body with the query parameters of
+        :meth:`send` (``visible``, ``defaultAccountId``, ``defaultRegion``); same answer and errors."""
         url = self._url + ("?" + urlencode(sorted(query.items())) if query else "")
-        body = orjson.dumps({"Records": records})
         request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
         SigV4Auth(self._credentials, INGEST_SERVICE, self._region).add_auth(request)
         prepared = request.prepare()
