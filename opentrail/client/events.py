@@ -30,6 +30,9 @@ from .spool import Spool
 
 log = logging.getLogger("opentrail.client")
 
+#: Dropped records are logged at most this often (seconds), with a count.
+DROP_LOG_INTERVAL_S = 10.0
+
 
 class EventClient:
     """Send CloudTrail records to an opentrail server from a background thread.
@@ -90,6 +93,8 @@ class EventClient:
         self._close_deadline: float | None = None
         self._closed = False
         self._failing = False
+        self._unlogged_drops = 0
+        self._last_drop_log = -DROP_LOG_INTERVAL_S
         if self._spool and self._spool.replayed:
             log.info("opentrail client: %d events left in spool %s will be sent", self._spool.replayed, spool_dir)
         self._thread = threading.Thread(target=self._run, name="opentrail-event-client", daemon=True)
@@ -100,13 +105,15 @@ class EventClient:
 
     # -- the application side -------------------------------------------------------------------
 
-    def put(self, record: dict[str, Any]) -> None:
+    def put(self, record: dict[str, Any], *, block: bool = True) -> None:
         """Queue one CloudTrail record (a dict). Adds a random ``eventID`` when it has none (the
         caller's dict is not changed), so a retried batch is deduplicated by the server.
 
         Never raises because of the server; raises TypeError for a record that is not a dict or
         not JSON-serialisable. A record over 256 KB (AWS's event size limit) or put after
-        :meth:`close` is dropped, counted and logged.
+        :meth:`close` is dropped, counted and logged. Without a spool and with the memory queue
+        full, waits for room (``block=False``: drops, counts and logs the record instead -- what
+        the middleware does, so a request is never delayed).
         """
         if not isinstance(record, dict):
             raise TypeError(f"a record must be a dict, got {type(record).__name__}")
@@ -136,6 +143,10 @@ class EventClient:
             while not self._memory.append(data):
                 if self._closed:
                     self._drop(1, f"record {record['eventID']} put after close()")
+                    return
+                if not block:
+                    self._drop(1, f"queue full ({self._memory.max_events} events, no spool_dir): "
+                                  f"record {record['eventID']} dropped")
                     return
                 self._wake = True
                 self._cond.notify_all()
@@ -185,7 +196,7 @@ class EventClient:
         if self._memory is not None:
             lost = self._memory.drain()
             if lost:
-                self._drop(lost, f"{lost} events not delivered at close() and no spool_dir: dropped", pending=True)
+                self._drop(lost, f"{lost} events not delivered at close() and no spool_dir: dropped")
         if self._spool is not None:
             left = self._spool.records
             self._spool.close()
@@ -228,13 +239,22 @@ class EventClient:
         assert self._memory is not None
         return self._memory.records
 
-    def _drop(self, n: int, why: str, *, rejected: bool = False, pending: bool = False) -> None:
+    def _drop(self, n: int, why: str, *, rejected: bool = False) -> None:
+        """Count ``n`` dropped records; log the reason, at most once per ``DROP_LOG_INTERVAL_S``
+        (with the number dropped since the last message)."""
         with self._cond:
             self._counts["dropped"] += n
             if rejected:
                 self._counts["rejected"] += n
             self._cond.notify_all()
-        log.error("opentrail client: %s", why)
+            self._unlogged_drops += n
+            now = time.monotonic()
+            if now - self._last_drop_log < DROP_LOG_INTERVAL_S:
+                return
+            self._last_drop_log = now
+            count, self._unlogged_drops = self._unlogged_drops, 0
+        log.error("opentrail client: %s (%d dropped since the last message, %d in all)", why, count,
+                  self._counts["dropped"])
 
     def _queue_read(self) -> Any:
         if self._spool is not None:

@@ -93,3 +93,67 @@ def server(tmp_path: Path) -> Iterator[OpentrailServer]:
         yield srv
     finally:
         srv.close()
+
+
+def make_client(srv: OpentrailServer, **kwargs: Any) -> Any:
+    """An EventClient for ``srv`` with fast retries and no atexit hook (tests close it)."""
+    from opentrail.client import EventClient
+
+    kwargs.setdefault("retry_base_s", 0.05)
+    kwargs.setdefault("retry_max_backoff_s", 0.3)
+    kwargs.setdefault("flush_interval_s", 0.05)
+    kwargs.setdefault("close_at_exit", False)
+    return EventClient(srv.url, srv.key.access_key_id, srv.key.secret_access_key, **kwargs)
+
+
+class ThreadedUvicorn:
+    """An ASGI app served by uvicorn on a free port in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "ThreadedUvicorn":
+        self.thread.start()
+        deadline = time.time() + 10
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("app server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class ThreadedWsgiref:
+    """A WSGI app served by wsgiref's simple_server (one thread per request) on a free port."""
+
+    def __init__(self, app: Any) -> None:
+        import socketserver
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Threaded(socketserver.ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        self.httpd = make_server("127.0.0.1", 0, app, server_class=Threaded, handler_class=Quiet)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> "ThreadedWsgiref":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
