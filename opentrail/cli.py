@@ -134,5 +134,14 @@ def _print_progress(progress: Any) -> None:
     click.echo(f"\r{progress.render()}", nl=False, err=True)
 
 
+def _register_proxy() -> None:
+    from .proxy.command import proxy
+
+    main.add_command(proxy)
+
+
+_register_proxy()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
