@@ -1,0 +1,141 @@
+"""What the proxy tests run: moto's server and ``opentrail serve`` as processes, the proxy in a
+uvicorn thread of the test process (so tests can flush its pipeline and read its records)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import uvicorn
+from botocore.config import Config
+
+from opentrail.proxy.runner import Proxy, ProxyOptions, build_proxy
+
+ACCOUNT = "111122223333"
+KEY_ID = "AKIAOPENTRAILPROXY01"
+SECRET = "proxy/proxy/proxy/proxy/proxy/proxy/abcd"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited: {log.read_text() if log else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer")
+
+
+class Process:
+    def __init__(self, args: list[str], url: str, log: Path, env: dict[str, str]) -> None:
+        self.log = log
+        self._log_file = log.open("a")
+        self.proc = subprocess.Popen(args, stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        wait_http(url, self.proc, log)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        self._log_file.close()
+
+
+class Moto(Process):
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+        super().__init__([sys.executable, "-m", "moto.server", "-p", str(self.port)], self.url + "/moto-api/",
+                         tmp / f"moto-{self.port}.log", env)
+
+
+class Opentrail(Process):
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {"OPENTRAIL_ACCOUNT_ID": ACCOUNT, "OPENTRAIL_ACCESS_KEY_ID": KEY_ID, "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
+        super().__init__([sys.executable, "-m", "opentrail.cli", "serve", "--port", str(self.port), "--data-dir",
+                          str(data_dir), "--event-history-retention-days", "0"],
+                         self.url + "/_opentrail/health", data_dir.parent / f"server-{self.port}.log", env)
+
+    def cloudtrail(self) -> Any:
+        return boto3.client("cloudtrail", endpoint_url=self.url, region_name=REGION, aws_access_key_id=KEY_ID,
+                            aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1}))
+
+
+class Tee:
+    """Wraps the proxy's EventClient: keeps a copy of every record put."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.records: list[dict[str, Any]] = []
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        self.inner.put(record)
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        return bool(self.inner.flush(timeout_s))
+
+    def close(self, timeout_s: float | None = None) -> None:
+        self.inner.close(timeout_s)
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.inner.stats())
+
+
+class RunningProxy:
+    """The proxy on a free port in a uvicorn thread."""
+
+    def __init__(self, options: ProxyOptions, **client_options: Any) -> None:
+        self.proxy: Proxy = build_proxy(options, **client_options)
+        self.tee = Tee(self.proxy.pipeline._events)
+        self.proxy.pipeline._events = self.tee
+        self.url = f"http://{options.host}:{options.port}"
+        config = uvicorn.Config(self.proxy.app, host=options.host, port=options.port, log_level="warning",
+                                access_log=False, proxy_headers=False, server_header=False, date_header=False,
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise AssertionError("proxy did not start")
+            time.sleep(0.01)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.tee.records
+
+    def settle(self, timeout_s: float = 20.0) -> None:
+        """Every call so far built into a record and put."""
+        assert self.proxy.pipeline.drain(timeout_s)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.proxy.close(10)
