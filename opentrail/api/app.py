@@ -1,5 +1,5 @@
 """The ASGI application: the CloudTrail API (AWS JSON 1.1 on ``POST /``), the ingest endpoint,
-health and the console placeholder.
+health and the web console.
 
 Routes:
 
@@ -7,7 +7,7 @@ Routes:
   SigV4 service ``cloudtrail``; dispatched through :data:`opentrail.api.operations.OPERATIONS`.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok"}``.
-- ``GET /`` -- a placeholder page (the console comes later).
+- ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 
 Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
 target (UnknownOperationException), Content-Type (UnknownOperationException, 404), JSON body (SerializationException), handler. Every
@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..auth.accounts import AccountStore
@@ -52,15 +52,6 @@ log = logging.getLogger("opentrail.api")
 
 #: Content types accepted on the CloudTrail API (botocore sends the first).
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
-
-_CONSOLE_PLACEHOLDER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>opentrail</title></head>
-<body><h1>opentrail</h1>
-<p>This is the opentrail API endpoint (AWS CloudTrail, self-hosted). The web console comes later.</p>
-<p>Use it with the AWS CLI or boto3: <code>aws cloudtrail lookup-events --endpoint-url URL</code>.</p>
-</body></html>
-"""
-
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or RequestEntityTooLargeException as soon as it exceeds ``limit`` bytes
@@ -157,11 +148,13 @@ def build_app(
     accounts: AccountStore,
     clock: Callable[[], float] = time.time,
     trails: Any = None,
+    public_keys: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
     :class:`opentrail.trails.TrailService` behind the trail operations (None: they answer
-    UnknownOperationException)."""
+    UnknownOperationException). ``public_keys`` is the :class:`opentrail.digests.keys.KeyStore`
+    behind ListPublicKeys."""
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
 
     async def cloudtrail_api(request: Request) -> Response:
@@ -185,7 +178,7 @@ def build_app(
             if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
                 raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
-            ctx = OperationContext(caller, settings, store, clock, limiter, trails)
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys)
             if operation in INLINE_OPERATIONS:
                 # A lookup takes about a millisecond and CPython runs one thread at a time anyway:
                 # on the event loop it saves a thread hop per request.
@@ -214,22 +207,20 @@ def build_app(
             return error_response(error, request_id)
         return json_response(response, request_id)
 
-    async def console(request: Request) -> Response:
-        return HTMLResponse(_CONSOLE_PLACEHOLDER, headers={"x-amzn-RequestId": new_request_id()})
-
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers={"x-amzn-RequestId": new_request_id()})
 
+    from ..console import console_routes
     from .ingest_route import make_ingest_endpoint
 
     routes = [
         Route("/", cloudtrail_api, methods=["POST"]),
-        Route("/", console, methods=["GET"]),
         Route("/_opentrail/health", health, methods=["GET"]),
         Route(
             "/_opentrail/ingest",
             make_ingest_endpoint(settings=settings, store=store, accounts=accounts, clock=clock),
             methods=["POST"],
         ),
+        *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

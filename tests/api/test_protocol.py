@@ -94,12 +94,11 @@ def test_request_id_on_success_and_errors(server: Server) -> None:
     assert uuid.UUID(r.headers["x-amzn-requestid"]).version == 4
 
 
-def test_health_and_console_placeholder(server: Server) -> None:
+def test_health_and_console(server: Server) -> None:
     r = httpx.get(server.url + "/_opentrail/health")
     assert (r.status_code, r.json()) == (200, {"status": "ok"})
-    r = httpx.get(server.url + "/")
-    assert r.status_code == 200
-    assert "console comes later" in r.text
+    r = httpx.get(server.url + "/")  # the web console (tests/console)
+    assert (r.status_code, r.headers["location"]) == (303, "/console/events")
 
 
 def test_unexpected_exception_is_internal_failure(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:

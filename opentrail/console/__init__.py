@@ -1,0 +1,52 @@
+"""The web console: event history, one event, downloads, activity chart, trails; sign-in.
+
+Server-rendered Jinja2 pages with a little JavaScript of our own, all served by opentrail (no CDN,
+no network access at run time). Pages call the CloudTrail API handlers as the signed-in user
+(:mod:`.backend`), so the console shows what LookupEvents/DescribeTrails answer, and its calls are
+recorded like API calls with ``sessionCredentialFromConsole``. See docs/console.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..auth.accounts import AccountStore
+from ..settings import Settings
+from ..store.base import EventStore
+from .auth_pages import AuthPages
+from .backend import ConsoleBackend
+from .history_pages import HistoryPages
+from .sessions import SessionStore
+from .trail_pages import TrailPages
+from .web import BASE, STATIC_DIR
+
+
+def console_routes(*, settings: Settings, store: EventStore, accounts: AccountStore,
+                   clock: Callable[[], float], trails: Any = None,
+                   sessions: SessionStore | None = None) -> list[BaseRoute]:
+    """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`."""
+    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock))
+    auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
+    return [
+        Route("/", auth.root, methods=["GET"]),
+        Route(BASE, auth.root, methods=["GET"]),
+        Route(BASE + "/", auth.root, methods=["GET"]),
+        Route(BASE + "/signin", auth.signin_form, methods=["GET"]),
+        Route(BASE + "/signin", auth.signin, methods=["POST"]),
+        Route(BASE + "/signout", auth.signout, methods=["POST"]),
+        Route(BASE + "/region", auth.switch_region, methods=["POST"]),
+        Route(BASE + "/events", history.events, methods=["GET"]),
+        Route(BASE + "/events/download", history.download, methods=["GET"]),
+        Route(BASE + "/events/{event_id}", history.event, methods=["GET"]),
+        Route(BASE + "/activity", history.activity, methods=["GET"]),
+        Route(BASE + "/trails", trail.trails, methods=["GET"]),
+        Route(BASE + "/trails", trail.create, methods=["POST"]),
+        Route(BASE + "/trails/action", trail.action, methods=["POST"]),
+        Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
+    ]
+
+
+__all__ = ["console_routes", "SessionStore"]

@@ -1,0 +1,91 @@
+"""Sign-in, sign-out and the Region switch.
+
+- ``GET /`` and ``GET /console``: to the event history (which asks to sign in first).
+- ``GET /console/signin``: the form (access key id, secret access key, Region); sets a signed
+  cookie holding the form's CSRF token.
+- ``POST /console/signin``: CSRF check (403), then :func:`.signin.sign_in`; failure re-renders the
+  form with HTTP 401, success sets the session cookie and goes to ``next`` (a console path only).
+- ``POST /console/signout`` and ``POST /console/region``: CSRF-checked forms.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .pages import CSRF_FIELD, CSRF_MESSAGE, Pages
+from .sessions import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, tokens_match
+from .signin import FAILED_MESSAGE, sign_in, valid_region
+from .web import BASE, error_page, info, render, safe_next, same_origin, set_cookie
+
+DEFAULT_REGION = "us-east-1"
+
+
+class AuthPages(Pages):
+    async def root(self, request: Request) -> Response:
+        return RedirectResponse(BASE + "/events", status_code=303)
+
+    def _form(self, request: Request, *, next_url: str, error: str | None = None, access_key_id: str = "",
+              region: str = DEFAULT_REGION, status: int = 200) -> Response:
+        sessions = self.backend.sessions
+        token = sessions.unsign(request.cookies.get(SIGNIN_CSRF_COOKIE)) or secrets.token_urlsafe(32)
+        response = render(request, "signin.html", {
+            "csrf": token, "next": next_url, "error": error, "access_key_id": access_key_id,
+            "region": region,
+        }, status=status)
+        set_cookie(request, response, SIGNIN_CSRF_COOKIE, sessions.sign(token))
+        return response
+
+    async def signin_form(self, request: Request) -> Response:
+        next_url = safe_next(request.query_params.get("next"))
+        if self.session(request) is not None:
+            return RedirectResponse(next_url, status_code=303)
+        return self._form(request, next_url=next_url)
+
+    async def signin(self, request: Request) -> Response:
+        form = await request.form()
+        expected = self.backend.sessions.unsign(request.cookies.get(SIGNIN_CSRF_COOKIE))
+        if not same_origin(request) or not tokens_match(expected, form.get(CSRF_FIELD)):
+            return error_page(request, 403, "Request refused", CSRF_MESSAGE)
+        next_url = safe_next(str(form.get("next", "")))
+        key_id = str(form.get("access_key_id", "")).strip()
+        secret = str(form.get("secret_access_key", ""))
+        region = str(form.get("region", DEFAULT_REGION))
+        if not valid_region(region):
+            region = DEFAULT_REGION
+        login_to = str(request.base_url).rstrip("/") + next_url
+        result = sign_in(self.backend.accounts, self.backend.store, access_key_id=key_id, secret_access_key=secret,
+                         region=region, info=info(request), event_time=self.backend.clock(), login_to=login_to)
+        if result.key is None:
+            return self._form(request, next_url=next_url, error=FAILED_MESSAGE, access_key_id=key_id,
+                              region=region, status=401)
+        key = result.key
+        session = self.backend.sessions.create(account_id=key.account_id, access_key_id=key.access_key_id,
+                                               user_name=key.user_name, is_admin=key.is_admin, region=region)
+        response = RedirectResponse(next_url, status_code=303)
+        set_cookie(request, response, SESSION_COOKIE, self.backend.sessions.sign(session.sid))
+        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/")
+        return response
+
+    async def signout(self, request: Request) -> Response:
+        checked = await self.checked_form(request)
+        if isinstance(checked, Response):
+            return checked
+        session, _ = checked
+        self.backend.sessions.delete(session.sid)
+        response = RedirectResponse(BASE + "/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def switch_region(self, request: Request) -> Response:
+        checked = await self.checked_form(request)
+        if isinstance(checked, Response):
+            return checked
+        session, form = checked
+        region = str(form.get("region", ""))
+        if not valid_region(region):
+            return error_page(request, 400, "Unknown Region", f"{region!r} is not a Region name.", session)
+        self.backend.sessions.update(session, region=region)
+        return RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)

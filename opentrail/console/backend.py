@@ -1,0 +1,75 @@
+"""What the console pages run on: the API's own operation handlers, called as the signed-in user.
+
+The console never reads the store or the trail database by itself: every page calls the same
+handlers the CloudTrail API dispatches to (:data:`opentrail.api.operations.OPERATIONS`), with an
+:class:`OperationContext` whose caller is the console session (its ``ASIA...`` key id and chosen
+Region). What the console shows is therefore what LookupEvents/DescribeTrails answer.
+
+Each console action is recorded once, like an API call, with ``sessionCredentialFromConsole``
+(:func:`.recording.console_call_record`). An action that pages through many results internally
+(a download, the activity chart) is recorded as its first call only.
+
+The console does not apply the LookupEvents rate limit (``lookup_events_rate_limit_per_s``): a
+download or the chart makes many calls in a row for one user action.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..api.errors import AwsError, InternalFailure, new_request_id
+from ..api.operations import OPERATIONS, OperationContext
+from ..api.ratelimit import RateLimiter
+from ..api.recording import CallInfo
+from ..auth.accounts import AccountStore
+from ..settings import Settings
+from ..store.base import EventStore
+from .recording import console_call_record, submit
+from .sessions import ConsoleSession, SessionStore
+
+log = logging.getLogger("opentrail.console")
+
+
+@dataclass
+class ConsoleBackend:
+    """The pieces the console uses; ``trails`` is the TrailService (None: no trail pages)."""
+
+    settings: Settings
+    store: EventStore
+    accounts: AccountStore
+    clock: Callable[[], float]
+    trails: Any
+    sessions: SessionStore
+
+    def __post_init__(self) -> None:
+        self._no_limit = RateLimiter(0.0, self.clock)
+
+    def call(self, session: ConsoleSession, info: CallInfo, operation: str, params: dict[str, Any],
+             *, record: bool = True) -> dict[str, Any]:
+        """Run ``operation`` with ``params`` (the API's JSON request) as ``session``; returns the
+        response object or raises the operation's :class:`AwsError` (InternalFailure for anything
+        unexpected). With ``record`` the call is recorded in the session's event history."""
+        request_id = new_request_id()
+        event_time = self.clock()
+        ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails)
+        response: dict[str, Any] | None = None
+        error: AwsError | None = None
+        try:
+            response = OPERATIONS[operation](ctx, params)
+        except AwsError as exc:
+            error = exc
+        except Exception:
+            log.exception("unexpected error in console %s (request %s)", operation, request_id)
+            error = InternalFailure()
+        if record:
+            submit(self.store, console_call_record(
+                session=session, operation=operation, params=params, response=response,
+                error_code=error.code if error else None, error_message=error.message if error else None,
+                request_id=request_id, event_time=event_time, info=info,
+            ))
+        if error is not None:
+            raise error
+        assert response is not None
+        return response

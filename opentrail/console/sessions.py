@@ -1,0 +1,151 @@
+"""Console sessions: who is signed in, the signed session cookie and CSRF tokens.
+
+Sessions live in server memory (:class:`SessionStore`), keyed by a random 256-bit id. The cookie
+carries ``<id>.<HMAC-SHA256(secret, id)>`` (base64url); the secret is random per process, so a
+restart signs everyone out. Sign-out deletes the session on the server: a copied cookie is useless
+afterwards. A session expires :data:`SESSION_TTL_S` after sign-in (the AWS console's default
+session length is 12 hours).
+
+Cookies: ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, and ``Secure`` when the request came over
+HTTPS. CSRF: every form carries a token -- the session's own token once signed in, and before
+sign-in a token held in a separate signed cookie (the sign-in form is protected too). Tokens are
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import string
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from ..auth.sigv4 import Caller
+
+#: Name of the session cookie.
+SESSION_COOKIE = "opentrail_console"
+#: Name of the cookie holding the CSRF token of the sign-in form.
+SIGNIN_CSRF_COOKIE = "opentrail_signin_csrf"
+#: Seconds a session lasts after sign-in (AWS console: 12 hours).
+SESSION_TTL_S = 12 * 3600
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """One signed-in browser.
+
+    - ``access_key_id``: the long-term key used to sign in; ``session_key_id``: the temporary
+      ``ASIA...`` key id the session's calls are recorded with (as AWS records console calls).
+    - ``region``: the Region the console shows; ``created``: sign-in time (epoch seconds).
+    - ``csrf``: the token every form of this session must send back.
+    """
+
+    sid: str
+    account_id: str
+    access_key_id: str
+    session_key_id: str
+    user_name: str | None
+    is_admin: bool
+    region: str
+    created: float
+    csrf: str
+    columns: tuple[str, ...] | None = None
+    flash: tuple[str, str] | None = None  # (kind "ok" or "error", text) shown once on the next page
+
+    def caller(self) -> Caller:
+        """The caller the console's operations run as (the session key, the chosen Region)."""
+        return Caller(self.account_id, self.session_key_id, self.user_name, self.region, self.is_admin)
+
+
+@dataclass
+class SessionStore:
+    """Sessions in memory, thread-safe. ``clock`` gives epoch seconds."""
+
+    clock: Callable[[], float]
+    ttl_s: float = SESSION_TTL_S
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    _sessions: dict[str, ConsoleSession] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, *, account_id: str, access_key_id: str, user_name: str | None, is_admin: bool,
+               region: str) -> ConsoleSession:
+        """A new session (random id, CSRF token and ``ASIA`` session key id)."""
+        session = ConsoleSession(
+            sid=secrets.token_urlsafe(32),
+            account_id=account_id,
+            access_key_id=access_key_id,
+            session_key_id="ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
+            user_name=user_name,
+            is_admin=is_admin,
+            region=region,
+            created=self.clock(),
+            csrf=secrets.token_urlsafe(32),
+        )
+        with self._lock:
+            self._expire()
+            self._sessions[session.sid] = session
+        return session
+
+    def _expire(self) -> None:
+        cutoff = self.clock() - self.ttl_s
+        for sid in [s.sid for s in self._sessions.values() if s.created < cutoff]:
+            del self._sessions[sid]
+
+    def get(self, sid: str) -> ConsoleSession | None:
+        """The live session ``sid``, or None (unknown, signed out or expired)."""
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is None:
+                return None
+            if session.created < self.clock() - self.ttl_s:
+                del self._sessions[sid]
+                return None
+            return session
+
+    def update(self, session: ConsoleSession, **changes: Any) -> ConsoleSession:
+        """Replace fields of a live session (Region, chosen columns, flash message)."""
+        new = replace(session, **changes)
+        with self._lock:
+            if session.sid in self._sessions:
+                self._sessions[session.sid] = new
+        return new
+
+    def delete(self, sid: str) -> None:
+        """Sign out: forget the session."""
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+    # --- signed cookie values ---------------------------------------------------------------
+
+    def _mac(self, value: str) -> str:
+        digest = hmac.new(self.secret, value.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def sign(self, value: str) -> str:
+        """``value.signature`` for a cookie."""
+        return f"{value}.{self._mac(value)}"
+
+    def unsign(self, signed: str | None) -> str | None:
+        """The value of a cookie made by :meth:`sign`, or None when missing or tampered with."""
+        if not signed or "." not in signed or len(signed) > 512:
+            return None
+        value, _, mac = signed.rpartition(".")
+        if not hmac.compare_digest(mac.encode(), self._mac(value).encode()):
+            return None
+        return value
+
+    def from_cookie(self, cookie: str | None) -> ConsoleSession | None:
+        """The session named by a session cookie value."""
+        sid = self.unsign(cookie)
+        return self.get(sid) if sid else None
+
+
+def tokens_match(expected: str | None, given: Any) -> bool:
+    """Constant-time CSRF token comparison; a missing token never matches."""
+    if not expected or not isinstance(given, str) or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
