@@ -292,3 +292,32 @@ def test_put_refuses_what_is_not_a_json_object(server: OpentrailServer) -> None:
             client.put(["not", "a", "dict"])  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             client.put({"eventTime": "2025-01-01T00:00:00Z", "bad": {1, 2}})
+
+
+def test_records_put_survive_the_application_being_killed(server: OpentrailServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    spool = tmp_path / "spool"
+    server.stop()
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+from pathlib import Path
+from tests.client.test_event_client import _event
+from opentrail.client import EventClient
+client = EventClient({server.url!r}, "AKIAUNUSED0000000000", "x" * 40, spool_dir=Path({str(spool)!r}),
+                     flush_interval_s=60)
+for n in range(100):
+    client.put(_event(n, "Killed"))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr.decode()
+    server.start()
+    with make_client(server, spool_dir=spool) as client:
+        assert client.stats()["pending"] == 100
+        assert client.flush(timeout_s=20) is True
+    assert _lookup_ids(server, "Killed") == _ids(range(100))
+    assert os.listdir(spool) == ["lock"]
