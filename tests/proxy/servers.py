@@ -131,11 +131,16 @@ class RunningProxy:
     def records(self) -> list[dict[str, Any]]:
         return self.tee.records
 
-    def settle(self, timeout_s: float = 20.0) -> None:
-        """Every call so far built into a record and put."""
+    def settle(self, calls: int | None = None, timeout_s: float = 20.0) -> None:
+        """``calls`` calls (default: every call so far) captured, built into records and put. The
+        proxy hands a call over after its last response byte, so a client may see the answer first."""
+        deadline = time.monotonic() + timeout_s
+        while calls is not None and self.proxy.pipeline.stats()["captured"] < calls:
+            assert time.monotonic() < deadline, "calls were not captured"
+            time.sleep(0.01)
         assert self.proxy.pipeline.drain(timeout_s)
 
-    def stop(self) -> None:
+    def stop(self, close_timeout_s: float = 10.0) -> None:
         self.server.should_exit = True
         self.thread.join(10)
-        self.proxy.close(10)
+        self.proxy.close(close_timeout_s)
