@@ -1,0 +1,89 @@
+"""`opentrail serve` as a process, seeded with real records, and Debian's chromium via Playwright.
+
+Chromium is the system one (``/usr/bin/chromium``, installed by scripts/test.sh); Playwright never
+downloads a browser here. Screenshots go to ``artifacts/console/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+DATASETS = ROOT.parent / "shared" / "datasets" / "cloudtrail"
+INVICTUS = DATASETS / "invictus-ir-aws_dataset" / "CloudTrail"
+#: The account of the invictus-ir records; the seeded console user signs in to it.
+ACCOUNT = "123837392027"
+KEY_ID = "AKIACONSOLETEST00001"
+SECRET = "console/test/secret/0123456789abcdefghij"
+SCREENSHOTS = ROOT / "artifacts" / "console"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def opentrail(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run the opentrail CLI; its output, or AssertionError with it when it fails."""
+    proc = subprocess.run([sys.executable, "-m", "opentrail.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+class Served:
+    """``opentrail serve`` on a free port over ``data_dir``; the key pair above is seeded."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / "serve.log"
+        self._log_file = self.log.open("w")
+        env = {**os.environ, "OPENTRAIL_ACCOUNT_ID": ACCOUNT, "OPENTRAIL_ACCESS_KEY_ID": KEY_ID,
+               "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "opentrail.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir),
+             "--event-history-retention-days", "0", "--delivery-interval-s", "0.3", "--log-level", "warning"],
+            stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                with urllib.request.urlopen(self.url + "/_opentrail/health", timeout=1):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, self.log.read_text()
+                time.sleep(0.1)
+
+    def cloudtrail(self, region: str = "us-east-1") -> Any:
+        return boto3.client("cloudtrail", endpoint_url=self.url, region_name=region, aws_access_key_id=KEY_ID,
+                            aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+    def lookup_all(self, region: str = "us-east-1", **params: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for page in self.cloudtrail(region).get_paginator("lookup_events").paginate(**params):
+            out += page["Events"]
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        self._log_file.close()
