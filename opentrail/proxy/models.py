@@ -24,6 +24,9 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
 _LABEL_RE = re.compile(r"\{([^}]+)\}")
+#: Signing names whose botocore model has another name (spares the scan over every model).
+_SIGNING_ALIASES = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "es": "opensearch",
+                    "execute-api": "apigateway", "elasticmapreduce": "emr", "elasticfilesystem": "efs"}
 #: Literal query keys in request URIs that SDKs do not always send (botocore adds ``x-id``).
 _OPTIONAL_QUERY_KEYS = frozenset({"x-id"})
 
@@ -173,10 +176,12 @@ class ModelIndex:
 
     def for_target(self, target_prefix: str, signing_name: str | None) -> ServiceModel | None:
         """The JSON-protocol service whose ``targetPrefix`` is ``target_prefix``."""
-        if signing_name:
-            model = self.model(signing_name)
-            if model is not None and model.metadata.get("targetPrefix") == target_prefix:
-                return model
+        guess = target_prefix.rsplit("_", 1)[0].lower() if "_" in target_prefix else None
+        for name in (signing_name, guess):
+            if name:
+                model = self.model(name)
+                if model is not None and model.metadata.get("targetPrefix") == target_prefix:
+                    return model
         self._scan()
         assert self._by_target is not None
         name = self._by_target.get(target_prefix)
@@ -185,7 +190,7 @@ class ModelIndex:
     def for_signing_name(self, signing_name: str) -> ServiceModel | None:
         """The service signed as ``signing_name``: the model of that name, else the first model
         whose signingName/endpointPrefix it is."""
-        model = self.model(signing_name)
+        model = self.model(_SIGNING_ALIASES.get(signing_name, signing_name))
         if model is not None:
             return model
         self._scan()
