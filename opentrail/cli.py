@@ -1,4 +1,4 @@
-"""The ``opentrail`` command: ``serve``, ``import``, ``create-access-key`` and ``create-bucket``.
+"""The ``opentrail`` command: ``serve``, ``import``, ``create-access-key``, ``create-bucket`` and ``validate-logs``.
 
 Server flags are generated from :data:`opentrail.settings.SETTINGS`; each shows its environment
 twin in ``--help``.
@@ -128,6 +128,34 @@ def import_(
     click.echo(summary.render())
     if summary.files_rejected or summary.records_rejected:
         sys.exit(1)
+
+
+@main.command("validate-logs")
+@_settings_options(("data_dir", "s3_endpoint_url"))
+@click.option("--trail-arn", required=True, help="Specifies the ARN of the trail to be validated.")
+@click.option("--start-time", required=True, help='Validate log files delivered on or after this UTC time, e.g. "2015-01-08T05:21:42Z".')
+@click.option("--end-time", default=None, help="Validate log files delivered on or before this UTC time (default: now).")
+@click.option("--s3-bucket", default=None, help="Bucket holding the digest files (default: the trail's, from DescribeTrails).")
+@click.option("--s3-prefix", default=None, help="Key prefix of the digest files (default: the trail's, from DescribeTrails).")
+@click.option("--account-id", default=None, help="Account whose files are validated (default: the trail ARN's).")
+@click.option("--verbose", is_flag=True, help="Display verbose log validation information.")
+@click.option("--region", default=None, help="Region whose digest files are validated (default: the trail ARN's).")
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="CloudTrail API for DescribeTrails and ListPublicKeys (default: AWS_ENDPOINT_URL_CLOUDTRAIL, "
+    "else the server running on --data-dir).",
+)
+def validate_logs_command(**values: Any) -> None:
+    """Validate log files and digest files as `aws cloudtrail validate-logs` does, and more.
+
+    Exit code 0: everything valid; 1: something invalid; 255: the validation could not run.
+    See docs/log-file-validation.md.
+    """
+    from .validation import ValidateLogsArgs, validate_logs
+
+    code = validate_logs(ValidateLogsArgs(**values), stdout=sys.stdout, stderr=sys.stderr, workers=2)
+    sys.exit(code)
 
 
 def _print_progress(progress: Any) -> None:

@@ -1,0 +1,200 @@
+"""``opentrail validate-logs``: arguments, clients and storage, the run, the exit code.
+
+Mirrors ``aws cloudtrail validate-logs`` (awscli 1.46 ``CloudTrailValidateLogs``): the same flags,
+output (:mod:`.report`) and exit codes -- 0 all valid, 1 something invalid, 255 the command could
+not run (the message goes to stderr as ``"\\n<message>\\n"``, as the AWS CLI writes it).
+
+Where things are found (see docs/log-file-validation.md):
+
+- the CloudTrail API (DescribeTrails when ``--s3-bucket`` is not given, ListPublicKeys):
+  ``--endpoint-url``; else ``AWS_ENDPOINT_URL_CLOUDTRAIL``/``AWS_ENDPOINT_URL`` (boto3 reads them);
+  else the URL in ``<data-dir>/server.json`` of a running server; else AWS. Credentials: the
+  standard AWS chain; when it has none, ``<data-dir>/credentials`` (profile ``opentrail``).
+- the bucket: ``--s3-endpoint-url`` (``OPENTRAIL_S3_ENDPOINT_URL``), else ``AWS_ENDPOINT_URL_S3``
+  -> that S3-compatible service (standard credential chain); else the folders under
+  ``<data-dir>/buckets`` (the server's default destination).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, TextIO
+
+from ..objectstore import StorageError
+from .digests import parse_date
+from .errors import ValidationAbort
+from .findings import ChainGap, DigestInvalid, DigestValid, Finding, LogAdded, LogToCheck
+from .layout import TrailLayout
+from .loghash import check_log_file
+from .public_keys import CloudTrailPublicKeys, PublicKeySource
+from .report import Progress, Reporter
+from .storage import ValidationStorage, open_validation_storage
+from .walker import ChainWalker
+
+_ARN = re.compile(r"arn:.+:cloudtrail:.+:\d{12}:trail/.+")
+CREDENTIALS_PROFILE = "opentrail"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateLogsArgs:
+    """The command's flags (the AWS CLI's names; the last four are opentrail's)."""
+
+    trail_arn: str
+    start_time: str
+    end_time: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str | None = None
+    account_id: str | None = None
+    verbose: bool = False
+    region: str | None = None
+    endpoint_url: str | None = None
+    data_dir: Path = Path("opentrail-data")
+    s3_endpoint_url: str = ""
+
+
+def cloudtrail_client(endpoint_url: str | None, region: str, data_dir: Path) -> Any:
+    """A boto3 CloudTrail client found as the module docstring says."""
+    import boto3
+    import botocore.exceptions
+
+    from ..local import read_server_file
+
+    session = boto3.session.Session()
+    endpoint = endpoint_url or None
+    if endpoint is None and not (os.environ.get("AWS_ENDPOINT_URL_CLOUDTRAIL") or os.environ.get("AWS_ENDPOINT_URL")):
+        server = read_server_file(data_dir)
+        if server is not None:
+            endpoint = str(server["url"])
+    extra: dict[str, str] = {}
+    try:
+        has_credentials = session.get_credentials() is not None
+    except botocore.exceptions.BotoCoreError:
+        has_credentials = False
+    if not has_credentials:
+        parser = configparser.ConfigParser()
+        parser.read(data_dir / "credentials")
+        if parser.has_section(CREDENTIALS_PROFILE):
+            section = parser[CREDENTIALS_PROFILE]
+            extra = {
+                "aws_access_key_id": section.get("aws_access_key_id", ""),
+                "aws_secret_access_key": section.get("aws_secret_access_key", ""),
+            }
+    return session.client("cloudtrail", region_name=region, endpoint_url=endpoint, **extra)
+
+
+def _trail_by_arn(client: Any, trail_arn: str) -> dict[str, Any]:
+    """The AWS CLI's ``get_trail_by_arn``: DescribeTrails, matched on TrailARN."""
+    for trail in client.describe_trails()["trailList"]:
+        if trail.get("TrailARN") == trail_arn:
+            return dict(trail)
+    raise ValidationAbort(f"A trail could not be found for {trail_arn}")
+
+
+def _parse_cli_date(value: str) -> datetime:
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ValidationAbort(str(exc)) from None
+
+
+def run_findings(findings: Iterator[Finding], reporter: Reporter, storage: ValidationStorage, pool: ThreadPoolExecutor, window: int) -> None:
+    """Print findings in order while log files are checked on ``pool`` (at most ``window`` pending)."""
+    pending: deque[Finding | Future[Any]] = deque()
+
+    def emit(item: Finding | Future[Any]) -> None:
+        if isinstance(item, Future):
+            reporter.log_checked(item.result())
+        elif isinstance(item, DigestValid):
+            reporter.digest_valid(item.digest, item.backfill)
+        elif isinstance(item, DigestInvalid):
+            reporter.digest_invalid(item.message, item.backfill, item.count)
+        elif isinstance(item, ChainGap):
+            reporter.gap(item.message, item.backfill)
+        elif isinstance(item, LogAdded):
+            reporter.log_added(item.bucket, item.key)
+
+    try:
+        for finding in findings:
+            if isinstance(finding, LogToCheck):
+                pending.append(pool.submit(check_log_file, storage.open_object, finding.log))
+            else:
+                pending.append(finding)
+            while len(pending) > window:
+                emit(pending.popleft())
+        while pending:
+            emit(pending.popleft())
+    finally:
+        for item in pending:
+            if isinstance(item, Future):
+                item.cancel()
+
+
+def validate_logs(
+    args: ValidateLogsArgs,
+    *,
+    stdout: TextIO,
+    stderr: TextIO,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    client: Any = None,
+    keys: PublicKeySource | None = None,
+    storage: ValidationStorage | None = None,
+    workers: int = 2,
+    progress: bool | None = None,
+) -> int:
+    """Run the command; returns the exit code. ``client``/``keys``/``storage`` replace the ones
+    found from ``args`` (tests, benchmarks); ``progress`` None = when stderr is a terminal."""
+    own_storage = storage is None
+    try:
+        start = _parse_cli_date(args.start_time)
+        end = _parse_cli_date(args.end_time) if args.end_time else now().astimezone(timezone.utc).replace(microsecond=0)
+        if start > end:
+            raise ValidationAbort("Invalid time range specified: start-time must occur before end-time")
+        if not _ARN.match(args.trail_arn):
+            raise ValidationAbort(f"Invalid trail ARN provided: {args.trail_arn}")
+        home_region = args.trail_arn.split(":")[3]
+        trail_name = args.trail_arn.split("/")[-1]
+        region = args.region or home_region
+        if client is None and (keys is None or args.s3_bucket is None):
+            client = cloudtrail_client(args.endpoint_url, region, args.data_dir)
+        bucket, prefix = args.s3_bucket, args.s3_prefix
+        if bucket is None:
+            trail = _trail_by_arn(client, args.trail_arn)
+            bucket, prefix = trail["S3BucketName"], trail.get("S3KeyPrefix")
+            if trail.get("IsOrganizationTrail"):
+                raise ValidationAbort("Organization trails are not supported by opentrail validate-logs yet")
+        account_id = args.account_id or args.trail_arn.split(":")[4]
+        layout = TrailLayout(account_id, trail_name, home_region, region, prefix or None)
+        if storage is None:
+            storage = open_validation_storage(args.data_dir, args.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3", ""))
+        show_progress = stderr.isatty() if progress is None else progress
+        reporter = Reporter(
+            stdout, stderr, trail_arn=args.trail_arn, start=start, end=end, verbose=args.verbose,
+            progress=Progress(stderr) if show_progress else None,
+        )
+        walker = ChainWalker(storage, keys or CloudTrailPublicKeys(client), layout, bucket, start, end)
+        reporter.startup()
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="validate-logs") as pool:
+            run_findings(walker.walk(backfill=False), reporter, storage, pool, window=8 * max(1, workers))
+            run_findings(walker.walk(backfill=True), reporter, storage, pool, window=8 * max(1, workers))
+        reporter.summary()
+        return reporter.exit_code()
+    except (ValidationAbort, StorageError) as exc:
+        stderr.write(f"\n{exc}\n")
+        return 255
+    except Exception as exc:  # botocore errors (endpoint down, access denied): the AWS CLI's 255
+        import botocore.exceptions
+
+        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+            stderr.write(f"\n{exc}\n")
+            return 255
+        raise
+    finally:
+        if own_storage and storage is not None:
+            storage.close()
