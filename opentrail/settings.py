@@ -85,6 +85,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a trail's oldest undelivered event waits before its log file is written (AWS: about 300).",
     ),
     Setting(
+        "digest_interval_s",
+        "--digest-interval-s",
+        "OPENTRAIL_DIGEST_INTERVAL_S",
+        3600.0,
+        float,
+        "Seconds covered by each digest file of a trail with log file validation (AWS: 3600).",
+    ),
+    Setting(
+        "digest_key_rotation_days",
+        "--digest-key-rotation-days",
+        "OPENTRAIL_DIGEST_KEY_ROTATION_DAYS",
+        30.0,
+        float,
+        "Days each Region's digest signing key is valid before it is replaced (AWS: 30).",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -108,6 +124,8 @@ class Settings:
     s3_endpoint_url: str = ""
     sns_endpoint_url: str = ""
     delivery_interval_s: float = 2.0
+    digest_interval_s: float = 3600.0
+    digest_key_rotation_days: float = 30.0
     log_level: str = "info"
 
     @classmethod

@@ -33,6 +33,7 @@ class OperationContext:
     clock: Callable[[], float]
     lookup_limiter: RateLimiter
     trails: Any = None  # opentrail.trails.TrailService, or None when the app runs without trails
+    public_keys: Any = None  # opentrail.digests.keys.KeyStore (ListPublicKeys), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;
@@ -123,9 +124,11 @@ def _not_implemented(operation: str) -> Handler:
 def _build_table() -> dict[str, Handler]:
     from .lookup_events import lookup_events
 
+    from .public_keys import list_public_keys
     from .trails import TRAIL_HANDLERS
 
-    implemented: dict[str, Handler] = {"LookupEvents": lookup_events, **TRAIL_HANDLERS}
+    implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
+                                       **TRAIL_HANDLERS}
     return {op: implemented.get(op) or _not_implemented(op) for op in MODEL_OPERATIONS}
 
 

@@ -1,0 +1,204 @@
+"""Durable digest state in ``<data-dir>/digests.db`` (SQLite, WAL, synchronous FULL).
+
+Tables:
+
+- ``chains (arn, region, kind, ...)``: one row per trail, Region and kind (``regular`` or
+  ``backfill``). ``active`` 1 while the trail logs with validation on; ``start_time`` is where the
+  next digest starts (the previous one's end, or when the chain (re)started); ``prev_*`` describe
+  the last digest written (all null: the next one is a *starting* digest). ``closing_at`` /
+  ``close_reason`` (``stop``, ``delete``, ``validation``) are set when the trail stopped logging,
+  was deleted or turned validation off: the final digest is written once delivery caught up.
+  ``account_id``, ``trail_name``, ``home_region``, ``bucket``, ``prefix`` are the trail's as last
+  seen (a deleted trail's final and backfill digests still need them).
+- ``files (bucket, key, arn, region, hash, newest, oldest, delivered_at, digest_id)``: every log
+  file delivered for a trail with validation on, recorded right after its upload succeeded and
+  before delivery forgets its plan (a crash in between uploads the same bytes again and the second
+  record is ignored: the primary key is (bucket, key)). ``digest_id`` is the digest listing it --
+  each file is listed in exactly one digest.
+- ``digests (id, arn, region, bucket, key, body, metadata, end_time, uploaded)``: a digest is
+  written here (signed, with its files assigned and its chain moved) in one transaction, then
+  uploaded; after a crash the same bytes are uploaded again.
+
+Every method is thread-safe (one connection behind :attr:`lock`, an RLock that callers also hold to
+make "read the clock, then write" atomic with respect to each other).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+DIGESTS_DB = "digests.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chains (
+    arn TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, active INTEGER NOT NULL,
+    start_time INTEGER NOT NULL, closing_at INTEGER, close_reason TEXT,
+    prev_bucket TEXT, prev_key TEXT, prev_hash TEXT, prev_signature TEXT, prev_end INTEGER,
+    account_id TEXT NOT NULL, trail_name TEXT NOT NULL, home_region TEXT NOT NULL,
+    bucket TEXT NOT NULL, prefix TEXT,
+    PRIMARY KEY (arn, region, kind));
+CREATE TABLE IF NOT EXISTS files (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, arn TEXT NOT NULL, region TEXT NOT NULL, hash TEXT NOT NULL,
+    newest INTEGER, oldest INTEGER, delivered_at INTEGER NOT NULL, digest_id INTEGER,
+    PRIMARY KEY (bucket, key));
+CREATE INDEX IF NOT EXISTS files_pending ON files (arn, region, digest_id, delivered_at);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+    body BLOB NOT NULL, metadata TEXT NOT NULL, end_time INTEGER NOT NULL, uploaded INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS digests_pending ON digests (uploaded, id);
+"""
+
+REGULAR = "regular"
+BACKFILL = "backfill"
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A row of ``chains`` (see the module docstring)."""
+
+    arn: str
+    region: str
+    kind: str
+    active: bool
+    start_time: int
+    closing_at: int | None
+    close_reason: str | None
+    prev_bucket: str | None
+    prev_key: str | None
+    prev_hash: str | None
+    prev_signature: str | None
+    prev_end: int | None
+    account_id: str
+    trail_name: str
+    home_region: str
+    bucket: str
+    prefix: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredFile:
+    """A row of ``files``: a delivered log file of ``arn`` in ``region``."""
+
+    bucket: str
+    key: str
+    arn: str
+    region: str
+    hash: str
+    newest: int | None
+    oldest: int | None
+    delivered_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDigest:
+    """A row of ``digests`` not uploaded yet."""
+
+    id: int
+    arn: str
+    region: str
+    bucket: str
+    key: str
+    body: bytes
+    metadata: dict[str, str]
+    end_time: int
+
+
+_CHAIN_COLUMNS = ("arn, region, kind, active, start_time, closing_at, close_reason, prev_bucket, prev_key, prev_hash, "
+                  "prev_signature, prev_end, account_id, trail_name, home_region, bucket, prefix")
+
+
+def _chain(row: tuple[object, ...]) -> Chain:
+    values = list(row)
+    values[3] = bool(values[3])
+    return Chain(*values)  # type: ignore[arg-type]
+
+
+class DigestState:
+    """The tables of ``path`` (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        with self.lock:
+            self._conn.close()
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self.lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def write(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int | None]:
+        """Run ``statements`` in one transaction; returns each one's lastrowid."""
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [self._conn.execute(sql, args).lastrowid for sql, args in statements]
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return ids
+
+    # --- chains ------------------------------------------------------------------------------
+    def chains(self) -> list[Chain]:
+        return [_chain(r) for r in self._read(f"SELECT {_CHAIN_COLUMNS} FROM chains ORDER BY arn, region, kind")]
+
+    @staticmethod
+    def put_chain(chain: Chain) -> tuple[str, tuple[object, ...]]:
+        """The statement that stores ``chain`` (insert or replace), for :meth:`write`."""
+        values = (chain.arn, chain.region, chain.kind, int(chain.active), chain.start_time, chain.closing_at,
+                  chain.close_reason, chain.prev_bucket, chain.prev_key, chain.prev_hash, chain.prev_signature,
+                  chain.prev_end, chain.account_id, chain.trail_name, chain.home_region, chain.bucket, chain.prefix)
+        return (f"INSERT OR REPLACE INTO chains ({_CHAIN_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
+
+    # --- files -------------------------------------------------------------------------------
+    @staticmethod
+    def add_file(f: DeliveredFile) -> tuple[str, tuple[object, ...]]:
+        """The statement that records a delivered file (ignored if (bucket, key) is known)."""
+        return ("INSERT OR IGNORE INTO files (bucket, key, arn, region, hash, newest, oldest, delivered_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (f.bucket, f.key, f.arn, f.region, f.hash, f.newest, f.oldest, f.delivered_at))
+
+    def pending_files(self, arn: str, region: str) -> list[DeliveredFile]:
+        """Files of the trail and Region not listed in a digest yet, by delivery time."""
+        rows = self._read("SELECT bucket, key, arn, region, hash, newest, oldest, delivered_at FROM files "
+                          "WHERE arn = ? AND region = ? AND digest_id IS NULL ORDER BY delivered_at, key", (arn, region))
+        return [DeliveredFile(*r) for r in rows]  # type: ignore[arg-type]
+
+    def pending_regions(self) -> set[tuple[str, str]]:
+        """(arn, region) pairs that have files not listed in a digest yet."""
+        return {(str(a), str(r)) for a, r in self._read("SELECT DISTINCT arn, region FROM files WHERE digest_id IS NULL")}
+
+    def file_digest_keys(self) -> dict[tuple[str, str], str]:
+        """(bucket, key) of every recorded file -> key of the digest listing it (tests, audits)."""
+        rows = self._read("SELECT f.bucket, f.key, d.key FROM files f JOIN digests d ON d.id = f.digest_id")
+        return {(str(b), str(k)): str(d) for b, k, d in rows}
+
+    # --- digests -----------------------------------------------------------------------------
+    @staticmethod
+    def add_digest(arn: str, region: str, bucket: str, key: str, body: bytes, metadata: dict[str, str],
+                   end_time: int) -> tuple[str, tuple[object, ...]]:
+        return ("INSERT INTO digests (arn, region, bucket, key, body, metadata, end_time, uploaded) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (arn, region, bucket, key, body, orjson.dumps(metadata).decode(), end_time))
+
+    def planned_digests(self) -> list[PlannedDigest]:
+        rows = self._read("SELECT id, arn, region, bucket, key, body, metadata, end_time FROM digests "
+                          "WHERE uploaded = 0 ORDER BY id")
+        return [PlannedDigest(int(i), str(a), str(r), str(b), str(k), bytes(body), orjson.loads(str(m)), int(e))  # type: ignore[arg-type, call-overload]
+                for i, a, r, b, k, body, m, e in rows]
+
+    def mark_uploaded(self, digest_id: int) -> None:
+        self.write([("UPDATE digests SET uploaded = 1, body = x'' WHERE id = ?", (digest_id,))])
+
+    def digest_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM digests")[0][0])  # type: ignore[call-overload]

@@ -1,0 +1,272 @@
+"""The digest worker: every trail with log file validation on gets a signed digest file per Region
+every ``interval_s`` seconds (AWS: every hour), also when no log file was delivered.
+
+Rules (CloudTrail User Guide, "CloudTrail digest file structure"; behaviour the AWS CLI's
+``validate-logs`` relies on):
+
+- A chain (trail, Region) starts when the worker sees the trail logging with validation on
+  (StartLogging, CreateTrail/UpdateTrail with EnableLogFileValidation) -- at most ``poll_s`` after
+  the call. The home Region's chain starts then; another Region's (multi-Region trails) with its
+  first log file. The first digest of a chain is a *starting* digest (``previousDigest*`` null).
+- Digests cover consecutive periods [start, start + interval_s) of *delivery* time and list every
+  log file delivered in it (recorded by :mod:`.recorder`), each file in exactly one digest. A
+  digest chains to the previous one: its bucket, key, SHA-256 of its uncompressed bytes and its
+  signature. After downtime the missed periods are written one by one.
+- StopLogging, DeleteTrail or turning validation off *closes* the chain: a *final* digest, ending
+  when it is written, covers what was delivered since the last one. For StopLogging and DeleteTrail
+  it waits until delivery has uploaded every event taken before the change (``delivery_caught_up``)
+  or ``final_wait_s`` passed. Log files of a stopped or deleted trail delivered after its final
+  digest are *late*: they go into *backfill* digests (key suffix ``_backfill``, metadata
+  ``backfill-generation-timestamp``), which form their own chain per trail and Region and start
+  when the oldest late file was delivered. (AWS documents backfill digests only by their key; the
+  fields are opentrail's choice and are what the AWS CLI validates.)
+- Each digest is written to ``digests.db`` signed (Region's key, :mod:`.keys`), with its files
+  assigned and its chain moved, in one transaction, then uploaded to the trail's bucket with the
+  ``signature`` / ``signature-algorithm`` metadata; failed uploads are retried with exponential
+  backoff and reported through ``TrailService.record_digest_delivery`` (LatestDigestDeliveryTime /
+  LatestDigestDeliveryError).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from typing import TYPE_CHECKING, Callable
+
+from ..objectstore.base import ObjectStorage, StorageError
+from ..trails.model import Trail
+from ..trails.service import TrailService
+from . import format as F
+from .keys import KeyStore
+from .recorder import ACTIVE, LATE, LogFileRecorder
+from .state import BACKFILL, REGULAR, Chain, DeliveredFile, DigestState
+
+if TYPE_CHECKING:
+    from ..delivery.state import DeliveryState
+
+log = logging.getLogger(__name__)
+
+#: AWS writes a digest every hour.
+DEFAULT_INTERVAL_S = 3600.0
+
+
+def _error_code(exc: StorageError) -> str:
+    from ..delivery.worker import delivery_error
+
+    return delivery_error(exc)
+
+
+class DigestWorker(threading.Thread):
+    """Writes and uploads digest files (see the module docstring). :meth:`step` does one round
+    (tests call it directly); :attr:`recorder` is the delivery worker's ``on_delivered`` hook.
+    ``delivery_caught_up(arn)`` says whether delivery uploaded everything a stopped or deleted
+    trail took (None: never wait)."""
+
+    def __init__(self, trails: TrailService, storage: ObjectStorage, keys: KeyStore, state: DigestState, *,
+                 clock: Callable[[], float], interval_s: float = DEFAULT_INTERVAL_S, final_wait_s: float | None = None,
+                 delivery_caught_up: Callable[[str], bool] | None = None, poll_s: float = 1.0,
+                 max_backoff_s: float = 300.0) -> None:
+        super().__init__(name="opentrail-digests", daemon=True)
+        if interval_s < 1:
+            raise ValueError("interval_s must be at least 1 second")
+        self._trails, self._storage, self._keys, self._state = trails, storage, keys, state
+        self._clock = clock
+        self._interval = int(interval_s)
+        self._final_wait = int(interval_s if final_wait_s is None else final_wait_s)
+        self._caught_up = delivery_caught_up
+        self._poll_s, self._max_backoff_s = poll_s, max_backoff_s
+        self._stop_event = threading.Event()
+        self._failures: dict[str, int] = {}
+        self._next_attempt: dict[str, float] = {}
+        self.recorder = LogFileRecorder(state, clock)
+        with state.lock:
+            self._publish(state.chains(), {t.arn: t for t in trails.trails()})
+
+    # --- thread ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.step()
+            except Exception:  # the round is redone from durable state
+                log.exception("digest round failed")
+            self._stop_event.wait(self._poll_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    # --- one round ---------------------------------------------------------------------------
+    def step(self) -> int:
+        """Open/close chains, write due digests, upload pending ones. Returns digests written."""
+        written = 0
+        with self._state.lock:
+            now = int(self._clock())
+            trails = {t.arn: t for t in self._trails.trails()}
+            chains = {(c.arn, c.region, c.kind): c for c in self._state.chains()}
+            for key, chain in list(chains.items()):
+                if chain.kind == REGULAR and chain.active:
+                    chain, n = self._advance(chain, trails.get(chain.arn), now)
+                    chains[key] = chain
+                    written += n
+            for trail in trails.values():
+                key = (trail.arn, trail.home_region, REGULAR)
+                chain = chains.get(key)
+                if _validating(trail) and (chain is None or not chain.active):
+                    chains[key] = self._open(trail, now)
+            written += self._backfill(chains, now)
+            self._publish(list(chains.values()), trails)
+        self._upload_due(now)
+        return written
+
+    def _publish(self, chains: list[Chain], trails: dict[str, Trail]) -> None:
+        interest: dict[str, str] = {}
+        active: dict[tuple[str, str], Chain] = {}
+        for c in chains:
+            if c.kind != REGULAR:
+                continue
+            if c.active:
+                interest[c.arn] = ACTIVE
+                active[(c.arn, c.region)] = c
+            elif c.close_reason in ("stop", "delete") and interest.get(c.arn) != ACTIVE:
+                trail = trails.get(c.arn)
+                if trail is None or not trail.status.is_logging:
+                    interest[c.arn] = LATE
+        self.recorder.set_interest(interest, active)
+
+    def _open(self, trail: Trail, now: int, region: str | None = None) -> Chain:
+        """A new chain of ``trail`` in ``region`` (default: its home Region) starting at ``now``."""
+        chain = Chain(trail.arn, region or trail.home_region, REGULAR, True, now, None, None, None, None, None, None, None,
+                      trail.account_id, trail.name, trail.home_region, trail.s3_bucket_name, trail.s3_key_prefix)
+        self._state.write([DigestState.put_chain(chain)])
+        return chain
+
+    def _advance(self, chain: Chain, trail: Trail | None, now: int) -> tuple[Chain, int]:
+        """Regular digests due for an active chain, then its final digest when it is closing."""
+        written = 0
+        if trail is not None:
+            chain = dataclasses.replace(chain, account_id=trail.account_id, trail_name=trail.name,
+                                        bucket=trail.s3_bucket_name, prefix=trail.s3_key_prefix)
+        reason = None if trail is not None and _validating(trail) else _close_reason(trail)
+        if reason is not None and chain.closing_at is None:
+            chain = dataclasses.replace(chain, closing_at=now, close_reason=reason)
+            self._state.write([DigestState.put_chain(chain)])
+        elif reason is None and chain.closing_at is not None:
+            # logging or validation came back before the final digest: that one is written now and
+            # a new chain starts, as AWS does for a restart
+            if now > chain.start_time and trail is not None:
+                self._write(chain, now, self._state.pending_files(chain.arn, chain.region), final=True)
+                return self._open(trail, now, chain.region), 1
+            chain = dataclasses.replace(chain, closing_at=None, close_reason=None)
+            self._state.write([DigestState.put_chain(chain)])
+        while chain.start_time + self._interval <= now:
+            end = chain.start_time + self._interval
+            files = [f for f in self._state.pending_files(chain.arn, chain.region) if f.delivered_at < end]
+            chain = self._write(chain, end, files)
+            written += 1
+        if chain.closing_at is not None and now > chain.start_time:
+            waited = now - chain.closing_at >= self._final_wait
+            ready = chain.close_reason == "validation" or self._caught_up is None or self._caught_up(chain.arn)
+            if ready or waited:
+                chain = self._write(chain, now, self._state.pending_files(chain.arn, chain.region), final=True)
+                written += 1
+        return chain, written
+
+    def _backfill(self, chains: dict[tuple[str, str, str], Chain], now: int) -> int:
+        """Backfill digests for late files: pending files of a Region whose regular chain is closed
+        (or that were delivered before its current period)."""
+        written = 0
+        for arn, region in sorted(self._state.pending_regions()):
+            regular = chains.get((arn, region, REGULAR))
+            late = [f for f in self._state.pending_files(arn, region)
+                    if regular is None or not regular.active or f.delivered_at < regular.start_time]
+            if regular is None:  # a Region whose chain never started: the trail's home chain describes it
+                home = next((c for (a, _, k), c in chains.items() if a == arn and k == REGULAR), None)
+                regular = None if home is None else dataclasses.replace(home, region=region, active=False)
+            if not late or regular is None:
+                continue
+            key = (arn, region, BACKFILL)
+            chain = chains.get(key) or dataclasses.replace(
+                regular, kind=BACKFILL, active=False, closing_at=None, close_reason=None, prev_bucket=None,
+                prev_key=None, prev_hash=None, prev_signature=None, prev_end=None, start_time=0)
+            chain = dataclasses.replace(chain, bucket=regular.bucket, prefix=regular.prefix,
+                                        start_time=min(f.delivered_at for f in late))
+            if now <= chain.start_time or (chain.prev_end is not None and now <= chain.prev_end):
+                continue  # a digest must end after its start and after the previous one
+            chains[key] = self._write(chain, now, late)
+            written += 1
+        return written
+
+    # --- writing -----------------------------------------------------------------------------
+    def _write(self, chain: Chain, end: int, files: list[DeliveredFile], *, final: bool = False) -> Chain:
+        """Sign the digest of ``chain`` ending at ``end`` listing ``files``; store it, assign the
+        files, move the chain -- one transaction. Returns the moved chain."""
+        backfill = chain.kind == BACKFILL
+        key = F.digest_key(chain.prefix, chain.account_id, chain.region, chain.trail_name, chain.home_region, end,
+                           backfill=backfill)
+        previous = None
+        if chain.prev_key is not None:
+            assert chain.prev_bucket and chain.prev_hash and chain.prev_signature and chain.prev_end is not None
+            previous = F.PreviousDigest(chain.prev_bucket, chain.prev_key, chain.prev_hash, chain.prev_signature,
+                                        chain.prev_end)
+        entries = tuple(F.LogFileEntry(f.bucket, f.key, f.hash, f.newest, f.oldest) for f in files)
+        digest = F.Digest(chain.account_id, chain.start_time, end, chain.bucket, key, "", previous, entries)
+        _, raw, signature = self._keys.sign_digest(chain.region, digest)
+        metadata = F.signature_metadata(signature, end if backfill else None)
+        moved = dataclasses.replace(chain, start_time=end, prev_bucket=chain.bucket, prev_key=key,
+                                    prev_hash=F.sha256_hex(raw), prev_signature=signature, prev_end=end)
+        if final:
+            moved = dataclasses.replace(moved, active=False)
+        statements = [DigestState.add_digest(chain.arn, chain.region, chain.bucket, key, F.gzip_body(raw), metadata, end)]
+        statements += [("UPDATE files SET digest_id = (SELECT max(id) FROM digests) WHERE bucket = ? AND key = ?",
+                        (f.bucket, f.key)) for f in files]
+        statements.append(DigestState.put_chain(moved))
+        self._state.write(statements)
+        log.info("digest %s: %d log files%s", key, len(files), " (final)" if final else "")
+        return moved
+
+    # --- uploads -----------------------------------------------------------------------------
+    def _upload_due(self, now: float) -> None:
+        for planned in self._state.planned_digests():
+            if self._next_attempt.get(planned.arn, float("-inf")) > now:
+                continue
+            try:
+                self._storage.put_object(planned.bucket, planned.key, planned.body, planned.metadata)
+            except StorageError as exc:
+                failures = self._failures[planned.arn] = self._failures.get(planned.arn, 0) + 1
+                self._next_attempt[planned.arn] = now + min(self._max_backoff_s, 2.0 ** (failures - 1))
+                log.warning("digest %s to bucket %s failed (%s): %s", planned.key, planned.bucket, failures, exc)
+                self._trails.record_digest_delivery(planned.arn, now, _error_code(exc))
+                continue
+            self._state.mark_uploaded(planned.id)
+            self._failures.pop(planned.arn, None)
+            self._next_attempt.pop(planned.arn, None)
+            self._trails.record_digest_delivery(planned.arn, now, None)
+
+
+def delivery_caught_up(state: "DeliveryState") -> Callable[[str], bool]:
+    """``delivery_caught_up(arn)`` for :class:`DigestWorker` over the delivery state: no planned
+    log file of the trail is waiting for upload, and -- when its last logging mark stopped logging
+    -- delivery has planned every event up to that mark. A deleted trail (marks forgotten) only
+    waits for its planned files: delivery drops what it had not planned yet."""
+
+    def check(arn: str) -> bool:
+        if any(p.arn == arn for p in state.pending_plans()):
+            return False
+        marks = state.marks().get(arn)
+        if not marks or marks[-1].logging:
+            return True
+        return state.read_seqs().get(arn, 0) >= marks[-1].seq
+
+    return check
+
+
+def _validating(trail: Trail) -> bool:
+    return trail.log_file_validation_enabled and trail.status.is_logging
+
+
+def _close_reason(trail: Trail | None) -> str:
+    if trail is None:
+        return "delete"
+    if not trail.status.is_logging:
+        return "stop"
+    return "validation"
