@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..digests.keys import KeyStore
 from .errors import AwsError, InvalidTimeRangeException, SerializationException, UnknownOperationException
-from .lookup_events import _number
-from .operations import OperationContext
+
+if TYPE_CHECKING:  # operations imports this module to build its table
+    from .operations import OperationContext
 
 PAGE_SIZE = 1000
 
@@ -35,6 +37,15 @@ class InvalidTokenException(AwsError):
     """A NextToken that ListPublicKeys did not issue for this time range."""
 
     default_message = "Invalid NextToken."
+
+
+def _time(params: dict[str, Any], name: str) -> float | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SerializationException(f"{name} must be a timestamp in epoch seconds (a JSON number).")
+    return float(value)
 
 
 def _keys(ctx: OperationContext) -> KeyStore:
@@ -66,7 +77,7 @@ def _offset(token: Any, start: float, end: float) -> int:
 def list_public_keys(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     store = _keys(ctx)
     now = ctx.clock()
-    start, end = _number(params, "StartTime"), _number(params, "EndTime")
+    start, end = _time(params, "StartTime"), _time(params, "EndTime")
     start = now if start is None else start
     end = now if end is None else end
     if start > end:
