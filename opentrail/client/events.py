@@ -129,8 +129,11 @@ class EventClient:
             return
         if self._spool is not None:
             if not self._spool.append(data):
-                self._drop(1, f"spool {self._spool.directory} is full ({self._spool.max_bytes} bytes): "
-                              f"record {record['eventID']} dropped")
+                if self._closed:
+                    self._drop(1, f"record {record['eventID']} put after close()")
+                else:
+                    self._drop(1, f"spool {self._spool.directory} is full ({self._spool.max_bytes} bytes): "
+                                  f"record {record['eventID']} dropped")
                 return
             with self._cond:
                 self._put_count += 1

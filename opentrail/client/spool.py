@@ -90,14 +90,15 @@ class Spool:
         self._to_sync: list[int] = []  # descriptors of closed segments waiting for their fsync
         self._read_seg: int | None = min(self._sizes) if self._sizes else None
         self._read_off = 0
+        self._closed = False
 
     # -- writing (application threads) ---------------------------------------------------------
 
     def append(self, data: bytes) -> bool:
-        """Append one encoded record (no newline in it). False when the spool is full."""
+        """Append one encoded record (no newline in it). False when the spool is full or closed."""
         line = data + b"\n"
         with self._lock:
-            if self.total_bytes() + len(line) > self.max_bytes:
+            if self._closed or self.total_bytes() + len(line) > self.max_bytes:
                 return False
             if self._fd is None or self._sizes[self._active] + len(line) > self.segment_max_bytes:  # type: ignore[index]
                 self._rotate()
@@ -250,6 +251,7 @@ class Spool:
         """fsync, delete the active segment when it was fully delivered, release the lock."""
         self.sync()
         with self._lock:
+            self._closed = True
             if self._active is not None and self._read_seg == self._active and self._read_off >= self._sizes[self._active]:
                 seg = self._active
                 self._close_active()
