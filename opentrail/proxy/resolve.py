@@ -2,8 +2,10 @@
 
 - Signer: the SigV4 credential scope ``AKID/date/region/service/aws4_request`` from the
   ``Authorization`` header (``AuthenticationMethod`` ``AuthHeader``) or from the presigned query
-  parameter ``X-Amz-Credential`` (``QueryString``). Unsigned requests have no key and Region
-  ``us-east-1``; they are taken to be S3 (anonymous access to public objects).
+  parameter ``X-Amz-Credential`` (``QueryString``); S3's SigV2 (``Authorization: AWS AKID:sig``, or
+  the presigned ``AWSAccessKeyId`` parameter, still what boto3 presigns S3 URLs with) gives the key
+  and ``SignatureVersion`` ``SigV2``, Region ``us-east-1``. Unsigned requests have no key and
+  Region ``us-east-1``; they are taken to be S3 (anonymous access to public objects).
 - Operation, by protocol (botocore service models, see :mod:`opentrail.proxy.models`): JSON
   protocols by ``X-Amz-Target: <targetPrefix>.<Operation>``; query/EC2 protocols by ``Action`` in the
   query string or the form body; REST protocols by method, URI template and required
@@ -29,12 +31,13 @@ DEFAULT_REGION = "us-east-1"
 
 @dataclass(frozen=True, slots=True)
 class Signer:
-    """The SigV4 scope of a request (all None/default when it was not signed)."""
+    """The signature scope of a request (all None/default when it was not signed)."""
 
     access_key_id: str | None
     region: str
     service: str | None
     authentication_method: str | None
+    signature_version: str | None = "SigV4"
 
 
 @dataclass(slots=True)
@@ -66,8 +69,12 @@ def signer_of(call: CapturedCall, query: dict[str, str]) -> Signer:
         scope, method = (m.group(1) if m else None), "AuthHeader"
     elif "X-Amz-Credential" in query:
         scope, method = query["X-Amz-Credential"], "QueryString"
+    elif auth and auth.startswith("AWS ") and ":" in auth:
+        return Signer(auth[4:].split(":", 1)[0].strip() or None, DEFAULT_REGION, "s3", "AuthHeader", "SigV2")
+    elif "AWSAccessKeyId" in query and "Signature" in query:
+        return Signer(query["AWSAccessKeyId"] or None, DEFAULT_REGION, "s3", "QueryString", "SigV2")
     if scope is None:
-        return Signer(None, DEFAULT_REGION, None, None)
+        return Signer(None, DEFAULT_REGION, None, None, None)
     parts = scope.split("/")
     if len(parts) != 5:
         return Signer(parts[0] or None, DEFAULT_REGION, None, method)

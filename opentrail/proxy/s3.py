@@ -5,7 +5,8 @@ ListObjects/GetObject, cado PutObject):
 
 - requestParameters: ``bucketName``, ``Host`` (the Host header as sent), every query parameter
   under its wire name (``list-type: "2"``, ``uploads: ""``, ``partNumber``, ``uploadId``; presign
-  ``X-Amz-*`` parameters and botocore's ``x-id`` left out), the request headers that carry
+  parameters (``X-Amz-*``, SigV2's ``AWSAccessKeyId``/``Signature``/``Expires``) and botocore's
+  ``x-id`` left out), the request headers that carry
   request members (``x-amz-acl``, ``x-amz-copy-source``, ``x-amz-server-side-encryption``, ...;
   the SSE-C key, marked sensitive, left out), ``key`` for object operations, and a small XML
   payload as a dict under its root element (``CreateBucketConfiguration``) or, for
@@ -37,6 +38,7 @@ _RESPONSE_HEADERS = (
     "x-amz-version-id",
     "x-amz-expiration",
 )
+_PRESIGN_V2 = frozenset({"AWSAccessKeyId", "Signature", "Expires"})
 _LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads"})
 _NO_RESOURCES = frozenset({"CreateBucket", "ListBuckets", "ListDirectoryBuckets"})
 
@@ -95,7 +97,7 @@ def request_parameters(call: CapturedCall, resolved: ResolvedCall) -> dict[str, 
         out["bucketName"] = resolved.bucket
     out["Host"] = resolved.host
     for k, v in resolved.query.items():
-        if k.startswith("X-Amz-") or k == "x-id":
+        if k.startswith("X-Amz-") or k in _PRESIGN_V2 or k == "x-id":
             continue
         out[k] = v
     shape = resolved.operation.input_shape
@@ -131,8 +133,8 @@ def additional_event_data(call: CapturedCall, resolved: ResolvedCall) -> dict[st
     if decoded is not None and decoded.isdigit():
         bytes_in = int(decoded)
     out: dict[str, Any] = {}
-    if resolved.signer.authentication_method is not None:
-        out["SignatureVersion"] = "SigV4"
+    if resolved.signer.signature_version is not None:
+        out["SignatureVersion"] = resolved.signer.signature_version
     out["bytesTransferredIn"] = bytes_in
     if resolved.signer.authentication_method is not None:
         out["AuthenticationMethod"] = resolved.signer.authentication_method

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .conftest import Stack, alice_identity
@@ -149,3 +151,51 @@ def test_100_mb_object_streams_both_ways(stack: Stack, tmp_path: Any) -> None:
     assert put["additionalEventData"]["bytesTransferredIn"] == size
     get = stack.record("GetObject", bucketName="proxy-large")
     assert get["additionalEventData"]["bytesTransferredOut"] == size
+
+
+def test_chunked_upload_with_a_presigned_url(stack: Stack) -> None:
+    import httpx
+
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket="proxy-chunked")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "proxy-chunked", "Key": "c"}, ExpiresIn=60)
+
+    def chunks() -> Any:
+        for _ in range(4):
+            yield b"y" * 100_000
+
+    response = httpx.put(url, content=chunks())  # no Content-Length: Transfer-Encoding: chunked
+    assert response.status_code == 200
+    assert s3.get_object(Bucket="proxy-chunked", Key="c")["Body"].read() == b"y" * 400_000
+    r = stack.record("PutObject", bucketName="proxy-chunked")
+    assert r["additionalEventData"]["AuthenticationMethod"] == "QueryString"
+    assert r["additionalEventData"]["SignatureVersion"] == "SigV2"  # boto3 presigns S3 URLs with SigV2
+    assert r["requestParameters"] == {"bucketName": "proxy-chunked", "Host": stack.proxy.url.removeprefix("http://"),
+                                      "key": "c"}
+    assert r["additionalEventData"]["bytesTransferredIn"] == 400_000
+    assert r["userIdentity"] == alice_identity(stack.alice)
+    assert r["userAgent"].startswith("[python-httpx/")
+
+
+def test_upstream_down_answers_502_and_is_recorded(stack: Stack, tmp_path: Any) -> None:
+    from opentrail.proxy.runner import ProxyOptions
+
+    from .servers import RunningProxy, free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    proxy = RunningProxy(ProxyOptions(upstream=dead, data_dir=stack.data_dir, port=free_port(),
+                                      endpoint_url=stack.opentrail.url, spool_dir=tmp_path / "spool"))
+    try:
+        s3 = boto3.client("s3", endpoint_url=proxy.url, region_name=REGION, aws_access_key_id=stack.alice.access_key_id,
+                          aws_secret_access_key=stack.alice.secret_access_key,
+                          config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(ClientError) as exc:
+            s3.head_bucket(Bucket="proxy-anything")
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+        proxy.settle(1)
+        assert proxy.records  # botocore may try HeadBucket a second time (region redirector)
+        for r in proxy.records:
+            assert (r["eventName"], r["errorCode"]) == ("HeadBucket", "ServiceUnavailable")
+            assert r["errorMessage"] == "upstream unreachable: ConnectError"
+    finally:
+        proxy.stop()
