@@ -5,7 +5,9 @@ inflated as one gzip member (``zlib.MAX_WBITS | 16``), its output hashed as it c
 the end of that first member (a second gzip member appended, or anything else) make the file
 invalid whatever the hash says, because every gzip reader (Athena, DuckDB, ``zcat``) would read
 them as part of the log. A truncated member is hashed as far as it goes (the hash then differs);
-a body that is not gzip at all is "invalid format".
+a body that is not gzip at all is "invalid format", and so (opentrail's addition: the AWS CLI
+says "valid") is a member whose data is whole but whose end (CRC and size) is cut off, which
+gzip readers reject.
 
 Memory is constant: the body is read in :data:`CHUNK_BYTES` pieces. ISA-L's inflate
 (``isal_zlib``, already used for delivery) is about 1.5 times faster than zlib's; both release
@@ -52,6 +54,7 @@ class LogCheck:
 class HashResult:
     sha256_hex: str
     trailing_data: bool
+    complete: bool
     compressed_bytes: int
     uncompressed_bytes: int
 
@@ -82,7 +85,7 @@ def hash_gzip_stream(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> HashRe
         digest.update(rest)
     if inflater.unused_data:
         trailing = True
-    return HashResult(digest.hexdigest(), trailing, compressed, uncompressed)
+    return HashResult(digest.hexdigest(), trailing, bool(inflater.eof), compressed, uncompressed)
 
 
 def check_log_file(open_object: Callable[[str, str], BinaryIO], log: dict[str, Any]) -> LogCheck:
@@ -104,6 +107,8 @@ def check_log_file(open_object: Callable[[str, str], BinaryIO], log: dict[str, A
         outcome = LogOutcome.TRAILING_DATA
     elif result.sha256_hex != log.get("hashValue"):
         outcome = LogOutcome.HASH_MISMATCH
+    elif not result.complete:
+        outcome = LogOutcome.INVALID_FORMAT
     else:
         outcome = LogOutcome.VALID
     return LogCheck(bucket, key, outcome, result.compressed_bytes, result.uncompressed_bytes)

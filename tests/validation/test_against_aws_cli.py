@@ -23,9 +23,11 @@ from opentrail.api.app import build_app
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.digests import format as F
 from opentrail.digests.keys import PublicKeyInfo
-from opentrail.objectstore import S3Storage
+from opentrail.auth.accounts import write_credentials_file
+from opentrail.objectstore import LocalFolderStorage, S3Storage
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
+from opentrail.trails import TrailService
 
 from .chain import ACCOUNT, ARN, HOUR, T0, KeyRing, TrailFiles, when
 from .conftest import MOTO_ENV, free_port
@@ -45,12 +47,20 @@ class RingKeys:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, AccessKey, KeyRing]]:
-    data_dir = tmp_path_factory.mktemp("api")
+def api_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api")
+
+
+@pytest.fixture(scope="module")
+def api(api_data_dir: Path) -> Iterator[tuple[str, AccessKey, KeyRing]]:
+    """opentrail's API (trails in local folders under ``api_data_dir``, ListPublicKeys)."""
+    data_dir = api_data_dir
     accounts = AccountStore(data_dir / "accounts.db")
     key = accounts.create_access_key(ACCOUNT)
     ring = KeyRing()
-    app = build_app(settings=Settings(), store=MemoryEventStore(), accounts=accounts, public_keys=RingKeys(ring))
+    trails = TrailService(data_dir, LocalFolderStorage(data_dir / "buckets"), time.time)
+    app = build_app(settings=Settings(), store=MemoryEventStore(), accounts=accounts, trails=trails,
+                    public_keys=RingKeys(ring))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -62,6 +72,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, AccessK
     yield f"http://127.0.0.1:{port}", key, ring
     server.should_exit = True
     thread.join(timeout=10)
+    trails.close()
     accounts.close()
 
 
@@ -179,3 +190,46 @@ def test_two_deleted_digests_the_aws_cli_misses_one(api: tuple[str, AccessKey, K
     assert "3/4 digest files valid, 1/4 digest files INVALID" in aws[1]
     assert "3/5 digest files valid, 2/5 digest files INVALID" in ours[1]
     assert (aws[0], ours[0]) == (1, 1)
+
+
+def test_local_folder_default_with_the_trail_and_server_of_the_data_dir(
+    api: tuple[str, AccessKey, KeyRing], api_data_dir: Path
+) -> None:
+    """No --s3-bucket, no --endpoint-url, no credentials in the environment: the bucket and prefix
+    come from DescribeTrails at the server named in <data-dir>/server.json, signed with the
+    data dir's credentials file; the files are read from <data-dir>/buckets."""
+    url, key, ring = api
+    buckets = LocalFolderStorage(api_data_dir / "buckets")
+    buckets.create_bucket("local-trail")
+    (api_data_dir / "server.json").write_text(orjson.dumps({"url": url, "pid": os.getpid()}).decode())
+    write_credentials_file(api_data_dir / "credentials", key.access_key_id, key.secret_access_key)
+    client = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1",
+                          aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key)
+    client.create_trail(Name="main", S3BucketName="local-trail", S3KeyPrefix="audit", EnableLogFileValidation=True)
+    trail = TrailFiles(buckets, "local-trail", ring.add(T0 - 48 * HOUR, T0 + 48 * HOUR), prefix="audit")
+    trail.hourly(3)
+    modified = trail.digests[1].log_keys[0]
+    path = api_data_dir / "buckets" / "local-trail" / modified
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + b" "))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    code, out, err = _run([sys.executable, "-m", "opentrail.cli", "validate-logs", "--data-dir", str(api_data_dir),
+                           "--trail-arn", ARN, "--start-time", when(T0 - HOUR), "--end-time", when(T0 + 3 * HOUR)], env)
+    assert err == f"Log file\ts3://local-trail/{modified}\tINVALID: hash value doesn't match\n\n"
+    assert out == (
+        f"Validating log files for trail {ARN} between 2026-01-04T23:00:00Z and 2026-01-05T03:00:00Z\n\n"
+        "Results requested for 2026-01-04T23:00:00Z to 2026-01-05T03:00:00Z\n"
+        "Results found for 2026-01-04T23:30:00Z to 2026-01-05T02:30:00Z:\n"
+        "\n3/3 digest files valid\n5/6 log files valid, 1/6 log files INVALID\n"
+    )
+    assert code == 1
+
+
+def test_unknown_trail_exits_255(api: tuple[str, AccessKey, KeyRing], tmp_path: Path) -> None:
+    url, key, _ = api
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key.access_key_id, "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    other = ARN.replace("trail/main", "trail/nope")
+    code, out, err = _run([sys.executable, "-m", "opentrail.cli", "validate-logs", "--data-dir", str(tmp_path),
+                           "--endpoint-url", url, "--trail-arn", other, "--start-time", when(T0)], env)
+    assert (code, out, err) == (255, "", f"\nA trail could not be found for {other}\n")
