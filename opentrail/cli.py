@@ -1,4 +1,5 @@
-"""The ``opentrail`` command: ``serve``, ``import``, ``create-access-key``, ``create-bucket`` and ``validate-logs``.
+"""The ``opentrail`` command: ``serve``, ``import``, ``create-access-key``, ``create-bucket``, ``validate-logs``
+and ``rotate-digest-key``.
 
 Server flags are generated from :data:`opentrail.settings.SETTINGS`; each shows its environment
 twin in ``--help``.
@@ -90,6 +91,23 @@ def create_bucket(data_dir: Path, name: str) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from exc
     click.echo(str(path))
+
+
+@main.command("rotate-digest-key")
+@_settings_options(("data_dir", "digest_key_rotation_days"))
+@click.option("--region", required=True, help="Region whose digest signing key is replaced.")
+def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: str) -> None:
+    """Replace a Region's digest signing key now (works while the server runs); prints the new
+    key's fingerprint. The old public key stays listed by ListPublicKeys."""
+    import time
+
+    from .digests import KEYS_DIR, KeyStore
+
+    try:
+        key = KeyStore(data_dir / KEYS_DIR, time.time, digest_key_rotation_days * 86400).rotate(region)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--region") from exc
+    click.echo(key.fingerprint)
 
 
 @main.command("import")

@@ -70,6 +70,12 @@ class ObjectStorage(ABC):
         """The object at ``key``. Raises :class:`NoSuchBucket`, :class:`NoSuchKey`,
         :class:`StorageUnavailable`, :class:`StorageError`."""
 
+    def head_object(self, bucket: str, key: str) -> dict[str, str]:
+        """The user metadata of the object at ``key`` (S3 HeadObject), without reading its body.
+        Raises :class:`NoSuchBucket`, :class:`NoSuchKey`, :class:`StorageUnavailable`,
+        :class:`StorageError`. The default reads the whole object."""
+        return self.get_object(bucket, key).metadata
+
     @abstractmethod
     def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
         """Every key in ``bucket`` that starts with ``prefix``, in ascending (UTF-8 byte) order as S3

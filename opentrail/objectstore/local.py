@@ -124,6 +124,17 @@ class LocalFolderStorage(ObjectStorage):
             metadata = {}
         return StoredObject(body, metadata)
 
+    def head_object(self, bucket: str, key: str) -> dict[str, str]:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        if not (base / key).is_file():
+            raise NoSuchKey(bucket, key)
+        try:
+            metadata: dict[str, str] = orjson.loads(self._metadata_path(bucket, key).read_bytes())
+        except FileNotFoundError:
+            metadata = {}
+        return metadata
+
     def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
         base = self._require_bucket(bucket)
         keys: list[str] = []

@@ -88,6 +88,17 @@ class S3Storage(ObjectStorage):
             raise self._error(exc, bucket, key) from exc
         return StoredObject(body, {k.lower(): v for k, v in answer.get("Metadata", {}).items()})
 
+    def head_object(self, bucket: str, key: str) -> dict[str, str]:
+        try:
+            answer = self._client.head_object(Bucket=bucket, Key=key)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            if isinstance(exc, botocore.exceptions.ClientError) and exc.response.get("Error", {}).get("Code") == "404":
+                if not self.bucket_exists(bucket):  # HEAD answers a bare 404 for both
+                    raise NoSuchBucket(bucket) from exc
+                raise NoSuchKey(bucket, key) from exc
+            raise self._error(exc, bucket, key) from exc
+        return {k.lower(): v for k, v in answer.get("Metadata", {}).items()}
+
     def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
         keys: list[str] = []
         try:
