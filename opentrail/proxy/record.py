@@ -64,7 +64,8 @@ def build_record(call: CapturedCall, resolved: ResolvedCall, identities: Identit
     region = resolved.signer.region
     identity = identities.identify(resolved.signer.access_key_id, region)
     account = identity.account_id
-    parsed = parse_response(call, resolved)
+    want_output = not (read_only or data_event or source == "s3.amazonaws.com")
+    parsed = parse_response(call, resolved, want_output=want_output)
     failed = parsed.error_code is not None
     user_agent = call.header("user-agent") or ""
     additional: dict[str, Any] | None = None

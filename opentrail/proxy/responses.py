@@ -59,15 +59,16 @@ def _request_id(call: CapturedCall, parsed: dict[str, Any] | None) -> str | None
     return None
 
 
-def parse_response(call: CapturedCall, resolved: ResolvedCall) -> ParsedResponse:
-    """Parse ``call``'s response for ``resolved`` (see the module docstring). Never raises: an
-    unparseable error answer gives the HTTP status as code and no message."""
+def parse_response(call: CapturedCall, resolved: ResolvedCall, *, want_output: bool = True) -> ParsedResponse:
+    """Parse ``call``'s response for ``resolved`` (see the module docstring); a successful answer
+    is only parsed when ``want_output``. Never raises: an unparseable error answer gives the HTTP
+    status as code and no message."""
     if call.upstream_error is not None:
         return ParsedResponse(None, "ServiceUnavailable", call.upstream_error, None)
     error = is_error(call.status)
     body = call.response_body
     shape = resolved.operation.output_shape
-    if body is None and not error:
+    if (body is None or not want_output) and not error:
         return ParsedResponse(None, None, None, _request_id(call, None))
     headers = HeadersDict()
     for k, v in call.response_headers:
