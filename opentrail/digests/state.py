@@ -17,7 +17,8 @@ Tables:
   each file is listed in exactly one digest.
 - ``digests (id, arn, region, bucket, key, body, metadata, end_time, uploaded)``: a digest is
   written here (signed, with its files assigned and its chain moved) in one transaction, then
-  uploaded; after a crash the same bytes are uploaded again.
+  uploaded; after a crash the same bytes are uploaded again. Uploaded digests and the files they
+  list are forgotten a week after the digest's end (:meth:`DigestState.prune`).
 
 Every method is thread-safe (one connection behind :attr:`lock`, an RLock that callers also hold to
 make "read the clock, then write" atomic with respect to each other).
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS files (
     bucket TEXT NOT NULL, key TEXT NOT NULL, arn TEXT NOT NULL, region TEXT NOT NULL, hash TEXT NOT NULL,
     newest INTEGER, oldest INTEGER, delivered_at INTEGER NOT NULL, digest_id INTEGER,
     PRIMARY KEY (bucket, key));
-CREATE INDEX IF NOT EXISTS files_pending ON files (arn, region, digest_id, delivered_at);
+CREATE INDEX IF NOT EXISTS files_undigested ON files (arn, region, delivered_at) WHERE digest_id IS NULL;
 CREATE TABLE IF NOT EXISTS digests (
     id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
     body BLOB NOT NULL, metadata TEXT NOT NULL, end_time INTEGER NOT NULL, uploaded INTEGER NOT NULL);
@@ -199,6 +200,16 @@ class DigestState:
 
     def mark_uploaded(self, digest_id: int) -> None:
         self.write([("UPDATE digests SET uploaded = 1, body = x'' WHERE id = ?", (digest_id,))])
+
+    def prune(self, before: int) -> None:
+        """Forget files listed in an uploaded digest, and uploaded digests, that ended before
+        ``before`` (epoch seconds): their only use was to ignore a second record of the same
+        upload, which happens within seconds."""
+        self.write([
+            ("DELETE FROM files WHERE digest_id IN (SELECT id FROM digests WHERE uploaded = 1 AND end_time < ?)", (before,)),
+            ("DELETE FROM digests WHERE uploaded = 1 AND end_time < ? "
+             "AND id NOT IN (SELECT digest_id FROM files WHERE digest_id IS NOT NULL)", (before,)),
+        ])
 
     def digest_count(self) -> int:
         return int(self._read("SELECT count(*) FROM digests")[0][0])  # type: ignore[call-overload]

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: AWS writes a digest every hour.
 DEFAULT_INTERVAL_S = 3600.0
+#: Uploaded digests and their files are forgotten this long after the digest's end (seconds).
+KEEP_S = 7 * 86400
 
 
 def _error_code(exc: StorageError) -> str:
@@ -79,6 +81,7 @@ class DigestWorker(threading.Thread):
         self._stop_event = threading.Event()
         self._failures: dict[str, int] = {}
         self._next_attempt: dict[str, float] = {}
+        self._last_prune = float("-inf")
         self.recorder = LogFileRecorder(state, clock)
         with state.lock:
             self._publish(state.chains(), {t.arn: t for t in trails.trails()})
@@ -116,6 +119,9 @@ class DigestWorker(threading.Thread):
             written += self._backfill(chains, now)
             self._publish(list(chains.values()), trails)
         self._upload_due(now)
+        if now - self._last_prune >= 3600:
+            self._state.prune(now - KEEP_S)
+            self._last_prune = now
         return written
 
     def _publish(self, chains: list[Chain], trails: dict[str, Trail]) -> None:

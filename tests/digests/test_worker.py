@@ -199,3 +199,20 @@ def test_trails_without_validation_get_no_digests_and_no_hashing(env: Env) -> No
     env.run(2 * HOUR, every=600)
     assert len(env.log_keys()) == 1 and env.digest_keys() == []
     assert env.digest_state.pending_regions() == set()
+
+
+def test_uploaded_digests_and_their_files_are_forgotten_after_a_week(env: Env, monkeypatch: Any) -> None:
+    from opentrail.digests import worker
+
+    assert worker.KEEP_S == 7 * 86400
+    monkeypatch.setattr(worker, "KEEP_S", 3 * HOUR)  # a week, scaled down
+    env.trail()
+    env.ingest(T0)
+    env.run(HOUR, every=600)
+    assert len(env.digest_state.file_digest_keys()) == 1
+    env.run(3 * HOUR, every=HOUR)  # T0 + 4h: the first digest ended 3 hours ago, not before that
+    assert len(env.digest_state.file_digest_keys()) == 1
+    env.run(HOUR, every=HOUR)
+    assert env.digest_state.file_digest_keys() == {}
+    assert env.digest_state.digest_count() == 4  # ends 12:00 .. 15:00 are kept
+    assert len(env.digest_keys()) == 5  # the objects themselves stay
