@@ -17,10 +17,13 @@
 
 from __future__ import annotations
 
+import queue
 import secrets
 import string
+import threading
 import time
 from array import array
+from concurrent.futures import Future
 from typing import Iterable, Sequence
 
 from isal import igzip
@@ -54,13 +57,64 @@ def log_file_key(prefix: str | None, account_id: str, region: str, delivery_time
 
 
 def raw_body(records: Iterable[bytes]) -> bytes:
-    """``{"Records":[...]}`` from record bytes, uncompressed."""
-    return _HEAD + b",".join(records) + _TAIL
+    """``{"Records":[...]}`` from record bytes, uncompressed (one copy of the records: the head
+    and tail ride on the first and last record, not on the joined whole)."""
+    parts = list(records)
+    if not parts:
+        return _HEAD + _TAIL
+    parts[0] = _HEAD + parts[0]
+    parts[-1] = parts[-1] + _TAIL
+    return b",".join(parts)
 
 
 def log_file_body(records: Iterable[bytes]) -> bytes:
-    """The gzip body of a log file holding ``records`` (each one compact JSON object)."""
-    return igzip.compress(raw_body(records), compresslevel=GZIP_LEVEL)
+    """The gzip body of a log file holding ``records`` (each one compact JSON object). The gzip
+    header's MTIME is 0 ("no time stamp", RFC 1952), so the same records always give the same
+    bytes -- a plan rebuilt after a crash uploads exactly the file first built."""
+    return igzip.compress(raw_body(records), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+class BodyCompressor:
+    """Builds log file bodies (:func:`log_file_body`) on a daemon thread, so the delivery worker
+    routes the next events while ISA-L compresses (it releases the GIL; joining the records does
+    not). At most ``max_pending`` bodies are queued or in progress: :meth:`submit` waits for room
+    beyond that, which bounds the memory held by records waiting to be compressed. The thread
+    starts on demand and ends after ``idle_s`` seconds without work."""
+
+    def __init__(self, max_pending: int = 2, idle_s: float = 1.0) -> None:
+        self._room = threading.BoundedSemaphore(max_pending)
+        self._jobs: queue.SimpleQueue[tuple[Future[bytes], list[bytes]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+        self._idle_s = idle_s
+
+    def submit(self, records: list[bytes]) -> Future[bytes]:
+        """The future gzip body of a log file holding ``records``."""
+        self._room.acquire()
+        future: Future[bytes] = Future()
+        with self._lock:
+            self._jobs.put((future, records))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="opentrail-log-file-gzip", daemon=True).start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            try:
+                future, records = self._jobs.get(timeout=self._idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._running = False
+                        return
+                continue
+            try:
+                future.set_result(log_file_body(records))
+            except BaseException as exc:  # noqa: BLE001 -- handed to whoever waits for the body
+                future.set_exception(exc)
+            finally:
+                self._room.release()
 
 
 def to_runs(seqs: Sequence[int]) -> list[tuple[int, int]]:

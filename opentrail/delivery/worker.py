@@ -1,7 +1,9 @@
 """The delivery worker: a consumer of the durable event log that writes each trail's log files.
 
-One thread follows ``store.read_since(pos, n)``, hands each event to the trails that take it
-(:mod:`.routing`, logging marks from :mod:`.marks`) and batches them per (trail, Region). A batch
+One thread follows ``store.read_columns(pos, n)`` (the log as columns), hands each event to the
+trails that take it (:mod:`.routing`, logging marks from :mod:`.marks`) and batches them per
+(trail, Region). Routing is decided once per partition of a read where it can be (the default
+selection needs no record parsed) and per record only where selectors need it. A batch
 becomes a log file when it holds :data:`~.logfile.MAX_RECORDS_PER_FILE` records or
 :data:`~.logfile.MAX_RAW_BYTES_PER_FILE` bytes, or when its oldest event has waited
 ``interval_s`` seconds (clock time).
@@ -23,19 +25,21 @@ import bisect
 import logging
 import threading
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import orjson
 
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
-from ..store.base import EventStore, StoredEvent
+from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
 from ..trails.service import TrailService
-from .logfile import MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, log_file_body, log_file_key, random_unique, to_runs
+from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, log_file_body, log_file_key,
+                      random_unique, to_runs)
 from .marks import head_seq
 from .notify import SnsNotifier
-from .routing import takes
+from .routing import NEVER, PER_RECORD, partition_route, takes_record
 from .state import DeliveryState, Mark, Plan
 
 log = logging.getLogger(__name__)
@@ -80,20 +84,18 @@ class _View:
         return i >= 0 and self.marks[i].logging
 
 
-class _Record:
-    """Lazily parsed record of one event (shared by every trail that looks at it)."""
+@dataclass(slots=True)
+class _Target:
+    """A trail that may take the events of one partition in one read: ``after`` is the newest seq
+    already routed or planned for its (trail, Region) batch ``key``; ``check_marks`` when a logging
+    change falls inside the read; ``per_record`` when :func:`.routing.takes_record` decides."""
 
-    __slots__ = ("raw", "parsed")
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.parsed: dict[str, Any] | None = None
-
-    def __call__(self) -> dict[str, Any]:
-        if self.parsed is None:
-            value = orjson.loads(self.raw)
-            self.parsed = value if isinstance(value, dict) else {}
-        return self.parsed
+    key: tuple[str, str]
+    after: int
+    view: _View
+    check_marks: bool
+    per_record: bool
+    category: str
 
 
 class DeliveryWorker(threading.Thread):
@@ -104,12 +106,16 @@ class DeliveryWorker(threading.Thread):
                  clock: Callable[[], float], interval_s: float = DEFAULT_INTERVAL_S,
                  notifier: SnsNotifier | None = None, max_records: int = MAX_RECORDS_PER_FILE,
                  max_raw_bytes: int = MAX_RAW_BYTES_PER_FILE, read_limit: int = READ_LIMIT,
-                 poll_s: float = 0.1, max_backoff_s: float = 30.0, unique: Callable[[], str] = random_unique) -> None:
+                 poll_s: float = 0.1, max_backoff_s: float = 30.0, unique: Callable[[], str] = random_unique,
+                 on_delivered: Callable[[str, str, str, str, bytes], None] | None = None) -> None:
         super().__init__(name="opentrail-delivery", daemon=True)
         self._store, self._trails, self._storage, self._state = store, trails, storage, state
         self._clock, self._interval_s, self._notifier = clock, interval_s, notifier
         self._max_records, self._max_raw_bytes, self._read_limit = max_records, max_raw_bytes, read_limit
         self._poll_s, self._max_backoff_s, self._unique = poll_s, max_backoff_s, unique
+        #: ``on_delivered(arn, region, bucket, key, body)`` after an upload, before the plan is
+        #: forgotten (digests record the file; see opentrail.digests.recorder)
+        self._on_delivered = on_delivered
         self._stop_event = threading.Event()
         self._versions: tuple[int, int] | None = None
         self._views: dict[str, _View] = {}
@@ -122,7 +128,8 @@ class DeliveryWorker(threading.Thread):
         self._pending: dict[tuple[str, str], deque[Plan]] = {}
         for plan in state.pending_plans():
             self._pending.setdefault((plan.arn, plan.region), deque()).append(plan)
-        self._bodies: dict[int, bytes] = {}
+        self._bodies: dict[int, bytes | Future[bytes]] = {}
+        self._compressor = BodyCompressor()
         self._failures: dict[tuple[str, str], int] = {}
         self._next_attempt: dict[tuple[str, str], float] = {}
         self._pos = 0
@@ -150,22 +157,23 @@ class DeliveryWorker(threading.Thread):
         save cursors. Returns the number of events read."""
         now = self._clock()
         self._refresh()
-        events: list[StoredEvent] = []
+        n = 0
         if self._views:
-            events = self._store.read_since(self._pos, self._read_limit)
-            if events:
-                self._route(events, now)
-                self._pos = events[-1].seq
+            cols = self._store.read_columns(self._pos, self._read_limit)
+            n = len(cols)
+            if n:
+                self._route(cols, now)
+                self._pos = cols.seqs[-1]
                 for view in self._views.values():
                     view.seen = max(view.seen, self._pos)
         for key, batch in list(self._batches.items()):
             if now - batch.started >= self._interval_s:
                 self._plan(key, self._views[key[0]].seen, now)
-        self._upload_due(now)
+        self._upload_due(now, wait=n < self._read_limit)
         if now - self._last_checkpoint >= CHECKPOINT_EVERY_S:
             self._checkpoint()
             self._last_checkpoint = now
-        return len(events)
+        return n
 
     def pending_files(self) -> int:
         """Planned files not yet uploaded."""
@@ -211,28 +219,55 @@ class DeliveryWorker(threading.Thread):
             self._pos = min(v.seen for v in views.values())
 
     # --- batching ----------------------------------------------------------------------------
-    def _route(self, events: list[StoredEvent], now: float) -> None:
-        planned = self._planned
-        for event in events:
-            views = self._by_account.get(event.account_id)
-            if not views:
+    def _targets(self, cols: EventColumns) -> dict[int, list[_Target]]:
+        """Per partition id of ``cols``: the trails that may take its events, as :class:`_Target`."""
+        first, last = cols.seqs[0], cols.seqs[-1]
+        routes: dict[int, list[_Target]] = {}
+        for pid, (account, region, category) in cols.partition_names.items():
+            targets = routes[pid] = []
+            for view in self._by_account.get(account, ()):
+                route = partition_route(view.trail, account, region, category)
+                if route == NEVER:
+                    continue
+                key = (view.trail.arn, region)
+                after = max(view.seen, self._planned.get(key, 0))
+                if after >= last:
+                    continue
+                # marks are rare: when none falls inside this read, logging is the same throughout
+                i = bisect.bisect_left(view.mark_seqs, max(first, after + 1)) - 1
+                steady = i == bisect.bisect_left(view.mark_seqs, last) - 1
+                if steady and not (i >= 0 and view.marks[i].logging):
+                    continue
+                targets.append(_Target(key, after, view, not steady, route == PER_RECORD, category))
+        return routes
+
+    def _route(self, cols: EventColumns, now: float) -> None:
+        routes = self._targets(cols)
+        batches, max_records, max_raw_bytes = self._batches, self._max_records, self._max_raw_bytes
+        for seq, pid, raw in zip(cols.seqs, cols.partitions, cols.records):
+            targets = routes[pid]
+            if not targets:
                 continue
-            record = _Record(event.record)
-            seq = event.seq
-            for view in views:
-                arn = view.trail.arn
-                key = (arn, event.region)
-                if seq <= view.seen or seq <= planned.get(key, 0) or not view.logging_at(seq):
+            parsed: dict[str, Any] | None = None
+            for target in targets:
+                if seq <= target.after:
                     continue
-                if not takes(view.trail, event, record):
+                if target.check_marks and not target.view.logging_at(seq):
                     continue
-                batch = self._batches.get(key)
+                if target.per_record:
+                    if parsed is None:
+                        value = orjson.loads(raw)
+                        parsed = value if isinstance(value, dict) else {}
+                    if not takes_record(target.view.trail, target.category, parsed):
+                        continue
+                key = target.key
+                batch = batches.get(key)
                 if batch is None:
-                    batch = self._batches[key] = _Batch(now)
+                    batch = batches[key] = _Batch(now)
                 batch.seqs.append(seq)
-                batch.records.append(event.record)
-                batch.raw_bytes += len(event.record) + 1
-                if len(batch.seqs) >= self._max_records or batch.raw_bytes >= self._max_raw_bytes:
+                batch.records.append(raw)
+                batch.raw_bytes += len(raw) + 1
+                if len(batch.seqs) >= max_records or batch.raw_bytes >= max_raw_bytes:
                     self._plan(key, seq, now)
 
     def _read_seq(self, arn: str, through: int) -> int:
@@ -245,15 +280,15 @@ class DeliveryWorker(threading.Thread):
         batch = self._batches.pop(key)
         trail = self._views[arn].trail
         file_key = log_file_key(trail.s3_key_prefix, trail.account_id, region, now, self._unique())
-        body = log_file_body(batch.records)
         read_seq = self._read_seq(arn, through)
         plan = self._state.add_plan(arn, region, trail.s3_bucket_name, file_key, to_runs(batch.seqs),
                                     len(batch.seqs), through, trail.sns_topic_arn, read_seq)
         self._planned[key] = through
         self._read_seqs[arn] = self._saved_read_seqs[arn] = read_seq
         queue = self._pending.setdefault(key, deque())
-        if not queue:
-            self._bodies[plan.id] = body  # later plans of a failing destination are rebuilt when due
+        if not queue or key not in self._failures:
+            # compressed meanwhile; later plans of a failing destination are rebuilt when due
+            self._bodies[plan.id] = self._compressor.submit(batch.records)
         queue.append(plan)
 
     def _checkpoint(self) -> None:
@@ -273,22 +308,29 @@ class DeliveryWorker(threading.Thread):
         for first, last in plan.runs:
             cursor = first - 1
             while cursor < last:
-                chunk = self._store.read_since(cursor, min(last - cursor, 10_000))
+                chunk = self._store.read_columns(cursor, min(last - cursor, 10_000))
                 if not chunk:
                     break
-                records.extend(e.record for e in chunk if e.seq <= last)
-                cursor = chunk[-1].seq
+                records.extend(chunk.records[: bisect.bisect_right(chunk.seqs, last)])
+                cursor = chunk.seqs[-1]
         if len(records) != plan.count:
             log.warning("log file %s: %d of %d events still in the store", plan.key, len(records), plan.count)
         return log_file_body(records)
 
-    def _upload_due(self, now: float) -> None:
+    def _upload_due(self, now: float, wait: bool = True) -> None:
+        """Upload the due plans in order; ``wait`` False leaves a (trail, Region) whose next body
+        is still being compressed for a later round."""
         for key, queue in list(self._pending.items()):
             if self._next_attempt.get(key, float("-inf")) > now:
                 continue
             while queue:
                 plan = queue[0]
                 body = self._bodies.pop(plan.id, None)
+                if isinstance(body, Future):
+                    if not (wait or body.done()):
+                        self._bodies[plan.id] = body
+                        break
+                    body = body.result()
                 if body is None:
                     body = self._rebuild(plan)
                 try:
@@ -300,6 +342,8 @@ class DeliveryWorker(threading.Thread):
                     log.warning("delivery of %s to bucket %s failed (%s): %s", plan.key, plan.bucket, failures, exc)
                     self._trails.record_delivery(plan.arn, now, delivery_error(exc))
                     break
+                if self._on_delivered is not None:
+                    self._on_delivered(plan.arn, plan.region, plan.bucket, plan.key, body)
                 self._state.finish_plan(plan)
                 queue.popleft()
                 self._failures.pop(key, None)

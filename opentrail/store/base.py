@@ -70,6 +70,27 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventColumns:
+    """Events in append order as parallel columns, for consumers of the log that take many events
+    at once (trail delivery): no object per event.
+
+    - ``seqs``: ascending sequence numbers.
+    - ``partitions``: per event, the id of its (account_id, region, category) partition;
+      ``partition_names`` maps every id present to that triple. Ids mean nothing across stores
+      and are only guaranteed within one :meth:`EventStore.read_columns` answer.
+    - ``records``: per event, the record bytes as appended.
+    """
+
+    seqs: Sequence[int]
+    partitions: Sequence[int]
+    partition_names: dict[int, tuple[str, str, str]]
+    records: Sequence[bytes]
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     """Outcome of one :meth:`EventStore.append`: ``accepted`` new events, ``duplicates`` skipped
     because their eventID was already stored in the same account (or repeated in the batch).
@@ -144,6 +165,15 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         """Up to ``limit`` events with sequence number greater than ``seq``, in append order."""
+
+    def read_columns(self, seq: int, limit: int) -> EventColumns:
+        """:meth:`read_since` as columns (same events, same order). Backends override it when they
+        can skip building a :class:`StoredEvent` per event."""
+        events = self.read_since(seq, limit)
+        ids: dict[tuple[str, str, str], int] = {}
+        partitions = [ids.setdefault((e.account_id, e.region, e.category), len(ids)) for e in events]
+        return EventColumns([e.seq for e in events], partitions, {i: p for p, i in ids.items()},
+                            [e.record for e in events])
 
     @abc.abstractmethod
     def purge_before(self, event_time: int) -> int:

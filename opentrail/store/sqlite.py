@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Sequence
 
-from .base import AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
+from .base import AppendResult, EventColumns, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 from .sqlite_indexer import BLOCK_ORDS, MERGE_AT_IDS, connect_events
@@ -321,6 +321,9 @@ class SqliteEventStore(EventStore):
 
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         return self._reader.read_since(seq, limit)
+
+    def read_columns(self, seq: int, limit: int) -> EventColumns:
+        return self._reader.read_columns(seq, limit)
 
     def last_seq(self) -> int:
         """The newest indexed seq, as last reported by the indexer."""

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, LookupPage, LookupQuery, StoredEvent
+from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, EventColumns, LookupPage, LookupQuery, StoredEvent
 from .sqlite_codec import SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
 from .sqlite_indexer import connect_events, lookup_key_name
 
@@ -176,3 +176,15 @@ class SqliteEventReader:
             (seq, limit),
         ).fetchall()
         return self._events(conn, rows)
+
+    def read_columns(self, seq: int, limit: int) -> EventColumns:
+        """:meth:`read_since` as columns: partition ids are the ``streams`` table's ids."""
+        conn = self._reader()
+        rows = conn.execute(
+            "SELECT seq, stream, record FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        if not rows:
+            return EventColumns((), (), {}, ())
+        seqs, streams, blobs = zip(*rows)
+        names = {sid: self._stream_name(conn, sid) for sid in set(streams)}
+        return EventColumns(seqs, streams, names, self._codec.decompress_many(blobs))

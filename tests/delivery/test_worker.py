@@ -244,3 +244,35 @@ def test_head_seq_finds_the_newest_seq_with_gaps() -> None:
         assert head_seq(store) == store.read_since(0, 10**6)[-1].seq
     store._events = store._events[:-5] + store._events[-3:]  # purge-like gap before the head
     assert head_seq(store) == 706
+
+
+class OrderedStorage(LocalFolderStorage):
+    """Folder buckets that note the order of writes."""
+
+    def __init__(self, root: object) -> None:
+        super().__init__(root)  # type: ignore[arg-type]
+        self.written: list[str] = []
+
+    def put_object(self, bucket: str, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        super().put_object(bucket, key, body, metadata)
+        self.written.append(key)
+
+
+def test_backlog_files_are_compressed_while_reading_on_and_uploaded_in_order(env: Env) -> None:
+    storage = OrderedStorage(env.storage.root)
+    env.trail()
+    names = iter(f"File{n:012d}" for n in range(100))
+    w = DeliveryWorker(env.store, env.trails, storage, env.state, clock=env.clock, interval_s=2.0,
+                       read_limit=4, max_records=3, unique=lambda: next(names))
+    recs = [record() for _ in range(20)]
+    raw = env.ingest(*recs)
+    reads = []
+    while (n := w.step()) == 4:
+        reads.append(n)
+    assert reads == [4] * 5 and n == 0  # uploads of a backlog round may wait for their body
+    assert w.pending_files() == 0 and w.open_events() == 2
+    env.clock.now += 2
+    w.step()
+    assert storage.written == sorted(storage.written) == env.files()
+    assert [len(env.records(k)) for k in storage.written] == [3, 3, 3, 3, 3, 3, 2]
+    assert b"".join(env.body(k)[12:-2] + b"," for k in storage.written) == b",".join(raw) + b","

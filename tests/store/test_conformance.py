@@ -147,6 +147,24 @@ def test_read_since_order_and_limit(store: EventStore) -> None:
     assert store.read_since(3, 10) == []
 
 
+def test_read_columns_is_read_since_as_columns(store: EventStore) -> None:
+    store.append([ev("a", 3), ev("b", 1, account=OTHER), ev("c", 2, region="eu-west-1", category="Data")])
+    store.append([ev("d"), ev("a"), ev("e", category="Insight")])
+    cols = store.read_columns(0, 10)
+    assert list(cols.seqs) == [1, 2, 3, 4, 5] and len(cols) == 5
+    assert [orjson.loads(r)["eventID"] for r in cols.records] == ["a", "b", "c", "d", "e"]
+    assert [cols.partition_names[p] for p in cols.partitions] == [
+        (ACCT, REGION, "Management"), (OTHER, REGION, "Management"), (ACCT, "eu-west-1", "Data"),
+        (ACCT, REGION, "Management"), (ACCT, REGION, "Insight")]
+    assert cols.partitions[0] == cols.partitions[3] != cols.partitions[1]
+    for seq, limit in [(0, 2), (1, 2), (2, 10), (4, 1)]:
+        events = store.read_since(seq, limit)
+        part = store.read_columns(seq, limit)
+        assert (list(part.seqs), list(part.records)) == ([e.seq for e in events], [e.record for e in events])
+        assert [part.partition_names[p] for p in part.partitions] == [(e.account_id, e.region, e.category) for e in events]
+    assert len(store.read_columns(5, 10)) == 0
+
+
 def test_purge_before(store: EventStore) -> None:
     store.append([ev(f"e{t}", t, lookup=(("EventId", f"e{t}"), ("Username", "bob"))) for t in range(100, 110)])
     assert store.purge_before(105) == 5

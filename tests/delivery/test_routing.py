@@ -1,0 +1,132 @@
+"""Routing over every real record of the shared datasets: the worker's per-partition decisions
+(:func:`partition_route` / :func:`takes_record`) deliver exactly what the documented rules select,
+for trails of every kind, with logging switched off and on between reads and batches split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from opentrail.delivery.routing import ALWAYS, NEVER, PER_RECORD, partition_route
+from opentrail.events.files import iter_file_records
+from opentrail.events.record import RecordRejected, read_record
+from opentrail.trails import (AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, TrailSelectors,
+                              TrailSettings, matches)
+
+from .conftest import ACCOUNT, OTHER_ACCOUNT, Env
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail"
+GLOBAL = {"iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com"}
+F = AdvancedFieldSelector
+
+#: name -> (home Region, TrailSettings fields, basic selectors, advanced selectors)
+TRAILS: dict[str, tuple[str, dict[str, Any], tuple[EventSelector, ...] | None, tuple[AdvancedEventSelector, ...] | None]] = {
+    "default": ("us-east-1", {}, None, None),
+    "no-global": ("us-east-1", {"include_global_service_events": False}, None, None),
+    "multi": ("eu-west-1", {"is_multi_region_trail": True}, None, None),
+    "eu-no-global-all": ("eu-west-1", {"include_global_service_events": False}, (EventSelector("All"),), None),
+    "basic-read": ("us-west-2", {}, (EventSelector("ReadOnly"),), None),
+    "basic-write-data": ("us-east-1", {"is_multi_region_trail": True}, (
+        EventSelector("WriteOnly", exclude_management_event_sources=("kms.amazonaws.com",)),
+        EventSelector("All", include_management_events=False, data_resources=(
+            DataResource("AWS::S3::Object", ("arn:aws:s3",)), DataResource("AWS::Lambda::Function", ("arn:aws:lambda",))))),
+        None),
+    "advanced": ("us-east-1", {"is_multi_region_trail": True}, None, (
+        AdvancedEventSelector((F("eventCategory", equals=("Management",)), F("readOnly", equals=("false",)),
+                               F("eventSource", not_equals=("ec2.amazonaws.com",)))),
+        AdvancedEventSelector((F("eventCategory", equals=("Data",)), F("resources.type", equals=("AWS::S3::Object",)))),
+        AdvancedEventSelector((F("eventCategory", equals=("Data",)), F("resources.type", equals=("AWS::Lambda::Function",)),
+                               F("eventName", not_starts_with=("Get",)))),
+    )),
+}
+
+
+def _records() -> list[dict[str, Any]]:
+    """Every record of the datasets; every other one moved to a second account."""
+    out: list[dict[str, Any]] = []
+    for folder in sorted(DATASETS.iterdir()):
+        for path in sorted(folder.rglob("*.json*")):
+            for item in iter_file_records(path):
+                if not item.rejected and isinstance(item.record, dict):
+                    record = dict(item.record)
+                    record["recipientAccountId"] = ACCOUNT if len(out) % 2 == 0 else OTHER_ACCOUNT
+                    out.append(record)
+    return out
+
+
+def expected_takes(name: str, account: str, region: str, category: str, record: dict[str, Any]) -> bool:
+    """The rules of docs/delivery.md, written out independently of opentrail.delivery.routing."""
+    home, settings, basic, advanced = TRAILS[name]
+    if account != ACCOUNT:
+        return False
+    if not settings.get("is_multi_region_trail") and region != home:
+        return False
+    if not settings.get("include_global_service_events", True) and record.get("eventSource") in GLOBAL:
+        return False
+    if basic is None and advanced is None:
+        return category == "Management"
+    return matches(TrailSelectors(basic, advanced), record)
+
+
+def test_partition_route_needs_no_record_for_the_default_selection(env: Env) -> None:
+    trails = {}
+    for name in ("default", "no-global", "multi"):
+        home, settings, _, _ = TRAILS[name]
+        env.storage.create_bucket(name)
+        trails[name] = env.trails.create_trail(ACCOUNT, home, name, TrailSettings(s3_bucket_name=name, **settings))
+    assert partition_route(trails["default"], ACCOUNT, "us-east-1", "Management") == ALWAYS
+    assert partition_route(trails["default"], ACCOUNT, "us-east-1", "Data") == NEVER
+    assert partition_route(trails["default"], ACCOUNT, "eu-west-1", "Management") == NEVER
+    assert partition_route(trails["default"], OTHER_ACCOUNT, "us-east-1", "Management") == NEVER
+    assert partition_route(trails["no-global"], ACCOUNT, "us-east-1", "Management") == PER_RECORD
+    assert partition_route(trails["no-global"], ACCOUNT, "us-east-1", "Insight") == NEVER
+    assert partition_route(trails["multi"], ACCOUNT, "ap-south-1", "Management") == ALWAYS
+
+
+def test_every_dataset_record_goes_exactly_where_the_rules_say(env: Env) -> None:
+    assert DATASETS.is_dir(), DATASETS
+    events = []
+    for record in _records():
+        try:
+            events.append(read_record(record))
+        except RecordRejected:
+            pass
+    assert len(events) > 3000
+    for name, (home, settings, basic, advanced) in TRAILS.items():
+        env.storage.create_bucket(name)
+        env.trail(name, region=home, s3_bucket_name=name, **settings)
+        if basic is not None or advanced is not None:
+            env.trails.put_event_selectors(ACCOUNT, home, name, basic, advanced)
+    third = len(events) // 3
+    env.store.append(events[:third])
+    off_from = env.store.last_seq() + 1
+    for name in ("no-global", "advanced"):  # not logging while the middle third is appended
+        env.trails.stop_logging(ACCOUNT, "us-east-1", name)
+    env.store.append(events[third:2 * third])
+    off_to = env.store.last_seq()
+    for name in ("no-global", "advanced"):
+        env.trails.start_logging(ACCOUNT, "us-east-1", name)
+    env.store.append(events[2 * third:])
+    w = env.worker(read_limit=997, max_records=500)  # many reads, marks inside reads, split files
+    while w.step() == 997:
+        pass
+    env.clock.now += 2
+    w.step()
+    assert (w.open_events(), w.pending_files()) == (0, 0)
+    stored = env.store.read_since(0, 1_000_000)
+    seq_of = {orjson.dumps(orjson.loads(e.record)): e.seq for e in stored if e.account_id == ACCOUNT}
+    for name in TRAILS:
+        want: dict[str, list[int]] = {}
+        for e in stored:
+            if name in ("no-global", "advanced") and off_from <= e.seq <= off_to:
+                continue
+            if expected_takes(name, e.account_id, e.region, e.category, orjson.loads(e.record)):
+                want.setdefault(e.region, []).append(e.seq)
+        got: dict[str, list[int]] = {}
+        for key in env.files(name):
+            seqs = [seq_of[orjson.dumps(r)] for r in env.records(key, name)]
+            assert seqs == sorted(seqs) and 0 < len(seqs) <= 500, (name, key)
+            got.setdefault(key.split("/")[3], []).extend(seqs)
+        assert {r: sorted(v) for r, v in got.items()} == want, name
+    assert len(want) > 1 and sum(map(len, want.values())) > 100  # the last trail: multi-Region, selectors
