@@ -22,7 +22,7 @@ import io
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
