@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from starlette.requests import Request
@@ -65,7 +65,7 @@ def info(request: Request) -> CallInfo:
 
 def safe_next(value: str | None) -> str:
     """A console path to go to after sign-in; anything else (another site) -> the event history."""
-    if value and value.startswith(BASE + "/") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith(BASE + "/") and "\\" not in value and "/.." not in value:
         return value
     return BASE + "/events"
 
@@ -90,11 +90,13 @@ def error_page(request: Request, status: int, title: str, message: str,
 
 
 def same_origin(request: Request) -> bool:
-    """False when the browser says the form came from another origin (``Origin`` header)."""
+    """False when the browser says the form came from another site: an ``Origin`` header whose
+    host differs from the ``Host`` header (the scheme is not compared, so a TLS-terminating proxy
+    in front works), or ``Origin: null``. No Origin header: True (the CSRF token decides)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower() != ""
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str) -> None:

@@ -128,6 +128,8 @@ def test_every_form_needs_the_csrf_token(console: ConsoleServer) -> None:
         assert c.post("/console/trails", data={**form, "csrf_token": "x" * 43}).status_code == 403
         foreign = c.post("/console/trails", data={**form, "csrf_token": token}, headers={"origin": "http://evil.example"})
         assert foreign.status_code == 403
+        null_origin = c.post("/console/trails", data={**form, "csrf_token": token}, headers={"origin": "null"})
+        assert null_origin.status_code == 403
         assert c.post("/console/trails/action", data={"action": "delete", "name": "main"}).status_code == 403
         assert c.post("/console/region", data={"region": "eu-west-1", "next": "/console/events"}).status_code == 403
         assert c.post("/console/signout", data={}).status_code == 403
@@ -168,7 +170,7 @@ def test_next_stays_in_the_console(console: ConsoleServer, target: str) -> None:
         token = csrf_of(c.get("/console/signin").text)
         r = c.post("/console/signin", data={"csrf_token": token, "access_key_id": console.key.access_key_id,
                                             "secret_access_key": console.key.secret_access_key, "next": target})
-        assert r.headers["location"] == ("/console/../x" if target == "/console/../x" else "/console/events")
+        assert r.headers["location"] == "/console/events"
 
 
 def _ids(html: str) -> list[str]:
