@@ -12,9 +12,9 @@ Lookup errors (InvalidTimeRangeException...) are shown on the page with their co
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -99,8 +99,8 @@ class HistoryPages(Pages):
                               f"No event {event_id} in the event history of account {session.account_id} "
                               f"in {session.region}.", session)
         event = events[0]
-        record = orjson.loads(event["CloudTrailEvent"])
-        pretty = orjson.dumps(record, option=orjson.OPT_INDENT_2).decode()
+        # The stdlib keeps integers beyond 64 bits exact (orjson would turn them into floats).
+        pretty = json.dumps(json.loads(event["CloudTrailEvent"]), indent=2, ensure_ascii=False)
         return self.page(request, session, "event.html", {
             "event": event, "row": row(event), "record_json": pretty, "back": back,
             "resources": event.get("Resources", []),

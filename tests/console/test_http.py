@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import re
 from typing import Any, Iterator
 
@@ -244,10 +245,17 @@ def test_event_page_shows_record_and_resources(console: ConsoleServer) -> None:
     with signed_in(console) as c:
         page = c.get(f"/console/events/{rec['eventID']}?from=/console/events%3Fn%3D10").text
         assert 'href="/console/events?n=10"' in page
-        pretty = orjson.dumps(rec, option=orjson.OPT_INDENT_2).decode().replace('"', "&#34;")
+        pretty = json.dumps(rec, indent=2).replace('"', "&#34;")
         assert pretty in page
         assert "<td>AWS::EC2::Instance</td>" in page
         assert c.get("/console/events/00000000-0000-4000-8000-999999999999").status_code == 404
+
+    huge = record(account=ACCOUNT, event_time=int(console.clock()) - 10, name="Huge",
+                  requestParameters={"n": 2**70})
+    store_records(console.store, [huge])
+    with signed_in(console) as c:
+        page = c.get(f"/console/events/{huge['eventID']}").text
+        assert '&#34;n&#34;: 1180591620717411303424' in page
 
 
 def test_switching_region_changes_the_history(console: ConsoleServer) -> None:
