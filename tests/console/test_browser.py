@@ -21,8 +21,6 @@ from opentrail.events.times import format_event_time
 from .browser import (ACCOUNT, CHROMIUM, CHROMIUM_ARGS, INVICTUS, KEY_ID, SCREENSHOTS, SECRET, Served,
                       opentrail)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run scripts/test.sh")
-
 DECRYPT = [{"AttributeKey": "EventName", "AttributeValue": "Decrypt"}]
 
 
@@ -50,6 +48,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
