@@ -86,6 +86,7 @@ def run_server(settings: Settings) -> None:
     from .store.sqlite import SqliteEventStore
     from .objectstore import open_storage
     from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier
+    from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = settings.data_dir
@@ -97,12 +98,17 @@ def run_server(settings: Settings) -> None:
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
     trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store)
     notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time)
+    keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
+    digest_state = DigestState(data_dir / DIGESTS_DB)
+    digests = DigestWorker(trails, storage, keys, digest_state, clock=time.time, interval_s=settings.digest_interval_s,
+                           delivery_caught_up=delivery_caught_up(delivery_state))
     delivery = DeliveryWorker(store, trails, storage, delivery_state, clock=time.time,
-                              interval_s=settings.delivery_interval_s, notifier=notifier)
+                              interval_s=settings.delivery_interval_s, notifier=notifier,
+                              on_delivered=digests.recorder.record_log_file)
     purger = RetentionPurger(store, settings.event_history_retention_days)
     server_file = data_dir / SERVER_FILE
     try:
-        app = build_app(settings=settings, store=store, accounts=accounts, trails=trails)
+        app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -118,12 +124,16 @@ def run_server(settings: Settings) -> None:
         print(banner(settings, url, boot), flush=True)
         purger.start()
         delivery.start()
+        digests.start()
         server.run()
     finally:
         purger.stop()
         delivery.stop()
+        digests.stop()
         if delivery.is_alive():
             delivery.join(timeout=30)
+        if digests.is_alive():
+            digests.join(timeout=30)
         notifier.close()
         try:
             if read_pid(server_file) == os.getpid():
@@ -134,6 +144,7 @@ def run_server(settings: Settings) -> None:
         accounts.close()
         trails.close()
         delivery_state.close()
+        digest_state.close()
         storage.close()
 
 
