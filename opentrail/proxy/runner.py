@@ -10,7 +10,7 @@ else to ``http://127.0.0.1:4588``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ class ProxyOptions:
     trusted_proxies: tuple[Network, ...] = ()
     virtual_host_suffixes: tuple[str, ...] = ()
     log_level: str = "info"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

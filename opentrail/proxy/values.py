@@ -25,7 +25,6 @@ from botocore.utils import parse_timestamp
 #: Services whose records write timestamps without the comma after the year.
 _NO_COMMA_SERVICES = frozenset({"iam", "rds", "kms", "ec2"})
 
-_MISSING = object()
 
 
 def camel(name: str) -> str:
