@@ -22,12 +22,13 @@ an SNS topic gets a notification (:mod:`.notify`), which never blocks delivery.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import orjson
 
@@ -35,8 +36,8 @@ from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, Storag
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
 from ..trails.service import TrailService
-from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, log_file_body, log_file_key,
-                      random_unique, to_runs)
+from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, fill_points, log_file_body,
+                      log_file_key, random_unique, to_runs)
 from .marks import head_seq
 from .notify import SnsNotifier
 from .routing import NEVER, PER_RECORD, partition_route, takes_record
@@ -241,34 +242,92 @@ class DeliveryWorker(threading.Thread):
                 targets.append(_Target(key, after, view, not steady, route == PER_RECORD, category))
         return routes
 
+    def _positions(self, cols: EventColumns, routes: dict[int, list[_Target]]) -> dict[tuple[str, str], Sequence[int]]:
+        """Per (trail, Region) batch key: the positions in ``cols`` of the events it takes, ascending."""
+        seqs = cols.seqs
+        live = {pid: targets for pid, targets in routes.items() if targets}
+        if not live:
+            return {}
+        by_partition: dict[int, Sequence[int]]
+        if len(cols.partition_names) == 1:
+            by_partition = {pid: range(len(seqs)) for pid in live}
+        else:
+            lists: dict[int, list[int]] = {pid: [] for pid in live}
+            get = lists.get
+            for i, pid in enumerate(cols.partitions):
+                found = get(pid)
+                if found is not None:
+                    found.append(i)
+            by_partition = dict(lists)
+        parsed: dict[int, dict[str, Any]] = {}
+
+        def record(i: int) -> dict[str, Any]:
+            value = parsed.get(i)
+            if value is None:
+                loaded = orjson.loads(cols.records[i])
+                value = parsed[i] = loaded if isinstance(loaded, dict) else {}
+            return value
+
+        keyed: dict[tuple[str, str], list[Sequence[int]]] = {}
+        for pid, targets in live.items():
+            for t in targets:
+                found = by_partition[pid]
+                found = found[bisect.bisect_right(found, t.after, key=seqs.__getitem__):]
+                if t.check_marks:
+                    found = [i for i in found if t.view.logging_at(seqs[i])]
+                if t.per_record:
+                    found = [i for i in found if takes_record(t.view.trail, t.category, record(i))]
+                if found:
+                    keyed.setdefault(t.key, []).append(found)
+        return {k: v[0] if len(v) == 1 else sorted(itertools.chain.from_iterable(v)) for k, v in keyed.items()}
+
     def _route(self, cols: EventColumns, now: float) -> None:
-        routes = self._targets(cols)
-        batches, max_records, max_raw_bytes = self._batches, self._max_records, self._max_raw_bytes
-        for seq, pid, raw in zip(cols.seqs, cols.partitions, cols.records):
-            targets = routes[pid]
-            if not targets:
-                continue
-            parsed: dict[str, Any] | None = None
-            for target in targets:
-                if seq <= target.after:
-                    continue
-                if target.check_marks and not target.view.logging_at(seq):
-                    continue
-                if target.per_record:
-                    if parsed is None:
-                        value = orjson.loads(raw)
-                        parsed = value if isinstance(value, dict) else {}
-                    if not takes_record(target.view.trail, target.category, parsed):
-                        continue
-                key = target.key
-                batch = batches.get(key)
-                if batch is None:
-                    batch = batches[key] = _Batch(now)
-                batch.seqs.append(seq)
-                batch.records.append(raw)
-                batch.raw_bytes += len(raw) + 1
-                if len(batch.seqs) >= max_records or batch.raw_bytes >= max_raw_bytes:
-                    self._plan(key, seq, now)
+        """Append the events of ``cols`` to the batches of the trails that take them and plan every
+        batch that fills up -- with slices, not per event, yet planning each full batch with exactly
+        the state (its own trail's other batches included) it would have when appending the
+        events one by one in seq order."""
+        by_key = self._positions(cols, self._targets(cols))
+        seqs, records, batches = cols.seqs, cols.records, self._batches
+        sizes: dict[tuple[str, str], list[int]] = {}
+        points: list[tuple[int, int, tuple[str, str], int]] = []
+        rank = {arn: i for i, arn in enumerate(self._views)}
+        for key, found in by_key.items():
+            if isinstance(found, range):
+                lengths = list(map(len, records[found.start:found.stop]))
+            else:
+                lengths = list(map(len, map(records.__getitem__, found)))
+            sizes[key] = [n + 1 for n in lengths]  # the comma
+            batch = batches.get(key)
+            full = fill_points(len(batch.seqs) if batch else 0, batch.raw_bytes if batch else 0, sizes[key],
+                               self._max_records, self._max_raw_bytes)
+            points.extend((seqs[found[end]], rank[key[0]], key, end) for end in full)
+        done = dict.fromkeys(by_key, 0)
+
+        def append(key: tuple[str, str], upto: int) -> None:
+            start = done[key]
+            if upto <= start:
+                return
+            found = by_key[key][start:upto]
+            batch = batches.get(key)
+            if batch is None:
+                batch = batches[key] = _Batch(now)
+            if isinstance(found, range):
+                batch.seqs.extend(seqs[found.start:found.stop])
+                batch.records.extend(records[found.start:found.stop])
+            else:
+                batch.seqs.extend(map(seqs.__getitem__, found))
+                batch.records.extend(map(records.__getitem__, found))
+            batch.raw_bytes += sum(sizes[key][start:upto])
+            done[key] = upto
+
+        for seq, _, key, end in sorted(points):
+            for other, found in by_key.items():
+                if other != key:
+                    append(other, bisect.bisect_left(found, seq, key=seqs.__getitem__))
+            append(key, end + 1)
+            self._plan(key, seq, now)
+        for key, found in by_key.items():
+            append(key, len(found))
 
     def _read_seq(self, arn: str, through: int) -> int:
         """Where a restart must read from for ``arn``: before its oldest unplanned batched event."""

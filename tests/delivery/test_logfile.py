@@ -6,8 +6,10 @@ import gzip
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from opentrail.delivery.logfile import BodyCompressor, log_file_body, raw_body
+from opentrail.delivery.logfile import BodyCompressor, fill_points, log_file_body, raw_body
 
 
 def test_raw_body_joins_the_record_bytes() -> None:
@@ -17,7 +19,7 @@ def test_raw_body_joins_the_record_bytes() -> None:
 
 
 def test_log_file_body_is_one_gzip_member_with_the_same_bytes_every_time() -> None:
-    records = [b'{"eventID":"%d"}' % i for i in range(1000)]
+    records = [b'{"eventID":"%d"}' % i for i in range(2500)]  # more than one CHUNK_RECORDS
     body = log_file_body(records)
     assert body[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, MTIME 0, OS unknown
     assert gzip.decompress(body) == b'{"Records":[' + b",".join(records) + b"]}"
@@ -67,3 +69,18 @@ def test_compressor_thread_ends_when_idle_and_starts_again() -> None:
         t.join(timeout=5)
     assert not any(t.is_alive() for t in threads)
     assert gzip.decompress(compressor.submit([b"{}"]).result(timeout=30)) == b'{"Records":[{}]}'
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 30), st.lists(st.integers(1, 12), max_size=40), st.integers(1, 5), st.integers(1, 40))
+def test_fill_points_are_where_appending_one_by_one_fills_a_batch(count: int, raw_bytes: int, sizes: list[int],
+                                                                  max_records: int, max_raw_bytes: int) -> None:
+    count, raw_bytes = min(count, max_records - 1), min(raw_bytes, max_raw_bytes - 1)  # a batch not yet full
+    expected, n, b = [], count, raw_bytes
+    for i, size in enumerate(sizes):
+        n, b = n + 1, b + size
+        if n >= max_records or b >= max_raw_bytes:
+            expected.append(i)
+            n, b = 0, 0
+    assert fill_points(count, raw_bytes, sizes, max_records, max_raw_bytes) == expected
