@@ -156,6 +156,8 @@ def fill_points(count: int, raw_bytes: int, sizes: Sequence[int], max_records: i
 
 def to_runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
     """Ascending ``seqs`` as runs of consecutive values: [1,2,3,7] -> [(1,3),(7,7)]."""
+    if seqs and seqs[-1] - seqs[0] + 1 == len(seqs):  # ascending and distinct: one run
+        return [(seqs[0], seqs[-1])]
     runs: list[tuple[int, int]] = []
     for s in seqs:
         if runs and runs[-1][1] + 1 == s:

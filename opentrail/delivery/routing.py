@@ -29,6 +29,9 @@ from ..trails.model import Trail
 GLOBAL_SERVICE_EVENT_SOURCES: frozenset[str] = frozenset(
     {"iam.amazonaws.com", "sts.amazonaws.com", "cloudfront.amazonaws.com", "route53.amazonaws.com"}
 )
+_GLOBAL_NAMES: frozenset[bytes] = frozenset(s.encode() for s in GLOBAL_SERVICE_EVENT_SOURCES)
+_SOURCE_KEY = b'"eventSource"'
+_JSON_SPACE = b" \t\n\r"
 
 
 def default_selection(trail: Trail) -> bool:
@@ -56,12 +59,50 @@ def partition_route(trail: Trail, account_id: str, region: str, category: str) -
 
 
 def takes_record(trail: Trail, category: str, parsed: dict[str, Any]) -> bool:
-    """The :data:`PER_RECORD` decision: ``parsed`` is the record, ``category`` the stored one."""
-    if not trail.include_global_service_events and parsed.get("eventSource") in GLOBAL_SERVICE_EVENT_SOURCES:
+    """The :data:`PER_RECORD` decision: ``parsed`` is the record, ``category`` the stored one. An
+    eventSource that is not a string names no global service."""
+    source = parsed.get("eventSource")
+    if not trail.include_global_service_events and isinstance(source, str) and source in GLOBAL_SERVICE_EVENT_SOURCES:
         return False
     if default_selection(trail):
         return category == "Management"
     return matches(trail.selectors, parsed)
+
+
+def _may_name_a_global_service(raw: bytes) -> bool:
+    """False only when no object member ``"eventSource"`` anywhere in the JSON ``raw`` can be a
+    global service's name. Exact, not a heuristic: without ``\\u`` escapes (checked first) a
+    member named eventSource is spelled ``"eventSource"``, then optional whitespace, ``:``,
+    whitespace, and a string equal to a global service's name is spelled out literally (no other
+    JSON escape decodes to a letter, digit or dot)."""
+    if b"\\" in raw and b"\\u" in raw:
+        return True
+    i = raw.find(_SOURCE_KEY)
+    while i >= 0:
+        i += len(_SOURCE_KEY)
+        rest = raw[i:i + 64].lstrip(_JSON_SPACE)
+        if rest[:1] == b":":
+            rest = rest[1:].lstrip(_JSON_SPACE)
+            if rest[:1] == b'"':
+                end = rest.find(b'"', 1)
+                if end < 0 or rest[1:end] in _GLOBAL_NAMES:
+                    return True
+            elif not rest:
+                return True  # more whitespace than the window: let the parser decide
+        elif not rest:
+            return True
+        i = raw.find(_SOURCE_KEY, i)
+    return False
+
+
+def takes_raw(trail: Trail, category: str, raw: bytes) -> bool | None:
+    """The :data:`PER_RECORD` decision from the record's JSON bytes alone, or None when the record
+    must be parsed (:func:`takes_record`). Answered for a trail with the default selection (which
+    is :data:`PER_RECORD` only to leave out global service events) when no eventSource member in
+    the bytes can name a global service -- then the top-level one cannot either."""
+    if default_selection(trail) and not _may_name_a_global_service(raw):
+        return category == "Management"
+    return None
 
 
 def takes(trail: Trail, event: StoredEvent, record: Callable[[], dict[str, Any]]) -> bool:

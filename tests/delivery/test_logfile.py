@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opentrail.delivery.logfile import BodyCompressor, fill_points, log_file_body, raw_body
+from opentrail.delivery.logfile import (BodyCompressor, fill_points, log_file_body, raw_body, runs_from_bytes, runs_to_bytes,
+                                        to_runs)
 
 
 def test_raw_body_joins_the_record_bytes() -> None:
@@ -84,3 +85,11 @@ def test_fill_points_are_where_appending_one_by_one_fills_a_batch(count: int, ra
             expected.append(i)
             n, b = 0, 0
     assert fill_points(count, raw_bytes, sizes, max_records, max_raw_bytes) == expected
+
+
+def test_runs_of_seqs_roundtrip_through_bytes() -> None:
+    assert to_runs([]) == []
+    assert to_runs([4, 5, 6]) == [(4, 6)]
+    assert to_runs([1, 2, 3, 7, 9, 10]) == [(1, 3), (7, 7), (9, 10)]
+    assert to_runs(range(10, 20)) == [(10, 19)]
+    assert runs_from_bytes(runs_to_bytes([(1, 3), (7, 7)])) == [(1, 3), (7, 7)]

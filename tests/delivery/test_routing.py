@@ -4,11 +4,12 @@ for trails of every kind, with logging switched off and on between reads and bat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
-from opentrail.delivery.routing import ALWAYS, NEVER, PER_RECORD, partition_route
+from opentrail.delivery.routing import ALWAYS, NEVER, PER_RECORD, partition_route, takes_raw, takes_record
 from opentrail.events.files import iter_file_records
 from opentrail.events.record import RecordRejected, read_record
 from opentrail.trails import (AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, TrailSelectors,
@@ -130,3 +131,32 @@ def test_every_dataset_record_goes_exactly_where_the_rules_say(env: Env) -> None
             got.setdefault(key.split("/")[3], []).extend(seqs)
         assert {r: sorted(v) for r, v in got.items()} == want, name
     assert len(want) > 1 and sum(map(len, want.values())) > 100  # the last trail: multi-Region, selectors
+
+
+def test_global_service_events_are_recognised_from_the_bytes_only_when_that_is_exact(env: Env) -> None:
+    env.trail("no-global", include_global_service_events=False)
+    trail = env.trails.get_trail(ACCOUNT, "us-east-1", "no-global")
+    base = {"eventVersion": "1.11", "eventTime": "2024-05-01T10:00:00Z", "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT, "managementEvent": True}
+    plain = orjson.dumps({**base, "eventSource": "ec2.amazonaws.com", "eventID": "plain"})
+    iam = orjson.dumps({**base, "eventSource": "iam.amazonaws.com", "eventID": "iam"})
+    escaped = iam.replace(b'"iam.amazonaws.com"', b'"iam\\u002eamazonaws.com"').replace(b'"eventID":"iam"', b'"eventID":"esc"')
+    nested = orjson.dumps({**base, "eventSource": "ec2.amazonaws.com", "eventID": "nested",
+                           "requestParameters": {"eventSource": "sts.amazonaws.com"}})
+    odd = orjson.dumps({**base, "eventSource": ["iam.amazonaws.com"], "eventID": "odd"})
+    assert orjson.loads(escaped)["eventSource"] == "iam.amazonaws.com"
+    assert takes_raw(trail, "Management", plain) is True
+    assert takes_raw(trail, "Data", plain) is False
+    spaced = b'{"eventSource" :\n "sts.amazonaws.com", "eventID": "spaced"}'
+    mention = orjson.dumps({**base, "eventSource": "ec2.amazonaws.com", "eventID": "mention",
+                            "requestParameters": {"roleArn": "iam.amazonaws.com/x", "field": "eventSource"}})
+    assert [takes_raw(trail, "Management", r) for r in (iam, escaped, nested, spaced)] == [None] * 4
+    assert [takes_raw(trail, "Management", r) for r in (odd, mention)] == [True, True]
+    assert [takes_record(trail, "Management", orjson.loads(r)) for r in (iam, escaped, nested, odd)] == [False, False, True, True]
+    events = [replace(read_record(orjson.loads(r)), record=r) for r in (plain, iam, escaped, nested, odd)]
+    env.store.append(events)
+    w = env.worker()
+    w.step()
+    env.clock.now += 2
+    w.step()
+    assert [r["eventID"] for k in env.files() for r in env.records(k)] == ["plain", "nested", "odd"]
