@@ -70,11 +70,15 @@ def sign_in(page: Any, secret: str = SECRET) -> None:
     """Sign in with the keyboard only: the key field has focus, Tab to the secret, Enter submits."""
     page.goto("/")
     assert page.url.endswith("/console/signin?next=%2Fconsole%2Fevents")
+    # Chromium applies autofocus at its next rendering update, which may come after "load".
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'access_key_id'")
     page.keyboard.type(KEY_ID)
     page.keyboard.press("Tab")
     page.keyboard.type(secret)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    if "/console/signin" in page.url:  # refused: the form shows again with the key id typed
+        assert page.input_value("#access_key_id") == KEY_ID
 
 
 def shot(page: Any, name: str) -> None:
