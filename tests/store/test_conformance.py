@@ -163,6 +163,8 @@ def test_read_columns_is_read_since_as_columns(store: EventStore) -> None:
         assert (list(part.seqs), list(part.records)) == ([e.seq for e in events], [e.record for e in events])
         assert [part.partition_names[p] for p in part.partitions] == [(e.account_id, e.region, e.category) for e in events]
     assert len(store.read_columns(5, 10)) == 0
+    assert store.purge_before(2) == 1  # "b": a gap in the seqs
+    assert list(store.read_columns(0, 3).seqs) == [e.seq for e in store.read_since(0, 3)] == [1, 3, 4]
 
 
 def test_purge_before(store: EventStore) -> None:
