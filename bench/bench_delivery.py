@@ -1,10 +1,11 @@
 """Trail delivery benchmark: acknowledgement -> readable latency and log file throughput.
 
     python3 bench/bench_delivery.py [--events 2000000] [--latency-seconds 20] [--store-dir DIR] [--repeat 1]
+        [--trail default|no-global|write-only]
 
 In process, as ``opentrail serve`` wires it: a :class:`SqliteEventStore`, folder buckets, a
 :class:`DeliveringTrailService` and the :class:`DeliveryWorker` thread with the default
-``--delivery-interval-s`` (2.0). Records are the invictus-ir dataset's (real CloudTrail, ~1.4 KB
+``--delivery-interval-s`` (2.0). Records are the invictus-ir dataset's (real CloudTrail, ~1.26 KB
 each) with fresh eventIDs, recipient account and Region set to the trail's.
 
 - Throughput: a backlog of ``--events`` events is in the store first (appended by the trail's own
@@ -12,9 +13,9 @@ each) with fresh eventIDs, recipient account and Region set to the trail's.
   uploaded log file (reading the log, routing, ISA-L gzip, fsync'd file writes). Two rates: *full
   files* -- events in every file but the last / time until the second-to-last file was written
   (the catching-up rate); *everything* -- all events / time until the last file was written,
-  which includes the last, partial batch waiting its ``--delivery-interval-s``; and the process's
-  CPU time per event (all threads), which other load on the machine does not inflate much. ``--store-dir``
-  keeps the filled event store there and reuses it on the next run (filling 2M events takes a few
+  which includes the last, partial batch waiting its ``--delivery-interval-s``. Also the
+  process's CPU time per event (all threads), which other load on the machine inflates far less
+  than wall time. ``--trail`` picks the trail's selection (see TRAIL_KINDS). ``--store-dir`` keeps the filled event store there and reuses it on the next run (filling 2M events takes a few
   minutes); the trail then gets a logging mark at seq 0, as if StartLogging had come first.
 - Latency: a producer appends 100 events every 50 ms (2,000 events/s) while the worker runs; a
   poller lists the bucket every 20 ms and reads new files; latency = time the file was first seen
