@@ -5,7 +5,8 @@ validation") describe it.
 Request: ``StartTime`` / ``EndTime`` (epoch seconds as JSON numbers; each defaults to the current
 time, so no range at all returns the key in use now), ``NextToken``. Response:
 ``{"PublicKeyList": [{Value, ValidityStartTime, ValidityEndTime, Fingerprint}], "NextToken"?}`` --
-every key of the *signing Region* whose validity overlaps the range, newest first. ``Value`` is the
+every key of the *signing Region* whose validity overlaps the range, newest first (the Region's
+current key is created on the first call if no digest was signed there yet). ``Value`` is the
 DER PKCS#1 RSA public key (a blob: base64 on the wire), ``Fingerprint`` the hex MD5 of it.
 
 Errors: StartTime after EndTime is ``InvalidTimeRangeException`` (the model's documentation: "the
@@ -83,6 +84,7 @@ def list_public_keys(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
     if start > end:
         raise InvalidTimeRangeException()
     offset = _offset(params.get("NextToken"), start, end)
+    store.current(ctx.caller.region)  # as on AWS, a Region always has a key in use, even before a first digest
     keys = store.public_keys(ctx.caller.region, start, end)
     page = keys[offset:offset + PAGE_SIZE]
     out: dict[str, Any] = {"PublicKeyList": [
