@@ -75,6 +75,7 @@ def banner(settings: Settings, url: str, boot: object) -> str:
         ]
     else:
         lines.append("  credentials: the access key seeded from OPENTRAIL_ACCESS_KEY_ID")
+    lines.append(f"  console: {url}/ (sign in with that access key pair)")
     return "\n".join(lines)
 
 

@@ -130,6 +130,7 @@ def test_first_start_writes_credentials_and_banner_says_how_to_use_them(server: 
     assert fields["aws_access_key_id"] in out
     assert fields["aws_secret_access_key"] not in out
     assert f"--endpoint-url {server.url}" in out
+    assert f"  console: {server.url}/ (sign in with that access key pair)" in out
     assert stat.S_IMODE((server.data_dir / "accounts.db").stat().st_mode) == 0o600
 
 
