@@ -92,6 +92,8 @@ def run_proxy(options: ProxyOptions) -> None:
     import uvicorn
 
     logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every upstream request at INFO: one line per proxied call is noise (and costs time)
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     proxy = build_proxy(options)
     print(f"opentrail proxy listening on http://{options.host}:{options.port} -> {options.upstream}"
           f"  (events to {proxy.endpoint_url})", flush=True)
