@@ -10,6 +10,12 @@ The delivery time is read from the clock while holding the digest state's lock, 
 digest worker holds from reading its clock to committing a digest, so a file is never recorded into
 a period whose digest is already written (except after a final digest: those are *late* files and
 go into backfill digests, see :mod:`.worker`).
+
+Which files are digested is decided here, from the trail as it is *when the upload completed*, not
+from what the digest worker last noticed (it looks once per poll): a file delivered after
+StartLogging or UpdateTrail ``EnableLogFileValidation`` returned is always digested. When the
+worker has not opened the trail's chain yet, the recorder opens it (starting at the file's delivery
+time) in the same transaction that records the file.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import orjson
 from isal import igzip
 
 from ..events.times import parse_event_time
+from ..trails.model import Trail
 from . import format as F
-from .state import REGULAR, Chain, DeliveredFile, DigestState
+from .state import REGULAR, Chain, DeliveredFile, DigestState, new_chain
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +58,19 @@ def event_time_range(raw: bytes) -> tuple[int | None, int | None]:
     return (max(times), min(times)) if times else (None, None)
 
 
-class LogFileRecorder:
-    """Records delivered log files of followed trails in ``state``; ``clock`` gives epoch seconds."""
+def validating(trail: Trail) -> bool:
+    """The trail logs with log file validation on: its delivered files are digested."""
+    return trail.log_file_validation_enabled and trail.status.is_logging
 
-    def __init__(self, state: DigestState, clock: Callable[[], float]) -> None:
+
+class LogFileRecorder:
+    """Records delivered log files of followed trails in ``state``; ``clock`` gives epoch seconds;
+    ``trails`` returns every trail as it is now (``TrailService.trails``)."""
+
+    def __init__(self, state: DigestState, clock: Callable[[], float], trails: Callable[[], list[Trail]]) -> None:
         self._state = state
         self._clock = clock
+        self._trails = trails
         self._interest: dict[str, str] = {}
         self._chains: dict[tuple[str, str], Chain] = {}
 
@@ -66,10 +80,13 @@ class LogFileRecorder:
         self._interest = interest
         self._chains = active_chains
 
+    def _validating_trail(self, arn: str) -> Trail | None:
+        return next((t for t in self._trails() if t.arn == arn and validating(t)), None)
+
     def record_log_file(self, arn: str, region: str, bucket: str, key: str, body: bytes) -> None:
         """The delivery hook (see the module docstring). Raises what SQLite raises: delivery then
         keeps the plan and uploads the same bytes again later, so nothing is lost."""
-        if arn not in self._interest:
+        if self._interest.get(arn) != ACTIVE and self._validating_trail(arn) is None and arn not in self._interest:
             return
         try:
             raw = igzip.decompress(body)
@@ -79,17 +96,28 @@ class LogFileRecorder:
         digest_hash = F.sha256_hex(raw)
         newest, oldest = event_time_range(raw)
         with self._state.lock:
+            now = int(self._clock())
+            statements = []
             interest = self._interest.get(arn)
+            if interest != ACTIVE:
+                trail = self._validating_trail(arn)
+                if trail is not None:
+                    # logging with validation on, not noticed by the worker yet: the chain starts now
+                    home = new_chain(trail, trail.home_region, now)
+                    statements.append(DigestState.put_chain(home))
+                    self._interest = {**self._interest, arn: ACTIVE}
+                    self._chains = {**self._chains, (arn, home.region): home}
+                    interest = ACTIVE
             if interest is None:
                 return
-            now = int(self._clock())
-            statements = [DigestState.add_file(DeliveredFile(bucket, key, arn, region, digest_hash, newest, oldest, now))]
+            statements.append(DigestState.add_file(DeliveredFile(bucket, key, arn, region, digest_hash, newest, oldest, now)))
             if interest == ACTIVE and (arn, region) not in self._chains:
                 # a multi-Region trail's first file of this Region: the Region's chain starts now
-                home = next((c for (a, _), c in self._chains.items() if a == arn), None)
-                if home is not None:
-                    chain = dataclasses.replace(home, region=region, kind=REGULAR, start_time=now, prev_bucket=None,
-                                                prev_key=None, prev_hash=None, prev_signature=None, prev_end=None)
+                home_chain = next((c for (a, _), c in self._chains.items() if a == arn), None)
+                if home_chain is not None:
+                    chain = dataclasses.replace(home_chain, region=region, kind=REGULAR, start_time=now, prev_bucket=None,
+                                                prev_key=None, prev_hash=None, prev_signature=None, prev_end=None,
+                                                closing_at=None, close_reason=None)
                     statements.append(DigestState.put_chain(chain))
                     self._chains = {**self._chains, (arn, region): chain}
             self._state.write(statements)

@@ -30,8 +30,12 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from ..trails.model import Trail
 
 DIGESTS_DB = "digests.db"
 
@@ -107,6 +111,13 @@ class PlannedDigest:
     body: bytes
     metadata: dict[str, str]
     end_time: int
+
+
+def new_chain(trail: "Trail", region: str, start_time: int) -> Chain:
+    """An active regular chain of ``trail`` in ``region`` starting at ``start_time`` (epoch
+    seconds) with no previous digest: its first digest is a *starting* digest."""
+    return Chain(trail.arn, region, REGULAR, True, start_time, None, None, None, None, None, None, None,
+                 trail.account_id, trail.name, trail.home_region, trail.s3_bucket_name, trail.s3_key_prefix)
 
 
 _CHAIN_COLUMNS = ("arn, region, kind, active, start_time, closing_at, close_reason, prev_bucket, prev_key, prev_hash, "

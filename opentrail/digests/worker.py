@@ -39,8 +39,8 @@ from ..trails.model import Trail
 from ..trails.service import TrailService
 from . import format as F
 from .keys import KeyStore
-from .recorder import ACTIVE, LATE, LogFileRecorder
-from .state import BACKFILL, REGULAR, Chain, DeliveredFile, DigestState
+from .recorder import ACTIVE, LATE, LogFileRecorder, validating as _validating
+from .state import BACKFILL, REGULAR, Chain, DeliveredFile, DigestState, new_chain
 
 if TYPE_CHECKING:
     from ..delivery.state import DeliveryState
@@ -82,7 +82,7 @@ class DigestWorker(threading.Thread):
         self._failures: dict[str, int] = {}
         self._next_attempt: dict[str, float] = {}
         self._last_prune = float("-inf")
-        self.recorder = LogFileRecorder(state, clock)
+        self.recorder = LogFileRecorder(state, clock, trails.trails)
         with state.lock:
             self._publish(state.chains(), {t.arn: t for t in trails.trails()})
 
@@ -141,8 +141,7 @@ class DigestWorker(threading.Thread):
 
     def _open(self, trail: Trail, now: int, region: str | None = None) -> Chain:
         """A new chain of ``trail`` in ``region`` (default: its home Region) starting at ``now``."""
-        chain = Chain(trail.arn, region or trail.home_region, REGULAR, True, now, None, None, None, None, None, None, None,
-                      trail.account_id, trail.name, trail.home_region, trail.s3_bucket_name, trail.s3_key_prefix)
+        chain = new_chain(trail, region or trail.home_region, now)
         self._state.write([DigestState.put_chain(chain)])
         return chain
 
@@ -264,10 +263,6 @@ def delivery_caught_up(state: "DeliveryState") -> Callable[[str], bool]:
         return state.read_seqs().get(arn, 0) >= marks[-1].seq
 
     return check
-
-
-def _validating(trail: Trail) -> bool:
-    return trail.log_file_validation_enabled and trail.status.is_logging
 
 
 def _close_reason(trail: Trail | None) -> str:
