@@ -7,6 +7,8 @@ process (:mod:`.sqlite_indexer`), applies log rows to ``events.sqlite3`` -- dedu
 eventID), the ``events`` table (seq = append order), the posting-block lookup index -- and reports
 each batch's result back; ``append(wait_visible=True)`` waits for that report, so its
 :class:`AppendResult` counts duplicates and its events are visible to lookups when it returns.
+The store restarts an indexer that dies (:mod:`.sqlite_supervisor`); appends are acknowledged
+meanwhile, since the log has them.
 
 Reads (:mod:`.sqlite_reader`): each reading thread has its own connection to ``events.sqlite3``
 (WAL: readers never wait for the indexer). The lookup index is a set of posting blocks: per lookup
@@ -21,14 +23,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import socket
-import subprocess
-import sys
 import threading
+import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .base import AppendResult, EventColumns, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 from .errors import StoreLockedError
@@ -36,6 +35,9 @@ from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 from .sqlite_indexer import BLOCK_ORDS, MERGE_AT_IDS, connect_events
 from .sqlite_log import LogTicket, LogWriter, encode_batch
 from .sqlite_reader import SqliteEventReader
+from .sqlite_supervisor import IndexerFailedError, IndexerSupervisor, IndexerUnavailableError, RestartPolicy
+
+__all__ = ["IndexerFailedError", "IndexerUnavailableError", "RestartPolicy", "SqliteEventStore", "store_locked"]
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,8 @@ LOCK_NAME = "LOCK"
 #: Applied log rows are deleted from the log once this many have accumulated.
 TRUNCATE_EVERY_ROWS = 64
 _SCHEMA = (Path(__file__).parent / "sqlite_schema.sql").read_text()
-#: The folder holding the ``opentrail`` package, so the indexer imports this very copy.
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: Seconds between checks of a waiting append for an indexer that stays down.
+_POLL_S = 0.25
 
 
 def store_locked(directory: Path | str) -> bool:
@@ -75,10 +77,6 @@ def _take_lock(directory: Path) -> int:
     return fd
 
 
-class IndexerFailedError(RuntimeError):
-    """The indexer process stopped (its message says why); the store must be reopened."""
-
-
 @dataclass(eq=False)
 class _Waiter:
     """An append waiting for the indexer's result for its log row."""
@@ -86,27 +84,6 @@ class _Waiter:
     done: threading.Event = field(default_factory=threading.Event)
     result: AppendResult | None = None
     error: BaseException | None = None
-
-
-def _start_indexer(
-    directory: Path, events_db: Path, cache_mb: int, block_ords: int, merge_at_ids: int
-) -> tuple[subprocess.Popen[bytes], Connection]:
-    """Start ``python -m opentrail.store.sqlite_indexer`` with one end of a socket pair.
-
-    A fresh interpreter (not fork: this process has threads; not multiprocessing's spawn, which
-    would re-import the caller's main module)."""
-    ours, theirs = socket.socketpair()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "opentrail.store.sqlite_indexer", str(directory), str(events_db),
-             str(cache_mb), str(block_ords), str(merge_at_ids), str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))},
-        )
-    finally:
-        theirs.close()
-    return process, Connection(ours.detach())
 
 
 class SqliteEventStore(EventStore):
@@ -118,12 +95,23 @@ class SqliteEventStore(EventStore):
     of it (plus the OS page cache; no mmap, so a cold read fetches one page, not a read-ahead
     window). ``block_ords`` is the posting block size and ``merge_at_ids`` the number of new eventID
     rows that starts a merge into the main eventID index (tests make both tiny to exercise them).
+
+    A dead indexer is restarted under ``restart_policy``; an append waiting to be visible (and
+    :meth:`flush`, :meth:`purge_before`) waits for the restarted one, or raises
+    :class:`IndexerUnavailableError` once no indexer has run for ``visible_timeout_s`` seconds.
     """
 
     durable = True
 
     def __init__(
-        self, directory: Path, *, cache_mb: int = 256, block_ords: int = BLOCK_ORDS, merge_at_ids: int = MERGE_AT_IDS
+        self,
+        directory: Path,
+        *,
+        cache_mb: int = 256,
+        block_ords: int = BLOCK_ORDS,
+        merge_at_ids: int = MERGE_AT_IDS,
+        restart_policy: RestartPolicy = RestartPolicy(),
+        visible_timeout_s: float = 30.0,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -131,15 +119,16 @@ class SqliteEventStore(EventStore):
         self._path = self.directory / DB_NAME
         self._cache_mb = cache_mb
         self._state_lock = threading.Lock()
-        self._pipe_lock = threading.Lock()
+        self._visible_timeout_s = visible_timeout_s
         self._waiters: dict[int, _Waiter] = {}
         self._flushes: list[tuple[int, _Waiter]] = []
         self._early: dict[int, AppendResult] = {}
-        self._purges: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self._purges: dict[int, tuple[threading.Event, list[Any], int]] = {}
         self._failure: str | None = None
         self._closed = False
         self._log: LogWriter | None = None
-        self._process: Any = None
+        self._supervisor: IndexerSupervisor | None = None
+        self._last_seq = self._count = self._applied = self._truncated = 0
         try:
             conn = connect_events(self._path, cache_mb, reader=False)
             try:
@@ -151,16 +140,17 @@ class SqliteEventStore(EventStore):
             self._codec = RecordCodec(zdict)
             self._reader = SqliteEventReader(self._path, max(8, cache_mb // 4), self._codec)
             self._log = LogWriter(self.directory, self._logged)
-            self._process, self._pipe = _start_indexer(self.directory, self._path, cache_mb, block_ords, merge_at_ids)
-            ready = self._pipe.recv()
-            if ready[0] != "ready":
-                raise IndexerFailedError(f"indexer did not start: {ready!r}")
-            _, self._last_seq, self._count, self._applied = ready
+            self._supervisor = IndexerSupervisor(
+                [str(self.directory), str(self._path), str(cache_mb), str(block_ords), str(merge_at_ids)],
+                restart_policy,
+                on_message=self._on_message,
+                on_restarted=self._on_restarted,
+                on_gave_up=self._fail,
+            )
+            _, self._last_seq, self._count, self._applied = self._supervisor.start()
             self._truncated = self._applied
             if self._applied:
                 self._log.truncate(self._applied)
-            self._results = threading.Thread(target=self._read_results, name="opentrail-indexer-results", daemon=True)
-            self._results.start()
         except BaseException:
             self._shutdown_quietly()
             raise
@@ -169,8 +159,6 @@ class SqliteEventStore(EventStore):
     def _ticket(self, events: Sequence[NewEvent]) -> LogTicket:
         if self._closed:
             raise RuntimeError(f"event store {self.directory} is closed")
-        if self._failure is not None:
-            raise IndexerFailedError(self._failure)
         compress = self._codec.compress
         return LogTicket(encode_batch(events, [compress(e.record) for e in events]), len(events))
 
@@ -178,7 +166,9 @@ class SqliteEventStore(EventStore):
         """Durable on return. With ``wait_visible`` (the default) also indexed: the result counts
         duplicates and lookups see the events. Without it the result says ``indexed=False`` and
         counts every event as accepted (dedup happens later). Raises the log's ``sqlite3.Error``
-        if the commit failed, :class:`IndexerFailedError` if the indexer stopped."""
+        if the commit failed. With ``wait_visible``, raises :class:`IndexerFailedError` if the
+        indexer is not restarted any more, :class:`IndexerUnavailableError` if a restart takes over
+        ``visible_timeout_s``: the batch is durable all the same and indexed later."""
         if not events:
             return AppendResult(0, 0)
         ticket = self._ticket(events)
@@ -192,17 +182,37 @@ class SqliteEventStore(EventStore):
             return AppendResult(len(events), 0, (), indexed=False)
         with self._state_lock:
             early = self._early.pop(ticket.log_id, None)
-            if early is None and self._failure is None:
+            failure = self._failure
+            if early is None and failure is None:
                 self._waiters[ticket.log_id] = waiter
         if early is not None:
             return early
-        if self._failure is not None and early is None and ticket.log_id not in self._waiters:
-            raise IndexerFailedError(self._failure)
-        waiter.done.wait()
+        if failure is not None:
+            raise IndexerFailedError(f"{failure} (this batch is durable in the log)")
+        self._wait(waiter.done, lambda: self._waiters.pop(ticket.log_id, None), "the batch is durable in the log")
         if waiter.error is not None:
             raise waiter.error
         assert waiter.result is not None
         return waiter.result
+
+    def _wait(self, done: threading.Event, forget: Callable[[], object], what: str) -> None:
+        """Wait for ``done``; raise :class:`IndexerUnavailableError` once no indexer has run for
+        ``visible_timeout_s`` (``forget()``, under the state lock, then drops the waiter)."""
+        supervisor = self._supervisor
+        assert supervisor is not None
+        started = time.monotonic()
+        while not done.wait(_POLL_S):
+            down = supervisor.down_since
+            if down is None or time.monotonic() - max(down, started) <= self._visible_timeout_s:
+                continue
+            with self._state_lock:
+                forget()
+            if done.is_set():
+                return
+            raise IndexerUnavailableError(
+                f"the event store's indexer has not run for {self._visible_timeout_s:g} s"
+                f" (restart {supervisor.restarts} pending); {what} and is indexed once it runs again"
+            )
 
     def submit(self, events: Sequence[NewEvent]) -> None:
         """Queue without waiting; a failed commit is logged by the log writer."""
@@ -212,101 +222,137 @@ class SqliteEventStore(EventStore):
 
     def flush(self) -> None:
         """Wait until every batch appended or submitted before the call is indexed. Raises
-        :class:`IndexerFailedError` if the indexer stopped."""
+        :class:`IndexerFailedError` if the indexer is not restarted any more,
+        :class:`IndexerUnavailableError` if a restart takes over ``visible_timeout_s``."""
         assert self._log is not None
         last = self._log.barrier()
-        while True:
-            with self._state_lock:
-                if self._failure is not None:
-                    raise IndexerFailedError(self._failure)
-                if self._applied >= last:
-                    return
-                waiter = _Waiter()
-                self._flushes.append((last, waiter))
-            waiter.done.wait()
+        with self._state_lock:
+            if self._failure is not None:
+                raise IndexerFailedError(self._failure)
+            if self._applied >= last:
+                return
+            entry = (last, _Waiter())
+            self._flushes.append(entry)
 
-    def _send(self, msg: tuple[Any, ...]) -> None:
-        with self._pipe_lock:
-            self._pipe.send(msg)
+        def forget() -> None:
+            if entry in self._flushes:
+                self._flushes.remove(entry)
+
+        self._wait(entry[1].done, forget, "what was appended is durable in the log")
+        if entry[1].error is not None:
+            raise entry[1].error
 
     def _logged(self, last_id: int) -> None:
-        """Log writer callback after a durable commit: wake the indexer."""
-        try:
-            self._send(("log", last_id))
-        except (OSError, ValueError):  # indexer gone: reported by the results thread
-            pass
+        """Log writer callback after a durable commit: wake the indexer (if none runs, the next
+        one reads the log when it starts)."""
+        if self._supervisor is not None:
+            self._supervisor.send(("log", last_id))
 
-    def _read_results(self) -> None:
-        while True:
-            try:
-                msg = self._pipe.recv()
-            except (EOFError, OSError):
-                if not self._closed:
-                    self._fail("the indexer process exited")
-                return
-            kind = msg[0]
-            if kind == "applied":
-                _, results, last_seq, count = msg
-                with self._state_lock:
-                    self._last_seq, self._count = last_seq, count
-                    for log_id, accepted, dups in results:
-                        res = AppendResult(accepted, len(dups), tuple(dups))
-                        waiter = self._waiters.pop(log_id, None)
-                        if waiter is None:
-                            if not self._closed:
-                                self._early[log_id] = res
-                                # waiters register right after the log commit; anything older
-                                # than the newest few hundred rows is a submit() nobody awaits
-                                while len(self._early) > 1024:
-                                    self._early.pop(next(iter(self._early)))
-                            continue
-                        waiter.result = res
-                        waiter.done.set()
-                    self._applied = results[-1][0]
-                    ready = [w for last, w in self._flushes if last <= self._applied]
-                    self._flushes = [(last, w) for last, w in self._flushes if last > self._applied]
-                for waiter in ready:
+    @property
+    def indexer_restarts(self) -> int:
+        """How many times the indexer process was restarted since the store opened."""
+        return self._supervisor.restarts if self._supervisor is not None else 0
+
+    @property
+    def indexer_pid(self) -> int | None:
+        """The current indexer process id."""
+        return self._supervisor.pid if self._supervisor is not None else None
+
+    def _on_restarted(self, ready: tuple[Any, ...]) -> None:
+        """A restarted indexer has applied the log backlog: take its position, resend the purges
+        the dead one left, and wake it for rows committed while it started."""
+        _, last_seq, count, applied = ready
+        with self._state_lock:
+            self._last_seq, self._count = last_seq, count
+            released = self._advance(applied)
+            purges = [(token, before) for token, (event, _, before) in self._purges.items() if not event.is_set()]
+        for waiter in released:
+            waiter.done.set()
+        assert self._supervisor is not None
+        for token, before in purges:
+            self._supervisor.send(("purge", token, before))
+        self._supervisor.send(("log", 0))
+        self._maybe_truncate()
+
+    def _advance(self, applied: int) -> list[_Waiter]:
+        """Record that log rows up to ``applied`` are indexed (state lock held); returns the flushes
+        that may return."""
+        self._applied = max(self._applied, applied)
+        ready = [w for last, w in self._flushes if last <= self._applied]
+        self._flushes = [(last, w) for last, w in self._flushes if last > self._applied]
+        return ready
+
+    def _maybe_truncate(self) -> None:
+        if self._applied - self._truncated >= TRUNCATE_EVERY_ROWS and self._log is not None:
+            self._truncated = self._applied
+            self._log.truncate(self._applied)
+
+    def _on_message(self, msg: tuple[Any, ...]) -> None:
+        """An indexer message (on the supervisor's thread): results of applied rows, purge chunks."""
+        kind = msg[0]
+        if kind == "applied":
+            _, results, last_seq, count = msg
+            with self._state_lock:
+                self._last_seq, self._count = last_seq, count
+                for log_id, accepted, dups in results:
+                    res = AppendResult(accepted, len(dups), tuple(dups))
+                    waiter = self._waiters.pop(log_id, None)
+                    if waiter is None:
+                        if not self._closed:
+                            self._early[log_id] = res
+                            # waiters register right after the log commit; anything older
+                            # than the newest few hundred rows is a submit() nobody awaits
+                            while len(self._early) > 1024:
+                                self._early.pop(next(iter(self._early)))
+                        continue
+                    waiter.result = res
                     waiter.done.set()
-                if self._applied - self._truncated >= TRUNCATE_EVERY_ROWS and self._log is not None:
-                    self._truncated = self._applied
-                    self._log.truncate(self._applied)
-            elif kind in ("purged", "purging"):
-                with self._state_lock:
-                    self._count = msg[4]
-                    entry = self._purges.get(msg[1])
-                    if entry is not None:
-                        entry[1].append(msg)
-                        if kind == "purged":
-                            entry[0].set()
-            elif kind == "failed":
-                self._fail(f"indexing failed: {msg[1]}")
+                released = self._advance(results[-1][0])
+            for waiter in released:
+                waiter.done.set()
+            self._maybe_truncate()
+        elif kind in ("purged", "purging"):
+            with self._state_lock:
+                self._count = msg[4]
+                entry = self._purges.get(msg[1])
+                if entry is not None:
+                    entry[1].append(msg)
+                    if kind == "purged":
+                        entry[0].set()
 
     def _fail(self, message: str) -> None:
+        """The indexer is not restarted any more: fail whatever waits for it."""
         with self._state_lock:
             self._failure = message
             waiters, self._waiters = self._waiters, {}
             purges = list(self._purges.values())
             flushes, self._flushes = self._flushes, []
-        for waiter in [*waiters.values(), *(w for _, w in flushes)]:
+        for waiter in waiters.values():
+            waiter.error = IndexerFailedError(f"{message} (this batch is durable in the log)")
+            waiter.done.set()
+        for _, waiter in flushes:
             waiter.error = IndexerFailedError(message)
             waiter.done.set()
-        for event, box in purges:
+        for event, box, _ in purges:
             box.append(("purged", 0, 0, message, self._count))
             event.set()
 
     def purge_before(self, event_time: int) -> int:
         """Run by the indexer between groups, in transactions of up to 2,000 events, so appends
-        meanwhile wait at most one chunk. Returns the number of events deleted."""
+        meanwhile wait at most one chunk. Returns the number of events deleted (chunks an indexer
+        committed just before it was killed may be left out of the count). Raises
+        :class:`IndexerFailedError` as :meth:`flush` does."""
         event = threading.Event()
         box: list[Any] = []
         with self._state_lock:
             if self._failure is not None:
                 raise IndexerFailedError(self._failure)
             token = id(box)
-            self._purges[token] = (event, box)
+            self._purges[token] = (event, box, event_time)
         try:
-            self._send(("purge", token, event_time))
-            event.wait()
+            assert self._supervisor is not None
+            self._supervisor.send(("purge", token, event_time))  # resent by a restart if lost
+            self._wait(event, lambda: None, "no event was purged by this call")
         finally:
             with self._state_lock:
                 self._purges.pop(token, None)
@@ -347,17 +393,8 @@ class SqliteEventStore(EventStore):
         if self._log is not None:
             self._log.stop()  # every queued append is now in the log
             self._log = None
-        if self._process is not None:
-            try:
-                self._send(("stop",))
-            except (OSError, ValueError):
-                pass
-            self._process.wait()
-            self._process = None
-            results = getattr(self, "_results", None)
-            if results is not None:
-                results.join(timeout=10)
-            self._pipe.close()
+        if self._supervisor is not None:
+            self._supervisor.stop()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

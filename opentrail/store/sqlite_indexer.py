@@ -4,18 +4,26 @@ It is the events database's only writer. It takes the log rows after the last ap
 ``MAX_GROUP_EVENTS`` events), and in one transaction dedups them on (account, eventID), appends the
 new ones to ``events`` (seq = append order), adds their lookup keys to the posting blocks, and
 records the last applied log id in ``meta`` -- so every log row is applied exactly once, also after
-a crash at any moment. It reports each applied row's :class:`AppendResult` to the store over a
-pipe, and runs purges between groups.
+a crash at any moment: a transaction cut short by a kill is rolled back when the next indexer opens
+the database, and that indexer starts after the last *committed* log id. It reports each applied
+row's :class:`AppendResult` to the store over a pipe, and runs purges between groups.
+
+The same transaction keeps the last group's log id range and duplicate indexes in ``meta``
+(``last_group``): a new indexer first reports that group again, so the results of a group committed
+just before a kill (its report lost with the process) still reach the appends waiting for them.
 
 Running in its own process lets indexing use the second core while the server process parses,
 compresses and acknowledges (CPython threads share one core for Python code).
 
 Messages, store -> indexer: ``("log", last_id)`` (new rows), ``("purge", token, before)``,
-``("stop",)`` (apply everything, then exit). Indexer -> store: ``("ready", last_seq, count,
-applied)`` once the backlog found at start is applied, ``("applied", [(log_id, accepted, dup_indexes),
-...], last_seq, count)``, ``("purging" | "purged", token, deleted, error, count)`` (one per purge chunk), ``("failed", message)``.
-The indexer exits when the store's end of the pipe closes (the server died): the next start
-replays whatever was not applied.
+``("stop",)`` (apply everything, then exit). Indexer -> store: ``("started", pid)`` once the
+database is open, then ``("applied", [(log_id, accepted, dup_indexes), ...], last_seq, count)`` for
+the last group applied before (again) and for the backlog, ``("ready", last_seq, count, applied)``
+once the backlog found at start is applied, then more ``applied`` messages, ``("purging" |
+"purged", token, deleted, error, count)`` (one per purge chunk), ``("failed", message)`` (then it
+exits). The indexer exits when the store's end of the pipe closes (the server died): the next start
+replays whatever was not applied. The store restarts an indexer that dies
+(:mod:`.sqlite_supervisor`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import sqlite3
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+import orjson
 
 from .sqlite_codec import SEQ_BITS, event_id_hash, ord_bound, unpack_ords
 from .sqlite_log import KEY_SEP, connect_log, decode_batch
@@ -97,6 +107,21 @@ class IndexWriter:
         self.recent_ids: int = conn.execute("SELECT count(*) FROM event_ids_recent").fetchone()[0]
         self._merge_from: int | None = None
 
+    def last_group(self, log_conn: sqlite3.Connection) -> list[tuple[int, int, list[int]]]:
+        """The results of the last group applied (by any indexer process), for the rows of it still
+        in the log -- rows the store has not truncated, so maybe not reported yet."""
+        row = self._conn.execute("SELECT value FROM meta WHERE name = 'last_group'").fetchone()
+        if row is None or not self.applied:
+            return []
+        first, with_dups = orjson.loads(row[0])
+        dups = {log_id: d for log_id, d in with_dups}
+        return [
+            (log_id, n - len(dups.get(log_id, ())), dups.get(log_id, []))
+            for log_id, n in log_conn.execute(
+                "SELECT id, n FROM log WHERE id >= ? AND id <= ? ORDER BY id", (first, self.applied)
+            )
+        ]
+
     def _meta_int(self, name: str) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
@@ -109,9 +134,10 @@ class IndexWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             results = self._write(rows)
+            last_group = orjson.dumps([rows[0][0], [[log_id, dups] for log_id, _, dups in results if dups]])
             conn.executemany(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-                [("count", self.count), ("applied_log_id", rows[-1][0])],
+                [("count", self.count), ("applied_log_id", rows[-1][0]), ("last_group", last_group)],
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -396,7 +422,11 @@ def _serve(
     )
     log_conn = connect_log(directory, writer=False)
     try:
-        _catch_up(writer, log_conn, pipe, report=False)
+        pipe.send(("started", os.getpid()))
+        again = writer.last_group(log_conn)
+        if again:
+            pipe.send(("applied", again, writer.last_seq, writer.count))
+        _catch_up(writer, log_conn, pipe)
         pipe.send(("ready", writer.last_seq, writer.count, writer.applied))
         stopping = False
         merging = False
@@ -415,7 +445,7 @@ def _serve(
                         stopping = True
                     elif msg[0] == "purge":
                         purges.append((msg[1], msg[2]))
-            _catch_up(writer, log_conn, pipe, report=True)
+            _catch_up(writer, log_conn, pipe)
             merging = writer.merge_ids_step()
             if purges:
                 token, before = purges.pop(0)
@@ -428,13 +458,13 @@ def _serve(
                         purges.insert(0, (token, before))  # next chunk after any new log rows
                     pipe.send(("purging" if more else "purged", token, deleted, None, writer.count))
             if stopping and not purges:
-                _catch_up(writer, log_conn, pipe, report=True)
+                _catch_up(writer, log_conn, pipe)
                 return
     finally:
         log_conn.close()
 
 
-def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connection, *, report: bool) -> None:
+def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connection) -> None:
     while True:
         rows = _read_log(log_conn, writer.applied)
         if not rows:
@@ -445,8 +475,7 @@ def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connectio
             log.exception("indexing failed")
             pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
             raise
-        if report:
-            pipe.send(("applied", results, writer.last_seq, writer.count))
+        pipe.send(("applied", results, writer.last_seq, writer.count))
 
 
 def main(argv: list[str]) -> None:
