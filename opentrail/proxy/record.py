@@ -8,8 +8,10 @@ adjusted where the writer's management-event defaults do not apply:
 - data events (see :mod:`opentrail.proxy.conventions`) get ``managementEvent: false`` and
   ``eventCategory: "Data"``.
 
-responseElements are null for read-only calls, failed calls and data events (AWS's practice,
-datasets/cloudtrail), except S3's header elements (:mod:`opentrail.proxy.s3`).
+responseElements are null for calls read-only by name (and KMS's cryptographic operations, see
+:func:`opentrail.proxy.conventions.writes_response`), failed calls and data events (AWS's
+practice, datasets/cloudtrail), except S3's header elements (:mod:`opentrail.proxy.s3`); EC2's
+come from the answer's XML (:mod:`opentrail.proxy.ec2`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..events.writer import api_call_record
-from . import conventions, s3
+from . import conventions, ec2, s3
 from .capture import CapturedCall
 from .identity import IdentityResolver
 from .models import ModelIndex
@@ -59,12 +61,13 @@ def build_record(call: CapturedCall, resolved: ResolvedCall, identities: Identit
     source = conventions.event_source(resolved.model.endpoint_prefix)
     operation = resolved.operation.name
     name = conventions.event_name(source, operation)
-    read_only = conventions.is_read_only(operation)
+    read_only = conventions.is_read_only(operation, source)
     data_event = conventions.is_data_event(source, operation)
     region = resolved.signer.region
     identity = identities.identify(resolved.signer.access_key_id, region)
     account = identity.account_id
-    want_output = not (read_only or data_event or source == "s3.amazonaws.com")
+    writes_response = conventions.writes_response(source, operation)
+    want_output = source == "kms.amazonaws.com" or (writes_response and not data_event and source != "s3.amazonaws.com")
     parsed = parse_response(call, resolved, want_output=want_output)
     failed = parsed.error_code is not None
     user_agent = call.header("user-agent") or ""
@@ -81,8 +84,13 @@ def build_record(call: CapturedCall, resolved: ResolvedCall, identities: Identit
         params = request_parameters(resolved, raw)
         if params is not None and source == "dynamodb.amazonaws.com" and data_event:
             params = conventions.redact_dynamodb_item(operation, params)
-        response = None if failed or read_only or data_event else _response_elements(resolved, parsed.output)
-        resources = conventions.resources(source, operation, raw, region, account)
+        if failed or not writes_response or data_event:
+            response = None
+        elif resolved.protocol == "ec2":
+            response = ec2.response_elements(call, resolved)
+        else:
+            response = conventions.filter_response(source, operation, _response_elements(resolved, parsed.output))
+        resources = conventions.resources(source, operation, raw, region, account, parsed.output)
     record = api_call_record(
         user_identity=identity.user_identity,
         event_time=call.event_time,
@@ -101,7 +109,7 @@ def build_record(call: CapturedCall, resolved: ResolvedCall, identities: Identit
         error_message=parsed.error_message,
         additional_event_data=additional,
         resources=resources,
-        api_version=resolved.model.api_version if source == "dynamodb.amazonaws.com" else None,
+        api_version=conventions.api_version(source, resolved.model.api_version),
     )
     if parsed.request_id:
         record["requestID"] = parsed.request_id

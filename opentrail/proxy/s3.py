@@ -9,7 +9,8 @@ ListObjects/GetObject, cado PutObject):
   ``x-id`` left out), the request headers that carry
   request members (``x-amz-acl``, ``x-amz-copy-source``, ``x-amz-server-side-encryption``, ...;
   the SSE-C key, marked sensitive, left out), ``key`` for object operations, and a small XML
-  payload as a dict under its root element (``CreateBucketConfiguration``) or, for
+  payload as a dict under its root element (``CreateBucketConfiguration``; numbers and
+  ``true``/``false`` typed) or, for
   PutBucketPolicy, the policy JSON as ``bucketPolicy``.
 - responseElements: null, except the encryption/version headers of writes
   (``x-amz-server-side-encryption``, ``x-amz-version-id``, ...).
@@ -43,10 +44,20 @@ _LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions", "Li
 _NO_RESOURCES = frozenset({"CreateBucket", "ListBuckets", "ListDirectoryBuckets"})
 
 
+def _xml_text(text: str) -> Any:
+    """CloudTrail's S3 records type XML text: ``"1"`` -> 1, ``"true"`` -> true, even for a tag
+    value (PutBucketLifecycle ``Days``, PutBucketTagging ``Value``, datasets/cloudtrail/invictus-ir)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if text.isdigit() and (text == "0" or not text.startswith("0")) and len(text) < 19:
+        return int(text)
+    return text
+
+
 def _xml_to_dict(elem: ET.Element) -> Any:
     children = list(elem)
     if not children:
-        return elem.text or ""
+        return _xml_text(elem.text or "")
     out: dict[str, Any] = {}
     for child in children:
         tag = child.tag.split("}", 1)[-1]

@@ -9,12 +9,13 @@ Rules (compare the IAM, STS and Lambda records in ``datasets/cloudtrail/stratus-
 - timestamps are written in the Java medium format CloudTrail uses: ``Aug 1, 2024 1:33:28 PM``
   for IAM, RDS and KMS records, ``Nov 30, 2024, 8:43:18 AM`` (comma after the year) for STS, SSM,
   Secrets Manager and Health records; other services get the comma form (unconfirmed);
-- blobs are base64 text; members the model does not know are dropped.
+- blobs are not written (KMS Decrypt records have no ``ciphertextBlob``, datasets/cloudtrail/
+  invictus-ir; unconfirmed for other services); members the model does not know are dropped; members bound to the HTTP
+  status code are not written (Lambda DeleteFunction records have ``responseElements: null``).
 """
 
 from __future__ import annotations
 
-import base64
 import time
 from datetime import datetime
 from typing import Any
@@ -71,6 +72,8 @@ def to_record(shape: Shape, value: Any, service: str, *, wire_names: bool = Fals
             return value
         out: dict[str, Any] = {}
         for name, member in shape.members.items():  # type: ignore[attr-defined]
+            if member.serialization.get("location") == "statusCode":
+                continue  # the HTTP status (Lambda DeleteFunction's StatusCode) is not written
             key = member.serialization.get("name", name) if wire_names else name
             if key not in value:
                 continue
@@ -97,9 +100,7 @@ def to_record(shape: Shape, value: Any, service: str, *, wire_names: bool = Fals
     if kind == "timestamp":
         return _timestamp(value, service)
     if kind == "blob":
-        if isinstance(value, (bytes, bytearray)):
-            return base64.b64encode(bytes(value)).decode("ascii")
-        return value if isinstance(value, str) else OMIT
+        return OMIT
     return value
 
 

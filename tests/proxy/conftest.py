@@ -51,6 +51,11 @@ class Stack:
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from make_stack(tmp_path_factory)
+
+
+def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """moto, ``opentrail serve`` and the proxy, started; stopped when the generator ends."""
     tmp = tmp_path_factory.mktemp("proxy")
     data_dir = tmp / "data"
     data_dir.mkdir()
