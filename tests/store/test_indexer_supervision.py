@@ -6,12 +6,21 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import boto3
+import httpx
 import pytest
+from botocore.config import Config
+
+from opentrail.client.ingest import IngestClient
 
 from opentrail.store.base import AppendResult, LookupQuery, NewEvent
 from opentrail.store.sqlite import IndexerFailedError, IndexerUnavailableError, RestartPolicy, SqliteEventStore
@@ -61,7 +70,7 @@ def test_sigkill_at_random_moments_while_appending_loses_and_repeats_nothing(tmp
     replaying the log. Every acknowledged event is then stored, looked up and read exactly once,
     and the visible appends' accepted/duplicate counts add up exactly."""
     rng = random.Random(20261121)
-    store = SqliteEventStore(tmp_path / "s", cache_mb=16, block_ords=4, merge_at_ids=300, restart_policy=EAGER)
+    store = SqliteEventStore(tmp_path / "s", cache_mb=16, block_ords=16, merge_at_ids=300, restart_policy=EAGER)
     results: dict[int, list[tuple[list[str], AppendResult]]] = {w: [] for w in range(4)}
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -76,6 +85,8 @@ def test_sigkill_at_random_moments_while_appending_loses_and_repeats_nothing(tmp
                 batch = [event(i, 1_700_000_000 + b, f"Op{w}") for i in ids]
                 results[w].append((ids, store.append(batch, wait_visible=w < 3)))
                 b += 1
+                if w == 3:
+                    time.sleep(0.002)  # not waiting, it would outrun the others a hundredfold
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -85,8 +96,8 @@ def test_sigkill_at_random_moments_while_appending_loses_and_repeats_nothing(tmp
     kills = 0
     pid = store.indexer_pid
     try:
-        for _ in range(12):
-            time.sleep(rng.uniform(0.01, 0.25))
+        for _ in range(12):  # a third while the new indexer starts and replays, the rest later
+            time.sleep(rng.uniform(0.0, 0.1) if rng.random() < 1 / 3 else rng.uniform(0.15, 0.5))
             kill(pid)
             kills += 1
             pid = wait_for_new_pid(store, pid)
@@ -235,3 +246,117 @@ def test_last_group_results_are_kept_for_a_new_indexer(tmp_path: Path) -> None:
     assert writer.last_group(log_conn) == [(ids[2], 1, [])]
     conn.close()
     log_conn.close()
+
+
+# -- end to end: opentrail serve, the ingest endpoint and boto3 LookupEvents ------------------------
+
+SERVE_ACCOUNT = "111122223333"
+KEY_ID = "AKIAOPENTRAILTEST001"
+SECRET = "s3cr3t/s3cr3t/s3cr3t/s3cr3t/s3cr3t/abcde"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def indexer_pids(server_pid: int) -> list[int]:
+    """Child processes of ``server_pid`` running the indexer (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == server_pid and b"opentrail.store.sqlite_indexer" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def one_indexer(server_pid: int, not_pid: int | None = None) -> int:
+    deadline = time.monotonic() + 20
+    while True:
+        pids = [p for p in indexer_pids(server_pid) if p != not_pid]
+        if len(pids) == 1:
+            return pids[0]
+        assert time.monotonic() < deadline, pids
+        time.sleep(0.01)
+
+
+def cloudtrail_record(n: int) -> dict[str, Any]:
+    return {
+        "eventVersion": "1.11", "eventTime": f"2024-05-01T10:{n // 60:02d}:{n % 60:02d}Z",
+        "eventSource": "ec2.amazonaws.com", "eventName": "E2ETest", "awsRegion": "us-east-1",
+        "eventID": f"00000000-0000-4000-8000-{n:012d}", "eventType": "AwsApiCall", "readOnly": False,
+        "managementEvent": True, "eventCategory": "Management", "recipientAccountId": SERVE_ACCOUNT,
+        "userIdentity": {"type": "IAMUser", "accountId": SERVE_ACCOUNT, "userName": "alice"},
+    }
+
+
+def test_serve_keeps_ingesting_while_its_indexer_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    env = {**os.environ, "OPENTRAIL_ACCOUNT_ID": SERVE_ACCOUNT, "OPENTRAIL_ACCESS_KEY_ID": KEY_ID,
+           "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "opentrail.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+             "--event-history-retention-days", "0"], stdout=log_file, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(url + "/_opentrail/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        ingest = IngestClient(url, KEY_ID, SECRET)
+        answers: list[dict[str, Any]] = []
+        acked = threading.Semaphore(0)
+
+        def produce() -> None:  # 30 batches of 10, each answered once visible
+            for b in range(30):
+                answers.append(ingest.send([cloudtrail_record(b * 10 + i) for i in range(10)]))
+                acked.release()
+
+        sender = threading.Thread(target=produce)
+        sender.start()
+        killed: list[int] = []
+        for batches in (5, 10):  # kill after the 5th and after the 15th acknowledged batch
+            for _ in range(batches):
+                assert acked.acquire(timeout=60)
+            pid = one_indexer(proc.pid, not_pid=killed[-1] if killed else None)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        sender.join(timeout=120)
+        ok = {"accepted": 10, "duplicates": 0, "expired": 0, "rejected": [], "indexed": True}
+        assert answers == [ok] * 30
+        # visible=false: acknowledged once durable; the batch after it waits until both are indexed
+        assert ingest.send([cloudtrail_record(300 + i) for i in range(5)], wait_visible=False)["indexed"] is False
+        assert ingest.send([cloudtrail_record(305 + i) for i in range(5)] + [cloudtrail_record(0)]) == {
+            **ok, "accepted": 5, "duplicates": 1}
+        assert one_indexer(proc.pid, not_pid=killed[-1]) not in killed
+
+        client = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                              aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1}))
+        ids = [e["EventId"] for page in client.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "E2ETest"}]) for e in page["Events"]]
+        assert ids == [f"00000000-0000-4000-8000-{n:012d}" for n in range(309, -1, -1)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    text = log_path.read_text()
+    assert proc.returncode == -signal.SIGTERM, text  # uvicorn re-raises the signal after a clean shutdown
+    assert "Finished server process" in text
+    for n, pid in enumerate(killed, 1):
+        assert (f"the event store's indexer process (pid {pid}) was killed by SIGKILL; restarting it in"
+                f" {0.1 * 2 ** (n - 1):.2f} s (restart {n})") in text
