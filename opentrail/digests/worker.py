@@ -6,16 +6,20 @@ Rules (CloudTrail User Guide, "CloudTrail digest file structure"; behaviour the 
 
 - A chain (trail, Region) starts when the worker sees the trail logging with validation on
   (StartLogging, CreateTrail/UpdateTrail with EnableLogFileValidation) -- at most ``poll_s`` after
-  the call. The home Region's chain starts then; another Region's (multi-Region trails) with its
-  first log file. The first digest of a chain is a *starting* digest (``previousDigest*`` null).
+  the call -- or when the recorder is handed a log file of that trail delivered before the worker
+  looked (:mod:`.recorder`), whichever is first: every file delivered after the call is digested.
+  The home Region's chain starts then; another Region's (multi-Region trails) with its first log
+  file. The first digest of a chain is a *starting* digest (``previousDigest*`` null).
 - Digests cover consecutive periods [start, start + interval_s) of *delivery* time and list every
   log file delivered in it (recorded by :mod:`.recorder`), each file in exactly one digest. A
   digest chains to the previous one: its bucket, key, SHA-256 of its uncompressed bytes and its
-  signature. After downtime the missed periods are written one by one.
+  signature. After the server was down the missed periods are written one by one (late): the
+  trail kept logging, so the chain goes on (AWS breaks chains only for StopLogging, DeleteTrail
+  and validation turned off).
 - StopLogging, DeleteTrail or turning validation off *closes* the chain: a *final* digest, ending
-  when it is written, covers what was delivered since the last one. For StopLogging and DeleteTrail
-  it waits until delivery has uploaded every event taken before the change (``delivery_caught_up``)
-  or ``final_wait_s`` passed. Log files of a stopped or deleted trail delivered after its final
+  when it is written, covers what was delivered since the last one. It waits until delivery has
+  uploaded every log file planned before the change -- and, for StopLogging and DeleteTrail, every
+  event taken before it (``delivery_caught_up``) -- or ``final_wait_s`` passed. Log files of a stopped or deleted trail delivered after its final
   digest are *late*: they go into *backfill* digests (key suffix ``_backfill``, metadata
   ``backfill-generation-timestamp``), which form their own chain per trail and Region and start
   when the oldest late file was delivered. (AWS documents backfill digests only by their key; the
@@ -170,7 +174,7 @@ class DigestWorker(threading.Thread):
             written += 1
         if chain.closing_at is not None and now > chain.start_time:
             waited = now - chain.closing_at >= self._final_wait
-            ready = chain.close_reason == "validation" or self._caught_up is None or self._caught_up(chain.arn)
+            ready = self._caught_up is None or self._caught_up(chain.arn)
             if ready or waited:
                 chain = self._write(chain, now, self._state.pending_files(chain.arn, chain.region), final=True)
                 written += 1
