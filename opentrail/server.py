@@ -82,6 +82,7 @@ def banner(settings: Settings, url: str, boot: object) -> str:
 def run_server(settings: Settings) -> None:
     """Run until interrupted. Raises ``StoreLockedError`` if another process holds the store."""
     from .api.app import build_app
+    from .api.token_key import load_token_key
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
     from .auth.accounts import AccountStore, bootstrap
     from .store.sqlite import SqliteEventStore
@@ -93,6 +94,7 @@ def run_server(settings: Settings) -> None:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     boot = bootstrap(data_dir, os.environ)
+    token_key = load_token_key(data_dir)
     store = SqliteEventStore(data_dir / EVENTS_DIR)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
     storage = open_storage(data_dir, settings.s3_endpoint_url)
@@ -109,7 +111,8 @@ def run_server(settings: Settings) -> None:
     purger = RetentionPurger(store, settings.event_history_retention_days)
     server_file = data_dir / SERVER_FILE
     try:
-        app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys)
+        app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
+                        token_key=token_key)
         config = uvicorn.Config(
             app,
             host=settings.host,

@@ -149,12 +149,14 @@ def build_app(
     clock: Callable[[], float] = time.time,
     trails: Any = None,
     public_keys: Any = None,
+    token_key: bytes | None = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
     :class:`opentrail.trails.TrailService` behind the trail operations (None: they answer
     UnknownOperationException). ``public_keys`` is the :class:`opentrail.digests.keys.KeyStore`
-    behind ListPublicKeys."""
+    behind ListPublicKeys. ``token_key`` authenticates LookupEvents NextTokens
+    (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process)."""
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
 
     async def cloudtrail_api(request: Request) -> Response:
@@ -178,7 +180,7 @@ def build_app(
             if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
                 raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
-            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys)
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key)
             if operation in INLINE_OPERATIONS:
                 # A lookup takes about a millisecond and CPython runs one thread at a time anyway:
                 # on the event loop it saves a thread hop per request.

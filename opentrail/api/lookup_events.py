@@ -10,9 +10,13 @@ Username, Resources, CloudTrailEvent}`` with members that have no value left out
 The partition is the caller's account and the Region of the signing scope. Events older than the
 event history retention window are never returned, even before the purger deletes them.
 
-NextToken: ``base64url(orjson([eventTime, seq, binding]))`` where ``binding`` is the first 16 hex
-digits of SHA-256 over the partition and every parameter except MaxResults and NextToken. A token
-reused with other parameters, or anything that does not decode, is ``InvalidNextTokenException``.
+NextToken (AWS only says it is valid with the same parameters): 66 URL-safe characters,
+``base64url(version | eventTime | seq | mac)`` without padding -- version ``1`` (one byte), the
+page's cursor as two signed 64-bit big-endian integers, and ``mac = HMAC-SHA256(key, "opentrail
+LookupEvents NextToken v1" 0x00 binding 0x00 version|eventTime|seq)`` (32 bytes), ``binding`` being
+the partition and every parameter except MaxResults and NextToken, ``key`` the server's secret
+(:mod:`.token_key`, ``<data-dir>/token.key``). A token reused with other parameters, changed in any
+way, made up or issued under another key is ``InvalidNextTokenException``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import math
+import re
+import struct
 from typing import Any
 
 import orjson
@@ -37,12 +44,20 @@ from .errors import (
     ThrottlingException,
 )
 from .operations import OperationContext
+from .token_key import process_token_key
 
 #: Attribute keys an Insights lookup accepts (LookupEvents API Reference).
 INSIGHT_ATTRIBUTE_KEYS = ("EventId", "EventName", "EventSource")
 MAX_RESULTS = 50
 MAX_ATTRIBUTE_VALUE_CHARS = 2000
 _DAY_S = 86400
+_TOKEN_VERSION = 1
+_TOKEN_CURSOR = struct.Struct(">Bqq")
+_TOKEN_MAC_BYTES = 32
+#: Length of every NextToken (49 bytes in base64url without padding).
+TOKEN_CHARS = len(base64.urlsafe_b64encode(bytes(_TOKEN_CURSOR.size + _TOKEN_MAC_BYTES)).rstrip(b"="))
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_DOMAIN = b"opentrail LookupEvents NextToken v1\x00"
 
 
 def _number(params: dict[str, Any], name: str) -> float | None:
@@ -89,34 +104,39 @@ def _attribute(params: dict[str, Any], insight: bool) -> tuple[str, str] | None:
 
 
 def _binding(ctx: OperationContext, attribute: tuple[str, str] | None, start: float | None,
-             end: float | None, insight: bool) -> str:
-    material = orjson.dumps([ctx.caller.account_id, ctx.caller.region, attribute, start, end, insight])
-    return hashlib.sha256(material).hexdigest()[:16]
+             end: float | None, insight: bool) -> bytes:
+    """What a NextToken is bound to: the partition and the parameters that select the events."""
+    return orjson.dumps([ctx.caller.account_id, ctx.caller.region, attribute, start, end, insight])
 
 
-def encode_token(cursor: tuple[int, int], binding: str) -> str:
-    """The opaque NextToken for ``cursor`` (eventTime, seq) bound to ``binding``."""
-    return base64.urlsafe_b64encode(orjson.dumps([cursor[0], cursor[1], binding])).decode().rstrip("=")
+def _token_mac(key: bytes, binding: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, _TOKEN_DOMAIN + binding + b"\x00" + payload, hashlib.sha256).digest()
 
 
-def decode_token(token: Any, binding: str) -> tuple[int, int]:
-    """The cursor in ``token``; raises InvalidNextTokenException when it is malformed or was issued
-    for other parameters."""
-    if not isinstance(token, str) or not token or len(token) > 512:
+def encode_token(cursor: tuple[int, int], binding: bytes, key: bytes) -> str:
+    """The NextToken for ``cursor`` (eventTime, seq), valid only with ``binding`` and ``key``."""
+    payload = _TOKEN_CURSOR.pack(_TOKEN_VERSION, cursor[0], cursor[1])
+    return base64.urlsafe_b64encode(payload + _token_mac(key, binding, payload)).decode("ascii").rstrip("=")
+
+
+def decode_token(token: Any, binding: bytes, key: bytes) -> tuple[int, int]:
+    """The cursor in ``token``; raises InvalidNextTokenException unless :func:`encode_token` made
+    it with the same ``binding`` and ``key``."""
+    if not isinstance(token, str) or len(token) != TOKEN_CHARS or not _TOKEN_RE.fullmatch(token):
         raise InvalidNextTokenException()
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        value = orjson.loads(raw)
     except (binascii.Error, ValueError):
         raise InvalidNextTokenException() from None
-    if (
-        not isinstance(value, list)
-        or len(value) != 3
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
-        or value[2] != binding
-    ):
+    if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != token:  # unused low bits set
         raise InvalidNextTokenException()
-    return value[0], value[1]
+    payload, mac = raw[: _TOKEN_CURSOR.size], raw[_TOKEN_CURSOR.size :]
+    if not hmac.compare_digest(mac, _token_mac(key, binding, payload)):
+        raise InvalidNextTokenException()
+    version, event_time, seq = _TOKEN_CURSOR.unpack(payload)
+    if version != _TOKEN_VERSION:
+        raise InvalidNextTokenException()
+    return event_time, seq
 
 
 def event_json(stored: StoredEvent) -> dict[str, Any]:
@@ -172,7 +192,8 @@ def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
     token = params.get("NextToken")
     if token is not None and not isinstance(token, str):
         raise SerializationException.for_value(token, "String")
-    after = decode_token(token, binding) if token is not None else None
+    key = ctx.token_key or process_token_key()
+    after = decode_token(token, binding, key) if token is not None else None
 
     start_s = math.ceil(start) if start is not None else None
     end_s = math.floor(end) if end is not None else None
@@ -196,5 +217,5 @@ def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
     )
     out: dict[str, Any] = {"Events": [event_json(e) for e in page.events]}
     if page.next_cursor is not None:
-        out["NextToken"] = encode_token(page.next_cursor, binding)
+        out["NextToken"] = encode_token(page.next_cursor, binding, key)
     return out

@@ -25,7 +25,9 @@ TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
 @dataclass(frozen=True, slots=True)
 class OperationContext:
     """What a handler may use: the authenticated caller (``caller.region`` is the signing Region),
-    settings, the event store, the injected clock (epoch seconds) and the LookupEvents limiter."""
+    settings, the event store, the injected clock (epoch seconds) and the LookupEvents limiter.
+    ``token_key`` authenticates LookupEvents NextTokens (``<data-dir>/token.key``; None: a key made
+    for the process, see :mod:`opentrail.api.token_key`)."""
 
     caller: Caller
     settings: Settings
@@ -34,6 +36,7 @@ class OperationContext:
     lookup_limiter: RateLimiter
     trails: Any = None  # opentrail.trails.TrailService, or None when the app runs without trails
     public_keys: Any = None  # opentrail.digests.keys.KeyStore (ListPublicKeys), or None
+    token_key: bytes | None = None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

@@ -67,7 +67,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = None) -> Iterator[Server]:
+def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = None,
+                 token_key: bytes | None = None) -> Iterator[Server]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     accounts = AccountStore(data_dir / "accounts.db")
@@ -75,7 +76,7 @@ def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = 
     store = store or MemoryEventStore()
     clock = Clock()
     port = _free_port()
-    app = build_app(settings=settings, store=store, accounts=accounts, clock=clock)
+    app = build_app(settings=settings, store=store, accounts=accounts, clock=clock, token_key=token_key)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
