@@ -4,7 +4,7 @@
 a log file's upload succeeded and before delivery forgets the file's plan. For trails the digest
 worker follows (:meth:`LogFileRecorder.set_interest`) it records the file's bucket and key, the hex
 SHA-256 of its *uncompressed* bytes, the eventTime range of its records and the delivery time in
-``digests.db`` (:mod:`.state`); other trails cost one dictionary lookup.
+``digests.db`` (:mod:`.state`); other trails cost a look at the trail list (in memory).
 
 The delivery time is read from the clock while holding the digest state's lock, the same lock the
 digest worker holds from reading its clock to committing a digest, so a file is never recorded into
@@ -86,7 +86,7 @@ class LogFileRecorder:
     def record_log_file(self, arn: str, region: str, bucket: str, key: str, body: bytes) -> None:
         """The delivery hook (see the module docstring). Raises what SQLite raises: delivery then
         keeps the plan and uploads the same bytes again later, so nothing is lost."""
-        if self._interest.get(arn) != ACTIVE and self._validating_trail(arn) is None and arn not in self._interest:
+        if arn not in self._interest and self._validating_trail(arn) is None:
             return
         try:
             raw = igzip.decompress(body)
@@ -97,27 +97,26 @@ class LogFileRecorder:
         newest, oldest = event_time_range(raw)
         with self._state.lock:
             now = int(self._clock())
-            statements = []
-            interest = self._interest.get(arn)
-            if interest != ACTIVE:
+            statements: list[tuple[str, tuple[object, ...]]] = []
+            interest, chains = self._interest, self._chains
+            if interest.get(arn) != ACTIVE:
                 trail = self._validating_trail(arn)
                 if trail is not None:
                     # logging with validation on, not noticed by the worker yet: the chain starts now
                     home = new_chain(trail, trail.home_region, now)
                     statements.append(DigestState.put_chain(home))
-                    self._interest = {**self._interest, arn: ACTIVE}
-                    self._chains = {**self._chains, (arn, home.region): home}
-                    interest = ACTIVE
-            if interest is None:
+                    interest, chains = {**interest, arn: ACTIVE}, {**chains, (arn, home.region): home}
+            if arn not in interest:
                 return
             statements.append(DigestState.add_file(DeliveredFile(bucket, key, arn, region, digest_hash, newest, oldest, now)))
-            if interest == ACTIVE and (arn, region) not in self._chains:
+            if interest[arn] == ACTIVE and (arn, region) not in chains:
                 # a multi-Region trail's first file of this Region: the Region's chain starts now
-                home_chain = next((c for (a, _), c in self._chains.items() if a == arn), None)
+                home_chain = next((c for (a, _), c in chains.items() if a == arn), None)
                 if home_chain is not None:
                     chain = dataclasses.replace(home_chain, region=region, kind=REGULAR, start_time=now, prev_bucket=None,
                                                 prev_key=None, prev_hash=None, prev_signature=None, prev_end=None,
                                                 closing_at=None, close_reason=None)
                     statements.append(DigestState.put_chain(chain))
-                    self._chains = {**self._chains, (arn, region): chain}
+                    chains = {**chains, (arn, region): chain}
             self._state.write(statements)
+            self._interest, self._chains = interest, chains  # only once committed
