@@ -223,6 +223,7 @@ def build_app(
             make_ingest_endpoint(settings=settings, store=store, accounts=accounts, clock=clock),
             methods=["POST"],
         ),
-        *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails),
+        *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
+                        token_key=token_key),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

@@ -26,9 +26,10 @@ from .web import BASE, STATIC_DIR
 
 def console_routes(*, settings: Settings, store: EventStore, accounts: AccountStore,
                    clock: Callable[[], float], trails: Any = None,
-                   sessions: SessionStore | None = None) -> list[BaseRoute]:
-    """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`."""
-    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock))
+                   sessions: SessionStore | None = None, token_key: bytes | None = None) -> list[BaseRoute]:
+    """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
+    ``token_key`` as in build_app, so page links survive a restart."""
+    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     return [
         Route("/", auth.root, methods=["GET"]),

@@ -34,7 +34,8 @@ log = logging.getLogger("opentrail.console")
 
 @dataclass
 class ConsoleBackend:
-    """The pieces the console uses; ``trails`` is the TrailService (None: no trail pages)."""
+    """The pieces the console uses; ``trails`` is the TrailService (None: no trail pages);
+    ``token_key`` signs LookupEvents NextTokens as the API does (None: a key for the process)."""
 
     settings: Settings
     store: EventStore
@@ -42,6 +43,7 @@ class ConsoleBackend:
     clock: Callable[[], float]
     trails: Any
     sessions: SessionStore
+    token_key: bytes | None = None
 
     def __post_init__(self) -> None:
         self._no_limit = RateLimiter(0.0, self.clock)
@@ -53,7 +55,8 @@ class ConsoleBackend:
         unexpected). With ``record`` the call is recorded in the session's event history."""
         request_id = new_request_id()
         event_time = self.clock()
-        ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails)
+        ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails,
+                               token_key=self.token_key)
         response: dict[str, Any] | None = None
         error: AwsError | None = None
         try:

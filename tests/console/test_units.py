@@ -116,3 +116,42 @@ def test_signed_values() -> None:
     assert store.unsign(signed[:-1] + ("A" if signed[-1] != "A" else "B")) is None
     assert store.unsign("abc") is None and store.unsign(None) is None
     assert SessionStore(lambda: NOW).unsign(signed) is None  # another process's secret
+
+
+def test_page_tokens_use_the_servers_token_key(tmp_path: Any) -> None:
+    """The console signs LookupEvents NextTokens with the server's key, so a page link made before
+    a restart still works after it, and a link from another server does not."""
+    from opentrail.api.errors import AwsError
+    from opentrail.api.recording import CallInfo
+    from opentrail.auth.accounts import AccountStore
+    from opentrail.console.backend import ConsoleBackend
+    from opentrail.ingest import ingest_records
+    from opentrail.settings import Settings
+    from opentrail.store.memory import MemoryEventStore
+
+    store = MemoryEventStore()
+    records = [{"eventVersion": "1.08", "eventID": f"00000000-0000-0000-0000-00000000000{i}",
+                "eventTime": f"2023-11-14T22:0{i}:00Z", "eventSource": "s3.amazonaws.com",
+                "eventName": "ListBuckets", "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+                "eventType": "AwsApiCall", "readOnly": True, "managementEvent": True,
+                "eventCategory": "Management", "userIdentity": {"type": "Root"}} for i in range(3)]
+    ingest_records(store, records, retention_days=0, now=NOW)
+    accounts = AccountStore(tmp_path / "accounts.db")
+    info = CallInfo("127.0.0.1", "test", None)
+
+    def backend(key: bytes) -> tuple[ConsoleBackend, Any]:
+        sessions = SessionStore(lambda: NOW)
+        session = sessions.create(account_id="123456789012", access_key_id="AKIAEXAMPLEEXAMPLE00",
+                                  user_name=None, is_admin=True, region="us-east-1")
+        return ConsoleBackend(Settings(), store, accounts, lambda: NOW, None, sessions, key), session
+
+    before, s1 = backend(b"k" * 32)
+    first = before.call(s1, info, "LookupEvents", {"MaxResults": 1}, record=False)
+    assert [e["EventId"] for e in first["Events"]] == ["00000000-0000-0000-0000-000000000002"]
+    after, s2 = backend(b"k" * 32)  # a restarted server: same key, new sessions
+    second = after.call(s2, info, "LookupEvents", {"MaxResults": 1, "NextToken": first["NextToken"]}, record=False)
+    assert [e["EventId"] for e in second["Events"]] == ["00000000-0000-0000-0000-000000000001"]
+    other, s3 = backend(b"x" * 32)
+    with pytest.raises(AwsError) as err:
+        other.call(s3, info, "LookupEvents", {"MaxResults": 1, "NextToken": first["NextToken"]}, record=False)
+    assert err.value.code == "InvalidNextTokenException"
