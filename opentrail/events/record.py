@@ -17,7 +17,9 @@ never validates anything else (fake regions, odd IPs, unknown fields, null field
   else ``MissingAccount``.
 - Region: ``awsRegion``, else ``default_region``, else ``us-east-1``.
 - Category: :func:`opentrail.events.classify.event_category`; lookup attributes:
-  :mod:`opentrail.events.lookup`.
+  :mod:`opentrail.events.lookup` (:func:`record_lookup_pairs` computes
+  ``lookup_pairs(lookup_fields(obj, event_id=...))`` in one pass: this reader runs once per
+  ingested event, so it avoids the intermediate objects).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import orjson
 
 from ..store.base import MAX_EVENT_TIME, MIN_EVENT_TIME, NewEvent
 from .classify import event_category
-from .lookup import lookup_fields, lookup_pairs
+from .lookup import bool_text, username
 from .times import parse_event_time
+
+_dumps = orjson.dumps
 
 #: AWS: "events are at most 256 KB".
 MAX_RECORD_BYTES = 256 * 1024
@@ -82,6 +86,62 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def record_lookup_pairs(obj: dict[str, Any], event_id: str) -> tuple[tuple[str, str], ...]:
+    """``lookup_pairs(lookup_fields(obj, event_id=event_id))`` (rules in
+    :mod:`opentrail.events.lookup`), without building a :class:`LookupFields`. Never raises for
+    any dict."""
+    get = obj.get
+    pairs: list[tuple[str, str]] = [("EventId", event_id)]
+    insight = get("insightDetails")
+    if not isinstance(insight, dict):
+        insight = None
+    value = get("eventName")
+    if not (isinstance(value, str) and value):
+        value = _text(insight.get("eventName")) if insight is not None else None
+    if value is not None:
+        pairs.append(("EventName", value))
+    value = get("readOnly")
+    if value is True:
+        pairs.append(("ReadOnly", "true"))
+    elif value is False:
+        pairs.append(("ReadOnly", "false"))
+    elif value is not None:
+        value = bool_text(value)
+        if value is not None:
+            pairs.append(("ReadOnly", value))
+    ui = get("userIdentity")
+    if not isinstance(ui, dict):
+        ui = None
+    value = ui.get("userName") if ui is not None else None
+    if not (isinstance(value, str) and value):
+        value = username(ui)
+    if value is not None:
+        pairs.append(("Username", value))
+    resources = get("resources")
+    dedup = False
+    if isinstance(resources, list) and resources:
+        found: list[tuple[str, str]] = []
+        for item in resources:
+            if isinstance(item, dict):
+                kind, arn = item.get("type"), item.get("ARN")
+                if isinstance(kind, str) and kind and isinstance(arn, str) and arn:
+                    found.append((kind, arn))
+        if found:
+            dedup = True
+            pairs.extend(("ResourceType", kind) for kind, _ in found)
+            pairs.extend(("ResourceName", arn) for _, arn in found)
+    value = get("eventSource")
+    if not (isinstance(value, str) and value):
+        value = _text(insight.get("eventSource")) if insight is not None else None
+    if value is not None:
+        pairs.append(("EventSource", value))
+    value = ui.get("accessKeyId") if ui is not None else None
+    if isinstance(value, str) and value:
+        pairs.append(("AccessKeyId", value))
+    # only resources can repeat a pair (every other attribute appears at most once)
+    return tuple(dict.fromkeys(pairs)) if dedup else tuple(pairs)
+
+
 def _event_time(obj: dict[str, Any]) -> int:
     for name in EVENT_TIME_FALLBACKS:
         value = obj.get(name)
@@ -106,26 +166,28 @@ def read_record(
     """
     if not isinstance(obj, dict):
         raise RecordRejected("NotAnObject", f"a record must be a JSON object, got {type(obj).__name__}")
-    data = record_bytes(obj)
+    try:
+        data = _dumps(obj)
+    except (orjson.JSONEncodeError, TypeError):
+        data = record_bytes(obj)
     if len(data) > MAX_RECORD_BYTES:
         raise RecordRejected("TooLarge", f"record is {len(data)} bytes, the limit is {MAX_RECORD_BYTES}")
     event_time = _event_time(obj)
-    user_identity = obj.get("userIdentity")
-    account = (
-        _text(obj.get("recipientAccountId"))
-        or (_text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None)
-        or default_account_id
-    )
-    if not account:
-        raise RecordRejected("MissingAccount", "no recipientAccountId or userIdentity.accountId, and no default account")
-    region = _text(obj.get("awsRegion")) or default_region or DEFAULT_REGION
-    event_id = _text(obj.get("eventID")) or derived_event_id(data)
-    return NewEvent(
-        event_id=event_id,
-        event_time=event_time,
-        account_id=account,
-        region=region,
-        category=event_category(obj),
-        record=data,
-        lookup=lookup_pairs(lookup_fields(obj, event_id=event_id)),
-    )
+    get = obj.get
+    account = get("recipientAccountId")
+    if not (isinstance(account, str) and account):
+        user_identity = get("userIdentity")
+        account = (
+            _text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None
+        ) or default_account_id
+        if not account:
+            raise RecordRejected(
+                "MissingAccount", "no recipientAccountId or userIdentity.accountId, and no default account"
+            )
+    region = get("awsRegion")
+    if not (isinstance(region, str) and region):
+        region = default_region or DEFAULT_REGION
+    event_id = get("eventID")
+    if not (isinstance(event_id, str) and event_id):
+        event_id = derived_event_id(data)
+    return NewEvent(event_id, event_time, account, region, event_category(obj), data, record_lookup_pairs(obj, event_id))
