@@ -88,13 +88,33 @@ def ingest_records(
     ``now - retention_days`` days (``now`` in epoch seconds, injected) counts as ``expired``.
     Returns once the store has committed the batch. Store errors propagate.
     """
+    events, rejected, expired = read_records(
+        records,
+        retention_days=retention_days,
+        now=now,
+        default_account_id=default_account_id,
+        default_region=default_region,
+    )
+    return append_events(store, events, rejected, expired, wait_visible=wait_visible)
+
+
+def read_records(
+    records: Sequence[Any],
+    *,
+    retention_days: int,
+    now: float,
+    default_account_id: str | None = None,
+    default_region: str | None = None,
+) -> tuple[list[NewEvent], list[Rejection], int]:
+    """The first half of :func:`ingest_records`: ``(events to append, rejections, expired count)``."""
     cutoff = retention_cutoff(retention_days, now)
     events: list[NewEvent] = []
     rejected: list[Rejection] = []
     expired = 0
+    read = read_record
     for index, obj in enumerate(records):
         try:
-            event = read_record(obj, default_account_id=default_account_id, default_region=default_region)
+            event = read(obj, default_account_id=default_account_id, default_region=default_region)
         except RecordRejected as exc:
             rejected.append(Rejection(index, exc.code, exc.reason))
             continue
@@ -102,6 +122,13 @@ def ingest_records(
             expired += 1
             continue
         events.append(event)
+    return events, rejected, expired
+
+
+def append_events(
+    store: EventStore, events: list[NewEvent], rejected: list[Rejection], expired: int, *, wait_visible: bool
+) -> IngestOutcome:
+    """The second half of :func:`ingest_records`: append what :func:`read_records` kept."""
     if events:
         result = store.append(events, wait_visible=wait_visible)
         return IngestOutcome(result.accepted, result.duplicates, expired, tuple(rejected), result.indexed)

@@ -1,7 +1,7 @@
 """The embedded event store: a durable append log in front of an indexed SQLite database.
 
-Writes: :meth:`SqliteEventStore.append` compresses the records (zstd, trained dictionary) in the
-caller's thread and hands the batch to the log writer (:mod:`.sqlite_log`), which commits it to
+Writes: :meth:`SqliteEventStore.append` compresses the records (zstd, trained dictionary; one
+call for the batch, which releases the GIL once) in the caller's thread and hands the batch to the log writer (:mod:`.sqlite_log`), which commits it to
 ``log.sqlite3`` with group commit and fsync: that is the acknowledgement. The indexer, a child
 process (:mod:`.sqlite_indexer`), applies log rows to ``events.sqlite3`` -- dedup on (account,
 eventID), the ``events`` table (seq = append order), the posting-block lookup index -- and reports
@@ -33,7 +33,7 @@ from .base import AppendResult, EventColumns, EventStore, LookupPage, LookupQuer
 from .errors import StoreLockedError
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 from .sqlite_indexer import BLOCK_ORDS, MERGE_AT_IDS, connect_events
-from .sqlite_log import LogTicket, LogWriter, encode_batch
+from .sqlite_log import LogTicket, LogWriter, encode_frames
 from .sqlite_reader import SqliteEventReader
 from .sqlite_supervisor import IndexerFailedError, IndexerSupervisor, IndexerUnavailableError, RestartPolicy
 
@@ -159,8 +159,8 @@ class SqliteEventStore(EventStore):
     def _ticket(self, events: Sequence[NewEvent]) -> LogTicket:
         if self._closed:
             raise RuntimeError(f"event store {self.directory} is closed")
-        compress = self._codec.compress
-        return LogTicket(encode_batch(events, [compress(e.record) for e in events]), len(events))
+        frames, lengths = self._codec.compress_many([e.record for e in events])
+        return LogTicket(encode_frames(events, frames, lengths), len(events))
 
     def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
         """Durable on return. With ``wait_visible`` (the default) also indexed: the result counts

@@ -17,7 +17,7 @@ import hashlib
 import sys
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 import zstandard
 
@@ -27,6 +27,7 @@ LEVEL = 3
 SEQ_BITS = 31
 SEQ_MASK = (1 << SEQ_BITS) - 1
 DEFAULT_ZDICT: bytes = (Path(__file__).parent / "cloudtrail.zdict").read_bytes()
+_MULTI = hasattr(zstandard.ZstdCompressor, "multi_compress_to_buffer")
 
 
 class RecordCodec:
@@ -49,6 +50,23 @@ class RecordCodec:
 
     def compress(self, record: bytes) -> bytes:
         return self._contexts()[0].compress(record)
+
+    def compress_many(self, records: Sequence[bytes]) -> tuple[bytes, list[int]]:
+        """:meth:`compress` of each record: the frames back to back and each frame's length.
+
+        One call into zstd for the whole batch (python-zstandard's ``multi_compress_to_buffer``),
+        which releases the GIL once instead of once per record: in a busy server every release
+        costs a wait for the GIL to come back. Each frame is byte-identical to :meth:`compress`'s.
+        """
+        if not records:
+            return b"", []
+        compressor = self._contexts()[0]
+        if _MULTI and all(records):  # it refuses empty inputs
+            frames: Any = compressor.multi_compress_to_buffer(list(records), threads=0)
+            parts = [frames[i] for i in range(len(frames))]
+        else:  # an empty record, or the CFFI backend (no multi_compress_to_buffer)
+            parts = list(map(compressor.compress, records))
+        return b"".join(parts), list(map(len, parts))
 
     def decompress(self, blob: bytes) -> bytes:
         return self._contexts()[1].decompress(blob)

@@ -42,6 +42,13 @@ KEY_SEP = "\x1f"
 
 def encode_batch(events: Sequence[NewEvent], blobs: Sequence[bytes]) -> bytes:
     """The payload for ``events`` whose compressed records are ``blobs``."""
+    return encode_frames(events, b"".join(blobs), [len(b) for b in blobs])
+
+
+def encode_frames(events: Sequence[NewEvent], frames: bytes, lengths: Sequence[int]) -> bytes:
+    """The payload for ``events`` whose compressed records are ``frames`` back to back, of
+    ``lengths`` bytes each (what :meth:`RecordCodec.compress_many` returns)."""
+    sep = KEY_SEP
     header = orjson.dumps(
         [
             [
@@ -50,13 +57,13 @@ def encode_batch(events: Sequence[NewEvent], blobs: Sequence[bytes]) -> bytes:
                 e.account_id,
                 e.region,
                 e.category,
-                [a + KEY_SEP + v for a, v in e.lookup if a != "EventId"],
-                len(b),
+                [a + sep + v for a, v in e.lookup if a != "EventId"],
+                n,
             ]
-            for e, b in zip(events, blobs)
+            for e, n in zip(events, lengths)
         ]
     )
-    return len(header).to_bytes(4, "little") + header + b"".join(blobs)
+    return len(header).to_bytes(4, "little") + header + frames
 
 
 def decode_batch(payload: bytes) -> list[LoggedEvent]:
