@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import gc
 import itertools
 import logging
 import os
@@ -469,12 +470,17 @@ def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connectio
         rows = _read_log(log_conn, writer.applied)
         if not rows:
             return
+        # A group's decoded rows and postings (a few objects per event) die together when it is
+        # applied: the cyclic GC would only traverse them, and the long-lived caches, meanwhile.
+        gc.disable()
         try:
             results = writer.apply(rows)
         except sqlite3.Error as exc:
             log.exception("indexing failed")
             pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
             raise
+        finally:
+            gc.enable()
         pipe.send(("applied", results, writer.last_seq, writer.count))
 
 
