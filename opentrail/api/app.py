@@ -116,6 +116,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 
 
 #: Operations run on the event loop itself: short, and never waiting on I/O beyond a local read.
+#: The API runs LookupEvents as :func:`opentrail.api.lookup_events.lookup_events_rendered`
+#: (entries pre-rendered as JSON, same response bytes).
 INLINE_OPERATIONS = frozenset({"LookupEvents"})
 
 
@@ -157,7 +159,10 @@ def build_app(
     UnknownOperationException). ``public_keys`` is the :class:`opentrail.digests.keys.KeyStore`
     behind ListPublicKeys. ``token_key`` authenticates LookupEvents NextTokens
     (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process)."""
+    from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
+
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
+    inline_handlers = {"LookupEvents": lookup_events_rendered}
 
     async def cloudtrail_api(request: Request) -> Response:
         request_id = new_request_id()
@@ -184,7 +189,7 @@ def build_app(
             if operation in INLINE_OPERATIONS:
                 # A lookup takes about a millisecond and CPython runs one thread at a time anyway:
                 # on the event loop it saves a thread hop per request.
-                response = OPERATIONS[operation](ctx, params)
+                response = inline_handlers[operation](ctx, params)
             else:  # may wait on the store (StartLogging/StopLogging flush it) or on storage
                 response = await run_in_threadpool(OPERATIONS[operation], ctx, params)
         except AwsError as exc:

@@ -28,11 +28,10 @@ import hmac
 import math
 import re
 import struct
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import orjson
 
-from ..events.lookup import lookup_fields
 from ..store.base import LOOKUP_ATTRIBUTE_KEYS, LookupQuery, StoredEvent
 from .errors import (
     InvalidEventCategoryException,
@@ -44,6 +43,7 @@ from .errors import (
     ThrottlingException,
 )
 from .operations import OperationContext
+from .rendered_events import RenderedEvents, render_event
 from .token_key import process_token_key
 
 #: Attribute keys an Insights lookup accepts (LookupEvents API Reference).
@@ -139,34 +139,40 @@ def decode_token(token: Any, binding: bytes, key: bytes) -> tuple[int, int]:
     return event_time, seq
 
 
+#: Rendered entries of recently answered events, shared by every store (see
+#: :mod:`.rendered_events`: a hit needs the same record, eventID and eventTime).
+RENDERED = RenderedEvents()
+
+
 def event_json(stored: StoredEvent) -> dict[str, Any]:
-    """One ``Event`` of the response; members without a value are left out, Resources is always a
-    list (AWS sends ``[]``); CloudTrailEvent is the stored record bytes unchanged."""
-    record = orjson.loads(stored.record)
-    fields = lookup_fields(record if isinstance(record, dict) else {}, event_id=stored.event_id)
-    out: dict[str, Any] = {}
-    for name, value in (
-        ("EventId", fields.event_id),
-        ("EventName", fields.event_name),
-        ("ReadOnly", fields.read_only),
-        ("AccessKeyId", fields.access_key_id),
-        ("EventTime", stored.event_time),
-        ("EventSource", fields.event_source),
-        ("Username", fields.username),
-    ):
-        if value is not None:
-            out[name] = value
-    out["Resources"] = [{"ResourceType": t, "ResourceName": n} for t, n in fields.resources]
-    out["CloudTrailEvent"] = stored.record.decode("utf-8")
-    return out
+    """One ``Event`` of the response (:func:`.rendered_events.render_event`)."""
+    return render_event(stored)
 
 
 def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    """The LookupEvents handler. Raises the model's errors (InvalidLookupAttributesException,
-    InvalidTimeRangeException, InvalidMaxResultsException, InvalidNextTokenException,
-    InvalidEventCategoryException), SerializationException for wrongly typed members (Coral's
-    wording, :meth:`SerializationException.for_value`; a fractional MaxResults is truncated as Coral
-    does) and ThrottlingException over the rate limit."""
+    """The LookupEvents handler (each Events entry a dict, see :func:`event_json`). Raises the
+    model's errors (InvalidLookupAttributesException, InvalidTimeRangeException,
+    InvalidMaxResultsException, InvalidNextTokenException, InvalidEventCategoryException),
+    SerializationException for wrongly typed members (Coral's wording,
+    :meth:`SerializationException.for_value`; a fractional MaxResults is truncated as Coral does)
+    and ThrottlingException over the rate limit."""
+    return _lookup(ctx, params, _render_each)
+
+
+def lookup_events_rendered(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`lookup_events` with each Events entry as its JSON bytes (an :class:`orjson.Fragment`
+    from :data:`RENDERED`): ``orjson.dumps`` of the answer is the same bytes, without parsing and
+    escaping the records of recently answered events again. What the HTTP API answers with; the
+    answer is only meant for ``orjson.dumps``."""
+    return _lookup(ctx, params, RENDERED.render)
+
+
+def _render_each(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    return [render_event(e) for e in events]
+
+
+def _lookup(ctx: OperationContext, params: dict[str, Any],
+            render: Callable[[Sequence[StoredEvent]], Sequence[Any]]) -> dict[str, Any]:
     if not ctx.lookup_limiter.allow((ctx.caller.account_id, ctx.caller.region)):
         raise ThrottlingException()
     category = params.get("EventCategory")
@@ -215,7 +221,7 @@ def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
             after=after,
         )
     )
-    out: dict[str, Any] = {"Events": [event_json(e) for e in page.events]}
+    out: dict[str, Any] = {"Events": render(page.events)}
     if page.next_cursor is not None:
         out["NextToken"] = encode_token(page.next_cursor, binding, key)
     return out

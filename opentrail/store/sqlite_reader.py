@@ -3,6 +3,11 @@
 Each reading thread gets its own connection to ``events.sqlite3`` (WAL: readers never wait for
 the indexer process). A LookupEvents page walks one lookup key's posting blocks newest first
 (:meth:`SqliteEventReader._scan_postings`); EventId lookups use the eventID tables.
+
+Lookups keep the events of their recent answers (:class:`_RecentEvents`): event history is read
+newest first, so the same events are read again and again, and a kept event is reused only when its
+row (compressed record, eventTime, partition, eventID) is the one just read -- a purged event is
+never read again, and another event under a reused seq does not match.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import heapq
 import itertools
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable
 
@@ -20,6 +26,40 @@ from .sqlite_codec import SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_o
 from .sqlite_indexer import connect_events, lookup_key_name
 
 _MAX_ORD = (1 << 63) - 1
+#: Events kept by :class:`_RecentEvents` (compressed and decompressed record: ~2-4 KiB each).
+RECENT_EVENTS = 4096
+
+
+class _RecentEvents:
+    """A thread-safe LRU of decoded events by seq, each with the row it was decoded from."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[int, tuple[bytes, int, int, str, StoredEvent]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, seq: int, t: int, sid: int, eid: str, blob: bytes) -> StoredEvent | None:
+        with self._lock:
+            hit = self._entries.get(seq)
+            if hit is None or hit[0] != blob or hit[1] != t or hit[2] != sid or hit[3] != eid:
+                return None
+            self._entries.move_to_end(seq)
+            return hit[4]
+
+    def put(self, items: list[tuple[bytes, int, int, str, StoredEvent]]) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            entries = self._entries
+            for item in items:
+                seq = item[4].seq
+                entries[seq] = item
+                entries.move_to_end(seq)
+            while len(entries) > self.capacity:
+                entries.popitem(last=False)
 
 
 class SqliteEventReader:
@@ -36,6 +76,7 @@ class SqliteEventReader:
         self._streams: dict[tuple[str, str, str], int] = {}
         self._stream_names: dict[int, tuple[str, str, str]] = {}
         self._closed = False
+        self.recent = _RecentEvents(RECENT_EVENTS)
 
     def close(self) -> None:
         """Close every thread's connection; later reads raise RuntimeError."""
@@ -84,6 +125,18 @@ class SqliteEventReader:
             out.append(StoredEvent(seq, eid, t, account, region, category, decompress(blob)))
         return out
 
+    def _lookup_events(self, conn: sqlite3.Connection, rows: list[tuple[int, int, int, str, bytes]]) -> list[StoredEvent]:
+        """:meth:`_events` through :attr:`recent`: only rows not kept there are decompressed."""
+        recent = self.recent
+        out: list[StoredEvent | None] = [recent.get(*row) for row in rows]
+        missing = [i for i, e in enumerate(out) if e is None]
+        if missing:
+            fresh = self._events(conn, [rows[i] for i in missing])
+            for i, e in zip(missing, fresh):
+                out[i] = e
+            recent.put([(rows[i][4], e.event_time, rows[i][2], e.event_id, e) for i, e in zip(missing, fresh)])
+        return out  # type: ignore[return-value]
+
     def _by_seqs(self, conn: sqlite3.Connection, seqs: list[int]) -> list[tuple[int, int, int, str, bytes]]:
         if not seqs:
             return []
@@ -127,7 +180,7 @@ class SqliteEventReader:
                     # ords of purged events (in blocks straddling a purge) resolve to nothing
                     found += self._by_seqs(conn, [o & SEQ_MASK for o in ords])
                     hi = ords[-1] - 1
-            events = self._events(conn, found[: query.limit])
+            events = self._lookup_events(conn, found[: query.limit])
         finally:
             conn.execute("COMMIT")
         cursor = (events[-1].event_time, events[-1].seq) if len(found) > query.limit and events else None
@@ -148,10 +201,12 @@ class SqliteEventReader:
             if min_ord > hi:
                 continue
             ords = unpack_ords(conn.execute("SELECT ords FROM posting_blocks WHERE id = ?", (block,)).fetchone()[0])
-            window = ords[bisect.bisect_left(ords, lo) : bisect.bisect_right(ords, hi)]
+            end = bisect.bisect_right(ords, hi)
+            # only the window's n largest can be among the n largest
+            window = ords[max(bisect.bisect_left(ords, lo), end - n) : end]
             if not window:
                 continue
-            best = heapq.nlargest(n, itertools.chain(best, window))
+            best = window[::-1].tolist() if not best else heapq.nlargest(n, itertools.chain(best, window))
         return best
 
     def _event_id_ords(self, conn: sqlite3.Connection, sid: int, account: str, event_id: str, lo: int, hi: int) -> list[int]:
