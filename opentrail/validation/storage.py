@@ -59,6 +59,7 @@ class LocalValidationStorage(ValidationStorage):
     def __init__(self, root: Path) -> None:
         super().__init__(LocalFolderStorage(root))
         self.root = Path(root)
+        self._seen_buckets: set[str] = set()
 
     def _bucket_dir(self, bucket: str) -> Path:
         local = self.objects
@@ -92,13 +93,19 @@ class LocalValidationStorage(ValidationStorage):
         return sorted(names)
 
     def open_object(self, bucket: str, key: str) -> BinaryIO:
-        base = self._bucket_dir(bucket)
+        local = self.objects
+        assert isinstance(local, LocalFolderStorage)
         parts = key.split("/")
         if not key or any(p in ("", ".", "..") for p in parts):
+            self._bucket_dir(bucket)
             raise NoSuchKey(bucket, key)
+        if bucket not in self._seen_buckets:  # checked once (name and folder), then one open per file
+            self._bucket_dir(bucket)
+            self._seen_buckets.add(bucket)
         try:
-            return open(base / key, "rb", buffering=0)
+            return open(os.path.join(local.bucket_path(bucket), key), "rb", buffering=0)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            self._bucket_dir(bucket)
             raise NoSuchKey(bucket, key) from None
 
 

@@ -6,9 +6,13 @@ import gzip
 import hashlib
 import io
 import os
+import tracemalloc
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opentrail.objectstore import NoSuchKey
-from opentrail.validation.loghash import CHUNK_BYTES, LogOutcome, check_log_file, hash_gzip_stream
+from opentrail.validation.loghash import CHUNK_BYTES, PIECE_BYTES, LogOutcome, check_log_file, hash_gzip_stream
 
 
 class CountingStream(io.RawIOBase):
@@ -72,3 +76,66 @@ def test_outcomes() -> None:
     }
     assert got == expected
     assert LogOutcome.TRAILING_DATA.value == "INVALID: unexpected data after end of compressed stream"
+
+
+def test_highly_compressible_file_inflates_in_bounded_pieces() -> None:
+    """A 0.3 MB member that inflates to 64 MiB is hashed a piece at a time: peak memory stays near
+    a read and a piece (under 1 MiB), not the file's uncompressed size."""
+    raw = bytes(64 << 20)
+    body = gzip.compress(raw, 1)
+    tracemalloc.start()
+    try:
+        result = hash_gzip_stream(io.BytesIO(body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.sha256_hex, result.uncompressed_bytes) == (hashlib.sha256(raw).hexdigest(), len(raw))
+    assert peak < 1 << 20, peak  # read, unread rest, piece (grown by doubling), inflate state
+
+
+def _expected(kind: str) -> LogOutcome:
+    return {"ok": LogOutcome.VALID, "member": LogOutcome.TRAILING_DATA, "garbage": LogOutcome.TRAILING_DATA}.get(
+        kind, LogOutcome.HASH_MISMATCH
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.one_of(st.binary(max_size=3000), st.builds(lambda s, n: s * n, st.binary(min_size=1, max_size=40), st.integers(1, 9000))),
+    level=st.sampled_from([1, 6, 9]),
+    kind=st.sampled_from(["ok", "member", "garbage", "truncated", "no end"]),
+    cut=st.floats(0, 1, exclude_max=True),
+    chunk_bytes=st.sampled_from([1, 3, 64, 4096, CHUNK_BYTES]),
+    piece_bytes=st.sampled_from([1, 7, 512, 65536, PIECE_BYTES]),
+)
+def test_any_read_and_piece_size_gives_the_whole_file_answer(
+    raw: bytes, level: int, kind: str, cut: float, chunk_bytes: int, piece_bytes: int
+) -> None:
+    """Whatever the read and inflate sizes, a file is valid only when it is exactly one whole gzip
+    member of the hashed bytes: an appended member or byte is trailing data, a cut member never
+    passes (hash mismatch, invalid format or not gzip)."""
+    member = gzip.compress(raw, level)
+    body = {
+        "ok": member,
+        "member": member + gzip.compress(b'{"Records":[]}'),
+        "garbage": member + b"\x00",
+        "truncated": member[: int(len(member) * cut)],
+        "no end": member[:-4],
+    }[kind]
+
+    def open_object(bucket: str, key: str) -> io.BytesIO:
+        return io.BytesIO(body)
+
+    log = {"s3Bucket": "b", "s3Object": "k", "hashValue": hashlib.sha256(raw).hexdigest()}
+    if kind in ("ok", "member", "garbage"):
+        result = hash_gzip_stream(io.BytesIO(body), chunk_bytes, piece_bytes)
+        assert (result.sha256_hex, result.complete, result.trailing_data) == (log["hashValue"], True, kind != "ok")
+        assert (result.compressed_bytes, result.uncompressed_bytes) == (len(body), len(raw))
+        assert check_log_file(open_object, log).outcome is _expected(kind)
+    else:
+        try:
+            result = hash_gzip_stream(io.BytesIO(body), chunk_bytes, piece_bytes)
+        except Exception:
+            return  # not gzip at all: "invalid format"
+        assert not result.complete and not result.trailing_data
+        assert check_log_file(open_object, log).outcome in (LogOutcome.HASH_MISMATCH, LogOutcome.INVALID_FORMAT)
