@@ -162,7 +162,9 @@ def _signed_at(amz_date: str) -> datetime | None:
 @functools.lru_cache(maxsize=256)
 def signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
     """The SigV4 signing key of a credential scope, derived exactly as
-    :meth:`botocore.auth.SigV4Auth.signature` does (``date`` is ``YYYYMMDD``)."""
+    :meth:`botocore.auth.SigV4Auth.signature` does (``date`` is ``YYYYMMDD``). The key of a deleted or
+    inactive access key may stay cached until evicted, unused: :func:`verify` rejects such keys
+    before computing any signature."""
     sign = SigV4Auth._sign
     k_date = sign(None, f"AWS4{secret_access_key}".encode(), date)  # type: ignore[arg-type]
     k_region = sign(None, k_date, region)  # type: ignore[arg-type]
