@@ -1,6 +1,6 @@
 """Log file validation benchmark: ``validate-logs`` throughput in MB/s of log files, local storage.
 
-    python3 bench/bench_validate.py [--files 240] [--records 2000] [--workers 1 2] [--dir DIR] [--drop-caches]
+    python3 bench/bench_validate.py [--files 240] [--records 2000] [--workers 1 2] [--repeat 2] [--dir DIR] [--drop-caches]
 
 Builds, once (kept in ``--dir`` and reused), a trail's bucket under ``<dir>/buckets``: ``--files``
 log files of ``--records`` records each (the invictus-ir dataset's real records via
@@ -8,11 +8,14 @@ log files of ``--records`` records each (the invictus-ir dataset's real records 
 every 5 minutes, and one signed digest per hour (12 log files each) chained as the digest worker
 chains them. Then runs :func:`opentrail.validation.validate_logs` over it in process (the command's
 code path, minus ListPublicKeys: keys come from an in-process key source) with each ``--workers``
-count, and prints, per run: log files, uncompressed and compressed MB, seconds, MB/s of each, and
-the process's peak RSS. ``--drop-caches`` (root) empties the page cache before each run (cold).
+count, and prints, per run: seconds, MB/s of compressed (``.json.gz`` as stored) and of
+uncompressed (what is hashed) log file bytes, and the process's peak RSS; then, per worker count,
+the best and median of each. ``--drop-caches`` (root) empties the page cache before each run
+(cold).
 
-The target (issue 4) is >= 100 MB/s of log files from local storage on this 2-core machine; MB
-here are 10^6 bytes of *uncompressed* log file (what is hashed), the compressed rate is shown too.
+The target (issue 4) is >= 100 MB/s of log files from local storage on this 2-core machine, judged
+on *compressed* bytes (the objects as stored; MB = 10^6 bytes); the uncompressed rate is ~6.6
+times it with these files.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import resource
+import statistics
 import sys
 import time
 from datetime import datetime
@@ -109,6 +113,7 @@ def main() -> None:
     hours = (opts.files + 11) // 12
     args = ValidateLogsArgs(ARN, F.format_time(START - HOUR), F.format_time(START + hours * HOUR), s3_bucket=BUCKET)
     for workers in opts.workers:
+        rates: list[float] = []
         for _ in range(opts.repeat):
             if opts.drop_caches:
                 drop_caches()
@@ -119,9 +124,15 @@ def main() -> None:
             seconds = time.perf_counter() - started
             assert code == 0 and f"{opts.files}/{opts.files} log files valid" in out.getvalue(), (code, out.getvalue(), err.getvalue())
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rates.append(gz_total / 1e6 / seconds)
             print(f"workers={workers}{' cold' if opts.drop_caches else ''}: {seconds:.2f} s, "
-                  f"{raw_total / 1e6 / seconds:,.0f} MB/s uncompressed, {gz_total / 1e6 / seconds:,.1f} MB/s gzip, "
+                  f"{gz_total / 1e6 / seconds:,.1f} MB/s compressed, {raw_total / 1e6 / seconds:,.0f} MB/s uncompressed, "
                   f"peak RSS {rss:,.0f} MB")
+        ratio = raw_total / gz_total
+        best, median = max(rates), statistics.median(rates)
+        print(f"workers={workers}{' cold' if opts.drop_caches else ''} summary: best {best:,.1f} MB/s compressed "
+              f"({best * ratio:,.0f} uncompressed), median {median:,.1f} ({median * ratio:,.0f}); "
+              f"target >= 100 MB/s compressed: {'met' if median >= 100 else 'missed'} (median)")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ def run_findings(findings: Iterator[Finding], reporter: Reporter, storage: Valid
     try:
         for finding in findings:
             if isinstance(finding, LogToCheck):
+                storage.prefetch(str(finding.log.get("s3Bucket")), str(finding.log.get("s3Object")))
                 pending.append(pool.submit(check_log_file, storage.open_object, finding.log))
             else:
                 pending.append(finding)

@@ -49,6 +49,10 @@ class ValidationStorage(ABC):
     def open_object(self, bucket: str, key: str) -> BinaryIO:
         """A stream of the object's bytes; the caller closes it. Raises :class:`NoSuchKey`."""
 
+    def prefetch(self, bucket: str, key: str) -> None:
+        """Hint that ``key`` will be read soon (a no-op unless the backend can read ahead). Never
+        raises."""
+
     def close(self) -> None:
         self.objects.close()
 
@@ -91,6 +95,27 @@ class LocalValidationStorage(ValidationStorage):
         except (FileNotFoundError, NotADirectoryError):
             return []
         return sorted(names)
+
+    def prefetch(self, bucket: str, key: str) -> None:
+        """Ask the kernel to read the file into the page cache now (``POSIX_FADV_WILLNEED``), so
+        that a cold disk reads the next log files while the current ones are inflated."""
+        if not hasattr(os, "posix_fadvise") or bucket not in self._seen_buckets:
+            return
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") for p in parts):
+            return
+        local = self.objects
+        assert isinstance(local, LocalFolderStorage)
+        try:
+            fd = os.open(os.path.join(local.bucket_path(bucket), key), os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def open_object(self, bucket: str, key: str) -> BinaryIO:
         local = self.objects
