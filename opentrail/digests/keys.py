@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..fileio import write_atomic
 from . import format as F
 
 KEYS_DIR = "keys"
@@ -67,25 +66,7 @@ class _Key:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically with mode 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, data, mode=0o600)
 
 
 class KeyStore:

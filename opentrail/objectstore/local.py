@@ -22,11 +22,11 @@ has its metadata). Keys that cannot be mapped to a path (empty, leading ``/``, e
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import orjson
 
+from ..fileio import write_atomic
 from .base import InvalidObjectKey, NoSuchBucket, NoSuchKey, ObjectStorage, StoredObject
 
 METADATA_DIR = ".metadata"
@@ -42,14 +42,6 @@ def _check_key(key: str) -> None:
 
 def _valid_bucket_name(bucket: str) -> bool:
     return bool(bucket) and not bucket.startswith(".") and "/" not in bucket and "\x00" not in bucket
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalFolderStorage(ObjectStorage):
@@ -83,20 +75,7 @@ class LocalFolderStorage(ObjectStorage):
         tmp_dir = self.root / TMP_DIR
         tmp_dir.mkdir(parents=True, exist_ok=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_dir(dest.parent)
+        write_atomic(dest, data, tmp_dir=tmp_dir)
 
     def _metadata_path(self, bucket: str, key: str) -> Path:
         return self.root / METADATA_DIR / bucket / (key + METADATA_SUFFIX)
