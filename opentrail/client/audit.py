@@ -28,8 +28,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from ..events.times import format_event_time
-from ..events.writer import EVENT_VERSION
+from ..events.writer import layout_api_call
 
 #: Written as userIdentity.type when the application gives none.
 DEFAULT_IDENTITY_TYPE = "Unknown"
@@ -81,32 +80,12 @@ def audit_event(
         seconds = event_time.astimezone(timezone.utc).timestamp()
     else:
         seconds = float(event_time)
-    record: dict[str, Any] = {
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": identity,
-        "eventTime": format_event_time(int(seconds)),
-        "eventSource": event_source,
-        "eventName": event_name,
-        "awsRegion": aws_region,
-        "sourceIPAddress": source_ip,
-        "userAgent": user_agent,
-    }
-    if error_code is not None:
-        record["errorCode"] = error_code
-        if error_message is not None:
-            record["errorMessage"] = error_message
-    record["requestParameters"] = dict(request_parameters) if request_parameters is not None else None
-    record["responseElements"] = dict(response_elements) if response_elements is not None else None
-    if additional_event_data is not None:
-        record["additionalEventData"] = dict(additional_event_data)
-    record["requestID"] = request_id or str(uuid.uuid4())
-    record["eventID"] = event_id or str(uuid.uuid4())
-    record["readOnly"] = bool(read_only)
-    if resources is not None:
-        record["resources"] = [dict(r) for r in resources]
-    record["eventType"] = "AwsApiCall"
-    record["managementEvent"] = True
-    if recipient_account_id is not None:
-        record["recipientAccountId"] = recipient_account_id
-    record["eventCategory"] = "Management"
-    return record
+    return layout_api_call(
+        user_identity=identity, event_time=int(seconds), event_source=event_source, event_name=event_name,
+        aws_region=aws_region, source_ip_address=source_ip, user_agent=user_agent,
+        request_parameters=request_parameters, response_elements=response_elements,
+        request_id=request_id or str(uuid.uuid4()), event_id=event_id or str(uuid.uuid4()),
+        read_only=bool(read_only), recipient_account_id=recipient_account_id,
+        error_code=error_code, error_message=error_message if error_code is not None else None,
+        additional_event_data=additional_event_data, resources=list(resources) if resources is not None else None,
+    )

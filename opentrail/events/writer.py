@@ -92,6 +92,41 @@ def api_call_record(
     _require(error_code is None or _nonempty(error_code), "errorCode must be a non-empty string")
     _require(error_message is None or error_code is not None, "errorMessage needs an errorCode")
 
+    return layout_api_call(
+        user_identity=user_identity, event_time=event_time, event_source=event_source, event_name=event_name,
+        aws_region=aws_region, source_ip_address=source_ip_address, user_agent=user_agent,
+        request_parameters=request_parameters, response_elements=response_elements, request_id=request_id,
+        event_id=event_id, read_only=read_only, recipient_account_id=recipient_account_id,
+        error_code=error_code, error_message=error_message, additional_event_data=additional_event_data,
+        resources=resources, api_version=api_version, tls_details=tls_details,
+    )
+
+
+def layout_api_call(
+    *,
+    user_identity: Mapping[str, Any],
+    event_time: float,
+    event_source: str,
+    event_name: str,
+    aws_region: str,
+    source_ip_address: str,
+    user_agent: str,
+    request_parameters: Mapping[str, Any] | None,
+    response_elements: Mapping[str, Any] | None,
+    request_id: str,
+    event_id: str,
+    read_only: bool,
+    recipient_account_id: str | None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    additional_event_data: Mapping[str, Any] | None = None,
+    resources: list[Mapping[str, Any]] | None = None,
+    api_version: str | None = None,
+    tls_details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``AwsApiCall`` record of :func:`api_call_record` in AWS's key order, *without* its
+    checks (for callers with their own rules, e.g. :func:`opentrail.client.audit_event`).
+    ``recipientAccountId`` is left out when None."""
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": dict(user_identity),
@@ -119,7 +154,8 @@ def api_call_record(
     if api_version is not None:
         record["apiVersion"] = api_version
     record["managementEvent"] = True
-    record["recipientAccountId"] = recipient_account_id
+    if recipient_account_id is not None:
+        record["recipientAccountId"] = recipient_account_id
     record["eventCategory"] = "Management"
     if tls_details is not None:
         record["tlsDetails"] = dict(tls_details)
