@@ -3,15 +3,9 @@ uvicorn thread of the test process (so tests can flush its pipeline and read its
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +14,14 @@ import uvicorn
 from botocore.config import Config
 
 from opentrail.proxy.runner import Proxy, ProxyOptions, build_proxy
+from tests.delivery.servers import Moto, Process, free_port
+
+__all__ = ["Moto", "Opentrail", "Process", "RunningProxy", "Tee", "free_port"]
 
 ACCOUNT = "111122223333"
 KEY_ID = "AKIAOPENTRAILPROXY01"
 SECRET = "proxy/proxy/proxy/proxy/proxy/proxy/abcd"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"process exited: {log.read_text() if log else ''}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer")
-
-
-class Process:
-    def __init__(self, args: list[str], url: str, log: Path, env: dict[str, str]) -> None:
-        self.log = log
-        self._log_file = log.open("a")
-        self.proc = subprocess.Popen(args, stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **env})
-        wait_http(url, self.proc, log)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        self._log_file.close()
-
-
-class Moto(Process):
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
-        super().__init__([sys.executable, "-m", "moto.server", "-p", str(self.port)], self.url + "/moto-api/",
-                         tmp / f"moto-{self.port}.log", env)
 
 
 class Opentrail(Process):
