@@ -40,7 +40,7 @@ from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompress
                       log_file_key, random_unique, to_runs)
 from .marks import head_seq
 from .notify import SnsNotifier
-from .routing import NEVER, PER_RECORD, partition_route, takes_raw, takes_record
+from .routing import NEVER, PER_RECORD, partition_route, raw_decider, takes_record
 from .state import DeliveryState, Mark, Plan
 
 log = logging.getLogger(__name__)
@@ -261,15 +261,23 @@ class DeliveryWorker(threading.Thread):
             by_partition = dict(lists)
         parsed: dict[int, dict[str, Any]] = {}
 
-        def takes(t: _Target, i: int) -> bool:
-            quick = takes_raw(t.view.trail, t.category, cols.records[i])
-            if quick is not None:
-                return quick
+        records = cols.records
+
+        def parse_takes(t: _Target, i: int) -> bool:
             value = parsed.get(i)
             if value is None:
-                loaded = orjson.loads(cols.records[i])
+                loaded = orjson.loads(records[i])
                 value = parsed[i] = loaded if isinstance(loaded, dict) else {}
             return takes_record(t.view.trail, t.category, value)
+
+        def taken(t: _Target, found: Sequence[int]) -> list[int]:
+            quick = raw_decider(t.view.trail, t.category)
+            out = []
+            for i in found:
+                answer = quick(records[i])
+                if answer or (answer is None and parse_takes(t, i)):
+                    out.append(i)
+            return out
 
         keyed: dict[tuple[str, str], list[Sequence[int]]] = {}
         for pid, targets in live.items():
@@ -279,7 +287,7 @@ class DeliveryWorker(threading.Thread):
                 if t.check_marks:
                     found = [i for i in found if t.view.logging_at(seqs[i])]
                 if t.per_record:
-                    found = [i for i in found if takes(t, i)]
+                    found = taken(t, found)
                 if found:
                     keyed.setdefault(t.key, []).append(found)
         return {k: v[0] if len(v) == 1 else sorted(itertools.chain.from_iterable(v)) for k, v in keyed.items()}

@@ -4,12 +4,16 @@ for trails of every kind, with logging switched off and on between reads and bat
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
-from opentrail.delivery.routing import ALWAYS, NEVER, PER_RECORD, partition_route, takes_raw, takes_record
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentrail.delivery.routing import (ALWAYS, NEVER, PER_RECORD, _top_level_read_only, _UNPROVEN, partition_route,
+                                        takes_raw, takes_record)
 from opentrail.events.files import iter_file_records
 from opentrail.events.record import RecordRejected, read_record
 from opentrail.trails import (AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, TrailSelectors,
@@ -33,6 +37,13 @@ TRAILS: dict[str, tuple[str, dict[str, Any], tuple[EventSelector, ...] | None, t
         EventSelector("All", include_management_events=False, data_resources=(
             DataResource("AWS::S3::Object", ("arn:aws:s3",)), DataResource("AWS::Lambda::Function", ("arn:aws:lambda",))))),
         None),
+    "write-no-global": ("eu-west-1", {"include_global_service_events": False}, (
+        EventSelector("WriteOnly", exclude_management_event_sources=("kms.amazonaws.com", "rdsdata.amazonaws.com")),), None),
+    "advanced-read": ("us-west-2", {}, None, (
+        AdvancedEventSelector((F("eventCategory", equals=("Management",)), F("readOnly", equals=("true",)),
+                               F("eventSource", not_equals=("ec2.amazonaws.com",)))),
+        AdvancedEventSelector((F("eventCategory", equals=("Data",)), F("resources.type", equals=("AWS::S3::Object",)))),
+    )),
     "advanced": ("us-east-1", {"is_multi_region_trail": True}, None, (
         AdvancedEventSelector((F("eventCategory", equals=("Management",)), F("readOnly", equals=("false",)),
                                F("eventSource", not_equals=("ec2.amazonaws.com",)))),
@@ -160,3 +171,103 @@ def test_global_service_events_are_recognised_from_the_bytes_only_when_that_is_e
     env.clock.now += 2
     w.step()
     assert [r["eventID"] for k in env.files() for r in env.records(k)] == ["plain", "nested", "odd"]
+
+
+def _spellings(record: dict[str, Any]) -> list[bytes]:
+    """``record`` as orjson writes it, with spaces, and indented."""
+    return [orjson.dumps(record), json.dumps(record, separators=(" , ", " : ")).encode(),
+            json.dumps(record, indent="\t", ensure_ascii=False).encode()]
+
+
+BASE = {"eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z", "eventSource": "ec2.amazonaws.com",
+        "eventName": "RunInstances", "awsRegion": "us-east-1", "recipientAccountId": ACCOUNT}
+ADVERSARIAL: list[tuple[dict[str, Any], Any]] = [  # record, its top-level readOnly
+    ({**BASE, "readOnly": True}, True),
+    ({**BASE, "readOnly": False, "resources": [{"readOnly": True}]}, False),
+    ({**BASE, "requestParameters": {"readOnly": False}}, None),  # only nested
+    ({**BASE, "requestParameters": {"readOnly": False}, "readOnly": True, "responseElements": {"x": {"readOnly": False}}}, True),
+    ({**BASE, "readOnly": True, "requestParameters": [["readOnly", {"readOnly": False}], "readOnly"]}, True),
+    ({**BASE, "readOnly": "true"}, "true"),
+    ({**BASE, "readOnly": "TRUE"}, "TRUE"),
+    ({**BASE, "readOnly": "yes"}, "yes"),
+    ({**BASE, "readOnly": None}, None),
+    ({**BASE, "readOnly": {"readOnly": True}}, {"readOnly": True}),
+    ({**BASE, "userAgent": '"readOnly":true}', "readOnly": False}, False),
+    ({**BASE, "userAgent": ',"readOnly":true}'}, None),
+    ({**BASE, 'x"readOnly': True}, None),  # a key that ends in readOnly
+    ({**BASE, "errorMessage": '{"readOnly":true', "readOnly": False, "y": '"}'}, False),
+]
+
+
+def test_top_level_read_only_is_exact_or_unproven() -> None:
+    for record, want in ADVERSARIAL:
+        for raw in _spellings(record):
+            assert orjson.loads(raw).get("readOnly", None) == want
+            assert _top_level_read_only(raw) == want, raw
+    escaped = orjson.dumps({**BASE, "readOnly": False}) + b""
+    assert _top_level_read_only(escaped.replace(b'"readOnly"', b'"read\\u004fnly"')) is _UNPROVEN
+    duplicated = b'{"readOnly":true,"a":{"readOnly":true},"readOnly":false}'
+    assert orjson.loads(duplicated)["readOnly"] is False and _top_level_read_only(duplicated) is False
+    assert _top_level_read_only(b'{"readOnly"  :\n true }') is True
+    many = b'{"a":"' + b'\\"' * 20
+    assert [_top_level_read_only(many + tail) for tail in (b'","read\\u004fnly":true}', b'","readOnly":true}',
+                                                             b'\\\\u004f","readOnly":true}')] == [_UNPROVEN, True, _UNPROVEN]
+    assert _top_level_read_only(b'{"a":"\\n\\\\u004f\\"","readOnly":true}') is True  # \\ then a letter u
+    assert _top_level_read_only(b'{ "a" : [ "readOnly" , 1 ] }') is None
+
+
+def test_selector_trails_decide_from_the_bytes_exactly_as_a_parse_does(env: Env) -> None:
+    names = ("write-no-global", "advanced-read", "basic-read", "basic-write-data", "eu-no-global-all")
+    trails = {}
+    for name in names:
+        home, settings, basic, advanced = TRAILS[name]
+        env.storage.create_bucket(name)
+        env.trail(name, region=home, s3_bucket_name=name, **settings)
+        env.trails.put_event_selectors(ACCOUNT, home, name, basic, advanced)
+        trails[name] = env.trails.get_trail(ACCOUNT, home, name)
+    records = [r for r, _ in ADVERSARIAL] + [
+        {**BASE, "eventSource": "kms.amazonaws.com", "readOnly": False},
+        {**BASE, "eventSource": "iam.amazonaws.com", "readOnly": False},
+        {**BASE, "eventSource": "s3.amazonaws.com", "readOnly": True, "managementEvent": False},
+        {**BASE, "readOnly": False, "requestParameters": {"eventSource": "kms.amazonaws.com"}},
+        {**BASE, "eventSource": "kms\\u002eamazonaws.com", "readOnly": False},
+    ]
+    answered = 0
+    for record in records:
+        category = read_record(record).category
+        for raw in _spellings(record):
+            for name, trail in trails.items():
+                want = takes_record(trail, category, orjson.loads(raw))
+                got = takes_raw(trail, category, raw)
+                assert got in (None, want), (name, raw)
+                answered += got is not None
+    write = trails["write-no-global"]
+    plain = [orjson.dumps({**BASE, "readOnly": v}) for v in (False, True, "false", "True", None)]
+    assert [takes_raw(write, "Management", r) for r in plain] == [True, False, True, False, False]
+    assert [takes_raw(write, c, plain[0]) for c in ("Data", "Insight", "NetworkActivity")] == [False] * 3
+    kms = orjson.dumps({**BASE, "eventSource": "kms.amazonaws.com", "readOnly": False})
+    nested_kms = orjson.dumps({**BASE, "readOnly": False, "requestParameters": {"eventSource": "kms.amazonaws.com"}})
+    assert [takes_raw(write, "Management", r) for r in (kms, nested_kms)] == [None, None]
+    read = trails["advanced-read"]
+    sqs = [orjson.dumps({**BASE, "eventSource": "sqs.amazonaws.com", "readOnly": v}) for v in (True, False)]
+    assert [takes_raw(read, c, sqs[0]) for c in ("Management", "Data", "Insight")] == [True, None, False]
+    assert [takes_raw(read, "Management", r) for r in (sqs[1], plain[1])] == [False, None]  # plain: eventSource ec2
+    assert takes_raw(trails["basic-write-data"], "Data", plain[0]) is None  # DataResources: parsed
+    assert answered > len(records) * 3 * 3
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-5, 5),
+                      st.sampled_from(["readOnly", "true", "false", '"readOnly":true', ",{", "\\", "\\u0041", "\u00e9", "kms.amazonaws.com"]))
+JSON_KEYS = st.sampled_from(["readOnly", "eventSource", "a", 'x"readOnly', "readOnly\\"])
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                             st.dictionaries(JSON_KEYS, inner, max_size=3)), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(record=st.dictionaries(JSON_KEYS, JSON_VALUE, max_size=5), spelling=st.integers(0, 2))
+def test_top_level_read_only_agrees_with_a_parse_on_any_object(record: dict[str, Any], spelling: int) -> None:
+    raw = _spellings(record)[spelling]
+    got = _top_level_read_only(raw)
+    assert got is _UNPROVEN or got == orjson.loads(raw).get("readOnly")
+    if b"\\u" not in raw:
+        assert got is not _UNPROVEN
