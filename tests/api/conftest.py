@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +9,6 @@ from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-import uvicorn
 from botocore.config import Config
 
 from opentrail.api.app import build_app
@@ -19,6 +16,7 @@ from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.settings import Settings
 from opentrail.store.base import EventStore
 from opentrail.store.memory import MemoryEventStore
+from tests.serving import serving
 
 ADMIN_ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -61,11 +59,6 @@ class Server:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = None,
                  token_key: bytes | None = None) -> Iterator[Server]:
@@ -75,22 +68,11 @@ def start_server(tmp_path: Path, settings: Settings, store: EventStore | None = 
     admin_key = accounts.create_access_key(ADMIN_ACCOUNT)
     store = store or MemoryEventStore()
     clock = Clock()
-    port = _free_port()
     app = build_app(settings=settings, store=store, accounts=accounts, clock=clock, token_key=token_key)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started:
-        if time.time() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
     try:
-        yield Server(f"http://127.0.0.1:{port}", accounts, store, clock, admin_key, data_dir)
+        with serving(app) as url:
+            yield Server(url, accounts, store, clock, admin_key, data_dir)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.close()
         accounts.close()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Any, Iterator
 import boto3
 import httpx
 import pytest
-import uvicorn
 from botocore.config import Config
 
 from opentrail.api.app import build_app
@@ -22,6 +19,7 @@ from opentrail.objectstore import LocalFolderStorage
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails.service import TrailService
+from tests.serving import serving
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -78,11 +76,6 @@ class ConsoleServer:
             time.sleep(0.02)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[ConsoleServer]:
@@ -92,20 +85,11 @@ def console(tmp_path: Path) -> Iterator[ConsoleServer]:
     storage = LocalFolderStorage(tmp_path / "buckets")
     clock = Clock()
     trails = TrailService(tmp_path, storage, clock)
-    port = free_port()
     app = build_app(settings=Settings(data_dir=tmp_path), store=store, accounts=accounts, clock=clock, trails=trails)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.01)
     try:
-        yield ConsoleServer(f"http://127.0.0.1:{port}", store, accounts, storage, clock, key)
+        with serving(app) as url:
+            yield ConsoleServer(url, store, accounts, storage, clock, key)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         trails.close()
         store.close()
         accounts.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +9,6 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
-import uvicorn
 from botocore.config import Config
 
 from opentrail.api.app import build_app
@@ -20,6 +17,7 @@ from opentrail.objectstore import LocalFolderStorage
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails import TrailService
+from tests.serving import serving
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -36,11 +34,6 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -78,19 +71,10 @@ def trail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrailServ
     trails = TrailService(data_dir, storage, clock)
     store = MemoryEventStore()
     app = build_app(settings=Settings(), store=store, accounts=accounts, clock=clock, trails=trails)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.01)
     try:
-        yield TrailServer(f"http://127.0.0.1:{port}", data_dir, storage, trails, clock, key, other)
+        with serving(app) as url:
+            yield TrailServer(url, data_dir, storage, trails, clock, key, other)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         trails.close()
         store.close()
         accounts.close()

@@ -25,7 +25,7 @@ from opentrail.objectstore import (
     StoredObject,
 )
 
-from .conftest import free_port
+from tests.serving import free_port
 
 BUCKET = "logs-bucket"
 
