@@ -46,7 +46,8 @@ from .errors import (
 )
 from .operations import OPERATIONS, OperationContext, operation_from_target
 from .ratelimit import RateLimiter
-from .recording import CallInfo, record_call
+from .calls import run_recorded, staging_of
+from .recording import CallInfo, call_record, record_call
 
 log = logging.getLogger("opentrail.api")
 
@@ -98,10 +99,30 @@ def authenticate(request: Request, body: bytes, accounts: AccountStore, service:
     )
 
 
+#: Deepest JSON nesting accepted in a request (the request object itself is level 1). The
+#: deepest CloudTrail input shape nests 5 levels (AdvancedEventSelectors); 64 leaves room for every
+#: AWS model while keeping every record writable (orjson writes at most 254 levels).
+MAX_REQUEST_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of decoded JSON ``value`` (a scalar is 0, ``{}`` and ``[]`` are 1)."""
+    depth = 0
+    level = [value]
+    while level:
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if not containers:
+            break
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
+    return depth
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
     """The request JSON object; an empty body or ``null`` is ``{}``. Raises SerializationException:
     without a message when the body is not JSON, in Coral's wording when it is JSON but not an
-    object (see :meth:`SerializationException.for_value`)."""
+    object (see :meth:`SerializationException.for_value`), and when it nests deeper than
+    :data:`MAX_REQUEST_DEPTH` (:meth:`SerializationException.too_deep`)."""
     if not body.strip():
         return {}
     try:
@@ -112,6 +133,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise SerializationException.for_value(value, "Structure")
+    if json_depth(value) > MAX_REQUEST_DEPTH:
+        raise SerializationException.too_deep(MAX_REQUEST_DEPTH)
     return value
 
 
@@ -185,30 +208,48 @@ def build_app(
             if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
                 raise UnknownOperationException.for_content_type()
             params = parse_json_object(body)
-            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key)
-            if operation in INLINE_OPERATIONS:
-                # A lookup takes about a millisecond and CPython runs one thread at a time anyway:
-                # on the event loop it saves a thread hop per request.
-                response = inline_handlers[operation](ctx, params)
-            else:  # may wait on the store (StartLogging/StopLogging flush it) or on storage
-                response = await run_in_threadpool(OPERATIONS[operation], ctx, params)
         except AwsError as exc:
             error = exc
         except Exception:
             log.exception("unexpected error in %s (request %s)", operation, request_id)
             error = InternalFailure()
-        if caller is not None and operation is not None:
+        info = call_info(request)
+        if error is None and caller is not None and operation is not None:
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key)
+            known_caller, known_params = caller, params
+
+            def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:
+                return call_record(caller=known_caller, operation=operation, params=known_params, response=result,
+                                   error_code=failure.code if failure else None,
+                                   error_message=failure.message if failure else None,
+                                   request_id=request_id, event_time=event_time, info=info)
+
+            try:
+                if operation in INLINE_OPERATIONS:
+                    # A lookup takes about a millisecond and CPython runs one thread at a time
+                    # anyway: on the event loop it saves a thread hop per request.
+                    inline = inline_handlers[operation]
+                    response = run_recorded(operation=operation, call=lambda: inline(ctx, known_params or {}),
+                                            make_record=make_record, store=store)
+                else:  # may wait on the store (recording, StartLogging/StopLogging flush it) or on storage
+                    handler = OPERATIONS[operation]
+                    response = await run_in_threadpool(
+                        run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
+                        make_record=make_record, store=store, staging=staging_of(trails))
+            except AwsError as exc:
+                error = exc
+        elif caller is not None and operation is not None:
             record_call(
                 store,
                 caller=caller,
                 operation=operation,
                 params=params,
-                response=response,
+                response=None,
                 error_code=error.code if error else None,
                 error_message=error.message if error else None,
                 request_id=request_id,
                 event_time=event_time,
-                info=call_info(request),
+                info=info,
             )
         if error is not None:
             return error_response(error, request_id)

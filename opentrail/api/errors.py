@@ -164,6 +164,12 @@ class SerializationException(AwsError):
             java = "java.lang.String"
         return cls(f"class {java} can not be converted to an {expected}")
 
+    @classmethod
+    def too_deep(cls, limit: int) -> "SerializationException":
+        """A request whose JSON nests deeper than ``limit`` levels (opentrail's documented limit;
+        AWS publishes none)."""
+        return cls(f"JSON nesting depth exceeds the limit of {limit}")
+
 
 class RequestEntityTooLargeException(AwsError):
     """A body larger than ``settings.max_request_bytes``."""
@@ -190,6 +196,14 @@ class InternalFailure(AwsError):
 
     status = 500
     default_message = "The request processing has failed because of an unknown error, exception or failure."
+
+
+def store_error_to_aws(exc: BaseException) -> AwsError:
+    """The AWS error answered when the event store failed a write (``exc``): an AwsError as it
+    is, anything else InternalFailure."""
+    if isinstance(exc, AwsError):
+        return exc
+    return InternalFailure()
 
 
 # --- CloudTrail modeled errors (LookupEvents) ----------------------------------------------

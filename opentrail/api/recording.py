@@ -7,11 +7,24 @@ AWS does. Not recorded: calls with no key, an unknown key or an unparseable Auth
 (there is no account to record them in), calls without a valid CloudTrail ``X-Amz-Target`` (no
 eventName), and calls to the ingest endpoint (not a CloudTrail API).
 
-``requestParameters`` repeats the request JSON with AWS's camelCase member names (a real
-LookupEvents record: ``{"lookupAttributes": [{"attributeKey": "ReadOnly", "attributeValue":
-"false"}], "maxResults": 5}``, datasets/cloudtrail/invictus-ir-aws_dataset). Timestamps are written
-in the Java medium date format CloudTrail uses for request timestamps (``Jan 24, 2021, 3:00:00
-PM``). An empty request is recorded as ``requestParameters: null``. ``responseElements`` is null for read-only calls, as AWS writes it.
+``requestParameters`` repeats the members of the request that the operation's input shape knows
+(botocore model; unknown members are ignored by the service, so they are not recorded either) with
+AWS's camelCase member names (a real LookupEvents record: ``{"lookupAttributes":
+[{"attributeKey": "ReadOnly", "attributeValue": "false"}], "maxResults": 5}``,
+datasets/cloudtrail/invictus-ir-aws_dataset). Timestamps are written in the Java medium date
+format CloudTrail uses for request timestamps (``Jan 24, 2021, 3:00:00 PM``). An empty request is
+recorded as ``requestParameters: null``. ``responseElements`` is the response in the same camelCase
+form (a real PutEventSelectors record: ``{"eventSelectors": [...], "trailARN": "arn:..."}``,
+datasets/cloudtrail/stratus-red-team), null for read-only calls and empty responses
+(StartLogging, StopLogging), as AWS writes it.
+
+Field limits (AWS User Guide, "CloudTrail record contents": requestParameters and
+responseElements at most 100 KB; "CloudTrail truncates a field if the field's contents exceeds the
+maximum field size. If a field is truncated, omitted is present with a value of true"): members
+are kept in order while the field's compact JSON stays within :data:`MAX_FIELD_BYTES`, the rest are
+left out and ``"omitted": true`` is added. ``errorMessage`` and ``userAgent`` are cut to
+:data:`MAX_TEXT_CHARS` characters. So every call's record fits AWS's 256 KB event limit and is
+always written.
 """
 
 from __future__ import annotations
@@ -22,17 +35,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import orjson
+
 from ..auth.sigv4 import Caller
 from ..events.record import RecordRejected, read_record
 from ..events.writer import api_call_record
 from ..store.base import EventStore
+from .model import input_shape, output_shape
 from .operations import is_read_only
 
 log = logging.getLogger("opentrail.api")
 
 EVENT_SOURCE = "cloudtrail.amazonaws.com"
-#: Request members that are timestamps (botocore model shape ``Date``) in recorded operations.
-_TIMESTAMP_MEMBERS = frozenset({"StartTime", "EndTime"})
+#: requestParameters / responseElements limit, bytes of compact JSON (AWS: 100 KB).
+MAX_FIELD_BYTES = 100 * 1024
+#: errorMessage / userAgent limit, characters.
+MAX_TEXT_CHARS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +82,56 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def request_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The request JSON with member names in camelCase (recursively) and timestamps as text."""
+def request_parameters(params: Mapping[str, Any], shape: Any = None) -> dict[str, Any]:
+    """The request JSON as recorded: with the input ``shape`` (a botocore ``Shape``), only the
+    members it knows, recursively; structure member names in camelCase; timestamps given as
+    epoch numbers as text (:func:`request_time_text`). Without a shape every member is kept."""
 
-    def conv(value: Any, member: str | None) -> Any:
+    def conv(value: Any, shape: Any) -> Any:
+        kind = shape.type_name if shape is not None else None
         if isinstance(value, dict):
-            return {_camel(k): conv(v, k) for k, v in value.items()}
+            if kind == "structure":
+                members = shape.members
+                return {_camel(k): conv(v, members[k]) for k, v in value.items() if k in members}
+            if kind == "map":
+                return {k: conv(v, shape.value) for k, v in value.items()}
+            return {_camel(k): conv(v, None) for k, v in value.items()}
         if isinstance(value, list):
-            return [conv(v, None) for v in value]
-        if member in _TIMESTAMP_MEMBERS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return [conv(v, shape.member if kind == "list" else None) for v in value]
+        if kind == "timestamp" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return request_time_text(value)
         return value
 
-    return {_camel(k): conv(v, k) for k, v in params.items()}
+    return conv(dict(params), shape)
+
+
+def bounded_field(value: Mapping[str, Any] | None, limit: int = MAX_FIELD_BYTES) -> dict[str, Any] | None:
+    """``value`` when its compact JSON is at most ``limit`` bytes; otherwise its members in order
+    while they fit, plus ``"omitted": true`` (AWS's mark of a truncated field)."""
+    if value is None:
+        return None
+    try:
+        if len(orjson.dumps(value)) <= limit:
+            return dict(value)
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    out: dict[str, Any] = {}
+    used = len(b'{"omitted":true}')
+    for key, member in value.items():
+        try:
+            size = len(orjson.dumps({key: member})) - 1  # the member and a comma
+        except (orjson.JSONEncodeError, TypeError):
+            continue
+        if used + size <= limit:
+            out[key] = member
+            used += size
+    out["omitted"] = True
+    return out
+
+
+def bounded_text(text: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
+    """``text`` cut to ``limit`` characters."""
+    return text if text is None or len(text) <= limit else text[:limit]
 
 
 def call_record(
@@ -109,11 +164,12 @@ def call_record(
         event_name=operation,
         aws_region=caller.region,
         source_ip_address=info.source_ip,
-        user_agent=info.user_agent,
+        user_agent=bounded_text(info.user_agent) or "",
         error_code=error_code,
-        error_message=error_message,
-        request_parameters=request_parameters(params) if params else None,
-        response_elements=None if read_only or error_code is not None or response is None else dict(response),
+        error_message=bounded_text(error_message),
+        request_parameters=bounded_field(request_parameters(params, input_shape(operation)) or None) if params else None,
+        response_elements=None if read_only or error_code is not None or not response
+        else bounded_field(request_parameters(response, output_shape(operation)) or None),
         request_id=request_id,
         event_id=str(uuid.uuid4()),
         read_only=read_only,

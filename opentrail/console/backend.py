@@ -5,7 +5,8 @@ handlers the CloudTrail API dispatches to (:data:`opentrail.api.operations.OPERA
 :class:`OperationContext` whose caller is the console session (its ``ASIA...`` key id and chosen
 Region). What the console shows is therefore what LookupEvents/DescribeTrails answer.
 
-Each console action is recorded once, like an API call, with ``sessionCredentialFromConsole``
+Each console action is recorded once, like an API call (and, like one, a change is made only once
+its record is durable: :mod:`opentrail.api.calls`), with ``sessionCredentialFromConsole``
 (:func:`.recording.console_call_record`). An action that pages through many results internally
 (a download, the activity chart) is recorded as its first call only.
 
@@ -22,11 +23,12 @@ from typing import Any, Callable
 from ..api.errors import AwsError, InternalFailure, new_request_id
 from ..api.operations import OPERATIONS, OperationContext
 from ..api.ratelimit import RateLimiter
+from ..api.calls import run_recorded, staging_of
 from ..api.recording import CallInfo
 from ..auth.accounts import AccountStore
 from ..settings import Settings
 from ..store.base import EventStore
-from .recording import console_call_record, submit
+from .recording import console_call_record
 from .sessions import ConsoleSession, SessionStore
 
 log = logging.getLogger("opentrail.console")
@@ -57,22 +59,22 @@ class ConsoleBackend:
         event_time = self.clock()
         ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails,
                                token_key=self.token_key)
-        response: dict[str, Any] | None = None
-        error: AwsError | None = None
-        try:
-            response = OPERATIONS[operation](ctx, params)
-        except AwsError as exc:
-            error = exc
-        except Exception:
-            log.exception("unexpected error in console %s (request %s)", operation, request_id)
-            error = InternalFailure()
-        if record:
-            submit(self.store, console_call_record(
+        handler = OPERATIONS[operation]
+        if not record:
+            try:
+                return handler(ctx, params)
+            except AwsError:
+                raise
+            except Exception:
+                log.exception("unexpected error in console %s (request %s)", operation, request_id)
+                raise InternalFailure() from None
+
+        def make_record(response: dict[str, Any] | None, error: AwsError | None) -> dict[str, Any]:
+            return console_call_record(
                 session=session, operation=operation, params=params, response=response,
                 error_code=error.code if error else None, error_message=error.message if error else None,
                 request_id=request_id, event_time=event_time, info=info,
-            ))
-        if error is not None:
-            raise error
-        assert response is not None
-        return response
+            )
+
+        return run_recorded(operation=operation, call=lambda: handler(ctx, params), make_record=make_record,
+                            store=self.store, staging=staging_of(self.trails))

@@ -10,8 +10,9 @@ eventTime says (imported events can be old). :class:`DeliveringTrailService` wri
 from __future__ import annotations
 
 import bisect
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..objectstore.base import ObjectStorage
 from ..store.base import EventStore
@@ -44,24 +45,38 @@ class DeliveringTrailService(TrailService):
         self._delivery_state = state
         self._event_store = store
 
-    def _mark(self, trail: Trail) -> Trail:
+    @contextmanager
+    def staged_changes(self) -> Iterator[Callable[[], None]]:
+        """:meth:`TrailService.staged_changes` under ``state.lock`` too (taken first, as the
+        delivery worker does), so a staged change and its mark are committed together."""
+        with self._delivery_state.lock, super().staged_changes() as commit:
+            yield commit
+
+    def _mark(self, trail: Trail) -> None:
         marks = self._delivery_state.marks().get(trail.arn, [])
         was_logging = bool(marks) and marks[-1].logging
         if trail.status.is_logging != was_logging:
             self._delivery_state.add_mark(trail.arn, head_seq(self._event_store), trail.status.is_logging)
-        return trail
 
     def start_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         with self._delivery_state.lock:
-            return self._mark(super().start_logging(account_id, region, name_or_arn))
+            trail = super().start_logging(account_id, region, name_or_arn)
+            self._apply(lambda: self._mark(trail))
+            return trail
 
     def stop_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         with self._delivery_state.lock:
-            return self._mark(super().stop_logging(account_id, region, name_or_arn))
+            trail = super().stop_logging(account_id, region, name_or_arn)
+            self._apply(lambda: self._mark(trail))
+            return trail
 
     def delete_trail(self, account_id: str, region: str, name_or_arn: str) -> None:
         with self._delivery_state.lock:
             before = {t.arn for t in self.trails()}
             super().delete_trail(account_id, region, name_or_arn)
-            for arn in before - {t.arn for t in self.trails()}:
-                self._delivery_state.forget_trail(arn)
+
+            def forget() -> None:
+                for arn in before - {t.arn for t in self.trails()}:
+                    self._delivery_state.forget_trail(arn)
+
+            self._apply(forget)

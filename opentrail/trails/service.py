@@ -17,6 +17,11 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
   not in an organization; trails answer IsOrganizationTrail false.
 - New trails do not log until StartLogging.
 
+Changes can be *staged*: inside :meth:`TrailService.staged_changes` (which holds the trail lock)
+an operation computes and checks as usual, but what it would write is kept until the block's
+``commit`` runs it. The API uses this to make a call's CloudTrail record durable before the call
+takes effect (fail closed: a change that cannot be recorded is never made).
+
 Delivery reads :meth:`TrailService.trails` (a consistent snapshot of immutable values) and reports
 with :meth:`record_delivery`, :meth:`record_notification` and :meth:`record_digest_delivery`.
 """
@@ -25,9 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..objectstore.base import ObjectStorage
 from . import errors as E
@@ -77,6 +84,7 @@ class TrailService:
         self._storage = storage
         self._clock = clock
         self.version = 0
+        self._staging = threading.local()
 
     def close(self) -> None:
         self._repo.close()
@@ -114,10 +122,45 @@ class TrailService:
                 raise E.InvalidHomeRegionException.for_trail(shadow.arn, shadow.home_region)
         raise E.TrailNotFoundException.for_arn(trail_arn(region, account_id, name_or_arn), account_id)
 
-    def _save(self, trail: Trail) -> Trail:
+    # --- staged changes ---------------------------------------------------------------------
+
+    @contextmanager
+    def staged_changes(self) -> Iterator[Callable[[], None]]:
+        """Hold the trail lock for the block; trail changes made by this thread inside it are not
+        written but staged, in order, and made durable (trails.db, then anything a subclass staged
+        with :meth:`_apply`) by calling the yielded ``commit``. Leaving the block without calling
+        it discards them: nothing was written. Other threads wait for the lock meanwhile, so what
+        the operation checked (names, limits) still holds when ``commit`` runs."""
         with self._repo.lock:
+            staged: list[Callable[[], None]] = []
+            previous = getattr(self._staging, "changes", None)
+            self._staging.changes = staged
+
+            def commit() -> None:
+                self._staging.changes = previous
+                while staged:
+                    staged.pop(0)()
+
+            try:
+                yield commit
+            finally:
+                self._staging.changes = previous
+
+    def _apply(self, change: Callable[[], None]) -> None:
+        """Run ``change`` now, or stage it when this thread is inside :meth:`staged_changes`."""
+        staged = getattr(self._staging, "changes", None)
+        if staged is None:
+            with self._repo.lock:
+                change()
+        else:
+            staged.append(change)
+
+    def _save(self, trail: Trail) -> Trail:
+        def write() -> None:
             self._repo.put(trail)
             self.version += 1
+
+        self._apply(write)
         return trail
 
     # --- checks ------------------------------------------------------------------------------
@@ -234,8 +277,12 @@ class TrailService:
         """DeleteTrail (home Region only)."""
         with self._repo.lock:
             trail = self._find(account_id, region, name_or_arn, write=True)
-            self._repo.delete(key_of(trail))
-            self.version += 1
+
+            def delete() -> None:
+                self._repo.delete(key_of(trail))
+                self.version += 1
+
+            self._apply(delete)
 
     def get_trail(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         """GetTrail / GetTrailStatus / GetEventSelectors: a trail of the caller's Region by name,

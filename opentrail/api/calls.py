@@ -1,0 +1,113 @@
+"""Running one API call together with its CloudTrail record: a call that changes state is
+recorded *before* its change is made, and not made when the record cannot be made durable.
+
+This is the one place where a call and its record meet, for every service opentrail serves and for
+the console. The order for an operation that is not read-only:
+
+1. the handler runs inside the trail service's staged changes (its writes are held back, the trail
+   lock is held: see :meth:`opentrail.trails.service.TrailService.staged_changes`);
+2. the call's record (success or AWS error) is appended to the event store and waited for until
+   durable;
+3. only then are the staged changes committed.
+
+If step 2 fails (the data directory is full, the store is down), the staged changes are dropped,
+nothing changed, and the caller gets :func:`opentrail.api.errors.store_error_to_aws` of the store's
+error: an audit trail that fails closed. If the call itself failed, its AWS error is answered
+either way (nothing changed), and a record that could not be written is logged.
+
+Read-only calls change nothing: their records are handed to the store without waiting
+(:meth:`EventStore.submit`), so lookups never wait on a disk flush; a record that cannot be
+submitted is logged.
+
+If step 3 fails after the record is durable, the caller gets an error and the history shows a
+call that was recorded but not carried out: never the reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Callable, ContextManager, Iterator
+
+from ..events.record import RecordRejected, read_record
+from ..store.base import EventStore
+from .errors import AwsError, InternalFailure, store_error_to_aws
+from .operations import is_read_only
+
+log = logging.getLogger("opentrail.api")
+
+#: Builds the record of a call from its response (None on error) and its error (None on success).
+RecordBuilder = Callable[[dict[str, Any] | None, AwsError | None], dict[str, Any]]
+
+
+@contextlib.contextmanager
+def _no_staging() -> Iterator[Callable[[], None]]:
+    yield lambda: None
+
+
+def staging_of(trails: Any) -> Callable[[], ContextManager[Callable[[], None]]]:
+    """The staged-changes context of ``trails`` (a TrailService), or one that stages nothing."""
+    staged = getattr(trails, "staged_changes", None)
+    return staged if staged is not None else _no_staging
+
+
+def run_recorded(
+    *,
+    operation: str,
+    call: Callable[[], dict[str, Any]],
+    make_record: RecordBuilder,
+    store: EventStore,
+    staging: Callable[[], ContextManager[Callable[[], None]]] = _no_staging,
+) -> dict[str, Any]:
+    """Run ``call`` (the handler, bound to its context and parameters) and record it as described
+    in the module docstring. Returns the response; raises the call's :class:`AwsError`, or the
+    store's error as an AwsError when a state-changing call could not be recorded (nothing
+    changed). Unexpected exceptions of ``call`` are logged and become InternalFailure."""
+    if is_read_only(operation):
+        response, error = _run(operation, call)
+        _submit(store, operation, make_record, response, error)
+        return _answer(response, error)
+    with staging() as commit:
+        response, error = _run(operation, call)
+        try:
+            event = read_record(make_record(response, error))
+            store.append([event], wait_visible=False)
+        except Exception as exc:
+            if error is not None:
+                log.error("could not record failed %s call: %s", operation, exc)
+                raise error from None
+            log.error("refused %s: its record could not be made durable (%s); nothing changed", operation, exc)
+            raise (InternalFailure() if isinstance(exc, (RecordRejected, ValueError)) else store_error_to_aws(exc)) from None
+        if error is not None:
+            raise error
+        try:
+            commit()
+        except Exception as exc:
+            log.exception("%s was recorded but its change could not be written", operation)
+            raise store_error_to_aws(exc) from None
+    return _answer(response, error)
+
+
+def _run(operation: str, call: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any] | None, AwsError | None]:
+    try:
+        return call(), None
+    except AwsError as exc:
+        return None, exc
+    except Exception:
+        log.exception("unexpected error in %s", operation)
+        return None, InternalFailure()
+
+
+def _answer(response: dict[str, Any] | None, error: AwsError | None) -> dict[str, Any]:
+    if error is not None:
+        raise error
+    assert response is not None
+    return response
+
+
+def _submit(store: EventStore, operation: str, make_record: RecordBuilder,
+            response: dict[str, Any] | None, error: AwsError | None) -> None:
+    try:
+        store.submit([read_record(make_record(response, error))])
+    except Exception as exc:
+        log.error("could not record %s call: %s", operation, exc)
