@@ -3,7 +3,7 @@ health and the web console.
 
 Routes:
 
-- ``POST /`` -- CloudTrail, ``X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>``,
+- ``POST /`` -- CloudTrail, ``X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``,
   SigV4 service ``cloudtrail``; dispatched through :data:`opentrail.api.operations.OPERATIONS`.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok"}``.

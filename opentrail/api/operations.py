@@ -2,7 +2,8 @@
 
 No reflection: an operation is reachable only if it is listed here. Operations not implemented yet
 answer ``UnknownOperationException`` with a message naming them (never a 500); a target that is not
-``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<name in this table>`` answers
+``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<name in this table>`` (botocore) or
+``CloudTrail_20131101.<name in this table>`` (Smithy-generated SDKs, see :mod:`.targets`) answers
 ``UnknownOperationException`` without a message, as AWS does. A test checks the table against the
 model (``botocore/data/cloudtrail/2013-11-01/service-2.json``: 60 operations).
 """
@@ -17,9 +18,12 @@ from ..settings import Settings
 from ..store.base import EventStore
 from .errors import UnknownOperationException
 from .ratelimit import RateLimiter
+from .targets import accepted_target_prefixes, operation_for_target
 
 #: ``X-Amz-Target`` prefix of the CloudTrail API (botocore model metadata ``targetPrefix``).
 TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
+#: Every prefix AWS accepts: :data:`TARGET_PREFIX` and the Smithy service shape name ``CloudTrail_20131101``.
+TARGET_PREFIXES: frozenset[str] = accepted_target_prefixes(TARGET_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +149,6 @@ def implemented_operations() -> list[str]:
 
 
 def operation_from_target(target: str | None) -> str | None:
-    """The operation named by an ``X-Amz-Target`` value, or None when it is missing, for another
-    service, or not an operation of the model."""
-    if not target:
-        return None
-    prefix, dot, name = target.rpartition(".")
-    if not dot or prefix != TARGET_PREFIX or name not in OPERATIONS:
-        return None
-    return name
+    """The operation named by an ``X-Amz-Target`` value (``<one of TARGET_PREFIXES>.<Operation>``),
+    or None when it is missing, for another service, or not an operation of the model."""
+    return operation_for_target(target, TARGET_PREFIXES, OPERATIONS)

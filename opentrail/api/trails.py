@@ -112,7 +112,7 @@ def list_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     service = _service(ctx, "ListTrails")
     token = wire.opt_str(params, "NextToken")
     after = _decode_list_token(token) if token else None
-    page, cursor = service.list_trails(ctx.caller.account_id, after, LIST_TRAILS_PAGE_SIZE)
+    page, cursor = service.list_trails(*_who(ctx), after, LIST_TRAILS_PAGE_SIZE)
     out: dict[str, Any] = {
         "Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in page]
     }

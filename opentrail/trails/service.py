@@ -5,7 +5,7 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
 
 - Trails belong to an account; a trail lives in its home Region. A multi-Region trail is also
   visible in every other Region as a *shadow trail*: DescribeTrails (includeShadowTrails, default
-  true) lists it, and Get* operations accept it *by ARN* (by name only the caller's Region is
+  true) and ListTrails list it (another Region's single-Region trail is not listed), and Get* operations accept it *by ARN* (by name only the caller's Region is
   searched, as AWS: "To return information about a trail in another Region, you must specify its
   trail ARN"). Changes (Update/Delete/Start/Stop/Put*Selectors) are made in the home Region only
   (InvalidHomeRegionException).
@@ -308,10 +308,14 @@ class TrailService:
                 out.append(trail)
         return out
 
-    def list_trails(self, account_id: str, after: tuple[str, str] | None, limit: int) -> tuple[list[Trail], tuple[str, str] | None]:
-        """ListTrails: the account's trails in every Region ordered by (home Region, name), ``limit``
-        per page after the cursor ``after``; returns the page and the next cursor (None at the end)."""
-        trails = sorted(self._account_trails(account_id), key=lambda t: (t.home_region, t.name))
+    def list_trails(self, account_id: str, region: str, after: tuple[str, str] | None,
+                    limit: int) -> tuple[list[Trail], tuple[str, str] | None]:
+        """ListTrails in ``region``: the trails that apply there, i.e. the Region's own trails and the
+        multi-Region trails of other Regions (shadow trails), not other Regions' single-Region trails
+        (the same set as DescribeTrails with includeShadowTrails). Ordered by (home Region, name),
+        ``limit`` per page after the cursor ``after``; returns the page and the next cursor (None at
+        the end)."""
+        trails = sorted(self._visible(account_id, region), key=lambda t: (t.home_region, t.name))
         if after is not None:
             trails = [t for t in trails if (t.home_region, t.name) > after]
         page = trails[:limit]

@@ -215,28 +215,53 @@ def test_status_start_stop_logging(srv: TrailServer) -> None:
     assert status["LatestDeliveryAttemptSucceeded"] == text(start + 160)
 
 
-def test_list_trails_pages_over_every_region(srv: TrailServer) -> None:
-    regions = ["ap-northeast-1", "ap-south-1", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1",
-               "eu-west-2", "sa-east-1", "us-east-1", "us-east-2", "us-west-2"]
-    for region in regions:
-        for i in range(5):
-            srv.trails.create_trail(ACCOUNT, region, f"trail{i}", _settings())
-    expected = [{"TrailARN": f"arn:aws:cloudtrail:{r}:{ACCOUNT}:trail/trail{i}", "Name": f"trail{i}", "HomeRegion": r}
-                for r in regions for i in range(5)]
-    c = srv.client("eu-west-1")
-    first = c.list_trails()
-    assert first["Trails"] == expected[:50]
-    second = c.list_trails(NextToken=first["NextToken"])
-    assert second["Trails"] == expected[50:]
-    assert "NextToken" not in second
+def test_list_trails_lists_the_trails_that_apply_in_the_region(srv: TrailServer) -> None:
+    home, away, third = srv.client(), srv.client("eu-west-1"), srv.client("ap-south-1")
+    home.create_trail(Name="org-wide", S3BucketName=BUCKET, IsMultiRegionTrail=True)
+    home.create_trail(Name="local", S3BucketName=BUCKET)
+    away.create_trail(Name="eu-local", S3BucketName=BUCKET)
+    away.create_trail(Name="eu-wide", S3BucketName=BUCKET, IsMultiRegionTrail=True)
+
+    def info(region: str, name: str) -> dict[str, str]:
+        return {"TrailARN": f"arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{name}", "Name": name, "HomeRegion": region}
+
+    # Own trails and other Regions' multi-Region trails (shadow trails), by (HomeRegion, Name).
+    assert strip(home.list_trails()) == {"Trails": [info("eu-west-1", "eu-wide"), info(REGION, "local"),
+                                                    info(REGION, "org-wide")]}
+    assert strip(away.list_trails()) == {"Trails": [info("eu-west-1", "eu-local"), info("eu-west-1", "eu-wide"),
+                                                    info(REGION, "org-wide")]}
+    assert strip(third.list_trails()) == {"Trails": [info("eu-west-1", "eu-wide"), info(REGION, "org-wide")]}
+    # DescribeTrails lists the same trails in each Region.
+    for client in (home, away, third):
+        described = [(t["HomeRegion"], t["Name"]) for t in client.describe_trails()["trailList"]]
+        listed = [(t["HomeRegion"], t["Name"]) for t in client.list_trails()["Trails"]]
+        assert sorted(described) == listed
     assert srv.client(key=srv.other_key).list_trails()["Trails"] == []
+
+
+def test_list_trails_pages(srv: TrailServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentrail.api import trails as trail_handlers
+
+    monkeypatch.setattr(trail_handlers, "LIST_TRAILS_PAGE_SIZE", 2)
+    for region in ("eu-west-1", "us-east-2"):
+        srv.trails.create_trail(ACCOUNT, region, f"wide-{region}", _settings(multi=True))
+        srv.trails.create_trail(ACCOUNT, region, "single", _settings())
+    for i in range(3):
+        srv.trails.create_trail(ACCOUNT, REGION, f"trail{i}", _settings())
+    c = srv.client()
+    pages = [c.list_trails()]
+    while "NextToken" in pages[-1]:
+        pages.append(c.list_trails(NextToken=pages[-1]["NextToken"]))
+    assert [[(t["HomeRegion"], t["Name"]) for t in p["Trails"]] for p in pages] == [
+        [("eu-west-1", "wide-eu-west-1"), (REGION, "trail0")], [(REGION, "trail1"), (REGION, "trail2")],
+        [("us-east-2", "wide-us-east-2")]]
     assert error(c.list_trails, NextToken="garbage") == ("ValidationException", "Invalid NextToken.")
 
 
-def _settings() -> Any:
+def _settings(multi: bool = False) -> Any:
     from opentrail.trails import TrailSettings
 
-    return TrailSettings(s3_bucket_name=BUCKET)
+    return TrailSettings(s3_bucket_name=BUCKET, is_multi_region_trail=multi)
 
 
 def test_tags(srv: TrailServer) -> None:

@@ -1,0 +1,53 @@
+"""npm packages for tests that run a JavaScript client: installed once per version into a cache folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/opentrail-tests`` (default ``~/.cache/opentrail-tests``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "opentrail-tests"
+
+
+def require_node() -> tuple[str, str]:
+    """The paths of ``node`` and ``npm``; skips the test when either is not on PATH."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed for the JavaScript SDK test")
+    return node, npm
+
+
+def npm_package(name: str, version: str) -> Path:
+    """The ``node_modules`` folder holding ``name@version`` (and its dependencies), installed with
+    ``npm install`` into ``<cache_root>/npm/<name>@<version>`` the first time. The install goes to a
+    temporary folder renamed into place, so an interrupted or concurrent install never leaves a half
+    folder. Skips when node/npm are absent; raises RuntimeError (with npm's output) when npm fails."""
+    _, npm = require_node()
+    folder = cache_root() / "npm" / f"{name.replace('/', '+')}@{version}"
+    modules = folder / "node_modules"
+    if (modules / name / "package.json").is_file():
+        return modules
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".install-", dir=folder.parent))
+    try:
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error",
+                               "--prefix", str(staging), f"{name}@{version}"],
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"npm install {name}@{version} failed ({done.returncode}): {done.stderr.strip()}")
+        try:
+            staging.rename(folder)
+        except OSError:  # another process installed it meanwhile
+            if not (modules / name / "package.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return modules
