@@ -173,7 +173,7 @@ def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
     except StoreLockedError:
         raise data_dir_in_use(data_dir, events_dir) from None
     except DataDirectoryFullError as exc:
-        raise StartupRefused(f"{exc} (the event log could not be indexed)") from None
+        raise StartupRefused(str(exc)) from None
 
 
 def run_server(settings: Settings) -> None:
