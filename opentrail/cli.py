@@ -53,9 +53,12 @@ def main() -> None:
 @_settings_options()
 def serve(**values: Any) -> None:
     """Run the opentrail server in the foreground (CloudTrail API, ingest endpoint, console)."""
-    from .server import run_server
+    from .server import StartupRefused, run_server
 
-    run_server(Settings.from_values(**values))
+    try:
+        run_server(Settings.from_values(**values))
+    except StartupRefused as exc:  # one line, exit status 1
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("create-access-key")

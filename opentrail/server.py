@@ -3,20 +3,31 @@
 Owns the process-level pieces only: the event store and account store it opens, the
 ``server.json`` file local commands use to find the server, the retention purger, and the
 start-up banner. The HTTP layer is :func:`opentrail.api.app.build_app`.
+
+Start-up refuses with :class:`StartupRefused` (one line, no traceback; the CLI exits 1) before
+printing anything when the data directory has less than ``min_free_bytes`` free, when another
+process holds its event store (the line names that process), or when the port cannot be bound.
+The banner is printed once the listening socket is bound.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .store.sqlite import SqliteEventStore
 
 log = logging.getLogger("opentrail")
 
@@ -79,8 +90,95 @@ def banner(settings: Settings, url: str, boot: object) -> str:
     return "\n".join(lines)
 
 
+class StartupRefused(RuntimeError):
+    """``serve`` will not start; the message is the one line to show."""
+
+
+def check_free_space(data_dir: Path, min_free_bytes: int) -> None:
+    """Raise :class:`StartupRefused` when ``data_dir``'s filesystem has less than ``min_free_bytes``
+    free."""
+    from .store.space import free_bytes, mount_point
+
+    free = free_bytes(data_dir)
+    if free < min_free_bytes:
+        raise StartupRefused(
+            f"the data directory {data_dir} has {free} bytes free on {mount_point(data_dir)}, less than"
+            f" --min-free-bytes {min_free_bytes}: free space there (or lower --min-free-bytes)"
+        )
+
+
+def lock_holder_pid(lock_file: Path) -> int | None:
+    """The pid of the process holding a ``flock`` on ``lock_file``, from ``/proc/locks`` (Linux);
+    None when unknown."""
+    try:
+        st = os.stat(lock_file)
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in lines:
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:2d:56 0 EOF" (blocked waiters are marked "->")
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == ident and parts[4].isdigit():
+            return int(parts[4])
+    return None
+
+
+def data_dir_in_use(data_dir: Path, events_dir: Path) -> StartupRefused:
+    """The refusal for a data directory whose event store another process holds, naming it: the
+    lock holder's pid (``/proc/locks``), else the pid in ``server.json``, and the server's URL
+    when ``server.json`` is that process's."""
+    from .local import read_server_file
+    from .store.sqlite import LOCK_NAME
+
+    server = read_server_file(data_dir) or {}
+    pid = lock_holder_pid(events_dir / LOCK_NAME)
+    if pid is None and isinstance(server.get("pid"), int):
+        pid = server["pid"]
+    who = "another process" if pid is None else f"another process (pid {pid}"
+    if pid is not None:
+        if server.get("pid") == pid and server.get("url"):
+            who += f", opentrail serving {server['url']}"
+        who += ")"
+    return StartupRefused(f"the data directory {data_dir} is in use by {who}; stop it or choose another --data-dir")
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (as uvicorn binds: IPv6 when ``host`` holds a
+    colon, SO_REUSEADDR). Raises :class:`StartupRefused` when the port is taken or the address
+    cannot be used."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupRefused(f"port {port} is in use: {reason}; choose another with --port") from None
+        raise StartupRefused(f"cannot listen on {host}:{port}: {reason}; choose another --host or --port") from None
+    return sock
+
+
+def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
+    """The event store, or :class:`StartupRefused` when it is held or its disk is full."""
+    from .store.errors import DataDirectoryFullError, StoreLockedError
+    from .store.sqlite import SqliteEventStore
+
+    try:
+        return SqliteEventStore(events_dir)
+    except StoreLockedError:
+        raise data_dir_in_use(data_dir, events_dir) from None
+    except DataDirectoryFullError as exc:
+        raise StartupRefused(str(exc)) from None
+
+
 def run_server(settings: Settings) -> None:
-    """Run until interrupted. Raises ``StoreLockedError`` if another process holds the store."""
+    """Run until interrupted. Raises :class:`StartupRefused` (before printing anything) when the
+    data directory has too little space or is in use, or the port cannot be bound."""
     from .api.app import build_app
     from .api.token_key import load_token_key
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
@@ -92,10 +190,19 @@ def run_server(settings: Settings) -> None:
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupRefused(f"cannot create the data directory {data_dir}: {exc.strerror or exc}") from None
+    check_free_space(data_dir, settings.min_free_bytes)
+    store = _open_store(data_dir, data_dir / EVENTS_DIR)
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except BaseException:
+        store.close()
+        raise
     boot = bootstrap(data_dir, os.environ)
     token_key = load_token_key(data_dir)
-    store = SqliteEventStore(data_dir / EVENTS_DIR)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
     storage = open_storage(data_dir, settings.s3_endpoint_url)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
@@ -125,12 +232,13 @@ def run_server(settings: Settings) -> None:
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         url = f"http://{host}:{settings.port}"
         server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
-        print(banner(settings, url, boot), flush=True)
+        print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
         purger.start()
         delivery.start()
         digests.start()
-        server.run()
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         purger.stop()
         delivery.stop()
         digests.stop()

@@ -37,6 +37,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory holding the event store, accounts and credentials (created if missing).",
     ),
     Setting(
+        "min_free_bytes",
+        "--min-free-bytes",
+        "OPENTRAIL_MIN_FREE_BYTES",
+        64 * 1024 * 1024,
+        int,
+        "Least free space on the data directory's filesystem, in bytes: below it serve refuses to start"
+        " and health reports the data directory full.",
+    ),
+    Setting(
         "event_history_retention_days",
         "--event-history-retention-days",
         "OPENTRAIL_EVENT_HISTORY_RETENTION_DAYS",
@@ -118,6 +127,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 4588
     data_dir: Path = Path("opentrail-data")
+    min_free_bytes: int = 64 * 1024 * 1024
     event_history_retention_days: int = 90
     lookup_events_rate_limit_per_s: float = 0.0
     max_request_bytes: int = 8 * 1024 * 1024

@@ -6,7 +6,9 @@ Routes:
 - ``POST /`` -- CloudTrail, ``X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``,
   SigV4 service ``cloudtrail``; dispatched through :data:`opentrail.api.operations.OPERATIONS`.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
-- ``GET /_opentrail/health`` -- ``{"status": "ok"}``.
+- ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
+  "full": bool}}``: "degraded" while the data directory is full
+  (:func:`opentrail.store.space.data_directory_status`); HTTP 200 either way.
 - ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 
 Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
@@ -34,6 +36,7 @@ from ..auth.accounts import AccountStore
 from ..auth.sigv4 import Caller, SignatureRejected, verify
 from ..settings import Settings
 from ..store.base import EventStore
+from ..store.space import data_directory_status
 from .errors import (
     AwsError,
     InternalFailure,
@@ -43,6 +46,7 @@ from .errors import (
     error_response,
     json_response,
     new_request_id,
+    store_error_to_aws,
 )
 from .operations import OPERATIONS, OperationContext, operation_from_target
 from .ratelimit import RateLimiter
@@ -210,9 +214,10 @@ def build_app(
             params = parse_json_object(body)
         except AwsError as exc:
             error = exc
-        except Exception:
-            log.exception("unexpected error in %s (request %s)", operation, request_id)
-            error = InternalFailure()
+        except Exception as exc:
+            error = store_error_to_aws(exc, data_dir=settings.data_dir)
+            if isinstance(error, InternalFailure):
+                log.exception("unexpected error in %s (request %s)", operation, request_id)
         info = call_info(request)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key)
@@ -256,7 +261,9 @@ def build_app(
         return json_response(response, request_id)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers={"x-amzn-RequestId": new_request_id()})
+        space = data_directory_status(settings.data_dir, settings.min_free_bytes, store.is_full())
+        return JSONResponse({"status": "degraded" if space.full else "ok", "dataDirectory": space.to_json()},
+                            headers={"x-amzn-RequestId": new_request_id()})
 
     from ..console import console_routes
     from .ingest_route import make_ingest_endpoint

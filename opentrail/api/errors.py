@@ -20,6 +20,12 @@ Sources for the wording (see docs/api.md for what could not be verified):
   shorter "Missing Authentication Token" with HTTP 403 is API Gateway's and REST services').
 - ``UnknownOperationException`` carries no message on AWS (boto/botocore#1846 shows an empty one).
 - ``ThrottlingException`` "Rate exceeded" is what AWS answers when LookupEvents' 2/s is exceeded.
+- ``ServiceUnavailable`` (HTTP 503, "The request has failed due to a temporary failure of the
+  server.") is one of the "Common Errors" of AWS API references, CloudTrail's included, like
+  ``InternalFailure``; botocore retries any HTTP 503 by itself, in legacy mode
+  (``service_unavailable`` policy of ``botocore/data/_retry.json``) and in standard/adaptive mode
+  (``_TRANSIENT_STATUS_CODES`` of ``botocore/retries/standard.py``). The data-directory-full
+  message is opentrail's.
 - CloudTrail's modeled errors (InvalidLookupAttributesException, ...) come from the botocore model
   ``cloudtrail/2013-11-01/service-2.json``; their messages paraphrase the model's documentation.
 """
@@ -28,9 +34,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 import orjson
 from starlette.responses import Response
+
+from ..store.errors import DataDirectoryFullError, is_disk_full
+from ..store.space import mount_point
 
 log = logging.getLogger("opentrail.api")
 
@@ -198,11 +208,33 @@ class InternalFailure(AwsError):
     default_message = "The request processing has failed because of an unknown error, exception or failure."
 
 
-def store_error_to_aws(exc: BaseException) -> AwsError:
-    """The AWS error answered when the event store failed a write (``exc``): an AwsError as it
-    is, anything else InternalFailure."""
+class ServiceUnavailable(AwsError):
+    """The server cannot take the request now but will later (opentrail: the data directory is
+    full). HTTP 503, which AWS SDKs retry by themselves (see the module docstring)."""
+
+    status = 503
+    default_message = "The request has failed due to a temporary failure of the server."
+
+    @classmethod
+    def data_directory_full(cls, filesystem: str) -> "ServiceUnavailable":
+        """``The data directory is full: free space on <filesystem> and retry.``"""
+        return cls(f"The data directory is full: free space on {filesystem} and retry.")
+
+
+def store_error_to_aws(exc: BaseException, *, data_dir: Path | None = None) -> AwsError:
+    """The wire error for an exception a store (or another writer in the data directory) raised:
+    an :class:`AwsError` as it is; a full disk -- :class:`DataDirectoryFullError`, or a raw
+    ``sqlite3`` SQLITE_FULL / ``OSError`` ENOSPC or EDQUOT -- :class:`ServiceUnavailable`
+    naming the filesystem (the error's own, else ``data_dir``'s); anything else
+    :class:`InternalFailure`. Logging is the caller's."""
     if isinstance(exc, AwsError):
         return exc
+    if isinstance(exc, DataDirectoryFullError):
+        return ServiceUnavailable.data_directory_full(exc.filesystem)
+    if is_disk_full(exc):
+        where = getattr(exc, "filename", None) or data_dir
+        filesystem = mount_point(where) if where is not None else "the data directory's filesystem"
+        return ServiceUnavailable.data_directory_full(filesystem)
     return InternalFailure()
 
 

@@ -5,7 +5,9 @@ gets ``AccessDeniedException``). Body ``{"Records": [<complete CloudTrail record
 parameters: ``visible=false`` (answer once durable, without waiting for the lookup index),
 ``defaultAccountId`` / ``defaultRegion`` (for records that name no account / Region). Answer: the
 :class:`opentrail.ingest.IngestOutcome` JSON ``{"accepted", "duplicates", "expired", "rejected":
-[{"index", "code", "reason"}]}``. Errors use the same AWS JSON shape as the CloudTrail API.
+[{"index", "code", "reason"}]}``. Errors use the same AWS JSON shape as the CloudTrail API; a full
+data directory is ``ServiceUnavailable`` (HTTP 503, retried by AWS SDKs): nothing of that request
+was acknowledged, and a retry is deduplicated on eventID.
 Calls to this endpoint are not recorded as CloudTrail events.
 """
 
@@ -34,6 +36,7 @@ from .errors import (
     error_response,
     json_response,
     new_request_id,
+    store_error_to_aws,
 )
 
 log = logging.getLogger("opentrail.api")
@@ -80,9 +83,13 @@ def make_ingest_endpoint(
             return json_response(outcome, request_id)
         except AwsError as exc:
             return error_response(exc, request_id)
-        except Exception:
-            log.exception("unexpected error in ingest (request %s)", request_id)
-            return error_response(InternalFailure(), request_id)
+        except Exception as exc:
+            error = store_error_to_aws(exc, data_dir=settings.data_dir)
+            if isinstance(error, InternalFailure):
+                log.exception("unexpected error in ingest (request %s)", request_id)
+            else:
+                log.warning("ingest refused (request %s): %s: %s", request_id, error.code, error.message)
+            return error_response(error, request_id)
 
     return ingest
 

@@ -1,7 +1,8 @@
 """Trail pages.
 
 - ``GET /console/trails``: DescribeTrails (shadow trails included) and GetTrailStatus of each
-  trail: logging, last delivery, last error; the create-trail form.
+  trail: logging, last delivery, last error; the create-trail form; a footer line with the free
+  space of the data directory (:func:`data_directory_text`).
 - ``POST /console/trails``: CreateTrail, then PutEventSelectors when the form asks for other
   selectors than the default, then StartLogging when ticked (:mod:`.trail_forms`). An API error
   re-renders the form with the values entered and HTTP 400.
@@ -21,6 +22,7 @@ from starlette.responses import Response
 
 from ..api.errors import AwsError
 from ..api.recording import CallInfo
+from ..store.space import DataDirectoryStatus, data_directory_status
 from .pages import Pages
 from .sessions import ConsoleSession
 from .trail_forms import MANAGEMENT_CHOICES, TrailFormError, trail_requests, trail_row
@@ -33,6 +35,23 @@ _DONE = {"start": "Logging started for", "stop": "Logging stopped for", "delete"
 FORM_DEFAULTS = {"name": "", "bucket": "", "prefix": "", "sns_topic": "", "multi_region": "on",
                  "validation": "on", "global_events": "on", "start_logging": "on", "management": "All",
                  "exclude_kms": "", "s3_data": "", "advanced_selectors": ""}
+
+
+def data_directory_text(status: DataDirectoryStatus) -> str:
+    """The footer line: ``Data directory: 12.3 GiB free on /srv.`` or, when full, ``Data directory
+    full: 1.2 MiB free on /srv. Free space there: new events are refused until then.``"""
+    size = float(status.free_bytes)
+    unit = "bytes"
+    for next_unit in ("KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size /= 1024
+        unit = next_unit
+    amount = f"{status.free_bytes} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+    if status.full:
+        return (f"Data directory full: {amount} free on {status.filesystem}. "
+                "Free space there: new events are refused until then.")
+    return f"Data directory: {amount} free on {status.filesystem}."
 
 
 def _error_text(exc: AwsError) -> str:
@@ -59,8 +78,11 @@ class TrailPages(Pages):
             rows = self._rows(session, info(request))
         except AwsError as exc:
             rows, error = [], _error_text(exc)
+        settings = self.backend.settings
+        space = data_directory_status(settings.data_dir, settings.min_free_bytes, self.backend.store.is_full())
         return self.page(request, session, "trails.html", {
             "trails": rows, "form": form, "error": error, "management_choices": MANAGEMENT_CHOICES,
+            "data_directory": space, "data_directory_text": data_directory_text(space),
         }, status=status)
 
     def trails(self, request: Request) -> Response:

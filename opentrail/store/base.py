@@ -14,6 +14,9 @@ import abc
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from .errors import DataDirectoryFullError as DataDirectoryFullError  # re-exported: raised by every backend
+
+
 #: The eight LookupEvents attribute keys, as the CloudTrail API model spells them
 #: (``LookupAttributeKey`` enum in botocore/data/cloudtrail/2013-11-01/service-2.json).
 LOOKUP_ATTRIBUTE_KEYS: tuple[str, ...] = (
@@ -137,7 +140,10 @@ class LookupPage:
 
 class EventStore(abc.ABC):
     """Durable event storage with the LookupEvents index. Thread-safe: any thread may call any
-    method; writes are funnelled through one writer with group commit."""
+    method; writes are funnelled through one writer with group commit.
+
+    A write that fails because the filesystem is full raises :class:`DataDirectoryFullError`
+    (nothing of it is acknowledged); the store recovers by itself once space is freed."""
 
     @abc.abstractmethod
     def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
@@ -152,6 +158,12 @@ class EventStore(abc.ABC):
     def flush(self) -> None:
         """Return once everything appended or submitted before the call is durable and visible
         to :meth:`lookup`. Default: nothing to wait for."""
+
+    def is_full(self) -> bool:
+        """True while writes fail for lack of space (the last durable write raised
+        :class:`DataDirectoryFullError` and none succeeded since, or indexing waits for space).
+        Default: False (a store without a disk)."""
+        return False
 
     @abc.abstractmethod
     def lookup(self, query: LookupQuery) -> LookupPage:

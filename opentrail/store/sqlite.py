@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .base import AppendResult, EventColumns, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
-from .errors import StoreLockedError
+from .errors import DataDirectoryFullError, StoreLockedError, is_disk_full
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 from .sqlite_indexer import BLOCK_ORDS, MERGE_AT_IDS, connect_events
 from .sqlite_log import LogTicket, LogWriter, encode_frames
@@ -48,6 +48,9 @@ TRUNCATE_EVERY_ROWS = 64
 _SCHEMA = (Path(__file__).parent / "sqlite_schema.sql").read_text()
 #: Seconds between checks of a waiting append for an indexer that stays down.
 _POLL_S = 0.25
+#: Seconds a waiting append gives an indexer that reported a full disk before it raises
+#: DataDirectoryFullError (the indexer retries at once when a new log row shows space is back).
+FULL_WAIT_S = 1.0
 
 
 def store_locked(directory: Path | str) -> bool:
@@ -99,6 +102,13 @@ class SqliteEventStore(EventStore):
     A dead indexer is restarted under ``restart_policy``; an append waiting to be visible (and
     :meth:`flush`, :meth:`purge_before`) waits for the restarted one, or raises
     :class:`IndexerUnavailableError` once no indexer has run for ``visible_timeout_s`` seconds.
+
+    Full disk: an append whose log commit fails for lack of space raises
+    :class:`DataDirectoryFullError` (not acknowledged; the next append tries again). An indexer
+    that cannot apply the log for lack of space retries with backoff until space is freed; an
+    append waiting to be visible meanwhile raises :class:`DataDirectoryFullError` after
+    ``FULL_WAIT_S`` (its batch is durable in the log all the same: a retry is deduplicated on
+    eventID). Opening a store whose log backlog cannot be applied for lack of space raises it too.
     """
 
     durable = True
@@ -125,6 +135,8 @@ class SqliteEventStore(EventStore):
         self._early: dict[int, AppendResult] = {}
         self._purges: dict[int, tuple[threading.Event, list[Any], int]] = {}
         self._failure: str | None = None
+        #: (monotonic time, message) since the indexer waits for space, None while it does not.
+        self._indexer_full: tuple[float, str] | None = None
         self._closed = False
         self._log: LogWriter | None = None
         self._supervisor: IndexerSupervisor | None = None
@@ -151,8 +163,15 @@ class SqliteEventStore(EventStore):
             self._truncated = self._applied
             if self._applied:
                 self._log.truncate(self._applied)
-        except BaseException:
+        except IndexerFailedError as exc:
             self._shutdown_quietly()
+            if exc.disk_full:
+                raise DataDirectoryFullError(self.directory) from exc
+            raise
+        except BaseException as exc:
+            self._shutdown_quietly()
+            if is_disk_full(exc):
+                raise DataDirectoryFullError(self.directory) from exc
             raise
 
     # -- writing ----------------------------------------------------------------------------
@@ -165,8 +184,10 @@ class SqliteEventStore(EventStore):
     def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
         """Durable on return. With ``wait_visible`` (the default) also indexed: the result counts
         duplicates and lookups see the events. Without it the result says ``indexed=False`` and
-        counts every event as accepted (dedup happens later). Raises the log's ``sqlite3.Error``
-        if the commit failed. With ``wait_visible``, raises :class:`IndexerFailedError` if the
+        counts every event as accepted (dedup happens later). Raises
+        :class:`DataDirectoryFullError` if the commit failed for lack of space (or, with
+        ``wait_visible``, if the indexer waits for space: the batch is durable then, and a retry
+        is deduplicated), the log's ``sqlite3.Error`` if it failed otherwise. With ``wait_visible``, raises :class:`IndexerFailedError` if the
         indexer is not restarted any more, :class:`IndexerUnavailableError` if a restart takes over
         ``visible_timeout_s``: the batch is durable all the same and indexed later."""
         if not events:
@@ -202,6 +223,14 @@ class SqliteEventStore(EventStore):
         assert supervisor is not None
         started = time.monotonic()
         while not done.wait(_POLL_S):
+            full = self._indexer_full
+            if full is not None and time.monotonic() - max(full[0], started) > FULL_WAIT_S:
+                with self._state_lock:
+                    forget()
+                if done.is_set():
+                    return
+                log.warning("%s (%s): %s", DataDirectoryFullError(self.directory), full[1], what)
+                raise DataDirectoryFullError(self.directory)
             down = supervisor.down_since
             if down is None or time.monotonic() - max(down, started) <= self._visible_timeout_s:
                 continue
@@ -248,6 +277,12 @@ class SqliteEventStore(EventStore):
         if self._supervisor is not None:
             self._supervisor.send(("log", last_id))
 
+    def is_full(self) -> bool:
+        """True since a log commit failed for lack of space until one succeeds, and while the
+        indexer waits for space."""
+        log_writer = self._log
+        return self._indexer_full is not None or (log_writer is not None and log_writer.full)
+
     @property
     def indexer_restarts(self) -> int:
         """How many times the indexer process was restarted since the store opened."""
@@ -263,6 +298,7 @@ class SqliteEventStore(EventStore):
         the dead one left, and wake it for rows committed while it started."""
         _, last_seq, count, applied = ready
         with self._state_lock:
+            self._indexer_full = None
             self._last_seq, self._count = last_seq, count
             released = self._advance(applied)
             purges = [(token, before) for token, (event, _, before) in self._purges.items() if not event.is_set()]
@@ -290,7 +326,12 @@ class SqliteEventStore(EventStore):
     def _on_message(self, msg: tuple[Any, ...]) -> None:
         """An indexer message (on the supervisor's thread): results of applied rows, purge chunks."""
         kind = msg[0]
-        if kind == "applied":
+        if kind == "full":
+            if msg[1] is None:
+                self._indexer_full = None
+            elif self._indexer_full is None:
+                self._indexer_full = (time.monotonic(), msg[1])
+        elif kind == "applied":
             _, results, last_seq, count = msg
             with self._state_lock:
                 self._last_seq, self._count = last_seq, count

@@ -20,8 +20,10 @@ Messages, store -> indexer: ``("log", last_id)`` (new rows), ``("purge", token, 
 database is open, then ``("applied", [(log_id, accepted, dup_indexes), ...], last_seq, count)`` for
 the last group applied before (again) and for the backlog, ``("ready", last_seq, count, applied)``
 once the backlog found at start is applied, then more ``applied`` messages, ``("purging" |
-"purged", token, deleted, error, count)`` (one per purge chunk), ``("failed", message)`` (then it
-exits). The indexer exits when the store's end of the pipe closes (the server died): the next start
+"purged", token, deleted, error, count)`` (one per purge chunk), ``("full", message)`` when a group
+failed for lack of space (the indexer then retries with a backoff of up to ``FULL_RETRY_MAX_S``
+instead of exiting) and ``("full", None)`` once one succeeds again, ``("failed", message,
+disk_full)`` (then it exits). The indexer exits when the store's end of the pipe closes (the server died): the next start
 replays whatever was not applied. The store restarts an indexer that dies
 (:mod:`.sqlite_supervisor`).
 """
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import orjson
 
+from .errors import is_disk_full
 from .sqlite_codec import SEQ_BITS, event_id_hash, ord_bound, unpack_ords
 from .sqlite_log import KEY_SEP, connect_log, decode_batch
 
@@ -415,6 +418,37 @@ def indexer_main(
         os.close(lock_fd)
 
 
+#: Seconds the indexer waits before retrying a group that failed for lack of space: doubling from
+#: the first up to the last (a new log row, proof that space was freed, retries at once).
+FULL_RETRY_FIRST_S = 0.05
+FULL_RETRY_MAX_S = 2.0
+
+
+class _Inbox:
+    """What the store asked for: ``stopping`` once it sent ``stop``; ``purges`` not yet run."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.purges: list[tuple[int, int]] = []
+
+    def read(self, pipe: Connection, timeout: float | None) -> None:
+        """Wait up to ``timeout`` seconds (None: forever) for a message, then take all that came."""
+        if not pipe.poll(timeout):
+            return
+        while True:
+            msg = pipe.recv()
+            if msg[0] == "stop":
+                self.stopping = True
+            elif msg[0] == "purge":
+                self.purges.append((msg[1], msg[2]))
+            if not pipe.poll(0):
+                return
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _serve(
     directory: Path, events_db: Path, cache_mb: int, block_ords: int, merge_at_ids: int, pipe: Connection
 ) -> None:
@@ -427,38 +461,53 @@ def _serve(
         again = writer.last_group(log_conn)
         if again:
             pipe.send(("applied", again, writer.last_seq, writer.count))
-        _catch_up(writer, log_conn, pipe)
-        pipe.send(("ready", writer.last_seq, writer.count, writer.applied))
-        stopping = False
-        merging = False
-        purges: list[tuple[int, int]] = []
-        while True:
-            # Block for a message only when there is nothing to do.
-            if pipe.poll(None if not (stopping or purges or merging) else 0):
-                msg = pipe.recv()
-                if msg[0] == "stop":
-                    stopping = True
-                elif msg[0] == "purge":
-                    purges.append((msg[1], msg[2]))
-                while pipe.poll(0):
-                    msg = pipe.recv()
-                    if msg[0] == "stop":
-                        stopping = True
-                    elif msg[0] == "purge":
-                        purges.append((msg[1], msg[2]))
+        try:
             _catch_up(writer, log_conn, pipe)
-            merging = writer.merge_ids_step()
-            if purges:
-                token, before = purges.pop(0)
+        except sqlite3.Error as exc:  # the store's start (or restart) reports it
+            pipe.send(("failed", _describe(exc), is_disk_full(exc)))
+            raise
+        pipe.send(("ready", writer.last_seq, writer.count, writer.applied))
+        inbox = _Inbox()
+        merging = False
+        full_tries = 0  # consecutive attempts that failed for lack of space
+        while True:
+            if full_tries:
+                # Nothing can be applied until space is freed: wait, then try again. A stop now
+                # leaves the rest of the log to the next start.
+                inbox.read(pipe, min(FULL_RETRY_MAX_S, FULL_RETRY_FIRST_S * 2 ** (full_tries - 1)))
+                if inbox.stopping:
+                    return
+            else:  # block for a message only when there is nothing to do
+                inbox.read(pipe, None if not (inbox.stopping or inbox.purges or merging) else 0)
+            try:
+                _catch_up(writer, log_conn, pipe)
+                merging = writer.merge_ids_step()
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc):
+                    log.exception("indexing failed")
+                    pipe.send(("failed", _describe(exc), False))
+                    raise
+                if not full_tries:
+                    log.warning("indexing waits for space on the data directory: %s", exc)
+                    pipe.send(("full", _describe(exc)))
+                full_tries += 1
+                merging = False
+                continue
+            if full_tries:
+                log.warning("indexing resumed: the data directory has space again")
+                pipe.send(("full", None))
+                full_tries = 0
+            if inbox.purges:
+                token, before = inbox.purges.pop(0)
                 try:
                     deleted, more = writer.purge_chunk(before)
                 except sqlite3.Error as exc:
-                    pipe.send(("purged", token, 0, f"{type(exc).__name__}: {exc}", writer.count))
+                    pipe.send(("purged", token, 0, _describe(exc), writer.count))
                 else:
                     if more:
-                        purges.insert(0, (token, before))  # next chunk after any new log rows
+                        inbox.purges.insert(0, (token, before))  # next chunk after any new log rows
                     pipe.send(("purging" if more else "purged", token, deleted, None, writer.count))
-            if stopping and not purges:
+            if inbox.stopping and not inbox.purges:
                 _catch_up(writer, log_conn, pipe)
                 return
     finally:
@@ -466,6 +515,8 @@ def _serve(
 
 
 def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connection) -> None:
+    """Apply every log row after the last applied one; a failed group raises its sqlite3.Error
+    (nothing of that group applied)."""
     while True:
         rows = _read_log(log_conn, writer.applied)
         if not rows:
@@ -475,10 +526,6 @@ def _catch_up(writer: IndexWriter, log_conn: sqlite3.Connection, pipe: Connectio
         gc.disable()
         try:
             results = writer.apply(rows)
-        except sqlite3.Error as exc:
-            log.exception("indexing failed")
-            pipe.send(("failed", f"{type(exc).__name__}: {exc}"))
-            raise
         finally:
             gc.enable()
         pipe.send(("applied", results, writer.last_seq, writer.count))

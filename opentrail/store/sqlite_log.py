@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import orjson
 
 from .base import NewEvent
+from .errors import DataDirectoryFullError, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,16 @@ _STOP = object()
 
 
 class LogWriter:
-    """The log's only writer (a thread). ``on_commit(last_id)`` runs after each durable commit."""
+    """The log's only writer (a thread). ``on_commit(last_id)`` runs after each durable commit.
+
+    A commit that fails for lack of space fails its batches with :class:`DataDirectoryFullError`
+    (raised from the SQLite error) and sets :attr:`full` until a commit succeeds; the next batch
+    simply tries again, so appends work once space is freed."""
 
     def __init__(self, directory: Path, on_commit: Callable[[int], None]) -> None:
+        self._directory = directory
+        #: True since a commit failed for lack of space, until one succeeds.
+        self.full = False
         self._conn = connect_log(directory, writer=True)
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -174,6 +182,8 @@ class LogWriter:
     def _commit(self, group: list[LogTicket]) -> None:
         conn = self._conn
         try:
+            if conn.in_transaction:  # a rollback after an earlier failure failed too
+                conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
             for ticket in group:
                 ticket.log_id = conn.execute(
@@ -181,14 +191,25 @@ class LogWriter:
                 ).lastrowid or 0
             conn.execute("COMMIT")
         except BaseException as exc:
-            log.exception("event log write failed")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            error: BaseException = exc
+            if is_disk_full(exc):
+                self.full = True
+                error = DataDirectoryFullError(self._directory)
+                error.__cause__ = exc
+                log.warning("event log write of %d batch(es) failed: %s (%s)", len(group), error, exc)
+            else:
+                log.exception("event log write failed")
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except sqlite3.Error:  # the next BEGIN starts afresh either way
+                log.warning("event log rollback failed", exc_info=True)
             for ticket in group:
                 ticket.log_id = 0
-                ticket.error = exc
+                ticket.error = error
                 ticket.logged.set()
             return
+        self.full = False
         self._last_id = group[-1].log_id
         for ticket in group:
             ticket.payload = b""  # the log has it now
@@ -198,5 +219,8 @@ class LogWriter:
     def _truncate(self, upto: int) -> None:
         try:
             self._conn.execute("DELETE FROM log WHERE id <= ?", (upto,))
-        except sqlite3.Error:  # retried with the next truncation
-            log.exception("event log truncation failed")
+        except sqlite3.Error as exc:  # retried with the next truncation
+            if is_disk_full(exc):
+                log.warning("event log truncation failed: %s", exc)
+            else:
+                log.exception("event log truncation failed")

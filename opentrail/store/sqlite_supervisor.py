@@ -7,13 +7,17 @@ ended, waits a backoff and starts a new one, which resumes after the last log ro
 events database (the applied position is committed with the rows, so a row cut short by the kill is
 applied again from the start, never twice). Appends meanwhile go on: they are durable in the log.
 
-An indexer that keeps dying (a corrupt ``events.sqlite3``, a full disk) is restarted at most
+An indexer that keeps dying (a corrupt ``events.sqlite3``) is restarted at most
 :attr:`RestartPolicy.max_restarts` times within :attr:`RestartPolicy.window_s`; the next death stops
 the restarts and the store reports :class:`IndexerFailedError` to everything that needs the index.
+A full disk is not such a death: a running indexer waits for space itself (it reports ``full``),
+and a start that failed for lack of space is retried with the backoff, never counted towards the
+give-up.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -37,7 +41,10 @@ _REAP_TIMEOUT_S = 10.0
 
 class IndexerFailedError(RuntimeError):
     """The indexer process stopped and is not restarted (its message says why): the store keeps
-    taking appends into its durable log, but nothing is indexed until it is opened again."""
+    taking appends into its durable log, but nothing is indexed until it is opened again.
+    ``disk_full`` is True when it stopped because the disk was full."""
+
+    disk_full: bool = False
 
 
 class IndexerUnavailableError(IndexerFailedError):
@@ -126,6 +133,8 @@ class IndexerSupervisor:
         self._thread: threading.Thread | None = None
         self._deaths: list[float] = []
         self._last_error: str | None = None
+        self._last_error_full = False
+        self._full_starts = 0
         #: Restarts so far (every new process after the first).
         self.restarts = 0
         #: Monotonic time the running indexer died, None while one runs.
@@ -146,7 +155,9 @@ class IndexerSupervisor:
         if ready is None:
             status = self._reap()
             detail = f": {self._last_error}" if self._last_error else ""
-            raise IndexerFailedError(f"the indexer process {status} while starting{detail}")
+            error = IndexerFailedError(f"the indexer process {status} while starting{detail}")
+            error.disk_full = self._last_error_full
+            raise error
         self._thread = threading.Thread(target=self._run, name="opentrail-indexer-supervisor", daemon=True)
         self._thread.start()
         return ready
@@ -198,6 +209,7 @@ class IndexerSupervisor:
                 self.down_since = None
             elif kind == "failed":
                 self._last_error = msg[1]
+                self._last_error_full = len(msg) > 2 and bool(msg[2])
             elif kind == "ready":
                 if until_ready:
                     return msg
@@ -235,10 +247,22 @@ class IndexerSupervisor:
                 now = self._clock()
                 if self.down_since is None:
                     self.down_since = now
-                self._deaths = [t for t in self._deaths if now - t < self._policy.window_s] + [now]
                 what = f"the event store's indexer process (pid {pid}) {status}"
                 if self._last_error:
                     what += f" after: {self._last_error}"
+                if self._last_error_full:  # waiting for space is not a failure: never give up on it
+                    self._full_starts += 1
+                    self._on_message(("full", self._last_error))
+                    delay = self._policy.backoff_s(self._full_starts)
+                    self.restarts += 1
+                    log.warning("%s; the disk is full, starting it again in %.2f s", what, delay)
+                    if self._closing.wait(delay):
+                        return False
+                    if self._start_again():
+                        return True
+                    continue
+                self._full_starts = 0
+                self._deaths = [t for t in self._deaths if now - t < self._policy.window_s] + [now]
                 if len(self._deaths) > self._policy.max_restarts:
                     message = (
                         f"{what}; it ended {len(self._deaths)} times within {self._policy.window_s:g} s,"
@@ -253,16 +277,26 @@ class IndexerSupervisor:
                 log.warning("%s; restarting it in %.2f s (restart %d)", what, delay, self.restarts)
                 if self._closing.wait(delay):
                     return False
-                self._last_error = None
-                try:
-                    self._spawn()
-                except OSError as exc:
-                    log.error("could not start the indexer process: %s", exc)
-                    self._last_error = f"{type(exc).__name__}: {exc}"
-                    continue
-                assert self._pipe is not None
-                ready = self._pump(self._pipe, until_ready=True)
-                if ready is not None:
-                    log.warning("the event store's indexer process is running again (pid %s)", self.pid)
-                    self._on_restarted(ready)
+                if self._start_again():
                     return True
+
+    def _start_again(self) -> bool:
+        """Start a new indexer and wait for its ``ready``; True once it runs (``on_restarted`` done),
+        False when it could not start or ended first (``_last_error`` says why)."""
+        self._last_error = None
+        self._last_error_full = False
+        try:
+            self._spawn()
+        except OSError as exc:
+            log.error("could not start the indexer process: %s", exc)
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            self._last_error_full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            return False
+        assert self._pipe is not None
+        ready = self._pump(self._pipe, until_ready=True)
+        if ready is None:
+            return False
+        log.warning("the event store's indexer process is running again (pid %s)", self.pid)
+        self._full_starts = 0
+        self._on_restarted(ready)
+        return True

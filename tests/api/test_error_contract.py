@@ -24,8 +24,8 @@ from opentrail.auth import sigv4
 
 #: Errors any AWS JSON 1.1 operation may answer besides its modeled ones. Sources: AWS "Common
 #: Errors" pages of the API references (AccessDeniedException, IncompleteSignature, InternalFailure,
-#: ThrottlingException, ValidationError), and the Coral/JSON protocol errors seen on the wire
-#: (architect/dynalite index.js and validations/index.js, recorded from DynamoDB;
+#: ServiceUnavailable, ThrottlingException, ValidationError), and the Coral/JSON protocol errors seen
+#: on the wire (architect/dynalite index.js and validations/index.js, recorded from DynamoDB;
 #: aws/aws-sdk-net#1536 for UnknownOperationException).
 COMMON_ERRORS = frozenset({
     "AccessDeniedException",
@@ -34,6 +34,7 @@ COMMON_ERRORS = frozenset({
     "InvalidSignatureException",
     "MissingAuthenticationTokenException",
     "SerializationException",
+    "ServiceUnavailable",
     "ThrottlingException",
     "UnknownOperationException",
     "UnrecognizedClientException",

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from opentrail.api.operations import MODEL_OPERATIONS, OPERATIONS, TARGET_PREFIX, implemented_operations
+from opentrail.store.space import free_bytes
 
 from .conftest import Server, signed_request
 
@@ -96,7 +97,9 @@ def test_request_id_on_success_and_errors(server: Server) -> None:
 
 def test_health_and_console(server: Server) -> None:
     r = httpx.get(server.url + "/_opentrail/health")
-    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+    free = r.json()["dataDirectory"]["freeBytes"]
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "dataDirectory": {"freeBytes": free, "full": False}})
+    assert abs(free - free_bytes(server.data_dir)) < 256 * 1024 * 1024  # other processes write meanwhile
     r = httpx.get(server.url + "/")  # the web console (tests/console)
     assert (r.status_code, r.headers["location"]) == (303, "/console/events")
 

@@ -223,7 +223,7 @@ def test_a_change_that_cannot_be_recorded_is_not_made(stack: Stack) -> None:
                                   ("UpdateTrail", {"Name": "trail1", "IsMultiRegionTrail": True}),
                                   ("CreateTrail", {"Name": "trail2", "S3BucketName": BUCKET})]:
             status, _, body = stack.call(operation, params)
-            assert (status, body["__type"]) == (503, "ServiceUnavailableException"), operation
+            assert (status, body["__type"]) == (503, "ServiceUnavailable"), operation
     finally:
         stack.store.full = False
     assert [(t.name, t.status.is_logging, t.is_multi_region_trail) for t in stack.trails.trails()] == [

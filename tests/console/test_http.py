@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -284,6 +285,16 @@ def test_activity_counts_per_hour(console: ConsoleServer) -> None:
     assert counts[time_text(hour + 7200)[:-7] + " UTC"] == "1"
     assert sum(int(v) for v in counts.values()) == 8
     assert page.count('class="bar"') == len(counts)
+
+
+def test_trails_page_footer_shows_the_data_directory_free_space(console: ConsoleServer, tmp_path: Path) -> None:
+    from opentrail.store.space import mount_point
+
+    with signed_in(console) as c:
+        page = c.get("/console/trails").text
+    mount = re.escape(mount_point(tmp_path))  # the console fixture's data directory
+    assert re.search(rf'<p class="note" id="data-directory">Data directory: [0-9.]+ (KiB|MiB|GiB|TiB) free on {mount}\.</p>',
+                     page), page[-500:]
 
 
 def test_trails_create_selectors_status_stop_delete(console: ConsoleServer) -> None:

@@ -155,3 +155,14 @@ def test_page_tokens_use_the_servers_token_key(tmp_path: Any) -> None:
     with pytest.raises(AwsError) as err:
         other.call(s3, info, "LookupEvents", {"MaxResults": 1, "NextToken": first["NextToken"]}, record=False)
     assert err.value.code == "InvalidNextTokenException"
+
+
+def test_data_directory_footer_text() -> None:
+    from opentrail.console.trail_pages import data_directory_text
+    from opentrail.store.space import DataDirectoryStatus
+
+    assert data_directory_text(DataDirectoryStatus(5 * 1024**3 + 200 * 1024**2, False, "/srv")) == (
+        "Data directory: 5.2 GiB free on /srv.")
+    assert data_directory_text(DataDirectoryStatus(1000, False, "/")) == "Data directory: 1000 bytes free on /."
+    assert data_directory_text(DataDirectoryStatus(3 * 1024**2, True, "/srv")) == (
+        "Data directory full: 3.0 MiB free on /srv. Free space there: new events are refused until then.")
