@@ -86,6 +86,7 @@ def run_server(settings: Settings) -> None:
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
     from .auth.accounts import AccountStore, bootstrap
     from .store.sqlite import SqliteEventStore
+    from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
     from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier
     from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
@@ -97,10 +98,11 @@ def run_server(settings: Settings) -> None:
     token_key = load_token_key(data_dir)
     store = SqliteEventStore(data_dir / EVENTS_DIR)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
-    storage = open_storage(data_dir, settings.s3_endpoint_url)
+    timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
+    storage = open_storage(data_dir, settings.s3_endpoint_url, timeouts)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
     trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store)
-    notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time)
+    notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
     digests = DigestWorker(trails, storage, keys, digest_state, clock=time.time, interval_s=settings.digest_interval_s,

@@ -14,8 +14,9 @@ committed to ``delivery.db`` together with the trail's cursors -- then uploaded;
 leaves nothing uploaded and the events are read again; a crash after it uploads the same key with
 the same bytes (rebuilt from the event store) on restart. Uploads that fail are retried with
 exponential backoff (1 s doubling up to ``max_backoff_s``) per (trail, Region), each attempt
-reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3 error code, or
-``ServiceUnavailable`` when the storage cannot be reached). After a successful upload a trail with
+reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3 error code,
+``RequestTimeout`` when the storage took the connection but did not answer within the read
+timeout, or ``ServiceUnavailable`` when it cannot be reached; :func:`delivery_error`). After a successful upload a trail with
 an SNS topic gets a notification (:mod:`.notify`), which never blocks delivery.
 
 Keys are built only from checked parts: the trail's account (12 digits) and a Region that is a
@@ -61,11 +62,13 @@ CHECKPOINT_EVERY_S = 1.0
 
 
 def delivery_error(exc: StorageError) -> str:
-    """The LatestDeliveryError text for a failed upload: the S3 error code."""
+    """The LatestDeliveryError text for a failed upload: the S3 error code; for storage that did
+    not answer, ``RequestTimeout`` (no answer within the read timeout) or ``ServiceUnavailable``
+    (unreachable) -- see :mod:`opentrail.endpoints`."""
     if isinstance(exc, NoSuchBucket):
         return "NoSuchBucket"
     if isinstance(exc, StorageUnavailable):
-        return "ServiceUnavailable"
+        return exc.code
     code = str(exc).split(":", 1)[0]
     return code if code and code.isalnum() else "InternalError"
 
