@@ -184,8 +184,9 @@ def run_server(settings: Settings) -> None:
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
     from .auth.accounts import AccountStore, bootstrap
     from .store.sqlite import SqliteEventStore
+    from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
-    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier
+    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics
     from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -204,10 +205,13 @@ def run_server(settings: Settings) -> None:
     boot = bootstrap(data_dir, os.environ)
     token_key = load_token_key(data_dir)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
-    storage = open_storage(data_dir, settings.s3_endpoint_url)
+    timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
+    storage = open_storage(data_dir, settings.s3_endpoint_url, timeouts)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
-    trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store)
-    notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time)
+    sns_topics = SnsTopics(settings.sns_endpoint_url, timeouts)
+    trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store,
+                                    sns_topics=sns_topics)
+    notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
     digests = DigestWorker(trails, storage, keys, digest_state, clock=time.time, interval_s=settings.digest_interval_s,
@@ -258,6 +262,7 @@ def run_server(settings: Settings) -> None:
         delivery_state.close()
         digest_state.close()
         storage.close()
+        sns_topics.close()
 
 
 def read_pid(path: Path) -> int | None:

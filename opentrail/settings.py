@@ -86,6 +86,22 @@ SETTINGS: tuple[Setting, ...] = (
         "SNS-compatible endpoint for trail notifications (AWS credential chain); empty: AWS SNS.",
     ),
     Setting(
+        "destination_connect_timeout_s",
+        "--destination-connect-timeout-s",
+        "OPENTRAIL_DESTINATION_CONNECT_TIMEOUT_S",
+        5.0,
+        float,
+        "Seconds to wait for a connection to the S3 and SNS endpoints (delivery, digests, notifications, topic checks).",
+    ),
+    Setting(
+        "destination_read_timeout_s",
+        "--destination-read-timeout-s",
+        "OPENTRAIL_DESTINATION_READ_TIMEOUT_S",
+        30.0,
+        float,
+        "Seconds to wait for the S3 or SNS endpoint to answer a request; then it fails (RequestTimeout) and is retried.",
+    ),
+    Setting(
         "delivery_interval_s",
         "--delivery-interval-s",
         "OPENTRAIL_DELIVERY_INTERVAL_S",
@@ -133,6 +149,8 @@ class Settings:
     max_request_bytes: int = 8 * 1024 * 1024
     s3_endpoint_url: str = ""
     sns_endpoint_url: str = ""
+    destination_connect_timeout_s: float = 5.0
+    destination_read_timeout_s: float = 30.0
     delivery_interval_s: float = 2.0
     digest_interval_s: float = 3600.0
     digest_key_rotation_days: float = 30.0

@@ -6,7 +6,8 @@
   StopLogging in the event log's order.
 - :class:`DeliveryState` (:mod:`.state`): ``<data-dir>/delivery.db``.
 - :mod:`.logfile` (keys and gzip bodies), :mod:`.routing` (which trails take an event),
-  :class:`SnsNotifier` (:mod:`.notify`).
+  :class:`SnsNotifier` (:mod:`.notify`), :class:`SnsTopics` (:mod:`.topics`, the topic check of
+  CreateTrail/UpdateTrail).
 
 See docs/delivery.md.
 """
@@ -17,6 +18,7 @@ from .logfile import log_file_body, log_file_key
 from .marks import DeliveringTrailService, head_seq
 from .notify import SnsNotifier, notification_message
 from .state import DELIVERY_DB, DeliveryState
+from .topics import SnsTopics
 from .worker import DEFAULT_INTERVAL_S, DeliveryWorker
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "DeliveryState",
     "DeliveryWorker",
     "SnsNotifier",
+    "SnsTopics",
     "head_seq",
     "log_file_body",
     "log_file_key",

@@ -30,6 +30,8 @@ from typing import Iterable, Sequence
 
 from isal import isal_zlib
 
+from ..events.record import is_region_name
+
 #: At most this many records per log file.
 MAX_RECORDS_PER_FILE = 100_000
 #: At most this many uncompressed bytes per log file; gzip never grows data by more than a few
@@ -52,7 +54,11 @@ def random_unique() -> str:
 
 
 def log_file_key(prefix: str | None, account_id: str, region: str, delivery_time: float, unique: str) -> str:
-    """The S3 key of a log file delivered at ``delivery_time`` (epoch seconds, UTC)."""
+    """The S3 key of a log file delivered at ``delivery_time`` (epoch seconds, UTC). Raises
+    ValueError unless ``account_id`` is 12 digits and ``region`` a Region name
+    (:func:`opentrail.events.record.is_region_name`): no key is built from unchecked parts."""
+    if not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()) or not is_region_name(region):
+        raise ValueError(f"no log file key for account {account_id!r}, Region {region!r}")
     t = time.gmtime(delivery_time)
     folders = time.strftime("%Y/%m/%d", t)
     stamp = time.strftime("%Y%m%dT%H%MZ", t)

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 from ..objectstore.base import ObjectStorage
 from ..store.base import EventStore
 from ..trails.model import Trail
-from ..trails.service import TrailService
+from ..trails.service import SnsTopicChecker, TrailService
 from .state import DeliveryState, Mark
 
 
@@ -40,8 +40,8 @@ class DeliveringTrailService(TrailService):
     cursors. The change and its mark happen under ``state.lock``."""
 
     def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
-                 state: DeliveryState, store: EventStore) -> None:
-        super().__init__(data_dir, storage, clock)
+                 state: DeliveryState, store: EventStore, sns_topics: SnsTopicChecker | None = None) -> None:
+        super().__init__(data_dir, storage, clock, sns_topics=sns_topics)
         self._delivery_state = state
         self._event_store = store
 

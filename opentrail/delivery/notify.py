@@ -3,8 +3,10 @@
 Message (AWS CloudTrail User Guide, "Configuring Amazon SNS notifications for CloudTrail"):
 ``{"s3Bucket": "<bucket>", "s3ObjectKey": ["<key>"]}`` published to the trail's topic. Each
 attempt is reported with ``report(trail_arn, attempt_time, error)`` (``TrailService.record_notification``);
-``error`` is the SNS error code (``NotFound``, ``AuthorizationError``...) or ``ServiceUnavailable``
-when the endpoint cannot be reached. A failed notification is not retried (as AWS).
+``error`` is the SNS error code (``NotFound``, ``AuthorizationError``...), or when the endpoint did
+not answer :func:`opentrail.endpoints.unreachable_code`: ``RequestTimeout`` (no answer within
+the read timeout) or ``ServiceUnavailable`` (unreachable). A failed notification is not retried
+(as AWS). Timeouts and botocore retries: :mod:`opentrail.endpoints`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any, Callable
 import boto3
 import botocore.exceptions
 import orjson
-from botocore.config import Config
+
+from ..endpoints import EndpointTimeouts, client_config, unreachable_code
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +33,13 @@ def notification_message(bucket: str, keys: list[str]) -> str:
 
 
 class SnsNotifier:
-    """Publishes notifications to SNS at ``endpoint_url`` ("" = AWS) with the AWS credential chain."""
+    """Publishes notifications to SNS at ``endpoint_url`` ("" = AWS) with the AWS credential chain,
+    waiting at most ``timeouts`` (seconds)."""
 
-    def __init__(self, endpoint_url: str, report: Report, clock: Callable[[], float]) -> None:
+    def __init__(self, endpoint_url: str, report: Report, clock: Callable[[], float],
+                 timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
         self._endpoint_url = endpoint_url or None
+        self._timeouts = timeouts
         self._report = report
         self._clock = clock
         self._clients: dict[str, Any] = {}
@@ -53,8 +59,7 @@ class SnsNotifier:
     def _client(self, region: str) -> Any:
         if region not in self._clients:
             self._clients[region] = boto3.session.Session().client(
-                "sns", endpoint_url=self._endpoint_url, region_name=region,
-                config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=10))
+                "sns", endpoint_url=self._endpoint_url, region_name=region, config=client_config(self._timeouts))
         return self._clients[region]
 
     def publish(self, trail_arn: str, topic_arn: str, bucket: str, keys: list[str]) -> str | None:
@@ -66,7 +71,7 @@ class SnsNotifier:
             error = str(exc.response.get("Error", {}).get("Code", "")) or "InternalError"
         except (botocore.exceptions.BotoCoreError, IndexError) as exc:
             log.warning("SNS notification for %s failed: %s", trail_arn, exc)
-            error = "ServiceUnavailable"
+            error = unreachable_code(exc)
         self._report(trail_arn, self._clock(), error)
         return error
 

@@ -14,9 +14,16 @@ committed to ``delivery.db`` together with the trail's cursors -- then uploaded;
 leaves nothing uploaded and the events are read again; a crash after it uploads the same key with
 the same bytes (rebuilt from the event store) on restart. Uploads that fail are retried with
 exponential backoff (1 s doubling up to ``max_backoff_s``) per (trail, Region), each attempt
-reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3 error code, or
-``ServiceUnavailable`` when the storage cannot be reached). After a successful upload a trail with
+reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3 error code,
+``RequestTimeout`` when the storage took the connection but did not answer within the read
+timeout, or ``ServiceUnavailable`` when it cannot be reached; :func:`delivery_error`). After a successful upload a trail with
 an SNS topic gets a notification (:mod:`.notify`), which never blocks delivery.
+
+Keys are built only from checked parts: the trail's account (12 digits) and a Region that is a
+Region name (:func:`opentrail.events.record.is_region_name`). The ingest path rejects records
+with any other ``awsRegion``; events stored under such a Region before that check existed are
+skipped with one warning per (account, Region), and plans of such a Region left in
+``delivery.db`` are dropped at start with a warning, so they never block delivery.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any, Callable, Sequence
 
 import orjson
 
+from ..events.record import is_region_name
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
@@ -54,11 +62,13 @@ CHECKPOINT_EVERY_S = 1.0
 
 
 def delivery_error(exc: StorageError) -> str:
-    """The LatestDeliveryError text for a failed upload: the S3 error code."""
+    """The LatestDeliveryError text for a failed upload: the S3 error code; for storage that did
+    not answer, ``RequestTimeout`` (no answer within the read timeout) or ``ServiceUnavailable``
+    (unreachable) -- see :mod:`opentrail.endpoints`."""
     if isinstance(exc, NoSuchBucket):
         return "NoSuchBucket"
     if isinstance(exc, StorageUnavailable):
-        return "ServiceUnavailable"
+        return exc.code
     code = str(exc).split(":", 1)[0]
     return code if code and code.isalnum() else "InternalError"
 
@@ -127,7 +137,13 @@ class DeliveryWorker(threading.Thread):
         self._saved_read_seqs = dict(self._read_seqs)
         self._last_checkpoint = float("-inf")
         self._pending: dict[tuple[str, str], deque[Plan]] = {}
+        self._skipped: set[tuple[str, str]] = set()
         for plan in state.pending_plans():
+            if not is_region_name(plan.region):
+                log.warning("dropping planned log file %r of trail %s: Region %r is not a Region name",
+                            plan.key, plan.arn, plan.region)
+                state.finish_plan(plan)  # never uploaded: its events were stored under a bad Region
+                continue
             self._pending.setdefault((plan.arn, plan.region), deque()).append(plan)
         self._bodies: dict[int, bytes | Future[bytes]] = {}
         self._compressor = BodyCompressor()
@@ -226,6 +242,9 @@ class DeliveryWorker(threading.Thread):
         routes: dict[int, list[_Target]] = {}
         for pid, (account, region, category) in cols.partition_names.items():
             targets = routes[pid] = []
+            if not is_region_name(region):
+                self._skip_region(account, region)
+                continue
             for view in self._by_account.get(account, ()):
                 route = partition_route(view.trail, account, region, category)
                 if route == NEVER:
@@ -241,6 +260,12 @@ class DeliveryWorker(threading.Thread):
                     continue
                 targets.append(_Target(key, after, view, not steady, route == PER_RECORD, category))
         return routes
+
+    def _skip_region(self, account: str, region: str) -> None:
+        if (account, region) not in self._skipped and account in self._by_account:
+            self._skipped.add((account, region))
+            log.warning("not delivering events of account %s stored under Region %r: not a Region name "
+                        "(stored before the ingest check; they stay in event history)", account, region)
 
     def _positions(self, cols: EventColumns, routes: dict[int, list[_Target]]) -> dict[tuple[str, str], Sequence[int]]:
         """Per (trail, Region) batch key: the positions in ``cols`` of the events it takes, ascending."""

@@ -15,7 +15,12 @@ never validates anything else (fake regions, odd IPs, unknown fields, null field
   re-import deduplicates. The record itself is not changed.
 - Account: ``recipientAccountId``, else ``userIdentity.accountId``, else ``default_account_id``,
   else ``MissingAccount``.
-- Region: ``awsRegion``, else ``default_region``, else ``us-east-1``.
+- Region: ``awsRegion``, else ``default_region``, else ``us-east-1``. An ``awsRegion`` string
+  that is not a Region name (:data:`REGION_NAME`: letters, digits and hyphens, starting with a
+  letter or digit, at most 64 characters) -> ``InvalidRegion``: the Region becomes a folder of
+  every log file key, so ``"../.."`` or ``"a/b"`` must never get that far (nor may a
+  ``default_region`` that is used). Anonymised AWS logs
+  write regions such as ``sagov-westsouth-1r`` and ``awsRegion1``; those are Region names here.
 - Category: :func:`opentrail.events.classify.event_category`; lookup attributes:
   :mod:`opentrail.events.lookup` (:func:`record_lookup_pairs` computes
   ``lookup_pairs(lookup_fields(obj, event_id=...))`` in one pass: this reader runs once per
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -46,10 +52,21 @@ EVENT_TIME_FALLBACKS: tuple[str, ...] = ("eventTime", "@timestamp", "p_event_tim
 
 DEFAULT_REGION = "us-east-1"
 
+#: What a record's ``awsRegion`` must look like (matched whole): AWS names (``us-east-1``,
+#: ``us-gov-west-1``, ``cn-north-1``, ``us-isob-east-1``) and the anonymised ones of real logs
+#: (``sagov-westsouth-1r``, ``awsRegion1``), never a character that means something in an S3 key
+#: or a folder path (``/``, ``.``, ``\``).
+REGION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
+def is_region_name(value: object) -> bool:
+    """True when ``value`` is a string matching :data:`REGION_NAME` (safe as an S3 key segment)."""
+    return isinstance(value, str) and REGION_NAME.fullmatch(value) is not None
+
 
 class RecordRejected(Exception):
     """A record that cannot be stored: ``code`` (NotAnObject, NotJson, TooLarge, MissingEventTime,
-    InvalidEventTime, MissingAccount) and a human ``reason``."""
+    InvalidEventTime, MissingAccount, InvalidRegion) and a human ``reason``."""
 
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(f"{code}: {reason}")
@@ -185,8 +202,14 @@ def read_record(
                 "MissingAccount", "no recipientAccountId or userIdentity.accountId, and no default account"
             )
     region = get("awsRegion")
+    name = "awsRegion"
     if not (isinstance(region, str) and region):
-        region = default_region or DEFAULT_REGION
+        region, name = default_region or DEFAULT_REGION, "default Region"
+    if REGION_NAME.fullmatch(region) is None:
+        shown = repr(region[:80]) + ("..." if len(region) > 80 else "")
+        raise RecordRejected(
+            "InvalidRegion", f"{name} {shown} is not a Region name (letters, digits and hyphens, at most 64)"
+        )
     event_id = get("eventID")
     if not (isinstance(event_id, str) and event_id):
         event_id = derived_event_id(data)

@@ -6,6 +6,7 @@ embedded default and :class:`S3Storage` for S3-compatible services.
 
 from __future__ import annotations
 
+from ..endpoints import EndpointTimeouts
 from .base import (
     InvalidObjectKey,
     NoSuchBucket,
@@ -32,11 +33,11 @@ __all__ = [
 ]
 
 
-def open_storage(data_dir: "object", s3_endpoint_url: str) -> ObjectStorage:
-    """The storage the settings ask for: :class:`S3Storage` at ``s3_endpoint_url`` when it is set,
-    else :class:`LocalFolderStorage` over ``<data_dir>/buckets``."""
+def open_storage(data_dir: "object", s3_endpoint_url: str, timeouts: EndpointTimeouts = EndpointTimeouts()) -> ObjectStorage:
+    """The storage the settings ask for: :class:`S3Storage` at ``s3_endpoint_url`` (reached with
+    ``timeouts``) when it is set, else :class:`LocalFolderStorage` over ``<data_dir>/buckets``."""
     from pathlib import Path
 
     if s3_endpoint_url:
-        return S3Storage(s3_endpoint_url)
+        return S3Storage(s3_endpoint_url, timeouts=timeouts)
     return LocalFolderStorage(Path(str(data_dir)) / "buckets")

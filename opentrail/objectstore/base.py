@@ -3,7 +3,8 @@
 Buckets are created by the user (not by opentrail), as on AWS. Keys are S3 keys (``/`` separated).
 Errors: :class:`NoSuchBucket` (the bucket is missing -- a permanent condition until the user
 creates it), :class:`NoSuchKey`, :class:`InvalidObjectKey` (a key this backend cannot store),
-:class:`StorageUnavailable` (transient: connection refused, timeouts, 5xx -- retry later) and
+:class:`StorageUnavailable` (transient: connection refused, timeouts, 5xx -- retry later; its
+``code`` names the failure) and
 :class:`StorageError`, their base, for anything else the backend rejected.
 """
 
@@ -18,7 +19,14 @@ class StorageError(Exception):
 
 
 class StorageUnavailable(StorageError):
-    """The backend could not be reached or answered with a server error; retrying may succeed."""
+    """The backend could not be reached or answered with a server error; retrying may succeed.
+    ``code`` is what delivery reports as LatestDeliveryError: the S3 error code when the backend
+    answered one (``SlowDown``, ``InternalError``...), ``RequestTimeout`` when it did not answer in
+    time, ``ServiceUnavailable`` when it could not be reached (the default)."""
+
+    def __init__(self, message: str, code: str = "ServiceUnavailable") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NoSuchBucket(StorageError):

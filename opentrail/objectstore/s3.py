@@ -5,7 +5,9 @@ roles); a missing Region defaults to us-east-1. With an endpoint URL, path-style
 (``http://host:port/<bucket>/<key>``), which every S3-compatible service accepts. botocore errors are
 mapped to :mod:`opentrail.objectstore.base` errors at this one edge: ``NoSuchBucket``/404 ->
 :class:`NoSuchBucket`, ``NoSuchKey`` -> :class:`NoSuchKey`, connection failures, timeouts,
-throttling and 5xx -> :class:`StorageUnavailable`, everything else -> :class:`StorageError`.
+throttling and 5xx -> :class:`StorageUnavailable` (``code``: the S3 error code it answered, or
+:func:`opentrail.endpoints.unreachable_code` -- ``RequestTimeout`` / ``ServiceUnavailable``),
+everything else -> :class:`StorageError`. Timeouts and retries: :mod:`opentrail.endpoints`.
 """
 
 from __future__ import annotations
@@ -14,27 +16,23 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
-from botocore.config import Config
-
+from ..endpoints import EndpointTimeouts, client_config, unreachable_code
 from .base import NoSuchBucket, NoSuchKey, ObjectStorage, StorageError, StorageUnavailable, StoredObject
 
 _TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"})
 
 
 class S3Storage(ObjectStorage):
-    """An S3-compatible service at ``endpoint_url`` (None or "" = AWS S3 itself). ``client`` may be
-    passed instead (tests)."""
+    """An S3-compatible service at ``endpoint_url`` (None or "" = AWS S3 itself), reached with
+    ``timeouts`` (seconds; default 5 s to connect, 30 s for an answer). ``client`` may be passed
+    instead (tests)."""
 
-    def __init__(self, endpoint_url: str | None = None, *, client: Any = None) -> None:
+    def __init__(self, endpoint_url: str | None = None, *, client: Any = None,
+                 timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
         self.endpoint_url = endpoint_url or None
         if client is None:
             session = boto3.session.Session()
-            config = Config(
-                retries={"max_attempts": 2, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-                s3={"addressing_style": "path"} if self.endpoint_url else None,
-            )
+            config = client_config(timeouts, s3_path_style=bool(self.endpoint_url))
             client = session.client(
                 "s3",
                 endpoint_url=self.endpoint_url,
@@ -52,11 +50,11 @@ class S3Storage(ObjectStorage):
             if code in ("NoSuchKey", "404") and key is not None:
                 return NoSuchKey(bucket, key)
             if code in _TRANSIENT_CODES or status >= 500:
-                return StorageUnavailable(f"{code}: {exc}")
+                return StorageUnavailable(f"{code}: {exc}", code if code.isalnum() else "ServiceUnavailable")
             return StorageError(f"{code}: {exc}")
         if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionError,
                             botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError)):
-            return StorageUnavailable(str(exc))
+            return StorageUnavailable(str(exc), unreachable_code(exc))
         return StorageError(str(exc))
 
     def bucket_exists(self, bucket: str) -> bool:

@@ -18,6 +18,8 @@ errors. Sources of the wording (the rest is opentrail's own, listed in docs/trai
   (cloudconformity/auto-remediate#3; moto).
 - ``InsightNotEnabledException`` "Trail <arn> does not have Insights enabled. Edit the trail settings
   to enable Insights, and then try the operation again." (AWS CLI user guide, get-insight-selectors).
+- ``InsufficientSnsTopicPolicyException`` "SNS Topic does not exist or the topic policy is
+  incorrect!" (moto ``moto/cloudtrail/models.py``; AWS's answer quoted in public Terraform code).
 - ``InvalidEventSelectorsException`` "Value <v> for DataResources.Values is invalid."
   (aws-samples/aws-security-reference-architecture-examples#335).
 """
@@ -85,6 +87,12 @@ class InvalidS3PrefixException(TrailError):
 
 class InvalidSnsTopicNameException(TrailError):
     """An SNS topic name that is neither a topic name nor a topic ARN."""
+
+
+class InsufficientSnsTopicPolicyException(TrailError):
+    """SnsTopicName names a topic that the SNS endpoint says does not exist (or may not be used)."""
+
+    default_message = "SNS Topic does not exist or the topic policy is incorrect!"
 
 
 class InvalidParameterCombinationException(TrailError):

@@ -69,6 +69,14 @@ class InsightSelector:
     event_categories: tuple[str, ...] | None = None
 
 
+def sns_topic_arn(name: str, region: str, account_id: str) -> str:
+    """The ARN of SnsTopicName ``name`` for a trail of ``account_id`` in ``region``: ``name`` itself
+    when it is an ARN, else ``arn:aws:sns:<region>:<account>:<name>``."""
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:sns:{region}:{account_id}:{name}"
+
+
 @dataclass(frozen=True, slots=True)
 class TrailSelectors:
     """What a trail selects: basic selectors, advanced selectors, or neither (= the default: every
@@ -143,9 +151,7 @@ class Trail:
         """The topic's ARN in the home Region (SnsTopicName may already be an ARN)."""
         if not self.sns_topic_name:
             return None
-        if self.sns_topic_name.startswith("arn:"):
-            return self.sns_topic_name
-        return f"arn:aws:sns:{self.home_region}:{self.account_id}:{self.sns_topic_name}"
+        return sns_topic_arn(self.sns_topic_name, self.home_region, self.account_id)
 
     @property
     def event_selectors(self) -> tuple[EventSelector, ...] | None:

@@ -12,7 +12,13 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
 - A name is unique per account and Region, counting shadow trails; at most 5 trails per Region,
   shadow trails included (MaximumNumberOfTrailsExceededException).
 - The bucket must exist in the destination storage at CreateTrail and when UpdateTrail names one
-  (S3BucketDoesNotExistException). SNS topics are not checked yet.
+  (S3BucketDoesNotExistException).
+- SnsTopicName (a name becomes ``arn:aws:sns:<caller's Region>:<caller's account>:<name>``) must
+  name a topic that the injected :class:`SnsTopicChecker` finds, at CreateTrail and whenever
+  UpdateTrail gives one (InsufficientSnsTopicPolicyException, as AWS; moto does the same). When
+  the SNS endpoint cannot be asked the trail is accepted (the checker logs it); notifications
+  then report their own errors as LatestNotificationError. The check runs outside the trail
+  lock, so a slow SNS endpoint holds up only this call.
 - IsOrganizationTrail true is refused with OrganizationsNotInUseException: opentrail accounts are
   not in an organization; trails answer IsOrganizationTrail false.
 - New trails do not log until StartLogging.
@@ -34,7 +40,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 from ..objectstore.base import ObjectStorage
 from . import errors as E
@@ -45,6 +51,7 @@ from .model import (
     Trail,
     TrailSelectors,
     TrailStatus,
+    sns_topic_arn,
     trail_arn,
 )
 from .names import check_trail_name, is_arn, parse_trail_arn
@@ -75,13 +82,24 @@ class TrailSettings:
     is_organization_trail: bool | None = None
 
 
-class TrailService:
-    """Trail management over ``<data_dir>/trails.db``; ``storage`` answers bucket existence;
-    ``clock`` gives epoch seconds."""
+class SnsTopicChecker(Protocol):
+    """Answers whether an SNS topic exists (see :class:`opentrail.delivery.topics.SnsTopics`)."""
 
-    def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float]) -> None:
+    def topic_exists(self, topic_arn: str) -> bool | None:
+        """True when the topic exists; False when SNS says it does not or refuses to say
+        (NotFound, AuthorizationError); None when SNS cannot be asked now."""
+        ...
+
+
+class TrailService:
+    """Trail management over ``<data_dir>/trails.db``; ``storage`` answers bucket existence,
+    ``sns_topics`` (None: not checked) topic existence; ``clock`` gives epoch seconds."""
+
+    def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
+                 sns_topics: SnsTopicChecker | None = None) -> None:
         self._repo = TrailRepository(Path(data_dir) / TRAILS_DB)
         self._storage = storage
+        self._sns_topics = sns_topics
         self._clock = clock
         self.version = 0
         self._staging = threading.local()
@@ -202,6 +220,14 @@ class TrailService:
         if not self._storage.bucket_exists(bucket):
             raise E.S3BucketDoesNotExistException.for_bucket(bucket)
 
+    def _check_topic(self, account_id: str, region: str, name: str | None) -> None:
+        """InsufficientSnsTopicPolicyException unless the checker finds (or cannot ask about) the
+        topic; a malformed name is left to :meth:`_check_settings`."""
+        if not name or self._sns_topics is None or not _SNS_NAME.fullmatch(name):
+            return
+        if self._sns_topics.topic_exists(sns_topic_arn(name, region, account_id)) is False:
+            raise E.InsufficientSnsTopicPolicyException()
+
     # --- trail operations ------------------------------------------------------------------
 
     def create_trail(self, account_id: str, region: str, name: str, settings: TrailSettings,
@@ -209,12 +235,14 @@ class TrailService:
         """CreateTrail. Raises InvalidTrailNameException, InvalidS3BucketNameException,
         InvalidS3PrefixException, InvalidSnsTopicNameException, InvalidParameterCombinationException,
         OrganizationsNotInUseException, TrailAlreadyExistsException,
-        MaximumNumberOfTrailsExceededException, S3BucketDoesNotExistException, tag errors."""
+        MaximumNumberOfTrailsExceededException, S3BucketDoesNotExistException,
+        InsufficientSnsTopicPolicyException, tag errors."""
         check_trail_name(name)
         multi = bool(settings.is_multi_region_trail)
         global_events = settings.include_global_service_events is not False
         self._check_settings(dataclasses.replace(settings, s3_bucket_name=settings.s3_bucket_name or ""), multi, global_events)
         check_tags(tags)
+        self._check_topic(account_id, region, settings.sns_topic_name)
         with self._repo.lock:
             self._check_room(account_id, name, region, multi, None)
             self._check_bucket(settings.s3_bucket_name or "")
@@ -240,6 +268,9 @@ class TrailService:
         """UpdateTrail: members given in ``settings`` change, an empty string clears optional ones.
         Raises the CreateTrail errors plus TrailNotFoundException, InvalidHomeRegionException,
         CloudTrailARNInvalidException."""
+        if settings.sns_topic_name:
+            self._find(account_id, region, name_or_arn, write=True)  # lookup errors come first
+            self._check_topic(account_id, region, settings.sns_topic_name)
         with self._repo.lock:
             trail = self._find(account_id, region, name_or_arn, write=True)
             multi = trail.is_multi_region_trail if settings.is_multi_region_trail is None else settings.is_multi_region_trail
@@ -443,4 +474,4 @@ class TrailService:
             self._update_status(arn, latest_digest_delivery_error=error)
 
 
-__all__ = ["TrailService", "TrailSettings", "TrailStatus", "MAX_TRAILS_PER_REGION"]
+__all__ = ["SnsTopicChecker", "TrailService", "TrailSettings", "TrailStatus", "MAX_TRAILS_PER_REGION"]

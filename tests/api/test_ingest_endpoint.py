@@ -74,3 +74,21 @@ def test_unknown_key(server: Server) -> None:
     with pytest.raises(IngestError) as info:
         client.send([])
     assert info.value.code == "UnrecognizedClientException"
+
+
+def test_records_whose_region_is_not_a_region_name_are_rejected(server: Server) -> None:
+    key = server.admin_key
+    now = format_event_time(int(time.time()))
+    records = [management_record(1, now, region="../.."), management_record(2, now, region="a/b"),
+               management_record(3, now, region="sagov-westsouth-1r")]
+    client = IngestClient(server.url, key.access_key_id, key.secret_access_key)
+    try:
+        outcome = client.send(records)
+    finally:
+        client.close()
+    reason = "awsRegion {!r} is not a Region name (letters, digits and hyphens, at most 64)"
+    assert outcome["accepted"] == 1
+    assert outcome["rejected"] == [{"index": 0, "code": "InvalidRegion", "reason": reason.format("../..")},
+                                   {"index": 1, "code": "InvalidRegion", "reason": reason.format("a/b")}]
+    server.store.flush()
+    assert [e.region for e in server.store.read_since(0, 10)] == ["sagov-westsouth-1r"]

@@ -1,4 +1,5 @@
-"""Processes the delivery end-to-end tests run: ``opentrail serve`` and moto's server (S3, SNS, SQS)."""
+"""Processes the delivery end-to-end tests run: ``opentrail serve`` and moto's server (S3, SNS, SQS),
+and :class:`HangingEndpoint`, a destination that accepts connections but never answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -93,3 +95,89 @@ def wait_for(fn: Any, timeout: float = 15.0, every: float = 0.1) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every)
+
+
+class HangingEndpoint:
+    """A TCP server on 127.0.0.1 (``url``). While hanging it accepts connections, reads what they
+    send and never answers; otherwise it pipes every new connection to ``upstream_port`` (moto).
+    Switching closes the connections of the other mode. ``held`` counts connections left hanging."""
+
+    def __init__(self, upstream_port: int, *, hanging: bool = False) -> None:
+        self._upstream_port = upstream_port
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self.port = int(self._server.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._lock = threading.Lock()
+        self._hanging = hanging
+        self._open: list[socket.socket] = []
+        self.held = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def hang(self) -> None:
+        self._switch(True)
+
+    def answer(self) -> None:
+        self._switch(False)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+        self._switch(self._hanging)
+
+    def _switch(self, hanging: bool) -> None:
+        with self._lock:
+            self._hanging = hanging
+            conns, self._open = self._open, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            with self._lock:
+                hanging = self._hanging
+                self._open.append(conn)
+                if hanging:
+                    self.held += 1
+            if hanging:
+                threading.Thread(target=self._pump, args=(conn, None), daemon=True).start()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self._upstream_port), timeout=5)
+            except OSError:
+                conn.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.append(upstream)
+            threading.Thread(target=self._pump, args=(conn, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, conn), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket | None) -> None:
+        """Copy ``src`` to ``dst`` until either closes (``dst`` None: read and drop)."""
+        try:
+            while chunk := src.recv(65536):
+                if dst is not None:
+                    dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            if dst is not None:
+                try:
+                    dst.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass

@@ -17,7 +17,7 @@ import pytest
 from opentrail.client.ingest import IngestClient
 
 from .conftest import AWS_KEY, SIEM_KEY, record
-from .servers import ACCOUNT, KEY_ID, SECRET, Moto, Opentrail, wait_for
+from .servers import ACCOUNT, KEY_ID, SECRET, HangingEndpoint, Moto, Opentrail, wait_for
 
 BUCKET = "trail-bucket"
 
@@ -108,6 +108,37 @@ def test_destination_down_then_back_delivers_everything_once(moto: Moto, tmp_pat
             back.stop()
     finally:
         srv.stop()
+
+
+def test_hanging_destination_times_out_is_reported_then_delivers_everything_once(moto: Moto, tmp_path: Path) -> None:
+    moto.client("s3").create_bucket(Bucket=BUCKET)
+    endpoint = HangingEndpoint(moto.port)
+    srv = Opentrail(tmp_path / "data", "--s3-endpoint-url", endpoint.url, "--delivery-interval-s", "0.3",
+                    "--destination-connect-timeout-s", "1", "--destination-read-timeout-s", "0.5")
+    try:
+        ct = srv.cloudtrail()
+        ct.create_trail(Name="main-trail", S3BucketName=BUCKET)  # the bucket check goes through to moto
+        ct.start_logging(Name="main-trail")
+        endpoint.hang()  # from now on the destination takes connections and never answers
+        client = IngestClient(srv.url, KEY_ID, SECRET)
+        recs = [record(account=ACCOUNT) for _ in range(300)]
+        for i in range(0, 300, 100):
+            assert client.send(recs[i:i + 100])["accepted"] == 100
+        assert wait_for(lambda: ct.get_trail_status(Name="main-trail").get("LatestDeliveryError") == "RequestTimeout",
+                        timeout=15), srv.log.read_text()
+        assert endpoint.held >= 2  # the first attempt and botocore's retry
+        status = ct.get_trail_status(Name="main-trail")
+        assert status["LatestDeliveryAttemptTime"] != status.get("LatestDeliveryAttemptSucceeded")
+        assert "Read timeout on endpoint URL" in srv.log.read_text()
+        endpoint.answer()  # the destination answers again (through to moto)
+        ids = {r["eventID"] for r in recs}
+        assert wait_for(lambda: ids <= {r["eventID"] for r in s3_records(moto)[1]}, timeout=25), srv.log.read_text()
+        delivered = [r["eventID"] for r in s3_records(moto)[1]]
+        assert len(delivered) == len(set(delivered))
+        assert wait_for(lambda: "LatestDeliveryError" not in ct.get_trail_status(Name="main-trail"))
+    finally:
+        srv.stop()
+        endpoint.close()
 
 
 def _duckdb_event_ids(bucket_dir: Path) -> list[str]:

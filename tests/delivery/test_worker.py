@@ -276,3 +276,61 @@ def test_backlog_files_are_compressed_while_reading_on_and_uploaded_in_order(env
     assert storage.written == sorted(storage.written) == env.files()
     assert [len(env.records(k)) for k in storage.written] == [3, 3, 3, 3, 3, 3, 2]
     assert b"".join(env.body(k)[12:-2] + b"," for k in storage.written) == b",".join(raw) + b","
+
+
+def test_events_stored_under_a_bad_region_before_the_check_are_skipped_not_retried(env: Env, caplog) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import logging
+
+    from opentrail.events.record import read_record
+
+    env.trail(is_multi_region_trail=True)
+    w = env.worker()
+    good = record(region="eu-west-1")
+    # stored by a version that did not check awsRegion
+    legacy = [dataclasses.replace(read_record(record()), region=r) for r in ("../..", "a/b")]
+    assert env.store.append(legacy).accepted == 2
+    env.ingest(good)
+    with caplog.at_level(logging.WARNING, logger="opentrail.delivery.worker"):
+        w.step()
+        env.clock.now += 2
+        w.step()
+        w.step()
+    assert env.delivered_ids() == [good["eventID"]]
+    assert w.pending_files() == 0
+    assert [k.split("/")[3] for k in env.files()] == ["eu-west-1"]
+    warnings = [r.getMessage() for r in caplog.records if "not a Region name" in r.getMessage()]
+    assert warnings == [
+        f"not delivering events of account {ACCOUNT} stored under Region {r!r}: not a Region name "
+        "(stored before the ingest check; they stay in event history)" for r in ("../..", "a/b")]
+    assert env.trails.get_trail(ACCOUNT, "us-east-1", "main").status.latest_delivery_error is None
+
+
+def test_a_plan_of_a_bad_region_left_in_delivery_db_is_dropped_at_start(env: Env, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    arn = env.trail(is_multi_region_trail=True)
+    bad_key = f"AWSLogs/{ACCOUNT}/CloudTrail/../../2023/11/14/{ACCOUNT}_CloudTrail_../.._20231114T2213Z_AbCdEfGh01234567.json.gz"
+    env.state.add_plan(arn, "../..", BUCKET, bad_key, [(1, 1)], 1, 1, None, 0)
+    with caplog.at_level(logging.WARNING, logger="opentrail.delivery.worker"):
+        w = env.worker()
+    assert w.pending_files() == 0
+    assert env.state.pending_plans() == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"dropping planned log file {bad_key!r} of trail {arn}: Region '../..' is not a Region name"]
+    good = record()
+    env.ingest(good)
+    w.step()
+    env.clock.now += 2
+    w.step()
+    assert env.delivered_ids() == [good["eventID"]]
+
+
+def test_log_file_key_refuses_unchecked_parts() -> None:
+    import pytest
+
+    from opentrail.delivery.logfile import log_file_key
+
+    for account, region in [(ACCOUNT, "../.."), (ACCOUNT, "a/b"), ("../../x/12", "us-east-1"), ("１１１１２２２２３３３３", "us-east-1")]:
+        with pytest.raises(ValueError):
+            log_file_key(None, account, region, 1_700_000_000, "AbCdEfGh01234567")

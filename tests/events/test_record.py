@@ -147,6 +147,31 @@ def test_region_fallbacks() -> None:
     assert read_record(no_region, default_region="eu-north-1").region == "eu-north-1"
 
 
+@pytest.mark.parametrize("region", ["us-gov-west-1", "cn-north-1", "us-isob-east-1", "awsRegion1", "apiso-northsouth-3r",
+                                    "redacted", "a" * 64])
+def test_region_names_of_aws_and_of_anonymised_logs_are_accepted(region: str) -> None:
+    assert read_record({**BASE, "awsRegion": region}).region == region
+
+
+@pytest.mark.parametrize("region", ["../..", "..", ".", "a/b", "us-east-1/", "-us", "us east 1", "us_east_1",
+                                    "us-east-1\n", "ｕｓ-east-1", "a" * 65])
+def test_region_that_is_not_a_region_name_is_rejected(region: str) -> None:
+    assert rejected({**BASE, "awsRegion": region}) == (
+        "InvalidRegion", f"awsRegion {region!r} is not a Region name (letters, digits and hyphens, at most 64)")
+
+
+def test_default_region_that_is_not_a_region_name_is_rejected_when_used() -> None:
+    no_region = {k: v for k, v in BASE.items() if k != "awsRegion"}
+    assert rejected(no_region, default_region="a/b") == (
+        "InvalidRegion", "default Region 'a/b' is not a Region name (letters, digits and hyphens, at most 64)")
+    assert read_record(BASE, default_region="a/b").region == "eu-west-1"
+
+
+def test_invalid_region_reason_is_shortened() -> None:
+    assert rejected({**BASE, "awsRegion": "/" * 1000})[1] == (
+        f"awsRegion {'/' * 80!r}... is not a Region name (letters, digits and hyphens, at most 64)")
+
+
 def test_insights_record_without_user_identity() -> None:
     obj = {
         "eventVersion": "1.07", "eventTime": "2023-07-10T11:42:18Z", "awsRegion": "us-east-1",

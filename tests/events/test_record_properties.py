@@ -39,7 +39,8 @@ def test_reader_only_raises_record_rejected_and_keeps_the_record(obj: Any, accou
     try:
         event = read_record(obj, default_account_id=account)
     except RecordRejected as exc:
-        assert exc.code in {"NotAnObject", "NotJson", "TooLarge", "MissingEventTime", "InvalidEventTime", "MissingAccount"}
+        assert exc.code in {"NotAnObject", "NotJson", "TooLarge", "MissingEventTime", "InvalidEventTime", "MissingAccount",
+                            "InvalidRegion"}
         return
     assert json.loads(event.record) == obj
     assert list(json.loads(event.record)) == list(obj)

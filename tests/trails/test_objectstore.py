@@ -145,8 +145,28 @@ def test_s3_unreachable_is_storage_unavailable(aws_env: None) -> None:
     storage = S3Storage(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StorageUnavailable):
         storage.bucket_exists("any")
-    with pytest.raises(StorageUnavailable):
+    with pytest.raises(StorageUnavailable) as info:
         storage.put_object("any", "k", b"x", {})
+    assert info.value.code == "ServiceUnavailable"
+
+
+def test_s3_that_never_answers_times_out_as_request_timeout(aws_env: None) -> None:
+    from opentrail.endpoints import EndpointTimeouts
+
+    from tests.delivery.servers import HangingEndpoint
+
+    endpoint = HangingEndpoint(free_port(), hanging=True)
+    storage = S3Storage(endpoint.url, timeouts=EndpointTimeouts(connect_s=1.0, read_s=0.3))
+    try:
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable) as info:
+            storage.put_object("any", "k", b"x", {})
+        assert info.value.code == "RequestTimeout"
+        assert endpoint.held == 2  # botocore's one retry, then the error
+        assert time.monotonic() - started < 5
+    finally:
+        storage.close()
+        endpoint.close()
 
 
 def test_create_bucket_command(tmp_path: Path) -> None:
