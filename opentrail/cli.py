@@ -16,7 +16,6 @@ import click
 from .settings import SETTINGS, Setting, Settings
 
 _DATA_DIR = next(s for s in SETTINGS if s.name == "data_dir")
-_RETENTION = next(s for s in SETTINGS if s.name == "event_history_retention_days")
 
 
 def _option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -65,12 +64,20 @@ def serve(**values: Any) -> None:
 @_settings_options(("data_dir",))
 @click.option("--account-id", required=True, help="12-digit AWS-style account id (created if needed).")
 @click.option("--user-name", default=None, help="IAM user name; without it the key is the account's root key.")
-def create_access_key(data_dir: Path, account_id: str, user_name: str | None) -> None:
-    """Create an access key and print it as IAM CreateAccessKey JSON (the secret is shown only here)."""
+@click.option(
+    "--profile",
+    default=None,
+    help="Also write the key as this profile into <data-dir>/credentials (mode 0600), for AWS_PROFILE.",
+)
+def create_access_key(data_dir: Path, account_id: str, user_name: str | None, profile: str | None) -> None:
+    """Create an access key and print it as IAM CreateAccessKey JSON (the secret is shown only here,
+    and in the credentials file with --profile)."""
     import orjson
 
-    from .auth.accounts import AccountStore, InvalidAccountIdError
+    from .auth.accounts import CREDENTIALS_FILE, PROFILE_NAME, AccountStore, InvalidAccountIdError, write_credentials_file
 
+    if profile is not None and not PROFILE_NAME.fullmatch(profile):
+        raise click.BadParameter("use 1-64 letters, digits and . _ @ + -", param_hint="--profile")
     data_dir.mkdir(parents=True, exist_ok=True)
     accounts = AccountStore(data_dir / "accounts.db")
     try:
@@ -80,6 +87,14 @@ def create_access_key(data_dir: Path, account_id: str, user_name: str | None) ->
     finally:
         accounts.close()
     click.echo(orjson.dumps(key.to_iam_json(), option=orjson.OPT_INDENT_2).decode())
+    if profile is not None:
+        path = data_dir / CREDENTIALS_FILE
+        write_credentials_file(path, key.access_key_id, key.secret_access_key, profile)
+        click.echo(
+            f"profile {profile!r} written to {path}. Use it with:\n"
+            f"  export AWS_SHARED_CREDENTIALS_FILE={path.resolve()} AWS_PROFILE={profile}",
+            err=True,
+        )
 
 
 @main.command("create-bucket")
@@ -114,14 +129,13 @@ def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: s
 
 
 @main.command("import")
-@_settings_options(("data_dir", "event_history_retention_days"))
+@_settings_options(("data_dir",))
 @click.option("--account-id", default=None, help="Account for records that name none (default: the first account).")
 @click.option("--region", default=None, help="Region for records without awsRegion (default: us-east-1).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def import_(
     data_dir: Path,
-    event_history_retention_days: int,
     account_id: str | None,
     region: str | None,
     quiet: bool,
@@ -130,23 +144,20 @@ def import_(
     """Import CloudTrail log files or folders (recursive) into the event history.
 
     Works while a server runs on the same data directory (events then go through its ingest
-    endpoint); imported events are visible to LookupEvents when this command ends.
+    endpoint); imported events are visible to LookupEvents when this command ends, whatever their
+    eventTime (event history retention counts from when opentrail received an event). The summary
+    names each account imported into and how to read its history.
     """
     from .importer import run_import
-    from .local import open_import_sink
+    from .local import admin_account_id, open_import_sink
 
-    with open_import_sink(
-        data_dir,
-        retention_days=event_history_retention_days,
-        default_account_id=account_id,
-        default_region=region,
-    ) as sink:
+    with open_import_sink(data_dir, default_account_id=account_id, default_region=region) as sink:
         # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.
         progress = None if quiet or not sys.stderr.isatty() else _print_progress
         summary = run_import(list(paths), sink=sink, progress=progress)
     if progress is not None:
         click.echo("", err=True)
-    click.echo(summary.render())
+    click.echo(summary.render(data_dir=data_dir, admin_account_id=admin_account_id(data_dir)))
     if summary.files_rejected or summary.records_rejected:
         sys.exit(1)
 

@@ -11,6 +11,7 @@ Invariant of the summary: ``records_read == imported + duplicates + expired + le
 
 from __future__ import annotations
 
+import shlex
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -51,7 +52,8 @@ class ImportSummary:
     - ``files_rejected``: (path, reason) of files not read at all (bad JSON, digest file...);
     - ``records_read``: records found in the files, including rejected ones;
     - ``imported`` / ``duplicates`` / ``expired``: as the sink counted them;
-    - ``records_rejected``: (path, location in the file, code, reason).
+    - ``records_rejected``: (path, location in the file, code, reason);
+    - ``accounts``: events imported per account id, in the order first met.
     """
 
     files_seen: int = 0
@@ -62,10 +64,15 @@ class ImportSummary:
     duplicates: int = 0
     expired: int = 0
     records_rejected: list[tuple[Path, str, str, str]] = field(default_factory=list)
+    accounts: dict[str, int] = field(default_factory=dict)
 
-    def render(self) -> str:
-        """A human summary: one ``name: count`` line per figure, then the rejected files and (up
-        to :data:`RENDER_REJECTED_LIMIT`) rejected records."""
+    def render(self, *, data_dir: Path | None = None, admin_account_id: str | None = None) -> str:
+        """A human summary: one ``name: count`` line per figure (``records older than retention``
+        only when an older server counted some), then one line per account imported into saying
+        how to read its history -- ``admin_account_id`` with the server's ``opentrail`` profile,
+        others with a key made by ``opentrail create-access-key --data-dir <data_dir> --profile
+        acct-<id>`` -- then the rejected files and (up to :data:`RENDER_REJECTED_LIMIT`) rejected
+        records."""
         lines = [
             f"files read: {self.files_seen}",
             f"files skipped: {self.files_skipped}",
@@ -73,9 +80,20 @@ class ImportSummary:
             f"records read: {self.records_read}",
             f"records imported: {self.imported}",
             f"records duplicate: {self.duplicates}",
-            f"records older than retention: {self.expired}",
-            f"records rejected: {len(self.records_rejected)}",
         ]
+        if self.expired:
+            lines.append(f"records older than retention: {self.expired}")
+        lines.append(f"records rejected: {len(self.records_rejected)}")
+        if self.accounts:
+            lines.append("Imported into:")
+            where = shlex.quote(str(data_dir if data_dir is not None else "opentrail-data"))
+            for account, n in self.accounts.items():
+                if account == admin_account_id:
+                    how = "read them with the server's profile: AWS_PROFILE=opentrail"
+                else:
+                    how = (f"read them with: opentrail create-access-key --data-dir {where} --account-id {account}"
+                           f" --profile acct-{account}, then AWS_PROFILE=acct-{account}")
+                lines.append(f"  {account}: {n:,} events — {how}")
         if self.files_rejected:
             lines.append("Rejected files:")
             lines.extend(f"  {path}: {reason}" for path, reason in self.files_rejected)
@@ -145,6 +163,8 @@ def run_import(
             summary.imported += outcome.accepted
             summary.duplicates += outcome.duplicates
             summary.expired += outcome.expired
+            for account, n in outcome.accounts:
+                summary.accounts[account] = summary.accounts.get(account, 0) + n
             for r in outcome.rejected:
                 path, location = where[r.index]
                 summary.records_rejected.append((path, location, r.code, r.reason))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -35,11 +34,21 @@ def read_server_file(data_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def admin_account_id(data_dir: Path) -> str | None:
+    """The admin account (the one the server's ``opentrail`` profile reads), None if there is none."""
+    from .auth.accounts import AccountStore
+
+    accounts = AccountStore(data_dir / ACCOUNTS_DB)
+    try:
+        return accounts.admin_account_id()
+    finally:
+        accounts.close()
+
+
 @contextlib.contextmanager
 def open_import_sink(
     data_dir: Path,
     *,
-    retention_days: int,
     default_account_id: str | None = None,
     default_region: str | None = None,
 ) -> Iterator[Sink]:
@@ -65,12 +74,7 @@ def open_import_sink(
 
             def sink(records: list[Any]) -> IngestOutcome:
                 return ingest_records(
-                    store,
-                    records,
-                    retention_days=retention_days,
-                    now=time.time(),
-                    default_account_id=default_account_id,
-                    default_region=default_region,
+                    store, records, default_account_id=default_account_id, default_region=default_region
                 )
 
             yield sink

@@ -36,7 +36,9 @@ PURGE_INTERVAL_S = 3600.0
 
 
 class RetentionPurger(threading.Thread):
-    """Deletes events older than the event history retention window, once an interval.
+    """Deletes events past the event history retention window, once an interval: those whose
+    eventTime and receive time are both more than ``retention_days`` old
+    (:func:`opentrail.ingest.retention_bound`, which LookupEvents uses too).
 
     Runs beside ingest; the store deletes in small chunks so appends are not stalled.
     ``retention_days`` 0 keeps events forever (the thread then does nothing).
@@ -56,11 +58,13 @@ class RetentionPurger(threading.Thread):
 
     def purge_once(self, now: float) -> int:
         """Purge once; returns the number of events deleted."""
+        from .ingest import retention_bound
+
         if self._retention_days <= 0:
             return 0
-        cutoff = int(now) - self._retention_days * 86400
         try:
-            return self._store.purge_before(cutoff)  # type: ignore[attr-defined]
+            bound = retention_bound(self._store, self._retention_days, now)  # type: ignore[arg-type]
+            return 0 if bound is None else self._store.purge_before(*bound)  # type: ignore[attr-defined]
         except Exception:  # a failed purge is retried next interval; it must not stop the server
             log.exception("retention purge failed")
             return 0

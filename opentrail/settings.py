@@ -51,7 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_EVENT_HISTORY_RETENTION_DAYS",
         90,
         int,
-        "Days of event history kept, judged on eventTime; 0 keeps events forever.",
+        "Days of event history kept, from the later of eventTime and when opentrail received the event; 0 keeps events forever.",
     ),
     Setting(
         "lookup_events_rate_limit_per_s",

@@ -73,7 +73,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
 
 def _sink(store: EventStore) -> Any:
     def sink(records: list[Any]) -> IngestOutcome:
-        return ingest_records(store, records, retention_days=0, now=NOW)
+        return ingest_records(store, records)
 
     return sink
 

@@ -118,15 +118,9 @@ def _ingest(
             raise SerializationException('The body must be {"Records": [...]}.')
         if query_error is not None:
             raise query_error
-        events, rejected, expired = read_records(
-            records,
-            retention_days=settings.event_history_retention_days,
-            now=now,
-            default_account_id=default_account,
-            default_region=default_region,
-        )
+        events, rejected = read_records(records, default_account_id=default_account, default_region=default_region)
         del records
     finally:
         if pause_gc:
             gc.enable()
-    return append_events(store, events, rejected, expired, wait_visible=wait_visible).to_json()
+    return append_events(store, events, rejected, 0, wait_visible=wait_visible).to_json()

@@ -7,8 +7,9 @@ Request: ``LookupAttributes`` (at most one {AttributeKey, AttributeValue}), ``St
 newest first, each event ``{EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource,
 Username, Resources, CloudTrailEvent}`` with members that have no value left out.
 
-The partition is the caller's account and the Region of the signing scope. Events older than the
-event history retention window are never returned, even before the purger deletes them.
+The partition is the caller's account and the Region of the signing scope. Events past the event
+history retention window (eventTime and receive time both older than it:
+:func:`opentrail.ingest.retention_bound`) are never returned, even before the purger deletes them.
 
 NextToken (AWS only says it is valid with the same parameters): 66 URL-safe characters,
 ``base64url(version | eventTime | seq | mac)`` without padding -- version ``1`` (one byte), the
@@ -32,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 import orjson
 
+from ..ingest import retention_bound
 from ..store.base import LOOKUP_ATTRIBUTE_KEYS, LookupQuery, StoredEvent
 from .errors import (
     InvalidEventCategoryException,
@@ -50,7 +52,6 @@ from .token_key import process_token_key
 INSIGHT_ATTRIBUTE_KEYS = ("EventId", "EventName", "EventSource")
 MAX_RESULTS = 50
 MAX_ATTRIBUTE_VALUE_CHARS = 2000
-_DAY_S = 86400
 _TOKEN_VERSION = 1
 _TOKEN_CURSOR = struct.Struct(">Bqq")
 _TOKEN_MAC_BYTES = 32
@@ -203,10 +204,7 @@ def _lookup(ctx: OperationContext, params: dict[str, Any],
 
     start_s = math.ceil(start) if start is not None else None
     end_s = math.floor(end) if end is not None else None
-    days = ctx.settings.event_history_retention_days
-    if days > 0:
-        oldest = int(ctx.clock()) - days * _DAY_S
-        start_s = oldest if start_s is None else max(start_s, oldest)
+    expired = retention_bound(ctx.store, ctx.settings.event_history_retention_days, ctx.clock())
     if start_s is not None and end_s is not None and start_s > end_s:
         return {"Events": []}
     page = ctx.store.lookup(
@@ -219,6 +217,7 @@ def _lookup(ctx: OperationContext, params: dict[str, Any],
             insight=insight,
             limit=max_results,
             after=after,
+            expired=expired,
         )
     )
     out: dict[str, Any] = {"Events": render(page.events)}

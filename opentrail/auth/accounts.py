@@ -286,19 +286,39 @@ class AccountStore:
         return [KeyRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
-def write_credentials_file(path: Path, access_key_id: str, secret_access_key: str) -> None:
-    """Write an AWS shared-credentials file (mode 0600) with profile ``[opentrail]``:
-    aws_access_key_id, aws_secret_access_key and region = us-east-1."""
-    cfg = configparser.ConfigParser()
-    cfg["opentrail"] = {
+#: Profile names :func:`write_credentials_file` accepts: what a shared-credentials section header
+#: can hold and ``AWS_PROFILE`` can name.
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
+
+
+def write_credentials_file(
+    path: Path, access_key_id: str, secret_access_key: str, profile: str = "opentrail"
+) -> None:
+    """Write profile ``profile`` (aws_access_key_id, aws_secret_access_key, region = us-east-1)
+    into the AWS shared-credentials file ``path``, keeping its other profiles (a profile of the
+    same name is replaced). The file is replaced atomically and has mode 0600. Raises ValueError
+    for a profile name outside :data:`PROFILE_NAME`, configparser.Error if the file is not a
+    credentials file."""
+    if not PROFILE_NAME.fullmatch(profile):
+        raise ValueError(f"profile name {profile!r}: use 1-64 letters, digits and . _ @ + -")
+    cfg = configparser.ConfigParser(interpolation=None)
+    if path.exists():
+        cfg.read(path)
+    cfg[profile] = {
         "aws_access_key_id": access_key_id,
         "aws_secret_access_key": secret_access_key,
         "region": DEFAULT_REGION,
     }
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        cfg.write(fh)
-    os.chmod(path, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            cfg.write(fh)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def bootstrap(data_dir: Path, environ: Mapping[str, str]) -> Bootstrap:

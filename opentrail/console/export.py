@@ -5,7 +5,9 @@ time range, and writes each page as it arrives: memory stays flat whatever the r
 
 - CSV: a header row of every column of :data:`.history.COLUMNS` (whatever columns the page
   shows), then one row per event, newest first; times as eventTime text
-  (``2024-05-01T10:00:00Z``); several resources joined with ", ".
+  (``2024-05-01T10:00:00Z``); several resources joined with ", ". A cell that starts with ``=``,
+  ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (:func:`spreadsheet_safe`) so
+  spreadsheets show it as text instead of running it as a formula (OWASP "CSV Injection").
 - JSON: ``{"Records": [<CloudTrailEvent>, ...]}`` -- the records themselves, newest first, in the
   log file layout ``opentrail import`` reads back. (The shape of the CloudTrail console's own JSON
   download is unconfirmed.)
@@ -40,6 +42,16 @@ def events(query: HistoryQuery, lookup: Lookup) -> Iterator[dict[str, Any]]:
             return
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a ``'`` in front when it starts with one of :data:`FORMULA_STARTS`; the csv
+    module then quotes it as any other cell."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def csv_chunks(query: HistoryQuery, lookup: Lookup) -> Iterator[str]:
     """The CSV file in pieces (header first)."""
     buffer = io.StringIO()
@@ -48,7 +60,7 @@ def csv_chunks(query: HistoryQuery, lookup: Lookup) -> Iterator[str]:
     count = 0
     for event in events(query, lookup):
         values = row(event)
-        writer.writerow([values[c] for c in COLUMNS])
+        writer.writerow([spreadsheet_safe(str(values[c])) for c in COLUMNS])
         count += 1
         if count % PAGE == 0:
             yield buffer.getvalue()

@@ -117,6 +117,9 @@ class LookupQuery:
       management events only.
     - ``limit``: 1..50.
     - ``after``: the opaque cursor a previous page returned; the page starts strictly after it.
+    - ``expired``: ``(event_time, seq)``: leave out the events ``purge_before(event_time, seq)``
+      would delete (eventTime before ``event_time`` and seq at most ``seq``), so events past the
+      retention window are not returned before the purger deletes them. None: leave out nothing.
     """
 
     account_id: str
@@ -127,6 +130,7 @@ class LookupQuery:
     insight: bool = False
     limit: int = 50
     after: tuple[int, int] | None = None
+    expired: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +192,19 @@ class EventStore(abc.ABC):
                             [e.record for e in events])
 
     @abc.abstractmethod
-    def purge_before(self, event_time: int) -> int:
-        """Delete events whose eventTime is before ``event_time``; return how many. Must not stall
-        concurrent appends for more than a short moment."""
+    def received_seq(self, before: int) -> int:
+        """The newest seq of the events the store received (appended) before ``before`` (epoch
+        seconds), 0 when none. A backend may keep receive times coarsely and answer an older seq
+        (events received up to a minute before ``before`` left out), never a newer one. Events the
+        store held before it kept receive times count as received when it first recorded one."""
+
+    @abc.abstractmethod
+    def purge_before(self, event_time: int, through_seq: int | None = None) -> int:
+        """Delete events whose eventTime is before ``event_time`` and, when ``through_seq`` is
+        given, whose seq is at most ``through_seq``; return how many. Event history retention
+        passes ``(cutoff, received_seq(cutoff))``: an event goes once both its eventTime and the
+        time the store received it are before the cutoff. Must not stall concurrent appends for
+        more than a short moment."""
 
     @abc.abstractmethod
     def count(self) -> int:

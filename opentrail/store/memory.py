@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Sequence
+import time
+from typing import Callable, Sequence
 
 from .base import AppendResult, EventStore, LookupPage, LookupQuery, NewEvent, StoredEvent
 
 
 class MemoryEventStore(EventStore):
-    """Keeps everything in lists; lookups scan. Same semantics as the durable backends."""
+    """Keeps everything in lists; lookups scan. Same semantics as the durable backends.
+    ``clock`` (epoch seconds) stamps each append's receive time (:meth:`received_seq`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        #: (receive time, newest seq after the append), one per append that stored something
+        self._received: list[tuple[float, int]] = []
         self._lock = threading.Lock()
         self._events: list[StoredEvent] = []
         self._lookup: dict[int, tuple[tuple[str, str], ...]] = {}
@@ -37,6 +42,11 @@ class MemoryEventStore(EventStore):
                 )
                 self._lookup[seq] = e.lookup
                 accepted += 1
+            if accepted:
+                at = self._clock()
+                if self._received:
+                    at = max(at, self._received[-1][0])
+                self._received.append((at, self._last_seq))
         return AppendResult(accepted, len(dups), tuple(dups))
 
     def lookup(self, query: LookupQuery) -> LookupPage:
@@ -51,6 +61,7 @@ class MemoryEventStore(EventStore):
                 and (query.start_time is None or e.event_time >= query.start_time)
                 and (query.end_time is None or e.event_time <= query.end_time)
                 and (query.attribute is None or query.attribute in self._lookup[e.seq])
+                and not (query.expired is not None and e.event_time < query.expired[0] and e.seq <= query.expired[1])
             ]
         matches.sort(key=lambda e: (e.event_time, e.seq), reverse=True)
         if query.after is not None:
@@ -70,12 +81,20 @@ class MemoryEventStore(EventStore):
         with self._lock:
             return [e for e in self._events if e.seq > seq][:limit]
 
-    def purge_before(self, event_time: int) -> int:
+    def received_seq(self, before: int) -> int:
         with self._lock:
-            keep = [e for e in self._events if e.event_time >= event_time]
+            i = bisect.bisect_left(self._received, (before, -1))
+            return self._received[i - 1][1] if i else 0
+
+    def purge_before(self, event_time: int, through_seq: int | None = None) -> int:
+        def gone(e: StoredEvent) -> bool:
+            return e.event_time < event_time and (through_seq is None or e.seq <= through_seq)
+
+        with self._lock:
+            keep = [e for e in self._events if not gone(e)]
             removed = len(self._events) - len(keep)
             for e in self._events:
-                if e.event_time < event_time:
+                if gone(e):
                     self._ids.discard((e.account_id, e.event_id))
                     self._lookup.pop(e.seq, None)
             self._events = keep

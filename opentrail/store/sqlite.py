@@ -133,7 +133,7 @@ class SqliteEventStore(EventStore):
         self._waiters: dict[int, _Waiter] = {}
         self._flushes: list[tuple[int, _Waiter]] = []
         self._early: dict[int, AppendResult] = {}
-        self._purges: dict[int, tuple[threading.Event, list[Any], int]] = {}
+        self._purges: dict[int, tuple[threading.Event, list[Any], tuple[int, int | None]]] = {}
         self._failure: str | None = None
         #: (monotonic time, message) since the indexer waits for space, None while it does not.
         self._indexer_full: tuple[float, str] | None = None
@@ -301,12 +301,12 @@ class SqliteEventStore(EventStore):
             self._indexer_full = None
             self._last_seq, self._count = last_seq, count
             released = self._advance(applied)
-            purges = [(token, before) for token, (event, _, before) in self._purges.items() if not event.is_set()]
+            purges = [(token, bound) for token, (event, _, bound) in self._purges.items() if not event.is_set()]
         for waiter in released:
             waiter.done.set()
         assert self._supervisor is not None
-        for token, before in purges:
-            self._supervisor.send(("purge", token, before))
+        for token, (before, through) in purges:
+            self._supervisor.send(("purge", token, before, through))
         self._supervisor.send(("log", 0))
         self._maybe_truncate()
 
@@ -378,9 +378,11 @@ class SqliteEventStore(EventStore):
             box.append(("purged", 0, 0, message, self._count))
             event.set()
 
-    def purge_before(self, event_time: int) -> int:
+    def purge_before(self, event_time: int, through_seq: int | None = None) -> int:
         """Run by the indexer between groups, in transactions of up to 2,000 events, so appends
-        meanwhile wait at most one chunk. Returns the number of events deleted (chunks an indexer
+        meanwhile wait at most one chunk. With ``through_seq``, the purge walks the events in seq
+        order up to it and looks at every posting block older than ``event_time`` (each purge, as
+        long as events of old eventTime received later keep it). Returns the number of events deleted (chunks an indexer
         committed just before it was killed may be left out of the count). Raises
         :class:`IndexerFailedError` as :meth:`flush` does."""
         event = threading.Event()
@@ -389,10 +391,10 @@ class SqliteEventStore(EventStore):
             if self._failure is not None:
                 raise IndexerFailedError(self._failure)
             token = id(box)
-            self._purges[token] = (event, box, event_time)
+            self._purges[token] = (event, box, (event_time, through_seq))
         try:
             assert self._supervisor is not None
-            self._supervisor.send(("purge", token, event_time))  # resent by a restart if lost
+            self._supervisor.send(("purge", token, event_time, through_seq))  # resent by a restart if lost
             self._wait(event, lambda: None, "no event was purged by this call")
         finally:
             with self._state_lock:
@@ -408,6 +410,11 @@ class SqliteEventStore(EventStore):
 
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         return self._reader.read_since(seq, limit)
+
+    def received_seq(self, before: int) -> int:
+        """From the per-minute receive times the indexer records (the time it applied the log
+        rows: milliseconds after the acknowledgement, or when a restarted indexer replays them)."""
+        return self._reader.received_seq(before)
 
     def read_columns(self, seq: int, limit: int) -> EventColumns:
         return self._reader.read_columns(seq, limit)

@@ -15,7 +15,8 @@ just before a kill (its report lost with the process) still reach the appends wa
 Running in its own process lets indexing use the second core while the server process parses,
 compresses and acknowledges (CPython threads share one core for Python code).
 
-Messages, store -> indexer: ``("log", last_id)`` (new rows), ``("purge", token, before)``,
+Messages, store -> indexer: ``("log", last_id)`` (new rows), ``("purge", token, before,
+through_seq)``,
 ``("stop",)`` (apply everything, then exit). Indexer -> store: ``("started", pid)`` once the
 database is open, then ``("applied", [(log_id, accepted, dup_indexes), ...], last_seq, count)`` for
 the last group applied before (again) and for the backlog, ``("ready", last_seq, count, applied)``
@@ -39,13 +40,15 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
 from .errors import is_disk_full
-from .sqlite_codec import SEQ_BITS, event_id_hash, ord_bound, unpack_ords
+from .sqlite_codec import SEQ_BITS, SEQ_MASK, event_id_hash, ord_bound, unpack_ords
 from .sqlite_log import KEY_SEP, connect_log, decode_batch
 
 log = logging.getLogger(__name__)
@@ -92,9 +95,15 @@ class IndexWriter:
     """Applies decoded log rows to the events database (one connection, one thread)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, *, block_ords: int = BLOCK_ORDS, merge_at_ids: int = MERGE_AT_IDS
+        self,
+        conn: sqlite3.Connection,
+        *,
+        block_ords: int = BLOCK_ORDS,
+        merge_at_ids: int = MERGE_AT_IDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._conn = conn
+        self._clock = clock
         self._block_ords = block_ords
         self._merge_at_ids = merge_at_ids
         self._merge_chunk_ids = max(1, merge_at_ids // 10)
@@ -143,6 +152,11 @@ class IndexWriter:
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                 [("count", self.count), ("applied_log_id", rows[-1][0]), ("last_group", last_group)],
             )
+            if self.last_seq > seq_before:  # receive times, for retention (sqlite_schema.sql)
+                conn.execute(
+                    "INSERT OR REPLACE INTO received (minute, seq) VALUES (?, ?)",
+                    (int(self._clock()) // 60, self.last_seq),
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -361,23 +375,47 @@ class IndexWriter:
         self._merge_from = rows[-1][0]
         return True
 
-    def purge_chunk(self, before: int) -> tuple[int, bool]:
-        """Delete up to PURGE_CHUNK_EVENTS events older than ``before`` with their eventID rows,
-        and posting blocks whose newest ord is older; returns (events deleted, more to do).
-        Blocks straddling ``before`` stay: lookups skip their ords of deleted events."""
+    def purge_chunk(
+        self, before: int, through_seq: int | None = None, after: tuple[int, int] = (-1, -1)
+    ) -> tuple[int, bool, tuple[int, int]]:
+        """Delete up to PURGE_CHUNK_EVENTS events older than ``before`` (and with seq at most
+        ``through_seq``, when given) with their eventID rows, and posting blocks whose every ord
+        is of such an event (only those after ``after``, a ``(max_ord, key)`` cursor, are looked
+        at); returns (events deleted, more to do, cursor for the next chunk). Blocks holding an
+        ord of a kept event stay: lookups skip their ords of deleted events."""
         conn = self._conn
+        bound = ord_bound(before, 0)
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            rows = conn.execute(
-                "SELECT seq, stream, event_id FROM events WHERE event_time < ? ORDER BY event_time LIMIT ?",
-                (before, PURGE_CHUNK_EVENTS),
+            if through_seq is None:
+                rows = conn.execute(
+                    "SELECT seq, stream, event_id FROM events WHERE event_time < ? ORDER BY event_time LIMIT ?",
+                    (before, PURGE_CHUNK_EVENTS),
+                ).fetchall()
+            else:  # walk the seq range: events of old eventTime received later are kept
+                rows = conn.execute(
+                    "SELECT seq, stream, event_id FROM events WHERE seq <= ? AND +event_time < ? ORDER BY seq LIMIT ?",
+                    (through_seq, before, PURGE_CHUNK_EVENTS),
+                ).fetchall()
+            found = conn.execute(
+                "SELECT p.key, p.max_ord, p.block, b.ords FROM postings p JOIN posting_blocks b ON b.id = p.block"
+                " WHERE p.max_ord < ? AND (p.max_ord, p.key) > (?, ?) ORDER BY p.max_ord, p.key LIMIT ?",
+                (bound, after[0], after[1], PURGE_CHUNK_EVENTS),
             ).fetchall()
-            blocks = conn.execute(
-                "SELECT key, max_ord, block FROM postings WHERE max_ord < ? LIMIT ?",
-                (ord_bound(before, 0), PURGE_CHUNK_EVENTS),
-            ).fetchall()
+            cursor = (found[-1][1], found[-1][0]) if found else after
+            blocks = [
+                (k, m, b)
+                for k, m, b, blob in found
+                if through_seq is None or max(o & SEQ_MASK for o in unpack_ords(blob)) <= through_seq
+            ]
+            more = max(len(rows), len(found)) == PURGE_CHUNK_EVENTS
             if not rows and not blocks:
-                return 0, False
+                if not more and through_seq is not None:  # keep the newest receive time at or before it
+                    conn.execute(
+                        "DELETE FROM received WHERE seq < (SELECT max(seq) FROM received WHERE seq <= ?)",
+                        (through_seq,),
+                    )
+                return 0, more, cursor
             accounts = dict(conn.execute("SELECT id, account_id FROM streams"))
             ids = [(event_id_hash(accounts[s], eid), seq) for seq, s, eid in rows]
             conn.executemany("DELETE FROM event_ids WHERE h = ? AND seq = ?", ids)
@@ -388,7 +426,7 @@ class IndexWriter:
             conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('count', ?)", (self.count - len(rows),))
         self.count -= len(rows)
         self.reset_caches()
-        return len(rows), max(len(rows), len(blocks)) == PURGE_CHUNK_EVENTS
+        return len(rows), more, cursor
 
 
 def _read_log(conn: sqlite3.Connection, after: int) -> list[tuple[int, bytes]]:
@@ -429,7 +467,8 @@ class _Inbox:
 
     def __init__(self) -> None:
         self.stopping = False
-        self.purges: list[tuple[int, int]] = []
+        #: (token, before eventTime, through seq or None, resume position) per purge not yet done.
+        self.purges: list[tuple[int, int, int | None, tuple[int, int]]] = []
 
     def read(self, pipe: Connection, timeout: float | None) -> None:
         """Wait up to ``timeout`` seconds (None: forever) for a message, then take all that came."""
@@ -440,7 +479,7 @@ class _Inbox:
             if msg[0] == "stop":
                 self.stopping = True
             elif msg[0] == "purge":
-                self.purges.append((msg[1], msg[2]))
+                self.purges.append((msg[1], msg[2], msg[3], (-1, -1)))
             if not pipe.poll(0):
                 return
 
@@ -498,14 +537,14 @@ def _serve(
                 pipe.send(("full", None))
                 full_tries = 0
             if inbox.purges:
-                token, before = inbox.purges.pop(0)
+                token, before, through, after = inbox.purges.pop(0)
                 try:
-                    deleted, more = writer.purge_chunk(before)
+                    deleted, more, after = writer.purge_chunk(before, through, after)
                 except sqlite3.Error as exc:
                     pipe.send(("purged", token, 0, _describe(exc), writer.count))
                 else:
                     if more:
-                        inbox.purges.insert(0, (token, before))  # next chunk after any new log rows
+                        inbox.purges.insert(0, (token, before, through, after))  # next chunk after any new log rows
                     pipe.send(("purging" if more else "purged", token, deleted, None, writer.count))
             if inbox.stopping and not inbox.purges:
                 _catch_up(writer, log_conn, pipe)

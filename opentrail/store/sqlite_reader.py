@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, EventColumns, LookupPage, LookupQuery, StoredEvent
 from .sqlite_codec import SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
@@ -60,6 +60,14 @@ class _RecentEvents:
                 entries.move_to_end(seq)
             while len(entries) > self.capacity:
                 entries.popitem(last=False)
+
+
+def _not_expired(expired: tuple[int, int] | None) -> Callable[[list[int]], list[int]]:
+    """A filter of ords that leaves out those of :attr:`LookupQuery.expired` events."""
+    if expired is None or expired[1] <= 0:
+        return lambda ords: ords
+    bound, through = ord_bound(expired[0], 0), expired[1]
+    return lambda ords: [o for o in ords if o >= bound or o & SEQ_MASK > through]
 
 
 class SqliteEventReader:
@@ -160,11 +168,12 @@ class SqliteEventReader:
         if lo > hi:
             return LookupPage()
         want = query.limit + 1
+        keep = _not_expired(query.expired)
         conn.execute("BEGIN")  # one read transaction: index and events from the same snapshot
         try:
             if query.attribute is not None and query.attribute[0] == "EventId":
                 ords = self._event_id_ords(conn, sid, query.account_id, query.attribute[1], lo, hi)
-                found = self._by_seqs(conn, [o & SEQ_MASK for o in ords[:want]])
+                found = self._by_seqs(conn, [o & SEQ_MASK for o in keep(ords)[:want]])
             else:
                 attr, value = query.attribute if query.attribute is not None else ("", "")
                 row = conn.execute(
@@ -178,7 +187,7 @@ class SqliteEventReader:
                     if not ords:
                         break
                     # ords of purged events (in blocks straddling a purge) resolve to nothing
-                    found += self._by_seqs(conn, [o & SEQ_MASK for o in ords])
+                    found += self._by_seqs(conn, [o & SEQ_MASK for o in keep(ords)])
                     hi = ords[-1] - 1
             events = self._lookup_events(conn, found[: query.limit])
         finally:
@@ -223,6 +232,14 @@ class SqliteEventReader:
             if stream == sid and eid == event_id and lo <= ord_of(t, seq) <= hi
         ]
         return sorted(ords, reverse=True)
+
+    def received_seq(self, before: int) -> int:
+        """See :meth:`EventStore.received_seq`: the ``received`` row of the newest minute that ends
+        at or before ``before``."""
+        row = self._reader().execute(
+            "SELECT max(seq) FROM received WHERE minute < ?", (before // 60,)
+        ).fetchone()
+        return int(row[0] or 0)
 
     def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
         conn = self._reader()

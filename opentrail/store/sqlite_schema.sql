@@ -57,3 +57,10 @@ CREATE TABLE IF NOT EXISTS posting_blocks (
     n INTEGER NOT NULL,
     ords BLOB NOT NULL
 );
+-- When events were received, for event history retention: per minute (epoch seconds // 60) in
+-- which the indexer applied log rows, the newest seq after them. Events appended before a
+-- restart are applied when the next indexer replays the log, so a receive time is never early.
+CREATE TABLE IF NOT EXISTS received (
+    minute INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL
+);

@@ -35,7 +35,9 @@ with :meth:`record_delivery`, :meth:`record_notification` and :meth:`record_dige
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import shlex
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
 from ..objectstore.base import ObjectStorage
+from ..objectstore.local import LocalFolderStorage
 from . import errors as E
 from .model import (
     AdvancedEventSelector,
@@ -64,6 +67,9 @@ MAX_S3_KEY_PREFIX = 200
 TRAILS_DB = "trails.db"
 _SNS_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}")
 _RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):([a-z]+)/(.+)")
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +224,9 @@ class TrailService:
 
     def _check_bucket(self, bucket: str) -> None:
         if not self._storage.bucket_exists(bucket):
+            if isinstance(self._storage, LocalFolderStorage):  # the error stays AWS's; the log says how
+                log.warning("bucket %r does not exist; create it with: opentrail create-bucket --data-dir %s %s",
+                            bucket, shlex.quote(str(self._storage.root.parent)), shlex.quote(bucket))
             raise E.S3BucketDoesNotExistException.for_bucket(bucket)
 
     def _check_topic(self, account_id: str, region: str, name: str | None) -> None:

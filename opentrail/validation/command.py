@@ -137,6 +137,32 @@ def run_findings(findings: Iterator[Finding], reporter: Reporter, storage: Valid
                 item.cancel()
 
 
+def no_digests_hint(data_dir: Path, trail_arn: str, region: str) -> str:
+    """Why a trail may have no digest file yet and when its first is due: digest files come from the
+    server's schedule (``--digest-interval-s``, hourly by default, as AWS), the first one an interval
+    after the chain started (``<data_dir>/digests.db``, when it is there)."""
+    from ..digests.state import DIGESTS_DB, DigestState
+    from ..digests.worker import DEFAULT_INTERVAL_S
+
+    hour = int(DEFAULT_INTERVAL_S)
+    start = None
+    if (Path(data_dir) / DIGESTS_DB).exists():
+        state = DigestState(Path(data_dir) / DIGESTS_DB)
+        try:
+            start = next((c.start_time for c in state.chains()
+                          if c.arn == trail_arn and c.region == region and c.kind == "regular" and c.active), None)
+        finally:
+            state.close()
+    if start is None:
+        when = "within an hour of the server seeing the trail log with validation on"
+    else:
+        due = datetime.fromtimestamp(start + hour, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = f"at {due} (an hour after the chain started) with the default schedule"
+    return (f"No digest file yet: digest files cover an hour of deliveries each (serve --digest-interval-s, "
+            f"default {hour}); this trail's first one is due {when}. "
+            f"For one a minute, run the server with: opentrail serve --digest-interval-s 60")
+
+
 def validate_logs(
     args: ValidateLogsArgs,
     *,
@@ -185,6 +211,8 @@ def validate_logs(
             run_findings(walker.walk(backfill=False), reporter, storage, pool, window=8 * max(1, workers))
             run_findings(walker.walk(backfill=True), reporter, storage, pool, window=8 * max(1, workers))
         reporter.summary()
+        if reporter.found_nothing():  # stdout and exit code stay the AWS CLI's; stderr says why
+            stderr.write(no_digests_hint(args.data_dir, args.trail_arn, region) + "\n")
         return reporter.exit_code()
     except (ValidationAbort, StorageError) as exc:
         stderr.write(f"\n{exc}\n")

@@ -192,6 +192,11 @@ class Reporter:
             if invalid > 0:
                 self.stdout.write(f", {invalid}/{total} {name} files INVALID")
 
+    def found_nothing(self) -> bool:
+        """True when no digest file was found (the summary said "No digests found")."""
+        return not (self.valid_digests + self.valid_backfill_digests + self.invalid_digests
+                    + self.invalid_backfill_digests)
+
     def exit_code(self) -> int:
         invalid = self.invalid_digests + self.invalid_backfill_digests
         return 1 if invalid > 0 or self.invalid_logs > 0 else 0

@@ -10,7 +10,7 @@ from opentrail.client.ingest import IngestClient, IngestError
 from opentrail.events.times import format_event_time
 from opentrail.store.memory import MemoryEventStore
 
-from .conftest import OTHER_ACCOUNT, Server, management_record, signed_request
+from .conftest import ADMIN_ACCOUNT, OTHER_ACCOUNT, Server, management_record, signed_request
 
 
 def test_admin_key_ingests_and_events_are_visible(server: Server) -> None:
@@ -24,13 +24,14 @@ def test_admin_key_ingests_and_events_are_visible(server: Server) -> None:
         outcome = client.send(records)
     finally:
         client.close()
-    assert outcome["accepted"] == 2
+    assert outcome["accepted"] == 3  # the 2001 record too: retention counts from receipt
     assert outcome["duplicates"] == 1
-    assert outcome["expired"] == 1
+    assert outcome["expired"] == 0
+    assert outcome["accounts"] == {ADMIN_ACCOUNT: 3}
     assert [r["index"] for r in outcome["rejected"]] == [3]
     events = server.client().lookup_events(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "RunInstances"}])["Events"]
-    assert [e["EventId"][-1] for e in events] == ["2", "1"]
+    assert [e["EventId"][-1] for e in events] == ["2", "1", "3"]
 
 
 def test_defaults_and_visible_false(server: Server) -> None:
@@ -42,7 +43,8 @@ def test_defaults_and_visible_false(server: Server) -> None:
                           default_region="eu-west-1")
     # The SQLite store acknowledges once the batch is durable in its log, before indexing.
     indexed = isinstance(server.store, MemoryEventStore)
-    assert outcome == {"accepted": 1, "duplicates": 0, "expired": 0, "rejected": [], "indexed": indexed}
+    assert outcome == {"accepted": 1, "duplicates": 0, "expired": 0, "rejected": [], "indexed": indexed,
+                       "accounts": {OTHER_ACCOUNT: 1}}
     server.store.flush()
     (stored,) = server.store.read_since(0, 10)
     assert (stored.account_id, stored.region) == (OTHER_ACCOUNT, "eu-west-1")

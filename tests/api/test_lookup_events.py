@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,12 +12,15 @@ from botocore.exceptions import ClientError
 
 from opentrail.events.times import format_event_time
 from opentrail.ingest import ingest_records
+from opentrail.server import RetentionPurger
+from opentrail.settings import Settings
+from opentrail.store.memory import MemoryEventStore
 
-from .conftest import Server, management_record
+from .conftest import Server, management_record, start_server
 
 
 def seed(server: Server, records: list[dict[str, Any]]) -> None:
-    outcome = ingest_records(server.store, records, retention_days=0, now=time.time())
+    outcome = ingest_records(server.store, records)
     assert outcome.accepted == len(records)
 
 
@@ -84,14 +88,22 @@ def test_time_range_is_inclusive_and_partition_is_account_and_region(server: Ser
     assert [e["EventId"][-1] for e in eu["Events"]] == ["4"]
 
 
-def test_retention_hides_old_events_before_purge(make_server: Any) -> None:
-    server = make_server(event_history_retention_days=1)
-    now = int(time.time())
-    seed(server, [management_record(1, format_event_time(now - 2 * 86400)),
-                  management_record(2, format_event_time(now - 3600))])
-    resp = server.client().lookup_events(
-        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "ec2.amazonaws.com"}])
-    assert [e["EventId"][-1] for e in resp["Events"]] == ["2"]
+@pytest.mark.parametrize("received_days_ago,shown", [(0, ["3", "2", "1"]), (1.5, ["3", "2"])])
+def test_retention_counts_from_receipt_and_hides_what_the_purger_deletes(
+    tmp_path: Path, received_days_ago: float, shown: list[str]
+) -> None:
+    store = MemoryEventStore(clock=lambda: time.time() - received_days_ago * 86400)
+    for server in start_server(tmp_path, Settings(event_history_retention_days=1), store=store):
+        now = int(time.time())
+        seed(server, [management_record(1, format_event_time(now - 2 * 86400)),  # imported: old eventTime
+                      management_record(2, format_event_time(now - 3600)),
+                      management_record(3, format_event_time(now + 86400))])  # a clock ahead of ours
+        attrs = [{"AttributeKey": "EventSource", "AttributeValue": "ec2.amazonaws.com"}]
+        events = server.client().lookup_events(LookupAttributes=attrs)["Events"]
+        assert [e["EventId"][-1] for e in events] == shown
+        assert RetentionPurger(server.store, 1).purge_once(time.time()) == 3 - len(shown)
+        kept = [e for e in server.store.read_since(0, 10) if orjson.loads(e.record)["eventSource"] == "ec2.amazonaws.com"]
+        assert [e.event_id[-1] for e in kept] == sorted(shown)
 
 
 def test_insight_category_returns_only_insights(server: Server) -> None:

@@ -135,7 +135,7 @@ def test_page_tokens_use_the_servers_token_key(tmp_path: Any) -> None:
                 "eventName": "ListBuckets", "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
                 "eventType": "AwsApiCall", "readOnly": True, "managementEvent": True,
                 "eventCategory": "Management", "userIdentity": {"type": "Root"}} for i in range(3)]
-    ingest_records(store, records, retention_days=0, now=NOW)
+    ingest_records(store, records)
     accounts = AccountStore(tmp_path / "accounts.db")
     info = CallInfo("127.0.0.1", "test", None)
 

@@ -34,7 +34,7 @@ def test_run_import_batches_maps_rejections_and_reports(tmp_path: Path) -> None:
 
     def sink(records: list[Any]) -> IngestOutcome:
         batches.append(len(records))
-        return ingest_records(store, records, retention_days=0, now=0)
+        return ingest_records(store, records)
 
     s = run_import([root], sink=sink, batch_size=2, progress=progress.append)
     assert batches == [2, 2, 2, 1]
@@ -46,6 +46,7 @@ def test_run_import_batches_maps_rejections_and_reports(tmp_path: Path) -> None:
         imported=5,
         duplicates=1,
         expired=0,
+        accounts={"1": 5},
         records_rejected=[
             (root / "a.json", "Records[2]", "MissingEventTime", "record has no eventTime (nor @timestamp / p_event_time)"),
             (root / "b" / "d.jsonl", "line 2", "InvalidJson", s.records_rejected[1][3]),
@@ -61,7 +62,7 @@ def test_explicit_files_are_read_whatever_their_name(tmp_path: Path) -> None:
     p = tmp_path / "events.txt"
     p.write_text(json.dumps(rec(9)))
     store = MemoryEventStore()
-    s = run_import([p], sink=lambda r: ingest_records(store, r, retention_days=0, now=0))
+    s = run_import([p], sink=lambda r: ingest_records(store, r))
     assert (s.files_seen, s.files_skipped, s.imported) == (1, 0, 1)
 
 

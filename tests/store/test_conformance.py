@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import orjson
 import pytest
@@ -178,6 +179,40 @@ def test_purge_before(store: EventStore) -> None:
     assert store.purge_before(105) == 0
     # a purged eventID may be stored again
     assert store.append([ev("e100", 100)]) == AppendResult(1, 0, ())
+
+
+def test_retention_counts_from_receipt(store_factory) -> None:  # type: ignore[no-untyped-def]
+    """Event history retention passes (cutoff, received_seq(cutoff)): old eventTimes received
+    after the cutoff stay, and lookups given ``expired`` leave out exactly what the purge deletes."""
+    store = store_factory()
+    bob = lambda e: (("EventId", e), ("Username", "bob"))  # noqa: E731
+    store.append([ev(f"a{t}", 100 + t, lookup=bob(f"a{t}")) for t in range(10)])  # seqs 1..10
+    now = int(time.time())
+    assert store.received_seq(now - 300) == 0  # received after that cutoff: nothing to purge
+    assert store.purge_before(now - 300, 0) == 0
+    assert store.count() == 10
+    through = store.received_seq(now + 120)
+    assert through == 10
+    store.append([ev(f"b{t}", 100 + t, lookup=bob(f"b{t}")) for t in range(10)])  # seqs 11..20
+    assert store.received_seq(now + 120) in (10, 20)  # 20 unless a minute boundary was crossed
+    newest = [f"{p}{t}" for t in range(9, -1, -1) for p in "ba"]
+    assert ids(store) == newest
+    hidden = [f"{p}{t}" for t in range(9, 4, -1) for p in "ba"] + [f"b{t}" for t in range(4, -1, -1)]
+    assert ids(store, expired=(105, through)) == hidden
+    assert ids(store, attribute=("Username", "bob"), expired=(105, through), limit=3) == hidden
+    assert ids(store, attribute=("EventId", "a1"), expired=(105, through)) == []
+    assert ids(store, attribute=("EventId", "b1"), expired=(105, through)) == ["b1"]
+    assert store.purge_before(105, through) == 5
+    assert store.count() == 15
+    assert ids(store) == hidden
+    assert ids(store, attribute=("Username", "bob"), limit=4) == hidden
+    assert [e.event_id for e in store.read_since(0, 100)] == [f"a{t}" for t in range(5, 10)] + [f"b{t}" for t in range(10)]
+    if store_factory.durable:
+        store = store_factory.reopen()
+        assert store.received_seq(now - 300) == 0
+        assert store.received_seq(now + 120) in (10, 20)
+    assert store.purge_before(now + 300, store.received_seq(now + 300)) == 15
+    assert ids(store) == []
 
 
 def test_purge_many_in_chunks(store: EventStore) -> None:

@@ -338,12 +338,13 @@ def test_serve_keeps_ingesting_while_its_indexer_is_killed(tmp_path: Path) -> No
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
         sender.join(timeout=120)
-        ok = {"accepted": 10, "duplicates": 0, "expired": 0, "rejected": [], "indexed": True}
+        ok = {"accepted": 10, "duplicates": 0, "expired": 0, "rejected": [], "indexed": True,
+              "accounts": {SERVE_ACCOUNT: 10}}
         assert answers == [ok] * 30
         # visible=false: acknowledged once durable; the batch after it waits until both are indexed
         assert ingest.send([cloudtrail_record(300 + i) for i in range(5)], wait_visible=False)["indexed"] is False
         assert ingest.send([cloudtrail_record(305 + i) for i in range(5)] + [cloudtrail_record(0)]) == {
-            **ok, "accepted": 5, "duplicates": 1}
+            **ok, "accepted": 5, "duplicates": 1, "accounts": {SERVE_ACCOUNT: 5}}
         assert one_indexer(proc.pid, not_pid=killed[-1]) not in killed
 
         client = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY_ID,
