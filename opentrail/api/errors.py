@@ -146,6 +146,11 @@ class UnknownOperationException(AwsError):
         return error
 
 
+#: At most this many characters of a request value are quoted in an error message (AWS quotes the
+#: whole value; opentrail bounds the answer and the recorded errorMessage, see docs/api.md).
+SHOWN_VALUE_CHARS = 1000
+
+
 class SerializationException(AwsError):
     """A body that is not JSON (no message, as AWS), or a member of the wrong JSON type.
 
@@ -156,14 +161,18 @@ class SerializationException(AwsError):
     @classmethod
     def for_value(cls, value: object, expected: str) -> "SerializationException":
         """The Coral message for JSON ``value`` where a member of shape type ``expected`` ("Integer",
-        "Long", "Double", "String", "List", "Structure") was expected, e.g. ``class
-        java.lang.String can not be converted to an Integer``."""
-        if isinstance(value, dict) and expected != "Structure":
+        "Long", "Double", "Float", "String", "Boolean", "Timestamp", "Blob", "List", "Map",
+        "Structure") was expected, e.g. ``class java.lang.String can not be converted to an
+        Integer``; a string given for a Boolean is quoted upper-cased (``'YES' can not be converted
+        to an Boolean``; at most :data:`SHOWN_VALUE_CHARS` characters of it)."""
+        if isinstance(value, dict) and expected not in ("Structure", "Map"):
             return cls("Start of structure or map found where not expected.")
         if isinstance(value, list) and expected != "List":
             return cls("Start of list found where not expected")
         if expected == "List":
             return cls("Expected list or null")
+        if expected == "Map":
+            return cls("Expected map or null")
         if expected == "Structure":
             return cls("Expected null")
         if isinstance(value, bool):
@@ -171,7 +180,13 @@ class SerializationException(AwsError):
         elif isinstance(value, (int, float)):
             java = "com.amazon.coral.value.json.numbers.TruncatingBigNumber"
         else:
+            if expected == "Boolean":
+                return cls(f"'{str(value)[:SHOWN_VALUE_CHARS].upper()}' can not be converted to an Boolean")
             java = "java.lang.String"
+        if expected == "Timestamp":
+            return cls(f"class {java} can not be converted to milliseconds since epoch")
+        if expected == "Blob":
+            return cls(f"class {java} can not be converted to a Blob")
         return cls(f"class {java} can not be converted to an {expected}")
 
     @classmethod

@@ -47,6 +47,7 @@ from .errors import (
 from .operations import OperationContext
 from .rendered_events import RenderedEvents, render_event
 from .token_key import process_token_key
+from .validation import validate_request
 
 #: Attribute keys an Insights lookup accepts (LookupEvents API Reference).
 INSIGHT_ATTRIBUTE_KEYS = ("EventId", "EventName", "EventSource")
@@ -164,7 +165,9 @@ def lookup_events_rendered(ctx: OperationContext, params: dict[str, Any]) -> dic
     """:func:`lookup_events` with each Events entry as its JSON bytes (an :class:`orjson.Fragment`
     from :data:`RENDERED`): ``orjson.dumps`` of the answer is the same bytes, without parsing and
     escaping the records of recently answered events again. What the HTTP API answers with; the
-    answer is only meant for ``orjson.dumps``."""
+    answer is only meant for ``orjson.dumps``. Validates ``params`` against the model itself
+    (:func:`.validation.validate_request`: the API calls it directly, not through the table)."""
+    validate_request("LookupEvents", params)
     return _lookup(ctx, params, RENDERED.render)
 
 

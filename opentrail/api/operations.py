@@ -134,12 +134,17 @@ def _build_table() -> dict[str, Handler]:
     from .public_keys import list_public_keys
     from .trails import TRAIL_HANDLERS
 
+    from .validation import validated
+
     implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
                                        **TRAIL_HANDLERS}
-    return {op: implemented.get(op) or _not_implemented(op) for op in MODEL_OPERATIONS}
+    # Every implemented handler runs behind the model's request validation (types, constraints).
+    return {op: validated(op, implemented[op]) if op in implemented else _not_implemented(op)
+            for op in MODEL_OPERATIONS}
 
 
-#: Operation name -> handler, for every operation of the model.
+#: Operation name -> handler, for every operation of the model; implemented ones validate the request
+#: against the model first (:func:`opentrail.api.validation.validated`).
 OPERATIONS: dict[str, Handler] = _build_table()
 
 

@@ -32,7 +32,9 @@ _LOOKUP = ("TrailNotFoundException", "InvalidTrailNameException", "CloudTrailARN
 _CHANGE = (*_LOOKUP, "InvalidHomeRegionException")
 _SETTINGS = ("InvalidS3BucketNameException", "InvalidS3PrefixException", "InvalidSnsTopicNameException",
              "InvalidParameterCombinationException", "OrganizationsNotInUseException",
-             "S3BucketDoesNotExistException", "InvalidParameterException")
+             "S3BucketDoesNotExistException", "InvalidParameterException",
+             "InvalidCloudWatchLogsLogGroupArnException", "InvalidCloudWatchLogsRoleArnException",
+             "InvalidKmsKeyIdException")
 _TAGS = ("ResourceNotFoundException", "CloudTrailARNInvalidException")
 
 

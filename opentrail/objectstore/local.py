@@ -15,8 +15,10 @@ so ``.metadata`` and ``.tmp`` never collide with a bucket.
 
 Writes are atomic and durable: the bytes go to a file in ``.tmp/``, are fsynced, and the file is
 renamed over the destination (metadata first, then the object, so an object that is visible always
-has its metadata). Keys that cannot be mapped to a path (empty, leading ``/``, empty, ``.`` or
-``..`` segments, NUL) raise :class:`InvalidObjectKey`.
+has its metadata). Keys that cannot be mapped to a path below the bucket folder (empty, over S3's
+1024 UTF-8 bytes, leading ``/``, empty, ``.`` or ``..`` segments, a segment over 255 bytes, NUL)
+raise :class:`InvalidObjectKey`. A bucket name that is not a single folder name (empty,
+leading ``.``, ``/``, backslash, NUL, over 255 bytes) is a bucket that does not exist.
 """
 
 from __future__ import annotations
@@ -34,14 +36,22 @@ TMP_DIR = ".tmp"
 METADATA_SUFFIX = ".json"
 
 
+#: S3's longest key, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
+#: Longest file name most filesystems take, in bytes.
+MAX_NAME_BYTES = 255
+
+
 def _check_key(key: str) -> None:
     parts = key.split("/")
-    if not key or "\x00" in key or any(p in ("", ".", "..") for p in parts):
-        raise InvalidObjectKey(f"key {key!r} cannot be stored in a folder bucket")
+    if (not key or "\x00" in key or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
+            or any(p in ("", ".", "..") or len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts)):
+        raise InvalidObjectKey(f"key {key[:MAX_KEY_BYTES]!r} cannot be stored in a folder bucket")
 
 
 def _valid_bucket_name(bucket: str) -> bool:
-    return bool(bucket) and not bucket.startswith(".") and "/" not in bucket and "\x00" not in bucket
+    return (bool(bucket) and not bucket.startswith(".") and "/" not in bucket and "\x00" not in bucket
+            and "\\" not in bucket and len(bucket.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES)
 
 
 class LocalFolderStorage(ObjectStorage):
@@ -64,7 +74,12 @@ class LocalFolderStorage(ObjectStorage):
         return path
 
     def bucket_exists(self, bucket: str) -> bool:
-        return _valid_bucket_name(bucket) and self.bucket_path(bucket).is_dir()
+        if not _valid_bucket_name(bucket):
+            return False
+        try:
+            return self.bucket_path(bucket).is_dir()
+        except (OSError, ValueError):  # a name the filesystem cannot take (too long, bad encoding)
+            return False
 
     def _require_bucket(self, bucket: str) -> Path:
         if not self.bucket_exists(bucket):

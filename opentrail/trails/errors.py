@@ -78,7 +78,20 @@ class S3BucketDoesNotExistException(TrailError):
 
 
 class InvalidS3BucketNameException(TrailError):
-    """An empty S3BucketName."""
+    """An S3BucketName that breaks S3's bucket naming rules (see
+    :func:`opentrail.trails.names.check_s3_bucket_name`)."""
+
+
+class InvalidCloudWatchLogsLogGroupArnException(TrailError):
+    """A CloudWatchLogsLogGroupArn that is not a log group ARN."""
+
+
+class InvalidCloudWatchLogsRoleArnException(TrailError):
+    """A CloudWatchLogsRoleArn that is not an IAM role ARN."""
+
+
+class InvalidKmsKeyIdException(TrailError):
+    """A KmsKeyId that is neither a KMS key id, key ARN, alias name nor alias ARN."""
 
 
 class InvalidS3PrefixException(TrailError):

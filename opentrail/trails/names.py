@@ -4,6 +4,18 @@ Name rules (botocore model, ``InvalidTrailNameException``): 3-128 characters; AS
 digits, ``.``, ``_``, ``-``; starts and ends with a letter or digit; no two adjacent punctuation
 characters (``my-_namespace``, ``my--namespace``); not in IP address format (``192.168.5.4``).
 Checked in moto's order (length, first, last character, characters), then adjacency and IP form.
+
+S3 bucket names (``InvalidS3BucketNameException``): S3's general purpose bucket naming rules, which
+the CloudTrail User Guide ("Amazon S3 bucket naming requirements") repeats: 3-63 characters;
+lowercase letters, digits, ``.`` and ``-``; begins and ends with a letter or digit; no ``..``, no
+``.-`` or ``-.``; not an IPv4 address; none of S3's reserved prefixes (``xn--``, ``sthree-``,
+``amzn-s3-demo-``) or suffixes (``-s3alias``, ``--ol-s3``, ``.mrap``, ``--x-s3``, ``--table-s3``).
+AWS's message for these is not published; opentrail's names the rule (docs/trails.md).
+
+CloudWatch Logs and KMS members (InvalidCloudWatchLogsLogGroupArnException,
+InvalidCloudWatchLogsRoleArnException, InvalidKmsKeyIdException): the forms CreateTrail documents --
+``arn:<partition>:logs:<region>:<account>:log-group:<name>:*``, ``arn:<partition>:iam::<account>:role/
+<path/name>``, and a KMS key id, key ARN, alias name or alias ARN.
 """
 
 from __future__ import annotations
@@ -12,7 +24,14 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from .errors import CloudTrailARNInvalidException, InvalidTrailNameException
+from .errors import (
+    CloudTrailARNInvalidException,
+    InvalidCloudWatchLogsLogGroupArnException,
+    InvalidCloudWatchLogsRoleArnException,
+    InvalidKmsKeyIdException,
+    InvalidS3BucketNameException,
+    InvalidTrailNameException,
+)
 
 MIN_NAME = 3
 MAX_NAME = 128
@@ -20,6 +39,20 @@ _ALNUM = re.compile(r"[A-Za-z0-9]")
 _CHARS = re.compile(r"[A-Za-z0-9._-]+")
 _ADJACENT = re.compile(r"[._-]{2}")
 _ARN = re.compile(r"arn:(aws[a-z-]*):cloudtrail:([a-z0-9-]+):([0-9]{12}):trail/(.+)")
+
+MIN_BUCKET = 3
+MAX_BUCKET = 63
+_BUCKET_CHARS = re.compile(r"[a-z0-9.-]+")
+_BUCKET_EDGE = re.compile(r"[a-z0-9]")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_LOG_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9._/#-]{1,512}:\*")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+_KMS_KEY = re.compile(
+    r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?(key/)?(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+    r"[0-9a-f]{4}-[0-9a-f]{12})"
+    r"|(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?alias/[A-Za-z0-9/_-]{1,256}"
+)
 
 
 def check_trail_name(name: str) -> None:
@@ -52,6 +85,62 @@ def check_trail_name(name: str) -> None:
     except ValueError:
         return
     raise InvalidTrailNameException("Trail name cannot be in IP address format.")
+
+
+def check_s3_bucket_name(name: str) -> None:
+    """Raise :class:`InvalidS3BucketNameException` when ``name`` breaks S3's bucket naming rules
+    (see the module docstring); a name over 63 characters is not repeated in the message."""
+    if len(name) > MAX_BUCKET:
+        raise InvalidS3BucketNameException(
+            f"Bucket name too long. Maximum allowed length: {MAX_BUCKET} characters. "
+            f"Specified name length: {len(name)} characters."
+        )
+
+    def invalid(rule: str) -> InvalidS3BucketNameException:
+        return InvalidS3BucketNameException(f"Bucket name {name} is not valid: {rule}")
+
+    if len(name) < MIN_BUCKET:
+        raise invalid(f"it must be between {MIN_BUCKET} and {MAX_BUCKET} characters long.")
+    if not _BUCKET_CHARS.fullmatch(name):
+        raise invalid("it can contain only lowercase letters, numbers, periods (.) and hyphens (-).")
+    if not (_BUCKET_EDGE.fullmatch(name[0]) and _BUCKET_EDGE.fullmatch(name[-1])):
+        raise invalid("it must begin and end with a letter or number.")
+    if ".." in name or ".-" in name or "-." in name:
+        raise invalid("it cannot have two adjacent periods, or a hyphen next to a period.")
+    if name.startswith(BUCKET_RESERVED_PREFIXES) or name.endswith(BUCKET_RESERVED_SUFFIXES):
+        raise invalid("it uses a prefix or suffix that Amazon S3 reserves.")
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return
+    raise invalid("it cannot be formatted as an IP address.")
+
+
+def check_cloud_watch_logs_log_group_arn(arn: str) -> None:
+    """Raise :class:`InvalidCloudWatchLogsLogGroupArnException` unless ``arn`` is a log group ARN
+    ending in ``:*`` (as CreateTrail's documentation shows it)."""
+    if not _LOG_GROUP_ARN.fullmatch(arn):
+        raise InvalidCloudWatchLogsLogGroupArnException(
+            f"CloudWatch Logs log group ARN {arn[:1000]} is not valid. "
+            "Expected arn:aws:logs:<region>:<account-id>:log-group:<name>:*."
+        )
+
+
+def check_cloud_watch_logs_role_arn(arn: str) -> None:
+    """Raise :class:`InvalidCloudWatchLogsRoleArnException` unless ``arn`` is an IAM role ARN."""
+    if not _ROLE_ARN.fullmatch(arn):
+        raise InvalidCloudWatchLogsRoleArnException(
+            f"CloudWatch Logs role ARN {arn[:1000]} is not valid. Expected arn:aws:iam::<account-id>:role/<name>."
+        )
+
+
+def check_kms_key_id(key_id: str) -> None:
+    """Raise :class:`InvalidKmsKeyIdException` unless ``key_id`` is a KMS key id, key ARN, alias name
+    (``alias/...``) or alias ARN."""
+    if not _KMS_KEY.fullmatch(key_id):
+        raise InvalidKmsKeyIdException(
+            f"KMS key {key_id[:1000]} is not valid. Specify a key ID, key ARN, alias name (alias/...) or alias ARN."
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,15 @@ from .model import (
     sns_topic_arn,
     trail_arn,
 )
-from .names import check_trail_name, is_arn, parse_trail_arn
+from .names import (
+    check_cloud_watch_logs_log_group_arn,
+    check_cloud_watch_logs_role_arn,
+    check_kms_key_id,
+    check_s3_bucket_name,
+    check_trail_name,
+    is_arn,
+    parse_trail_arn,
+)
 from .repository import TrailRepository, key_of
 from .selectors import validate_advanced_event_selectors, validate_event_selectors, validate_insight_selectors
 from .tags import check_tags, merge_tags, remove_tags
@@ -192,13 +200,21 @@ class TrailService:
     def _check_settings(self, s: TrailSettings, multi_region: bool, global_events: bool) -> None:
         if s.s3_bucket_name is not None and not s.s3_bucket_name:
             raise E.InvalidS3BucketNameException("S3 bucket name cannot be empty.")
+        if s.s3_bucket_name:
+            check_s3_bucket_name(s.s3_bucket_name)
         if s.s3_key_prefix is not None and len(s.s3_key_prefix) > MAX_S3_KEY_PREFIX:
             raise E.InvalidS3PrefixException(
                 f"Prefix is too long. Maximum allowed length: {MAX_S3_KEY_PREFIX} characters. "
                 f"Specified prefix length: {len(s.s3_key_prefix)} characters."
             )
         if s.sns_topic_name and not _SNS_NAME.fullmatch(s.sns_topic_name):
-            raise E.InvalidSnsTopicNameException(f"Topic name or ARN {s.sns_topic_name} is not valid.")
+            raise E.InvalidSnsTopicNameException(f"Topic name or ARN {s.sns_topic_name[:1000]} is not valid.")
+        if s.cloud_watch_logs_log_group_arn:
+            check_cloud_watch_logs_log_group_arn(s.cloud_watch_logs_log_group_arn)
+        if s.cloud_watch_logs_role_arn:
+            check_cloud_watch_logs_role_arn(s.cloud_watch_logs_role_arn)
+        if s.kms_key_id:
+            check_kms_key_id(s.kms_key_id)
         if multi_region and not global_events:
             raise E.InvalidParameterCombinationException("Multi-Region trail must include global service events.")
         if s.is_organization_trail:

@@ -71,7 +71,9 @@ def _raised_names(node: ast.AST, namespace: dict[str, object]) -> set[str]:
 
 
 def errors_raised_by(function: object) -> set[str]:
-    """Error codes raised by ``function`` and by the functions of its module it calls."""
+    """Error codes raised by ``function`` and by the functions of its module it calls (a handler
+    behind the model's request validation is read unwrapped; validation answers common errors)."""
+    function = inspect.unwrap(function)  # type: ignore[arg-type]
     module: ModuleType = sys.modules[function.__module__]  # type: ignore[attr-defined]
     tree = ast.parse(inspect.getsource(module))
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -64,10 +64,10 @@ def test_multi_region_trail_delivers_each_region_under_its_path(env: Env) -> Non
 
 def test_global_service_events_follow_include_global_service_events(env: Env) -> None:
     env.storage.create_bucket("other")
-    env.storage.create_bucket("eu")
+    env.storage.create_bucket("eu-logs")
     env.trail("with-global")
     env.trail("without-global", include_global_service_events=False, s3_bucket_name="other")
-    env.trail("europe", region="eu-west-1", s3_bucket_name="eu")
+    env.trail("europe", region="eu-west-1", s3_bucket_name="eu-logs")
     w = env.worker()
     iam = record(source="iam.amazonaws.com", name="CreateUser")
     ec2 = record()
@@ -78,7 +78,7 @@ def test_global_service_events_follow_include_global_service_events(env: Env) ->
     assert sorted(env.delivered_ids()) == sorted([iam["eventID"], ec2["eventID"]])
     other_ids = [r["eventID"] for k in env.files("other") for r in env.records(k, "other")]
     assert other_ids == [ec2["eventID"]]
-    assert env.storage.list_objects("eu") == []
+    assert env.storage.list_objects("eu-logs") == []
 
 
 def test_start_and_stop_logging_bound_events_by_append_order(env: Env) -> None:

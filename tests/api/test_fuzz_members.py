@@ -1,0 +1,264 @@
+"""Every member of every operation's input shape, recursively, given wrong types, huge values and deep
+nesting, against a real server (uvicorn on a socket, trails and digest keys on disk).
+
+For each of the model's 60 operations (unimplemented ones too) the requests start from a minimal
+request (required members with plausible values, the trail ``main`` and the bucket ``fuzz-bucket``
+exist) and replace one member -- a list item or map value for the members inside lists and maps --
+with one bad value. Every answer must be below 500 and a JSON object; errors carry a ``__type``
+string. Requests are SigV4-signed with botocore over the exact bytes (raw HTTP, so any JSON goes).
+
+The default run sends two wrong-typed values at every member path, the huge string at every
+top-level string member, the huge list at every top-level list member and the deep values at one path of each operation,
+about 900 requests; the ``slow`` variant sends every value at every path.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import orjson
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.loaders import Loader
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from opentrail.api.app import build_app
+from opentrail.api.operations import MODEL_OPERATIONS, TARGET_PREFIX
+from opentrail.auth.accounts import AccessKey, AccountStore
+from opentrail.digests.keys import KeyStore
+from opentrail.objectstore import LocalFolderStorage
+from opentrail.settings import Settings
+from opentrail.store.memory import MemoryEventStore
+from opentrail.trails import TrailService
+from opentrail.trails.service import TrailSettings
+from tests.serving import serving
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+BUCKET = "fuzz-bucket"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/main"
+MODEL = Loader().load_service_model("cloudtrail", "service-2")
+SHAPES: dict[str, Any] = MODEL["shapes"]
+
+#: Plausible values for string members by name, so that requests reach the handlers' later steps.
+KNOWN = {"Name": "main", "TrailName": "main", "S3BucketName": BUCKET, "ResourceId": TRAIL_ARN,
+         "ResourceArn": TRAIL_ARN, "AttributeKey": "EventName", "AttributeValue": "RunInstances",
+         "Field": "eventCategory", "InsightType": "ApiCallRateInsight"}
+#: Values of the wrong type for (nearly) every shape.
+WRONG: list[Any] = ["s", 7, 2.5, True, None, [], {}, ["s"], {"k": "v"}, -(2**63), 2**64 - 1, ""]
+#: Placeholder swapped for 1,000 nested lists after serialization (orjson writes at most 255 levels).
+DEEP = "\u0000deep\u0000"
+DEEP_JSON = b"[" * 1000 + b"]" * 1000
+DEEP_OBJECT = "\u0000deepobject\u0000"
+DEEP_OBJECT_JSON = b'{"a":' * 1000 + b"1" + b"}" * 1000
+
+Step = str  # a member name, "[]" (the first list item) or "{}" (the value of the map's one entry)
+
+
+def example(shape_name: str, member: str = "") -> Any:
+    """A small value of the shape: required members only, lists and maps at their minimum size."""
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        return {m: example(shape["members"][m]["shape"], m) for m in shape.get("required", ())}
+    if kind == "list":
+        return [example(shape["member"]["shape"], member) for _ in range(shape.get("min", 0))]
+    if kind == "map":
+        return {}
+    if kind == "string":
+        if member in KNOWN:
+            return KNOWN[member]
+        if "enum" in shape:
+            return shape["enum"][0]
+        return "a" * max(shape.get("min", 3), 3)
+    if kind in ("integer", "long"):
+        return shape.get("min", 1)
+    if kind in ("double", "float"):
+        return 1.0
+    if kind == "boolean":
+        return True
+    if kind == "timestamp":
+        return 1_700_000_000
+    if kind == "blob":
+        return "AAAA"
+    raise AssertionError(kind)
+
+
+def member_paths(shape_name: str, prefix: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step, ...], str]]:
+    """Every member path under ``shape_name`` with the shape it holds."""
+    shape = SHAPES[shape_name]
+    children: list[tuple[Step, str]] = []
+    if shape["type"] == "structure":
+        children = [(m, ref["shape"]) for m, ref in shape["members"].items()]
+    elif shape["type"] == "list":
+        children = [("[]", shape["member"]["shape"])]
+    elif shape["type"] == "map":
+        children = [("{}", shape["value"]["shape"])]
+    for step, child in children:
+        yield (*prefix, step), child
+        yield from member_paths(child, (*prefix, step))
+
+
+def with_value(operation: str, path: tuple[Step, ...], value: Any) -> dict[str, Any]:
+    """The minimal request of ``operation`` with ``value`` at ``path`` (containers made on the way)."""
+    shape_name = MODEL["operations"][operation]["input"]["shape"]
+    root = example(shape_name)
+    node: Any = root
+    member = ""
+    for i, step in enumerate(path):
+        shape = SHAPES[shape_name]
+        if step == "[]":
+            shape_name = shape["member"]["shape"]
+            if not node:
+                node.append(example(shape_name, member))
+            key: Any = 0
+        elif step == "{}":
+            shape_name = shape["value"]["shape"]
+            key = example(shape["key"]["shape"])
+            node.setdefault(key, example(shape_name, member))
+        else:
+            shape_name = shape["members"][step]["shape"]
+            member = step
+            key = step
+            if step not in node:
+                node[key] = example(shape_name, member)
+        if i == len(path) - 1:
+            node[key] = value
+        else:
+            node = node[key]
+    return root
+
+
+def extremes(shape_name: str, member: str) -> list[Any]:
+    """Huge and deep values: a 300,000-character string, a 100,000-item list of valid items, 1,000
+    nested lists and objects."""
+    shape = SHAPES[shape_name]
+    items = [example(shape["member"]["shape"], member)] * 100_000 if shape["type"] == "list" else ["x"] * 100_000
+    return ["\u00e9" * 300_000, items, DEEP, DEEP_OBJECT]
+
+
+ALL_PATHS: list[tuple[str, tuple[Step, ...], str]] = [
+    (op, path, shape) for op in MODEL_OPERATIONS
+    for path, shape in member_paths(MODEL["operations"][op]["input"]["shape"])
+]
+
+
+class Client:
+    """Signed raw requests over one connection; checks every answer."""
+
+    def __init__(self, url: str, key: AccessKey) -> None:
+        self.url = url
+        self.credentials = Credentials(key.access_key_id, key.secret_access_key)
+        self.http = httpx.Client(base_url=url, timeout=60)
+        self.seen: dict[str, int] = {}
+
+    def send(self, operation: str, params: dict[str, Any]) -> httpx.Response:
+        body = orjson.dumps(params).replace(orjson.dumps(DEEP), DEEP_JSON).replace(
+            orjson.dumps(DEEP_OBJECT), DEEP_OBJECT_JSON)
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET_PREFIX}.{operation}"}
+        request = AWSRequest(method="POST", url=self.url + "/", data=body, headers=headers)
+        SigV4Auth(self.credentials, "cloudtrail", REGION).add_auth(request)
+        response = self.http.post("/", content=body, headers=dict(request.headers.items()))
+        where = f"{operation} {body[:300]!r}"
+        assert response.status_code < 500, (where, response.status_code, response.text[:500])
+        answer = orjson.loads(response.content)
+        assert isinstance(answer, dict), (where, response.text[:500])
+        if response.status_code >= 400:
+            assert isinstance(answer.get("__type"), str) and answer["__type"], (where, response.text[:500])
+            assert isinstance(answer.get("message", ""), str), (where, response.text[:500])
+            self.seen[answer["__type"]] = self.seen.get(answer["__type"], 0) + 1
+        else:
+            self.seen["200"] = self.seen.get("200", 0) + 1
+        return response
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    data_dir = tmp_path_factory.mktemp("fuzz-members")
+    accounts = AccountStore(data_dir / "accounts.db")
+    key = accounts.create_access_key(ACCOUNT)
+    storage = LocalFolderStorage(data_dir / "buckets")
+    storage.create_bucket(BUCKET)
+    trails = TrailService(data_dir, storage, time.time)
+    trails.create_trail(ACCOUNT, REGION, "main", TrailSettings(s3_bucket_name=BUCKET))
+    store = MemoryEventStore()
+    app = build_app(settings=Settings(max_request_bytes=8 * 1024 * 1024), store=store, accounts=accounts,
+                    trails=trails, public_keys=KeyStore(data_dir / "keys", time.time))
+    try:
+        with serving(app) as url:
+            c = Client(url, key)
+            yield c
+            c.http.close()
+            assert list((data_dir / "buckets").iterdir()) == [data_dir / "buckets" / BUCKET]
+    finally:
+        trails.close()
+        store.close()
+        accounts.close()
+
+
+def restore_trail(c: Client) -> None:
+    """DeleteTrail and UpdateTrail may have removed or changed ``main``; put it back as it was."""
+    c.send("DeleteTrail", {"Name": "main"})
+    c.send("CreateTrail", {"Name": "main", "S3BucketName": BUCKET})
+
+
+def test_the_path_walk_covers_the_model() -> None:
+    assert {op for op, _, _ in ALL_PATHS} == set(MODEL_OPERATIONS) - {
+        op for op in MODEL_OPERATIONS if not SHAPES[MODEL["operations"][op]["input"]["shape"]]["members"]}
+    assert len(ALL_PATHS) > 300
+    assert with_value("PutEventSelectors", ("AdvancedEventSelectors", "[]", "FieldSelectors", "[]", "Equals"), 5) == {
+        "TrailName": "main", "AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": 5}]}]}
+
+
+def test_every_member_of_every_operation(client: Client) -> None:
+    per_operation: dict[str, int] = {}
+    for n, (operation, path, shape) in enumerate(ALL_PATHS):
+        values = [WRONG[n % len(WRONG)], WRONG[(n + 5) % len(WRONG)]]
+        huge_string, huge_list, deep_list, deep_object = extremes(shape, path[-1])
+        kind = SHAPES[shape]["type"]
+        if kind == "string" and len(path) == 1:
+            values.append(huge_string)
+        if kind == "list" and len(path) == 1:
+            values.append(huge_list)
+        index = per_operation[operation] = per_operation.get(operation, -1) + 1
+        if index == len(operation) % 4:  # deep nesting at one path of each operation
+            values += [deep_list, deep_object]
+        for value in values:
+            client.send(operation, with_value(operation, path, value))
+        if operation in ("DeleteTrail", "UpdateTrail", "CreateTrail"):
+            restore_trail(client)
+    for operation in MODEL_OPERATIONS:
+        client.send(operation, {})
+    assert {"SerializationException", "ValidationException", "UnknownOperationException", "200"} <= set(client.seen)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(target=st.sampled_from(ALL_PATHS), value=JSON)
+def test_random_values_at_random_members(client: Client, target: tuple[str, tuple[Step, ...], str], value: Any) -> None:
+    operation, path, _ = target
+    client.send(operation, with_value(operation, path, value))
+    if operation in ("DeleteTrail", "UpdateTrail"):
+        restore_trail(client)
+
+
+@pytest.mark.slow
+def test_every_value_at_every_member(client: Client) -> None:
+    for operation, path, shape in ALL_PATHS:
+        for value in [*WRONG, *extremes(shape, path[-1])]:
+            client.send(operation, with_value(operation, path, value))
+            if operation in ("DeleteTrail", "UpdateTrail", "CreateTrail"):
+                restore_trail(client)
