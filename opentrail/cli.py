@@ -133,12 +133,16 @@ def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: s
 @click.option("--account-id", default=None, help="Account for records that name none (default: the first account).")
 @click.option("--region", default=None, help="Region for records without awsRegion (default: us-east-1).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
+# Accepted so that scripts written for earlier versions keep working; imports now keep every record
+# (retention counts from receipt), so the value no longer changes anything.
+@click.option("--event-history-retention-days", "old_retention_days", type=int, default=None, hidden=True)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def import_(
     data_dir: Path,
     account_id: str | None,
     region: str | None,
     quiet: bool,
+    old_retention_days: int | None,
     paths: tuple[Path, ...],
 ) -> None:
     """Import CloudTrail log files or folders (recursive) into the event history.
@@ -150,6 +154,10 @@ def import_(
     """
     from .importer import run_import
     from .local import admin_account_id, open_import_sink
+
+    if old_retention_days is not None:
+        click.echo("note: import keeps every record now (event history retention counts from when opentrail "
+                   "received an event); --event-history-retention-days is ignored here", err=True)
 
     with open_import_sink(data_dir, default_account_id=account_id, default_region=region) as sink:
         # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.

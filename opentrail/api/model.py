@@ -9,14 +9,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import botocore.session
+from botocore.loaders import Loader
 from botocore.model import OperationNotFoundError, ServiceModel
+
+
+@lru_cache(maxsize=None)
+def service_description(service: str = "cloudtrail") -> dict[str, Any]:
+    """The model file's JSON (``service-2.json`` of the newest API version) as a dict."""
+    description: dict[str, Any] = Loader().load_service_model(service, "service-2")
+    return description
 
 
 @lru_cache(maxsize=None)
 def service_model(service: str = "cloudtrail") -> ServiceModel:
     """botocore's :class:`ServiceModel` of ``service`` (its newest API version)."""
-    return botocore.session.get_session().get_service_model(service)
+    return ServiceModel(service_description(service), service_name=service)
 
 
 @lru_cache(maxsize=None)

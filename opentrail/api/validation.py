@@ -39,8 +39,8 @@ import math
 import re
 from typing import Any, Callable
 
-from botocore.loaders import Loader
 
+from .model import service_description
 from .errors import SHOWN_VALUE_CHARS, SerializationException, ValidationException
 
 #: Constraint violations listed in one ValidationException at most (Coral stops at 10).
@@ -78,8 +78,7 @@ _BASE64_BAD = re.compile(r"[^a-zA-Z0-9+/=]|=[^=]")
 
 
 def _load_model() -> dict[str, Any]:
-    model: dict[str, Any] = Loader().load_service_model("cloudtrail", "service-2")
-    return model
+    return service_description("cloudtrail")
 
 
 def shown(value: Any, depth: int = 0) -> str:
