@@ -179,13 +179,16 @@ def build_app(
     trails: Any = None,
     public_keys: Any = None,
     token_key: bytes | None = None,
+    lake: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
     :class:`opentrail.trails.TrailService` behind the trail operations (None: they answer
     UnknownOperationException). ``public_keys`` is the :class:`opentrail.digests.keys.KeyStore`
     behind ListPublicKeys. ``token_key`` authenticates LookupEvents NextTokens
-    (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process)."""
+    (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process). ``lake`` is
+    the :class:`opentrail.lake.Lake` behind the event data store and query operations (None: they
+    answer UnknownOperationException)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -220,7 +223,7 @@ def build_app(
                 log.exception("unexpected error in %s (request %s)", operation, request_id)
         info = call_info(request)
         if error is None and caller is not None and operation is not None:
-            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key)
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake)
             known_caller, known_params = caller, params
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:
@@ -240,7 +243,8 @@ def build_app(
                     handler = OPERATIONS[operation]
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
-                        make_record=make_record, store=store, staging=staging_of(trails))
+                        make_record=make_record, store=store,
+                        staging=staging_of(trails, getattr(lake, "stores", None)))
             except AwsError as exc:
                 error = exc
         elif caller is not None and operation is not None:

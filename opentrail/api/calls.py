@@ -45,10 +45,28 @@ def _no_staging() -> Iterator[Callable[[], None]]:
     yield lambda: None
 
 
-def staging_of(trails: Any) -> Callable[[], ContextManager[Callable[[], None]]]:
-    """The staged-changes context of ``trails`` (a TrailService), or one that stages nothing."""
-    staged = getattr(trails, "staged_changes", None)
-    return staged if staged is not None else _no_staging
+def staging_of(*services: Any) -> Callable[[], ContextManager[Callable[[], None]]]:
+    """One staged-changes context over every service given that has ``staged_changes`` (the
+    TrailService, the event data store service; None is skipped): entered in order, and its
+    ``commit`` commits each service's changes in that order."""
+    stagers = [s.staged_changes for s in services if getattr(s, "staged_changes", None) is not None]
+    if not stagers:
+        return _no_staging
+    if len(stagers) == 1:
+        return stagers[0]
+
+    @contextlib.contextmanager
+    def staged() -> Iterator[Callable[[], None]]:
+        with contextlib.ExitStack() as stack:
+            commits = [stack.enter_context(s()) for s in stagers]
+
+            def commit() -> None:
+                for c in commits:
+                    c()
+
+            yield commit
+
+    return staged
 
 
 def run_recorded(

@@ -41,6 +41,7 @@ class OperationContext:
     trails: Any = None  # opentrail.trails.TrailService, or None when the app runs without trails
     public_keys: Any = None  # opentrail.digests.keys.KeyStore (ListPublicKeys), or None
     token_key: bytes | None = None
+    lake: Any = None  # opentrail.lake.Lake (event data stores, queries), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

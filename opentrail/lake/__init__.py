@@ -1,0 +1,26 @@
+"""CloudTrail Lake: event data stores, their files, and SQL queries over them.
+
+- :mod:`.model`: the event data store as a value; :mod:`.schema`: the table schema and one record
+  -> one row; :mod:`.layout`: where a store's Parquet files are.
+- :mod:`.service`: the event data store operations (``<data-dir>/lake.db``).
+- :mod:`.ingest`: the consumer of the event log that writes selected events into stores.
+- :mod:`.sql` and :mod:`.queries`: Trino SQL on DuckDB, and the asynchronous query runner.
+
+:class:`Lake` bundles what the API handlers use (``OperationContext.lake``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Lake:
+    """``stores``: the event data store service; ``queries``: the query runner (None until it
+    exists); ``root``: the lake root folder (see :mod:`.layout`)."""
+
+    stores: Any
+    queries: Any
+    root: Path

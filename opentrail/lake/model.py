@@ -1,0 +1,71 @@
+"""Event data stores as plain typed values: no I/O, no wire casing.
+
+Shapes mirror the botocore model's ``CreateEventDataStore``/``GetEventDataStore`` members in
+snake_case (``../shared/reference/lake.md`` §A.1). Times are epoch seconds (float). An
+:class:`EventDataStore` is immutable; the service replaces it on change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..trails.model import AdvancedEventSelector
+
+#: ``EventDataStoreStatus`` values of the model.
+STATUSES: tuple[str, ...] = ("CREATED", "ENABLED", "PENDING_DELETION", "STARTING_INGESTION",
+                             "STOPPING_INGESTION", "STOPPED_INGESTION")
+#: Statuses in which a store can be queried (PENDING_DELETION cannot: InactiveEventDataStoreException).
+QUERYABLE_STATUSES: frozenset[str] = frozenset({"CREATED", "ENABLED", "STARTING_INGESTION",
+                                                "STOPPING_INGESTION", "STOPPED_INGESTION"})
+#: ``BillingMode`` values and the default retention (days) of each.
+DEFAULT_RETENTION_DAYS: dict[str, int] = {"EXTENDABLE_RETENTION_PRICING": 366, "FIXED_RETENTION_PRICING": 2557}
+#: How long a deleted store can be restored, seconds (7 days), then it is purged.
+PENDING_DELETION_S = 7 * 86400
+#: Event categories whose events flow from the event log into a store now.
+INGESTED_CATEGORIES: frozenset[str] = frozenset({"Management", "Data"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventDataStore:
+    """One event data store.
+
+    - ``id``: a lowercase UUID (the table name in SQL); ``arn`` is
+      ``arn:aws:cloudtrail:<home_region>:<account_id>:eventdatastore/<id>``.
+    - ``advanced_event_selectors``: as given (or AWS's default: all management events).
+    - ``category``: the ``eventCategory`` its selectors select (Management, Data, Insight,
+      ActivityAuditLog, ConfigurationItem, ...), derived from the selectors.
+    - ``status``: one of :data:`STATUSES`; ``deleted_time`` set while PENDING_DELETION.
+    """
+
+    id: str
+    account_id: str
+    home_region: str
+    name: str
+    status: str
+    advanced_event_selectors: tuple[AdvancedEventSelector, ...]
+    multi_region_enabled: bool = True
+    organization_enabled: bool = False
+    billing_mode: str = "EXTENDABLE_RETENTION_PRICING"
+    retention_period_days: int = 366
+    termination_protection_enabled: bool = True
+    kms_key_id: str | None = None
+    tags: tuple[tuple[str, str | None], ...] = ()
+    created_time: float = 0.0
+    updated_time: float = 0.0
+    deleted_time: float | None = None
+    federation_status: str = "DISABLED"
+    federation_role_arn: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return event_data_store_arn(self.home_region, self.account_id, self.id)
+
+    def receives_from(self, region: str) -> bool:
+        """True when events of ``region`` belong in this store (its home Region, or every Region
+        when multi-Region)."""
+        return self.multi_region_enabled or region == self.home_region
+
+
+def event_data_store_arn(region: str, account_id: str, eds_id: str) -> str:
+    """``arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>``."""
+    return f"arn:aws:cloudtrail:{region}:{account_id}:eventdatastore/{eds_id}"
