@@ -225,7 +225,8 @@ class InternalFailure(AwsError):
 
 class ServiceUnavailable(AwsError):
     """The server cannot take the request now but will later (opentrail: the data directory is
-    full). HTTP 503, which AWS SDKs retry by themselves (see the module docstring)."""
+    full, or the S3-compatible storage a trail names cannot be reached). HTTP 503, which AWS SDKs
+    retry by themselves (see the module docstring)."""
 
     status = 503
     default_message = "The request has failed due to a temporary failure of the server."
@@ -234,6 +235,12 @@ class ServiceUnavailable(AwsError):
     def data_directory_full(cls, filesystem: str) -> "ServiceUnavailable":
         """``The data directory is full: free space on <filesystem> and retry.``"""
         return cls(f"The data directory is full: free space on {filesystem} and retry.")
+
+    @classmethod
+    def storage_unreachable(cls, code: str) -> "ServiceUnavailable":
+        """``The S3-compatible storage did not answer (<code>): retry later.`` (``code`` as
+        LatestDeliveryError shows it: RequestTimeout, ServiceUnavailable, SlowDown...)."""
+        return cls(f"The S3-compatible storage did not answer ({code}): retry later.")
 
 
 def store_error_to_aws(exc: BaseException, *, data_dir: Path | None = None) -> AwsError:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from ..objectstore.base import StorageUnavailable
 from ..trails import errors as domain
-from .errors import AwsError
+from .errors import AwsError, ServiceUnavailable
 
 #: Error code -> AwsError subclass, for every trail error.
 WIRE_ERRORS: dict[str, type[AwsError]] = {
@@ -28,8 +29,12 @@ def to_aws_error(exc: domain.TrailError) -> AwsError:
 
 @contextlib.contextmanager
 def translate() -> Iterator[None]:
-    """Re-raise trail errors raised inside the block as their API errors."""
+    """Re-raise trail errors raised inside the block as their API errors, and storage that could
+    not be asked (CreateTrail/UpdateTrail check the bucket) as ServiceUnavailable (HTTP 503: not
+    the caller's mistake, and SDKs retry it)."""
     try:
         yield
     except domain.TrailError as exc:
         raise to_aws_error(exc) from None
+    except StorageUnavailable as exc:
+        raise ServiceUnavailable.storage_unreachable(exc.code) from None
