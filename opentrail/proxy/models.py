@@ -23,6 +23,8 @@ from urllib.parse import unquote
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
+from ..api.targets import accepted_target_prefixes
+
 _LABEL_RE = re.compile(r"\{([^}]+)\}")
 #: Signing names whose botocore model has another name (spares the scan over every model).
 _SIGNING_ALIASES = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "es": "opensearch",
@@ -170,17 +172,22 @@ class ModelIndex:
             for key in {meta.get("signingName"), meta.get("endpointPrefix")} - {None}:
                 by_signing.setdefault(key, []).append(name)
             if meta.get("targetPrefix"):
-                by_target.setdefault(meta["targetPrefix"], name)
+                for prefix in accepted_target_prefixes(meta["targetPrefix"]):
+                    by_target.setdefault(prefix, name)
         with self._lock:
             self._by_signing, self._by_target = by_signing, by_target
 
     def for_target(self, target_prefix: str, signing_name: str | None) -> ServiceModel | None:
-        """The JSON-protocol service whose ``targetPrefix`` is ``target_prefix``."""
+        """The JSON-protocol service that answers ``target_prefix``: its model's ``targetPrefix``, or
+        the Smithy service shape name Smithy-generated SDKs send instead (``CloudTrail_20131101``
+        for ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101``; see
+        :mod:`opentrail.api.targets`)."""
         guess = target_prefix.rsplit("_", 1)[0].lower() if "_" in target_prefix else None
         for name in (signing_name, guess):
             if name:
                 model = self.model(name)
-                if model is not None and model.metadata.get("targetPrefix") == target_prefix:
+                declared = model.metadata.get("targetPrefix") if model is not None else None
+                if declared and target_prefix in accepted_target_prefixes(declared):
                     return model
         self._scan()
         assert self._by_target is not None

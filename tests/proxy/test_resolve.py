@@ -83,6 +83,11 @@ def test_json_and_query_protocols() -> None:
     resolved = resolve(_call("POST", "/", service="dynamodb", x_amz_target="DynamoDBStreams_20120810.GetRecords"),
                        INDEX)
     assert resolved is not None and resolved.model.service_name == "dynamodbstreams"
+    # botocore's target and the Smithy SDKs' (Go v2, JavaScript v3) name the same operation
+    for target in ("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StopLogging", "CloudTrail_20131101.StopLogging"):
+        resolved = resolve(_call("POST", "/", service="cloudtrail", x_amz_target=target), INDEX)
+        assert resolved is not None and (resolved.model.service_name, resolved.operation.name) == (
+            "cloudtrail", "StopLogging"), target
     body = b"Action=CreateUser&Version=2010-05-08&UserName=bob"
     resolved = resolve(_call("POST", "/", service="iam", body=body,
                              content_type="application/x-www-form-urlencoded; charset=utf-8"), INDEX)
