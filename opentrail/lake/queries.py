@@ -25,6 +25,7 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
 from __future__ import annotations
 
 import base64
+import logging
 import binascii
 import shutil
 import sqlite3
@@ -46,6 +47,8 @@ from .query_errors import (InactiveEventDataStoreException, InactiveQueryExcepti
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
 from .sql import translate
+
+log = logging.getLogger("opentrail.lake.queries")
 
 #: Rows per result file (and the largest MaxQueryResults).
 PAGE_ROWS = 1000
@@ -241,6 +244,7 @@ class QueryManager:
         try:
             self._execute(query_id, duckdb_sql)
         except Exception as exc:  # never lose a query in a non-terminal state
+            log.exception("Lake query %s failed", query_id)
             self._update(query_id, status="FAILED", error=f"Internal error: {type(exc).__name__}")
         finally:
             with self._lock:
@@ -272,7 +276,7 @@ class QueryManager:
         writer = _PageWriter(out_dir)
         status, error = "FINISHED", None
         try:
-            reader = conn.execute(duckdb_sql).fetch_record_batch(PAGE_ROWS)
+            reader = conn.sql(duckdb_sql).to_arrow_reader(PAGE_ROWS)
             for batch in reader:
                 columns = [[render_typed(v, batch.schema.field(i).type) for v in batch.column(i).to_pylist()]
                            for i in range(batch.num_columns)]

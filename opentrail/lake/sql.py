@@ -226,11 +226,28 @@ def _path_text(path: exp.Expression) -> exp.Expression:
     return path
 
 
+def _alias_struct_paths(select: exp.Select) -> None:
+    """``a.b.c`` in a select list is named ``c`` on Trino (so ORDER BY c works): say so to DuckDB."""
+    for i, item in enumerate(select.expressions):
+        if isinstance(item, exp.Column) and item.args.get("table") and isinstance(item.this, exp.Identifier):
+            name = item.this
+        elif isinstance(item, exp.Dot) and isinstance(item.expression, exp.Identifier):
+            name = item.expression
+        else:
+            continue
+        select.expressions[i] = exp.alias_(item.copy(), exp.Identifier(this=name.name, quoted=True))
+    select.set("expressions", list(select.expressions))
+
+
 def _transform(source: _Source, tree: exp.Expression) -> exp.Expression:
     def rewrite(node: exp.Expression) -> exp.Expression:
         if (isinstance(node, exp.Cast) and isinstance(node.this, exp.JSONExtract)
                 and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT)):
             return _call("json_extract_string", node.this.this, _path_text(node.this.expression))
+        if isinstance(node, exp.JSONArrayContains):
+            return _call("ot_json_array_contains", node.this, node.expression)
+        if isinstance(node, exp.Select):
+            _alias_struct_paths(node)
         if isinstance(node, exp.JSONExtractScalar):
             return _call("ot_json_extract_scalar", node.this, _path_text(node.expression))
         if isinstance(node, exp.ArraySlice):
