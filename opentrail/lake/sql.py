@@ -145,15 +145,9 @@ class _Source:
 
 
 def _start(node: exp.Expression) -> int | None:
-    for n in node.walk():
-        start = n.meta.get("start") if isinstance(n.meta, dict) else None
-        if start is not None:
-            return start
-        if isinstance(n, exp.Column) and isinstance(n.this, exp.Identifier):
-            start = n.this.meta.get("start")
-            if start is not None:
-                return start
-    return None
+    """The smallest source offset of any token under ``node`` (None when none is known)."""
+    starts = [n.meta["start"] for n in node.walk() if isinstance(n.meta, dict) and n.meta.get("start") is not None]
+    return min(starts) if starts else None
 
 
 def _invalid(message: str) -> InvalidQueryStatementException:
@@ -178,7 +172,11 @@ def parse(statement: str) -> tuple[_Source, exp.Expression]:
     if not trees:
         raise _invalid("line 1:1: The query statement is empty")
     if len(trees) > 1:
-        raise _invalid(f"{source.position_of(trees[1])}: Only one statement is allowed per query")
+        tokens = sqlglot.Dialect.get_or_raise("trino").tokenize(source.rewritten)
+        semicolon = next(t for t in tokens if t.token_type == sqlglot.tokens.TokenType.SEMICOLON)
+        after = source.rewritten[semicolon.end + 1:]
+        raise _invalid(f"{source.position(semicolon.end + 1 + len(after) - len(after.lstrip()))}: "
+                       "Only one statement is allowed per query")
     tree = trees[0]
     if not isinstance(tree, _ALLOWED_STATEMENTS) or isinstance(tree, exp.Select) and tree.args.get("into"):
         words = statement.split()
