@@ -260,3 +260,13 @@ def test_stock_aws_cli_runs_a_query(lake_server: Any, records: list[dict[str, An
     while aws("describe-query", "--query-id", query_id)["QueryStatus"] != "FINISHED" and time.time() < deadline:
         time.sleep(0.1)
     assert aws("get-query-results", "--query-id", query_id)["QueryResultRows"] == [[{"n": str(len(records))}]]
+
+
+def test_store_pending_deletion_is_inactive(lake_server: Any) -> None:
+    server, manager = lake_server
+    gone = "77777777-2222-4333-8444-555555555555"
+    manager.stores.add(gone, status="PENDING_DELETION")
+    code, message = _error(server.client().start_query, QueryStatement=f"SELECT * FROM {gone}")
+    assert code == "InactiveEventDataStoreException"
+    assert message == (f"Event data store arn:aws:cloudtrail:us-east-1:{ADMIN_ACCOUNT}:eventdatastore/{gone} is "
+                       "inactive: its status is PENDING_DELETION.")
