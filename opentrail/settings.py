@@ -126,6 +126,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Days each Region's digest signing key is valid before it is replaced (AWS: 30).",
     ),
     Setting(
+        "max_concurrent_queries",
+        "--max-concurrent-queries",
+        "OPENTRAIL_MAX_CONCURRENT_QUERIES",
+        10,
+        int,
+        "Lake queries an account may have queued or running at once; one more gets MaxConcurrentQueriesException (AWS: 10).",
+    ),
+    Setting(
+        "query_timeout_s",
+        "--query-timeout-s",
+        "OPENTRAIL_QUERY_TIMEOUT_S",
+        3600.0,
+        float,
+        "Seconds a Lake query may run before it ends TIMED_OUT with the rows it had (AWS: about 3600).",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -154,6 +170,8 @@ class Settings:
     delivery_interval_s: float = 2.0
     digest_interval_s: float = 3600.0
     digest_key_rotation_days: float = 30.0
+    max_concurrent_queries: int = 10
+    query_timeout_s: float = 3600.0
     log_level: str = "info"
 
     @classmethod

@@ -1,0 +1,225 @@
+"""Handlers of the Lake query operations: StartQuery, DescribeQuery, GetQueryResults, CancelQuery,
+ListQueries (shapes of the botocore model, ``../shared/reference/lake.md`` §A.2).
+
+Each handler calls ``ctx.lake.queries`` (:class:`opentrail.lake.queries.QueryManager`) in the
+caller's account and signing Region. Query errors (:mod:`opentrail.lake.query_errors`) and the event
+data store service's lookup errors become API errors of the same code in :func:`_translate`;
+``<handler>.errors`` declares the codes a handler can answer that way (checked against the model by
+the error contract test). Times on the wire are epoch seconds (JSON numbers).
+
+Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) and cross-account
+EventDataStoreOwnerAccountId are refused; DeliveryS3Uri is kept but no results are delivered.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+from typing import Any, Iterator
+
+import orjson
+
+from ..lake import query_errors as domain
+from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException, UnknownOperationException,
+                     ValidationException)
+from .operations import OperationContext
+from .trail_errors import InvalidParameterException
+
+#: Error code -> AwsError subclass for the query errors (InvalidNextToken/InvalidMaxResults are the
+#: shared classes of :mod:`.errors`).
+WIRE_ERRORS: dict[str, type[AwsError]] = {
+    cls.__name__: type(cls.__name__, (AwsError,), {"__doc__": cls.__doc__, "__module__": __name__})
+    for cls in domain.QUERY_ERRORS if cls.__name__ not in ("InvalidNextTokenException", "InvalidMaxResultsException")
+}
+WIRE_ERRORS["EventDataStoreARNInvalidException"] = type(
+    "EventDataStoreARNInvalidException", (AwsError,),
+    {"__doc__": "The event data store ARN is not valid or not in the caller's account.", "__module__": __name__})
+WIRE_ERRORS["InvalidNextTokenException"] = InvalidNextTokenException
+WIRE_ERRORS["InvalidMaxResultsException"] = InvalidMaxResultsException
+WIRE_ERRORS["InvalidParameterException"] = InvalidParameterException
+globals().update({k: v for k, v in WIRE_ERRORS.items() if k not in globals()})
+
+#: Lookup errors any handler naming a store can answer.
+_STORE = ("EventDataStoreNotFoundException", "EventDataStoreARNInvalidException", "InactiveEventDataStoreException")
+LIST_QUERIES_MAX = 1000
+
+
+@contextlib.contextmanager
+def _translate() -> Iterator[None]:
+    """Re-raise query errors, and the store service's errors of a known code, as API errors."""
+    try:
+        yield
+    except AwsError:
+        raise
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if isinstance(code, str) and code in WIRE_ERRORS:
+            message = getattr(exc, "message", None)
+            raise WIRE_ERRORS[code](message if isinstance(message, str) and message else None) from None
+        raise
+
+
+def _queries(ctx: OperationContext, operation: str) -> Any:
+    lake = getattr(ctx, "lake", None)
+    if lake is None or getattr(lake, "queries", None) is None:
+        raise UnknownOperationException.not_implemented(operation)
+    return lake.queries
+
+
+def _str(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = params.get(name)
+    if value is None and required:
+        raise ValidationException(f"1 validation error detected: Value null at '{name[0].lower() + name[1:]}' "
+                                  "failed to satisfy constraint: Member must not be null")
+    if value is not None and not isinstance(value, str):
+        raise ValidationException(f"{name} must be a string.")
+    return value
+
+
+def _declare(handler: Any, *codes: str) -> None:
+    assert all(c in WIRE_ERRORS for c in codes), codes
+    handler.errors = tuple(codes)
+
+
+def _owner_check(ctx: OperationContext, params: dict[str, Any]) -> None:
+    owner = _str(params, "EventDataStoreOwnerAccountId")
+    if owner is not None and owner != ctx.caller.account_id:
+        raise WIRE_ERRORS["EventDataStoreNotFoundException"](
+            f"The event data store owner account {owner} is not the caller's account: cross-account queries are "
+            "not supported by opentrail.")
+
+
+def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    queries = _queries(ctx, "StartQuery")
+    statement = _str(params, "QueryStatement")
+    if statement is None:
+        if params.get("QueryAlias") is not None or params.get("QueryParameters") is not None:
+            raise InvalidParameterException("QueryAlias and QueryParameters run dashboard widgets, which opentrail "
+                                            "does not have; pass QueryStatement.")
+        raise InvalidParameterException("QueryStatement is required.")
+    _owner_check(ctx, params)
+    delivery = _str(params, "DeliveryS3Uri")
+    with _translate():
+        query_id = queries.start(ctx.caller.account_id, ctx.caller.region, statement, delivery)
+    return {"QueryId": query_id, "EventDataStoreOwnerAccountId": ctx.caller.account_id}
+
+
+def _query_id(params: dict[str, Any]) -> str:
+    query_id = _str(params, "QueryId")
+    if query_id is None:
+        if params.get("QueryAlias") is not None:
+            raise InvalidParameterException("QueryAlias refers to dashboard queries, which opentrail does not have; "
+                                            "pass QueryId.")
+        raise InvalidParameterException("QueryId is required.")
+    return query_id
+
+
+def describe_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    queries = _queries(ctx, "DescribeQuery")
+    query_id = _query_id(params)
+    with _translate():
+        info = queries.describe(ctx.caller.account_id, query_id)
+    out: dict[str, Any] = {
+        "QueryId": info.id,
+        "QueryString": info.statement,
+        "QueryStatus": info.status,
+        "QueryStatistics": {
+            "EventsMatched": info.events_scanned,
+            "EventsScanned": info.events_scanned,
+            "BytesScanned": info.bytes_scanned,
+            "ExecutionTimeInMillis": info.execution_ms,
+            "CreationTime": info.creation_time,
+        },
+        "EventDataStoreOwnerAccountId": info.account_id,
+    }
+    if info.error:
+        out["ErrorMessage"] = info.error
+    if info.delivery_s3_uri:
+        out["DeliveryS3Uri"] = info.delivery_s3_uri
+    return out
+
+
+def get_query_results(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    queries = _queries(ctx, "GetQueryResults")
+    query_id = _query_id(params)
+    max_results = params.get("MaxQueryResults")
+    if max_results is not None and (not isinstance(max_results, int) or not 1 <= max_results <= 1000):
+        raise InvalidMaxResultsException("MaxQueryResults must be between 1 and 1000.")
+    token = _str(params, "NextToken")
+    with _translate():
+        info, rows, next_token = queries.results(ctx.caller.account_id, query_id, max_results, token)
+    names = info.column_names
+    out: dict[str, Any] = {
+        "QueryStatus": info.status,
+        "QueryStatistics": {"ResultsCount": len(rows), "TotalResultsCount": info.results_count,
+                            "BytesScanned": info.bytes_scanned},
+        "QueryResultRows": [[{names[i]: value} for i, value in enumerate(row)] for row in rows],
+    }
+    if next_token:
+        out["NextToken"] = next_token
+    if info.error:
+        out["ErrorMessage"] = info.error
+    return out
+
+
+def cancel_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    queries = _queries(ctx, "CancelQuery")
+    query_id = _query_id(params)
+    with _translate():
+        info = queries.cancel(ctx.caller.account_id, query_id)
+    return {"QueryId": info.id, "QueryStatus": info.status, "EventDataStoreOwnerAccountId": info.account_id}
+
+
+def _list_offset(token: str | None, key: list[Any]) -> int:
+    if token is None:
+        return 0
+    try:
+        got_key, offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidNextTokenException() from None
+    if got_key != key or not isinstance(offset, int) or offset < 0:
+        raise InvalidNextTokenException()
+    return offset
+
+
+def list_queries(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    queries = _queries(ctx, "ListQueries")
+    store_ref = _str(params, "EventDataStore", required=True)
+    start, end = params.get("StartTime"), params.get("EndTime")
+    if start is not None and end is not None and start > end:
+        raise WIRE_ERRORS["InvalidDateRangeException"](domain.InvalidDateRangeException.default_message)
+    status = _str(params, "QueryStatus")
+    max_results = params.get("MaxResults")
+    if max_results is not None and (not isinstance(max_results, int) or not 1 <= max_results <= LIST_QUERIES_MAX):
+        raise InvalidMaxResultsException("MaxResults must be between 1 and 1000.")
+    limit = max_results or LIST_QUERIES_MAX
+    with _translate():
+        store = ctx.lake.stores.find(ctx.caller.account_id, ctx.caller.region, store_ref)
+        found = queries.list(ctx.caller.account_id, store.id, start_time=start, end_time=end, status=status)
+    key = [store.id, start, end, status]
+    offset = _list_offset(_str(params, "NextToken"), key)
+    page = found[offset:offset + limit]
+    out: dict[str, Any] = {"Queries": [{"QueryId": q.id, "QueryStatus": q.status, "CreationTime": q.creation_time}
+                                       for q in page]}
+    if offset + limit < len(found):
+        out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps([key, offset + limit])).decode()
+    return out
+
+
+_declare(start_query, *_STORE, "InvalidQueryStatementException", "MaxConcurrentQueriesException",
+         "InvalidParameterException")
+_declare(describe_query, "QueryIdNotFoundException", "InvalidParameterException")
+_declare(get_query_results, "QueryIdNotFoundException", "InvalidNextTokenException", "InvalidMaxResultsException",
+         "InvalidParameterException")
+_declare(cancel_query, "QueryIdNotFoundException", "InactiveQueryException", "InvalidParameterException")
+_declare(list_queries, *_STORE, "InvalidDateRangeException", "InvalidMaxResultsException", "InvalidNextTokenException")
+
+#: Operation name -> handler.
+QUERY_HANDLERS = {
+    "StartQuery": start_query,
+    "DescribeQuery": describe_query,
+    "GetQueryResults": get_query_results,
+    "CancelQuery": cancel_query,
+    "ListQueries": list_queries,
+}

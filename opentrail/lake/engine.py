@@ -1,0 +1,91 @@
+"""DuckDB, locked down, over the files of the event data stores one query names.
+
+:func:`connect` opens an in-memory DuckDB with extension auto-loading/installing off, file access
+limited to the given Parquet files (``allowed_paths`` + ``enable_external_access=false``), one
+view per store named by its ID over ``read_parquet([...], hive_partitioning=false)`` (an empty
+table of :data:`opentrail.lake.schema.SCHEMA` when a store has no files yet), the macros of
+:mod:`opentrail.lake.sql`, and then ``lock_configuration`` so no statement can change any of it.
+:func:`check` binds a translated query against empty stores and turns DuckDB's binder/catalog
+errors into InvalidQueryStatementException with the position in the statement as written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .query_errors import InvalidQueryStatementException
+from .schema import SCHEMA
+from .sql import MACROS, locate
+
+_EMPTY = "__opentrail_empty_store"
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(views: dict[str, list[Path]], *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A locked-down connection with one view per store id in ``views`` (id -> its files)."""
+    conn = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
+                                              "autoinstall_known_extensions": False})
+    try:
+        if threads:
+            conn.execute(f"SET threads = {int(threads)}")
+        files = [str(Path(f).resolve()) for paths in views.values() for f in paths]
+        if files:
+            conn.execute(f"SET allowed_paths = [{', '.join(_quote_literal(f) for f in files)}]")
+        conn.execute("SET enable_external_access = false")
+        conn.register(_EMPTY + "_arrow", pa.Table.from_pylist([], schema=SCHEMA))
+        conn.execute(f'CREATE TABLE "{_EMPTY}" AS SELECT * FROM "{_EMPTY}_arrow"')
+        conn.unregister(_EMPTY + "_arrow")
+        for macro in MACROS:
+            conn.execute(macro)
+        for eds_id, paths in views.items():
+            if paths:
+                listed = ", ".join(_quote_literal(str(Path(p).resolve())) for p in paths)
+                source = f"read_parquet([{listed}], hive_partitioning = false)"
+            else:
+                source = f'"{_EMPTY}"'
+            conn.execute(f'CREATE VIEW "{eds_id}" AS SELECT * FROM {source}')
+        conn.execute("SET lock_configuration = true")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+_COLUMN = re.compile(r'Referenced column "?([^"\s]+)"? not found|column "([^"]+)" (?:not found|does not exist)'
+                     r'|Could not find key "([^"]+)" in struct|does not have a column named "([^"]+)"')
+_FUNCTION = re.compile(r'(?:Scalar|Aggregate|Table|Pragma) Function with name "?([^"\s!]+)"? does not exist')
+
+
+def explain_error(statement: str, exc: Exception) -> InvalidQueryStatementException:
+    """A DuckDB binder/catalog/parser error as InvalidQueryStatementException (Trino wording)."""
+    text = str(exc)
+    column = _COLUMN.search(text)
+    if column:
+        name = next(g for g in column.groups() if g)
+        return InvalidQueryStatementException(f"{locate(statement, name, 'column')}: Column '{name}' cannot be resolved")
+    function = _FUNCTION.search(text)
+    if function:
+        name = function.group(1)
+        return InvalidQueryStatementException(f"{locate(statement, name, 'function')}: Function '{name}' not registered")
+    first = text.split("\n", 1)[0]
+    first = re.sub(r"^[A-Za-z ]*Error: ", "", first)
+    return InvalidQueryStatementException(f"line 1:1: {first}")
+
+
+def check(statement: str, duckdb_sql: str, store_ids: tuple[str, ...]) -> list[str]:
+    """Bind ``duckdb_sql`` against empty stores; the engine's output column names. Raises
+    InvalidQueryStatementException for unknown columns, functions, type errors."""
+    conn = connect({eds_id: [] for eds_id in store_ids}, threads=1)
+    try:
+        return list(conn.sql(duckdb_sql).columns)
+    except duckdb.Error as exc:
+        raise explain_error(statement, exc) from None
+    finally:
+        conn.close()

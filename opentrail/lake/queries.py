@@ -1,0 +1,377 @@
+"""The asynchronous Lake query runner: StartQuery ... ListQueries without the wire.
+
+:class:`QueryManager` translates and checks a statement at start (InvalidQueryStatementException
+then, as Lake answers at StartQuery), resolves its event data store IDs in the caller's account
+and Region through ``stores_service.find`` (InactiveEventDataStoreException for a store pending
+deletion), and runs it on a worker thread on a locked-down DuckDB (:mod:`.engine`) over the
+store's files (:func:`.layout.data_files`, taken when the query starts running).
+
+- Statuses QUEUED -> RUNNING -> FINISHED | FAILED | CANCELLED | TIMED_OUT (``../shared/reference/
+  lake.md`` §A.2). ``max_concurrent`` queued+running queries per account (AWS: 10), then
+  MaxConcurrentQueriesException. A query past ``timeout_s`` is interrupted and ends TIMED_OUT with
+  the rows it had written; CancelQuery interrupts DuckDB (``connection.interrupt()``).
+- Results are written while they stream, in pages of :data:`PAGE_ROWS` rows (JSON lines, each row
+  the list of rendered strings) under ``<results_dir>/<query-id>/``; reading a page reads at
+  most two files, so memory stays bounded whatever the result size. Kept 7 days (:data:`KEEP_S`).
+- QueryStatistics: EventsScanned and EventsMatched are the rows of the files read (Parquet footers),
+  BytesScanned their size in bytes, ExecutionTimeInMillis the wall time of the run.
+- Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
+  work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
+  start (message :data:`RESTART_MESSAGE`); it is not re-run.
+- DeliveryS3Uri is recorded and echoed but results are not delivered to S3 in this version
+  (DeliveryStatus stays absent).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import binascii
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+
+from . import engine, layout
+from .model import QUERYABLE_STATUSES
+from .query_errors import (InactiveEventDataStoreException, InactiveQueryException, InvalidNextTokenException,
+                           MaxConcurrentQueriesException, QueryIdNotFoundException)
+from .results import render_typed
+from .sql import translate
+
+log = logging.getLogger("opentrail.lake.queries")
+
+#: Rows per result file (and the largest MaxQueryResults).
+PAGE_ROWS = 1000
+#: How long queries and their results are kept, seconds (AWS: 7 days).
+KEEP_S = 7 * 86400
+TERMINAL = frozenset({"FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"})
+ACTIVE = frozenset({"QUEUED", "RUNNING"})
+RESTART_MESSAGE = "The query did not finish: opentrail stopped while it was running. Run it again."
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queries (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, statement TEXT NOT NULL,
+    store_ids TEXT NOT NULL, status TEXT NOT NULL, error TEXT, creation_time REAL NOT NULL,
+    delivery_s3_uri TEXT, column_names TEXT, events_scanned INTEGER NOT NULL DEFAULT 0,
+    bytes_scanned INTEGER NOT NULL DEFAULT 0, execution_ms INTEGER NOT NULL DEFAULT 0,
+    results_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryInfo:
+    """One query. Times are epoch seconds; ``column_names`` are Lake's output names."""
+
+    id: str
+    account_id: str
+    region: str
+    statement: str
+    store_ids: tuple[str, ...]
+    status: str
+    creation_time: float
+    error: str | None = None
+    delivery_s3_uri: str | None = None
+    column_names: tuple[str, ...] = ()
+    events_scanned: int = 0
+    bytes_scanned: int = 0
+    execution_ms: int = 0
+    results_count: int = 0
+
+
+@dataclass
+class _Run:
+    conn: duckdb.DuckDBPyConnection | None = None
+    stop_reason: str | None = None  # CANCELLED or TIMED_OUT
+
+
+class QueryManager:
+    """Lake queries of every account (see the module documentation)."""
+
+    def __init__(self, lake_root: Path, stores_service: Any, results_dir: Path, clock: Callable[[], float], *,
+                 max_concurrent: int = 10, timeout_s: float = 3600, workers: int = 2) -> None:
+        self.lake_root = Path(lake_root)
+        self.stores = stores_service
+        self.results_dir = Path(results_dir)
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        self.max_concurrent = max_concurrent
+        self.timeout_s = timeout_s
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.results_dir / "queries.db", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._runs: dict[str, _Run] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lake-query")
+        with self._lock:
+            self._db.execute("UPDATE queries SET status = 'FAILED', error = ? WHERE status IN ('QUEUED', 'RUNNING')",
+                             (RESTART_MESSAGE,))
+        self.purge()
+
+    # --- metadata ---------------------------------------------------------------------------
+
+    def _row(self, query_id: str) -> QueryInfo | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM queries WHERE id = ?", (query_id,)).fetchone()
+        return _info(row) if row else None
+
+    def _update(self, query_id: str, **values: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._lock:
+            self._db.execute(f"UPDATE queries SET {sets} WHERE id = ?", (*values.values(), query_id))
+
+    def _get(self, account_id: str, query_id: str) -> QueryInfo:
+        info = self._row(query_id) if isinstance(query_id, str) else None
+        if info is None or info.account_id != account_id or info.creation_time < self.clock() - KEEP_S:
+            raise QueryIdNotFoundException()
+        return info
+
+    def purge(self) -> list[str]:
+        """Forget queries older than 7 days and delete their results; their IDs."""
+        cutoff = self.clock() - KEEP_S
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM queries WHERE creation_time < ? AND status NOT IN ('QUEUED', 'RUNNING')", (cutoff,))]
+            self._db.executemany("DELETE FROM queries WHERE id = ?", [(i,) for i in ids])
+        for query_id in ids:
+            shutil.rmtree(self.results_dir / query_id, ignore_errors=True)
+        return ids
+
+    # --- operations -------------------------------------------------------------------------
+
+    def start(self, account_id: str, region: str, statement: str, delivery_s3_uri: str | None = None) -> str:
+        """Check ``statement`` and queue it; its query ID (a UUID). Raises
+        InvalidQueryStatementException, the store service's not-found/ARN errors,
+        InactiveEventDataStoreException, MaxConcurrentQueriesException."""
+        translation = translate(statement)
+        for eds_id in translation.store_ids:
+            store = self.stores.find(account_id, region, eds_id)
+            if store.status not in QUERYABLE_STATUSES:
+                raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
+        engine_names = engine.check(statement, translation.sql, translation.store_ids)
+        names = translation.column_names or tuple(engine_names)
+        self.purge()
+        query_id = str(uuid.uuid4())
+        with self._lock:
+            active = self._db.execute("SELECT count(*) FROM queries WHERE account_id = ? AND status IN ('QUEUED', 'RUNNING')",
+                                      (account_id,)).fetchone()[0]
+            if active >= self.max_concurrent:
+                raise MaxConcurrentQueriesException(
+                    "You are already running the maximum number of concurrent queries. The maximum number of "
+                    f"concurrent queries is {self.max_concurrent}. Wait a minute for some queries to finish, and then "
+                    "run the query again.")
+            self._db.execute(
+                "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
+                "delivery_s3_uri, column_names) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?)",
+                (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
+                 self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode()))
+            self._runs[query_id] = _Run()
+        self._pool.submit(self._run, query_id, translation.sql)
+        return query_id
+
+    def describe(self, account_id: str, query_id: str) -> QueryInfo:
+        """The query (QueryIdNotFoundException when it is not the account's or older than 7 days)."""
+        return self._get(account_id, query_id)
+
+    def results(self, account_id: str, query_id: str, max_results: int | None = None,
+                next_token: str | None = None) -> tuple[QueryInfo, list[list[str]], str | None]:
+        """One page of rows (each the list of rendered values, in column order) and the token of
+        the next page (None at the end). Rows are returned once the query ended (FINISHED,
+        TIMED_OUT, CANCELLED: the rows written until then); none while QUEUED/RUNNING or FAILED."""
+        info = self._get(account_id, query_id)
+        limit = min(PAGE_ROWS, max_results or PAGE_ROWS)
+        offset = _decode_token(next_token, query_id) if next_token else 0
+        if info.status in ACTIVE or info.status == "FAILED":
+            return info, [], None
+        if offset > info.results_count:
+            raise InvalidNextTokenException()
+        rows = self._read_rows(query_id, offset, min(limit, info.results_count - offset))
+        end = offset + len(rows)
+        return info, rows, _encode_token(query_id, end) if end < info.results_count else None
+
+    def cancel(self, account_id: str, query_id: str) -> QueryInfo:
+        """Cancel a QUEUED or RUNNING query (InactiveQueryException when it already ended)."""
+        info = self._get(account_id, query_id)
+        with self._lock:
+            info = self._get(account_id, query_id)
+            if info.status in TERMINAL:
+                raise InactiveQueryException()
+            run = self._runs.get(query_id)
+            if run is not None:
+                run.stop_reason = "CANCELLED"
+                if run.conn is not None:
+                    run.conn.interrupt()
+            if info.status == "QUEUED":
+                self._update(query_id, status="CANCELLED")
+        return replace(info, status="CANCELLED")
+
+    def list(self, account_id: str, eds_id: str, *, start_time: float | None = None, end_time: float | None = None,
+             status: str | None = None) -> list[QueryInfo]:
+        """The account's queries of the last 7 days that read ``eds_id``, newest first."""
+        since = max(self.clock() - KEEP_S, start_time if start_time is not None else 0)
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM queries WHERE account_id = ? AND creation_time >= ? "
+                                    "ORDER BY creation_time DESC, id", (account_id, since)).fetchall()
+        out = [_info(r) for r in rows]
+        return [q for q in out if eds_id in q.store_ids and (end_time is None or q.creation_time <= end_time)
+                and (status is None or q.status == status)]
+
+    def close(self) -> None:
+        """Interrupt running queries and stop the workers (they end FAILED at the next start if
+        they do not finish now)."""
+        with self._lock:
+            for run in self._runs.values():
+                run.stop_reason = run.stop_reason or "CANCELLED"
+                if run.conn is not None:
+                    run.conn.interrupt()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._db.close()
+
+    # --- execution --------------------------------------------------------------------------
+
+    def _run(self, query_id: str, duckdb_sql: str) -> None:
+        try:
+            self._execute(query_id, duckdb_sql)
+        except Exception as exc:  # never lose a query in a non-terminal state
+            log.exception("Lake query %s failed", query_id)
+            self._update(query_id, status="FAILED", error=f"Internal error: {type(exc).__name__}")
+        finally:
+            with self._lock:
+                self._runs.pop(query_id, None)
+
+    def _execute(self, query_id: str, duckdb_sql: str) -> None:
+        info = self._row(query_id)
+        run = self._runs.get(query_id)
+        if info is None or run is None or info.status != "QUEUED" or run.stop_reason:
+            return
+        views = {eds_id: layout.data_files(self.lake_root, eds_id) for eds_id in info.store_ids}
+        files = [f for paths in views.values() for f in paths]
+        scanned = sum(_row_count(f) for f in files)
+        size = sum(f.stat().st_size for f in files if f.exists())
+        started = time.monotonic()
+        conn = engine.connect(views)
+        with self._lock:
+            if run.stop_reason:
+                conn.close()
+                self._update(query_id, status=run.stop_reason)
+                return
+            run.conn = conn
+            self._update(query_id, status="RUNNING", events_scanned=scanned, bytes_scanned=size)
+        timer = threading.Timer(self.timeout_s, self._time_out, (query_id,))
+        timer.daemon = True
+        timer.start()
+        out_dir = self.results_dir / query_id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        writer = _PageWriter(out_dir)
+        status, error = "FINISHED", None
+        try:
+            reader = conn.sql(duckdb_sql).to_arrow_reader(PAGE_ROWS)
+            for batch in reader:
+                columns = [[render_typed(v, batch.schema.field(i).type) for v in batch.column(i).to_pylist()]
+                           for i in range(batch.num_columns)]
+                writer.write([[col[r] for col in columns] for r in range(batch.num_rows)])
+                self._update(query_id, results_count=writer.count)
+        except (duckdb.InterruptException, duckdb.Error, RuntimeError) as exc:
+            if run.stop_reason:
+                status = run.stop_reason
+            else:
+                status, error = "FAILED", engine.explain_error(info.statement, exc).message.split(": ", 1)[-1]
+        finally:
+            timer.cancel()
+            writer.close()
+            with self._lock:
+                run.conn = None
+            conn.close()
+        if run.stop_reason and status == "FINISHED":
+            status = run.stop_reason
+        elapsed = int((time.monotonic() - started) * 1000)
+        self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed)
+
+    def _time_out(self, query_id: str) -> None:
+        with self._lock:
+            run = self._runs.get(query_id)
+            if run is not None and run.stop_reason is None:
+                run.stop_reason = "TIMED_OUT"
+                if run.conn is not None:
+                    run.conn.interrupt()
+
+    def _read_rows(self, query_id: str, offset: int, count: int) -> list[list[str]]:
+        rows: list[list[str]] = []
+        page = offset // PAGE_ROWS
+        skip = offset % PAGE_ROWS
+        while len(rows) < count:
+            path = self.results_dir / query_id / f"page-{page:08d}.jsonl"
+            if not path.exists():
+                break
+            with path.open("rb") as f:
+                for i, line in enumerate(f):
+                    if i < skip:
+                        continue
+                    rows.append(orjson.loads(line))
+                    if len(rows) == count:
+                        break
+            page, skip = page + 1, 0
+        return rows
+
+
+class _PageWriter:
+    """Rows into ``page-NNNNNNNN.jsonl`` files of :data:`PAGE_ROWS` rows."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self._file: Any = None
+
+    def write(self, rows: list[list[str]]) -> None:
+        for row in rows:
+            if self.count % PAGE_ROWS == 0:
+                self.close()
+                self._file = (self.folder / f"page-{self.count // PAGE_ROWS:08d}.jsonl").open("wb")
+            self._file.write(orjson.dumps(row) + b"\n")
+            self.count += 1
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _row_count(path: Path) -> int:
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (OSError, ValueError):
+        return 0
+
+
+def _info(row: tuple[Any, ...]) -> QueryInfo:
+    (qid, account, region, statement, store_ids, status, error, created, delivery, names,
+     scanned, size, elapsed, count) = row
+    return QueryInfo(qid, account, region, statement, tuple(orjson.loads(store_ids)), status, created, error,
+                     delivery, tuple(orjson.loads(names or "[]")), scanned, size, elapsed, count)
+
+
+def _encode_token(query_id: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([query_id, offset])).decode()
+
+
+def _decode_token(token: str, query_id: str) -> int:
+    try:
+        qid, offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidNextTokenException() from None
+    if qid != query_id or not isinstance(offset, int) or offset < 0:
+        raise InvalidNextTokenException()
+    return offset
