@@ -319,3 +319,23 @@ def test_without_lake_the_operations_are_not_implemented(tmp_path: Any) -> None:
     finally:
         store.close()
         accounts.close()
+
+
+def test_a_change_that_cannot_be_recorded_is_not_made(srv: LakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = srv.client()
+    arn = c.create_event_data_store(Name="kept", TerminationProtectionEnabled=False)["EventDataStoreArn"]
+    before, version = srv.stores.all(), srv.stores.version
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(srv.store, "append", full)
+    for call, kwargs in ((c.create_event_data_store, {"Name": "lost"}),
+                         (c.update_event_data_store, {"EventDataStore": arn, "RetentionPeriod": 30}),
+                         (c.delete_event_data_store, {"EventDataStore": arn}),
+                         (c.stop_event_data_store_ingestion, {"EventDataStore": arn}),
+                         (c.add_tags, {"ResourceId": arn, "TagsList": [{"Key": "k"}]})):
+        with pytest.raises(ClientError) as info:
+            call(**kwargs)
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503)
+    assert (srv.stores.all(), srv.stores.version) == (before, version)
