@@ -16,11 +16,12 @@ import errno
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import uvicorn
 
@@ -41,20 +42,45 @@ class RetentionPurger(threading.Thread):
     (:func:`opentrail.ingest.retention_bound`, which LookupEvents uses too).
 
     Runs beside ingest; the store deletes in small chunks so appends are not stalled.
-    ``retention_days`` 0 keeps events forever (the thread then does nothing).
+    ``retention_days`` 0 keeps events forever.
+
+    With ``lake`` (an :class:`opentrail.lake.Lake`), it also removes the event data stores that
+    have been PENDING_DELETION for 7 days (:meth:`EventDataStoreService.purge_deleted`) and their
+    files. ``clock`` gives the time of each run (epoch seconds).
     """
 
-    def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S) -> None:
+    def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S, *,
+                 lake: object = None, clock: Callable[[], float] = time.time) -> None:
         super().__init__(name="opentrail-retention", daemon=True)
         self._store = store
         self._retention_days = retention_days
         self._interval_s = interval_s
+        self._lake = lake
+        self._clock = clock
         self._stop = threading.Event()
 
     def run(self) -> None:
         while not self._stop.is_set():
-            self.purge_once(time.time())
+            now = self._clock()
+            self.purge_once(now)
+            self.purge_event_data_stores(now)
             self._stop.wait(self._interval_s)
+
+    def purge_event_data_stores(self, now: float) -> list[str]:
+        """Remove the event data stores deleted 7 days or more before ``now`` and their files;
+        returns their IDs."""
+        from .lake.layout import store_dir
+
+        if self._lake is None:
+            return []
+        try:
+            gone = self._lake.stores.purge_deleted(now)  # type: ignore[attr-defined]
+            for eds_id in gone:
+                shutil.rmtree(store_dir(self._lake.root, eds_id), ignore_errors=True)  # type: ignore[attr-defined]
+            return gone
+        except Exception:  # retried next interval; it must not stop the server
+            log.exception("event data store purge failed")
+            return []
 
     def purge_once(self, now: float) -> int:
         """Purge once; returns the number of events deleted."""
@@ -223,11 +249,17 @@ def run_server(settings: Settings) -> None:
     delivery = DeliveryWorker(store, trails, storage, delivery_state, clock=time.time,
                               interval_s=settings.delivery_interval_s, notifier=notifier,
                               on_delivered=digests.recorder.record_log_file)
-    purger = RetentionPurger(store, settings.event_history_retention_days)
+    from .lake import Lake
+    from .lake.layout import LAKE_DIR
+    from .lake.service import EventDataStoreService
+
+    lake_stores = EventDataStoreService(data_dir, time.time)
+    lake = Lake(stores=lake_stores, queries=None, root=data_dir / LAKE_DIR)
+    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
     server_file = data_dir / SERVER_FILE
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key)
+                        token_key=token_key, lake=lake)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -263,6 +295,7 @@ def run_server(settings: Settings) -> None:
         store.close()
         accounts.close()
         trails.close()
+        lake_stores.close()
         delivery_state.close()
         digest_state.close()
         storage.close()

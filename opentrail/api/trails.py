@@ -20,8 +20,10 @@ from typing import Any
 
 import orjson
 
+from ..lake.service import EventDataStoreService, is_event_data_store_arn
 from ..trails.service import TrailService
 from . import trail_wire as wire
+from . import lake_errors
 from .errors import UnknownOperationException, ValidationException
 from .operations import OperationContext
 from .trail_errors import WIRE_ERRORS, translate
@@ -43,6 +45,15 @@ def _service(ctx: OperationContext, operation: str) -> TrailService:
     if trails is None:
         raise UnknownOperationException.not_implemented(operation)
     return trails
+
+
+def _event_data_stores(ctx: OperationContext, resource_id: str) -> EventDataStoreService | None:
+    """The event data store service when ``resource_id`` is an event data store ARN and the app
+    serves CloudTrail Lake; None otherwise (the trail service answers)."""
+    lake = getattr(ctx, "lake", None)
+    if lake is None or getattr(lake, "stores", None) is None or not is_event_data_store_arn(resource_id):
+        return None
+    return lake.stores
 
 
 def _who(ctx: OperationContext) -> tuple[str, str]:
@@ -151,6 +162,11 @@ def add_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     service = _service(ctx, "AddTags")
     resource = wire.req_str(params, "ResourceId")
     tags = wire.tags(params)
+    stores = _event_data_stores(ctx, resource)
+    if stores is not None:
+        with lake_errors.translate():
+            stores.add_tags(*_who(ctx), resource, tags)
+        return {}
     with translate():
         service.add_tags(*_who(ctx), resource, tags)
     return {}
@@ -160,6 +176,11 @@ def remove_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     service = _service(ctx, "RemoveTags")
     resource = wire.req_str(params, "ResourceId")
     tags = wire.tags(params)
+    stores = _event_data_stores(ctx, resource)
+    if stores is not None:
+        with lake_errors.translate():
+            stores.remove_tags(*_who(ctx), resource, tags)
+        return {}
     with translate():
         service.remove_tags(*_who(ctx), resource, tags)
     return {}
@@ -172,9 +193,17 @@ def list_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         raise ValidationException("ResourceIdList must be a list of strings.")
     if wire.opt_str(params, "NextToken"):
         raise WIRE_ERRORS["InvalidTokenException"]("Invalid token.")
-    with translate():
-        trails = service.list_tags(*_who(ctx), ids)
-    return {"ResourceTagList": [{"ResourceId": rid, "TagsList": wire.tags_json(t.tags)} for rid, t in zip(ids, trails)]}
+    out = []
+    for rid in ids:
+        stores = _event_data_stores(ctx, rid)
+        if stores is not None:
+            with lake_errors.translate():
+                tags = stores.tagged(*_who(ctx), rid).tags
+        else:
+            with translate():
+                tags = service.list_tags(*_who(ctx), [rid])[0].tags
+        out.append({"ResourceId": rid, "TagsList": wire.tags_json(tags)})
+    return {"ResourceTagList": out}
 
 
 def put_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +270,8 @@ _declare(stop_logging, *_CHANGE)
 _declare(add_tags, *_TAGS, "TagsLimitExceededException", "InvalidTagParameterException")
 _declare(remove_tags, *_TAGS, "InvalidTagParameterException")
 _declare(list_tags, *_TAGS, "InvalidTokenException")
+for _handler in (add_tags, remove_tags, list_tags):  # event data store ARNs (opentrail.lake.service)
+    _handler.errors += ("InactiveEventDataStoreException",)
 _declare(put_event_selectors, *_CHANGE, "InvalidEventSelectorsException")
 _declare(get_event_selectors, *_LOOKUP)
 _declare(put_insight_selectors, *_CHANGE, "InvalidInsightSelectorsException", "InvalidParameterCombinationException")

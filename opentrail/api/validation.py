@@ -48,19 +48,23 @@ MAX_LISTED_ERRORS = 10
 
 _OPERATORS = ("Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith")
 _TAGS = frozenset({"TagsList[].Key", "TagsList[].Value"})
+_ADVANCED = frozenset({
+    "AdvancedEventSelectors[].Name", "AdvancedEventSelectors[].FieldSelectors",
+    "AdvancedEventSelectors[].FieldSelectors[].Field",
+    *(f"AdvancedEventSelectors[].FieldSelectors[].{op}{item}" for op in _OPERATORS for item in ("", "[]")),
+})
 
 #: Member paths whose model constraints (min/max/pattern/enum) the handler checks itself, answering
 #: CloudTrail's modeled error (InvalidMaxResultsException, InvalidEventSelectorsException, ...).
 HANDLER_CONSTRAINTS: dict[str, frozenset[str]] = {
     "LookupEvents": frozenset({"MaxResults", "EventCategory", "LookupAttributes[].AttributeKey",
                                "LookupAttributes[].AttributeValue"}),
-    "PutEventSelectors": frozenset({
-        "EventSelectors[].ReadWriteType", "AdvancedEventSelectors[].Name", "AdvancedEventSelectors[].FieldSelectors",
-        "AdvancedEventSelectors[].FieldSelectors[].Field",
-        *(f"AdvancedEventSelectors[].FieldSelectors[].{op}{item}" for op in _OPERATORS for item in ("", "[]")),
-    }),
+    "PutEventSelectors": frozenset({"EventSelectors[].ReadWriteType"}) | _ADVANCED,
     "PutInsightSelectors": frozenset({"InsightSelectors[].InsightType", "InsightSelectors[].EventCategories[]"}),
     "CreateTrail": _TAGS,
+    "CreateEventDataStore": _TAGS | _ADVANCED,
+    "UpdateEventDataStore": _ADVANCED,
+    "ListEventDataStores": frozenset({"MaxResults", "NextToken"}),
     "AddTags": _TAGS,
     "RemoveTags": _TAGS,
 }

@@ -34,7 +34,8 @@ class EventDataStore:
     - ``advanced_event_selectors``: as given (or AWS's default: all management events).
     - ``category``: the ``eventCategory`` its selectors select (Management, Data, Insight,
       ActivityAuditLog, ConfigurationItem, ...), derived from the selectors.
-    - ``status``: one of :data:`STATUSES`; ``deleted_time`` set while PENDING_DELETION.
+    - ``status``: one of :data:`STATUSES`; ``deleted_time`` and ``status_before_deletion`` (the
+      status RestoreEventDataStore returns to) set while PENDING_DELETION.
     """
 
     id: str
@@ -53,12 +54,23 @@ class EventDataStore:
     created_time: float = 0.0
     updated_time: float = 0.0
     deleted_time: float | None = None
+    status_before_deletion: str | None = None
     federation_status: str = "DISABLED"
     federation_role_arn: str | None = None
 
     @property
     def arn(self) -> str:
         return event_data_store_arn(self.home_region, self.account_id, self.id)
+
+    @property
+    def category(self) -> str:
+        """The ``eventCategory`` of its first selector (a store holds one kind of event: Management,
+        Data and NetworkActivity selectors may be mixed, the other categories stand alone)."""
+        for selector in self.advanced_event_selectors:
+            for fs in selector.field_selectors:
+                if fs.field == "eventCategory" and fs.equals:
+                    return fs.equals[0]
+        return "Management"
 
     def receives_from(self, region: str) -> bool:
         """True when events of ``region`` belong in this store (its home Region, or every Region

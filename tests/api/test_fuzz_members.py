@@ -32,6 +32,8 @@ from opentrail.api.app import build_app
 from opentrail.api.operations import MODEL_OPERATIONS, TARGET_PREFIX
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.digests.keys import KeyStore
+from opentrail.lake import Lake
+from opentrail.lake.service import EventDataStoreService
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
@@ -187,9 +189,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     storage.create_bucket(BUCKET)
     trails = TrailService(data_dir, storage, time.time)
     trails.create_trail(ACCOUNT, REGION, "main", TrailSettings(s3_bucket_name=BUCKET))
+    stores = EventDataStoreService(data_dir, time.time)
     store = MemoryEventStore()
     app = build_app(settings=Settings(max_request_bytes=8 * 1024 * 1024), store=store, accounts=accounts,
-                    trails=trails, public_keys=KeyStore(data_dir / "keys", time.time))
+                    trails=trails, public_keys=KeyStore(data_dir / "keys", time.time),
+                    lake=Lake(stores=stores, queries=None, root=data_dir / "lake"))
     try:
         with serving(app) as url:
             c = Client(url, key)
@@ -198,6 +202,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
             assert list((data_dir / "buckets").iterdir()) == [data_dir / "buckets" / BUCKET]
     finally:
         trails.close()
+        stores.close()
         store.close()
         accounts.close()
 

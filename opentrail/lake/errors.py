@@ -1,0 +1,87 @@
+"""Event data store errors named after the wire: the class name is the AWS error code.
+
+Domain exceptions (no HTTP); :mod:`opentrail.api.lake_errors` turns them into API errors. Errors
+that trails answer too (InvalidParameterException, InvalidEventSelectorsException,
+InvalidKmsKeyIdException, OrganizationsNotInUseException, the tag errors) are raised as the
+classes of :mod:`opentrail.trails.errors`, so one validator serves both.
+
+Messages: AWS publishes almost none of them. ``EventDataStoreNotFoundException`` "The event data
+store was not found." is AWS's answer quoted in aws-samples/iam-identity-center-team#202; the
+others are the botocore model's documentation of the shape (``cloudtrail/2013-11-01``), the best
+available text, as listed in docs/lake.md.
+"""
+
+from __future__ import annotations
+
+
+class LakeError(Exception):
+    """Base of every event data store error; ``code`` is the class name, ``message`` AWS's text."""
+
+    default_message: str = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+
+class EventDataStoreAlreadyExistsException(LakeError):
+    """Another event data store of the account and Region has that name (any status)."""
+
+    default_message = "An event data store with that name already exists."
+
+
+class EventDataStoreMaxLimitExceededException(LakeError):
+    """An eleventh event data store in one account and Region (every lifecycle stage counts)."""
+
+    default_message = "Your account has used the maximum number of event data stores."
+
+
+class EventDataStoreARNInvalidException(LakeError):
+    """An EventDataStore value that is neither an event data store ID nor an event data store ARN of
+    the caller's account."""
+
+    default_message = ("The specified event data store ARN is not valid or does not map to an event data "
+                       "store in your account.")
+
+
+class EventDataStoreNotFoundException(LakeError):
+    """No event data store with that ID in the caller's account and Region."""
+
+    default_message = "The event data store was not found."
+
+
+class EventDataStoreTerminationProtectedException(LakeError):
+    """DeleteEventDataStore while termination protection is on."""
+
+    default_message = "The event data store cannot be deleted because termination protection is enabled for it."
+
+
+class InvalidEventDataStoreStatusException(LakeError):
+    """Start/StopEventDataStoreIngestion or RestoreEventDataStore in a status that does not allow it."""
+
+    default_message = "The event data store is not in a status that supports the operation."
+
+
+class InactiveEventDataStoreException(LakeError):
+    """A change (update, delete, tags) to an event data store that is PENDING_DELETION."""
+
+    default_message = "The event data store is inactive."
+
+
+class InvalidEventDataStoreCategoryException(LakeError):
+    """Start/StopEventDataStoreIngestion on a store whose category is not Management, Data,
+    NetworkActivity or ConfigurationItem."""
+
+    default_message = ("Ingestion can be started or stopped only on event data stores of the Management, Data, "
+                       "NetworkActivity or ConfigurationItem event category.")
+
+
+#: Every event data store error class, for the API layer's registration.
+LAKE_ERRORS: tuple[type[LakeError], ...] = tuple(
+    cls for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, LakeError) and cls is not LakeError
+)

@@ -1,0 +1,443 @@
+"""EventDataStoreService: the event data store operations of CloudTrail Lake, persisted in
+``<data-dir>/lake.db``.
+
+Every operation takes the caller's account and Region (the signing Region) and raises the errors
+of :mod:`opentrail.lake.errors` (and, for the errors trails answer too, those of
+:mod:`opentrail.trails.errors`). Behaviour copied from AWS (botocore model
+``cloudtrail/2013-11-01``, API Reference and User Guide, ``../shared/reference/lake.md`` §A.1):
+
+- An event data store belongs to an account and lives in the Region it was created in; the
+  EventDataStore parameter is its ARN or its ID (a lowercase UUID, the ARN's last part). Another
+  Region's store is not found; an ARN of another account, or a value that is neither an ID nor an
+  event data store ARN, is EventDataStoreARNInvalidException.
+- Defaults: all management events (the selector AWS shows, ``Default management events`` with
+  ``eventCategory`` Equals ``Management``), multi-Region on, organization off, termination
+  protection on, BillingMode EXTENDABLE_RETENTION_PRICING, retention 366 days (2557 under
+  FIXED_RETENTION_PRICING), ingestion started.
+- RetentionPeriod 7-3653 days (the model), at most 2557 under FIXED_RETENTION_PRICING
+  (InvalidParameterException). Names are unique per account and Region; at most 10 stores per
+  account and Region in any lifecycle stage (AWS quota page).
+- Statuses: a new store is CREATED in the CreateEventDataStore answer and ENABLED (or
+  STOPPED_INGESTION with StartIngestion false) right after; Stop/StartEventDataStoreIngestion move
+  ENABLED <-> STOPPED_INGESTION at once (AWS passes through STOPPING_/STARTING_INGESTION);
+  DeleteEventDataStore (termination protection off) makes it PENDING_DELETION, from which
+  RestoreEventDataStore returns it to its previous status within 7 days; :meth:`purge_deleted`
+  removes it after that.
+- UpdateEventDataStore needs at least one member besides EventDataStore; BillingMode cannot go from
+  EXTENDABLE to FIXED; a KMS key, once set, cannot be changed or removed; the event category
+  cannot change.
+- OrganizationEnabled true is OrganizationsNotInUseException (opentrail accounts are not in an
+  organization), as for trails. KmsKeyId is checked and kept, not used (docs/lake.md).
+
+Changes can be *staged* exactly as :meth:`opentrail.trails.service.TrailService.staged_changes`
+does: the API records a call durably before its change is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..trails import errors as TE
+from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
+from ..trails.names import check_kms_key_id
+from ..trails.selectors import validate_advanced_event_selectors
+from ..trails.tags import check_tags, merge_tags, remove_tags
+from . import errors as E
+from .model import DEFAULT_RETENTION_DAYS, PENDING_DELETION_S, EventDataStore
+
+LAKE_DB = "lake.db"
+MAX_STORES_PER_REGION = 10
+MAX_SELECTORS = 5
+MIN_RETENTION_DAYS = 7
+MAX_RETENTION_DAYS = {"EXTENDABLE_RETENTION_PRICING": 3653, "FIXED_RETENTION_PRICING": 2557}
+BILLING_MODES = tuple(MAX_RETENTION_DAYS)
+#: Categories of CloudTrail events (one store may mix them).
+CLOUDTRAIL_EVENT_CATEGORIES = ("Management", "Data", "NetworkActivity")
+#: Categories that stand alone in a store and whose selectors only select (no filtering).
+STANDALONE_CATEGORIES = ("Insight", "ConfigurationItem", "Evidence", "ActivityAuditLog")
+#: Categories whose ingestion can be started and stopped (model: Start/StopEventDataStoreIngestion).
+INGESTION_CATEGORIES = ("Management", "Data", "NetworkActivity", "ConfigurationItem")
+#: The selector AWS gives a store created without selectors (GetEventDataStore shows it).
+DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
+    AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
+                          name="Default management events"),
+)
+
+_EDS_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):eventdatastore/(.+)")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+Tags = tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """The settable members of Create/UpdateEventDataStore; None means "not given"."""
+
+    name: str | None = None
+    advanced_event_selectors: tuple[AdvancedEventSelector, ...] | None = None
+    multi_region_enabled: bool | None = None
+    organization_enabled: bool | None = None
+    retention_period: int | None = None
+    termination_protection_enabled: bool | None = None
+    kms_key_id: str | None = None
+    billing_mode: str | None = None
+
+    def given(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))
+
+
+def _category_of(selector: AdvancedEventSelector) -> str | None:
+    fs = next((f for f in selector.field_selectors if f.field == "eventCategory"), None)
+    return fs.equals[0] if fs is not None and fs.equals else None
+
+
+def validate_store_selectors(selectors: tuple[AdvancedEventSelector, ...]) -> None:
+    """InvalidEventSelectorsException unless ``selectors`` suit an event data store: at most 5;
+    CloudTrail event selectors (Management/Data/NetworkActivity) follow the trail rules
+    (:func:`opentrail.trails.selectors.validate_advanced_event_selectors`); Insight,
+    ConfigurationItem, Evidence and ActivityAuditLog selectors only select their category
+    (``eventCategory`` Equals one value, no other field) and are not mixed with other categories."""
+    if not selectors:
+        raise TE.InvalidEventSelectorsException("An event data store must have at least one advanced event selector.")
+    if len(selectors) > MAX_SELECTORS:
+        raise TE.InvalidEventSelectorsException(
+            f"Too many advanced event selectors. An event data store can have up to {MAX_SELECTORS} advanced event selectors."
+        )
+    categories = [_category_of(s) for s in selectors]
+    standalone = [c for c in categories if c in STANDALONE_CATEGORIES]
+    if not standalone:
+        validate_advanced_event_selectors(selectors)
+        return
+    if len(set(categories)) != 1:
+        raise TE.InvalidEventSelectorsException(
+            f"An event data store for {standalone[0]} events cannot select other event categories."
+        )
+    for selector in selectors:
+        if selector.name is not None and len(selector.name) > 1000:
+            raise TE.InvalidEventSelectorsException(f"Value {selector.name} for AdvancedEventSelectors.Name is invalid.")
+        for fs in selector.field_selectors:
+            if fs.field != "eventCategory" or fs.value_count() != 1:
+                raise TE.InvalidEventSelectorsException(
+                    f"Advanced event selectors for {standalone[0]} events support only the eventCategory field "
+                    "with the Equals operator and one value."
+                )
+
+
+class EventDataStoreService:
+    """Event data store management over ``<data_dir>/lake.db``; ``clock`` gives epoch seconds."""
+
+    def __init__(self, data_dir: Path, clock: Callable[[], float]) -> None:
+        from .repository import StoreRepository
+
+        self._repo = StoreRepository(Path(data_dir) / LAKE_DB)
+        self._clock = clock
+        self.version = 0
+        self._staging = threading.local()
+
+    def close(self) -> None:
+        self._repo.close()
+
+    # --- reads for ingestion and queries -----------------------------------------------------
+
+    def all(self) -> list[EventDataStore]:
+        """Every store of every account, any status (immutable snapshot)."""
+        return self._repo.all()
+
+    def find(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """The store named by its ID or ARN in the caller's account and Region (PENDING_DELETION
+        included). Raises EventDataStoreARNInvalidException, EventDataStoreNotFoundException."""
+        if id_or_arn.startswith("arn:"):
+            m = _EDS_ARN.fullmatch(id_or_arn)
+            if m is None or m.group(2) != account_id:
+                raise E.EventDataStoreARNInvalidException()
+            arn_region, eds_id = m.group(1), m.group(3)
+            if arn_region != region:
+                raise E.EventDataStoreNotFoundException()
+        else:
+            eds_id = id_or_arn
+            if not _UUID.fullmatch(eds_id):
+                raise E.EventDataStoreARNInvalidException()
+        eds = self._repo.get(eds_id)
+        if eds is None or eds.account_id != account_id or eds.home_region != region:
+            raise E.EventDataStoreNotFoundException()
+        return eds
+
+    def _regional(self, account_id: str, region: str) -> list[EventDataStore]:
+        return [s for s in self._repo.all() if s.account_id == account_id and s.home_region == region]
+
+    # --- staged changes ----------------------------------------------------------------------
+
+    @contextmanager
+    def staged_changes(self) -> Iterator[Callable[[], None]]:
+        """Hold the store lock for the block; changes made by this thread inside it are staged, in
+        order, and written by calling the yielded ``commit``; leaving without it discards them
+        (see :meth:`opentrail.trails.service.TrailService.staged_changes`)."""
+        with self._repo.lock:
+            staged: list[Callable[[], None]] = []
+            previous = getattr(self._staging, "changes", None)
+            self._staging.changes = staged
+
+            def commit() -> None:
+                self._staging.changes = previous
+                while staged:
+                    staged.pop(0)()
+
+            try:
+                yield commit
+            finally:
+                self._staging.changes = previous
+
+    def _apply(self, change: Callable[[], None]) -> None:
+        staged = getattr(self._staging, "changes", None)
+        if staged is None:
+            with self._repo.lock:
+                change()
+        else:
+            staged.append(change)
+
+    def _save(self, eds: EventDataStore) -> EventDataStore:
+        def write() -> None:
+            self._repo.put(eds)
+            self.version += 1
+
+        self._apply(write)
+        return eds
+
+    def _remove(self, eds_id: str) -> None:
+        def delete() -> None:
+            self._repo.delete(eds_id)
+            self.version += 1
+
+        self._apply(delete)
+
+    # --- checks ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_retention(days: int, billing_mode: str) -> None:
+        top = MAX_RETENTION_DAYS[billing_mode]
+        if not MIN_RETENTION_DAYS <= days <= top:
+            raise TE.InvalidParameterException(
+                f"RetentionPeriod must be between {MIN_RETENTION_DAYS} and {top} days when BillingMode is "
+                f"{billing_mode}; {days} was specified."
+            )
+
+    @staticmethod
+    def _check_common(s: StoreSettings) -> None:
+        if s.billing_mode is not None and s.billing_mode not in BILLING_MODES:
+            raise TE.InvalidParameterException(
+                f"BillingMode must be one of {', '.join(BILLING_MODES)}; {s.billing_mode} was specified."
+            )
+        if s.kms_key_id is not None:
+            check_kms_key_id(s.kms_key_id)
+        if s.organization_enabled:
+            raise TE.OrganizationsNotInUseException()
+        if s.advanced_event_selectors is not None:
+            validate_store_selectors(s.advanced_event_selectors)
+
+    def _check_name_free(self, account_id: str, region: str, name: str, ignore: str | None) -> None:
+        if any(s.name == name and s.id != ignore for s in self._regional(account_id, region)):
+            raise E.EventDataStoreAlreadyExistsException()
+
+    # --- operations --------------------------------------------------------------------------
+
+    def create(self, account_id: str, region: str, settings: StoreSettings, tags: Tags = (),
+               start_ingestion: bool = True) -> EventDataStore:
+        """CreateEventDataStore; returns the stored store (ENABLED, or STOPPED_INGESTION when
+        ``start_ingestion`` is false; the API answers Status CREATED). Raises
+        EventDataStoreAlreadyExistsException, EventDataStoreMaxLimitExceededException,
+        InvalidEventSelectorsException, InvalidParameterException, InvalidKmsKeyIdException,
+        OrganizationsNotInUseException, InvalidTagParameterException, TagsLimitExceededException."""
+        assert settings.name is not None
+        self._check_common(settings)
+        billing = settings.billing_mode or "EXTENDABLE_RETENTION_PRICING"
+        retention = DEFAULT_RETENTION_DAYS[billing] if settings.retention_period is None else settings.retention_period
+        self._check_retention(retention, billing)
+        check_tags(tags)
+        merged = merge_tags((), tags)
+        with self._repo.lock:
+            self._check_name_free(account_id, region, settings.name, None)
+            if len(self._regional(account_id, region)) >= MAX_STORES_PER_REGION:
+                raise E.EventDataStoreMaxLimitExceededException()
+            now = self._clock()
+            eds = EventDataStore(
+                id=str(uuid.uuid4()),
+                account_id=account_id,
+                home_region=region,
+                name=settings.name,
+                status="ENABLED" if start_ingestion else "STOPPED_INGESTION",
+                advanced_event_selectors=settings.advanced_event_selectors or DEFAULT_SELECTORS,
+                multi_region_enabled=settings.multi_region_enabled is not False,
+                organization_enabled=False,
+                billing_mode=billing,
+                retention_period_days=retention,
+                termination_protection_enabled=settings.termination_protection_enabled is not False,
+                kms_key_id=settings.kms_key_id or None,
+                tags=merged,
+                created_time=now,
+                updated_time=now,
+            )
+            return self._save(eds)
+
+    def update(self, account_id: str, region: str, id_or_arn: str, settings: StoreSettings) -> EventDataStore:
+        """UpdateEventDataStore. Raises the lookup errors, InactiveEventDataStoreException
+        (PENDING_DELETION), InvalidParameterException (nothing to change, EXTENDABLE -> FIXED, a KMS
+        key change, retention out of range), EventDataStoreAlreadyExistsException (a name in use),
+        InvalidEventSelectorsException (bad selectors, a change of event category) and the checks of
+        :meth:`create`."""
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if not settings.given():
+                raise TE.InvalidParameterException(
+                    "You must specify at least one parameter to update besides EventDataStore."
+                )
+            if eds.status == "PENDING_DELETION":
+                raise E.InactiveEventDataStoreException()
+            self._check_common(settings)
+            if settings.billing_mode == "FIXED_RETENTION_PRICING" and eds.billing_mode == "EXTENDABLE_RETENTION_PRICING":
+                raise TE.InvalidParameterException(
+                    "You cannot change the billing mode of an event data store from EXTENDABLE_RETENTION_PRICING "
+                    "to FIXED_RETENTION_PRICING."
+                )
+            billing = settings.billing_mode or eds.billing_mode
+            retention = eds.retention_period_days if settings.retention_period is None else settings.retention_period
+            self._check_retention(retention, billing)
+            if settings.kms_key_id is not None and eds.kms_key_id is not None and settings.kms_key_id != eds.kms_key_id:
+                raise TE.InvalidParameterException(
+                    "The KMS key of an event data store cannot be changed or removed once it is set."
+                )
+            selectors = settings.advanced_event_selectors or eds.advanced_event_selectors
+            new_category = _category_of(selectors[0]) if selectors else None
+            family = (lambda c: c if c in STANDALONE_CATEGORIES else "CloudTrail")
+            if family(new_category) != family(eds.category):
+                raise TE.InvalidEventSelectorsException(
+                    f"You cannot change the event category of an event data store ({eds.category} to {new_category})."
+                )
+            if settings.name is not None:
+                self._check_name_free(account_id, region, settings.name, eds.id)
+            updated = dataclasses.replace(
+                eds,
+                name=settings.name or eds.name,
+                advanced_event_selectors=selectors,
+                multi_region_enabled=eds.multi_region_enabled if settings.multi_region_enabled is None
+                else settings.multi_region_enabled,
+                billing_mode=billing,
+                retention_period_days=retention,
+                termination_protection_enabled=eds.termination_protection_enabled
+                if settings.termination_protection_enabled is None else settings.termination_protection_enabled,
+                kms_key_id=settings.kms_key_id or eds.kms_key_id,
+                updated_time=self._clock(),
+            )
+            return self._save(updated)
+
+    def delete(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """DeleteEventDataStore: PENDING_DELETION for 7 days. Raises the lookup errors,
+        InactiveEventDataStoreException (already PENDING_DELETION),
+        EventDataStoreTerminationProtectedException."""
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if eds.status == "PENDING_DELETION":
+                raise E.InactiveEventDataStoreException()
+            if eds.termination_protection_enabled:
+                raise E.EventDataStoreTerminationProtectedException()
+            now = self._clock()
+            return self._save(dataclasses.replace(eds, status="PENDING_DELETION", deleted_time=now,
+                                                  status_before_deletion=eds.status, updated_time=now))
+
+    def restore(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """RestoreEventDataStore: back to the status it had before DeleteEventDataStore. Raises the
+        lookup errors and InvalidEventDataStoreStatusException (not PENDING_DELETION)."""
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if eds.status != "PENDING_DELETION":
+                raise E.InvalidEventDataStoreStatusException()
+            return self._save(dataclasses.replace(eds, status=eds.status_before_deletion or "ENABLED",
+                                                  deleted_time=None, status_before_deletion=None,
+                                                  updated_time=self._clock()))
+
+    def _set_ingestion(self, account_id: str, region: str, id_or_arn: str, start: bool) -> EventDataStore:
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if eds.status != ("STOPPED_INGESTION" if start else "ENABLED"):
+                raise E.InvalidEventDataStoreStatusException()
+            if eds.category not in INGESTION_CATEGORIES:
+                raise E.InvalidEventDataStoreCategoryException()
+            return self._save(dataclasses.replace(eds, status="ENABLED" if start else "STOPPED_INGESTION",
+                                                  updated_time=self._clock()))
+
+    def start_ingestion(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """StartEventDataStoreIngestion: STOPPED_INGESTION -> ENABLED. Raises the lookup errors,
+        InvalidEventDataStoreStatusException, InvalidEventDataStoreCategoryException."""
+        return self._set_ingestion(account_id, region, id_or_arn, True)
+
+    def stop_ingestion(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """StopEventDataStoreIngestion: ENABLED -> STOPPED_INGESTION (same errors as start)."""
+        return self._set_ingestion(account_id, region, id_or_arn, False)
+
+    def list(self, account_id: str, region: str, after: tuple[float, str] | None,
+             limit: int) -> tuple[list[EventDataStore], tuple[float, str] | None]:
+        """ListEventDataStores: the stores of the account and Region (any status), ordered by
+        (creation time, id), ``limit`` per page after the cursor ``after``; returns the page and the
+        next cursor (None at the end)."""
+        stores = self._regional(account_id, region)
+        if after is not None:
+            stores = [s for s in stores if (s.created_time, s.id) > after]
+        page = stores[:limit]
+        more = len(stores) > limit
+        return page, ((page[-1].created_time, page[-1].id) if more else None)
+
+    def purge_deleted(self, now: float) -> list[str]:
+        """Remove the stores PENDING_DELETION for 7 days or more; returns their IDs."""
+        with self._repo.lock:
+            gone = [s.id for s in self._repo.all()
+                    if s.status == "PENDING_DELETION" and s.deleted_time is not None
+                    and now - s.deleted_time >= PENDING_DELETION_S]
+            for eds_id in gone:
+                self._remove(eds_id)
+            return gone
+
+    # --- tags --------------------------------------------------------------------------------
+
+    def tagged(self, account_id: str, region: str, arn: str) -> EventDataStore:
+        """The store of an event data store ARN for AddTags, RemoveTags and ListTags.
+        As for trails, an unknown store is ResourceNotFoundException and another account's ARN
+        CloudTrailARNInvalidException; a store PENDING_DELETION is InactiveEventDataStoreException."""
+        try:
+            eds = self.find(account_id, region, arn)
+        except E.EventDataStoreARNInvalidException:
+            raise TE.CloudTrailARNInvalidException.wrong_account(account_id) from None
+        except E.EventDataStoreNotFoundException:
+            raise TE.ResourceNotFoundException.for_arn(arn) from None
+        if eds.status == "PENDING_DELETION":
+            raise E.InactiveEventDataStoreException()
+        return eds
+
+    def add_tags(self, account_id: str, region: str, arn: str, tags: Tags) -> None:
+        """AddTags on an event data store: new keys added, existing keys overwritten; at most 50."""
+        check_tags(tags)
+        with self._repo.lock:
+            eds = self.tagged(account_id, region, arn)
+            self._save(dataclasses.replace(eds, tags=merge_tags(eds.tags, tags)))
+
+    def remove_tags(self, account_id: str, region: str, arn: str, tags: Tags) -> None:
+        """RemoveTags on an event data store (a given Value must match the stored one)."""
+        check_tags(tags)
+        with self._repo.lock:
+            eds = self.tagged(account_id, region, arn)
+            self._save(dataclasses.replace(eds, tags=remove_tags(eds.tags, tags)))
+
+
+def is_event_data_store_arn(value: str) -> bool:
+    """True for ``arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>``-shaped values (the
+    tag operations route these to :class:`EventDataStoreService`)."""
+    return _EDS_ARN.fullmatch(value) is not None
+
+
+__all__ = ["EventDataStoreService", "StoreSettings", "DEFAULT_SELECTORS", "MAX_STORES_PER_REGION",
+           "is_event_data_store_arn", "validate_store_selectors"]
