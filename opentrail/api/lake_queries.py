@@ -23,6 +23,7 @@ import orjson
 from ..lake import query_errors as domain
 from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException, UnknownOperationException,
                      ValidationException)
+from . import lake_errors
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
 
@@ -32,9 +33,9 @@ WIRE_ERRORS: dict[str, type[AwsError]] = {
     cls.__name__: type(cls.__name__, (AwsError,), {"__doc__": cls.__doc__, "__module__": __name__})
     for cls in domain.QUERY_ERRORS if cls.__name__ not in ("InvalidNextTokenException", "InvalidMaxResultsException")
 }
-WIRE_ERRORS["EventDataStoreARNInvalidException"] = type(
-    "EventDataStoreARNInvalidException", (AwsError,),
-    {"__doc__": "The event data store ARN is not valid or not in the caller's account.", "__module__": __name__})
+# The store lookup errors: the event data store operations' classes (one class per code).
+for _code in ("EventDataStoreNotFoundException", "EventDataStoreARNInvalidException", "InactiveEventDataStoreException"):
+    WIRE_ERRORS[_code] = lake_errors.WIRE_ERRORS[_code]
 WIRE_ERRORS["InvalidNextTokenException"] = InvalidNextTokenException
 WIRE_ERRORS["InvalidMaxResultsException"] = InvalidMaxResultsException
 WIRE_ERRORS["InvalidParameterException"] = InvalidParameterException

@@ -7,6 +7,9 @@ SQL errors use Trino's own wording with the position (``line 1:8: Column 'x' can
 
 from __future__ import annotations
 
+# The store lookup errors are the event data store service's own (one class per code).
+from .errors import EventDataStoreNotFoundException, InactiveEventDataStoreException
+
 
 class QueryError(Exception):
     """Base of every query error; ``code`` is the class name, ``message`` the text."""
@@ -41,15 +44,6 @@ class InactiveQueryException(QueryError):
 
 class MaxConcurrentQueriesException(QueryError):
     """Too many queries queued or running in the account."""
-
-
-class InactiveEventDataStoreException(QueryError):
-    """A query names an event data store that is pending deletion."""
-
-
-class EventDataStoreNotFoundException(QueryError):
-    """A query names an event data store that is not in the caller's account and Region.
-    (The event data store service raises its own error of this name; both reach the wire the same.)"""
 
 
 class InvalidDateRangeException(QueryError):
