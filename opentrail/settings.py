@@ -126,6 +126,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Days each Region's digest signing key is valid before it is replaced (AWS: 30).",
     ),
     Setting(
+        "lake_storage_url",
+        "--lake-storage-url",
+        "OPENTRAIL_LAKE_STORAGE_URL",
+        "",
+        str,
+        "Folder holding the event data stores' Parquet files; empty: <data-dir>/lake (s3:// URLs are not supported yet).",
+    ),
+    Setting(
+        "lake_ingest_interval_s",
+        "--lake-ingest-interval-s",
+        "OPENTRAIL_LAKE_INGEST_INTERVAL_S",
+        1.0,
+        float,
+        "Seconds the oldest event not yet in its event data stores' files waits before they are written.",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -154,6 +170,8 @@ class Settings:
     delivery_interval_s: float = 2.0
     digest_interval_s: float = 3600.0
     digest_key_rotation_days: float = 30.0
+    lake_storage_url: str = ""
+    lake_ingest_interval_s: float = 1.0
     log_level: str = "info"
 
     @classmethod
