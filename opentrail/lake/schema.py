@@ -23,6 +23,7 @@ accepted: a member of an unexpected type becomes NULL (its value stays in ``even
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any, Callable, Sequence
 
@@ -137,6 +138,12 @@ def _timestamp(value: Any) -> dt.datetime | None:
     """``2023-07-10T12:05:09Z`` (and fractional seconds / offsets) as a naive UTC datetime."""
     if not isinstance(value, str) or not value:
         return None
+    return _parsed_timestamp(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed_timestamp(value: str) -> dt.datetime | None:
+    """:func:`_timestamp` of a non-empty string (cached: eventTimes repeat within a second)."""
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
