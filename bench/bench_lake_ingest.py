@@ -102,8 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import cProfile, pstats, os
-    if os.environ.get("PROF"):
-        cProfile.run("main()", "/tmp/li_bench_prof"); pstats.Stats("/tmp/li_bench_prof").sort_stats("tottime").print_stats(18)
-    else:
-        main()
+    main()
