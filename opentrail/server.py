@@ -193,6 +193,44 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: Where Lake query results are kept (7 days), under the data directory.
+LAKE_RESULTS_DIR = "lake-results"
+
+
+def lake_root(settings: Settings) -> Path:
+    """The folder of the event data stores' files (``--lake-storage-url``; empty: ``<data-dir>/lake``).
+    Raises :class:`StartupRefused` for a URL that is not a local folder (``s3://`` comes later)."""
+    from .lake.layout import LAKE_DIR
+
+    url = settings.lake_storage_url
+    if not url:
+        return settings.data_dir / LAKE_DIR
+    if url.startswith("file://"):
+        return Path(url.removeprefix("file://"))
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise StartupRefused(f"--lake-storage-url {url}: {scheme}:// storage is not yet supported for event data stores;"
+                             " give a local folder (or leave it empty for <data-dir>/lake)")
+    return Path(url)
+
+
+def start_lake_ingest(settings: Settings, store: object, lake_stores: object, root: Path) -> object:
+    """The running Lake ingestion thread (:class:`opentrail.lake.ingest.LakeIngestWorker`) over the
+    event data store service ``lake_stores``; stop it with :func:`stop_lake_ingest`."""
+    from .lake.ingest import LakeIngestWorker
+
+    worker = LakeIngestWorker(store, lake_stores, root, time.time, interval_s=settings.lake_ingest_interval_s)  # type: ignore[arg-type]
+    worker.start()
+    return worker
+
+
+def stop_lake_ingest(worker: object | None) -> None:
+    """Stop the thread :func:`start_lake_ingest` started (it writes its open batches first)."""
+    if worker is not None:
+        worker.stop()  # type: ignore[attr-defined]
+        worker.join(timeout=30)  # type: ignore[attr-defined]
+
+
 def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
     """The event store, or :class:`StartupRefused` when it is held or its disk is full."""
     from .store.errors import DataDirectoryFullError, StoreLockedError
@@ -226,6 +264,7 @@ def run_server(settings: Settings) -> None:
     except OSError as exc:
         raise StartupRefused(f"cannot create the data directory {data_dir}: {exc.strerror or exc}") from None
     check_free_space(data_dir, settings.min_free_bytes)
+    lake_dir = lake_root(settings)
     store = _open_store(data_dir, data_dir / EVENTS_DIR)
     try:
         sock = bind_socket(settings.host, settings.port)
@@ -250,13 +289,17 @@ def run_server(settings: Settings) -> None:
                               interval_s=settings.delivery_interval_s, notifier=notifier,
                               on_delivered=digests.recorder.record_log_file)
     from .lake import Lake
-    from .lake.layout import LAKE_DIR
+    from .lake.queries import QueryManager
     from .lake.service import EventDataStoreService
+    from .delivery.marks import head_seq
 
-    lake_stores = EventDataStoreService(data_dir, time.time)
-    lake = Lake(stores=lake_stores, queries=None, root=data_dir / LAKE_DIR)
+    lake_stores = EventDataStoreService(data_dir, time.time, head_seq=lambda: head_seq(store))
+    queries = QueryManager(lake_dir, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
+                           max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s)
+    lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
     server_file = data_dir / SERVER_FILE
+    lake_ingest = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake)
@@ -276,6 +319,7 @@ def run_server(settings: Settings) -> None:
         purger.start()
         delivery.start()
         digests.start()
+        lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -286,6 +330,8 @@ def run_server(settings: Settings) -> None:
             delivery.join(timeout=30)
         if digests.is_alive():
             digests.join(timeout=30)
+        stop_lake_ingest(lake_ingest)
+        queries.close()
         notifier.close()
         try:
             if read_pid(server_file) == os.getpid():

@@ -142,6 +142,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a Lake query may run before it ends TIMED_OUT with the rows it had (AWS: about 3600).",
     ),
     Setting(
+        "lake_storage_url",
+        "--lake-storage-url",
+        "OPENTRAIL_LAKE_STORAGE_URL",
+        "",
+        str,
+        "Folder holding the event data stores' Parquet files; empty: <data-dir>/lake (s3:// URLs are not supported yet).",
+    ),
+    Setting(
+        "lake_ingest_interval_s",
+        "--lake-ingest-interval-s",
+        "OPENTRAIL_LAKE_INGEST_INTERVAL_S",
+        1.0,
+        float,
+        "Seconds the oldest event not yet in its event data stores' files waits before they are written.",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -172,6 +188,8 @@ class Settings:
     digest_key_rotation_days: float = 30.0
     max_concurrent_queries: int = 10
     query_timeout_s: float = 3600.0
+    lake_storage_url: str = ""
+    lake_ingest_interval_s: float = 1.0
     log_level: str = "info"
 
     @classmethod

@@ -50,3 +50,17 @@ def test_environment_twin_sets_the_value(monkeypatch) -> None:  # type: ignore[n
     assert seen["s"].event_history_retention_days == 7
     assert seen["s"].port == 9124  # the flag wins over the environment
     assert seen["s"].lookup_events_rate_limit_per_s == 0.0
+
+
+def test_lake_storage_url_defaults_to_the_data_dir_and_s3_is_refused_in_one_line(tmp_path: Path) -> None:
+    from opentrail.server import lake_root
+
+    assert lake_root(Settings(data_dir=tmp_path)) == tmp_path / "lake"
+    assert lake_root(Settings(data_dir=tmp_path, lake_storage_url=str(tmp_path / "l"))) == tmp_path / "l"
+    assert lake_root(Settings(data_dir=tmp_path, lake_storage_url=f"file://{tmp_path}/f")) == tmp_path / "f"
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "d"), "--port", "0",
+                                       "--lake-storage-url", "s3://bucket/prefix"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: --lake-storage-url s3://bucket/prefix: s3:// storage is not yet supported for"
+                             " event data stores; give a local folder (or leave it empty for <data-dir>/lake)\n")
+    assert not (tmp_path / "d" / "events").exists()  # refused before the event store is opened

@@ -5,10 +5,21 @@ Trino, Athena, DuckDB) read the same files without opentrail.
 ``<lake root>/<event data store id>/`` holds immutable Parquet files (zstd) with the columns of
 :data:`opentrail.lake.schema.SCHEMA`. Files are found by :func:`data_files`; a reader must not
 treat the folder names below the store's folder as columns (read with hive partitioning off).
+
+Lake ingestion (:mod:`.ingest`) writes ``<store>/<YYYY>/<MM>/<DD>/<first>-<last>.parquet``: the
+day of the rows' eventTime (UTC), and the first and last event log seq of the rows in the file.
+A file rewritten (retention purge, compaction) becomes ``<first>-<last>.v<generation>.parquet``
+covering the seq range of the file(s) it replaces, then they are deleted. Until they are, a
+file is *superseded* when another file of the same folder covers its seq range and is newer
+(a wider range, or the same range with a higher generation): :func:`data_files` leaves
+superseded files out, so a reader never sees a row twice. Files are written under a name
+starting with ``.`` and renamed once complete.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 #: The lake root under the data directory when ``--lake-storage-url`` is not given.
@@ -20,11 +31,54 @@ def store_dir(lake_root: Path, eds_id: str) -> Path:
     return Path(lake_root) / eds_id
 
 
+#: ``<first>-<last>[.v<generation>].parquet``
+_FILE_NAME = re.compile(r"^(\d+)-(\d+)(?:\.v(\d+))?\.parquet$")
+
+
+def day_dir(lake_root: Path, eds_id: str, day: dt.date) -> Path:
+    """The folder of a store's files whose rows have eventTime on ``day`` (UTC)."""
+    return store_dir(lake_root, eds_id) / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}"
+
+
+def file_name(first_seq: int, last_seq: int, generation: int = 0) -> str:
+    """The name of a file holding rows of event log seqs ``first_seq``..``last_seq``."""
+    return f"{first_seq}-{last_seq}.parquet" if generation == 0 else f"{first_seq}-{last_seq}.v{generation}.parquet"
+
+
+def parse_file_name(name: str) -> tuple[int, int, int] | None:
+    """``(first_seq, last_seq, generation)`` of a name :func:`file_name` made; None otherwise."""
+    m = _FILE_NAME.match(name)
+    return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0))
+
+
+def superseded(files: list[Path]) -> set[Path]:
+    """The files of ``files`` that another file of the same folder supersedes (see the module
+    docstring). Names :func:`file_name` did not make are never superseded."""
+    by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
+    for path in files:
+        parsed = parse_file_name(path.name)
+        if parsed is not None:
+            by_dir.setdefault(path.parent, []).append((*parsed, path))
+    out: set[Path] = set()
+    for entries in by_dir.values():
+        # in (first asc, last desc, generation desc) order, a file is superseded exactly when an
+        # earlier one reaches as far: that one starts no later and covers it (or is newer)
+        entries.sort(key=lambda e: (e[0], -e[1], -e[2]))
+        reach = -1
+        for _first, last, _gen, path in entries:
+            if reach >= last:
+                out.add(path)
+            reach = max(reach, last)
+    return out
+
+
 def data_files(lake_root: Path, eds_id: str) -> list[Path]:
     """Every committed Parquet file of the store, sorted (names starting with ``.`` or ``_`` are
-    work in progress and not part of the store)."""
+    work in progress and not part of the store; superseded files are left out)."""
     root = store_dir(lake_root, eds_id)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.rglob("*.parquet")
-                  if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
+    files = [p for p in root.rglob("*.parquet")
+             if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
+    gone = superseded(files)
+    return sorted(p for p in files if p not in gone)

@@ -55,6 +55,9 @@ class EventDataStore:
     updated_time: float = 0.0
     deleted_time: float | None = None
     status_before_deletion: str | None = None
+    #: The event log's newest seq when the store was created: it takes the events appended after
+    #: it (AWS does not backfill a new store). None: unknown (Lake ingestion uses its first sight).
+    start_seq: int | None = None
     federation_status: str = "DISABLED"
     federation_role_arn: str | None = None
 

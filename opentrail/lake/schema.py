@@ -23,8 +23,9 @@ accepted: a member of an unexpected type becomes NULL (its value stays in ``even
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import orjson
 import pyarrow as pa
@@ -137,6 +138,12 @@ def _timestamp(value: Any) -> dt.datetime | None:
     """``2023-07-10T12:05:09Z`` (and fractional seconds / offsets) as a naive UTC datetime."""
     if not isinstance(value, str) or not value:
         return None
+    return _parsed_timestamp(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed_timestamp(value: str) -> dt.datetime | None:
+    """:func:`_timestamp` of a non-empty string (cached: eventTimes repeat within a second)."""
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -203,3 +210,78 @@ def record_row(record: dict[str, Any], record_bytes: bytes) -> dict[str, Any]:
         else:
             row[name] = _text(by_lower.get(name))
     return row
+
+
+# --- many records at once ------------------------------------------------------------------------
+# The same conversion as :func:`record_row`, compiled once per column, building columns instead of
+# row dicts: about 3x faster, which Lake ingestion needs (tests pin the equality).
+
+def _texts(values: list[Any]) -> list[str | None]:
+    """:func:`_text` of each value (strings and None pass as they are)."""
+    return [v if v is None or v.__class__ is str else _text(v) for v in values]
+
+
+def _compiled(t: pa.DataType, top: bool) -> Callable[[Any], Any]:
+    """The converter of a value of type ``t`` (``top``: a table column, where booleans are
+    booleans; inside a struct every scalar is text, as :func:`_lower_struct` does)."""
+    if pa.types.is_struct(t):
+        texts = tuple(f.name for f in t if f.type == _S)
+        others = [(f.name, _compiled(f.type, False)) for f in t if f.type != _S]
+        empty = dict.fromkeys(f.name for f in t)
+
+        def struct(value: Any) -> dict[str, Any] | None:
+            if not isinstance(value, dict):
+                return None
+            if not value:
+                return dict(empty)
+            by_lower = {str(k).lower(): v for k, v in value.items()}
+            get = by_lower.get
+            out: dict[str, Any] = {}
+            for name in texts:
+                v = get(name)
+                out[name] = v if v is None or v.__class__ is str else _text(v)
+            for name, conv in others:
+                out[name] = conv(get(name))
+            return out  # pyarrow takes struct members by name: their order does not matter
+        return struct
+    if pa.types.is_map(t):
+        return _string_map
+    if t == TIMESTAMP:
+        return _timestamp
+    if top and pa.types.is_boolean(t):
+        return _bool
+    return _text
+
+
+def _compiled_resources(value: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        row = _RESOURCE(item)
+        if row is not None:
+            out.append(row)
+    return out
+
+
+_RESOURCE = _compiled(RESOURCE, False)
+#: (column, converter) for every column taken from the record (all but eventjson/eventjsonchecksum);
+#: converter None for string columns.
+_CONVERTERS: list[tuple[str, Callable[[Any], Any] | None]] = [
+    (f.name, None if f.type == _S else _compiled_resources if f.name == "resources" else _compiled(f.type, True))
+    for f in SCHEMA if f.name not in ("eventjson", "eventjsonchecksum")]
+
+
+def record_table(records: Sequence[tuple[dict[str, Any], bytes]]) -> pa.Table:
+    """The rows of many ``(record, record_bytes)`` pairs as one table of :data:`SCHEMA`: equal to
+    ``pa.Table.from_pylist([record_row(r, b) for r, b in records], schema=SCHEMA)``."""
+    lowered = [{k.lower(): v for k, v in record.items()} for record, _ in records]
+    by_name: dict[str, list[Any]] = {}
+    for name, conv in _CONVERTERS:
+        values = [d.get(name) for d in lowered]
+        by_name[name] = _texts(values) if conv is None else [conv(v) for v in values]
+    raws = [raw for _, raw in records]
+    by_name["eventjson"] = [raw.decode("utf-8", "replace") for raw in raws]
+    sha256 = hashlib.sha256
+    by_name["eventjsonchecksum"] = [sha256(raw).hexdigest() for raw in raws]
+    return pa.Table.from_arrays([pa.array(by_name[f.name], type=f.type) for f in SCHEMA], schema=SCHEMA)

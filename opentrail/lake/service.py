@@ -131,13 +131,19 @@ def validate_store_selectors(selectors: tuple[AdvancedEventSelector, ...]) -> No
 
 
 class EventDataStoreService:
-    """Event data store management over ``<data_dir>/lake.db``; ``clock`` gives epoch seconds."""
+    """Event data store management over ``<data_dir>/lake.db``; ``clock`` gives epoch seconds.
+    ``head_seq`` (the event log's newest seq once everything acknowledged is visible:
+    :func:`opentrail.delivery.marks.head_seq`) is read when a new store is committed and kept as its
+    ``start_seq``: the store takes the events appended after it, from the moment
+    CreateEventDataStore returns (None: Lake ingestion decides when it first sees the store)."""
 
-    def __init__(self, data_dir: Path, clock: Callable[[], float]) -> None:
+    def __init__(self, data_dir: Path, clock: Callable[[], float], *,
+                 head_seq: Callable[[], int] | None = None) -> None:
         from .repository import StoreRepository
 
         self._repo = StoreRepository(Path(data_dir) / LAKE_DB)
         self._clock = clock
+        self._head_seq = head_seq
         self.version = 0
         self._staging = threading.local()
 
@@ -283,7 +289,16 @@ class EventDataStoreService:
                 created_time=now,
                 updated_time=now,
             )
-            return self._save(eds)
+            if self._head_seq is None:
+                return self._save(eds)
+            head_seq = self._head_seq
+
+            def write() -> None:  # at commit: after the call's own record is durable
+                self._repo.put(dataclasses.replace(eds, start_seq=head_seq()))
+                self.version += 1
+
+            self._apply(write)
+            return eds
 
     def update(self, account_id: str, region: str, id_or_arn: str, settings: StoreSettings) -> EventDataStore:
         """UpdateEventDataStore. Raises the lookup errors, InactiveEventDataStoreException

@@ -1,0 +1,510 @@
+"""Lake ingestion: the consumer of the durable event log that writes each event data store's files.
+
+One thread follows ``EventStore.read_columns(pos, n)`` (as trail delivery does) and hands each
+event to the stores that select it; batches become immutable Parquet files (zstd, columns of
+:data:`.schema.SCHEMA`, rows from :func:`.schema.record_table`) laid out per :mod:`.layout`:
+``<store>/<YYYY>/<MM>/<DD>/<first-seq>-<last-seq>.parquet`` by the rows' eventTime day (UTC).
+
+**Selection** (CloudTrail User Guide, "Create an event data store for CloudTrail events"): a store
+takes an event when the store is ENABLED, the event's stored category is Management or Data,
+its account (the recipient account) is the store's account, the store receives its Region
+(:meth:`~.model.EventDataStore.receives_from`), the store's advanced event selectors match it
+(:func:`opentrail.trails.matching.matches`; no selectors = AWS's default, every management
+event), its eventTime is within the store's retention, and it was appended after the store
+was created. AWS does not backfill a new store: a store takes the events after its
+``start_seq``, the event log's head seq (:func:`~opentrail.delivery.marks.head_seq`) that the
+event data store service recorded when CreateEventDataStore committed (so every event acknowledged
+after the call returned is taken); for a store without one, the head seq when this worker first
+sees it (it looks for new stores every ``poll_s``). Status is checked when the worker reads an event,
+not when it was appended (a store stopped while the worker is behind misses the events appended
+before StopEventDataStoreIngestion that were not read yet). Organization stores take only their
+own account's events in this slice.
+
+**Exactly once across kill -9.** ``<lake root>/ingest.db`` (SQLite, synchronous FULL) holds one
+cursor for all stores: every selected event with seq <= cursor is in a committed file. A flush
+(every ``interval_s`` of age of the oldest batched event, or ``max_events`` events) writes each
+store's files as ``.tmp-<name>``, fsyncs them, renames them to their final names, fsyncs the
+folders, and only then commits the new cursor. A file's name carries the seqs of its rows, and
+every file of a flush starts after the cursor the flush began from. So after a crash, on start:
+
+1. files named ``.tmp-*`` are incomplete: deleted;
+2. a file whose first seq is above the cursor belongs to a flush whose cursor never committed:
+   deleted, and its events are read again and written again;
+3. a file superseded by a rewrite (:func:`.layout.superseded`: a purge or compaction wrote the
+   replacement, then crashed before deleting the original) is deleted (:func:`.layout.data_files`
+   already ignores it).
+
+Rewrites (retention purge of a day partly past the retention, compaction of small files) write
+the replacement under the same rules (temporary name, fsync, rename, folder fsync), then delete
+what it replaces: readers through :func:`.layout.data_files` see each row once at every moment.
+
+**Retention** (:meth:`LakeIngestWorker.purge`, every ``purge_interval_s`` and whenever a store
+changes): rows whose eventTime is older than the store's retention are deleted -- whole day
+folders at once, files of the boundary day rewritten without them (lowering the retention
+deletes older events). Stores removed by ``stores_service.purge_deleted`` (7 days after
+DeleteEventDataStore) have their folder renamed to ``.deleted-<id>`` and removed.
+
+**Compaction**: a day folder holding at least ``compact_min_files`` files smaller than
+``compact_target_bytes`` gets them merged into one (oldest runs first, one merge per round), so
+a store fed slowly does not stay a pile of one-second files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..delivery.marks import head_seq
+from ..store.base import EventColumns, EventStore
+from ..trails.matching import matches
+from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
+from . import layout
+from .model import INGESTED_CATEGORIES, EventDataStore
+from .schema import SCHEMA, record_table
+
+log = logging.getLogger(__name__)
+
+INGEST_DB = "ingest.db"
+#: Default seconds the oldest batched event waits before its files are written (the setting's default).
+DEFAULT_INTERVAL_S = 1.0
+#: Events read from the log per step.
+READ_LIMIT = 10000
+#: At most this many batched events before a flush (bounds memory and sizes files).
+MAX_EVENTS = 200_000
+#: zstd level of the Parquet files.
+ZSTD_LEVEL = 6
+#: AWS's default selector of a store created without AdvancedEventSelectors.
+DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
+    AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
+                          "Default management events"),)
+_TMP = ".tmp-"
+_DELETED = ".deleted-"
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class IngestState:
+    """``<lake root>/ingest.db``: ``cursor (seq)`` and ``stores (eds_id, start_seq)`` -- a store
+    takes events with seq > start_seq. Used by the worker thread only."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(
+            "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS stores (eds_id TEXT PRIMARY KEY, start_seq INTEGER NOT NULL);")
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def cursor(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT seq FROM cursor WHERE id = 1").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_cursor(self, seq: int) -> None:
+        with self._lock:
+            self._conn.execute("INSERT INTO cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+                               (seq,))
+
+    def start_seqs(self) -> dict[str, int]:
+        with self._lock:
+            return {str(i): int(s) for i, s in self._conn.execute("SELECT eds_id, start_seq FROM stores")}
+
+    def add_store(self, eds_id: str, start_seq: int) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR IGNORE INTO stores (eds_id, start_seq) VALUES (?, ?)", (eds_id, start_seq))
+
+    def forget_store(self, eds_id: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM stores WHERE eds_id = ?", (eds_id,))
+
+
+@dataclass(slots=True)
+class _Batch:
+    seqs: list[int] = field(default_factory=list)
+    records: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(table: pa.Table, final: Path) -> None:
+    """Write ``table`` as ``final`` (Parquet, zstd): under a ``.tmp-`` name, fsynced, renamed,
+    folder fsynced."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(_TMP + final.name)
+    pq.write_table(table, tmp, compression="zstd", compression_level=ZSTD_LEVEL)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+
+
+def _days(table: pa.Table) -> pa.Array:
+    """Per row, the eventTime day as days since 1970-01-01 (rows without eventTime: day 0)."""
+    ms = pc.cast(table.column("eventtime"), pa.int64())
+    return pc.fill_null(pc.floor(pc.divide(pc.cast(ms, pa.float64()), 86_400_000.0)), 0.0).cast(pa.int64())
+
+
+def _day_of(n: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=n)
+
+
+def _committed_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*.parquet") if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
+
+
+class LakeIngestWorker(threading.Thread):
+    """Writes the events every event data store selects into its files (see the module
+    docstring). ``clock`` gives epoch seconds. :meth:`run_once` does one round (tests call it
+    directly); :meth:`start`/:meth:`stop` run rounds on a thread every ``poll_s``."""
+
+    def __init__(self, event_store: EventStore, stores_service: Any, lake_root: Path, clock: Callable[[], float], *,
+                 interval_s: float = DEFAULT_INTERVAL_S, read_limit: int = READ_LIMIT, max_events: int = MAX_EVENTS,
+                 poll_s: float = 0.1, purge_interval_s: float = 3600.0, compact_min_files: int = 16,
+                 compact_target_bytes: int = 64 * 1024 * 1024, compact_every_s: float = 10.0) -> None:
+        super().__init__(name="opentrail-lake-ingest", daemon=True)
+        self._events, self._stores, self._root, self._clock = event_store, stores_service, Path(lake_root), clock
+        self._interval_s, self._read_limit, self._max_events, self._poll_s = interval_s, read_limit, max_events, poll_s
+        self._purge_interval_s, self._compact_every_s = purge_interval_s, compact_every_s
+        self._compact_min_files, self._compact_target_bytes = compact_min_files, compact_target_bytes
+        self._root.mkdir(parents=True, exist_ok=True)
+        self._state = IngestState(self._root / INGEST_DB)
+        self._stop_event = threading.Event()
+        self._cursor = self._state.cursor()
+        self._pos = self._cursor
+        self._start_seqs = self._state.start_seqs()
+        self._version: object = None
+        self._stores_by_id: dict[str, EventDataStore] = {}
+        self._by_account: dict[str, list[EventDataStore]] = {}
+        self._batches: dict[str, _Batch] = {}
+        self._oldest: float | None = None
+        self._batched = 0
+        self._next_purge = float("-inf")
+        self._next_compact = float("-inf")
+        #: events read from the log by the last round
+        self._read = 0
+        self._last_checkpoint = float("-inf")
+        self.recover()
+
+    # --- thread ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                n = self.run_once()
+            except Exception:  # keep ingesting; the failed round is redone from the durable cursor
+                log.exception("lake ingestion round failed")
+                self._drop_batches()
+                try:
+                    self.recover()  # files of the failed flush: their events are written again
+                except OSError:
+                    log.exception("lake ingestion: cleanup after a failed round failed")
+                n = 0
+                self._stop_event.wait(1.0)
+            if self._read < self._read_limit:
+                self._stop_event.wait(self._poll_s)
+        try:
+            self.flush()
+        except Exception:
+            log.exception("lake ingestion: final flush failed (the events are read again on the next start)")
+        self._state.close()
+
+    def stop(self) -> None:
+        """Ask the thread to stop (join it afterwards); it writes its open batches first."""
+        self._stop_event.set()
+
+    def close(self) -> None:
+        """Release the state database (for a worker never started)."""
+        if not self.is_alive():
+            self._state.close()
+
+    def caught_up_seq(self) -> int:
+        """Every selected event with seq <= this is in its stores' committed files."""
+        return self._cursor
+
+    # --- recovery ----------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Delete what a crash left (see the module docstring); returns the number of files deleted."""
+        deleted = 0
+        for entry in list(self._root.iterdir()) if self._root.is_dir() else []:
+            if entry.is_dir() and entry.name.startswith(_DELETED):
+                shutil.rmtree(entry, ignore_errors=True)
+                continue
+            if not entry.is_dir() or entry.name.startswith((".", "_")):
+                continue
+            for tmp in entry.rglob(_TMP + "*"):
+                tmp.unlink(missing_ok=True)
+                deleted += 1
+            files = _committed_files(entry)
+            for path in files:
+                parsed = layout.parse_file_name(path.name)
+                if parsed is not None and parsed[0] > self._cursor:
+                    log.info("lake ingestion: removing %s, written after the last committed cursor %d", path, self._cursor)
+                    path.unlink()
+                    deleted += 1
+            for path in layout.superseded([p for p in files if p.exists()]):
+                path.unlink()
+                deleted += 1
+        return deleted
+
+    # --- one round ---------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Refresh stores, route up to ``read_limit`` new events, write due files, purge when due.
+        Returns the number of events written to files in this round."""
+        now = self._clock()
+        head = self._events.last_seq()
+        changed = self._refresh()
+        written = 0
+        self._read = 0
+        active = [s for s in self._stores_by_id.values() if self._active(s)]
+        if active:
+            # no store takes events at or before its start seq
+            self._pos = max(self._pos, min(self._start_seqs.get(s.id, 0) for s in active))
+            cols = self._events.read_columns(self._pos, self._read_limit)
+            self._read = len(cols)
+            if len(cols):
+                self._route(cols, now)
+                self._pos = cols.seqs[-1]
+        else:
+            self._pos = max(self._pos, head)  # nobody takes the events appended so far
+        if self._batched and (self._batched >= self._max_events or
+                              (self._oldest is not None and now - self._oldest >= self._interval_s)):
+            written = self.flush()
+        elif not self._batched and self._pos > self._cursor and now - self._last_checkpoint >= 1.0:
+            self._commit(self._pos)
+            self._last_checkpoint = now
+        if changed or now >= self._next_purge:
+            self.purge(now)
+            self._next_purge = now + self._purge_interval_s
+        elif not self._batched and now >= self._next_compact:
+            self.compact_once()
+            self._next_compact = now + self._compact_every_s
+        return written
+
+    def _active(self, store: EventDataStore) -> bool:
+        return store.status == "ENABLED"
+
+    def _refresh(self) -> bool:
+        version = getattr(self._stores, "version", None)
+        if version is not None and version == self._version:
+            return False
+        stores = list(self._stores.all())
+        self._version = version
+        for store in stores:
+            if store.id not in self._start_seqs:
+                seq = store.start_seq if store.start_seq is not None else head_seq(self._events)
+                self._state.add_store(store.id, seq)
+                self._start_seqs[store.id] = seq
+        self._stores_by_id = {s.id: s for s in stores}
+        self._by_account = {}
+        for s in stores:
+            if self._active(s):
+                self._by_account.setdefault(s.account_id, []).append(s)
+        return True
+
+    def _route(self, cols: EventColumns, now: float) -> None:
+        seqs, records, partitions = cols.seqs, cols.records, cols.partitions
+        parsed: dict[int, dict[str, Any]] = {}
+        by_partition: dict[int, list[int]] | None = None
+        if len(cols.partition_names) > 1:
+            by_partition = {pid: [] for pid in cols.partition_names}
+            for i, pid in enumerate(partitions):
+                by_partition[pid].append(i)
+        for pid, (account, region, category) in cols.partition_names.items():
+            if category not in INGESTED_CATEGORIES:
+                continue
+            takers = [s for s in self._by_account.get(account, ()) if s.receives_from(region)]
+            if not takers:
+                continue
+            positions = by_partition[pid] if by_partition is not None else range(len(seqs))
+            for store in takers:
+                start = self._start_seqs.get(store.id, 0)
+                selectors = TrailSelectors(advanced_event_selectors=store.advanced_event_selectors or DEFAULT_SELECTORS)
+                default = not store.advanced_event_selectors or store.advanced_event_selectors == DEFAULT_SELECTORS
+                batch = None
+                for i in positions:
+                    seq = seqs[i]
+                    if seq <= start:
+                        continue
+                    record = parsed.get(i)
+                    if record is None:
+                        loaded = orjson.loads(records[i])
+                        record = parsed[i] = loaded if isinstance(loaded, dict) else {}
+                    if not (category == "Management" if default else matches(selectors, record)):
+                        continue
+                    if batch is None:
+                        batch = self._batches.setdefault(store.id, _Batch())
+                    batch.seqs.append(seq)
+                    batch.records.append((record, records[i]))
+                    self._batched += 1
+        if self._batched and self._oldest is None:
+            self._oldest = now
+
+    def _drop_batches(self) -> None:
+        self._batches.clear()
+        self._batched = 0
+        self._oldest = None
+        self._pos = self._cursor
+
+    def flush(self) -> int:
+        """Write every open batch as files, then commit the cursor; returns the rows written."""
+        written = 0
+        now = self._clock()
+        for eds_id, batch in self._batches.items():
+            store = self._stores_by_id.get(eds_id)
+            if store is None:
+                continue
+            written += self._write_batch(store, batch, now)
+        self._batches.clear()
+        self._batched = 0
+        self._oldest = None
+        self._commit(self._pos)
+        return written
+
+    def _commit(self, seq: int) -> None:
+        if seq != self._cursor:
+            self._state.set_cursor(seq)
+            self._cursor = seq
+
+    def _write_batch(self, store: EventDataStore, batch: _Batch, now: float) -> int:
+        table = record_table(batch.records)
+        seqs = pa.array(batch.seqs, pa.int64())
+        cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
+        keep = pc.fill_null(pc.greater_equal(pc.cast(table.column("eventtime"), pa.int64()), cutoff_ms), True)
+        if not pc.all(keep).as_py():
+            table, seqs = table.filter(keep), seqs.filter(keep)
+        if not len(table):
+            return 0
+        days = _days(table)
+        written = 0
+        for day in pc.unique(days).to_pylist():
+            mask = pc.equal(days, day)
+            part, part_seqs = table.filter(mask), seqs.filter(mask)
+            first, last = pc.min(part_seqs).as_py(), pc.max(part_seqs).as_py()
+            path = layout.day_dir(self._root, store.id, _day_of(day)) / layout.file_name(first, last)
+            write_file(part, path)
+            written += len(part)
+        return written
+
+    # --- retention ---------------------------------------------------------------------------
+    def purge(self, now: float) -> int:
+        """Remove purged stores' folders and rows past each store's retention; returns rows deleted."""
+        for eds_id in self._stores.purge_deleted(now) or ():
+            self._remove_store(eds_id)
+        self._refresh()
+        known = set(self._stores_by_id)
+        for eds_id in [i for i in self._start_seqs if i not in known]:
+            self._remove_store(eds_id)  # purged but the folder not removed before a crash
+        deleted = 0
+        for store in self._stores_by_id.values():
+            deleted += self.purge_store(store, now)
+        return deleted
+
+    def _remove_store(self, eds_id: str) -> None:
+        folder = layout.store_dir(self._root, eds_id)
+        if _UUID.match(eds_id) is None and not folder.is_dir():
+            return
+        if folder.is_dir():
+            gone = self._root / (_DELETED + eds_id)
+            os.replace(folder, gone)
+            _fsync_dir(self._root)
+            shutil.rmtree(gone, ignore_errors=True)
+        self._batches.pop(eds_id, None)
+        self._state.forget_store(eds_id)
+        self._start_seqs.pop(eds_id, None)
+
+    def purge_store(self, store: EventDataStore, now: float) -> int:
+        """Delete the rows of ``store`` whose eventTime is older than its retention; returns how many."""
+        root = layout.store_dir(self._root, store.id)
+        if not root.is_dir():
+            return 0
+        cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
+        cutoff_day = _day_of(cutoff_ms // 86_400_000)
+        deleted = 0
+        for path in layout.data_files(self._root, store.id):
+            rel = path.relative_to(root).parts
+            try:
+                day = dt.date(int(rel[0]), int(rel[1]), int(rel[2]))
+            except (ValueError, IndexError):
+                continue
+            if day > cutoff_day:
+                continue
+            if day < cutoff_day:
+                deleted += pq.ParquetFile(path).metadata.num_rows
+                path.unlink()
+                continue
+            table = pq.read_table(path, schema=SCHEMA)
+            keep = pc.fill_null(pc.greater_equal(pc.cast(table.column("eventtime"), pa.int64()), cutoff_ms), True)
+            kept = table.filter(keep)
+            if len(kept) == len(table):
+                continue
+            deleted += len(table) - len(kept)
+            parsed = layout.parse_file_name(path.name)
+            if len(kept) and parsed is not None:
+                write_file(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)))
+            path.unlink()
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            try:
+                folder.rmdir()  # only empty day/month/year folders go
+            except OSError:
+                pass
+        return deleted
+
+    # --- compaction --------------------------------------------------------------------------
+    def compact_once(self) -> bool:
+        """Merge one run of small files of one day folder (see the module docstring); True if it
+        did. Only files next to each other in seq order are merged, so the merged file's seq range
+        covers no file it does not replace."""
+        for store in self._stores_by_id.values():
+            by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
+            for path in layout.data_files(self._root, store.id):
+                parsed = layout.parse_file_name(path.name)
+                if parsed is not None:
+                    by_dir.setdefault(path.parent, []).append((*parsed, path))
+            for entries in by_dir.values():
+                if len(entries) < self._compact_min_files:
+                    continue
+                entries.sort()
+                run: list[tuple[int, int, int, Path]] = []
+                for entry in entries + [None]:  # type: ignore[list-item]
+                    if entry is not None and entry[3].stat().st_size < self._compact_target_bytes:
+                        run.append(entry)
+                        continue
+                    if len(run) >= self._compact_min_files:
+                        self._merge(run)
+                        return True
+                    run = []
+        return False
+
+    def _merge(self, run: list[tuple[int, int, int, Path]]) -> None:
+        table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for _, _, _, p in run])
+        first, last = run[0][0], max(r[1] for r in run)
+        gen = max(r[2] for r in run) + 1
+        write_file(table, run[0][3].parent / layout.file_name(first, last, gen))
+        for _, _, _, p in run:
+            p.unlink()

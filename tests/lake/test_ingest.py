@@ -1,0 +1,253 @@
+"""LakeIngestWorker with an injected clock, a memory event store and a fake store service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from opentrail.events.record import read_record
+from opentrail.lake import layout
+from opentrail.lake.ingest import INGEST_DB, IngestState, LakeIngestWorker, write_file
+from opentrail.lake.schema import SCHEMA, record_row, record_table
+from opentrail.store.memory import MemoryEventStore
+from opentrail.trails.model import AdvancedFieldSelector
+
+from .ingest_fakes import ACCOUNT, OTHER_ACCOUNT, FakeStores, eds, record, selector
+
+NOW = 1_714_600_000.0  # 2024-05-01T21:46:40Z
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ingest(store: MemoryEventStore, *records: dict[str, Any]) -> list[str]:
+    store.append([read_record(r) for r in records])
+    return [r["eventID"] for r in records]
+
+
+def ids(root: Path, eds_id: str) -> list[str]:
+    files = [str(p) for p in layout.data_files(root, eds_id)]
+    if not files:
+        return []
+    rows = duckdb.execute("SELECT eventid FROM read_parquet($f, hive_partitioning=false) ORDER BY eventid",
+                          {"f": files}).fetchall()
+    return [r[0] for r in rows]
+
+
+def drain(w: LakeIngestWorker, store: MemoryEventStore) -> None:
+    for _ in range(100):
+        w.run_once()
+        if w.caught_up_seq() >= store.last_seq():
+            return
+    raise AssertionError("not caught up")
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    class Env:
+        clock = Clock()
+        events = MemoryEventStore()
+        stores = FakeStores()
+        root = tmp_path / "lake"
+        workers: list[LakeIngestWorker] = []
+
+        def worker(self, **kw: Any) -> LakeIngestWorker:
+            kw.setdefault("interval_s", 0.0)
+            w = LakeIngestWorker(self.events, self.stores, self.root, self.clock, **kw)
+            self.workers.append(w)
+            return w
+    e = Env()
+    yield e
+    for w in e.workers:
+        w.close()
+
+
+def test_each_store_gets_exactly_the_events_it_selects(env) -> None:  # type: ignore[no-untyped-def]
+    every = env.stores.put(eds())
+    describe_eu = env.stores.put(eds(region="eu-west-1", multi_region_enabled=False, advanced_event_selectors=selector(
+        AdvancedFieldSelector("eventCategory", equals=("Management",)),
+        AdvancedFieldSelector("eventName", starts_with=("Describe",)))))
+    other = env.stores.put(eds(account=OTHER_ACCOUNT))
+    stopped = env.stores.put(eds(status="STOPPED_INGESTION"))
+    data = env.stores.put(eds(advanced_event_selectors=selector(
+        AdvancedFieldSelector("eventCategory", equals=("Data",)),
+        AdvancedFieldSelector("resources.type", equals=("AWS::S3::Object",)))))
+    w = env.worker()
+    w.run_once()  # first sight: the stores start at the log's head
+    a = ingest(env.events, record())
+    b = ingest(env.events, record(region="eu-west-1", name="DescribeInstances"))
+    c = ingest(env.events, record(region="eu-west-1", name="RunInstances"))
+    d = ingest(env.events, record(account=OTHER_ACCOUNT))
+    s3 = ingest(env.events, record(name="GetObject", eventCategory="Data", managementEvent=False,
+                                   eventSource="s3.amazonaws.com", readOnly=True,
+                                   resources=[{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}]))
+    drain(w, env.events)
+    assert ids(env.root, every.id) == sorted(a + b + c)
+    assert ids(env.root, describe_eu.id) == b
+    assert ids(env.root, other.id) == d
+    assert ids(env.root, stopped.id) == []
+    assert ids(env.root, data.id) == s3
+
+
+def test_a_new_store_does_not_get_events_appended_before_it_existed(env) -> None:  # type: ignore[no-untyped-def]
+    ingest(env.events, record(), record())
+    w = env.worker()
+    w.run_once()
+    store = env.stores.put(eds())
+    w.run_once()
+    later = ingest(env.events, record())
+    drain(w, env.events)
+    assert ids(env.root, store.id) == later
+    # the start point is durable: a new worker does not backfill either
+    w2 = env.worker()
+    drain(w2, env.events)
+    assert ids(env.root, store.id) == later
+
+
+def test_files_are_day_partitioned_zstd_parquet_named_by_seq_range(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    w = env.worker(interval_s=1.0)
+    w.run_once()
+    ingest(env.events, *[record(time=f"2024-04-30T23:59:5{i}Z") for i in range(5)],
+           *[record(time=f"2024-05-01T00:00:0{i}Z") for i in range(3)])
+    w.run_once()
+    assert layout.data_files(env.root, store.id) == []  # batched, younger than the interval
+    assert w.caught_up_seq() == 0
+    env.clock.now += 1.0
+    assert w.run_once() == 8
+    files = layout.data_files(env.root, store.id)
+    sd = layout.store_dir(env.root, store.id)
+    assert [str(p.relative_to(sd)) for p in files] == ["2024/04/30/1-5.parquet", "2024/05/01/6-8.parquet"]
+    meta = pq.ParquetFile(files[0]).metadata
+    assert meta.num_rows == 5 and meta.row_group(0).column(0).compression == "ZSTD"
+    assert pq.read_schema(files[0]).remove_metadata() == SCHEMA
+    assert w.caught_up_seq() == 8
+    assert sorted(p.name for p in env.root.iterdir()) == sorted([store.id, INGEST_DB] + [
+        p.name for p in env.root.iterdir() if p.name.startswith(INGEST_DB + "-")])
+
+
+def test_rows_are_the_record_rows(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    w = env.worker()
+    w.run_once()
+    rec = record(errorCode="AccessDenied", resources=[{"ARN": "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
+                                                          "accountId": ACCOUNT, "type": "AWS::EC2::Instance"}])
+    ingest(env.events, rec)
+    drain(w, env.events)
+    raw = env.events.read_since(0, 1)[0].record
+    [row] = pq.read_table(layout.data_files(env.root, store.id)[0]).to_pylist()
+    assert row == pa.Table.from_pylist([record_row(orjson.loads(raw), raw)], schema=SCHEMA).to_pylist()[0]
+    assert row["requestparameters"] == [("instanceType", "t3.micro"), ("tags", '[{"k":"v"}]')]
+    assert row["eventtime"] == dt.datetime(2024, 5, 1, 10, 0, 0)
+
+
+def test_events_past_retention_are_not_written_and_purge_deletes_older_rows(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds(retention_period_days=30))
+    w = env.worker()
+    w.run_once()
+    old = ingest(env.events, record(time="2024-03-01T00:00:00Z"))  # 61 days before NOW
+    day_before = ingest(env.events, record(time="2024-04-25T00:00:00Z"), record(time="2024-04-25T23:00:00Z"))
+    recent = ingest(env.events, record(time="2024-04-30T12:00:00Z"), record(time="2024-05-01T12:00:00Z"))
+    drain(w, env.events)
+    assert old[0] not in ids(env.root, store.id)
+    assert ids(env.root, store.id) == sorted(day_before + recent)
+    # lowering the retention to 6 days: cutoff 2024-04-25T21:46:40Z cuts the 04/25 file in two
+    env.stores.update(store.id, retention_period_days=6)
+    w.run_once()
+    assert ids(env.root, store.id) == sorted(day_before[1:] + recent)
+    sd = layout.store_dir(env.root, store.id)
+    assert sorted(str(p.relative_to(sd)) for p in layout.data_files(env.root, store.id)) == [
+        "2024/04/25/2-3.v1.parquet", "2024/04/30/4-4.parquet", "2024/05/01/5-5.parquet"]
+    # time passes: whole days go, and their folders
+    env.clock.now += 5 * 86400
+    assert w.purge(env.clock.now) == 2
+    assert ids(env.root, store.id) == [recent[1]]
+    assert sorted(str(p.relative_to(sd)) for p in sd.rglob("*")) == ["2024", "2024/05", "2024/05/01",
+                                                                    "2024/05/01/5-5.parquet"]
+
+
+def test_a_purged_store_folder_is_deleted(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    keep = env.stores.put(eds())
+    w = env.worker()
+    w.run_once()
+    ingest(env.events, record())
+    drain(w, env.events)
+    assert layout.store_dir(env.root, store.id).is_dir()
+    env.stores.update(store.id, status="PENDING_DELETION", deleted_time=env.clock.now)
+    env.clock.now += 7 * 86400 - 1
+    w.run_once()
+    assert layout.store_dir(env.root, store.id).is_dir()  # restorable for 7 days
+    env.clock.now += 1
+    w.purge(env.clock.now)
+    assert not layout.store_dir(env.root, store.id).exists()
+    assert store.id not in IngestState(env.root / INGEST_DB).start_seqs()
+    assert len(ids(env.root, keep.id)) == 1
+
+
+def test_start_removes_what_a_crash_left(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    w = env.worker()
+    w.run_once()
+    ingest(env.events, record(), record())
+    drain(w, env.events)
+    [committed] = layout.data_files(env.root, store.id)
+    table = pq.read_table(committed)
+    day = committed.parent
+    write_file(table, day / "3-4.parquet")  # a flush that never committed its cursor
+    (day / ".tmp-5-6.parquet").write_bytes(b"half")  # a file being written
+    write_file(table, day / "1-2.v1.parquet")  # a rewrite that did not delete the original
+    assert len(ids(env.root, store.id)) == 4  # the leftover of the flush is visible until start ...
+    w.close()
+    env.worker()
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.v1.parquet"]
+    assert len(ids(env.root, store.id)) == 2
+
+
+def test_small_files_are_compacted(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    w = env.worker(compact_min_files=4, compact_every_s=0.0)
+    w.run_once()
+    expected = []
+    for _ in range(6):
+        expected += ingest(env.events, record(), record())
+        w.run_once()  # writes a file; from the 4th on, merges a run of 4 small files
+    files = layout.data_files(env.root, store.id)
+    assert [p.name for p in files] == ["1-8.v1.parquet", "11-12.parquet", "9-10.parquet"]
+    assert sorted(p.name for p in files[0].parent.iterdir()) == [p.name for p in files]
+    assert ids(env.root, store.id) == sorted(expected)
+
+
+def test_superseded_files() -> None:
+    d = Path("/x/2024/05/01")
+    files = [d / "1-5.parquet", d / "6-9.parquet", d / "1-9.v1.parquet", d / "10-12.parquet", d / "10-12.v2.parquet",
+             d / "13-20.v3.parquet", d / "13-20.v1.parquet", Path("/x/2024/05/02/1-9.parquet"), d / "other.parquet"]
+    assert layout.superseded(files) == {d / "1-5.parquet", d / "6-9.parquet", d / "10-12.parquet", d / "13-20.v1.parquet"}
+    assert layout.parse_file_name("10-12.v2.parquet") == (10, 12, 2)
+    assert layout.parse_file_name(".tmp-10-12.parquet") is None
+
+
+def test_record_table_equals_record_rows_over_real_records() -> None:
+    folder = Path("/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset/CloudTrail")
+    records: list[dict[str, Any]] = []
+    for name in sorted(folder.glob("*.json"))[:40]:
+        records.extend(orjson.loads(name.read_bytes())["Records"])
+    records += [record(userIdentity="odd", readOnly="TRUE", resources=["x", {"ARN": 1}], tlsDetails={}),
+                record(USERIDENTITY={"Type": "IAMUser", "sessionContext": {"attributes": {"creationDate": "bad"}}}),
+                record(requestParameters={"n": None, "f": 1.5, "b": True})]
+    pairs = [(r, orjson.dumps(r)) for r in records]
+    assert len(pairs) > 100
+    expected = pa.Table.from_pylist([record_row(r, b) for r, b in pairs], schema=SCHEMA)
+    assert record_table(pairs).equals(expected)
