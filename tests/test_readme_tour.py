@@ -114,6 +114,10 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert "No digests found\n" in out[validate]
     assert "this trail's first one is due at " in err[validate]
 
+    # Lake: the store holds the two trail calls made after it was created
+    assert json.loads(output("get-query-results")) == [
+        [{"eventName": "DescribeTrails"}, {"n": "1"}], [{"eventName": "GetTrailStatus"}, {"n": "1"}]]
+
 
 def _split(text: str, n: int) -> list[str]:
     """Per step, what it printed (after its start marker, up to the next step's)."""
