@@ -69,6 +69,7 @@ import pyarrow.parquet as pq
 
 from ..delivery.marks import head_seq
 from ..store.base import EventColumns, EventStore
+from ..store.errors import is_disk_full
 from ..trails.matching import matches
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
 from . import layout
@@ -210,6 +211,8 @@ class LakeIngestWorker(threading.Thread):
         #: events read from the log by the last round
         self._read = 0
         self._last_checkpoint = float("-inf")
+        #: the last round failed for lack of space (logged once per outage)
+        self._full = False
         self.recover()
 
     # --- thread ------------------------------------------------------------------------------
@@ -217,21 +220,36 @@ class LakeIngestWorker(threading.Thread):
         while not self._stop_event.is_set():
             try:
                 n = self.run_once()
-            except Exception:  # keep ingesting; the failed round is redone from the durable cursor
-                log.exception("lake ingestion round failed")
+            except Exception as exc:  # keep ingesting; the failed round is redone from the durable cursor
+                full = is_disk_full(exc)
+                if full:  # one line per outage, then quiet retries until space is back
+                    if not self._full:
+                        log.warning("lake ingestion waits for space on the data directory: %s", exc)
+                    self._full = True
+                else:
+                    log.exception("lake ingestion round failed")
                 self._drop_batches()
                 try:
                     self.recover()  # files of the failed flush: their events are written again
-                except OSError:
-                    log.exception("lake ingestion: cleanup after a failed round failed")
+                except OSError as cleanup:
+                    if not is_disk_full(cleanup):
+                        log.exception("lake ingestion: cleanup after a failed round failed")
                 n = 0
                 self._stop_event.wait(1.0)
+                continue
+            if self._full:
+                log.warning("lake ingestion resumed: the data directory has space again")
+                self._full = False
             if self._read < self._read_limit:
                 self._stop_event.wait(self._poll_s)
         try:
             self.flush()
-        except Exception:
-            log.exception("lake ingestion: final flush failed (the events are read again on the next start)")
+        except Exception as exc:
+            if is_disk_full(exc):
+                log.warning("lake ingestion: final flush failed for lack of space (the events are read again on the "
+                            "next start): %s", exc)
+            else:
+                log.exception("lake ingestion: final flush failed (the events are read again on the next start)")
         self._state.close()
 
     def stop(self) -> None:

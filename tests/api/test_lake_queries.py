@@ -197,7 +197,9 @@ def test_cancel_interrupts_a_running_query(lake_server: Any) -> None:
                          "ResponseMetadata": cancelled["ResponseMetadata"]}
     started = time.time()
     assert _wait(client, query_id)["QueryStatus"] == "CANCELLED"
-    assert time.time() - started < 5
+    # uncancelled, the triple cross join runs for many minutes; interrupted, it stops within seconds
+    # (20 s leaves room for a loaded 2-core machine)
+    assert time.time() - started < 20
 
 
 def test_timeout_and_max_concurrent(tmp_path: Path, records: list[dict[str, Any]]) -> None:

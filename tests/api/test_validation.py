@@ -153,8 +153,8 @@ def test_through_the_api(server: Server) -> None:
         "message": "1 validation error detected: Value null at 'advancedEventSelectors.1.member.fieldSelectors' "
                    "failed to satisfy constraint: Member must not be null"})
     # Operations opentrail does not implement answer UnknownOperationException whatever the body.
-    assert call(server, "ListQueries", {"MaxResults": "x"}) == (400, {
-        "__type": "UnknownOperationException", "message": "opentrail does not implement the ListQueries operation yet."})
+    assert call(server, "ListDashboards", {"MaxResults": "x"}) == (400, {
+        "__type": "UnknownOperationException", "message": "opentrail does not implement the ListDashboards operation yet."})
 
 
 def test_lookup_events_validation_is_cheap() -> None:
