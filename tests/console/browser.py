@@ -47,9 +47,10 @@ def opentrail(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 class Served:
-    """``opentrail serve`` on a free port over ``data_dir``; the key pair above is seeded."""
+    """``opentrail serve`` on a free port over ``data_dir``; the key pair above is seeded;
+    ``extra_args`` are more ``serve`` options."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra_args: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,7 +60,7 @@ class Served:
                "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "opentrail.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir),
-             "--event-history-retention-days", "0", "--delivery-interval-s", "0.3", "--log-level", "warning"],
+             "--event-history-retention-days", "0", "--delivery-interval-s", "0.3", "--log-level", "warning", *extra_args],
             stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
         )
         deadline = time.monotonic() + 30
