@@ -21,6 +21,8 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets" / "cloudtrail"
+if not DATASETS.is_dir():  # a worktree under /work/wt/: the datasets are in /work/shared
+    DATASETS = Path("/work/shared/datasets/cloudtrail")
 INVICTUS = DATASETS / "invictus-ir-aws_dataset" / "CloudTrail"
 #: The account of the invictus-ir records; the seeded console user signs in to it.
 ACCOUNT = "123837392027"
