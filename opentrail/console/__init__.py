@@ -1,4 +1,4 @@
-"""The web console: event history, one event, downloads, activity chart, trails; sign-in.
+"""The web console: event history, one event, downloads, activity chart, trails, Lake; sign-in.
 
 Server-rendered Jinja2 pages with a little JavaScript of our own, all served by opentrail (no CDN,
 no network access at run time). Pages call the CloudTrail API handlers as the signed-in user
@@ -19,6 +19,7 @@ from ..store.base import EventStore
 from .auth_pages import AuthPages
 from .backend import ConsoleBackend
 from .history_pages import HistoryPages
+from .lake_pages import LAKE, LakePages
 from .sessions import SessionStore
 from .trail_pages import TrailPages
 from .web import BASE, STATIC_DIR
@@ -26,11 +27,14 @@ from .web import BASE, STATIC_DIR
 
 def console_routes(*, settings: Settings, store: EventStore, accounts: AccountStore,
                    clock: Callable[[], float], trails: Any = None,
-                   sessions: SessionStore | None = None, token_key: bytes | None = None) -> list[BaseRoute]:
+                   sessions: SessionStore | None = None, token_key: bytes | None = None,
+                   lake: Any = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
-    ``token_key`` as in build_app, so page links survive a restart."""
-    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key)
+    ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
+    :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it)."""
+    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
+    lake_pages = LakePages(backend)
     return [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
@@ -46,6 +50,13 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(BASE + "/trails", trail.trails, methods=["GET"]),
         Route(BASE + "/trails", trail.create, methods=["POST"]),
         Route(BASE + "/trails/action", trail.action, methods=["POST"]),
+        Route(LAKE, lake_pages.lake, methods=["GET"]),
+        Route(LAKE + "/stores", lake_pages.create_store, methods=["POST"]),
+        Route(LAKE + "/stores/action", lake_pages.store_action, methods=["POST"]),
+        Route(LAKE + "/queries", lake_pages.start_query, methods=["POST"]),
+        Route(LAKE + "/queries/{query_id}", lake_pages.query, methods=["GET"]),
+        Route(LAKE + "/queries/{query_id}/cancel", lake_pages.cancel_query, methods=["POST"]),
+        Route(LAKE + "/queries/{query_id}/download", lake_pages.download, methods=["GET"]),
         Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ]
 

@@ -37,7 +37,8 @@ log = logging.getLogger("opentrail.console")
 @dataclass
 class ConsoleBackend:
     """The pieces the console uses; ``trails`` is the TrailService (None: no trail pages);
-    ``token_key`` signs LookupEvents NextTokens as the API does (None: a key for the process)."""
+    ``token_key`` signs LookupEvents NextTokens as the API does (None: a key for the process);
+    ``lake`` is the :class:`opentrail.lake.Lake` of the API (None: no Lake page)."""
 
     settings: Settings
     store: EventStore
@@ -46,6 +47,7 @@ class ConsoleBackend:
     trails: Any
     sessions: SessionStore
     token_key: bytes | None = None
+    lake: Any = None
 
     def __post_init__(self) -> None:
         self._no_limit = RateLimiter(0.0, self.clock)
@@ -58,7 +60,7 @@ class ConsoleBackend:
         request_id = new_request_id()
         event_time = self.clock()
         ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails,
-                               token_key=self.token_key)
+                               token_key=self.token_key, lake=self.lake)
         handler = OPERATIONS[operation]
         if not record:
             try:
@@ -77,4 +79,4 @@ class ConsoleBackend:
             )
 
         return run_recorded(operation=operation, call=lambda: handler(ctx, params), make_record=make_record,
-                            store=self.store, staging=staging_of(self.trails))
+                            store=self.store, staging=staging_of(self.trails, getattr(self.lake, "stores", None)))

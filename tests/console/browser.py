@@ -21,6 +21,8 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets" / "cloudtrail"
+if not DATASETS.is_dir():  # a worktree under /work/wt/: the datasets are in /work/shared
+    DATASETS = Path("/work/shared/datasets/cloudtrail")
 INVICTUS = DATASETS / "invictus-ir-aws_dataset" / "CloudTrail"
 #: The account of the invictus-ir records; the seeded console user signs in to it.
 ACCOUNT = "123837392027"
@@ -47,9 +49,10 @@ def opentrail(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 class Served:
-    """``opentrail serve`` on a free port over ``data_dir``; the key pair above is seeded."""
+    """``opentrail serve`` on a free port over ``data_dir``; the key pair above is seeded;
+    ``extra_args`` are more ``serve`` options."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra_args: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,7 +62,7 @@ class Served:
                "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "opentrail.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir),
-             "--event-history-retention-days", "0", "--delivery-interval-s", "0.3", "--log-level", "warning"],
+             "--event-history-retention-days", "0", "--delivery-interval-s", "0.3", "--log-level", "warning", *extra_args],
             stdout=self._log_file, stderr=subprocess.STDOUT, env=env,
         )
         deadline = time.monotonic() + 30
