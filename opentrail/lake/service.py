@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager
 
+from ..staging import Staging
 from ..trails import errors as TE
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
 from ..trails.names import check_kms_key_id
@@ -145,7 +144,7 @@ class EventDataStoreService:
         self._clock = clock
         self._head_seq = head_seq
         self.version = 0
-        self._staging = threading.local()
+        self._staging = Staging(self._repo.lock)
 
     def close(self) -> None:
         self._repo.close()
@@ -180,33 +179,14 @@ class EventDataStoreService:
 
     # --- staged changes ----------------------------------------------------------------------
 
-    @contextmanager
-    def staged_changes(self) -> Iterator[Callable[[], None]]:
-        """Hold the store lock for the block; changes made by this thread inside it are staged, in
-        order, and written by calling the yielded ``commit``; leaving without it discards them
-        (see :meth:`opentrail.trails.service.TrailService.staged_changes`)."""
-        with self._repo.lock:
-            staged: list[Callable[[], None]] = []
-            previous = getattr(self._staging, "changes", None)
-            self._staging.changes = staged
-
-            def commit() -> None:
-                self._staging.changes = previous
-                while staged:
-                    staged.pop(0)()
-
-            try:
-                yield commit
-            finally:
-                self._staging.changes = previous
+    def staged_changes(self) -> ContextManager[Callable[[], None]]:
+        """Hold the store lock and stage this thread's changes until the yielded ``commit`` writes
+        them (:class:`opentrail.staging.Staging`; the API records the call in between)."""
+        return self._staging.changes()
 
     def _apply(self, change: Callable[[], None]) -> None:
-        staged = getattr(self._staging, "changes", None)
-        if staged is None:
-            with self._repo.lock:
-                change()
-        else:
-            staged.append(change)
+        """Run ``change`` now, or stage it inside :meth:`staged_changes`."""
+        self._staging.apply(change)
 
     def _save(self, eds: EventDataStore) -> EventDataStore:
         def write() -> None:

@@ -38,14 +38,13 @@ import dataclasses
 import logging
 import re
 import shlex
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Callable, ContextManager, Protocol
 
 from ..objectstore.base import ObjectStorage
 from ..objectstore.local import LocalFolderStorage
+from ..staging import Staging
 from . import errors as E
 from .model import (
     AdvancedEventSelector,
@@ -116,7 +115,7 @@ class TrailService:
         self._sns_topics = sns_topics
         self._clock = clock
         self.version = 0
-        self._staging = threading.local()
+        self._staging = Staging(self._repo.lock)
 
     def close(self) -> None:
         self._repo.close()
@@ -156,36 +155,14 @@ class TrailService:
 
     # --- staged changes ---------------------------------------------------------------------
 
-    @contextmanager
-    def staged_changes(self) -> Iterator[Callable[[], None]]:
-        """Hold the trail lock for the block; trail changes made by this thread inside it are not
-        written but staged, in order, and made durable (trails.db, then anything a subclass staged
-        with :meth:`_apply`) by calling the yielded ``commit``. Leaving the block without calling
-        it discards them: nothing was written. Other threads wait for the lock meanwhile, so what
-        the operation checked (names, limits) still holds when ``commit`` runs."""
-        with self._repo.lock:
-            staged: list[Callable[[], None]] = []
-            previous = getattr(self._staging, "changes", None)
-            self._staging.changes = staged
-
-            def commit() -> None:
-                self._staging.changes = previous
-                while staged:
-                    staged.pop(0)()
-
-            try:
-                yield commit
-            finally:
-                self._staging.changes = previous
+    def staged_changes(self) -> ContextManager[Callable[[], None]]:
+        """Hold the trail lock and stage this thread's changes until the yielded ``commit`` writes
+        them (:class:`opentrail.staging.Staging`; the API records the call in between)."""
+        return self._staging.changes()
 
     def _apply(self, change: Callable[[], None]) -> None:
-        """Run ``change`` now, or stage it when this thread is inside :meth:`staged_changes`."""
-        staged = getattr(self._staging, "changes", None)
-        if staged is None:
-            with self._repo.lock:
-                change()
-        else:
-            staged.append(change)
+        """Run ``change`` now, or stage it inside :meth:`staged_changes`."""
+        self._staging.apply(change)
 
     def _save(self, trail: Trail) -> Trail:
         def write() -> None:
