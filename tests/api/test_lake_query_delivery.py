@@ -425,3 +425,31 @@ def test_list_queries_filters_order_and_seven_day_expiry(tmp_path: Path, records
         assert _error(client.get_query_results, QueryId=ids[0])[0] == "QueryIdNotFoundException"
         assert [q["QueryId"] for q in client.list_queries(EventDataStore=EDS)["Queries"]] == [failed, ids[2], ids[1]]
         assert manager.purge() == [ids[0]] and not results.exists()
+
+
+def test_a_pending_delivery_resumes_after_a_restart(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    local = LocalFolderStorage(tmp_path / "buckets")
+    local.create_bucket(BUCKET)
+    flaky = FlakyStorage(local)
+    flaky.down.set()
+    for server, _, _ in _serve(tmp_path, records, flaky):
+        client = server.client()
+        query_id = client.start_query(QueryStatement=f"SELECT eventName FROM {EDS}",
+                                      DeliveryS3Uri=f"s3://{BUCKET}")["QueryId"]
+        out = _wait(client, query_id)
+        assert (out["QueryStatus"], out["DeliveryStatus"]) == ("FINISHED", "PENDING")
+    # The server stopped with the delivery pending; the next one delivers it.
+    data_dir = tmp_path / "data"
+    stores = FakeStores()
+    stores.add(EDS)
+    manager = QueryManager(data_dir / "lake", stores, data_dir / "lake-results", time.time, storage=local,
+                           keys=KeyStore(data_dir / "keys", time.time))
+    try:
+        deadline = time.time() + 10
+        while manager.describe(ADMIN_ACCOUNT, query_id).delivery_status == "PENDING" and time.time() < deadline:
+            time.sleep(0.02)
+        assert manager.describe(ADMIN_ACCOUNT, query_id).delivery_status == "SUCCESS"
+        folder = local.bucket_path(BUCKET) / _folder(ADMIN_ACCOUNT, time.time(), query_id)
+        assert sorted(p.name for p in folder.iterdir()) == ["result_1.csv.gz", "result_sign.json"]
+    finally:
+        manager.close()
