@@ -73,7 +73,7 @@ class FlakyStorage(ObjectStorage):
 
 class Clock:
     def __init__(self) -> None:
-        self.now = time.time()
+        self.now = float(int(time.time()))  # whole seconds: the wire times are whole seconds
 
     def __call__(self) -> float:
         return self.now
