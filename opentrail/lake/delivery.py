@@ -210,7 +210,6 @@ class DeliveryQueue:
         self._seq = 0
         self._cond = threading.Condition()
         self._stopped = False
-        self.attempts: dict[str, int] = {}
         self._thread = threading.Thread(target=self._loop, name="lake-delivery", daemon=True)
         self._thread.start()
 
@@ -241,7 +240,6 @@ class DeliveryQueue:
             job = self.job_for(query_id)
             if job is None:
                 return
-            self.attempts[query_id] = self.attempts.get(query_id, 0) + 1
             status = self.delivery.deliver(job)
         except StorageUnavailable as exc:
             log.warning("query %s: results not delivered yet (%s); retrying in %.0f s", query_id, exc, backoff)
@@ -250,5 +248,4 @@ class DeliveryQueue:
         except Exception:  # never leave a delivery PENDING forever on a bug
             log.exception("query %s: delivery failed", query_id)
             status = "FAILED"
-        self.attempts.pop(query_id, None)
         self.done(query_id, status)
