@@ -8,7 +8,8 @@ data store service's lookup errors become API errors of the same code in :func:`
 the error contract test). Times on the wire are epoch seconds (JSON numbers).
 
 Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) and cross-account
-EventDataStoreOwnerAccountId are refused; DeliveryS3Uri is kept but no results are delivered.
+EventDataStoreOwnerAccountId are refused. DeliveryS3Uri errors (InvalidS3BucketNameException,
+InvalidS3PrefixException, S3BucketDoesNotExistException) are the trail operations' classes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 from ..lake import query_errors as domain
 from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException, UnknownOperationException,
                      ValidationException)
-from . import lake_errors
+from . import lake_errors, trail_errors
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
 
@@ -36,6 +37,9 @@ WIRE_ERRORS: dict[str, type[AwsError]] = {
 # The store lookup errors: the event data store operations' classes (one class per code).
 for _code in ("EventDataStoreNotFoundException", "EventDataStoreARNInvalidException", "InactiveEventDataStoreException"):
     WIRE_ERRORS[_code] = lake_errors.WIRE_ERRORS[_code]
+# DeliveryS3Uri: the trail operations' classes for the same codes.
+for _code in ("InvalidS3BucketNameException", "InvalidS3PrefixException", "S3BucketDoesNotExistException"):
+    WIRE_ERRORS[_code] = trail_errors.WIRE_ERRORS[_code]
 WIRE_ERRORS["InvalidNextTokenException"] = InvalidNextTokenException
 WIRE_ERRORS["InvalidMaxResultsException"] = InvalidMaxResultsException
 WIRE_ERRORS["InvalidParameterException"] = InvalidParameterException
@@ -44,6 +48,8 @@ globals().update({k: v for k, v in WIRE_ERRORS.items() if k not in globals()})
 #: Lookup errors any handler naming a store can answer.
 _STORE = ("EventDataStoreNotFoundException", "EventDataStoreARNInvalidException", "InactiveEventDataStoreException")
 LIST_QUERIES_MAX = 1000
+#: The model's QueryStatus enum.
+QUERY_STATUSES = ("QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
 @contextlib.contextmanager
@@ -126,7 +132,7 @@ def describe_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
         "QueryString": info.statement,
         "QueryStatus": info.status,
         "QueryStatistics": {
-            "EventsMatched": info.events_scanned,
+            "EventsMatched": info.events_matched,
             "EventsScanned": info.events_scanned,
             "BytesScanned": info.bytes_scanned,
             "ExecutionTimeInMillis": info.execution_ms,
@@ -138,6 +144,8 @@ def describe_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
         out["ErrorMessage"] = info.error
     if info.delivery_s3_uri:
         out["DeliveryS3Uri"] = info.delivery_s3_uri
+    if info.delivery_status:
+        out["DeliveryStatus"] = info.delivery_status
     return out
 
 
@@ -191,6 +199,9 @@ def list_queries(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
     if start is not None and end is not None and start > end:
         raise WIRE_ERRORS["InvalidDateRangeException"](domain.InvalidDateRangeException.default_message)
     status = _str(params, "QueryStatus")
+    if status is not None and status not in QUERY_STATUSES:
+        raise WIRE_ERRORS["InvalidQueryStatusException"](
+            f"Query status {status[:100]} is not valid. Valid values: {', '.join(QUERY_STATUSES)}.")
     max_results = params.get("MaxResults")
     if max_results is not None and (not isinstance(max_results, int) or not 1 <= max_results <= LIST_QUERIES_MAX):
         raise InvalidMaxResultsException("MaxResults must be between 1 and 1000.")
@@ -209,12 +220,14 @@ def list_queries(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
 
 
 _declare(start_query, *_STORE, "InvalidQueryStatementException", "MaxConcurrentQueriesException",
-         "InvalidParameterException")
+         "InvalidParameterException", "InvalidS3BucketNameException", "InvalidS3PrefixException",
+         "S3BucketDoesNotExistException")
 _declare(describe_query, "QueryIdNotFoundException", "InvalidParameterException")
 _declare(get_query_results, "QueryIdNotFoundException", "InvalidNextTokenException", "InvalidMaxResultsException",
          "InvalidParameterException")
 _declare(cancel_query, "QueryIdNotFoundException", "InactiveQueryException", "InvalidParameterException")
-_declare(list_queries, *_STORE, "InvalidDateRangeException", "InvalidMaxResultsException", "InvalidNextTokenException")
+_declare(list_queries, *_STORE, "InvalidDateRangeException", "InvalidMaxResultsException", "InvalidNextTokenException",
+         "InvalidQueryStatusException")
 
 #: Operation name -> handler.
 QUERY_HANDLERS = {

@@ -180,3 +180,10 @@ class KeyStore:
         signed = dataclasses.replace(digest, public_key_fingerprint=key.info.fingerprint)
         raw, signature = F.sign_digest(signed, key.private_key)
         return signed, raw, signature
+
+    def sign_bytes(self, region: str, message: bytes) -> tuple[str, str]:
+        """Sign ``message`` (SHA256withRSA, PKCS#1 v1.5) with ``region``'s current key: returns the
+        key's fingerprint and the hex signature (used for CloudTrail Lake's ``result_sign.json``)."""
+        key = self._current(region)
+        assert key.private_key is not None
+        return key.info.fingerprint, F.sign(key.private_key, message)

@@ -13,13 +13,25 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
 - Results are written while they stream, in pages of :data:`PAGE_ROWS` rows (JSON lines, each row
   the list of rendered strings) under ``<results_dir>/<query-id>/``; reading a page reads at
   most two files, so memory stays bounded whatever the result size. Kept 7 days (:data:`KEEP_S`).
-- QueryStatistics: EventsScanned and EventsMatched are the rows of the files read (Parquet footers),
-  BytesScanned their size in bytes, ExecutionTimeInMillis the wall time of the run.
+- QueryStatistics: EventsScanned is the rows of the files read (Parquet footers), BytesScanned
+  their size in bytes; EventsMatched the events that passed the query's filters where the files
+  are read (DuckDB's profile: the rows out of each file scan and the filters right above it,
+  summed over the scans; set when the query ends); ExecutionTimeInMillis the run's wall time (so
+  far, while RUNNING).
+- GetQueryResults returns rows once the query ended (AWS: "After your query finishes, you can view
+  its results"): none while QUEUED or RUNNING, the rows written until then for TIMED_OUT and
+  CANCELLED, none for FAILED.
 - Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
   work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
   start (message :data:`RESTART_MESSAGE`); it is not re-run.
-- DeliveryS3Uri is recorded and echoed but results are not delivered to S3 in this version
-  (DeliveryStatus stays absent).
+- Queries and results are kept 7 days after the query ended (AWS: "available for seven days after
+  the query finishes"), then forgotten (QueryIdNotFoundException) and their files deleted.
+- DeliveryS3Uri (with ``storage`` and ``keys`` given): checked at StartQuery
+  (:func:`.delivery.parse_delivery_uri`, S3BucketDoesNotExistException when the bucket is missing),
+  DeliveryStatus PENDING until a FINISHED query's results are written by :mod:`.delivery` (on its
+  own thread, retried while the storage is unavailable, resumed after a restart); a query that
+  ends CANCELLED has DeliveryStatus CANCELLED, one that ends FAILED or TIMED_OUT has FAILED (AWS
+  does not deliver partial results).
 """
 
 from __future__ import annotations
@@ -35,14 +47,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import duckdb
 import orjson
 import pyarrow.parquet as pq
 
 from . import engine, layout
+from ..objectstore import StorageUnavailable
+from ..trails.errors import S3BucketDoesNotExistException
 from .model import QUERYABLE_STATUSES
+from .delivery import DeliveryJob, DeliveryQueue, ResultDelivery, parse_delivery_uri
 from .query_errors import (InactiveEventDataStoreException, InactiveQueryException, InvalidNextTokenException,
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
@@ -68,6 +83,9 @@ CREATE TABLE IF NOT EXISTS queries (
 );
 CREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);
 """
+#: Columns added after the first version (added to an older queries.db at start).
+_ADDED_COLUMNS = {"events_matched": "INTEGER NOT NULL DEFAULT 0", "started_time": "REAL",
+                  "completion_time": "REAL", "delivery_status": "TEXT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,14 @@ class QueryInfo:
     bytes_scanned: int = 0
     execution_ms: int = 0
     results_count: int = 0
+    events_matched: int = 0
+    started_time: float | None = None
+    completion_time: float | None = None
+    delivery_status: str | None = None
+
+    def expires_at(self) -> float:
+        """When the query and its results are forgotten (7 days after it ended)."""
+        return (self.completion_time or self.creation_time) + KEEP_S
 
 
 @dataclass
@@ -100,7 +126,11 @@ class QueryManager:
     """Lake queries of every account (see the module documentation)."""
 
     def __init__(self, lake_root: Path, stores_service: Any, results_dir: Path, clock: Callable[[], float], *,
-                 max_concurrent: int = 10, timeout_s: float = 3600, workers: int = 2) -> None:
+                 max_concurrent: int = 10, timeout_s: float = 3600, workers: int = 2, storage: Any = None,
+                 keys: Any = None, delivery_retry_s: float = 5.0, result_file_bytes: int | None = None) -> None:
+        """``storage`` (:class:`opentrail.objectstore.ObjectStorage`) and ``keys``
+        (:class:`opentrail.digests.keys.KeyStore`) enable DeliveryS3Uri; without them the URI is
+        only recorded. ``delivery_retry_s``: first wait before retrying an unavailable storage."""
         self.lake_root = Path(lake_root)
         self.stores = stores_service
         self.results_dir = Path(results_dir)
@@ -112,12 +142,30 @@ class QueryManager:
         self._db = sqlite3.connect(self.results_dir / "queries.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
+        for name, decl in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
+        self._db.row_factory = sqlite3.Row
+        self.storage = storage
+        self._delivery: DeliveryQueue | None = None
+        if storage is not None and keys is not None:
+            extra = {"file_bytes": result_file_bytes} if result_file_bytes else {}
+            self._delivery = DeliveryQueue(ResultDelivery(storage, keys, clock, **extra), self._delivery_job,
+                                           self._delivered, retry_s=delivery_retry_s)
         self._runs: dict[str, _Run] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lake-query")
         with self._lock:
-            self._db.execute("UPDATE queries SET status = 'FAILED', error = ? WHERE status IN ('QUEUED', 'RUNNING')",
-                             (RESTART_MESSAGE,))
+            self._db.execute("UPDATE queries SET status = 'FAILED', error = ?, completion_time = ?, delivery_status = "
+                             "CASE WHEN delivery_s3_uri IS NULL THEN NULL ELSE 'FAILED' END "
+                             "WHERE status IN ('QUEUED', 'RUNNING')", (RESTART_MESSAGE, self.clock()))
         self.purge()
+        if self._delivery is not None:
+            with self._lock:
+                pending = [r[0] for r in self._db.execute(
+                    "SELECT id FROM queries WHERE status = 'FINISHED' AND delivery_status = 'PENDING'")]
+            for query_id in pending:
+                self._delivery.submit(query_id)
 
     # --- metadata ---------------------------------------------------------------------------
 
@@ -133,15 +181,17 @@ class QueryManager:
 
     def _get(self, account_id: str, query_id: str) -> QueryInfo:
         info = self._row(query_id) if isinstance(query_id, str) else None
-        if info is None or info.account_id != account_id or info.creation_time < self.clock() - KEEP_S:
+        if info is None or info.account_id != account_id or info.expires_at() <= self.clock():
             raise QueryIdNotFoundException()
         return info
 
     def purge(self) -> list[str]:
-        """Forget queries older than 7 days and delete their results; their IDs."""
+        """Forget queries that ended more than 7 days ago and delete their results; their IDs."""
         cutoff = self.clock() - KEEP_S
         with self._lock:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM queries WHERE creation_time < ? AND status NOT IN ('QUEUED', 'RUNNING')", (cutoff,))]
+            ids = [r[0] for r in self._db.execute(
+                "SELECT id FROM queries WHERE coalesce(completion_time, creation_time) <= ? "
+                "AND status NOT IN ('QUEUED', 'RUNNING')", (cutoff,))]
             self._db.executemany("DELETE FROM queries WHERE id = ?", [(i,) for i in ids])
         for query_id in ids:
             shutil.rmtree(self.results_dir / query_id, ignore_errors=True)
@@ -152,7 +202,9 @@ class QueryManager:
     def start(self, account_id: str, region: str, statement: str, delivery_s3_uri: str | None = None) -> str:
         """Check ``statement`` and queue it; its query ID (a UUID). Raises
         InvalidQueryStatementException, the store service's not-found/ARN errors,
-        InactiveEventDataStoreException, MaxConcurrentQueriesException."""
+        InactiveEventDataStoreException, MaxConcurrentQueriesException; for ``delivery_s3_uri``
+        InvalidS3BucketNameException, InvalidS3PrefixException and S3BucketDoesNotExistException
+        (the bucket is missing; a storage that cannot be asked now is not an error)."""
         translation = translate(statement)
         for eds_id in translation.store_ids:
             store = self.stores.find(account_id, region, eds_id)
@@ -160,6 +212,7 @@ class QueryManager:
                 raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
         engine_names = engine.check(statement, translation.sql, translation.store_ids)
         names = translation.column_names or tuple(engine_names)
+        delivery_status = self._check_delivery(delivery_s3_uri)
         self.purge()
         query_id = str(uuid.uuid4())
         with self._lock:
@@ -172,16 +225,35 @@ class QueryManager:
                     "run the query again.")
             self._db.execute(
                 "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
-                "delivery_s3_uri, column_names) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?)",
+                "delivery_s3_uri, column_names, delivery_status) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
                 (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
-                 self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode()))
+                 self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status))
             self._runs[query_id] = _Run()
         self._pool.submit(self._run, query_id, translation.sql)
         return query_id
 
+    def _check_delivery(self, uri: str | None) -> str | None:
+        """The first DeliveryStatus of a query delivering to ``uri`` (None: no delivery)."""
+        if uri is None:
+            return None
+        target = parse_delivery_uri(uri)
+        if self._delivery is None:
+            return None
+        try:
+            exists = self.storage.bucket_exists(target.bucket)
+        except StorageUnavailable:
+            exists = True  # cannot tell now: the delivery retries until it can
+        if not exists:
+            raise S3BucketDoesNotExistException.for_bucket(target.bucket)
+        return "PENDING"
+
     def describe(self, account_id: str, query_id: str) -> QueryInfo:
-        """The query (QueryIdNotFoundException when it is not the account's or older than 7 days)."""
-        return self._get(account_id, query_id)
+        """The query (QueryIdNotFoundException when it is not the account's or ended more than 7
+        days ago). While RUNNING, ``execution_ms`` is the time it has run so far."""
+        info = self._get(account_id, query_id)
+        if info.status == "RUNNING" and info.started_time is not None:
+            info = replace(info, execution_ms=max(0, int((self.clock() - info.started_time) * 1000)))
+        return info
 
     def results(self, account_id: str, query_id: str, max_results: int | None = None,
                 next_token: str | None = None) -> tuple[QueryInfo, list[list[str]], str | None]:
@@ -192,7 +264,7 @@ class QueryManager:
         limit = min(PAGE_ROWS, max_results or PAGE_ROWS)
         offset = _decode_token(next_token, query_id) if next_token else 0
         if info.status in ACTIVE or info.status == "FAILED":
-            return info, [], None
+            return replace(info, results_count=0), [], None
         if offset > info.results_count:
             raise InvalidNextTokenException()
         rows = self._read_rows(query_id, offset, min(limit, info.results_count - offset))
@@ -212,19 +284,22 @@ class QueryManager:
                 if run.conn is not None:
                     run.conn.interrupt()
             if info.status == "QUEUED":
-                self._update(query_id, status="CANCELLED")
+                self._update(query_id, status="CANCELLED", completion_time=self.clock(),
+                             **({"delivery_status": "CANCELLED"} if info.delivery_status else {}))
         return replace(info, status="CANCELLED")
 
     def list(self, account_id: str, eds_id: str, *, start_time: float | None = None, end_time: float | None = None,
              status: str | None = None) -> list[QueryInfo]:
-        """The account's queries of the last 7 days that read ``eds_id``, newest first."""
-        since = max(self.clock() - KEEP_S, start_time if start_time is not None else 0)
+        """The account's queries (not yet expired) that read ``eds_id``, newest first, created
+        within [start_time, end_time] (epoch seconds, each optional) and of ``status`` if given."""
+        since = start_time if start_time is not None else 0
+        now = self.clock()
         with self._lock:
             rows = self._db.execute("SELECT * FROM queries WHERE account_id = ? AND creation_time >= ? "
                                     "ORDER BY creation_time DESC, id", (account_id, since)).fetchall()
         out = [_info(r) for r in rows]
         return [q for q in out if eds_id in q.store_ids and (end_time is None or q.creation_time <= end_time)
-                and (status is None or q.status == status)]
+                and (status is None or q.status == status) and q.expires_at() > now]
 
     def close(self) -> None:
         """Interrupt running queries and stop the workers (they end FAILED at the next start if
@@ -235,8 +310,31 @@ class QueryManager:
                 if run.conn is not None:
                     run.conn.interrupt()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._delivery is not None:
+            self._delivery.close()
         with self._lock:
             self._db.close()
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def _delivery_job(self, query_id: str) -> DeliveryJob | None:
+        info = self._row(query_id)
+        if info is None or info.status != "FINISHED" or info.delivery_status != "PENDING" or not info.delivery_s3_uri:
+            return None
+        return DeliveryJob(info.id, info.account_id, info.region, info.delivery_s3_uri,
+                           info.completion_time or info.creation_time, info.column_names,
+                           lambda: self._iter_rows(query_id, info.results_count))
+
+    def _delivered(self, query_id: str, status: str) -> None:
+        with self._lock:
+            try:
+                self._update(query_id, delivery_status=status)
+            except sqlite3.ProgrammingError:  # closed meanwhile
+                pass
+
+    def _iter_rows(self, query_id: str, count: int) -> Iterator[list[str]]:
+        for offset in range(0, count, PAGE_ROWS):
+            yield from self._read_rows(query_id, offset, min(PAGE_ROWS, count - offset))
 
     # --- execution --------------------------------------------------------------------------
 
@@ -260,14 +358,16 @@ class QueryManager:
         scanned = sum(_row_count(f) for f in files)
         size = sum(f.stat().st_size for f in files if f.exists())
         started = time.monotonic()
-        conn = engine.connect(views)
+        conn = engine.connect(views, profile=True)
         with self._lock:
             if run.stop_reason:
                 conn.close()
-                self._update(query_id, status=run.stop_reason)
+                self._update(query_id, status=run.stop_reason, completion_time=self.clock(),
+                             **({"delivery_status": "CANCELLED"} if info.delivery_status else {}))
                 return
             run.conn = conn
-            self._update(query_id, status="RUNNING", events_scanned=scanned, bytes_scanned=size)
+            self._update(query_id, status="RUNNING", events_scanned=scanned, bytes_scanned=size,
+                         started_time=self.clock())
         timer = threading.Timer(self.timeout_s, self._time_out, (query_id,))
         timer.daemon = True
         timer.start()
@@ -275,6 +375,7 @@ class QueryManager:
         out_dir.mkdir(parents=True, exist_ok=True)
         writer = _PageWriter(out_dir)
         status, error = "FINISHED", None
+        matched = 0
         try:
             reader = conn.sql(duckdb_sql).to_arrow_reader(PAGE_ROWS)
             for batch in reader:
@@ -282,6 +383,8 @@ class QueryManager:
                            for i in range(batch.num_columns)]
                 writer.write([[col[r] for col in columns] for r in range(batch.num_rows)])
                 self._update(query_id, results_count=writer.count)
+            reader.close()
+            matched = _events_matched(conn)
         except (duckdb.InterruptException, duckdb.Error, RuntimeError) as exc:
             if run.stop_reason:
                 status = run.stop_reason
@@ -296,7 +399,13 @@ class QueryManager:
         if run.stop_reason and status == "FINISHED":
             status = run.stop_reason
         elapsed = int((time.monotonic() - started) * 1000)
-        self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed)
+        delivery = {}
+        if info.delivery_status:
+            delivery["delivery_status"] = {"FINISHED": "PENDING", "CANCELLED": "CANCELLED"}.get(status, "FAILED")
+        self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed,
+                     events_matched=matched, completion_time=self.clock(), **delivery)
+        if status == "FINISHED" and info.delivery_status and self._delivery is not None:
+            self._delivery.submit(query_id)
 
     def _time_out(self, query_id: str) -> None:
         with self._lock:
@@ -356,11 +465,39 @@ def _row_count(path: Path) -> int:
         return 0
 
 
-def _info(row: tuple[Any, ...]) -> QueryInfo:
-    (qid, account, region, statement, store_ids, status, error, created, delivery, names,
-     scanned, size, elapsed, count) = row
-    return QueryInfo(qid, account, region, statement, tuple(orjson.loads(store_ids)), status, created, error,
-                     delivery, tuple(orjson.loads(names or "[]")), scanned, size, elapsed, count)
+def _events_matched(conn: duckdb.DuckDBPyConnection) -> int:
+    """Rows out of each file scan (through the filters right above it), summed, from the profile
+    of the statement that just ran on ``conn``; 0 when there is no profile."""
+    try:
+        tree = orjson.loads(conn.get_profiling_information())
+    except (duckdb.Error, orjson.JSONDecodeError, TypeError, ValueError):
+        return 0
+
+    def walk(node: dict[str, Any]) -> int:
+        children = node.get("children") or []
+        if node.get("type") == "FILTER" and children and _filtered_scan(children[0]):
+            return int(node.get("operator_cardinality", node.get("intermediate_rows", 0)) or 0)
+        if _filtered_scan(node) and not children:
+            return int(node.get("operator_cardinality", node.get("intermediate_rows", 0)) or 0)
+        return sum(walk(c) for c in children)
+
+    roots = tree.get("operator") or tree.get("children") or []
+    return sum(walk(r) for r in (roots if isinstance(roots, list) else [roots]))
+
+
+def _filtered_scan(node: dict[str, Any]) -> bool:
+    if node.get("type") == "FILTER":
+        children = node.get("children") or []
+        return bool(children) and _filtered_scan(children[0])
+    return node.get("type") in ("TABLE_SCAN", "READ_PARQUET") or "SCAN" in str(node.get("type", ""))
+
+
+def _info(row: sqlite3.Row) -> QueryInfo:
+    return QueryInfo(row["id"], row["account_id"], row["region"], row["statement"], tuple(orjson.loads(row["store_ids"])),
+                     row["status"], row["creation_time"], row["error"], row["delivery_s3_uri"],
+                     tuple(orjson.loads(row["column_names"] or "[]")), row["events_scanned"], row["bytes_scanned"],
+                     row["execution_ms"], row["results_count"], row["events_matched"], row["started_time"],
+                     row["completion_time"], row["delivery_status"])
 
 
 def _encode_token(query_id: str, offset: int) -> str:

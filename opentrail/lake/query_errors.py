@@ -52,6 +52,10 @@ class InvalidDateRangeException(QueryError):
     default_message = "A date range for the query was specified that is not valid. Be sure that the start time is chronologically before the end time."
 
 
+class InvalidQueryStatusException(QueryError):
+    """ListQueries with a QueryStatus that is not one of the query statuses."""
+
+
 class InvalidNextTokenException(QueryError):
     """A NextToken this server did not issue for that query or list."""
 
@@ -66,5 +70,5 @@ class InvalidMaxResultsException(QueryError):
 QUERY_ERRORS: tuple[type[QueryError], ...] = (
     InvalidQueryStatementException, QueryIdNotFoundException, InactiveQueryException,
     MaxConcurrentQueriesException, InactiveEventDataStoreException, EventDataStoreNotFoundException,
-    InvalidDateRangeException, InvalidNextTokenException, InvalidMaxResultsException,
+    InvalidDateRangeException, InvalidNextTokenException, InvalidMaxResultsException, InvalidQueryStatusException,
 )
