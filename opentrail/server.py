@@ -224,6 +224,18 @@ def start_lake_ingest(settings: Settings, store: object, lake_stores: object, ro
     return worker
 
 
+def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
+    """The Lake import manager (:class:`opentrail.lake.imports.ImportManager`) of ``lake``, its
+    thread started (imports left running by the previous run resume); set as ``lake.imports``.
+    Close it with ``.close()``."""
+    from .lake.imports import ImportManager
+
+    imports = ImportManager(data_dir, lake.root, lake.stores, storage, time.time)  # type: ignore[attr-defined]
+    lake.imports = imports  # type: ignore[attr-defined]
+    imports.start()
+    return imports
+
+
 def stop_lake_ingest(worker: object | None) -> None:
     """Stop the thread :func:`start_lake_ingest` started (it writes its open batches first)."""
     if worker is not None:
@@ -300,6 +312,7 @@ def run_server(settings: Settings) -> None:
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
+    lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake)
@@ -320,6 +333,7 @@ def run_server(settings: Settings) -> None:
         delivery.start()
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
+        lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -330,6 +344,8 @@ def run_server(settings: Settings) -> None:
             delivery.join(timeout=30)
         if digests.is_alive():
             digests.join(timeout=30)
+        if lake_imports is not None:
+            lake_imports.close()  # type: ignore[attr-defined]
         stop_lake_ingest(lake_ingest)
         queries.close()
         notifier.close()

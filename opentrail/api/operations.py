@@ -130,6 +130,7 @@ def _not_implemented(operation: str) -> Handler:
 
 
 def _build_table() -> dict[str, Handler]:
+    from .lake_imports import IMPORT_HANDLERS
     from .lake_queries import QUERY_HANDLERS
     from .lake_stores import LAKE_STORE_HANDLERS
     from .lookup_events import lookup_events
@@ -140,7 +141,8 @@ def _build_table() -> dict[str, Handler]:
     from .validation import validated
 
     implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
-                                       **TRAIL_HANDLERS, **LAKE_STORE_HANDLERS, **QUERY_HANDLERS}
+                                       **TRAIL_HANDLERS, **LAKE_STORE_HANDLERS, **QUERY_HANDLERS,
+                                       **IMPORT_HANDLERS}
     # Every implemented handler runs behind the model's request validation (types, constraints).
     return {op: validated(op, implemented[op]) if op in implemented else _not_implemented(op)
             for op in MODEL_OPERATIONS}

@@ -161,6 +161,14 @@ def iter_file_records(path: Path) -> Iterator[FileItem]:
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         yield FileItem("file", code="UnreadableFile", reason=f"cannot read file: {exc}", whole_file=True)
         return
+    yield from iter_data_records(data)
+
+
+def iter_data_records(data: bytes) -> Iterator[FileItem]:
+    """Yield the items of a file's (decompressed) bytes ``data``, as :func:`iter_file_records` does
+    for a file (objects read from a bucket). Never raises."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     if not data.strip():
         yield FileItem("file", code="EmptyFile", reason="empty file, no records", whole_file=True)
         return

@@ -5,6 +5,7 @@
 - :mod:`.service`: the event data store operations (``<data-dir>/lake.db``).
 - :mod:`.ingest`: the consumer of the event log that writes selected events into stores.
 - :mod:`.sql` and :mod:`.queries`: Trino SQL on DuckDB, and the asynchronous query runner.
+- :mod:`.imports`: StartImport's worker (trail log files in a bucket copied into a store).
 
 :class:`Lake` bundles what the API handlers use (``OperationContext.lake``).
 """
@@ -19,8 +20,10 @@ from typing import Any
 @dataclass
 class Lake:
     """``stores``: the event data store service; ``queries``: the query runner (None until it
-    exists); ``root``: the lake root folder (see :mod:`.layout`)."""
+    exists); ``root``: the lake root folder (see :mod:`.layout`); ``imports``: the import manager
+    (:class:`.imports.ImportManager`), None when imports are not served."""
 
     stores: Any
     queries: Any
     root: Path
+    imports: Any = None

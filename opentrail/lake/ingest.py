@@ -483,8 +483,11 @@ class LakeIngestWorker(threading.Thread):
                 continue
             deleted += len(table) - len(kept)
             parsed = layout.parse_file_name(path.name)
+            imported = layout.parse_import_file_name(path.name)
             if len(kept) and parsed is not None:
                 write_file(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)))
+            elif len(kept) and imported is not None:
+                write_file(kept, path.with_name(layout.import_file_name(imported[0], imported[1], imported[2] + 1)))
             path.unlink()
         for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             try:

@@ -14,6 +14,11 @@ file is *superseded* when another file of the same folder covers its seq range a
 (a wider range, or the same range with a higher generation): :func:`data_files` leaves
 superseded files out, so a reader never sees a row twice. Files are written under a name
 starting with ``.`` and renamed once complete.
+
+Lake imports (:mod:`.imports`) write ``<store>/<YYYY>/<MM>/<DD>/import-<import id>-<n>.parquet``
+(``n`` counts the files one import wrote, from 0). They hold no event log seqs: compaction leaves
+them alone, and only a retention purge rewrites one (``import-<id>-<n>.v<generation>.parquet``,
+which supersedes the lower generations of the same ``<id>-<n>`` in its folder).
 """
 
 from __future__ import annotations
@@ -51,15 +56,42 @@ def parse_file_name(name: str) -> tuple[int, int, int] | None:
     return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0))
 
 
+#: ``import-<import id>-<n>[.v<generation>].parquet``
+_IMPORT_FILE_NAME = re.compile(r"^import-([0-9a-f-]{36})-(\d+)(?:\.v(\d+))?\.parquet$")
+
+
+def import_file_name(import_id: str, n: int, generation: int = 0) -> str:
+    """The name of the ``n``-th file an import wrote (``generation`` > 0: rewritten by retention)."""
+    return f"import-{import_id}-{n}.parquet" if generation == 0 else f"import-{import_id}-{n}.v{generation}.parquet"
+
+
+def parse_import_file_name(name: str) -> tuple[str, int, int] | None:
+    """``(import_id, n, generation)`` of a name :func:`import_file_name` made; None otherwise."""
+    m = _IMPORT_FILE_NAME.match(name)
+    return None if m is None else (m[1], int(m[2]), int(m[3] or 0))
+
+
 def superseded(files: list[Path]) -> set[Path]:
     """The files of ``files`` that another file of the same folder supersedes (see the module
     docstring). Names :func:`file_name` did not make are never superseded."""
     by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
+    newest: dict[tuple[Path, str, int], tuple[int, Path]] = {}
+    out: set[Path] = set()
     for path in files:
         parsed = parse_file_name(path.name)
         if parsed is not None:
             by_dir.setdefault(path.parent, []).append((*parsed, path))
-    out: set[Path] = set()
+            continue
+        imported = parse_import_file_name(path.name)
+        if imported is not None:  # an import file: the highest generation of its <id>-<n> wins
+            key = (path.parent, imported[0], imported[1])
+            seen = newest.get(key)
+            if seen is None or imported[2] > seen[0]:
+                if seen is not None:
+                    out.add(seen[1])
+                newest[key] = (imported[2], path)
+            else:
+                out.add(path)
     for entries in by_dir.values():
         # in (first asc, last desc, generation desc) order, a file is superseded exactly when an
         # earlier one reaches as far: that one starts no later and covers it (or is newer)

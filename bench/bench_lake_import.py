@@ -1,0 +1,157 @@
+"""Lake import benchmark: StartImport events/s from a local bucket folder and from moto's S3 server,
+beside DuckDB reading the same .json.gz files.
+
+    python3 bench/bench_lake_import.py [--copies 40] [--no-moto]
+
+The invictus-ir dataset (55 trail log files, 2,900 records) is written ``--copies`` times with fresh
+eventIDs as gzip trail log files in one day folder (``AWSLogs/<acct>/CloudTrail/us-east-1/2023/07/10/``)
+of a local bucket folder. :class:`~opentrail.lake.imports.ImportManager` (in process, its defaults,
+the same code StartImport runs) copies them into an empty event data store, timed from the import's
+creation to COMPLETED: listing, reading, gunzip, the tolerant reader, de-duplication, record ->
+columns, zstd Parquet, fsync'd files, commits. Then the same from moto's S3 server (``moto.server``
+on a local port, objects uploaded first, not timed). Beside them: DuckDB
+``SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('<folder>/*.json.gz',
+columns={'Records': 'JSON[]'}))`` over the
+same files (reading and parsing only, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from opentrail.lake.imports import ImportManager  # noqa: E402
+from opentrail.lake.model import EventDataStore  # noqa: E402
+from opentrail.objectstore import LocalFolderStorage, S3Storage  # noqa: E402
+
+DAY = "AWSLogs/123837392027/CloudTrail/us-east-1/2023/07/10/"
+ACCOUNT = "111122223333"
+EDS_ID = "0b6f2c3e-0000-4000-8000-000000000002"
+ROLE = "arn:aws:iam::111122223333:role/import"
+
+
+def _dataset() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "datasets" / "cloudtrail" / "invictus-ir-aws_dataset" / "CloudTrail"
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit("the invictus-ir dataset is not found")
+
+
+class _Stores:
+    def __init__(self) -> None:
+        self.store = EventDataStore(id=EDS_ID, account_id=ACCOUNT, home_region="us-east-1", name="bench",
+                                    status="ENABLED", advanced_event_selectors=(), retention_period_days=3653)
+
+    def find(self, account_id: str, region: str, ref: str) -> EventDataStore:
+        return self.store
+
+    def all(self) -> list[EventDataStore]:
+        return [self.store]
+
+
+def _files(copies: int) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for f in sorted(_dataset().glob("*.json")):
+        doc = json.loads(f.read_bytes())
+        for k in range(copies):
+            for r in doc["Records"]:
+                r["eventID"] = f"{k:06d}" + r["eventID"][6:]
+            out[f"{DAY}{f.stem}_{k}.json.gz"] = gzip.compress(json.dumps(doc).encode())
+    return out
+
+
+def _run_import(work: Path, storage: object, bucket: str, label: str) -> tuple[float, int]:
+    data = work / f"data-{label}"
+    manager = ImportManager(data, data / "lake", _Stores(), storage, time.time, poll_s=0.01)  # type: ignore[arg-type]
+    manager.start()
+    t0 = time.perf_counter()
+    info = manager.start_import(ACCOUNT, "us-east-1", [EDS_ID],
+                                {"S3": {"S3LocationUri": f"s3://{bucket}", "S3BucketRegion": "us-east-1",
+                                        "S3BucketAccessRoleArn": ROLE}}, None, None, None)
+    assert manager.wait_idle(3600)
+    elapsed = time.perf_counter() - t0
+    done = manager.get(ACCOUNT, info.id)
+    manager.close()
+    assert done.status == "COMPLETED", done
+    return elapsed, done.events_completed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=40)
+    ap.add_argument("--no-moto", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-lake-import-"))
+    try:
+        files = _files(args.copies)
+        storage = LocalFolderStorage(work / "buckets")
+        bucket_dir = storage.create_bucket("trail")
+        for key, body in files.items():
+            path = bucket_dir / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        mb = sum(len(b) for b in files.values()) / 1e6
+        print(f"{len(files)} files, {mb:.1f} MB gzip")
+        elapsed, n = _run_import(work, storage, "trail", "local")
+        print(f"StartImport, local bucket folder: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s")
+
+        import duckdb
+
+        t0 = time.perf_counter()
+        [(count,)] = duckdb.execute(
+            "SELECT count(*) FROM (SELECT unnest(Records) FROM read_json(?, columns={'Records': 'JSON[]'},"
+            " maximum_object_size=100000000))",
+            [str(bucket_dir / DAY / "*.json.gz")]).fetchall()
+        d = time.perf_counter() - t0
+        print(f"DuckDB read_json + unnest(Records), same files: {count} events in {d:.2f} s = {count / d:,.0f} events/s")
+
+        if not args.no_moto:
+            port = _free_port()
+            env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+            import os
+
+            os.environ.update(env)
+            moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                url = f"http://127.0.0.1:{port}"
+                for _ in range(200):
+                    try:
+                        urllib.request.urlopen(url + "/moto-api/", timeout=1)
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                s3 = S3Storage(url)
+                s3._client.create_bucket(Bucket="trail")
+                for key, body in files.items():
+                    s3.put_object("trail", key, body, {})
+                elapsed, n = _run_import(work, s3, "trail", "moto")
+                print(f"StartImport, moto S3 server: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s")
+                s3.close()
+            finally:
+                moto.terminate()
+                moto.wait(30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

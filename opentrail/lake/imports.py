@@ -1,0 +1,629 @@
+"""Lake imports: trail log files already in a bucket copied into an event data store (StartImport,
+GetImport, ListImports, ListImportFailures, StopImport; ``../shared/reference/lake.md`` §A.4, the
+User Guide's "Copy trail events to an event data store").
+
+**Source.** ``S3LocationUri`` ``s3://bucket[/prefix]`` is read through opentrail's object storage
+(:mod:`opentrail.objectstore`: a local bucket folder under ``<data-dir>/buckets`` or the
+S3-compatible endpoint). Only keys in the trail layout are read:
+``[<prefix>/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/<file>`` -- nothing
+outside the ``CloudTrail`` folder (digests, Insights, other objects are skipped silently). A day
+folder is a *prefix* (PrefixesFound / PrefixesCompleted). A file that is not gzip
+(``UncompressedFile``), not CloudTrail records (``InvalidFileFormat``) or cannot be read
+(``AccessDenied``, ``ReadError``) is a failure entry (ListImportFailures) and the import ends FAILED.
+
+**Filters.** StartEventTime/EndEventTime are applied to the day folders' dates and the delivery
+time in the file name (``..._YYYYMMDDTHHmmZ_...``) before a file is read, then to each event's
+eventTime (inclusive bounds). As on AWS, the store's selectors are ignored and its retention is
+not: events older than the retention period are not imported.
+
+**De-duplication (a difference from AWS, which imports duplicates).** An event whose eventID is
+already in the store on the same eventTime day (from ingestion, an earlier import, or earlier in
+this import) is not written again. The eventIDs of a day are read from the store's files the first
+time the import meets that day (the eventid column only) and kept for the last
+:data:`DAY_CACHE` days met. EventsCompleted counts the events written.
+
+**Exactly once per file, across crashes.** Files' events are batched; a flush writes the batch as
+``import-<import id>-<n>.parquet`` files (one per eventTime day, :mod:`.layout`), durable and
+renamed into place, and then commits, in one transaction of ``<data-dir>/lake-imports.db``, the
+source files as completed with the next ``n``. On start, an import's files with ``n`` at or above
+the committed one (written, not committed) are deleted, and the import resumes by itself
+(INITIALIZING / IN_PROGRESS imports continue, skipping completed files).
+
+**Statuses** INITIALIZING (listing) -> IN_PROGRESS -> COMPLETED | FAILED (finished with failure
+entries) | STOPPED (StopImport). A FAILED or STOPPED import is retried by StartImport with its
+ImportId: the failed files are read again and the files not yet read are read; completed ones are
+not. One import per account at a time (AccountHasOngoingImportException); imports run one after
+another on one thread, in creation order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import sqlite3
+import threading
+import uuid
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..events.files import GZIP_MAGIC, iter_data_records
+from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
+from . import layout
+from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
+from .ingest import _TMP, _day_of, _days, write_file
+from .model import INGESTED_CATEGORIES
+from .schema import record_table
+
+log = logging.getLogger(__name__)
+
+IMPORTS_DB = "lake-imports.db"
+#: Events batched before a flush writes files and commits the files read.
+BATCH_EVENTS = 100_000
+#: Seconds a batch waits at most before a flush (statistics move at least this often).
+BATCH_SECONDS = 2.0
+#: Days whose eventIDs are kept in memory for de-duplication.
+DAY_CACHE = 32
+STATUSES = ("INITIALIZING", "IN_PROGRESS", "FAILED", "STOPPED", "COMPLETED")
+ONGOING = ("INITIALIZING", "IN_PROGRESS")
+
+_S3_URI = re.compile(r"^s3://([^/]+)(?:/(.*))?$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+#: A trail log file key: (org id, account, region, year, month, day, name).
+_TRAIL_KEY = re.compile(r"(?:^|/)AWSLogs/(?:(o-[a-z0-9]{10,32})/)?(\d{12})/CloudTrail/([a-z0-9-]+)/"
+                        r"(\d{4})/(\d{2})/(\d{2})/([^/]+)$")
+_FILE_TIME = re.compile(r"_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_")
+
+
+class ImportNotFoundException(LakeError):
+    """No import with that ID in the caller's account."""
+
+    default_message = "The specified import was not found."
+
+
+class AccountHasOngoingImportException(LakeError):
+    """StartImport while another import of the account is INITIALIZING or IN_PROGRESS."""
+
+    default_message = "This exception is thrown when you start a new import and a previous import is still in progress."
+
+
+class InvalidImportSourceException(LakeError):
+    """The import source is not a bucket opentrail can read (bad URI, missing bucket, bad role ARN)."""
+
+    default_message = "This exception is thrown when the provided source S3 bucket is not valid for import."
+
+
+class ImportParameterError(LakeError):
+    """A request value the import rules refuse (answered as InvalidParameterException)."""
+
+    @property
+    def code(self) -> str:
+        return "InvalidParameterException"
+
+
+IMPORT_ERRORS = (ImportNotFoundException, AccountHasOngoingImportException, InvalidImportSourceException)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportInfo:
+    """One import as GetImport shows it. Times are epoch seconds; ``start_time``/``end_time`` None
+    when not given."""
+
+    id: str
+    account_id: str
+    region: str
+    destination: str
+    eds_id: str
+    s3_uri: str
+    bucket_region: str
+    role_arn: str
+    start_time: float | None
+    end_time: float | None
+    status: str
+    created: float
+    updated: float
+    prefixes_found: int
+    prefixes_completed: int
+    files_completed: int
+    events_completed: int
+    failed_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFailure:
+    """One ListImportFailures item: the object's ``s3://`` location, FAILED, the error."""
+
+    location: str
+    status: str
+    error_type: str
+    error_message: str
+    updated: float
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``(bucket, prefix)`` of ``s3://bucket[/prefix]`` (prefix "" or ending in ``/``). Raises
+    InvalidImportSourceException."""
+    m = _S3_URI.match(uri)
+    if m is None or not m[1]:
+        raise InvalidImportSourceException(f"S3LocationUri {uri[:200]!r} is not an s3://bucket/prefix URI.")
+    prefix = m[2] or ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return m[1], prefix
+
+
+def trail_key(key: str) -> tuple[str, str] | None:
+    """``(prefix, day)`` of a trail log file key -- the day folder (with its trailing ``/``) and its
+    date ``YYYY-MM-DD`` -- or None for a key outside the trail layout."""
+    m = _TRAIL_KEY.search(key)
+    if m is None:
+        return None
+    return key[: len(key) - len(m[7])], f"{m[4]}-{m[5]}-{m[6]}"
+
+
+def _day_start(day: str) -> float:
+    import calendar
+
+    y, mo, d = (int(x) for x in day.split("-"))
+    try:
+        return float(calendar.timegm((y, mo, d, 0, 0, 0)))
+    except (ValueError, OverflowError):
+        return 0.0
+
+
+def in_time_range(key: str, day: str, start: float | None, end: float | None) -> bool:
+    """False when the day folder's date or the file name's delivery time rule out any event in
+    [start, end]: the folder's day ends before ``start`` or begins after ``end``, or the file was
+    delivered (its name's ``YYYYMMDDTHHmmZ``) before ``start``."""
+    day_start = _day_start(day)
+    if start is not None and day_start + 86400 <= start:
+        return False
+    if end is not None and day_start > end:
+        return False
+    if start is not None:
+        m = _FILE_TIME.search(key.rsplit("/", 1)[-1])
+        if m is not None:
+            import calendar
+
+            try:
+                delivered = calendar.timegm((int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), 0))
+            except (ValueError, OverflowError):
+                return True
+            if delivered + 60 < start:
+                return False
+    return True
+
+
+class ImportState:
+    """``<data-dir>/lake-imports.db``: ``imports`` (one row per import, statistics included) and
+    ``files`` (one row per source object read: COMPLETED or FAILED). Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(
+            "CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,"
+            " destination TEXT NOT NULL, eds_id TEXT NOT NULL, s3_uri TEXT NOT NULL, bucket_region TEXT NOT NULL,"
+            " role_arn TEXT NOT NULL, start_time REAL, end_time REAL, status TEXT NOT NULL, created REAL NOT NULL,"
+            " updated REAL NOT NULL, prefixes_found INTEGER NOT NULL DEFAULT 0,"
+            " prefixes_completed INTEGER NOT NULL DEFAULT 0, files_completed INTEGER NOT NULL DEFAULT 0,"
+            " events_completed INTEGER NOT NULL DEFAULT 0, next_file INTEGER NOT NULL DEFAULT 0);"
+            "CREATE TABLE IF NOT EXISTS files (import_id TEXT NOT NULL, key TEXT NOT NULL, status TEXT NOT NULL,"
+            " error_type TEXT, error_message TEXT, updated REAL NOT NULL, PRIMARY KEY (import_id, key));")
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        with self.lock:
+            self._conn.close()
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self._conn.execute(sql, args)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+
+_COLUMNS = ("id, account_id, region, destination, eds_id, s3_uri, bucket_region, role_arn, start_time, end_time,"
+            " status, created, updated, prefixes_found, prefixes_completed, files_completed, events_completed,"
+            " (SELECT count(*) FROM files f WHERE f.import_id = imports.id AND f.status = 'FAILED')")
+
+
+class _Stopped(Exception):
+    pass
+
+
+class ImportManager:
+    """The imports of every account, and the thread that runs them (module docstring).
+
+    ``stores``: the event data store service (``find``, ``all``); ``storage``: the object storage
+    the buckets are read from; ``clock`` gives epoch seconds. :meth:`start` starts the thread
+    (imports left INITIALIZING/IN_PROGRESS by a previous run resume); :meth:`close` stops it."""
+
+    def __init__(self, data_dir: Path, lake_root: Path, stores: Any, storage: ObjectStorage,
+                 clock: Callable[[], float], *, batch_events: int = BATCH_EVENTS,
+                 batch_seconds: float = BATCH_SECONDS, poll_s: float = 0.5) -> None:
+        self._root, self._stores, self._storage, self._clock = Path(lake_root), stores, storage, clock
+        self._batch_events, self._batch_seconds, self._poll_s = batch_events, batch_seconds, poll_s
+        self._state = ImportState(Path(data_dir) / IMPORTS_DB)
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the import thread."""
+        self._thread = threading.Thread(target=self._run, name="opentrail-lake-import", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread (the file being read is dropped and read again on the next start)."""
+        self._closing.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        self._state.close()
+
+    # --- operations --------------------------------------------------------------------------
+    def start_import(self, account_id: str, region: str, destinations: list[str] | None, source: dict[str, Any] | None,
+                     start_time: float | None, end_time: float | None, import_id: str | None) -> ImportInfo:
+        """StartImport: a new import (``destinations`` and ``source`` required), or the retry of the
+        FAILED/STOPPED import ``import_id``. Raises AccountHasOngoingImportException,
+        ImportNotFoundException, InvalidImportSourceException, InvalidParameterException and the
+        store lookup errors (EventDataStoreARNInvalid/NotFound, InactiveEventDataStore,
+        InvalidEventDataStoreCategory)."""
+        now = self._clock()
+        with self._state.lock:
+            if import_id is not None:
+                info = self.get(account_id, import_id)
+                if info.status in ONGOING:
+                    raise AccountHasOngoingImportException()
+                if info.status == "COMPLETED":
+                    raise ImportParameterError("The import is COMPLETED; only a FAILED or STOPPED import can be retried.")
+                self._check_store(account_id, region, info.destination)
+                self._check_no_ongoing(account_id)
+                self._state.transaction([
+                    ("DELETE FROM files WHERE import_id = ? AND status = 'FAILED'", (import_id,)),
+                    ("UPDATE imports SET status = 'INITIALIZING', updated = ? WHERE id = ?", (now, import_id))])
+                self._wake.set()
+                return self.get(account_id, import_id)
+            if not destinations:
+                raise ImportParameterError("Destinations is required: the ARN of one event data store.")
+            if source is None or not isinstance(source.get("S3"), dict):
+                raise ImportParameterError("ImportSource is required.")
+            s3 = source["S3"]
+            uri, bucket_region, role = s3.get("S3LocationUri"), s3.get("S3BucketRegion"), s3.get("S3BucketAccessRoleArn")
+            if not all(isinstance(v, str) for v in (uri, bucket_region, role)):
+                raise ImportParameterError("S3LocationUri, S3BucketRegion and S3BucketAccessRoleArn are required.")
+            if start_time is not None and end_time is not None and start_time > end_time:
+                raise ImportParameterError("StartEventTime must be earlier than EndEventTime.")
+            store = self._check_store(account_id, region, destinations[0])
+            bucket, _prefix = parse_s3_uri(uri)
+            if _REGION.match(bucket_region) is None:
+                raise InvalidImportSourceException(f"S3BucketRegion {bucket_region[:64]!r} is not a Region name.")
+            if _ROLE_ARN.match(role) is None:
+                raise InvalidImportSourceException(f"S3BucketAccessRoleArn {role[:200]!r} is not an IAM role ARN.")
+            try:
+                exists = self._storage.bucket_exists(bucket)
+            except StorageError as exc:
+                raise InvalidImportSourceException(f"The bucket {bucket} cannot be reached: {exc}") from None
+            if not exists:
+                raise InvalidImportSourceException(f"The bucket {bucket} does not exist.")
+            self._check_no_ongoing(account_id)
+            new_id = str(uuid.uuid4())
+            self._state.transaction([(
+                "INSERT INTO imports (id, account_id, region, destination, eds_id, s3_uri, bucket_region, role_arn,"
+                " start_time, end_time, status, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'INITIALIZING', ?, ?)",
+                (new_id, account_id, region, store.arn, store.id, uri, bucket_region, role, start_time, end_time, now, now))])
+        self._wake.set()
+        return self.get(account_id, new_id)
+
+    def _check_store(self, account_id: str, region: str, ref: str) -> Any:
+        store = self._stores.find(account_id, region, ref)
+        if store.status == "PENDING_DELETION":
+            raise InactiveEventDataStoreException()
+        if store.category not in INGESTED_CATEGORIES:
+            raise InvalidEventDataStoreCategoryException(
+                "Events can be imported only into event data stores of CloudTrail events (Management, Data).")
+        return store
+
+    def _check_no_ongoing(self, account_id: str) -> None:
+        if self._state.execute("SELECT 1 FROM imports WHERE account_id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
+                               (account_id,)):
+            raise AccountHasOngoingImportException()
+
+    @staticmethod
+    def _info(row: tuple[Any, ...]) -> ImportInfo:
+        return ImportInfo(*row[:10], *row[10:13], *(int(v) for v in row[13:18]))  # type: ignore[arg-type]
+
+    def get(self, account_id: str, import_id: str) -> ImportInfo:
+        """GetImport. Raises ImportNotFoundException (also for another account's import)."""
+        rows = self._state.execute(f"SELECT {_COLUMNS} FROM imports WHERE id = ? AND account_id = ?",
+                                   (import_id, account_id))
+        if not rows:
+            raise ImportNotFoundException()
+        return self._info(rows[0])
+
+    def list(self, account_id: str, region: str, destination: str | None = None,
+             status: str | None = None) -> list[ImportInfo]:
+        """ListImports: the account's imports of ``region`` in creation order, optionally only those
+        into ``destination`` (an event data store ARN) or in ``status``."""
+        sql = f"SELECT {_COLUMNS} FROM imports WHERE account_id = ? AND region = ?"
+        args: list[Any] = [account_id, region]
+        if destination is not None:
+            sql += " AND destination = ?"
+            args.append(destination)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        return [self._info(r) for r in self._state.execute(sql + " ORDER BY created, id", tuple(args))]
+
+    def failures(self, account_id: str, import_id: str) -> list[ImportFailure]:
+        """ListImportFailures: the failed files of the import, by key. Raises ImportNotFoundException."""
+        info = self.get(account_id, import_id)
+        bucket, _ = parse_s3_uri(info.s3_uri)
+        rows = self._state.execute("SELECT key, error_type, error_message, updated FROM files"
+                                   " WHERE import_id = ? AND status = 'FAILED' ORDER BY key", (import_id,))
+        return [ImportFailure(k if k.startswith("s3://") else f"s3://{bucket}/{k}", "FAILED", t, m, u)
+                for k, t, m, u in rows]
+
+    def stop_import(self, account_id: str, import_id: str) -> ImportInfo:
+        """StopImport: an INITIALIZING/IN_PROGRESS import becomes STOPPED (the thread stops after the
+        file it is reading; the files read are kept). Another status is answered unchanged. Raises
+        ImportNotFoundException."""
+        self.get(account_id, import_id)
+        self._state.execute("UPDATE imports SET status = 'STOPPED', updated = ? WHERE id = ? AND status IN"
+                            " ('INITIALIZING', 'IN_PROGRESS')", (self._clock(), import_id))
+        return self.get(account_id, import_id)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no import is INITIALIZING or IN_PROGRESS (tests)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self._state.execute("SELECT 1 FROM imports WHERE status IN ('INITIALIZING', 'IN_PROGRESS')"):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    # --- the thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            rows = self._state.execute("SELECT id, account_id FROM imports WHERE status IN ('INITIALIZING', 'IN_PROGRESS')"
+                                       " ORDER BY created, id LIMIT 1")
+            if not rows:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+                continue
+            try:
+                _Run(self, self.get(rows[0][1], rows[0][0])).run()
+            except _Stopped:
+                pass
+            except Exception as exc:  # an import that cannot go on ends FAILED with the reason
+                log.exception("lake import %s failed", rows[0][0])
+                self._fail(rows[0][0], "", "InternalError", str(exc) or type(exc).__name__)
+
+    def _fail(self, import_id: str, key: str, error_type: str, message: str) -> None:
+        now = self._clock()
+        self._state.transaction([
+            ("INSERT OR REPLACE INTO files (import_id, key, status, error_type, error_message, updated)"
+             " VALUES (?, ?, 'FAILED', ?, ?, ?)", (import_id, key, error_type, message[:1000], now)),
+            ("UPDATE imports SET status = 'FAILED', updated = ? WHERE id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
+             (now, import_id))])
+
+
+class _Run:
+    """One run of one import (until it ends, is stopped, or the manager closes)."""
+
+    def __init__(self, manager: ImportManager, info: ImportInfo) -> None:
+        self.m, self.info = manager, info
+        self.state = manager._state
+        self.store_dir = layout.store_dir(manager._root, info.eds_id)
+        self.records: list[tuple[dict[str, Any], bytes]] = []
+        self.keys: list[tuple[str, str | None, str | None]] = []  # (key, error type, message) read since the flush
+        self.batch_started: float | None = None
+        self.days: OrderedDict[int, tuple[set[str], set[str]]] = OrderedDict()
+        self.next_file = int(self.state.execute("SELECT next_file FROM imports WHERE id = ?", (info.id,))[0][0])
+
+    def _status(self) -> str:
+        return str(self.state.execute("SELECT status FROM imports WHERE id = ?", (self.info.id,))[0][0])
+
+    def _check(self) -> None:
+        if self.m._closing.is_set() or self._status() not in ONGOING:
+            raise _Stopped()
+
+    def cleanup(self) -> None:
+        """Delete this import's files written after the last commit (a crash between the two)."""
+        if not self.store_dir.is_dir():
+            return
+        for path in self.store_dir.rglob(f"*import-{self.info.id}-*"):
+            parsed = layout.parse_import_file_name(path.name.removeprefix(_TMP))
+            if path.name.startswith(_TMP) or (parsed is not None and parsed[1] >= self.next_file):
+                log.info("lake import: removing %s, written after the import's last commit", path)
+                path.unlink(missing_ok=True)
+
+    def run(self) -> None:
+        info, now = self.info, self.m._clock()
+        self.cleanup()
+        bucket, prefix = parse_s3_uri(info.s3_uri)
+        try:
+            keys = self.m._storage.list_objects(bucket, prefix)
+        except NoSuchBucket:
+            self.m._fail(info.id, info.s3_uri, "NoSuchBucket", f"The bucket {bucket} does not exist.")
+            return
+        except StorageError as exc:
+            self.m._fail(info.id, info.s3_uri, "AccessDenied", f"The bucket {bucket} cannot be listed: {exc}")
+            return
+        candidates: list[tuple[str, str]] = []
+        for key in keys:
+            found = trail_key(key)
+            if found is not None and in_time_range(key, found[1], info.start_time, info.end_time):
+                candidates.append((key, found[0]))
+        done = {k for (k,) in self.state.execute("SELECT key FROM files WHERE import_id = ?", (info.id,))}
+        self.remaining: dict[str, int] = {}
+        for key, pfx in candidates:
+            if key not in done:
+                self.remaining[pfx] = self.remaining.get(pfx, 0) + 1
+        self.prefix_of = dict(candidates)
+        found_prefixes = len({p for _, p in candidates})
+        self.completed_prefixes = found_prefixes - len(self.remaining)
+        self.state.execute("UPDATE imports SET status = 'IN_PROGRESS', prefixes_found = ?, prefixes_completed = ?,"
+                           " updated = ? WHERE id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
+                           (found_prefixes, self.completed_prefixes, now, info.id))
+        self._check()
+        for key, _pfx in candidates:
+            if key in done:
+                continue
+            self._read(bucket, key)
+            if len(self.records) >= self.m._batch_events or (
+                    self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
+                self._check()
+                self.flush()
+        self._check()
+        self.flush()
+        failed = self.state.execute("SELECT count(*) FROM files WHERE import_id = ? AND status = 'FAILED'", (info.id,))[0][0]
+        self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
+                           ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
+
+    def _read(self, bucket: str, key: str) -> None:
+        if self.batch_started is None:
+            self.batch_started = self.m._clock()
+        try:
+            body = self.m._storage.get_object(bucket, key).body
+        except StorageError as exc:
+            self.keys.append((key, "AccessDenied", f"The object cannot be read: {exc}"))
+            return
+        if not body.startswith(GZIP_MAGIC):
+            self.keys.append((key, "UncompressedFile", "The file is not gzip-compressed; CloudTrail log files are .json.gz."))
+            return
+        try:
+            data = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.keys.append((key, "ReadError", f"The file cannot be decompressed: {exc}"))
+            return
+        if not data.lstrip().startswith(b"{"):
+            self.keys.append((key, "InvalidFileFormat", "The file is not a CloudTrail log file ({\"Records\": [...]})."))
+            return
+        records: list[tuple[dict[str, Any], bytes]] = []
+        for item in iter_data_records(data):
+            if item.whole_file or (item.location == "object" and not records):
+                self.keys.append((key, "InvalidFileFormat",
+                                  f"The file is not a CloudTrail log file: {item.reason or 'no Records list'}."))
+                return
+            if isinstance(item.record, dict):
+                records.append((item.record, orjson.dumps(item.record)))
+        self.records.extend(records)
+        self.keys.append((key, None, None))
+
+    # --- writing -----------------------------------------------------------------------------
+    def _day_ids(self, day: int) -> set[str]:
+        """The eventIDs already in the store on ``day`` (days since 1970), refreshed with the files
+        written since the last look."""
+        entry = self.days.get(day)
+        if entry is None:
+            entry = self.days[day] = (set(), set())
+            while len(self.days) > DAY_CACHE:
+                self.days.popitem(last=False)
+        self.days.move_to_end(day)
+        ids, seen = entry
+        folder = layout.day_dir(self.m._root, self.info.eds_id, _day_of(day))
+        if folder.is_dir():
+            for path in folder.glob("*.parquet"):
+                if path.name.startswith((".", "_")) or path.name in seen:
+                    continue
+                try:
+                    column = pq.read_table(path, columns=["eventid"]).column("eventid")
+                except (OSError, pa.ArrowException):
+                    continue  # removed meanwhile (compaction, retention)
+                ids.update(v for v in column.to_pylist() if v is not None)
+                seen.add(path.name)
+        return ids
+
+    def flush(self) -> None:
+        info, now = self.info, self.m._clock()
+        files_written: list[str] = []
+        written = 0
+        if self.records:
+            store = self._live_store()
+            table = record_table(self.records)
+            ms = pc.cast(table.column("eventtime"), pa.int64())
+            keep = pc.is_valid(ms)
+            cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
+            keep = pc.and_(keep, pc.greater_equal(ms, cutoff_ms))
+            if info.start_time is not None:
+                keep = pc.and_(keep, pc.greater_equal(ms, int(info.start_time * 1000)))
+            if info.end_time is not None:
+                keep = pc.and_(keep, pc.less_equal(ms, int(info.end_time * 1000)))
+            table = table.filter(pc.fill_null(keep, False))
+            days = _days(table).to_pylist()
+            ids = table.column("eventid").to_pylist()
+            mask: list[bool] = []
+            by_day: dict[int, set[str]] = {}
+            for day, eid in zip(days, ids):
+                if eid is None:
+                    mask.append(True)
+                    continue
+                known = by_day.get(day)
+                if known is None:
+                    known = by_day[day] = self._day_ids(day)
+                if eid in known:
+                    mask.append(False)
+                else:
+                    known.add(eid)
+                    mask.append(True)
+            table = table.filter(pa.array(mask, pa.bool_()))
+            day_array = pa.array([d for d, k in zip(days, mask) if k], pa.int64())
+            for day in sorted(set(day_array.to_pylist())):
+                part = table.filter(pc.equal(day_array, day))
+                name = layout.import_file_name(info.id, self.next_file + len(files_written))
+                write_file(part, layout.day_dir(self.m._root, info.eds_id, _day_of(day)) / name)
+                if day in self.days:
+                    self.days[day][1].add(name)
+                files_written.append(name)
+                written += len(part)
+        completed = sum(1 for _, t, _ in self.keys if t is None)
+        for key, _t, _m in self.keys:
+            pfx = self.prefix_of.get(key)
+            if pfx is not None and pfx in self.remaining:
+                self.remaining[pfx] -= 1
+                if self.remaining[pfx] == 0:
+                    del self.remaining[pfx]
+                    self.completed_prefixes += 1
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            ("INSERT OR REPLACE INTO files (import_id, key, status, error_type, error_message, updated)"
+             " VALUES (?, ?, ?, ?, ?, ?)", (info.id, k, "COMPLETED" if t is None else "FAILED", t, msg, now))
+            for k, t, msg in self.keys]
+        statements.append(("UPDATE imports SET files_completed = files_completed + ?, events_completed = events_completed + ?,"
+                           " prefixes_completed = ?, next_file = ?, updated = ? WHERE id = ?",
+                           (completed, written, self.completed_prefixes, self.next_file + len(files_written), now, info.id)))
+        self.state.transaction(statements)
+        self.next_file += len(files_written)
+        self.records, self.keys, self.batch_started = [], [], None
+
+    def _live_store(self) -> Any:
+        store = next((s for s in self.m._stores.all() if s.id == self.info.eds_id), None)
+        if store is None or store.status == "PENDING_DELETION":
+            self.m._fail(self.info.id, self.info.s3_uri, "EventDataStoreNotFound",
+                         "The destination event data store was deleted during the import.")
+            raise _Stopped()
+        return store
