@@ -13,19 +13,11 @@ available text, as listed in docs/lake.md.
 
 from __future__ import annotations
 
+from ..domain_errors import DomainError
 
-class LakeError(Exception):
+
+class LakeError(DomainError):
     """Base of every event data store error; ``code`` is the class name, ``message`` AWS's text."""
-
-    default_message: str = ""
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
 
 
 class EventDataStoreAlreadyExistsException(LakeError):

@@ -7,22 +7,14 @@ SQL errors use Trino's own wording with the position (``line 1:8: Column 'x' can
 
 from __future__ import annotations
 
+from ..domain_errors import DomainError
+
 # The store lookup errors are the event data store service's own (one class per code).
 from .errors import EventDataStoreNotFoundException, InactiveEventDataStoreException
 
 
-class QueryError(Exception):
+class QueryError(DomainError):
     """Base of every query error; ``code`` is the class name, ``message`` the text."""
-
-    default_message: str = ""
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
 
 
 class InvalidQueryStatementException(QueryError):

@@ -26,19 +26,11 @@ errors. Sources of the wording (the rest is opentrail's own, listed in docs/trai
 
 from __future__ import annotations
 
+from ..domain_errors import DomainError
 
-class TrailError(Exception):
+
+class TrailError(DomainError):
     """Base of every trail error; ``code`` is the class name, ``message`` AWS's text."""
-
-    default_message: str = ""
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    @property
-    def code(self) -> str:
-        return type(self).__name__
 
 
 class InvalidTrailNameException(TrailError):
