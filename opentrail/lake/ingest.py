@@ -2,7 +2,7 @@
 
 One thread follows ``EventStore.read_columns(pos, n)`` (as trail delivery does) and hands each
 event to the stores that select it; batches become immutable Parquet files (zstd, columns of
-:data:`.schema.SCHEMA`, rows from :func:`.schema.record_table`) laid out per :mod:`.layout`:
+:data:`.schema.SCHEMA`, rows from :func:`.columns.rows_of_bytes`, DuckDB building the columns) laid out per :mod:`.layout`:
 ``<store>/<YYYY>/<MM>/<DD>/<first-seq>-<last-seq>.parquet`` by the rows' eventTime day (UTC).
 
 **Selection** (CloudTrail User Guide, "Create an event data store for CloudTrail events"): a store
@@ -73,7 +73,8 @@ from ..trails.matching import matches
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
 from . import layout
 from .model import INGESTED_CATEGORIES, EventDataStore
-from .schema import SCHEMA, record_table
+from .columns import rows_of_bytes
+from .schema import SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,9 @@ class IngestState:
 @dataclass(slots=True)
 class _Batch:
     seqs: list[int] = field(default_factory=list)
-    records: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
+    #: the record bytes, and the decoded record when selection needed it (else None)
+    raws: list[bytes] = field(default_factory=list)
+    parsed: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -352,15 +355,20 @@ class LakeIngestWorker(threading.Thread):
                     if seq <= start:
                         continue
                     record = parsed.get(i)
-                    if record is None:
-                        loaded = orjson.loads(records[i])
-                        record = parsed[i] = loaded if isinstance(loaded, dict) else {}
-                    if not (category == "Management" if default else matches(selectors, record)):
-                        continue
+                    if default:  # the default selector needs the category only: no decoding
+                        if category != "Management":
+                            continue
+                    else:
+                        if record is None:
+                            loaded = orjson.loads(records[i])
+                            record = parsed[i] = loaded if isinstance(loaded, dict) else {}
+                        if not matches(selectors, record):
+                            continue
                     if batch is None:
                         batch = self._batches.setdefault(store.id, _Batch())
                     batch.seqs.append(seq)
-                    batch.records.append((record, records[i]))
+                    batch.raws.append(records[i])
+                    batch.parsed.append(record)
                     self._batched += 1
         if self._batched and self._oldest is None:
             self._oldest = now
@@ -392,8 +400,10 @@ class LakeIngestWorker(threading.Thread):
             self._cursor = seq
 
     def _write_batch(self, store: EventDataStore, batch: _Batch, now: float) -> int:
-        table = record_table(batch.records)
+        table, order = rows_of_bytes(batch.raws, batch.parsed)
         seqs = pa.array(batch.seqs, pa.int64())
+        if order is not None:  # rows the fast path did not take come last
+            seqs = seqs.take(pa.array(order, pa.int64()))
         cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
         keep = pc.fill_null(pc.greater_equal(pc.cast(table.column("eventtime"), pa.int64()), cutoff_ms), True)
         if not pc.all(keep).as_py():
