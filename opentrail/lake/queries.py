@@ -14,7 +14,9 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
   the list of rendered strings) under ``<results_dir>/<query-id>/``; reading a page reads at
   most two files, so memory stays bounded whatever the result size. Kept 7 days (:data:`KEEP_S`).
 - QueryStatistics: EventsScanned and EventsMatched are the rows of the files read (Parquet footers),
-  BytesScanned their size in bytes, ExecutionTimeInMillis the wall time of the run.
+  BytesScanned their size in bytes, ExecutionTimeInMillis the wall time of the run. A query over
+  one store whose WHERE bounds eventTime (:func:`.sql.event_time_bounds`) reads only the day
+  folders within those bounds (:func:`.layout.files_between`).
 - Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
   work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
   start (message :data:`RESTART_MESSAGE`); it is not re-run.
@@ -176,7 +178,8 @@ class QueryManager:
                 (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
                  self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode()))
             self._runs[query_id] = _Run()
-        self._pool.submit(self._run, query_id, translation.sql)
+        bounds = translation.event_time_bounds if len(translation.store_ids) == 1 else (None, None)
+        self._pool.submit(self._run, query_id, translation.sql, bounds)
         return query_id
 
     def describe(self, account_id: str, query_id: str) -> QueryInfo:
@@ -240,9 +243,9 @@ class QueryManager:
 
     # --- execution --------------------------------------------------------------------------
 
-    def _run(self, query_id: str, duckdb_sql: str) -> None:
+    def _run(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:
         try:
-            self._execute(query_id, duckdb_sql)
+            self._execute(query_id, duckdb_sql, bounds)
         except Exception as exc:  # never lose a query in a non-terminal state
             log.exception("Lake query %s failed", query_id)
             self._update(query_id, status="FAILED", error=f"Internal error: {type(exc).__name__}")
@@ -250,12 +253,15 @@ class QueryManager:
             with self._lock:
                 self._runs.pop(query_id, None)
 
-    def _execute(self, query_id: str, duckdb_sql: str) -> None:
+    def _execute(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:
         info = self._row(query_id)
         run = self._runs.get(query_id)
         if info is None or run is None or info.status != "QUEUED" or run.stop_reason:
             return
         views = {eds_id: layout.data_files(self.lake_root, eds_id) for eds_id in info.store_ids}
+        if bounds != (None, None):  # skip the day folders the WHERE clause rules out
+            views = {eds_id: layout.files_between(self.lake_root, eds_id, paths, *bounds)
+                     for eds_id, paths in views.items()}
         files = [f for paths in views.values() for f in paths]
         scanned = sum(_row_count(f) for f in files)
         size = sum(f.stat().st_size for f in files if f.exists())
