@@ -85,8 +85,11 @@ DEFAULT_INTERVAL_S = 1.0
 READ_LIMIT = 10000
 #: At most this many batched events before a flush (bounds memory and sizes files).
 MAX_EVENTS = 200_000
-#: zstd level of the Parquet files.
-ZSTD_LEVEL = 6
+#: zstd level of the files ingestion writes (level 3: half the CPU time of level 6 for ~6% more
+#: bytes, docs/benchmarks.md "CloudTrail Lake ingestion").
+ZSTD_LEVEL = 3
+#: zstd level of the files compaction and retention rewrite (in the background: smaller files).
+REWRITE_ZSTD_LEVEL = 6
 #: AWS's default selector of a store created without AdvancedEventSelectors.
 DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
     AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
@@ -153,12 +156,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file(table: pa.Table, final: Path) -> None:
-    """Write ``table`` as ``final`` (Parquet, zstd): under a ``.tmp-`` name, fsynced, renamed,
-    folder fsynced."""
+def write_file(table: pa.Table, final: Path, level: int = ZSTD_LEVEL) -> None:
+    """Write ``table`` as ``final`` (Parquet, zstd ``level``): under a ``.tmp-`` name, fsynced,
+    renamed, folder fsynced."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(_TMP + final.name)
-    pq.write_table(table, tmp, compression="zstd", compression_level=ZSTD_LEVEL)
+    pq.write_table(table, tmp, compression="zstd", compression_level=level)
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -476,7 +479,7 @@ class LakeIngestWorker(threading.Thread):
             deleted += len(table) - len(kept)
             parsed = layout.parse_file_name(path.name)
             if len(kept) and parsed is not None:
-                write_file(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)))
+                write_file(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)), REWRITE_ZSTD_LEVEL)
             path.unlink()
         for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             try:
@@ -515,6 +518,6 @@ class LakeIngestWorker(threading.Thread):
         table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for _, _, _, p in run])
         first, last = run[0][0], max(r[1] for r in run)
         gen = max(r[2] for r in run) + 1
-        write_file(table, run[0][3].parent / layout.file_name(first, last, gen))
+        write_file(table, run[0][3].parent / layout.file_name(first, last, gen), REWRITE_ZSTD_LEVEL)
         for _, _, _, p in run:
             p.unlink()

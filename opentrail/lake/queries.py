@@ -27,8 +27,9 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
 from __future__ import annotations
 
 import base64
-import logging
 import binascii
+import functools
+import logging
 import shutil
 import sqlite3
 import threading
@@ -120,6 +121,7 @@ class QueryManager:
             self._db.execute("UPDATE queries SET status = 'FAILED', error = ? WHERE status IN ('QUEUED', 'RUNNING')",
                              (RESTART_MESSAGE,))
         self.purge()
+        engine.prepare_spares()
 
     # --- metadata ---------------------------------------------------------------------------
 
@@ -252,6 +254,7 @@ class QueryManager:
         finally:
             with self._lock:
                 self._runs.pop(query_id, None)
+            engine.prepare_spares()
 
     def _execute(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:
         info = self._row(query_id)
@@ -356,6 +359,17 @@ class _PageWriter:
 
 
 def _row_count(path: Path) -> int:
+    """Rows of a store file (its Parquet footer; cached: files are immutable and never renamed to
+    a name used before, the cache key has the size and modification time too)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0
+    return _footer_rows(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _footer_rows(path: str, size: int, mtime_ns: int) -> int:
     try:
         return pq.ParquetFile(path).metadata.num_rows
     except (OSError, ValueError):
