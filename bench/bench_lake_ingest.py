@@ -107,13 +107,14 @@ def latency(rate: int, seconds: float) -> None:
                 acked[seq] = now
             n += per_batch
             time.sleep(max(0.0, t0 + n / rate - time.perf_counter()))
+        elapsed = time.perf_counter() - t0
         done.set()
         watcher.join(timeout=60)
         worker.stop()
         worker.join(timeout=60)
         lat = sorted(seen[s] - acked[s] for s in acked if s in seen)
         missing = len(acked) - len(lat)
-        print(f"{n} events at {rate}/s for {seconds:.0f} s: acknowledged -> queryable p50 {lat[len(lat) // 2]:.2f} s, "
+        print(f"{n} events at {rate}/s ({n / elapsed:,.0f}/s achieved) for {seconds:.0f} s: acknowledged -> queryable p50 {lat[len(lat) // 2]:.2f} s, "
               f"p99 {lat[int(len(lat) * 0.99)]:.2f} s, max {lat[-1]:.2f} s ({missing} not seen)")
         events.close()
     finally:
