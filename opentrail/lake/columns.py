@@ -9,22 +9,24 @@ typed values with SQL that copies :func:`.schema.record_row`'s rules: about the 
 decoding plus :func:`.schema.record_table`, but outside the GIL and on every core (:data:`THREADS`),
 and ingestion no longer decodes records its default selector does not need.
 
-The fast path takes a record only when its SQL answer is known to equal Python's; the others
-(and the whole batch when DuckDB fails) go through :func:`.schema.record_table`:
+The fast path takes a record only when its SQL answer is known to equal Python's (the query's
+``__ok`` column says so per record); the others, and the whole batch when DuckDB fails, go through
+:func:`.schema.record_table`:
 
-- member names are matched by their usual CloudTrail spelling (``eventName``, ``userIdentity``,
-  ``ARN`` in resources ...) while Python matches them case-insensitively, so a record in which any
-  ``"<name>":`` of a schema member appears spelt otherwise (or both ``arn`` and ``ARN``) is not
-  taken (a key inside a map value spelt so only costs the fast path, never a wrong value);
-- numbers with a fraction or exponent (orjson and DuckDB write them differently), ``\\u`` and
-  ``\\/`` escapes: not taken;
+- members are read by their usual CloudTrail spelling (:data:`SPELLING`; ``ARN``/``ARNPrefix``
+  in resources) while Python matches them case-insensitively, so a record where an object the
+  schema reads (the record, ``userIdentity`` and its structs, each resource, ``tlsDetails``) has a
+  key spelling a member otherwise (``EventName``, ``Arn``) is not taken;
+- numbers with a fraction or exponent and ``-0`` (orjson and DuckDB write them differently),
+  ``\\u`` and ``\\/`` escapes anywhere in the text: not taken;
 - a timestamp string that is not ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` (offsets, more digits, other ISO
-  forms Python accepts): not taken (flagged by the SQL itself); a record that is not a JSON object
-  or not UTF-8: not taken.
+  forms Python accepts): not taken; a record that is not a JSON object or not UTF-8: not taken.
+
+The rows not taken come after the others (:func:`rows_of_bytes` says which record each row is);
+:func:`table_of_bytes` puts them back in order.
 """
 
 from __future__ import annotations
-
 
 import os
 import threading

@@ -5,9 +5,11 @@ limited to the given Parquet files (``allowed_paths`` + ``enable_external_access
 view per store named by its ID over ``read_parquet([...], hive_partitioning=false)`` (an empty
 table of :data:`opentrail.lake.schema.SCHEMA` when a store has no files yet), the macros of
 :mod:`opentrail.lake.sql`, and then ``lock_configuration`` so no statement can change any of it.
-Opening a database costs ~20 ms, so the query-independent part (empty table, macros) is prepared
-ahead on a background thread (two spares). :func:`check` binds a translated query against empty stores and turns DuckDB's binder/catalog
-errors into InvalidQueryStatementException with the position in the statement as written.
+Opening a database costs ~20 ms, so the query-independent part (the database, the empty table,
+the macros) is prepared ahead on a background thread (:func:`prepare_spares`; each spare is used
+by one query only). :func:`check` binds a translated query against empty stores and turns
+DuckDB's binder/catalog errors into InvalidQueryStatementException with the position in the
+statement as written.
 """
 
 from __future__ import annotations
