@@ -11,6 +11,10 @@ default selection (every management event) created before them, and
 record -> columns, zstd Parquet, fsync'd files. Reports events/s (wall and CPU time of the
 process), the store's bytes on disk per event, and the files written. ``--store-dir`` keeps the
 filled event store and reuses it.
+
+    python3 bench/bench_lake_ingest.py --latency-rate 5000 [--latency-seconds 60]
+
+measures the acknowledged-event-to-queryable latency instead (see :func:`latency`).
 """
 
 from __future__ import annotations
@@ -56,12 +60,78 @@ class _Stores:
         return []
 
 
+def latency(rate: int, seconds: float) -> None:
+    """Acknowledged-to-queryable latency: events appended at ``rate``/s (a batch every 50 ms) for
+    ``seconds`` into a SqliteEventStore while the LakeIngestWorker runs on its thread with its
+    defaults; an event is queryable once the worker's committed cursor passes its seq (its file
+    is then committed and listed by :func:`layout.data_files`, which every query lists when it
+    starts). Prints p50/p99/max seconds from append()'s return to that moment."""
+    import threading
+    work = Path(tempfile.mkdtemp(prefix="bench-lake-latency-"))
+    try:
+        events = SqliteEventStore(work / "events")
+        lake = work / "lake"
+        state = IngestState(lake / INGEST_DB)
+        state.add_store(EDS_ID, 0)
+        state.close()
+        store = EventDataStore(EDS_ID, "123456789012", "us-east-1", "bench", "ENABLED", (),
+                               retention_period_days=3653)
+        worker = LakeIngestWorker(events, _Stores(store), lake, time.time)
+        worker.start()
+        acked: dict[int, float] = {}
+        seen: dict[int, float] = {}
+        done = threading.Event()
+
+        def watch() -> None:
+            last = 0
+            while not done.is_set() or last < events.last_seq():
+                cursor = worker.caught_up_seq()
+                if cursor > last:
+                    now = time.perf_counter()
+                    for seq in range(last + 1, cursor + 1):
+                        seen[seq] = now
+                    last = cursor
+                time.sleep(0.005)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        gen = common.synthetic_events(int(rate * seconds) + rate, accounts=("123456789012",),
+                                      start_time=int(time.time()) - 60, events_per_s=float(rate))
+        per_batch = max(1, rate // 20)
+        t0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - t0 < seconds:
+            batch = [next(gen) for _ in range(per_batch)]
+            events.append(batch)
+            now = time.perf_counter()
+            for seq in range(n + 1, n + per_batch + 1):
+                acked[seq] = now
+            n += per_batch
+            time.sleep(max(0.0, t0 + n / rate - time.perf_counter()))
+        elapsed = time.perf_counter() - t0
+        done.set()
+        watcher.join(timeout=60)
+        worker.stop()
+        worker.join(timeout=60)
+        lat = sorted(seen[s] - acked[s] for s in acked if s in seen)
+        missing = len(acked) - len(lat)
+        print(f"{n} events at {rate}/s ({n / elapsed:,.0f}/s achieved) for {seconds:.0f} s: acknowledged -> queryable p50 {lat[len(lat) // 2]:.2f} s, "
+              f"p99 {lat[int(len(lat) * 0.99)]:.2f} s, max {lat[-1]:.2f} s ({missing} not seen)")
+        events.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--store-dir", type=Path)
+    ap.add_argument("--latency-rate", type=int, help="measure acknowledged -> queryable latency at this rate instead")
+    ap.add_argument("--latency-seconds", type=float, default=60.0)
     args = ap.parse_args()
     _dataset()
+    if args.latency_rate:
+        latency(args.latency_rate, args.latency_seconds)
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-lake-"))
     events_dir = args.store_dir or work / "events"
     try:

@@ -5,13 +5,17 @@ limited to the given Parquet files (``allowed_paths`` + ``enable_external_access
 view per store named by its ID over ``read_parquet([...], hive_partitioning=false)`` (an empty
 table of :data:`opentrail.lake.schema.SCHEMA` when a store has no files yet), the macros of
 :mod:`opentrail.lake.sql`, and then ``lock_configuration`` so no statement can change any of it.
-:func:`check` binds a translated query against empty stores and turns DuckDB's binder/catalog
-errors into InvalidQueryStatementException with the position in the statement as written.
+Opening a database costs ~20 ms, so the query-independent part (the database, the empty table,
+the macros) is prepared ahead on a background thread (:func:`prepare_spares`; each spare is used
+by one query only). :func:`check` binds a translated query against empty stores and turns
+DuckDB's binder/catalog errors into InvalidQueryStatementException with the position in the
+statement as written.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import duckdb
@@ -28,12 +32,77 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _prepared() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with extension loading off, the empty store table and the macros:
+    the part of :func:`connect` that does not depend on the query (opening a database costs
+    ~20 ms, so :func:`connect` takes one prepared ahead of time when it can)."""
+    conn = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
+                                              "autoinstall_known_extensions": False})
+    try:
+        conn.register(_EMPTY + "_arrow", pa.Table.from_pylist([], schema=SCHEMA))
+        conn.execute(f'CREATE TABLE "{_EMPTY}" AS SELECT * FROM "{_EMPTY}_arrow"')
+        conn.unregister(_EMPTY + "_arrow")
+        for macro in MACROS:
+            conn.execute(macro)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class _Spares:
+    """Up to :data:`SPARES` connections from :func:`_prepared` (never shared: each is taken once),
+    prepared on a daemon thread by :meth:`refill` -- called when a query has finished, so the
+    preparing does not compete with the query for the CPU."""
+
+    SPARES = 2
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: list[duckdb.DuckDBPyConnection] = []
+        self._filling = False
+
+    def take(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            conn = self._ready.pop() if self._ready else None
+        return conn if conn is not None else _prepared()
+
+    def refill(self) -> None:
+        with self._lock:
+            if self._filling or len(self._ready) >= self.SPARES:
+                return
+            self._filling = True
+        threading.Thread(target=self._fill, name="lake-engine-spares", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if len(self._ready) >= self.SPARES:
+                        return
+                conn = _prepared()
+                with self._lock:
+                    self._ready.append(conn)
+        except Exception:  # a spare is an optimisation: connect() prepares one itself
+            return
+        finally:
+            with self._lock:
+                self._filling = False
+
+
+_spares = _Spares()
+
+
+def prepare_spares() -> None:
+    """Prepare connections for the next queries in the background (see :class:`_Spares`)."""
+    _spares.refill()
+
+
 def connect(views: dict[str, list[Path]], *, threads: int | None = None,
             profile: bool = False) -> duckdb.DuckDBPyConnection:
     """A locked-down connection with one view per store id in ``views`` (id -> its files); with
     ``profile``, DuckDB profiles each statement (``conn.get_profiling_information()``)."""
-    conn = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                              "autoinstall_known_extensions": False})
+    conn = _spares.take()
     try:
         if threads:
             conn.execute(f"SET threads = {int(threads)}")
@@ -41,11 +110,6 @@ def connect(views: dict[str, list[Path]], *, threads: int | None = None,
         if files:
             conn.execute(f"SET allowed_paths = [{', '.join(_quote_literal(f) for f in files)}]")
         conn.execute("SET enable_external_access = false")
-        conn.register(_EMPTY + "_arrow", pa.Table.from_pylist([], schema=SCHEMA))
-        conn.execute(f'CREATE TABLE "{_EMPTY}" AS SELECT * FROM "{_EMPTY}_arrow"')
-        conn.unregister(_EMPTY + "_arrow")
-        for macro in MACROS:
-            conn.execute(macro)
         for eds_id, paths in views.items():
             if paths:
                 listed = ", ".join(_quote_literal(str(Path(p).resolve())) for p in paths)

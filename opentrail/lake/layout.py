@@ -114,3 +114,27 @@ def data_files(lake_root: Path, eds_id: str) -> list[Path]:
              if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
     gone = superseded(files)
     return sorted(p for p in files if p not in gone)
+
+
+def file_day(lake_root: Path, eds_id: str, path: Path) -> dt.date | None:
+    """The day of the folder ``path`` (a file of the store) is in; None outside a day folder."""
+    try:
+        year, month, day = Path(path).relative_to(store_dir(lake_root, eds_id)).parts[:3]
+        return dt.date(int(year), int(month), int(day))
+    except (ValueError, TypeError):
+        return None
+
+
+def files_between(lake_root: Path, eds_id: str, files: list[Path], lowest: dt.datetime | None,
+                  highest: dt.datetime | None) -> list[Path]:
+    """The files of ``files`` (the store's) that can hold a row whose eventTime is within
+    ``lowest``..``highest`` (naive UTC; None: unbounded): every file whose day folder is within
+    those days, and every file outside a day folder."""
+    lo = lowest.date() if lowest is not None else None
+    hi = highest.date() if highest is not None else None
+    out = []
+    for path in files:
+        day = file_day(lake_root, eds_id, path)
+        if day is None or ((lo is None or day >= lo) and (hi is None or day <= hi)):
+            out.append(path)
+    return out

@@ -21,6 +21,8 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
 - GetQueryResults returns rows once the query ended (AWS: "After your query finishes, you can view
   its results"): none while QUEUED or RUNNING, the rows written until then for TIMED_OUT and
   CANCELLED, none for FAILED.
+- A query over one store whose WHERE bounds eventTime (:func:`.sql.event_time_bounds`) reads only
+  the day folders within those bounds (:func:`.layout.files_between`).
 - Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
   work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
   start (message :data:`RESTART_MESSAGE`); it is not re-run.
@@ -37,8 +39,9 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
 from __future__ import annotations
 
 import base64
-import logging
 import binascii
+import functools
+import logging
 import shutil
 import sqlite3
 import threading
@@ -166,6 +169,7 @@ class QueryManager:
                     "SELECT id FROM queries WHERE status = 'FINISHED' AND delivery_status = 'PENDING'")]
             for query_id in pending:
                 self._delivery.submit(query_id)
+        engine.prepare_spares()
 
     # --- metadata ---------------------------------------------------------------------------
 
@@ -229,7 +233,8 @@ class QueryManager:
                 (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
                  self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status))
             self._runs[query_id] = _Run()
-        self._pool.submit(self._run, query_id, translation.sql)
+        bounds = translation.event_time_bounds if len(translation.store_ids) == 1 else (None, None)
+        self._pool.submit(self._run, query_id, translation.sql, bounds)
         return query_id
 
     def _check_delivery(self, uri: str | None) -> str | None:
@@ -338,22 +343,26 @@ class QueryManager:
 
     # --- execution --------------------------------------------------------------------------
 
-    def _run(self, query_id: str, duckdb_sql: str) -> None:
+    def _run(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:
         try:
-            self._execute(query_id, duckdb_sql)
+            self._execute(query_id, duckdb_sql, bounds)
         except Exception as exc:  # never lose a query in a non-terminal state
             log.exception("Lake query %s failed", query_id)
             self._update(query_id, status="FAILED", error=f"Internal error: {type(exc).__name__}")
         finally:
             with self._lock:
                 self._runs.pop(query_id, None)
+            engine.prepare_spares()
 
-    def _execute(self, query_id: str, duckdb_sql: str) -> None:
+    def _execute(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:
         info = self._row(query_id)
         run = self._runs.get(query_id)
         if info is None or run is None or info.status != "QUEUED" or run.stop_reason:
             return
         views = {eds_id: layout.data_files(self.lake_root, eds_id) for eds_id in info.store_ids}
+        if bounds != (None, None):  # skip the day folders the WHERE clause rules out
+            views = {eds_id: layout.files_between(self.lake_root, eds_id, paths, *bounds)
+                     for eds_id, paths in views.items()}
         files = [f for paths in views.values() for f in paths]
         scanned = sum(_row_count(f) for f in files)
         size = sum(f.stat().st_size for f in files if f.exists())
@@ -459,6 +468,17 @@ class _PageWriter:
 
 
 def _row_count(path: Path) -> int:
+    """Rows of a store file (its Parquet footer; cached: files are immutable and never renamed to
+    a name used before, the cache key has the size and modification time too)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0
+    return _footer_rows(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _footer_rows(path: str, size: int, mtime_ns: int) -> int:
     try:
         return pq.ParquetFile(path).metadata.num_rows
     except (OSError, ValueError):

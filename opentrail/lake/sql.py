@@ -23,6 +23,7 @@ Errors are :class:`InvalidQueryStatementException` with Trino's wording and posi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -100,6 +101,9 @@ class Translation:
     sql: str
     store_ids: tuple[str, ...]
     column_names: tuple[str, ...] | None
+    #: (lowest, highest) eventTime the query can return a row for (None: unbounded), when the
+    #: statement is one SELECT over one store whose WHERE bounds eventTime (see :func:`event_time_bounds`)
+    event_time_bounds: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
 
 
 class _Source:
@@ -310,12 +314,105 @@ def translate(statement: str) -> Translation:
     if not ids:
         raise _invalid(f"{source.position_of(tree)}: The query must read an event data store (FROM <event data store ID>)")
     names = column_names(tree)
+    bounds = event_time_bounds(tree)
     tree = _transform(source, tree)
     try:
         sql = tree.sql("duckdb")
     except Exception as exc:  # sqlglot's generator refuses constructs DuckDB has no form for
         raise _invalid(f"line 1:1: {exc}") from None
-    return Translation(sql, tuple(ids), names)
+    return Translation(sql, tuple(ids), names, bounds)
+
+
+_TIME_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$")
+
+
+def _time_literal(node: exp.Expression) -> dt.datetime | None:
+    """A string literal, or a CAST/TIMESTAMP of one, naming a moment (``2024-01-01 00:00:00``,
+    ``2024-01-01``); None for anything else."""
+    while isinstance(node, (exp.Cast, exp.TryCast, exp.Paren)):
+        node = node.this
+    if not isinstance(node, exp.Literal) or not node.is_string or not _TIME_LITERAL.match(node.this):
+        return None
+    text = node.this.replace("T", " ")
+    if "." in text:
+        head, frac = text.split(".")
+        text = f"{head}.{frac[:6]}"
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _is_event_time(node: exp.Expression, store_id: str) -> bool:
+    if not isinstance(node, exp.Column) or node.name.lower() != "eventtime":
+        return False
+    table = node.table
+    return not table or table.lower() == store_id
+
+
+def event_time_bounds(tree: exp.Expression) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The eventTime range (inclusive, to the microsecond: ``< x`` gives ``x - 1 µs``) outside
+    which ``tree`` (a translated-table tree) can return no row:
+    only for one SELECT reading one store directly (no joins, subqueries, set operations or
+    CTEs), from the top-level AND terms of its WHERE comparing ``eventTime`` with a literal
+    (``>``, ``>=``, ``<``, ``<=``, ``=``, ``BETWEEN``). ``(None, None)`` when nothing bounds it.
+    Rows with a NULL eventTime never match such a WHERE. Used to skip day folders."""
+    if not isinstance(tree, exp.Select) or tree.args.get("with") or tree.args.get("joins"):
+        return None, None
+    source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if source is not None else None
+    if (not isinstance(table, exp.Table) or sum(1 for _ in tree.find_all(exp.Select)) != 1
+            or sum(1 for _ in tree.find_all(exp.Table)) != 1):
+        return None, None  # another reference to the store (a subquery) must see every row
+    store_id = table.name.lower()
+    if table.alias:
+        store_id = table.alias.lower()
+    where = tree.args.get("where")
+    if where is None:
+        return None, None
+    terms: list[exp.Expression] = []
+    stack = [where.this]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Paren):
+            stack.append(node.this)
+        elif isinstance(node, exp.And):
+            stack.extend([node.this, node.expression])
+        else:
+            terms.append(node)
+    lo: dt.datetime | None = None
+    hi: dt.datetime | None = None
+
+    def lower(value: dt.datetime | None) -> None:
+        nonlocal lo
+        if value is not None and (lo is None or value > lo):
+            lo = value
+
+    def upper(value: dt.datetime | None) -> None:
+        nonlocal hi
+        if value is not None and (hi is None or value < hi):
+            hi = value
+    flipped = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
+    for term in terms:
+        if isinstance(term, exp.Between) and _is_event_time(term.this, store_id):
+            lower(_time_literal(term.args["low"]))
+            upper(_time_literal(term.args["high"]))
+            continue
+        kind = type(term)
+        if kind not in flipped:
+            continue
+        left, right = term.this, term.expression
+        if _is_event_time(right, store_id):
+            left, right, kind = right, left, flipped[kind]
+        if not _is_event_time(left, store_id):
+            continue
+        value = _time_literal(right)
+        tick = dt.timedelta(microseconds=1)
+        if kind in (exp.GT, exp.GTE, exp.EQ):
+            lower(value + tick if value is not None and kind is exp.GT else value)
+        if kind in (exp.LT, exp.LTE, exp.EQ):
+            upper(value - tick if value is not None and kind is exp.LT else value)
+    return lo, hi
 
 
 def locate(statement: str, name: str, kind: str) -> str:

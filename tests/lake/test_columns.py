@@ -1,0 +1,108 @@
+"""The DuckDB-built columns (opentrail.lake.columns) equal record_row's, record by record: every
+record of the shared datasets as the event log stores it, and generated odd records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from opentrail.events.files import iter_file_records
+from opentrail.events.record import RecordRejected, read_record
+from opentrail.lake import columns
+from opentrail.lake.schema import SCHEMA, record_row
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail"
+if not DATASETS.is_dir():
+    DATASETS = Path("/work/shared/datasets/cloudtrail")
+
+
+def expected(raws: list[bytes]) -> pa.Table:
+    rows = []
+    for raw in raws:
+        loaded = orjson.loads(raw)
+        rows.append(record_row(loaded if isinstance(loaded, dict) else {}, raw))
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def dataset_records() -> list[bytes]:
+    raws = []
+    for path in sorted(DATASETS.rglob("*")):
+        if not path.is_file() or path.suffix in (".md", ".tsv"):
+            continue
+        for item in iter_file_records(path):
+            if getattr(item, "record", None) is None:
+                continue
+            try:
+                raws.append(read_record(item.record, default_account_id="123456789012").record)
+            except RecordRejected:
+                pass
+    return raws
+
+
+def test_every_dataset_record_gets_record_rows_values() -> None:
+    raws = dataset_records()
+    assert len(raws) > 3500
+    table, ok = columns.fast_table(raws)
+    # the fast path takes nearly all of them (the rest: float numbers, odd spellings)
+    assert ok.true_count > 0.9 * len(raws)
+    assert columns.table_of_bytes(raws).equals(expected(raws))
+    fast_only = [r for r, f in zip(raws, ok.to_pylist()) if f]
+    assert table.filter(ok).equals(expected(fast_only))
+
+
+def test_rows_of_bytes_order_names_the_records() -> None:
+    raws = [orjson.dumps({"eventName": "A", "n": 1.5}), orjson.dumps({"eventName": "B"}), b"[1]",
+            orjson.dumps({"eventName": "C", "EVENTNAME": "D"})]
+    table, order = columns.rows_of_bytes(raws)
+    assert order == [1, 0, 2, 3]
+    assert table.column("eventname").to_pylist() == ["B", "A", None, "D"]
+
+
+ODD_RECORDS: list[dict[str, Any]] = [
+    {"eventTime": "2024-05-01T10:00:00.123Z", "readOnly": "true", "managementEvent": "FALSE"},
+    {"eventTime": "2024-05-01T10:00:00+02:00", "readOnly": "yes"},
+    {"eventTime": "2024-05-01T10:00:00.123456Z"},
+    {"eventTime": "2024-02-30T10:00:00Z"},
+    {"eventTime": "", "eventName": 5, "awsRegion": True, "errorCode": {"a": 1}, "userAgent": [1]},
+    {"EventName": "x", "eventSource": None, "USERIDENTITY": {"ARN": "a", "Type": "t"}},
+    {"userIdentity": {"arn": "a", "ARN": "b"}},
+    {"userIdentity": "odd", "tlsDetails": {}, "resources": ["x", {"ARN": 1, "accountId": "1"}, {"arn": "y"}]},
+    {"userIdentity": {"sessionContext": {"attributes": {"creationDate": "bad", "mfaAuthenticated": False}}}},
+    {"userIdentity": {"sessionContext": {"attributes": {"creationDate": "2024-01-01T00:00:00Z"},
+                                         "webIdFederationData": {"attributes": {"a": {"b": [1, "x"]}, "c": "d"}}}}},
+    {"requestParameters": {"n": None, "f": 1.5, "b": True, "o": {"k": [1, None, "é"]}, "s": "a\"b\\c\n"},
+     "responseElements": [], "additionalEventData": "text", "serviceEventDetails": {}},
+    {"requestParameters": {"x": -0, "big": 18446744073709551615, "neg": -9223372036854775808, "u": "\u2028"}},
+    {"resources": [{"ARN": "arn:1", "type": "AWS::S3::Object", "accountId": 7}, {"ARNPrefix": "p"}, None]},
+]
+
+
+def test_odd_records() -> None:
+    raws = [orjson.dumps(r) for r in ODD_RECORDS] + [b"[]", b'"x"', b"null"]
+    assert columns.table_of_bytes(raws).equals(expected(raws))
+
+
+_NAMES = ["eventTime", "eventtime", "EVENTTIME", "eventName", "readOnly", "readonly", "managementEvent",
+          "userIdentity", "useridentity", "requestParameters", "RequestParameters", "resources", "tlsDetails",
+          "errorCode", "type", "arn", "ARN", "sessionContext", "attributes", "creationDate", "accountId",
+          "webIdFederationData", "cipherSuite", "CipherSuite", "sessionIssuer", "x", "eventID"]
+_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64 - 1)
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.sampled_from(["true", "False", "", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5Z",
+                               "2024-05-01T23:59:59.999+05:30", "2024-05-01", "a/b", "\\u", "\x01"])
+            | st.text(max_size=8))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=4), inner, max_size=4),
+                       max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.sampled_from(_NAMES), _values, max_size=6), min_size=1, max_size=8))
+def test_generated_records(records: list[dict[str, Any]]) -> None:
+    raws = [orjson.dumps(r) for r in records]
+    assert columns.table_of_bytes(raws).equals(expected(raws))

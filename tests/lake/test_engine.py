@@ -1,0 +1,69 @@
+"""engine.connect with connections prepared ahead (spares): each is used once and is as locked
+down as one opened on the spot."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pytest
+
+from opentrail.lake import engine
+from opentrail.lake.ingest import write_file
+from opentrail.lake.schema import SCHEMA, record_row
+
+EDS = "7e57e57e-0000-4000-8000-00000000e761"
+
+
+def _file(folder: Path, name: str, event_name: str) -> Path:
+    record = {"eventName": event_name, "eventTime": "2024-05-01T10:00:00Z"}
+    path = folder / name
+    write_file(pa.Table.from_pylist([record_row(record, orjson.dumps(record))], schema=SCHEMA), path)
+    return path
+
+
+def _wait_for_spares() -> None:
+    engine.prepare_spares()
+    deadline = time.time() + 20
+    while len(engine._spares._ready) < engine._Spares.SPARES and time.time() < deadline:
+        time.sleep(0.02)
+    assert len(engine._spares._ready) == engine._Spares.SPARES
+
+
+def test_spare_connections_are_locked_down_and_used_once(tmp_path: Path) -> None:
+    mine = _file(tmp_path / "store", "1-1.parquet", "Mine")
+    other = _file(tmp_path / "other", "1-1.parquet", "Other")
+    _wait_for_spares()
+    first = engine.connect({EDS: [mine]})
+    second = engine.connect({EDS: []})
+    try:
+        assert first.sql(f'SELECT eventname FROM "{EDS}"').fetchall() == [("Mine",)]
+        assert second.sql(f'SELECT count(*) FROM "{EDS}"').fetchall() == [(0,)]  # not the first's view
+        assert first.sql("SELECT ot_slice([1, 2, 3], 2, 1)").fetchall() == [([2],)]  # the macros
+        for statement in (f"SELECT * FROM read_parquet('{other}')", "SELECT * FROM read_csv('/etc/passwd')",
+                          "SET enable_external_access = true", "SET threads = 4",
+                          f"SET allowed_paths = ['{other}']"):
+            with pytest.raises(duckdb.Error):
+                first.sql(statement).fetchall()
+    finally:
+        first.close()
+        second.close()
+    engine.prepare_spares()
+
+
+def test_connect_without_spares_prepares_one(tmp_path: Path) -> None:
+    mine = _file(tmp_path, "1-1.parquet", "Mine")
+    with engine._spares._lock:
+        taken, engine._spares._ready = engine._spares._ready, []
+    for conn in taken:
+        conn.close()
+    conn = engine.connect({EDS: [mine]}, threads=1)
+    try:
+        assert conn.sql(f'SELECT eventname FROM "{EDS}"').fetchall() == [("Mine",)]
+        with pytest.raises(duckdb.Error):
+            conn.sql("SET threads = 2").fetchall()
+    finally:
+        conn.close()
