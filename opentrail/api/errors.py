@@ -32,9 +32,12 @@ Sources for the wording (see docs/api.md for what could not be verified):
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import uuid
 from pathlib import Path
+from typing import Iterator, Mapping
 
 import orjson
 from starlette.responses import Response
@@ -241,6 +244,24 @@ class ServiceUnavailable(AwsError):
         """``The S3-compatible storage did not answer (<code>): retry later.`` (``code`` as
         LatestDeliveryError shows it: RequestTimeout, ServiceUnavailable, SlowDown...)."""
         return cls(f"The S3-compatible storage did not answer ({code}): retry later.")
+
+
+@contextlib.contextmanager
+def errors_by_code(wire_errors: Mapping[str, type[AwsError]]) -> Iterator[None]:
+    """Re-raise an exception raised inside the block whose ``code`` names a class of
+    ``wire_errors`` (a domain error: :class:`opentrail.domain_errors.DomainError`, or another
+    service's error of the same shape) as that AwsError with its ``message``; anything else passes
+    through unchanged."""
+    try:
+        yield
+    except AwsError:
+        raise
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if isinstance(code, str) and code in wire_errors:
+            message = getattr(exc, "message", None)
+            raise wire_errors[code](message if isinstance(message, str) and message else None) from None
+        raise
 
 
 def store_error_to_aws(exc: BaseException, *, data_dir: Path | None = None) -> AwsError:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-from typing import Any, Iterator
+from typing import Any, ContextManager
 
 import orjson
 
 from ..lake import errors as lake_domain
 from ..lake import imports as domain
 from . import lake_errors
-from .errors import AwsError, InvalidNextTokenException, UnknownOperationException
+from .errors import AwsError, InvalidNextTokenException, UnknownOperationException, errors_by_code
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
 
@@ -40,19 +39,9 @@ _STORE = ("EventDataStoreNotFoundException", "EventDataStoreARNInvalidException"
 LIST_MAX = 1000
 
 
-@contextlib.contextmanager
-def _translate() -> Iterator[None]:
+def _translate() -> ContextManager[None]:
     """Re-raise import and store lookup errors of a known code as API errors."""
-    try:
-        yield
-    except AwsError:
-        raise
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if isinstance(code, str) and code in WIRE_ERRORS:
-            message = getattr(exc, "message", None)
-            raise WIRE_ERRORS[code](message if isinstance(message, str) and message else None) from None
-        raise
+    return errors_by_code(WIRE_ERRORS)
 
 
 def _imports(ctx: OperationContext, operation: str) -> Any:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-from typing import Any, Iterator
+from typing import Any, ContextManager
 
 import orjson
 
 from ..lake import query_errors as domain
 from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException, UnknownOperationException,
-                     ValidationException)
+                     ValidationException, errors_by_code)
 from . import lake_errors, trail_errors
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
@@ -52,19 +51,9 @@ LIST_QUERIES_MAX = 1000
 QUERY_STATUSES = ("QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
-@contextlib.contextmanager
-def _translate() -> Iterator[None]:
+def _translate() -> ContextManager[None]:
     """Re-raise query errors, and the store service's errors of a known code, as API errors."""
-    try:
-        yield
-    except AwsError:
-        raise
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if isinstance(code, str) and code in WIRE_ERRORS:
-            message = getattr(exc, "message", None)
-            raise WIRE_ERRORS[code](message if isinstance(message, str) and message else None) from None
-        raise
+    return errors_by_code(WIRE_ERRORS)
 
 
 def _queries(ctx: OperationContext, operation: str) -> Any:
