@@ -45,7 +45,8 @@ import sqlite3
 import threading
 import uuid
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -61,7 +62,7 @@ from . import layout
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
 from .ingest import _TMP, _day_of, _days, write_file
 from .model import INGESTED_CATEGORIES
-from .schema import record_table
+from .columns import table_of_bytes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ BATCH_EVENTS = 100_000
 BATCH_SECONDS = 2.0
 #: Days whose eventIDs are kept in memory for de-duplication.
 DAY_CACHE = 32
+#: Files fetched (GetObject, gunzip, parse) ahead of the one being batched, on as many threads.
+READ_AHEAD = 8
 STATUSES = ("INITIALIZING", "IN_PROGRESS", "FAILED", "STOPPED", "COMPLETED")
 ONGOING = ("INITIALIZING", "IN_PROGRESS")
 
@@ -491,49 +494,62 @@ class _Run:
                            " updated = ? WHERE id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
                            (found_prefixes, self.completed_prefixes, now, info.id))
         self._check()
-        for key, _pfx in candidates:
-            if key in done:
-                continue
-            self._read(bucket, key)
-            if len(self.records) >= self.m._batch_events or (
-                    self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
-                self._check()
-                self.flush()
+        todo = [key for key, _pfx in candidates if key not in done]
+        # Files are fetched and parsed ahead on a small pool (GetObject waits on the network), at
+        # most READ_AHEAD at a time, and taken in listing order; a file counts as read only when
+        # taken here, and is committed completed only by the flush that wrote its rows.
+        pool = ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="opentrail-lake-import-read")
+        pending: deque[tuple[str, Future[tuple[list[tuple[dict[str, Any], bytes]], str | None, str | None]]]] = deque()
+        try:
+            it = iter(todo)
+            for key in it:
+                pending.append((key, pool.submit(self._load, bucket, key)))
+                if len(pending) >= READ_AHEAD:
+                    break
+            while pending:
+                key, future = pending.popleft()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(self._load, bucket, nxt)))
+                if self.batch_started is None:
+                    self.batch_started = self.m._clock()
+                records, error_type, message = future.result()
+                self.records.extend(records)
+                self.keys.append((key, error_type, message))
+                if len(self.records) >= self.m._batch_events or (
+                        self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
+                    self._check()
+                    self.flush()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         self._check()
         self.flush()
         failed = self.state.execute("SELECT count(*) FROM files WHERE import_id = ? AND status = 'FAILED'", (info.id,))[0][0]
         self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
                            ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
 
-    def _read(self, bucket: str, key: str) -> None:
-        if self.batch_started is None:
-            self.batch_started = self.m._clock()
+    def _load(self, bucket: str, key: str) -> tuple[list[tuple[dict[str, Any], bytes]], str | None, str | None]:
+        """The records of the file ``key`` as ``(record, compact JSON bytes)`` with no error, or no
+        records and the failure entry's ``(error type, message)``. Runs on the read-ahead pool."""
         try:
             body = self.m._storage.get_object(bucket, key).body
         except StorageError as exc:
-            self.keys.append((key, "AccessDenied", f"The object cannot be read: {exc}"))
-            return
+            return [], "AccessDenied", f"The object cannot be read: {exc}"
         if not body.startswith(GZIP_MAGIC):
-            self.keys.append((key, "UncompressedFile", "The file is not gzip-compressed; CloudTrail log files are .json.gz."))
-            return
+            return [], "UncompressedFile", "The file is not gzip-compressed; CloudTrail log files are .json.gz."
         try:
             data = gzip.decompress(body)
         except (OSError, EOFError, zlib.error) as exc:
-            self.keys.append((key, "ReadError", f"The file cannot be decompressed: {exc}"))
-            return
+            return [], "ReadError", f"The file cannot be decompressed: {exc}"
         if not data.lstrip().startswith(b"{"):
-            self.keys.append((key, "InvalidFileFormat", "The file is not a CloudTrail log file ({\"Records\": [...]})."))
-            return
+            return [], "InvalidFileFormat", "The file is not a CloudTrail log file ({\"Records\": [...]})."
         records: list[tuple[dict[str, Any], bytes]] = []
         for item in iter_data_records(data):
             if item.whole_file or (item.location == "object" and not records):
-                self.keys.append((key, "InvalidFileFormat",
-                                  f"The file is not a CloudTrail log file: {item.reason or 'no Records list'}."))
-                return
+                return [], "InvalidFileFormat", f"The file is not a CloudTrail log file: {item.reason or 'no Records list'}."
             if isinstance(item.record, dict):
                 records.append((item.record, orjson.dumps(item.record)))
-        self.records.extend(records)
-        self.keys.append((key, None, None))
+        return records, None, None
 
     # --- writing -----------------------------------------------------------------------------
     def _day_ids(self, day: int) -> set[str]:
@@ -565,7 +581,7 @@ class _Run:
         written = 0
         if self.records:
             store = self._live_store()
-            table = record_table(self.records)
+            table = table_of_bytes([b for _, b in self.records], [r for r, _ in self.records])
             ms = pc.cast(table.column("eventtime"), pa.int64())
             keep = pc.is_valid(ms)
             cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
