@@ -62,13 +62,13 @@ from . import layout
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
 from .ingest import _TMP, _day_of, _days, write_file
 from .model import INGESTED_CATEGORIES
-from .columns import table_of_bytes
+from .columns import rows_of_bytes
 
 log = logging.getLogger(__name__)
 
 IMPORTS_DB = "lake-imports.db"
 #: Events batched before a flush writes files and commits the files read.
-BATCH_EVENTS = 100_000
+BATCH_EVENTS = 20_000
 #: Seconds a batch waits at most before a flush (statistics move at least this often).
 BATCH_SECONDS = 2.0
 #: Days whose eventIDs are kept in memory for de-duplication.
@@ -499,6 +499,10 @@ class _Run:
         # most READ_AHEAD at a time, and taken in listing order; a file counts as read only when
         # taken here, and is committed completed only by the flush that wrote its rows.
         pool = ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="opentrail-lake-import-read")
+        # A batch is converted, written and committed (flush) on its own thread while the next one
+        # is read; one flush at a time, in order, so at most two batches are held.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-write")
+        flushing: Future[None] | None = None
         pending: deque[tuple[str, Future[tuple[list[tuple[dict[str, Any], bytes]], str | None, str | None]]]] = deque()
         try:
             it = iter(todo)
@@ -518,12 +522,19 @@ class _Run:
                 self.keys.append((key, error_type, message))
                 if len(self.records) >= self.m._batch_events or (
                         self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
+                    if flushing is not None:
+                        flushing.result()
                     self._check()
-                    self.flush()
+                    flushing = writer.submit(self.flush, self.records, self.keys)
+                    self.records, self.keys, self.batch_started = [], [], None
+            if flushing is not None:
+                flushing.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            writer.shutdown(wait=True)
         self._check()
-        self.flush()
+        self.flush(self.records, self.keys)
+        self.records, self.keys, self.batch_started = [], [], None
         failed = self.state.execute("SELECT count(*) FROM files WHERE import_id = ? AND status = 'FAILED'", (info.id,))[0][0]
         self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
                            ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
@@ -575,13 +586,16 @@ class _Run:
                 seen.add(path.name)
         return ids
 
-    def flush(self) -> None:
+    def flush(self, records: list[tuple[dict[str, Any], bytes]], keys: list[tuple[str, str | None, str | None]]) -> None:
+        """Write the rows of ``records`` (de-duplicated, filtered) and commit the files ``keys``
+        (key, error type or None, message) as read, in one transaction after the rows are durable."""
         info, now = self.info, self.m._clock()
         files_written: list[str] = []
         written = 0
-        if self.records:
+        if records:
             store = self._live_store()
-            table = table_of_bytes([b for _, b in self.records], [r for r, _ in self.records])
+            table, order = rows_of_bytes([b for _, b in records], [r for r, _ in records])
+            position = pa.array(order if order is not None else range(len(records)), pa.int64())
             ms = pc.cast(table.column("eventtime"), pa.int64())
             keep = pc.is_valid(ms)
             cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
@@ -590,23 +604,28 @@ class _Run:
                 keep = pc.and_(keep, pc.greater_equal(ms, int(info.start_time * 1000)))
             if info.end_time is not None:
                 keep = pc.and_(keep, pc.less_equal(ms, int(info.end_time * 1000)))
-            table = table.filter(pc.fill_null(keep, False))
+            keep = pc.fill_null(keep, False)
+            table, position = table.filter(keep), position.filter(keep)
             days = _days(table).to_pylist()
             ids = table.column("eventid").to_pylist()
-            mask: list[bool] = []
+            rows: Any = range(len(ids))
+            if order is not None:  # de-duplicate in the records' order: the first of an eventID stays
+                positions = position.to_pylist()
+                rows = sorted(rows, key=positions.__getitem__)
+            mask = [True] * len(ids)
             by_day: dict[int, set[str]] = {}
-            for day, eid in zip(days, ids):
+            for i in rows:
+                eid = ids[i]
                 if eid is None:
-                    mask.append(True)
                     continue
+                day = days[i]
                 known = by_day.get(day)
                 if known is None:
                     known = by_day[day] = self._day_ids(day)
                 if eid in known:
-                    mask.append(False)
+                    mask[i] = False
                 else:
                     known.add(eid)
-                    mask.append(True)
             table = table.filter(pa.array(mask, pa.bool_()))
             day_array = pa.array([d for d, k in zip(days, mask) if k], pa.int64())
             for day in sorted(set(day_array.to_pylist())):
@@ -617,8 +636,8 @@ class _Run:
                     self.days[day][1].add(name)
                 files_written.append(name)
                 written += len(part)
-        completed = sum(1 for _, t, _ in self.keys if t is None)
-        for key, _t, _m in self.keys:
+        completed = sum(1 for _, t, _ in keys if t is None)
+        for key, _t, _m in keys:
             pfx = self.prefix_of.get(key)
             if pfx is not None and pfx in self.remaining:
                 self.remaining[pfx] -= 1
@@ -628,13 +647,12 @@ class _Run:
         statements: list[tuple[str, tuple[Any, ...]]] = [
             ("INSERT OR REPLACE INTO files (import_id, key, status, error_type, error_message, updated)"
              " VALUES (?, ?, ?, ?, ?, ?)", (info.id, k, "COMPLETED" if t is None else "FAILED", t, msg, now))
-            for k, t, msg in self.keys]
+            for k, t, msg in keys]
         statements.append(("UPDATE imports SET files_completed = files_completed + ?, events_completed = events_completed + ?,"
                            " prefixes_completed = ?, next_file = ?, updated = ? WHERE id = ?",
                            (completed, written, self.completed_prefixes, self.next_file + len(files_written), now, info.id)))
         self.state.transaction(statements)
         self.next_file += len(files_written)
-        self.records, self.keys, self.batch_started = [], [], None
 
     def _live_store(self) -> Any:
         store = next((s for s in self.m._stores.all() if s.id == self.info.eds_id), None)
