@@ -296,3 +296,73 @@ def test_errors(env: Env) -> None:
     with pytest.raises(ct.exceptions.InactiveEventDataStoreException):
         env.start(arn, "trail-logs")
     assert ct.list_imports(Destination=arn.rsplit("/", 1)[0] + "/" + unknown)["Imports"] == []
+
+
+class _OneStore:
+    """The store service ImportManager needs (``find``, ``all``) for one event data store."""
+
+    def __init__(self) -> None:
+        from opentrail.lake.model import EventDataStore
+
+        self.store = EventDataStore(id="0b6f2c3e-0000-4000-8000-0000000000aa", account_id=ACCOUNT,
+                                    home_region=REGION, name="direct", status="ENABLED",
+                                    advanced_event_selectors=(), retention_period_days=3653)
+
+    def find(self, account_id: str, region: str, ref: str) -> Any:
+        return self.store
+
+    def all(self) -> list[Any]:
+        return [self.store]
+
+
+def _event(event_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z", "eventSource": "s3.amazonaws.com",
+            "eventName": name, "awsRegion": REGION, "eventID": event_id, "eventType": "AwsApiCall",
+            "recipientAccountId": ACCOUNT, **extra}
+
+
+@pytest.mark.parametrize("batch_events", [100_000, 2])
+def test_read_ahead_keeps_file_order_first_event_id_and_statistics(tmp_path: Path, batch_events: int) -> None:
+    """Files are read ahead on a pool and batches written on their own thread; the outcome is that
+    of reading the files one by one: the first record of an eventID (in listing order) is the one
+    kept, even when it takes DuckDB's slow path (a float) and the later copy the fast one; a bad file
+    in the middle is a failure entry; statistics count every file and event once."""
+    from opentrail.lake import layout
+    from opentrail.lake.columns import fast_table
+
+    import orjson
+    import pyarrow.parquet as pq
+
+    first = _event("dup-0001", "FirstCopy", additionalEventData={"ratio": 1.5})
+    later = _event("dup-0001", "LaterCopy")
+    _, ok = fast_table([orjson.dumps(first), orjson.dumps(later)])
+    assert ok.to_pylist() == [False, True]  # the first copy goes through Python, the later one DuckDB
+    storage = SlowStorage(tmp_path / "buckets")
+    storage.delay = 0.005
+    day = storage.create_bucket("slow") / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01"
+    day.mkdir(parents=True)
+    files = {"a": [first, _event("a-1", "A")], "c": [later, _event("c-1", "C")]}
+    for n in range(20):
+        files[f"f{n:02d}"] = [_event(f"f{n:02d}-{i}", "Filler") for i in range(3)]
+    for name, records in files.items():
+        (day / f"{name}.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    (day / "b.json.gz").write_bytes(b'{"Records": []}')  # not gzip
+    stores = _OneStore()
+    imports = ImportManager(tmp_path / "data", tmp_path / "lake", stores, storage, time.time,  # type: ignore[arg-type]
+                            batch_events=batch_events, batch_seconds=3600, poll_s=0.01)
+    imports.start()
+    try:
+        info = imports.start_import(ACCOUNT, REGION, ["arn"], {"S3": {"S3LocationUri": "s3://slow",
+                                    "S3BucketRegion": REGION, "S3BucketAccessRoleArn": ROLE}}, None, None, None)
+        assert imports.wait_idle(60)
+        done = imports.get(ACCOUNT, info.id)
+        assert (done.status, done.prefixes_found, done.prefixes_completed, done.files_completed,
+                done.events_completed, done.failed_entries) == ("FAILED", 1, 1, 22, 63, 1)
+        assert [(f.location, f.error_type) for f in imports.failures(ACCOUNT, info.id)] == [
+            (f"s3://slow/AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01/b.json.gz", "UncompressedFile")]
+        rows = [r for p in layout.data_files(tmp_path / "lake", stores.store.id)
+                for r in pq.read_table(p, columns=["eventid", "eventname"]).to_pylist()]
+        assert len(rows) == 63 and len({r["eventid"] for r in rows}) == 63
+        assert {r["eventname"] for r in rows if r["eventid"] == "dup-0001"} == {"FirstCopy"}
+    finally:
+        imports.close()
