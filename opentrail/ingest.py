@@ -2,9 +2,10 @@
 
 Every producer that hands whole CloudTrail records to opentrail (``opentrail import``, the ingest
 HTTP endpoint) goes through :func:`ingest_records`: each record is read with
-:func:`opentrail.events.record.read_record`, and the records read are appended to the store in one batch (one durable commit), however old their
-eventTime: event history retention counts from when opentrail received an event
-(:func:`retention_bound`), so what was just received is inside the window.
+:func:`opentrail.events.record.read_record`, and the records read are appended to the store in one
+batch (one durable commit), however old their eventTime: event history retention counts from when
+opentrail received an event (:func:`retention_bound`), so what was just received is inside the
+window.
 """
 
 from __future__ import annotations

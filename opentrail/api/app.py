@@ -12,8 +12,10 @@ Routes:
 - ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 
 Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
-target (UnknownOperationException), Content-Type (UnknownOperationException, 404), JSON body (SerializationException), handler. Every
-response carries ``x-amzn-RequestId``; errors are rendered by
+target (UnknownOperationException), Content-Type (UnknownOperationException, 404), JSON body
+(SerializationException, nesting limit :data:`MAX_REQUEST_DEPTH`), then the handler behind the
+model's request validation, run and recorded by :func:`opentrail.api.calls.run_recorded` (a change
+is made only once its record is durable). Every response carries ``x-amzn-RequestId``; errors are rendered by
 :func:`opentrail.api.errors.error_response`; any unexpected exception is logged and answered with
 ``InternalFailure`` (500).
 """

@@ -95,7 +95,8 @@ def run_recorded(
                 log.error("could not record failed %s call: %s", operation, exc)
                 raise error from None
             log.error("refused %s: its record could not be made durable (%s); nothing changed", operation, exc)
-            raise (InternalFailure() if isinstance(exc, (RecordRejected, ValueError)) else store_error_to_aws(exc)) from None
+            unwritable = isinstance(exc, (RecordRejected, ValueError))  # the record itself, not the store
+            raise (InternalFailure() if unwritable else store_error_to_aws(exc)) from None
         if error is not None:
             raise error
         try:

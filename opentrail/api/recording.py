@@ -167,7 +167,8 @@ def call_record(
         user_agent=bounded_text(info.user_agent) or "",
         error_code=error_code,
         error_message=bounded_text(error_message),
-        request_parameters=bounded_field(request_parameters(params, input_shape(operation)) or None) if params else None,
+        request_parameters=bounded_field(request_parameters(params, input_shape(operation)) or None)
+        if params else None,
         response_elements=None if read_only or error_code is not None or not response
         else bounded_field(request_parameters(response, output_shape(operation)) or None),
         request_id=request_id,
