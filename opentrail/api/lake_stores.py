@@ -1,15 +1,16 @@
 """Handlers of the event data store operations: CreateEventDataStore, GetEventDataStore,
 UpdateEventDataStore, DeleteEventDataStore, RestoreEventDataStore, ListEventDataStores,
-StartEventDataStoreIngestion, StopEventDataStoreIngestion (AddTags/RemoveTags/ListTags on event
-data store ARNs are routed from :mod:`.trails`).
+StartEventDataStoreIngestion, StopEventDataStoreIngestion, EnableFederation, DisableFederation
+(AddTags/RemoveTags/ListTags on event data store ARNs are routed from :mod:`.trails`).
 
 Each handler parses the wire members (advanced selectors and tags with :mod:`.trail_wire`), calls
 :class:`opentrail.lake.service.EventDataStoreService` (``ctx.lake.stores``) in the caller's account
 and signing Region, and renders the botocore model's output shape: members without a value are left
 out, CreatedTimestamp/UpdatedTimestamp are epoch seconds (JSON numbers). CreateEventDataStore
 answers Status CREATED (the store is ENABLED right after, as on AWS). GetEventDataStore and
-UpdateEventDataStore add FederationStatus (DISABLED: federation is not implemented) and no
-PartitionKeys. ListEventDataStores items hold EventDataStoreArn and Name (the model deprecates the
+UpdateEventDataStore add FederationStatus (and FederationRoleArn while federated: EnableFederation
+records the role and the status; there is no Glue catalog, the store's files are read directly) and
+no PartitionKeys. ListEventDataStores items hold EventDataStoreArn and Name (the model deprecates the
 other item members); pages of at most MaxResults (1-1000, default 1000), NextToken
 ``base64url(orjson([created_time, id]))`` of the last store. ``<handler>.errors`` declares the codes a
 handler answers through the service (checked against the model by the error contract test).
@@ -198,13 +199,36 @@ _declare(get_event_data_store, *_LOOKUP)
 _declare(update_event_data_store, *_LOOKUP, *_SETTINGS, "EventDataStoreAlreadyExistsException",
          "InactiveEventDataStoreException")
 _declare(delete_event_data_store, *_LOOKUP, "InactiveEventDataStoreException",
-         "EventDataStoreTerminationProtectedException")
+         "EventDataStoreTerminationProtectedException", "EventDataStoreFederationEnabledException")
 _declare(restore_event_data_store, *_LOOKUP, "InvalidEventDataStoreStatusException")
 _declare(start_event_data_store_ingestion, *_LOOKUP, "InvalidEventDataStoreStatusException",
          "InvalidEventDataStoreCategoryException")
 _declare(stop_event_data_store_ingestion, *_LOOKUP, "InvalidEventDataStoreStatusException",
          "InvalidEventDataStoreCategoryException")
 _declare(list_event_data_stores)
+
+
+def enable_federation(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    stores = _stores(ctx, "EnableFederation")
+    ref = wire.req_str(params, "EventDataStore")
+    role = wire.req_str(params, "FederationRoleArn")
+    with translate():
+        eds = stores.enable_federation(*_who(ctx), ref, role)
+    return {"EventDataStoreArn": eds.arn, "FederationStatus": eds.federation_status,
+            "FederationRoleArn": eds.federation_role_arn}
+
+
+def disable_federation(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    stores = _stores(ctx, "DisableFederation")
+    ref = wire.req_str(params, "EventDataStore")
+    with translate():
+        eds = stores.disable_federation(*_who(ctx), ref)
+    return {"EventDataStoreArn": eds.arn, "FederationStatus": eds.federation_status}
+
+
+_declare(enable_federation, *_LOOKUP, "InvalidParameterException", "InactiveEventDataStoreException",
+         "EventDataStoreFederationEnabledException")
+_declare(disable_federation, *_LOOKUP, "InactiveEventDataStoreException")
 
 #: Operation name -> handler, registered in :mod:`opentrail.api.operations`.
 LAKE_STORE_HANDLERS = {
@@ -216,4 +240,6 @@ LAKE_STORE_HANDLERS = {
     "ListEventDataStores": list_event_data_stores,
     "StartEventDataStoreIngestion": start_event_data_store_ingestion,
     "StopEventDataStoreIngestion": stop_event_data_store_ingestion,
+    "EnableFederation": enable_federation,
+    "DisableFederation": disable_federation,
 }

@@ -72,6 +72,13 @@ class InvalidEventDataStoreCategoryException(LakeError):
                        "NetworkActivity or ConfigurationItem event category.")
 
 
+class EventDataStoreFederationEnabledException(LakeError):
+    """Federation is already enabled on the store (EnableFederation), or it blocks DeleteEventDataStore."""
+
+    default_message = ("Federation is enabled for the event data store. Disable federation before you delete the event "
+                       "data store or enable federation again.")
+
+
 #: Every event data store error class, for the API layer's registration.
 LAKE_ERRORS: tuple[type[LakeError], ...] = tuple(
     cls for cls in list(globals().values())

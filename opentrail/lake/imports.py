@@ -64,6 +64,7 @@ import pyarrow.parquet as pq
 
 from ..events.files import GZIP_MAGIC, iter_data_records
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
+from ..trails.names import ROLE_ARN
 from . import layout
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
 from .ingest import _TMP, _day_of, _days, write_file
@@ -85,7 +86,6 @@ STATUSES = ("INITIALIZING", "IN_PROGRESS", "FAILED", "STOPPED", "COMPLETED")
 ONGOING = ("INITIALIZING", "IN_PROGRESS")
 
 _S3_URI = re.compile(r"^s3://([^/]+)(?:/(.*))?$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 #: A trail log file key: (org id, account, region, year, month, day, name).
 _TRAIL_KEY = re.compile(r"(?:^|/)AWSLogs/(?:(o-[a-z0-9]{10,32})/)?(\d{12})/CloudTrail/([a-z0-9-]+)/"
@@ -329,7 +329,7 @@ class ImportManager:
             bucket, _prefix = parse_s3_uri(uri)
             if _REGION.match(bucket_region) is None:
                 raise InvalidImportSourceException(f"S3BucketRegion {bucket_region[:64]!r} is not a Region name.")
-            if _ROLE_ARN.match(role) is None:
+            if ROLE_ARN.fullmatch(role) is None:
                 raise InvalidImportSourceException(f"S3BucketAccessRoleArn {role[:200]!r} is not an IAM role ARN.")
             try:
                 exists = self._storage.bucket_exists(bucket)

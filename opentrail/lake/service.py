@@ -45,7 +45,7 @@ from typing import Callable, ContextManager
 from ..staging import Staging
 from ..trails import errors as TE
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
-from ..trails.names import check_kms_key_id
+from ..trails.names import ROLE_ARN, check_kms_key_id
 from ..trails.selectors import validate_advanced_event_selectors
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
@@ -334,13 +334,15 @@ class EventDataStoreService:
     def delete(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """DeleteEventDataStore: PENDING_DELETION for 7 days. Raises the lookup errors,
         InactiveEventDataStoreException (already PENDING_DELETION),
-        EventDataStoreTerminationProtectedException."""
+        EventDataStoreTerminationProtectedException, EventDataStoreFederationEnabledException."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if eds.status == "PENDING_DELETION":
                 raise E.InactiveEventDataStoreException()
             if eds.termination_protection_enabled:
                 raise E.EventDataStoreTerminationProtectedException()
+            if eds.federation_status == "ENABLED":
+                raise E.EventDataStoreFederationEnabledException()
             now = self._clock()
             return self._save(dataclasses.replace(eds, status="PENDING_DELETION", deleted_time=now,
                                                   status_before_deletion=eds.status, updated_time=now))
@@ -427,6 +429,37 @@ class EventDataStoreService:
             eds = self.tagged(account_id, region, arn)
             self._save(dataclasses.replace(eds, tags=remove_tags(eds.tags, tags)))
 
+    # --- federation ----------------------------------------------------------------------------
+
+    def enable_federation(self, account_id: str, region: str, id_or_arn: str, role_arn: str) -> EventDataStore:
+        """EnableFederation: FederationStatus ENABLED with ``role_arn`` (an IAM role ARN, kept and not
+        assumed: there is no Glue catalog here; the store's files are read directly, see
+        docs/lake.md). Raises the lookup errors, InvalidParameterException (not a role ARN),
+        InactiveEventDataStoreException (PENDING_DELETION), EventDataStoreFederationEnabledException."""
+        if not ROLE_ARN.fullmatch(role_arn):
+            raise TE.InvalidParameterException(
+                f"FederationRoleArn {role_arn[:1000]} is not valid. Expected arn:aws:iam::<account-id>:role/<name>.")
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if eds.status == "PENDING_DELETION":
+                raise E.InactiveEventDataStoreException()
+            if eds.federation_status == "ENABLED":
+                raise E.EventDataStoreFederationEnabledException()
+            return self._save(dataclasses.replace(eds, federation_status="ENABLED", federation_role_arn=role_arn,
+                                                  updated_time=self._clock()))
+
+    def disable_federation(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """DisableFederation: FederationStatus DISABLED, the role forgotten (a no-op when already
+        disabled). Raises the lookup errors, InactiveEventDataStoreException (PENDING_DELETION)."""
+        with self._repo.lock:
+            eds = self.find(account_id, region, id_or_arn)
+            if eds.status == "PENDING_DELETION":
+                raise E.InactiveEventDataStoreException()
+            if eds.federation_status == "DISABLED":
+                return eds
+            return self._save(dataclasses.replace(eds, federation_status="DISABLED", federation_role_arn=None,
+                                                  updated_time=self._clock()))
+
 
 def is_event_data_store_arn(value: str) -> bool:
     """True for ``arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>``-shaped values (the
@@ -436,3 +469,4 @@ def is_event_data_store_arn(value: str) -> bool:
 
 __all__ = ["EventDataStoreService", "StoreSettings", "DEFAULT_SELECTORS", "MAX_STORES_PER_REGION",
            "is_event_data_store_arn", "validate_store_selectors"]
+

@@ -47,7 +47,8 @@ _BUCKET_EDGE = re.compile(r"[a-z0-9]")
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _LOG_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9._/#-]{1,512}:\*")
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+#: An IAM role ARN.
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 _KMS_KEY = re.compile(
     r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?(key/)?(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
     r"[0-9a-f]{4}-[0-9a-f]{12})"
@@ -128,7 +129,7 @@ def check_cloud_watch_logs_log_group_arn(arn: str) -> None:
 
 def check_cloud_watch_logs_role_arn(arn: str) -> None:
     """Raise :class:`InvalidCloudWatchLogsRoleArnException` unless ``arn`` is an IAM role ARN."""
-    if not _ROLE_ARN.fullmatch(arn):
+    if not ROLE_ARN.fullmatch(arn):
         raise InvalidCloudWatchLogsRoleArnException(
             f"CloudWatch Logs role ARN {arn[:1000]} is not valid. Expected arn:aws:iam::<account-id>:role/<name>."
         )

@@ -339,3 +339,29 @@ def test_a_change_that_cannot_be_recorded_is_not_made(srv: LakeServer, monkeypat
             call(**kwargs)
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503)
     assert (srv.stores.all(), srv.stores.version) == (before, version)
+
+
+FEDERATED = ("EventDataStoreFederationEnabledException",
+             "Federation is enabled for the event data store. Disable federation before you delete the event data "
+             "store or enable federation again.")
+
+
+def test_federation_status_and_role_and_delete_refused_while_federated(srv: LakeServer) -> None:
+    c = srv.client()
+    arn = c.create_event_data_store(Name="fed", TerminationProtectionEnabled=False)["EventDataStoreArn"]
+    role = f"arn:aws:iam::{ACCOUNT}:role/lake-federation"
+    assert strip(c.enable_federation(EventDataStore=eds_id(arn), FederationRoleArn=role)) == {
+        "EventDataStoreArn": arn, "FederationStatus": "ENABLED", "FederationRoleArn": role}
+    got = c.get_event_data_store(EventDataStore=arn)
+    assert (got["FederationStatus"], got["FederationRoleArn"]) == ("ENABLED", role)
+    assert error(c.enable_federation, EventDataStore=arn, FederationRoleArn=role) == FEDERATED
+    assert error(c.delete_event_data_store, EventDataStore=arn) == FEDERATED
+    assert strip(c.disable_federation(EventDataStore=arn)) == {"EventDataStoreArn": arn, "FederationStatus": "DISABLED"}
+    got = c.get_event_data_store(EventDataStore=arn)
+    assert (got["FederationStatus"], "FederationRoleArn" in got) == ("DISABLED", False)
+    assert error(c.enable_federation, EventDataStore=arn, FederationRoleArn="arn:aws:iam::123:user/x") == (
+        "InvalidParameterException",
+        "FederationRoleArn arn:aws:iam::123:user/x is not valid. Expected arn:aws:iam::<account-id>:role/<name>.")
+    c.delete_event_data_store(EventDataStore=arn)
+    assert error(c.enable_federation, EventDataStore=arn, FederationRoleArn=role) == INACTIVE
+    assert error(c.disable_federation, EventDataStore=arn) == INACTIVE
