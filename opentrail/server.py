@@ -307,7 +307,8 @@ def run_server(settings: Settings) -> None:
 
     lake_stores = EventDataStoreService(data_dir, time.time, head_seq=lambda: head_seq(store))
     queries = QueryManager(lake_dir, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
-                           max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s, storage=storage, keys=keys)
+                           max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
+                           storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
     server_file = data_dir / SERVER_FILE

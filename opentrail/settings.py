@@ -142,6 +142,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a Lake query may run before it ends TIMED_OUT with the rows it had (AWS: about 3600).",
     ),
     Setting(
+        "lake_query_memory_mb",
+        "--lake-query-memory-mb",
+        "OPENTRAIL_LAKE_QUERY_MEMORY_MB",
+        2048,
+        int,
+        "Memory one Lake query may hold, in MiB; the rest of its work (large joins, aggregations, sorts) spills to disk under `<data-dir>/lake-results/.spill`; 0: DuckDB's default, 80% of the machine's memory.",
+    ),
+    Setting(
         "lake_storage_url",
         "--lake-storage-url",
         "OPENTRAIL_LAKE_STORAGE_URL",
@@ -188,6 +196,7 @@ class Settings:
     digest_key_rotation_days: float = 30.0
     max_concurrent_queries: int = 10
     query_timeout_s: float = 3600.0
+    lake_query_memory_mb: int = 2048
     lake_storage_url: str = ""
     lake_ingest_interval_s: float = 1.0
     log_level: str = "info"

@@ -98,14 +98,22 @@ def prepare_spares() -> None:
     _spares.refill()
 
 
-def connect(views: dict[str, list[Path]], *, threads: int | None = None,
-            profile: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(views: dict[str, list[Path]], *, threads: int | None = None, profile: bool = False,
+            memory_limit_mb: int | None = None, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A locked-down connection with one view per store id in ``views`` (id -> its files); with
-    ``profile``, DuckDB profiles each statement (``conn.get_profiling_information()``)."""
+    ``profile``, DuckDB profiles each statement (``conn.get_profiling_information()``). With
+    ``memory_limit_mb`` a query holds at most that much memory and spills the rest of its work
+    (large joins, aggregations, sorts) to ``spill_dir`` (DuckDB's temp files, removed when the
+    connection closes); without, DuckDB's default (80% of the machine's memory) applies."""
     conn = _spares.take()
     try:
         if threads:
             conn.execute(f"SET threads = {int(threads)}")
+        if memory_limit_mb:
+            conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        if spill_dir is not None:
+            Path(spill_dir).mkdir(parents=True, exist_ok=True)
+            conn.execute(f"SET temp_directory = {_quote_literal(str(Path(spill_dir).resolve()))}")
         files = [str(Path(f).resolve()) for paths in views.values() for f in paths]
         if files:
             conn.execute(f"SET allowed_paths = [{', '.join(_quote_literal(f) for f in files)}]")

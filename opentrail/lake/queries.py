@@ -125,15 +125,22 @@ class _Run:
     stop_reason: str | None = None  # CANCELLED or TIMED_OUT
 
 
+#: Where queries spill what does not fit in their memory limit (under the results folder).
+SPILL_DIR = ".spill"
+
+
 class QueryManager:
     """Lake queries of every account (see the module documentation)."""
 
     def __init__(self, lake_root: Path, stores_service: Any, results_dir: Path, clock: Callable[[], float], *,
                  max_concurrent: int = 10, timeout_s: float = 3600, workers: int = 2, storage: Any = None,
-                 keys: Any = None, delivery_retry_s: float = 5.0, result_file_bytes: int | None = None) -> None:
+                 keys: Any = None, delivery_retry_s: float = 5.0, result_file_bytes: int | None = None,
+                 memory_limit_mb: int | None = None) -> None:
         """``storage`` (:class:`opentrail.objectstore.ObjectStorage`) and ``keys``
         (:class:`opentrail.digests.keys.KeyStore`) enable DeliveryS3Uri; without them the URI is
-        only recorded. ``delivery_retry_s``: first wait before retrying an unavailable storage."""
+        only recorded. ``delivery_retry_s``: first wait before retrying an unavailable storage.
+        ``memory_limit_mb``: the most memory one query's DuckDB holds; the rest of its work spills
+        to ``<results_dir>/.spill`` (None: DuckDB's default, 80% of the machine's memory)."""
         self.lake_root = Path(lake_root)
         self.stores = stores_service
         self.results_dir = Path(results_dir)
@@ -141,6 +148,7 @@ class QueryManager:
         self.clock = clock
         self.max_concurrent = max_concurrent
         self.timeout_s = timeout_s
+        self.memory_limit_mb = memory_limit_mb
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.results_dir / "queries.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -367,7 +375,8 @@ class QueryManager:
         scanned = sum(_row_count(f) for f in files)
         size = sum(f.stat().st_size for f in files if f.exists())
         started = time.monotonic()
-        conn = engine.connect(views, profile=True)
+        conn = engine.connect(views, profile=True, memory_limit_mb=self.memory_limit_mb,
+                              spill_dir=self.results_dir / SPILL_DIR if self.memory_limit_mb else None)
         with self._lock:
             if run.stop_reason:
                 conn.close()

@@ -67,3 +67,19 @@ def test_connect_without_spares_prepares_one(tmp_path: Path) -> None:
             conn.sql("SET threads = 2").fetchall()
     finally:
         conn.close()
+
+
+def test_memory_limit_applies_and_work_beyond_it_spills_to_disk(tmp_path: Path) -> None:
+    mine = _file(tmp_path / "store", "1-1.parquet", "Mine")
+    spill = tmp_path / "spill"
+    conn = engine.connect({EDS: [mine]}, memory_limit_mb=64, spill_dir=spill)
+    try:
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == ("61.0 MiB",)
+        # an aggregation of ~6M groups needs far more than 64 MiB: it finishes by spilling
+        big = "SELECT count(*) FROM (SELECT i % 3000000 AS k, count(*), max(repeat('x', 50)) FROM range(6000000) t(i) GROUP BY k)"
+        assert conn.execute(big).fetchone() == (3000000,)
+        assert [p.name.startswith("duckdb_temp") for p in spill.iterdir()] == [True]
+        with pytest.raises(duckdb.Error):  # still locked down
+            conn.execute("SET memory_limit = '8GB'")
+    finally:
+        conn.close()
