@@ -1,4 +1,5 @@
-"""The explicit operation table: every CloudTrail operation of the botocore model -> its handler.
+"""The explicit operation table: every CloudTrail operation of the botocore model -> its handler,
+its IAM action (``cloudtrail:<Operation>``) and the resource type that action is authorized on.
 
 No reflection: an operation is reachable only if it is listed here. Operations not implemented yet
 answer ``UnknownOperationException`` with a message naming them (never a 500); a target that is not
@@ -48,69 +49,83 @@ class OperationContext:
 #: it raises :class:`opentrail.api.errors.AwsError` subclasses for AWS errors.
 Handler = Callable[[OperationContext, dict[str, Any]], dict[str, Any]]
 
+#: Every operation of the model (all 60, alphabetical) -> the resource type its IAM action
+#: ``cloudtrail:<Operation>`` is authorized on (Service Authorization Reference, "Actions defined by
+#: AWS CloudTrail", summarised in ../shared/reference/access.md §E2): ``*`` (no resource-level
+#: permissions), ``trail``, ``eventdatastore``, ``channel``, ``dashboard``,
+#: ``trail|eventdatastore`` (either, by the name given), ``named`` (the ARN in ResourceId /
+#: ResourceIdList / ResourceArn: a trail, event data store, channel or dashboard).
+OPERATION_RESOURCES: dict[str, str] = {
+    "AddTags": "named",
+    "CancelQuery": "eventdatastore",
+    "CreateChannel": "channel",
+    "CreateDashboard": "dashboard",
+    "CreateEventDataStore": "eventdatastore",
+    "CreateTrail": "trail",
+    "DeleteChannel": "channel",
+    "DeleteDashboard": "dashboard",
+    "DeleteEventDataStore": "eventdatastore",
+    "DeleteResourcePolicy": "named",
+    "DeleteTrail": "trail",
+    "DeregisterOrganizationDelegatedAdmin": "*",
+    "DescribeQuery": "eventdatastore",
+    "DescribeTrails": "*",
+    "DisableFederation": "eventdatastore",
+    "EnableFederation": "eventdatastore",
+    "GenerateQuery": "eventdatastore",
+    "GetChannel": "channel",
+    "GetDashboard": "dashboard",
+    "GetEventConfiguration": "trail|eventdatastore",
+    "GetEventDataStore": "eventdatastore",
+    "GetEventSelectors": "trail",
+    "GetImport": "*",
+    "GetInsightSelectors": "trail|eventdatastore",
+    "GetQueryResults": "eventdatastore",
+    "GetResourcePolicy": "named",
+    "GetTrail": "trail",
+    "GetTrailStatus": "trail",
+    "ListChannels": "*",
+    "ListDashboards": "*",
+    "ListEventDataStores": "*",
+    "ListImportFailures": "*",
+    "ListImports": "*",
+    "ListInsightsData": "trail",
+    "ListInsightsMetricData": "trail",
+    "ListPublicKeys": "*",
+    "ListQueries": "eventdatastore",
+    "ListTags": "named",
+    "ListTrails": "*",
+    "LookupEvents": "*",
+    "PutEventConfiguration": "trail|eventdatastore",
+    "PutEventSelectors": "trail",
+    "PutInsightSelectors": "trail|eventdatastore",
+    "PutResourcePolicy": "named",
+    "RegisterOrganizationDelegatedAdmin": "*",
+    "RemoveTags": "named",
+    "RestoreEventDataStore": "eventdatastore",
+    "SearchSampleQueries": "*",
+    "StartDashboardRefresh": "dashboard",
+    "StartEventDataStoreIngestion": "eventdatastore",
+    "StartImport": "*",
+    "StartLogging": "trail",
+    "StartQuery": "eventdatastore",
+    "StopEventDataStoreIngestion": "eventdatastore",
+    "StopImport": "*",
+    "StopLogging": "trail",
+    "UpdateChannel": "channel",
+    "UpdateDashboard": "dashboard",
+    "UpdateEventDataStore": "eventdatastore",
+    "UpdateTrail": "trail",
+}
+
 #: All 60 operations of the model, in alphabetical order.
-MODEL_OPERATIONS: tuple[str, ...] = (
-    "AddTags",
-    "CancelQuery",
-    "CreateChannel",
-    "CreateDashboard",
-    "CreateEventDataStore",
-    "CreateTrail",
-    "DeleteChannel",
-    "DeleteDashboard",
-    "DeleteEventDataStore",
-    "DeleteResourcePolicy",
-    "DeleteTrail",
-    "DeregisterOrganizationDelegatedAdmin",
-    "DescribeQuery",
-    "DescribeTrails",
-    "DisableFederation",
-    "EnableFederation",
-    "GenerateQuery",
-    "GetChannel",
-    "GetDashboard",
-    "GetEventConfiguration",
-    "GetEventDataStore",
-    "GetEventSelectors",
-    "GetImport",
-    "GetInsightSelectors",
-    "GetQueryResults",
-    "GetResourcePolicy",
-    "GetTrail",
-    "GetTrailStatus",
-    "ListChannels",
-    "ListDashboards",
-    "ListEventDataStores",
-    "ListImportFailures",
-    "ListImports",
-    "ListInsightsData",
-    "ListInsightsMetricData",
-    "ListPublicKeys",
-    "ListQueries",
-    "ListTags",
-    "ListTrails",
-    "LookupEvents",
-    "PutEventConfiguration",
-    "PutEventSelectors",
-    "PutInsightSelectors",
-    "PutResourcePolicy",
-    "RegisterOrganizationDelegatedAdmin",
-    "RemoveTags",
-    "RestoreEventDataStore",
-    "SearchSampleQueries",
-    "StartDashboardRefresh",
-    "StartEventDataStoreIngestion",
-    "StartImport",
-    "StartLogging",
-    "StartQuery",
-    "StopEventDataStoreIngestion",
-    "StopImport",
-    "StopLogging",
-    "UpdateChannel",
-    "UpdateDashboard",
-    "UpdateEventDataStore",
-    "UpdateTrail",
-)
+MODEL_OPERATIONS: tuple[str, ...] = tuple(OPERATION_RESOURCES)
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action that authorizes ``operation``: ``cloudtrail:<Operation>``."""
+    return f"cloudtrail:{operation}"
+
 
 #: Operations whose calls CloudTrail records with ``readOnly: true``.
 READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "Describe", "List", "Lookup", "Search")
