@@ -102,8 +102,12 @@ def run_recorded(
         try:
             commit()
         except Exception as exc:
-            log.exception("%s was recorded but its change could not be written", operation)
-            raise store_error_to_aws(exc) from None
+            answer = store_error_to_aws(exc)
+            if isinstance(answer, InternalFailure):
+                log.exception("%s was recorded but its change could not be written", operation)
+            else:  # a full disk: one line, as the store logs it
+                log.warning("%s was recorded but its change could not be written: %s", operation, answer.message)
+            raise answer from None
     return _answer(response, error)
 
 
