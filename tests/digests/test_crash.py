@@ -148,9 +148,11 @@ def validate(srv_url: str, moto: Moto, data: Path, arn: str, region: str, start:
         assert "INVALID" not in proc.stderr, (name, proc.stderr)
 
 
-def wait_final(moto: Moto, region: str, timeout: float = 15) -> dict[str, bytes]:
-    """Objects once the newest regular digest of ``region`` is a final one (ends after the last
-    log file's delivery: no log file waits for a digest) -- polled until nothing changes."""
+def wait_final(moto: Moto, region: str, stopped_at: int, timeout: float = 15) -> dict[str, bytes]:
+    """Objects once ``region``'s final digest is there -- one ending at or after ``stopped_at``
+    (epoch seconds taken just before StopLogging), with no log file waiting for a digest -- polled
+    until nothing changes. (The StopLogging call is itself delivered by the trail, so a regular
+    digest can list every log file a moment before the final one follows.)"""
     last: dict[str, bytes] = {}
 
     def settled() -> bool:
@@ -162,7 +164,9 @@ def wait_final(moto: Moto, region: str, timeout: float = 15) -> dict[str, bytes]
             return False
         docs = digests_of(now, region)
         listed = {f["s3Object"] for d in docs for f in d["logFiles"]}
-        return bool(docs) and all(k in listed for k in now if f"/CloudTrail/{region}/" in k)
+        final = any(datetime.strptime(d["digestEndTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                    .timestamp() >= stopped_at for d in docs)
+        return final and all(k in listed for k in now if f"/CloudTrail/{region}/" in k)
 
     wait_for(settled, timeout=timeout, every=1.0)  # check_bucket then says what is missing
     return last
@@ -193,8 +197,9 @@ def test_kill_9_repeatedly_every_log_file_in_one_digest_and_both_validators_pass
         producer.start()
         time.sleep(2)
         producer.stop()
+        stopped_at = int(time.time())
         ct.stop_logging(Name="main")
-        found = wait_final(moto, "us-east-1")
+        found = wait_final(moto, "us-east-1", stopped_at)
         n_digests, n_logs = check_bucket(found, "us-east-1", chain_starts=1)
         assert n_logs >= 4, f"seed {seed}"  # (the seed replays the kill moments)
         backfill = sum(k.endswith("_backfill.json.gz") for k in found)
@@ -249,8 +254,9 @@ def test_storage_down_digest_delivered_when_it_returns_and_status_reports_it(tmp
                           and st["LatestDigestDeliveryTime"].timestamp() >= int(back_at) and st, timeout=20)
         assert status, srv.log.read_text()
         assert "LatestDigestDeliveryError" not in status
+        stopped_at = int(time.time())
         ct.stop_logging(Name="main")
-        found = wait_final(moto, "us-east-1")
+        found = wait_final(moto, "us-east-1", stopped_at)
         n_digests, n_logs = check_bucket(found, "us-east-1", chain_starts=1)
         ends = [d["digestEndTime"] for d in digests_of(found, "us-east-1")]
         assert any(down_at < datetime.strptime(e, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp() < back_at
@@ -280,9 +286,10 @@ def test_multi_region_trail_one_chain_per_region_and_a_stop_start_gap_both_valid
             producer.start()
             time.sleep(1.5)
             producer.stop()
+            stopped_at = int(time.time())
             ct.stop_logging(Name="main")
             for region in regions:
-                found = wait_final(moto, region)
+                found = wait_final(moto, region, stopped_at)
         for region in regions:
             n_digests, n_logs = check_bucket(found, region, chain_starts=2)
             keys = [d["digestS3Object"] for d in digests_of(found, region)]
