@@ -1,7 +1,7 @@
 """Terraform's AWS provider manages an ``aws_cloudtrail_event_data_store`` through a real server:
 apply, a plan with no changes, an update (retention, suspend = StopEventDataStoreIngestion, tags),
 destroy (the store becomes PENDING_DELETION, which the provider takes as gone); the store checked
-with boto3 after each step. Offline setup as tests/trails/test_terraform.py (skipped without
+with boto3 after each step. Offline setup: tests/terraform.py (skipped without
 terraform or the mirrored provider)."""
 
 from __future__ import annotations
@@ -11,32 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.trails.test_terraform import PLUGIN_DIR, PROVIDER_VERSION, Terraform, require_terraform
+from tests.terraform import Terraform, require_terraform
 
 from .conftest import REGION, LakeServer
 
-CONFIG = """
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "%(version)s" }
-  }
-}
+RESOURCES = """
 
 variable "retention" { type = number }
 variable "suspend" { type = bool }
 
-provider "aws" {
-  region                      = "%(region)s"
-  access_key                  = "%(key_id)s"
-  secret_key                  = "%(secret)s"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {
-    cloudtrail = "%(url)s"
-  }
-}
 
 resource "aws_cloudtrail_event_data_store" "main" {
   name                           = "tf-eds"
@@ -76,10 +59,7 @@ def store_state(srv: LakeServer) -> dict[str, Any]:
 @pytest.mark.slow
 def test_terraform_manages_an_event_data_store(srv: LakeServer, tmp_path: Path) -> None:
     tf = Terraform(require_terraform(), tmp_path)
-    (tmp_path / "main.tf").write_text(CONFIG % {
-        "version": PROVIDER_VERSION, "region": REGION, "key_id": srv.key.access_key_id,
-        "secret": srv.key.secret_access_key, "url": srv.url})
-    tf.run("init", "-no-color", "-plugin-dir", str(PLUGIN_DIR))
+    tf.init(RESOURCES, region=REGION, key=srv.key, url=srv.url)
 
     tf.run("apply", "-auto-approve", "-no-color", "-var=retention=90", "-var=suspend=false")
     expected = {"status": "ENABLED", "retention": 90, "tags": [{"Key": "team", "Value": "security"}],
