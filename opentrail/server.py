@@ -263,7 +263,6 @@ def run_server(settings: Settings) -> None:
     from .api.token_key import load_token_key
     from .local import ACCOUNTS_DB, EVENTS_DIR, SERVER_FILE
     from .auth.accounts import AccountStore, bootstrap
-    from .store.sqlite import SqliteEventStore
     from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
     from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics

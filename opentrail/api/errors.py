@@ -37,7 +37,7 @@ import contextlib
 import logging
 import uuid
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import orjson
 from starlette.responses import Response
@@ -244,6 +244,14 @@ class ServiceUnavailable(AwsError):
         """``The S3-compatible storage did not answer (<code>): retry later.`` (``code`` as
         LatestDeliveryError shows it: RequestTimeout, ServiceUnavailable, SlowDown...)."""
         return cls(f"The S3-compatible storage did not answer ({code}): retry later.")
+
+
+def declare_errors(handler: Any, wire_errors: Mapping[str, type[AwsError]], *codes: str) -> None:
+    """Record on ``handler`` (as ``handler.errors``) the error codes it can answer through its
+    service; each must be one of ``wire_errors``. The error contract test checks them against the
+    operation's errors in the botocore model."""
+    assert all(c in wire_errors for c in codes), codes
+    handler.errors = tuple(codes)
 
 
 @contextlib.contextmanager

@@ -8,12 +8,12 @@ Handlers turn domain errors (lake and trail) into these with :func:`translate`.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..lake import errors as domain
 from ..trails.errors import TrailError
 from . import trail_errors
-from .errors import AwsError
+from .errors import AwsError, UnknownOperationException
 
 #: Error code -> AwsError subclass, for every event data store error and every trail error.
 WIRE_ERRORS: dict[str, type[AwsError]] = {
@@ -31,3 +31,12 @@ def translate() -> Iterator[None]:
         yield
     except (domain.LakeError, TrailError) as exc:
         raise WIRE_ERRORS[exc.code](exc.message) from None
+
+
+def lake_part(ctx: Any, operation: str, part: str) -> Any:
+    """``ctx.lake.<part>`` (``stores``, ``queries`` or ``imports``), or UnknownOperationException
+    naming ``operation`` when the server runs without it."""
+    value = getattr(getattr(ctx, "lake", None), part, None)
+    if value is None:
+        raise UnknownOperationException.not_implemented(operation)
+    return value

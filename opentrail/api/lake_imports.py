@@ -18,7 +18,8 @@ import orjson
 from ..lake import errors as lake_domain
 from ..lake import imports as domain
 from . import lake_errors
-from .errors import AwsError, InvalidNextTokenException, UnknownOperationException, errors_by_code
+from .lake_errors import lake_part
+from .errors import AwsError, InvalidNextTokenException, declare_errors, errors_by_code
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
 
@@ -45,15 +46,11 @@ def _translate() -> ContextManager[None]:
 
 
 def _imports(ctx: OperationContext, operation: str) -> Any:
-    lake = getattr(ctx, "lake", None)
-    if lake is None or getattr(lake, "imports", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return lake.imports
+    return lake_part(ctx, operation, "imports")
 
 
 def _declare(handler: Any, *codes: str) -> None:
-    assert all(c in WIRE_ERRORS for c in codes), codes
-    handler.errors = tuple(codes)
+    declare_errors(handler, WIRE_ERRORS, *codes)
 
 
 def _import_id(params: dict[str, Any]) -> str:

@@ -21,9 +21,10 @@ from typing import Any, ContextManager
 import orjson
 
 from ..lake import query_errors as domain
-from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException, UnknownOperationException,
-                     ValidationException, errors_by_code)
+from .errors import (AwsError, InvalidMaxResultsException, InvalidNextTokenException,
+                     ValidationException, declare_errors, errors_by_code)
 from . import lake_errors, trail_errors
+from .lake_errors import lake_part
 from .operations import OperationContext
 from .trail_errors import InvalidParameterException
 
@@ -57,10 +58,7 @@ def _translate() -> ContextManager[None]:
 
 
 def _queries(ctx: OperationContext, operation: str) -> Any:
-    lake = getattr(ctx, "lake", None)
-    if lake is None or getattr(lake, "queries", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return lake.queries
+    return lake_part(ctx, operation, "queries")
 
 
 def _str(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -74,8 +72,7 @@ def _str(params: dict[str, Any], name: str, *, required: bool = False) -> str | 
 
 
 def _declare(handler: Any, *codes: str) -> None:
-    assert all(c in WIRE_ERRORS for c in codes), codes
-    handler.errors = tuple(codes)
+    declare_errors(handler, WIRE_ERRORS, *codes)
 
 
 def _owner_check(ctx: OperationContext, params: dict[str, Any]) -> None:

@@ -27,8 +27,9 @@ import orjson
 from ..lake.model import EventDataStore
 from ..lake.service import EventDataStoreService, StoreSettings
 from . import trail_wire as wire
-from .errors import InvalidMaxResultsException, InvalidNextTokenException, SerializationException, UnknownOperationException
-from .lake_errors import WIRE_ERRORS, translate
+from .errors import (InvalidMaxResultsException, InvalidNextTokenException, SerializationException,
+                     declare_errors)
+from .lake_errors import WIRE_ERRORS, lake_part, translate
 from .operations import OperationContext
 
 DEFAULT_MAX_RESULTS = 1000
@@ -40,10 +41,7 @@ _SETTINGS = ("InvalidEventSelectorsException", "InvalidParameterException", "Inv
 
 
 def _stores(ctx: OperationContext, operation: str) -> EventDataStoreService:
-    lake = getattr(ctx, "lake", None)
-    if lake is None or getattr(lake, "stores", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return lake.stores
+    return lake_part(ctx, operation, "stores")
 
 
 def _who(ctx: OperationContext) -> tuple[str, str]:
@@ -51,8 +49,7 @@ def _who(ctx: OperationContext) -> tuple[str, str]:
 
 
 def _declare(handler: Any, *codes: str) -> None:
-    assert all(c in WIRE_ERRORS for c in codes), codes
-    handler.errors = tuple(codes)
+    declare_errors(handler, WIRE_ERRORS, *codes)
 
 
 def _opt_int(params: dict[str, Any], name: str) -> int | None:

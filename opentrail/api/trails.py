@@ -24,7 +24,7 @@ from ..lake.service import EventDataStoreService, is_event_data_store_arn
 from ..trails.service import TrailService
 from . import trail_wire as wire
 from . import lake_errors
-from .errors import UnknownOperationException, ValidationException
+from .errors import UnknownOperationException, ValidationException, declare_errors
 from .operations import OperationContext
 from .trail_errors import WIRE_ERRORS, translate
 
@@ -61,8 +61,7 @@ def _who(ctx: OperationContext) -> tuple[str, str]:
 
 
 def _declare(handler: Any, *codes: str) -> None:
-    assert all(c in WIRE_ERRORS for c in codes), codes
-    handler.errors = tuple(codes)
+    declare_errors(handler, WIRE_ERRORS, *codes)
 
 
 def create_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -225,7 +225,7 @@ class LakeIngestWorker(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                n = self.run_once()
+                self.run_once()
             except Exception as exc:  # keep ingesting; the failed round is redone from the durable cursor
                 full = is_disk_full(exc)
                 if full:  # one line per outage, then quiet retries until space is back
@@ -240,7 +240,6 @@ class LakeIngestWorker(threading.Thread):
                 except OSError as cleanup:
                     if not is_disk_full(cleanup):
                         log.exception("lake ingestion: cleanup after a failed round failed")
-                n = 0
                 self._stop_event.wait(1.0)
                 continue
             if self._full:
