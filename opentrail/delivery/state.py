@@ -21,11 +21,11 @@ the worker never sees one without the other.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..state_db import open_state_db
 from .logfile import runs_from_bytes, runs_to_bytes
 
 DELIVERY_DB = "delivery.db"
@@ -71,9 +71,7 @@ class DeliveryState:
     """The tables of ``path`` (created if missing)."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = open_state_db(path)
         self._conn.executescript(_SCHEMA)
         self._db = threading.Lock()
         self.lock = threading.RLock()

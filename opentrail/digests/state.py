@@ -26,13 +26,14 @@ make "read the clock, then write" atomic with respect to each other).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
+
+from ..state_db import open_state_db
 
 if TYPE_CHECKING:
     from ..trails.model import Trail
@@ -134,9 +135,7 @@ class DigestState:
     """The tables of ``path`` (created if missing)."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = open_state_db(path)
         self._conn.executescript(_SCHEMA)
         self.lock = threading.RLock()
 

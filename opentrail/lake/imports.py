@@ -47,7 +47,6 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-import sqlite3
 import threading
 import uuid
 import zlib
@@ -64,6 +63,7 @@ import pyarrow.parquet as pq
 
 from ..events.files import GZIP_MAGIC, iter_data_records
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
+from ..state_db import open_state_db
 from ..trails.names import ROLE_ARN
 from . import layout
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
@@ -217,10 +217,7 @@ class ImportState:
     ``files`` (one row per source object read: COMPLETED or FAILED). Thread-safe."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = open_state_db(path)
         self._conn.executescript(
             "CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,"
             " destination TEXT NOT NULL, eds_id TEXT NOT NULL, s3_uri TEXT NOT NULL, bucket_region TEXT NOT NULL,"

@@ -56,7 +56,6 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +67,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..delivery.marks import head_seq
+from ..state_db import open_state_db
 from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
 from ..trails.matching import matches
@@ -105,10 +105,7 @@ class IngestState:
     takes events with seq > start_seq. Used by the worker thread only."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = open_state_db(path)
         self._conn.executescript(
             "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
             "CREATE TABLE IF NOT EXISTS stores (eds_id TEXT PRIMARY KEY, start_seq INTEGER NOT NULL);")

@@ -8,13 +8,13 @@ in-memory copy, under one lock, as :mod:`opentrail.trails.repository` does. Safe
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ..state_db import open_state_db
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
 from .model import EventDataStore
 
@@ -57,10 +57,7 @@ class StoreRepository:
     """Durable event data store storage over SQLite at ``path`` with an in-memory copy."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_state_db(path)
         self._db.execute(SCHEMA)
         self.lock = threading.RLock()
         self._stores: dict[str, EventDataStore] = {}

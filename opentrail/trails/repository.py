@@ -7,10 +7,10 @@ in-memory copy, under one lock. Safe to use from many threads.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
+from ..state_db import open_state_db
 from .codec import dump_trail, load_trail
 from .model import Trail
 
@@ -39,10 +39,7 @@ class TrailRepository:
     """Durable trail storage over SQLite at ``path`` with an in-memory copy."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_state_db(path)
         self._db.execute(SCHEMA)
         self.lock = threading.RLock()
         self._trails: dict[TrailKey, Trail] = {}
