@@ -44,7 +44,6 @@ another, in creation order.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import threading
@@ -61,7 +60,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..events.files import GZIP_MAGIC, iter_data_records
+from isal import igzip, isal_zlib
+
+from ..events.files import GZIP_MAGIC, iter_data_records, loads
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
 from ..state_db import open_state_db
 from ..trails.names import ROLE_ARN
@@ -69,7 +70,7 @@ from . import layout
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
 from .ingest import _TMP, _day_of, _days, write_file
 from .model import INGESTED_CATEGORIES
-from .columns import rows_of_bytes
+from .columns import rows_with_mask
 
 log = logging.getLogger(__name__)
 
@@ -445,7 +446,7 @@ class _Run:
         self.m, self.info = manager, info
         self.state = manager._state
         self.store_dir = layout.store_dir(manager._root, info.eds_id)
-        self.records: list[tuple[dict[str, Any], bytes]] = []
+        self.records: list[bytes] = []  # compact JSON of each record read since the flush
         self.keys: list[tuple[str, str | None, str | None]] = []  # (key, error type, message) read since the flush
         self.batch_started: float | None = None
         self.days: OrderedDict[int, tuple[set[str], set[str]]] = OrderedDict()
@@ -506,7 +507,7 @@ class _Run:
         # is read; one flush at a time, in order, so at most two batches are held.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-write")
         flushing: Future[None] | None = None
-        pending: deque[tuple[str, Future[tuple[list[tuple[dict[str, Any], bytes]], str | None, str | None]]]] = deque()
+        pending: deque[tuple[str, Future[tuple[list[bytes], str | None, str | None]]]] = deque()
         try:
             it = iter(todo)
             for key in it:
@@ -542,9 +543,10 @@ class _Run:
         self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
                            ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
 
-    def _load(self, bucket: str, key: str) -> tuple[list[tuple[dict[str, Any], bytes]], str | None, str | None]:
-        """The records of the file ``key`` as ``(record, compact JSON bytes)`` with no error, or no
-        records and the failure entry's ``(error type, message)``. Runs on the read-ahead pool."""
+    def _load(self, bucket: str, key: str) -> tuple[list[bytes], str | None, str | None]:
+        """The records of the file ``key`` as compact JSON bytes (``orjson.dumps`` of each) with no
+        error, or no records and the failure entry's ``(error type, message)``. Runs on the
+        read-ahead pool (GetObject and gunzip release the GIL)."""
         try:
             body = self.m._storage.get_object(bucket, key).body
         except StorageError as exc:
@@ -552,17 +554,26 @@ class _Run:
         if not body.startswith(GZIP_MAGIC):
             return [], "UncompressedFile", "The file is not gzip-compressed; CloudTrail log files are .json.gz."
         try:
-            data = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
+            data = igzip.decompress(body)
+        except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
             return [], "ReadError", f"The file cannot be decompressed: {exc}"
         if not data.lstrip().startswith(b"{"):
             return [], "InvalidFileFormat", "The file is not a CloudTrail log file ({\"Records\": [...]})."
-        records: list[tuple[dict[str, Any], bytes]] = []
+        dumps = orjson.dumps
+        try:
+            doc = loads(data)
+        except ValueError:
+            doc = None
+        items = doc.get("Records") if isinstance(doc, dict) and "digestStartTime" not in doc else None
+        if isinstance(items, list) and not any(type(r) is dict and "CloudTrailEvent" in r for r in items):
+            # a CloudTrail log file, as iter_data_records reads it (without its per-record items)
+            return [dumps(r) for r in items if isinstance(r, dict)], None, None
+        records: list[bytes] = []
         for item in iter_data_records(data):
             if item.whole_file or (item.location == "object" and not records):
                 return [], "InvalidFileFormat", f"The file is not a CloudTrail log file: {item.reason or 'no Records list'}."
             if isinstance(item.record, dict):
-                records.append((item.record, orjson.dumps(item.record)))
+                records.append(dumps(item.record))
         return records, None, None
 
     # --- writing -----------------------------------------------------------------------------
@@ -589,7 +600,7 @@ class _Run:
                 seen.add(path.name)
         return ids
 
-    def flush(self, records: list[tuple[dict[str, Any], bytes]], keys: list[tuple[str, str | None, str | None]]) -> None:
+    def flush(self, records: list[bytes], keys: list[tuple[str, str | None, str | None]]) -> None:
         """Write the rows of ``records`` (de-duplicated, filtered) and commit the files ``keys``
         (key, error type or None, message) as read, in one transaction after the rows are durable."""
         info, now = self.info, self.m._clock()
@@ -597,29 +608,25 @@ class _Run:
         written = 0
         if records:
             store = self._live_store()
-            table, order = rows_of_bytes([b for _, b in records], [r for r, _ in records])
-            position = pa.array(order if order is not None else range(len(records)), pa.int64())
+            table, order, valid = rows_with_mask(records)
             ms = pc.cast(table.column("eventtime"), pa.int64())
-            keep = pc.is_valid(ms)
+            keep = pc.is_valid(ms) if valid is None else pc.and_(valid, pc.is_valid(ms))
             cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
             keep = pc.and_(keep, pc.greater_equal(ms, cutoff_ms))
             if info.start_time is not None:
                 keep = pc.and_(keep, pc.greater_equal(ms, int(info.start_time * 1000)))
             if info.end_time is not None:
                 keep = pc.and_(keep, pc.less_equal(ms, int(info.end_time * 1000)))
-            keep = pc.fill_null(keep, False)
-            table, position = table.filter(keep), position.filter(keep)
+            mask = pc.fill_null(keep, False).to_pylist()
             days = _days(table).to_pylist()
             ids = table.column("eventid").to_pylist()
             rows: Any = range(len(ids))
             if order is not None:  # de-duplicate in the records' order: the first of an eventID stays
-                positions = position.to_pylist()
-                rows = sorted(rows, key=positions.__getitem__)
-            mask = [True] * len(ids)
+                rows = sorted(rows, key=order.__getitem__)
             by_day: dict[int, set[str]] = {}
             for i in rows:
                 eid = ids[i]
-                if eid is None:
+                if eid is None or not mask[i]:
                     continue
                 day = days[i]
                 known = by_day.get(day)
@@ -631,8 +638,9 @@ class _Run:
                     known.add(eid)
             table = table.filter(pa.array(mask, pa.bool_()))
             day_array = pa.array([d for d, k in zip(days, mask) if k], pa.int64())
-            for day in sorted(set(day_array.to_pylist())):
-                part = table.filter(pc.equal(day_array, day))
+            kept_days = sorted(set(day_array.to_pylist()))
+            for day in kept_days:
+                part = table if len(kept_days) == 1 else table.filter(pc.equal(day_array, day))
                 name = layout.import_file_name(info.id, self.next_file + len(files_written))
                 write_file(part, layout.day_dir(self.m._root, info.eds_id, _day_of(day)) / name)
                 if day in self.days:

@@ -80,3 +80,15 @@ def test_whole_file_rejections(tmp_path: Path) -> None:
         assert got[0].reason is not None and got[0].reason.startswith(reason), (name, got[0].reason)
     missing = items(tmp_path / "nope.json")
     assert (missing[0].whole_file, missing[0].code) == (True, "UnreadableFile")
+
+
+def test_long_numbers_anywhere_stay_exact_and_long_digit_strings_are_strings(tmp_path: Path) -> None:
+    """Numbers of 19+ digits (beyond what orjson keeps exact) in any position -- after a key, in an
+    array, on a JSON line, negative, after blanks -- keep every digit; digits inside strings do not
+    need the slower parser and are read as they are."""
+    big = 2**70 + 1
+    lines = "\n".join(json.dumps(r, separators=(",", ":")) for r in
+                      [{"eventID": "a", "n": -big}, {"eventID": "b", "l": [1, big]}, {"eventID": "c", "s": f"sdk-{big}"}])
+    got = [i.record for i in items(write(tmp_path, "a.jsonl", lines))]
+    assert got == [{"eventID": "a", "n": -big}, {"eventID": "b", "l": [1, big]}, {"eventID": "c", "s": f"sdk-{big}"}]
+    assert items(write(tmp_path, "b.json", '{"Records": [{"n":\n\t  %d}]}' % big))[0].record == {"n": big}
