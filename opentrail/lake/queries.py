@@ -25,7 +25,10 @@ store's files (:func:`.layout.data_files`, taken when the query starts running).
   the day folders within those bounds (:func:`.layout.files_between`).
 - Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
   work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
-  start (message :data:`RESTART_MESSAGE`); it is not re-run.
+  start (message :data:`RESTART_MESSAGE`); it is not re-run. StartQuery's row is synced to disk
+  before the call returns; later changes (RUNNING, rows written, the end) are committed without
+  waiting for the disk, like the result pages: they survive the process being killed, not a
+  power loss.
 - Queries and results are kept 7 days after the query ended (AWS: "available for seven days after
   the query finishes"), then forgotten (QueryIdNotFoundException) and their files deleted.
 - DeliveryS3Uri (with ``storage`` and ``keys`` given): checked at StartQuery
@@ -152,6 +155,10 @@ class QueryManager:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.results_dir / "queries.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A query's progress and end are committed without waiting for the disk (~3 ms a commit,
+        # several per query): they survive a kill -9, as its result pages do, and after a power
+        # loss a query not shown ended is FAILED at the next start. StartQuery's row is synced.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
         for name, decl in _ADDED_COLUMNS.items():
@@ -235,11 +242,15 @@ class QueryManager:
                     "You are already running the maximum number of concurrent queries. The maximum number of "
                     f"concurrent queries is {self.max_concurrent}. Wait a minute for some queries to finish, and then "
                     "run the query again.")
-            self._db.execute(
-                "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
-                "delivery_s3_uri, column_names, delivery_status) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
-                (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
-                 self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status))
+            self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged query is on disk
+            try:
+                self._db.execute(
+                    "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
+                    "delivery_s3_uri, column_names, delivery_status) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
+                    (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
+                     self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._runs[query_id] = _Run()
         bounds = translation.event_time_bounds if len(translation.store_ids) == 1 else (None, None)
         self._pool.submit(self._run, query_id, translation.sql, bounds)

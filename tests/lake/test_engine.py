@@ -83,3 +83,24 @@ def test_memory_limit_applies_and_work_beyond_it_spills_to_disk(tmp_path: Path) 
             conn.execute("SET memory_limit = '8GB'")
     finally:
         conn.close()
+
+
+def test_check_reuses_one_locked_down_connection_across_stores_and_errors(tmp_path: Path) -> None:
+    """engine.check binds against empty stores on one kept connection: each store ID gets its view,
+    a bad statement is explained and leaves the next check working, and the connection reads no
+    file and takes no setting."""
+    from opentrail.lake.query_errors import InvalidQueryStatementException
+
+    other = "7e57e57e-0000-4000-8000-00000000e762"
+    secret = _file(tmp_path, "1-1.parquet", "Secret")
+    assert engine.check("q", f'SELECT eventname, count(*) AS n FROM "{EDS}" GROUP BY 1', (EDS,)) == ["eventname", "n"]
+    assert engine.check("q", f'SELECT a.eventid FROM "{EDS}" a JOIN "{other}" b USING (eventid)', (EDS, other)) == ["eventid"]
+    conn = engine._checker._conn
+    with pytest.raises(InvalidQueryStatementException) as raised:
+        engine.check("SELECT nosuch FROM x", f'SELECT nosuch FROM "{EDS}"', (EDS,))
+    assert raised.value.message == "line 1:8: Column 'nosuch' cannot be resolved"
+    assert engine.check("q", f'SELECT count(*) AS c FROM "{other}"', (other,)) == ["c"]
+    assert engine._checker._conn is not conn  # started again after the error
+    for statement in (f"SELECT * FROM read_parquet('{secret}')", "SET threads = 4"):
+        with pytest.raises(InvalidQueryStatementException):
+            engine.check(statement, statement, ())
