@@ -1,7 +1,7 @@
 """Lake import benchmark: StartImport events/s from a local bucket folder and from moto's S3 server,
 beside DuckDB reading the same .json.gz files.
 
-    python3 bench/bench_lake_import.py [--copies 40] [--no-moto]
+    python3 bench/bench_lake_import.py [--copies 40] [--repeat 3] [--no-moto]
 
 The invictus-ir dataset (55 trail log files, 2,900 records) is written ``--copies`` times with fresh
 eventIDs as gzip trail log files in one day folder (``AWSLogs/<acct>/CloudTrail/us-east-1/2023/07/10/``)
@@ -9,10 +9,13 @@ of a local bucket folder. :class:`~opentrail.lake.imports.ImportManager` (in pro
 the same code StartImport runs) copies them into an empty event data store, timed from the import's
 creation to COMPLETED: listing, reading, gunzip, the tolerant reader, de-duplication, record ->
 columns, zstd Parquet, fsync'd files, commits. Then the same from moto's S3 server (``moto.server``
-on a local port, objects uploaded first, not timed). Beside them: DuckDB
+on a local port, objects uploaded first, not timed). Each import runs ``--repeat`` times (a new
+empty store each time); every run is printed with the process's CPU time (all its threads; moto's
+server is another process) and the load average, then the median. Beside them, DuckDB over the
+same files (reading and parsing only, nothing written), two ways:
 ``SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('<folder>/*.json.gz',
-columns={'Records': 'JSON[]'}))`` over the
-same files (reading and parsing only, nothing written).
+columns={'Records': 'JSON[]'}))`` and ``read_json_objects`` of the files with
+``unnest(CAST(json->'Records' AS JSON[]))`` (each record cut out as JSON text, the faster form).
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -74,6 +80,7 @@ def _files(copies: int) -> dict[str, bytes]:
 
 def _run_import(work: Path, storage: object, bucket: str, label: str) -> tuple[float, int]:
     data = work / f"data-{label}"
+    shutil.rmtree(data, ignore_errors=True)
     manager = ImportManager(data, data / "lake", _Stores(), storage, time.time, poll_s=0.01)  # type: ignore[arg-type]
     manager.start()
     t0 = time.perf_counter()
@@ -88,6 +95,19 @@ def _run_import(work: Path, storage: object, bucket: str, label: str) -> tuple[f
     return elapsed, done.events_completed
 
 
+def _repeat(label: str, times: int, run: Any) -> None:
+    """Run ``run`` (-> seconds, events) ``times`` times; print each run and the median rate."""
+    rates = []
+    for k in range(times):
+        load, cpu = os.getloadavg()[0], time.process_time()
+        elapsed, n = run()
+        cpu = time.process_time() - cpu
+        rates.append(n / elapsed)
+        print(f"{label} #{k + 1}: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s; process CPU {cpu:.2f} s "
+              f"({n / cpu:,.0f} events per CPU-second); load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"{label}: median {statistics.median(rates):,.0f} events/s over {times} runs", flush=True)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,6 +117,7 @@ def _free_port() -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, default=40)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-moto", action="store_true")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-lake-import-"))
@@ -110,24 +131,26 @@ def main() -> None:
             path.write_bytes(body)
         mb = sum(len(b) for b in files.values()) / 1e6
         print(f"{len(files)} files, {mb:.1f} MB gzip")
-        elapsed, n = _run_import(work, storage, "trail", "local")
-        print(f"StartImport, local bucket folder: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s")
+        _repeat("StartImport, local bucket folder", args.repeat, lambda: _run_import(work, storage, "trail", "local"))
 
         import duckdb
 
-        t0 = time.perf_counter()
-        [(count,)] = duckdb.execute(
-            "SELECT count(*) FROM (SELECT unnest(Records) FROM read_json(?, columns={'Records': 'JSON[]'},"
-            " maximum_object_size=100000000))",
-            [str(bucket_dir / DAY / "*.json.gz")]).fetchall()
-        d = time.perf_counter() - t0
-        print(f"DuckDB read_json + unnest(Records), same files: {count} events in {d:.2f} s = {count / d:,.0f} events/s")
+        folder = str(bucket_dir / DAY / "*.json.gz")
+        for label, sql in (
+                ("DuckDB read_json + unnest(Records), same files",
+                 "SELECT count(*) FROM (SELECT unnest(Records) FROM read_json(?, columns={'Records': 'JSON[]'},"
+                 " maximum_object_size=100000000))"),
+                ("DuckDB read_json_objects + unnest(Records), same files",
+                 "SELECT count(*) FROM (SELECT unnest(CAST(json->'Records' AS JSON[])) FROM read_json_objects(?,"
+                 " format='unstructured', maximum_object_size=100000000))")):
+            t0 = time.perf_counter()
+            [(count,)] = duckdb.execute(sql, [folder]).fetchall()
+            d = time.perf_counter() - t0
+            print(f"{label}: {count} events in {d:.2f} s = {count / d:,.0f} events/s")
 
         if not args.no_moto:
             port = _free_port()
             env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-            import os
-
             os.environ.update(env)
             moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,8 +166,7 @@ def main() -> None:
                 s3._client.create_bucket(Bucket="trail")
                 for key, body in files.items():
                     s3.put_object("trail", key, body, {})
-                elapsed, n = _run_import(work, s3, "trail", "moto")
-                print(f"StartImport, moto S3 server: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s")
+                _repeat("StartImport, moto S3 server", args.repeat, lambda: _run_import(work, s3, "trail", "moto"))
                 s3.close()
             finally:
                 moto.terminate()

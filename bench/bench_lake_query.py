@@ -1,6 +1,7 @@
 """Lake query benchmark: opentrail's StartQuery path vs DuckDB (and Spark) over the same files.
 
-    python3 bench/bench_lake_query.py [--events 10000000] [--days 30] [--work DIR] [--no-spark]
+    python3 bench/bench_lake_query.py [--events 10000000] [--days 30] [--work DIR] [--repeat 5]
+                                      [--poll-ms 20] [--no-spark]
 
 1. **The store** (kept in ``--work`` and reused): ``--events`` real-derived records
    (bench/common.py) over ``--days`` days ending yesterday (UTC), in one event data store.
@@ -12,12 +13,15 @@
    -- what ingestion plus compaction leave. (eventjson keeps the base day's eventTime.)
 2. ``opentrail serve`` on that data directory; the store is created with boto3 and the files are
    moved into its folder.
-3. Each query, after one warm-up run of DuckDB's (the files in the page cache): DuckDB over the
-   same files directly (``read_parquet`` of the store's files, default settings); opentrail's
-   QueryManager in process (start, describe every 1 ms until FINISHED, every results page); end to
-   end through HTTP with boto3 (StartQuery, DescribeQuery every 20 ms until FINISHED,
-   GetQueryResults); and Spark local mode (pyspark from the tests' cache, if
-   installed: ``spark.read.parquet`` of the store folder, the time of ``collect()``).
+3. Each query, after one warm-up run of DuckDB's (the files in the page cache), ``--repeat``
+   rounds of: DuckDB over the same files directly (``read_parquet`` of the store's files, default
+   settings); opentrail's QueryManager in process (start, describe every 1 ms until FINISHED,
+   every results page); end to end through HTTP with boto3 (StartQuery, then DescribeQuery at
+   once and every ``--poll-ms`` until FINISHED, then GetQueryResults: what a client polling that
+   often waits for; neither the AWS CLI nor boto3 has a waiter for Lake queries, so the interval is
+   the client's). The median of each is printed, and their ratios. Then Spark local mode (pyspark
+   from the tests' cache, if installed: ``spark.read.parquet`` of the store folder, the time of
+   ``collect()``, once).
 
 Queries: a full-store ``GROUP BY eventName``, a ``GROUP BY useridentity.arn`` over one day, a
 selective query (one eventName, one day). Prints one line per query and the load average.
@@ -30,6 +34,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -105,15 +110,16 @@ def _client(url: str, data: Path) -> Any:
     return session.client("cloudtrail", endpoint_url=url, config=Config(retries={"total_max_attempts": 1}))
 
 
-def http_query(ct: Any, statement: str) -> tuple[float, list[Any], dict[str, Any]]:
-    """StartQuery -> FINISHED -> GetQueryResults (every page): seconds, rows, statistics."""
+def http_query(ct: Any, statement: str, poll_s: float = 0.02) -> tuple[float, list[Any], dict[str, Any]]:
+    """StartQuery -> FINISHED (DescribeQuery at once, then every ``poll_s``) -> GetQueryResults
+    (every page): seconds, rows, statistics."""
     t = time.perf_counter()
     query_id = ct.start_query(QueryStatement=statement)["QueryId"]
     while True:
         described = ct.describe_query(QueryId=query_id)
         if described["QueryStatus"] not in ("QUEUED", "RUNNING"):
             break
-        time.sleep(0.02)
+        time.sleep(poll_s)
     assert described["QueryStatus"] == "FINISHED", described
     rows: list[Any] = []
     kw: dict[str, Any] = {}
@@ -191,6 +197,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--work", type=Path, default=Path("/tmp/opentrail-bench-lake-query"))
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--poll-ms", type=float, default=20)
     ap.add_argument("--no-spark", action="store_true")
     args = ap.parse_args()
     _dataset()
@@ -232,18 +240,23 @@ def main() -> None:
             direct_sql = sql.format(t=f"read_parquet([{listed}], hive_partitioning = false)",
                                     lo=f"TIMESTAMP '{lo}'", hi=f"TIMESTAMP '{hi}'")
             conn.sql(direct_sql).fetchall()  # warm-up: the files in the page cache for every contender
-            http_s, rows, stats = http_query(ct, statement)
-            manager_s, manager_rows = manager_query(manager, statement)
-            t = time.perf_counter()
-            direct = conn.sql(direct_sql).fetchall()
-            duck = time.perf_counter() - t
-            # the recorded API calls of this run land in the store's today folder: the full-store
-            # GROUP BY may see a few more groups than the files listed before
-            assert abs(len(direct) - len(rows)) <= 5 and abs(len(direct) - manager_rows) <= 5, (name, len(direct), len(rows))
+            times: dict[str, list[float]] = {"direct": [], "manager": [], "http": []}
+            for _ in range(args.repeat):
+                http_s, rows, stats = http_query(ct, statement, args.poll_ms / 1000)
+                manager_s, manager_rows = manager_query(manager, statement)
+                t = time.perf_counter()
+                direct = conn.sql(direct_sql).fetchall()
+                times["direct"].append(time.perf_counter() - t)
+                times["manager"].append(manager_s)
+                times["http"].append(http_s)
+                # the recorded API calls of this run land in the store's today folder: the full-store
+                # GROUP BY may see a few more groups than the files listed before
+                assert abs(len(direct) - len(rows)) <= 5 and abs(len(direct) - manager_rows) <= 5, (name, len(direct), len(rows))
+            duck, manager_s, http_s = (statistics.median(times[k]) for k in ("direct", "manager", "http"))
             print(f"{name}: DuckDB direct {duck * 1000:,.0f} ms; opentrail QueryManager {manager_s * 1000:,.0f} ms "
                   f"(ratio {manager_s / duck:.2f}), through HTTP {http_s * 1000:,.0f} ms (ratio {http_s / duck:.2f}; "
-                  f"{len(rows)} rows, ExecutionTimeInMillis {stats.get('ExecutionTimeInMillis')}, "
-                  f"{stats.get('BytesScanned', 0) / 2**20:,.0f} MiB scanned)", flush=True)
+                  f"medians of {args.repeat}; {len(rows)} rows, ExecutionTimeInMillis {stats.get('ExecutionTimeInMillis')}, "
+                  f"{stats.get('BytesScanned', 0) / 2**20:,.0f} MiB scanned; load {os.getloadavg()[0]:.2f})", flush=True)
         manager.close()
         if not args.no_spark:
             spark = spark_times(store, {name: sql.format(t="eds", lo=f"TIMESTAMP '{lo}'", hi=f"TIMESTAMP '{hi}'")

@@ -14,7 +14,9 @@ statement as written.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -36,8 +38,11 @@ def _prepared() -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB with extension loading off, the empty store table and the macros:
     the part of :func:`connect` that does not depend on the query (opening a database costs
     ~20 ms, so :func:`connect` takes one prepared ahead of time when it can)."""
+    # no worker or async I/O threads yet: :func:`connect` starts them from the query's thread
+    # (a thread inherits the OS priority of the one that starts it, see _lowest_priority)
     conn = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                              "autoinstall_known_extensions": False})
+                                              "autoinstall_known_extensions": False, "threads": 1,
+                                              "async_threads": 0})
     try:
         conn.register(_EMPTY + "_arrow", pa.Table.from_pylist([], schema=SCHEMA))
         conn.execute(f'CREATE TABLE "{_EMPTY}" AS SELECT * FROM "{_EMPTY}_arrow"')
@@ -50,10 +55,22 @@ def _prepared() -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def _lowest_priority() -> None:
+    """Make the calling thread the last the OS runs (Linux: a thread's own nice value), so
+    preparing spares (~20 ms of CPU each) waits for idle CPU instead of slowing the query that
+    runs meanwhile. Elsewhere nothing is changed."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError:
+        pass
+
+
 class _Spares:
     """Up to :data:`SPARES` connections from :func:`_prepared` (never shared: each is taken once),
-    prepared on a daemon thread by :meth:`refill` -- called when a query has finished, so the
-    preparing does not compete with the query for the CPU."""
+    prepared on a daemon thread of the lowest priority by :meth:`refill` -- called when a query has
+    finished -- so the preparing does not compete with queries for the CPU."""
 
     SPARES = 2
 
@@ -75,6 +92,7 @@ class _Spares:
         threading.Thread(target=self._fill, name="lake-engine-spares", daemon=True).start()
 
     def _fill(self) -> None:
+        _lowest_priority()
         try:
             while True:
                 with self._lock:
@@ -107,8 +125,8 @@ def connect(views: dict[str, list[Path]], *, threads: int | None = None, profile
     connection closes); without, DuckDB's default (80% of the machine's memory) applies."""
     conn = _spares.take()
     try:
-        if threads:
-            conn.execute(f"SET threads = {int(threads)}")
+        conn.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        conn.execute("RESET async_threads")
         if memory_limit_mb:
             conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         if spill_dir is not None:

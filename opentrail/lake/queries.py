@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -126,6 +126,7 @@ class QueryInfo:
 class _Run:
     conn: duckdb.DuckDBPyConnection | None = None
     stop_reason: str | None = None  # CANCELLED or TIMED_OUT
+    ended: threading.Event = field(default_factory=threading.Event)  # set once its status is terminal
 
 
 #: Where queries spill what does not fit in their memory limit (under the results folder).
@@ -271,20 +272,35 @@ class QueryManager:
             raise S3BucketDoesNotExistException.for_bucket(target.bucket)
         return "PENDING"
 
-    def describe(self, account_id: str, query_id: str) -> QueryInfo:
+    def _wait_end(self, info: QueryInfo, wait_s: float) -> QueryInfo:
+        """``info`` again after waiting up to ``wait_s`` for the query to end, when it is QUEUED or
+        RUNNING (at once when it ends)."""
+        if wait_s <= 0 or info.status not in ACTIVE:
+            return info
+        with self._lock:
+            run = self._runs.get(info.id)
+        if run is None:
+            return info
+        run.ended.wait(wait_s)
+        return self._get(info.account_id, info.id)
+
+    def describe(self, account_id: str, query_id: str, wait_s: float = 0.0) -> QueryInfo:
         """The query (QueryIdNotFoundException when it is not the account's or ended more than 7
-        days ago). While RUNNING, ``execution_ms`` is the time it has run so far."""
-        info = self._get(account_id, query_id)
+        days ago). While RUNNING, ``execution_ms`` is the time it has run so far. ``wait_s``: when
+        the query is QUEUED or RUNNING, answer once it ends if that is within ``wait_s`` seconds
+        (a client polling sees the end at once instead of at its next poll)."""
+        info = self._wait_end(self._get(account_id, query_id), wait_s)
         if info.status == "RUNNING" and info.started_time is not None:
             info = replace(info, execution_ms=max(0, int((self.clock() - info.started_time) * 1000)))
         return info
 
     def results(self, account_id: str, query_id: str, max_results: int | None = None,
-                next_token: str | None = None) -> tuple[QueryInfo, list[list[str]], str | None]:
+                next_token: str | None = None, wait_s: float = 0.0) -> tuple[QueryInfo, list[list[str]], str | None]:
         """One page of rows (each the list of rendered values, in column order) and the token of
         the next page (None at the end). Rows are returned once the query ended (FINISHED,
-        TIMED_OUT, CANCELLED: the rows written until then); none while QUEUED/RUNNING or FAILED."""
-        info = self._get(account_id, query_id)
+        TIMED_OUT, CANCELLED: the rows written until then); none while QUEUED/RUNNING or FAILED.
+        ``wait_s`` as for :meth:`describe`."""
+        info = self._wait_end(self._get(account_id, query_id), wait_s)
         limit = min(PAGE_ROWS, max_results or PAGE_ROWS)
         offset = _decode_token(next_token, query_id) if next_token else 0
         if info.status in ACTIVE or info.status == "FAILED":
@@ -310,6 +326,8 @@ class QueryManager:
             if info.status == "QUEUED":
                 self._update(query_id, status="CANCELLED", completion_time=self.clock(),
                              **({"delivery_status": "CANCELLED"} if info.delivery_status else {}))
+                if run is not None:
+                    run.ended.set()
         return replace(info, status="CANCELLED")
 
     def list(self, account_id: str, eds_id: str, *, start_time: float | None = None, end_time: float | None = None,
@@ -370,7 +388,9 @@ class QueryManager:
             self._update(query_id, status="FAILED", error=f"Internal error: {type(exc).__name__}")
         finally:
             with self._lock:
-                self._runs.pop(query_id, None)
+                run = self._runs.pop(query_id, None)
+            if run is not None:
+                run.ended.set()
             engine.prepare_spares()
 
     def _execute(self, query_id: str, duckdb_sql: str, bounds: tuple[Any, Any] = (None, None)) -> None:

@@ -8,6 +8,7 @@ import collections
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -272,3 +273,25 @@ def test_store_pending_deletion_is_inactive(lake_server: Any) -> None:
     assert code == "InactiveEventDataStoreException"
     assert message == (f"Event data store arn:aws:cloudtrail:us-east-1:{ADMIN_ACCOUNT}:eventdatastore/{gone} is "
                        "inactive: its status is PENDING_DELETION.")
+
+
+def test_describe_and_results_answer_when_the_running_query_ends(lake_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DescribeQuery and GetQueryResults on a running query wait (up to POLL_WAIT_S) for it to end
+    and answer its end at once; the manager without a wait answers the status as it is."""
+    from opentrail.api import lake_queries
+
+    server, manager = lake_server
+    client = server.client()
+    monkeypatch.setattr(lake_queries, "POLL_WAIT_S", 30.0)
+    for call in ("describe_query", "get_query_results"):
+        query_id = client.start_query(QueryStatement=SLOW)["QueryId"]
+        deadline = time.time() + 10
+        while manager.describe(ADMIN_ACCOUNT, query_id).status != "RUNNING":
+            assert time.time() < deadline
+            time.sleep(0.01)
+        assert manager.describe(ADMIN_ACCOUNT, query_id, wait_s=0.05).status == "RUNNING"
+        threading.Timer(0.3, client.cancel_query, kwargs={"QueryId": query_id}).start()
+        started = time.time()
+        answer = getattr(client, call)(QueryId=query_id)  # one call: it returns once the query ended
+        assert answer["QueryStatus"] == "CANCELLED"
+        assert 0.25 < time.time() - started < 20

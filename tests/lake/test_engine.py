@@ -104,3 +104,25 @@ def test_check_reuses_one_locked_down_connection_across_stores_and_errors(tmp_pa
     for statement in (f"SELECT * FROM read_parquet('{secret}')", "SET threads = 4"):
         with pytest.raises(InvalidQueryStatementException):
             engine.check(statement, statement, ())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux: threads' nice values in /proc")
+def test_spares_are_prepared_at_low_priority_but_queries_run_at_normal_priority(tmp_path: Path) -> None:
+    """The spare-filling thread runs at nice 19; DuckDB starts a connection's threads only when
+    the query takes it, from the query's thread, so no thread the query uses inherits that."""
+    mine = _file(tmp_path, "1-1.parquet", "Mine")
+    _wait_for_spares()
+    while engine._spares._filling:
+        time.sleep(0.01)
+
+    def nice_values() -> set[int]:
+        tasks = Path("/proc/self/task")
+        return {int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks.iterdir()}
+
+    conn = engine.connect({EDS: [mine]})
+    try:
+        assert conn.sql("SELECT current_setting('threads') > 0").fetchall() == [(True,)]
+        assert conn.sql(f'SELECT eventname FROM "{EDS}"').fetchall() == [("Mine",)]
+        assert 19 not in nice_values()
+    finally:
+        conn.close()
