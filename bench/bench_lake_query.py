@@ -1,6 +1,6 @@
 """Lake query benchmark: opentrail's StartQuery path vs DuckDB (and Spark) over the same files.
 
-    python3 bench/bench_lake_query.py [--events 10000000] [--days 30] [--work DIR] [--repeat 5]
+    python3 bench/bench_lake_query.py [--events 10000000] [--days 30] [--work DIR] [--repeat 9]
                                       [--poll-ms 20] [--no-spark]
 
 1. **The store** (kept in ``--work`` and reused): ``--events`` real-derived records
@@ -14,7 +14,7 @@
 2. ``opentrail serve`` on that data directory; the store is created with boto3 and the files are
    moved into its folder.
 3. Each query, after one warm-up run of DuckDB's (the files in the page cache), ``--repeat``
-   rounds of: DuckDB over the same files directly (``read_parquet`` of the store's files, default
+   rounds (each starting with the next contender, in turn) of: DuckDB over the same files directly (``read_parquet`` of the store's files, default
    settings); opentrail's QueryManager in process (start, describe every 1 ms until FINISHED,
    every results page); end to end through HTTP with boto3 (StartQuery, then DescribeQuery at
    once and every ``--poll-ms`` until FINISHED, then GetQueryResults: what a client polling that
@@ -197,7 +197,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--work", type=Path, default=Path("/tmp/opentrail-bench-lake-query"))
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--poll-ms", type=float, default=20)
     ap.add_argument("--no-spark", action="store_true")
     args = ap.parse_args()
@@ -241,14 +241,18 @@ def main() -> None:
                                     lo=f"TIMESTAMP '{lo}'", hi=f"TIMESTAMP '{hi}'")
             conn.sql(direct_sql).fetchall()  # warm-up: the files in the page cache for every contender
             times: dict[str, list[float]] = {"direct": [], "manager": [], "http": []}
-            for _ in range(args.repeat):
-                http_s, rows, stats = http_query(ct, statement, args.poll_ms / 1000)
-                manager_s, manager_rows = manager_query(manager, statement)
-                t = time.perf_counter()
-                direct = conn.sql(direct_sql).fetchall()
-                times["direct"].append(time.perf_counter() - t)
-                times["manager"].append(manager_s)
-                times["http"].append(http_s)
+            for k in range(args.repeat):
+                for contender in ("direct", "manager", "http")[k % 3:] + ("direct", "manager", "http")[:k % 3]:
+                    if contender == "http":
+                        http_s, rows, stats = http_query(ct, statement, args.poll_ms / 1000)
+                        times["http"].append(http_s)
+                    elif contender == "manager":
+                        manager_s, manager_rows = manager_query(manager, statement)
+                        times["manager"].append(manager_s)
+                    else:
+                        t = time.perf_counter()
+                        direct = conn.sql(direct_sql).fetchall()
+                        times["direct"].append(time.perf_counter() - t)
                 # the recorded API calls of this run land in the store's today folder: the full-store
                 # GROUP BY may see a few more groups than the files listed before
                 assert abs(len(direct) - len(rows)) <= 5 and abs(len(direct) - manager_rows) <= 5, (name, len(direct), len(rows))

@@ -439,20 +439,26 @@ class QueryManager:
                 status = run.stop_reason
             else:
                 status, error = "FAILED", engine.explain_error(info.statement, exc).message.split(": ", 1)[-1]
+        except BaseException:
+            conn.close()
+            raise
         finally:
             timer.cancel()
             writer.close()
             with self._lock:
                 run.conn = None
+        try:  # the end is recorded first; closing the database takes 5-10 ms
+            if run.stop_reason and status == "FINISHED":
+                status = run.stop_reason
+            elapsed = int((time.monotonic() - started) * 1000)
+            delivery = {}
+            if info.delivery_status:
+                delivery["delivery_status"] = {"FINISHED": "PENDING", "CANCELLED": "CANCELLED"}.get(status, "FAILED")
+            self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed,
+                         events_matched=matched, completion_time=self.clock(), **delivery)
+            run.ended.set()
+        finally:
             conn.close()
-        if run.stop_reason and status == "FINISHED":
-            status = run.stop_reason
-        elapsed = int((time.monotonic() - started) * 1000)
-        delivery = {}
-        if info.delivery_status:
-            delivery["delivery_status"] = {"FINISHED": "PENDING", "CANCELLED": "CANCELLED"}.get(status, "FAILED")
-        self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed,
-                     events_matched=matched, completion_time=self.clock(), **delivery)
         if status == "FINISHED" and info.delivery_status and self._delivery is not None:
             self._delivery.submit(query_id)
 
