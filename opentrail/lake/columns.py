@@ -192,8 +192,8 @@ def _exact_select() -> str:
     ``str.lower`` does on the letters of member names, KELVIN SIGN included), no text member of
     them holding an object or array and no struct member a scalar -- member by member."""
     keys = " AND ".join(
-        f"len(list_filter(__keys[{i}], lambda k: list_contains({_sql_list(sorted({n.lower() for n in _member_names(t)}))}, "
-        f"lower(k)) AND NOT list_contains({_sql_list(sorted(_member_names(t)))}, k))) = 0"
+        f"coalesce(len(list_filter(__keys[{i}], lambda k: list_contains({_sql_list(sorted({n.lower() for n in _member_names(t)}))}, "
+        f"lower(k)) AND NOT list_contains({_sql_list(sorted(_member_names(t)))}, k))), 0) = 0"
         for i, (_, t) in enumerate(LEVELS, 1))
     text, structs = _paths("text"), _paths("struct")
     types = (f"NOT list_has_any(__types[1:{len(text)}], ['OBJECT', 'ARRAY']) AND NOT list_has_any(__types[{len(text) + 1}:], "
@@ -235,7 +235,7 @@ def _select() -> str:
         elif pa.types.is_boolean(f.type):
             member = f"ot_bool({member})"
         cols.append(f'{member} AS "{f.name}"')
-    cols += ['j AS "eventjson"', f'ot_time({creation}) AS "__creationdate"']
+    cols.append(f'ot_time({creation}) AS "__creationdate"')  # eventjson: the input itself, not copied through DuckDB
     ok = [f"starts_with(j, '{{')", 'ot_time_ok(r."eventTime", "eventtime")', f'ot_time_ok({creation}, "__creationdate")',
           *own_checks]
     # __arns: times the text has the key "ARN" (counted by Arrow)
@@ -306,8 +306,8 @@ def fast_table(raws: Sequence[bytes]) -> tuple[pa.Table, pa.Array]:
     creationdate = out.column("__creationdate").combine_chunks()
     columns = []
     for f in SCHEMA:
-        if f.name == "eventjsonchecksum":
-            columns.append(_checksums(raws))
+        if f.name in ("eventjson", "eventjsonchecksum"):
+            columns.append(arr if f.name == "eventjson" else _checksums(raws))
             continue
         column = out.column(f.name).combine_chunks()
         if pa.types.is_struct(f.type) or pa.types.is_list(f.type):
@@ -360,8 +360,8 @@ def fast_table(raws: Sequence[bytes]) -> tuple[pa.Table, pa.Array]:
     creationdate = out.column("__creationdate").combine_chunks()
     columns = []
     for f in SCHEMA:
-        if f.name == "eventjsonchecksum":
-            columns.append(_checksums(raws))
+        if f.name in ("eventjson", "eventjsonchecksum"):
+            columns.append(arr if f.name == "eventjson" else _checksums(raws))
             continue
         column = out.column(f.name).combine_chunks()
         if pa.types.is_struct(f.type) or pa.types.is_list(f.type):

@@ -49,7 +49,7 @@ def test_every_dataset_record_gets_record_rows_values() -> None:
     assert len(raws) > 3500
     table, ok = columns.fast_table(raws)
     # the fast path takes nearly all of them (the rest: float numbers, odd spellings)
-    assert ok.true_count > 0.9 * len(raws)
+    assert ok.true_count > 0.95 * len(raws)
     assert columns.table_of_bytes(raws).equals(expected(raws))
     fast_only = [r for r, f in zip(raws, ok.to_pylist()) if f]
     assert table.filter(ok).equals(expected(fast_only))
@@ -80,6 +80,30 @@ ODD_RECORDS: list[dict[str, Any]] = [
     {"requestParameters": {"x": -0, "big": 18446744073709551615, "neg": -9223372036854775808, "u": "\u2028"}},
     {"resources": [{"ARN": "arn:1", "type": "AWS::S3::Object", "accountId": 7}, {"ARNPrefix": "p"}, None]},
 ]
+
+
+def test_false_alarms_are_rechecked_and_taken() -> None:
+    """Keys inside maps that spell a member otherwise (EC2's responseElements requestId, S3's
+    additionalEventData CipherSuite), resources' ARN and a string holding braces make the one
+    regular expression suspect a record; the member-by-member check takes them on the fast path.
+    A key spelling a member otherwise where the member is read is not taken."""
+    base = {"eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z", "eventName": "RunInstances",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a",
+                             "sessionContext": {"attributes": {"creationDate": "2024-05-01T09:00:00Z"},
+                                                "webIdFederationData": {}}}}
+    taken = [{**base, "responseElements": {"requestId": "r-1", "Type": {"a": 1}}},
+             {**base, "additionalEventData": {"CipherSuite": "ECDHE", "SignatureVersion": "SigV4"}},
+             {**base, "resources": [{"accountId": "1", "type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}]},
+             {**base, "requestParameters": {"filter": {"userIdentity": "x", "attributes": [1]}}}]
+    not_taken = [{**base, "requestID": "a", "RequestID": "b"},
+                 {**base, "userIdentity": {"type": "IAMUser", "ARN": "arn:aws:iam::1:user/a"}},
+                 {**base, "tlsDetails": {"CipherSuite": "x"}},
+                 {**base, "resources": [{"arn": "arn:aws:s3:::b"}]},
+                 {**base, "userIdentity": {"sessionContext": {"attributes": "odd"}}}]
+    raws = [orjson.dumps(r) for r in taken + not_taken]
+    table, ok = columns.fast_table(raws)
+    assert ok.to_pylist() == [True] * len(taken) + [False] * len(not_taken)
+    assert columns.table_of_bytes(raws).equals(expected(raws))
 
 
 def test_odd_records() -> None:
