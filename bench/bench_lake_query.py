@@ -112,10 +112,12 @@ def _client(url: str, data: Path) -> Any:
 
 def http_query(ct: Any, statement: str, poll_s: float = 0.02) -> tuple[float, list[Any], dict[str, Any]]:
     """StartQuery -> FINISHED (DescribeQuery at once, then every ``poll_s``) -> GetQueryResults
-    (every page): seconds, rows, statistics."""
+    (every page): seconds, rows, statistics (with ``DescribeQueryCalls``, the polls it took)."""
     t = time.perf_counter()
     query_id = ct.start_query(QueryStatement=statement)["QueryId"]
+    polls = 0
     while True:
+        polls += 1
         described = ct.describe_query(QueryId=query_id)
         if described["QueryStatus"] not in ("QUEUED", "RUNNING"):
             break
@@ -129,7 +131,7 @@ def http_query(ct: Any, statement: str, poll_s: float = 0.02) -> tuple[float, li
         if not page.get("NextToken"):
             break
         kw = {"NextToken": page["NextToken"]}
-    return time.perf_counter() - t, rows, described.get("QueryStatistics", {})
+    return time.perf_counter() - t, rows, {**described.get("QueryStatistics", {}), "DescribeQueryCalls": polls}
 
 
 class _OneStore:
@@ -241,11 +243,13 @@ def main() -> None:
                                     lo=f"TIMESTAMP '{lo}'", hi=f"TIMESTAMP '{hi}'")
             conn.sql(direct_sql).fetchall()  # warm-up: the files in the page cache for every contender
             times: dict[str, list[float]] = {"direct": [], "manager": [], "http": []}
+            polls: list[int] = []
             for k in range(args.repeat):
                 for contender in ("direct", "manager", "http")[k % 3:] + ("direct", "manager", "http")[:k % 3]:
                     if contender == "http":
                         http_s, rows, stats = http_query(ct, statement, args.poll_ms / 1000)
                         times["http"].append(http_s)
+                        polls.append(stats["DescribeQueryCalls"])
                     elif contender == "manager":
                         manager_s, manager_rows = manager_query(manager, statement)
                         times["manager"].append(manager_s)
@@ -259,7 +263,8 @@ def main() -> None:
             duck, manager_s, http_s = (statistics.median(times[k]) for k in ("direct", "manager", "http"))
             print(f"{name}: DuckDB direct {duck * 1000:,.0f} ms; opentrail QueryManager {manager_s * 1000:,.0f} ms "
                   f"(ratio {manager_s / duck:.2f}), through HTTP {http_s * 1000:,.0f} ms (ratio {http_s / duck:.2f}; "
-                  f"medians of {args.repeat}; {len(rows)} rows, ExecutionTimeInMillis {stats.get('ExecutionTimeInMillis')}, "
+                  f"medians of {args.repeat}; {len(rows)} rows, DescribeQuery calls {min(polls)}-{max(polls)}, "
+                  f"ExecutionTimeInMillis {stats.get('ExecutionTimeInMillis')}, "
                   f"{stats.get('BytesScanned', 0) / 2**20:,.0f} MiB scanned; load {os.getloadavg()[0]:.2f})", flush=True)
         manager.close()
         if not args.no_spark:
