@@ -29,11 +29,12 @@ source files as completed with the next ``n``. On start, an import's files with 
 the committed one (written, not committed) are deleted, and the import resumes by itself
 (INITIALIZING / IN_PROGRESS imports continue, skipping completed files).
 
-**Speed.** Files are fetched, gunzipped and parsed ahead on :data:`READ_AHEAD` threads (at most that
-many files ahead, taken in listing order, so de-duplication keeps the first record of an eventID
-in listing order); a full batch is turned into columns by DuckDB (:func:`.columns.rows_of_bytes`,
-exact Python fallback per record), written and committed on a writer thread while the next batch
-is read (one flush at a time, at most two batches held).
+**Speed.** Files are fetched, gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at
+most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
+eventID in listing order); each record is kept as its compact JSON bytes only. A full batch is
+turned into columns by DuckDB (:func:`.columns.rows_with_mask`, exact Python fallback per
+record), filtered once (retention, time range, de-duplication), written and committed on a writer
+thread while the next batch is read (one flush at a time, at most two batches held).
 
 **Statuses** INITIALIZING (listing) -> IN_PROGRESS -> COMPLETED | FAILED (finished with failure
 entries) | STOPPED (StopImport). A FAILED or STOPPED import is retried by StartImport with its
