@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 
 from .model import service_description
-from .errors import SHOWN_VALUE_CHARS, SerializationException, ValidationException
+from .errors import SHOWN_VALUE_CHARS, AwsError, SerializationException, ValidationException
 
 #: Constraint violations listed in one ValidationException at most (Coral stops at 10).
 MAX_LISTED_ERRORS = 10
@@ -81,8 +81,8 @@ _NUMBER_TYPES = {"integer": "Integer", "long": "Long", "double": "Double", "floa
 _BASE64_BAD = re.compile(r"[^a-zA-Z0-9+/=]|=[^=]")
 
 
-def _load_model() -> dict[str, Any]:
-    return service_description("cloudtrail")
+def _load_model(service: str = "cloudtrail") -> dict[str, Any]:
+    return service_description(service)
 
 
 def shown(value: Any, depth: int = 0) -> str:
@@ -140,10 +140,11 @@ def _size_checks(shape: dict[str, Any], noun: str) -> list[tuple[Callable[[int],
 class _Compiler:
     """Turns the model's shapes into :data:`Checker` closures, once per operation."""
 
-    def __init__(self, shapes: dict[str, Any], operation: str) -> None:
+    def __init__(self, shapes: dict[str, Any], operation: str, service: str = "cloudtrail") -> None:
         self.shapes = shapes
-        self.owned = HANDLER_CONSTRAINTS.get(operation, frozenset())
-        self.owned_required = HANDLER_REQUIRED.get(operation, frozenset())
+        own = service == "cloudtrail"  # HANDLER_CONSTRAINTS / HANDLER_REQUIRED are CloudTrail's
+        self.owned = HANDLER_CONSTRAINTS.get(operation, frozenset()) if own else frozenset()
+        self.owned_required = HANDLER_REQUIRED.get(operation, frozenset()) if own else frozenset()
 
     def compile(self, name: str, template: str) -> Checker:
         shape = self.shapes[name]
@@ -312,26 +313,50 @@ def _base64(value: str) -> bytes:
     return data
 
 
-def _build() -> dict[str, Checker]:
-    model = _load_model()
+def _build(service: str = "cloudtrail") -> dict[str, Checker]:
+    model = _load_model(_MODEL_OF.get(service, service))
     checkers: dict[str, Checker] = {}
     for operation, spec in model["operations"].items():
         shape = spec.get("input", {}).get("shape")
         if shape is not None:
-            checkers[operation] = _Compiler(model["shapes"], operation).compile(shape, "")
+            checkers[operation] = _Compiler(model["shapes"], operation, service).compile(shape, "")
     return checkers
 
 
-#: Operation name -> the check of its input shape, for every operation of the model.
+#: Signing name -> botocore model name, where they differ.
+_MODEL_OF = {"monitoring": "cloudwatch"}
+
+#: Operation name -> the check of its input shape, for every operation of the CloudTrail model.
 CHECKERS: dict[str, Checker] = _build()
 
 
-def validate_request(operation: str, params: dict[str, Any]) -> None:
-    """Check the request JSON object ``params`` of ``operation`` against the model. Raises
-    SerializationException for a member of the wrong JSON type and ValidationException for
-    constraint violations (see the module docstring); does nothing for an operation the model does
-    not have."""
-    check = CHECKERS.get(operation)
+@functools.lru_cache(maxsize=None)
+def checkers_of(service: str) -> dict[str, Checker]:
+    """Operation name -> the check of its input shape, for every operation of ``service`` (a signing
+    name or botocore model name)."""
+    return CHECKERS if service == "cloudtrail" else _build(service)
+
+
+def _validation_error(service: str) -> type[AwsError]:
+    """The error a constraint violation answers: ValidationException (CloudTrail, Coral's),
+    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, the Query protocol's)."""
+    if service == "logs":
+        from .logs_errors import InvalidParameterException
+
+        return InvalidParameterException
+    if service in ("monitoring", "cloudwatch"):
+        from .cloudwatch_errors import ValidationError
+
+        return ValidationError
+    return ValidationException
+
+
+def validate_request(operation: str, params: dict[str, Any], service: str = "cloudtrail") -> None:
+    """Check the request object ``params`` of ``operation`` of ``service`` against the model. Raises
+    SerializationException for a member of the wrong JSON type and the service's validation error
+    (:func:`_validation_error`) for constraint violations (see the module docstring); does nothing
+    for an operation the model does not have."""
+    check = checkers_of(service).get(operation)
     if check is None:
         return
     problems: list[str] = []
@@ -339,19 +364,19 @@ def validate_request(operation: str, params: dict[str, Any]) -> None:
     if problems:
         count = len(problems)
         plural = "s" if count > 1 else ""
-        raise ValidationException(f"{count} validation error{plural} detected: " + "; ".join(problems))
+        raise _validation_error(service)(f"{count} validation error{plural} detected: " + "; ".join(problems))
 
 
 Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def validated(operation: str, handler: Handler) -> Handler:
-    """``handler`` behind :func:`validate_request` (same name, docstring and attributes; the
-    original is ``__wrapped__``)."""
+def validated(operation: str, handler: Handler, service: str = "cloudtrail") -> Handler:
+    """``handler`` behind :func:`validate_request` for ``service`` (same name, docstring and
+    attributes; the original is ``__wrapped__``)."""
 
     @functools.wraps(handler)
     def run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        validate_request(operation, params)
+        validate_request(operation, params, service)
         return handler(ctx, params)
 
     return run
