@@ -268,7 +268,7 @@ class SqliteMetricStore:
         batch). Raises InvalidParameterValue / InvalidParameterCombination for a malformed datum
         (nothing of the batch is stored then)."""
         buckets: dict[tuple[tuple[str, str, str, str, str], int, str, int], Aggregate] = {}
-        last_put: dict[tuple[str, str, str, str, str], float] = {}
+        keys: dict[tuple[str, str, str, str, str], None] = {}
         for index, datum in enumerate(data, 1):
             key = (account, region, datum.namespace, datum.metric_name, canonical_dimensions(datum.dimensions))
             res = 1 if datum.storage_resolution == 1 else 60
@@ -276,12 +276,12 @@ class SqliteMetricStore:
             unit = datum.unit or "None"
             agg = buckets.setdefault((key, ts, unit, res), Aggregate())
             _add_datum(agg, datum, index)
-            last_put[key] = max(last_put.get(key, 0.0), datum.timestamp_s)
+            keys[key] = None
         if not buckets:
             return
         now = self._clock()
         with self._lock, self._conn:
-            ids = {key: self._metric_id(key, max(now, when)) for key, when in last_put.items()}
+            ids = {key: self._metric_id(key, now) for key in keys}
             for (key, ts, unit, res), agg in buckets.items():
                 self._merge_row(ids[key], ts, unit, res, agg)
 
