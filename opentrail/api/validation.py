@@ -119,11 +119,15 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _java_pattern(pattern: str) -> re.Pattern[str]:
+def _java_pattern(pattern: str) -> re.Pattern[str] | None:
     """A Java regular expression of the model as a Python one (surrogate-pair ranges become the
-    supplementary planes)."""
+    supplementary planes); None for one Python's ``re`` cannot express (Unicode classes such as
+    ``\\p{L}`` in CloudWatch's DefinitionPath and Logs' TagKey): that pattern is not checked."""
     python = pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
-    return re.compile(python)
+    try:
+        return re.compile(python)
+    except re.error:
+        return None
 
 
 def _size_checks(shape: dict[str, Any], noun: str) -> list[tuple[Callable[[int], bool], str]]:

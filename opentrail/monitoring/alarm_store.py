@@ -80,7 +80,7 @@ class PendingAction:
 
 
 @dataclass(frozen=True)
-class StateChange:
+class AlarmStateUpdate:
     """What one state change writes: the alarm after it, its StateUpdate history item, its actions
     and its EventBridge event (None: none kept)."""
 
@@ -144,8 +144,8 @@ class SqliteAlarmStore:
             for name in names:
                 self._alarms.pop((account_id, region, name), None)
 
-    def record_state_change(self, change: StateChange) -> None:
-        """Write a state change in one transaction (see :class:`StateChange`)."""
+    def record_state_change(self, change: AlarmStateUpdate) -> None:
+        """Write a state change in one transaction (see :class:`AlarmStateUpdate`)."""
         alarm = change.alarm
         with self._lock, self._conn:
             self._write_alarm(alarm)

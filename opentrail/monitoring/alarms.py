@@ -7,9 +7,7 @@ text or None), ``state_updated_s`` (the last change of state value or reason by 
 SetAlarmState), ``state_transitioned_s`` (the last change of state value) and
 ``configuration_updated_s``; times in epoch seconds. A new alarm starts in INSUFFICIENT_DATA with the
 reason ``Unchecked: Initial alarm creation`` (what DescribeAlarms shows for a new alarm on AWS).
-
-``metric_queries`` keeps a metric math alarm's ``Metrics`` member as given (its JSON form):
-opentrail stores such alarms but evaluates only a single ``MetricStat`` query that returns data.
+The alarm is made from a validated PutMetricAlarm (:class:`.alarm_validation.MetricAlarmDefinition`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .alarm_message import AlarmIdentity
 from .alarm_model import INSUFFICIENT_DATA, AlarmConfig
+from .alarm_validation import MetricAlarmDefinition
 
 #: StateReason of a new alarm.
 INITIAL_REASON = "Unchecked: Initial alarm creation"
@@ -59,8 +59,6 @@ class MetricAlarm:
     ok_actions: tuple[str, ...] = ()
     alarm_actions: tuple[str, ...] = ()
     insufficient_data_actions: tuple[str, ...] = ()
-    metric_queries: tuple[dict[str, Any], ...] | None = None
-    threshold_metric_id: str | None = None
     configuration_updated_s: float = 0.0
     state_value: str = INSUFFICIENT_DATA
     state_reason: str = INITIAL_REASON
@@ -73,49 +71,44 @@ class MetricAlarm:
         return alarm_arn(self.region, self.account_id, self.name)
 
     @property
-    def metric_key(self) -> tuple[str, str, str, str, tuple[tuple[str, str], ...]] | None:
-        """(account, region, namespace, metric name, sorted dimensions) of the metric evaluated, or
-        None for an alarm opentrail does not evaluate (see :meth:`evaluated_stat`)."""
-        stat = self.evaluated_stat()
-        if stat is None:
-            return None
-        namespace, metric_name, dimensions = stat[0], stat[1], stat[2]
-        return (self.account_id, self.region, namespace, metric_name, tuple(sorted(dimensions)))
+    def metric_key(self) -> tuple[str, str, str, str, tuple[tuple[str, str], ...]]:
+        """(account, region, namespace, metric name, sorted dimensions) of the metric evaluated."""
+        return (self.account_id, self.region, self.namespace or "", self.metric_name or "",
+                tuple(sorted(self.dimensions)))
 
-    def evaluated_stat(self) -> tuple[str, str, tuple[tuple[str, str], ...], int, str, str | None] | None:
-        """(namespace, metric name, dimensions, period, statistic, unit) the alarm evaluates: its own
-        metric, or the single ``MetricStat`` query of a ``Metrics`` alarm; None when it has neither
-        (metric math, anomaly bands)."""
-        if self.metric_queries is None:
-            if self.namespace and self.metric_name and self.period_s and (self.statistic or self.extended_statistic):
-                return (self.namespace, self.metric_name, self.dimensions, self.period_s,
-                        self.statistic or self.extended_statistic or "", self.unit)
-            return None
-        returned = [q for q in self.metric_queries if q.get("ReturnData", True)]
-        if len(returned) != 1 or "MetricStat" not in returned[0]:
-            return None
-        stat = returned[0]["MetricStat"]
-        metric = stat.get("Metric", {})
-        dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
-        if not metric.get("Namespace") or not metric.get("MetricName") or not stat.get("Period"):
-            return None
-        return (metric["Namespace"], metric["MetricName"], dims, int(stat["Period"]), stat.get("Stat", ""),
-                stat.get("Unit"))
-
-    def config(self) -> AlarmConfig | None:
-        """The evaluator's settings (:class:`AlarmConfig`), or None when not evaluated."""
-        stat = self.evaluated_stat()
-        if stat is None or self.threshold is None or self.comparison_operator not in _STATIC:
-            return None
-        namespace, _, _, period, statistic, unit = stat
-        simple = statistic in _SIMPLE
+    def config(self) -> AlarmConfig:
+        """The evaluator's settings."""
         return AlarmConfig(
-            period_s=period, evaluation_periods=self.evaluation_periods, threshold=self.threshold,
-            comparison_operator=self.comparison_operator, statistic=statistic if simple else None,
-            extended_statistic=None if simple else statistic, datapoints_to_alarm=self.datapoints_to_alarm,
-            treat_missing_data=self.treat_missing_data,
-            evaluate_low_sample_count_percentile=self.evaluate_low_sample_count_percentile, unit=unit,
-            namespace=namespace)
+            period_s=self.period_s or 60, evaluation_periods=self.evaluation_periods,
+            threshold=self.threshold or 0.0, comparison_operator=self.comparison_operator,
+            statistic=self.statistic, extended_statistic=self.extended_statistic,
+            datapoints_to_alarm=self.datapoints_to_alarm, treat_missing_data=self.treat_missing_data,
+            evaluate_low_sample_count_percentile=self.evaluate_low_sample_count_percentile, unit=self.unit,
+            namespace=self.namespace)
+
+    def identity(self) -> AlarmIdentity:
+        """The alarm as its SNS message and EventBridge event name it."""
+        return AlarmIdentity(self.account_id, self.region, self.name, self.metric_name or "", self.namespace,
+                             self.dimensions, self.description, self.ok_actions, self.alarm_actions,
+                             self.insufficient_data_actions)
+
+    @classmethod
+    def from_definition(cls, definition: MetricAlarmDefinition, account_id: str, region: str,
+                        now_s: float) -> MetricAlarm:
+        """A new alarm (INSUFFICIENT_DATA, :data:`INITIAL_REASON`) of a validated PutMetricAlarm."""
+        c = definition.config
+        return cls(
+            account_id=account_id, region=region, name=definition.alarm_name, period_s=c.period_s,
+            evaluation_periods=c.evaluation_periods, threshold=c.threshold,
+            comparison_operator=c.comparison_operator, namespace=definition.namespace,
+            metric_name=definition.metric_name, dimensions=definition.dimensions, statistic=c.statistic,
+            extended_statistic=c.extended_statistic, unit=c.unit, datapoints_to_alarm=c.datapoints_to_alarm,
+            treat_missing_data=c.treat_missing_data,
+            evaluate_low_sample_count_percentile=c.evaluate_low_sample_count_percentile,
+            description=definition.alarm_description, actions_enabled=definition.actions_enabled,
+            ok_actions=definition.ok_actions, alarm_actions=definition.alarm_actions,
+            insufficient_data_actions=definition.insufficient_data_actions, configuration_updated_s=now_s,
+            state_updated_s=now_s, state_transitioned_s=now_s)
 
     def actions_for(self, state: str) -> tuple[str, ...]:
         """The actions of a transition to ``state``."""
@@ -140,13 +133,7 @@ class MetricAlarm:
         values["dimensions"] = tuple((n, v) for n, v in values.get("dimensions", ()))
         for name in ("ok_actions", "alarm_actions", "insufficient_data_actions"):
             values[name] = tuple(values.get(name, ()))
-        if values.get("metric_queries") is not None:
-            values["metric_queries"] = tuple(values["metric_queries"])
         return cls(**values)
-
-
-_STATIC = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold")
-_SIMPLE = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 
 
 @dataclass(frozen=True)
