@@ -3,7 +3,8 @@
 CloudWatch evaluates an alarm every 10 s when its period is 10, 20 or 30 s, every minute otherwise,
 and hourly when Evaluation Periods x Period exceeds a day (:func:`.alarm_eval.evaluation_interval_s`),
 each time on the periods that ended at that boundary (:func:`.alarm_eval.query_window`). The
-scheduler keeps each alarm's next boundary and runs ``evaluate(alarm_key, now)`` when it is reached.
+scheduler keeps each alarm's next boundary and runs ``evaluate(alarm_key, now)`` when it is reached;
+a new or changed alarm is evaluated at the first run after the change.
 A data point put on an alarm's metric (:meth:`AlarmScheduler.metric_changed`) makes the alarm due at
 once, so data that arrives after its period ended is evaluated without waiting for the next
 boundary (the evaluation still covers only whole periods).
@@ -79,8 +80,8 @@ class AlarmScheduler:
                 due = []
                 for key, config in configs.items():
                     when = self._due.get(key)
-                    if when is None:  # new: first evaluated at its next boundary
-                        self._due[key] = when = next_boundary(config, now)
+                    if when is None:  # new (or changed): evaluated at once
+                        when = now
                     if when <= now or key in self._urgent:
                         due.append(key)
                         self._due[key] = next_boundary(config, now)

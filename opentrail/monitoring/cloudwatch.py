@@ -120,10 +120,12 @@ class CloudWatchService:
     def put_metric_points(self, account_id: str, region: str, namespace: str, metric_name: str,
                           dimensions: Mapping[str, str], timestamp_s: float, value: float,
                           unit: str | None = None) -> None:
-        """One data point from a metric filter (CloudWatch Logs), stored at once; the alarms on its
+        """One data point from a metric filter (CloudWatch Logs), stored at once at one-second
+        resolution (so 10-, 20- and 30-second alarms see it in its own period); the alarms on its
         metric are evaluated promptly. Raises InvalidParameterValue for a value CloudWatch refuses
         (NaN, infinite, beyond 2^360)."""
-        self.metrics.put(account_id, region, namespace, metric_name, dimensions, timestamp_s, value=value, unit=unit)
+        self.metrics.put(account_id, region, namespace, metric_name, dimensions, timestamp_s, value=value, unit=unit,
+                         storage_resolution=1)
         self._metric_changed({metric_key(account_id, region, namespace, metric_name, dimensions)})
 
     def _evaluated_configs(self) -> list[tuple[AlarmKey, AlarmConfig]]:

@@ -39,6 +39,33 @@ class WireProtocol(TypingProtocol):
         """The answer for an AwsError."""
 
 
+#: Largest body accepted once a ``Content-Encoding: gzip`` request is inflated (the default
+#: ``max_request_bytes``).
+MAX_INFLATED_BYTES = 8 * 1024 * 1024
+
+
+def content_body(request: Request, body: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """The body as the protocol reads it: inflated when ``Content-Encoding`` is ``gzip`` (botocore
+    and the Smithy SDKs gzip PutMetricData bodies over 10 KB, the model's ``requestcompression``
+    trait; the signature covers the compressed bytes). Raises SerializationException for a body
+    that does not inflate and RequestEntityTooLargeException past ``limit`` bytes inflated."""
+    import zlib
+
+    from ..errors import RequestEntityTooLargeException, SerializationException
+
+    encodings = [e.strip().lower() for e in request.headers.get("content-encoding", "").split(",") if e.strip()]
+    if "gzip" not in encodings or not body:
+        return body
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise SerializationException("The request body could not be decompressed (Content-Encoding: gzip)") from None
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise RequestEntityTooLargeException.for_limit(limit)
+    return inflated
+
+
 def protocol_for(request: Request, service: Any) -> WireProtocol:
     """The protocol of ``request`` to ``service``: Query for a form-encoded CloudWatch request, CBOR
     for CloudWatch's ``/service/.../operation/...`` path, AWS JSON otherwise."""

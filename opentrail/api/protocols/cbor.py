@@ -33,6 +33,7 @@ from starlette.responses import Response
 
 from ..errors import AwsError, SerializationException
 from ..model import service_model
+from . import content_body
 from .json import query_error_header
 
 #: Content type of CBOR bodies, both ways.
@@ -177,7 +178,7 @@ class CborProtocol:
         return operation if operation in service.operations else None
 
     def decode(self, request: Request, body: bytes, operation: str, service: Any) -> dict[str, Any]:
-        return decode_cbor(body, service_model(service.model).operation_model(operation).input_shape)
+        return decode_cbor(content_body(request, body), service_model(service.model).operation_model(operation).input_shape)
 
     def encode(self, payload: dict[str, Any], operation: str, service: Any, request_id: str) -> Response:
         headers = {"x-amzn-RequestId": request_id, "smithy-protocol": SMITHY_PROTOCOL}

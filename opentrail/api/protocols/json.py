@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import AwsError, UnknownOperationException
+from . import content_body
 
 #: Content types accepted (botocore sends the service's own; some clients send plain JSON).
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
@@ -38,7 +39,7 @@ class JsonProtocol:
         content_type = request.headers.get("content-type", "")
         if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
             raise UnknownOperationException.for_content_type()
-        return parse_json_object(body)
+        return parse_json_object(content_body(request, body))
 
     def encode(self, payload: dict[str, Any], operation: str, service: Any, request_id: str) -> Response:
         return Response(orjson.dumps(payload), status_code=200, media_type=service.json_content_type,

@@ -35,6 +35,7 @@ from starlette.responses import Response
 
 from ..errors import AwsError
 from ..model import service_description, service_model
+from . import content_body
 
 #: Content type of every Query answer.
 XML_CONTENT_TYPE = "text/xml"
@@ -289,8 +290,17 @@ def encode_error_body(error: AwsError, model: str, request_id: str) -> bytes:
 class QueryProtocol:
     """See the module docstring."""
 
+    @staticmethod
+    def _pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
+        """The request's pairs, read once per request (the body may be gzip: inflated first)."""
+        pairs: list[tuple[str, str]] | None = getattr(request.state, "query_pairs", None)
+        if pairs is None:
+            pairs = query_pairs(content_body(request, body))
+            request.state.query_pairs = pairs
+        return pairs
+
     def operation(self, request: Request, body: bytes, service: Any) -> str | None:
-        action = next((v for k, v in query_pairs(body) if k == "Action"), None)
+        action = next((v for k, v in self._pairs(request, body) if k == "Action"), None)
         if action is None:
             action = request.query_params.get("Action")
         return action if action in service.operations else None
@@ -298,7 +308,7 @@ class QueryProtocol:
     def decode(self, request: Request, body: bytes, operation: str, service: Any) -> dict[str, Any]:
         from ..cloudwatch_errors import InvalidParameterValueException
 
-        pairs = query_pairs(body)
+        pairs = self._pairs(request, body)
         version = next((v for k, v in pairs if k == "Version"), None)
         expected = service_description(service.model)["metadata"]["apiVersion"]
         if version is not None and version != expected:
