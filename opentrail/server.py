@@ -46,16 +46,18 @@ class RetentionPurger(threading.Thread):
 
     With ``lake`` (an :class:`opentrail.lake.Lake`), it also removes the event data stores that
     have been PENDING_DELETION for 7 days (:meth:`EventDataStoreService.purge_deleted`) and their
-    files. ``clock`` gives the time of each run (epoch seconds).
+    files. With ``monitoring`` (the CloudWatch service), it applies CloudWatch's retention to metric
+    data and alarm history. ``clock`` gives the time of each run (epoch seconds).
     """
 
     def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S, *,
-                 lake: object = None, clock: Callable[[], float] = time.time) -> None:
+                 lake: object = None, monitoring: object = None, clock: Callable[[], float] = time.time) -> None:
         super().__init__(name="opentrail-retention", daemon=True)
         self._store = store
         self._retention_days = retention_days
         self._interval_s = interval_s
         self._lake = lake
+        self._monitoring = monitoring
         self._clock = clock
         self._stop = threading.Event()
 
@@ -64,7 +66,18 @@ class RetentionPurger(threading.Thread):
             now = self._clock()
             self.purge_once(now)
             self.purge_event_data_stores(now)
+            self.purge_monitoring()
             self._stop.wait(self._interval_s)
+
+    def purge_monitoring(self) -> None:
+        """CloudWatch retention: metric rollups and alarm history past their age
+        (:meth:`opentrail.monitoring.cloudwatch.CloudWatchService.housekeeping`)."""
+        if self._monitoring is None:
+            return
+        try:
+            self._monitoring.housekeeping()  # type: ignore[attr-defined]
+        except Exception:  # retried next interval; it must not stop the server
+            log.exception("CloudWatch retention failed")
 
     def purge_event_data_stores(self, now: float) -> list[str]:
         """Remove the event data stores deleted 7 days or more before ``now`` and their files;
@@ -309,13 +322,16 @@ def run_server(settings: Settings) -> None:
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
-    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
+    from .monitoring.cloudwatch import CloudWatchService
+
+    monitoring = CloudWatchService(data_dir, time.time, sns_endpoint_url=settings.sns_endpoint_url, timeouts=timeouts)
+    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key, lake=lake)
+                        token_key=token_key, lake=lake, monitoring=monitoring)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -334,6 +350,7 @@ def run_server(settings: Settings) -> None:
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
+        monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -347,6 +364,7 @@ def run_server(settings: Settings) -> None:
         if lake_imports is not None:
             lake_imports.close()  # type: ignore[attr-defined]
         stop_lake_ingest(lake_ingest)
+        monitoring.close()
         queries.close()
         notifier.close()
         try:

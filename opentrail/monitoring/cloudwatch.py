@@ -98,6 +98,13 @@ class CloudWatchService:
         self.alarms.close()
         self.metrics.close()
 
+    def housekeeping(self) -> None:
+        """CloudWatch's retention, at the clock's time: metric rollups folded or dropped by age
+        (:meth:`SqliteMetricStore.compact`) and alarm history older than 30 days deleted. Run it
+        hourly (the server's retention thread does)."""
+        self.metrics.compact()
+        self.alarms.purge_history(self._clock() - alarm_store.HISTORY_RETENTION_S)
+
     def staged_changes(self) -> ContextManager[Callable[[], None]]:
         """Hold the service lock and stage this thread's writes until ``commit`` (the API records
         the call in between)."""

@@ -428,3 +428,57 @@ def test_unknown_query_action_and_version(cw: CwServer) -> None:
 
 def test_moto_env_is_what_the_server_uses() -> None:
     assert MOTO_ENV["AWS_DEFAULT_REGION"] == REGION
+
+
+def test_alarm_history_pages(cw: CwServer) -> None:
+    c = cw.client()
+    alarm(c)
+    for i, value in enumerate(["ALARM", "OK", "ALARM", "OK", "ALARM"]):
+        cw.clock.advance(1)
+        c.set_alarm_state(AlarmName="root-use", StateValue=value, StateReason=f"change {i}")
+    first = c.describe_alarm_history(MaxRecords=2)
+    assert [h["HistorySummary"] for h in first["AlarmHistoryItems"]] == [
+        "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"]
+    assert [h["Timestamp"] for h in first["AlarmHistoryItems"]] == [at(T0 + 5), at(T0 + 4)]
+    pages = c.get_paginator("describe_alarm_history").paginate(ScanBy="TimestampAscending",
+                                                                PaginationConfig={"PageSize": 2})
+    items = [h for page in pages for h in page["AlarmHistoryItems"]]
+    assert [h["Timestamp"] for h in items] == [at(T0 + s) for s in range(6)]
+    assert items[0]["HistorySummary"] == 'Alarm "root-use" created'
+    later = c.describe_alarm_history(StartDate=at(T0 + 2), EndDate=at(T0 + 3), HistoryItemType="StateUpdate")
+    assert [h["Timestamp"] for h in later["AlarmHistoryItems"]] == [at(T0 + 3), at(T0 + 2)]
+    assert error_of(c.describe_alarm_history, NextToken=first["NextToken"], MaxRecords=2, AlarmName="x") == {
+        "Code": "InvalidNextToken", "Message": "The service returned an invalid NextToken.", "Status": 400}
+
+
+def test_cbor_on_the_wire(cw: CwServer) -> None:
+    import cbor2
+    import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def post(operation: str, body: bytes) -> httpx.Response:
+        url = f"{cw.url}/service/GraniteServiceVersion20100801/operation/{operation}"
+        headers = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor"}
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(Credentials(cw.key.access_key_id, cw.key.secret_access_key), "monitoring", REGION).add_auth(request)
+        prepared = request.prepare()
+        return httpx.post(prepared.url, content=body, headers=dict(prepared.headers))
+
+    r = post("DescribeAlarms", cbor2.dumps({"AlarmNamePrefix": "x"}))
+    assert (r.status_code, r.headers["smithy-protocol"], r.headers["content-type"]) == (
+        200, "rpc-v2-cbor", "application/cbor")
+    assert cbor2.loads(r.content) == {"MetricAlarms": []}
+    r = post("PutMetricData", cbor2.dumps({"Namespace": "App", "MetricData": [
+        {"MetricName": "m", "Value": 1.5, "Timestamp": cbor2.CBORTag(1, T0)}]}))
+    assert (r.status_code, r.content, r.headers["smithy-protocol"]) == (200, b"", "rpc-v2-cbor")
+    r = post("SetAlarmState", cbor2.dumps({"AlarmName": "nope", "StateValue": "OK", "StateReason": "x"}))
+    assert (r.status_code, r.headers["x-amzn-query-error"]) == (404, "ResourceNotFound;Sender")
+    assert cbor2.loads(r.content) == {"__type": "com.amazonaws.cloudwatch#ResourceNotFound",
+                                      "message": "Alarm nope not found"}
+    r = post("DescribeAlarms", b"\xff")
+    assert r.status_code == 400
+    assert cbor2.loads(r.content) == {"__type": "SerializationException", "message": "The request body is not valid CBOR"}
+    r = post("NoSuchOperation", cbor2.dumps({}))
+    assert (r.status_code, cbor2.loads(r.content)) == (400, {"__type": "UnknownOperationException"})
