@@ -200,7 +200,9 @@ def round_start(start_s: float, period_s: int, now_s: float) -> int:
     return int(math.floor(start_s / step) * step)
 
 
-def _pack(dist: dict[float, float] | None) -> bytes | None:
+def _pack(agg: Aggregate) -> bytes | None:
+    """The distribution as stored: interleaved (value, count) doubles, one pair per distinct value."""
+    dist = agg.distribution()
     if dist is None:
         return None
     flat = array("d")
@@ -210,16 +212,12 @@ def _pack(dist: dict[float, float] | None) -> bytes | None:
     return flat.tobytes()
 
 
-def _unpack(blob: bytes | None) -> dict[float, float] | None:
+def _row_aggregate(n: float, total: float, lo: float, hi: float, blob: bytes | None) -> Aggregate:
     if blob is None:
-        return None
+        return Aggregate(n, total, lo, hi, None)
     flat = array("d")
     flat.frombytes(blob)
-    return dict(zip(flat[0::2], flat[1::2]))
-
-
-def _row_aggregate(n: float, total: float, lo: float, hi: float, blob: bytes | None) -> Aggregate:
-    return Aggregate(n, total, lo, hi, _unpack(blob))
+    return Aggregate(n, total, lo, hi, [flat])
 
 
 class SqliteMetricStore:
@@ -314,7 +312,7 @@ class SqliteMetricStore:
         self._conn.execute(
             "INSERT OR REPLACE INTO points (metric_id, ts, unit, res, n, total, lo, hi, dist) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg.dist)),
+            (metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg)),
         )
 
     # --- reading ---------------------------------------------------------------------------
