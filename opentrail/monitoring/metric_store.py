@@ -573,6 +573,9 @@ def _add_datum(agg: Aggregate, datum: MetricDatum, index: int) -> None:
             )
         for value, count in zip(datum.values, counts):
             _check_number(value, f"{member}.Values")
+            _check_number(count, f"{member}.Counts")
+            if count < 0:
+                raise InvalidParameterValue(f"The value {count} for parameter {member}.Counts is invalid.")
             agg.add_value(value, count)
     else:
         # A datum with no value counts as one sample of 0 (PutMetricData without Value is accepted).

@@ -173,7 +173,7 @@ class Aggregate:
         if statistic == "Sum":
             return self.total
         if statistic == "Average":
-            return self.total / self.count
+            return self.total / self.count if self.count else 0.0
         if statistic == "Minimum":
             return self.minimum
         if statistic == "Maximum":
