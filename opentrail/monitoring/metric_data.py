@@ -179,3 +179,22 @@ _LIMIT = 2.0**360
 def _check_number(value: float, parameter: str) -> None:
     if math.isnan(value) or math.isinf(value) or abs(value) > _LIMIT:
         raise InvalidParameterValue(f"The value {value} for parameter {parameter} is invalid.")
+
+
+def default_labels(queries: Sequence[tuple[str, str, int]]) -> list[str]:
+    """GetMetricData's ``Label`` of each MetricStat query without one, from ``(metric name, stat,
+    period)``: the metric name, followed by the stat when the request's queries use more than one
+    stat and by the period when they use more than one period (``metric1 Sum 60`` / ``metric1
+    Minimum 30``; ``metric1 60`` / ``metric1 30``; ``metric1`` alone otherwise), as LocalStack's
+    AWS-recorded snapshots show. The unit never appears."""
+    several_stats = len({stat for _, stat, _ in queries}) > 1
+    several_periods = len({period for _, _, period in queries}) > 1
+    labels = []
+    for name, stat, period in queries:
+        parts = [name]
+        if several_stats:
+            parts.append(stat)
+        if several_periods:
+            parts.append(str(period))
+        labels.append(" ".join(parts))
+    return labels

@@ -305,3 +305,13 @@ def test_extended_statistics_with_counts(store: SqliteMetricStore) -> None:
         "wm50": (5 * 1 + 5 * 2 + 10 * 2) / 20,
         "TM(30%:40%)": 2.0,         # ranks 7..8
     }
+
+
+def test_get_metric_data_default_labels() -> None:
+    from opentrail.monitoring.metric_data import default_labels
+
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Minimum", 30)]) == ["metric1 Sum 60", "metric1 Minimum 30"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Minimum", 60)]) == ["metric1 Sum", "metric1 Minimum"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 30)]) == ["metric1 60", "metric1 30"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 60)]) == ["metric1", "metric1"]
+    assert default_labels([("m1", "Sum", 60), ("m2", "Sum", 60), ("m3", "Sum", 60)]) == ["m1", "m2", "m3"]
