@@ -123,6 +123,10 @@ def _low_sample_threshold(config: AlarmConfig) -> float | None:
     return math.inf if p <= 0 else 10 / p
 
 
+def _breaches(config: AlarmConfig, slot: Slot) -> bool:
+    return slot.value is not None and config.breaches(slot.value)
+
+
 def evaluate(config: AlarmConfig, slots: Sequence[Slot], current_state: str, now_s: float) -> Outcome:
     """Evaluate ``slots`` (the evaluation range, oldest first) for an alarm in ``current_state`` at
     ``now_s`` (only used for StateReasonData's queryDate). See the module docstring."""
@@ -132,7 +136,7 @@ def evaluate(config: AlarmConfig, slots: Sequence[Slot], current_state: str, now
 
     def decided(state: str, evaluated: Sequence[Slot], filled: Sequence[Slot], fill_as: str | None) -> Outcome:
         real_evaluated = [s for s in evaluated if s.value is not None]
-        supports = [s for s in real_evaluated if config.breaches(s.value) == (state == ALARM)]  # type: ignore[arg-type]
+        supports = [s for s in real_evaluated if _breaches(config, s) == (state == ALARM)]
         crossed = sorted(supports, key=lambda s: -s.timestamp_s)
         fills_support = fill_as is not None and (fill_as == "Breaching") == (state == ALARM)
         reason = threshold_reason(config, state, crossed, len(real_evaluated), len(filled), fill_as)
@@ -154,9 +158,8 @@ def evaluate(config: AlarmConfig, slots: Sequence[Slot], current_state: str, now
         return kept()
 
     if len(real) >= n:
-        evaluated = recent_real
-        breaching = sum(1 for s in evaluated if config.breaches(s.value))  # type: ignore[arg-type]
-        return decided(ALARM if breaching >= m else OK, evaluated, (), None)
+        breaching_recent = [s for s in recent_real if _breaches(config, s)]
+        return decided(ALARM if len(breaching_recent) >= m else OK, recent_real, (), None)
 
     missing_slots = [s for s in slots if s.value is None]
     needed = sorted(missing_slots, key=lambda s: -s.timestamp_s)[: n - len(real)]
@@ -169,7 +172,7 @@ def evaluate(config: AlarmConfig, slots: Sequence[Slot], current_state: str, now
             return kept()
         return insufficient(needed, ())
 
-    breaching = [s for s in real if config.breaches(s.value)]  # type: ignore[arg-type]
+    breaching = [s for s in real if _breaches(config, s)]
     if treat in ("breaching", "notBreaching"):
         count = len(breaching) + (len(needed) if treat == "breaching" else 0)
         fill_as = "Breaching" if treat == "breaching" else "NonBreaching"

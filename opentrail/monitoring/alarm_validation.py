@@ -224,7 +224,7 @@ def validate_put_metric_alarm(request: Mapping[str, Any], region: str) -> Metric
         period_s=period,
         evaluation_periods=n,
         threshold=threshold,
-        comparison_operator=operator,
+        comparison_operator=str(operator),
         statistic=statistic,
         extended_statistic=extended,
         datapoints_to_alarm=int(m) if m is not None else None,

@@ -25,18 +25,13 @@ def java_double(x: float) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    if 1e-3 <= abs(x) < 1e7:
+        return repr(float(x))  # Python's shortest repr uses decimal notation throughout this range
     sign = "-" if x < 0 else ""
     digits_tuple = Decimal(repr(abs(float(x)))).normalize().as_tuple()
     digits = "".join(map(str, digits_tuple.digits))
     exponent = int(digits_tuple.exponent)
     scientific = len(digits) - 1 + exponent
-    if 1e-3 <= abs(x) < 1e7:
-        if exponent >= 0:
-            return f"{sign}{digits}{'0' * exponent}.0"
-        point = len(digits) + exponent
-        if point > 0:
-            return f"{sign}{digits[:point]}.{digits[point:]}"
-        return f"{sign}0.{'0' * -point}{digits}"
     mantissa = digits[0] + "." + (digits[1:] or "0")
     return f"{sign}{mantissa}E{scientific}"
 

@@ -34,12 +34,21 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..state_db import open_state_db
 from .errors import InvalidParameterCombination, InvalidParameterValue
+from .metric_data import (  # noqa: F401  (re-exported: the store's API)
+    Datapoint,
+    Metric,
+    MetricDataSeries,
+    MetricDatum,
+    StatisticSet,
+    add_datum,
+    canonical_dimensions,
+    check_period,
+    round_start,
+)
 from .statistics import SIMPLE_STATISTICS, Aggregate, parse_extended_statistic
 
 #: File name of the store in the data directory.
@@ -48,8 +57,6 @@ FILE_NAME = "metrics.db"
 MAX_DATAPOINTS = 1440
 #: ListMetrics page size.
 LIST_PAGE_SIZE = 500
-#: Periods below a minute that GetMetricStatistics / GetMetricData accept.
-SUB_MINUTE_PERIODS = (1, 5, 10, 20, 30)
 
 HOUR_S = 3600
 DAY_S = 86400
@@ -91,116 +98,9 @@ CREATE INDEX IF NOT EXISTS points_res_ts ON points (res, ts);
 """
 
 
-@dataclass(frozen=True)
-class StatisticSet:
-    """PutMetricData's ``StatisticValues``."""
-
-    sample_count: float
-    sum: float
-    minimum: float
-    maximum: float
-
-
-@dataclass(frozen=True)
-class MetricDatum:
-    """One ``MetricData`` member: exactly one of ``value``, ``values`` (with optional ``counts``)
-    or ``statistic_set``. ``timestamp_s`` in seconds since the epoch; ``unit`` None is "None"."""
-
-    namespace: str
-    metric_name: str
-    dimensions: Mapping[str, str]
-    timestamp_s: float
-    value: float | None = None
-    values: Sequence[float] | None = None
-    counts: Sequence[float] | None = None
-    statistic_set: StatisticSet | None = None
-    unit: str | None = None
-    storage_resolution: int = 60
-
-
-@dataclass
-class Datapoint:
-    """One GetMetricStatistics datapoint: the period starting at ``timestamp_s`` for one unit."""
-
-    timestamp_s: int
-    unit: str
-    aggregate: Aggregate
-
-    @property
-    def sample_count(self) -> float:
-        return self.aggregate.count
-
-    def value(self, statistic: str) -> float | None:
-        """A simple or extended statistic of this period (None when CloudWatch gives none)."""
-        return self.aggregate.value(statistic)
-
-    def wire(self, statistics: Sequence[str] = (), extended: Sequence[str] = ()) -> dict[str, object]:
-        """The ``Datapoint`` member as botocore shapes it, with only the statistics asked for:
-        ``{"Timestamp": datetime (UTC), "SampleCount": 1.0, ..., "ExtendedStatistics": {"p99":
-        ...}, "Unit": "Count"}``."""
-        out: dict[str, object] = {"Timestamp": datetime.fromtimestamp(self.timestamp_s, timezone.utc)}
-        for name in statistics:
-            out[name] = self.aggregate.simple(name)
-        if extended:
-            values = {name: self.value(name) for name in extended}
-            out["ExtendedStatistics"] = {k: v for k, v in values.items() if v is not None}
-        out["Unit"] = self.unit
-        return out
-
-
-@dataclass
-class MetricDataSeries:
-    """The result of one GetMetricData ``MetricStat`` query: parallel ``timestamps_s`` / ``values``
-    in ``scan_by`` order, and ``messages`` as ``[{"Code": ..., "Value": ...}]``."""
-
-    timestamps_s: list[int]
-    values: list[float]
-    messages: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A ListMetrics entry; ``dimensions`` sorted by name."""
-
-    namespace: str
-    metric_name: str
-    dimensions: tuple[tuple[str, str], ...]
-
-    def wire(self) -> dict[str, object]:
-        """``{"Namespace", "MetricName", "Dimensions": [{"Name", "Value"}]}``."""
-        return {
-            "Namespace": self.namespace,
-            "MetricName": self.metric_name,
-            "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions],
-        }
-
-
-def canonical_dimensions(dimensions: Mapping[str, str]) -> str:
-    """The dimensions as stored: a JSON list of [name, value] pairs sorted by name."""
-    return json.dumps(sorted(dimensions.items()), separators=(",", ":"), ensure_ascii=False)
-
-
-def check_period(period_s: int) -> None:
-    """GetMetricStatistics / GetMetricData periods: 1, 5, 10, 20, 30 or a multiple of 60.
-
-    Raises InvalidParameterValue "The parameter Period must be a multiple of 60." (the message
-    that emulators recorded from AWS for a period like 45)."""
-    if period_s < 1 or (period_s not in SUB_MINUTE_PERIODS and period_s % 60):
-        raise InvalidParameterValue("The parameter Period must be a multiple of 60.")
-
-
-def round_start(start_s: float, period_s: int, now_s: float) -> int:
-    """StartTime rounded down as the API reference says: to the period for 1-30 s periods, else to
-    the minute (under 15 days old), 5 minutes (15-63 days) or hour (older)."""
-    if period_s < 60:
-        step = period_s
-    else:
-        age = now_s - start_s
-        step = 60 if age < 15 * DAY_S else 300 if age < 63 * DAY_S else 3600
-    return int(math.floor(start_s / step) * step)
-
-
-def _pack(dist: dict[float, float] | None) -> bytes | None:
+def _pack(agg: Aggregate) -> bytes | None:
+    """The distribution as stored: interleaved (value, count) doubles, one pair per distinct value."""
+    dist = agg.distribution()
     if dist is None:
         return None
     flat = array("d")
@@ -210,16 +110,12 @@ def _pack(dist: dict[float, float] | None) -> bytes | None:
     return flat.tobytes()
 
 
-def _unpack(blob: bytes | None) -> dict[float, float] | None:
+def _row_aggregate(n: float, total: float, lo: float, hi: float, blob: bytes | None) -> Aggregate:
     if blob is None:
-        return None
+        return Aggregate(n, total, lo, hi, None)
     flat = array("d")
     flat.frombytes(blob)
-    return dict(zip(flat[0::2], flat[1::2]))
-
-
-def _row_aggregate(n: float, total: float, lo: float, hi: float, blob: bytes | None) -> Aggregate:
-    return Aggregate(n, total, lo, hi, _unpack(blob))
+    return Aggregate(n, total, lo, hi, [flat])
 
 
 class SqliteMetricStore:
@@ -275,7 +171,7 @@ class SqliteMetricStore:
             ts = int(math.floor(datum.timestamp_s / res) * res)
             unit = datum.unit or "None"
             agg = buckets.setdefault((key, ts, unit, res), Aggregate())
-            _add_datum(agg, datum, index)
+            add_datum(agg, datum, index)
             keys[key] = None
         if not buckets:
             return
@@ -314,7 +210,7 @@ class SqliteMetricStore:
         self._conn.execute(
             "INSERT OR REPLACE INTO points (metric_id, ts, unit, res, n, total, lo, hi, dist) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg.dist)),
+            (metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg)),
         )
 
     # --- reading ---------------------------------------------------------------------------
@@ -547,49 +443,6 @@ class SqliteMetricStore:
                 self._conn.execute("DELETE FROM points WHERE res = ? AND ts < ?", (res, cutoff))
                 changed += len(rows)
         return changed
-
-
-def _add_datum(agg: Aggregate, datum: MetricDatum, index: int) -> None:
-    given = [datum.value is not None, datum.values is not None, datum.statistic_set is not None]
-    member = f"MetricData.member.{index}"
-    if given[0] and given[2]:
-        raise InvalidParameterCombination(
-            f"The parameters {member}.Value and {member}.StatisticValues are mutually exclusive and you have specified both."
-        )
-    if given[1] and (given[0] or given[2]):
-        other = "Value" if given[0] else "StatisticValues"
-        raise InvalidParameterCombination(
-            f"The parameters {member}.Values and {member}.{other} are mutually exclusive and you have specified both."
-        )
-    if datum.statistic_set is not None:
-        s = datum.statistic_set
-        for name, number in (("SampleCount", s.sample_count), ("Sum", s.sum), ("Minimum", s.minimum),
-                             ("Maximum", s.maximum)):
-            _check_number(number, f"{member}.StatisticValues.{name}")
-        agg.add_statistic_set(s.sample_count, s.sum, s.minimum, s.maximum)
-    elif datum.values is not None:
-        counts = datum.counts if datum.counts is not None else [1.0] * len(datum.values)
-        if len(counts) != len(datum.values):
-            raise InvalidParameterValue(
-                f"The parameters {member}.Values and {member}.Counts must be of the same size."
-            )
-        for value, count in zip(datum.values, counts):
-            _check_number(value, f"{member}.Values")
-            agg.add_value(value, count)
-    else:
-        # A datum with no value counts as one sample of 0 (PutMetricData without Value is accepted).
-        value = 0.0 if datum.value is None else datum.value
-        _check_number(value, f"{member}.Value")
-        agg.add_value(value)
-
-
-#: PutMetricData: "Values must be in the range of -2^360 to 2^360"; NaN and infinities refused.
-_LIMIT = 2.0**360
-
-
-def _check_number(value: float, parameter: str) -> None:
-    if math.isnan(value) or math.isinf(value) or abs(value) > _LIMIT:
-        raise InvalidParameterValue(f"The value {value} for parameter {parameter} is invalid.")
 
 
 def _encode_token(after_id: int, digest: str) -> str:

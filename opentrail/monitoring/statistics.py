@@ -27,8 +27,12 @@ it); percentage bounds select the samples whose rank ``i`` (1-based, ascending) 
 from __future__ import annotations
 
 import math
+import operator
 import re
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 #: The five simple statistics, in the order the model's enum lists them.
 SIMPLE_STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
@@ -90,14 +94,16 @@ def is_statistic(name: str) -> bool:
 
 @dataclass
 class Aggregate:
-    """Count, sum, minimum, maximum and (None when unavailable) the distribution value -> count of
-    a set of samples. ``percentiles`` is False once any part came without a usable distribution."""
+    """Count, sum, minimum, maximum and (``parts`` None when unavailable) the distribution of a set
+    of samples: packed ``array('d')`` chunks of interleaved (value, count) pairs, merged by
+    concatenation and sorted once when an extended statistic is asked for."""
 
     count: float = 0.0
     total: float = 0.0
     minimum: float = math.inf
     maximum: float = -math.inf
-    dist: dict[float, float] | None = field(default_factory=dict)
+    parts: list[array] | None = field(default_factory=list)
+    _sorted: tuple[list[float], list[float], list[float]] | None = field(default=None, repr=False, compare=False)
 
     def add_value(self, value: float, count: float = 1.0) -> None:
         """Add ``count`` samples of ``value``."""
@@ -105,8 +111,12 @@ class Aggregate:
         self.total += value * count
         self.minimum = min(self.minimum, value)
         self.maximum = max(self.maximum, value)
-        if self.dist is not None:
-            self.dist[value] = self.dist.get(value, 0.0) + count
+        if self.parts is not None:
+            if not self.parts:
+                self.parts.append(array("d"))
+            self.parts[-1].append(value)
+            self.parts[-1].append(count)
+            self._sorted = None
 
     def add_statistic_set(self, count: float, total: float, minimum: float, maximum: float) -> None:
         """Add a statistic set; it keeps percentiles only when SampleCount is 1 or Min == Max."""
@@ -114,11 +124,12 @@ class Aggregate:
         self.total += total
         self.minimum = min(self.minimum, minimum)
         self.maximum = max(self.maximum, maximum)
-        if self.dist is not None:
+        if self.parts is not None:
             if count == 1 or minimum == maximum:
-                self.dist[minimum] = self.dist.get(minimum, 0.0) + count
+                self.parts.append(array("d", (minimum, count)))
             else:
-                self.dist = None
+                self.parts = None
+            self._sorted = None
 
     def merge(self, other: "Aggregate") -> None:
         """Add ``other`` into this aggregate."""
@@ -126,12 +137,34 @@ class Aggregate:
         self.total += other.total
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
-        if self.dist is not None:
-            if other.dist is None:
-                self.dist = None
+        if self.parts is not None:
+            if other.parts is None:
+                self.parts = None
             else:
-                for value, count in other.dist.items():
-                    self.dist[value] = self.dist.get(value, 0.0) + count
+                self.parts.extend(other.parts)
+            self._sorted = None
+
+    def distribution(self) -> dict[float, float] | None:
+        """The distribution as distinct value -> count (None when unavailable)."""
+        if self.parts is None:
+            return None
+        out: dict[float, float] = {}
+        for part in self.parts:
+            for value, count in zip(part[0::2], part[1::2]):
+                out[value] = out.get(value, 0.0) + count
+        return out
+
+    def _distribution_sorted(self) -> tuple[list[float], list[float], list[float]]:
+        """(values ascending, their counts, cumulative counts); values may repeat."""
+        if self._sorted is None:
+            flat = array("d")
+            for part in self.parts or ():
+                flat.extend(part)
+            pairs = sorted(zip(flat[0::2], flat[1::2]))
+            values = [v for v, _ in pairs]
+            counts = [c for _, c in pairs]
+            self._sorted = (values, counts, list(accumulate(counts)))
+        return self._sorted
 
     def simple(self, statistic: str) -> float:
         """The value of one of :data:`SIMPLE_STATISTICS`."""
@@ -140,7 +173,7 @@ class Aggregate:
         if statistic == "Sum":
             return self.total
         if statistic == "Average":
-            return self.total / self.count
+            return self.total / self.count if self.count else 0.0
         if statistic == "Minimum":
             return self.minimum
         if statistic == "Maximum":
@@ -150,23 +183,24 @@ class Aggregate:
     def extended(self, stat: ExtendedStatistic) -> float | None:
         """The value of ``stat``, or None when CloudWatch gives none (no distribution, a negative
         value, or no sample inside the bounds)."""
-        if self.dist is None or not self.dist or self.minimum < 0 or self.count <= 0:
+        if not self.parts or self.minimum < 0 or self.count <= 0:
             return None
-        pairs = sorted(self.dist.items())
+        values, counts, cum = self._distribution_sorted()
+        n = cum[-1]
         if stat.kind == "p":
-            return _percentile(pairs, self.count, stat.upper or 0.0)
+            return _percentile(values, cum, n, stat.upper or 0.0)
         if stat.kind == "pr":
-            inside = sum(c for v, c in pairs if _inside_absolute(v, stat.lower, stat.upper))
-            return 100.0 * inside / self.count
-        kept = _kept(pairs, self.count, stat)
+            return 100.0 * _count_inside(values, cum, stat.lower, stat.upper) / n
+        if stat.kind == "wm":
+            return _winsorized_mean(values, counts, cum, n, stat)
+        kept_values, kept_counts = _kept(values, counts, cum, n, stat)
+        kept = sum(kept_counts)
         if stat.kind == "tc":
-            return sum(c for _, c in kept)
+            return kept
+        weighted = sum(map(operator.mul, kept_values, kept_counts))
         if stat.kind == "ts":
-            return sum(v * c for v, c in kept)
-        if stat.kind == "tm":
-            n = sum(c for _, c in kept)
-            return sum(v * c for v, c in kept) / n if n else None
-        return _winsorized_mean(pairs, self.count, stat)
+            return weighted
+        return weighted / kept if kept else None
 
     def value(self, statistic: str) -> float | None:
         """The value of a simple or extended statistic named ``statistic``."""
@@ -176,43 +210,58 @@ class Aggregate:
         return self.extended(parsed) if parsed else None
 
 
-def _percentile(pairs: list[tuple[float, float]], n: float, p: float) -> float:
+_EPS = 1e-9
+
+
+def _percentile(values: list[float], cum: list[float], n: float, p: float) -> float:
+    """Nearest rank: the first value whose cumulative count reaches ceil(p% of n)."""
     if p <= 0:
-        return pairs[0][0]
-    rank = max(1.0, math.ceil(p / 100.0 * n - 1e-9))
-    seen = 0.0
-    for value, count in pairs:
-        seen += count
-        if seen >= rank - 1e-9:
-            return value
-    return pairs[-1][0]
+        return values[0]
+    rank = max(1.0, math.ceil(p / 100.0 * n - _EPS))
+    return values[min(bisect_left(cum, rank - _EPS), len(values) - 1)]
 
 
-def _inside_absolute(value: float, lower: float | None, upper: float | None) -> bool:
-    return (lower is None or value > lower) and (upper is None or value <= upper)
+def _count_inside(values: list[float], cum: list[float], lower: float | None, upper: float | None) -> float:
+    """Samples with lower < value <= upper (a bound None is open)."""
+
+    def at_or_below(bound: float) -> float:
+        index = bisect_right(values, bound)
+        return cum[index - 1] if index else 0.0
+
+    high = cum[-1] if upper is None else at_or_below(upper)
+    low = 0.0 if lower is None else at_or_below(lower)
+    return max(0.0, high - low)
 
 
-def _kept(pairs: list[tuple[float, float]], n: float, stat: ExtendedStatistic) -> list[tuple[float, float]]:
+def _kept(values: list[float], counts: list[float], cum: list[float], n: float,
+          stat: ExtendedStatistic) -> tuple[list[float], list[float]]:
+    """The samples inside the bounds: by value (absolute bounds) or by rank (percentages)."""
     if not stat.percent:
-        return [(v, c) for v, c in pairs if _inside_absolute(v, stat.lower, stat.upper)]
-    low = math.floor((stat.lower or 0.0) / 100.0 * n + 1e-9)
-    high = math.floor((100.0 if stat.upper is None else stat.upper) / 100.0 * n + 1e-9)
-    kept: list[tuple[float, float]] = []
-    before = 0.0
-    for value, count in pairs:
-        after = before + count
-        share = min(after, high) - max(before, low)
-        if share > 0:
-            kept.append((value, share))
-        before = after
-    return kept
+        first = bisect_right(values, stat.lower) if stat.lower is not None else 0
+        last = bisect_right(values, stat.upper) if stat.upper is not None else len(values)
+        return values[first:last], counts[first:last]
+    low = math.floor((stat.lower or 0.0) / 100.0 * n + _EPS)
+    high = math.floor((100.0 if stat.upper is None else stat.upper) / 100.0 * n + _EPS)
+    if high <= low:
+        return [], []
+    first = bisect_right(cum, low + _EPS)           # first pair whose cumulative count exceeds low
+    last = min(bisect_left(cum, high - _EPS), len(values) - 1)  # first pair reaching high
+    kept_values = values[first:last + 1]
+    kept_counts = counts[first:last + 1]
+    if kept_counts:
+        before_first = cum[first - 1] if first else 0.0
+        kept_counts[0] = min(cum[first], high) - max(before_first, low)
+        if last > first:
+            kept_counts[-1] = min(cum[last], high) - cum[last - 1]
+    return kept_values, kept_counts
 
 
-def _winsorized_mean(pairs: list[tuple[float, float]], n: float, stat: ExtendedStatistic) -> float:
+def _winsorized_mean(values: list[float], counts: list[float], cum: list[float], n: float,
+                     stat: ExtendedStatistic) -> float:
     if stat.percent:
-        low = _percentile(pairs, n, stat.lower) if stat.lower else -math.inf
-        high = _percentile(pairs, n, stat.upper) if stat.upper is not None else math.inf
+        low = _percentile(values, cum, n, stat.lower) if stat.lower else -math.inf
+        high = _percentile(values, cum, n, stat.upper) if stat.upper is not None else math.inf
     else:
         low = -math.inf if stat.lower is None else stat.lower
         high = math.inf if stat.upper is None else stat.upper
-    return sum(min(max(v, low), high) * c for v, c in pairs) / n
+    return sum(min(max(v, low), high) * c for v, c in zip(values, counts)) / n

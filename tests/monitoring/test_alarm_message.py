@@ -147,3 +147,12 @@ def test_every_botocore_region_has_a_long_name() -> None:
         partitions = json.load(f)["partitions"]
     regions = {r for p in partitions if p["partition"] in ("aws", "aws-cn", "aws-us-gov") for r in p["regions"]}
     assert sorted(regions - set(REGION_LONG_NAMES)) == []
+
+
+def test_java_double_formatting() -> None:
+    from opentrail.monitoring.javajson import java_double
+
+    cases = {1.0: "1.0", 0.0666851903306472: "0.0666851903306472", 20000.0: "20000.0", 1e7: "1.0E7",
+             1.0e-4: "1.0E-4", 0.001: "0.001", 9999999.0: "9999999.0", 1.2345e-5: "1.2345E-5", 2.5e20: "2.5E20",
+             -3.5: "-3.5", -1e8: "-1.0E8", 0.0: "0.0", 123456789.5: "1.234567895E8"}
+    assert {x: java_double(x) for x in cases} == cases

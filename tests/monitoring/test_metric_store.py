@@ -288,3 +288,30 @@ def test_retention_folds_high_resolution_into_minutes(store: SqliteMetricStore, 
     clock.now = T0 + 456 * 86400
     store.compact()
     assert stats(store, T0, T0 + 3600, 3600) == []
+
+
+def test_extended_statistics_with_counts(store: SqliteMetricStore) -> None:
+    """Ranks cut through repeated values: 1 x5, 2 x5, 3 x10 (20 samples)."""
+    store.put(ACCOUNT, REGION, "App", "Latency", {"Host": "a"}, T0, values=[3.0, 1.0, 2.0], counts=[10.0, 5.0, 5.0])
+    names = ["p25", "p26", "p50", "p51", "tm50", "IQM", "TC(25%:75%)", "TS(:2)", "PR(1:3)", "wm50", "TM(30%:40%)"]
+    (point,) = stats(store, T0, T0 + 60, 60, statistics=(), extended=names)
+    assert point["ExtendedStatistics"] == {
+        "p25": 1.0, "p26": 2.0, "p50": 2.0, "p51": 3.0,
+        "tm50": 1.5,                # ranks 1..10
+        "IQM": 2.5,                 # ranks 6..15: 2 x5, 3 x5
+        "TC(25%:75%)": 10.0,
+        "TS(:2)": 15.0,             # 1 x5 + 2 x5
+        "PR(1:3)": 75.0,            # 2 x5 and 3 x10 of 20
+        "wm50": (5 * 1 + 5 * 2 + 10 * 2) / 20,
+        "TM(30%:40%)": 2.0,         # ranks 7..8
+    }
+
+
+def test_get_metric_data_default_labels() -> None:
+    from opentrail.monitoring.metric_data import default_labels
+
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Minimum", 30)]) == ["metric1 Sum 60", "metric1 Minimum 30"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Minimum", 60)]) == ["metric1 Sum", "metric1 Minimum"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 30)]) == ["metric1 60", "metric1 30"]
+    assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 60)]) == ["metric1", "metric1"]
+    assert default_labels([("m1", "Sum", 60), ("m2", "Sum", 60), ("m3", "Sum", 60)]) == ["m1", "m2", "m3"]
