@@ -16,7 +16,7 @@ from typing import Any
 from ..monitoring.alarm_validation import validate_put_metric_alarm
 from ..monitoring.alarms import HISTORY_ITEM_TYPES, MetricAlarm
 from ..monitoring.cloudwatch import MAX_TAGS
-from ..monitoring.metric_store import MetricDatum, StatisticSet
+from ..monitoring.metric_data import MetricDatum, StatisticSet, default_labels
 from .cloudwatch_errors import InvalidParameterValueException, ResourceNotFoundException, ValidationError
 from .monitoring_wire import (
     datapoint,
@@ -104,8 +104,10 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         if query.get("MetricStat") is None:
             raise ValidationError(f"The query {query['Id']} must have exactly one of MetricStat and Expression.")
     scan_by = params.get("ScanBy", "TimestampDescending")
+    labels = default_labels([(q["MetricStat"]["Metric"].get("MetricName", ""), q["MetricStat"]["Stat"],
+                              q["MetricStat"]["Period"]) for q in queries])
     results = []
-    for query in queries:
+    for query, label in zip(queries, labels):
         stat = query["MetricStat"]
         m = stat["Metric"]
         with monitoring_errors():
@@ -114,7 +116,7 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
                 params["EndTime"], stat["Period"], stat["Stat"], stat.get("Unit"), scan_by)
         if not query.get("ReturnData", True):
             continue
-        result: dict[str, Any] = {"Id": query["Id"], "Label": query.get("Label", m.get("MetricName", "")),
+        result: dict[str, Any] = {"Id": query["Id"], "Label": query.get("Label", label),
                                   "Timestamps": [float(t) for t in series.timestamps_s], "Values": series.values,
                                   "StatusCode": "Complete"}
         if series.messages:

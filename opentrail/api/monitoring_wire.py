@@ -15,7 +15,7 @@ import orjson
 
 from ..monitoring.alarms import HistoryItem, MetricAlarm
 from ..monitoring.errors import MonitoringError
-from ..monitoring.metric_store import Datapoint, Metric
+from ..monitoring.metric_data import Datapoint, Metric
 from .cloudwatch_errors import WIRE_ERRORS, InvalidNextToken
 
 

@@ -39,7 +39,8 @@ from .alarm_validation import MetricAlarmDefinition
 from .alarms import CONFIGURATION_UPDATE, STATE_UPDATE, HistoryItem, MetricAlarm
 from .errors import InvalidFormat, LimitExceeded, ResourceNotFound
 from .javajson import dumps
-from .metric_store import MetricDatum, SqliteMetricStore, _add_datum
+from .metric_data import MetricDatum, add_datum
+from .metric_store import SqliteMetricStore
 from .statistics import SIMPLE_STATISTICS, Aggregate
 
 #: Metric alarms per account and Region (opentrail's limit, answered with LimitExceeded).
@@ -58,7 +59,7 @@ def metric_key(account_id: str, region: str, namespace: str, metric_name: str,
 def check_metric_data(data: Sequence[MetricDatum]) -> None:
     """Raise the metric store's error for a malformed datum before anything is written."""
     for index, datum in enumerate(data, 1):
-        _add_datum(Aggregate(), datum, index)
+        add_datum(Aggregate(), datum, index)
 
 
 class CloudWatchService:

@@ -116,7 +116,7 @@ def test_metric_data_round_trip(cw: CwServer, protocol: str) -> None:
                                     "Period": 60, "Stat": "Maximum"}},
         {"Id": "q2", "Label": "hidden", "ReturnData": False,
          "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Latency"}, "Period": 60, "Stat": "Sum"}}])
-    assert data["MetricDataResults"] == [{"Id": "q1", "Label": "Latency", "Timestamps": [at(T0 - 60), at(T0 - 120)],
+    assert data["MetricDataResults"] == [{"Id": "q1", "Label": "Latency Maximum", "Timestamps": [at(T0 - 60), at(T0 - 120)],
                                           "Values": [5.0, 30.0], "StatusCode": "Complete"}]
     assert c.list_metrics(Namespace="App")["Metrics"] == [
         {"Namespace": "App", "MetricName": "Latency", "Dimensions": [{"Name": "Api", "Value": "Put"}]}]
