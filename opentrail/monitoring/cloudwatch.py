@@ -20,6 +20,7 @@ them once on the caller's thread (tests move the clock and tick).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -45,8 +46,14 @@ from .statistics import SIMPLE_STATISTICS, Aggregate
 
 #: Metric alarms per account and Region (opentrail's limit, answered with LimitExceeded).
 MAX_ALARMS = 5000
+#: Metric filter points are written at most this long after they arrive (seconds), ...
+POINT_FLUSH_S = 0.05
+#: ... or at once when this many wait.
+POINT_BATCH = 5000
 #: Tags per alarm (TagResource: "You can associate as many as 50 tags with a CloudWatch resource").
 MAX_TAGS = 50
+
+log = logging.getLogger(__name__)
 
 MetricKey = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 
@@ -76,22 +83,37 @@ class CloudWatchService:
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._by_metric: dict[MetricKey, set[AlarmKey]] = {}
+        self._points: list[tuple[str, str, MetricDatum]] = []
+        self._points_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._points_ready = threading.Event()
+        self._stopping = threading.Event()
+        self._writer: threading.Thread | None = None
         for alarm in self.alarms.alarms():
             self._index(alarm)
 
     # --- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run the scheduler and the action runner on their threads."""
+        """Run the point writer, the scheduler and the action runner on their threads."""
+        self._writer = threading.Thread(target=self._write_points, name="opentrail-metric-points", daemon=True)
+        self._writer.start()
         self.scheduler.start()
         self.actions.start()
 
     def tick(self) -> None:
-        """Evaluate the alarms due and attempt the actions due, now, on this thread."""
+        """Write the waiting metric filter points, evaluate the alarms due and attempt the actions
+        due, now, on this thread."""
+        self.flush_points()
         self.scheduler.run_due()
         self.actions.run_due()
 
     def close(self) -> None:
+        self._stopping.set()
+        self._points_ready.set()
+        if self._writer is not None:
+            self._writer.join(timeout=30)
+        self.flush_points()
         self.scheduler.stop()
         self.actions.stop()
         if self._sns is not None:
@@ -128,13 +150,47 @@ class CloudWatchService:
     def put_metric_points(self, account_id: str, region: str, namespace: str, metric_name: str,
                           dimensions: Mapping[str, str], timestamp_s: float, value: float,
                           unit: str | None = None) -> None:
-        """One data point from a metric filter (CloudWatch Logs), stored at once at one-second
-        resolution (so 10-, 20- and 30-second alarms see it in its own period); the alarms on its
-        metric are evaluated promptly. Raises InvalidParameterValue for a value CloudWatch refuses
+        """One data point from a metric filter (CloudWatch Logs). Returns at once: points are
+        written in batches by the point writer (every :data:`POINT_FLUSH_S`, one transaction per
+        account and Region; :meth:`flush_points` writes them now), at one-second resolution (so 10-,
+        20- and 30-second alarms see each point in its own period), and the alarms on their metrics
+        are then evaluated promptly. Raises InvalidParameterValue for a value CloudWatch refuses
         (NaN, infinite, beyond 2^360)."""
-        self.metrics.put(account_id, region, namespace, metric_name, dimensions, timestamp_s, value=value, unit=unit,
-                         storage_resolution=1)
-        self._metric_changed({metric_key(account_id, region, namespace, metric_name, dimensions)})
+        datum = MetricDatum(namespace, metric_name, dict(dimensions), timestamp_s, value=value, unit=unit,
+                            storage_resolution=1)
+        add_datum(Aggregate(), datum, 1)
+        with self._points_lock:
+            self._points.append((account_id, region, datum))
+            full = len(self._points) >= POINT_BATCH
+        if full:
+            self.flush_points()
+        else:
+            self._points_ready.set()
+
+    def flush_points(self) -> int:
+        """Write the metric filter points waiting, and make their alarms due; returns how many."""
+        with self._flush_lock:
+            with self._points_lock:
+                points, self._points = self._points, []
+                self._points_ready.clear()
+            if not points:
+                return 0
+            by_scope: dict[tuple[str, str], list[MetricDatum]] = {}
+            for account_id, region, datum in points:
+                by_scope.setdefault((account_id, region), []).append(datum)
+            for (account_id, region), data in by_scope.items():
+                self.metrics.put_many(account_id, region, data)
+            self._metric_changed({metric_key(a, r, d.namespace, d.metric_name, d.dimensions) for a, r, d in points})
+            return len(points)
+
+    def _write_points(self) -> None:
+        while not self._stopping.is_set():
+            self._points_ready.wait(1.0)
+            time.sleep(POINT_FLUSH_S)  # gather what arrives meanwhile into the same transaction
+            try:
+                self.flush_points()
+            except Exception:  # the points of a failed batch are lost, never the thread
+                log.exception("metric filter data points could not be written")
 
     def _evaluated_configs(self) -> list[tuple[AlarmKey, AlarmConfig]]:
         return [((a.account_id, a.region, a.name), a.config()) for a in self.alarms.alarms()]

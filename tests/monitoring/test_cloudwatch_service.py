@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from opentrail.monitoring.alarm_validation import validate_put_metric_alarm
+from opentrail.monitoring.errors import InvalidParameterValue
 from opentrail.monitoring.cloudwatch import CloudWatchService
 
 from .conftest import T0, ManualClock
@@ -90,7 +93,16 @@ def test_evaluation_waits_for_the_end_of_the_period(tmp_path: Path) -> None:
     assert service.scheduler.run_due() == 1
     assert state(service) == ("ALARM", T0 + 10)
     service.put_metric_points(ACCOUNT, REGION, "Other", "RootUse", {}, T0 + 10, 3.0)  # another metric: not due
+    assert service.flush_points() == 1
     assert service.scheduler.run_due() == 0
+    service.put_metric_points(ACCOUNT, REGION, "CIS", "RootUse", {}, T0 + 10, 3.0)
+    service.put_metric_points(ACCOUNT, REGION, "CIS", "RootUse", {}, T0 + 11, 3.0)
+    assert service.flush_points() == 2
+    assert service.scheduler.run_due() == 1  # its metric changed: evaluated now
+    with pytest.raises(InvalidParameterValue) as info:
+        service.put_metric_points(ACCOUNT, REGION, "CIS", "RootUse", {}, T0 + 11, float("nan"))
+    assert info.value.message.endswith(" for parameter MetricData.member.1.Value is invalid.")  # h-alarms' wording
+    assert service.flush_points() == 0
     service.close()
 
 
