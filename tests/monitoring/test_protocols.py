@@ -202,3 +202,95 @@ def test_cbor_bad_bodies() -> None:
         nested = {"a": nested}
     assert decode_cbor(cbor2.dumps({"AlarmNames": ["x"], "Unknown": nested}), shape) == {"AlarmNames": ["x"]}
     assert decode_cbor(cbor2.dumps({"AlarmNames": None, "MaxRecords": 5}), shape) == {"MaxRecords": 5}
+
+
+# --- random values (hypothesis) ----------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_XML_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12).filter(
+    lambda t: all(c in "\t\n\r" or " " <= c < "\ufffe" for c in t))
+
+
+def values(shape: Any, depth: int = 0, *, text: st.SearchStrategy[str] = _XML_TEXT) -> st.SearchStrategy[Any]:
+    """Random values of ``shape`` as a botocore caller gives them."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = {n: values(m, depth + 1, text=text) for n, m in shape.members.items()
+                   if not (m.type_name == "structure" and not m.members)}
+        if shape.is_tagged_union:
+            return st.one_of(*(st.fixed_dictionaries({n: s}) for n, s in members.items()))
+        strategy = st.fixed_dictionaries({}, optional=members)
+        return strategy if depth == 0 else strategy.filter(bool)  # Query has no form for {} (botocore sends nothing)
+    if kind == "list":
+        return st.lists(values(shape.member, depth + 1, text=text), max_size=3)
+    if kind == "map":
+        return st.dictionaries(text, values(shape.value, depth + 1, text=text), min_size=1, max_size=3)  # {}: as above
+    if kind == "string":
+        return st.sampled_from(shape.enum) if shape.enum else text
+    if kind in ("integer", "long"):
+        return st.integers(-(2**31), 2**31 - 1)
+    if kind in ("double", "float"):
+        return st.floats(allow_nan=False, allow_infinity=False, width=64)
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "timestamp":
+        return st.integers(0, 4 * 10**12).map(lambda ms: dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc))
+    if kind == "blob":
+        return st.binary(max_size=8)
+    raise AssertionError(kind)
+
+
+def exact(value: Any) -> Any:
+    """JSON form with timestamps to the millisecond and numbers as floats."""
+    if isinstance(value, dict):
+        return {k: exact(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [exact(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return round(value.timestamp(), 3)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+SAMPLED = ["PutMetricAlarm", "PutMetricData", "GetMetricData", "DescribeAlarms", "DescribeAlarmHistory",
+           "ListMetrics", "TagResource"]
+
+
+@pytest.mark.parametrize("operation", SAMPLED)
+def test_random_requests_round_trip(operation: str) -> None:
+    op = MODEL.operation_model(operation)
+    query = botocore.serialize.create_serializer("query", include_validation=False)
+    cbor = botocore.serialize.create_serializer("smithy-rpc-v2-cbor", include_validation=False)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values(op.input_shape))
+    def check(params: dict[str, Any]) -> None:
+        body = query.serialize_to_request(params, op)["body"]
+        assert exact(decode_query(query_pairs(urlencode(body).encode()), op.input_shape)) == exact(params)
+        assert exact(decode_cbor(cbor.serialize_to_request(params, op)["body"], op.input_shape)) == exact(params)
+
+    check()
+
+
+@pytest.mark.parametrize("operation", ["DescribeAlarms", "DescribeAlarmHistory", "GetMetricData",
+                                       "GetMetricStatistics", "ListMetrics"])
+def test_random_answers_parse_in_botocore(operation: str) -> None:
+    op = MODEL.operation_model(operation)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values(op.output_shape))
+    def check(output: dict[str, Any]) -> None:
+        payload = json_form(output)
+        xml = botocore.parsers.create_parser("query").parse(_http(encode_result(payload, operation, "cloudwatch", "r")),
+                                                             op.output_shape)
+        binary = botocore.parsers.create_parser("smithy-rpc-v2-cbor").parse(
+            _http(encode_output(payload, op.output_shape)), op.output_shape)
+        assert exact(xml) == exact(output)
+        assert exact(binary) == exact(output)
+
+    check()

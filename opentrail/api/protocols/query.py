@@ -204,7 +204,9 @@ def iso_timestamp(epoch_s: float) -> str:
 
 
 def _text(value: str) -> str:
-    return escape(_XML_INVALID.sub("\ufffd", value))
+    """XML text: ``& < >`` escaped, carriage returns as ``&#xD;`` (a parser would read a raw one as a
+    line feed), characters XML 1.0 cannot hold as U+FFFD."""
+    return escape(_XML_INVALID.sub("\ufffd", value), {"\r": "&#xD;"})
 
 
 def _scalar(value: Any, kind: str) -> str:
