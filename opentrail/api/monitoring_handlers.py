@@ -76,7 +76,7 @@ def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if len(raw) > MAX_METRIC_DATA:
         raise InvalidParameterValueException(
             f"The collection MetricData must not have a size greater than {MAX_METRIC_DATA}.")
-    now = ctx.clock()
+    now = service.now()
     data = [_datum(namespace, d, now, i) for i, d in enumerate(raw, 1)]
     with monitoring_errors():
         service.put_metric_data(*_scope(ctx), data)

@@ -38,7 +38,7 @@ from .alarm_scheduler import AlarmKey, AlarmScheduler
 from .alarm_store import AlarmStateUpdate, PendingAction, SqliteAlarmStore
 from .alarm_validation import MetricAlarmDefinition
 from .alarms import CONFIGURATION_UPDATE, STATE_UPDATE, HistoryItem, MetricAlarm
-from .errors import InvalidFormat, LimitExceeded, ResourceNotFound
+from .errors import InvalidFormat, InvalidParameterValue, LimitExceeded, ResourceNotFound
 from .javajson import dumps
 from .metric_data import MetricDatum, add_datum
 from .metric_store import SqliteMetricStore
@@ -50,6 +50,9 @@ MAX_ALARMS = 5000
 POINT_FLUSH_S = 0.05
 #: ... or at once when this many wait.
 POINT_BATCH = 5000
+#: PutMetricData accepts timestamps up to two weeks old and two hours ahead.
+MAX_AGE_S = 14 * 86400
+MAX_AHEAD_S = 2 * 3600
 #: Tags per alarm (TagResource: "You can associate as many as 50 tags with a CloudWatch resource").
 MAX_TAGS = 50
 
@@ -63,8 +66,18 @@ def metric_key(account_id: str, region: str, namespace: str, metric_name: str,
     return (account_id, region, namespace, metric_name, tuple(sorted(dimensions.items())))
 
 
-def check_metric_data(data: Sequence[MetricDatum]) -> None:
-    """Raise the metric store's error for a malformed datum before anything is written."""
+def check_metric_data(data: Sequence[MetricDatum], now_s: float) -> None:
+    """Raise the metric store's error for a malformed datum before anything is written, and
+    InvalidParameterValue for timestamps more than two weeks old or two hours ahead of ``now_s``
+    (AWS's rule and words, one line per member: ``The parameter MetricData.member.1.Timestamp must
+    specify a time within the past two weeks.`` / ``... must specify a time no more than two hours
+    in the future.``)."""
+    late = [f"The parameter MetricData.member.{i}.Timestamp must specify a time within the past two weeks."
+            if d.timestamp_s < now_s - MAX_AGE_S else
+            f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two hours in the future."
+            for i, d in enumerate(data, 1) if not now_s - MAX_AGE_S <= d.timestamp_s <= now_s + MAX_AHEAD_S]
+    if late:
+        raise InvalidParameterValue("\n".join(late))
     for index, datum in enumerate(data, 1):
         add_datum(Aggregate(), datum, index)
 
@@ -135,10 +148,15 @@ class CloudWatchService:
 
     # --- metrics -------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The service's clock (epoch seconds): PutMetricData's default Timestamp."""
+        return self._clock()
+
     def put_metric_data(self, account_id: str, region: str, data: Sequence[MetricDatum]) -> None:
         """PutMetricData: store ``data`` (checked first: InvalidParameterValue /
-        InvalidParameterCombination) and evaluate the alarms on these metrics promptly."""
-        check_metric_data(data)
+        InvalidParameterCombination, :func:`check_metric_data`) and evaluate the alarms on these
+        metrics promptly."""
+        check_metric_data(data, self._clock())
         keys = {metric_key(account_id, region, d.namespace, d.metric_name, d.dimensions) for d in data}
 
         def write() -> None:

@@ -142,6 +142,13 @@ def test_metric_errors(cw: CwServer, protocol: str) -> None:
         "Code": "InvalidParameterCombination",
         "Message": "The parameters MetricData.member.1.Value and MetricData.member.1.StatisticValues are mutually "
                    "exclusive and you have specified both.", "Status": 400}
+    old_and_ahead = [{"MetricName": "m", "Value": 1.0, "Timestamp": at(T0 - 15 * 86400)},
+                     {"MetricName": "m", "Value": 1.0, "Timestamp": at(T0)},
+                     {"MetricName": "m", "Value": 1.0, "Timestamp": at(T0 + 3 * 3600)}]
+    assert error_of(c.put_metric_data, Namespace="App", MetricData=old_and_ahead) == {
+        "Code": "InvalidParameterValue", "Status": 400,
+        "Message": "The parameter MetricData.member.1.Timestamp must specify a time within the past two weeks.\n"
+                   "The parameter MetricData.member.3.Timestamp must specify a time no more than two hours in the future."}
     assert c.list_metrics(Namespace="App")["Metrics"] == []  # nothing of a refused call is stored
     assert error_of(c.get_metric_statistics, Namespace="App", MetricName="m", StartTime=at(T0), EndTime=at(T0 + 60),
                     Period=45, Statistics=["Sum"]) == {
