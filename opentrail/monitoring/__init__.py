@@ -1,0 +1,1 @@
+"""Real-time monitoring: CloudWatch Logs, metric filters, metrics and alarms (issue 12)."""
