@@ -36,7 +36,7 @@ from .filter_pattern_errors import (
     REGEX_COUNT_MESSAGE,
     InvalidFilterPattern,
 )
-from .filter_pattern_selectors import MISSING, Selector, parse_selector, read_selector
+from .filter_pattern_selectors import MISSING, NAME, Selector, parse_selector, read_selector
 from .filter_pattern_values import (
     Literal,
     Predicate,
@@ -277,15 +277,23 @@ def _is_test(what: str) -> Predicate:
     return lambda v: v is False
 
 
+def _single_key(selector: Selector) -> str | None:
+    steps = selector.steps
+    return steps[0][1] if len(steps) == 1 and steps[0][0] == NAME else None
+
+
 def _leaf_test(selector: Selector, test: Predicate) -> Test:
     if selector.wildcard:
         resolve = selector.resolve
         return lambda root: any(test(v) for v in resolve(root))
+    key = _single_key(selector)
+    if key is not None:
+        return lambda root: test(root.get(key, MISSING))
     get = selector.getter()
     return lambda root: test(get(root))
 
 
-def _exact_string(node: Node) -> str | None:
+def exact_string(node: Node) -> str | None:
     """The string ``node`` compares its selector with for equality (no wildcard), else None."""
     if isinstance(node, Compare) and node.op == "=" and node.literal.kind == "string":
         lit = node.literal
@@ -295,10 +303,11 @@ def _exact_string(node: Node) -> str | None:
 
 
 def _one_of(selector: Selector, values: frozenset[str]) -> Test:
+    key = _single_key(selector)
     get = selector.getter()
 
     def test(root: dict[str, Any]) -> bool:
-        v = get(root)
+        v = root.get(key) if key is not None else get(root)
         cls = v.__class__
         if cls is str:
             return v in values
@@ -327,7 +336,7 @@ def compile_node(node: Node) -> Test:
         groups: dict[str, tuple[Selector, set[str]]] = {}
         rest: list[Node] = []
         for child in node.children:
-            value = _exact_string(child)
+            value = exact_string(child)
             if value is None:
                 rest.append(child)
             else:
@@ -344,8 +353,22 @@ def compile_node(node: Node) -> Test:
         return (lambda r: a(r) or b(r)) if node.op == "||" else (lambda r: a(r) and b(r))
     chain = tuple(tests)
     if node.op == "||":
-        return lambda r: any(t(r) for t in chain)
-    return lambda r: all(t(r) for t in chain)
+
+        def any_of(r: dict[str, Any]) -> bool:
+            for t in chain:
+                if t(r):
+                    return True
+            return False
+
+        return any_of
+
+    def all_of(r: dict[str, Any]) -> bool:
+        for t in chain:
+            if not t(r):
+                return False
+        return True
+
+    return all_of
 
 
 # -- raw-text pre-check --------------------------------------------------------------------------
@@ -393,6 +416,40 @@ def need(node: Node) -> Need:
     if not known:
         return None
     return known[0] if len(known) == 1 else ("all", known)
+
+
+#: At most this many substring searches in a pre-check (each costs about a third of parsing a
+#: 1.3 KB CloudTrail record with orjson; bench/bench_filter_patterns.py).
+MAX_SEARCHES = 3
+
+
+def _cost(n: Need) -> int:
+    if n is None:
+        return 0
+    kind, arg = n
+    return sum(_cost(p) for p in arg) if kind in ("any", "all") else 1
+
+
+def affordable(n: Need) -> Need:
+    """``n`` cut to at most :data:`MAX_SEARCHES` searches, still a necessary condition: an ``all``
+    keeps its cheapest parts, an ``any`` over budget is dropped (None)."""
+    if n is None or n[0] in ("lit", "raw"):
+        return n
+    kind, arg = n
+    parts = [affordable(p) for p in arg]
+    if kind == "any":
+        if any(p is None for p in parts) or sum(_cost(p) for p in parts) > MAX_SEARCHES:
+            return None
+        return ("any", parts)
+    kept: list[Need] = []
+    budget = MAX_SEARCHES
+    for p in sorted((p for p in parts if p is not None), key=_cost):
+        if _cost(p) <= budget:
+            kept.append(p)
+            budget -= _cost(p)
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else ("all", kept)
 
 
 def compile_need(n: Need) -> Callable[[ParsedMessage], bool] | None:
@@ -443,7 +500,7 @@ class JsonPattern(FilterPattern):
         super().__init__(text)
         self.tree, self._regexes = parse_json_pattern(text)
         self._test = compile_node(self.tree)
-        self._need = compile_need(need(self.tree))
+        self._need = compile_need(affordable(need(self.tree)))
 
     @property
     def regex_count(self) -> int:
@@ -455,6 +512,10 @@ class JsonPattern(FilterPattern):
     def matches_parsed(self, message: ParsedMessage) -> bool:
         if self._need is not None and not self._need(message):
             return False
+        doc = message.doc
+        return doc is not NOT_JSON and self._test(doc)
+
+    def matches_shared(self, message: ParsedMessage) -> bool:
         doc = message.doc
         return doc is not NOT_JSON and self._test(doc)
 

@@ -1,5 +1,6 @@
 """The raw-text pre-check of JSON patterns is exact: it never rules out a message the full evaluator
-matches, however the message's JSON is spelled (escapes, ``\\u`` sequences, ``\\/``, spacing)."""
+matches, however the message's JSON is spelled (escapes, ``\\u`` sequences, ``\\/``, spacing); and
+FilterPatternSet's lookup by required values agrees with the full evaluator."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opentrail.monitoring.filter_pattern import InvalidFilterPattern, JsonPattern, ParsedMessage, compile_pattern
+from opentrail.monitoring.filter_pattern import (
+    FilterPatternSet,
+    InvalidFilterPattern,
+    JsonPattern,
+    ParsedMessage,
+    compile_pattern,
+)
 
 WORDS = ["Root", "AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "CreateTrail", "1",
          "1.0", "10", "-1", "", "a/b", 'say "hi"', "back\\slash", "null", "true", "ümlaut", "tab\there", "e"]
@@ -156,6 +163,7 @@ def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spel
     if not pattern.could_match(message):
         assert not full, (pattern.text, raw)
     assert pattern.matches(raw) is full
+    assert FilterPatternSet([pattern, compile_pattern("{ $.b = Root }")]).matches(raw)[0] is full
 
 
 def test_precheck_rules_out_without_parsing() -> None:
