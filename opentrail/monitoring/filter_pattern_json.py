@@ -307,7 +307,7 @@ def _one_of(selector: Selector, values: frozenset[str]) -> Test:
     get = selector.getter()
 
     def test(root: dict[str, Any]) -> bool:
-        v = root.get(key) if key is not None else get(root)
+        v: Any = root.get(key) if key is not None else get(root)
         cls = v.__class__
         if cls is str:
             return v in values

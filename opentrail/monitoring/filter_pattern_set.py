@@ -58,7 +58,7 @@ class FilterPatternSet:
         # selector source -> (getter, {text: [pattern indexes]})
         self._index: dict[str, tuple[Callable[[Any], Any], dict[str, list[int]]]] = {}
         self._always: list[int] = []
-        for i, p in enumerate(self.patterns):
+        for i in range(len(self.patterns)):
             reqs = found.get(i)
             if not reqs:
                 self._always.append(i)

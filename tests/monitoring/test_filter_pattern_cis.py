@@ -236,6 +236,6 @@ def test_cis_on_every_real_record(dataset: list[tuple[dict[str, Any], str]]) -> 
         assert [p.matches(message) for p in patterns] == expected, record.get("eventID")
         assert matches_many(patterns, ParsedMessage(message)) == expected, record.get("eventID")
         assert pattern_set.matches(message) == [*expected, "ConsoleLogin" in message, True], record.get("eventID")
-        for n, hit in zip(names, expected):
+        for n, hit in zip(names, expected, strict=True):
             counts[n] += hit
     assert {n: counts[n] for n in DATASET_COUNTS} == DATASET_COUNTS
