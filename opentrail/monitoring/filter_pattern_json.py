@@ -25,6 +25,7 @@ more than 3 wildcard selectors or 2 regexes -> the quota messages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -374,15 +375,21 @@ def compile_node(node: Node) -> Test:
 # -- raw-text pre-check --------------------------------------------------------------------------
 
 #: A necessary condition on the raw message: None (none known), ("lit", s) (``s`` in the text, or
-#: the text has a ``\u`` escape), ("raw", s) (``s`` in the text), ("any"|"all", parts).
+#: the text has a ``\u`` escape), ("raw", s) (``s`` in the text), ("key", (name, values)) (some
+#: ``"name": "v"`` in the text has ``v`` in ``values``, or an escaped value, or a ``\u`` escape),
+#: ("any"|"all", parts).
 Need = Union[None, tuple[str, Any]]
 
 _UNSAFE = frozenset('"\\/')
 _NUMBERISH = frozenset("0123456789+-.eE")
 
 
+def _numberish(text: str) -> bool:
+    return all(c in _NUMBERISH for c in text)
+
+
 def _text_need(core: str, leading: bool, trailing: bool) -> Need:
-    if any(c in _UNSAFE or c < " " for c in core) or all(c in _NUMBERISH for c in core):
+    if any(c in _UNSAFE or c < " " for c in core) or _numberish(core):
         return None  # could be escaped otherwise than \u, or be a number's text
     if leading and trailing:
         return ("lit", core) if core else None
@@ -391,6 +398,28 @@ def _text_need(core: str, leading: bool, trailing: bool) -> Need:
     if trailing:
         return ("lit", '"' + core)
     return ("lit", '"' + core + '"')
+
+
+def _key_need(node: Junction) -> Need:
+    """For ``$.a.name = "x" || $.a.name = "y" || ...``: some ``"name": "<v>"`` in the text must have
+    ``v`` among the strings (any occurrence of the key, at any depth, counts: a superset of the one
+    the selector reads)."""
+    values: set[str] = set()
+    selector = None
+    for child in node.children:
+        value = exact_string(child)
+        if value is None or not isinstance(child, Compare):
+            return None
+        if selector is not None and child.selector.source != selector.source:
+            return None
+        selector = child.selector
+        values.add(value)
+    if selector is None or not selector.steps or selector.steps[-1][0] != NAME:
+        return None
+    key = selector.steps[-1][1]
+    if any(c in _UNSAFE or c < " " for c in key) or any(_numberish(v) for v in values):
+        return None
+    return ("key", (key, frozenset(values)))
 
 
 def need(node: Node) -> Need:
@@ -407,6 +436,10 @@ def need(node: Node) -> Need:
         return ("raw", node.what.lower())
     if isinstance(node, NotExists):
         return None
+    if node.op == "||" and len(node.children) > MAX_SEARCHES:
+        keyed = _key_need(node)
+        if keyed is not None:
+            return keyed
     parts = [need(child) for child in node.children]
     if node.op == "||":
         if any(p is None for p in parts):
@@ -433,7 +466,7 @@ def _cost(n: Need) -> int:
 def affordable(n: Need) -> Need:
     """``n`` cut to at most :data:`MAX_SEARCHES` searches, still a necessary condition: an ``all``
     keeps its cheapest parts, an ``any`` over budget is dropped (None)."""
-    if n is None or n[0] in ("lit", "raw"):
+    if n is None or n[0] in ("lit", "raw", "key"):
         return n
     kind, arg = n
     parts = [affordable(p) for p in arg]
@@ -452,6 +485,23 @@ def affordable(n: Need) -> Need:
     return kept[0] if len(kept) == 1 else ("all", kept)
 
 
+def _key_check(key: str, values: frozenset[str]) -> Callable[[ParsedMessage], bool]:
+    needle = '"' + key + '"'
+    value_at = re.compile(re.escape(needle) + r'\s*:\s*"([^"\\]*)(["\\])').match
+
+    def check(m: ParsedMessage) -> bool:
+        text = m.text
+        i = text.find(needle)
+        while i >= 0:
+            found = value_at(text, i)
+            if found is not None and (found.group(2) == "\\" or found.group(1) in values):
+                return True
+            i = text.find(needle, i + 1)
+        return m.has_unicode_escape
+
+    return check
+
+
 def compile_need(n: Need) -> Callable[[ParsedMessage], bool] | None:
     if n is None:
         return None
@@ -460,6 +510,8 @@ def compile_need(n: Need) -> Callable[[ParsedMessage], bool] | None:
         return lambda m: arg in m.text or m.has_unicode_escape
     if kind == "raw":
         return lambda m: arg in m.text
+    if kind == "key":
+        return _key_check(*arg)
     if kind == "any":
         lits = [p[1] for p in arg if p[0] == "lit"]
         others = [compile_need(p) for p in arg if p[0] != "lit"]

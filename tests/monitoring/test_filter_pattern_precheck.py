@@ -140,10 +140,7 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return expression, doc
 
 
-@settings(max_examples=600, deadline=None)
-@given(case=cases(), spelling=spellings)
-def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
-    expression, doc = case
+def _check(expression: str, doc: dict[str, Any], spelling: Any) -> None:
     try:
         pattern = compile_pattern("{ " + expression + " }")
     except InvalidFilterPattern:
@@ -166,6 +163,12 @@ def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spel
     assert FilterPatternSet([pattern, compile_pattern("{ $.b = Root }")]).matches(raw)[0] is full
 
 
+@settings(max_examples=400, deadline=None)
+@given(case=cases(), spelling=spellings)
+def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
+    _check(*case, spelling)
+
+
 def test_precheck_rules_out_without_parsing() -> None:
     """What the pre-check is for: a message without the literal is refused before any parse."""
     pattern = compile_pattern('{ $.eventName = "ConsoleLogin" && $.errorMessage != "x" }')
@@ -177,3 +180,38 @@ def test_precheck_rules_out_without_parsing() -> None:
     assert pattern.could_match(escaped) and pattern.matches_parsed(escaped)
     assert compile_pattern("{ $.a IS NULL }").could_match(ParsedMessage('{"a": 1}')) is False
     assert compile_pattern("{ $.a != 1 }").could_match(ParsedMessage('{"b": 1}')) is True
+
+
+@st.composite
+def name_sets(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """An ``||`` of 4-6 equalities on one selector (the keyed pre-check) and a document that holds
+    the key at the top, nested, twice, or not at all."""
+    selector = draw(st.sampled_from(["$.eventName", "$.a.type", "$.a.b.type"]))
+    names = draw(st.lists(st.sampled_from(WORDS), min_size=4, max_size=6, unique=True))
+    quoted = [n.replace("\\", "\\\\").replace('"', '\\"') for n in names]
+    text = " || ".join(f'{selector} = "{q}"' for q in quoted)
+    key = selector.rsplit(".", 1)[1]
+    value = draw(st.one_of(st.sampled_from(names), scalars))
+    doc = draw(documents)
+    where = draw(st.sampled_from(["top", "nested", "both", "none"]))
+    if where in ("top", "both"):
+        _place(doc, selector, value, draw(scalars))
+    if where in ("nested", "both"):
+        doc["n"] = {key: draw(st.sampled_from(names)), "m": [{key: value}]}
+    return text, doc
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=name_sets(), spelling=spellings)
+def test_keyed_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
+    _check(*case, spelling)
+
+
+def test_keyed_precheck() -> None:
+    pattern = compile_pattern("{ $.eventName = A || $.eventName = B || $.eventName = C || $.eventName = D }")
+    assert pattern.could_match(ParsedMessage('{"eventName" : "B"}'))
+    assert not pattern.could_match(ParsedMessage('{"eventName": "E", "x": "A"}'))
+    assert pattern.could_match(ParsedMessage('{"x": {"eventName": "A"}, "eventName": "E"}'))  # a superset
+    assert pattern.could_match(ParsedMessage('{"eventName": "\\u0041"}')) and pattern.matches('{"eventName": "\\u0041"}')
+    assert pattern.could_match(ParsedMessage('{"eventName": "x\\"y"}'))  # escaped value: unknown
+    assert not pattern.matches('{"eventName": "E"}') and pattern.matches('{"eventName":"D"}')
