@@ -13,7 +13,8 @@ from collections import Counter
 from typing import Any, Callable, Sequence
 
 from .filter_pattern_base import NOT_JSON, FilterPattern, ParsedMessage
-from .filter_pattern_json import Compare, JsonPattern, Junction, Node, exact_string
+from .filter_pattern_json import JsonPattern
+from .filter_pattern_json_syntax import Compare, Junction, Node, exact_string
 from .filter_pattern_values import number_text
 
 Requirement = tuple[str, Any, frozenset[str]]  # (selector source, getter, allowed texts)
