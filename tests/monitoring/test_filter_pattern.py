@@ -211,6 +211,19 @@ ORACLE_EXTRACTED = [
 ]
 
 
+# The same capture's metric filter extractors (testdata/aws/logs/metric_filter_extractors.json).
+CORPORA["extractors"] = [
+    '{"kind":"wildcard","value":19,"items":[{"value":7,"bucket":"A"}]}',
+    '{"kind":"wildcard","value":23,"items":[{"value":11,"bucket":"A"},{"value":13,"bucket":"B"}]}',
+    "SPACE 17", "SPACE 31",
+]
+ORACLE_EXTRACTED += [
+    ("extractors", '{ $.kind = "wildcard" && $.items[*].value = * }', {1: {}, 2: {}}),
+    ("extractors", '{ $.kind = "wildcard" && $.items[*].bucket = * }', {1: {}, 2: {}}),
+    ("extractors", "[kind,value]", {3: {"$kind": "SPACE", "$value": "17"}, 4: {"$kind": "SPACE", "$value": "31"}}),
+]
+
+
 @pytest.mark.parametrize(("corpus", "pattern", "expected"), ORACLE_EXTRACTED)
 def test_aws_extracted_values(corpus: str, pattern: str, expected: dict[int, dict[str, str]]) -> None:
     compiled = compile_pattern(pattern)
