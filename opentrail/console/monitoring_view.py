@@ -98,26 +98,22 @@ def chart(points: Sequence[tuple[float, float]], threshold: float | None, start_
 
 
 def explain_rows(explanation: Any) -> list[dict[str, Any]]:
-    """The filter pattern's explain output (:meth:`FilterPattern.explain`) as rows
-    ``{"clause", "result", "detail", "depth"}``, whatever nesting it uses."""
+    """The filter pattern's explain output (:meth:`FilterPattern.explain`: a flat list of clauses
+    ``{"clause", "kind", "result", "depth", ...}``) as rows ``{"clause", "result", "detail",
+    "depth"}``: the detail names the values the selector found, or the explanation's note."""
     rows: list[dict[str, Any]] = []
-
-    def walk(item: Any, depth: int) -> None:
-        if isinstance(item, list):
-            for sub in item:
-                walk(sub, depth)
-            return
+    for item in explanation if isinstance(explanation, list) else [explanation]:
         if not isinstance(item, dict):
-            rows.append({"clause": str(item), "result": None, "detail": "", "depth": depth})
-            return
-        clause = item.get("clause") or item.get("text") or item.get("source") or item.get("term") or ""
-        result = item.get("result", item.get("matched", item.get("value")))
-        detail = item.get("detail") or item.get("reason") or item.get("actual") or ""
-        rows.append({"clause": str(clause), "result": result, "detail": "" if detail is None else str(detail),
-                     "depth": depth})
-        for key in ("children", "clauses", "parts"):
-            if isinstance(item.get(key), list):
-                walk(item[key], depth + 1)
-
-    walk(explanation, 0)
+            rows.append({"clause": str(item), "result": None, "detail": "", "depth": 0})
+            continue
+        detail = ""
+        if "values" in item:
+            values = item["values"]
+            detail = "found " + (", ".join(repr(v) for v in values) if values else "nothing")
+        elif item.get("role"):
+            detail = f"{item['role']} term, {'found' if item.get('found') else 'not found'}"
+        if item.get("note"):
+            detail = f"{detail}; {item['note']}" if detail else str(item["note"])
+        rows.append({"clause": str(item.get("clause", "")), "result": item.get("result"), "detail": detail,
+                     "depth": int(item.get("depth", 0) or 0)})
     return rows
