@@ -253,7 +253,7 @@ class SqliteAlarmStore:
     def next_action_due_s(self) -> float | None:
         with self._lock:
             (due,) = self._conn.execute("SELECT MIN(next_attempt_s) FROM actions").fetchone()
-        return due
+        return None if due is None else float(due)
 
     def finish_action(self, action: PendingAction, history: HistoryItem) -> None:
         """The action is done (delivered, or given up): remove it and add its Action item."""
