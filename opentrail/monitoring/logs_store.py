@@ -184,6 +184,11 @@ DELETE_FILTER = "DELETE FROM metric_filters WHERE group_id = ? AND name = ?"
 FilterRow = tuple[int, str, str, str, str, str, int]
 
 
+def _clamp(value: int) -> int:
+    """A time or id bound within SQLite's integers (callers may pass any JSON number)."""
+    return max(-(2**62), min(value, 2**62))
+
+
 def _group(row: Sequence[object]) -> LogGroup:
     (gid, account, region, name, created, retention, kms, cls, protection, stored, tags, filters) = row
     return LogGroup(id=gid, account_id=account, region=region, name=name, creation_ms=created,  # type: ignore[arg-type]
@@ -364,7 +369,8 @@ class SqliteLogsStore:
         owner_kind, owner = ("stream", stream_id) if stream_id is not None else ("group", group_id)
         if after is None:
             after = (2**62, 2**62) if descending else (-(2**62), -1)
-        params = {"owner": owner, "start": start_ms, "end": end_ms, "key_ts": after[0], "key_id": after[1]}
+        params = {"owner": owner, "start": _clamp(start_ms), "end": _clamp(end_ms), "key_ts": _clamp(after[0]),
+                  "key_id": _clamp(after[1])}
         cursor = self._reader().execute(SCAN_EVENTS[(owner_kind, descending)], params)
         try:
             while True:
