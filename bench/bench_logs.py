@@ -83,9 +83,11 @@ CIS_PATTERNS = [
     '($.eventName = AttachClassicLinkVpc) || ($.eventName = DetachClassicLinkVpc) || '
     '($.eventName = DisableVpcClassicLink) || ($.eventName = EnableVpcClassicLink) }',
 ]
-SCANS = [("JSON, rare match", '{ $.userIdentity.type = "Root" && $.eventName = "ConsoleLogin" }'),
-         ("JSON, frequent match", '{ $.eventSource = "*.amazonaws.com" && $.readOnly IS TRUE }'),
-         ("terms", '?AccessDenied ?UnauthorizedOperation')]
+SCANS = [("JSON, no match (CIS root use)", CIS_PATTERNS[0]),
+         ("JSON, needles common, no match", '{ $.eventName = "Decrypt" && $.errorCode = "AccessDenied" }'),
+         ("JSON, 6% match", '{ $.eventName = "Decrypt" }'),
+         ("terms, 2% match", '?AccessDenied ?UnauthorizedOperation'),
+         ("JSON, no needle (numeric)", '{ $.eventVersion > 2 }')]
 
 
 def calibration() -> float:

@@ -366,7 +366,7 @@ class LogsService:
         for row in self._store.filters_of(group_id):
             f = _filter(row)
             try:
-                compiled.append(CompiledFilter(f, _compile(f.pattern)))
+                compiled.append(CompiledFilter.of(f, _compile(f.pattern)))
             except InvalidFilterPattern:  # stored by an older grammar: skipped, not fatal
                 log.warning("metric filter %s of log group %s has an invalid pattern; skipped", f.name, f.group_name)
         with self._filters_lock:
