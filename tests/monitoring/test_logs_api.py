@@ -272,6 +272,9 @@ def test_tags_by_name_and_by_arn(srv: LogsServer) -> None:
     logs.untag_log_group(logGroupName="g", tags=["test3"])
     logs.untag_resource(resourceArn=arn, tagKeys=["env", "test1"])
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"test2": "val2"}
+    logs.tag_resource(resourceArn=arn, tags={"clé de voûte 2": "été"})  # \\p{L}, \\p{Z}, \\p{N} in the model
+    assert error_of(logs.tag_resource, resourceArn=arn, tags={"a*b": "v"})[0] == "InvalidParameterException"
+    logs.untag_resource(resourceArn=arn, tagKeys=["clé de voûte 2"])
     assert error_of(logs.tag_resource, resourceArn=arn, tags={f"k{i}": "v" for i in range(50)}) == (
         "TooManyTagsException", "A resource can have no more than 50 tags.")
     assert error_of(logs.list_tags_for_resource, resourceArn=f"{GROUP_ARN}missing") == (
