@@ -30,7 +30,7 @@ from ..staging import Staging
 from .filter_pattern import InvalidFilterPattern, compile_pattern
 from .logs_errors import (NAME_TOO_LONG, InvalidParameter, LimitExceeded, LogGroupExists, LogGroupNotFound,
                           LogStreamExists, LogStreamNotFound, MetricFilterNotFound, TooManyTags, ValidationError)
-from .logs_metrics import CompiledFilter, MetricSink, check_transformation, data_points
+from .logs_metrics import CompiledFilter, GroupFilters, MetricSink, check_transformation, data_points
 from .logs_model import (EVENT_OVERHEAD_BYTES, MAX_AGE_MS, MAX_BATCH_BYTES, MAX_BATCH_SPAN_MS, MAX_FUTURE_MS,
                          MAX_METRIC_FILTERS, MAX_NAME_LENGTH, MAX_REGEX_PATTERNS_PER_GROUP, MAX_TAGS, RETENTION_DAYS,
                          LogGroup, LogStream, MetricFilter, MetricTransformation, Rejected)
@@ -79,7 +79,7 @@ class LogsService:
         self.metric_sink = metric_sink
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
-        self._filters: dict[int, list[CompiledFilter]] = {}
+        self._filters: dict[int, GroupFilters] = {}
         self._filters_lock = threading.Lock()
         self.reads = LogsReads(self._store, scan_budget=scan_budget)
 
@@ -296,7 +296,7 @@ class LogsService:
         check_transformation(pattern, transformation)
         if sum(row[2] != name for row in self._store.filters_of(group.id)) >= MAX_METRIC_FILTERS:
             raise LimitExceeded()
-        others = [f for f in self._compiled(group.id) if f.filter.name != name]
+        others = [f for f in self._compiled(group.id).filters if f.filter.name != name]
         if pattern.regex_count and sum(f.pattern.regex_count > 0 for f in others) >= MAX_REGEX_PATTERNS_PER_GROUP:
             raise LimitExceeded("Your log group has reached the maximum of 5 filter patterns with regular expressions.")
         now = self.now_ms()
@@ -357,7 +357,7 @@ class LogsService:
                 out.append((number, message, dict(match.extracted_values)))
         return out
 
-    def _compiled(self, group_id: int) -> list[CompiledFilter]:
+    def _compiled(self, group_id: int) -> GroupFilters:
         with self._filters_lock:
             cached = self._filters.get(group_id)
         if cached is not None:
@@ -366,12 +366,13 @@ class LogsService:
         for row in self._store.filters_of(group_id):
             f = _filter(row)
             try:
-                compiled.append(CompiledFilter.of(f, compile_pattern(f.pattern)))
+                compiled.append(CompiledFilter(f, compile_pattern(f.pattern)))
             except InvalidFilterPattern:  # stored by an older grammar: skipped, not fatal
                 log.warning("metric filter %s of log group %s has an invalid pattern; skipped", f.name, f.group_name)
+        group = GroupFilters(compiled)
         with self._filters_lock:
-            self._filters[group_id] = compiled
-        return compiled
+            self._filters[group_id] = group
+        return group
 
     def _forget_filters(self, group_id: int) -> None:
         with self._filters_lock:

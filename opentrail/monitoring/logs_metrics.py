@@ -31,8 +31,8 @@ from typing import Callable, Mapping, Sequence
 
 from .filter_pattern import FilterPattern, is_json_selector
 from .filter_pattern_base import ParsedMessage
+from .filter_pattern_set import FilterPatternSet
 from .logs_errors import InvalidParameter
-from .logs_needles import Needle, Selector, needle_of
 from .logs_model import MAX_DIMENSIONS, MetricFilter, MetricTransformation
 
 #: Receives one data point: (account_id, region, namespace, metric_name, dimensions, timestamp_s,
@@ -87,19 +87,28 @@ class DataPoint:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFilter:
-    """A metric filter with its compiled pattern and the pattern's needle (:mod:`.logs_needles`)."""
+    """A metric filter with its compiled pattern."""
 
     filter: MetricFilter
     pattern: FilterPattern
-    needle: Needle | None = None
-
-    @classmethod
-    def of(cls, f: MetricFilter, pattern: FilterPattern) -> CompiledFilter:
-        return cls(f, pattern, needle_of(pattern))
 
     def _constant(self) -> float | None:
         value = self.filter.transformation.metric_value.strip()
         return float(value) if _NUMBER.fullmatch(value) else None
+
+
+class GroupFilters:
+    """A log group's metric filters, evaluated together
+    (:class:`opentrail.monitoring.filter_pattern_set.FilterPatternSet`: one JSON parse per message,
+    JSON patterns looked up by the field values they require)."""
+
+    def __init__(self, filters: Sequence[CompiledFilter]) -> None:
+        self.filters = list(filters)
+        self.pattern_set = FilterPatternSet([f.pattern for f in self.filters])
+        self.constants = [f._constant() for f in self.filters]
+
+    def __len__(self) -> int:
+        return len(self.filters)
 
 
 def _number(text: str | None) -> float | None:
@@ -108,45 +117,42 @@ def _number(text: str | None) -> float | None:
     return float(text)
 
 
-def data_points(filters: Sequence[CompiledFilter], events: Sequence[tuple[int, str]]) -> list[DataPoint]:
-    """The data points ``filters`` make from one ingested batch of ``events`` ((timestamp ms,
-    message)), in event order then filter order, default values last (see the module docstring).
-    Each filter tries its pattern only on the events a batch-wide substring search leaves
-    (:mod:`.logs_needles`); a message is parsed as JSON at most once for all filters."""
+def data_points(group: GroupFilters, events: Sequence[tuple[int, str]]) -> list[DataPoint]:
+    """The data points a group's filters make from one ingested batch of ``events`` ((timestamp
+    ms, message)), in event order then filter order, default values last (see the module
+    docstring)."""
+    filters = group.filters
     if not filters or not events:
         return []
-    selector = Selector([m for _, m in events])
-    parsed: dict[int, ParsedMessage] = {}
-    found: list[tuple[int, int, DataPoint]] = []
+    points: list[DataPoint] = []
     matched_minutes: list[set[int]] = [set() for _ in filters]
-    for f_index, compiled in enumerate(filters):
-        t = compiled.filter.transformation
-        constant = compiled._constant()
-        for e_index in selector.candidates(compiled.needle):
-            message = parsed.get(e_index)
-            if message is None:
-                message = parsed[e_index] = ParsedMessage(events[e_index][1])
-            match = compiled.pattern.match_parsed(message)
-            if match is None:
-                continue
-            ts = events[e_index][0]
-            matched_minutes[f_index].add(ts // 60_000)
-            value = constant
+    matching = group.pattern_set.matching
+    for ts, message in events:
+        parsed = ParsedMessage(message)
+        for i in matching(parsed):
+            compiled = filters[i]
+            t = compiled.filter.transformation
+            matched_minutes[i].add(ts // 60_000)
+            value = group.constants[i]
+            match = None
+            if value is None or t.dimensions:
+                match = compiled.pattern.match_parsed(parsed)
+                if match is None:  # cannot happen: the set said it matches
+                    continue
             if value is None:
+                assert match is not None
                 value = _number(match.value(t.metric_value.strip()))
                 if value is None:
                     continue
             dimensions: dict[str, str] = {}
             for name, reference in t.dimensions.items():
+                assert match is not None
                 resolved = match.value(reference)
                 if resolved is None:
                     break
                 dimensions[name] = resolved
             else:
-                point = DataPoint(t.metric_namespace, t.metric_name, dimensions, ts / 1000, value, t.unit)
-                found.append((e_index, f_index, point))
-    found.sort(key=lambda item: (item[0], item[1]))
-    points = [p for _, _, p in found]
+                points.append(DataPoint(t.metric_namespace, t.metric_name, dimensions, ts / 1000, value, t.unit))
     minutes = sorted({ts // 60_000 for ts, _ in events})
     for i, compiled in enumerate(filters):
         t = compiled.filter.transformation

@@ -3,8 +3,9 @@ substring searches over the whole block instead of a test per message.
 
 A pattern's *needle* is what a message's raw text must contain for the pattern to match (exact: it
 never rules out a match), from :func:`opentrail.monitoring.filter_pattern_json.need` for JSON
-patterns (``("lit", s)``: ``s`` or a ``\\u`` escape; ``("raw", s)``: ``s``; ``("all", [...])``,
-``("any", [...])``) and from the terms of a term pattern without ``%regex%`` (every plain term,
+patterns (``("lit", s)``: ``s`` or a ``\\u`` escape; ``("raw", s)``: ``s``; ``("key", (name,
+values))``: some ``"name": "v"`` with ``v`` in ``values``, or an escaped value or a ``\\u`` escape;
+``("all", [...])``, ``("any", [...])``; any other kind selects everything) and from the terms of a term pattern without ``%regex%`` (every plain term,
 and one of the ``?`` terms when they count). Space-delimited patterns and patterns without a
 needle give None: every message is a candidate.
 
@@ -15,11 +16,12 @@ Python work per message. The pattern itself then decides on the candidates.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import Any, Sequence
 
 from .filter_pattern_base import FilterPattern
-from .filter_pattern_json import need
+from .filter_pattern_precheck import need
 
 Needle = tuple[str, Any]
 _SEPARATOR = "\x00"
@@ -76,6 +78,34 @@ class _Block:
             pos = text.find(needle, starts[i + 1])
         return found
 
+    def keyed(self, key: str, values: frozenset[str]) -> set[int]:
+        """Indexes of the messages where some ``"key": "v"`` has ``v`` in ``values`` or a value
+        with an escape in it (the JSON pre-check's ``key`` rule), or a ``\\u`` escape."""
+        text, starts, found = self.text, self.starts, set()
+        if self._bytes:
+            needle: Any = ('"' + key + '"').encode("utf-8")
+            wanted: Any = {v.encode("utf-8") for v in values}
+            value_at = re.compile(re.escape(needle) + rb'\s*:\s*"([^"\\]*)(["\\])').match
+            backslash: Any = b"\\"
+        else:
+            needle = '"' + key + '"'
+            wanted = values
+            value_at = re.compile(re.escape(needle) + r'\s*:\s*"([^"\\]*)(["\\])').match
+            backslash = "\\"
+        last = len(starts) - 1
+        pos = text.find(needle)
+        while pos >= 0:
+            m = value_at(text, pos)
+            if m is not None and (m.group(2) == backslash or m.group(1) in wanted):
+                i = bisect_right(starts, pos) - 1
+                found.add(i)
+                if i >= last:
+                    break
+                pos = text.find(needle, starts[i + 1])
+                continue
+            pos = text.find(needle, pos + 1)
+        return found | self.escaped
+
     @property
     def escaped(self) -> set[int]:
         """Indexes of the messages holding a ``\\u`` escape."""
@@ -90,11 +120,15 @@ def _select(block: _Block, needle: Needle) -> set[int]:
         return block.containing(arg) | block.escaped
     if kind == "raw":
         return block.containing(arg)
+    if kind == "key":
+        return block.keyed(*arg)
     if kind == "any":
         out: set[int] = set()
         for part in arg:
             out |= _select(block, part)
         return out
+    if kind != "all":  # a rule this module does not know: every message stays a candidate
+        return set(range(len(block.starts)))
     selected: set[int] | None = None
     for part in arg:
         found = _select(block, part)

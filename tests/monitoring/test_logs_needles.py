@@ -27,6 +27,8 @@ MESSAGES = [
     ('{ $.eventName = "ConsoleLogin" && $.userIdentity.type = "Root" }', "all", [0, 1]),
     ('{ $.errorCode = "AccessDenied*" || $.eventName = "ConsoleLogin" }', "any", [0, 1, 2]),
     ("{ $.readOnly IS TRUE }", "raw", [5]),
+    ('{ $.eventName = "A" || $.eventName = "B" || $.eventName = "ConsoleLogin" || $.eventName = "GetObject" }',
+     "key", [0, 1, 2]),
     ('ERROR "disk full"', "all", [3]),
     ("?ERROR ?WARN", "any", [3, 4]),
     ("-ERROR", None, list(range(len(MESSAGES)))),
@@ -47,7 +49,8 @@ def test_candidates_keep_every_match(pattern: str, kind: str | None, expected: l
 values = st.one_of(st.sampled_from(["Root", "IAMUser", "ConsoleLogin", "Console", "Login", "AccessDenied", "x\"y",
                                     "é", "\u004c"]), st.integers(-5, 5), st.booleans(), st.none())
 documents = st.dictionaries(st.sampled_from(["eventName", "type", "errorCode", "n", "readOnly"]), values, max_size=4)
-PATTERNS = ['{ $.eventName = "ConsoleLogin" }', '{ $.type = "Root" && $.eventName = "Console*" }',
+PATTERNS = ['{ $.eventName = "ConsoleLogin" }',
+            '{ $.eventName = "Login" || $.eventName = "ConsoleLogin" || $.eventName = "x\\"y" || $.eventName = "é" }', '{ $.type = "Root" && $.eventName = "Console*" }',
             '{ $.errorCode = "*Denied" || $.type = IAMUser }', "{ $.readOnly IS FALSE || $.n = 3 }",
             '"ConsoleLogin"', "?Root ?IAMUser", 'Login -Console']
 
