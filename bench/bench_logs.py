@@ -252,8 +252,8 @@ def main() -> None:
     server = start_server(args.dir, port)
     try:
         label, pattern = SCANS[0]
-        spent, found, pages = filter_http(port, pattern)
-        print(f"FilterLogEvents over HTTP (boto3 paginator), {label}: {found:,} matches, {pages} pages, "
+        spent, hits, pages = filter_http(port, pattern)
+        print(f"FilterLogEvents over HTTP (boto3 paginator), {label}: {hits:,} matches, {pages} pages, "
               f"{spent:.2f} s = {total / spent:,.0f} events/s scanned")
         spent, events, failures = put_log_events_http(port, args.clients, args.put_requests, args.put_batch)
         print(f"PutLogEvents over HTTP: {args.clients} clients x {args.put_requests} requests x {args.put_batch} "

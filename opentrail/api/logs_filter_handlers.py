@@ -68,7 +68,8 @@ def describe_metric_filters(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     binding = ["DescribeMetricFilters", *who(ctx), group, prefix if group is not None else None, name, namespace]
     after = read_token(ctx, binding, params)
     filters = service(ctx, "DescribeMetricFilters").describe_metric_filters(
-        *who(ctx), group_name=group, prefix=prefix, metric=(name, namespace) if name is not None else None,
+        *who(ctx), group_name=group, prefix=prefix,
+        metric=(name, namespace) if name is not None and namespace is not None else None,
         after=tuple(after) if after is not None else ("", ""), limit=limit + 1)
     out: dict[str, Any] = {"metricFilters": [_filter_json(f) for f in filters[:limit]]}
     if len(filters) > limit:

@@ -82,6 +82,7 @@ def named_group(ctx: Any, params: dict[str, Any], operation: str) -> LogGroup:
         raise InvalidParameterException("Either logGroupName or logGroupIdentifier must be specified.")
     logs = service(ctx, operation)
     if name is None:
+        assert isinstance(identifier, str)
         name = identifier if not identifier.startswith("arn:") else group_name_of_arn(ctx, identifier)
         if name is None:
             from ..monitoring.logs_errors import LogGroupNotFound

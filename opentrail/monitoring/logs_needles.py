@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from .filter_pattern_base import FilterPattern
 from .filter_pattern_precheck import need
@@ -55,7 +55,7 @@ class _Block:
 
     def __init__(self, messages: Sequence[str] | Sequence[bytes]) -> None:
         self._bytes = bool(messages) and isinstance(messages[0], bytes)
-        self.text: Any = (_SEPARATOR.encode() if self._bytes else _SEPARATOR).join(messages)  # type: ignore[attr-defined]
+        self.text: Any = (_SEPARATOR.encode() if self._bytes else _SEPARATOR).join(cast(Any, messages))
         starts = [0] * len(messages)
         pos = 0
         for i, m in enumerate(messages):

@@ -107,8 +107,8 @@ class LogsReads:
         names = self._store.stream_names(group.id)
         wanted: set[int] | None = None
         if stream_names is not None:
-            chosen = set(stream_names)
-            wanted = {i for i, n in names.items() if n in chosen}
+            named = set(stream_names)
+            wanted = {i for i, n in names.items() if n in named}
         elif stream_prefix is not None:
             wanted = {i for i, n in names.items() if n.startswith(stream_prefix)}
         if wanted is not None and not wanted:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Generator, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -29,6 +29,8 @@ LOGS_DB = "logs.db"
 
 #: One event as read: (id, stream_id, timestamp_ms, ingestion_ms, message).
 Row = tuple[int, int, int, int, str]
+#: A row of :meth:`SqliteLogsStore.scan_blocks`: the message as ``str``, or as ``bytes`` when read raw.
+AnyRow = tuple[int, int, int, int, Any]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_groups (
@@ -378,7 +380,7 @@ class SqliteLogsStore:
 
     def scan_blocks(self, *, group_id: int | None = None, stream_id: int | None = None, start_ms: int = 0,
                     end_ms: int = 2**62, after: tuple[int, int] | None = None, descending: bool = False,
-                    batch: int = 2000, raw: bool = False) -> Iterator[list[Row]]:
+                    batch: int = 2000, raw: bool = False) -> Generator[list[AnyRow], None, None]:
         """:meth:`scan` in blocks of up to ``batch`` events; ``raw``: messages as UTF-8 bytes."""
         owner_kind, owner = ("stream", stream_id) if stream_id is not None else ("group", group_id)
         if after is None:
