@@ -30,7 +30,8 @@ from ..staging import Staging
 from .filter_pattern import InvalidFilterPattern, compile_pattern
 from .logs_errors import (NAME_TOO_LONG, InvalidParameter, LimitExceeded, LogGroupExists, LogGroupNotFound,
                           LogStreamExists, LogStreamNotFound, MetricFilterNotFound, TooManyTags, ValidationError)
-from .logs_metrics import CompiledFilter, GroupFilters, MetricSink, check_transformation, data_points
+from .logs_metrics import (CompiledFilter, GroupFilters, MetricBatchSink, MetricSink, check_transformation,
+                           data_points)
 from .logs_model import (EVENT_OVERHEAD_BYTES, MAX_AGE_MS, MAX_BATCH_BYTES, MAX_BATCH_SPAN_MS, MAX_FUTURE_MS,
                          MAX_METRIC_FILTERS, MAX_NAME_LENGTH, MAX_REGEX_PATTERNS_PER_GROUP, MAX_TAGS, RETENTION_DAYS,
                          LogGroup, LogStream, MetricFilter, MetricTransformation, Rejected)
@@ -69,14 +70,18 @@ def classify(events: Sequence[tuple[int, str]], now_ms: int, retention_days: int
 
 
 class LogsService:
-    """CloudWatch Logs over ``<data_dir>/logs.db``. ``clock`` gives epoch seconds; ``metric_sink``
-    receives metric filters' data points (None: dropped)."""
+    """CloudWatch Logs over ``<data_dir>/logs.db``. ``clock`` gives epoch seconds. Metric filters'
+    data points go to ``metric_batch_sink`` (all of a batch's at once; e.g.
+    :func:`~opentrail.monitoring.logs_metrics.metric_store_sink`), else one by one to
+    ``metric_sink``; with neither they are dropped."""
 
     def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time, *,
-                 metric_sink: MetricSink | None = None, scan_budget: int = 500_000) -> None:
+                 metric_sink: MetricSink | None = None, metric_batch_sink: MetricBatchSink | None = None,
+                 scan_budget: int = 500_000) -> None:
         self._store = SqliteLogsStore(Path(data_dir) / LOGS_DB)
         self._clock = clock
         self.metric_sink = metric_sink
+        self.metric_batch_sink = metric_batch_sink
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._filters: dict[int, GroupFilters] = {}
@@ -379,17 +384,24 @@ class LogsService:
             self._filters.pop(group_id, None)
 
     def _evaluate(self, account_id: str, region: str, group_id: int, events: Sequence[tuple[int, str]]) -> None:
-        sink = self.metric_sink
-        if sink is None:
+        batch_sink, sink = self.metric_batch_sink, self.metric_sink
+        if batch_sink is None and sink is None:
             return
         filters = self._compiled(group_id)
         if not filters:
             return
-        for p in data_points(filters, events):
-            try:
+        points = data_points(filters, events)
+        if not points:
+            return
+        try:  # the events are stored; a failing sink must not fail the ingestion
+            if batch_sink is not None:
+                batch_sink(account_id, region, points)
+                return
+            assert sink is not None
+            for p in points:
                 sink(account_id, region, p.namespace, p.metric_name, dict(p.dimensions), p.timestamp_s, p.value, p.unit)
-            except Exception:  # the events are stored; a failing sink must not fail the ingestion
-                log.exception("metric filter data point for %s/%s could not be published", p.namespace, p.metric_name)
+        except Exception:
+            log.exception("metric filter data points of log group %s could not be published", group_id)
 
 
 def _filter(row: FilterRow) -> MetricFilter:

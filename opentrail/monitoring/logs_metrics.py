@@ -21,22 +21,27 @@ filters" concepts page):
   of a batch that has events but no match for that filter, at the start of that minute. A minute
   split across batches may get both the default and matches: Sum stays right, SampleCount counts
   the default too.
+
+A log group's filters are evaluated together (:class:`GroupFilters` over
+:class:`~opentrail.monitoring.filter_pattern_set.FilterPatternSet`): each message is parsed once and
+JSON patterns are looked up by the field values they require.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .filter_pattern import FilterPattern, is_json_selector
 from .filter_pattern_base import ParsedMessage
 from .filter_pattern_set import FilterPatternSet
 from .logs_errors import InvalidParameter
 from .logs_model import MAX_DIMENSIONS, MetricFilter, MetricTransformation
+from .metric_data import MetricDatum
 
 #: Receives one data point: (account_id, region, namespace, metric_name, dimensions, timestamp_s,
-#: value, unit). server.py passes the CloudWatch service's put method.
+#: value, unit).
 MetricSink = Callable[[str, str, str, str, dict[str, str], float, float, "str | None"], None]
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -109,6 +114,22 @@ class GroupFilters:
 
     def __len__(self) -> int:
         return len(self.filters)
+
+
+#: Receives the data points of one ingested batch at once: (account_id, region, points).
+MetricBatchSink = Callable[[str, str, list[DataPoint]], None]
+
+
+def metric_store_sink(store: Any) -> MetricBatchSink:
+    """A batch sink writing each batch's data points to ``store`` (a
+    :class:`opentrail.monitoring.metric_store.SqliteMetricStore`) in one transaction
+    (``put_many``), as one PutMetricData call would."""
+
+    def sink(account_id: str, region: str, points: list[DataPoint]) -> None:
+        store.put_many(account_id, region, [MetricDatum(p.namespace, p.metric_name, p.dimensions, p.timestamp_s,
+                                                        value=p.value, unit=p.unit) for p in points])
+
+    return sink
 
 
 def _number(text: str | None) -> float | None:

@@ -2,7 +2,7 @@
 substring searches over the whole block instead of a test per message.
 
 A pattern's *needle* is what a message's raw text must contain for the pattern to match (exact: it
-never rules out a match), from :func:`opentrail.monitoring.filter_pattern_json.need` for JSON
+never rules out a match), from :func:`opentrail.monitoring.filter_pattern_precheck.need` for JSON
 patterns (``("lit", s)``: ``s`` or a ``\\u`` escape; ``("raw", s)``: ``s``; ``("key", (name,
 values))``: some ``"name": "v"`` with ``v`` in ``values``, or an escaped value or a ``\\u`` escape;
 ``("all", [...])``, ``("any", [...])``; any other kind selects everything) and from the terms of a term pattern without ``%regex%`` (every plain term,

@@ -5,13 +5,17 @@ filters make from PutLogEvents and from the trail delivery's append_events (the 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from opentrail.monitoring.logs import LogsService
 from opentrail.monitoring.logs_errors import LogGroupNotFound, LogStreamNotFound
+from opentrail.monitoring.logs_metrics import metric_store_sink
 from opentrail.monitoring.logs_model import MetricTransformation
+from opentrail.monitoring.metric_store import SqliteMetricStore
 
 from .conftest import ACCOUNT, REGION, LogsServer
 
@@ -139,3 +143,25 @@ def test_append_events_contract(srv: LogsServer) -> None:
     assert srv.logs.group_exists(ACCOUNT, REGION, "yes") is True
     with pytest.raises(LogStreamNotFound):
         srv.logs.append_events(ACCOUNT, REGION, "yes", "s", [(1, "x")], create_stream=False)
+
+
+def test_data_points_reach_the_metric_store(tmp_path: Path) -> None:
+    """Wired as serve wires it: each ingested batch's data points go to the CloudWatch metric store
+    in one transaction, and GetMetricStatistics reads them back."""
+    metrics = SqliteMetricStore(tmp_path / "metrics.db")
+    logs = LogsService(tmp_path, metric_batch_sink=metric_store_sink(metrics))
+    try:
+        logs.create_log_group(ACCOUNT, REGION, "trail")
+        logs.put_metric_filter(ACCOUNT, REGION, "trail", "root", '{ $.userIdentity.type = "Root" }',
+                               MetricTransformation("RootUse", "CIS", "1", unit="Count"))
+        minute = (int(time.time()) // 60 - 1) * 60
+        logs.append_events(ACCOUNT, REGION, "trail", "s", [
+            (minute * 1000 + 5, '{"userIdentity": {"type": "Root"}}'),
+            (minute * 1000 + 6, '{"userIdentity": {"type": "IAMUser"}}'),
+            (minute * 1000 + 7, '{"userIdentity": {"type": "Root"}}')])
+        [point] = metrics.statistics(ACCOUNT, REGION, "CIS", "RootUse", {}, minute, minute + 60, 60,
+                                     ["Sum", "SampleCount"])
+        assert (point.timestamp_s, point.value("Sum"), point.sample_count, point.unit) == (minute, 2.0, 2.0, "Count")
+    finally:
+        logs.close()
+        metrics.close()
