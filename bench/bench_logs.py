@@ -6,7 +6,8 @@ over a log group of real-sized CloudTrail records.
 1. ``append_events`` (the trail -> CloudWatch Logs delivery's entry point), in-process, batches of
    ``--batch`` events, each batch one committed transaction; record generation is not timed. Run
    once without metric filters and once more (a second stream, a tenth of the events) with the 14
-   CIS CloudTrail metric filters of reference monitoring.md B3 and a counting sink.
+   CIS CloudTrail metric filters of reference monitoring.md B3, their data points written to a
+   CloudWatch metric store (``metric_store_sink``: one transaction per batch).
 2. FilterLogEvents scans of the whole group, in-process (``LogsReads.filter_log_events``, one call,
    no scan budget) for a rare JSON match, a frequent JSON match and a term pattern.
 3. Through HTTP against ``opentrail serve`` on the same data directory: FilterLogEvents paged with
@@ -37,7 +38,9 @@ from bench.bench_http import ACCESS_KEY_ID, ACCOUNT, SECRET, free_port, signed, 
 from bench import common  # noqa: E402
 from bench.common import synthetic_events  # noqa: E402
 from opentrail.monitoring.logs import LogsService  # noqa: E402
+from opentrail.monitoring.logs_metrics import metric_store_sink  # noqa: E402
 from opentrail.monitoring.logs_model import MetricTransformation  # noqa: E402
+from opentrail.monitoring.metric_store import SqliteMetricStore  # noqa: E402
 
 REGION = "us-east-1"
 GROUP = "trail-events"
@@ -219,14 +222,22 @@ def main() -> None:
     print(f"append_events, no metric filter: {args.events:,} events ({size / 1e6:,.0f} MB) in {spent:.1f} s = "
           f"{args.events / spent:,.0f} events/s, {size / 1e6 / spent:,.1f} MB/s")
 
+    metrics = SqliteMetricStore(args.dir / "metrics.db")
+    store_sink = metric_store_sink(metrics)
     matched = [0]
-    logs.metric_sink = lambda *point: matched.__setitem__(0, matched[0] + 1)
+
+    def sink(account_id: str, region: str, points: list[Any]) -> None:
+        matched[0] += len(points)
+        store_sink(account_id, region, points)
+
+    logs.metric_batch_sink = sink
     for i, pattern in enumerate(CIS_PATTERNS):
         logs.put_metric_filter(ACCOUNT, REGION, GROUP, f"cis-{i + 1}", pattern, MetricTransformation(f"Cis{i + 1}", "CIS", "1"))
     n = args.events // 10
     spent, _ = timed_append(logs, "with-filters", n, args.batch, seed=2)
-    print(f"append_events, {len(CIS_PATTERNS)} CIS metric filters: {n:,} events in {spent:.1f} s = {n / spent:,.0f}"
-          f" events/s ({matched[0]:,} data points)")
+    print(f"append_events, {len(CIS_PATTERNS)} CIS metric filters, data points into the metric store: {n:,} events"
+          f" in {spent:.1f} s = {n / spent:,.0f} events/s ({matched[0]:,} data points)")
+    metrics.close()
     for i in range(len(CIS_PATTERNS)):
         logs.delete_metric_filter(ACCOUNT, REGION, GROUP, f"cis-{i + 1}")
     total = args.events + n
