@@ -1,4 +1,5 @@
-"""A real opentrail server with CloudWatch Logs (uvicorn in a thread) and boto3 / AWS CLI clients."""
+"""A real opentrail server with CloudWatch Logs (uvicorn in a thread) and boto3 / AWS CLI clients: the
+fixtures ``logs_server`` (one per module) and ``srv`` (that server, cleaned after each test)."""
 
 from __future__ import annotations
 

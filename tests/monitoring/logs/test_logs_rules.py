@@ -98,7 +98,7 @@ def reference_points(filters: list[CompiledFilter], events: list[tuple[int, str]
 def test_filters_evaluated_together_make_the_same_data_points() -> None:
     """The 17 CIS filters over every real record of the datasets, in batches of 1,000: the data
     points of the filters evaluated together are those of trying each on each event."""
-    from .test_filter_pattern_cis import CIS, _dataset_records
+    from ..test_filter_pattern_cis import CIS, _dataset_records
 
     records = _dataset_records()
     if not records:
