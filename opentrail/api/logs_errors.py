@@ -18,3 +18,4 @@ InvalidParameterException: type[AwsError] = WIRE_ERRORS["InvalidParameterExcepti
 ResourceNotFoundException: type[AwsError] = WIRE_ERRORS["ResourceNotFoundException"]
 ResourceAlreadyExistsException: type[AwsError] = WIRE_ERRORS["ResourceAlreadyExistsException"]
 LimitExceededException: type[AwsError] = WIRE_ERRORS["LimitExceededException"]
+ValidationException: type[AwsError] = WIRE_ERRORS["ValidationException"]
