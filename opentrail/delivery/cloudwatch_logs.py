@@ -11,7 +11,8 @@ and log stream naming for CloudTrail"), and opentrail with it:
   multi-Region trail sends every Region's events to its one log group, one stream per Region.
   The stream is created on first use.
 - The log event's timestamp is the delivery time (milliseconds), not eventTime.
-- Events over 256 KB are not sent (:data:`MAX_EVENT_BYTES`; they stay in the trail's log files).
+- Events over 256 KB are not sent (:data:`MAX_EVENT_BYTES`; opentrail's ingest refuses them
+  already, so this only guards events stored some other way).
 - Only while the trail is logging, and only to the log group in force when the event was
   appended: StartLogging/StopLogging and changes of CloudWatchLogsLogGroupArn are marks in the
   event log's order (:mod:`.marks`), as for trail delivery.
@@ -49,7 +50,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import orjson
 
-from ..events.record import is_region_name
+from ..events.record import MAX_RECORD_BYTES, is_region_name
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
 from ..trails.names import parse_log_group_arn
@@ -62,8 +63,9 @@ from .state import DeliveryState, LogGroupMark, Mark
 
 log = logging.getLogger(__name__)
 
-#: Events larger than this (bytes of the record's JSON) are not sent (AWS: 256 KB).
-MAX_EVENT_BYTES = 256 * 1024
+#: Events larger than this (bytes of the record's JSON) are not sent (AWS: 256 KB). Ingest already
+#: refuses larger records (the same limit); this guards events stored otherwise.
+MAX_EVENT_BYTES = MAX_RECORD_BYTES
 #: PutLogEvents limits: events per batch, and bytes per batch counting :data:`EVENT_OVERHEAD_BYTES` per event.
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
