@@ -46,16 +46,19 @@ class RetentionPurger(threading.Thread):
 
     With ``lake`` (an :class:`opentrail.lake.Lake`), it also removes the event data stores that
     have been PENDING_DELETION for 7 days (:meth:`EventDataStoreService.purge_deleted`) and their
-    files. ``clock`` gives the time of each run (epoch seconds).
+    files. With ``logs`` (an :class:`opentrail.monitoring.logs.LogsService`), it deletes the log
+    events past their log group's retention (:meth:`LogsService.purge_expired`; AWS does it within
+    72 hours). ``clock`` gives the time of each run (epoch seconds).
     """
 
     def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S, *,
-                 lake: object = None, clock: Callable[[], float] = time.time) -> None:
+                 lake: object = None, logs: object = None, clock: Callable[[], float] = time.time) -> None:
         super().__init__(name="opentrail-retention", daemon=True)
         self._store = store
         self._retention_days = retention_days
         self._interval_s = interval_s
         self._lake = lake
+        self._logs = logs
         self._clock = clock
         self._stop = threading.Event()
 
@@ -64,7 +67,18 @@ class RetentionPurger(threading.Thread):
             now = self._clock()
             self.purge_once(now)
             self.purge_event_data_stores(now)
+            self.purge_log_events(now)
             self._stop.wait(self._interval_s)
+
+    def purge_log_events(self, now: float) -> int:
+        """Delete the log events past their log group's retention at ``now``; returns how many."""
+        if self._logs is None:
+            return 0
+        try:
+            return int(self._logs.purge_expired(now))  # type: ignore[attr-defined]
+        except Exception:  # retried next interval; it must not stop the server
+            log.exception("log event retention purge failed")
+            return 0
 
     def purge_event_data_stores(self, now: float) -> list[str]:
         """Remove the event data stores deleted 7 days or more before ``now`` and their files;
@@ -309,13 +323,16 @@ def run_server(settings: Settings) -> None:
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
-    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
+    from .monitoring.logs import LogsService
+
+    logs = LogsService(data_dir, time.time)  # metric_sink: the CloudWatch service's put, once it exists
+    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, logs=logs)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key, lake=lake)
+                        token_key=token_key, lake=lake, logs=logs)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -358,6 +375,7 @@ def run_server(settings: Settings) -> None:
         accounts.close()
         trails.close()
         lake_stores.close()
+        logs.close()
         delivery_state.close()
         digest_state.close()
         storage.close()

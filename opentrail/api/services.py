@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
+from urllib.parse import parse_qs
 
 from .targets import accepted_target_prefixes, operation_for_target
 
@@ -133,7 +134,6 @@ def service_named(name: str) -> Service:
 
 
 _SCOPE_SERVICE = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]+)/")
-_QUERY_SCOPE_SERVICE = re.compile(r"(?:^|&)X-Amz-Credential=[^&/]*(?:/|%2F)[^&/%]*(?:/|%2F)[^&/%]*(?:/|%2F)([^&/%]+)")
 #: Path of the ``smithy-rpc-v2-cbor`` protocol: ``/service/<ServiceShape>/operation/<Operation>``.
 CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
 
@@ -144,10 +144,11 @@ def scope_service(authorization: str | None, query_string: str = "") -> str | No
         m = _SCOPE_SERVICE.search(authorization)
         if m:
             return m.group(1)
-    if query_string:
-        m = _QUERY_SCOPE_SERVICE.search(query_string)
-        if m:
-            return m.group(1)
+    if "X-Amz-Credential=" in query_string:
+        for value in parse_qs(query_string).get("X-Amz-Credential", [])[:1]:
+            parts = value.split("/")
+            if len(parts) == 5:
+                return parts[3]
     return None
 
 

@@ -68,6 +68,13 @@ HANDLER_CONSTRAINTS: dict[str, frozenset[str]] = {
     "AddTags": _TAGS,
     "RemoveTags": _TAGS,
 }
+#: Service -> top-level members whose *maximum length* the service's handlers check themselves.
+#: CloudWatch Logs answers a log group or stream name over 512 characters with its own text ("Invalid
+#: LogGroup or LogStream, both must have length less than or equal to 512.", LocalStack's
+#: AWS-validated snapshots of CreateLogGroup and DeleteMetricFilter), not Coral's.
+HANDLER_MAX_LENGTH: dict[str, frozenset[str]] = {
+    "logs": frozenset({"logGroupName", "logStreamName"}),
+}
 #: Required members whose absence the handler answers with CloudTrail's modeled error.
 HANDLER_REQUIRED: dict[str, frozenset[str]] = {
     "LookupEvents": frozenset({"LookupAttributes[].AttributeKey", "LookupAttributes[].AttributeValue"}),
@@ -119,10 +126,47 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+#: Java's ``\\p{X}`` Unicode category classes (CloudWatch Logs tag keys, CloudWatch dimension values).
+_JAVA_CATEGORY = re.compile(r"\\p\{([A-Z][a-z]?)\}")
+#: A class escape followed by ``-`` inside a character class (``[\\w-_]``): Java reads the ``-`` as
+#: itself, Python refuses the range.
+_JAVA_ESCAPE_DASH = re.compile(r"(\\[wdsWDS])-")
+
+
+@functools.lru_cache(maxsize=1)
+def _category_table() -> dict[str, str]:
+    """Unicode general category (``Lu``) and major category (``L``) -> its code point ranges as the
+    inside of a Python character class, computed once in one pass (:mod:`unicodedata`)."""
+    import unicodedata
+
+    ranges: dict[str, list[str]] = {}
+    category = unicodedata.category
+
+    def close(name: str, start: int, end: int) -> None:
+        text = f"\\U{start:08x}" if start == end else f"\\U{start:08x}-\\U{end:08x}"
+        ranges.setdefault(name, []).append(text)
+        ranges.setdefault(name[0], []).append(text)
+
+    # Planes 4-13 are unassigned and planes 15-16 private use: no letter, mark, number,
+    # punctuation, symbol or separator there, so only these spans are read.
+    for first, last in ((0, 0x3FFFF), (0xE0000, 0xEFFFF)):
+        current, start = category(chr(first)), first
+        for cp in range(first + 1, last + 1):
+            name = category(chr(cp))
+            if name != current:
+                close(current, start, cp - 1)
+                current, start = name, cp
+        close(current, start, last)
+    return {name: "".join(parts) for name, parts in ranges.items()}
+
+
 def _java_pattern(pattern: str) -> re.Pattern[str]:
-    """A Java regular expression of the model as a Python one (surrogate-pair ranges become the
-    supplementary planes)."""
+    """A Java regular expression of the model as a Python one: surrogate-pair ranges become the
+    supplementary planes, ``\\p{L}``-style categories their code point ranges (they only appear
+    inside character classes in the models), and ``-`` after a class escape in a class is literal."""
     python = pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
+    python = _JAVA_CATEGORY.sub(lambda m: _category_table()[m.group(1)], python)
+    python = _JAVA_ESCAPE_DASH.sub(lambda m: m.group(1) + "\\-", python)
     return re.compile(python)
 
 
@@ -145,6 +189,7 @@ class _Compiler:
         own = service == "cloudtrail"  # HANDLER_CONSTRAINTS / HANDLER_REQUIRED are CloudTrail's
         self.owned = HANDLER_CONSTRAINTS.get(operation, frozenset()) if own else frozenset()
         self.owned_required = HANDLER_REQUIRED.get(operation, frozenset()) if own else frozenset()
+        self.owned_max = HANDLER_MAX_LENGTH.get(service, frozenset())
 
     def compile(self, name: str, template: str) -> Checker:
         shape = self.shapes[name]
@@ -157,6 +202,8 @@ class _Compiler:
         if kind == "map":
             return self._map(shape, template, constrained)
         if kind == "string":
+            if template in self.owned_max:
+                shape = {k: v for k, v in shape.items() if k != "max"}
             return self._string(shape, constrained)
         if kind == "boolean":
             return _boolean
