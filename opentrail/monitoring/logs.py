@@ -35,7 +35,7 @@ from .logs_model import (EVENT_OVERHEAD_BYTES, MAX_AGE_MS, MAX_BATCH_BYTES, MAX_
                          MAX_METRIC_FILTERS, MAX_NAME_LENGTH, MAX_REGEX_PATTERNS_PER_GROUP, MAX_TAGS, RETENTION_DAYS,
                          LogGroup, LogStream, MetricFilter, MetricTransformation, Rejected)
 from .logs_reads import LogsReads
-from .logs_store import LOGS_DB, FilterRow, SqliteLogsStore
+from .logs_store import LOGS_DB, REPEATED, FilterRow, SqliteLogsStore
 
 log = logging.getLogger("opentrail.logs")
 
@@ -258,20 +258,26 @@ class LogsService:
         return sequence_token(stream.id, sequence), rejected
 
     def append_events(self, account_id: str, region: str, group_name: str, stream_name: str,
-                      events: list[tuple[int, str]], *, create_stream: bool = True) -> None:
+                      events: list[tuple[int, str]], *, create_stream: bool = True,
+                      batch_id: str | None = None) -> None:
         """Append ``events`` ((timestamp ms, message)) to the stream, creating it when missing
         (``create_stream``), durably, then run the group's metric filters on them. No PutLogEvents
-        limits apply and nothing is de-duplicated (the caller's job). Raises
-        :class:`LogGroupNotFound` (``.code`` ResourceNotFoundException) when the group does not
-        exist, :class:`LogStreamNotFound` when the stream does not and ``create_stream`` is
-        false."""
+        limits apply. ``batch_id`` makes the append idempotent: a batch id among the stream's last
+        1,000 appended ones (:data:`.logs_store.KEPT_BATCH_IDS`) is ignored -- nothing appended,
+        no filter run -- so a caller that crashed before noting its append can repeat it (the
+        trail -> CloudWatch Logs delivery does). Raises :class:`LogGroupNotFound` (``.code``
+        ResourceNotFoundException) when the group does not exist, :class:`LogStreamNotFound` when
+        the stream does not and ``create_stream`` is false."""
         group = self.group(account_id, region, group_name)
         target: int | str = stream_name if create_stream else self.stream(group, stream_name).id
         if not events:
             return
         now = self.now_ms()
-        if self._store.append(group.id, target, events, now, creation_ms=now) is None:
+        written = self._store.append(group.id, target, events, now, creation_ms=now, batch_id=batch_id)
+        if written is None:
             raise LogGroupNotFound()
+        if written == REPEATED:
+            return
         self._evaluate(account_id, region, group.id, events)
 
     # --- metric filters ----------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Tables: ``log_groups`` (one row per group, tags as a JSON object), ``log_streams``, ``log_events``
 (one row per event, indexed by (group, timestamp) and (stream, timestamp); the rowid is the event's
-ingestion order and, with the timestamp, its place in a read) and ``metric_filters``.
+ingestion order and, with the timestamp, its place in a read), ``metric_filters`` and
+``appended_batches`` (the batch ids of each stream's last :data:`KEPT_BATCH_IDS` appends that gave
+one, so a batch appended again after a crash is recognised: see :meth:`SqliteLogsStore.append`).
 
 Writes go through one connection under one lock, one transaction each (a PutLogEvents batch is
 one transaction: acknowledged means committed). Reads use a connection per thread, so a long
@@ -64,6 +66,12 @@ CREATE TABLE IF NOT EXISTS log_events (
 );
 CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, ts);
 CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream_id, ts);
+CREATE TABLE IF NOT EXISTS appended_batches (
+    batch_id  TEXT PRIMARY KEY,
+    stream_id INTEGER NOT NULL,
+    sequence  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS appended_batches_by_stream ON appended_batches (stream_id, sequence);
 CREATE TABLE IF NOT EXISTS metric_filters (
     group_id       INTEGER NOT NULL,
     name           TEXT NOT NULL,
@@ -91,7 +99,9 @@ INSERT_GROUP = """INSERT OR IGNORE INTO log_groups (account_id, region, name, cr
 UPDATE_RETENTION = "UPDATE log_groups SET retention_days = ? WHERE id = ?"
 UPDATE_TAGS = "UPDATE log_groups SET tags = ? WHERE id = ?"
 GROUP_EXISTS = "SELECT 1 FROM log_groups WHERE id = ?"
-DELETE_GROUP = ("DELETE FROM log_events WHERE group_id = :id", "DELETE FROM log_streams WHERE group_id = :id",
+DELETE_GROUP = ("DELETE FROM log_events WHERE group_id = :id",
+                "DELETE FROM appended_batches WHERE stream_id IN (SELECT id FROM log_streams WHERE group_id = :id)",
+                "DELETE FROM log_streams WHERE group_id = :id",
                 "DELETE FROM metric_filters WHERE group_id = :id", "DELETE FROM log_groups WHERE id = :id")
 
 _STREAM_COLUMNS = ("id, group_id, name, creation_ms, first_event_ms, last_event_ms, last_ingestion_ms, "
@@ -116,7 +126,8 @@ SELECT_STREAMS_BY_TIME = {
 }
 SELECT_STREAM_NAMES = "SELECT id, name FROM log_streams WHERE group_id = ?"
 INSERT_STREAM = "INSERT OR IGNORE INTO log_streams (group_id, name, creation_ms) VALUES (?, ?, ?)"
-DELETE_STREAM = ("DELETE FROM log_events WHERE stream_id = :id", "DELETE FROM log_streams WHERE id = :id")
+DELETE_STREAM = ("DELETE FROM log_events WHERE stream_id = :id", "DELETE FROM appended_batches WHERE stream_id = :id",
+                 "DELETE FROM log_streams WHERE id = :id")
 STREAM_BYTES = "SELECT coalesce(sum(length(CAST(message AS BLOB))), 0) FROM log_events WHERE stream_id = ?"
 UPDATE_STREAM_AFTER_APPEND = """UPDATE log_streams SET
     first_event_ms = min(coalesce(first_event_ms, :first), :first),
@@ -125,6 +136,15 @@ UPDATE_STREAM_AFTER_APPEND = """UPDATE log_streams SET
     WHERE id = :id"""
 ADD_STORED_BYTES = "UPDATE log_groups SET stored_bytes = max(stored_bytes + ?, 0) WHERE id = ?"
 
+#: Batch ids kept per stream: an append that repeats one of the stream's last this many batch ids is
+#: ignored. The trail -> CloudWatch Logs delivery has far fewer appended-but-unconfirmed batches
+#: per stream (opentrail.delivery.cloudwatch_logs.MAX_APPENDS_PER_ROUND).
+KEPT_BATCH_IDS = 1000
+#: :meth:`SqliteLogsStore.append`'s answer for a batch id already appended.
+REPEATED = -1
+BATCH_APPENDED = "SELECT 1 FROM appended_batches WHERE batch_id = ? AND stream_id = ?"
+INSERT_BATCH = "INSERT OR REPLACE INTO appended_batches (batch_id, stream_id, sequence) VALUES (?, ?, ?)"
+FORGET_OLD_BATCHES = "DELETE FROM appended_batches WHERE stream_id = ? AND sequence <= ?"
 INSERT_EVENT = "INSERT INTO log_events (group_id, stream_id, ts, ingestion_ms, message) VALUES (?, ?, ?, ?, ?)"
 _EVENT_COLUMNS = "id, stream_id, ts, ingestion_ms, message"
 #: Events of a group or of one stream in [start, end), after/before a (timestamp, id) key.
@@ -294,10 +314,12 @@ class SqliteLogsStore:
     # --- log events ----------------------------------------------------------------------------
 
     def append(self, group_id: int, stream: int | str, events: Sequence[tuple[int, str]], ingestion_ms: int, *,
-               creation_ms: int) -> int | None:
+               creation_ms: int, batch_id: str | None = None) -> int | None:
         """Append ``events`` ((timestamp ms, message), any order) to the stream (an id, or a name
         created when missing) of group ``group_id`` in one transaction; returns the stream's new
-        upload sequence number, or None when the group no longer exists (nothing written)."""
+        upload sequence number, or None when the group no longer exists (nothing written). With
+        ``batch_id``: :data:`REPEATED` (nothing written) when the stream's last
+        :data:`KEPT_BATCH_IDS` batch ids hold it, else it is recorded in the same transaction."""
         if not events:
             return 0
         size = sum(len(m.encode("utf-8")) for _, m in events)
@@ -315,12 +337,18 @@ class SqliteLogsStore:
                     (stream_id,) = db.execute(SELECT_STREAM_ID, (group_id, stream)).fetchone()
                 else:
                     stream_id = stream
+                if batch_id is not None and db.execute(BATCH_APPENDED, (batch_id, stream_id)).fetchone():
+                    db.execute("ROLLBACK")
+                    return REPEATED
                 db.executemany(INSERT_EVENT, [(group_id, stream_id, t, ingestion_ms, m) for t, m in events])
                 db.execute(UPDATE_STREAM_AFTER_APPEND, {"first": first, "last": last, "ingestion": ingestion_ms,
                                                         "id": stream_id})
                 db.execute(ADD_STORED_BYTES, (size, group_id))
                 (sequence,) = db.execute("SELECT upload_sequence FROM log_streams WHERE id = ?",
                                          (stream_id,)).fetchone()
+                if batch_id is not None:
+                    db.execute(INSERT_BATCH, (batch_id, stream_id, sequence))
+                    db.execute(FORGET_OLD_BATCHES, (stream_id, sequence - KEPT_BATCH_IDS))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
