@@ -279,7 +279,8 @@ def run_server(settings: Settings) -> None:
     from .auth.accounts import AccountStore, bootstrap
     from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
-    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics
+    from .delivery import (CLOUDWATCH_LOGS_DB, DELIVERY_DB, CloudWatchLogsState, CloudWatchLogsWorker,
+                           DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics)
     from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -303,8 +304,11 @@ def run_server(settings: Settings) -> None:
     storage = open_storage(data_dir, settings.s3_endpoint_url, timeouts)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
     sns_topics = SnsTopics(settings.sns_endpoint_url, timeouts)
+    from .monitoring.logs import LogsService
+
+    logs = LogsService(data_dir, time.time)  # metric_sink: the CloudWatch service's put, once it exists
     trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store,
-                                    sns_topics=sns_topics)
+                                    sns_topics=sns_topics, log_groups=logs)
     notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
@@ -323,9 +327,9 @@ def run_server(settings: Settings) -> None:
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
-    from .monitoring.logs import LogsService
-
-    logs = LogsService(data_dir, time.time)  # metric_sink: the CloudWatch service's put, once it exists
+    cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
+    cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
+                                        interval_s=settings.delivery_interval_s)
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, logs=logs)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
@@ -348,6 +352,7 @@ def run_server(settings: Settings) -> None:
         print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
         purger.start()
         delivery.start()
+        cwl_delivery.start()
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
@@ -356,9 +361,12 @@ def run_server(settings: Settings) -> None:
         sock.close()
         purger.stop()
         delivery.stop()
+        cwl_delivery.stop()
         digests.stop()
         if delivery.is_alive():
             delivery.join(timeout=30)
+        if cwl_delivery.is_alive():
+            cwl_delivery.join(timeout=30)
         if digests.is_alive():
             digests.join(timeout=30)
         if lake_imports is not None:
@@ -376,6 +384,7 @@ def run_server(settings: Settings) -> None:
         trails.close()
         lake_stores.close()
         logs.close()
+        cwl_state.close()
         delivery_state.close()
         digest_state.close()
         storage.close()

@@ -26,7 +26,8 @@ PutLogEvents limits), when the log group changes, or when its oldest event has w
 destination, a fresh batch id and their events' seqs committed to ``cloudwatch-logs.db`` with the
 trail's cursors, one transaction per round -- then appended with
 ``LogsService.append_events(..., batch_id=...)``, which ignores a batch id it already holds
-(committed in the log store's transaction with the events), and only then forgotten. A crash
+(committed in the log store's transaction with the events; it remembers each stream's last 1,000,
+and a round appends at most :data:`MAX_APPENDS_PER_ROUND` per stream), and only then forgotten. A crash
 before the plan commit loses only in-memory batches, whose events are read again; a crash after
 it appends the plan again (rebuilt from the event store) and the log store drops the repeat.
 
@@ -70,6 +71,10 @@ MAX_EVENT_BYTES = MAX_RECORD_BYTES
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
+#: Batches appended per (trail, Region) per round at most: they are noted as appended at the end of
+#: the round, and the log store recognises a repeated batch among a stream's last 1,000
+#: (opentrail.monitoring.logs_store.KEPT_BATCH_IDS), so a crash mid-round repeats none.
+MAX_APPENDS_PER_ROUND = 100
 #: Events read from the log per round.
 READ_LIMIT = 5000
 #: How often (clock seconds) per-trail read cursors are saved when no batch was planned.
@@ -396,8 +401,10 @@ class CloudWatchLogsWorker(threading.Thread):
         for key, queue in list(self._pending.items()):
             if self._next_attempt.get(key, float("-inf")) > now:
                 continue
-            while queue:
+            appended = 0
+            while queue and appended < MAX_APPENDS_PER_ROUND:
                 plan = queue[0]
+                appended += 1
                 records = self._records.pop(plan.id, None)
                 if records is None:
                     records = self._rebuild(plan)

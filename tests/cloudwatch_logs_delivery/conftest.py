@@ -1,4 +1,5 @@
-"""Trail -> CloudWatch Logs fixtures: a memory event store, the stand-in log store, a hand-moved clock."""
+"""Trail -> CloudWatch Logs fixtures: a memory event store, the CloudWatch Logs service (its SQLite
+file), a hand-moved clock."""
 
 from __future__ import annotations
 
@@ -11,16 +12,41 @@ import pytest
 
 from opentrail.delivery import CloudWatchLogsState, CloudWatchLogsWorker, DeliveringTrailService, DeliveryState
 from opentrail.events.record import read_record
+from opentrail.monitoring.logs import LogsService
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails import TrailSettings
 from tests.delivery.conftest import ACCOUNT, BUCKET, Clock
 
-from .logs_standin import StandInLogs
 
 REGION = "us-east-1"
 GROUP = "CloudTrail/main"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs_Role"
+
+
+class CountingLogs(LogsService):
+    """The CloudWatch Logs service, counting the calls of :meth:`append_events`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.appends = 0
+
+    def append_events(self, *args: Any, **kwargs: Any) -> None:
+        self.appends += 1
+        super().append_events(*args, **kwargs)
+
+
+def log_events(logs: LogsService, group: str, region: str = REGION, account: str = ACCOUNT) -> list[tuple[str, int, str]]:
+    """(stream, timestamp ms, message) of every event of the log group, oldest first (FilterLogEvents'
+    order: timestamp, then ingestion)."""
+    found = logs.group(account, region, group)
+    out: list[tuple[str, int, str]] = []
+    cursor = None
+    while True:
+        rows, cursor = logs.reads.filter_log_events(found, cursor=cursor)
+        out.extend((stream, row[2], row[4]) for row, stream in rows)
+        if cursor is None:
+            return out
 
 
 def group_arn(name: str = GROUP, region: str = REGION, account: str = ACCOUNT) -> str:
@@ -36,7 +62,7 @@ class CwlEnv:
     storage: LocalFolderStorage
     state: DeliveryState
     cwl_state: CloudWatchLogsState
-    logs: StandInLogs
+    logs: CountingLogs
     trails: DeliveringTrailService
 
     def ingest(self, *records: dict[str, Any]) -> list[bytes]:
@@ -70,7 +96,7 @@ class CwlEnv:
                                              log_groups=self.logs)
 
     def messages(self, group: str = GROUP, region: str = REGION) -> list[tuple[str, int, str]]:
-        return self.logs.events(ACCOUNT, region, group)
+        return log_events(self.logs, group, region)
 
     def event_ids(self, group: str = GROUP, region: str = REGION) -> list[str]:
         return [orjson.loads(m)["eventID"] for _, _, m in self.messages(group, region)]
@@ -82,7 +108,7 @@ def cwl(tmp_path: Path) -> Iterator[CwlEnv]:
     store = MemoryEventStore()
     storage = LocalFolderStorage(tmp_path / "buckets")
     storage.create_bucket(BUCKET)
-    logs = StandInLogs(tmp_path / "logs.db")
+    logs = CountingLogs(tmp_path, clock)
     logs.create_log_group(ACCOUNT, REGION, GROUP)
     state = DeliveryState(tmp_path / "delivery.db")
     cwl_state = CloudWatchLogsState(tmp_path / "cloudwatch-logs.db")

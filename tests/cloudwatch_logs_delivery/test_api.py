@@ -1,6 +1,6 @@
-"""Trail -> CloudWatch Logs through the API: the AWS CLI and boto3 against a real server socket, the
-CloudWatch Logs delivery running beside it as ``opentrail serve`` runs it. Log groups live in the
-stand-in log store (tests/cloudwatch_logs_delivery/logs_standin.py) until LogsService is merged."""
+"""Trail -> CloudWatch Logs through the API: the AWS CLI and boto3 against a real server socket serving
+CloudTrail and CloudWatch Logs, the CloudWatch Logs delivery running beside it as ``opentrail serve``
+runs it. Log groups are made with CreateLogGroup and read back with GetLogEvents."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from botocore.exceptions import ClientError
 from opentrail.api.app import build_app
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.delivery import CloudWatchLogsState, CloudWatchLogsWorker, DeliveringTrailService, DeliveryState
+from opentrail.monitoring.logs import LogsService
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
 from tests.serving import serving
 
-from .logs_standin import StandInLogs
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -48,7 +48,7 @@ class CwlServer:
     url: str
     key: AccessKey
     store: MemoryEventStore
-    logs: StandInLogs
+    logs: LogsService
     trails: DeliveringTrailService
     state: DeliveryState
 
@@ -58,15 +58,28 @@ class CwlServer:
                             config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The stock AWS CLI (``cloudtrail ...`` or ``logs ...``) with every service at this server."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=self.key.access_key_id, AWS_SECRET_ACCESS_KEY=self.key.secret_access_key,
                    AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
-                   AWS_ENDPOINT_URL_CLOUDTRAIL=self.url)
-        return subprocess.run([sys.executable, "-m", "awscli", "cloudtrail", *args, "--output", "json"], env=env,
+                   AWS_ENDPOINT_URL=self.url, AWS_MAX_ATTEMPTS="1")
+        return subprocess.run([sys.executable, "-m", "awscli", *args, "--output", "json"], env=env,
                               capture_output=True, text=True, timeout=120)
 
-    def messages(self, group: str = GROUP) -> list[tuple[str, int, str]]:
-        return self.logs.events(ACCOUNT, REGION, group)
+    def messages(self, group: str = GROUP, stream: str = STREAM) -> list[tuple[str, int, str]]:
+        """(stream, timestamp, message) of the stream's events, oldest first, through GetLogEvents."""
+        logs = self.client("logs")
+        try:
+            page = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return []
+            raise
+        out = []
+        while page["events"]:
+            out.extend((stream, e["timestamp"], e["message"]) for e in page["events"])
+            page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=page["nextForwardToken"])
+        return out
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +90,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CwlServer]:
     storage = LocalFolderStorage(data_dir / "buckets")
     storage.create_bucket(BUCKET)
     store = MemoryEventStore()
-    logs = StandInLogs(data_dir / "logs.db")
+    logs = LogsService(data_dir, time.time)
     state = DeliveryState(data_dir / "delivery.db")
     cwl_state = CloudWatchLogsState(data_dir / "cloudwatch-logs.db")
     trails = DeliveringTrailService(data_dir, storage, time.time, state=state, store=store, log_groups=logs)
     worker = CloudWatchLogsWorker(store, trails, logs, state, cwl_state, clock=time.time, interval_s=0.2, poll_s=0.05,
                                   max_backoff_s=1.0)
     worker.start()
-    app = build_app(settings=Settings(), store=store, accounts=accounts, trails=trails)
+    app = build_app(settings=Settings(), store=store, accounts=accounts, trails=trails, logs=logs)
     try:
         with serving(app) as url:
             yield CwlServer(url, key, store, logs, trails, state)
@@ -98,11 +111,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CwlServer]:
 @pytest.fixture
 def srv(server: CwlServer) -> Iterator[CwlServer]:
     """The shared server with the log group ``trail-events``; trails and groups removed afterwards."""
-    server.logs.create_log_group(ACCOUNT, REGION, GROUP)
+    logs = server.client("logs")
+    logs.create_log_group(logGroupName=GROUP)
     yield server
     for trail in server.trails.trails():
         server.trails.delete_trail(trail.account_id, trail.home_region, trail.name)
-    server.logs.delete_log_group(ACCOUNT, REGION, GROUP)
+    for group in logs.describe_log_groups()["logGroups"]:
+        logs.delete_log_group(logGroupName=group["logGroupName"])
 
 
 def error(call: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
@@ -128,14 +143,17 @@ def stored_after(srv: CwlServer, seq: int) -> dict[str, bytes]:
 
 
 def test_cli_trail_with_a_log_group_sends_each_api_call_as_one_log_event(srv: CwlServer) -> None:
-    out = srv.cli("create-trail", "--name", "main", "--s3-bucket-name", BUCKET, "--cloud-watch-logs-log-group-arn",
-                  GROUP_ARN, "--cloud-watch-logs-role-arn", ROLE)
+    described = srv.cli("logs", "describe-log-groups", "--log-group-name-prefix", GROUP)
+    assert described.returncode == 0, described.stderr
+    assert json.loads(described.stdout)["logGroups"][0]["arn"] == GROUP_ARN  # the form users pass on
+    out = srv.cli("cloudtrail", "create-trail", "--name", "main", "--s3-bucket-name", BUCKET,
+                  "--cloud-watch-logs-log-group-arn", GROUP_ARN, "--cloud-watch-logs-role-arn", ROLE)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {
         "Name": "main", "S3BucketName": BUCKET, "IncludeGlobalServiceEvents": True, "IsMultiRegionTrail": False,
         "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/main", "LogFileValidationEnabled": False,
         "CloudWatchLogsLogGroupArn": GROUP_ARN, "CloudWatchLogsRoleArn": ROLE, "IsOrganizationTrail": False}
-    assert srv.cli("start-logging", "--name", "main").returncode == 0
+    assert srv.cli("cloudtrail", "start-logging", "--name", "main").returncode == 0
     arn = srv.trails.trails()[0].arn
     start_seq = srv.state.marks()[arn][-1].seq
     before_ms = int(time.time() * 1000)
@@ -157,6 +175,9 @@ def test_cli_trail_with_a_log_group_sends_each_api_call_as_one_log_event(srv: Cw
         assert before_ms <= ts <= after_ms  # delivery time, not eventTime
     names = [orjson.loads(expected[i])["eventName"] for i in ids if i in expected]
     assert names.count("DescribeTrails") == names.count("GetEventSelectors") == 3
+    read = srv.cli("logs", "get-log-events", "--log-group-name", GROUP, "--log-stream-name", STREAM, "--start-from-head")
+    assert read.returncode == 0, read.stderr
+    assert [e["message"] for e in json.loads(read.stdout)["events"]][:len(ids)] == [m for _, _, m in got]
     status = ct.get_trail_status(Name="main")
     assert "LatestCloudWatchLogsDeliveryError" not in status
     delivered = status["LatestCloudWatchLogsDeliveryTime"]
@@ -218,30 +239,28 @@ def test_create_and_update_trail_refuse_bad_cloudwatch_logs_members(srv: CwlServ
 
 
 def test_update_trail_needs_both_members_and_empty_strings_remove_the_delivery(srv: CwlServer) -> None:
-    srv.logs.create_log_group(ACCOUNT, REGION, "second")
-    try:
-        ct = srv.client()
-        ct.create_trail(Name="main", S3BucketName=BUCKET, CloudWatchLogsLogGroupArn=GROUP_ARN, CloudWatchLogsRoleArn=ROLE)
-        second = GROUP_ARN.replace(GROUP, "second")
-        # AWS wants the role again with a new group (hashicorp/terraform-provider-aws#148)
-        assert error(ct.update_trail, Name="main", CloudWatchLogsLogGroupArn=second) == ROLE_REQUIRED
-        assert error(ct.update_trail, Name="main", CloudWatchLogsRoleArn="") == ROLE_REQUIRED
-        got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn=second, CloudWatchLogsRoleArn=ROLE)
-        assert (got["CloudWatchLogsLogGroupArn"], got["CloudWatchLogsRoleArn"]) == (second, ROLE)
-        assert ct.update_trail(Name="main", S3KeyPrefix="p")["CloudWatchLogsLogGroupArn"] == second  # not given: kept
-        got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn="")
-        assert "CloudWatchLogsLogGroupArn" not in got and "CloudWatchLogsRoleArn" not in got
-        trail = ct.describe_trails()["trailList"][0]
-        assert "CloudWatchLogsLogGroupArn" not in trail and "CloudWatchLogsRoleArn" not in trail
-        got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn=GROUP_ARN, CloudWatchLogsRoleArn=ROLE)
-        assert ct.update_trail(Name="main", CloudWatchLogsLogGroupArn="")["Name"] == "main"  # the group alone: off too
-        assert "CloudWatchLogsRoleArn" not in ct.get_trail(Name="main")["Trail"]
-    finally:
-        srv.logs.delete_log_group(ACCOUNT, REGION, "second")
+    srv.client("logs").create_log_group(logGroupName="second")
+    ct = srv.client()
+    ct.create_trail(Name="main", S3BucketName=BUCKET, CloudWatchLogsLogGroupArn=GROUP_ARN, CloudWatchLogsRoleArn=ROLE)
+    second = GROUP_ARN.replace(GROUP, "second")
+    # AWS wants the role again with a new group (hashicorp/terraform-provider-aws#148)
+    assert error(ct.update_trail, Name="main", CloudWatchLogsLogGroupArn=second) == ROLE_REQUIRED
+    assert error(ct.update_trail, Name="main", CloudWatchLogsRoleArn="") == ROLE_REQUIRED
+    got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn=second, CloudWatchLogsRoleArn=ROLE)
+    assert (got["CloudWatchLogsLogGroupArn"], got["CloudWatchLogsRoleArn"]) == (second, ROLE)
+    assert ct.update_trail(Name="main", S3KeyPrefix="p")["CloudWatchLogsLogGroupArn"] == second  # not given: kept
+    got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn="")
+    assert "CloudWatchLogsLogGroupArn" not in got and "CloudWatchLogsRoleArn" not in got
+    trail = ct.describe_trails()["trailList"][0]
+    assert "CloudWatchLogsLogGroupArn" not in trail and "CloudWatchLogsRoleArn" not in trail
+    got = ct.update_trail(Name="main", CloudWatchLogsLogGroupArn=GROUP_ARN, CloudWatchLogsRoleArn=ROLE)
+    assert ct.update_trail(Name="main", CloudWatchLogsLogGroupArn="")["Name"] == "main"  # the group alone: off too
+    assert "CloudWatchLogsRoleArn" not in ct.get_trail(Name="main")["Trail"]
 
 
 def test_cli_shows_the_missing_role_error(srv: CwlServer) -> None:
-    out = srv.cli("create-trail", "--name", "main", "--s3-bucket-name", BUCKET, "--cloud-watch-logs-log-group-arn", GROUP_ARN)
+    out = srv.cli("cloudtrail", "create-trail", "--name", "main", "--s3-bucket-name", BUCKET,
+                  "--cloud-watch-logs-log-group-arn", GROUP_ARN)
     assert out.returncode == 255  # AWS CLI v1: a service error
     assert out.stderr.strip() == ("An error occurred (InvalidCloudWatchLogsRoleArnException) when calling the CreateTrail "
                                   "operation: You must specify a role ARN as well as a log group.")
@@ -253,13 +272,14 @@ def test_a_deleted_log_group_shows_in_get_trail_status_and_nothing_is_lost(srv: 
     ct.start_logging(Name="main")
     arn = srv.trails.trails()[0].arn
     start_seq = srv.state.marks()[arn][-1].seq
-    srv.logs.delete_log_group(ACCOUNT, REGION, GROUP)
+    logs = srv.client("logs")
+    logs.delete_log_group(logGroupName=GROUP)
     ct.describe_trails()
     assert wait_for(lambda: ct.get_trail_status(Name="main").get("LatestCloudWatchLogsDeliveryError")
                     == "ResourceNotFoundException")
     ct.get_event_selectors(TrailName="main")
     expected = stored_after(srv, start_seq)
-    srv.logs.create_log_group(ACCOUNT, REGION, GROUP)
+    logs.create_log_group(logGroupName=GROUP)
     assert wait_for(lambda: set(expected) <= {orjson.loads(m)["eventID"] for _, _, m in srv.messages()})
     ids = [orjson.loads(m)["eventID"] for _, _, m in srv.messages()]
     assert len(ids) == len(set(ids))

@@ -1,5 +1,5 @@
 """Exactly once across kill -9: a process sending a real SQLite event store's events to CloudWatch Logs
-(the stand-in log store, a SQLite file) is SIGKILLed at random moments, several times, then runs to
+(the LogsService over its SQLite file) is SIGKILLed at random moments, several times, then runs to
 the end; every selected event is a log event of the right group and stream exactly once, its
 message the record."""
 
@@ -24,7 +24,9 @@ from opentrail.store.sqlite import SqliteEventStore
 from opentrail.trails import EventSelector, TrailSettings
 from tests.delivery.conftest import ACCOUNT, BUCKET, OTHER_ACCOUNT, record
 
-from .logs_standin import StandInLogs
+from opentrail.monitoring.logs import LogsService
+
+from .conftest import log_events
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs_Role"
@@ -35,11 +37,11 @@ from pathlib import Path
 from opentrail.delivery import CloudWatchLogsState, CloudWatchLogsWorker, DeliveringTrailService, DeliveryState
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.store.sqlite import SqliteEventStore
-from tests.cloudwatch_logs_delivery.logs_standin import StandInLogs
+from opentrail.monitoring.logs import LogsService
 
 data = Path(sys.argv[1])
 store = SqliteEventStore(data / "events")
-logs = StandInLogs(data / "logs.db")
+logs = LogsService(data, time.time)
 state = DeliveryState(data / "delivery.db")
 trails = DeliveringTrailService(data, LocalFolderStorage(data / "buckets"), time.time, state=state, store=store,
                                 log_groups=logs)
@@ -50,8 +52,9 @@ while True:
     n = w.step()
     if n == 0 and w.pending_batches() == 0 and w.open_events() == 0:
         break
-print("done", len(logs.repeated_batches), flush=True)
+print("done", flush=True)
 store.close()
+logs.close()
 """
 
 
@@ -74,7 +77,7 @@ def group_arn(name: str, region: str) -> str:
 
 def test_every_selected_event_is_one_log_event_across_kill_9(tmp_path: Path) -> None:
     rng = random.Random(12)
-    logs = StandInLogs(tmp_path / "logs.db")
+    logs = LogsService(tmp_path, time.time)
     for name, region in (("all-regions", "us-east-1"), ("all-regions-later", "us-east-1"), ("writes", "eu-west-1")):
         logs.create_log_group(ACCOUNT, region, name)
     storage = LocalFolderStorage(tmp_path / "buckets")
@@ -103,7 +106,7 @@ def test_every_selected_event_is_one_log_event_across_kill_9(tmp_path: Path) -> 
         cloud_watch_logs_log_group_arn=group_arn("all-regions-later", "us-east-1"), cloud_watch_logs_role_arn=ROLE))
     for part in (second[:5000], second[5000:]):
         store.append([read_record(r) for r in part])
-    for closable in (trails, state, store):
+    for closable in (trails, state, store, logs):
         closable.close()
 
     interrupted = 0
@@ -122,9 +125,10 @@ def test_every_selected_event_is_one_log_event_across_kill_9(tmp_path: Path) -> 
         ("us-east-1", "all-regions-later"): ours(second),
         ("eu-west-1", "writes"): [r for r in ours(first + second) if r["awsRegion"] == "eu-west-1" and not r["readOnly"]],
     }
+    logs = LogsService(tmp_path, time.time)
     for (region, group), recs in want.items():
         assert len(recs) > 2000
-        got = logs.events(ACCOUNT, region, group)
+        got = log_events(logs, group, region)
         counts = Counter(orjson.loads(m)["eventID"] for _, _, m in got)
         assert max(counts.values()) == 1, f"{group}: repeated events"
         assert set(counts) == {r["eventID"] for r in recs}, group
