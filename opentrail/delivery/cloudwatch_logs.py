@@ -43,6 +43,7 @@ stops that delivery too.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import threading
 from collections import deque
@@ -75,6 +76,9 @@ EVENT_OVERHEAD_BYTES = 26
 #: the round, and the log store recognises a repeated batch among a stream's last 1,000
 #: (opentrail.monitoring.logs_store.KEPT_BATCH_IDS), so a crash mid-round repeats none.
 MAX_APPENDS_PER_ROUND = 100
+#: Events held in memory for planned batches not yet appended, at most: beyond it the reading
+#: thread waits for the appending one.
+MAX_BUFFERED_EVENTS = 100_000
 #: Events read from the log per round.
 READ_LIMIT = 5000
 #: How often (clock seconds) per-trail read cursors are saved when no batch was planned.
@@ -181,6 +185,11 @@ class CloudWatchLogsWorker(threading.Thread):
         for plan in state.pending_plans():
             self._pending.setdefault((plan.arn, plan.region), deque()).append(plan)
         self._records: dict[int, list[bytes]] = {}
+        #: Guards _pending and _records (the round adds, the appender takes); _buffered counts the
+        #: events held in _records.
+        self._lock = threading.Lock()
+        self._buffered = 0
+        self._wake = threading.Event()
         self._failures: dict[tuple[str, str], int] = {}
         self._next_attempt: dict[tuple[str, str], float] = {}
         self._reported: dict[str, tuple[float, str | None]] = {}
@@ -189,28 +198,56 @@ class CloudWatchLogsWorker(threading.Thread):
         #: Events not sent for being over :data:`MAX_EVENT_BYTES` (since start).
         self.skipped_large = 0
 
-    # --- thread ------------------------------------------------------------------------------
+    # --- threads -----------------------------------------------------------------------------
     def run(self) -> None:
+        """Route and plan on this thread; append on a second one, so reading the event log and
+        writing log events overlap (each waits on its own fsyncs)."""
+        appender = threading.Thread(target=self._append_loop, name="opentrail-cloudwatch-logs-append", daemon=True)
+        appender.start()
         while not self._stop_event.is_set():
+            if self._buffered >= MAX_BUFFERED_EVENTS:  # the appender is behind: let it catch up
+                self._stop_event.wait(0.01)
+                continue
             try:
-                n = self.step()
+                n = self._round(self._clock())
             except Exception:  # keep delivering; the failed round is redone from durable state
                 log.exception("CloudWatch Logs delivery round failed")
                 n = 0
                 self._stop_event.wait(1.0)
             if n < self._read_limit:
                 self._stop_event.wait(self._poll_s)
+        self._wake.set()
+        appender.join(timeout=60)
+
+    def _append_loop(self) -> None:
+        while not self._stop_event.is_set():
+            self._wake.clear()
+            try:
+                more = self._append_due(self._clock())
+            except Exception:
+                log.exception("CloudWatch Logs append round failed")
+                more = False
+                self._stop_event.wait(1.0)
+            if not more:
+                self._wake.wait(self._poll_s)
 
     def stop(self) -> None:
-        """Ask the thread to stop (join it afterwards). Open batches are not planned: their events
-        are read again from the log on the next start."""
+        """Ask the threads to stop (join this one afterwards). Open batches are not planned: their
+        events are read again from the log on the next start."""
         self._stop_event.set()
+        self._wake.set()
 
     # --- one round ---------------------------------------------------------------------------
     def step(self) -> int:
-        """Refresh trails, route up to ``read_limit`` new events, plan closed batches, append due
-        plans, save cursors. Returns the number of events read."""
+        """One round on the calling thread: refresh trails, route up to ``read_limit`` new events,
+        plan closed batches, save cursors, then append the due plans. Returns the number of events
+        read. (Tests call it; the thread runs the two halves on two threads.)"""
         now = self._clock()
+        n = self._round(now)
+        self._append_due(now)
+        return n
+
+    def _round(self, now: float) -> int:
         self._refresh()
         n = 0
         if self._views:
@@ -226,7 +263,6 @@ class CloudWatchLogsWorker(threading.Thread):
                 self._close(key, self._views[key[0]].seen)
         if self._closing:
             self._commit_plans()
-        self._append_due(now)
         if now - self._last_checkpoint >= CHECKPOINT_EVERY_S:
             self._checkpoint()
             self._last_checkpoint = now
@@ -234,7 +270,8 @@ class CloudWatchLogsWorker(threading.Thread):
 
     def pending_batches(self) -> int:
         """Planned batches not yet appended."""
-        return sum(len(q) for q in self._pending.values())
+        with self._lock:
+            return sum(len(q) for q in self._pending.values())
 
     def open_events(self) -> int:
         """Events batched in memory, not yet in a planned batch."""
@@ -269,12 +306,16 @@ class CloudWatchLogsWorker(threading.Thread):
 
     # --- batching ----------------------------------------------------------------------------
     def _route(self, cols: EventColumns, now: float) -> None:
-        """Add the events of ``cols`` each trail takes to its batches, in seq order."""
+        """Add the events of ``cols`` each trail takes to its (trail, Region) batches, each batch
+        in seq order. Where every event of a Region's partitions is taken and the log group does
+        not change within the read (the default selection, the common case), the events are added
+        as runs (:meth:`_add_run`), not one by one."""
         seqs, partitions, records = cols.seqs, cols.partitions, cols.records
         n, last = len(seqs), seqs[-1]
         for arn, view in self._views.items():
             trail = view.trail
-            decide: dict[int, tuple[str, Callable[[bytes], bool | None] | None, str, int]] = {}
+            decide: dict[int, tuple[str, Callable[[bytes], bool | None] | None, str]] = {}
+            by_region: dict[str, list[int]] = {}
             for pid, (account, region, category) in cols.partition_names.items():
                 if account != trail.account_id:
                     continue
@@ -284,8 +325,8 @@ class CloudWatchLogsWorker(threading.Thread):
                 route = partition_route(trail, account, region, category)
                 if route == NEVER:
                     continue
-                quick = None if route == ALWAYS else raw_decider(trail, category)
-                decide[pid] = (region, quick, category, self._planned.get((arn, region), 0))
+                decide[pid] = (region, None if route == ALWAYS else raw_decider(trail, category), category)
+                by_region.setdefault(region, []).append(pid)
             start = bisect.bisect_right(seqs, view.seen)
             if not decide or start >= n:
                 continue
@@ -294,26 +335,81 @@ class CloudWatchLogsWorker(threading.Thread):
             steady_group = view.groups[lo] if lo >= 0 else None
             if steady and steady_group is None:
                 continue
-            for i in range(start, n):
-                d = decide.get(partitions[i])
-                if d is None:
+            for region, positions in self._positions(cols, start, decide, by_region).items():
+                key = (arn, region)
+                after = self._planned.get(key, 0)
+                if positions and seqs[positions[0]] <= after:  # already planned before a restart
+                    positions = positions[bisect.bisect_right(positions, after, key=seqs.__getitem__):]
+                if not positions:
                     continue
-                region, quick, category, after = d
-                seq = seqs[i]
-                if seq <= after:
+                if steady and all(decide[pid][1] is None for pid in by_region[region]):
+                    if isinstance(positions, range):
+                        self._add_run(key, steady_group, seqs[positions.start:positions.stop],  # type: ignore[arg-type]
+                                      records[positions.start:positions.stop], now)
+                    else:
+                        self._add_run(key, steady_group, [seqs[i] for i in positions],  # type: ignore[arg-type]
+                                      [records[i] for i in positions], now)
                     continue
-                group = steady_group if steady else view.group_at(seq)
-                if group is None:
-                    continue
-                raw = records[i]
-                if quick is not None:
-                    taken = quick(raw)
-                    if taken is None:
-                        parsed: Any = orjson.loads(raw)
-                        taken = takes_record(trail, category, parsed if isinstance(parsed, dict) else {})
-                    if not taken:
+                for i in positions:
+                    seq = seqs[i]
+                    group = steady_group if steady else view.group_at(seq)
+                    if group is None:
                         continue
-                self._add((arn, region), group, seq, raw, now)
+                    _, quick, category = decide[partitions[i]]
+                    raw = records[i]
+                    if quick is not None:
+                        taken = quick(raw)
+                        if taken is None:
+                            parsed: Any = orjson.loads(raw)
+                            taken = takes_record(trail, category, parsed if isinstance(parsed, dict) else {})
+                        if not taken:
+                            continue
+                    self._add(key, group, seq, raw, now)
+
+    @staticmethod
+    def _positions(cols: EventColumns, start: int, decide: dict[int, Any],
+                   by_region: dict[str, list[int]]) -> dict[str, Sequence[int]]:
+        """Per Region: the positions (from ``start`` on, ascending) of the events of its partitions."""
+        if len(cols.partition_names) == 1:
+            return {region: range(start, len(cols.seqs)) for region in by_region}
+        lists: dict[int, list[int]] = {pid: [] for pid in decide}
+        get = lists.get
+        partitions = cols.partitions
+        for i in range(start, len(cols.seqs)):
+            found = get(partitions[i])
+            if found is not None:
+                found.append(i)
+        return {region: lists[pids[0]] if len(pids) == 1 else sorted(i for pid in pids for i in lists[pid])
+                for region, pids in by_region.items()}
+
+    def _add_run(self, key: tuple[str, str], group_arn: str, seqs: Sequence[int], records: Sequence[bytes],
+                 now: float) -> None:
+        """:meth:`_add` for each event of a run, batches filled by slices."""
+        costs = [len(r) + EVENT_OVERHEAD_BYTES for r in records]
+        if max(costs) > MAX_EVENT_BYTES + EVENT_OVERHEAD_BYTES:  # rare: one at a time, skipping those
+            for seq, raw in zip(seqs, records):
+                self._add(key, group_arn, seq, raw, now)
+            return
+        i, total = 0, len(seqs)
+        while i < total:
+            batch = self._batches.get(key)
+            if batch is not None and batch.group_arn != group_arn:
+                self._close(key, seqs[i] - 1)
+                batch = None
+            if batch is None:
+                batch = self._batches[key] = _Batch(now, group_arn)
+            room = self._max_events - len(batch.seqs)
+            sums = list(itertools.accumulate(costs[i:i + room]))
+            take = bisect.bisect_right(sums, self._max_bytes - batch.size)
+            if take == 0:
+                self._close(key, seqs[i] - 1)
+                continue
+            batch.seqs.extend(seqs[i:i + take])
+            batch.records.extend(records[i:i + take])
+            batch.size += sums[take - 1]
+            i += take
+            if i < total:  # the next event does not fit: the batch is full
+                self._close(key, seqs[i] - 1)
 
     def _add(self, key: tuple[str, str], group_arn: str, seq: int, raw: bytes, now: float) -> None:
         size = len(raw)
@@ -358,11 +454,14 @@ class CloudWatchLogsWorker(threading.Thread):
         committed = self._state.add_plans(plans, read_seqs)
         self._read_seqs.update(read_seqs)
         self._saved_read_seqs.update(read_seqs)
-        for plan, (key, batch, through) in zip(committed, closing):
-            self._planned[key] = through
-            if key not in self._failures:  # a failing destination's batches are rebuilt when due
-                self._records[plan.id] = batch.records
-            self._pending.setdefault(key, deque()).append(plan)
+        with self._lock:
+            for plan, (key, batch, through) in zip(committed, closing):
+                self._planned[key] = through
+                if key not in self._failures:  # a failing destination's batches are rebuilt when due
+                    self._records[plan.id] = batch.records
+                    self._buffered += len(batch.records)
+                self._pending.setdefault(key, deque()).append(plan)
+        self._wake.set()
 
     def _checkpoint(self) -> None:
         changed: dict[str, int] = {}
@@ -395,19 +494,31 @@ class CloudWatchLogsWorker(threading.Thread):
         view = self._views.get(plan.arn)
         return view is not None and view.trail.cloud_watch_logs_log_group_arn == plan.group_arn
 
-    def _append_due(self, now: float) -> None:
-        """Append the due plans in order per (trail, Region); forget the appended ones at the end."""
+    def _take_records(self, plan: LogPlan) -> list[bytes]:
+        with self._lock:
+            records = self._records.pop(plan.id, None)
+            if records is not None:
+                self._buffered -= len(records)
+        return self._rebuild(plan) if records is None else records
+
+    def _append_due(self, now: float) -> bool:
+        """Append the due plans in order per (trail, Region); forget the appended ones at the end.
+        Returns True when due plans were left for the next round (:data:`MAX_APPENDS_PER_ROUND`)."""
         done: list[LogPlan] = []
-        for key, queue in list(self._pending.items()):
+        more = False
+        with self._lock:
+            queues = list(self._pending.items())
+        for key, queue in queues:
             if self._next_attempt.get(key, float("-inf")) > now:
                 continue
             appended = 0
-            while queue and appended < MAX_APPENDS_PER_ROUND:
+            while queue:
+                if appended == MAX_APPENDS_PER_ROUND:
+                    more = True
+                    break
                 plan = queue[0]
                 appended += 1
-                records = self._records.pop(plan.id, None)
-                if records is None:
-                    records = self._rebuild(plan)
+                records = self._take_records(plan)
                 timestamp_ms = int(now * 1000)
                 events = [(timestamp_ms, r.decode("utf-8", "replace")) for r in records]
                 try:
@@ -433,9 +544,11 @@ class CloudWatchLogsWorker(threading.Thread):
                 self._failures.pop(key, None)
                 self._next_attempt.pop(key, None)
                 self._report(plan.arn, now, None)
-            if not queue:
-                del self._pending[key]
+            with self._lock:
+                if not queue and self._pending.get(key) is queue:
+                    del self._pending[key]
         self._state.finish_plans(done)
+        return more
 
     def _report(self, arn: str, now: float, error: str | None) -> None:
         last = self._reported.get(arn)
