@@ -1,0 +1,77 @@
+"""The CloudWatch Logs rules that need no server, table-driven: which PutLogEvents events are
+rejected, which data points metric filters make, which transformations PutMetricFilter refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from opentrail.monitoring.filter_pattern import compile_pattern
+from opentrail.monitoring.logs import classify
+from opentrail.monitoring.logs_errors import InvalidParameter
+from opentrail.monitoring.logs_metrics import CompiledFilter, DataPoint, check_transformation, data_points
+from opentrail.monitoring.logs_model import MetricFilter, MetricTransformation, Rejected
+
+NOW = 1_800_000_000_000
+H = 3_600_000
+D = 24 * H
+
+
+@pytest.mark.parametrize(("offsets", "retention", "expected"), [
+    ([0, 1], None, Rejected()),
+    ([-15 * D, -14 * D + 1, 0], None, Rejected(too_old_end=1)),
+    ([0, 2 * H, 2 * H + 1, 3 * H], None, Rejected(too_new_start=2)),
+    ([-20 * D, -2 * D, -1 * D + 1, 3 * H], 1, Rejected(too_new_start=3, too_old_end=1, expired_end=2)),
+    ([-2 * D, 0], 30, Rejected()),  # a retention longer than 14 days never expires what is accepted
+])
+def test_classify(offsets: list[int], retention: int | None, expected: Rejected) -> None:
+    assert classify([(NOW + o, "m") for o in offsets], NOW, retention) == expected
+
+
+def compiled(pattern: str, value: str = "1", **kw: object) -> CompiledFilter:
+    t = MetricTransformation("M", "N", value, **kw)  # type: ignore[arg-type]
+    return CompiledFilter(MetricFilter(1, "g", "f", pattern, t, 0), compile_pattern(pattern))
+
+
+MINUTE = 1_800_000_000_000 - 1_800_000_000_000 % 60_000
+
+
+@pytest.mark.parametrize(("filter_", "events", "expected"), [
+    (compiled("ERROR"), [(MINUTE, "ERROR a"), (MINUTE + 1, "ok")],
+     [DataPoint("N", "M", {}, MINUTE / 1000, 1.0, None)]),
+    (compiled("{ $.ms > 10 }", "$.ms", unit="Milliseconds"), [(MINUTE, '{"ms": 12.5}'), (MINUTE, '{"ms": 3}')],
+     [DataPoint("N", "M", {}, MINUTE / 1000, 12.5, "Milliseconds")]),
+    (compiled("{ $.ms = * }", "$.ms"), [(MINUTE, '{"ms": "fast"}')], []),  # not a number: no data point
+    (compiled("[ip, user, status=5*, size]", "$size", dimensions={"Status": "$status"}),
+     [(MINUTE, "1.2.3.4 bob 503 120"), (MINUTE, "1.2.3.4 bob 200 99")],
+     [DataPoint("N", "M", {"Status": "503"}, MINUTE / 1000, 120.0, None)]),
+    (compiled("ERROR", default_value=0.0), [(MINUTE, "ok"), (MINUTE + 60_000, "ERROR"), (MINUTE + 125_000, "ok")],
+     [DataPoint("N", "M", {}, (MINUTE + 60_000) / 1000, 1.0, None),
+      DataPoint("N", "M", {}, MINUTE / 1000, 0.0, None),
+      DataPoint("N", "M", {}, (MINUTE + 120_000) / 1000, 0.0, None)]),
+])
+def test_data_points(filter_: CompiledFilter, events: list[tuple[int, str]], expected: list[DataPoint]) -> None:
+    assert data_points([filter_], events) == expected
+
+
+@pytest.mark.parametrize(("pattern", "transformation", "message"), [
+    ("ERROR", MetricTransformation("M", "N", "$.x"), "Invalid metric transformation: metric value $.x must be a valid number"),
+    ("{ $.a = 1 }", MetricTransformation("M", "N", "$a"), "Invalid metric transformation: metric value $a must be a valid number"),
+    ("[a, b]", MetricTransformation("M", "N", "$.a"), "Invalid metric transformation: metric value $.a must be a valid number"),
+    ("{ $.a = 1 }", MetricTransformation("M", "N", "1", default_value=0.0, dimensions={"A": "$.a"}),
+     "Invalid metric transformation: dimensions and default value are mutually exclusive properties"),
+    ("ERROR", MetricTransformation("M", "N", "1", dimensions={"A": "$.a"}),
+     "The specified filter pattern does not support dimensions"),
+])
+def test_refused_transformations(pattern: str, transformation: MetricTransformation, message: str) -> None:
+    with pytest.raises(InvalidParameter) as info:
+        check_transformation(compile_pattern(pattern), transformation)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(("pattern", "transformation"), [
+    ("{ $.a = 1 }", MetricTransformation("M", "N", "$.a", dimensions={"B": "$.b"})),
+    ("[a, b]", MetricTransformation("M", "N", "$2", dimensions={"A": "$a"})),
+    ("", MetricTransformation("M", "N", "-1.5e3", default_value=0.0)),
+])
+def test_accepted_transformations(pattern: str, transformation: MetricTransformation) -> None:
+    assert check_transformation(compile_pattern(pattern), transformation) is None
