@@ -56,6 +56,8 @@ BUCKET = "bench-bucket"
 GROUP = "trail-events"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs_Role"
 ID_TEMPLATE = "00000000-0000-4000-8000-{:012d}"
+#: Extra CloudWatchLogsWorker arguments (--max-batch-bytes).
+WORKER_OPTIONS: dict[str, int] = {}
 
 
 class TimedLogs(LogsService):
@@ -124,7 +126,8 @@ def backlog(n: int, events: Events, interval_s: float) -> dict[str, object]:
         for i in range(0, n, 2000):
             store.append(events.take(min(2000, n - i)))
         logs, state, cwl_state, trails = setup(root, store)
-        worker = CloudWatchLogsWorker(store, trails, logs, state, cwl_state, clock=time.time, interval_s=interval_s)
+        worker = CloudWatchLogsWorker(store, trails, logs, state, cwl_state, clock=time.time, interval_s=interval_s,
+                                      **WORKER_OPTIONS)
         t0, cpu0 = time.perf_counter(), time.process_time()
         worker.start()
         while sent(logs) < n:
@@ -144,7 +147,8 @@ def sustained(rate: int, seconds: float, events: Events, interval_s: float, prod
         root = Path(tmp)
         store = SqliteEventStore(root / "events")
         logs, state, cwl_state, trails = setup(root, store)
-        worker = CloudWatchLogsWorker(store, trails, logs, state, cwl_state, clock=time.time, interval_s=interval_s)
+        worker = CloudWatchLogsWorker(store, trails, logs, state, cwl_state, clock=time.time, interval_s=interval_s,
+                                      **WORKER_OPTIONS)
         worker.start()
         acked: dict[str, float] = {}
         per_batch = 500
@@ -174,6 +178,7 @@ def sustained(rate: int, seconds: float, events: Events, interval_s: float, prod
         total = share * producers
         produced_s = time.time() - t0
         unsent_at_stop = total - sent(logs)
+        unindexed_at_stop = total - store.last_seq()  # not yet readable from the event log
         deadline = time.time() + 120
         while sent(logs) < total and time.time() < deadline:
             time.sleep(0.01)
@@ -192,6 +197,7 @@ def sustained(rate: int, seconds: float, events: Events, interval_s: float, prod
         q = statistics.quantiles(lat, n=100)
         return {"offered_per_s": rate, "events": total, "produced_per_s": round(total / produced_s),
                 "sent_per_s": round(total / drained_s), "unsent_when_producers_stopped": unsent_at_stop,
+                "unindexed_when_producers_stopped": unindexed_at_stop,
                 "p50_s": round(q[49], 3), "p99_s": round(q[98], 3), "max_s": round(lat[-1], 3),
                 "cpu_us_per_event": round(cpu / total * 1e6, 1), "load": os.getloadavg()[0]}
 
@@ -202,9 +208,12 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=20_000, help="events/s the producer offers while the worker runs")
     ap.add_argument("--seconds", type=float, default=20.0, help="how long the producer runs (0: skip)")
     ap.add_argument("--interval-s", type=float, default=2.0, help="--delivery-interval-s")
+    ap.add_argument("--max-batch-bytes", type=int, default=0, help="the worker's batch byte limit (0: its default)")
     ap.add_argument("--producers", type=int, default=2, help="producer threads (batches of 500)")
     ap.add_argument("--dataset", type=Path, default=DATASET, help="folder of the invictus-ir CloudTrail files")
     args = ap.parse_args()
+    if args.max_batch_bytes:
+        WORKER_OPTIONS["max_batch_bytes"] = args.max_batch_bytes
     events = Events(args.dataset)
     if args.backlog:
         print("backlog", backlog(args.backlog, events, args.interval_s), flush=True)

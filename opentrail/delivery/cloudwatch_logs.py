@@ -26,18 +26,15 @@ PutLogEvents limits), when the log group changes, or when its oldest event has w
 destination, a fresh batch id and their events' seqs committed to ``cloudwatch-logs.db`` with the
 trail's cursors, one transaction per round -- then appended with
 ``LogsService.append_events(..., batch_id=...)``, which ignores a batch id it already holds
-(committed in the log store's transaction with the events; it remembers each stream's last 1,000,
-and a round appends at most :data:`MAX_APPENDS_PER_ROUND` per stream), and only then forgotten. A crash
-before the plan commit loses only in-memory batches, whose events are read again; a crash after
-it appends the plan again (rebuilt from the event store) and the log store drops the repeat.
+(committed in the log store's transaction with the events), and only then forgotten
+(:mod:`.cloudwatch_logs_append`). A crash before the plan commit loses only in-memory batches,
+whose events are read again; a crash after it appends the plan again (rebuilt from the event
+store) and the log store drops the repeat. Failures are retried with backoff and reported in
+GetTrailStatus (:mod:`.cloudwatch_logs_append`).
 
-**Failures.** An append that fails (the log group was deleted: ``ResourceNotFoundException``;
-the log store cannot write) is retried per (trail, Region) with backoff 1, 2, 4 ... 30 s, later
-batches waiting behind it in order; every failure sets the trail's LatestCloudWatchLogsDeliveryError
-(the error's code) and the next success clears it and sets LatestCloudWatchLogsDeliveryTime
-(written at most once a second per trail while nothing changes). A failing batch whose trail was
-deleted, or whose trail now names another log group (or none), is dropped with a warning: AWS
-stops that delivery too.
+**Threads.** :meth:`CloudWatchLogsWorker.run` reads, routes and plans on its thread and appends on a
+second one, so the two overlap (each also waits on its own fsyncs); the reader pauses while
+:data:`MAX_BUFFERED_EVENTS` planned events wait to be appended.
 """
 
 from __future__ import annotations
@@ -46,17 +43,16 @@ import bisect
 import itertools
 import logging
 import threading
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 import orjson
 
 from ..events.record import MAX_RECORD_BYTES, is_region_name
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
-from ..trails.names import parse_log_group_arn
 from ..trails.service import TrailService
+from .cloudwatch_logs_append import LogBatchAppender, LogEventAppender
 from .cloudwatch_logs_state import CloudWatchLogsState, LogPlan, new_batch_id
 from .logfile import to_runs
 from .marks import settled_marks
@@ -72,10 +68,6 @@ MAX_EVENT_BYTES = MAX_RECORD_BYTES
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
-#: Batches appended per (trail, Region) per round at most: they are noted as appended at the end of
-#: the round, and the log store recognises a repeated batch among a stream's last 1,000
-#: (opentrail.monitoring.logs_store.KEPT_BATCH_IDS), so a crash mid-round repeats none.
-MAX_APPENDS_PER_ROUND = 100
 #: Events held in memory for planned batches not yet appended, at most: beyond it the reading
 #: thread waits for the appending one.
 MAX_BUFFERED_EVENTS = 100_000
@@ -83,34 +75,11 @@ MAX_BUFFERED_EVENTS = 100_000
 READ_LIMIT = 5000
 #: How often (clock seconds) per-trail read cursors are saved when no batch was planned.
 CHECKPOINT_EVERY_S = 1.0
-#: Least clock seconds between two writes of the same status to a trail.
-STATUS_EVERY_S = 1.0
-#: LatestCloudWatchLogsDeliveryError for a failure without a CloudWatch Logs error code.
-UNAVAILABLE = "ServiceUnavailableException"
-
-
-class LogEventAppender(Protocol):
-    """Where log events go (:class:`opentrail.monitoring.logs.LogsService`)."""
-
-    def append_events(self, account_id: str, region: str, group_name: str, stream_name: str,
-                      events: list[tuple[int, str]], *, create_stream: bool = True,
-                      batch_id: str | None = None) -> None:
-        """Append ``events`` ((timestamp ms, message), in order) to the stream, creating it when
-        missing; a ``batch_id`` already appended is ignored. Raises an exception whose ``code`` is
-        ``ResourceNotFoundException`` when the log group does not exist."""
-        ...
 
 
 def log_stream_name(account_id: str, region: str) -> str:
     """``<account>_CloudTrail_<region>``: the stream CloudTrail writes a Region's events to."""
     return f"{account_id}_CloudTrail_{region}"
-
-
-def error_code(exc: BaseException) -> str:
-    """LatestCloudWatchLogsDeliveryError for ``exc``: its ``code`` (the CloudWatch Logs error code,
-    e.g. ``ResourceNotFoundException``), else :data:`UNAVAILABLE`."""
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) and code else UNAVAILABLE
 
 
 def destinations(marks: Sequence[Mark], group_marks: Sequence[LogGroupMark]) -> tuple[list[int], list[str | None]]:
@@ -181,18 +150,9 @@ class CloudWatchLogsWorker(threading.Thread):
         self._read_seqs = state.read_seqs()
         self._saved_read_seqs = dict(self._read_seqs)
         self._last_checkpoint = float("-inf")
-        self._pending: dict[tuple[str, str], deque[LogPlan]] = {}
-        for plan in state.pending_plans():
-            self._pending.setdefault((plan.arn, plan.region), deque()).append(plan)
-        self._records: dict[int, list[bytes]] = {}
-        #: Guards _pending and _records (the round adds, the appender takes); _buffered counts the
-        #: events held in _records.
-        self._lock = threading.Lock()
-        self._buffered = 0
+        self._appender = LogBatchAppender(store, trails, logs, state, still_wanted=self._still_wanted,
+                                          max_backoff_s=max_backoff_s)
         self._wake = threading.Event()
-        self._failures: dict[tuple[str, str], int] = {}
-        self._next_attempt: dict[tuple[str, str], float] = {}
-        self._reported: dict[str, tuple[float, str | None]] = {}
         self._skipped_regions: set[tuple[str, str]] = set()
         self._pos = 0
         #: Events not sent for being over :data:`MAX_EVENT_BYTES` (since start).
@@ -205,7 +165,7 @@ class CloudWatchLogsWorker(threading.Thread):
         appender = threading.Thread(target=self._append_loop, name="opentrail-cloudwatch-logs-append", daemon=True)
         appender.start()
         while not self._stop_event.is_set():
-            if self._buffered >= MAX_BUFFERED_EVENTS:  # the appender is behind: let it catch up
+            if self._appender.buffered >= MAX_BUFFERED_EVENTS:  # the appender is behind: let it catch up
                 self._stop_event.wait(0.01)
                 continue
             try:
@@ -223,7 +183,7 @@ class CloudWatchLogsWorker(threading.Thread):
         while not self._stop_event.is_set():
             self._wake.clear()
             try:
-                more = self._append_due(self._clock())
+                more = self._appender.append_due(self._clock())
             except Exception:
                 log.exception("CloudWatch Logs append round failed")
                 more = False
@@ -244,7 +204,7 @@ class CloudWatchLogsWorker(threading.Thread):
         read. (Tests call it; the thread runs the two halves on two threads.)"""
         now = self._clock()
         n = self._round(now)
-        self._append_due(now)
+        self._appender.append_due(now)
         return n
 
     def _round(self, now: float) -> int:
@@ -270,8 +230,7 @@ class CloudWatchLogsWorker(threading.Thread):
 
     def pending_batches(self) -> int:
         """Planned batches not yet appended."""
-        with self._lock:
-            return sum(len(q) for q in self._pending.values())
+        return self._appender.pending()
 
     def open_events(self) -> int:
         """Events batched in memory, not yet in a planned batch."""
@@ -454,13 +413,10 @@ class CloudWatchLogsWorker(threading.Thread):
         committed = self._state.add_plans(plans, read_seqs)
         self._read_seqs.update(read_seqs)
         self._saved_read_seqs.update(read_seqs)
-        with self._lock:
-            for plan, (key, batch, through) in zip(committed, closing):
-                self._planned[key] = through
-                if key not in self._failures:  # a failing destination's batches are rebuilt when due
-                    self._records[plan.id] = batch.records
-                    self._buffered += len(batch.records)
-                self._pending.setdefault(key, deque()).append(plan)
+        for plan, (key, batch, through) in zip(committed, closing):
+            self._planned[key] = through
+            # a failing destination's batches are read again from the event store when due
+            self._appender.add(plan, None if self._appender.failing(key) else batch.records)
         self._wake.set()
 
     def _checkpoint(self) -> None:
@@ -474,85 +430,7 @@ class CloudWatchLogsWorker(threading.Thread):
             self._state.set_read_seqs(changed)
             self._saved_read_seqs.update(changed)
 
-    # --- appends -----------------------------------------------------------------------------
-    def _rebuild(self, plan: LogPlan) -> list[bytes]:
-        records: list[bytes] = []
-        for first, last in plan.runs:
-            cursor = first - 1
-            while cursor < last:
-                chunk = self._store.read_columns(cursor, min(last - cursor, 10_000))
-                if not chunk:
-                    break
-                records.extend(chunk.records[: bisect.bisect_right(chunk.seqs, last)])
-                cursor = chunk.seqs[-1]
-        if len(records) != plan.count:
-            log.warning("CloudWatch Logs batch %s: %d of %d events still in the store", plan.batch_id, len(records),
-                        plan.count)
-        return records
-
     def _still_wanted(self, plan: LogPlan) -> bool:
+        """Whether ``plan``'s trail still sends to its log group (else a failing plan is dropped)."""
         view = self._views.get(plan.arn)
         return view is not None and view.trail.cloud_watch_logs_log_group_arn == plan.group_arn
-
-    def _take_records(self, plan: LogPlan) -> list[bytes]:
-        with self._lock:
-            records = self._records.pop(plan.id, None)
-            if records is not None:
-                self._buffered -= len(records)
-        return self._rebuild(plan) if records is None else records
-
-    def _append_due(self, now: float) -> bool:
-        """Append the due plans in order per (trail, Region); forget the appended ones at the end.
-        Returns True when due plans were left for the next round (:data:`MAX_APPENDS_PER_ROUND`)."""
-        done: list[LogPlan] = []
-        more = False
-        with self._lock:
-            queues = list(self._pending.items())
-        for key, queue in queues:
-            if self._next_attempt.get(key, float("-inf")) > now:
-                continue
-            appended = 0
-            while queue:
-                if appended == MAX_APPENDS_PER_ROUND:
-                    more = True
-                    break
-                plan = queue[0]
-                appended += 1
-                records = self._take_records(plan)
-                timestamp_ms = int(now * 1000)
-                events = [(timestamp_ms, r.decode("utf-8", "replace")) for r in records]
-                try:
-                    group = parse_log_group_arn(plan.group_arn)
-                    self._logs.append_events(group.account_id, group.region, group.name, plan.stream, events,
-                                             batch_id=plan.batch_id)
-                except Exception as exc:
-                    code = error_code(exc)
-                    if not self._still_wanted(plan):
-                        log.warning("dropping CloudWatch Logs batch %s of trail %s (%d events): %s, and the trail "
-                                    "no longer sends to %s", plan.batch_id, plan.arn, plan.count, code, plan.group_arn)
-                        done.append(plan)
-                        queue.popleft()
-                        continue
-                    failures = self._failures[key] = self._failures.get(key, 0) + 1
-                    self._next_attempt[key] = now + min(self._max_backoff_s, 2.0 ** (failures - 1))
-                    log.warning("CloudWatch Logs delivery of trail %s to %s failed (%d): %s", plan.arn, plan.group_arn,
-                                failures, exc)
-                    self._report(plan.arn, now, code)
-                    break
-                done.append(plan)
-                queue.popleft()
-                self._failures.pop(key, None)
-                self._next_attempt.pop(key, None)
-                self._report(plan.arn, now, None)
-            with self._lock:
-                if not queue and self._pending.get(key) is queue:
-                    del self._pending[key]
-        self._state.finish_plans(done)
-        return more
-
-    def _report(self, arn: str, now: float, error: str | None) -> None:
-        last = self._reported.get(arn)
-        if last is not None and last[1] == error and now - last[0] < STATUS_EVERY_S:
-            return
-        self._reported[arn] = (now, error)
-        self._trails.record_cloudwatch_logs_delivery(arn, now, error)

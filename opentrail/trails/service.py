@@ -19,16 +19,9 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
   the SNS endpoint cannot be asked the trail is accepted (the checker logs it); notifications
   then report their own errors as LatestNotificationError. The check runs outside the trail
   lock, so a slow SNS endpoint holds up only this call.
-- CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn go together (CreateTrail documents the
-  group as "Not required unless you specify CloudWatchLogsRoleArn"): a call that gives a log group
-  without a role is InvalidCloudWatchLogsRoleArnException "You must specify a role ARN as well as a
-  log group." (AWS's answer quoted in pulumi/docs#5117 and hashicorp/terraform-provider-aws#148,
-  the latter an UpdateTrail that changed only the group), a role without a log group
-  InvalidCloudWatchLogsLogGroupArnException. UpdateTrail with CloudWatchLogsLogGroupArn "" turns
-  the delivery off (both members cleared). The group must be of the caller's account and
-  partition and, when a :class:`LogGroupChecker` is injected, exist
-  (:func:`~.names.check_log_group_usable`). The role is checked for its form only: opentrail has
-  no IAM, so neither its trust policy nor its permissions are evaluated.
+- CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn: the rules of :mod:`.log_groups` (given
+  together; the group of the caller's account and partition, existing when a
+  :class:`~.log_groups.LogGroupChecker` is injected).
 - IsOrganizationTrail true is refused with OrganizationsNotInUseException: opentrail accounts are
   not in an organization; trails answer IsOrganizationTrail false.
 - New trails do not log until StartLogging.
@@ -66,12 +59,11 @@ from .model import (
     sns_topic_arn,
     trail_arn,
 )
+from .log_groups import LogGroupChecker, check_cloud_watch_logs
 from .names import (
-    LogGroupArn,
     check_cloud_watch_logs_log_group_arn,
     check_cloud_watch_logs_role_arn,
     check_kms_key_id,
-    check_log_group_usable,
     check_s3_bucket_name,
     check_trail_name,
     is_arn,
@@ -114,21 +106,6 @@ class SnsTopicChecker(Protocol):
         """True when the topic exists; False when SNS says it does not or refuses to say
         (NotFound, AuthorizationError); None when SNS cannot be asked now."""
         ...
-
-
-class LogGroupChecker(Protocol):
-    """Answers whether a CloudWatch Logs log group exists (``opentrail.monitoring.logs.LogsService``)."""
-
-    def group_exists(self, account_id: str, region: str, group_name: str) -> bool:
-        """True when ``account_id`` has the log group ``group_name`` in ``region``."""
-        ...
-
-
-#: InvalidCloudWatchLogsRoleArnException's message for a log group given without a role (AWS's).
-ROLE_REQUIRED = "You must specify a role ARN as well as a log group."
-#: InvalidCloudWatchLogsLogGroupArnException's message for a role given without a log group
-#: (opentrail's wording; AWS's is not published).
-LOG_GROUP_REQUIRED = "You must specify a log group as well as a role ARN."
 
 
 class TrailService:
@@ -227,21 +204,10 @@ class TrailService:
             raise E.OrganizationsNotInUseException()
 
     def _check_cloud_watch_logs(self, account_id: str, region: str, s: TrailSettings, trail: Trail | None) -> None:
-        """The CloudWatch Logs pair rules (module docstring), after the members' forms were checked;
-        ``trail`` is the trail UpdateTrail changes (None for CreateTrail)."""
-        group, role = s.cloud_watch_logs_log_group_arn, s.cloud_watch_logs_role_arn
-        if group:
-            if not role:
-                raise E.InvalidCloudWatchLogsRoleArnException(ROLE_REQUIRED)
-            check_log_group_usable(group, account_id, region, self._group_exists if self._log_groups else None)
-        elif role:
-            raise E.InvalidCloudWatchLogsLogGroupArnException(LOG_GROUP_REQUIRED)
-        elif role == "" and group is None and trail is not None and trail.cloud_watch_logs_log_group_arn:
-            raise E.InvalidCloudWatchLogsRoleArnException(ROLE_REQUIRED)  # the group would stay without a role
-
-    def _group_exists(self, group: LogGroupArn) -> bool:
-        assert self._log_groups is not None
-        return self._log_groups.group_exists(group.account_id, group.region, group.name)
+        """The CloudWatch Logs pair rules (:func:`.log_groups.check_cloud_watch_logs`); ``trail`` is
+        the trail UpdateTrail changes (None for CreateTrail)."""
+        check_cloud_watch_logs(account_id, region, s.cloud_watch_logs_log_group_arn, s.cloud_watch_logs_role_arn,
+                               trail.cloud_watch_logs_log_group_arn if trail is not None else None, self._log_groups)
 
     def _check_room(self, account_id: str, name: str, region: str, multi_region: bool, ignore: Trail | None) -> None:
         """Name collisions and the per-Region limit for a new (or newly multi-Region) trail. For

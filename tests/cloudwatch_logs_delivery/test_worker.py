@@ -139,7 +139,7 @@ def sized(n: int) -> tuple[dict[str, object], NewEvent]:
 
 def test_events_over_256_kb_are_skipped(cwl: CwlEnv, caplog: pytest.LogCaptureFixture) -> None:
     cwl.trail()
-    (at_limit, at_limit_event), (over, over_event) = sized(MAX_EVENT_BYTES), sized(MAX_EVENT_BYTES + 1)
+    (at_limit, at_limit_event), (_, over_event) = sized(MAX_EVENT_BYTES), sized(MAX_EVENT_BYTES + 1)
     after = record()
     assert cwl.store.append([at_limit_event, over_event, read_record(after)]).accepted == 3
     w = cwl.worker(interval_s=0.0)
