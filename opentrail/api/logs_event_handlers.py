@@ -13,16 +13,17 @@ recorded by CloudTrail, see :data:`opentrail.api.logs_operations.NOT_RECORDED`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..monitoring.logs_model import Cursor
 from .logs_tokens import parse_stream_token, stream_token
-from .logs_wire import Handler, domain_errors, make_token, named_group, read_token, service, who
+from .logs_wire import Handler, domain_errors, integer, make_token, named_group, read_token, service, who
 
 
 @domain_errors
 def put_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    events = [(int(e["timestamp"]), e["message"]) for e in params["logEvents"]]
+    events = [(math.floor(e["timestamp"]), e["message"]) for e in params["logEvents"]]
     token, rejected = service(ctx, "PutLogEvents").put_log_events(*who(ctx), params["logGroupName"],
                                                                   params["logStreamName"], events)
     out: dict[str, Any] = {"nextSequenceToken": token}
@@ -46,8 +47,8 @@ def get_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     token = params.get("nextToken")
     cursor = parse_stream_token(token) if token is not None else None
     rows, forward, backward = logs.reads.get_log_events(
-        group, stream.id, start_ms=params.get("startTime"), end_ms=params.get("endTime"), cursor=cursor,
-        limit=params.get("limit"), start_from_head=bool(params.get("startFromHead")))
+        group, stream.id, start_ms=integer(params, "startTime"), end_ms=integer(params, "endTime"), cursor=cursor,
+        limit=integer(params, "limit"), start_from_head=bool(params.get("startFromHead")))
     return {
         "events": [{"timestamp": ts, "message": message, "ingestionTime": ingestion}
                    for _, _, ts, ingestion, message in rows],
@@ -67,13 +68,13 @@ def filter_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     group = named_group(ctx, params, "FilterLogEvents")
     names = params.get("logStreamNames")
     prefix = params.get("logStreamNamePrefix")
-    start, end, pattern = params.get("startTime"), params.get("endTime"), params.get("filterPattern")
+    start, end, pattern = integer(params, "startTime"), integer(params, "endTime"), params.get("filterPattern")
     binding = ["FilterLogEvents", *who(ctx), group.id, names, prefix, start, end, pattern]
     payload = read_token(ctx, binding, params)
     cursor = Cursor(bool(payload[0]), (int(payload[1]), int(payload[2]))) if payload is not None else None
     found, more = logs.reads.filter_log_events(
         group, stream_names=names, stream_prefix=prefix, start_ms=start, end_ms=end, pattern=pattern, cursor=cursor,
-        limit=params.get("limit"), start_from_head=params.get("startFromHead", True) is not False)
+        limit=integer(params, "limit"), start_from_head=params.get("startFromHead", True) is not False)
     out: dict[str, Any] = {
         "events": [{"logStreamName": stream_name, "timestamp": ts, "message": message, "ingestionTime": ingestion,
                     "eventId": event_id(ts, row_id)}

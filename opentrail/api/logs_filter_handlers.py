@@ -15,7 +15,7 @@ from typing import Any
 
 from ..monitoring.logs_model import MetricFilter, MetricTransformation
 from .logs_errors import InvalidParameterException
-from .logs_wire import Handler, domain_errors, make_token, read_token, service, who
+from .logs_wire import Handler, domain_errors, integer, make_token, read_token, service, who
 
 DEFAULT_LIMIT = 50
 _EXTRA = ("applyOnTransformedLogs", "fieldSelectionCriteria", "emitSystemFieldDimensions")
@@ -64,7 +64,7 @@ def describe_metric_filters(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParameterException("metricName and metricNamespace must be specified together.")
     group = params.get("logGroupName")
     prefix = params.get("filterNamePrefix")
-    limit = params.get("limit") or DEFAULT_LIMIT
+    limit = integer(params, "limit") or DEFAULT_LIMIT
     binding = ["DescribeMetricFilters", *who(ctx), group, prefix if group is not None else None, name, namespace]
     after = read_token(ctx, binding, params)
     filters = service(ctx, "DescribeMetricFilters").describe_metric_filters(

@@ -12,6 +12,7 @@ Where AWS's text for a refusal is not known, the message is opentrail's (said at
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -20,8 +21,8 @@ from ..monitoring.logs_model import LogGroup
 from .logs_errors import InvalidParameterException, ResourceNotFoundException
 from .logs_event_handlers import EVENT_HANDLERS
 from .logs_filter_handlers import FILTER_HANDLERS
-from .logs_wire import (Handler, domain_errors, group_json, group_name_of_arn, make_token, named_group, read_token,
-                        service, stream_json, who)
+from .logs_wire import (Handler, domain_errors, group_json, group_name_of_arn, integer, make_token, named_group,
+                        read_token, service, stream_json, who)
 
 DEFAULT_LIMIT = 50
 #: DescribeLogGroups' logGroupClass filter: INFREQUENT_ACCESS and ESSENTIALS include each other.
@@ -90,7 +91,7 @@ def describe_log_groups(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
             except LogGroupNotFound:
                 continue
         return {"logGroups": [group_json(g) for g in found if classes is None or g.log_group_class in classes]}
-    limit = params.get("limit") or DEFAULT_LIMIT
+    limit = integer(params, "limit") or DEFAULT_LIMIT
     groups, token = _groups_page(ctx, "DescribeLogGroups", params, limit=limit, prefix=prefix,
                                  contains=pattern or None,
                                  keep=lambda g: classes is None or g.log_group_class in classes)
@@ -115,7 +116,7 @@ def list_log_groups(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     are not supported: they match nothing opentrail keeps)."""
     matcher = _name_matcher(params.get("logGroupNamePattern"))
     classes = _CLASS_FAMILY.get(params.get("logGroupClass") or "")
-    limit = params.get("limit") or DEFAULT_LIMIT
+    limit = integer(params, "limit") or DEFAULT_LIMIT
     groups, token = _groups_page(ctx, "ListLogGroups", params, limit=limit,
                                  keep=lambda g: matcher(g.name) and (classes is None or g.log_group_class in classes))
     out: dict[str, Any] = {"logGroups": [{"logGroupName": g.name, "logGroupArn": g.arn,
@@ -145,7 +146,7 @@ def describe_log_streams(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     by_time = params.get("orderBy") == "LastEventTime"
     descending = bool(params.get("descending"))
     prefix = params.get("logStreamNamePrefix")
-    limit = params.get("limit") or DEFAULT_LIMIT
+    limit = integer(params, "limit") or DEFAULT_LIMIT
     binding = ["DescribeLogStreams", *who(ctx), group.id, by_time, descending, prefix]
     after = read_token(ctx, binding, params)
     logs = service(ctx, "DescribeLogStreams")
@@ -162,7 +163,7 @@ def describe_log_streams(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 @domain_errors
 def put_retention_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     service(ctx, "PutRetentionPolicy").put_retention_policy(*who(ctx), params["logGroupName"],
-                                                            params["retentionInDays"])
+                                                            math.floor(params["retentionInDays"]))
     return {}
 
 

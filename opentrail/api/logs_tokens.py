@@ -37,7 +37,8 @@ _STREAM_TOKEN = re.compile(r"([fb])/(\d{20})(\d{36})(?:/s)?")
 def stream_token(cursor: Cursor) -> str:
     """The GetLogEvents token of ``cursor``."""
     ts, event_id = cursor.key
-    return f"{'f' if cursor.forward else 'b'}/{max(ts, 0):020d}{max(event_id, 0):036d}/s"
+    ts, event_id = min(max(ts, 0), 10**20 - 1), min(max(event_id, 0), 10**36 - 1)
+    return f"{'f' if cursor.forward else 'b'}/{ts:020d}{event_id:036d}/s"
 
 
 def parse_stream_token(token: str) -> Cursor:

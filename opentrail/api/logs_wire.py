@@ -7,6 +7,7 @@ log groups and streams (botocore model ``logs/2014-03-28``: ``LogGroup``, ``LogS
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any, Callable
 
@@ -22,6 +23,13 @@ Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
 #: A log group ARN as CloudWatch Logs takes it (``logGroupIdentifier``, ``resourceArn``): with or
 #: without the trailing ``:*``.
 _GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:*]+)(?::\*)?")
+
+
+def integer(params: dict[str, Any], name: str) -> int | None:
+    """An integer or long member as Coral reads it: any JSON number, a fraction truncated toward
+    minus infinity (as the model validation checks it); None when absent."""
+    value = params.get(name)
+    return None if value is None else math.floor(value)
 
 
 def who(ctx: Any) -> tuple[str, str]:

@@ -24,7 +24,9 @@ Where CloudTrail answers one of its own modeled errors instead (LookupEvents' Ma
 EventCategory and lookup attributes, event selector and Insights selector values, tag keys and
 values), the constraint is left to the handler: :data:`HANDLER_CONSTRAINTS` and
 :data:`HANDLER_REQUIRED` list those member paths (``[]`` stands for a list item). Types are always
-checked here. See docs/api.md ("Request validation").
+checked here. CloudWatch Logs checks the length of log group and stream names itself, with its own
+message (:data:`HANDLER_MAX_LENGTH`). Java ``\\p{L}``-style classes of the Logs and CloudWatch
+models are read as their Unicode categories. See docs/api.md ("Request validation").
 
 :func:`validated` wraps a handler; :func:`validate_request` is the check itself (LookupEvents'
 rendered variant calls it directly).

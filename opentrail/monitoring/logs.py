@@ -27,7 +27,7 @@ from typing import Callable, ContextManager, Sequence
 import orjson
 
 from ..staging import Staging
-from .filter_pattern import FilterPattern, InvalidFilterPattern, compile_pattern
+from .filter_pattern import InvalidFilterPattern, compile_pattern
 from .logs_errors import (NAME_TOO_LONG, InvalidParameter, LimitExceeded, LogGroupExists, LogGroupNotFound,
                           LogStreamExists, LogStreamNotFound, MetricFilterNotFound, TooManyTags, ValidationError)
 from .logs_metrics import CompiledFilter, MetricSink, check_transformation, data_points
@@ -366,7 +366,7 @@ class LogsService:
         for row in self._store.filters_of(group_id):
             f = _filter(row)
             try:
-                compiled.append(CompiledFilter(f, _compile(f.pattern)))
+                compiled.append(CompiledFilter.of(f, compile_pattern(f.pattern)))
             except InvalidFilterPattern:  # stored by an older grammar: skipped, not fatal
                 log.warning("metric filter %s of log group %s has an invalid pattern; skipped", f.name, f.group_name)
         with self._filters_lock:
@@ -389,10 +389,6 @@ class LogsService:
                 sink(account_id, region, p.namespace, p.metric_name, dict(p.dimensions), p.timestamp_s, p.value, p.unit)
             except Exception:  # the events are stored; a failing sink must not fail the ingestion
                 log.exception("metric filter data point for %s/%s could not be published", p.namespace, p.metric_name)
-
-
-def _compile(text: str) -> FilterPattern:
-    return compile_pattern(text)
 
 
 def _filter(row: FilterRow) -> MetricFilter:

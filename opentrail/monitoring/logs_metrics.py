@@ -32,6 +32,7 @@ from typing import Callable, Mapping, Sequence
 from .filter_pattern import FilterPattern, is_json_selector
 from .filter_pattern_base import ParsedMessage
 from .logs_errors import InvalidParameter
+from .logs_needles import Needle, Selector, needle_of
 from .logs_model import MAX_DIMENSIONS, MetricFilter, MetricTransformation
 
 #: Receives one data point: (account_id, region, namespace, metric_name, dimensions, timestamp_s,
@@ -86,10 +87,15 @@ class DataPoint:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFilter:
-    """A metric filter with its compiled pattern."""
+    """A metric filter with its compiled pattern and the pattern's needle (:mod:`.logs_needles`)."""
 
     filter: MetricFilter
     pattern: FilterPattern
+    needle: Needle | None = None
+
+    @classmethod
+    def of(cls, f: MetricFilter, pattern: FilterPattern) -> CompiledFilter:
+        return cls(f, pattern, needle_of(pattern))
 
     def _constant(self) -> float | None:
         value = self.filter.transformation.metric_value.strip()
@@ -104,21 +110,28 @@ def _number(text: str | None) -> float | None:
 
 def data_points(filters: Sequence[CompiledFilter], events: Sequence[tuple[int, str]]) -> list[DataPoint]:
     """The data points ``filters`` make from one ingested batch of ``events`` ((timestamp ms,
-    message)), in event order then filter order, default values last (see the module docstring)."""
+    message)), in event order then filter order, default values last (see the module docstring).
+    Each filter tries its pattern only on the events a batch-wide substring search leaves
+    (:mod:`.logs_needles`); a message is parsed as JSON at most once for all filters."""
     if not filters or not events:
         return []
-    points: list[DataPoint] = []
-    constants = [f._constant() for f in filters]
+    selector = Selector([m for _, m in events])
+    parsed: dict[int, ParsedMessage] = {}
+    found: list[tuple[int, int, DataPoint]] = []
     matched_minutes: list[set[int]] = [set() for _ in filters]
-    for ts, message in events:
-        parsed = ParsedMessage(message)
-        for i, compiled in enumerate(filters):
-            match = compiled.pattern.match_parsed(parsed)
+    for f_index, compiled in enumerate(filters):
+        t = compiled.filter.transformation
+        constant = compiled._constant()
+        for e_index in selector.candidates(compiled.needle):
+            message = parsed.get(e_index)
+            if message is None:
+                message = parsed[e_index] = ParsedMessage(events[e_index][1])
+            match = compiled.pattern.match_parsed(message)
             if match is None:
                 continue
-            t = compiled.filter.transformation
-            matched_minutes[i].add(ts // 60_000)
-            value = constants[i]
+            ts = events[e_index][0]
+            matched_minutes[f_index].add(ts // 60_000)
+            value = constant
             if value is None:
                 value = _number(match.value(t.metric_value.strip()))
                 if value is None:
@@ -130,7 +143,10 @@ def data_points(filters: Sequence[CompiledFilter], events: Sequence[tuple[int, s
                     break
                 dimensions[name] = resolved
             else:
-                points.append(DataPoint(t.metric_namespace, t.metric_name, dimensions, ts / 1000, value, t.unit))
+                point = DataPoint(t.metric_namespace, t.metric_name, dimensions, ts / 1000, value, t.unit)
+                found.append((e_index, f_index, point))
+    found.sort(key=lambda item: (item[0], item[1]))
+    points = [p for _, _, p in found]
     minutes = sorted({ts // 60_000 for ts, _ in events})
     for i, compiled in enumerate(filters):
         t = compiled.filter.transformation

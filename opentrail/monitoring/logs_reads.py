@@ -15,9 +15,10 @@ token, the start of the stream.
 FilterLogEvents: ``startTime`` and ``endTime`` both inclusive; events of every stream of the group
 (or of ``logStreamNames`` / ``logStreamNamePrefix``) in (timestamp, ingestion order) order, oldest
 first unless ``startFromHead`` is false (then ``startTime`` must not be before 2024-01-01, as AWS
-requires). One call scans at most ``scan_budget`` events: a page may be partly full or empty while
-a next cursor still says more may follow, as on AWS. Streams named in ``logStreamNames`` that do
-not exist are ignored.
+requires). Events are read in blocks of :data:`BLOCK_EVENTS`; the pattern is tried only on those a
+block-wide substring search leaves (:mod:`.logs_needles`). One call scans at most ``scan_budget``
+events: a page may be partly full or empty while a next cursor still says more may follow, as on
+AWS. Streams named in ``logStreamNames`` that do not exist are ignored.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ from typing import Iterator, Sequence
 
 from .filter_pattern import InvalidFilterPattern, compile_pattern
 from .logs_errors import InvalidParameter
+from .logs_needles import candidates, needle_of
 from .logs_model import EVENT_OVERHEAD_BYTES, MAX_PAGE_BYTES, MAX_PAGE_EVENTS, Cursor, LogGroup
 from .logs_store import Row, SqliteLogsStore
 
 #: FilterLogEvents with startFromHead false needs a startTime on or after this (2024-01-01, ms).
 NEWEST_FIRST_SINCE_MS = 1_704_067_200_000
+#: Events read and pre-selected together (:mod:`.logs_needles`).
+BLOCK_EVENTS = 2000
 #: Upper bound for "no end time" (exclusive), in ms.
 NO_END = 2**62
 
@@ -113,12 +117,15 @@ class LogsReads:
         start = start_ms if start_ms is not None else 0
         end = end_ms + 1 if end_ms is not None else NO_END
         after = cursor.key if cursor is not None else None
+        block_size = max(1, min(BLOCK_EVENTS, self.scan_budget))
         if wanted is not None and len(wanted) == 1:
-            rows = self._store.scan(stream_id=next(iter(wanted)), start_ms=start, end_ms=end, after=after,
-                                    descending=not forward)
+            blocks = self._store.scan_blocks(stream_id=next(iter(wanted)), start_ms=start, end_ms=end, after=after,
+                                             descending=not forward, batch=block_size, raw=True)
             wanted = None
         else:
-            rows = self._store.scan(group_id=group.id, start_ms=start, end_ms=end, after=after, descending=not forward)
+            blocks = self._store.scan_blocks(group_id=group.id, start_ms=start, end_ms=end, after=after,
+                                             descending=not forward, batch=block_size, raw=True)
+        needle = needle_of(compiled)
         match_all = compiled.kind == "all"
         matches = compiled.matches
         out: list[tuple[Row, str]] = []
@@ -126,20 +133,24 @@ class LogsReads:
         scanned = 0
         budget = self.scan_budget
         try:
-            for row in rows:
-                scanned += 1
-                if (wanted is None or row[1] in wanted) and (match_all or matches(row[4])):
-                    bytes_ = len(row[4].encode("utf-8")) + EVENT_OVERHEAD_BYTES
-                    if out and size + bytes_ > MAX_PAGE_BYTES:
-                        return out, Cursor(forward, _key(out[-1][0]))
-                    out.append((row, names.get(row[1], "")))
-                    size += bytes_
-                    if len(out) >= limit:
-                        return out, Cursor(forward, _key(row))
+            for block in blocks:
+                chosen = range(len(block)) if match_all else candidates(needle, [r[4] for r in block])
+                for i in chosen:
+                    row = block[i]
+                    if wanted is not None and row[1] not in wanted:
+                        continue
+                    message = row[4].decode("utf-8")
+                    if match_all or matches(message):
+                        bytes_ = len(row[4]) + EVENT_OVERHEAD_BYTES
+                        if out and size + bytes_ > MAX_PAGE_BYTES:
+                            return out, Cursor(forward, _key(out[-1][0]))
+                        out.append(((row[0], row[1], row[2], row[3], message), names.get(row[1], "")))
+                        size += bytes_
+                        if len(out) >= limit:
+                            return out, Cursor(forward, _key(row))
+                scanned += len(block)
                 if scanned >= budget:
-                    return out, Cursor(forward, _key(row))
+                    return out, Cursor(forward, _key(block[-1]))
         finally:
-            close = getattr(rows, "close", None)
-            if close is not None:
-                close()
+            blocks.close()
         return out, None

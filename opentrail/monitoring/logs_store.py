@@ -147,20 +147,26 @@ INSERT_BATCH = "INSERT OR REPLACE INTO appended_batches (batch_id, stream_id, se
 FORGET_OLD_BATCHES = "DELETE FROM appended_batches WHERE stream_id = ? AND sequence <= ?"
 INSERT_EVENT = "INSERT INTO log_events (group_id, stream_id, ts, ingestion_ms, message) VALUES (?, ?, ?, ?, ?)"
 _EVENT_COLUMNS = "id, stream_id, ts, ingestion_ms, message"
-#: Events of a group or of one stream in [start, end), after/before a (timestamp, id) key.
-SCAN_EVENTS = {
-    ("group", False): f"""SELECT {_EVENT_COLUMNS} FROM log_events INDEXED BY log_events_by_group
+_SCAN = {
+    ("group", False): """SELECT {columns} FROM log_events INDEXED BY log_events_by_group
         WHERE group_id = :owner AND ts >= :start AND ts < :end AND (ts, id) > (:key_ts, :key_id)
         ORDER BY ts, id""",
-    ("group", True): f"""SELECT {_EVENT_COLUMNS} FROM log_events INDEXED BY log_events_by_group
+    ("group", True): """SELECT {columns} FROM log_events INDEXED BY log_events_by_group
         WHERE group_id = :owner AND ts >= :start AND ts < :end AND (ts, id) < (:key_ts, :key_id)
         ORDER BY ts DESC, id DESC""",
-    ("stream", False): f"""SELECT {_EVENT_COLUMNS} FROM log_events INDEXED BY log_events_by_stream
+    ("stream", False): """SELECT {columns} FROM log_events INDEXED BY log_events_by_stream
         WHERE stream_id = :owner AND ts >= :start AND ts < :end AND (ts, id) > (:key_ts, :key_id)
         ORDER BY ts, id""",
-    ("stream", True): f"""SELECT {_EVENT_COLUMNS} FROM log_events INDEXED BY log_events_by_stream
+    ("stream", True): """SELECT {columns} FROM log_events INDEXED BY log_events_by_stream
         WHERE stream_id = :owner AND ts >= :start AND ts < :end AND (ts, id) < (:key_ts, :key_id)
         ORDER BY ts DESC, id DESC""",
+}
+#: Events of a group or of one stream in [start, end), after/before a (timestamp, id) key; by
+#: (owner kind, descending, raw): ``raw`` reads the message as its UTF-8 bytes.
+SCAN_EVENTS = {
+    (kind, descending, raw): sql.format(columns=_EVENT_COLUMNS.replace("message", "CAST(message AS BLOB)")
+                                        if raw else _EVENT_COLUMNS)
+    for (kind, descending), sql in _SCAN.items() for raw in (False, True)
 }
 #: Up to :limit events of a group older than :before (oldest first), for the retention purge.
 EXPIRED_CHUNK = """SELECT id, length(CAST(message AS BLOB)) FROM log_events INDEXED BY log_events_by_group
@@ -182,6 +188,11 @@ DELETE_FILTER = "DELETE FROM metric_filters WHERE group_id = ? AND name = ?"
 
 #: A filter as stored: (group_id, group name, name, pattern, transformation JSON, extra JSON, creation_ms).
 FilterRow = tuple[int, str, str, str, str, str, int]
+
+
+def _clamp(value: int) -> int:
+    """A time or id bound within SQLite's integers (callers may pass any JSON number)."""
+    return max(-(2**62), min(value, 2**62))
 
 
 def _group(row: Sequence[object]) -> LogGroup:
@@ -361,17 +372,26 @@ class SqliteLogsStore:
         """Events of one group (interleaving its streams) or one stream with ``start_ms <=
         timestamp < end_ms``, in (timestamp, id) order (reversed when ``descending``), strictly
         after ``after`` in that order. A generator: stop reading whenever you have enough."""
+        for block in self.scan_blocks(group_id=group_id, stream_id=stream_id, start_ms=start_ms, end_ms=end_ms,
+                                      after=after, descending=descending, batch=batch):
+            yield from block
+
+    def scan_blocks(self, *, group_id: int | None = None, stream_id: int | None = None, start_ms: int = 0,
+                    end_ms: int = 2**62, after: tuple[int, int] | None = None, descending: bool = False,
+                    batch: int = 2000, raw: bool = False) -> Iterator[list[Row]]:
+        """:meth:`scan` in blocks of up to ``batch`` events; ``raw``: messages as UTF-8 bytes."""
         owner_kind, owner = ("stream", stream_id) if stream_id is not None else ("group", group_id)
         if after is None:
             after = (2**62, 2**62) if descending else (-(2**62), -1)
-        params = {"owner": owner, "start": start_ms, "end": end_ms, "key_ts": after[0], "key_id": after[1]}
-        cursor = self._reader().execute(SCAN_EVENTS[(owner_kind, descending)], params)
+        params = {"owner": owner, "start": _clamp(start_ms), "end": _clamp(end_ms), "key_ts": _clamp(after[0]),
+                  "key_id": _clamp(after[1])}
+        cursor = self._reader().execute(SCAN_EVENTS[(owner_kind, descending, raw)], params)
         try:
             while True:
                 rows = cursor.fetchmany(batch)
                 if not rows:
                     return
-                yield from rows
+                yield rows
         finally:
             cursor.close()
 

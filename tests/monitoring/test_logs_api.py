@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from opentrail.server import RetentionPurger
+
 from .conftest import ACCOUNT, REGION, LogsServer, start_logs_server
 
 GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
@@ -250,7 +252,8 @@ def test_retention_purges_on_the_moved_clock(srv: LogsServer) -> None:
     logs.put_retention_policy(logGroupName="g", retentionInDays=3)
     assert srv.logs.purge_expired() == 0
     srv.clock.offset = 2 * 86400  # the old event is now 4 days old, the new one 2
-    assert srv.logs.purge_expired() == 1
+    purger = RetentionPurger(srv.store, 0, logs=srv.logs)  # the server's hourly pass
+    assert purger.purge_log_events(srv.clock()) == 1
     srv.clock.offset = 0
     assert [e["message"] for e in logs.filter_log_events(logGroupName="g")["events"]] == ["new"]
     assert logs.describe_log_groups()["logGroups"][0]["storedBytes"] == 3
@@ -272,6 +275,9 @@ def test_tags_by_name_and_by_arn(srv: LogsServer) -> None:
     logs.untag_log_group(logGroupName="g", tags=["test3"])
     logs.untag_resource(resourceArn=arn, tagKeys=["env", "test1"])
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"test2": "val2"}
+    logs.tag_resource(resourceArn=arn, tags={"clé de voûte 2": "été"})  # \\p{L}, \\p{Z}, \\p{N} in the model
+    assert error_of(logs.tag_resource, resourceArn=arn, tags={"a*b": "v"})[0] == "InvalidParameterException"
+    logs.untag_resource(resourceArn=arn, tagKeys=["clé de voûte 2"])
     assert error_of(logs.tag_resource, resourceArn=arn, tags={f"k{i}": "v" for i in range(50)}) == (
         "TooManyTagsException", "A resource can have no more than 50 tags.")
     assert error_of(logs.list_tags_for_resource, resourceArn=f"{GROUP_ARN}missing") == (
