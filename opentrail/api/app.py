@@ -300,6 +300,6 @@ def build_app(
             methods=["POST"],
         ),
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
-                        token_key=token_key, lake=lake),
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

@@ -1,2 +1,2 @@
-"""Real-time monitoring: CloudWatch Logs filter patterns (:mod:`.filter_pattern`), and later log
-groups, metric filters, metrics and alarms."""
+"""Real-time monitoring: CloudWatch Logs filter patterns, metric filters, metrics and alarms, the
+CIS AWS Foundations controls (issue 12). See docs/monitoring.md."""

@@ -47,7 +47,8 @@ class ParsedMessage:
     def has_unicode_escape(self) -> bool:
         escapes = self._escapes
         if escapes is None:
-            escapes = self._escapes = "\\u" in self.text
+            text = self.text
+            escapes = self._escapes = "\\" in text and "\\u" in text
         return escapes
 
 
@@ -89,6 +90,11 @@ class FilterPattern:
     def matches_parsed(self, message: ParsedMessage) -> bool:
         """:meth:`matches` for a message shared with other patterns (parsed at most once)."""
         return True
+
+    def matches_shared(self, message: ParsedMessage) -> bool:
+        """:meth:`matches_parsed` for a message many patterns read: JSON patterns skip their raw-text
+        pre-check (the message is parsed for the others anyway)."""
+        return self.matches_parsed(message)
 
     def match(self, message: str) -> Match | None:
         """The :class:`Match` for ``message``, or ``None`` when the pattern does not match it."""

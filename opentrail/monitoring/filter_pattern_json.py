@@ -25,244 +25,15 @@ more than 3 wildcard selectors or 2 regexes -> the quota messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from .filter_pattern_base import NOT_JSON, Explanation, FilterPattern, Match, ParsedMessage
-from .filter_pattern_errors import (
-    MAX_REGEXES,
-    MAX_WILDCARD_SELECTORS,
-    PATTERN_WILDCARDS_MESSAGE,
-    REGEX_COUNT_MESSAGE,
-    InvalidFilterPattern,
-)
-from .filter_pattern_selectors import MISSING, Selector, parse_selector, read_selector
-from .filter_pattern_values import (
-    Literal,
-    Predicate,
-    number_text,
-    predicate,
-    read_quoted,
-    read_regex,
-    scalar_text,
-    string_literal,
-    word_literal,
-)
+from .filter_pattern_json_syntax import Compare, Is, Junction, Node, NotExists, exact_string, parse_json_pattern
+from .filter_pattern_precheck import affordable, compile_need, need
+from .filter_pattern_selectors import MISSING, NAME, Selector, parse_selector
+from .filter_pattern_values import Predicate, number_text, predicate, scalar_text
 
-ORDERING = ("<", "<=", ">", ">=")
-_BARE_EXTRA = frozenset("_.*-+")
-
-
-# -- syntax tree -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    selector: Selector
-    op: str
-    literal: Literal
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Is:
-    selector: Selector
-    what: str  # NULL, TRUE, FALSE
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class NotExists:
-    selector: Selector
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Junction:
-    op: str  # "&&" or "||"
-    children: tuple[Node, ...]
-    source: str
-
-
-Node = Union[Compare, Is, NotExists, Junction]
-
-
-# -- lexer -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    type: str  # { } ( ) && || OP SEL STR REGEX WORD END
-    start: int
-    end: int
-    value: Any = None
-
-
-def _bare_char(c: str) -> bool:
-    return c in _BARE_EXTRA or c.isalnum()
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in "{}()":
-            tokens.append(Token(c, i, i + 1))
-            i += 1
-        elif c in "&|":
-            if i + 1 < n and text[i + 1] == c:
-                tokens.append(Token(c + c, i, i + 2))
-                i += 2
-            else:
-                raise InvalidFilterPattern.term(text[i : i + 2])
-        elif c == "=":
-            tokens.append(Token("OP", i, i + 1, "="))
-            i += 1
-        elif c == "!":
-            if i + 1 < n and text[i + 1] == "=":
-                tokens.append(Token("OP", i, i + 2, "!="))
-                i += 2
-            else:
-                raise InvalidFilterPattern.term(text[i : i + 2])
-        elif c in "<>":
-            op = c + "=" if i + 1 < n and text[i + 1] == "=" else c
-            tokens.append(Token("OP", i, i + len(op), op))
-            i += len(op)
-        elif c == "$":
-            selector, end = read_selector(text, i)
-            tokens.append(Token("SEL", i, end, selector))
-            i = end
-        elif c == '"':
-            value, end = read_quoted(text, i)
-            tokens.append(Token("STR", i, end, value))
-            i = end
-        elif c == "%":
-            regex, end = read_regex(text, i)
-            tokens.append(Token("REGEX", i, end, regex))
-            i = end
-        elif _bare_char(c):
-            j = i
-            while j < n and _bare_char(text[j]):
-                j += 1
-            tokens.append(Token("WORD", i, j, text[i:j]))
-            i = j
-        else:
-            raise InvalidFilterPattern.term(c)
-    tokens.append(Token("END", n, n))
-    return tokens
-
-
-# -- parser ------------------------------------------------------------------------------------
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.pos = 0
-        self.regexes = 0
-        self.wildcard_selectors = 0
-
-    def peek(self) -> Token:
-        return self.tokens[self.pos]
-
-    def take(self, type_: str) -> Token:
-        token = self.tokens[self.pos]
-        if token.type != type_:
-            raise InvalidFilterPattern.grammar()
-        self.pos += 1
-        return token
-
-    def pattern(self) -> Node:
-        self.take("{")
-        node = self.disjunction()
-        self.take("}")
-        self.take("END")
-        return node
-
-    def _junction(self, op: str, children: list[Node], start: int, end: int) -> Node:
-        if len(children) == 1:
-            return children[0]
-        return Junction(op, tuple(children), self.text[start:end])
-
-    def disjunction(self) -> Node:
-        start = self.peek().start
-        children = [self.conjunction()]
-        while self.peek().type == "||":
-            self.pos += 1
-            children.append(self.conjunction())
-        return self._junction("||", children, start, self.tokens[self.pos - 1].end)
-
-    def conjunction(self) -> Node:
-        start = self.peek().start
-        children = [self.primary()]
-        while self.peek().type == "&&":
-            self.pos += 1
-            children.append(self.primary())
-        return self._junction("&&", children, start, self.tokens[self.pos - 1].end)
-
-    def primary(self) -> Node:
-        token = self.peek()
-        if token.type == "(":
-            self.pos += 1
-            node = self.disjunction()
-            self.take(")")
-            return node
-        selector_token = self.take("SEL")
-        selector: Selector = selector_token.value
-        if selector.wildcard:
-            self.wildcard_selectors += 1
-        token = self.peek()
-        if token.type == "WORD" and token.value.upper() == "IS":
-            self.pos += 1
-            what = self.take("WORD")
-            if what.value.upper() not in ("NULL", "TRUE", "FALSE"):
-                raise InvalidFilterPattern.term(what.value)
-            return Is(selector, what.value.upper(), self.text[selector_token.start : what.end])
-        if token.type == "WORD" and token.value.upper() == "NOT":
-            self.pos += 1
-            what = self.take("WORD")
-            if what.value.upper() != "EXISTS":
-                raise InvalidFilterPattern.grammar()
-            return NotExists(selector, self.text[selector_token.start : what.end])
-        op = self.take("OP").value
-        value = self.peek()
-        self.pos += 1
-        literal = self.literal(op, value)
-        return Compare(selector, op, literal, self.text[selector_token.start : value.end])
-
-    def literal(self, op: str, token: Token) -> Literal:
-        source = self.text[token.start : token.end]
-        if token.type == "STR":
-            literal = string_literal(token.value, source)
-        elif token.type == "REGEX":
-            self.regexes += 1
-            literal = Literal("regex", source, regex=token.value)
-        elif token.type == "WORD":
-            if token.value.upper() == "NULL":
-                raise InvalidFilterPattern.grammar()
-            literal = word_literal(token.value)
-        else:
-            raise InvalidFilterPattern.grammar()
-        if op in ORDERING and literal.kind != "number":
-            raise InvalidFilterPattern.term(source)
-        return literal
-
-
-def parse_json_pattern(text: str) -> tuple[Node, int]:
-    """Parse the JSON pattern ``text``; return its tree and its number of regexes."""
-    parser = _Parser(text)
-    node = parser.pattern()
-    if parser.wildcard_selectors > MAX_WILDCARD_SELECTORS:
-        raise InvalidFilterPattern(PATTERN_WILDCARDS_MESSAGE)
-    if parser.regexes > MAX_REGEXES:
-        raise InvalidFilterPattern(REGEX_COUNT_MESSAGE)
-    return node, parser.regexes
-
+__all__ = ["JsonPattern", "compile_node", "exact_string"]
 
 # -- evaluation --------------------------------------------------------------------------------
 
@@ -277,28 +48,28 @@ def _is_test(what: str) -> Predicate:
     return lambda v: v is False
 
 
+def _single_key(selector: Selector) -> str | None:
+    steps = selector.steps
+    return steps[0][1] if len(steps) == 1 and steps[0][0] == NAME else None
+
+
 def _leaf_test(selector: Selector, test: Predicate) -> Test:
     if selector.wildcard:
         resolve = selector.resolve
         return lambda root: any(test(v) for v in resolve(root))
+    key = _single_key(selector)
+    if key is not None:
+        return lambda root: test(root.get(key, MISSING))
     get = selector.getter()
     return lambda root: test(get(root))
 
 
-def _exact_string(node: Node) -> str | None:
-    """The string ``node`` compares its selector with for equality (no wildcard), else None."""
-    if isinstance(node, Compare) and node.op == "=" and node.literal.kind == "string":
-        lit = node.literal
-        if not (lit.leading or lit.trailing) and not node.selector.wildcard:
-            return lit.core
-    return None
-
-
 def _one_of(selector: Selector, values: frozenset[str]) -> Test:
+    key = _single_key(selector)
     get = selector.getter()
 
     def test(root: dict[str, Any]) -> bool:
-        v = get(root)
+        v: Any = root.get(key) if key is not None else get(root)
         cls = v.__class__
         if cls is str:
             return v in values
@@ -327,7 +98,7 @@ def compile_node(node: Node) -> Test:
         groups: dict[str, tuple[Selector, set[str]]] = {}
         rest: list[Node] = []
         for child in node.children:
-            value = _exact_string(child)
+            value = exact_string(child)
             if value is None:
                 rest.append(child)
             else:
@@ -344,83 +115,22 @@ def compile_node(node: Node) -> Test:
         return (lambda r: a(r) or b(r)) if node.op == "||" else (lambda r: a(r) and b(r))
     chain = tuple(tests)
     if node.op == "||":
-        return lambda r: any(t(r) for t in chain)
-    return lambda r: all(t(r) for t in chain)
 
+        def any_of(r: dict[str, Any]) -> bool:
+            for t in chain:
+                if t(r):
+                    return True
+            return False
 
-# -- raw-text pre-check --------------------------------------------------------------------------
+        return any_of
 
-#: A necessary condition on the raw message: None (none known), ("lit", s) (``s`` in the text, or
-#: the text has a ``\u`` escape), ("raw", s) (``s`` in the text), ("any"|"all", parts).
-Need = Union[None, tuple[str, Any]]
+    def all_of(r: dict[str, Any]) -> bool:
+        for t in chain:
+            if not t(r):
+                return False
+        return True
 
-_UNSAFE = frozenset('"\\/')
-_NUMBERISH = frozenset("0123456789+-.eE")
-
-
-def _text_need(core: str, leading: bool, trailing: bool) -> Need:
-    if any(c in _UNSAFE or c < " " for c in core) or all(c in _NUMBERISH for c in core):
-        return None  # could be escaped otherwise than \u, or be a number's text
-    if leading and trailing:
-        return ("lit", core) if core else None
-    if leading:
-        return ("lit", core + '"')
-    if trailing:
-        return ("lit", '"' + core)
-    return ("lit", '"' + core + '"')
-
-
-def need(node: Node) -> Need:
-    """What the raw text must contain for ``node`` to hold (exact: never rules out a match). A
-    string value equal to ``L`` appears as ``"L"`` unless spelled with escapes; for ``L`` without
-    ``"``, ``\\``, ``/`` or control characters the only escape is ``\\u``. ``null``, ``true``,
-    ``false`` cannot be escaped. Numbers and ``!=`` give nothing."""
-    if isinstance(node, Compare):
-        lit = node.literal
-        if node.op == "=" and lit.kind == "string":
-            return _text_need(lit.core, lit.leading, lit.trailing)
-        return None
-    if isinstance(node, Is):
-        return ("raw", node.what.lower())
-    if isinstance(node, NotExists):
-        return None
-    parts = [need(child) for child in node.children]
-    if node.op == "||":
-        if any(p is None for p in parts):
-            return None
-        return ("any", parts)
-    known = [p for p in parts if p is not None]
-    if not known:
-        return None
-    return known[0] if len(known) == 1 else ("all", known)
-
-
-def compile_need(n: Need) -> Callable[[ParsedMessage], bool] | None:
-    if n is None:
-        return None
-    kind, arg = n
-    if kind == "lit":
-        return lambda m: arg in m.text or m.has_unicode_escape
-    if kind == "raw":
-        return lambda m: arg in m.text
-    if kind == "any":
-        lits = [p[1] for p in arg if p[0] == "lit"]
-        others = [compile_need(p) for p in arg if p[0] != "lit"]
-        if not others:
-            lits_t = tuple(lits)
-
-            def any_lit(m: ParsedMessage) -> bool:
-                text = m.text
-                for s in lits_t:
-                    if s in text:
-                        return True
-                return m.has_unicode_escape
-
-            return any_lit
-        subs = [compile_need(p) for p in arg]
-        return lambda m: any(s(m) for s in subs if s is not None)
-    subs = [compile_need(p) for p in arg]
-    return lambda m: all(s(m) for s in subs if s is not None)
+    return all_of
 
 
 # -- the pattern -------------------------------------------------------------------------------
@@ -443,7 +153,7 @@ class JsonPattern(FilterPattern):
         super().__init__(text)
         self.tree, self._regexes = parse_json_pattern(text)
         self._test = compile_node(self.tree)
-        self._need = compile_need(need(self.tree))
+        self._need = compile_need(affordable(need(self.tree)))
 
     @property
     def regex_count(self) -> int:
@@ -455,6 +165,10 @@ class JsonPattern(FilterPattern):
     def matches_parsed(self, message: ParsedMessage) -> bool:
         if self._need is not None and not self._need(message):
             return False
+        doc = message.doc
+        return doc is not NOT_JSON and self._test(doc)
+
+    def matches_shared(self, message: ParsedMessage) -> bool:
         doc = message.doc
         return doc is not NOT_JSON and self._test(doc)
 

@@ -94,7 +94,7 @@ def scalar_text(value: Any) -> str | None:
     objects."""
     cls = value.__class__
     if cls is str:
-        return value
+        return str(value)
     if cls is int or cls is float:
         return number_text(value)
     if cls is bool:
@@ -185,7 +185,7 @@ def predicate(op: str, lit: Literal) -> Predicate:
             def equals(v: Any) -> bool:
                 cls = v.__class__
                 if cls is str:
-                    return v == core
+                    return core == v
                 if cls is int or cls is float:
                     return number_text(v) == core
                 return False
@@ -195,7 +195,7 @@ def predicate(op: str, lit: Literal) -> Predicate:
         def differs(v: Any) -> bool:
             cls = v.__class__
             if cls is str:
-                return v != core
+                return core != v
             if cls is int or cls is float:
                 return number_text(v) != core
             return False

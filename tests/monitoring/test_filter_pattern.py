@@ -17,6 +17,7 @@ import pytest
 
 from opentrail.monitoring.filter_pattern import (
     FilterPattern,
+    FilterPatternSet,
     InvalidFilterPattern,
     ParsedMessage,
     compile_pattern,
@@ -207,6 +208,19 @@ ORACLE_EXTRACTED = [
         6: {"$w1": "127.0.0.6", "$w2": '-\tfrank\t[10/Oct/2000:13:25:20 -0700]\t"GET /index.html HTTP/1.0"\t404\t1534'},
         9: {"$w1": "INFO", "$w2": "request accepted"},
     }),
+]
+
+
+# The same capture's metric filter extractors (testdata/aws/logs/metric_filter_extractors.json).
+CORPORA["extractors"] = [
+    '{"kind":"wildcard","value":19,"items":[{"value":7,"bucket":"A"}]}',
+    '{"kind":"wildcard","value":23,"items":[{"value":11,"bucket":"A"},{"value":13,"bucket":"B"}]}',
+    "SPACE 17", "SPACE 31",
+]
+ORACLE_EXTRACTED += [
+    ("extractors", '{ $.kind = "wildcard" && $.items[*].value = * }', {1: {}, 2: {}}),
+    ("extractors", '{ $.kind = "wildcard" && $.items[*].bucket = * }', {1: {}, 2: {}}),
+    ("extractors", "[kind,value]", {3: {"$kind": "SPACE", "$value": "17"}, 4: {"$kind": "SPACE", "$value": "31"}}),
 ]
 
 
@@ -643,3 +657,30 @@ def test_matches_many_parses_once() -> None:
     message = ParsedMessage('{"a": 1, "b": "x"}')
     assert matches_many(patterns, message) == [True, True, False, False, True]
     assert matches_many(patterns, '{"a": 2}') == [False, False, False, False, True]
+
+
+def test_pattern_set_looks_up_required_values_exactly() -> None:
+    texts = [
+        "{ $.eventName = CreateTrail || $.eventName = DeleteTrail }",
+        '{ $.eventSource = "kms.amazonaws.com" && ($.eventName = DisableKey || $.eventName = ScheduleKeyDeletion) }',
+        '{ $.code = "404" }',  # a number's text: matches {"code": 404}
+        "{ $.eventName = Create* }",  # not indexable (wildcard)
+        "{ $.items[*].name = x || $.eventName = x }",  # not indexable (wildcard selector)
+        "{ $.eventName != CreateTrail }",
+        "ERROR",
+        "[w1, w2]",
+    ]
+    patterns = [compile_pattern(t) for t in texts]
+    pattern_set = FilterPatternSet(patterns)
+    messages = [
+        '{"eventName": "CreateTrail"}', '{"eventName": "DeleteTrail", "code": 404}',
+        '{"eventSource": "kms.amazonaws.com", "eventName": "DisableKey"}',
+        '{"eventSource": "ec2.amazonaws.com", "eventName": "DisableKey"}', '{"eventName": "CreateBucket"}',
+        '{"items": [{"name": "x"}], "eventName": 7}', '{"eventName": null}', "ERROR here", "[1, 2]",
+        '{"eventName": "\\u0043reateTrail"}',
+    ]
+    for message in messages:
+        expected = [p.matches(message) for p in patterns]
+        assert pattern_set.matches(message) == expected, message
+        assert pattern_set.matching(message) == [i for i, hit in enumerate(expected) if hit], message
+    assert pattern_set.matches('{"eventName": "DeleteTrail", "code": 404}') == [True, False, True, False, False, True, False, True]

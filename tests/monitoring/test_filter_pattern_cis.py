@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from opentrail.events.files import iter_file_records
-from opentrail.monitoring.filter_pattern import ParsedMessage, compile_pattern, matches_many
+from opentrail.monitoring.filter_pattern import FilterPatternSet, ParsedMessage, compile_pattern, matches_many
 
 #: ../shared beside the checkout, or $OPENTRAIL_SHARED_DIR (as tests/test_readme_tour.py).
 SHARED = Path(os.environ.get("OPENTRAIL_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
@@ -229,11 +229,13 @@ def test_cis_on_every_real_record(dataset: list[tuple[dict[str, Any], str]]) -> 
     assert len(dataset) == 3842
     names = list(CIS)
     patterns = [COMPILED[n] for n in names]
+    pattern_set = FilterPatternSet([*patterns, compile_pattern("ConsoleLogin"), compile_pattern("")])
     counts = dict.fromkeys(names, 0)
     for record, message in dataset:
         expected = [PREDICATES[n](record) for n in names]
         assert [p.matches(message) for p in patterns] == expected, record.get("eventID")
         assert matches_many(patterns, ParsedMessage(message)) == expected, record.get("eventID")
-        for n, hit in zip(names, expected):
+        assert pattern_set.matches(message) == [*expected, "ConsoleLogin" in message, True], record.get("eventID")
+        for n, hit in zip(names, expected, strict=True):
             counts[n] += hit
     assert {n: counts[n] for n in DATASET_COUNTS} == DATASET_COUNTS

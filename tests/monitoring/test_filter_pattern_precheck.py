@@ -1,5 +1,6 @@
 """The raw-text pre-check of JSON patterns is exact: it never rules out a message the full evaluator
-matches, however the message's JSON is spelled (escapes, ``\\u`` sequences, ``\\/``, spacing)."""
+matches, however the message's JSON is spelled (escapes, ``\\u`` sequences, ``\\/``, spacing); and
+FilterPatternSet's lookup by required values agrees with the full evaluator."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opentrail.monitoring.filter_pattern import InvalidFilterPattern, JsonPattern, ParsedMessage, compile_pattern
+from opentrail.monitoring.filter_pattern import (
+    FilterPatternSet,
+    InvalidFilterPattern,
+    JsonPattern,
+    ParsedMessage,
+    compile_pattern,
+)
 
 WORDS = ["Root", "AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "CreateTrail", "1",
          "1.0", "10", "-1", "", "a/b", 'say "hi"', "back\\slash", "null", "true", "ümlaut", "tab\there", "e"]
@@ -133,10 +140,7 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return expression, doc
 
 
-@settings(max_examples=600, deadline=None)
-@given(case=cases(), spelling=spellings)
-def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
-    expression, doc = case
+def _check(expression: str, doc: dict[str, Any], spelling: Any) -> None:
     try:
         pattern = compile_pattern("{ " + expression + " }")
     except InvalidFilterPattern:
@@ -156,6 +160,13 @@ def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spel
     if not pattern.could_match(message):
         assert not full, (pattern.text, raw)
     assert pattern.matches(raw) is full
+    assert FilterPatternSet([pattern, compile_pattern("{ $.b = Root }")]).matches(raw)[0] is full
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=cases(), spelling=spellings)
+def test_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
+    _check(*case, spelling)
 
 
 def test_precheck_rules_out_without_parsing() -> None:
@@ -169,3 +180,38 @@ def test_precheck_rules_out_without_parsing() -> None:
     assert pattern.could_match(escaped) and pattern.matches_parsed(escaped)
     assert compile_pattern("{ $.a IS NULL }").could_match(ParsedMessage('{"a": 1}')) is False
     assert compile_pattern("{ $.a != 1 }").could_match(ParsedMessage('{"b": 1}')) is True
+
+
+@st.composite
+def name_sets(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """An ``||`` of 4-6 equalities on one selector (the keyed pre-check) and a document that holds
+    the key at the top, nested, twice, or not at all."""
+    selector = draw(st.sampled_from(["$.eventName", "$.a.type", "$.a.b.type"]))
+    names = draw(st.lists(st.sampled_from(WORDS), min_size=4, max_size=6, unique=True))
+    quoted = [n.replace("\\", "\\\\").replace('"', '\\"') for n in names]
+    text = " || ".join(f'{selector} = "{q}"' for q in quoted)
+    key = selector.rsplit(".", 1)[1]
+    value = draw(st.one_of(st.sampled_from(names), scalars))
+    doc = draw(documents)
+    where = draw(st.sampled_from(["top", "nested", "both", "none"]))
+    if where in ("top", "both"):
+        _place(doc, selector, value, draw(scalars))
+    if where in ("nested", "both"):
+        doc["n"] = {key: draw(st.sampled_from(names)), "m": [{key: value}]}
+    return text, doc
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=name_sets(), spelling=spellings)
+def test_keyed_precheck_never_rules_out_a_match(case: tuple[str, dict[str, Any]], spelling: Any) -> None:
+    _check(*case, spelling)
+
+
+def test_keyed_precheck() -> None:
+    pattern = compile_pattern("{ $.eventName = A || $.eventName = B || $.eventName = C || $.eventName = D }")
+    assert pattern.could_match(ParsedMessage('{"eventName" : "B"}'))
+    assert not pattern.could_match(ParsedMessage('{"eventName": "E", "x": "A"}'))
+    assert pattern.could_match(ParsedMessage('{"x": {"eventName": "A"}, "eventName": "E"}'))  # a superset
+    assert pattern.could_match(ParsedMessage('{"eventName": "\\u0041"}')) and pattern.matches('{"eventName": "\\u0041"}')
+    assert pattern.could_match(ParsedMessage('{"eventName": "x\\"y"}'))  # escaped value: unknown
+    assert not pattern.matches('{"eventName": "E"}') and pattern.matches('{"eventName":"D"}')
