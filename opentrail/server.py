@@ -293,7 +293,8 @@ def run_server(settings: Settings) -> None:
     from .auth.accounts import AccountStore, bootstrap
     from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
-    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics
+    from .delivery import (CLOUDWATCH_LOGS_DB, DELIVERY_DB, CloudWatchLogsState, CloudWatchLogsWorker,
+                           DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics)
     from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -317,8 +318,14 @@ def run_server(settings: Settings) -> None:
     storage = open_storage(data_dir, settings.s3_endpoint_url, timeouts)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
     sns_topics = SnsTopics(settings.sns_endpoint_url, timeouts)
+    from .monitoring.cloudwatch import CloudWatchService
+    from .monitoring.logs import LogsService
+
+    # CloudWatch first: log group metric filters put their data points into it.
+    monitoring = CloudWatchService(data_dir, time.time, sns_endpoint_url=settings.sns_endpoint_url, timeouts=timeouts)
+    logs = LogsService(data_dir, time.time, metric_sink=monitoring.put_metric_points)
     trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store,
-                                    sns_topics=sns_topics)
+                                    sns_topics=sns_topics, log_groups=logs)
     notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
@@ -337,11 +344,9 @@ def run_server(settings: Settings) -> None:
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
-    from .monitoring.cloudwatch import CloudWatchService
-    from .monitoring.logs import LogsService
-
-    monitoring = CloudWatchService(data_dir, time.time, sns_endpoint_url=settings.sns_endpoint_url, timeouts=timeouts)
-    logs = LogsService(data_dir, time.time, metric_sink=monitoring.put_metric_points)
+    cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
+    cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
+                                        interval_s=settings.delivery_interval_s)
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring,
                              logs=logs)
     server_file = data_dir / SERVER_FILE
@@ -365,6 +370,7 @@ def run_server(settings: Settings) -> None:
         print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
         purger.start()
         delivery.start()
+        cwl_delivery.start()
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
@@ -374,9 +380,12 @@ def run_server(settings: Settings) -> None:
         sock.close()
         purger.stop()
         delivery.stop()
+        cwl_delivery.stop()
         digests.stop()
         if delivery.is_alive():
             delivery.join(timeout=30)
+        if cwl_delivery.is_alive():
+            cwl_delivery.join(timeout=30)
         if digests.is_alive():
             digests.join(timeout=30)
         if lake_imports is not None:
@@ -395,6 +404,7 @@ def run_server(settings: Settings) -> None:
         trails.close()
         lake_stores.close()
         logs.close()
+        cwl_state.close()
         delivery_state.close()
         digest_state.close()
         storage.close()

@@ -107,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_DELIVERY_INTERVAL_S",
         2.0,
         float,
-        "Seconds a trail's oldest undelivered event waits before its log file is written (AWS: about 300).",
+        "Seconds a trail's oldest undelivered event waits before its log file is written, or its batch is sent to the trail's CloudWatch Logs log group (AWS: about 300).",
     ),
     Setting(
         "digest_interval_s",
