@@ -6,9 +6,11 @@ file they cannot download fail with a clear error."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import itertools
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -335,3 +337,76 @@ def _outage(e: Env, down: Moto) -> None:
     assert e.object_ids(f"{folder}/05/01/4-7.parquet") == sorted(second)
     assert query(manager, f"SELECT eventid FROM {store.id} ORDER BY eventid") == (
         "FINISHED", None, [[i] for i in sorted(first + second)])
+
+
+def test_an_import_writes_objects_and_a_second_import_reads_them_back_to_skip_duplicates(env) -> None:  # type: ignore[no-untyped-def]
+    from opentrail.lake.imports import ImportManager
+    from tests.lake.test_imports import TRAIL_DAY, dataset_files, dataset_records
+
+    env.s3.create_bucket(Bucket=env.bucket + "-trail")
+    for f in dataset_files():
+        env.s3.put_object(Bucket=env.bucket + "-trail", Key="logs/" + TRAIL_DAY + f.name + ".gz",
+                          Body=gzip.compress(f.read_bytes()))
+    store = env.stores.put(eds(account="218007301253", retention_period_days=3653))
+    source = {"S3": {"S3LocationUri": f"s3://{env.bucket}-trail/logs", "S3BucketRegion": "us-east-1",
+                     "S3BucketAccessRoleArn": "arn:aws:iam::218007301253:role/import"}}
+
+    def run_import(files: ObjectFiles) -> tuple[str, int]:
+        imports = ImportManager(env.tmp, files, env.stores, S3Storage(env.moto.url), env.clock,
+                                batch_seconds=0.1, poll_s=0.05)
+        imports.start()
+        try:
+            info = imports.start_import("218007301253", "us-east-1", [store.arn], source, None, None, None)
+            deadline = time.time() + 60
+            while (info := imports.get("218007301253", info.id)).status in ("INITIALIZING", "IN_PROGRESS"):
+                assert time.time() < deadline
+                time.sleep(0.05)
+            assert info.status == "COMPLETED"
+            return info.id, info.events_completed
+        finally:
+            imports.close()
+
+    files = env.files()
+    first, written = run_import(files)
+    assert written == len(dataset_records()) == 2900
+    assert env.keys() == [f"{PREFIX}{store.id}/2023/07/10/import-{first}-0.parquet"]
+    assert env.object_ids(env.keys()[0]) == sorted(r["eventID"] for r in dataset_records())
+    # another process, an empty cache: the store's file is downloaded to find the eventIDs it has
+    files.close()
+    shutil.rmtree(env.tmp / "lake-cache")
+    files = env.files()
+    assert run_import(files)[1] == 0
+    assert env.keys() == [f"{PREFIX}{store.id}/2023/07/10/import-{first}-0.parquet"]
+    assert cached(files) == [f"{store.id}/2023/07/10/import-{first}-0.parquet"]
+
+
+@pytest.mark.parametrize("backend", ["s3", "folder"])
+def test_object_storage_file_methods_on_both_backends(moto, tmp_path, monkeypatch, backend) -> None:  # type: ignore[no-untyped-def]
+    from opentrail.objectstore import LocalFolderStorage, NoSuchKey
+    from opentrail.objectstore import s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)  # S3's smallest part
+    bucket = f"files-{next(_buckets)}"
+    if backend == "s3":
+        boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1").create_bucket(Bucket=bucket)
+        storage: Any = S3Storage(moto.url)
+    else:
+        storage = LocalFolderStorage(tmp_path / "buckets")
+        storage.create_bucket(bucket)
+    big, small = tmp_path / "big", tmp_path / "small"
+    big.write_bytes(os.urandom(11 * 1024 * 1024))  # three parts on S3
+    small.write_bytes(b"PAR1 small")
+    storage.put_file(bucket, "a/big.parquet", big, {"rows": "7"})
+    storage.put_file(bucket, "a/b/small.parquet", small, {})
+    assert storage.list_object_sizes(bucket, "a/") == {"a/b/small.parquet": 10, "a/big.parquet": 11 * 1024 * 1024}
+    assert storage.object_size(bucket, "a/big.parquet") == 11 * 1024 * 1024
+    assert storage.head_object(bucket, "a/big.parquet") == {"rows": "7"}
+    storage.get_file(bucket, "a/big.parquet", tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == big.read_bytes()
+    with pytest.raises(NoSuchKey):
+        storage.get_file(bucket, "a/none.parquet", tmp_path / "none")
+    with pytest.raises(NoSuchKey):
+        storage.object_size(bucket, "a/none.parquet")
+    storage.delete_objects(bucket, ["a/big.parquet", "a/b/small.parquet", "a/never-there.parquet"])
+    assert storage.list_objects(bucket) == []
+    storage.close()
