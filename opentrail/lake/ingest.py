@@ -81,7 +81,7 @@ from ..store.errors import is_disk_full
 from ..trails.matching import matches
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
 from . import layout
-from .files import (DELETED_PREFIX, INGEST_DB, TMP_PREFIX, ZSTD_LEVEL, FolderFiles, LakeFiles,  # noqa: F401
+from .files import (INGEST_DB, TMP_PREFIX, ZSTD_LEVEL, FolderFiles, LakeFiles,  # noqa: F401  (re-exported)
                     LakeFilesUnavailable, write_file)
 from .model import INGESTED_CATEGORIES, EventDataStore
 from .columns import rows_of_bytes
@@ -102,7 +102,6 @@ DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
     AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
                           "Default management events"),)
 _TMP = TMP_PREFIX
-_DELETED = DELETED_PREFIX
 #: Seconds between attempts while the lake storage cannot be reached: doubling from the first to the last.
 RETRY_FIRST_S, RETRY_MAX_S = 1.0, 30.0
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -288,6 +287,8 @@ class LakeIngestWorker(threading.Thread):
         Raises LakeFilesUnavailable (nothing is written until a later call succeeds)."""
         deleted = self._files.sweep()
         for eds_id in self._files.store_ids():
+            if eds_id not in self._start_seqs:  # not a store of this lake's ingestion: not ours to clean
+                continue
             files = self._files.listed(eds_id)
             above = []
             for path in files:

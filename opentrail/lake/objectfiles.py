@@ -171,12 +171,12 @@ class ObjectFiles(LakeFiles):
                     log.warning("lake storage: could not delete the damaged object %s (deleted at the next start)", key)
                 raise LakeFilesUnavailable(f"The lake storage {self.url} stored {stored} bytes for {key}, "
                                            f"{size} were uploaded.")
-            os.replace(tmp, path)
+            eds_id, rel = self._split(path)
+            with self._lock:  # the copy and the catalog entry appear together (see sweep)
+                os.replace(tmp, path)
+                self._listing().setdefault(eds_id, {})[rel] = size
         finally:
             tmp.unlink(missing_ok=True)
-        eds_id, rel = self._split(path)
-        with self._lock:
-            self._listing().setdefault(eds_id, {})[rel] = size
         self.cache.add(path, size)
         self.cache.evict()
 

@@ -277,11 +277,13 @@ def test_start_deletes_unpublished_uploads_and_superseded_objects(env) -> None: 
     env.s3.put_object(Bucket=env.bucket, Key=folder + "3-4.parquet", Body=body)  # uploaded, cursor never committed
     env.s3.put_object(Bucket=env.bucket, Key=folder + "1-2.v1.parquet", Body=body)  # a rewrite that did not delete the original
     env.s3.put_object(Bucket=env.bucket, Key=f"{PREFIX}notes.txt", Body=b"not ours")
+    foreign = f"{PREFIX}0b6f2c3e-0000-4000-8000-000000000009/2024/05/01/7-9.parquet"  # another server's store
+    env.s3.put_object(Bucket=env.bucket, Key=foreign, Body=body)
     w.close()
     files.close()
     files = env.files()
     env.worker(files)
-    assert env.keys() == sorted([f"{PREFIX}notes.txt", folder + "1-2.v1.parquet"])
+    assert env.keys() == sorted([f"{PREFIX}notes.txt", foreign, folder + "1-2.v1.parquet"])
     assert env.object_ids(folder + "1-2.v1.parquet") == sorted(ids)
     assert [p.name for p in files.data_files(store.id)] == ["1-2.v1.parquet"]
 
