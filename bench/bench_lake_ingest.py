@@ -15,6 +15,13 @@ filled event store and reuses it.
     python3 bench/bench_lake_ingest.py --latency-rate 5000 [--latency-seconds 60]
 
 measures the acknowledged-event-to-queryable latency instead (see :func:`latency`).
+
+    python3 bench/bench_lake_ingest.py --s3 moto|<endpoint URL> [--events 300000]
+
+ingests into a lake on S3 instead (``--lake-storage-url s3://bench-lake/lake``: moto's server
+started in this process, or the S3-compatible service at the URL with the AWS credential chain;
+the bucket is created when missing), then times the download of every file into an emptied cache
+(what a query over the whole store does first after a restart) and a ``count(*)`` over them.
 """
 
 from __future__ import annotations
@@ -121,12 +128,61 @@ def latency(rate: int, seconds: float) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _s3_lake(target: str, work: Path) -> tuple[object, object]:
+    """``(ObjectFiles over s3://bench-lake/lake/, the moto server or None)``."""
+    import os
+
+    import boto3
+
+    from opentrail.lake.objectfiles import ObjectFiles
+    from opentrail.objectstore import S3Storage
+
+    server = None
+    if target == "moto":
+        import socket
+
+        from moto.server import ThreadedMotoServer
+
+        for k, v in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            os.environ.setdefault(k, v)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        target = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=target)
+    if "bench-lake" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket="bench-lake")
+    files = ObjectFiles(S3Storage(target), "bench-lake", "lake/", work / "lake-cache", work / "lake-ingest.db", 10 << 30)
+    return files, server
+
+
+def _cold_read(files: object) -> None:
+    """Empty the cache, download every file of the store, count its rows; prints both times."""
+    import duckdb
+
+    data = files.data_files(EDS_ID)  # type: ignore[attr-defined]
+    for path in data:
+        files.cache.discard(path)  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    with files.reading(data):  # type: ignore[attr-defined]
+        download = time.perf_counter() - t
+        size = sum(p.stat().st_size for p in data)
+        t = time.perf_counter()
+        n = duckdb.execute("SELECT count(*) FROM read_parquet($f)", {"f": [str(p) for p in data]}).fetchone()[0]
+        scan = time.perf_counter() - t
+    print(f"cold cache: downloaded {len(data)} files, {size:,} bytes in {download:.2f} s "
+          f"({size / download / 1e6:,.1f} MB/s); count(*) = {n} in {scan:.3f} s once local")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--store-dir", type=Path)
     ap.add_argument("--latency-rate", type=int, help="measure acknowledged -> queryable latency at this rate instead")
     ap.add_argument("--latency-seconds", type=float, default=60.0)
+    ap.add_argument("--s3", help="'moto' (in process) or an S3-compatible endpoint URL: ingest into s3://bench-lake/lake")
     args = ap.parse_args()
     _dataset()
     if args.latency_rate:
@@ -149,23 +205,31 @@ def main() -> None:
                 events.append(batch)
             print(f"filled {events.last_seq()} events in {time.perf_counter() - t:.1f} s", flush=True)
         head = events.last_seq()
-        lake = work / "lake"
-        state = IngestState(lake / INGEST_DB)
+        lake: object = work / "lake"
+        server = None
+        if args.s3:
+            lake, server = _s3_lake(args.s3, work)
+        state = IngestState(lake.ingest_db if args.s3 else work / "lake" / INGEST_DB)  # type: ignore[attr-defined]
         state.add_store(EDS_ID, 0)  # created before the backlog
         state.close()
         store = EventDataStore(EDS_ID, "123456789012", "us-east-1", "bench", "ENABLED", (),
                                retention_period_days=3653)
-        worker = LakeIngestWorker(events, _Stores(store), lake, time.time)
+        worker = LakeIngestWorker(events, _Stores(store), lake, time.time)  # type: ignore[arg-type]
         t, cpu = time.perf_counter(), time.process_time()
         while worker.caught_up_seq() < head:
             worker.run_once()
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         worker.close()
-        files = layout.data_files(lake, EDS_ID)
+        files = lake.data_files(EDS_ID) if args.s3 else layout.data_files(lake, EDS_ID)  # type: ignore[attr-defined, arg-type]
         size = sum(p.stat().st_size for p in files)
         print(f"ingested {head} events in {wall:.2f} s: {head / wall:,.0f} events/s wall,"
               f" {head / cpu:,.0f} events/s of CPU time; {len(files)} files, {size:,} bytes,"
               f" {size / head:.1f} bytes/event")
+        if args.s3:
+            _cold_read(lake)
+            lake.close()  # type: ignore[attr-defined]
+            if server is not None:
+                server.stop()
         events.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

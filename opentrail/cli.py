@@ -198,6 +198,42 @@ def validate_logs_command(**values: Any) -> None:
     sys.exit(code)
 
 
+@main.group()
+def monitoring() -> None:
+    """CloudWatch Logs and CloudWatch helpers (see docs/monitoring.md)."""
+
+
+@monitoring.command("cis-setup")
+@_settings_options(("data_dir",))
+@click.option("--log-group", required=True, help="Log group the trail sends its events to (must exist).")
+@click.option("--sns-topic", required=True, help="ARN of the SNS topic the alarms notify.")
+@click.option("--namespace", default="CISBenchmark", show_default=True, help="Metric namespace of the filters.")
+@click.option("--period", type=int, default=300, show_default=True, help="Alarm period in seconds (10, 20, 30 or a multiple of 60).")
+@click.option("--region", default="us-east-1", show_default=True, help="Region of the log group and alarms.")
+@click.option("--endpoint-url", default=None,
+              help="API endpoint (default: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / _CLOUDWATCH / AWS_ENDPOINT_URL, else the server "
+                   "running on --data-dir).")
+def cis_setup_command(data_dir: Path, log_group: str, sns_topic: str, namespace: str, period: int, region: str,
+                      endpoint_url: str | None) -> None:
+    """Create the CIS AWS Foundations Benchmark CloudTrail metric filters and alarms (15 controls)."""
+    import botocore.exceptions
+
+    from .monitoring.cis import cis_setup
+    from .validation.command import api_client
+
+    try:
+        names = cis_setup(api_client("logs", endpoint_url, region, data_dir),
+                          api_client("cloudwatch", endpoint_url, region, data_dir),
+                          log_group=log_group, sns_topic_arn=sns_topic, namespace=namespace, period_s=period,
+                          echo=click.echo)
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(names)} CIS metric filters and alarms on {log_group}, notifying {sns_topic}.")
+
+
 def _print_progress(progress: Any) -> None:
     click.echo(f"\r{progress.render()}", nl=False, err=True)
 

@@ -16,7 +16,6 @@ import errno
 import json
 import logging
 import os
-import shutil
 import socket
 import threading
 import time
@@ -28,6 +27,7 @@ import uvicorn
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .lake.files import LakeFiles, LakeLocation
     from .store.sqlite import SqliteEventStore
 
 log = logging.getLogger("opentrail")
@@ -46,16 +46,22 @@ class RetentionPurger(threading.Thread):
 
     With ``lake`` (an :class:`opentrail.lake.Lake`), it also removes the event data stores that
     have been PENDING_DELETION for 7 days (:meth:`EventDataStoreService.purge_deleted`) and their
-    files. ``clock`` gives the time of each run (epoch seconds).
+    files. With ``monitoring`` (the CloudWatch service), it applies CloudWatch's retention to metric
+    data and alarm history. With ``logs`` (an :class:`opentrail.monitoring.logs.LogsService`), it
+    deletes the log events past their log group's retention (:meth:`LogsService.purge_expired`; AWS
+    does it within 72 hours). ``clock`` gives the time of each run (epoch seconds).
     """
 
     def __init__(self, store: object, retention_days: int, interval_s: float = PURGE_INTERVAL_S, *,
-                 lake: object = None, clock: Callable[[], float] = time.time) -> None:
+                 lake: object = None, monitoring: object = None, logs: object = None,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__(name="opentrail-retention", daemon=True)
         self._store = store
         self._retention_days = retention_days
         self._interval_s = interval_s
         self._lake = lake
+        self._monitoring = monitoring
+        self._logs = logs
         self._clock = clock
         self._stop = threading.Event()
 
@@ -64,19 +70,45 @@ class RetentionPurger(threading.Thread):
             now = self._clock()
             self.purge_once(now)
             self.purge_event_data_stores(now)
+            self.purge_monitoring()
+            self.purge_log_events(now)
             self._stop.wait(self._interval_s)
+
+    def purge_monitoring(self) -> None:
+        """CloudWatch retention: metric rollups and alarm history past their age
+        (:meth:`opentrail.monitoring.cloudwatch.CloudWatchService.housekeeping`)."""
+        if self._monitoring is None:
+            return
+        try:
+            self._monitoring.housekeeping()  # type: ignore[attr-defined]
+        except Exception:  # retried next interval; it must not stop the server
+            log.exception("CloudWatch retention failed")
+
+    def purge_log_events(self, now: float) -> int:
+        """Delete the log events past their log group's retention at ``now``; returns how many."""
+        if self._logs is None:
+            return 0
+        try:
+            return int(self._logs.purge_expired(now))  # type: ignore[attr-defined]
+        except Exception:  # retried next interval; it must not stop the server
+            log.exception("log event retention purge failed")
+            return 0
 
     def purge_event_data_stores(self, now: float) -> list[str]:
         """Remove the event data stores deleted 7 days or more before ``now`` and their files;
-        returns their IDs."""
-        from .lake.layout import store_dir
+        returns their IDs. (Files that cannot be removed now, the lake storage being unreachable,
+        are removed by Lake ingestion's next purge.)"""
+        from .lake.files import LakeFilesUnavailable
 
         if self._lake is None:
             return []
         try:
             gone = self._lake.stores.purge_deleted(now)  # type: ignore[attr-defined]
             for eds_id in gone:
-                shutil.rmtree(store_dir(self._lake.root, eds_id), ignore_errors=True)  # type: ignore[attr-defined]
+                try:
+                    self._lake.files.remove_store(eds_id)  # type: ignore[attr-defined]
+                except LakeFilesUnavailable as exc:
+                    log.warning("event data store %s: its files are removed later: %s", eds_id, exc)
             return gone
         except Exception:  # retried next interval; it must not stop the server
             log.exception("event data store purge failed")
@@ -197,29 +229,55 @@ def bind_socket(host: str, port: int) -> socket.socket:
 LAKE_RESULTS_DIR = "lake-results"
 
 
-def lake_root(settings: Settings) -> Path:
-    """The folder of the event data stores' files (``--lake-storage-url``; empty: ``<data-dir>/lake``).
-    Raises :class:`StartupRefused` for a URL that is not a local folder (``s3://`` comes later)."""
-    from .lake.layout import LAKE_DIR
+def lake_location(settings: Settings) -> LakeLocation:
+    """Where ``--lake-storage-url`` puts the event data stores' files (empty: ``<data-dir>/lake``).
+    Raises :class:`StartupRefused` for a URL that is neither a folder nor ``s3://bucket[/prefix]``."""
+    from .lake.files import parse_lake_url
 
-    url = settings.lake_storage_url
-    if not url:
-        return settings.data_dir / LAKE_DIR
-    if url.startswith("file://"):
-        return Path(url.removeprefix("file://"))
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
-        raise StartupRefused(f"--lake-storage-url {url}: {scheme}:// storage is not yet supported for event data stores;"
-                             " give a local folder (or leave it empty for <data-dir>/lake)")
-    return Path(url)
+    try:
+        return parse_lake_url(settings.lake_storage_url, settings.data_dir)
+    except ValueError as exc:
+        raise StartupRefused(f"--lake-storage-url {exc}") from None
 
 
-def start_lake_ingest(settings: Settings, store: object, lake_stores: object, root: Path) -> object:
+def open_lake_files(settings: Settings, timeouts: object) -> LakeFiles:
+    """The lake of ``--lake-storage-url``: a :class:`~opentrail.lake.files.FolderFiles`, or an
+    :class:`~opentrail.lake.objectfiles.ObjectFiles` on the S3-compatible service at
+    ``--s3-endpoint-url`` (AWS S3 when empty) with its cache in ``<data-dir>/lake-cache`` of at most
+    ``--lake-cache-size-mb``. Raises :class:`StartupRefused` when the bucket does not exist or the
+    service refuses access to it; a service that cannot be reached now only logs a warning
+    (ingestion waits for it)."""
+    from .lake.files import FolderFiles
+    from .lake.objectfiles import CACHE_DIR, INGEST_DB, ObjectFiles
+    from .objectstore import S3Storage, StorageError, StorageUnavailable
+
+    location = lake_location(settings)
+    if location.folder is not None:
+        return FolderFiles(location.folder)
+    storage = S3Storage(settings.s3_endpoint_url or None, timeouts=timeouts)  # type: ignore[arg-type]
+    where = f" at {settings.s3_endpoint_url}" if settings.s3_endpoint_url else " in AWS S3"
+    try:
+        if not storage.bucket_exists(location.bucket):
+            storage.close()
+            raise StartupRefused(f"--lake-storage-url {location.url}: the bucket {location.bucket} does not exist"
+                                 f"{where}; create it first")
+    except StorageUnavailable as exc:
+        log.warning("the lake storage %s cannot be reached now (%s); Lake ingestion waits for it", location.url, exc)
+    except StorageError as exc:
+        storage.close()
+        raise StartupRefused(f"--lake-storage-url {location.url}: the bucket {location.bucket}{where} cannot be used:"
+                             f" {exc}") from None
+    return ObjectFiles(storage, location.bucket, location.prefix, settings.data_dir / CACHE_DIR,
+                       settings.data_dir / INGEST_DB, settings.lake_cache_size_mb * 1024 * 1024)
+
+
+def start_lake_ingest(settings: Settings, store: object, lake_stores: object, files: object) -> object:
     """The running Lake ingestion thread (:class:`opentrail.lake.ingest.LakeIngestWorker`) over the
-    event data store service ``lake_stores``; stop it with :func:`stop_lake_ingest`."""
+    event data store service ``lake_stores``, writing into ``files`` (a
+    :class:`~opentrail.lake.files.LakeFiles` or a folder); stop it with :func:`stop_lake_ingest`."""
     from .lake.ingest import LakeIngestWorker
 
-    worker = LakeIngestWorker(store, lake_stores, root, time.time, interval_s=settings.lake_ingest_interval_s)  # type: ignore[arg-type]
+    worker = LakeIngestWorker(store, lake_stores, files, time.time, interval_s=settings.lake_ingest_interval_s)  # type: ignore[arg-type]
     worker.start()
     return worker
 
@@ -230,7 +288,7 @@ def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
     Close it with ``.close()``."""
     from .lake.imports import ImportManager
 
-    imports = ImportManager(data_dir, lake.root, lake.stores, storage, time.time)  # type: ignore[attr-defined]
+    imports = ImportManager(data_dir, lake.files, lake.stores, storage, time.time)  # type: ignore[attr-defined]
     lake.imports = imports  # type: ignore[attr-defined]
     imports.start()
     return imports
@@ -265,7 +323,8 @@ def run_server(settings: Settings) -> None:
     from .auth.accounts import AccountStore, bootstrap
     from .endpoints import EndpointTimeouts
     from .objectstore import open_storage
-    from .delivery import DELIVERY_DB, DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics
+    from .delivery import (CLOUDWATCH_LOGS_DB, DELIVERY_DB, CloudWatchLogsState, CloudWatchLogsWorker,
+                           DeliveringTrailService, DeliveryState, DeliveryWorker, SnsNotifier, SnsTopics)
     from .digests import DIGESTS_DB, KEYS_DIR, DigestState, DigestWorker, KeyStore, delivery_caught_up
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -275,22 +334,34 @@ def run_server(settings: Settings) -> None:
     except OSError as exc:
         raise StartupRefused(f"cannot create the data directory {data_dir}: {exc.strerror or exc}") from None
     check_free_space(data_dir, settings.min_free_bytes)
-    lake_dir = lake_root(settings)
+    timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
+    lake_location(settings)  # a bad URL is refused before anything is opened
     store = _open_store(data_dir, data_dir / EVENTS_DIR)
     try:
         sock = bind_socket(settings.host, settings.port)
     except BaseException:
         store.close()
         raise
+    try:
+        lake_files = open_lake_files(settings, timeouts)
+    except BaseException:
+        sock.close()
+        store.close()
+        raise
     boot = bootstrap(data_dir, os.environ)
     token_key = load_token_key(data_dir)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)
-    timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
     storage = open_storage(data_dir, settings.s3_endpoint_url, timeouts)
     delivery_state = DeliveryState(data_dir / DELIVERY_DB)
     sns_topics = SnsTopics(settings.sns_endpoint_url, timeouts)
+    from .monitoring.cloudwatch import CloudWatchService
+    from .monitoring.logs import LogsService
+
+    # CloudWatch first: log group metric filters put their data points into it.
+    monitoring = CloudWatchService(data_dir, time.time, sns_endpoint_url=settings.sns_endpoint_url, timeouts=timeouts)
+    logs = LogsService(data_dir, time.time, metric_sink=monitoring.put_metric_points)
     trails = DeliveringTrailService(data_dir, storage, time.time, state=delivery_state, store=store,
-                                    sns_topics=sns_topics)
+                                    sns_topics=sns_topics, log_groups=logs)
     notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
@@ -305,17 +376,21 @@ def run_server(settings: Settings) -> None:
     from .delivery.marks import head_seq
 
     lake_stores = EventDataStoreService(data_dir, time.time, head_seq=lambda: head_seq(store))
-    queries = QueryManager(lake_dir, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
+    queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
-    lake = Lake(stores=lake_stores, queries=queries, root=lake_dir)
-    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake)
+    lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files)
+    cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
+    cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
+                                        interval_s=settings.delivery_interval_s)
+    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring,
+                             logs=logs)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key, lake=lake)
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -331,22 +406,28 @@ def run_server(settings: Settings) -> None:
         print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
         purger.start()
         delivery.start()
+        cwl_delivery.start()
         digests.start()
-        lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_dir)
+        lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
+        monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
         server.run(sockets=[sock])
     finally:
         sock.close()
         purger.stop()
         delivery.stop()
+        cwl_delivery.stop()
         digests.stop()
         if delivery.is_alive():
             delivery.join(timeout=30)
+        if cwl_delivery.is_alive():
+            cwl_delivery.join(timeout=30)
         if digests.is_alive():
             digests.join(timeout=30)
         if lake_imports is not None:
             lake_imports.close()  # type: ignore[attr-defined]
         stop_lake_ingest(lake_ingest)
+        monitoring.close()
         queries.close()
         notifier.close()
         try:
@@ -358,9 +439,12 @@ def run_server(settings: Settings) -> None:
         accounts.close()
         trails.close()
         lake_stores.close()
+        logs.close()
+        cwl_state.close()
         delivery_state.close()
         digest_state.close()
         storage.close()
+        lake_files.close()
         sns_topics.close()
 
 

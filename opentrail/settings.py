@@ -107,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_DELIVERY_INTERVAL_S",
         2.0,
         float,
-        "Seconds a trail's oldest undelivered event waits before its log file is written (AWS: about 300).",
+        "Seconds a trail's oldest undelivered event waits before its log file is written, or its batch is sent to the trail's CloudWatch Logs log group (AWS: about 300).",
     ),
     Setting(
         "digest_interval_s",
@@ -155,7 +155,15 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_LAKE_STORAGE_URL",
         "",
         str,
-        "Folder holding the event data stores' Parquet files; empty: <data-dir>/lake (s3:// URLs are not supported yet).",
+        "Where the event data stores' Parquet files are: a folder (empty: <data-dir>/lake) or s3://bucket/prefix on --s3-endpoint-url (AWS S3 when empty), with local copies in <data-dir>/lake-cache.",
+    ),
+    Setting(
+        "lake_cache_size_mb",
+        "--lake-cache-size-mb",
+        "OPENTRAIL_LAKE_CACHE_SIZE_MB",
+        10240,
+        int,
+        "Most MiB of Parquet files kept in <data-dir>/lake-cache with an s3:// --lake-storage-url (least recently used deleted first; files running queries read stay).",
     ),
     Setting(
         "lake_ingest_interval_s",
@@ -198,6 +206,7 @@ class Settings:
     query_timeout_s: float = 3600.0
     lake_query_memory_mb: int = 2048
     lake_storage_url: str = ""
+    lake_cache_size_mb: int = 10240
     lake_ingest_interval_s: float = 1.0
     log_level: str = "info"
 

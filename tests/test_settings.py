@@ -52,15 +52,25 @@ def test_environment_twin_sets_the_value(monkeypatch) -> None:  # type: ignore[n
     assert seen["s"].lookup_events_rate_limit_per_s == 0.0
 
 
-def test_lake_storage_url_defaults_to_the_data_dir_and_s3_is_refused_in_one_line(tmp_path: Path) -> None:
-    from opentrail.server import lake_root
+def test_lake_storage_url_is_a_folder_or_an_s3_prefix_and_others_are_refused_in_one_line(tmp_path: Path) -> None:
+    from opentrail.lake.files import LakeLocation
+    from opentrail.server import lake_location
 
-    assert lake_root(Settings(data_dir=tmp_path)) == tmp_path / "lake"
-    assert lake_root(Settings(data_dir=tmp_path, lake_storage_url=str(tmp_path / "l"))) == tmp_path / "l"
-    assert lake_root(Settings(data_dir=tmp_path, lake_storage_url=f"file://{tmp_path}/f")) == tmp_path / "f"
-    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "d"), "--port", "0",
-                                       "--lake-storage-url", "s3://bucket/prefix"])
-    assert result.exit_code == 1
-    assert result.output == ("Error: --lake-storage-url s3://bucket/prefix: s3:// storage is not yet supported for"
-                             " event data stores; give a local folder (or leave it empty for <data-dir>/lake)\n")
+    assert lake_location(Settings(data_dir=tmp_path)) == LakeLocation(folder=tmp_path / "lake")
+    assert lake_location(Settings(data_dir=tmp_path, lake_storage_url=str(tmp_path / "l"))) == LakeLocation(folder=tmp_path / "l")
+    assert lake_location(Settings(data_dir=tmp_path, lake_storage_url=f"file://{tmp_path}/f")) == LakeLocation(
+        folder=tmp_path / "f")
+    assert lake_location(Settings(lake_storage_url="s3://lake-bucket/cloud/trail/")) == LakeLocation(
+        bucket="lake-bucket", prefix="cloud/trail/")
+    assert lake_location(Settings(lake_storage_url="s3://lake-bucket")) == LakeLocation(bucket="lake-bucket", prefix="")
+    refused = {
+        "gs://bucket/prefix": "gs://bucket/prefix: gs:// is not a lake storage; give a folder, file:// or s3://bucket/prefix",
+        "s3://Bad_Bucket/x": "s3://Bad_Bucket/x: the bucket name is not a valid S3 bucket name",
+        "s3://bucket/a//b": "s3://bucket/a//b: the prefix has an empty, '.' or '..' segment",
+    }
+    for url, message in refused.items():
+        result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "d"), "--port", "0",
+                                           "--lake-storage-url", url])
+        assert result.exit_code == 1
+        assert result.output == f"Error: --lake-storage-url {message}\n"
     assert not (tmp_path / "d" / "events").exists()  # refused before the event store is opened

@@ -1,23 +1,28 @@
-"""The ASGI application: the CloudTrail API (AWS JSON 1.1 on ``POST /``), the ingest endpoint,
-health and the web console.
+"""The ASGI application: every AWS service opentrail serves (CloudTrail, CloudWatch Logs,
+CloudWatch) on ``POST /``, the ingest endpoint, health and the web console.
 
 Routes:
 
-- ``POST /`` -- CloudTrail, ``X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``,
-  SigV4 service ``cloudtrail``; dispatched through :data:`opentrail.api.operations.OPERATIONS`.
+- ``POST /`` -- the AWS APIs, routed to a service by the SigV4 credential scope (then the
+  ``X-Amz-Target`` prefix, then CloudWatch's Query content type) by
+  :func:`opentrail.api.services.service_for_request`: ``cloudtrail`` (AWS JSON 1.1,
+  ``[com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``), ``logs`` (AWS JSON 1.1,
+  ``Logs_20140328.<Op>``), ``monitoring`` (AWS JSON 1.0 ``GraniteServiceVersion20100801.<Op>``, or
+  AWS Query ``Action=<Op>``). Each service dispatches through its explicit operation table.
+- ``POST /service/GraniteServiceVersion20100801/operation/<Op>`` -- CloudWatch in Smithy RPC v2 CBOR.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
   "full": bool}}``: "degraded" while the data directory is full
   (:func:`opentrail.store.space.data_directory_status`); HTTP 200 either way.
 - ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 
-Request processing for ``POST /``, in order: body size (413), SigV4 (authentication errors),
-target (UnknownOperationException), Content-Type (UnknownOperationException, 404), JSON body
-(SerializationException, nesting limit :data:`MAX_REQUEST_DEPTH`), then the handler behind the
-model's request validation, run and recorded by :func:`opentrail.api.calls.run_recorded` (a change
-is made only once its record is durable). Every response carries ``x-amzn-RequestId``; errors are rendered by
-:func:`opentrail.api.errors.error_response`; any unexpected exception is logged and answered with
-``InternalFailure`` (500).
+Request processing for the APIs, in order: body size (413), SigV4 for the routed service
+(authentication errors), the operation (UnknownOperationException), the protocol's body
+(:mod:`opentrail.api.protocols`: Content-Type, SerializationException, nesting limit
+:data:`MAX_REQUEST_DEPTH`), then the handler behind the model's request validation, run and recorded
+by :func:`opentrail.api.calls.run_recorded` under the service's eventSource (a change is made only
+once its record is durable). Every response carries ``x-amzn-RequestId``; errors are rendered by the
+protocol; any unexpected exception is logged and answered with ``InternalFailure`` (500).
 """
 
 from __future__ import annotations
@@ -45,20 +50,18 @@ from .errors import (
     RequestEntityTooLargeException,
     SerializationException,
     UnknownOperationException,
-    error_response,
-    json_response,
     new_request_id,
     store_error_to_aws,
 )
-from .operations import OPERATIONS, OperationContext, operation_from_target
+from .operations import OperationContext
+from .protocols import protocol_for
+from .services import service_for_request
 from .ratelimit import RateLimiter
 from .calls import run_recorded, staging_of
 from .recording import CallInfo, call_record, record_call
 
 log = logging.getLogger("opentrail.api")
 
-#: Content types accepted on the CloudTrail API (botocore sends the first).
-JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or RequestEntityTooLargeException as soon as it exceeds ``limit`` bytes
@@ -144,12 +147,6 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-#: Operations run on the event loop itself: short, and never waiting on I/O beyond a local read.
-#: The API runs LookupEvents as :func:`opentrail.api.lookup_events.lookup_events_rendered`
-#: (entries pre-rendered as JSON, same response bytes).
-INLINE_OPERATIONS = frozenset({"LookupEvents"})
-
-
 class RequestIdMiddleware:
     """Adds ``x-amzn-RequestId`` to responses that lack one (Starlette's own 404/405 answers)."""
 
@@ -182,6 +179,8 @@ def build_app(
     public_keys: Any = None,
     token_key: bytes | None = None,
     lake: Any = None,
+    logs: Any = None,
+    monitoring: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -190,16 +189,25 @@ def build_app(
     behind ListPublicKeys. ``token_key`` authenticates LookupEvents NextTokens
     (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process). ``lake`` is
     the :class:`opentrail.lake.Lake` behind the event data store and query operations (None: they
-    answer UnknownOperationException)."""
+    answer UnknownOperationException). ``logs`` and ``monitoring`` are the CloudWatch Logs and
+    CloudWatch services behind those APIs (None: their operations answer UnknownOperationException)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
+    # CloudTrail operations run on the event loop itself (short, never waiting on I/O beyond a local
+    # read): LookupEvents, as lookup_events_rendered (entries pre-rendered as JSON, same bytes).
     inline_handlers = {"LookupEvents": lookup_events_rendered}
 
-    async def cloudtrail_api(request: Request) -> Response:
+    async def api(request: Request) -> Response:
         request_id = new_request_id()
         event_time = clock()
-        operation = operation_from_target(request.headers.get("x-amz-target"))
+        headers = request.headers
+        service = service_for_request(authorization=headers.get("authorization"),
+                                      query_string=request.scope.get("query_string", b"").decode("latin-1"),
+                                      target=headers.get("x-amz-target"),
+                                      content_type=headers.get("content-type", ""), path=request.url.path)
+        protocol = protocol_for(request, service)
+        operation: str | None = None
         caller: Caller | None = None
         params: dict[str, Any] | None = None
         response: dict[str, Any] | None = None
@@ -207,16 +215,17 @@ def build_app(
         try:
             body = await read_body(request, settings.max_request_bytes)
             try:
-                caller = authenticate(request, body, accounts, "cloudtrail", clock())
+                operation = protocol.operation(request, body, service)
+            except AwsError:
+                operation = None
+            try:
+                caller = authenticate(request, body, accounts, service.name, clock())
             except SignatureRejected as exc:
                 caller = exc.caller
                 raise exc.error from None
             if operation is None:
                 raise UnknownOperationException()
-            content_type = request.headers.get("content-type", "")
-            if content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
-                raise UnknownOperationException.for_content_type()
-            params = parse_json_object(body)
+            params = protocol.decode(request, body, operation, service)
         except AwsError as exc:
             error = exc
         except Exception as exc:
@@ -224,32 +233,37 @@ def build_app(
             if isinstance(error, InternalFailure):
                 log.exception("unexpected error in %s (request %s)", operation, request_id)
         info = call_info(request)
+        recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
-            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake)
-            known_caller, known_params = caller, params
+            ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
+                                   logs, monitoring)
+            known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:
-                return call_record(caller=known_caller, operation=operation, params=known_params, response=result,
-                                   error_code=failure.code if failure else None,
+                return call_record(caller=known_caller, operation=known_operation, params=known_params,
+                                   response=result, error_code=failure.code if failure else None,
                                    error_message=failure.message if failure else None,
-                                   request_id=request_id, event_time=event_time, info=info)
+                                   request_id=request_id, event_time=event_time, info=info, service=service)
 
             try:
-                if operation in INLINE_OPERATIONS:
+                inline = service.inline.get(operation) or (inline_handlers.get(operation)
+                                                            if service.name == "cloudtrail" else None)
+                if inline is not None:
                     # A lookup takes about a millisecond and CPython runs one thread at a time
                     # anyway: on the event loop it saves a thread hop per request.
-                    inline = inline_handlers[operation]
                     response = run_recorded(operation=operation, call=lambda: inline(ctx, known_params or {}),
-                                            make_record=make_record, store=store)
+                                            make_record=make_record, store=store,
+                                            read_only=service.is_read_only(operation), recorded=recorded)
                 else:  # may wait on the store (recording, StartLogging/StopLogging flush it) or on storage
-                    handler = OPERATIONS[operation]
+                    handler = service.operations[operation]
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None)))
+                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring),
+                        read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc
-        elif caller is not None and operation is not None:
+        elif caller is not None and operation is not None and recorded:
             record_call(
                 store,
                 caller=caller,
@@ -261,10 +275,12 @@ def build_app(
                 request_id=request_id,
                 event_time=event_time,
                 info=info,
+                service=service,
             )
         if error is not None:
-            return error_response(error, request_id)
-        return json_response(response, request_id)
+            return protocol.encode_error(error, service, request_id)
+        assert operation is not None and response is not None
+        return protocol.encode(response, operation, service, request_id)
 
     async def health(request: Request) -> Response:
         space = data_directory_status(settings.data_dir, settings.min_free_bytes, store.is_full())
@@ -275,7 +291,8 @@ def build_app(
     from .ingest_route import make_ingest_endpoint
 
     routes = [
-        Route("/", cloudtrail_api, methods=["POST"]),
+        Route("/", api, methods=["POST"]),
+        Route("/service/{service_shape}/operation/{operation}", api, methods=["POST"]),
         Route("/_opentrail/health", health, methods=["GET"]),
         Route(
             "/_opentrail/ingest",
@@ -283,6 +300,6 @@ def build_app(
             methods=["POST"],
         ),
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
-                        token_key=token_key, lake=lake),
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

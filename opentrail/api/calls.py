@@ -76,12 +76,20 @@ def run_recorded(
     make_record: RecordBuilder,
     store: EventStore,
     staging: Callable[[], ContextManager[Callable[[], None]]] = _no_staging,
+    read_only: bool | None = None,
+    recorded: bool = True,
 ) -> dict[str, Any]:
     """Run ``call`` (the handler, bound to its context and parameters) and record it as described
     in the module docstring. Returns the response; raises the call's :class:`AwsError`, or the
     store's error as an AwsError when a state-changing call could not be recorded (nothing
-    changed). Unexpected exceptions of ``call`` are logged and become InternalFailure."""
-    if is_read_only(operation):
+    changed). Unexpected exceptions of ``call`` are logged and become InternalFailure.
+    ``read_only`` is the service's rule for ``operation`` (None: CloudTrail's); an operation that is
+    not ``recorded`` (a log-event operation CloudTrail does not log) just runs."""
+    if not recorded:
+        return _answer(*_run(operation, call))
+    if read_only is None:
+        read_only = is_read_only(operation)
+    if read_only:
         response, error = _run(operation, call)
         _submit(store, operation, make_record, response, error)
         return _answer(response, error)

@@ -1,12 +1,14 @@
-"""The operations page: every operation of the botocore CloudTrail model and whether opentrail
-implements it, built from the explicit operation table (:data:`opentrail.api.operations.OPERATIONS`).
+"""The operations page: every operation of every service opentrail serves (the botocore models of
+CloudTrail, CloudWatch Logs and CloudWatch) and whether opentrail implements it, how CloudTrail
+records it and the resource type of its IAM action, built from the explicit operation tables
+(:func:`opentrail.api.services.served_services`).
 
 ``python3 -m opentrail.api.coverage > docs/operations.md`` regenerates the committed page;
 tests/test_docs_operations.py fails when the committed file differs from :func:`render`.
 
-The page depends only on the operation table and on the model's operation names, modeled error
-shapes and ``apiVersion`` (``botocore/data/cloudtrail/2013-11-01/service-2.json``), never on the
-botocore version, so it changes only when an operation is implemented or the model changes.
+The page depends only on the operation tables and on the models' operation names and
+``apiVersion``, never on the botocore version, so it changes only when an operation is implemented
+or a model changes.
 """
 
 from __future__ import annotations
@@ -15,70 +17,93 @@ from dataclasses import dataclass
 
 import botocore.session
 
-from .operations import OPERATIONS, implemented_operations, is_read_only
+from .services import Service, is_implemented, served_services
+
+#: Section titles, in page order (signing name -> title).
+TITLES = {"cloudtrail": "CloudTrail", "logs": "CloudWatch Logs", "monitoring": "CloudWatch"}
 
 
 @dataclass(frozen=True, slots=True)
 class OperationRow:
-    """One row of the page: the AWS ``name``, ``implemented``, ``read_only`` (recorded with
-    ``readOnly: true``) and the model's modeled ``errors`` for that operation (sorted)."""
+    """One row of the page: the ``service`` (signing name), the AWS ``name``, ``implemented``,
+    ``read_only`` (recorded with ``readOnly: true``), ``recorded`` (``management``, ``data`` or
+    ``no``), the IAM action's ``resource`` type and the model's modeled ``errors`` (sorted)."""
 
+    service: str
     name: str
     implemented: bool
     read_only: bool
+    recorded: str
+    resource: str
     errors: tuple[str, ...]
 
 
-def operation_rows() -> list[OperationRow]:
-    """One row per operation of the botocore CloudTrail model, alphabetical. Raises
-    ``RuntimeError`` when the operation table and the model disagree (the table must list every
-    operation of the model and nothing else)."""
-    model = botocore.session.get_session().get_service_model("cloudtrail")
-    names = sorted(model.operation_names)
-    if set(names) != set(OPERATIONS):
-        missing = sorted(set(names) - set(OPERATIONS))
-        extra = sorted(set(OPERATIONS) - set(names))
-        raise RuntimeError(f"operation table differs from the model: missing {missing}, extra {extra}")
-    implemented = set(implemented_operations())
-    return [
-        OperationRow(
-            name=name,
-            implemented=name in implemented,
-            read_only=is_read_only(name),
-            errors=tuple(sorted(e.name for e in model.operation_model(name).error_shapes)),
-        )
-        for name in names
-    ]
+def operation_rows(service: Service | None = None) -> list[OperationRow]:
+    """One row per operation of ``service``'s botocore model (every served service when None),
+    alphabetical per service. Raises ``RuntimeError`` when an operation table and its model disagree
+    (the table must list every operation of the model and nothing else)."""
+    services = [service] if service is not None else list(served_services().values())
+    rows: list[OperationRow] = []
+    for svc in services:
+        model = botocore.session.get_session().get_service_model(svc.model)
+        names = sorted(model.operation_names)
+        if set(names) != set(svc.operations):
+            missing = sorted(set(names) - set(svc.operations))
+            extra = sorted(set(svc.operations) - set(names))
+            raise RuntimeError(f"{svc.name} operation table differs from the model: missing {missing}, extra {extra}")
+        for name in names:
+            recorded = "no" if not svc.is_recorded(name) else ("data" if name in svc.data_events else "management")
+            rows.append(OperationRow(
+                service=svc.name, name=name, implemented=is_implemented(svc.operations[name]),
+                read_only=svc.is_read_only(name), recorded=recorded, resource=svc.resources[name],
+                errors=tuple(sorted(e.name for e in model.operation_model(name).error_shapes))))
+    return rows
 
 
 def render() -> str:
     """The Markdown page (ends with one newline)."""
-    model = botocore.session.get_session().get_service_model("cloudtrail")
-    rows = operation_rows()
-    done = [r for r in rows if r.implemented]
+    services = served_services()
     lines = [
-        "# CloudTrail API operations",
+        "# API operations",
         "",
         "<!-- Generated by `python3 -m opentrail.api.coverage > docs/operations.md`; do not edit. -->",
         "",
-        f"Every operation of the AWS CloudTrail API model (botocore `cloudtrail/{model.api_version}/service-2.json`)",
-        "and whether opentrail implements it, read from the explicit operation table in",
-        "`opentrail/api/operations.py`. An operation that is not implemented yet answers",
-        "`UnknownOperationException` with a message naming it (HTTP 400).",
-        "",
-        f"Implemented: **{len(done)} of {len(rows)}** operations.",
-        "",
-        "| Operation | Status | Read-only |",
-        "|---|---|---|",
+        "Every operation of every AWS API opentrail serves on its one port (botocore models), whether",
+        "opentrail implements it, how CloudTrail records a call to it (a management event, readOnly or",
+        "not; a data event; or not at all, as AWS does not log it) and the resource type its IAM action",
+        "(`<prefix>:<Operation>`) is authorized on, read from the explicit operation tables",
+        "(`opentrail/api/operations.py`, `logs_operations.py`, `monitoring_operations.py`). An operation",
+        "that is not implemented yet answers `UnknownOperationException` with a message naming it (HTTP 400).",
     ]
-    for r in rows:
-        status = "implemented" if r.implemented else "not yet"
-        read_only = "yes" if r.read_only else "no"
-        lines.append(f"| `{r.name}` | {status} | {read_only} |")
+    for key, title in TITLES.items():
+        svc = services[key]
+        model = botocore.session.get_session().get_service_model(svc.model)
+        rows = operation_rows(svc)
+        done = [r for r in rows if r.implemented]
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            f"botocore `{svc.model}/{model.api_version}/service-2.json`; SigV4 service `{svc.name}`; IAM actions "
+            f"`{svc.iam_prefix}:<Operation>`; recorded with eventSource `{svc.event_source}`.",
+            "",
+            f"Implemented: **{len(done)} of {len(rows)}** operations.",
+            "",
+            "| Operation | Status | Read-only | Recorded | IAM resource |",
+            "|---|---|---|---|---|",
+        ]
+        for r in rows:
+            if not r.implemented and key != "cloudtrail":
+                continue
+            status = "implemented" if r.implemented else "not yet"
+            lines.append(f"| `{r.name}` | {status} | {'yes' if r.read_only else 'no'} | {r.recorded} | {r.resource} |")
+        if key != "cloudtrail":
+            lines += ["", f"The other {len(rows) - len(done)} operations of the model answer UnknownOperationException "
+                          "(they are listed in the operation table with their IAM resource types)."]
     lines += [
         "",
-        "Besides its modeled errors, any operation may answer the errors common to AWS JSON 1.1",
-        "services (authentication, throttling, serialization, validation); see docs/api.md.",
+        "Besides its modeled errors, any operation may answer the errors common to its protocol",
+        "(authentication, throttling, serialization, validation); see docs/api.md.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -56,6 +56,11 @@ class AwsError(Exception):
 
     status: int = 400
     default_message: str | None = None
+    #: The Query-protocol error code of a model with ``awsQueryCompatible`` (CloudWatch:
+    #: ``InvalidParameterValue`` for the ``InvalidParameterValueException`` shape); None: ``code``.
+    query_code: str | None = None
+    #: Who is at fault, for the Query protocol and ``x-amzn-query-error``: Sender (the caller) or Receiver.
+    sender_fault: bool = True
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message if message is not None else self.default_message

@@ -43,6 +43,8 @@ class OperationContext:
     public_keys: Any = None  # opentrail.digests.keys.KeyStore (ListPublicKeys), or None
     token_key: bytes | None = None
     lake: Any = None  # opentrail.lake.Lake (event data stores, queries), or None
+    logs: Any = None  # opentrail.monitoring.logs.LogsService (CloudWatch Logs), or None
+    monitoring: Any = None  # opentrail.monitoring.cloudwatch.CloudWatchService (metrics, alarms), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;
@@ -171,6 +173,19 @@ OPERATIONS: dict[str, Handler] = _build_table()
 def implemented_operations() -> list[str]:
     """Names of the operations that have a real handler (for the coverage page)."""
     return [op for op, h in OPERATIONS.items() if not h.__name__.startswith("not_implemented_")]
+
+
+def _cloudtrail() -> Any:
+    from .services import Service
+
+    return Service(name="cloudtrail", model="cloudtrail", iam_prefix="cloudtrail",
+                   event_source="cloudtrail.amazonaws.com", target_prefix=TARGET_PREFIX,
+                   operations=OPERATIONS, resources=OPERATION_RESOURCES,
+                   json_content_type="application/x-amz-json-1.1")
+
+
+#: CloudTrail as a :class:`opentrail.api.services.Service` (signing name ``cloudtrail``).
+CLOUDTRAIL = _cloudtrail()
 
 
 def operation_from_target(target: str | None) -> str | None:

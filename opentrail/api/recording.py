@@ -42,7 +42,6 @@ from ..events.record import RecordRejected, read_record
 from ..events.writer import api_call_record
 from ..store.base import EventStore
 from .model import input_shape, output_shape
-from .operations import is_read_only
 
 log = logging.getLogger("opentrail.api")
 
@@ -145,9 +144,16 @@ def call_record(
     request_id: str,
     event_time: float,
     info: CallInfo,
+    service: Any = None,
 ) -> dict[str, Any]:
-    """The record AWS would write for this call (see :func:`opentrail.events.writer.api_call_record`)."""
-    read_only = is_read_only(operation)
+    """The record AWS would write for this call (see :func:`opentrail.events.writer.api_call_record`)
+    to ``service`` (an :class:`opentrail.api.services.Service`; None: CloudTrail): its eventSource,
+    its model's shapes for requestParameters/responseElements, its readOnly rule, and for its data
+    event operations ``managementEvent: false`` / eventCategory Data with the resource type."""
+    if service is None:
+        from .operations import CLOUDTRAIL as service
+    read_only = service.is_read_only(operation)
+    data_type = service.data_events.get(operation)
     tls = None
     if info.is_tls:
         tls = {}
@@ -160,22 +166,24 @@ def call_record(
     return api_call_record(
         user_identity=caller.user_identity(),
         event_time=event_time,
-        event_source=EVENT_SOURCE,
+        event_source=service.event_source,
         event_name=operation,
         aws_region=caller.region,
         source_ip_address=info.source_ip,
         user_agent=bounded_text(info.user_agent) or "",
         error_code=error_code,
         error_message=bounded_text(error_message),
-        request_parameters=bounded_field(request_parameters(params, input_shape(operation)) or None)
+        request_parameters=bounded_field(request_parameters(params, input_shape(operation, service.model)) or None)
         if params else None,
         response_elements=None if read_only or error_code is not None or not response
-        else bounded_field(request_parameters(response, output_shape(operation)) or None),
+        else bounded_field(request_parameters(response, output_shape(operation, service.model)) or None),
         request_id=request_id,
         event_id=str(uuid.uuid4()),
         read_only=read_only,
         recipient_account_id=caller.account_id,
         tls_details=tls,
+        resources=[{"type": data_type}] if data_type else None,
+        management_event=data_type is None,
     )
 
 

@@ -24,7 +24,9 @@ Where CloudTrail answers one of its own modeled errors instead (LookupEvents' Ma
 EventCategory and lookup attributes, event selector and Insights selector values, tag keys and
 values), the constraint is left to the handler: :data:`HANDLER_CONSTRAINTS` and
 :data:`HANDLER_REQUIRED` list those member paths (``[]`` stands for a list item). Types are always
-checked here. See docs/api.md ("Request validation").
+checked here. CloudWatch Logs checks the length of log group and stream names itself, with its own
+message (:data:`HANDLER_MAX_LENGTH`). Java ``\\p{L}``-style classes of the Logs and CloudWatch
+models are read as their Unicode categories. See docs/api.md ("Request validation").
 
 :func:`validated` wraps a handler; :func:`validate_request` is the check itself (LookupEvents'
 rendered variant calls it directly).
@@ -41,7 +43,7 @@ from typing import Any, Callable
 
 
 from .model import service_description
-from .errors import SHOWN_VALUE_CHARS, SerializationException, ValidationException
+from .errors import SHOWN_VALUE_CHARS, AwsError, SerializationException, ValidationException
 
 #: Constraint violations listed in one ValidationException at most (Coral stops at 10).
 MAX_LISTED_ERRORS = 10
@@ -68,6 +70,13 @@ HANDLER_CONSTRAINTS: dict[str, frozenset[str]] = {
     "AddTags": _TAGS,
     "RemoveTags": _TAGS,
 }
+#: Service -> top-level members whose *maximum length* the service's handlers check themselves.
+#: CloudWatch Logs answers a log group or stream name over 512 characters with its own text ("Invalid
+#: LogGroup or LogStream, both must have length less than or equal to 512.", LocalStack's
+#: AWS-validated snapshots of CreateLogGroup and DeleteMetricFilter), not Coral's.
+HANDLER_MAX_LENGTH: dict[str, frozenset[str]] = {
+    "logs": frozenset({"logGroupName", "logStreamName"}),
+}
 #: Required members whose absence the handler answers with CloudTrail's modeled error.
 HANDLER_REQUIRED: dict[str, frozenset[str]] = {
     "LookupEvents": frozenset({"LookupAttributes[].AttributeKey", "LookupAttributes[].AttributeValue"}),
@@ -81,8 +90,8 @@ _NUMBER_TYPES = {"integer": "Integer", "long": "Long", "double": "Double", "floa
 _BASE64_BAD = re.compile(r"[^a-zA-Z0-9+/=]|=[^=]")
 
 
-def _load_model() -> dict[str, Any]:
-    return service_description("cloudtrail")
+def _load_model(service: str = "cloudtrail") -> dict[str, Any]:
+    return service_description(service)
 
 
 def shown(value: Any, depth: int = 0) -> str:
@@ -119,11 +128,52 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _java_pattern(pattern: str) -> re.Pattern[str]:
-    """A Java regular expression of the model as a Python one (surrogate-pair ranges become the
-    supplementary planes)."""
+#: Java's ``\\p{X}`` Unicode category classes (CloudWatch Logs tag keys, CloudWatch dimension values).
+_JAVA_CATEGORY = re.compile(r"\\p\{([A-Z][a-z]?)\}")
+#: A class escape followed by ``-`` inside a character class (``[\\w-_]``): Java reads the ``-`` as
+#: itself, Python refuses the range.
+_JAVA_ESCAPE_DASH = re.compile(r"(\\[wdsWDS])-")
+
+
+@functools.lru_cache(maxsize=1)
+def _category_table() -> dict[str, str]:
+    """Unicode general category (``Lu``) and major category (``L``) -> its code point ranges as the
+    inside of a Python character class, computed once in one pass (:mod:`unicodedata`)."""
+    import unicodedata
+
+    ranges: dict[str, list[str]] = {}
+    category = unicodedata.category
+
+    def close(name: str, start: int, end: int) -> None:
+        text = f"\\U{start:08x}" if start == end else f"\\U{start:08x}-\\U{end:08x}"
+        ranges.setdefault(name, []).append(text)
+        ranges.setdefault(name[0], []).append(text)
+
+    # Planes 4-13 are unassigned and planes 15-16 private use: no letter, mark, number,
+    # punctuation, symbol or separator there, so only these spans are read.
+    for first, last in ((0, 0x3FFFF), (0xE0000, 0xEFFFF)):
+        current, start = category(chr(first)), first
+        for cp in range(first + 1, last + 1):
+            name = category(chr(cp))
+            if name != current:
+                close(current, start, cp - 1)
+                current, start = name, cp
+        close(current, start, last)
+    return {name: "".join(parts) for name, parts in ranges.items()}
+
+
+def _java_pattern(pattern: str) -> re.Pattern[str] | None:
+    """A Java regular expression of the model as a Python one: surrogate-pair ranges become the
+    supplementary planes, ``\\p{L}``-style categories their code point ranges (they only appear
+    inside character classes in the models), and ``-`` after a class escape in a class is literal.
+    None for a pattern Python's ``re`` still cannot express: that pattern is not checked."""
     python = pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
-    return re.compile(python)
+    python = _JAVA_CATEGORY.sub(lambda m: _category_table()[m.group(1)], python)
+    python = _JAVA_ESCAPE_DASH.sub(lambda m: m.group(1) + "\\-", python)
+    try:
+        return re.compile(python)
+    except re.error:
+        return None
 
 
 def _size_checks(shape: dict[str, Any], noun: str) -> list[tuple[Callable[[int], bool], str]]:
@@ -140,10 +190,12 @@ def _size_checks(shape: dict[str, Any], noun: str) -> list[tuple[Callable[[int],
 class _Compiler:
     """Turns the model's shapes into :data:`Checker` closures, once per operation."""
 
-    def __init__(self, shapes: dict[str, Any], operation: str) -> None:
+    def __init__(self, shapes: dict[str, Any], operation: str, service: str = "cloudtrail") -> None:
         self.shapes = shapes
-        self.owned = HANDLER_CONSTRAINTS.get(operation, frozenset())
-        self.owned_required = HANDLER_REQUIRED.get(operation, frozenset())
+        own = service == "cloudtrail"  # HANDLER_CONSTRAINTS / HANDLER_REQUIRED are CloudTrail's
+        self.owned = HANDLER_CONSTRAINTS.get(operation, frozenset()) if own else frozenset()
+        self.owned_required = HANDLER_REQUIRED.get(operation, frozenset()) if own else frozenset()
+        self.owned_max = HANDLER_MAX_LENGTH.get(service, frozenset())
 
     def compile(self, name: str, template: str) -> Checker:
         shape = self.shapes[name]
@@ -156,6 +208,8 @@ class _Compiler:
         if kind == "map":
             return self._map(shape, template, constrained)
         if kind == "string":
+            if template in self.owned_max:
+                shape = {k: v for k, v in shape.items() if k != "max"}
             return self._string(shape, constrained)
         if kind == "boolean":
             return _boolean
@@ -312,26 +366,50 @@ def _base64(value: str) -> bytes:
     return data
 
 
-def _build() -> dict[str, Checker]:
-    model = _load_model()
+def _build(service: str = "cloudtrail") -> dict[str, Checker]:
+    model = _load_model(_MODEL_OF.get(service, service))
     checkers: dict[str, Checker] = {}
     for operation, spec in model["operations"].items():
         shape = spec.get("input", {}).get("shape")
         if shape is not None:
-            checkers[operation] = _Compiler(model["shapes"], operation).compile(shape, "")
+            checkers[operation] = _Compiler(model["shapes"], operation, service).compile(shape, "")
     return checkers
 
 
-#: Operation name -> the check of its input shape, for every operation of the model.
+#: Signing name -> botocore model name, where they differ.
+_MODEL_OF = {"monitoring": "cloudwatch"}
+
+#: Operation name -> the check of its input shape, for every operation of the CloudTrail model.
 CHECKERS: dict[str, Checker] = _build()
 
 
-def validate_request(operation: str, params: dict[str, Any]) -> None:
-    """Check the request JSON object ``params`` of ``operation`` against the model. Raises
-    SerializationException for a member of the wrong JSON type and ValidationException for
-    constraint violations (see the module docstring); does nothing for an operation the model does
-    not have."""
-    check = CHECKERS.get(operation)
+@functools.lru_cache(maxsize=None)
+def checkers_of(service: str) -> dict[str, Checker]:
+    """Operation name -> the check of its input shape, for every operation of ``service`` (a signing
+    name or botocore model name)."""
+    return CHECKERS if service == "cloudtrail" else _build(service)
+
+
+def _validation_error(service: str) -> type[AwsError]:
+    """The error a constraint violation answers: ValidationException (CloudTrail, Coral's),
+    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, the Query protocol's)."""
+    if service == "logs":
+        from .logs_errors import InvalidParameterException
+
+        return InvalidParameterException
+    if service in ("monitoring", "cloudwatch"):
+        from .cloudwatch_errors import ValidationError
+
+        return ValidationError
+    return ValidationException
+
+
+def validate_request(operation: str, params: dict[str, Any], service: str = "cloudtrail") -> None:
+    """Check the request object ``params`` of ``operation`` of ``service`` against the model. Raises
+    SerializationException for a member of the wrong JSON type and the service's validation error
+    (:func:`_validation_error`) for constraint violations (see the module docstring); does nothing
+    for an operation the model does not have."""
+    check = checkers_of(service).get(operation)
     if check is None:
         return
     problems: list[str] = []
@@ -339,19 +417,19 @@ def validate_request(operation: str, params: dict[str, Any]) -> None:
     if problems:
         count = len(problems)
         plural = "s" if count > 1 else ""
-        raise ValidationException(f"{count} validation error{plural} detected: " + "; ".join(problems))
+        raise _validation_error(service)(f"{count} validation error{plural} detected: " + "; ".join(problems))
 
 
 Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
-def validated(operation: str, handler: Handler) -> Handler:
-    """``handler`` behind :func:`validate_request` (same name, docstring and attributes; the
-    original is ``__wrapped__``)."""
+def validated(operation: str, handler: Handler, service: str = "cloudtrail") -> Handler:
+    """``handler`` behind :func:`validate_request` for ``service`` (same name, docstring and
+    attributes; the original is ``__wrapped__``)."""
 
     @functools.wraps(handler)
     def run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        validate_request(operation, params)
+        validate_request(operation, params, service)
         return handler(ctx, params)
 
     return run

@@ -1,4 +1,5 @@
-"""The web console: event history, one event, downloads, activity chart, trails, Lake; sign-in.
+"""The web console: event history, one event, downloads, activity chart, trails, Lake, log groups
+and alarms; sign-in.
 
 Server-rendered Jinja2 pages with a little JavaScript of our own, all served by opentrail (no CDN,
 no network access at run time). Pages call the CloudTrail API handlers as the signed-in user
@@ -20,6 +21,7 @@ from .auth_pages import AuthPages
 from .backend import ConsoleBackend
 from .history_pages import HistoryPages
 from .lake_pages import LAKE, LakePages
+from .monitoring_pages import ALARMS, LOGS, MonitoringPages
 from .sessions import SessionStore
 from .trail_pages import TrailPages
 from .web import BASE, STATIC_DIR
@@ -28,13 +30,15 @@ from .web import BASE, STATIC_DIR
 def console_routes(*, settings: Settings, store: EventStore, accounts: AccountStore,
                    clock: Callable[[], float], trails: Any = None,
                    sessions: SessionStore | None = None, token_key: bytes | None = None,
-                   lake: Any = None) -> list[BaseRoute]:
+                   lake: Any = None, logs: Any = None, monitoring: Any = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
     ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
     :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it)."""
-    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake)
+    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake,
+                             logs, monitoring)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)
+    monitoring = MonitoringPages(backend)
     return [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
@@ -57,6 +61,10 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(LAKE + "/queries/{query_id}", lake_pages.query, methods=["GET"]),
         Route(LAKE + "/queries/{query_id}/cancel", lake_pages.cancel_query, methods=["POST"]),
         Route(LAKE + "/queries/{query_id}/download", lake_pages.download, methods=["GET"]),
+        Route(LOGS, monitoring.log_groups, methods=["GET"]),
+        Route(LOGS + "/group", monitoring.log_group, methods=["GET"]),
+        Route(ALARMS, monitoring.alarms, methods=["GET"]),
+        Route(ALARMS + "/view", monitoring.alarm, methods=["GET"]),
         Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ]
 

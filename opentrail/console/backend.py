@@ -1,7 +1,7 @@
 """What the console pages run on: the API's own operation handlers, called as the signed-in user.
 
 The console never reads the store or the trail database by itself: every page calls the same
-handlers the CloudTrail API dispatches to (:data:`opentrail.api.operations.OPERATIONS`), with an
+handlers the APIs dispatch to (each service's operation table, :mod:`opentrail.api.services`), with an
 :class:`OperationContext` whose caller is the console session (its ``ASIA...`` key id and chosen
 Region). What the console shows is therefore what LookupEvents/DescribeTrails answer.
 
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..api.errors import AwsError, InternalFailure, new_request_id
-from ..api.operations import OPERATIONS, OperationContext
+from ..api.operations import OperationContext
+from ..api.services import service_named
 from ..api.ratelimit import RateLimiter
 from ..api.calls import run_recorded, staging_of
 from ..api.recording import CallInfo
@@ -48,20 +49,25 @@ class ConsoleBackend:
     sessions: SessionStore
     token_key: bytes | None = None
     lake: Any = None
+    logs: Any = None
+    monitoring: Any = None
 
     def __post_init__(self) -> None:
         self._no_limit = RateLimiter(0.0, self.clock)
 
     def call(self, session: ConsoleSession, info: CallInfo, operation: str, params: dict[str, Any],
-             *, record: bool = True) -> dict[str, Any]:
-        """Run ``operation`` with ``params`` (the API's JSON request) as ``session``; returns the
-        response object or raises the operation's :class:`AwsError` (InternalFailure for anything
-        unexpected). With ``record`` the call is recorded in the session's event history."""
+             *, record: bool = True, service: str = "cloudtrail") -> dict[str, Any]:
+        """Run ``operation`` of ``service`` (a signing name: ``cloudtrail``, ``logs``, ``monitoring``)
+        with ``params`` (the API's JSON request) as ``session``; returns the response object or raises
+        the operation's :class:`AwsError` (InternalFailure for anything unexpected). With ``record``
+        the call is recorded in the session's event history, as the API records it (operations the
+        service does not log in CloudTrail are not)."""
         request_id = new_request_id()
         event_time = self.clock()
         ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails,
-                               token_key=self.token_key, lake=self.lake)
-        handler = OPERATIONS[operation]
+                               token_key=self.token_key, lake=self.lake, logs=self.logs, monitoring=self.monitoring)
+        api = service_named(service)
+        handler = api.operations[operation]
         if not record:
             try:
                 return handler(ctx, params)
@@ -75,8 +81,11 @@ class ConsoleBackend:
             return console_call_record(
                 session=session, operation=operation, params=params, response=response,
                 error_code=error.code if error else None, error_message=error.message if error else None,
-                request_id=request_id, event_time=event_time, info=info,
+                request_id=request_id, event_time=event_time, info=info, service=api,
             )
 
         return run_recorded(operation=operation, call=lambda: handler(ctx, params), make_record=make_record,
-                            store=self.store, staging=staging_of(self.trails, getattr(self.lake, "stores", None)))
+                            store=self.store,
+                            staging=staging_of(self.trails, getattr(self.lake, "stores", None), self.logs,
+                                               self.monitoring),
+                            read_only=api.is_read_only(operation), recorded=api.is_recorded(operation))

@@ -91,8 +91,9 @@ def console_login_record(*, caller: Caller, success: bool, event_time: float, in
 def console_call_record(*, session: ConsoleSession, operation: str, params: Mapping[str, Any] | None,
                         response: Mapping[str, Any] | None, error_code: str | None,
                         error_message: str | None, request_id: str, event_time: float,
-                        info: CallInfo) -> dict[str, Any]:
-    """The record of one CloudTrail API call the console made for ``session``."""
+                        info: CallInfo, service: Any = None) -> dict[str, Any]:
+    """The record of one API call the console made for ``session`` to ``service`` (an
+    :class:`opentrail.api.services.Service`; None: CloudTrail)."""
     console_info = CallInfo(info.source_ip, CONSOLE_USER_AGENT, info.host, info.tls_version,
                             info.cipher_suite, info.is_tls)
     record = call_record(
@@ -105,6 +106,7 @@ def console_call_record(*, session: ConsoleSession, operation: str, params: Mapp
         request_id=request_id,
         event_time=event_time,
         info=console_info,
+        service=service,
     )
     record["userIdentity"]["sessionContext"] = {
         "attributes": {"creationDate": format_event_time(int(session.created)), "mfaAuthenticated": "false"}

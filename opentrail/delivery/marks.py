@@ -4,7 +4,9 @@ StartLogging/StopLogging bound which events a trail takes by *append order*: a c
 as a mark at the store's newest seq at that moment (:func:`head_seq`), so events acknowledged
 before StopLogging returned are delivered and those appended after it are not, whatever their
 eventTime says (imported events can be old). :class:`DeliveringTrailService` writes the marks;
-:func:`logging_at` answers "was the trail logging when seq S was appended?".
+:func:`logging_at` answers "was the trail logging when seq S was appended?". Changes of a trail's
+CloudWatchLogsLogGroupArn are placed the same way (log group marks, for the CloudWatch Logs
+delivery). :func:`settled_marks` is how a worker reads trails and marks together.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Callable, Iterator
 from ..objectstore.base import ObjectStorage
 from ..store.base import EventStore
 from ..trails.model import Trail
-from ..trails.service import SnsTopicChecker, TrailService
-from .state import DeliveryState, Mark
+from ..trails.service import LogGroupChecker, SnsTopicChecker, TrailService, TrailSettings
+from .state import DeliveryState, LogGroupMark, Mark
 
 
 def head_seq(store: EventStore) -> int:
@@ -34,14 +36,39 @@ def logging_at(marks: list[Mark], seq: int) -> bool:
     return i >= 0 and marks[i].logging
 
 
+def settled_marks(trails: TrailService, state: DeliveryState,
+                  store: EventStore) -> tuple[list[Trail], dict[str, list[Mark]], dict[str, list[LogGroupMark]]]:
+    """Every trail with its logging marks and log group marks, read together under ``state.lock``.
+    A trail whose logging state or log group differs from its last mark (a crash between the
+    trail's write and its mark's) gets the missing mark now, at the store's head seq."""
+    with state.lock:
+        all_trails = trails.trails()
+        marks = state.marks()
+        groups = state.log_group_marks()
+        for trail in all_trails:
+            have = marks.get(trail.arn, [])
+            if trail.status.is_logging != (bool(have) and have[-1].logging):
+                mark = Mark(head_seq(store), trail.status.is_logging)
+                state.add_mark(trail.arn, mark.seq, mark.logging)
+                marks[trail.arn] = [*have, mark]
+            placed = groups.get(trail.arn, [])
+            if trail.cloud_watch_logs_log_group_arn != (placed[-1].group_arn if placed else None):
+                group_mark = LogGroupMark(head_seq(store), trail.cloud_watch_logs_log_group_arn)
+                state.add_log_group_mark(trail.arn, group_mark.seq, group_mark.group_arn)
+                groups[trail.arn] = [*placed, group_mark]
+        return all_trails, marks, groups
+
+
 class DeliveringTrailService(TrailService):
     """:class:`TrailService` that also records logging marks in ``state`` (with the store's head
-    seq) when StartLogging/StopLogging change a trail's state, and forgets a deleted trail's
+    seq) when StartLogging/StopLogging change a trail's state, log group marks when
+    CreateTrail/UpdateTrail change its CloudWatchLogsLogGroupArn, and forgets a deleted trail's
     cursors. The change and its mark happen under ``state.lock``."""
 
     def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
-                 state: DeliveryState, store: EventStore, sns_topics: SnsTopicChecker | None = None) -> None:
-        super().__init__(data_dir, storage, clock, sns_topics=sns_topics)
+                 state: DeliveryState, store: EventStore, sns_topics: SnsTopicChecker | None = None,
+                 log_groups: LogGroupChecker | None = None) -> None:
+        super().__init__(data_dir, storage, clock, sns_topics=sns_topics, log_groups=log_groups)
         self._delivery_state = state
         self._event_store = store
 
@@ -57,6 +84,25 @@ class DeliveringTrailService(TrailService):
         was_logging = bool(marks) and marks[-1].logging
         if trail.status.is_logging != was_logging:
             self._delivery_state.add_mark(trail.arn, head_seq(self._event_store), trail.status.is_logging)
+
+    def _mark_log_group(self, trail: Trail) -> None:
+        marks = self._delivery_state.log_group_marks().get(trail.arn, [])
+        if trail.cloud_watch_logs_log_group_arn != (marks[-1].group_arn if marks else None):
+            self._delivery_state.add_log_group_mark(trail.arn, head_seq(self._event_store),
+                                                    trail.cloud_watch_logs_log_group_arn)
+
+    def create_trail(self, account_id: str, region: str, name: str, settings: TrailSettings,
+                     tags: tuple[tuple[str, str | None], ...] = ()) -> Trail:
+        with self._delivery_state.lock:
+            trail = super().create_trail(account_id, region, name, settings, tags)
+            self._apply(lambda: self._mark_log_group(trail))
+            return trail
+
+    def update_trail(self, account_id: str, region: str, name_or_arn: str, settings: TrailSettings) -> Trail:
+        with self._delivery_state.lock:
+            trail = super().update_trail(account_id, region, name_or_arn, settings)
+            self._apply(lambda: self._mark_log_group(trail))
+            return trail
 
     def start_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         with self._delivery_state.lock:

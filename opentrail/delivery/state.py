@@ -5,6 +5,10 @@ Tables:
 - ``marks (id, arn, seq, logging)``: logging state changes of a trail, placed in the event log's
   append order: ``logging=1`` at seq S means the trail takes events with seq > S, ``logging=0``
   means it stops taking them. Written when StartLogging/StopLogging change the state.
+- ``log_group_marks (id, arn, seq, group_arn)``: changes of a trail's CloudWatchLogsLogGroupArn in
+  the same order: from the event after seq S on, the trail's events go to log group ``group_arn``
+  (NULL: to none). Written when CreateTrail/UpdateTrail change it; read by the CloudWatch Logs
+  delivery (:mod:`.cloudwatch_logs`).
 - ``trails (arn, read_seq)``: every selected event of the trail with seq <= read_seq is in a
   planned (or delivered) log file; a restart reads the event log again from there.
 - ``regions (arn, region, planned_seq, delivered_seq)``: per trail and Region, the events with
@@ -34,6 +38,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
                                   logging INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS marks_arn ON marks (arn, seq, id);
+CREATE TABLE IF NOT EXISTS log_group_marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
+                                            group_arn TEXT);
+CREATE INDEX IF NOT EXISTS log_group_marks_arn ON log_group_marks (arn, seq, id);
 CREATE TABLE IF NOT EXISTS trails (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
                                     delivered_seq INTEGER NOT NULL, PRIMARY KEY (arn, region));
@@ -49,6 +56,14 @@ class Mark:
 
     seq: int
     logging: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LogGroupMark:
+    """From the event after ``seq`` on, the trail's log group is ``group_arn`` (None: none)."""
+
+    seq: int
+    group_arn: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +126,21 @@ class DeliveryState:
             out.setdefault(str(arn), []).append(Mark(int(seq), bool(logging)))  # type: ignore[call-overload]
         return out
 
+    def add_log_group_mark(self, arn: str, seq: int, group_arn: str | None) -> None:
+        self._write([("INSERT INTO log_group_marks (arn, seq, group_arn) VALUES (?, ?, ?)", (arn, seq, group_arn))])
+        self.version += 1
+
+    def log_group_marks(self) -> dict[str, list[LogGroupMark]]:
+        """Every trail's log group marks in (seq, insertion) order."""
+        out: dict[str, list[LogGroupMark]] = {}
+        for arn, seq, group in self._read("SELECT arn, seq, group_arn FROM log_group_marks ORDER BY arn, seq, id"):
+            out.setdefault(str(arn), []).append(LogGroupMark(int(seq), None if group is None else str(group)))  # type: ignore[call-overload]
+        return out
+
     def forget_trail(self, arn: str) -> None:
         """Drop a deleted trail's marks and cursors (its planned files stay and are uploaded)."""
         self._write([("DELETE FROM marks WHERE arn = ?", (arn,)), ("DELETE FROM trails WHERE arn = ?", (arn,)),
-                     ("DELETE FROM regions WHERE arn = ?", (arn,))])
+                     ("DELETE FROM regions WHERE arn = ?", (arn,)), ("DELETE FROM log_group_marks WHERE arn = ?", (arn,))])
         self.version += 1
 
     # --- cursors -----------------------------------------------------------------------------

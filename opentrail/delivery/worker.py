@@ -46,7 +46,7 @@ from ..trails.model import Trail
 from ..trails.service import TrailService
 from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, fill_points, log_file_body,
                       log_file_key, random_unique, to_runs)
-from .marks import head_seq
+from .marks import settled_marks
 from .notify import SnsNotifier
 from .routing import NEVER, PER_RECORD, partition_route, raw_decider, takes_record
 from .state import DeliveryState, Mark, Plan
@@ -205,15 +205,7 @@ class DeliveryWorker(threading.Thread):
         if self._versions == (self._trails.version, self._state.version):
             return
         with self._state.lock:
-            trails = self._trails.trails()
-            marks = self._state.marks()
-            for trail in trails:
-                have = marks.get(trail.arn, [])
-                if trail.status.is_logging != (bool(have) and have[-1].logging):
-                    # changed without a mark (a crash between the two writes): place it now
-                    mark = Mark(head_seq(self._store), trail.status.is_logging)
-                    self._state.add_mark(trail.arn, mark.seq, mark.logging)
-                    marks[trail.arn] = [*have, mark]
+            trails, marks, _ = settled_marks(self._trails, self._state, self._store)
             self._versions = (self._trails.version, self._state.version)
         views: dict[str, _View] = {}
         for trail in trails:

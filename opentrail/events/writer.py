@@ -58,8 +58,11 @@ def api_call_record(
     resources: list[Mapping[str, Any]] | None = None,
     api_version: str | None = None,
     tls_details: Mapping[str, Any] | None = None,
+    management_event: bool = True,
 ) -> dict[str, Any]:
-    """One ``AwsApiCall`` management event (eventVersion 1.11, eventCategory Management).
+    """One ``AwsApiCall`` event (eventVersion 1.11): a management event (eventCategory Management),
+    or with ``management_event=False`` a data event (``managementEvent: false``, eventCategory Data,
+    as AWS writes data events such as S3 GetObject).
 
     ``event_time`` is epoch seconds; ``event_id`` and ``request_id`` are UUIDs; ``read_only`` is the
     record's boolean. ``requestParameters``/``responseElements`` are written even when None (AWS
@@ -98,7 +101,7 @@ def api_call_record(
         request_parameters=request_parameters, response_elements=response_elements, request_id=request_id,
         event_id=event_id, read_only=read_only, recipient_account_id=recipient_account_id,
         error_code=error_code, error_message=error_message, additional_event_data=additional_event_data,
-        resources=resources, api_version=api_version, tls_details=tls_details,
+        resources=resources, api_version=api_version, tls_details=tls_details, management_event=management_event,
     )
 
 
@@ -123,6 +126,7 @@ def layout_api_call(
     resources: list[Mapping[str, Any]] | None = None,
     api_version: str | None = None,
     tls_details: Mapping[str, Any] | None = None,
+    management_event: bool = True,
 ) -> dict[str, Any]:
     """The ``AwsApiCall`` record of :func:`api_call_record` in AWS's key order, *without* its
     checks (for callers with their own rules, e.g. :func:`opentrail.client.audit_event`).
@@ -153,10 +157,10 @@ def layout_api_call(
     record["eventType"] = "AwsApiCall"
     if api_version is not None:
         record["apiVersion"] = api_version
-    record["managementEvent"] = True
+    record["managementEvent"] = management_event
     if recipient_account_id is not None:
         record["recipientAccountId"] = recipient_account_id
-    record["eventCategory"] = "Management"
+    record["eventCategory"] = "Management" if management_event else "Data"
     if tls_details is not None:
         record["tlsDetails"] = dict(tls_details)
     return record

@@ -1,7 +1,8 @@
 """CloudTrail Lake: event data stores, their files, and SQL queries over them.
 
 - :mod:`.model`: the event data store as a value; :mod:`.schema`: the table schema and one record
-  -> one row; :mod:`.layout`: where a store's Parquet files are.
+  -> one row; :mod:`.layout`: where a store's Parquet files are; :mod:`.files`: the lake root as a
+  local folder or (:mod:`.objectfiles`, :mod:`.cache`) an object store prefix with a local cache.
 - :mod:`.service`: the event data store operations (``<data-dir>/lake.db``).
 - :mod:`.ingest`: the consumer of the event log that writes selected events into stores.
 - :mod:`.sql` and :mod:`.queries`: Trino SQL on DuckDB, and the asynchronous query runner.
@@ -20,10 +21,19 @@ from typing import Any
 @dataclass
 class Lake:
     """``stores``: the event data store service; ``queries``: the query runner (None until it
-    exists); ``root``: the lake root folder (see :mod:`.layout`); ``imports``: the import manager
-    (:class:`.imports.ImportManager`), None when imports are not served."""
+    exists); ``root``: the folder the files' paths are below (the lake root folder, or the local
+    cache of an object-stored lake; see :mod:`.layout`); ``imports``: the import manager
+    (:class:`.imports.ImportManager`), None when imports are not served; ``files``: where the files
+    are (:class:`.files.LakeFiles`; None: a :class:`.files.FolderFiles` over ``root``)."""
 
     stores: Any
     queries: Any
     root: Path
     imports: Any = None
+    files: Any = None
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            from .files import FolderFiles
+
+            self.files = FolderFiles(self.root)

@@ -68,8 +68,9 @@ from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
 from ..state_db import open_state_db
 from ..trails.names import ROLE_ARN
 from . import layout
+from .files import FolderFiles, LakeFileGone, LakeFiles, LakeFilesUnavailable
 from .errors import (InactiveEventDataStoreException, InvalidEventDataStoreCategoryException, LakeError)
-from .ingest import _TMP, _day_of, _days, write_file
+from .ingest import RETRY_FIRST_S, RETRY_MAX_S, _TMP, _day_of, _days
 from .model import INGESTED_CATEGORIES
 from .columns import rows_with_mask
 
@@ -263,14 +264,21 @@ class _Stopped(Exception):
 class ImportManager:
     """The imports of every account, and the thread that runs them (module docstring).
 
-    ``stores``: the event data store service (``find``, ``all``); ``storage``: the object storage
-    the buckets are read from; ``clock`` gives epoch seconds. :meth:`start` starts the thread
-    (imports left INITIALIZING/IN_PROGRESS by a previous run resume); :meth:`close` stops it."""
+    ``lake``: where the stores' files are (:class:`.files.LakeFiles`; a folder path means
+    :class:`.files.FolderFiles` over it); ``stores``: the event data store service (``find``,
+    ``all``); ``storage``: the object storage the buckets are read from; ``clock`` gives epoch
+    seconds. :meth:`start` starts the thread (imports left INITIALIZING/IN_PROGRESS by a previous
+    run resume); :meth:`close` stops it. While the lake storage cannot be reached
+    (:class:`.files.LakeFilesUnavailable`) the running import waits (``retry_first_s`` doubling to
+    ``retry_max_s``) and then resumes where its last commit left it."""
 
-    def __init__(self, data_dir: Path, lake_root: Path, stores: Any, storage: ObjectStorage,
+    def __init__(self, data_dir: Path, lake: Path | LakeFiles, stores: Any, storage: ObjectStorage,
                  clock: Callable[[], float], *, batch_events: int = BATCH_EVENTS,
-                 batch_seconds: float = BATCH_SECONDS, poll_s: float = 0.5) -> None:
-        self._root, self._stores, self._storage, self._clock = Path(lake_root), stores, storage, clock
+                 batch_seconds: float = BATCH_SECONDS, poll_s: float = 0.5, retry_first_s: float = RETRY_FIRST_S,
+                 retry_max_s: float = RETRY_MAX_S) -> None:
+        self._files = lake if isinstance(lake, LakeFiles) else FolderFiles(Path(lake))
+        self._root, self._stores, self._storage, self._clock = self._files.root, stores, storage, clock
+        self._retry_first_s, self._retry_max_s = retry_first_s, retry_max_s
         self._batch_events, self._batch_seconds, self._poll_s = batch_events, batch_seconds, poll_s
         self._state = ImportState(Path(data_dir) / IMPORTS_DB)
         self._wake = threading.Event()
@@ -416,6 +424,7 @@ class ImportManager:
 
     # --- the thread --------------------------------------------------------------------------
     def _run(self) -> None:
+        retry_s = self._retry_first_s
         while not self._closing.is_set():
             rows = self._state.execute("SELECT id, account_id FROM imports WHERE status IN ('INITIALIZING', 'IN_PROGRESS')"
                                        " ORDER BY created, id LIMIT 1")
@@ -425,8 +434,13 @@ class ImportManager:
                 continue
             try:
                 _Run(self, self.get(rows[0][1], rows[0][0])).run()
+                retry_s = self._retry_first_s
             except _Stopped:
                 pass
+            except LakeFilesUnavailable as exc:  # the import resumes from its last commit once it answers
+                log.warning("lake import %s waits %.0f s for the lake storage: %s", rows[0][0], retry_s, exc)
+                self._closing.wait(retry_s)
+                retry_s = min(self._retry_max_s, retry_s * 2)
             except Exception as exc:  # an import that cannot go on ends FAILED with the reason
                 log.exception("lake import %s failed", rows[0][0])
                 self._fail(rows[0][0], "", "InternalError", str(exc) or type(exc).__name__)
@@ -461,14 +475,19 @@ class _Run:
             raise _Stopped()
 
     def cleanup(self) -> None:
-        """Delete this import's files written after the last commit (a crash between the two)."""
-        if not self.store_dir.is_dir():
-            return
-        for path in self.store_dir.rglob(f"*import-{self.info.id}-*"):
-            parsed = layout.parse_import_file_name(path.name.removeprefix(_TMP))
-            if path.name.startswith(_TMP) or (parsed is not None and parsed[1] >= self.next_file):
-                log.info("lake import: removing %s, written after the import's last commit", path)
+        """Delete this import's files written after the last commit (a crash between the two).
+        Raises LakeFilesUnavailable."""
+        if self.store_dir.is_dir():
+            for path in self.store_dir.rglob(f"{_TMP}import-{self.info.id}-*"):
                 path.unlink(missing_ok=True)
+        self.m._files.refresh()
+        doomed = []
+        for path in self.m._files.listed(self.info.eds_id):
+            parsed = layout.parse_import_file_name(path.name)
+            if parsed is not None and parsed[0] == self.info.id and parsed[1] >= self.next_file:
+                log.info("lake import: removing %s, written after the import's last commit", path)
+                doomed.append(path)
+        self.m._files.delete(doomed)
 
     def run(self) -> None:
         info, now = self.info, self.m._clock()
@@ -589,16 +608,16 @@ class _Run:
         self.days.move_to_end(day)
         ids, seen = entry
         folder = layout.day_dir(self.m._root, self.info.eds_id, _day_of(day))
-        if folder.is_dir():
-            for path in folder.glob("*.parquet"):
-                if path.name.startswith((".", "_")) or path.name in seen:
-                    continue
-                try:
+        files = self.m._files
+        new = [p for p in files.listed(self.info.eds_id) if p.parent == folder and p.name not in seen]
+        for path in new:
+            try:
+                with files.reading([path]):
                     column = pq.read_table(path, columns=["eventid"]).column("eventid")
-                except (OSError, pa.ArrowException):
-                    continue  # removed meanwhile (compaction, retention)
-                ids.update(v for v in column.to_pylist() if v is not None)
-                seen.add(path.name)
+            except (OSError, pa.ArrowException, LakeFileGone):
+                continue  # removed meanwhile (compaction, retention)
+            ids.update(v for v in column.to_pylist() if v is not None)
+            seen.add(path.name)
         return ids
 
     def flush(self, records: list[bytes], keys: list[tuple[str, str | None, str | None]]) -> None:
@@ -643,7 +662,7 @@ class _Run:
             for day in kept_days:
                 part = table if len(kept_days) == 1 else table.filter(pc.equal(day_array, day))
                 name = layout.import_file_name(info.id, self.next_file + len(files_written))
-                write_file(part, layout.day_dir(self.m._root, info.eds_id, _day_of(day)) / name)
+                self.m._files.write(part, layout.day_dir(self.m._root, info.eds_id, _day_of(day)) / name)
                 if day in self.days:
                     self.days[day][1].add(name)
                 files_written.append(name)

@@ -20,11 +20,16 @@ not when it was appended (a store stopped while the worker is behind misses the 
 before StopEventDataStoreIngestion that were not read yet). Organization stores take only their
 own account's events in this slice.
 
-**Exactly once across kill -9.** ``<lake root>/ingest.db`` (SQLite, synchronous FULL) holds one
-cursor for all stores: every selected event with seq <= cursor is in a committed file. A flush
-(every ``interval_s`` of age of the oldest batched event, or ``max_events`` events) writes each
-store's files as ``.tmp-<name>``, fsyncs them, renames them to their final names, fsyncs the
-folders, and only then commits the new cursor. A file's name carries the seqs of its rows, and
+**Where.** The files go through :class:`.files.LakeFiles`: a local folder (:class:`.files.FolderFiles`)
+or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`). Below, "write" is
+:meth:`~.files.LakeFiles.write` (folder: ``.tmp-<name>``, fsync, rename, folder fsync; object store:
+upload, verify, then the file is listed) and "published" is what it leaves.
+
+**Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
+for a folder, ``<data-dir>/lake-ingest.db`` for an object store) holds one cursor for all stores:
+every selected event with seq <= cursor is in a published file. A flush (every ``interval_s`` of
+age of the oldest batched event, or ``max_events`` events) writes each store's files, and only
+then commits the new cursor. A file's name carries the seqs of its rows, and
 every file of a flush starts after the cursor the flush began from. So after a crash, on start:
 
 1. files named ``.tmp-*`` are incomplete: deleted;
@@ -35,14 +40,19 @@ every file of a flush starts after the cursor the flush began from. So after a c
    already ignores it).
 
 Rewrites (retention purge of a day partly past the retention, compaction of small files) write
-the replacement under the same rules (temporary name, fsync, rename, folder fsync), then delete
-what it replaces: readers through :func:`.layout.data_files` see each row once at every moment.
+the replacement the same way, then delete what it replaces: readers through
+:meth:`.files.LakeFiles.data_files` see each row once at every moment.
+
+**Storage down.** While the lake storage cannot be reached (:class:`.files.LakeFilesUnavailable`)
+rounds fail and are retried with backoff (``retry_first_s`` doubling to ``retry_max_s``); each
+retry first runs the recovery above, so what a failed flush uploaded is deleted before anything
+is written again. The cursor does not move meanwhile: the events wait in the event log.
 
 **Retention** (:meth:`LakeIngestWorker.purge`, every ``purge_interval_s`` and whenever a store
 changes): rows whose eventTime is older than the store's retention are deleted -- whole day
 folders at once, files of the boundary day rewritten without them (lowering the retention
 deletes older events). Stores removed by ``stores_service.purge_deleted`` (7 days after
-DeleteEventDataStore) have their folder renamed to ``.deleted-<id>`` and removed.
+DeleteEventDataStore) have their folder removed (:meth:`.files.LakeFiles.remove_store`).
 
 **Compaction**: a day folder holding at least ``compact_min_files`` files smaller than
 ``compact_target_bytes`` gets them merged into one (oldest runs first, one merge per round), so
@@ -53,9 +63,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,30 +81,29 @@ from ..store.errors import is_disk_full
 from ..trails.matching import matches
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
 from . import layout
+from .files import (INGEST_DB, TMP_PREFIX, ZSTD_LEVEL, FolderFiles, LakeFiles,  # noqa: F401  (re-exported)
+                    LakeFilesUnavailable, write_file)
 from .model import INGESTED_CATEGORIES, EventDataStore
 from .columns import rows_of_bytes
 from .schema import SCHEMA
 
 log = logging.getLogger(__name__)
 
-INGEST_DB = "ingest.db"
 #: Default seconds the oldest batched event waits before its files are written (the setting's default).
 DEFAULT_INTERVAL_S = 1.0
 #: Events read from the log per step.
 READ_LIMIT = 10000
 #: At most this many batched events before a flush (bounds memory and sizes files).
 MAX_EVENTS = 200_000
-#: zstd level of the files ingestion writes (level 3: half the CPU time of level 6 for ~6% more
-#: bytes, docs/benchmarks.md "CloudTrail Lake ingestion").
-ZSTD_LEVEL = 3
 #: zstd level of the files compaction and retention rewrite (in the background: smaller files).
 REWRITE_ZSTD_LEVEL = 6
 #: AWS's default selector of a store created without AdvancedEventSelectors.
 DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
     AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
                           "Default management events"),)
-_TMP = ".tmp-"
-_DELETED = ".deleted-"
+_TMP = TMP_PREFIX
+#: Seconds between attempts while the lake storage cannot be reached: doubling from the first to the last.
+RETRY_FIRST_S, RETRY_MAX_S = 1.0, 30.0
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -146,29 +153,6 @@ class _Batch:
     parsed: list[dict[str, Any] | None] = field(default_factory=list)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file(table: pa.Table, final: Path, level: int = ZSTD_LEVEL) -> None:
-    """Write ``table`` as ``final`` (Parquet, zstd ``level``): under a ``.tmp-`` name, fsynced,
-    renamed, folder fsynced."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(_TMP + final.name)
-    pq.write_table(table, tmp, compression="zstd", compression_level=level)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
-
-
 def _days(table: pa.Table) -> pa.Array:
     """Per row, the eventTime day as days since 1970-01-01 (rows without eventTime: day 0)."""
     ms = pc.cast(table.column("eventtime"), pa.int64())
@@ -179,26 +163,29 @@ def _day_of(n: int) -> dt.date:
     return dt.date(1970, 1, 1) + dt.timedelta(days=n)
 
 
-def _committed_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*.parquet") if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
-
-
 class LakeIngestWorker(threading.Thread):
     """Writes the events every event data store selects into its files (see the module
     docstring). ``clock`` gives epoch seconds. :meth:`run_once` does one round (tests call it
-    directly); :meth:`start`/:meth:`stop` run rounds on a thread every ``poll_s``."""
+    directly); :meth:`start`/:meth:`stop` run rounds on a thread every ``poll_s``.
 
-    def __init__(self, event_store: EventStore, stores_service: Any, lake_root: Path, clock: Callable[[], float], *,
+    ``lake``: where the files are (:class:`.files.LakeFiles`; a folder path means
+    :class:`.files.FolderFiles` over it). While the lake storage cannot be reached
+    (:class:`.files.LakeFilesUnavailable`) the thread retries, waiting ``retry_first_s`` and
+    doubling up to ``retry_max_s``; the cursor does not move, so nothing is lost."""
+
+    def __init__(self, event_store: EventStore, stores_service: Any, lake: Path | LakeFiles, clock: Callable[[], float], *,
                  interval_s: float = DEFAULT_INTERVAL_S, read_limit: int = READ_LIMIT, max_events: int = MAX_EVENTS,
                  poll_s: float = 0.1, purge_interval_s: float = 3600.0, compact_min_files: int = 16,
-                 compact_target_bytes: int = 64 * 1024 * 1024, compact_every_s: float = 10.0) -> None:
+                 compact_target_bytes: int = 64 * 1024 * 1024, compact_every_s: float = 10.0,
+                 retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S) -> None:
         super().__init__(name="opentrail-lake-ingest", daemon=True)
-        self._events, self._stores, self._root, self._clock = event_store, stores_service, Path(lake_root), clock
+        self._files = lake if isinstance(lake, LakeFiles) else FolderFiles(Path(lake))
+        self._events, self._stores, self._root, self._clock = event_store, stores_service, self._files.root, clock
         self._interval_s, self._read_limit, self._max_events, self._poll_s = interval_s, read_limit, max_events, poll_s
         self._purge_interval_s, self._compact_every_s = purge_interval_s, compact_every_s
         self._compact_min_files, self._compact_target_bytes = compact_min_files, compact_target_bytes
-        self._root.mkdir(parents=True, exist_ok=True)
-        self._state = IngestState(self._root / INGEST_DB)
+        self._retry_first_s, self._retry_max_s = retry_first_s, retry_max_s
+        self._state = IngestState(self._files.ingest_db)
         self._stop_event = threading.Event()
         self._cursor = self._state.cursor()
         self._pos = self._cursor
@@ -216,7 +203,16 @@ class LakeIngestWorker(threading.Thread):
         self._last_checkpoint = float("-inf")
         #: the last round failed for lack of space (logged once per outage)
         self._full = False
-        self.recover()
+        #: since when (clock seconds) the lake storage cannot be reached; None while it can
+        self._unreachable_since: float | None = None
+        self._retry_s = retry_first_s
+        #: crash recovery has run since the last failure (no round writes files before it has)
+        self._recovered = False
+        try:
+            self.recover()
+        except LakeFilesUnavailable as exc:  # the thread recovers once the storage answers
+            log.warning("lake ingestion waits for the lake storage: %s", exc)
+            self._unreachable_since = self._clock()
 
     # --- thread ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -225,29 +221,47 @@ class LakeIngestWorker(threading.Thread):
                 self.run_once()
             except Exception as exc:  # keep ingesting; the failed round is redone from the durable cursor
                 full = is_disk_full(exc)
-                if full:  # one line per outage, then quiet retries until space is back
+                wait = 1.0
+                if isinstance(exc, LakeFilesUnavailable):  # one line per outage, then retries with backoff
+                    if self._unreachable_since is None:
+                        log.warning("lake ingestion waits for the lake storage (the events wait in the event "
+                                    "history): %s %s", exc, exc.__cause__ or "")
+                        self._unreachable_since = self._clock()
+                    wait, self._retry_s = self._retry_s, min(self._retry_max_s, self._retry_s * 2)
+                elif full:  # one line per outage, then quiet retries until space is back
                     if not self._full:
                         log.warning("lake ingestion waits for space on the data directory: %s", exc)
                     self._full = True
                 else:
                     log.exception("lake ingestion round failed")
                 self._drop_batches()
+                self._recovered = False
                 try:
                     self.recover()  # files of the failed flush: their events are written again
+                except LakeFilesUnavailable:
+                    pass  # the next round recovers first
                 except OSError as cleanup:
                     if not is_disk_full(cleanup):
                         log.exception("lake ingestion: cleanup after a failed round failed")
-                self._stop_event.wait(1.0)
+                self._stop_event.wait(wait)
                 continue
             if self._full:
                 log.warning("lake ingestion resumed: the data directory has space again")
                 self._full = False
+            if self._unreachable_since is not None:
+                log.warning("lake ingestion resumed: the lake storage %s answers again (after %.0f s)",
+                            self._files.url, self._clock() - self._unreachable_since)
+                self._unreachable_since = None
+                self._retry_s = self._retry_first_s
             if self._read < self._read_limit:
                 self._stop_event.wait(self._poll_s)
         try:
-            self.flush()
+            if self._recovered:  # else files of a failed flush may still be there: the next start redoes them
+                self.flush()
         except Exception as exc:
-            if is_disk_full(exc):
+            if isinstance(exc, LakeFilesUnavailable):
+                log.warning("lake ingestion: final flush failed (the events are read again on the next start): %s", exc)
+            elif is_disk_full(exc):
                 log.warning("lake ingestion: final flush failed for lack of space (the events are read again on the "
                             "next start): %s", exc)
             else:
@@ -269,33 +283,34 @@ class LakeIngestWorker(threading.Thread):
 
     # --- recovery ----------------------------------------------------------------------------
     def recover(self) -> int:
-        """Delete what a crash left (see the module docstring); returns the number of files deleted."""
-        deleted = 0
-        for entry in list(self._root.iterdir()) if self._root.is_dir() else []:
-            if entry.is_dir() and entry.name.startswith(_DELETED):
-                shutil.rmtree(entry, ignore_errors=True)
+        """Delete what a crash left (see the module docstring); returns the number of files deleted.
+        Raises LakeFilesUnavailable (nothing is written until a later call succeeds)."""
+        deleted = self._files.sweep()
+        for eds_id in self._files.store_ids():
+            if eds_id not in self._start_seqs:  # not a store of this lake's ingestion: not ours to clean
                 continue
-            if not entry.is_dir() or entry.name.startswith((".", "_")):
-                continue
-            for tmp in entry.rglob(_TMP + "*"):
-                tmp.unlink(missing_ok=True)
-                deleted += 1
-            files = _committed_files(entry)
+            files = self._files.listed(eds_id)
+            above = []
             for path in files:
                 parsed = layout.parse_file_name(path.name)
                 if parsed is not None and parsed[0] > self._cursor:
                     log.info("lake ingestion: removing %s, written after the last committed cursor %d", path, self._cursor)
-                    path.unlink()
-                    deleted += 1
-            for path in layout.superseded([p for p in files if p.exists()]):
-                path.unlink()
-                deleted += 1
+                    above.append(path)
+            self._files.delete(above)
+            gone = set(above)
+            superseded = layout.superseded([p for p in files if p not in gone])
+            self._files.delete(sorted(superseded))
+            deleted += len(above) + len(superseded)
+        self._recovered = True
         return deleted
 
     # --- one round ---------------------------------------------------------------------------
     def run_once(self) -> int:
         """Refresh stores, route up to ``read_limit`` new events, write due files, purge when due.
-        Returns the number of events written to files in this round."""
+        Returns the number of events written to files in this round. Raises LakeFilesUnavailable
+        when the lake storage cannot be reached (the round is redone from the cursor)."""
+        if not self._recovered:
+            self.recover()
         now = self._clock()
         head = self._events.last_seq()
         changed = self._refresh()
@@ -434,7 +449,7 @@ class LakeIngestWorker(threading.Thread):
             part, part_seqs = table.filter(mask), seqs.filter(mask)
             first, last = pc.min(part_seqs).as_py(), pc.max(part_seqs).as_py()
             path = layout.day_dir(self._root, store.id, _day_of(day)) / layout.file_name(first, last)
-            write_file(part, path)
+            self._files.write(part, path)
             written += len(part)
         return written
 
@@ -453,14 +468,9 @@ class LakeIngestWorker(threading.Thread):
         return deleted
 
     def _remove_store(self, eds_id: str) -> None:
-        folder = layout.store_dir(self._root, eds_id)
-        if _UUID.match(eds_id) is None and not folder.is_dir():
+        if _UUID.match(eds_id) is None and eds_id not in self._files.store_ids():
             return
-        if folder.is_dir():
-            gone = self._root / (_DELETED + eds_id)
-            os.replace(folder, gone)
-            _fsync_dir(self._root)
-            shutil.rmtree(gone, ignore_errors=True)
+        self._files.remove_store(eds_id)
         self._batches.pop(eds_id, None)
         self._state.forget_store(eds_id)
         self._start_seqs.pop(eds_id, None)
@@ -468,12 +478,13 @@ class LakeIngestWorker(threading.Thread):
     def purge_store(self, store: EventDataStore, now: float) -> int:
         """Delete the rows of ``store`` whose eventTime is older than its retention; returns how many."""
         root = layout.store_dir(self._root, store.id)
-        if not root.is_dir():
+        files = self._files.data_files(store.id)
+        if not files:
             return 0
         cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
         cutoff_day = _day_of(cutoff_ms // 86_400_000)
         deleted = 0
-        for path in layout.data_files(self._root, store.id):
+        for path in files:
             rel = path.relative_to(root).parts
             try:
                 day = dt.date(int(rel[0]), int(rel[1]), int(rel[2]))
@@ -482,10 +493,11 @@ class LakeIngestWorker(threading.Thread):
             if day > cutoff_day:
                 continue
             if day < cutoff_day:
-                deleted += pq.ParquetFile(path).metadata.num_rows
-                path.unlink()
+                deleted += self._files.num_rows(path)
+                self._files.delete([path])
                 continue
-            table = pq.read_table(path, schema=SCHEMA)
+            with self._files.reading([path]):
+                table = pq.read_table(path, schema=SCHEMA)
             keep = pc.fill_null(pc.greater_equal(pc.cast(table.column("eventtime"), pa.int64()), cutoff_ms), True)
             kept = table.filter(keep)
             if len(kept) == len(table):
@@ -494,16 +506,13 @@ class LakeIngestWorker(threading.Thread):
             parsed = layout.parse_file_name(path.name)
             imported = layout.parse_import_file_name(path.name)
             if len(kept) and parsed is not None:
-                write_file(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)), REWRITE_ZSTD_LEVEL)
+                self._files.write(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)),
+                                  REWRITE_ZSTD_LEVEL)
             elif len(kept) and imported is not None:
-                write_file(kept, path.with_name(layout.import_file_name(imported[0], imported[1], imported[2] + 1)),
-                           REWRITE_ZSTD_LEVEL)
-            path.unlink()
-        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            try:
-                folder.rmdir()  # only empty day/month/year folders go
-            except OSError:
-                pass
+                self._files.write(kept, path.with_name(layout.import_file_name(imported[0], imported[1], imported[2] + 1)),
+                                  REWRITE_ZSTD_LEVEL)
+            self._files.delete([path])
+        self._files.tidy(store.id)
         return deleted
 
     # --- compaction --------------------------------------------------------------------------
@@ -513,7 +522,7 @@ class LakeIngestWorker(threading.Thread):
         covers no file it does not replace."""
         for store in self._stores_by_id.values():
             by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
-            for path in layout.data_files(self._root, store.id):
+            for path in self._files.data_files(store.id):
                 parsed = layout.parse_file_name(path.name)
                 if parsed is not None:
                     by_dir.setdefault(path.parent, []).append((*parsed, path))
@@ -523,7 +532,7 @@ class LakeIngestWorker(threading.Thread):
                 entries.sort()
                 run: list[tuple[int, int, int, Path]] = []
                 for entry in entries + [None]:  # type: ignore[list-item]
-                    if entry is not None and entry[3].stat().st_size < self._compact_target_bytes:
+                    if entry is not None and self._files.size(entry[3]) < self._compact_target_bytes:
                         run.append(entry)
                         continue
                     if len(run) >= self._compact_min_files:
@@ -533,9 +542,9 @@ class LakeIngestWorker(threading.Thread):
         return False
 
     def _merge(self, run: list[tuple[int, int, int, Path]]) -> None:
-        table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for _, _, _, p in run])
+        with self._files.reading([p for _, _, _, p in run]):
+            table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for _, _, _, p in run])
         first, last = run[0][0], max(r[1] for r in run)
         gen = max(r[2] for r in run) + 1
-        write_file(table, run[0][3].parent / layout.file_name(first, last, gen), REWRITE_ZSTD_LEVEL)
-        for _, _, _, p in run:
-            p.unlink()
+        self._files.write(table, run[0][3].parent / layout.file_name(first, last, gen), REWRITE_ZSTD_LEVEL)
+        self._files.delete([p for _, _, _, p in run])

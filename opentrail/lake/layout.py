@@ -6,6 +6,11 @@ Trino, Athena, DuckDB) read the same files without opentrail.
 :data:`opentrail.lake.schema.SCHEMA`. Files are found by :func:`data_files`; a reader must not
 treat the folder names below the store's folder as columns (read with hive partitioning off).
 
+The lake root is a local folder or an object store prefix (``s3://bucket/prefix``) with the same
+layout below it (:mod:`.files`); the paths these functions take and give are local ones (the
+folder's, or those of the object-stored lake's cache), the object keys being the same relative paths
+after the prefix.
+
 Lake ingestion (:mod:`.ingest`) writes ``<store>/<YYYY>/<MM>/<DD>/<first>-<last>.parquet``: the
 day of the rows' eventTime (UTC), and the first and last event log seq of the rows in the file.
 A file rewritten (retention purge, compaction) becomes ``<first>-<last>.v<generation>.parquet``

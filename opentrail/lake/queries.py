@@ -4,7 +4,10 @@
 then, as Lake answers at StartQuery), resolves its event data store IDs in the caller's account
 and Region through ``stores_service.find`` (InactiveEventDataStoreException for a store pending
 deletion), and runs it on a worker thread on a locked-down DuckDB (:mod:`.engine`) over the
-store's files (:func:`.layout.data_files`, taken when the query starts running).
+store's files (:meth:`.files.LakeFiles.data_files`, taken when the query starts running; for an
+object-stored lake they are downloaded into the local cache first and kept there while the query
+runs, and a query whose files cannot be read ends FAILED with the reason and "Run the query again
+once it can be read.").
 
 - Statuses QUEUED -> RUNNING -> FINISHED | FAILED | CANCELLED | TIMED_OUT (``../shared/reference/
   lake.md`` §A.2). ``max_concurrent`` queued+running queries per account (AWS: 10), then
@@ -51,6 +54,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -60,6 +64,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from . import engine, layout
+from .files import FolderFiles, LakeFileGone, LakeFiles, LakeFilesUnavailable
 from ..objectstore import StorageUnavailable
 from ..trails.errors import S3BucketDoesNotExistException
 from .model import QUERYABLE_STATUSES
@@ -136,7 +141,7 @@ SPILL_DIR = ".spill"
 class QueryManager:
     """Lake queries of every account (see the module documentation)."""
 
-    def __init__(self, lake_root: Path, stores_service: Any, results_dir: Path, clock: Callable[[], float], *,
+    def __init__(self, lake: Path | LakeFiles, stores_service: Any, results_dir: Path, clock: Callable[[], float], *,
                  max_concurrent: int = 10, timeout_s: float = 3600, workers: int = 2, storage: Any = None,
                  keys: Any = None, delivery_retry_s: float = 5.0, result_file_bytes: int | None = None,
                  memory_limit_mb: int | None = None) -> None:
@@ -144,8 +149,11 @@ class QueryManager:
         (:class:`opentrail.digests.keys.KeyStore`) enable DeliveryS3Uri; without them the URI is
         only recorded. ``delivery_retry_s``: first wait before retrying an unavailable storage.
         ``memory_limit_mb``: the most memory one query's DuckDB holds; the rest of its work spills
-        to ``<results_dir>/.spill`` (None: DuckDB's default, 80% of the machine's memory)."""
-        self.lake_root = Path(lake_root)
+        to ``<results_dir>/.spill`` (None: DuckDB's default, 80% of the machine's memory).
+        ``lake``: where the stores' files are (:class:`.files.LakeFiles`; a folder path means
+        :class:`.files.FolderFiles` over it)."""
+        self.files = lake if isinstance(lake, LakeFiles) else FolderFiles(Path(lake))
+        self.lake_root = self.files.root
         self.stores = stores_service
         self.results_dir = Path(results_dir)
         self.results_dir.mkdir(parents=True, exist_ok=True)
@@ -398,19 +406,50 @@ class QueryManager:
         run = self._runs.get(query_id)
         if info is None or run is None or info.status != "QUEUED" or run.stop_reason:
             return
-        views = {eds_id: layout.data_files(self.lake_root, eds_id) for eds_id in info.store_ids}
-        if bounds != (None, None):  # skip the day folders the WHERE clause rules out
-            views = {eds_id: layout.files_between(self.lake_root, eds_id, paths, *bounds)
-                     for eds_id, paths in views.items()}
+        started = time.monotonic()
+        try:
+            held, views = self._local_files(info, bounds)
+        except LakeFilesUnavailable as exc:  # a clear FAILED query, not an internal error
+            self._update(query_id, status="FAILED", error=f"{exc} Run the query again once it can be read.",
+                         completion_time=self.clock(),
+                         **({"delivery_status": "FAILED"} if info.delivery_status else {}))
+            return
+        with held:
+            self._execute_on(query_id, info, run, duckdb_sql, views, started, held)
+
+    def _local_files(self, info: QueryInfo, bounds: tuple[Any, Any]) -> tuple[ExitStack, dict[str, list[Path]]]:
+        """The files of each store the query reads (only the day folders within ``bounds``), on
+        the local disk until the returned stack closes. A file deleted meanwhile (compaction,
+        retention) makes it list again. Raises LakeFilesUnavailable."""
+        for attempt in range(3):
+            views = {eds_id: self.files.data_files(eds_id) for eds_id in info.store_ids}
+            if bounds != (None, None):  # skip the day folders the WHERE clause rules out
+                views = {eds_id: layout.files_between(self.lake_root, eds_id, paths, *bounds)
+                         for eds_id, paths in views.items()}
+            stack = ExitStack()
+            try:
+                stack.enter_context(self.files.reading([f for paths in views.values() for f in paths]))
+            except LakeFileGone:
+                stack.close()
+                if attempt == 2:
+                    raise
+                continue
+            return stack, views
+        raise AssertionError("unreachable")
+
+    def _execute_on(self, query_id: str, info: QueryInfo, run: _Run, duckdb_sql: str, views: dict[str, list[Path]],
+                    started: float, held: ExitStack) -> None:
+        """Run the query over ``views`` (on the local disk while ``held`` is open: it is closed as
+        soon as DuckDB is done with the files, before the query's end is recorded)."""
         files = [f for paths in views.values() for f in paths]
         scanned = sum(_row_count(f) for f in files)
-        size = sum(f.stat().st_size for f in files if f.exists())
-        started = time.monotonic()
+        size = sum(self.files.size(f) for f in files)
         conn = engine.connect(views, profile=True, memory_limit_mb=self.memory_limit_mb,
                               spill_dir=self.results_dir / SPILL_DIR if self.memory_limit_mb else None)
         with self._lock:
             if run.stop_reason:
                 conn.close()
+                held.close()
                 self._update(query_id, status=run.stop_reason, completion_time=self.clock(),
                              **({"delivery_status": "CANCELLED"} if info.delivery_status else {}))
                 return
@@ -447,7 +486,8 @@ class QueryManager:
             writer.close()
             with self._lock:
                 run.conn = None
-        try:  # the end is recorded first; closing the database takes 5-10 ms
+            held.close()  # DuckDB is done with the files
+        try:  # the end is recorded before the database closes (5-10 ms)
             if run.stop_reason and status == "FINISHED":
                 status = run.stop_reason
             elapsed = int((time.monotonic() - started) * 1000)

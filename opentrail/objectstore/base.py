@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class StorageError(Exception):
@@ -88,6 +89,33 @@ class ObjectStorage(ABC):
     def list_objects(self, bucket: str, prefix: str = "") -> list[str]:
         """Every key in ``bucket`` that starts with ``prefix``, in ascending (UTF-8 byte) order as S3
         lists them. Raises :class:`NoSuchBucket`, :class:`StorageUnavailable`."""
+
+    def list_object_sizes(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        """Every key in ``bucket`` that starts with ``prefix`` and its size in bytes (S3 lists both at
+        once). Raises :class:`NoSuchBucket`, :class:`StorageUnavailable`. The default reads each object."""
+        return {key: len(self.get_object(bucket, key).body) for key in self.list_objects(bucket, prefix)}
+
+    def object_size(self, bucket: str, key: str) -> int:
+        """The size in bytes of the object at ``key`` (S3 HeadObject ``ContentLength``). Raises
+        :class:`NoSuchBucket`, :class:`NoSuchKey`, :class:`StorageUnavailable`, :class:`StorageError`.
+        The default reads the whole object."""
+        return len(self.get_object(bucket, key).body)
+
+    def put_file(self, bucket: str, key: str, path: Path, metadata: dict[str, str]) -> None:
+        """Store the file at ``path`` under ``key`` as :meth:`put_object` does (large files need not
+        fit in memory where the backend streams them). Same errors; ``OSError`` when ``path`` cannot be
+        read."""
+        self.put_object(bucket, key, Path(path).read_bytes(), metadata)
+
+    def get_file(self, bucket: str, key: str, dest: Path) -> None:
+        """Write the object at ``key`` into the file ``dest`` (created or truncated; not fsynced).
+        Same errors as :meth:`get_object`; ``OSError`` when ``dest`` cannot be written."""
+        Path(dest).write_bytes(self.get_object(bucket, key).body)
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        """Delete the objects at ``keys`` (a key that does not exist is not an error, as on S3).
+        Raises :class:`NoSuchBucket`, :class:`StorageUnavailable`, :class:`StorageError`."""
+        raise StorageError(f"{type(self).__name__} cannot delete objects")
 
     def close(self) -> None:
         """Release connections (nothing by default)."""

@@ -24,11 +24,13 @@ leading ``.``, ``/``, backslash, NUL, over 255 bytes) is a bucket that does not 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import orjson
 
-from ..fileio import write_atomic
+from ..fileio import fsync_dir, write_atomic
 from .base import InvalidObjectKey, NoSuchBucket, NoSuchKey, ObjectStorage, StoredObject
 
 METADATA_DIR = ".metadata"
@@ -139,3 +141,80 @@ class LocalFolderStorage(ObjectStorage):
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+    def list_object_sizes(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        base = self._require_bucket(bucket)
+        out: dict[str, int] = {}
+        for key in self.list_objects(bucket, prefix):
+            try:
+                out[key] = (base / key).stat().st_size
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+        return out
+
+    def object_size(self, bucket: str, key: str) -> int:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        try:
+            path = base / key
+            if not path.is_file():
+                raise NoSuchKey(bucket, key)
+            return path.stat().st_size
+        except FileNotFoundError:
+            raise NoSuchKey(bucket, key) from None
+
+    def put_file(self, bucket: str, key: str, path: Path, metadata: dict[str, str]) -> None:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        meta_path = self._metadata_path(bucket, key)
+        if metadata:
+            self._write_atomic(meta_path, orjson.dumps({k.lower(): v for k, v in metadata.items()}))
+        elif meta_path.exists():
+            meta_path.unlink()
+        dest = base / key
+        tmp_dir = self.root / TMP_DIR
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        fsync_dir(dest.parent)
+
+    def get_file(self, bucket: str, key: str, dest: Path) -> None:
+        base = self._require_bucket(bucket)
+        _check_key(key)
+        try:
+            with open(base / key, "rb") as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            if Path(exc.filename or "") == Path(dest):
+                raise
+            raise NoSuchKey(bucket, key) from None
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        base = self._require_bucket(bucket)
+        for key in keys:
+            _check_key(key)
+            self._metadata_path(bucket, key).unlink(missing_ok=True)
+            try:
+                (base / key).unlink()
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            # S3 has no folders: a folder left empty goes too
+            folder = (base / key).parent
+            while folder != base:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+                folder = folder.parent

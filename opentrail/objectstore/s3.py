@@ -12,14 +12,23 @@ everything else -> :class:`StorageError`. Timeouts and retries: :mod:`opentrail.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import boto3
+import boto3.exceptions
 import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
 from ..endpoints import EndpointTimeouts, client_config, unreachable_code
 from .base import NoSuchBucket, NoSuchKey, ObjectStorage, StorageError, StorageUnavailable, StoredObject
 
 _TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"})
+#: Files from this size on are uploaded in parts (boto3's managed transfer); smaller ones in one PUT.
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+#: Objects deleted per DeleteObjects request (S3's limit).
+DELETE_BATCH = 1000
 
 
 class S3Storage(ObjectStorage):
@@ -105,6 +114,76 @@ class S3Storage(ObjectStorage):
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self._error(exc, bucket) from exc
         return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+    def list_object_sizes(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                sizes.update((obj["Key"], int(obj["Size"])) for obj in page.get("Contents", []))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket) from exc
+        return sizes
+
+    def object_size(self, bucket: str, key: str) -> int:
+        try:
+            return int(self._client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            if isinstance(exc, botocore.exceptions.ClientError) and exc.response.get("Error", {}).get("Code") == "404":
+                if not self.bucket_exists(bucket):
+                    raise NoSuchBucket(bucket) from exc
+                raise NoSuchKey(bucket, key) from exc
+            raise self._error(exc, bucket, key) from exc
+
+    def put_file(self, bucket: str, key: str, path: Path, metadata: dict[str, str]) -> None:
+        """One PUT with ``Content-MD5`` (the service refuses a body that arrived damaged) below
+        :data:`MULTIPART_THRESHOLD`; a multipart upload (boto3's managed transfer) from there on."""
+        path = Path(path)
+        try:
+            if path.stat().st_size < MULTIPART_THRESHOLD:
+                md5 = hashlib.md5()
+                with path.open("rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        md5.update(chunk)
+                    f.seek(0)
+                    self._client.put_object(Bucket=bucket, Key=key, Body=f, Metadata=dict(metadata),
+                                            ContentMD5=base64.b64encode(md5.digest()).decode())
+            else:
+                self._client.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": dict(metadata)},
+                                         Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
+                                                               multipart_chunksize=MULTIPART_THRESHOLD))
+        except boto3.exceptions.S3UploadFailedError as exc:  # the managed transfer wraps the ClientError
+            cause = exc.__context__
+            if isinstance(cause, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+                raise self._error(cause, bucket, key) from exc
+            raise StorageUnavailable(str(exc)) from exc
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket, key) from exc
+
+    def get_file(self, bucket: str, key: str, dest: Path) -> None:
+        try:
+            answer = self._client.get_object(Bucket=bucket, Key=key)
+            with open(dest, "wb") as out:
+                for chunk in answer["Body"].iter_chunks(1 << 20):
+                    out.write(chunk)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error(exc, bucket, key) from exc
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        for i in range(0, len(keys), DELETE_BATCH):
+            batch = keys[i:i + DELETE_BATCH]
+            try:
+                answer = self._client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self._error(exc, bucket) from exc
+            errors = answer.get("Errors") or []
+            if errors:
+                first = errors[0]
+                code = str(first.get("Code", ""))
+                message = f"{code}: {first.get('Key')}: {first.get('Message', '')} ({len(errors)} objects not deleted)"
+                if code in _TRANSIENT_CODES:
+                    raise StorageUnavailable(message, code)
+                raise StorageError(message)
 
     def close(self) -> None:
         self._client.close()

@@ -2,7 +2,7 @@
 
 - :mod:`.model` -- Trail, EventSelector, AdvancedEventSelector, InsightSelector, TrailStatus.
 - :mod:`.names` -- trail name rules and ARNs; :mod:`.selectors` -- selector rules and limits;
-  :mod:`.tags` -- tag rules.
+  :mod:`.tags` -- tag rules; :mod:`.log_groups` -- the CloudWatch Logs members' rules.
 - :mod:`.matching` -- ``matches(trail_selectors, record) -> bool``.
 - :mod:`.service` -- :class:`TrailService` (persisted in ``<data-dir>/trails.db``).
 - :mod:`.errors` -- errors named after the wire.

@@ -15,7 +15,10 @@ AWS's message for these is not published; opentrail's names the rule (docs/trail
 CloudWatch Logs and KMS members (InvalidCloudWatchLogsLogGroupArnException,
 InvalidCloudWatchLogsRoleArnException, InvalidKmsKeyIdException): the forms CreateTrail documents --
 ``arn:<partition>:logs:<region>:<account>:log-group:<name>:*``, ``arn:<partition>:iam::<account>:role/
-<path/name>``, and a KMS key id, key ARN, alias name or alias ARN.
+<path/name>``, and a KMS key id, key ARN, alias name or alias ARN. A log group ARN of another
+account or partition than the caller's, or naming a group that does not exist, is
+InvalidCloudWatchLogsLogGroupArnException "Check the log group ARN: CloudTrail can't validate it."
+(AWS's answer quoted in hashicorp/terraform-provider-aws#18038).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import (
     CloudTrailARNInvalidException,
@@ -46,7 +50,7 @@ _BUCKET_CHARS = re.compile(r"[a-z0-9.-]+")
 _BUCKET_EDGE = re.compile(r"[a-z0-9]")
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_LOG_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9._/#-]{1,512}:\*")
+_LOG_GROUP_ARN = re.compile(r"arn:(aws[a-z-]*):logs:([a-z0-9-]+):([0-9]{12}):log-group:([A-Za-z0-9._/#-]{1,512}):\*")
 #: An IAM role ARN.
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 _KMS_KEY = re.compile(
@@ -125,6 +129,50 @@ def check_cloud_watch_logs_log_group_arn(arn: str) -> None:
             f"CloudWatch Logs log group ARN {arn[:1000]} is not valid. "
             "Expected arn:aws:logs:<region>:<account-id>:log-group:<name>:*."
         )
+
+
+#: InvalidCloudWatchLogsLogGroupArnException's message for a well-formed ARN CloudTrail cannot use.
+LOG_GROUP_NOT_VALIDATED = "Check the log group ARN: CloudTrail can't validate it."
+#: Partitions whose Regions start with these prefixes (longest first); every other Region is ``aws``.
+_PARTITIONS = (("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"), ("eu-isoe-", "aws-iso-e"),
+               ("us-iso-", "aws-iso"), ("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"))
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of ``region``: ``aws-cn`` for ``cn-*``, ``aws-us-gov`` for ``us-gov-*``,
+    the ISO partitions for theirs, else ``aws``."""
+    return next((p for prefix, p in _PARTITIONS if region.startswith(prefix)), "aws")
+
+
+@dataclass(frozen=True, slots=True)
+class LogGroupArn:
+    """A parsed ``arn:<partition>:logs:<region>:<account>:log-group:<name>:*``."""
+
+    partition: str
+    region: str
+    account_id: str
+    name: str
+
+
+def parse_log_group_arn(arn: str) -> LogGroupArn:
+    """Parse a CloudWatchLogsLogGroupArn; raises :class:`InvalidCloudWatchLogsLogGroupArnException`
+    when it is not a log group ARN ending in ``:*`` (see :func:`check_cloud_watch_logs_log_group_arn`)."""
+    check_cloud_watch_logs_log_group_arn(arn)
+    m = _LOG_GROUP_ARN.fullmatch(arn)
+    assert m is not None
+    return LogGroupArn(*m.groups())
+
+
+def check_log_group_usable(arn: str, account_id: str, region: str, exists: Callable[[LogGroupArn], bool] | None) -> LogGroupArn:
+    """Raise :class:`InvalidCloudWatchLogsLogGroupArnException` unless ``arn`` is a log group ARN of
+    ``account_id`` in the partition of ``region`` (the caller's) naming a group that ``exists``
+    (None: existence not checked). Returns the parsed ARN."""
+    group = parse_log_group_arn(arn)
+    if group.account_id != account_id or group.partition != partition_of(region):
+        raise InvalidCloudWatchLogsLogGroupArnException(LOG_GROUP_NOT_VALIDATED)
+    if exists is not None and not exists(group):
+        raise InvalidCloudWatchLogsLogGroupArnException(LOG_GROUP_NOT_VALIDATED)
+    return group
 
 
 def check_cloud_watch_logs_role_arn(arn: str) -> None:

@@ -19,6 +19,9 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
   the SNS endpoint cannot be asked the trail is accepted (the checker logs it); notifications
   then report their own errors as LatestNotificationError. The check runs outside the trail
   lock, so a slow SNS endpoint holds up only this call.
+- CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn: the rules of :mod:`.log_groups` (given
+  together; the group of the caller's account and partition, existing when a
+  :class:`~.log_groups.LogGroupChecker` is injected).
 - IsOrganizationTrail true is refused with OrganizationsNotInUseException: opentrail accounts are
   not in an organization; trails answer IsOrganizationTrail false.
 - New trails do not log until StartLogging.
@@ -56,6 +59,7 @@ from .model import (
     sns_topic_arn,
     trail_arn,
 )
+from .log_groups import LogGroupChecker, check_cloud_watch_logs
 from .names import (
     check_cloud_watch_logs_log_group_arn,
     check_cloud_watch_logs_role_arn,
@@ -106,13 +110,15 @@ class SnsTopicChecker(Protocol):
 
 class TrailService:
     """Trail management over ``<data_dir>/trails.db``; ``storage`` answers bucket existence,
-    ``sns_topics`` (None: not checked) topic existence; ``clock`` gives epoch seconds."""
+    ``sns_topics`` (None: not checked) topic existence, ``log_groups`` (None: not checked) log
+    group existence; ``clock`` gives epoch seconds."""
 
     def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
-                 sns_topics: SnsTopicChecker | None = None) -> None:
+                 sns_topics: SnsTopicChecker | None = None, log_groups: LogGroupChecker | None = None) -> None:
         self._repo = TrailRepository(Path(data_dir) / TRAILS_DB)
         self._storage = storage
         self._sns_topics = sns_topics
+        self._log_groups = log_groups
         self._clock = clock
         self.version = 0
         self._staging = Staging(self._repo.lock)
@@ -197,6 +203,12 @@ class TrailService:
         if s.is_organization_trail:
             raise E.OrganizationsNotInUseException()
 
+    def _check_cloud_watch_logs(self, account_id: str, region: str, s: TrailSettings, trail: Trail | None) -> None:
+        """The CloudWatch Logs pair rules (:func:`.log_groups.check_cloud_watch_logs`); ``trail`` is
+        the trail UpdateTrail changes (None for CreateTrail)."""
+        check_cloud_watch_logs(account_id, region, s.cloud_watch_logs_log_group_arn, s.cloud_watch_logs_role_arn,
+                               trail.cloud_watch_logs_log_group_arn if trail is not None else None, self._log_groups)
+
     def _check_room(self, account_id: str, name: str, region: str, multi_region: bool, ignore: Trail | None) -> None:
         """Name collisions and the per-Region limit for a new (or newly multi-Region) trail. For
         UpdateTrail (``ignore`` set) the model lists neither TrailAlreadyExistsException nor
@@ -236,7 +248,8 @@ class TrailService:
                      tags: tuple[tuple[str, str | None], ...] = ()) -> Trail:
         """CreateTrail. Raises InvalidTrailNameException, InvalidS3BucketNameException,
         InvalidS3PrefixException, InvalidSnsTopicNameException, InvalidParameterCombinationException,
-        OrganizationsNotInUseException, TrailAlreadyExistsException,
+        InvalidCloudWatchLogsLogGroupArnException, InvalidCloudWatchLogsRoleArnException,
+        InvalidKmsKeyIdException, OrganizationsNotInUseException, TrailAlreadyExistsException,
         MaximumNumberOfTrailsExceededException, S3BucketDoesNotExistException,
         InsufficientSnsTopicPolicyException, tag errors."""
         check_trail_name(name)
@@ -244,6 +257,7 @@ class TrailService:
         global_events = settings.include_global_service_events is not False
         self._check_settings(dataclasses.replace(settings, s3_bucket_name=settings.s3_bucket_name or ""), multi, global_events)
         check_tags(tags)
+        self._check_cloud_watch_logs(account_id, region, settings, None)
         self._check_topic(account_id, region, settings.sns_topic_name)
         with self._repo.lock:
             self._check_room(account_id, name, region, multi, None)
@@ -282,6 +296,7 @@ class TrailService:
                 else settings.include_global_service_events
             )
             self._check_settings(settings, multi, global_events)
+            self._check_cloud_watch_logs(account_id, region, settings, trail)
             if multi and not trail.is_multi_region_trail:
                 self._check_room(account_id, trail.name, region, True, trail)
             if settings.s3_bucket_name is not None:
@@ -289,6 +304,9 @@ class TrailService:
 
             def pick(new: str | None, old: str | None) -> str | None:
                 return old if new is None else (new or None)
+
+            group = pick(settings.cloud_watch_logs_log_group_arn, trail.cloud_watch_logs_log_group_arn)
+            role = pick(settings.cloud_watch_logs_role_arn, trail.cloud_watch_logs_role_arn) if group else None
 
             updated = dataclasses.replace(
                 trail,
@@ -300,8 +318,8 @@ class TrailService:
                 log_file_validation_enabled=trail.log_file_validation_enabled
                 if settings.enable_log_file_validation is None
                 else settings.enable_log_file_validation,
-                cloud_watch_logs_log_group_arn=pick(settings.cloud_watch_logs_log_group_arn, trail.cloud_watch_logs_log_group_arn),
-                cloud_watch_logs_role_arn=pick(settings.cloud_watch_logs_role_arn, trail.cloud_watch_logs_role_arn),
+                cloud_watch_logs_log_group_arn=group,
+                cloud_watch_logs_role_arn=role,
                 kms_key_id=pick(settings.kms_key_id, trail.kms_key_id),
             )
             return self._save(updated)
@@ -468,6 +486,15 @@ class TrailService:
         else:
             self._update_status(arn, latest_notification_attempt_time=attempt_time, latest_notification_error=error)
 
+    def record_cloudwatch_logs_delivery(self, arn: str, time: float, error: str | None = None) -> None:
+        """A delivery to the trail's CloudWatch Logs log group: success sets
+        LatestCloudWatchLogsDeliveryTime and clears LatestCloudWatchLogsDeliveryError, failure sets
+        the error (the CloudWatch Logs error code)."""
+        if error is None:
+            self._update_status(arn, latest_cloudwatch_logs_delivery_time=time, latest_cloudwatch_logs_delivery_error=None)
+        else:
+            self._update_status(arn, latest_cloudwatch_logs_delivery_error=error)
+
     def record_digest_delivery(self, arn: str, time: float, error: str | None = None) -> None:
         """A digest file delivery: success sets LatestDigestDeliveryTime, failure the error."""
         if error is None:
@@ -476,4 +503,4 @@ class TrailService:
             self._update_status(arn, latest_digest_delivery_error=error)
 
 
-__all__ = ["SnsTopicChecker", "TrailService", "TrailSettings", "TrailStatus", "MAX_TRAILS_PER_REGION"]
+__all__ = ["LogGroupChecker", "SnsTopicChecker", "TrailService", "TrailSettings", "TrailStatus", "MAX_TRAILS_PER_REGION"]

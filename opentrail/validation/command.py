@@ -61,6 +61,14 @@ class ValidateLogsArgs:
 
 def cloudtrail_client(endpoint_url: str | None, region: str, data_dir: Path) -> Any:
     """A boto3 CloudTrail client found as the module docstring says."""
+    return api_client("cloudtrail", endpoint_url, region, data_dir)
+
+
+def api_client(service: str, endpoint_url: str | None, region: str, data_dir: Path) -> Any:
+    """A boto3 client of ``service`` (``cloudtrail``, ``logs``, ``cloudwatch``): at ``endpoint_url``;
+    else at ``AWS_ENDPOINT_URL_<SERVICE ID>`` (``CLOUDTRAIL``, ``CLOUDWATCH_LOGS``, ``CLOUDWATCH``) / ``AWS_ENDPOINT_URL`` (boto3 reads them); else at the
+    server running on ``data_dir``. Credentials: boto3's chain; else the ``opentrail`` profile of
+    ``<data-dir>/credentials`` (written by ``opentrail create-access-key``)."""
     import boto3
     import botocore.exceptions
 
@@ -68,7 +76,9 @@ def cloudtrail_client(endpoint_url: str | None, region: str, data_dir: Path) -> 
 
     session = boto3.session.Session()
     endpoint = endpoint_url or None
-    if endpoint is None and not (os.environ.get("AWS_ENDPOINT_URL_CLOUDTRAIL") or os.environ.get("AWS_ENDPOINT_URL")):
+    # boto3's service-specific variable is named after the service id ("CloudWatch Logs").
+    env_name = "AWS_ENDPOINT_URL_" + {"logs": "CLOUDWATCH_LOGS"}.get(service, service.upper())
+    if endpoint is None and not (os.environ.get(env_name) or os.environ.get("AWS_ENDPOINT_URL")):
         server = read_server_file(data_dir)
         if server is not None:
             endpoint = str(server["url"])
@@ -86,7 +96,7 @@ def cloudtrail_client(endpoint_url: str | None, region: str, data_dir: Path) -> 
                 "aws_access_key_id": section.get("aws_access_key_id", ""),
                 "aws_secret_access_key": section.get("aws_secret_access_key", ""),
             }
-    return session.client("cloudtrail", region_name=region, endpoint_url=endpoint, **extra)
+    return session.client(service, region_name=region, endpoint_url=endpoint, **extra)
 
 
 def _trail_by_arn(client: Any, trail_arn: str) -> dict[str, Any]:
