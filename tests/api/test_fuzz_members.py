@@ -9,7 +9,7 @@ string. Requests are SigV4-signed with botocore over the exact bytes (raw HTTP, 
 
 The default run sends two wrong-typed values at every member path, the huge string at every
 top-level string member, the huge list at every top-level list member and the deep values at one path of each operation,
-about 900 requests; the ``slow`` variant sends every value at every path.
+about 900 requests; the ``slow`` variant sends every value at every path of the implemented operations.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opentrail.api.app import build_app
-from opentrail.api.operations import MODEL_OPERATIONS, TARGET_PREFIX
+from opentrail.api.operations import MODEL_OPERATIONS, TARGET_PREFIX, implemented_operations
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.digests.keys import KeyStore
 from opentrail.lake import Lake
@@ -262,7 +262,12 @@ def test_random_values_at_random_members(client: Client, target: tuple[str, tupl
 
 @pytest.mark.slow
 def test_every_value_at_every_member(client: Client) -> None:
+    # Implemented operations only: the others answer UnknownOperationException before reading any
+    # member (the default test above still sends them wrong types at every path).
+    implemented = set(implemented_operations())
     for operation, path, shape in ALL_PATHS:
+        if operation not in implemented:
+            continue
         for value in [*WRONG, *extremes(shape, path[-1])]:
             client.send(operation, with_value(operation, path, value))
             if operation in ("DeleteTrail", "UpdateTrail", "CreateTrail"):
