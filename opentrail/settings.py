@@ -86,6 +86,32 @@ SETTINGS: tuple[Setting, ...] = (
         "SNS-compatible endpoint for trail notifications (AWS credential chain); empty: AWS SNS.",
     ),
     Setting(
+        "sqs_endpoint_url",
+        "--sqs-endpoint-url",
+        "OPENTRAIL_SQS_ENDPOINT_URL",
+        "",
+        str,
+        "SQS-compatible endpoint for EventBridge rule targets and dead-letter queues (AWS credential chain); empty: AWS SQS.",
+    ),
+    Setting(
+        "webhook_allow",
+        "--webhook-allow",
+        "OPENTRAIL_WEBHOOK_ALLOW",
+        "loopback",
+        str,
+        "Hosts EventBridge API destinations may call, comma-separated: host names (*.example.com), IP"
+        " addresses or CIDR blocks, 'loopback', 'private' or '*'; default loopback only.",
+    ),
+    Setting(
+        "rules_max_event_age_s",
+        "--rules-max-event-age-s",
+        "OPENTRAIL_RULES_MAX_EVENT_AGE_S",
+        3600.0,
+        float,
+        "EventBridge rules skip CloudTrail events whose eventTime is more than this many seconds older than"
+        " when opentrail received them (imported history); 0 sends every event to the rules.",
+    ),
+    Setting(
         "destination_connect_timeout_s",
         "--destination-connect-timeout-s",
         "OPENTRAIL_DESTINATION_CONNECT_TIMEOUT_S",
@@ -197,6 +223,9 @@ class Settings:
     max_request_bytes: int = 8 * 1024 * 1024
     s3_endpoint_url: str = ""
     sns_endpoint_url: str = ""
+    sqs_endpoint_url: str = ""
+    webhook_allow: str = "loopback"
+    rules_max_event_age_s: float = 3600.0
     destination_connect_timeout_s: float = 5.0
     destination_read_timeout_s: float = 30.0
     delivery_interval_s: float = 2.0
