@@ -1,12 +1,12 @@
 """Syntax tree → closures that test an event, compiled once per pattern.
 
-An event field's values are its *leaves* at a path: walking the path key by key, arrays met on the
-way (or at the end) are flattened, and only strings, numbers, booleans and null count; an object at
-the end of the path is not a leaf (``exists`` works on leaf nodes only, as EventBridge documents).
+An event field's values are its *leaves* under the field's name (keys joined by dots): arrays met
+on the way (or at the end) are flattened, and only strings, numbers, booleans and null count; an
+object at the end is not a leaf (``exists`` works on leaf nodes only, as EventBridge documents).
 A field test passes when any leaf passes any of the field's matchers (arrays are OR on both sides,
 not array-consistent: EventBridge's default).
 
-A compiled field test takes the field's leaves (a tuple, computed once per event per path by the
+A compiled field test takes the field's leaves (a list, computed once per event per field by the
 caller's ``lookup``) and splits the work by the leaf's type: exact strings and numbers are set
 look-ups, the other operators precompiled predicates.
 """
@@ -19,73 +19,64 @@ from typing import Any, Callable, Iterable, Mapping
 
 from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node, wildcard_parts
 
-Leaves = tuple[Any, ...]
-Lookup = Callable[[tuple[str, ...]], Leaves]
+Leaves = list[Any]
+Lookup = Callable[[str], Leaves]
 FieldTest = Callable[[Leaves], bool]
 NodeTest = Callable[[Lookup], bool]
 
 _MISSING = object()
-_EMPTY: Leaves = ()
 
 
-def _flatten_into(out: list[Any], items: list[Any]) -> None:
-    for item in items:
-        if type(item) is list:
-            _flatten_into(out, item)
-        else:
-            out.append(item)
+def _add_leaves(value: Any, out: list[Any]) -> None:
+    kind = type(value)
+    if kind is list:
+        for item in value:
+            _add_leaves(item, out)
+    elif kind is not dict:
+        out.append(value)
 
 
-def _collect(objects: list[Any], path: tuple[str, ...]) -> Leaves:
-    for key in path:
-        found: list[Any] = []
-        for obj in objects:
-            if type(obj) is dict:
-                value = obj.get(key, _MISSING)
-                if value is _MISSING:
-                    continue
-                if type(value) is list:
-                    _flatten_into(found, value)
-                else:
-                    found.append(value)
-        if not found:
-            return _EMPTY
-        objects = found
-    return tuple(v for v in objects if type(v) is not dict)
+def _descend(value: Any, rest: str, out: list[Any]) -> None:
+    kind = type(value)
+    if kind is dict:
+        _collect(value, rest, out)
+    elif kind is list:
+        for item in value:
+            _descend(item, rest, out)
 
 
-def leaves(event: Mapping[str, Any], path: tuple[str, ...]) -> Leaves:
-    """The leaf values of ``event`` at ``path`` (see the module docstring)."""
-    current: Any = event
-    for i, key in enumerate(path):
-        if isinstance(current, Mapping):
-            current = current.get(key, _MISSING)
-            if current is _MISSING:
-                return _EMPTY
-        elif type(current) is list:
-            flat: list[Any] = []
-            _flatten_into(flat, current)
-            return _collect(flat, path[i:])
-        else:
-            return _EMPTY
-    if type(current) is list:
-        flat = []
-        _flatten_into(flat, current)
-        return tuple(v for v in flat if type(v) is not dict)
-    if isinstance(current, Mapping):
-        return _EMPTY
-    return (current,)
+def _collect(obj: Mapping[str, Any], name: str, out: list[Any]) -> None:
+    # The field ``name`` (keys joined by dots) in ``obj``: the key itself, or any split of the name
+    # at a dot into a key of ``obj`` and the rest inside that key's value.
+    value = obj.get(name, _MISSING)
+    if value is not _MISSING:
+        _add_leaves(value, out)
+    dot = name.find(".")
+    while dot >= 0:
+        value = obj.get(name[:dot], _MISSING)
+        if value is not _MISSING:
+            _descend(value, name[dot + 1 :], out)
+        dot = name.find(".", dot + 1)
+
+
+def leaves(event: Mapping[str, Any], name: str) -> Leaves:
+    """The leaf values of ``event`` at the field ``name`` (keys joined by dots, as EventBridge
+    compiles both patterns and events): arrays met on the way or at the end are flattened, objects
+    at the end are not leaves."""
+    out: list[Any] = []
+    _collect(event, name, out)
+    return out
 
 
 def memo_lookup(event: Mapping[str, Any]) -> Lookup:
-    """A ``lookup(path) -> leaves`` for one event that computes each path once."""
-    cache: dict[tuple[str, ...], Leaves] = {}
+    """A ``lookup(name) -> leaves`` for one event that reads each field once."""
+    cache: dict[str, Leaves] = {}
 
-    def lookup(path: tuple[str, ...]) -> Leaves:
+    def lookup(name: str) -> Leaves:
         try:
-            return cache[path]
+            return cache[name]
         except KeyError:
-            found = cache[path] = leaves(event, path)
+            found = cache[name] = leaves(event, name)
             return found
 
     return lookup
@@ -289,16 +280,16 @@ def _field_cost(field: Field) -> int:
 
 def compile_node(node: Node) -> NodeTest:
     """The AND of a node's fields and ``$or`` groups as one function of a lookup."""
-    fields = tuple((f.path, compile_field(f.matchers)) for f in sorted(node.fields, key=_field_cost))
+    fields = tuple((f.name, compile_field(f.matchers)) for f in sorted(node.fields, key=_field_cost))
     groups = tuple(tuple(compile_node(n) for n in group) for group in node.ors)
 
     if not groups and len(fields) == 1:
-        ((path, only),) = fields
-        return lambda lookup: only(lookup(path))
+        ((name, only),) = fields
+        return lambda lookup: only(lookup(name))
 
     def test(lookup: Lookup) -> bool:
-        for path, field_test in fields:
-            if not field_test(lookup(path)):
+        for name, field_test in fields:
+            if not field_test(lookup(name)):
                 return False
         for group in groups:
             for alternative in group:

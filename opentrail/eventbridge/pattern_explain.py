@@ -18,7 +18,7 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _field_reason(field: Field, values: tuple[Any, ...]) -> str:
+def _field_reason(field: Field, values: list[Any]) -> str:
     name = field.name
     wanted = [m.source for m in field.matchers]
     if not values:
@@ -35,7 +35,7 @@ def _field_reason(field: Field, values: tuple[Any, ...]) -> str:
 def explain_node(node: Node, lookup: Lookup) -> str | None:
     """None when ``node`` matches, else the reason of its first failing field or ``$or`` group."""
     for field in node.fields:
-        values = lookup(field.path)
+        values = lookup(field.name)
         if not compile_field(field.matchers)(values):
             return _field_reason(field, values)
     for group in node.ors:

@@ -2,9 +2,9 @@
 
 Each pattern is filed under one *anchor*: a top-level field of the pattern whose values are all
 exact strings (``detail.eventName``, ``source`` ...), chosen to be as selective as possible. Per
-event, the set reads each anchor path once, looks its values up in a dict and evaluates only the
+event, the set reads each anchor field once, looks its values up in a dict and evaluates only the
 patterns filed under a value the event has (with the anchor field already known to hold), plus the
-patterns that have no anchor. Event fields are read once per event per path, whatever the number
+patterns that have no anchor. Event fields are read once per event per field, whatever the number
 of patterns that test them.
 """
 
@@ -18,7 +18,7 @@ from opentrail.eventbridge.pattern_syntax import Field, Node
 K = TypeVar("K")
 
 #: Envelope fields that few values cover many events (worst anchors last).
-_ANCHOR_RANK = {("source",): 1, ("account",): 2, ("region",): 2, ("detail-type",): 3, ("version",): 4}
+_ANCHOR_RANK = {"source": 1, "account": 2, "region": 2, "detail-type": 3, "version": 4}
 
 
 def _anchor(node: Node) -> Field | None:
@@ -28,7 +28,7 @@ def _anchor(node: Node) -> Field | None:
     for field in node.fields:
         if not all(m.kind == "exact" and type(m.arg) is str for m in field.matchers):
             continue
-        key = (_ANCHOR_RANK.get(field.path, 0), len(field.matchers))
+        key = (_ANCHOR_RANK.get(field.name, 0), len(field.matchers))
         if best_key is None or key < best_key:
             best, best_key = field, key
     return best
@@ -45,8 +45,8 @@ class PatternSet(Generic[K]):
     def __init__(self, patterns: Mapping[K, Any]) -> None:
         self._keys: list[K] = list(patterns)
         self._tests: list[NodeTest] = []
-        #: anchor path -> value -> indexes of the patterns filed under it
-        self._index: dict[tuple[str, ...], dict[str, list[int]]] = {}
+        #: anchor field -> value -> indexes of the patterns filed under it
+        self._index: dict[str, dict[str, list[int]]] = {}
         self._unanchored: list[int] = []
         for i, key in enumerate(self._keys):
             tree: Node = patterns[key].tree
@@ -57,7 +57,7 @@ class PatternSet(Generic[K]):
                 continue
             rest = Node(tuple(f for f in tree.fields if f is not anchor), tree.ors)
             self._tests.append(compile_node(rest) if rest.fields or rest.ors else _always)
-            table = self._index.setdefault(anchor.path, {})
+            table = self._index.setdefault(anchor.name, {})
             for value in dict.fromkeys(m.arg for m in anchor.matchers):
                 table.setdefault(value, []).append(i)
         self._index_items = tuple(self._index.items())
@@ -75,8 +75,8 @@ class PatternSet(Generic[K]):
         lookup = memo_lookup(event)
         tests = self._tests
         candidates: set[int] = set()
-        for path, table in self._index_items:
-            for value in lookup(path):
+        for name, table in self._index_items:
+            for value in lookup(name):
                 if type(value) is str:
                     filed = table.get(value)
                     if filed is not None:

@@ -1,9 +1,9 @@
 """Event-pattern text → syntax tree, with EventBridge's validation and its error reasons.
 
 The tree is plain frozen dataclasses: a :class:`Node` is the AND of its :class:`Field` tests and of
-its ``$or`` groups (each group: any of its nodes). A :class:`Field` holds the absolute path of one
-event field (a tuple of keys; keys containing dots are single keys, never split) and the OR of its
-:class:`Matcher` s (the pattern's value array).
+its ``$or`` groups (each group: any of its nodes). A :class:`Field` holds the name of one event
+field (its keys joined by dots, as EventBridge compiles patterns: ``{"a": {"b": ...}}`` and
+``{"a.b": ...}`` are the same field) and the OR of its :class:`Matcher` s (the value array).
 
 Reasons are AWS's own texts where AWS's answers are known (EventBridge's InvalidEventPatternException
 as recorded against AWS in LocalStack's ``test_events_patterns.snapshot.json``, and aws/event-ruler's
@@ -65,26 +65,20 @@ class Matcher:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    path: tuple[str, ...]
-    matchers: tuple[Matcher, ...]
+    """One field test: ``name`` is the field's keys joined with dots (EventBridge compiles nested
+    keys that way, so ``{"a": {"b": ...}}`` and ``{"a.b": ...}`` name the same field), ``matchers``
+    the OR of the pattern's value array."""
 
-    @property
-    def name(self) -> str:
-        return ".".join(self.path)
+    name: str
+    matchers: tuple[Matcher, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """The AND of ``fields`` and, for each of ``ors``, of any one of its nodes."""
+
     fields: tuple[Field, ...]
     ors: tuple[tuple["Node", ...], ...] = ()
-
-    def branch_count(self) -> int:
-        """How many AND-of-leaves branches the node expands to (the product over its ``$or``
-        groups of the sum over their nodes)."""
-        total = 1
-        for group in self.ors:
-            total *= sum(node.branch_count() for node in group)
-        return total
 
 
 def _raise_constant(name: str) -> Any:
@@ -101,18 +95,39 @@ def load_json(text: str) -> Any:
         raise ValueError("nesting is too deep") from None
 
 
+Branch = dict[str, Field]
+
+
 def parse_tree(text: str) -> Node:
-    """Validate and parse a pattern's JSON text; raises :class:`PatternSyntaxError`."""
+    """Validate and parse a pattern's JSON text; raises :class:`PatternSyntaxError`.
+
+    As EventBridge's compiler, the pattern is read in document order into branches (the AND of
+    fields by name; every ``$or`` forks the branches so far, once per alternative): a field named
+    again later in a branch replaces the earlier one (EventBridge: "If the same JSON field is
+    specified more than once, only the last one is used")."""
     try:
         document = load_json(text)
     except ValueError as exc:
         raise PatternSyntaxError(f"Filter is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise PatternSyntaxError("Filter is not an object")
-    node = _parse_object(document, (), inside_or=False)
-    if node.branch_count() > MAX_BRANCHES:
-        raise PatternSyntaxError(TOO_COMPLEX)
-    return node
+    branches: list[Branch] = [{}]
+    branches = _parse_object(document, "", branches, inside_or=False)
+    return _factor(branches)
+
+
+def _factor(branches: list[Branch]) -> Node:
+    """Branches → a node: the fields every branch shares (the very same Field), and one ``$or``
+    group of what remains of each branch."""
+    if len(branches) == 1:
+        return Node(tuple(branches[0].values()))
+    first, *others = branches
+    common = [f for name, f in first.items() if all(b.get(name) is f for b in others)]
+    shared = {f.name for f in common}
+    rests = [Node(tuple(f for name, f in b.items() if name not in shared)) for b in branches]
+    if any(not rest.fields for rest in rests):
+        return Node(tuple(common))
+    return Node(tuple(common), (tuple(rests),))
 
 
 def _is_or_group(value: Any) -> bool:
@@ -121,30 +136,33 @@ def _is_or_group(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def _parse_object(obj: dict[str, Any], prefix: tuple[str, ...], inside_or: bool) -> Node:
+def _parse_object(obj: dict[str, Any], prefix: str, branches: list[Branch], inside_or: bool) -> list[Branch]:
     if not obj:
         raise PatternSyntaxError("Empty objects are not allowed")
-    fields: list[Field] = []
-    ors: list[tuple[Node, ...]] = []
-    nested: list[Node] = []
     for key, value in obj.items():
         if key == "$or" and _is_or_group(value):
             if len(value) < 2:
                 raise PatternSyntaxError("There must have at least 2 Objects in $or relationship.")
-            ors.append(tuple(_parse_object(v, prefix, inside_or=True) for v in value))
+            forked: list[Branch] = []
+            for alternative in value:
+                forked.extend(_parse_object(alternative, prefix, [dict(b) for b in branches], inside_or=True))
+                if len(forked) > MAX_BRANCHES:
+                    raise PatternSyntaxError(TOO_COMPLEX)
+            branches = forked
             continue
         if inside_or and key in OPERATORS:
             raise PatternSyntaxError(f"{key} is Ruler reserved fieldName which cannot be used inside $or.")
+        name = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):
-            nested.append(_parse_object(value, prefix + (key,), inside_or))
+            branches = _parse_object(value, name, branches, inside_or)
         elif isinstance(value, list):
-            fields.append(Field(prefix + (key,), _parse_values(value)))
+            field = Field(name, _parse_values(value))
+            for branch in branches:
+                branch.pop(name, None)  # the last one written wins, in its own place
+                branch[name] = field
         else:
             raise PatternSyntaxError(f'"{key}" must be an object or an array')
-    for node in nested:
-        fields.extend(node.fields)
-        ors.extend(node.ors)
-    return Node(tuple(fields), tuple(ors))
+    return branches
 
 
 def _parse_values(values: list[Any]) -> tuple[Matcher, ...]:
