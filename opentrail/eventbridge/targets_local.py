@@ -1,0 +1,84 @@
+"""opentrail's own targets, for sites without SQS, SNS or webhooks (not AWS targets):
+
+- ``arn:opentrail:file:::<absolute path>``: each event is appended to the file as one line (the
+  target's input; an input with a line break is written as a JSON string so it stays one line),
+  then the file is fsync'd. The file and its folder are created if missing.
+- ``arn:opentrail:command:::<program> [arguments]``: the program (words split as a shell would,
+  without running a shell) runs with the input on its standard input; exit status 0 = delivered,
+  another status is retried (``ERROR_FROM_TARGET``), running past the timeout kills it and is
+  retried (``TIMEOUT``), a program that cannot be started is not (``NO_RESOURCE``).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import threading
+from pathlib import Path
+
+import orjson
+
+from .bus_state import Delivery
+from .targets import COMMAND_PREFIX, DELIVERED, FILE_PREFIX, Outcome, failed
+
+
+class FileTargets:
+    """Appends to ``arn:opentrail:file:::`` paths (one lock per path across threads)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def send(self, delivery: Delivery) -> Outcome:
+        path = delivery.target.arn[len(FILE_PREFIX):]
+        if not os.path.isabs(path):
+            return failed("INVALID_PARAMETER", f"the file target path {path!r} is not absolute", invoked=False)
+        line = delivery.payload
+        if b"\n" in line or b"\r" in line:
+            line = orjson.dumps(line.decode("utf-8", "replace"))
+        with self._guard:
+            lock = self._locks.setdefault(path, threading.Lock())
+        try:
+            with lock:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                try:
+                    os.write(fd, line + b"\n")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except PermissionError as exc:
+            return failed("NO_PERMISSIONS", f"{path}: {exc.strerror}")
+        except OSError as exc:
+            return failed("ERROR_FROM_TARGET", f"{path}: {exc.strerror or exc}", retryable=True)
+        return DELIVERED
+
+
+class CommandTargets:
+    """Runs ``arn:opentrail:command:::`` programs, each for at most ``timeout_s`` seconds."""
+
+    def __init__(self, timeout_s: float = 5.0) -> None:
+        self._timeout_s = timeout_s
+
+    def send(self, delivery: Delivery) -> Outcome:
+        text = delivery.target.arn[len(COMMAND_PREFIX):]
+        try:
+            argv = shlex.split(text)
+        except ValueError as exc:
+            return failed("INVALID_PARAMETER", f"the command {text!r} cannot be read: {exc}", invoked=False)
+        if not argv:
+            return failed("INVALID_PARAMETER", "the command target names no program", invoked=False)
+        try:
+            done = subprocess.run(argv, input=delivery.payload, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  timeout=self._timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            return failed("TIMEOUT", f"{argv[0]} ran longer than {self._timeout_s:g} s", retryable=True)
+        except OSError as exc:
+            return failed("NO_RESOURCE", f"{argv[0]}: {exc.strerror or exc}", invoked=False)
+        if done.returncode != 0:
+            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if done.stderr else []
+            detail = f": {tail[0][:200]}" if tail else ""
+            return failed("ERROR_FROM_TARGET", f"{argv[0]} exited with status {done.returncode}{detail}",
+                          retryable=True)
+        return DELIVERED
