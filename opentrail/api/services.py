@@ -121,11 +121,12 @@ def is_implemented(handler: Handler) -> bool:
 @lru_cache(maxsize=1)
 def served_services() -> dict[str, Service]:
     """Signing name -> :class:`Service`, for every service opentrail serves."""
+    from .events_operations import EVENTS
     from .logs_operations import LOGS
     from .monitoring_operations import MONITORING
     from .operations import CLOUDTRAIL
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING)}
+    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS)}
 
 
 def service_named(name: str) -> Service:
