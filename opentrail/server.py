@@ -391,6 +391,13 @@ def run_server(settings: Settings) -> None:
     from .eventbridge.rules_service import RulesService
 
     eventbridge = RulesService(data_dir, time.time, head_seq=lambda: head_seq(store), egress=egress)
+    from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
+    from .eventbridge.trail_gate import TrailDataEvents
+
+    # the default event bus: matches the event log, alarm state changes and PutEvents against the rules
+    event_bus = EventBusRuntime(data_dir, store, eventbridge, egress=egress, timeouts=timeouts,
+                                alarms=monitoring.alarms, metrics=monitoring.put_metric_points,
+                                data_events=TrailDataEvents(trails), **runtime_kwargs(settings))
     queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
@@ -405,7 +412,8 @@ def run_server(settings: Settings) -> None:
     lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge)
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
+                        event_bus=event_bus.worker)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -426,6 +434,7 @@ def run_server(settings: Settings) -> None:
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
         monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
+        event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -433,6 +442,7 @@ def run_server(settings: Settings) -> None:
         delivery.stop()
         cwl_delivery.stop()
         digests.stop()
+        event_bus.stop()
         if delivery.is_alive():
             delivery.join(timeout=30)
         if cwl_delivery.is_alive():
@@ -455,6 +465,7 @@ def run_server(settings: Settings) -> None:
         trails.close()
         lake_stores.close()
         logs.close()
+        event_bus.close()
         eventbridge.close()
         cwl_state.close()
         delivery_state.close()

@@ -19,8 +19,9 @@ for the status read (:meth:`opentrail.eventbridge.bus_state.BusState.failures`).
 times are in the outbox, so retries survive restarts.
 
 **Delivery guarantee.** A row is deleted right after its target answered: a crash between the
-answer and that commit sends it again after the restart (at least once; the envelope id is
-stable, so receivers can drop the repeat). FIFO queue targets drop it themselves
+request and that commit sends it again after the restart (at least once; the envelope id is
+stable, so receivers can drop the repeat). A kill repeats at most the requests under way then:
+``concurrency`` per target. FIFO queue targets drop it themselves
 (MessageDeduplicationId).
 
 **Metrics** (namespace ``AWS/Events``, dimension RuleName, EventBridge User Guide "Monitoring
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 #: put_metric_points(account, region, namespace, metric name, dimensions, time s, value)
 MetricSink = Callable[[str, str, str, str, Mapping[str, str], float, float], None]
 NAMESPACE = "AWS/Events"
+#: Requests under way at once per target (a lane's threads), by default.
+DEFAULT_CONCURRENCY = 4
 DLQ, DLQ_FAILED, DROPPED = "DLQ", "DLQ_FAILED", "DROPPED"
 
 
@@ -67,7 +70,7 @@ class Dispatcher:
 
     def __init__(self, state: BusState, sender: Sender, *, clock: Callable[[], float],
                  dead_letters: DeadLetterSender | None = None, metrics: MetricSink | None = None,
-                 concurrency: int = 4, queue_limit: int = 64, poll_s: float = 0.25,
+                 concurrency: int = DEFAULT_CONCURRENCY, queue_limit: int = 64, poll_s: float = 0.25,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, rng: random.Random | None = None) -> None:
         self._state, self._sender, self._clock = state, sender, clock
         self._dead_letters, self._metrics = dead_letters, metrics
