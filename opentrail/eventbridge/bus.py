@@ -44,7 +44,7 @@ import orjson
 from ..store.base import EventStore
 from .bus_state import ALARMS, CUSTOM, LOG, SOURCES, BusState, CUSTOM_KEEP_S, Delivery, FailedInvocation
 from .dispatch import NAMESPACE, Dispatcher, MetricSink
-from .envelope import MAX_EVENT_BYTES, cloudtrail_event, needs_all_management_events
+from .envelope import MAX_EVENT_BYTES, cloudtrail_event, fill_id, needs_all_management_events
 from .input_transform import target_input
 from .model import DEFAULT_BUS, RuleCatalog, RuleConfig
 from .pattern import EventPattern, InvalidEventPattern, PatternSet, parse_pattern
@@ -124,16 +124,19 @@ class EventBusWorker(threading.Thread):
         self._groups: dict[tuple[str, str], _Group] = {}
         self._enabled: dict[str, RuleConfig] = {}
         self._parsed: dict[str, EventPattern | None] = {}
+        self._needs_id = False
         self._cursors = state.cursors()
         self._saved = dict(self._cursors)
         self._starts = state.starts()
         self._heads = state.heads()
+        self._saved_heads = dict(self._heads)
         self._last_checkpoint = float("-inf")
         self._last_purge = float("-inf")
         self._received: dict[int, int] = {}
         if ALARMS not in self._heads and alarms is not None:
             self._heads[ALARMS] = self._alarm_head()
             state.commit_round({}, {ALARMS: self._heads[ALARMS]}, [], [])
+            self._saved_heads = dict(self._heads)
         #: Events skipped since start: imported history, over 256 KB, data events no trail takes.
         self.skipped_old = 0
         self.skipped_large = 0
@@ -246,6 +249,7 @@ class EventBusWorker(threading.Thread):
             self._cursors = {k: v for k, v in self._cursors.items() if k[0] in known}
             self._saved = {k: v for k, v in self._saved.items() if k[0] in known}
         self._enabled = enabled
+        self._needs_id = any('"id"' in (r.event_pattern or "") for r in enabled.values())
         self._groups = {key: _Group(group, {arn: parsed[r.event_pattern] for arn, r in group.items()})  # type: ignore[misc, index]
                         for key, group in by_group.items()}
 
@@ -285,6 +289,8 @@ class EventBusWorker(threading.Thread):
                 if self._cursors[(arn, source)] >= seq or (needs_all and not rule.all_management_events):
                     continue
                 if event_json is None:
+                    if not event["id"]:
+                        fill_id(event)
                     event_json = orjson.dumps(event)
                     if len(event_json) > MAX_EVENT_BYTES:
                         self.skipped_large += 1
@@ -303,6 +309,7 @@ class EventBusWorker(threading.Thread):
         if matches:
             committed = self._state.commit_round(self._changed_cursors(), dict(self._heads), deliveries, matches)
             self._saved.update(self._cursors)
+            self._saved_heads = dict(self._heads)
             if self._dispatcher is not None and committed:
                 self._dispatcher.submit(committed)
             self._emit(matched_events, triggered, now)
@@ -355,7 +362,8 @@ class EventBusWorker(threading.Thread):
             if self._max_age_s > 0 and self._imported(seq, record, now):
                 self.skipped_old += 1
                 continue
-            out.append((seq, account, region, cloudtrail_event(record, account, region), None, category, now))
+            out.append((seq, account, region, cloudtrail_event(record, account, region, with_id=self._needs_id), None,
+                        category, now))
         return n, cols.seqs[-1], out
 
     def _imported(self, seq: int, record: dict[str, Any], now: float) -> bool:
@@ -417,10 +425,11 @@ class EventBusWorker(threading.Thread):
             return
         self._last_checkpoint = now
         changed = self._changed_cursors()
-        heads = {s: q for s, q in self._heads.items()}
-        if changed or force:
+        heads = dict(self._heads)
+        if changed or force or heads != self._saved_heads:
             self._state.commit_round(changed, heads, [], [])
             self._saved.update(changed)
+            self._saved_heads = heads
 
     def _purge_custom(self, now: float) -> None:
         cursors = [self._cursors[(arn, CUSTOM)] for arn in self._enabled if (arn, CUSTOM) in self._cursors]

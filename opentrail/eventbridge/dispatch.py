@@ -37,6 +37,7 @@ import collections
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
@@ -96,12 +97,13 @@ class Dispatcher:
         """Stop taking work; wait up to ``timeout_s`` for the requests under way."""
         self._stopping.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout_s
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
         with self._lock:
             workers = list(self._workers)
         for worker in workers:
-            worker.join(timeout=timeout_s)
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
         self._wake.set()
@@ -133,13 +135,14 @@ class Dispatcher:
         with self._lock:
             names = list(self._lanes)
         for name in names:
+            # The outbox is read with the lock held: a row a lane thread finishes (deleted or
+            # rescheduled, then unclaimed) cannot be read here before and claimed again after.
             with self._lock:
                 lane = self._lanes[name]
                 room = self._queue_limit - len(lane.claimed)
-            if room <= 0:
-                continue
-            rows = self._state.due(name, now, self._queue_limit)
-            with self._lock:
+                if room <= 0:
+                    continue
+                rows = self._state.due(name, now, self._queue_limit)
                 fresh = [d for d in rows if d.id not in lane.claimed][:room]
                 for d in fresh:
                     self._claim(name, lane, d)
@@ -151,7 +154,10 @@ class Dispatcher:
 
     def _claim(self, name: str, lane: _Lane, d: Delivery) -> None:
         """Queue ``d`` in its lane and start a lane thread if the lane has fewer than its share
-        (called with the lock held)."""
+        (called with the lock held). A row already claimed (the scheduler read it from the outbox
+        before the bus handed it over) is not queued twice."""
+        if d.id in lane.claimed:
+            return
         lane.claimed.add(d.id)
         lane.queue.append(d)
         if lane.workers < self._concurrency and not self._stopping.is_set():

@@ -67,10 +67,11 @@ def envelope_id(account_id: str, event_id: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, f"{account_id}:{event_id}"))
 
 
-def cloudtrail_event(record: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
+def cloudtrail_event(record: dict[str, Any], account_id: str, region: str, *, with_id: bool = True) -> dict[str, Any]:
     """The EventBridge event of ``record`` (``account_id`` / ``region``: the record's partition,
     used when recipientAccountId / awsRegion are missing). ``detail`` is ``record`` itself (not
-    copied)."""
+    copied). ``with_id`` False leaves ``id`` empty for :func:`fill_id` (the bus computes it only for
+    matched events, unless a pattern names ``id``)."""
     account = record.get("recipientAccountId")
     if not isinstance(account, str) or not account:
         account = account_id
@@ -81,7 +82,7 @@ def cloudtrail_event(record: dict[str, Any], account_id: str, region: str) -> di
     event_id = record.get("eventID")
     return {
         "version": "0",
-        "id": envelope_id(account, event_id if isinstance(event_id, str) else str(event_id)),
+        "id": envelope_id(account, event_id if isinstance(event_id, str) else str(event_id)) if with_id else "",
         "detail-type": DETAIL_TYPES.get(event_type, DEFAULT_DETAIL_TYPE) if isinstance(event_type, str)
         else DEFAULT_DETAIL_TYPE,
         "source": event_source_name(record.get("eventSource")),
@@ -91,6 +92,12 @@ def cloudtrail_event(record: dict[str, Any], account_id: str, region: str) -> di
         "resources": [],
         "detail": record,
     }
+
+
+def fill_id(event: dict[str, Any]) -> None:
+    """Set the ``id`` of an event :func:`cloudtrail_event` built without it."""
+    event_id = event["detail"].get("eventID")
+    event["id"] = envelope_id(event["account"], event_id if isinstance(event_id, str) else str(event_id))
 
 
 def is_read_only(record: Mapping[str, Any]) -> bool:

@@ -128,6 +128,9 @@ def start_receiver() -> Receiver:
             rec = holder[0]
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the sender went away mid-request: nothing was delivered
+                self.close_connection = True
+                return
             got = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
             reply = rec.replies.get(self.path.split("?", 1)[0])
             if reply is not None:

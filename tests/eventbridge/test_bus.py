@@ -152,6 +152,15 @@ def test_read_only_events_reach_only_rules_with_all_management_events(env: Env) 
                    ("enabled", "LookupEvents"), ("enabled", "StopLogging")]
 
 
+def test_a_pattern_on_the_envelope_id(env: Env) -> None:
+    first, second = record(), record()
+    env.catalog.put(rule(pattern=orjson.dumps({"id": [envelope_id(ACCOUNT, second["eventID"])]}).decode(),
+                         targets=(TargetConfig("t", QUEUE),)))
+    env.ingest(first, second)
+    drain(env.worker())
+    assert [r.event_id for r in env.rows()] == [envelope_id(ACCOUNT, second["eventID"])]
+
+
 def test_data_events_need_the_gate_and_large_events_are_skipped(env: Env) -> None:
     pattern = '{"source": ["aws.s3"]}'
     env.catalog.put(rule(pattern=pattern, targets=(TargetConfig("t", QUEUE),)))
