@@ -37,7 +37,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol
 
 import orjson
 
@@ -80,6 +80,11 @@ class RuleStatus:
     matches: list[tuple[str, float]]
     failed_invocations: list[FailedInvocation]
     cursors: dict[str, int]
+
+
+#: An event read from a source: (position, account, Region, event, its JSON or None, the CloudTrail
+#: category or None, ingestion time s).
+_Item = tuple[int, str, str, dict[str, Any], "bytes | None", "str | None", float]
 
 
 class _Group:
@@ -333,14 +338,12 @@ class EventBusWorker(threading.Thread):
         return out
 
     # --- reading the sources -------------------------------------------------------------------
-    _Item = tuple[int, str, str, dict[str, Any], "bytes | None", "str | None", float]
-
     def _read_log(self, pos: int, now: float) -> tuple[int, int, list[_Item]]:
         cols = self._store.read_columns(pos, self._read_limit)
         n = len(cols)
         if not n:
             return 0, pos, []
-        out: list[EventBusWorker._Item] = []
+        out: list[_Item] = []
         names = cols.partition_names
         wanted = {pid for pid, (account, region, _) in names.items() if (account, region) in self._groups}
         for i in range(n):
@@ -387,7 +390,7 @@ class EventBusWorker(threading.Thread):
         batch = self._state.custom_after(pos, self._read_limit)
         if not batch:
             return 0, pos, []
-        out: list[EventBusWorker._Item] = []
+        out: list[_Item] = []
         for e in batch:
             event = orjson.loads(e.event)
             if isinstance(event, dict):
@@ -401,7 +404,7 @@ class EventBusWorker(threading.Thread):
         if not batch:
             return 0, pos, []
         now = self._clock()
-        out: list[EventBusWorker._Item] = [
+        out: list[_Item] = [
             (i, str(e.get("account", "")), str(e.get("region", "")), e, None, None, now)
             for i, e in batch if isinstance(e, dict)]
         return len(batch), batch[-1][0], out
@@ -449,6 +452,3 @@ class EventBusWorker(threading.Thread):
         except Exception:
             log.exception("EventBridge bus metrics not recorded")
 
-
-def rules_by_arn(rules: Sequence[RuleConfig]) -> dict[str, RuleConfig]:
-    return {r.arn: r for r in rules}

@@ -143,7 +143,7 @@ class ApiDestinations:
         sent = [(k, v) for k, v in headers if k.lower() != "host"]
         sent.append(("Host", parts.netloc.rsplit("@", 1)[-1]))
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-        request = self._http.build_request(method, target, headers=sent, params=params or None, content=content,
+        request = self._http.build_request(method, target, headers=sent, params=tuple(params) or None, content=content,
                                            extensions=extensions)
         return self._http.send(request)
 
@@ -164,7 +164,7 @@ class ApiDestinations:
         body_pairs = _pairs(params, "BodyParameters")
         content = None
         if body_pairs:
-            content = str(httpx.QueryParams(body_pairs)).encode()
+            content = str(httpx.QueryParams(tuple(body_pairs))).encode()
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         method = str(oauth.get("HttpMethod", "POST")).upper()
         response = self._request(method, str(oauth.get("AuthorizationEndpoint", "")), headers=headers,

@@ -378,3 +378,20 @@ def test_rows_survive_a_restart(tmp_path: Path, receiver: Receiver) -> None:
     finally:
         env2.close()
     assert os.path.exists(tmp_path / BUS_DB)
+
+
+def test_a_row_the_scheduler_took_is_not_sent_again_when_the_bus_hands_it_over(tmp_path: Path,
+                                                                               receiver: Receiver) -> None:
+    env = Env(tmp_path)
+    try:
+        destination(receiver, env, ConnectionAuth(CONN, "API_KEY", api_key=("k", "v")), endpoint="/in")
+        receiver.default = (200, {}, 0.3)
+        env.clock.now = time.time()
+        row = env.add(TargetConfig("hook", DEST))
+        env.dispatcher.start()  # its first round takes the row from the outbox
+        assert wait_for(lambda: len(receiver.requests) == 1, timeout=2)
+        env.dispatcher.submit([row])  # the bus hands over the same row while its request is under way
+        time.sleep(0.6)
+        assert len(receiver.requests) == 1 and env.state.pending() == 0
+    finally:
+        env.close()
