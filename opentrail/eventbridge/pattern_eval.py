@@ -36,27 +36,48 @@ def _add_leaves(value: Any, out: list[Any]) -> None:
         out.append(value)
 
 
-def _descend(value: Any, rest: str, out: list[Any]) -> None:
-    kind = type(value)
-    if kind is dict:
-        _collect(value, rest, out)
-    elif kind is list:
-        for item in value:
-            _descend(item, rest, out)
+def _descend_list(items: list[Any], rest: str, out: list[Any]) -> None:
+    for item in items:
+        kind = type(item)
+        if kind is dict:
+            _collect(item, rest, out)
+        elif kind is list:
+            _descend_list(item, rest, out)
+
+
+_SPLITS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _splits(name: str) -> tuple[tuple[str, str], ...]:
+    """Every (key, rest) split of ``name`` at one of its dots (cached: names come from patterns)."""
+    found = _SPLITS.get(name)
+    if found is None:
+        found = tuple((name[:i], name[i + 1 :]) for i, c in enumerate(name) if c == ".")
+        if len(_SPLITS) < 65536:
+            _SPLITS[name] = found
+    return found
 
 
 def _collect(obj: Mapping[str, Any], name: str, out: list[Any]) -> None:
     # The field ``name`` (keys joined by dots) in ``obj``: the key itself, or any split of the name
     # at a dot into a key of ``obj`` and the rest inside that key's value.
-    value = obj.get(name, _MISSING)
+    get = obj.get
+    value = get(name, _MISSING)
     if value is not _MISSING:
-        _add_leaves(value, out)
-    dot = name.find(".")
-    while dot >= 0:
-        value = obj.get(name[:dot], _MISSING)
-        if value is not _MISSING:
-            _descend(value, name[dot + 1 :], out)
-        dot = name.find(".", dot + 1)
+        kind = type(value)
+        if kind is list:
+            _add_leaves(value, out)
+        elif kind is not dict:
+            out.append(value)
+    for key, rest in _splits(name):
+        value = get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        kind = type(value)
+        if kind is dict:
+            _collect(value, rest, out)
+        elif kind is list:
+            _descend_list(value, rest, out)
 
 
 def leaves(event: Mapping[str, Any], name: str) -> Leaves:
