@@ -13,11 +13,11 @@ look-ups, the other operators precompiled predicates.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Any, Callable, Iterable, Mapping
 
-from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node, wildcard_parts
+from opentrail.eventbridge.pattern_ip import parse_ip
+from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node
+from opentrail.eventbridge.pattern_wildcard import wildcard_regex
 
 Leaves = list[Any]
 Lookup = Callable[[str], Leaves]
@@ -103,19 +103,6 @@ def memo_lookup(event: Mapping[str, Any]) -> Lookup:
     return lookup
 
 
-def wildcard_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(
-        "".join(".*" if part is None else re.escape(part) for part in wildcard_parts(pattern)), re.DOTALL
-    )
-
-
-def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        return None
-
-
 def _numeric_predicate(bounds: tuple[tuple[str, float], ...]) -> Callable[[float], bool]:
     def one(op: str, limit: float) -> Callable[[float], bool]:
         if op == "=":
@@ -153,13 +140,8 @@ def _string_predicate(m: Matcher) -> Callable[[str], bool]:
         fullmatch = wildcard_regex(arg).fullmatch
         return lambda s: fullmatch(s) is not None
     if kind == "cidr":
-        network = arg
-
-        def in_network(s: str) -> bool:
-            ip = _ip(s)
-            return ip is not None and ip.version == network.version and ip in network
-
-        return in_network
+        addresses = arg
+        return lambda s: parse_ip(s) in addresses
     raise AssertionError(kind)
 
 
@@ -217,6 +199,10 @@ def compile_field(matchers: Iterable[Matcher]) -> FieldTest:
             any_tests.append(_anything_but_predicate(m))
         else:
             string_tests.append(_string_predicate(m))
+    # An exact value that is an IP address also matches that address written otherwise.
+    ips = frozenset(a for a in map(parse_ip, strings) if a is not None)
+    if ips:
+        string_tests.append(lambda s: parse_ip(s) in ips)
     frozen_strings = frozenset(strings)
     frozen_numbers = frozenset(numbers)
     str_tests = tuple(string_tests)

@@ -17,16 +17,17 @@ however many patterns test them.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Generic, Mapping, TypeVar
 
 from opentrail.eventbridge.pattern_eval import Lookup, NodeTest, compile_node, memo_lookup
-from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node, wildcard_parts
+from opentrail.eventbridge.pattern_ip import IpRange, parse_ip
+from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node
+from opentrail.eventbridge.pattern_wildcard import wildcard_parts
 
 K = TypeVar("K")
 
 #: Matcher kinds whose index look-up answers exactly whether the matcher accepts a value.
-_EXACT_LOOKUP = frozenset({"equals-ignore-case", "prefix", "suffix", "cidr"})
+_EXACT_LOOKUP = frozenset({"equals-ignore-case", "prefix", "suffix"})
 
 
 def _wildcard_literal(pattern: str) -> tuple[str, str] | None:
@@ -45,6 +46,8 @@ def _lookup_is_exact(m: Matcher) -> bool:
         return type(m.arg) is str
     if m.kind == "exists":
         return m.arg is True
+    if m.kind == "cidr":
+        return bool(m.arg.aligned)  # looked up by block; a raised bottom needs the test
     return m.kind in _EXACT_LOOKUP
 
 
@@ -72,11 +75,21 @@ class _FieldIndex:
         self.isuffix: dict[str, int] = {}
         self.cidr: dict[tuple[int, int], dict[int, int]] = {}
 
+    def _add_addresses(self, addresses: IpRange, bit: int) -> None:
+        shift = (32 if addresses.version == 4 else 128) - addresses.block
+        by_block = self.cidr.setdefault((addresses.version, shift), {})
+        key = addresses.low >> shift
+        by_block[key] = by_block.get(key, 0) | bit
+
     def add(self, m: Matcher, bit: int) -> None:
         self.universe |= bit
         kind, arg = m.kind, m.arg
         if kind == "exact" and type(arg) is str:
             table = self.exact
+            address = parse_ip(arg)
+            if address is not None:  # also the same address written otherwise
+                version, number = address
+                self._add_addresses(IpRange(version, number, number, 32 if version == 4 else 128), bit)
         elif kind == "equals-ignore-case":
             table = self.lower
         elif kind == "prefix":
@@ -87,11 +100,7 @@ class _FieldIndex:
             side, arg = literal
             table = self.prefix if side == "prefix" else self.suffix
         elif kind == "cidr":
-            network: ipaddress.IPv4Network | ipaddress.IPv6Network = arg
-            shift = network.max_prefixlen - network.prefixlen
-            by_network = self.cidr.setdefault((network.version, shift), {})
-            key = int(network.network_address) >> shift
-            by_network[key] = by_network.get(key, 0) | bit
+            self._add_addresses(arg, bit)
             return
         else:  # exists true, numeric, anything-but, exact non-strings, a wildcard without literal ends
             self.present |= bit
@@ -132,14 +141,12 @@ class _FieldIndex:
                 for k in self.isuffix_lengths:
                     found |= self.isuffix.get(low[-k:], 0)
             if self.cidr_tables:
-                try:
-                    ip = ipaddress.ip_address(v)
-                except ValueError:
+                address = parse_ip(v)
+                if address is None:
                     continue
-                number = int(ip)
                 for version, shift, table in self.cidr_tables:
-                    if ip.version == version:
-                        found |= table.get(number >> shift, 0)
+                    if address[0] == version:
+                        found |= table.get(address[1] >> shift, 0)
         return found
 
 

@@ -144,6 +144,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     ("doc cidr IPv6", P(detail={"sourceIPAddress": [{"cidr": "2001:db8:1234:1a00::/64"}]}), envelope({"sourceIPAddress": "2001:db8:1234:1a00::1"}), True),
     ("doc cidr IPv6: outside", P(detail={"sourceIPAddress": [{"cidr": "2001:db8:1234:1a00::/64"}]}), envelope({"sourceIPAddress": "2001:db8:1234:1a01::1"}), False),
     (f"{LS} content_ip_address_bad_type_NEG", P(detail={"sourceIPAddress": [{"cidr": "10.0.0.0/24"}]}), envelope({"sourceIPAddress": 123}), False),
+    ("cidr: the range starts at the address written (event-ruler CIDR)", P(detail={"ip": [{"cidr": "10.0.0.5/24"}]}), envelope({"ip": "10.0.0.4"}), False),
+    ("cidr: ... and ends at the top of the block", P(detail={"ip": [{"cidr": "10.0.0.5/24"}]}), envelope({"ip": "10.0.0.255"}), True),
+    ("cidr: IPv4 octets are decimal", P(detail={"ip": [{"cidr": "10.0.0.0/24"}]}), envelope({"ip": "010.000.000.010"}), True),
+    ("cidr: an IPv4-mapped IPv6 address is its IPv4 address", P(detail={"ip": [{"cidr": "10.0.0.0/24"}]}), envelope({"ip": "::ffff:a00:1"}), True),
+    ("exact IPv6 address written otherwise", P(detail={"ip": ["2001:db8::1"]}), envelope({"ip": "2001:0db8:0:0:0:0:0:0001"}), True),
+    ("exact IPv4 address: another address", P(detail={"ip": ["10.0.0.1"]}), envelope({"ip": "10.0.0.2"}), False),
     ("cidr: a host name is no address", P(detail={"sourceIPAddress": [{"cidr": "10.0.0.0/8"}]}), envelope({"sourceIPAddress": "cloudtrail.amazonaws.com"}), False),
     ("cidr: an IPv4 address is not in an IPv6 network", P(detail={"sourceIPAddress": [{"cidr": "::/0"}]}), envelope({"sourceIPAddress": "10.0.0.1"}), False),
     # --- exists
@@ -189,6 +195,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     ("$or: a field written after the $or replaces the branch's", P(detail={"$or": [{"state": ["stopped"]}, {"x": ["1"]}], "state": ["running"]}), envelope(), True),
     ("$or with anything-but and exists", P(detail={"$or": [{"state": [{"anything-but": "running"}]}, {"x": [{"exists": True}]}]}), envelope(), False),
     ("legacy: $or as a plain field name", P(**{"$or": ["a", "b"]}), envelope(**{"$or": "b"}), True),
+    ("legacy: $or as a field with operators", P(**{"$or": [{"prefix": "x"}, {"suffix": "z"}]}), envelope(**{"$or": "xy"}), True),
     # --- the complex example (eb-event-patterns-content-based-filtering "Complex example")
     ("doc complex example", P(time=[{"prefix": "2017-10-02"}], detail={"state": [{"anything-but": "initializing"}], "c-count": [{"numeric": [">", 0, "<=", 5]}],
                                                                       "d-count": [{"numeric": ["<", 10]}], "x-limit": [{"anything-but": [100, 200, 300]}]}),
@@ -204,6 +211,7 @@ def test_documented_examples(pattern: dict[str, Any], event: dict[str, Any], exp
     assert PatternSet({"rule": compiled}).matching(event) == (["rule"] if expected else [])
 
 
+TOO_COMPLEX = "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character"
 AWS = "AWS-recorded (LocalStack snapshot)"
 ER = "aws/event-ruler JsonRuleCompiler"
 OT = "opentrail's own text"
@@ -217,8 +225,7 @@ INVALID: list[tuple[str, str, str]] = [
     (AWS, '{"my_key": [{"EXISTS": true}]}', "Unrecognized match type EXISTS"),
     (AWS, '{"detail": {"c-count": [{"numeric": [">", 0, ">", 0]}]}}', "Bad numeric range operator: >"),
     (AWS, '{"detail": {"c-count": [{"numeric": [">", 0, "<"]}]}}', "Value of < must be numeric"),
-    (AWS, '{"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}',
-     "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character"),
+    (AWS, '{"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}', TOO_COMPLEX),
     (AWS, '{"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:**:event-bus/*"}]}', "Consecutive wildcard characters at pos 26"),
     (AWS, '{"detail-type": [{"equals-ignore-case": ["ec2 instance state-change notification"]}]}', "equals-ignore-case match pattern must be a string"),
     (AWS, '{"detail-type": [{"equals-ignore-case": {"prefix": "ec2"}}]}', "equals-ignore-case match pattern must be a string"),
@@ -272,13 +279,25 @@ INVALID: list[tuple[str, str, str]] = [
     (ER, '{"a": [{"anything-but": {"prefix": ""}}]}', "Null prefix/suffix not allowed"),
     (ER, '{"$or": [{"a": ["1"]}]}', "There must have at least 2 Objects in $or relationship."),
     (ER, '{"$or": [{"a": ["1"]}, {"prefix": ["2"]}]}', "prefix is Ruler reserved fieldName which cannot be used inside $or."),
-    (OT, '{"a": [{"prefix": {"suffix": "x"}}]}', "Unsupported prefix pattern: suffix"),
-    (OT, '{"a": [{"wildcard": "a\\\\b"}]}', "Invalid escape character at pos 1"),
-    (OT, '{"a": [{"cidr": "10.0.0.0/33"}]}', "Malformed CIDR, mask bits must be between 0 and 32"),
+    (ER, '{"a": [{"wildcard": "abc**def"}]}', "Consecutive wildcard characters at pos 4"),
+    (ER, '{"a": [{"wildcard": "a\\\\bc"}]}', "Invalid escape character at pos 2"),
+    (ER, '{"a": [{"wildcard": "a\\\\"}]}', "Invalid escape character at pos 2"),
+    (ER, '{"a": [{"wildcard": "\u00e9**"}]}', "Consecutive wildcard characters at pos 3"),  # é is 2 UTF-8 bytes
+    (ER, '{"a": [{"cidr": "10.0.0.0/8/9"}]}', "Malformed CIDR, one '/' required"),
+    (ER, '{"a": [{"cidr": "10.0.0.0/"}]}', "Malformed CIDR, one '/' required"),
+    (ER, '{"a": [{"cidr": "10.0.0.0/-1"}]}', "Malformed CIDR, mask bits must not be negative"),
+    (ER, '{"a": [{"cidr": "10.0.0.0/32"}]}', "IPv4 mask bits must be < 32"),
+    (ER, '{"a": [{"cidr": "2001:db8::/128"}]}', "IPv6 mask bits must be < 128"),
+    (ER, '{"a": [{"cidr": "300.1.1.1/8"}]}', "Invalid IP address: 300.1.1.1"),
+    (ER, '{"a": [{"prefix": {"suffix": "x"}}]}', "Unsupported prefix pattern: suffix"),
+    (ER, '{"a": [{"suffix": {}}]}', "Suffix expression name not found"),
+    # Reported by EventBridge users: four such wildcards on one field are refused, two are accepted.
+    ("EventBridge answer reported by users", '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}, '
+     '{"wildcard": "*/datasync/*.svs"}, {"wildcard": "*/datasync/*.tiff"}]}', TOO_COMPLEX),
     (OT, '{"a": ["x"]', "Filter is not valid JSON: Expecting ',' delimiter at line 1, column 12"),
     (OT, '{"a": [NaN]}', "Filter is not valid JSON: Non-standard token 'NaN'"),
-    (OT, "{" + ", ".join(f'"k{j}": {{"$or": [{{"a": ["1"]}}, {{"b": ["1"]}}, {{"c": ["1"]}}, {{"d": ["1"]}}]}}' for j in range(6)) + "}",
-     "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character"),
+    (OT, "{" + ", ".join(f'"k{j}": {{"$or": [{{"a": ["1"]}}, {{"b": ["1"]}}, {{"c": ["1"]}}, {{"d": ["1"]}}]}}' for j in range(5)) + "}",
+     "Rule is too complex - its $or operators expand to more than 1000 combinations"),
 ]
 
 
@@ -292,10 +311,15 @@ def test_invalid_patterns(source: str, text: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    '{"a": [{"wildcard": "*a*b*c*d*e"}]}',  # five stars
+    '{"a": [{"wildcard": "*a*b*c*d*e"}]}',
     '{"a": [{"wildcard": "arn:aws:events:us-east-1:*:event-bus/*"}]}',
     '{"a": [{"wildcard": "a\\\\*b\\\\\\\\*"}]}',
-    "{" + ", ".join(f'"k{j}": {{"$or": [{{"a": ["1"]}}, {{"b": ["1"]}}, {{"c": ["1"]}}, {{"d": ["1"]}}]}}' for j in range(5)) + "}",
+    '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}]}',  # reported accepted
+    '{"key": [{"wildcard": "*.bif"}, {"wildcard": "*.tiff"}, {"wildcard": "*.tif"}, {"wildcard": "*.svs"}]}',  # reported accepted
+    '{"a": [{"cidr": "10.0.0.0/31"}, {"cidr": "2001:db8::/127"}, {"cidr": "10.0.0.0/+8"}]}',
+    '{"$or": {"a": ["1"]}}',  # legacy: a plain field named "$or"
+    "{" + ", ".join(f'"k{j}": {{"$or": [{{"a": ["1"]}}, {{"b": ["1"]}}, {{"c": ["1"]}}, {{"d": ["1"]}}]}}' for j in range(4)) + "}",
+    "{" + ", ".join(f'"k{j}": {{"$or": [' + ", ".join(f'{{"a{i}": ["1"]}}' for i in range(10)) + "]}" for j in range(3)) + "}",
 ])
 def test_within_limits(text: str) -> None:
     assert parse_pattern(text).text == text

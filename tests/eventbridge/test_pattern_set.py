@@ -192,7 +192,7 @@ patterns = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pattern=patterns, event_list=st.lists(events, min_size=1, max_size=6))
 def test_matches_agrees_with_reference(pattern: dict[str, Any], event_list: list[dict[str, Any]]) -> None:
     compiled = parse_pattern(json.dumps(pattern))
@@ -201,7 +201,7 @@ def test_matches_agrees_with_reference(pattern: dict[str, Any], event_list: list
         assert (compiled.explain(event) is None) is compiled.matches(event)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(pattern_list=st.lists(patterns, min_size=1, max_size=12), event_list=st.lists(events, min_size=1, max_size=8))
 def test_pattern_set_agrees_with_matches(pattern_list: list[dict[str, Any]], event_list: list[dict[str, Any]]) -> None:
     compiled = {f"p{i}": parse_pattern(json.dumps(p)) for i, p in enumerate(pattern_list)}
