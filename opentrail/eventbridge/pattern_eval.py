@@ -30,19 +30,33 @@ _MISSING = object()
 def _add_leaves(value: Any, out: list[Any]) -> None:
     kind = type(value)
     if kind is list:
-        for item in value:
-            _add_leaves(item, out)
+        stack = [iter(value)]  # iterative: an event may nest arrays deeper than Python recurses
+        while stack:
+            for item in stack[-1]:
+                kind = type(item)
+                if kind is list:
+                    stack.append(iter(item))
+                    break
+                if kind is not dict:
+                    out.append(item)
+            else:
+                stack.pop()
     elif kind is not dict:
         out.append(value)
 
 
 def _descend_list(items: list[Any], rest: str, out: list[Any]) -> None:
-    for item in items:
-        kind = type(item)
-        if kind is dict:
-            _collect(item, rest, out)
-        elif kind is list:
-            _descend_list(item, rest, out)
+    stack = [iter(items)]
+    while stack:
+        for item in stack[-1]:
+            kind = type(item)
+            if kind is dict:
+                _collect(item, rest, out)
+            elif kind is list:
+                stack.append(iter(item))
+                break
+        else:
+            stack.pop()
 
 
 _SPLITS: dict[str, tuple[tuple[str, str], ...]] = {}

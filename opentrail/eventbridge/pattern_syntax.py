@@ -116,17 +116,20 @@ def parse_tree(text: str) -> Node:
         raise PatternSyntaxError(f"Filter is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise PatternSyntaxError("Filter is not an object")
-    if _combinations(document) > MAX_COMBINATIONS:
-        raise PatternSyntaxError(TOO_MANY_COMBINATIONS)
     try:
-        branches = _parse_object(document, "", [{}], inside_or=False, expand_or=True)
-    except PatternSyntaxError as first:
-        if not _mentions_or(document):
-            raise
+        if _combinations(document) > MAX_COMBINATIONS:
+            raise PatternSyntaxError(TOO_MANY_COMBINATIONS)
         try:
-            branches = _parse_object(document, "", [{}], inside_or=False, expand_or=False)
-        except PatternSyntaxError:
-            raise first from None
+            branches = _parse_object(document, "", [{}], inside_or=False, expand_or=True)
+        except PatternSyntaxError as first:
+            if not _mentions_or(document):
+                raise
+            try:
+                branches = _parse_object(document, "", [{}], inside_or=False, expand_or=False)
+            except PatternSyntaxError:
+                raise first from None
+    except RecursionError:
+        raise PatternSyntaxError("Filter is nested too deeply") from None
     _check_wildcards(branches)
     return _factor(branches)
 

@@ -384,3 +384,14 @@ def test_test_event_rejected(text: str) -> None:
     with pytest.raises(InvalidTestEvent) as info:
         parse_test_event(text)
     assert info.value.message == "Parameter Event is not valid."
+
+
+def test_deeply_nested_event_arrays() -> None:
+    # Arrays nested deeper than Python recurses (PutEvents' detail is the caller's JSON).
+    value: Any = ["x", {"k": "y"}]
+    for _ in range(3000):
+        value = [value]
+    event = envelope({"a": value})
+    assert parse_pattern('{"detail": {"a": ["x"]}}').matches(event) is True
+    assert parse_pattern('{"detail": {"a": {"k": ["y"]}}}').matches(event) is True
+    assert PatternSet({"r": parse_pattern('{"detail": {"a": [{"prefix": "x"}]}}')}).matching(event) == ["r"]
