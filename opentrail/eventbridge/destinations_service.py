@@ -187,7 +187,8 @@ class DestinationsMixin:
         now = self._now()
         destination = ApiDestination(account_id=account_id, region=region, name=name, uuid=str(uuid.uuid4()),
                                      connection_arn=connection_arn, invocation_endpoint=invocation_endpoint,
-                                     http_method=http_method, rate_limit_per_s=rate_limit_per_s or DEFAULT_RATE_LIMIT_PER_S,
+                                     http_method=http_method,
+                                     rate_limit_per_s=rate_limit_per_s or DEFAULT_RATE_LIMIT_PER_S,
                                      description=description, creation_s=now, modified_s=now)
         self._apply(lambda: self._store.put_api_destination(destination))
         return destination

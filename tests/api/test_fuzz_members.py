@@ -163,7 +163,8 @@ ALL_PATHS: list[tuple[str, tuple[Step, ...], str]] = [
 class Client:
     """Signed raw requests over one connection; checks every answer."""
 
-    def __init__(self, url: str, key: AccessKey, *, service: str = "cloudtrail", target_prefix: str = TARGET_PREFIX) -> None:
+    def __init__(self, url: str, key: AccessKey, *, service: str = "cloudtrail",
+                 target_prefix: str = TARGET_PREFIX) -> None:
         self.url = url
         self.credentials = Credentials(key.access_key_id, key.secret_access_key)
         self.http = httpx.Client(base_url=url, timeout=60)
