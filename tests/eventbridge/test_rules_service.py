@@ -155,3 +155,16 @@ def test_a_call_that_cannot_be_recorded_changes_nothing(tmp_path: Path) -> None:
     assert ([r.name for r in service.rules()], handed, service.version) == (["r"], ["event"], 1)
     service.close()
     store.close()
+
+
+def test_every_domain_error_code_is_a_wire_error_of_the_model_or_common() -> None:
+    import opentrail.eventbridge.errors as domain
+    from opentrail.api.events_errors import WIRE_ERRORS
+    from opentrail.api.model import service_description
+
+    classes = [c for c in vars(domain).values() if isinstance(c, type) and issubclass(c, domain.EventBridgeError)]
+    codes = {c.code for c in classes}
+    assert codes == {"ValidationException", "ResourceNotFoundException", "ResourceAlreadyExistsException",
+                     "LimitExceededException", "InvalidEventPatternException"}
+    modeled = {n for n, s in service_description("events")["shapes"].items() if s.get("exception")}
+    assert codes <= set(WIRE_ERRORS) and codes - {"ValidationException"} <= modeled
