@@ -27,6 +27,7 @@ import uvicorn
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .eventbridge.egress import EgressPolicy
     from .lake.files import LakeFiles, LakeLocation
     from .store.sqlite import SqliteEventStore
 
@@ -301,6 +302,16 @@ def stop_lake_ingest(worker: object | None) -> None:
         worker.join(timeout=30)  # type: ignore[attr-defined]
 
 
+def webhook_policy(settings: Settings) -> EgressPolicy:
+    """``--webhook-allow`` parsed; :class:`StartupRefused` naming the entry it cannot read."""
+    from .eventbridge.egress import EgressPolicy
+
+    try:
+        return EgressPolicy.parse(settings.webhook_allow)
+    except ValueError as exc:
+        raise StartupRefused(str(exc)) from None
+
+
 def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
     """The event store, or :class:`StartupRefused` when it is held or its disk is full."""
     from .store.errors import DataDirectoryFullError, StoreLockedError
@@ -336,6 +347,7 @@ def run_server(settings: Settings) -> None:
     check_free_space(data_dir, settings.min_free_bytes)
     timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
     lake_location(settings)  # a bad URL is refused before anything is opened
+    egress = webhook_policy(settings)
     store = _open_store(data_dir, data_dir / EVENTS_DIR)
     try:
         sock = bind_socket(settings.host, settings.port)
@@ -376,6 +388,9 @@ def run_server(settings: Settings) -> None:
     from .delivery.marks import head_seq
 
     lake_stores = EventDataStoreService(data_dir, time.time, head_seq=lambda: head_seq(store))
+    from .eventbridge.rules_service import RulesService
+
+    eventbridge = RulesService(data_dir, time.time, head_seq=lambda: head_seq(store), egress=egress)
     queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
@@ -390,7 +405,7 @@ def run_server(settings: Settings) -> None:
     lake_imports = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
-                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring)
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -440,6 +455,7 @@ def run_server(settings: Settings) -> None:
         trails.close()
         lake_stores.close()
         logs.close()
+        eventbridge.close()
         cwl_state.close()
         delivery_state.close()
         digest_state.close()

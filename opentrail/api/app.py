@@ -1,5 +1,5 @@
 """The ASGI application: every AWS service opentrail serves (CloudTrail, CloudWatch Logs,
-CloudWatch) on ``POST /``, the ingest endpoint, health and the web console.
+CloudWatch, EventBridge) on ``POST /``, the ingest endpoint, health and the web console.
 
 Routes:
 
@@ -8,7 +8,7 @@ Routes:
   :func:`opentrail.api.services.service_for_request`: ``cloudtrail`` (AWS JSON 1.1,
   ``[com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``), ``logs`` (AWS JSON 1.1,
   ``Logs_20140328.<Op>``), ``monitoring`` (AWS JSON 1.0 ``GraniteServiceVersion20100801.<Op>``, or
-  AWS Query ``Action=<Op>``). Each service dispatches through its explicit operation table.
+  AWS Query ``Action=<Op>``), ``events`` (AWS JSON 1.1, ``AWSEvents.<Op>``). Each service dispatches through its explicit operation table.
 - ``POST /service/GraniteServiceVersion20100801/operation/<Op>`` -- CloudWatch in Smithy RPC v2 CBOR.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
@@ -181,6 +181,8 @@ def build_app(
     lake: Any = None,
     logs: Any = None,
     monitoring: Any = None,
+    eventbridge: Any = None,
+    event_bus: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -190,7 +192,10 @@ def build_app(
     (:func:`opentrail.api.token_key.load_token_key`; None: a key made for the process). ``lake`` is
     the :class:`opentrail.lake.Lake` behind the event data store and query operations (None: they
     answer UnknownOperationException). ``logs`` and ``monitoring`` are the CloudWatch Logs and
-    CloudWatch services behind those APIs (None: their operations answer UnknownOperationException)."""
+    CloudWatch services behind those APIs (None: their operations answer UnknownOperationException).
+    ``eventbridge`` is the :class:`opentrail.eventbridge.rules_service.RulesService` behind the
+    EventBridge API (None: its operations answer UnknownOperationException) and ``event_bus`` the
+    :class:`opentrail.eventbridge.model.EventBus` PutEvents hands events to (None: every entry fails)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -236,7 +241,7 @@ def build_app(
         recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
-                                   logs, monitoring)
+                                   logs, monitoring, eventbridge, event_bus)
             known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:
@@ -259,7 +264,7 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring),
+                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

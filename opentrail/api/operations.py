@@ -45,6 +45,8 @@ class OperationContext:
     lake: Any = None  # opentrail.lake.Lake (event data stores, queries), or None
     logs: Any = None  # opentrail.monitoring.logs.LogsService (CloudWatch Logs), or None
     monitoring: Any = None  # opentrail.monitoring.cloudwatch.CloudWatchService (metrics, alarms), or None
+    eventbridge: Any = None  # opentrail.eventbridge.rules_service.RulesService (rules, connections), or None
+    event_bus: Any = None  # opentrail.eventbridge.model.EventBus (what PutEvents hands events to), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

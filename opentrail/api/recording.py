@@ -8,7 +8,8 @@ AWS does. Not recorded: calls with no key, an unknown key or an unparseable Auth
 eventName), and calls to the ingest endpoint (not a CloudTrail API).
 
 ``requestParameters`` repeats the members of the request that the operation's input shape knows
-(botocore model; unknown members are ignored by the service, so they are not recorded either) with
+(botocore model; unknown members are ignored by the service, so they are not recorded either;
+members whose shape the model marks ``sensitive`` are left out, as AWS does) with
 AWS's camelCase member names (a real LookupEvents record: ``{"lookupAttributes":
 [{"attributeKey": "ReadOnly", "attributeValue": "false"}], "maxResults": 5}``,
 datasets/cloudtrail/invictus-ir-aws_dataset). Timestamps are written in the Java medium date
@@ -83,15 +84,18 @@ def _camel(name: str) -> str:
 
 def request_parameters(params: Mapping[str, Any], shape: Any = None) -> dict[str, Any]:
     """The request JSON as recorded: with the input ``shape`` (a botocore ``Shape``), only the
-    members it knows, recursively; structure member names in camelCase; timestamps given as
-    epoch numbers as text (:func:`request_time_text`). Without a shape every member is kept."""
+    members it knows, recursively, leaving out those the model marks ``sensitive`` (EventBridge
+    connection passwords, API key values and client secrets), as AWS does; structure member names in
+    camelCase; timestamps given as epoch numbers as text (:func:`request_time_text`). Without a
+    shape every member is kept."""
 
     def conv(value: Any, shape: Any) -> Any:
         kind = shape.type_name if shape is not None else None
         if isinstance(value, dict):
             if kind == "structure":
                 members = shape.members
-                return {_camel(k): conv(v, members[k]) for k, v in value.items() if k in members}
+                return {_camel(k): conv(v, members[k]) for k, v in value.items()
+                        if k in members and not members[k].metadata.get("sensitive")}
             if kind == "map":
                 return {k: conv(v, shape.value) for k, v in value.items()}
             return {_camel(k): conv(v, None) for k, v in value.items()}

@@ -45,9 +45,9 @@ READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "Describe", "List", "Lookup", "Sea
 class Service:
     """One AWS service on opentrail's port (see the module docstring).
 
-    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``); ``model`` the
-    botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``); ``iam_prefix`` the IAM action
-    prefix (``cloudtrail``, ``logs``, ``cloudwatch``); ``operations`` maps every operation of the model
+    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``, ``events``);
+    ``model`` the botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``);
+    ``iam_prefix`` the IAM action prefix (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``); ``operations`` maps every operation of the model
     to its handler (unimplemented ones answer UnknownOperationException); ``resources`` maps every
     operation to the resource type its IAM action is authorized on (``*``: none);
     ``json_content_type`` is the AWS JSON version the service speaks; ``query_compatible`` marks a
@@ -121,11 +121,12 @@ def is_implemented(handler: Handler) -> bool:
 @lru_cache(maxsize=1)
 def served_services() -> dict[str, Service]:
     """Signing name -> :class:`Service`, for every service opentrail serves."""
+    from .events_operations import EVENTS
     from .logs_operations import LOGS
     from .monitoring_operations import MONITORING
     from .operations import CLOUDTRAIL
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING)}
+    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS)}
 
 
 def service_named(name: str) -> Service:

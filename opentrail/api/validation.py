@@ -118,10 +118,15 @@ def shown(value: Any, depth: int = 0) -> str:
     return str(value)[:SHOWN_VALUE_CHARS]
 
 
+#: Stands for the value of a member the model marks ``sensitive``: Coral leaves such values out of
+#: its messages ("Value at 'password' failed to satisfy constraint: ...", Cognito's answers).
+HIDDEN = object()
+
+
 def _problem(problems: list[str], value: Any, path: str, constraint: str) -> None:
     if len(problems) < MAX_LISTED_ERRORS:
-        quoted = "null" if value is None else f"'{shown(value)}'"
-        problems.append(f"Value {quoted} at '{path}' failed to satisfy constraint: {constraint}")
+        quoted = "" if value is HIDDEN else " null" if value is None else f" '{shown(value)}'"
+        problems.append(f"Value{quoted} at '{path}' failed to satisfy constraint: {constraint}")
 
 
 def _camel(name: str) -> str:
@@ -243,16 +248,28 @@ class _Compiler:
 
         return check
 
+    def _holds_sensitive(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """True when shape ``name`` is, or holds at any depth, a shape the model marks sensitive."""
+        shape = self.shapes[name]
+        if shape.get("sensitive"):
+            return True
+        if name in seen:
+            return False
+        refs = [m["shape"] for m in shape.get("members", {}).values()]
+        refs += [shape[k]["shape"] for k in ("member", "key", "value") if k in shape]
+        return any(self._holds_sensitive(r, seen | {name}) for r in refs)
+
     def _list(self, shape: dict[str, Any], template: str, constrained: bool) -> Checker:
         member = self.compile(shape["member"]["shape"], template + "[]")
         sizes = _size_checks(shape, "length") if constrained else []
+        hidden = bool(sizes) and self._holds_sensitive(shape["member"]["shape"])
 
         def check(value: Any, path: str, problems: list[str]) -> None:
             if type(value) is not list:
                 raise SerializationException.for_value(value, "List")
             for ok, constraint in sizes:
                 if not ok(len(value)):
-                    _problem(problems, value, path, constraint)
+                    _problem(problems, HIDDEN if hidden else value, path, constraint)
             for i, item in enumerate(value, 1):
                 if item is None:
                     _problem(problems, None, f"{path}.{i}.member", "Member must not be null")
@@ -265,13 +282,14 @@ class _Compiler:
         key_check = self.compile(shape["key"]["shape"], template + "{key}")
         value_check = self.compile(shape["value"]["shape"], template + "{}")
         sizes = _size_checks(shape, "length") if constrained else []
+        hidden = bool(sizes) and self._holds_sensitive(shape["value"]["shape"])
 
         def check(value: Any, path: str, problems: list[str]) -> None:
             if type(value) is not dict:
                 raise SerializationException.for_value(value, "Map")
             for ok, constraint in sizes:
                 if not ok(len(value)):
-                    _problem(problems, value, path, constraint)
+                    _problem(problems, HIDDEN if hidden else value, path, constraint)
             for key, item in value.items():
                 where = f"{path}.{key}.member"
                 key_check(key, where, problems)
@@ -290,17 +308,19 @@ class _Compiler:
             return _plain_string
         enum_text = f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]" if enum else ""
         pattern_text = f"Member must satisfy regular expression pattern: {shape.get('pattern')}"
+        sensitive = bool(shape.get("sensitive"))
 
         def check(value: Any, path: str, problems: list[str]) -> None:
             if type(value) is not str:
                 raise SerializationException.for_value(value, "String")
+            quoted = HIDDEN if sensitive else value
             for ok, constraint in checks:
                 if not ok(len(value)):
-                    _problem(problems, value, path, constraint)
+                    _problem(problems, quoted, path, constraint)
             if pattern is not None and not pattern.fullmatch(value):
-                _problem(problems, value, path, pattern_text)
+                _problem(problems, quoted, path, pattern_text)
             if enum is not None and value not in enum:
-                _problem(problems, value, path, enum_text)
+                _problem(problems, quoted, path, enum_text)
 
         return check
 
@@ -391,7 +411,7 @@ def checkers_of(service: str) -> dict[str, Checker]:
 
 
 def _validation_error(service: str) -> type[AwsError]:
-    """The error a constraint violation answers: ValidationException (CloudTrail, Coral's),
+    """The error a constraint violation answers: ValidationException (CloudTrail and EventBridge, Coral's),
     InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, the Query protocol's)."""
     if service == "logs":
         from .logs_errors import InvalidParameterException
