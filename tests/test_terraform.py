@@ -14,6 +14,7 @@ Offline: ``terraform init -plugin-dir /opt/tf-plugins`` (tests/terraform.py). Sk
 from __future__ import annotations
 
 import configparser
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,60 @@ resource "aws_cloudwatch_metric_alarm" "root_use" {
     team = var.second ? "ops" : "sec"
   }
 }
+
+resource "aws_cloudwatch_event_connection" "chat" {
+  name               = "chat"
+  description        = var.second ? "chat webhook (rotated)" : "chat webhook"
+  authorization_type = "API_KEY"
+  auth_parameters {
+    api_key {
+      key   = "x-api-key"
+      value = var.second ? "secret-2" : "secret-1"
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_api_destination" "chat" {
+  name                             = "chat"
+  invocation_endpoint              = "http://127.0.0.1:9/hooks/chat"
+  http_method                      = "POST"
+  invocation_rate_limit_per_second = var.second ? 10 : 20
+  connection_arn                   = aws_cloudwatch_event_connection.chat.arn
+}
+
+resource "aws_cloudwatch_event_rule" "tampering" {
+  name        = "trail-tampering"
+  description = "someone stops or deletes a trail"
+  state       = var.second ? "DISABLED" : "ENABLED"
+  event_pattern = jsonencode({
+    source        = ["aws.cloudtrail"]
+    "detail-type" = ["AWS API Call via CloudTrail"]
+    detail = {
+      eventName = var.second ? ["StopLogging", "DeleteTrail", "UpdateTrail"] : ["StopLogging", "DeleteTrail"]
+    }
+  })
+  tags = {
+    team = var.second ? "ops" : "sec"
+  }
+}
+
+resource "aws_cloudwatch_event_target" "chat" {
+  rule      = aws_cloudwatch_event_rule.tampering.name
+  target_id = "chat"
+  arn       = aws_cloudwatch_event_api_destination.chat.arn
+  role_arn  = "arn:aws:iam::%(account)s:role/eventbridge-api-destinations"
+  retry_policy {
+    maximum_retry_attempts       = var.second ? 3 : 10
+    maximum_event_age_in_seconds = 600
+  }
+  input_transformer {
+    input_paths = {
+      who  = "$.detail.userIdentity.arn"
+      what = "$.detail.eventName"
+    }
+    input_template = var.second ? "\\"<who> called <what>\\"" : "{\\"text\\": \\"<who> called <what>\\"}"
+  }
+}
 """
 
 
@@ -148,6 +203,23 @@ def store_state(c: Clients) -> dict[str, Any]:
             "protected": got["TerminationProtectionEnabled"]}
 
 
+def events_state(c: Clients) -> dict[str, Any]:
+    ev = c("events")
+    (rule,) = ev.list_rules()["Rules"]
+    (target,) = ev.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    (connection,) = ev.list_connections()["Connections"]
+    destination = ev.describe_api_destination(Name="chat")
+    return {"rule": (rule["Name"], rule["State"], json.loads(rule["EventPattern"])["detail"]["eventName"]),
+            "tags": ev.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"],
+            "target": (target["Id"], target["Arn"] == destination["ApiDestinationArn"], target["RetryPolicy"],
+                       target["InputTransformer"]["InputTemplate"]),
+            "connection": (connection["Name"], connection["AuthorizationType"], connection["ConnectionState"],
+                           ev.describe_connection(Name="chat").get("Description")),
+            "destination": (destination["InvocationEndpoint"], destination["HttpMethod"],
+                            destination["InvocationRateLimitPerSecond"],
+                            destination["ConnectionArn"] == connection["ConnectionArn"])}
+
+
 def alarm_state(c: Clients) -> dict[str, Any]:
     cw = c("cloudwatch")
     (alarm,) = cw.describe_alarms()["MetricAlarms"]
@@ -192,6 +264,13 @@ def test_terraform_manages_every_service(server: Server, tmp_path: Path) -> None
     assert trail_state(c, account) == trail
     assert store_state(c) == store
     assert alarm_state(c) == alarm
+    events = {"rule": ("trail-tampering", "ENABLED", ["StopLogging", "DeleteTrail"]),
+              "tags": [{"Key": "team", "Value": "sec"}],
+              "target": ("chat", True, {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 600},
+                         '{"text": "<who> called <what>"}'),
+              "connection": ("chat", "API_KEY", "AUTHORIZED", "chat webhook"),
+              "destination": ("http://127.0.0.1:9/hooks/chat", "POST", 20, True)}
+    assert events_state(c) == events
     assert tf.plan_changes(second=False) == 0
 
     tf.apply(second=True)
@@ -199,6 +278,12 @@ def test_terraform_manages_every_service(server: Server, tmp_path: Path) -> None
                                        "insights": [{"InsightType": "ApiCallRateInsight"}]}
     assert store_state(c) == {**store, "status": "STOPPED_INGESTION", "retention": 30}
     assert alarm_state(c) == {**alarm, "threshold": 5.0, "tags": [{"Key": "team", "Value": "ops"}]}
+    assert events_state(c) == {
+        "rule": ("trail-tampering", "DISABLED", ["StopLogging", "DeleteTrail", "UpdateTrail"]),
+        "tags": [{"Key": "team", "Value": "ops"}],
+        "target": ("chat", True, {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600}, '"<who> called <what>"'),
+        "connection": ("chat", "API_KEY", "AUTHORIZED", "chat webhook (rotated)"),
+        "destination": ("http://127.0.0.1:9/hooks/chat", "POST", 10, True)}
     assert tf.plan_changes(second=True) == 0
     attributes = {r["type"]: r["instances"][0]["attributes"] for r in tf.state_resources()}
     assert (attributes["aws_cloudtrail"]["home_region"], attributes["aws_cloudtrail"]["enable_logging"]) == (REGION, False)
@@ -210,3 +295,6 @@ def test_terraform_manages_every_service(server: Server, tmp_path: Path) -> None
     eds = c("cloudtrail").get_event_data_store(EventDataStore=attributes["aws_cloudtrail_event_data_store"]["arn"])
     assert eds["Status"] == "PENDING_DELETION"
     assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    ev = c("events")
+    assert (ev.list_rules()["Rules"], ev.list_connections()["Connections"],
+            ev.list_api_destinations()["ApiDestinations"]) == ([], [], [])
