@@ -100,6 +100,10 @@ class Terraform:
         state = json.loads((self.work / "terraform.tfstate").read_text())
         return state["resources"][0]["instances"][0]["attributes"]
 
+    def state_resources(self) -> list[dict[str, Any]]:
+        """Every resource in the local state file (``type``, ``name``, ``instances``)."""
+        return list(json.loads((self.work / "terraform.tfstate").read_text())["resources"])
+
     @staticmethod
     def vars(variables: dict[str, bool]) -> list[str]:
         return [f"-var={name}={str(value).lower()}" for name, value in variables.items()]

@@ -51,8 +51,12 @@ def test_rows_cover_the_models_and_mark_lookup_events() -> None:
     assert len([k for k in rows if k[0] == "cloudtrail"]) >= 60
     assert len([k for k in rows if k[0] == "logs"]) >= 118
     assert len([k for k in rows if k[0] == "monitoring"]) >= 59
+    assert len([k for k in rows if k[0] == "events"]) >= 57
     lookup = rows[("cloudtrail", "LookupEvents")]
     assert (lookup.implemented, lookup.read_only, lookup.recorded, lookup.resource) == (True, True, "management", "*")
     assert rows[("logs", "PutLogEvents")].recorded == "no"
     assert rows[("monitoring", "PutMetricData")].recorded == "data"
     assert rows[("monitoring", "DescribeAlarms")].read_only is True
+    assert (rows[("events", "PutEvents")].recorded, rows[("events", "PutEvents")].resource) == ("data", "event-bus")
+    assert (rows[("events", "PutRule")].recorded, rows[("events", "PutRule")].resource) == ("management", "rule")
+    assert rows[("events", "TestEventPattern")].read_only is True

@@ -77,7 +77,8 @@ def envelope_of(entry: Mapping[str, Any], account_id: str, region: str,
         name = bus.rsplit("event-bus/", 1)[-1] if bus.startswith("arn:") else bus
         return None, _failure("ResourceNotFoundException", f"Event bus {name} does not exist.")
     try:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now if entry.get("Time") is None else entry["Time"])))
+        when = now if entry.get("Time") is None else entry["Time"]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(when)))
     except (OverflowError, ValueError, OSError):
         return None, _failure("InvalidArgument", "Parameter Time is not valid.")
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"], "source": entry["Source"],

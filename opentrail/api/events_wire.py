@@ -95,7 +95,8 @@ def read_token(ctx: Any, binding: list[Any], params: dict[str, Any]) -> str:
     return after
 
 
-def page(ctx: Any, binding: list[Any], items: list[Any], limit: int, name: Callable[[Any], str]) -> tuple[list[Any], str | None]:
+def page(ctx: Any, binding: list[Any], items: list[Any], limit: int,
+         name: Callable[[Any], str]) -> tuple[list[Any], str | None]:
     """The first ``limit`` of ``items`` (fetched with one more) and the NextToken when more follow."""
     if len(items) > limit:
         return items[:limit], make_token(ctx, binding, name(items[limit - 1]))

@@ -45,9 +45,9 @@ READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "Describe", "List", "Lookup", "Sea
 class Service:
     """One AWS service on opentrail's port (see the module docstring).
 
-    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``); ``model`` the
-    botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``); ``iam_prefix`` the IAM action
-    prefix (``cloudtrail``, ``logs``, ``cloudwatch``); ``operations`` maps every operation of the model
+    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``, ``events``);
+    ``model`` the botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``);
+    ``iam_prefix`` the IAM action prefix (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``); ``operations`` maps every operation of the model
     to its handler (unimplemented ones answer UnknownOperationException); ``resources`` maps every
     operation to the resource type its IAM action is authorized on (``*``: none);
     ``json_content_type`` is the AWS JSON version the service speaks; ``query_compatible`` marks a

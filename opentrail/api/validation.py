@@ -411,7 +411,7 @@ def checkers_of(service: str) -> dict[str, Checker]:
 
 
 def _validation_error(service: str) -> type[AwsError]:
-    """The error a constraint violation answers: ValidationException (CloudTrail, Coral's),
+    """The error a constraint violation answers: ValidationException (CloudTrail and EventBridge, Coral's),
     InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, the Query protocol's)."""
     if service == "logs":
         from .logs_errors import InvalidParameterException

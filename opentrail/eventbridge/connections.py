@@ -41,8 +41,8 @@ def _check_complete(authorization_type: str, params: Mapping[str, Any]) -> None:
         raise ValidationError(f"AuthParameters for a {authorization_type} connection cannot contain {others[0]}.")
     given = params.get(member)
     missing = [f for f in required if not isinstance(given, Mapping) or given.get(f) is None]
-    if authorization_type == OAUTH and isinstance(given, Mapping) and isinstance(given.get("ClientParameters"), Mapping):
-        client = given["ClientParameters"]
+    client = given.get("ClientParameters") if isinstance(given, Mapping) else None
+    if authorization_type == OAUTH and isinstance(client, Mapping):
         missing += [f"ClientParameters.{f}" for f in ("ClientID", "ClientSecret") if client.get(f) is None]
     if missing:
         raise ValidationError(f"{member}.{missing[0]} must be specified for the {authorization_type} "
@@ -114,7 +114,8 @@ def public_parameters(full: Mapping[str, Any]) -> dict[str, Any]:
         out["ApiKeyAuthParameters"] = {"ApiKeyName": full["ApiKeyAuthParameters"].get("ApiKeyName")}
     if "OAuthParameters" in full:
         oauth = full["OAuthParameters"]
-        shown: dict[str, Any] = {"ClientParameters": {"ClientID": (oauth.get("ClientParameters") or {}).get("ClientID")},
+        client_id = (oauth.get("ClientParameters") or {}).get("ClientID")
+        shown: dict[str, Any] = {"ClientParameters": {"ClientID": client_id},
                                  "AuthorizationEndpoint": oauth.get("AuthorizationEndpoint"),
                                  "HttpMethod": oauth.get("HttpMethod")}
         if oauth.get("OAuthHttpParameters") is not None:

@@ -36,6 +36,8 @@ from .secrets import SecretBox, SecretUnreadable
 log = logging.getLogger("opentrail.eventbridge")
 
 _SUFFIX_ALPHABET = string.ascii_letters + string.digits
+#: The largest InvocationRateLimitPerSecond (a Java int).
+MAX_RATE_LIMIT_PER_S = 2**31 - 1
 
 
 def _name_of_arn(arn: str) -> str:
@@ -68,6 +70,13 @@ class DestinationsMixin:
         if not self._egress.host_allowed_statically(url):
             raise ValidationError(f"Parameter {member} is not valid. Reason: the host {host} is not allowed by "
                                   "--webhook-allow (OPENTRAIL_WEBHOOK_ALLOW).")
+
+    @staticmethod
+    def _check_rate(rate_limit_per_s: int | None) -> None:
+        """InvocationRateLimitPerSecond is a Java int on AWS (the text is opentrail's)."""
+        if rate_limit_per_s is not None and rate_limit_per_s > MAX_RATE_LIMIT_PER_S:
+            raise ValidationError(f"Parameter InvocationRateLimitPerSecond is not valid. Reason: it must be at most "
+                                  f"{MAX_RATE_LIMIT_PER_S}.")
 
     # --- connections -------------------------------------------------------------------------
 
@@ -174,10 +183,12 @@ class DestinationsMixin:
             raise AlreadyExists.api_destination(name)
         self._connection_of(account_id, region, connection_arn)
         self._check_endpoint(invocation_endpoint, "InvocationEndpoint")
+        self._check_rate(rate_limit_per_s)
         now = self._now()
         destination = ApiDestination(account_id=account_id, region=region, name=name, uuid=str(uuid.uuid4()),
                                      connection_arn=connection_arn, invocation_endpoint=invocation_endpoint,
-                                     http_method=http_method, rate_limit_per_s=rate_limit_per_s or DEFAULT_RATE_LIMIT_PER_S,
+                                     http_method=http_method,
+                                     rate_limit_per_s=rate_limit_per_s or DEFAULT_RATE_LIMIT_PER_S,
                                      description=description, creation_s=now, modified_s=now)
         self._apply(lambda: self._store.put_api_destination(destination))
         return destination
@@ -191,6 +202,7 @@ class DestinationsMixin:
             self._connection_of(account_id, region, connection_arn)
         if invocation_endpoint is not None:
             self._check_endpoint(invocation_endpoint, "InvocationEndpoint")
+        self._check_rate(rate_limit_per_s)
         updated = ApiDestination(
             account_id=account_id, region=region, name=name, uuid=current.uuid,
             connection_arn=connection_arn or current.connection_arn,

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from opentrail.eventbridge.pattern_eval import compile_node, memo_lookup
 from opentrail.eventbridge.pattern_explain import explain_node
+from opentrail.eventbridge.pattern_set import PatternSet
 from opentrail.eventbridge.pattern_syntax import Node, PatternSyntaxError, load_json, parse_tree
 
 __all__ = [
@@ -108,5 +109,3 @@ def parse_test_event(text: str) -> dict[str, Any]:
         raise InvalidTestEvent()
     return event
 
-
-from opentrail.eventbridge.pattern_set import PatternSet  # noqa: E402  (re-exported)

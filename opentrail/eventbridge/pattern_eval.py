@@ -13,11 +13,11 @@ look-ups, the other operators precompiled predicates.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Any, Callable, Iterable, Mapping
 
-from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node, wildcard_parts
+from opentrail.eventbridge.pattern_ip import parse_ip
+from opentrail.eventbridge.pattern_syntax import Field, Matcher, Node
+from opentrail.eventbridge.pattern_wildcard import wildcard_regex
 
 Leaves = list[Any]
 Lookup = Callable[[str], Leaves]
@@ -30,33 +30,68 @@ _MISSING = object()
 def _add_leaves(value: Any, out: list[Any]) -> None:
     kind = type(value)
     if kind is list:
-        for item in value:
-            _add_leaves(item, out)
+        stack = [iter(value)]  # iterative: an event may nest arrays deeper than Python recurses
+        while stack:
+            for item in stack[-1]:
+                kind = type(item)
+                if kind is list:
+                    stack.append(iter(item))
+                    break
+                if kind is not dict:
+                    out.append(item)
+            else:
+                stack.pop()
     elif kind is not dict:
         out.append(value)
 
 
-def _descend(value: Any, rest: str, out: list[Any]) -> None:
-    kind = type(value)
-    if kind is dict:
-        _collect(value, rest, out)
-    elif kind is list:
-        for item in value:
-            _descend(item, rest, out)
+def _descend_list(items: list[Any], rest: str, out: list[Any]) -> None:
+    stack = [iter(items)]
+    while stack:
+        for item in stack[-1]:
+            kind = type(item)
+            if kind is dict:
+                _collect(item, rest, out)
+            elif kind is list:
+                stack.append(iter(item))
+                break
+        else:
+            stack.pop()
+
+
+_SPLITS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _splits(name: str) -> tuple[tuple[str, str], ...]:
+    """Every (key, rest) split of ``name`` at one of its dots (cached: names come from patterns)."""
+    found = _SPLITS.get(name)
+    if found is None:
+        found = tuple((name[:i], name[i + 1 :]) for i, c in enumerate(name) if c == ".")
+        if len(_SPLITS) < 65536:
+            _SPLITS[name] = found
+    return found
 
 
 def _collect(obj: Mapping[str, Any], name: str, out: list[Any]) -> None:
     # The field ``name`` (keys joined by dots) in ``obj``: the key itself, or any split of the name
     # at a dot into a key of ``obj`` and the rest inside that key's value.
-    value = obj.get(name, _MISSING)
+    get = obj.get
+    value = get(name, _MISSING)
     if value is not _MISSING:
-        _add_leaves(value, out)
-    dot = name.find(".")
-    while dot >= 0:
-        value = obj.get(name[:dot], _MISSING)
-        if value is not _MISSING:
-            _descend(value, name[dot + 1 :], out)
-        dot = name.find(".", dot + 1)
+        kind = type(value)
+        if kind is list:
+            _add_leaves(value, out)
+        elif kind is not dict:
+            out.append(value)
+    for key, rest in _splits(name):
+        value = get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        kind = type(value)
+        if kind is dict:
+            _collect(value, rest, out)
+        elif kind is list:
+            _descend_list(value, rest, out)
 
 
 def leaves(event: Mapping[str, Any], name: str) -> Leaves:
@@ -80,19 +115,6 @@ def memo_lookup(event: Mapping[str, Any]) -> Lookup:
             return found
 
     return lookup
-
-
-def wildcard_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(
-        "".join(".*" if part is None else re.escape(part) for part in wildcard_parts(pattern)), re.DOTALL
-    )
-
-
-def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        return None
 
 
 def _numeric_predicate(bounds: tuple[tuple[str, float], ...]) -> Callable[[float], bool]:
@@ -132,13 +154,8 @@ def _string_predicate(m: Matcher) -> Callable[[str], bool]:
         fullmatch = wildcard_regex(arg).fullmatch
         return lambda s: fullmatch(s) is not None
     if kind == "cidr":
-        network = arg
-
-        def in_network(s: str) -> bool:
-            ip = _ip(s)
-            return ip is not None and ip.version == network.version and ip in network
-
-        return in_network
+        addresses = arg
+        return lambda s: parse_ip(s) in addresses
     raise AssertionError(kind)
 
 
@@ -196,6 +213,10 @@ def compile_field(matchers: Iterable[Matcher]) -> FieldTest:
             any_tests.append(_anything_but_predicate(m))
         else:
             string_tests.append(_string_predicate(m))
+    # An exact value that is an IP address also matches that address written otherwise.
+    ips = frozenset(a for a in map(parse_ip, strings) if a is not None)
+    if ips:
+        string_tests.append(lambda s: parse_ip(s) in ips)
     frozen_strings = frozenset(strings)
     frozen_numbers = frozenset(numbers)
     str_tests = tuple(string_tests)

@@ -22,7 +22,7 @@ def _field_reason(field: Field, values: list[Any]) -> str:
     name = field.name
     wanted = [m.source for m in field.matchers]
     if not values:
-        return f"{name}: is missing; the pattern wants {_json(wanted)}"
+        return f"{name}: missing; the pattern wants {_json(wanted)}"
     shown = _json(values[0]) if len(values) == 1 else _json(list(values))
     kinds = {m.kind for m in field.matchers}
     if kinds == {"exact"}:

@@ -13,27 +13,30 @@ as recorded against AWS in LocalStack's ``test_events_patterns.snapshot.json``, 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
-#: Operator names (the key of a match expression ``{"<op>": ...}``).
-OPERATORS = frozenset(
-    {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "cidr", "exists", "wildcard"}
-)
-#: At most this many AND-of-leaves branches once every ``$or`` is expanded (opentrail's own guard;
-#: EventBridge answers "Rule is too complex" past an undocumented limit).
-MAX_BRANCHES = 1024
-#: At most this many NFA states active at once while matching one wildcard (see
-#: :func:`wildcard_complexity`); "*:*:*:*:*:event-bus/*" is over it, as EventBridge says.
-MAX_WILDCARD_COMPLEXITY = 5
+from opentrail.eventbridge import pattern_wildcard
+from opentrail.eventbridge.pattern_ip import parse_cidr
+
+#: Names that make an object inside ``$or`` a match expression rather than a sub-pattern (an
+#: ``$or`` holding one is read as the legacy plain field named "$or"): the operators, and the
+#: names event-ruler reserves for its other operators.
+RESERVED_IN_OR = frozenset({
+    "anything-but", "prefix", "suffix", "equals-ignore-case", "numeric", "exists", "cidr", "wildcard",
+    "exactly", "=", "<", "<=", ">", ">=",
+})
+#: At most this many alternatives once every ``$or`` is expanded (the product of the ``$or``
+#: arrays' lengths; EventBridge documents no number, opentrail's own guard).
+MAX_COMBINATIONS = 1000
 
 TOO_COMPLEX = (
     "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences "
     "after a wildcard character"
 )
+TOO_MANY_COMBINATIONS = f"Rule is too complex - its $or operators expand to more than {MAX_COMBINATIONS} combinations"
 
 
 class PatternSyntaxError(ValueError):
@@ -51,7 +54,7 @@ class Matcher:
 
     ``kind`` is one of ``exact`` (arg: str | float | bool | None), ``prefix`` / ``suffix`` /
     ``equals-ignore-case`` / ``wildcard`` (arg: str; ``ignore_case`` for prefix/suffix), ``numeric``
-    (arg: ((op, float), ...) one or two bounds), ``cidr`` (arg: an ``ipaddress`` network), ``exists``
+    (arg: ((op, float), ...) one or two bounds), ``cidr`` (arg: a :class:`~.pattern_ip.IpRange`), ``exists``
     (arg: bool), ``anything-but`` (arg: frozenset of str, or of float when ``numbers``),
     ``anything-but-prefix`` / ``anything-but-suffix`` / ``anything-but-equals-ignore-case`` /
     ``anything-but-wildcard`` (arg: tuple of str). ``source`` is the element as written."""
@@ -104,16 +107,66 @@ def parse_tree(text: str) -> Node:
     As EventBridge's compiler, the pattern is read in document order into branches (the AND of
     fields by name; every ``$or`` forks the branches so far, once per alternative): a field named
     again later in a branch replaces the earlier one (EventBridge: "If the same JSON field is
-    specified more than once, only the last one is used")."""
+    specified more than once, only the last one is used"). A pattern whose ``$or`` cannot be
+    read as the operator is read again with ``$or`` as a plain field name, EventBridge's legacy
+    reading; if that fails too, the first reason is the one raised."""
     try:
         document = load_json(text)
     except ValueError as exc:
         raise PatternSyntaxError(f"Filter is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise PatternSyntaxError("Filter is not an object")
-    branches: list[Branch] = [{}]
-    branches = _parse_object(document, "", branches, inside_or=False)
+    try:
+        if _combinations(document) > MAX_COMBINATIONS:
+            raise PatternSyntaxError(TOO_MANY_COMBINATIONS)
+        try:
+            branches = _parse_object(document, "", [{}], inside_or=False, expand_or=True)
+        except PatternSyntaxError as first:
+            if not _mentions_or(document):
+                raise
+            try:
+                branches = _parse_object(document, "", [{}], inside_or=False, expand_or=False)
+            except PatternSyntaxError:
+                raise first from None
+    except RecursionError:
+        raise PatternSyntaxError("Filter is nested too deeply") from None
+    _check_wildcards(branches)
     return _factor(branches)
+
+
+def _combinations(obj: Any) -> int:
+    """The product of the lengths of every ``$or`` array in the pattern."""
+    product = 1
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "$or" and isinstance(value, list):
+                product *= max(len(value), 1)
+                for member in value:
+                    product *= _combinations(member)
+            elif isinstance(value, dict):
+                product *= _combinations(value)
+            if product > MAX_COMBINATIONS:
+                break
+    return product
+
+
+def _mentions_or(obj: Any) -> bool:
+    return isinstance(obj, dict) and any(k == "$or" or _mentions_or(v) for k, v in obj.items())
+
+
+def _check_wildcards(branches: list[Branch]) -> None:
+    """EventBridge's complexity limit, over all the wildcards one field is matched with."""
+    by_field: dict[str, list[str]] = {}
+    for branch in branches:
+        for name, field in branch.items():
+            for m in field.matchers:
+                if m.kind == "wildcard":
+                    by_field.setdefault(name, []).append(m.arg)
+                elif m.kind == "anything-but-wildcard":
+                    by_field.setdefault(name, []).extend(m.arg)
+    for patterns in by_field.values():
+        if pattern_wildcard.complexity(patterns) > pattern_wildcard.MAX_COMPLEXITY:
+            raise PatternSyntaxError(TOO_COMPLEX)
 
 
 def _factor(branches: list[Branch]) -> Node:
@@ -130,31 +183,20 @@ def _factor(branches: list[Branch]) -> Node:
     return Node(tuple(common), (tuple(rests),))
 
 
-def _is_or_group(value: Any) -> bool:
-    # EventBridge reads "$or" as the OR of sub-patterns when its value is an array of objects; any
-    # other "$or" is the legacy plain field of that name.
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _parse_object(obj: dict[str, Any], prefix: str, branches: list[Branch], inside_or: bool) -> list[Branch]:
+def _parse_object(
+    obj: dict[str, Any], prefix: str, branches: list[Branch], inside_or: bool, expand_or: bool
+) -> list[Branch]:
     if not obj:
         raise PatternSyntaxError("Empty objects are not allowed")
     for key, value in obj.items():
-        if key == "$or" and _is_or_group(value):
-            if len(value) < 2:
-                raise PatternSyntaxError("There must have at least 2 Objects in $or relationship.")
-            forked: list[Branch] = []
-            for alternative in value:
-                forked.extend(_parse_object(alternative, prefix, [dict(b) for b in branches], inside_or=True))
-                if len(forked) > MAX_BRANCHES:
-                    raise PatternSyntaxError(TOO_COMPLEX)
-            branches = forked
+        if key == "$or" and expand_or:
+            branches = _parse_or(value, prefix, branches)
             continue
-        if inside_or and key in OPERATORS:
+        if inside_or and key in RESERVED_IN_OR:
             raise PatternSyntaxError(f"{key} is Ruler reserved fieldName which cannot be used inside $or.")
         name = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict):
-            branches = _parse_object(value, name, branches, inside_or)
+            branches = _parse_object(value, name, branches, inside_or, expand_or)
         elif isinstance(value, list):
             field = Field(name, _parse_values(value))
             for branch in branches:
@@ -163,6 +205,19 @@ def _parse_object(obj: dict[str, Any], prefix: str, branches: list[Branch], insi
         else:
             raise PatternSyntaxError(f'"{key}" must be an object or an array')
     return branches
+
+
+def _parse_or(members: Any, prefix: str, branches: list[Branch]) -> list[Branch]:
+    if not isinstance(members, list):
+        raise PatternSyntaxError("It must be an Array followed with $or.")
+    forked: list[Branch] = []
+    for member in members:
+        if not isinstance(member, dict):
+            raise PatternSyntaxError("Only JSON object is allowed in array of $or relationship.")
+        forked.extend(_parse_object(member, prefix, [dict(b) for b in branches], inside_or=True, expand_or=True))
+    if len(members) < 2:
+        raise PatternSyntaxError("There must have at least 2 Objects in $or relationship.")
+    return forked
 
 
 def _parse_values(values: list[Any]) -> tuple[Matcher, ...]:
@@ -222,7 +277,7 @@ def _parse_expression(expr: dict[str, Any]) -> Matcher:
     if op == "wildcard":
         if not isinstance(arg, str):
             raise PatternSyntaxError("wildcard match pattern must be a string")
-        check_wildcard(arg)
+        _check_wildcard_text(arg)
         return _one_key(Matcher(op, arg, expr), extra)
     if op == "exists":
         if not isinstance(arg, bool):
@@ -231,7 +286,11 @@ def _parse_expression(expr: dict[str, Any]) -> Matcher:
     if op == "cidr":
         if not isinstance(arg, str):
             raise PatternSyntaxError("prefix match pattern must be a string")
-        return _one_key(Matcher(op, parse_cidr(arg), expr), extra)
+        try:
+            addresses = parse_cidr(arg)
+        except ValueError as exc:
+            raise PatternSyntaxError(str(exc)) from None
+        return _one_key(Matcher(op, addresses, expr), extra)
     if op == "numeric":
         if not isinstance(arg, list):
             raise PatternSyntaxError("Value of numeric must be an array.")
@@ -256,7 +315,7 @@ def _one_key(matcher: Matcher, extra: bool) -> Matcher:
 def _parse_affix_ignore_case(op: str, arg: dict[str, Any]) -> Matcher:
     # {"prefix": {"equals-ignore-case": "EventB"}} (and the suffix twin).
     if not arg:
-        raise PatternSyntaxError(f"{op} expression name not found")
+        raise PatternSyntaxError(f"{op.capitalize()} expression name not found")
     inner_op, inner = next(iter(arg.items()))
     if inner_op != "equals-ignore-case":
         raise PatternSyntaxError(f"Unsupported {op} pattern: {inner_op}")
@@ -328,7 +387,7 @@ def _parse_anything_but(arg: Any, expr: dict[str, Any]) -> Matcher:
         elif inner_op == "wildcard":
             values = _string_list(inner, "wildcard match pattern must be a string")
             for v in values:
-                check_wildcard(v)
+                _check_wildcard_text(v)
         else:
             raise PatternSyntaxError(f"Unsupported anything-but pattern: {inner_op}")
         if len(arg) > 1:
@@ -352,76 +411,8 @@ def _parse_anything_but(arg: Any, expr: dict[str, Any]) -> Matcher:
     raise PatternSyntaxError("Value of anything-but must be an array or single string/number value.")
 
 
-def parse_cidr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """``"10.0.0.0/24"`` or an IPv6 CIDR → network (host bits are ignored, as EventBridge does)."""
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise PatternSyntaxError("Malformed CIDR, one '/' required")
-    address, bits = parts
-    if not bits.isascii() or not bits.isdigit():
-        raise PatternSyntaxError("Malformed CIDR, mask bits must be an integer")
+def _check_wildcard_text(pattern: str) -> None:
     try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        raise PatternSyntaxError(f"Nonstandard IP address: {address}") from None
-    if int(bits) > ip.max_prefixlen:
-        raise PatternSyntaxError(f"Malformed CIDR, mask bits must be between 0 and {ip.max_prefixlen}")
-    return ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
-
-
-def wildcard_parts(pattern: str) -> list[str | None]:
-    """A wildcard pattern as literal runs and ``None`` for each unescaped ``*`` (``\\*`` is a
-    literal star, ``\\\\`` a literal backslash). Raises :class:`PatternSyntaxError` for consecutive
-    stars or another escape. Positions in reasons count from 0."""
-    parts: list[str | None] = []
-    literal: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1] if i + 1 < len(pattern) else ""
-            if nxt not in ("*", "\\"):
-                raise PatternSyntaxError(f"Invalid escape character at pos {i}")
-            literal.append(nxt)
-            i += 2
-            continue
-        if c == "*":
-            if parts and parts[-1] is None and not literal:
-                raise PatternSyntaxError(f"Consecutive wildcard characters at pos {i}")
-            if literal:
-                parts.append("".join(literal))
-                literal = []
-            parts.append(None)
-        else:
-            literal.append(c)
-        i += 1
-    if literal:
-        parts.append("".join(literal))
-    return parts
-
-
-def wildcard_complexity(parts: list[str | None]) -> int:
-    """The largest number of positions of the wildcard's automaton that one input can keep active
-    at once: each ``*`` stays active once reached, and every literal run after a ``*`` can be part
-    way through as many times as its text overlaps itself. This is the quantity EventBridge's
-    "repeating character sequences after a wildcard character" refers to (its exact metric is not
-    published); it grows with the number of stars and with self-similar runs after stars."""
-    total = 0
-    after_star = False
-    for part in parts:
-        if part is None:
-            total += 1
-            after_star = True
-            continue
-        if after_star:
-            # Positions inside the run that can be active together: 1 + the number of its proper
-            # borders (a run like "aaa" after a star can be 1, 2 or 3 characters in at once).
-            total += sum(1 for k in range(1, len(part)) if part[:k] == part[-k:])
-        after_star = False
-    return total
-
-
-def check_wildcard(pattern: str) -> None:
-    parts = wildcard_parts(pattern)
-    if wildcard_complexity(parts) > MAX_WILDCARD_COMPLEXITY:
-        raise PatternSyntaxError(TOO_COMPLEX)
+        pattern_wildcard.wildcard_parts(pattern)
+    except ValueError as exc:
+        raise PatternSyntaxError(str(exc)) from None

@@ -25,7 +25,7 @@ from .catalog import TargetFailure
 from .errors import ValidationError
 from .model import DEFAULT_MAXIMUM_EVENT_AGE_S, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, TargetConfig
 
-SQS_ARN = re.compile(r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}")
+SQS_ARN = re.compile(r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,75}(?:\.fifo)?")
 SNS_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")
 API_DESTINATION_ARN = re.compile(
     r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination/[.\-_A-Za-z0-9]+/[\-A-Za-z0-9]+")

@@ -135,7 +135,8 @@ DELETE_CONNECTION = "DELETE FROM connections WHERE arn = ?"
 
 _DESTINATION_COLUMNS = ("account_id, region, name, uuid, connection_arn, invocation_endpoint, http_method, "
                         "rate_limit_per_s, description, creation_s, modified_s")
-SELECT_DESTINATION = f"SELECT {_DESTINATION_COLUMNS} FROM api_destinations WHERE account_id = ? AND region = ? AND name = ?"
+SELECT_DESTINATION = (f"SELECT {_DESTINATION_COLUMNS} FROM api_destinations "
+                      "WHERE account_id = ? AND region = ? AND name = ?")
 SELECT_DESTINATION_BY_ARN = f"SELECT {_DESTINATION_COLUMNS} FROM api_destinations WHERE arn = ?"
 SELECT_DESTINATIONS = f"""SELECT {_DESTINATION_COLUMNS} FROM api_destinations WHERE account_id = :account
     AND region = :region AND name > :after AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
@@ -144,11 +145,13 @@ UPSERT_DESTINATION = f"""INSERT INTO api_destinations ({_DESTINATION_COLUMNS}, a
     :name, :uuid, :connection_arn, :invocation_endpoint, :http_method, :rate_limit_per_s, :description, :creation_s,
     :modified_s, :arn) ON CONFLICT (account_id, region, name) DO UPDATE SET connection_arn = excluded.connection_arn,
     invocation_endpoint = excluded.invocation_endpoint, http_method = excluded.http_method,
-    rate_limit_per_s = excluded.rate_limit_per_s, description = excluded.description, modified_s = excluded.modified_s"""
+    rate_limit_per_s = excluded.rate_limit_per_s, description = excluded.description,
+    modified_s = excluded.modified_s"""
 DELETE_DESTINATION = "DELETE FROM api_destinations WHERE arn = ?"
 
 SELECT_RESOURCE_TAGS = "SELECT tags FROM resource_tags WHERE arn = ?"
-UPSERT_RESOURCE_TAGS = "INSERT INTO resource_tags (arn, tags) VALUES (?, ?) ON CONFLICT (arn) DO UPDATE SET tags = excluded.tags"
+UPSERT_RESOURCE_TAGS = """INSERT INTO resource_tags (arn, tags) VALUES (?, ?)
+    ON CONFLICT (arn) DO UPDATE SET tags = excluded.tags"""
 
 
 def _rule(row: Sequence[Any], targets: Iterable[Mapping[str, Any]] = ()) -> Rule:

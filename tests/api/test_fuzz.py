@@ -182,7 +182,8 @@ def test_every_operation_with_random_bodies(fuzz_server: Server) -> None:
 
     def send(c: Caller, v: tuple[str | None, Any, bool]) -> None:
         target, payload, sign = v
-        printable = all(ch.isprintable() and ch.isascii() for ch in target or "")
+        # h11 refuses header values with surrounding whitespace: such a target is left out.
+        printable = all(ch.isprintable() and ch.isascii() for ch in target or "") and target == (target or "").strip()
         headers = json_headers(target if printable else None)
         c.send(orjson.dumps(payload), headers, sign=sign)
 

@@ -10,6 +10,10 @@ string. Requests are SigV4-signed with botocore over the exact bytes (raw HTTP, 
 The default run sends two wrong-typed values at every member path, the huge string at every
 top-level string member, the huge list at every top-level list member and the deep values at one path of each operation,
 about 900 requests; the ``slow`` variant sends every value at every path of the implemented operations.
+
+EventBridge (``events``, a server with the rules service, the rule and connection ``fuzz`` existing)
+gets the same default treatment over every member path of its implemented operations (about 650
+requests); the other operations of its model get the empty request.
 """
 
 from __future__ import annotations
@@ -63,19 +67,20 @@ DEEP_OBJECT_JSON = b'{"a":' * 1000 + b"1" + b"}" * 1000
 Step = str  # a member name, "[]" (the first list item) or "{}" (the value of the map's one entry)
 
 
-def example(shape_name: str, member: str = "") -> Any:
+def example(shape_name: str, member: str = "", shapes: dict[str, Any] = SHAPES,
+            known: dict[str, Any] = KNOWN) -> Any:
     """A small value of the shape: required members only, lists and maps at their minimum size."""
-    shape = SHAPES[shape_name]
+    shape = shapes[shape_name]
     kind = shape["type"]
     if kind == "structure":
-        return {m: example(shape["members"][m]["shape"], m) for m in shape.get("required", ())}
+        return {m: example(shape["members"][m]["shape"], m, shapes, known) for m in shape.get("required", ())}
     if kind == "list":
-        return [example(shape["member"]["shape"], member) for _ in range(shape.get("min", 0))]
+        return [example(shape["member"]["shape"], member, shapes, known) for _ in range(shape.get("min", 0))]
     if kind == "map":
         return {}
     if kind == "string":
-        if member in KNOWN:
-            return KNOWN[member]
+        if member in known:
+            return known[member]
         if "enum" in shape:
             return shape["enum"][0]
         return "a" * max(shape.get("min", 3), 3)
@@ -92,9 +97,10 @@ def example(shape_name: str, member: str = "") -> Any:
     raise AssertionError(kind)
 
 
-def member_paths(shape_name: str, prefix: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step, ...], str]]:
+def member_paths(shape_name: str, prefix: tuple[Step, ...] = (),
+                 shapes: dict[str, Any] = SHAPES) -> Iterator[tuple[tuple[Step, ...], str]]:
     """Every member path under ``shape_name`` with the shape it holds."""
-    shape = SHAPES[shape_name]
+    shape = shapes[shape_name]
     children: list[tuple[Step, str]] = []
     if shape["type"] == "structure":
         children = [(m, ref["shape"]) for m, ref in shape["members"].items()]
@@ -104,32 +110,34 @@ def member_paths(shape_name: str, prefix: tuple[Step, ...] = ()) -> Iterator[tup
         children = [("{}", shape["value"]["shape"])]
     for step, child in children:
         yield (*prefix, step), child
-        yield from member_paths(child, (*prefix, step))
+        yield from member_paths(child, (*prefix, step), shapes)
 
 
-def with_value(operation: str, path: tuple[Step, ...], value: Any) -> dict[str, Any]:
+def with_value(operation: str, path: tuple[Step, ...], value: Any, model: dict[str, Any] = MODEL,
+               known: dict[str, Any] = KNOWN) -> dict[str, Any]:
     """The minimal request of ``operation`` with ``value`` at ``path`` (containers made on the way)."""
-    shape_name = MODEL["operations"][operation]["input"]["shape"]
-    root = example(shape_name)
+    shapes = model["shapes"]
+    shape_name = model["operations"][operation]["input"]["shape"]
+    root = example(shape_name, "", shapes, known)
     node: Any = root
     member = ""
     for i, step in enumerate(path):
-        shape = SHAPES[shape_name]
+        shape = shapes[shape_name]
         if step == "[]":
             shape_name = shape["member"]["shape"]
             if not node:
-                node.append(example(shape_name, member))
+                node.append(example(shape_name, member, shapes, known))
             key: Any = 0
         elif step == "{}":
             shape_name = shape["value"]["shape"]
-            key = example(shape["key"]["shape"])
-            node.setdefault(key, example(shape_name, member))
+            key = example(shape["key"]["shape"], "", shapes, known)
+            node.setdefault(key, example(shape_name, member, shapes, known))
         else:
             shape_name = shape["members"][step]["shape"]
             member = step
             key = step
             if step not in node:
-                node[key] = example(shape_name, member)
+                node[key] = example(shape_name, member, shapes, known)
         if i == len(path) - 1:
             node[key] = value
         else:
@@ -137,11 +145,12 @@ def with_value(operation: str, path: tuple[Step, ...], value: Any) -> dict[str, 
     return root
 
 
-def extremes(shape_name: str, member: str) -> list[Any]:
+def extremes(shape_name: str, member: str, shapes: dict[str, Any] = SHAPES, known: dict[str, Any] = KNOWN) -> list[Any]:
     """Huge and deep values: a 300,000-character string, a 100,000-item list of valid items, 1,000
     nested lists and objects."""
-    shape = SHAPES[shape_name]
-    items = [example(shape["member"]["shape"], member)] * 100_000 if shape["type"] == "list" else ["x"] * 100_000
+    shape = shapes[shape_name]
+    items = ([example(shape["member"]["shape"], member, shapes, known)] * 100_000 if shape["type"] == "list"
+             else ["x"] * 100_000)
     return ["\u00e9" * 300_000, items, DEEP, DEEP_OBJECT]
 
 
@@ -154,18 +163,21 @@ ALL_PATHS: list[tuple[str, tuple[Step, ...], str]] = [
 class Client:
     """Signed raw requests over one connection; checks every answer."""
 
-    def __init__(self, url: str, key: AccessKey) -> None:
+    def __init__(self, url: str, key: AccessKey, *, service: str = "cloudtrail",
+                 target_prefix: str = TARGET_PREFIX) -> None:
         self.url = url
         self.credentials = Credentials(key.access_key_id, key.secret_access_key)
         self.http = httpx.Client(base_url=url, timeout=60)
         self.seen: dict[str, int] = {}
+        self.service = service
+        self.target_prefix = target_prefix
 
     def send(self, operation: str, params: dict[str, Any]) -> httpx.Response:
         body = orjson.dumps(params).replace(orjson.dumps(DEEP), DEEP_JSON).replace(
             orjson.dumps(DEEP_OBJECT), DEEP_OBJECT_JSON)
-        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET_PREFIX}.{operation}"}
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{self.target_prefix}.{operation}"}
         request = AWSRequest(method="POST", url=self.url + "/", data=body, headers=headers)
-        SigV4Auth(self.credentials, "cloudtrail", REGION).add_auth(request)
+        SigV4Auth(self.credentials, self.service, REGION).add_auth(request)
         response = self.http.post("/", content=body, headers=dict(request.headers.items()))
         where = f"{operation} {body[:300]!r}"
         assert response.status_code < 500, (where, response.status_code, response.text[:500])
@@ -272,3 +284,84 @@ def test_every_value_at_every_member(client: Client) -> None:
             client.send(operation, with_value(operation, path, value))
             if operation in ("DeleteTrail", "UpdateTrail", "CreateTrail"):
                 restore_trail(client)
+
+
+# --- Amazon EventBridge ---------------------------------------------------------------------------------
+
+EVENTS_MODEL = Loader().load_service_model("events", "service-2")
+EVENTS_RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/fuzz"
+#: Plausible values for EventBridge string members by name (``ConnectionArn`` is set once the connection exists).
+EVENTS_KNOWN: dict[str, Any] = {
+    "Name": "fuzz", "Rule": "fuzz", "EventPattern": '{"source": ["my.app"]}', "ResourceARN": EVENTS_RULE_ARN,
+    "Event": orjson.dumps({"id": "1", "account": ACCOUNT, "source": "my.app", "time": "2026-12-02T10:00:00Z",
+                           "region": REGION, "resources": [], "detail-type": "x"}).decode(),
+    "TargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q", "Id": "t",
+    "InvocationEndpoint": "http://127.0.0.1:9/x", "Source": "my.app", "DetailType": "x", "Detail": "{}",
+    "InputTemplate": '"<a>"', "Key": "k", "Value": "v",
+}
+
+
+def events_paths() -> list[tuple[str, tuple[Step, ...], str]]:
+    """Every member path of the implemented EventBridge operations (the others answer
+    UnknownOperationException before reading any member)."""
+    from opentrail.api.events_handlers import EVENTS_HANDLERS
+
+    shapes = EVENTS_MODEL["shapes"]
+    return [(op, path, shape) for op in sorted(EVENTS_HANDLERS)
+            for path, shape in member_paths(EVENTS_MODEL["operations"][op]["input"]["shape"], (), shapes)]
+
+
+class NullBus:
+    """Takes PutEvents' envelopes and keeps none."""
+
+    def put_events(self, account_id: str, region: str, events: list[dict[str, Any]]) -> list[str]:
+        return [e["id"] for e in events]
+
+
+@pytest.fixture(scope="module")
+def events_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, dict[str, Any]]]:
+    from opentrail.eventbridge.rules_service import RulesService
+
+    data_dir = tmp_path_factory.mktemp("fuzz-events")
+    accounts = AccountStore(data_dir / "accounts.db")
+    key = accounts.create_access_key(ACCOUNT)
+    rules = RulesService(data_dir, time.time)
+    rules.put_rule(ACCOUNT, REGION, "fuzz", event_pattern='{"source": ["my.app"]}')
+    connection = rules.create_connection(ACCOUNT, REGION, "fuzz", "API_KEY",
+                                         {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+    store = MemoryEventStore()
+    app = build_app(settings=Settings(max_request_bytes=8 * 1024 * 1024), store=store, accounts=accounts,
+                    eventbridge=rules, event_bus=NullBus())
+    try:
+        with serving(app) as url:
+            c = Client(url, key, service="events", target_prefix="AWSEvents")
+            yield c, {**EVENTS_KNOWN, "ConnectionArn": connection.arn}
+            c.http.close()
+    finally:
+        rules.close()
+        store.close()
+        accounts.close()
+
+
+def events_request(operation: str, path: tuple[Step, ...], value: Any, known: dict[str, Any]) -> dict[str, Any]:
+    """The minimal request with ``value`` at ``path``; deletions name what does not exist, so the rule
+    and the connection every other request names stay."""
+    if operation.startswith("Delete"):
+        known = {**known, "Name": "absent"}
+    return with_value(operation, path, value, EVENTS_MODEL, known)
+
+
+def test_every_member_of_every_eventbridge_operation(events_client: tuple[Client, dict[str, Any]]) -> None:
+    client, known = events_client
+    shapes = EVENTS_MODEL["shapes"]
+    for n, (operation, path, shape) in enumerate(events_paths()):
+        values = [WRONG[n % len(WRONG)], WRONG[(n + 5) % len(WRONG)]]
+        kind = shapes[shape]["type"]
+        if len(path) == 1 and kind in ("string", "list"):
+            huge_string, huge_list, _, _ = extremes(shape, path[-1], shapes, known)
+            values.append(huge_string if kind == "string" else huge_list)
+        for value in values:
+            client.send(operation, events_request(operation, path, value, known))
+    for operation in EVENTS_MODEL["operations"]:
+        client.send(operation, {})
+    assert {"SerializationException", "ValidationException", "UnknownOperationException", "200"} <= set(client.seen)

@@ -24,3 +24,18 @@ def test_every_model_operation_has_an_iam_action_and_resource_type() -> None:
     assert OPERATION_RESOURCES["StartQuery"] == "eventdatastore"
     assert OPERATION_RESOURCES["AddTags"] == "named"
     assert iam_action("StopLogging") == "cloudtrail:StopLogging"
+
+
+def test_every_eventbridge_operation_has_a_resource_type() -> None:
+    from opentrail.api.events_operations import EVENTS, OPERATION_RESOURCES as EVENTS_RESOURCES
+
+    assert sorted(EVENTS_RESOURCES) == sorted(service_model("events").operation_names) == sorted(EVENTS.operations)
+    assert set(EVENTS_RESOURCES.values()) == {"*", "rule", "event-bus", "connection", "api-destination", "archive",
+                                              "replay", "endpoint", "event-source", "named"}
+    assert {op for op, r in EVENTS_RESOURCES.items() if r == "rule"} == {
+        "DeleteRule", "DescribeRule", "DisableRule", "EnableRule", "ListRuleNamesByTarget", "ListTargetsByRule",
+        "PutRule", "PutTargets", "RemoveTargets"}
+    assert {op for op, r in EVENTS_RESOURCES.items() if r == "named"} == {
+        "ListTagsForResource", "TagResource", "UntagResource"}
+    assert (EVENTS_RESOURCES["PutEvents"], EVENTS_RESOURCES["TestEventPattern"]) == ("event-bus", "*")
+    assert EVENTS.iam_action("PutTargets") == "events:PutTargets"

@@ -41,6 +41,7 @@ def recorded(server: Server, event_name: str) -> dict[str, Any]:
     ("AWS4-HMAC-SHA256 Credential=AKIA/20261202/eu-west-1/monitoring/aws4_request,SignedHeaders=host,Signature=x",
      "monitoring"),
     ("AWS4-HMAC-SHA256 Credential=AKIA/20261202/us-east-1/cloudtrail/aws4_request, SignedHeaders=host", "cloudtrail"),
+    ("AWS4-HMAC-SHA256 Credential=AKIA/20261202/us-east-1/events/aws4_request, SignedHeaders=host", "events"),
     ("AWS4-HMAC-SHA256 SignedHeaders=host", None),
     (None, None),
 ])
@@ -63,6 +64,7 @@ def test_scope_service_of_a_presigned_query() -> None:
     ({"authorization": None, "target": None, "content_type": "application/cbor",
       "path": "/service/GraniteServiceVersion20100801/operation/PutMetricData"}, "monitoring"),
     ({"authorization": None, "target": "CloudTrail_20131101.ListTrails", "content_type": ""}, "cloudtrail"),
+    ({"authorization": None, "target": "AWSEvents.PutRule", "content_type": "application/x-amz-json-1.1"}, "events"),
     ({"authorization": None, "target": "Nope.ListTrails", "content_type": ""}, "cloudtrail"),
     # the scope wins over the target
     ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/logs/aws4_request, SignedHeaders=host",
@@ -75,11 +77,13 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "logs", "monitoring"]
+    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
-            len(services["monitoring"].operations)) == (60, 118, 59)
+            len(services["monitoring"].operations), len(services["events"].operations)) == (60, 118, 59, 57)
     assert services["logs"].iam_action("CreateLogGroup") == "logs:CreateLogGroup"
     assert services["monitoring"].iam_action("PutMetricAlarm") == "cloudwatch:PutMetricAlarm"
+    assert services["events"].iam_action("PutRule") == "events:PutRule"
+    assert dict(services["events"].data_events) == {"PutEvents": "AWS::Events::EventBus"}
     for service in services.values():
         assert set(service.resources) == set(service.operations)
 
@@ -112,6 +116,19 @@ def test_an_unsigned_logs_request_is_answered_by_logs(server: Server) -> None:
     assert response.status_code == 400
     assert response.json() == {"__type": "MissingAuthenticationTokenException",
                                "message": "Request is missing Authentication Token"}
+
+
+def test_an_events_call_without_the_service_is_recorded_under_events(server: Server) -> None:
+    # Server built without the EventBridge rules service: its operations answer
+    # UnknownOperationException naming them, recorded under events.amazonaws.com.
+    events = client(server, "events")
+    with pytest.raises(ClientError) as info:
+        events.describe_rule(Name="r")
+    assert info.value.response["Error"] == {
+        "Code": "UnknownOperationException", "Message": "opentrail does not implement the DescribeRule operation yet."}
+    record = recorded(server, "DescribeRule")
+    assert (record["eventSource"], record["readOnly"], record["requestParameters"]) == (
+        "events.amazonaws.com", True, {"name": "r"})
 
 
 def test_monitoring_errors_carry_the_query_code(server: Server) -> None:

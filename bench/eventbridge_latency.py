@@ -1,7 +1,7 @@
 """EventBridge latency benchmark: an API call -> its CloudTrail event matched on the default bus ->
 the API destination's webhook received it.
 
-    python3 bench/bench_eventbridge.py [--calls 200] [--gap-ms 50] [--concurrency 1]
+    python3 bench/eventbridge_latency.py [--calls 200] [--gap-ms 50] [--concurrency 1]
 
 Real processes and the real clock: ``opentrail serve`` (a fresh data directory, default settings)
 and, in this process, a webhook receiver (stdlib ``http.server`` on 127.0.0.1, answering 200 at
