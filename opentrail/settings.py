@@ -83,7 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_SNS_ENDPOINT_URL",
         "",
         str,
-        "SNS-compatible endpoint for trail notifications (AWS credential chain); empty: AWS SNS.",
+        "SNS-compatible endpoint for trail notifications, alarm actions and EventBridge rule targets"
+        " (AWS credential chain); empty: AWS SNS.",
     ),
     Setting(
         "sqs_endpoint_url",
@@ -117,7 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_DESTINATION_CONNECT_TIMEOUT_S",
         5.0,
         float,
-        "Seconds to wait for a connection to the S3 and SNS endpoints (delivery, digests, notifications, topic checks).",
+        "Seconds to wait for a connection to the S3, SNS and SQS endpoints and EventBridge API destinations"
+        " (delivery, digests, notifications, rule targets).",
     ),
     Setting(
         "destination_read_timeout_s",
@@ -125,7 +127,8 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_DESTINATION_READ_TIMEOUT_S",
         30.0,
         float,
-        "Seconds to wait for the S3 or SNS endpoint to answer a request; then it fails (RequestTimeout) and is retried.",
+        "Seconds to wait for the S3, SNS or SQS endpoint to answer a request (an EventBridge API destination:"
+        " at most 5); then it fails (RequestTimeout) and is retried.",
     ),
     Setting(
         "delivery_interval_s",

@@ -22,7 +22,7 @@ events after a crash matches nothing either).
 
 **Which CloudTrail events** (:mod:`.envelope` for the envelope and read-only events): management,
 Insights and data events; data and network activity events only when ``data_events`` says a
-logging trail takes them (AWS: "When using CloudTrail with Amazon S3, you need to configure
+logging trail takes them (:class:`.trail_gate.TrailDataEvents`; None lets them all through) (AWS: "When using CloudTrail with Amazon S3, you need to configure
 CloudTrail to log data events"); not events over 256 KB; and not *imported history*: an event
 whose eventTime is more than ``max_event_age_s`` older than the time the store received it
 (:meth:`EventStore.received_seq`, per minute) is skipped (0 disables the skip).
