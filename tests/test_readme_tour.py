@@ -118,6 +118,11 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert json.loads(output("get-query-results")) == [
         [{"eventName": "DescribeTrails"}, {"n": "1"}], [{"eventName": "GetTrailStatus"}, {"n": "1"}]]
 
+    # EventBridge: the rule's file target got the StopLogging call, once, in its envelope
+    grep = next(i for i, c in enumerate(commands) if c.startswith("grep -o") and "tampering.jsonl" in c)
+    assert out[grep].rsplit(MARK, 1)[0].split("\n")[:-1] == [
+        '"detail-type":"AWS API Call via CloudTrail"', '"eventName":"StopLogging"']
+
 
 def _split(text: str, n: int) -> list[str]:
     """Per step, what it printed (after its start marker, up to the next step's)."""
