@@ -28,6 +28,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .eventbridge.egress import EgressPolicy
+    from .eventbridge.local_targets import LocalTargetPolicy
     from .lake.files import LakeFiles, LakeLocation
     from .store.sqlite import SqliteEventStore
 
@@ -312,6 +313,18 @@ def webhook_policy(settings: Settings) -> EgressPolicy:
         raise StartupRefused(str(exc)) from None
 
 
+def local_target_policy(settings: Settings) -> LocalTargetPolicy:
+    """``--file-targets-dir`` and ``--command-targets-dir`` as a policy; :class:`StartupRefused` when
+    the two folders contain one another."""
+    from .eventbridge.local_targets import LocalTargetPolicy
+
+    try:
+        return LocalTargetPolicy.from_settings(settings.data_dir, settings.file_targets_dir,
+                                               settings.command_targets_dir)
+    except ValueError as exc:
+        raise StartupRefused(str(exc)) from None
+
+
 def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
     """The event store, or :class:`StartupRefused` when it is held or its disk is full."""
     from .store.errors import DataDirectoryFullError, StoreLockedError
@@ -348,6 +361,7 @@ def run_server(settings: Settings) -> None:
     timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
     lake_location(settings)  # a bad URL is refused before anything is opened
     egress = webhook_policy(settings)
+    local_targets = local_target_policy(settings)
     store = _open_store(data_dir, data_dir / EVENTS_DIR)
     try:
         sock = bind_socket(settings.host, settings.port)
@@ -390,12 +404,13 @@ def run_server(settings: Settings) -> None:
     lake_stores = EventDataStoreService(data_dir, time.time, head_seq=lambda: head_seq(store))
     from .eventbridge.rules_service import RulesService
 
-    eventbridge = RulesService(data_dir, time.time, head_seq=lambda: head_seq(store), egress=egress)
+    eventbridge = RulesService(data_dir, time.time, head_seq=lambda: head_seq(store), egress=egress,
+                               local_targets=local_targets)
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 
     # the default event bus: matches the event log, alarm state changes and PutEvents against the rules
-    event_bus = EventBusRuntime(data_dir, store, eventbridge, egress=egress, timeouts=timeouts,
+    event_bus = EventBusRuntime(data_dir, store, eventbridge, egress=egress, timeouts=timeouts, local_targets=local_targets,
                                 alarms=monitoring.alarms, metrics=monitoring.put_metric_points,
                                 data_events=TrailDataEvents(trails), **runtime_kwargs(settings))
     queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,

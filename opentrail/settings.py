@@ -104,6 +104,23 @@ SETTINGS: tuple[Setting, ...] = (
         " addresses or CIDR blocks, 'loopback', 'private' or '*'; default loopback only.",
     ),
     Setting(
+        "file_targets_dir",
+        "--file-targets-dir",
+        "OPENTRAIL_FILE_TARGETS_DIR",
+        "",
+        str,
+        "Folder EventBridge file targets (arn:opentrail:file:::<path>) write in; empty: <data-dir>/targets.",
+    ),
+    Setting(
+        "command_targets_dir",
+        "--command-targets-dir",
+        "OPENTRAIL_COMMAND_TARGETS_DIR",
+        "",
+        str,
+        "Folder holding the programs EventBridge command targets (arn:opentrail:command:::<program>) may run;"
+        " empty: command targets are refused.",
+    ),
+    Setting(
         "rules_max_event_age_s",
         "--rules-max-event-age-s",
         "OPENTRAIL_RULES_MAX_EVENT_AGE_S",
@@ -228,6 +245,8 @@ class Settings:
     sns_endpoint_url: str = ""
     sqs_endpoint_url: str = ""
     webhook_allow: str = "loopback"
+    file_targets_dir: str = ""
+    command_targets_dir: str = ""
     rules_max_event_age_s: float = 3600.0
     destination_connect_timeout_s: float = 5.0
     destination_read_timeout_s: float = 30.0

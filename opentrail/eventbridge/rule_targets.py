@@ -3,9 +3,9 @@
 
 Delivered target kinds (:func:`target_kind`): SQS queues (``arn:aws:sqs:...``), SNS topics
 (``arn:aws:sns:...``), API destinations (``arn:aws:events:...:api-destination/<name>/<uuid>``, which
-must exist), and opentrail's local targets ``arn:opentrail:file:::<absolute path>`` (appends each
-event as a JSON line) and ``arn:opentrail:command:::<program>`` (runs it with the event on standard
-input). Any other well-formed ARN (Lambda, Kinesis, Step Functions, another event bus...) is a target
+must exist), and opentrail's local targets ``arn:opentrail:file:::<path>`` (appends each event as a
+JSON line) and ``arn:opentrail:command:::<program>`` (runs it with the event on standard input), within
+the operator's limits (:mod:`.local_targets`). Any other well-formed ARN (Lambda, Kinesis, Step Functions, another event bus...) is a target
 AWS accepts but opentrail cannot deliver to: it is answered as a FailedEntries entry, not kept.
 
 Request-level refusals (ValidationException, the whole call fails): more than one of Input,
@@ -23,6 +23,7 @@ import orjson
 
 from .catalog import TargetFailure
 from .errors import ValidationError
+from .local_targets import LocalTargetPolicy, LocalTargetRefused
 from .model import DEFAULT_MAXIMUM_EVENT_AGE_S, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, TargetConfig
 
 SQS_ARN = re.compile(r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,75}(?:\.fifo)?")
@@ -34,7 +35,7 @@ COMMAND_ARN_PREFIX = "arn:opentrail:command:::"
 _ANY_ARN = re.compile(r"arn:[^:\s]+:[^:\s]+:[^:\s]*:[^:\s]*:\S+")
 _SERVICE = re.compile(r"arn:[^:]+:([^:]+):")
 
-SUPPORTED = ("SQS queues, SNS topics, API destinations, arn:opentrail:file:::<absolute path> and "
+SUPPORTED = ("SQS queues, SNS topics, API destinations, arn:opentrail:file:::<path> and "
              "arn:opentrail:command:::<program>")
 
 
@@ -47,7 +48,7 @@ def target_kind(arn: str) -> str | None:
         return "sns"
     if API_DESTINATION_ARN.fullmatch(arn):
         return "api-destination"
-    if arn.startswith(FILE_ARN_PREFIX) and arn[len(FILE_ARN_PREFIX):].startswith("/"):
+    if arn.startswith(FILE_ARN_PREFIX) and arn[len(FILE_ARN_PREFIX):].strip():
         return "file"
     if arn.startswith(COMMAND_ARN_PREFIX) and arn[len(COMMAND_ARN_PREFIX):].strip():
         return "command"
@@ -72,8 +73,10 @@ def check_request(targets: list[Mapping[str, Any]]) -> None:
                                   "Reason: it must be the ARN of an SQS queue.")
 
 
-def entry_failure(target: Mapping[str, Any], api_destination_exists: Callable[[str], bool]) -> TargetFailure | None:
-    """Why one target cannot be kept (a FailedEntries item), or None."""
+def entry_failure(target: Mapping[str, Any], api_destination_exists: Callable[[str], bool],
+                  local_targets: LocalTargetPolicy | None = None) -> TargetFailure | None:
+    """Why one target cannot be kept (a FailedEntries item), or None. A file or command target
+    outside ``local_targets``' limits is refused (ValidationException naming the setting)."""
     target_id, arn = target["Id"], target["Arn"]
     if not _ANY_ARN.fullmatch(arn):
         return TargetFailure(target_id, "ValidationException",
@@ -84,6 +87,11 @@ def entry_failure(target: Mapping[str, Any], api_destination_exists: Callable[[s
         what = f"{m.group(1)} targets" if m else "this target"
         return TargetFailure(target_id, "ValidationException",
                              f"opentrail cannot deliver events to {what} ({arn}); it delivers to {SUPPORTED}.")
+    if kind in ("file", "command") and local_targets is not None:
+        try:
+            local_targets.check(arn)
+        except LocalTargetRefused as exc:
+            return TargetFailure(target_id, "ValidationException", f"Target {target_id} is not allowed: {exc}.")
     if kind == "api-destination" and not api_destination_exists(arn):
         return TargetFailure(target_id, "ResourceNotFoundException", f"API destination {arn} does not exist.")
     if kind == "sqs" and arn.endswith(".fifo") and not (target.get("SqsParameters") or {}).get("MessageGroupId"):

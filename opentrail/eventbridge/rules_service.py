@@ -27,6 +27,7 @@ from .catalog import (MAX_RULES_PER_BUS, MAX_TAGS, MAX_TARGETS_PER_RULE, Rule, T
                       rule_arn)
 from .destinations_service import DestinationsMixin
 from .egress import EgressPolicy
+from .local_targets import LocalTargetPolicy
 from .errors import InvalidEventPattern, LimitExceeded, NotFound, ValidationError
 from .model import DEFAULT_BUS, DISABLED, ENABLED, RuleConfig
 from .rule_targets import check_request, entry_failure, target_config
@@ -53,15 +54,19 @@ def check_event_pattern(text: str) -> None:
 class RulesService(DestinationsMixin):
     """EventBridge's control plane over ``<data_dir>/eventbridge.db``. ``clock`` gives epoch
     seconds; ``head_seq`` the newest event-log seq; ``egress`` the ``--webhook-allow`` policy API
-    destinations and OAuth endpoints are checked against (loopback only when None)."""
+    destinations and OAuth endpoints are checked against (loopback only when None); ``local_targets``
+    the limits of opentrail's file and command targets (:mod:`.local_targets`; None: files under
+    ``<data-dir>/targets``, no commands)."""
 
     def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time, *,
-                 head_seq: Callable[[], int] = lambda: 0, egress: EgressPolicy | None = None) -> None:
+                 head_seq: Callable[[], int] = lambda: 0, egress: EgressPolicy | None = None,
+                 local_targets: LocalTargetPolicy | None = None) -> None:
         self._store = SqliteRulesStore(Path(data_dir) / EVENTBRIDGE_DB)
         self._box = SecretBox(Path(data_dir))
         self._clock = clock
         self._head_seq = head_seq
         self._egress = egress if egress is not None else EgressPolicy.parse("loopback")
+        self._local_targets = local_targets or LocalTargetPolicy.from_settings(Path(data_dir), "", "")
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._version = 0
@@ -183,7 +188,7 @@ class RulesService(DestinationsMixin):
         failures: list[TargetFailure] = []
         accepted: list[Mapping[str, Any]] = []
         for target in targets:
-            failure = entry_failure(target, self._api_destination_exists(account_id, region))
+            failure = entry_failure(target, self._api_destination_exists(account_id, region), self._local_targets)
             if failure is None:
                 accepted.append(target)
             else:

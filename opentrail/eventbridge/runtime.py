@@ -18,6 +18,7 @@ from .model import RuleCatalog
 from .targets import API_DESTINATION, COMMAND, FILE, SNS, SQS, TargetRouter
 from .targets_aws import SnsTargets, SqsTargets
 from .targets_http import ApiDestinations
+from .local_targets import LocalTargetPolicy
 from .targets_local import CommandTargets, FileTargets
 
 
@@ -29,13 +30,14 @@ class EventBusRuntime:
                  timeouts: EndpointTimeouts, sqs_endpoint_url: str = "", sns_endpoint_url: str = "",
                  max_event_age_s: float = 3600.0, alarms: AlarmEvents | None = None,
                  metrics: MetricSink | None = None, data_events: DataEventGate | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 local_targets: LocalTargetPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+        local_targets = local_targets or LocalTargetPolicy.from_settings(Path(data_dir), "", "")
         self.state = BusState(Path(data_dir) / BUS_DB)
         self.sqs = SqsTargets(sqs_endpoint_url, timeouts)
         self.sns = SnsTargets(sns_endpoint_url, timeouts)
         self.http = ApiDestinations(catalog, egress, timeouts)
-        router = TargetRouter({API_DESTINATION: self.http, SQS: self.sqs, SNS: self.sns, FILE: FileTargets(),
-                               COMMAND: CommandTargets(timeout_s=timeouts.read_s)})
+        router = TargetRouter({API_DESTINATION: self.http, SQS: self.sqs, SNS: self.sns, FILE: FileTargets(local_targets),
+                               COMMAND: CommandTargets(local_targets, timeout_s=timeouts.read_s)})
         self.dispatcher = Dispatcher(self.state, router, clock=clock, dead_letters=self.sqs, metrics=metrics)
         self.worker = EventBusWorker(store, catalog, self.state, self.dispatcher, clock=clock, alarms=alarms,
                                      metrics=metrics, max_event_age_s=max_event_age_s, data_events=data_events)

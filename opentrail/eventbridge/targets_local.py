@@ -1,18 +1,22 @@
-"""opentrail's own targets, for sites without SQS, SNS or webhooks (not AWS targets):
+"""opentrail's own targets, for sites without SQS, SNS or webhooks (not AWS targets), within the
+operator's limits (:mod:`.local_targets`: ``--file-targets-dir``, ``--command-targets-dir``):
 
-- ``arn:opentrail:file:::<absolute path>``: each event is appended to the file as one line (the
-  target's input; an input with a line break is written as a JSON string so it stays one line),
-  then the file is fsync'd. The file and its folder are created if missing.
-- ``arn:opentrail:command:::<program> [arguments]``: the program (words split as a shell would,
-  without running a shell) runs with the input on its standard input; exit status 0 = delivered,
-  another status is retried (``ERROR_FROM_TARGET``), running past the timeout kills it and is
-  retried (``TIMEOUT``), a program that cannot be started is not (``NO_RESOURCE``).
+- ``arn:opentrail:file:::<path>``: each event is appended to the file (inside the file targets
+  folder) as one line (the target's input; an input with a line break is written as a JSON string so
+  it stays one line), then the file is fsync'd. The file and its folders are created if missing; a
+  symbolic link as the file itself is refused (``O_NOFOLLOW``).
+- ``arn:opentrail:command:::<program> [arguments]``: the program (inside the command targets folder;
+  words split as a shell would, without running a shell) runs with the input on its standard input;
+  exit status 0 = delivered, another status is retried (``ERROR_FROM_TARGET``), running past the
+  timeout kills it and is retried (``TIMEOUT``), a program that cannot be started is not
+  (``NO_RESOURCE``).
+
+A target outside the limits is not invoked (``NO_PERMISSIONS``, not retried).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import threading
 from pathlib import Path
@@ -20,20 +24,23 @@ from pathlib import Path
 import orjson
 
 from .bus_state import Delivery
-from .targets import COMMAND_PREFIX, DELIVERED, FILE_PREFIX, Outcome, failed
+from .local_targets import LocalTargetPolicy, LocalTargetRefused
+from .targets import DELIVERED, Outcome, failed
 
 
 class FileTargets:
     """Appends to ``arn:opentrail:file:::`` paths (one lock per path across threads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: LocalTargetPolicy) -> None:
+        self._policy = policy
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def send(self, delivery: Delivery) -> Outcome:
-        path = delivery.target.arn[len(FILE_PREFIX):]
-        if not os.path.isabs(path):
-            return failed("INVALID_PARAMETER", f"the file target path {path!r} is not absolute", invoked=False)
+        try:
+            path = self._policy.file_path(delivery.target.arn)
+        except LocalTargetRefused as exc:
+            return failed("NO_PERMISSIONS", str(exc), invoked=False)
         line = delivery.payload
         if b"\n" in line or b"\r" in line:
             line = orjson.dumps(line.decode("utf-8", "replace"))
@@ -42,7 +49,7 @@ class FileTargets:
         try:
             with lock:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
                 try:
                     os.write(fd, line + b"\n")
                     os.fsync(fd)
@@ -58,17 +65,15 @@ class FileTargets:
 class CommandTargets:
     """Runs ``arn:opentrail:command:::`` programs, each for at most ``timeout_s`` seconds."""
 
-    def __init__(self, timeout_s: float = 5.0) -> None:
+    def __init__(self, policy: LocalTargetPolicy, timeout_s: float = 5.0) -> None:
+        self._policy = policy
         self._timeout_s = timeout_s
 
     def send(self, delivery: Delivery) -> Outcome:
-        text = delivery.target.arn[len(COMMAND_PREFIX):]
         try:
-            argv = shlex.split(text)
-        except ValueError as exc:
-            return failed("INVALID_PARAMETER", f"the command {text!r} cannot be read: {exc}", invoked=False)
-        if not argv:
-            return failed("INVALID_PARAMETER", "the command target names no program", invoked=False)
+            argv = self._policy.command_argv(delivery.target.arn)
+        except LocalTargetRefused as exc:
+            return failed("NO_PERMISSIONS", str(exc), invoked=False)
         try:
             done = subprocess.run(argv, input=delivery.payload, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   timeout=self._timeout_s, check=False)

@@ -23,6 +23,7 @@ from opentrail.api.app import build_app
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.delivery.marks import head_seq
 from opentrail.eventbridge.egress import EgressPolicy
+from opentrail.eventbridge.local_targets import LocalTargetPolicy
 from opentrail.eventbridge.rules_service import RulesService
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
@@ -84,7 +85,8 @@ def start_eb_server(data_dir: Path, store: MemoryEventStore) -> Iterator[EbServe
     key = accounts.create_access_key(ACCOUNT)
     offset = [0.0]
     rules = RulesService(data_dir, lambda: time.time() + offset[0], head_seq=lambda: head_seq(store),
-                         egress=EgressPolicy.parse("loopback,hooks.example.com"))
+                         egress=EgressPolicy.parse("loopback,hooks.example.com"),
+                         local_targets=LocalTargetPolicy.from_settings(data_dir, "", str(data_dir.parent / "bin")))
     bus = CollectingBus()
     app = build_app(settings=Settings(data_dir=data_dir), store=store, accounts=accounts, eventbridge=rules,
                     event_bus=bus)

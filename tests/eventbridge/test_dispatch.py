@@ -26,6 +26,7 @@ from opentrail.eventbridge.model import ApiDestinationConfig, ConnectionAuth, Ta
 from opentrail.eventbridge.targets import API_DESTINATION, COMMAND, FILE, SNS, SQS, TargetRouter
 from opentrail.eventbridge.targets_aws import SnsTargets, SqsTargets
 from opentrail.eventbridge.targets_http import ApiDestinations, TokenBucket
+from opentrail.eventbridge.local_targets import LocalTargetPolicy
 from opentrail.eventbridge.targets_local import CommandTargets, FileTargets
 from tests.eventbridge.helpers import ACCOUNT, REGION, Catalog, Receiver, start_receiver, wait_for
 from tests.serving import free_port
@@ -74,12 +75,14 @@ class Env:
         self.clock = Clock()
         self.state = BusState(path / BUS_DB)
         self.catalog = Catalog()
+        #: file targets under <path>/files, programs under <path>/bin
+        self.local = LocalTargetPolicy.from_settings(path, str(path / "files"), str(path / "bin"))
         self.points: list[tuple[Any, ...]] = []
         self.sqs = SqsTargets(moto_url, EndpointTimeouts(2, 5))
         self.http = ApiDestinations(self.catalog, EgressPolicy.parse(policy), EndpointTimeouts(2, 2),
                                     sleep=lambda s: None)
         router = TargetRouter({API_DESTINATION: self.http, SQS: self.sqs, SNS: SnsTargets(moto_url),
-                               FILE: FileTargets(), COMMAND: CommandTargets(timeout_s=5)})
+                               FILE: FileTargets(self.local), COMMAND: CommandTargets(self.local, timeout_s=5)})
         self.dispatcher = Dispatcher(self.state, router, clock=self.clock, dead_letters=self.sqs,
                                      metrics=lambda *p: self.points.append(p), rng=random.Random(7))
 
@@ -298,23 +301,41 @@ def test_sqs_standard_and_fifo_and_sns_targets(tmp_path: Path, moto_url: str) ->
         env.close()
 
 
+def program(folder: Path, name: str, code: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"#!{sys.executable}\nimport sys\n{code}\n")
+    (folder / name).chmod(0o755)
+
+
 def test_file_and_command_targets(env: Env, tmp_path: Path) -> None:
-    out = tmp_path / "sink" / "events.jsonl"
+    out = tmp_path / "files" / "sink" / "events.jsonl"
     seen = tmp_path / "seen.txt"
+    program(tmp_path / "bin", "record", f"open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())")
+    program(tmp_path / "bin", "fail", "sys.exit(3)")
+    (tmp_path / "files" / "link").parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "files" / "link").symlink_to(tmp_path / "bin")
     env.add(TargetConfig("file", f"arn:opentrail:file:::{out}"))
-    env.add(TargetConfig("file", f"arn:opentrail:file:::{out}"), body=b'"line one\nline two"')
-    env.add(TargetConfig("cmd", f"arn:opentrail:command:::{sys.executable} -c \"import sys; "
-                                f"open({str(seen)!r}, 'ab').write(sys.stdin.buffer.read())\""), body=b"hello")
-    env.add(TargetConfig("bad", f"arn:opentrail:command:::{sys.executable} -c 'import sys; sys.exit(3)'"))
-    env.add(TargetConfig("none", "arn:opentrail:command:::/no/such/program"))
+    env.add(TargetConfig("file", "arn:opentrail:file:::sink/events.jsonl"), body=b'"line one\nline two"')
+    env.add(TargetConfig("cmd", f"arn:opentrail:command:::record {seen}"), body=b"hello")
+    env.add(TargetConfig("bad", f"arn:opentrail:command:::{tmp_path / 'bin' / 'fail'}"))
+    env.add(TargetConfig("none", "arn:opentrail:command:::missing"))
+    # outside the operator's folders: not invoked
+    env.add(TargetConfig("shell", "arn:opentrail:command:::/bin/sh -c id"))
+    env.add(TargetConfig("escape", "arn:opentrail:command:::../files/x"))
+    env.add(TargetConfig("abs", f"arn:opentrail:file:::{tmp_path / 'elsewhere.jsonl'}"))
+    env.add(TargetConfig("up", "arn:opentrail:file:::../bin/record"))
+    env.add(TargetConfig("link", "arn:opentrail:file:::link/record"))
     env.dispatcher.run_due()
     lines = out.read_bytes().splitlines()
     assert json.loads(lines[0])["id"] == "e-1" and json.loads(lines[1]) == '"line one\nline two"'
     assert seen.read_bytes() == b"hello"
     (retrying,) = env.state.deliveries()
     assert (retrying.target.id, retrying.attempts) == ("bad", 1)
-    (failure,) = env.state.failures(RULE_ARN)
-    assert (failure.target_id, failure.error_code) == ("none", "NO_RESOURCE")
+    failures = {f.target_id: f.error_code for f in env.state.failures(RULE_ARN)}
+    assert failures == {"none": "NO_RESOURCE", "shell": "NO_PERMISSIONS", "escape": "NO_PERMISSIONS",
+                        "abs": "NO_PERMISSIONS", "up": "NO_PERMISSIONS", "link": "NO_PERMISSIONS"}
+    assert not (tmp_path / "elsewhere.jsonl").exists()
+    assert (tmp_path / "bin" / "record").read_text().count("\n") == 3  # never appended to
 
 
 def test_a_slow_webhook_does_not_hold_up_another_target(tmp_path: Path) -> None:

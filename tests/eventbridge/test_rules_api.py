@@ -116,7 +116,7 @@ def test_targets(eb: EbServer) -> None:
         {"Id": "queue", "Arn": QUEUE, "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600},
          "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"}},
         {"Id": "topic", "Arn": TOPIC, "InputPath": "$.detail"},
-        {"Id": "file", "Arn": "arn:opentrail:file:::/var/log/stops.jsonl",
+        {"Id": "file", "Arn": "arn:opentrail:file:::alerts/stops.jsonl",
          "InputTransformer": {"InputPathsMap": {"who": "$.detail.userIdentity.arn"}, "InputTemplate": '"<who>"'}},
         {"Id": "fn", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"},
         {"Id": "bad", "Arn": "not-an-arn"},
@@ -126,7 +126,7 @@ def test_targets(eb: EbServer) -> None:
         {"TargetId": "fn", "ErrorCode": "ValidationException",
          "ErrorMessage": f"opentrail cannot deliver events to lambda targets (arn:aws:lambda:{REGION}:{ACCOUNT}:"
                          "function:f); it delivers to SQS queues, SNS topics, API destinations, "
-                         "arn:opentrail:file:::<absolute path> and arn:opentrail:command:::<program>."},
+                         "arn:opentrail:file:::<path> and arn:opentrail:command:::<program>."},
         {"TargetId": "bad", "ErrorCode": "ValidationException",
          "ErrorMessage": "Parameter not-an-arn is not valid. Reason: Provided Arn is not in correct format."},
         {"TargetId": "fifo", "ErrorCode": "ValidationException",
@@ -136,7 +136,7 @@ def test_targets(eb: EbServer) -> None:
         {"Id": "queue", "Arn": QUEUE, "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600},
          "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"}},
         {"Id": "topic", "Arn": TOPIC, "InputPath": "$.detail"},
-        {"Id": "file", "Arn": "arn:opentrail:file:::/var/log/stops.jsonl",
+        {"Id": "file", "Arn": "arn:opentrail:file:::alerts/stops.jsonl",
          "InputTransformer": {"InputPathsMap": {"who": "$.detail.userIdentity.arn"}, "InputTemplate": '"<who>"'}}]
     page = events.list_targets_by_rule(Rule="r", Limit=2)
     assert [t["Id"] for t in page["Targets"]] == ["queue", "topic"]

@@ -100,13 +100,24 @@ def test_domain_refusals(tmp_path: Path) -> None:
     assert info.value.code == "InvalidEventPatternException"
     assert info.value.message.startswith("Event pattern is not valid. Reason: ")
     service.put_rule(ACCOUNT, REGION, "r", event_pattern=PATTERN)
-    targets = [{"Id": f"t{i}", "Arn": f"arn:opentrail:file:::/tmp/t{i}.jsonl"} for i in range(6)]
+    targets = [{"Id": f"t{i}", "Arn": f"arn:opentrail:file:::t{i}.jsonl"} for i in range(6)]
     with pytest.raises(LimitExceeded):
         service.put_targets(ACCOUNT, REGION, "r", targets)
     assert service.rule(ACCOUNT, REGION, "r").targets == ()
-    failures = service.put_targets(ACCOUNT, REGION, "r", [{"Id": "rel", "Arn": "arn:opentrail:file:::relative/path"},
-                                                          {"Id": "cmd", "Arn": "arn:opentrail:command::: "}])
-    assert [(f.target_id, f.code) for f in failures] == [("rel", "ValidationException"), ("cmd", "ValidationException")]
+    failures = service.put_targets(ACCOUNT, REGION, "r", [{"Id": "up", "Arn": "arn:opentrail:file:::../up.jsonl"},
+                                                          {"Id": "abs", "Arn": "arn:opentrail:file:::/etc/cron.d/x"},
+                                                          {"Id": "cmd", "Arn": "arn:opentrail:command:::sh"},
+                                                          {"Id": "empty", "Arn": "arn:opentrail:command::: "}])
+    folder = tmp_path / "targets"
+    assert [(f.target_id, f.code, f.message) for f in failures] == [
+        ("up", "ValidationException", f"Target up is not allowed: the file target '../up.jsonl' is not inside the file"
+                                      f" targets folder {folder} (--file-targets-dir)."),
+        ("abs", "ValidationException", f"Target abs is not allowed: the file target '/etc/cron.d/x' is not inside the"
+                                       f" file targets folder {folder} (--file-targets-dir)."),
+        ("cmd", "ValidationException", "Target cmd is not allowed: command targets are off on this server: its operator"
+                                       " allows them with --command-targets-dir."),
+        ("empty", "ValidationException",
+         "Parameter arn:opentrail:command:::  is not valid. Reason: Provided Arn is not in correct format.")]
     service.close()
 
 
