@@ -305,6 +305,7 @@ def build_app(
             methods=["POST"],
         ),
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
-                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring),
+                        token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
+                        event_bus=event_bus),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

@@ -1,5 +1,5 @@
-"""The web console: event history, one event, downloads, activity chart, trails, Lake, log groups
-and alarms; sign-in.
+"""The web console: event history, one event, downloads, activity chart, trails, Lake, log groups,
+alarms and EventBridge rules (with a pattern tester); sign-in.
 
 Server-rendered Jinja2 pages with a little JavaScript of our own, all served by opentrail (no CDN,
 no network access at run time). Pages call the CloudTrail API handlers as the signed-in user
@@ -22,6 +22,7 @@ from .backend import ConsoleBackend
 from .history_pages import HistoryPages
 from .lake_pages import LAKE, LakePages
 from .monitoring_pages import ALARMS, LOGS, MonitoringPages
+from .rules_pages import RULES, RulesPages
 from .sessions import SessionStore
 from .trail_pages import TrailPages
 from .web import BASE, STATIC_DIR
@@ -30,15 +31,20 @@ from .web import BASE, STATIC_DIR
 def console_routes(*, settings: Settings, store: EventStore, accounts: AccountStore,
                    clock: Callable[[], float], trails: Any = None,
                    sessions: SessionStore | None = None, token_key: bytes | None = None,
-                   lake: Any = None, logs: Any = None, monitoring: Any = None) -> list[BaseRoute]:
+                   lake: Any = None, logs: Any = None, monitoring: Any = None, eventbridge: Any = None,
+                   event_bus: Any = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
     ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
-    :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it)."""
+    :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it);
+    ``eventbridge`` the :class:`opentrail.eventbridge.rules_service.RulesService` (None: the rule
+    pages say the server runs without it) and ``event_bus`` the bus whose ``rule_status`` the rule
+    pages show (:class:`opentrail.eventbridge.bus.EventBusWorker`; None: no matches shown)."""
     backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake,
-                             logs, monitoring)
+                             logs, monitoring, eventbridge, event_bus)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)
     monitoring = MonitoringPages(backend)
+    rules = RulesPages(backend)
     return [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
@@ -65,6 +71,11 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(LOGS + "/group", monitoring.log_group, methods=["GET"]),
         Route(ALARMS, monitoring.alarms, methods=["GET"]),
         Route(ALARMS + "/view", monitoring.alarm, methods=["GET"]),
+        Route(RULES, rules.rules, methods=["GET"]),
+        Route(RULES + "/view", rules.rule, methods=["GET"]),
+        Route(RULES + "/match", rules.match, methods=["GET"]),
+        Route(RULES + "/test", rules.tester, methods=["GET"]),
+        Route(RULES + "/test", rules.test, methods=["POST"]),
         Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ]
 

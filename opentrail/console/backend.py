@@ -39,7 +39,11 @@ log = logging.getLogger("opentrail.console")
 class ConsoleBackend:
     """The pieces the console uses; ``trails`` is the TrailService (None: no trail pages);
     ``token_key`` signs LookupEvents NextTokens as the API does (None: a key for the process);
-    ``lake`` is the :class:`opentrail.lake.Lake` of the API (None: no Lake page)."""
+    ``lake`` is the :class:`opentrail.lake.Lake` of the API (None: no Lake page); ``logs`` and
+    ``monitoring`` the CloudWatch Logs and CloudWatch services; ``eventbridge`` the
+    :class:`opentrail.eventbridge.rules_service.RulesService` (None: no rule pages) and ``event_bus``
+    the bus PutEvents hands events to, whose ``rule_status(rule_arn)`` the rule pages read when it
+    has one (:class:`opentrail.eventbridge.bus.EventBusWorker`; otherwise no matches are shown)."""
 
     settings: Settings
     store: EventStore
@@ -51,13 +55,15 @@ class ConsoleBackend:
     lake: Any = None
     logs: Any = None
     monitoring: Any = None
+    eventbridge: Any = None
+    event_bus: Any = None
 
     def __post_init__(self) -> None:
         self._no_limit = RateLimiter(0.0, self.clock)
 
     def call(self, session: ConsoleSession, info: CallInfo, operation: str, params: dict[str, Any],
              *, record: bool = True, service: str = "cloudtrail") -> dict[str, Any]:
-        """Run ``operation`` of ``service`` (a signing name: ``cloudtrail``, ``logs``, ``monitoring``)
+        """Run ``operation`` of ``service`` (a signing name: ``cloudtrail``, ``logs``, ``monitoring``, ``events``)
         with ``params`` (the API's JSON request) as ``session``; returns the response object or raises
         the operation's :class:`AwsError` (InternalFailure for anything unexpected). With ``record``
         the call is recorded in the session's event history, as the API records it (operations the
@@ -65,7 +71,8 @@ class ConsoleBackend:
         request_id = new_request_id()
         event_time = self.clock()
         ctx = OperationContext(session.caller(), self.settings, self.store, self.clock, self._no_limit, self.trails,
-                               token_key=self.token_key, lake=self.lake, logs=self.logs, monitoring=self.monitoring)
+                               token_key=self.token_key, lake=self.lake, logs=self.logs, monitoring=self.monitoring,
+                               eventbridge=self.eventbridge, event_bus=self.event_bus)
         api = service_named(service)
         handler = api.operations[operation]
         if not record:
@@ -87,5 +94,5 @@ class ConsoleBackend:
         return run_recorded(operation=operation, call=lambda: handler(ctx, params), make_record=make_record,
                             store=self.store,
                             staging=staging_of(self.trails, getattr(self.lake, "stores", None), self.logs,
-                                               self.monitoring),
+                                               self.monitoring, self.eventbridge),
                             read_only=api.is_read_only(operation), recorded=api.is_recorded(operation))
