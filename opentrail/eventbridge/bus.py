@@ -306,6 +306,11 @@ class EventBusWorker(threading.Thread):
                 deliveries.extend(self._deliveries(rule, event, event_json, ingested_s))
             if hit:
                 matched_events[(account, region)] = matched_events.get((account, region), 0) + 1
+        if self._catalog.version != self._version:
+            # The rules changed while this batch was read and matched (PutTargets, say): nothing is
+            # committed and the batch is matched again with the new rules, so an event recorded after
+            # a change always meets it.
+            return 0
         for arn in self._enabled:
             key = (arn, source)
             if self._cursors[key] < last:

@@ -23,6 +23,7 @@ from opentrail.auth.accounts import AccountStore
 from opentrail.delivery.marks import head_seq
 from opentrail.endpoints import EndpointTimeouts
 from opentrail.eventbridge.egress import EgressPolicy
+from opentrail.eventbridge.local_targets import LocalTargetPolicy
 from opentrail.eventbridge.envelope import envelope_id
 from opentrail.eventbridge.rules_service import RulesService
 from opentrail.eventbridge.runtime import EventBusRuntime
@@ -58,8 +59,11 @@ def rc(tmp_path: Path) -> Iterator[RulesConsole]:
     store = MemoryEventStore()
     clock = Clock()
     egress = EgressPolicy.parse("loopback")
-    rules = RulesService(tmp_path, clock, head_seq=lambda: head_seq(store), egress=egress)
-    runtime = EventBusRuntime(tmp_path, store, rules, egress=egress, timeouts=EndpointTimeouts(2.0, 2.0), clock=clock)
+    # command targets run programs of a folder that does not exist: the target's program is missing
+    local = LocalTargetPolicy.from_settings(tmp_path, "", str(Path(MISSING_PROGRAM).parent))
+    rules = RulesService(tmp_path, clock, head_seq=lambda: head_seq(store), egress=egress, local_targets=local)
+    runtime = EventBusRuntime(tmp_path, store, rules, egress=egress, timeouts=EndpointTimeouts(2.0, 2.0), clock=clock,
+                              local_targets=local)
     receiver = start_receiver()
     app = build_app(settings=Settings(data_dir=tmp_path), store=store, accounts=accounts, clock=clock,
                     eventbridge=rules, event_bus=runtime.worker)

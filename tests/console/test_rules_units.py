@@ -45,8 +45,8 @@ def test_target_rows_by_kind() -> None:
     assert (missing.kind, missing.where, missing.details[:2]) == (
         "API destination", "ResourceNotFoundException: Failed to describe the api-destination(s).",
         [("Path parameters", "a"), ("Headers", "x-team: sec")])
-    local = target_row({"Id": "f", "Arn": "arn:opentrail:file:::/var/log/alerts.jsonl", "InputPath": "$.detail"})
-    assert (local.kind, local.where, local.details[0]) == ("File (opentrail)", "/var/log/alerts.jsonl",
+    local = target_row({"Id": "f", "Arn": "arn:opentrail:file:::alerts/tampering.jsonl", "InputPath": "$.detail"})
+    assert (local.kind, local.where, local.details[0]) == ("File (opentrail)", "alerts/tampering.jsonl",
                                                            ("Input path", "$.detail"))
     assert target_row({"Id": "l", "Arn": "arn:aws:lambda:us-east-1:111122223333:function:f"}).kind == \
         "Not delivered by opentrail"
