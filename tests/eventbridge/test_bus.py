@@ -235,3 +235,27 @@ def test_alarm_state_changes_reach_rules(env: Env) -> None:
     env.alarms.add(change)
     drain(w)
     assert [(r.event_id, orjson.loads(r.event)) for r in env.rows()] == [(change["id"], change)]
+
+
+def test_a_batch_read_while_the_rules_change_is_matched_again_with_the_new_rules(env: Env) -> None:
+    """PutTargets commits after the bus took its rule set but before it read the log: the event
+    recorded after PutTargets goes to the new target too (the round is matched again)."""
+    env.catalog.put(rule(targets=(TargetConfig("q", QUEUE),)))
+    w = env.worker()
+    w.step()  # the rule set is read
+    store_read = env.store.read_columns
+
+    def read_then_change(after: int, limit: int) -> Any:
+        cols = store_read(after, limit)
+        if len(cols) and len(env.catalog.rules()[0].targets) == 1:  # PutTargets lands mid-round, once
+            env.catalog.put(rule(targets=(TargetConfig("q", QUEUE), TargetConfig("h", HOOK))))
+        return cols
+
+    env.store.read_columns = read_then_change
+    stop = record("StopLogging")
+    env.ingest(stop)
+    assert w.step() == 0  # matched with the old rules: nothing committed
+    assert env.rows() == []
+    drain(w)
+    assert [(r.target.id, r.event_id) for r in env.rows()] == [
+        ("q", envelope_id(ACCOUNT, stop["eventID"])), ("h", envelope_id(ACCOUNT, stop["eventID"]))]
