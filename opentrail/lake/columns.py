@@ -42,6 +42,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..events.files import has_long_number, loads
 from .schema import RESOURCE, SCHEMA, TIMESTAMP, record_table
 
 #: The CloudTrail spelling of every schema member (lower-case name -> as records write it).
@@ -326,54 +327,14 @@ def _slow_pairs(raws: Sequence[bytes], parsed: Sequence[dict[str, Any] | None] |
                 rows: list[int]) -> list[tuple[dict[str, Any], bytes]]:
     out = []
     for i in rows:
-        record = parsed[i] if parsed is not None else None
+        # a record holding an integer beyond 64 bits is decoded again, exactly (orjson: a float)
+        record = parsed[i] if parsed is not None and not has_long_number(raws[i]) else None
         if record is not None:
             out.append((record, raws[i]))
         else:
-            loaded = orjson.loads(raws[i])
+            loaded = loads(raws[i])
             out.append((loaded if isinstance(loaded, dict) else {}, raws[i]))
     return out
-
-
-def fast_table(raws: Sequence[bytes]) -> tuple[pa.Table, pa.Array]:
-    """DuckDB's table of ``raws`` and, per row, whether it equals Python's."""
-    arr = pa.array(raws, pa.binary()).cast(pa.string())
-    arns = pc.count_substring(arr, '"ARN":')
-    batches = [pa.record_batch([arr.slice(i, CHUNK_ROWS), arns.slice(i, CHUNK_ROWS)], names=["j", "__arns"])
-               for i in range(0, len(arr), CHUNK_ROWS)]
-    conn = _connection()
-    conn.register("__records", pa.Table.from_batches(batches))
-    try:
-        out = conn.sql(_SQL).to_arrow_table().combine_chunks()
-    finally:
-        conn.unregister("__records")
-    ok = out.column("__ok").combine_chunks()
-    # SUSPECT's matches (Arrow's RE2 scans faster than DuckDB's) are checked again, member by member
-    again = pc.or_(pc.match_substring_regex(arr, SUSPECT), out.column("__arn_elsewhere").combine_chunks())
-    if again.true_count:
-        conn.register("__suspects", pa.table({"j": arr.filter(again)}))
-        try:
-            exact = conn.sql(_EXACT_SQL).to_arrow_table().column("ok").combine_chunks()
-        finally:
-            conn.unregister("__suspects")
-        ok = pc.replace_with_mask(ok, again, pc.and_(ok.filter(again), exact))
-    creationdate = out.column("__creationdate").combine_chunks()
-    columns = []
-    for f in SCHEMA:
-        if f.name in ("eventjson", "eventjsonchecksum"):
-            columns.append(arr if f.name == "eventjson" else _checksums(raws))
-            continue
-        column = out.column(f.name).combine_chunks()
-        if pa.types.is_struct(f.type) or pa.types.is_list(f.type):
-            column = _renamed(column, f.type, creationdate)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, names=SCHEMA.names).cast(SCHEMA), ok
-
-
-def _checksums(raws: Sequence[bytes]) -> pa.Array:
-    """The hex SHA-256 of each record (hashlib: SHA-NI where the CPU has it, half DuckDB's time)."""
-    sha256 = hashlib.sha256
-    return pa.array([sha256(raw).hexdigest() for raw in raws], pa.string())
 
 
 def rows_with_mask(raws: Sequence[bytes], parsed: Sequence[dict[str, Any] | None] | None = None

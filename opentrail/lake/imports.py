@@ -64,6 +64,7 @@ import pyarrow.parquet as pq
 from isal import igzip, isal_zlib
 
 from ..events.files import GZIP_MAGIC, iter_data_records, loads
+from ..events.record import record_bytes
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
 from ..state_db import open_state_db
 from ..trails.names import ROLE_ARN
@@ -259,6 +260,15 @@ _COLUMNS = ("id, account_id, region, destination, eds_id, s3_uri, bucket_region,
 
 class _Stopped(Exception):
     pass
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    """The compact JSON of a decoded record, as the event log stores it: ``orjson.dumps``, or for a
+    record holding an integer beyond 64 bits (which orjson refuses) the stdlib's, digits kept."""
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:
+        return record_bytes(record)
 
 
 class ImportManager:
@@ -579,7 +589,7 @@ class _Run:
             return [], "ReadError", f"The file cannot be decompressed: {exc}"
         if not data.lstrip().startswith(b"{"):
             return [], "InvalidFileFormat", "The file is not a CloudTrail log file ({\"Records\": [...]})."
-        dumps = orjson.dumps
+        dumps = _dumps
         try:
             doc = loads(data)
         except ValueError:
