@@ -35,13 +35,13 @@ DIGEST_REJECTION = "digest file, not events"
 
 #: orjson reads integers beyond 64 bits as floats (losing digits); documents with a number of 19+
 #: digits are parsed with the stdlib json module instead, which keeps them exact. Found by
-#: :func:`_has_long_number` (digits inside strings, as in ``aws-go-sdk-1688990082523310002``
+#: :func:`has_long_number` (digits inside strings, as in ``aws-go-sdk-1688990082523310002``
 #: session names, do not count).
 _NUMBER_TABLE = bytes.maketrans(b"0123456789,[\n", b"0000000000:::")
 _LONG_NUMBER = b":" + b"0" * 19
 
 
-def _has_long_number(raw: bytes) -> bool:
+def has_long_number(raw: bytes) -> bool:
     """True when ``raw`` may hold a JSON number of 19 digits or more: 19 digits right after a ``:``,
     ``[``, ``,``, a line break or the start, once blanks and ``-`` are taken out (a number can only
     follow those; a false alarm only costs the slower parser). bytes.translate: ~20x faster than
@@ -83,7 +83,7 @@ def loads(data: bytes | str) -> Any:
     """Decode one JSON document: orjson, or the stdlib for documents holding very long numbers.
     Raises ValueError (orjson.JSONDecodeError and json.JSONDecodeError are subclasses)."""
     raw = data.encode() if isinstance(data, str) else data
-    if _has_long_number(raw):
+    if has_long_number(raw):
         return json.loads(raw, parse_constant=_reject_constant)
     return orjson.loads(raw)
 

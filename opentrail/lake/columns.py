@@ -42,6 +42,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..events.files import has_long_number, loads
 from .schema import RESOURCE, SCHEMA, TIMESTAMP, record_table
 
 #: The CloudTrail spelling of every schema member (lower-case name -> as records write it).
@@ -72,7 +73,7 @@ _MACROS = (
     f"CREATE MACRO ot_time_ok(x, t) AS x IS NULL OR x = '' OR t IS NOT NULL OR regexp_full_match(x, '{_TIME_RE}')",
     f"CREATE MACRO ot_time(x) AS CASE WHEN regexp_full_match(x, '{_TIME_RE}') THEN TRY_CAST(rtrim(x, 'Z') AS TIMESTAMP) END",
     # how many times the key "ARN" is in the JSON text x
-    """CREATE MACRO ot_arn_keys(x) AS (length(x) - length(replace(x, '"ARN":', ''))) // 6""",
+    """CREATE MACRO ot_arn_keys(x) AS (strlen(x) - strlen(replace(x, '"ARN":', ''))) // 6""",
 )
 
 _TOP = pa.struct([f for f in SCHEMA if f.name not in ("eventjson", "eventjsonchecksum")])
@@ -238,11 +239,12 @@ def _select() -> str:
     cols.append(f'ot_time({creation}) AS "__creationdate"')  # eventjson: the input itself, not copied through DuckDB
     ok = [f"starts_with(j, '{{')", 'ot_time_ok(r."eventTime", "eventtime")', f'ot_time_ok({creation}, "__creationdate")',
           *own_checks]
-    # __arns: times the text has the key "ARN" (counted by Arrow)
+    # the key "ARN" is counted only in the texts that have it (most records have no resources)
     cols += [f"coalesce({' AND '.join(ok)}, false) AS __ok",
-             f"__arns > 0 AND __arns <> coalesce(ot_arn_keys({res}), 0) AS __arn_elsewhere"]
+             f"CASE WHEN contains(j, '\"ARN\":') THEN ot_arn_keys(j) <> coalesce(ot_arn_keys({res}), 0) ELSE false END"
+             " AS __arn_elsewhere"]
     return (f"SELECT {', '.join(cols)} FROM "
-            f"(SELECT j, __arns, json_transform(j, '{orjson.dumps(spec).decode()}') AS r FROM __records)")
+            f"(SELECT j, json_transform(j, '{orjson.dumps(spec).decode()}') AS r FROM __records)")
 
 
 def _renamed(arr: pa.Array, t: pa.DataType, creationdate: pa.Array) -> pa.Array:
@@ -284,9 +286,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
 def fast_table(raws: Sequence[bytes]) -> tuple[pa.Table, pa.Array]:
     """DuckDB's table of ``raws`` and, per row, whether it equals Python's."""
     arr = pa.array(raws, pa.binary()).cast(pa.string())
-    arns = pc.count_substring(arr, '"ARN":')
-    batches = [pa.record_batch([arr.slice(i, CHUNK_ROWS), arns.slice(i, CHUNK_ROWS)], names=["j", "__arns"])
-               for i in range(0, len(arr), CHUNK_ROWS)]
+    batches = [pa.record_batch([arr.slice(i, CHUNK_ROWS)], names=["j"]) for i in range(0, len(arr), CHUNK_ROWS)]
     conn = _connection()
     conn.register("__records", pa.Table.from_batches(batches))
     try:
@@ -326,54 +326,14 @@ def _slow_pairs(raws: Sequence[bytes], parsed: Sequence[dict[str, Any] | None] |
                 rows: list[int]) -> list[tuple[dict[str, Any], bytes]]:
     out = []
     for i in rows:
-        record = parsed[i] if parsed is not None else None
+        # a record holding an integer beyond 64 bits is decoded again, exactly (orjson: a float)
+        record = parsed[i] if parsed is not None and not has_long_number(raws[i]) else None
         if record is not None:
             out.append((record, raws[i]))
         else:
-            loaded = orjson.loads(raws[i])
+            loaded = loads(raws[i])
             out.append((loaded if isinstance(loaded, dict) else {}, raws[i]))
     return out
-
-
-def fast_table(raws: Sequence[bytes]) -> tuple[pa.Table, pa.Array]:
-    """DuckDB's table of ``raws`` and, per row, whether it equals Python's."""
-    arr = pa.array(raws, pa.binary()).cast(pa.string())
-    arns = pc.count_substring(arr, '"ARN":')
-    batches = [pa.record_batch([arr.slice(i, CHUNK_ROWS), arns.slice(i, CHUNK_ROWS)], names=["j", "__arns"])
-               for i in range(0, len(arr), CHUNK_ROWS)]
-    conn = _connection()
-    conn.register("__records", pa.Table.from_batches(batches))
-    try:
-        out = conn.sql(_SQL).to_arrow_table().combine_chunks()
-    finally:
-        conn.unregister("__records")
-    ok = out.column("__ok").combine_chunks()
-    # SUSPECT's matches (Arrow's RE2 scans faster than DuckDB's) are checked again, member by member
-    again = pc.or_(pc.match_substring_regex(arr, SUSPECT), out.column("__arn_elsewhere").combine_chunks())
-    if again.true_count:
-        conn.register("__suspects", pa.table({"j": arr.filter(again)}))
-        try:
-            exact = conn.sql(_EXACT_SQL).to_arrow_table().column("ok").combine_chunks()
-        finally:
-            conn.unregister("__suspects")
-        ok = pc.replace_with_mask(ok, again, pc.and_(ok.filter(again), exact))
-    creationdate = out.column("__creationdate").combine_chunks()
-    columns = []
-    for f in SCHEMA:
-        if f.name in ("eventjson", "eventjsonchecksum"):
-            columns.append(arr if f.name == "eventjson" else _checksums(raws))
-            continue
-        column = out.column(f.name).combine_chunks()
-        if pa.types.is_struct(f.type) or pa.types.is_list(f.type):
-            column = _renamed(column, f.type, creationdate)
-        columns.append(column)
-    return pa.Table.from_arrays(columns, names=SCHEMA.names).cast(SCHEMA), ok
-
-
-def _checksums(raws: Sequence[bytes]) -> pa.Array:
-    """The hex SHA-256 of each record (hashlib: SHA-NI where the CPU has it, half DuckDB's time)."""
-    sha256 = hashlib.sha256
-    return pa.array([sha256(raw).hexdigest() for raw in raws], pa.string())
 
 
 def rows_with_mask(raws: Sequence[bytes], parsed: Sequence[dict[str, Any] | None] | None = None

@@ -108,24 +108,44 @@ COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 
 
 def _text(value: Any) -> str | None:
-    """A scalar as text: strings as they are, numbers and booleans as JSON; None otherwise."""
+    """A scalar as text: strings as they are, numbers and booleans as JSON (integers of any size
+    with all their digits); None otherwise."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits
+            return str(value)
     return None
 
 
+def _exact_json(value: Any) -> str:
+    """Compact JSON of a decoded JSON value as orjson writes it, except that integers beyond 64
+    bits (which orjson refuses) keep all their digits. Raises TypeError for non-JSON values."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(orjson.dumps(str(k)).decode() + ":" + _exact_json(v) for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_exact_json(v) for v in value) + "]"
+    return orjson.dumps(value).decode()
+
+
 def _json_text(value: Any) -> str | None:
-    """A map value: strings as they are, JSON null as NULL, anything else its compact JSON."""
+    """A map value: strings as they are, JSON null as NULL, anything else its compact JSON
+    (integers beyond 64 bits with all their digits, as DuckDB writes them)."""
     if value is None or isinstance(value, str):
         return value
     try:
         return orjson.dumps(value).decode()
     except (orjson.JSONEncodeError, TypeError):
-        return None
+        try:
+            return _exact_json(value)
+        except (orjson.JSONEncodeError, TypeError, RecursionError):
+            return None
 
 
 def _string_map(value: Any) -> list[tuple[str, str | None]] | None:

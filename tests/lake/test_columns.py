@@ -11,8 +11,8 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opentrail.events.files import iter_file_records
-from opentrail.events.record import RecordRejected, read_record
+from opentrail.events.files import iter_file_records, loads
+from opentrail.events.record import RecordRejected, read_record, record_bytes
 from opentrail.lake import columns
 from opentrail.lake.schema import SCHEMA, record_row
 
@@ -24,7 +24,7 @@ if not DATASETS.is_dir():
 def expected(raws: list[bytes]) -> pa.Table:
     rows = []
     for raw in raws:
-        loaded = orjson.loads(raw)
+        loaded = loads(raw)  # integers beyond 64 bits exactly
         rows.append(record_row(loaded if isinstance(loaded, dict) else {}, raw))
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
@@ -79,6 +79,10 @@ ODD_RECORDS: list[dict[str, Any]] = [
      "responseElements": [], "additionalEventData": "text", "serviceEventDetails": {}},
     {"requestParameters": {"x": -0, "big": 18446744073709551615, "neg": -9223372036854775808, "u": "\u2028"}},
     {"resources": [{"ARN": "arn:1", "type": "AWS::S3::Object", "accountId": 7}, {"ARNPrefix": "p"}, None]},
+    # integers beyond 64 bits (orjson refuses them; the event log stores the stdlib's JSON)
+    {"requestParameters": {"big": 2**64, "neg": -2**63 - 1, "o": {"k": [10**30, "x"]}}, "apiVersion": 2**64,
+     "userIdentity": {"accountId": -2**70}, "resources": [{"accountId": 2**65}]},
+    {"requestParameters": {"big": 2**64, "f": 1.5}, "eventTime": "2024-05-01T10:00:00Z"},
 ]
 
 
@@ -107,15 +111,39 @@ def test_false_alarms_are_rechecked_and_taken() -> None:
 
 
 def test_odd_records() -> None:
-    raws = [orjson.dumps(r) for r in ODD_RECORDS] + [b"[]", b'"x"', b"null"]
+    raws = [record_bytes(r) for r in ODD_RECORDS] + [b"[]", b'"x"', b"null"]
     assert columns.table_of_bytes(raws).equals(expected(raws))
+
+
+def test_integers_beyond_64_bits_keep_their_digits() -> None:
+    """DuckDB's path and Python's (the record decoded exactly, or given decoded by orjson: a float,
+    decoded again) both write the digits."""
+    record = {"eventTime": "2024-05-01T10:00:00Z", "apiVersion": 2**64,
+              "requestParameters": {"big": 2**64, "neg": -2**63 - 1, "o": {"k": [10**30, "x"]}}}
+    raw = record_bytes(record)
+    assert raw == (b'{"eventTime":"2024-05-01T10:00:00Z","apiVersion":18446744073709551616,"requestParameters":'
+                   b'{"big":18446744073709551616,"neg":-9223372036854775809,"o":{"k":[1000000000000000000000000000000,"x"]}}}')
+    params = [("big", "18446744073709551616"), ("neg", "-9223372036854775809"),
+              ("o", '{"k":[1000000000000000000000000000000,"x"]}')]
+    table, ok = columns.fast_table([raw])
+    assert ok.to_pylist() == [True]
+    assert table.column("requestparameters").to_pylist() == [params]
+    assert table.column("apiversion").to_pylist() == ["18446744073709551616"]
+    # a float sends the record to Python's path; the orjson decoding given (a float) is not used
+    odd = record_bytes({**record, "f": 1.5})
+    slow, slow_ok = columns.fast_table([odd])
+    assert slow_ok.to_pylist() == [False]
+    slow = columns.table_of_bytes([odd], parsed=[orjson.loads(odd)])
+    assert slow.select(["requestparameters", "apiversion"]).to_pylist() == table.select(
+        ["requestparameters", "apiversion"]).to_pylist()
+    assert record_row(loads(raw), raw)["requestparameters"] == params
 
 
 _NAMES = ["eventTime", "eventtime", "EVENTTIME", "eventName", "readOnly", "readonly", "managementEvent",
           "userIdentity", "useridentity", "requestParameters", "RequestParameters", "resources", "tlsDetails",
           "errorCode", "type", "arn", "ARN", "sessionContext", "attributes", "creationDate", "accountId",
           "webIdFederationData", "cipherSuite", "CipherSuite", "sessionIssuer", "x", "eventID"]
-_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64 - 1)
+_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64 - 1) | st.integers()
             | st.floats(allow_nan=False, allow_infinity=False)
             | st.sampled_from(["true", "False", "", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5Z",
                                "2024-05-01T23:59:59.999+05:30", "2024-05-01", "a/b", "\\u", "\x01"])
@@ -128,5 +156,5 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.dictionaries(st.sampled_from(_NAMES), _values, max_size=6), min_size=1, max_size=8))
 def test_generated_records(records: list[dict[str, Any]]) -> None:
-    raws = [orjson.dumps(r) for r in records]
+    raws = [record_bytes(r) for r in records]
     assert columns.table_of_bytes(raws).equals(expected(raws))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import gzip
+import hashlib
 import json
 import threading
 import time
@@ -366,3 +367,53 @@ def test_read_ahead_keeps_file_order_first_event_id_and_statistics(tmp_path: Pat
         assert {r["eventname"] for r in rows if r["eventid"] == "dup-0001"} == {"FirstCopy"}
     finally:
         imports.close()
+
+
+def test_integers_beyond_64_bits_are_imported_exactly(tmp_path: Path) -> None:
+    """Integers orjson cannot hold (>= 2**64, < -2**63) are kept as their digits: in the map
+    columns, the text columns and eventjson, whether the record takes DuckDB's path or Python's (a
+    float or a non-ASCII character sends it there); the import COMPLETES."""
+    from opentrail.lake import layout
+
+    import pyarrow.parquet as pq
+
+    big, small, huge = 2**64, -2**63 - 1, 10**30
+    records = [
+        _event("big-fast", "Fast", apiVersion=big, requestParameters={"n": big, "m": small, "o": {"deep": [huge, 1]}}),
+        _event("big-float", "Float", requestParameters={"n": big, "f": 1.5}),
+        _event("big-utf8", "Utf8", requestParameters={"n": small, "s": "é"}),
+        _event("plain", "Plain", requestParameters={"n": 2**64 - 1}),
+    ]
+    from opentrail.events.record import record_bytes
+    from opentrail.lake.columns import fast_table
+
+    assert fast_table([record_bytes(r) for r in records])[1].to_pylist() == [True, False, False, True]
+    storage = LocalFolderStorage(tmp_path / "buckets")
+    day = storage.create_bucket("big") / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01"
+    day.mkdir(parents=True)
+    (day / "a.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    stores = _OneStore()
+    imports = ImportManager(tmp_path / "data", tmp_path / "lake", stores, storage, time.time,  # type: ignore[arg-type]
+                            poll_s=0.01)
+    imports.start()
+    try:
+        info = imports.start_import(ACCOUNT, REGION, ["arn"], {"S3": {"S3LocationUri": "s3://big",
+                                    "S3BucketRegion": REGION, "S3BucketAccessRoleArn": ROLE}}, None, None, None)
+        assert imports.wait_idle(60)
+        done = imports.get(ACCOUNT, info.id)
+        assert (done.status, done.files_completed, done.events_completed, done.failed_entries) == ("COMPLETED", 1, 4, 0)
+    finally:
+        imports.close()
+    rows = {r["eventid"]: r for p in layout.data_files(tmp_path / "lake", stores.store.id)
+            for r in pq.read_table(p).to_pylist()}
+    assert rows["big-fast"]["requestparameters"] == [
+        ("n", "18446744073709551616"), ("m", "-9223372036854775809"), ("o", '{"deep":[1000000000000000000000000000000,1]}')]
+    assert rows["big-fast"]["apiversion"] == "18446744073709551616"
+    assert rows["big-float"]["requestparameters"] == [("n", "18446744073709551616"), ("f", "1.5")]
+    assert rows["big-utf8"]["requestparameters"] == [("n", "-9223372036854775809"), ("s", "é")]
+    assert rows["plain"]["requestparameters"] == [("n", "18446744073709551615")]
+    for record in records:
+        row = rows[record["eventID"]]
+        assert json.loads(row["eventjson"]) == record  # every digit kept
+        assert row["eventjsonchecksum"] == hashlib.sha256(row["eventjson"].encode()).hexdigest()
+    assert '"n":18446744073709551616' in rows["big-fast"]["eventjson"]

@@ -251,3 +251,27 @@ def test_record_table_equals_record_rows_over_real_records() -> None:
     assert len(pairs) > 100
     expected = pa.Table.from_pylist([record_row(r, b) for r, b in pairs], schema=SCHEMA)
     assert record_table(pairs).equals(expected)
+
+
+def test_integers_beyond_64_bits_keep_their_digits(env) -> None:  # type: ignore[no-untyped-def]
+    """A record holding integers orjson cannot hold (>= 2**64, < -2**63) is stored with its digits
+    in the map and text columns and in eventjson, by DuckDB's path and by Python's (a float sends a
+    record there; a store with selectors hands it the orjson decoding, a float, which is not used)."""
+    every = env.stores.put(eds())
+    selected = env.stores.put(eds(advanced_event_selectors=selector(
+        AdvancedFieldSelector("eventCategory", equals=("Management",)),
+        AdvancedFieldSelector("eventName", equals=("Big",)))))
+    w = env.worker()
+    w.run_once()
+    big = {"n": 2**64, "m": -2**63 - 1, "o": {"k": [10**30]}}
+    fast = ingest(env.events, record(name="Big", apiVersion=2**64, requestParameters=big))
+    slow = ingest(env.events, record(name="Big", requestParameters={**big, "f": 1.5}))
+    drain(w, env.events)
+    params = [("n", "18446744073709551616"), ("m", "-9223372036854775809"),
+              ("o", '{"k":[1000000000000000000000000000000]}')]
+    for store in (every, selected):
+        rows = {r["eventid"]: r for p in layout.data_files(env.root, store.id) for r in pq.read_table(p).to_pylist()}
+        assert rows[fast[0]]["requestparameters"] == params
+        assert rows[fast[0]]["apiversion"] == "18446744073709551616"
+        assert rows[slow[0]]["requestparameters"] == [*params, ("f", "1.5")]
+        assert '"requestParameters":{"n":18446744073709551616,"m":-9223372036854775809,' in rows[fast[0]]["eventjson"]
