@@ -86,9 +86,10 @@ DATA_EVENTS: dict[str, str] = {"PutEvents": "AWS::Events::EventBus"}
 
 
 def _service() -> Service:
+    handlers = handlers_of("events_handlers", "EVENTS_HANDLERS")
     return Service(name="events", model="events", iam_prefix="events", event_source="events.amazonaws.com",
                    target_prefix=TARGET_PREFIX,
-                   operations=operation_table("events", OPERATION_RESOURCES, handlers_of("events_handlers", "EVENTS_HANDLERS")),
+                   operations=operation_table("events", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.1",
                    data_events=DATA_EVENTS)
 

@@ -147,9 +147,10 @@ NOT_RECORDED: frozenset[str] = frozenset({
 
 
 def _service() -> Service:
+    handlers = handlers_of("logs_handlers", "LOGS_HANDLERS")
     return Service(name="logs", model="logs", iam_prefix="logs", event_source="logs.amazonaws.com",
                    target_prefix=TARGET_PREFIX,
-                   operations=operation_table("logs", OPERATION_RESOURCES, handlers_of("logs_handlers", "LOGS_HANDLERS")),
+                   operations=operation_table("logs", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.1",
                    not_recorded=NOT_RECORDED)
 

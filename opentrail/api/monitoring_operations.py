@@ -88,9 +88,10 @@ DATA_EVENTS: dict[str, str] = {op: "AWS::CloudWatch::Metric" for op in (
 
 
 def _service() -> Service:
+    handlers = handlers_of("monitoring_handlers", "MONITORING_HANDLERS")
     return Service(name="monitoring", model="cloudwatch", iam_prefix="cloudwatch",
                    event_source="monitoring.amazonaws.com", target_prefix=TARGET_PREFIX,
-                   operations=operation_table("monitoring", OPERATION_RESOURCES, handlers_of("monitoring_handlers", "MONITORING_HANDLERS")),
+                   operations=operation_table("monitoring", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.0",
                    query_compatible=True, data_events=DATA_EVENTS)
 
