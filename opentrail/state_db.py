@@ -30,16 +30,19 @@ def open_state_db(path: Path) -> sqlite3.Connection:
 @contextmanager
 def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` (the write lock taken at once) before the block, ``COMMIT`` after it;
-    ``ROLLBACK`` and the exception raised again when the block raises. A block may give up without
-    an error by running ``ROLLBACK`` itself: nothing is committed then. The caller holds its lock on
-    ``conn`` (an autocommit connection from :func:`open_state_db`)."""
+    ``ROLLBACK`` and the exception raised again when the block raises (SQLite may have rolled back
+    already, as it does on SQLITE_FULL: the block's error is raised, not ROLLBACK's "no transaction
+    is active"). A block may give up without an error by running ``ROLLBACK`` itself: nothing is
+    committed then. The caller holds its lock on ``conn`` (an autocommit connection from
+    :func:`open_state_db`)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
         if conn.in_transaction:
             conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
