@@ -21,10 +21,8 @@ beside the totals).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +31,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench.common as common  # noqa: E402
+from bench.timing import fastest  # noqa: E402
 from opentrail.monitoring.filter_pattern import (  # noqa: E402
     FilterPatternSet,
     compile_pattern,
@@ -73,30 +72,6 @@ SCAN: dict[str, str] = {
 }
 
 
-#: (wall, CPU) seconds of the last :func:`best` call's fastest run.
-LAST: list[float] = [0.0, 0.0]
-
-
-def best(repeat: int, run: Callable[[], Any]) -> float:
-    """Fastest of ``repeat`` runs in CPU seconds of this process (the machine is shared; wall time
-    of the same run is kept in :data:`LAST`), with the cyclic garbage collector off (as
-    ``timeit``): the parsed messages kept for the "parsed us" column would otherwise make every
-    collection scan them."""
-    runs = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeat):
-            w0, c0 = time.perf_counter(), time.process_time()
-            run()
-            runs.append((time.process_time() - c0, time.perf_counter() - w0))
-    finally:
-        gc.enable()
-    cpu, wall = min(runs)
-    LAST[:] = [wall, cpu]
-    return cpu
-
-
 def each(function: Callable[[Any], Any], items: list[Any]) -> Callable[[], None]:
     """A run calling ``function`` on every item, keeping nothing."""
 
@@ -123,17 +98,17 @@ def main() -> None:
 
     compiled = {name: compile_pattern(text) for name, text in PATTERNS.items()}
     docs = [orjson.loads(m) for m in messages]
-    parse_s = best(args.repeat, each(orjson.loads, messages))
+    parse_s, _ = fastest(args.repeat, each(orjson.loads, messages))
     print(f"\norjson parse: {parse_s / n * 1e6:.2f} us/event")
 
     print(f"\n{'pattern':44} {'matches':>8} {'us/event':>9} {'parsed us':>10}")
     total_single = total_doc = 0.0
     for name, pattern in compiled.items():
         hits = sum(pattern.matches(m) for m in messages)
-        single = best(args.repeat, each(pattern.matches, messages)) / n * 1e6
+        single = fastest(args.repeat, each(pattern.matches, messages))[0] / n * 1e6
         test = getattr(pattern, "matches_doc", None)
         if test is not None:
-            on_doc = best(args.repeat, each(test, docs)) / n * 1e6
+            on_doc = fastest(args.repeat, each(test, docs))[0] / n * 1e6
         else:
             on_doc = single
         total_single += single
@@ -142,13 +117,12 @@ def main() -> None:
     print(f"{'sum of the 20':44} {'':8} {total_single:9.2f} {total_doc:10.2f}")
 
     patterns = list(compiled.values())
-    many_s = best(args.repeat, each(lambda m: matches_many(patterns, m), messages))
+    many_s, _ = fastest(args.repeat, each(lambda m: matches_many(patterns, m), messages))
     pattern_set = FilterPatternSet(patterns)
-    set_s = best(args.repeat, each(pattern_set.matching, messages))
+    set_s, set_wall = fastest(args.repeat, each(pattern_set.matching, messages))
     assert [pattern_set.matches(m) for m in messages[:2000]] == [matches_many(patterns, m) for m in messages[:2000]]
     print(f"\n20 patterns, matches_many:     {n / many_s:10,.0f} events/s of CPU ({many_s / n * 1e6:.1f} us/event, "
           f"{many_s / n / 20 * 1e6:.2f} us/event/pattern)")
-    set_wall = best(args.repeat, each(pattern_set.matching, messages)) and LAST[0]
     print(f"20 patterns, FilterPatternSet: {n / set_s:10,.0f} events/s of CPU ({set_s / n * 1e6:.1f} us/event, "
           f"{set_s / n / 20 * 1e6:.2f} us/event/pattern; wall {n / set_wall:,.0f} events/s)   target >= 20,000 events/s")
 
@@ -157,8 +131,8 @@ def main() -> None:
     for name, text in SCAN.items():
         pattern = compile_pattern(text)
         hits = sum(pattern.matches(m) for m in messages)
-        seconds = best(args.repeat, each(pattern.matches, scan))
-        print(f"  {name:40} {args.scan / seconds:10,.0f} events/s of CPU (wall {args.scan / LAST[0]:,.0f}; "
+        seconds, wall = fastest(args.repeat, each(pattern.matches, scan))
+        print(f"  {name:40} {args.scan / seconds:10,.0f} events/s of CPU (wall {args.scan / wall:,.0f}; "
               f"{hits * (args.scan // n):,} matches)   target >= 100,000 events/s")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 

@@ -25,7 +25,6 @@ import multiprocessing as mp
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -41,14 +40,9 @@ from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import synthetic_events  # noqa: E402
+from bench.processes import free_port  # noqa: E402
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 ACCOUNT = "111122223333"

@@ -19,14 +19,12 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,35 +32,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.processes import free_port, wait_http  # noqa: E402
+from bench.timing import percentile  # noqa: E402
+
 ACCOUNT = "111122223333"
 KEY_ID = "AKIAOPENTRAILBENCH01"
 SECRET = "bench/bench/bench/bench/bench/bench/bench1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
 
 
 def receiver(received: dict[str, float], lock: threading.Lock) -> ThreadingHTTPServer:

@@ -20,19 +20,19 @@ load inflates wall time; the wall rate of the PatternSet run is printed beside i
 from __future__ import annotations
 
 import argparse
-import gc
 import glob
 import os
 import random
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import fastest  # noqa: E402
 from opentrail.eventbridge.pattern import EventPattern, PatternSet, parse_pattern  # noqa: E402
 
 
@@ -176,28 +176,6 @@ def generate_patterns(count: int, envelopes: list[dict[str, Any]], seed: int = 1
             for i, kind in enumerate(rng.choice(kinds) for _ in range(count))}
 
 
-#: (wall, CPU) seconds of the last :func:`best` call's fastest run.
-LAST: list[float] = [0.0, 0.0]
-
-
-def best(repeat: int, run: Callable[[], Any]) -> float:
-    """Fastest of ``repeat`` runs in CPU seconds of this process (wall time in :data:`LAST`), with
-    the cyclic garbage collector off (as ``timeit``)."""
-    runs = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeat):
-            w0, c0 = time.perf_counter(), time.process_time()
-            run()
-            runs.append((time.process_time() - c0, time.perf_counter() - w0))
-    finally:
-        gc.enable()
-    cpu, wall = min(runs)
-    LAST[:] = [wall, cpu]
-    return cpu
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000, help="events matched per rule-set size")
@@ -227,8 +205,7 @@ def main() -> None:
             for e in events:
                 matching(e)
 
-        set_s = best(args.repeat, run_set)
-        set_wall = LAST[0]
+        set_s, set_wall = fastest(args.repeat, run_set)
         naive_events = events[: max(1000, min(n, 2_000_000 // size))]
         compiled = list(patterns.values())
 
@@ -237,7 +214,7 @@ def main() -> None:
                 for p in compiled:
                     p.matches(e)
 
-        naive_s = best(max(1, args.repeat - 1), run_naive)
+        naive_s, _ = fastest(max(1, args.repeat - 1), run_naive)
         nn = len(naive_events)
         print(f"{size:6,} {rules.anchored:9,} {compile_ms:11.1f} {hits:14.2f} {n / set_s:16,.0f} {set_s / n * 1e6:9.1f} "
               f"{n / set_wall:10,.0f} {nn / naive_s:11,.0f} {naive_s / nn * 1e6:9.1f}")

@@ -1,10 +1,19 @@
 """The SQLite files that hold opentrail's state beside the event store (trails, delivery and digest
-state, event data stores, Lake ingestion and imports): one way to open them."""
+state, event data stores, Lake ingestion and imports, EventBridge, CloudWatch Logs): one way to open
+them, to write a transaction and to keep read-only connections per thread."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from .store.errors import DataDirectoryFullError, is_disk_full
+
+#: One statement of :func:`write_statements`: SQL and its parameters (positional or named).
+Statement = tuple[str, "Sequence[Any] | Mapping[str, Any]"]
 
 
 def open_state_db(path: Path) -> sqlite3.Connection:
@@ -16,3 +25,66 @@ def open_state_db(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
+
+
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` (the write lock taken at once) before the block, ``COMMIT`` after it;
+    ``ROLLBACK`` and the exception raised again when the block raises (SQLite may have rolled back
+    already, as it does on SQLITE_FULL: the block's error is raised, not ROLLBACK's "no transaction
+    is active"). A block may give up without an error by running ``ROLLBACK`` itself: nothing is
+    committed then. The caller holds its lock on ``conn`` (an autocommit connection from
+    :func:`open_state_db`)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def write_statements(conn: sqlite3.Connection, statements: Iterable[Statement], *,
+                     full_dir: Path | None = None) -> list[int | None]:
+    """Run ``statements`` in order in one :func:`immediate_transaction` (all or nothing); returns
+    each one's ``lastrowid``. With ``full_dir``, a write that fails because the disk or quota is
+    full raises :class:`~opentrail.store.errors.DataDirectoryFullError` naming that directory
+    (``from`` the SQLite error); without, the SQLite error is raised as it is."""
+    try:
+        with immediate_transaction(conn):
+            return [conn.execute(sql, args).lastrowid for sql, args in statements]
+    except Exception as exc:
+        if full_dir is not None and is_disk_full(exc):
+            raise DataDirectoryFullError(full_dir) from exc
+        raise
+
+
+class ThreadReaders:
+    """Read-only connections (``PRAGMA query_only``) to the state database ``path``, one per thread,
+    opened on first use: a long read never holds up the writer, and sees the last commit before it
+    began (WAL). :meth:`close` closes every one of them."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        """The calling thread's reader."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_state_db(self._path)
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()

@@ -1,12 +1,15 @@
-"""npm packages for tests that run a JavaScript client: installed once per version into a cache folder."""
+"""npm packages for tests that run a JavaScript client: installed once per version into a cache folder;
+and :func:`run_js_v3`, how those tests make calls through a client of the AWS SDK for JavaScript v3."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +54,24 @@ def npm_package(name: str, version: str) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return modules
+
+
+#: The one script the JavaScript SDK tests run (any v3 client, chosen by package and class name).
+JS_V3_RUNNER = Path(__file__).with_name("js_v3_runner.cjs")
+
+
+def run_js_v3(package: str, version: str, client_class: str, *, endpoint: str, region: str, key_id: str,
+              secret: str, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+    """``calls`` ((Operation, input) each) made in order by ``client_class`` of the npm package
+    ``package@version`` (:func:`npm_package`) against ``endpoint``, signed with the key; returns
+    (Operation, output without ``$metadata``) per call, or (Operation, ``{"error": {"name",
+    "message", "status"}}``) for a call the server refused. Fails the test when node fails; skips
+    without node/npm."""
+    node, _ = require_node()
+    modules = npm_package(package, version)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "NODE_PATH": str(modules),
+           "OT_SDK": package, "OT_CLIENT": client_class, "OT_ENDPOINT": endpoint, "OT_REGION": region,
+           "OT_KEY_ID": key_id, "OT_SECRET": secret, "OT_CALLS": json.dumps(calls)}
+    done = subprocess.run([node, str(JS_V3_RUNNER)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [(str(op), answer) for op, answer in json.loads(done.stdout)]

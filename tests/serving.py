@@ -1,4 +1,5 @@
-"""Serve an ASGI app on a free local port with uvicorn in a background thread (for tests)."""
+"""Serve an ASGI app on a free local port with uvicorn in a background thread, and moto's server
+likewise (for tests)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def serving(app: Any, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server (S3, SQS, SNS ... on one port) in a background thread on a free 127.0.0.1 port
+    until the block ends; yields its base URL. Clients sign with any key (e.g. ``testing``)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -14,8 +14,8 @@ from typing import Any
 
 from ..eventbridge.catalog import AUTHORIZING, DELETING, OAUTH
 from .events_errors import ValidationException
-from .events_wire import (Handler, connection_json, destination_json, domain_errors, integer, limit_of, page,
-                          read_token, service, who)
+from .events_wire import Handler, connection_json, destination_json, domain_errors, limit_of, page, read_token, service
+from .wire_common import integer, who
 
 
 def _state_answer(connection: Any) -> dict[str, Any]:

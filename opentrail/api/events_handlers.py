@@ -19,7 +19,8 @@ from .events_destination_handlers import DESTINATION_HANDLERS
 from .events_errors import InvalidEventPatternException, ValidationException
 from .events_put import put_events
 from .events_wire import (Handler, check_bus, domain_errors, limit_of, model_value, page, read_token, rule_json,
-                          service, target_shape, who)
+                          service, target_shape)
+from .wire_common import who
 
 
 @domain_errors

@@ -15,9 +15,7 @@ CloudTrail"); every other operation is a management event.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .services import Handler, Service, operation_table
+from .services import Service, handlers_of, operation_table
 
 #: The model's ``targetPrefix``.
 TARGET_PREFIX = "AWSEvents"
@@ -87,33 +85,14 @@ OPERATION_RESOURCES: dict[str, str] = {
 DATA_EVENTS: dict[str, str] = {"PutEvents": "AWS::Events::EventBus"}
 
 
-def _implemented() -> dict[str, Handler]:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__package__}.events_handlers") is None:  # arrives with the service
-        return {}
-    handlers: dict[str, Handler] = importlib.import_module(f"{__package__}.events_handlers").EVENTS_HANDLERS
-    return handlers
-
-
 def _service() -> Service:
+    handlers = handlers_of("events_handlers", "EVENTS_HANDLERS")
     return Service(name="events", model="events", iam_prefix="events", event_source="events.amazonaws.com",
                    target_prefix=TARGET_PREFIX,
-                   operations=operation_table("events", OPERATION_RESOURCES, _implemented()),
+                   operations=operation_table("events", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.1",
                    data_events=DATA_EVENTS)
 
 
 #: Amazon EventBridge as a :class:`Service`.
 EVENTS: Service = _service()
-
-
-def eventbridge_part(ctx: Any, operation: str) -> Any:
-    """``ctx.eventbridge`` (the rules service), or UnknownOperationException naming ``operation``
-    when the server runs without it."""
-    from .errors import UnknownOperationException
-
-    if getattr(ctx, "eventbridge", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return ctx.eventbridge

@@ -34,7 +34,7 @@ import orjson
 from ..eventbridge.catalog import event_bus_arn
 from ..eventbridge.model import DEFAULT_BUS
 from .events_errors import ValidationException
-from .events_wire import who
+from .wire_common import who
 
 #: Largest total size of a PutEvents request's entries, bytes.
 MAX_ENTRIES_BYTES = 1024 * 1024

@@ -7,49 +7,32 @@ connections and API destinations (botocore model ``events/2015-10-07``: ``Rule``
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable
 
 from ..eventbridge.catalog import ApiDestination, Connection, Rule, event_bus_arn
 from ..eventbridge.errors import NotFound
 from ..eventbridge.model import DEFAULT_BUS
-from .errors import AwsError, UnknownOperationException, errors_by_code
+from .errors import AwsError
 from .events_errors import WIRE_ERRORS, ValidationException
 from .logs_tokens import seal, unseal
 from .model import input_shape
-from .token_key import process_token_key
-
-Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
+from .services import Handler, context_part
+from .wire_common import domain_errors_as, integer, token_key
 
 #: Page size of the List operations when ``Limit`` is not given (their maximum).
 DEFAULT_LIMIT = 100
 INVALID_TOKEN = "The NextToken provided is not valid."
 
 
-def who(ctx: Any) -> tuple[str, str]:
-    """(account, Region) of the caller."""
-    return ctx.caller.account_id, ctx.caller.region
-
-
-def domain_errors(handler: Handler) -> Handler:
-    """``handler`` with EventBridge domain errors answered as the wire errors of their code."""
-
-    @functools.wraps(handler)
-    def run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        with errors_by_code(WIRE_ERRORS):
-            return handler(ctx, params)
-
-    return run
+#: ``handler`` with EventBridge domain errors answered as the wire errors of their code.
+domain_errors = domain_errors_as(WIRE_ERRORS)
 
 
 def service(ctx: Any, operation: str) -> Any:
     """``ctx.eventbridge`` (the :class:`~opentrail.eventbridge.rules_service.RulesService`), or
     UnknownOperationException naming ``operation`` when the server runs without it."""
-    rules = getattr(ctx, "eventbridge", None)
-    if rules is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return rules
+    return context_part(ctx, "eventbridge", operation)
 
 
 def check_bus(ctx: Any, name: str | None) -> None:
@@ -61,23 +44,13 @@ def check_bus(ctx: Any, name: str | None) -> None:
     raise NotFound.event_bus(name.rsplit("event-bus/", 1)[-1] if name.startswith("arn:") else name)
 
 
-def integer(params: dict[str, Any], name: str) -> int | None:
-    """An integer member as Coral reads it (a fraction truncated); None when absent."""
-    value = params.get(name)
-    return None if value is None else math.floor(value)
-
-
 def limit_of(params: dict[str, Any]) -> int:
     return integer(params, "Limit") or DEFAULT_LIMIT
 
 
-def _key(ctx: Any) -> bytes:
-    return ctx.token_key or process_token_key()
-
-
 def make_token(ctx: Any, binding: list[Any], after: str) -> str:
     """An opaque NextToken holding the last name answered, valid for the same request for 24 h."""
-    return seal(_key(ctx), binding, after, int(ctx.clock() * 1000))
+    return seal(token_key(ctx), binding, after, int(ctx.clock() * 1000))
 
 
 def read_token(ctx: Any, binding: list[Any], params: dict[str, Any]) -> str:
@@ -87,7 +60,7 @@ def read_token(ctx: Any, binding: list[Any], params: dict[str, Any]) -> str:
     if token is None:
         return ""
     try:
-        after = unseal(_key(ctx), binding, token, int(ctx.clock() * 1000))
+        after = unseal(token_key(ctx), binding, token, int(ctx.clock() * 1000))
     except AwsError:
         raise ValidationException(INVALID_TOKEN) from None
     if not isinstance(after, str):

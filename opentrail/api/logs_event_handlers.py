@@ -18,7 +18,8 @@ from typing import Any
 
 from ..monitoring.logs_model import Cursor
 from .logs_tokens import parse_stream_token, stream_token
-from .logs_wire import Handler, domain_errors, integer, make_token, named_group, read_token, service, who
+from .logs_wire import Handler, domain_errors, make_token, named_group, read_token, service
+from .wire_common import integer, who
 
 
 @domain_errors

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..monitoring.logs_model import MetricFilter, MetricTransformation
 from .logs_errors import InvalidParameterException
-from .logs_wire import Handler, domain_errors, integer, make_token, read_token, service, who
+from .logs_wire import Handler, domain_errors, make_token, read_token, service
+from .wire_common import integer, who
 
 DEFAULT_LIMIT = 50
 _EXTRA = ("applyOnTransformedLogs", "fieldSelectionCriteria", "emitSystemFieldDimensions")

@@ -21,8 +21,9 @@ from ..monitoring.logs_model import LogGroup
 from .logs_errors import InvalidParameterException, ResourceNotFoundException
 from .logs_event_handlers import EVENT_HANDLERS
 from .logs_filter_handlers import FILTER_HANDLERS
-from .logs_wire import (Handler, domain_errors, group_json, group_name_of_arn, integer, make_token, named_group,
-                        read_token, service, stream_json, who)
+from .logs_wire import (Handler, domain_errors, group_json, group_name_of_arn, make_token, named_group, read_token,
+                        service, stream_json)
+from .wire_common import integer, who
 
 DEFAULT_LIMIT = 50
 #: DescribeLogGroups' logGroupClass filter: INFREQUENT_ACCESS and ESSENTIALS include each other.

@@ -12,9 +12,7 @@ Logs does not log in CloudTrail (:data:`NOT_RECORDED`).
 
 from __future__ import annotations
 
-from typing import Any
-
-from .services import Handler, Service, operation_table
+from .services import Service, handlers_of, operation_table
 
 #: The model's ``targetPrefix``.
 TARGET_PREFIX = "Logs_20140328"
@@ -148,33 +146,14 @@ NOT_RECORDED: frozenset[str] = frozenset({
 })
 
 
-def _implemented() -> dict[str, Handler]:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__package__}.logs_handlers") is None:  # arrives with the service
-        return {}
-    handlers: dict[str, Handler] = importlib.import_module(f"{__package__}.logs_handlers").LOGS_HANDLERS
-    return handlers
-
-
 def _service() -> Service:
+    handlers = handlers_of("logs_handlers", "LOGS_HANDLERS")
     return Service(name="logs", model="logs", iam_prefix="logs", event_source="logs.amazonaws.com",
                    target_prefix=TARGET_PREFIX,
-                   operations=operation_table("logs", OPERATION_RESOURCES, _implemented()),
+                   operations=operation_table("logs", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.1",
                    not_recorded=NOT_RECORDED)
 
 
 #: CloudWatch Logs as a :class:`Service`.
 LOGS: Service = _service()
-
-
-def logs_part(ctx: Any, operation: str) -> Any:
-    """``ctx.logs`` (the Logs service), or UnknownOperationException naming ``operation`` when the
-    server runs without it."""
-    from .errors import UnknownOperationException
-
-    if getattr(ctx, "logs", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return ctx.logs

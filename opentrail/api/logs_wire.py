@@ -6,55 +6,29 @@ log groups and streams (botocore model ``logs/2014-03-28``: ``LogGroup``, ``LogS
 
 from __future__ import annotations
 
-import functools
-import math
 import re
-from typing import Any, Callable
+from typing import Any
 
 from ..monitoring.logs import LogsService, check_name_length, sequence_token
 from ..monitoring.logs_model import LogGroup, LogStream, log_stream_arn
-from .errors import UnknownOperationException, errors_by_code
 from .logs_errors import WIRE_ERRORS, InvalidParameterException, ValidationException
 from .logs_tokens import seal, unseal
-from .token_key import process_token_key
-
-Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
+from .services import Handler, context_part
+from .wire_common import domain_errors_as, token_key, who
 
 #: A log group ARN as CloudWatch Logs takes it (``logGroupIdentifier``, ``resourceArn``): with or
 #: without the trailing ``:*``.
 _GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:*]+)(?::\*)?")
 
 
-def integer(params: dict[str, Any], name: str) -> int | None:
-    """An integer or long member as Coral reads it: any JSON number, a fraction truncated toward
-    minus infinity (as the model validation checks it); None when absent."""
-    value = params.get(name)
-    return None if value is None else math.floor(value)
-
-
-def who(ctx: Any) -> tuple[str, str]:
-    """(account, Region) of the caller."""
-    return ctx.caller.account_id, ctx.caller.region
-
-
-def domain_errors(handler: Handler) -> Handler:
-    """``handler`` with CloudWatch Logs domain errors answered as the wire errors of their code."""
-
-    @functools.wraps(handler)
-    def run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        with errors_by_code(WIRE_ERRORS):
-            return handler(ctx, params)
-
-    return run
+#: ``handler`` with CloudWatch Logs domain errors answered as the wire errors of their code.
+domain_errors = domain_errors_as(WIRE_ERRORS)
 
 
 def service(ctx: Any, operation: str) -> LogsService:
     """``ctx.logs``, or UnknownOperationException naming ``operation`` when the server runs without
-    it (as :func:`opentrail.api.logs_operations.logs_part`, which this module cannot import: the
-    operation table imports the handlers)."""
-    logs: LogsService | None = getattr(ctx, "logs", None)
-    if logs is None:
-        raise UnknownOperationException.not_implemented(operation)
+    it."""
+    logs: LogsService = context_part(ctx, "logs", operation)
     return logs
 
 
@@ -90,10 +64,6 @@ def named_group(ctx: Any, params: dict[str, Any], operation: str) -> LogGroup:
             raise LogGroupNotFound()
     check_name_length(name)
     return logs.group(*who(ctx), name)
-
-
-def token_key(ctx: Any) -> bytes:
-    return ctx.token_key or process_token_key()
 
 
 def now_ms(ctx: Any) -> int:

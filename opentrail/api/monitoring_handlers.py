@@ -28,7 +28,8 @@ from .monitoring_wire import (
     metric_alarm,
     monitoring_errors,
 )
-from .services import Handler
+from .services import Handler, context_part
+from .wire_common import who
 
 #: PutMetricData: metrics per call (MetricData and EntityMetricData together).
 MAX_METRIC_DATA = 1000
@@ -38,13 +39,7 @@ HISTORY_PAGE = 100
 
 
 def _part(ctx: Any, operation: str) -> Any:
-    from .monitoring_operations import monitoring_part  # it imports this module
-
-    return monitoring_part(ctx, operation)
-
-
-def _scope(ctx: Any) -> tuple[str, str]:
-    return ctx.caller.account_id, ctx.caller.region
+    return context_part(ctx, "monitoring", operation)
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -79,7 +74,7 @@ def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     now = service.now()
     data = [_datum(namespace, d, now, i) for i, d in enumerate(raw, 1)]
     with monitoring_errors():
-        service.put_metric_data(*_scope(ctx), data)
+        service.put_metric_data(*who(ctx), data)
     return {}
 
 
@@ -89,7 +84,7 @@ def get_metric_statistics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     extended = list(params.get("ExtendedStatistics") or ())
     with monitoring_errors():
         points = service.metrics.statistics(
-            *_scope(ctx), params["Namespace"], params["MetricName"], dimensions(params), params["StartTime"],
+            *who(ctx), params["Namespace"], params["MetricName"], dimensions(params), params["StartTime"],
             params["EndTime"], params["Period"], statistics, extended, params.get("Unit"))
     return {"Label": params["MetricName"], "Datapoints": [datapoint(p, statistics, extended) for p in points]}
 
@@ -112,7 +107,7 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         m = stat["Metric"]
         with monitoring_errors():
             series = service.metrics.metric_data(
-                *_scope(ctx), m.get("Namespace", ""), m.get("MetricName", ""), dimensions(m), params["StartTime"],
+                *who(ctx), m.get("Namespace", ""), m.get("MetricName", ""), dimensions(m), params["StartTime"],
                 params["EndTime"], stat["Period"], stat["Stat"], stat.get("Unit"), scan_by)
         if not query.get("ReturnData", True):
             continue
@@ -130,7 +125,7 @@ def list_metrics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     filters = [(d["Name"], d.get("Value")) for d in params.get("Dimensions") or ()]
     with monitoring_errors():
         found, token = service.metrics.list_metrics(
-            *_scope(ctx), params.get("Namespace"), params.get("MetricName"), filters, params.get("RecentlyActive"),
+            *who(ctx), params.get("Namespace"), params.get("MetricName"), filters, params.get("RecentlyActive"),
             params.get("NextToken"))
     out: dict[str, Any] = {"Metrics": [metric(m) for m in found]}
     if token is not None:
@@ -143,7 +138,7 @@ def list_metrics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def put_metric_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     service = _part(ctx, "PutMetricAlarm")
-    account, region = _scope(ctx)
+    account, region = who(ctx)
     with monitoring_errors():
         definition = validate_put_metric_alarm(params, region)
         service.put_metric_alarm(account, region, definition)
@@ -175,7 +170,7 @@ def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     metric_alarms = []
     composite = params.get("ChildrenOfAlarmName") is not None or params.get("ParentsOfAlarmName") is not None
     if "MetricAlarm" in types and not composite:  # no composite alarms: none has children or parents
-        metric_alarms = [a for a in service.alarms.alarms(*_scope(ctx))
+        metric_alarms = [a for a in service.alarms.alarms(*who(ctx))
                          if _matches(a, params) and (after is None or a.name > after)]
     limit = params.get("MaxRecords", DESCRIBE_ALARMS_PAGE)
     out: dict[str, Any] = {"MetricAlarms": [metric_alarm(a) for a in metric_alarms[:limit]]}
@@ -190,7 +185,7 @@ def describe_alarms_for_metric(ctx: Any, params: dict[str, Any]) -> dict[str, An
     service = _part(ctx, "DescribeAlarmsForMetric")
     wanted_dims = tuple(sorted(dimensions(params).items())) if params.get("Dimensions") is not None else None
     found = []
-    for alarm in service.alarms.alarms(*_scope(ctx)):
+    for alarm in service.alarms.alarms(*who(ctx)):
         if alarm.namespace != params["Namespace"] or alarm.metric_name != params["MetricName"]:
             continue
         if wanted_dims is not None and tuple(sorted(alarm.dimensions)) != wanted_dims:
@@ -205,14 +200,14 @@ def describe_alarms_for_metric(ctx: Any, params: dict[str, Any]) -> dict[str, An
 
 def delete_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     service = _part(ctx, "DeleteAlarms")
-    service.delete_alarms(*_scope(ctx), params["AlarmNames"])
+    service.delete_alarms(*who(ctx), params["AlarmNames"])
     return {}
 
 
 def set_alarm_state(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     service = _part(ctx, "SetAlarmState")
     with monitoring_errors():
-        service.set_alarm_state(*_scope(ctx), params["AlarmName"], params["StateValue"], params["StateReason"],
+        service.set_alarm_state(*who(ctx), params["AlarmName"], params["StateValue"], params["StateReason"],
                                 params.get("StateReasonData"))
     return {}
 
@@ -227,7 +222,7 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if item_type is not None and item_type not in HISTORY_ITEM_TYPES:  # contributor items: none kept
         return {"AlarmHistoryItems": []}
     items = service.alarms.history(
-        *_scope(ctx), alarm_name=params.get("AlarmName"), item_type=item_type, alarm_types=types,
+        *who(ctx), alarm_name=params.get("AlarmName"), item_type=item_type, alarm_types=types,
         start_s=params.get("StartDate"), end_s=params.get("EndDate"),
         ascending=params.get("ScanBy") == "TimestampAscending", after=tuple(after) if after else None,
         limit=limit + 1)
@@ -239,12 +234,12 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def enable_alarm_actions(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    _part(ctx, "EnableAlarmActions").set_actions_enabled(*_scope(ctx), params["AlarmNames"], True)
+    _part(ctx, "EnableAlarmActions").set_actions_enabled(*who(ctx), params["AlarmNames"], True)
     return {}
 
 
 def disable_alarm_actions(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    _part(ctx, "DisableAlarmActions").set_actions_enabled(*_scope(ctx), params["AlarmNames"], False)
+    _part(ctx, "DisableAlarmActions").set_actions_enabled(*who(ctx), params["AlarmNames"], False)
     return {}
 
 
@@ -253,7 +248,7 @@ def disable_alarm_actions(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def _tagged_alarm(ctx: Any, service: Any, arn: str) -> MetricAlarm:
     alarm = service.alarm_by_arn(arn)
-    account, region = _scope(ctx)
+    account, region = who(ctx)
     if alarm is None or alarm.account_id != account or alarm.region != region:
         raise ResourceNotFoundException(f"The resource {arn} does not exist.")
     assert isinstance(alarm, MetricAlarm)

@@ -14,9 +14,7 @@ data events.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .services import Handler, Service, operation_table
+from .services import Service, handlers_of, operation_table
 
 #: The model's ``targetPrefix`` (JSON 1.0) and the Smithy service shape name (CBOR path).
 TARGET_PREFIX = "GraniteServiceVersion20100801"
@@ -89,33 +87,14 @@ DATA_EVENTS: dict[str, str] = {op: "AWS::CloudWatch::Metric" for op in (
     "GetMetricData", "GetMetricStatistics", "ListMetrics", "PutMetricData")}
 
 
-def _implemented() -> dict[str, Handler]:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__package__}.monitoring_handlers") is None:  # arrives with the service
-        return {}
-    handlers: dict[str, Handler] = importlib.import_module(f"{__package__}.monitoring_handlers").MONITORING_HANDLERS
-    return handlers
-
-
 def _service() -> Service:
+    handlers = handlers_of("monitoring_handlers", "MONITORING_HANDLERS")
     return Service(name="monitoring", model="cloudwatch", iam_prefix="cloudwatch",
                    event_source="monitoring.amazonaws.com", target_prefix=TARGET_PREFIX,
-                   operations=operation_table("monitoring", OPERATION_RESOURCES, _implemented()),
+                   operations=operation_table("monitoring", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES, json_content_type="application/x-amz-json-1.0",
                    query_compatible=True, data_events=DATA_EVENTS)
 
 
 #: CloudWatch as a :class:`Service`.
 MONITORING: Service = _service()
-
-
-def monitoring_part(ctx: Any, operation: str) -> Any:
-    """``ctx.monitoring`` (the CloudWatch service), or UnknownOperationException naming
-    ``operation`` when the server runs without it."""
-    from .errors import UnknownOperationException
-
-    if getattr(ctx, "monitoring", None) is None:
-        raise UnknownOperationException.not_implemented(operation)
-    return ctx.monitoring

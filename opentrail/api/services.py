@@ -113,6 +113,31 @@ def operation_table(service: str, model_operations: Mapping[str, str],
             for op in model_operations}
 
 
+def handlers_of(module: str, table: str) -> dict[str, Handler]:
+    """The handler table ``table`` (operation -> handler) of ``opentrail.api.<module>``, or ``{}``
+    while that module is not there (a service whose handlers arrive later: every operation answers
+    UnknownOperationException meanwhile)."""
+    import importlib
+    import importlib.util
+
+    name = f"{__package__}.{module}"
+    if importlib.util.find_spec(name) is None:
+        return {}
+    handlers: dict[str, Handler] = getattr(importlib.import_module(name), table)
+    return handlers
+
+
+def context_part(ctx: Any, part: str, operation: str) -> Any:
+    """``ctx.<part>`` (the service object the server runs, e.g. ``logs``, ``eventbridge``,
+    ``monitoring``), or UnknownOperationException naming ``operation`` when it runs without it."""
+    from .errors import UnknownOperationException
+
+    found = getattr(ctx, part, None)
+    if found is None:
+        raise UnknownOperationException.not_implemented(operation)
+    return found
+
+
 def is_implemented(handler: Handler) -> bool:
     """False for the :func:`not_implemented` placeholders."""
     return not handler.__name__.startswith("not_implemented_")

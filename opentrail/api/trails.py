@@ -24,9 +24,11 @@ from ..lake.service import EventDataStoreService, is_event_data_store_arn
 from ..trails.service import TrailService
 from . import trail_wire as wire
 from . import lake_errors
-from .errors import UnknownOperationException, ValidationException, declare_errors
+from .errors import ValidationException, declare_errors
 from .operations import OperationContext
+from .services import context_part
 from .trail_errors import WIRE_ERRORS, translate
+from .wire_common import who
 
 LIST_TRAILS_PAGE_SIZE = 50
 
@@ -41,9 +43,7 @@ _TAGS = ("ResourceNotFoundException", "CloudTrailARNInvalidException")
 
 
 def _service(ctx: OperationContext, operation: str) -> TrailService:
-    trails = getattr(ctx, "trails", None)
-    if trails is None:
-        raise UnknownOperationException.not_implemented(operation)
+    trails: TrailService = context_part(ctx, "trails", operation)
     return trails
 
 
@@ -56,10 +56,6 @@ def _event_data_stores(ctx: OperationContext, resource_id: str) -> EventDataStor
     return lake.stores
 
 
-def _who(ctx: OperationContext) -> tuple[str, str]:
-    return ctx.caller.account_id, ctx.caller.region
-
-
 def _declare(handler: Any, *codes: str) -> None:
     declare_errors(handler, WIRE_ERRORS, *codes)
 
@@ -70,7 +66,7 @@ def create_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
     wire.req_str(params, "S3BucketName")
     settings, tags = wire.trail_settings(params), wire.tags(params)
     with translate():
-        trail = service.create_trail(*_who(ctx), name, settings, tags)
+        trail = service.create_trail(*who(ctx), name, settings, tags)
     return wire.trail_json(trail, full=False)
 
 
@@ -79,7 +75,7 @@ def update_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
     name = wire.req_str(params, "Name")
     settings = wire.trail_settings(params)
     with translate():
-        trail = service.update_trail(*_who(ctx), name, settings)
+        trail = service.update_trail(*who(ctx), name, settings)
     return wire.trail_json(trail, full=False)
 
 
@@ -87,7 +83,7 @@ def delete_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
     service = _service(ctx, "DeleteTrail")
     name = wire.req_str(params, "Name")
     with translate():
-        service.delete_trail(*_who(ctx), name)
+        service.delete_trail(*who(ctx), name)
     return {}
 
 
@@ -95,7 +91,7 @@ def get_trail(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     service = _service(ctx, "GetTrail")
     name = wire.req_str(params, "Name")
     with translate():
-        trail = service.get_trail(*_who(ctx), name)
+        trail = service.get_trail(*who(ctx), name)
     return {"Trail": wire.trail_json(trail, full=True)}
 
 
@@ -106,7 +102,7 @@ def describe_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
         raise ValidationException("trailNameList must be a list of strings.")
     shadows = wire.opt_bool(params, "includeShadowTrails")
     with translate():
-        trails = service.describe_trails(*_who(ctx), names, include_shadow_trails=shadows is not False)
+        trails = service.describe_trails(*who(ctx), names, include_shadow_trails=shadows is not False)
     return {"trailList": [wire.trail_json(t, full=True) for t in trails]}
 
 
@@ -124,7 +120,7 @@ def list_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     service = _service(ctx, "ListTrails")
     token = wire.opt_str(params, "NextToken")
     after = _decode_list_token(token) if token else None
-    page, cursor = service.list_trails(*_who(ctx), after, LIST_TRAILS_PAGE_SIZE)
+    page, cursor = service.list_trails(*who(ctx), after, LIST_TRAILS_PAGE_SIZE)
     out: dict[str, Any] = {
         "Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in page]
     }
@@ -137,7 +133,7 @@ def get_trail_status(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
     service = _service(ctx, "GetTrailStatus")
     name = wire.req_str(params, "Name")
     with translate():
-        trail = service.get_trail(*_who(ctx), name)
+        trail = service.get_trail(*who(ctx), name)
     return wire.status_json(trail.status)
 
 
@@ -145,7 +141,7 @@ def start_logging(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
     service = _service(ctx, "StartLogging")
     name = wire.req_str(params, "Name")
     with translate():
-        service.start_logging(*_who(ctx), name)
+        service.start_logging(*who(ctx), name)
     return {}
 
 
@@ -153,7 +149,7 @@ def stop_logging(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
     service = _service(ctx, "StopLogging")
     name = wire.req_str(params, "Name")
     with translate():
-        service.stop_logging(*_who(ctx), name)
+        service.stop_logging(*who(ctx), name)
     return {}
 
 
@@ -164,10 +160,10 @@ def add_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     stores = _event_data_stores(ctx, resource)
     if stores is not None:
         with lake_errors.translate():
-            stores.add_tags(*_who(ctx), resource, tags)
+            stores.add_tags(*who(ctx), resource, tags)
         return {}
     with translate():
-        service.add_tags(*_who(ctx), resource, tags)
+        service.add_tags(*who(ctx), resource, tags)
     return {}
 
 
@@ -178,10 +174,10 @@ def remove_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     stores = _event_data_stores(ctx, resource)
     if stores is not None:
         with lake_errors.translate():
-            stores.remove_tags(*_who(ctx), resource, tags)
+            stores.remove_tags(*who(ctx), resource, tags)
         return {}
     with translate():
-        service.remove_tags(*_who(ctx), resource, tags)
+        service.remove_tags(*who(ctx), resource, tags)
     return {}
 
 
@@ -197,10 +193,10 @@ def list_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         stores = _event_data_stores(ctx, rid)
         if stores is not None:
             with lake_errors.translate():
-                tags = stores.tagged(*_who(ctx), rid).tags
+                tags = stores.tagged(*who(ctx), rid).tags
         else:
             with translate():
-                tags = service.list_tags(*_who(ctx), [rid])[0].tags
+                tags = service.list_tags(*who(ctx), [rid])[0].tags
         out.append({"ResourceId": rid, "TagsList": wire.tags_json(tags)})
     return {"ResourceTagList": out}
 
@@ -213,7 +209,7 @@ def put_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     selectors = None if basic is None else wire.event_selectors(basic)
     advanced_selectors = None if advanced is None else wire.advanced_event_selectors(advanced)
     with translate():
-        trail = service.put_event_selectors(*_who(ctx), name, selectors, advanced_selectors)
+        trail = service.put_event_selectors(*who(ctx), name, selectors, advanced_selectors)
     return wire.selectors_json(trail)
 
 
@@ -221,7 +217,7 @@ def get_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     service = _service(ctx, "GetEventSelectors")
     name = wire.req_str(params, "TrailName")
     with translate():
-        trail = service.get_trail(*_who(ctx), name)
+        trail = service.get_trail(*who(ctx), name)
     return wire.selectors_json(trail)
 
 
@@ -243,7 +239,7 @@ def put_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict
     if items is None:
         wire.req_str(params, "InsightSelectors")
     with translate():
-        trail = service.put_insight_selectors(*_who(ctx), name, wire.insight_selectors(items or []))
+        trail = service.put_insight_selectors(*who(ctx), name, wire.insight_selectors(items or []))
     return wire.insight_selectors_json(trail)
 
 
@@ -251,7 +247,7 @@ def get_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict
     service = _service(ctx, "GetInsightSelectors")
     name = _insight_trail_name(params)
     with translate():
-        trail = service.get_insight_selectors(*_who(ctx), name)
+        trail = service.get_insight_selectors(*who(ctx), name)
     return wire.insight_selectors_json(trail)
 
 

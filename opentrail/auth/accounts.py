@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..state_db import immediate_transaction
+
 #: ``[opentrail]`` profile region written to the generated credentials file.
 DEFAULT_REGION = "us-east-1"
 #: Name of the generated shared-credentials file in the data directory.
@@ -166,15 +168,8 @@ class AccountStore:
         )
 
     def _write(self, fn: Any) -> Any:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                out = fn()
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-            return out
+        with self._lock, immediate_transaction(self._conn):
+            return fn()
 
     def create_account(self, account_id: str | None = None) -> str:
         """Create an account (a random 12-digit id when None) and return its id; an existing id is

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..state_db import open_state_db
+from ..state_db import open_state_db, write_statements
 from .logfile import runs_from_bytes, runs_to_bytes
 
 CLOUDWATCH_LOGS_DB = "cloudwatch-logs.db"
@@ -82,16 +82,7 @@ class CloudWatchLogsState:
 
     def _write(self, statements: Sequence[tuple[str, tuple[object, ...]]]) -> list[int | None]:
         with self._db:
-            ids: list[int | None] = []
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    ids.append(self._conn.execute(sql, args).lastrowid)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return ids
+            return write_statements(self._conn, statements)
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._db:

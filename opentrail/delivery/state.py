@@ -29,7 +29,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..state_db import open_state_db
+from ..state_db import open_state_db, write_statements
 from .logfile import runs_from_bytes, runs_to_bytes
 
 DELIVERY_DB = "delivery.db"
@@ -99,16 +99,7 @@ class DeliveryState:
 
     def _write(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int | None]:
         with self._db:
-            ids: list[int | None] = []
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    ids.append(self._conn.execute(sql, args).lastrowid)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return ids
+            return write_statements(self._conn, statements)
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._db:

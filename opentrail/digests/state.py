@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from ..state_db import open_state_db
+from ..state_db import open_state_db, write_statements
 
 if TYPE_CHECKING:
     from ..trails.model import Trail
@@ -150,14 +150,7 @@ class DigestState:
     def write(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int | None]:
         """Run ``statements`` in one transaction; returns each one's lastrowid."""
         with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                ids = [self._conn.execute(sql, args).lastrowid for sql, args in statements]
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return ids
+            return write_statements(self._conn, statements)
 
     # --- chains ------------------------------------------------------------------------------
     def chains(self) -> list[Chain]:

@@ -33,8 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 
-from ..state_db import open_state_db
-from ..store.errors import DataDirectoryFullError, is_disk_full
+from ..state_db import open_state_db, write_statements
 from .model import TargetConfig
 
 BUS_DB = "eventbridge-bus.db"
@@ -168,21 +167,7 @@ class BusState:
 
     def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> list[int | None]:
         with self._db:
-            ids: list[int | None] = []
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql, args in statements:
-                        ids.append(self._conn.execute(sql, args).lastrowid)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except Exception as exc:
-                if is_disk_full(exc):
-                    raise DataDirectoryFullError(self._path.parent) from exc
-                raise
-            return ids
+            return write_statements(self._conn, statements, full_dir=self._path.parent)
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._db:

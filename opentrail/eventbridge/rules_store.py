@@ -12,13 +12,14 @@ thread (WAL readers see the last commit).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 
-from ..state_db import open_state_db
+from ..state_db import ThreadReaders, open_state_db, write_statements
 from .catalog import ApiDestination, Connection, Rule
 
 #: The database file in the data directory.
@@ -181,38 +182,19 @@ class SqliteRulesStore:
         self._db = open_state_db(self._path)
         self._db.executescript(SCHEMA)
         self._write_lock = threading.Lock()
-        self._local = threading.local()
-        self._readers: list[Any] = []
-        self._readers_lock = threading.Lock()
+        self._readers = ThreadReaders(self._path)
 
-    def _reader(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = open_state_db(self._path)
-            conn.execute("PRAGMA query_only = 1")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+    def _reader(self) -> sqlite3.Connection:
+        return self._readers.connection()
 
     def close(self) -> None:
         with self._write_lock:
             self._db.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()
 
     def _transaction(self, statements: Sequence[tuple[str, Any]]) -> None:
         with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    self._db.execute(sql, params)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            write_statements(self._db, statements)
 
     # --- rules and targets -------------------------------------------------------------------
 

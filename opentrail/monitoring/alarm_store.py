@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 import orjson
 
-from ..state_db import open_state_db
+from ..state_db import immediate_transaction, open_state_db
 from .alarms import HistoryItem, MetricAlarm
 
 #: File name of the catalog in the data directory.
@@ -125,7 +125,7 @@ class SqliteAlarmStore:
 
     def put_alarm(self, alarm: MetricAlarm, history: Iterable[HistoryItem] = ()) -> None:
         """Create or replace ``alarm`` and add its history items."""
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._write_alarm(alarm)
             self._add_history(alarm.account_id, alarm.region, history)
             self._alarms[(alarm.account_id, alarm.region, alarm.name)] = alarm
@@ -133,7 +133,7 @@ class SqliteAlarmStore:
     def delete_alarms(self, account_id: str, region: str, names: Sequence[str],
                       history: Iterable[HistoryItem] = ()) -> None:
         """Delete the alarms ``names`` (and their tags), adding ``history``."""
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             for name in names:
                 alarm = self._alarms.get((account_id, region, name))
                 self._conn.execute("DELETE FROM alarms WHERE account = ? AND region = ? AND name = ?",
@@ -147,7 +147,7 @@ class SqliteAlarmStore:
     def record_state_change(self, change: AlarmStateUpdate) -> None:
         """Write a state change in one transaction (see :class:`AlarmStateUpdate`)."""
         alarm = change.alarm
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._write_alarm(alarm)
             self._add_history(alarm.account_id, alarm.region, [change.history])
             for action in change.actions:
@@ -170,7 +170,7 @@ class SqliteAlarmStore:
     # --- history -----------------------------------------------------------------------------
 
     def add_history(self, account_id: str, region: str, items: Iterable[HistoryItem]) -> None:
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._add_history(account_id, region, items)
 
     def _add_history(self, account_id: str, region: str, items: Iterable[HistoryItem]) -> None:
@@ -214,7 +214,7 @@ class SqliteAlarmStore:
 
     def purge_history(self, before_s: float) -> int:
         """Delete history items older than ``before_s``; returns how many."""
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             return self._conn.execute("DELETE FROM history WHERE ts < ?", (before_s,)).rowcount
 
     # --- tags --------------------------------------------------------------------------------
@@ -224,12 +224,12 @@ class SqliteAlarmStore:
             return dict(self._conn.execute("SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,)))
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._conn.executemany("INSERT OR REPLACE INTO tags (arn, key, value) VALUES (?, ?, ?)",
                                    [(arn, k, v) for k, v in tags.items()])
 
     def untag(self, arn: str, keys: Sequence[str]) -> None:
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._conn.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
 
     # --- actions and events ------------------------------------------------------------------
@@ -257,13 +257,13 @@ class SqliteAlarmStore:
 
     def finish_action(self, action: PendingAction, history: HistoryItem) -> None:
         """The action is done (delivered, or given up): remove it and add its Action item."""
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._conn.execute("DELETE FROM actions WHERE id = ?", (action.id,))
             self._add_history(action.account_id, action.region, [history])
 
     def retry_action(self, action: PendingAction, next_attempt_s: float, history: HistoryItem) -> None:
         """An attempt failed: count it, schedule the next one, add its Action item."""
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             self._conn.execute("UPDATE actions SET attempts = attempts + 1, next_attempt_s = ? WHERE id = ?",
                                (next_attempt_s, action.id))
             self._add_history(action.account_id, action.region, [history])

@@ -15,13 +15,14 @@ Events are returned as plain tuples ``(id, stream_id, timestamp_ms, ingestion_ms
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Generator, Iterable, Iterator, Sequence
 
 import orjson
 
-from ..state_db import open_state_db
+from ..state_db import ThreadReaders, immediate_transaction, open_state_db, write_statements
 from .logs_model import LogGroup, LogStream
 
 #: The database file in the data directory.
@@ -218,27 +219,15 @@ class SqliteLogsStore:
         self._db = open_state_db(self._path)
         self._db.executescript(SCHEMA)
         self._write_lock = threading.Lock()
-        self._local = threading.local()
-        self._readers: list[object] = []
-        self._readers_lock = threading.Lock()
+        self._readers = ThreadReaders(self._path)
 
-    def _reader(self):  # type: ignore[no-untyped-def]
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = open_state_db(self._path)
-            conn.execute("PRAGMA query_only = 1")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+    def _reader(self) -> sqlite3.Connection:
+        return self._readers.connection()
 
     def close(self) -> None:
         with self._write_lock:
             self._db.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()  # type: ignore[attr-defined]
-            self._readers.clear()
+        self._readers.close()
 
     # --- log groups ----------------------------------------------------------------------------
 
@@ -312,17 +301,11 @@ class SqliteLogsStore:
 
     def delete_stream(self, group_id: int, stream_id: int) -> None:
         """Delete the stream and its events (one transaction), taking their bytes off the group."""
-        with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                (size,) = self._db.execute(STREAM_BYTES, (stream_id,)).fetchone()
-                for sql in DELETE_STREAM:
-                    self._db.execute(sql, {"id": stream_id})
-                self._db.execute(ADD_STORED_BYTES, (-size, group_id))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write_lock, immediate_transaction(self._db) as db:
+            (size,) = db.execute(STREAM_BYTES, (stream_id,)).fetchone()
+            for sql in DELETE_STREAM:
+                db.execute(sql, {"id": stream_id})
+            db.execute(ADD_STORED_BYTES, (-size, group_id))
 
     # --- log events ----------------------------------------------------------------------------
 
@@ -338,34 +321,27 @@ class SqliteLogsStore:
         size = sum(len(m.encode("utf-8")) for _, m in events)
         first = min(t for t, _ in events)
         last = max(t for t, _ in events)
-        with self._write_lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if db.execute(GROUP_EXISTS, (group_id,)).fetchone() is None:
-                    db.execute("ROLLBACK")
-                    return None
-                if isinstance(stream, str):
-                    db.execute(INSERT_STREAM, (group_id, stream, creation_ms))
-                    (stream_id,) = db.execute(SELECT_STREAM_ID, (group_id, stream)).fetchone()
-                else:
-                    stream_id = stream
-                if batch_id is not None and db.execute(BATCH_APPENDED, (batch_id, stream_id)).fetchone():
-                    db.execute("ROLLBACK")
-                    return REPEATED
-                db.executemany(INSERT_EVENT, [(group_id, stream_id, t, ingestion_ms, m) for t, m in events])
-                db.execute(UPDATE_STREAM_AFTER_APPEND, {"first": first, "last": last, "ingestion": ingestion_ms,
-                                                        "id": stream_id})
-                db.execute(ADD_STORED_BYTES, (size, group_id))
-                (sequence,) = db.execute("SELECT upload_sequence FROM log_streams WHERE id = ?",
-                                         (stream_id,)).fetchone()
-                if batch_id is not None:
-                    db.execute(INSERT_BATCH, (batch_id, stream_id, sequence))
-                    db.execute(FORGET_OLD_BATCHES, (stream_id, sequence - KEPT_BATCH_IDS))
-                db.execute("COMMIT")
-            except BaseException:
+        with self._write_lock, immediate_transaction(self._db) as db:
+            if db.execute(GROUP_EXISTS, (group_id,)).fetchone() is None:
                 db.execute("ROLLBACK")
-                raise
+                return None
+            if isinstance(stream, str):
+                db.execute(INSERT_STREAM, (group_id, stream, creation_ms))
+                (stream_id,) = db.execute(SELECT_STREAM_ID, (group_id, stream)).fetchone()
+            else:
+                stream_id = stream
+            if batch_id is not None and db.execute(BATCH_APPENDED, (batch_id, stream_id)).fetchone():
+                db.execute("ROLLBACK")
+                return REPEATED
+            db.executemany(INSERT_EVENT, [(group_id, stream_id, t, ingestion_ms, m) for t, m in events])
+            db.execute(UPDATE_STREAM_AFTER_APPEND, {"first": first, "last": last, "ingestion": ingestion_ms,
+                                                    "id": stream_id})
+            db.execute(ADD_STORED_BYTES, (size, group_id))
+            (sequence,) = db.execute("SELECT upload_sequence FROM log_streams WHERE id = ?",
+                                     (stream_id,)).fetchone()
+            if batch_id is not None:
+                db.execute(INSERT_BATCH, (batch_id, stream_id, sequence))
+                db.execute(FORGET_OLD_BATCHES, (stream_id, sequence - KEPT_BATCH_IDS))
         return int(sequence)
 
     def scan(self, *, group_id: int | None = None, stream_id: int | None = None, start_ms: int = 0,
@@ -406,14 +382,9 @@ class SqliteLogsStore:
                 rows = self._db.execute(EXPIRED_CHUNK, (group_id, before_ms, chunk)).fetchall()
                 if not rows:
                     return total
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(DELETE_EVENT, [(r[0],) for r in rows])
-                    self._db.execute(ADD_STORED_BYTES, (-sum(r[1] for r in rows), group_id))
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                with immediate_transaction(self._db) as db:
+                    db.executemany(DELETE_EVENT, [(r[0],) for r in rows])
+                    db.execute(ADD_STORED_BYTES, (-sum(r[1] for r in rows), group_id))
             total += len(rows)
 
     # --- metric filters ------------------------------------------------------------------------
@@ -444,11 +415,4 @@ class SqliteLogsStore:
 
     def _transaction(self, statements: Sequence[str], params: dict[str, object]) -> None:
         with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql in statements:
-                    self._db.execute(sql, params)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            write_statements(self._db, [(sql, params) for sql in statements])

@@ -36,7 +36,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..state_db import open_state_db
+from ..state_db import immediate_transaction, open_state_db
 from .errors import InvalidParameterCombination, InvalidParameterValue
 from .metric_data import (  # noqa: F401  (re-exported: the store's API)
     Datapoint,
@@ -176,10 +176,15 @@ class SqliteMetricStore:
         if not buckets:
             return
         now = self._clock()
-        with self._lock, self._conn:
-            ids = {key: self._metric_id(key, now) for key in keys}
-            for (key, ts, unit, res), agg in buckets.items():
-                self._merge_row(ids[key], ts, unit, res, agg)
+        with self._lock:
+            try:
+                with immediate_transaction(self._conn):
+                    ids = {key: self._metric_id(key, now) for key in keys}
+                    for (key, ts, unit, res), agg in buckets.items():
+                        self._merge_row(ids[key], ts, unit, res, agg)
+            except BaseException:
+                self._ids.clear()  # ids of metrics inserted by the rolled-back transaction are gone
+                raise
 
     def _metric_id(self, key: tuple[str, str, str, str, str], last_put_s: float) -> int:
         known = self._ids.get(key)
@@ -420,7 +425,7 @@ class SqliteMetricStore:
         deleted. Run it periodically (hourly is enough)."""
         now = self._clock()
         changed = 0
-        with self._lock, self._conn:
+        with self._lock, immediate_transaction(self._conn):
             for res, max_age, into in RETENTION:
                 cutoff = now - max_age
                 rows = self._conn.execute(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,15 +17,10 @@ from opentrail.api.app import build_app
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
+from tests.serving import free_port
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class OpentrailServer:

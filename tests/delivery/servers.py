@@ -17,17 +17,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tests.serving import free_port
+
 ACCOUNT = "111122223333"
 KEY_ID = "AKIAOPENTRAILTEST001"
 SECRET = "s3cr3t/s3cr3t/s3cr3t/s3cr3t/s3cr3t/abcde"
 #: Credentials the server's boto3 (S3, SNS) and the tests' moto clients use.
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -26,20 +26,14 @@ from opentrail.auth.accounts import AccountStore
 from opentrail.objectstore import S3Storage
 from opentrail.settings import Settings
 
+from tests.serving import free_port
+
 from .conftest import ACCOUNT, HOUR, T0, Env, make_env
 
 BUCKET = "validated-trail-logs"
 ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"
 AWS = Path(sys.executable).with_name("aws")
 START, END = "2024-03-01T09:00:00Z", "2024-03-01T16:00:00Z"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Setup:

@@ -27,7 +27,8 @@ from opentrail.eventbridge.local_targets import LocalTargetPolicy
 from opentrail.eventbridge.rules_service import RulesService
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
-from tests.serving import serving
+from tests.eventbridge.helpers import Receiver, start_receiver
+from tests.serving import moto_server, serving
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -119,3 +120,16 @@ def eb(eb_server: EbServer) -> Iterator[EbServer]:
         client.delete_api_destination(Name=destination["Name"])
     for connection in client.list_connections()["Connections"]:
         client.delete_connection(Name=connection["Name"])
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = start_receiver()
+    yield rec
+    rec.close()

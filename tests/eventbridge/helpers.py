@@ -1,5 +1,6 @@
 """Test helpers for the bus and its targets: an in-memory rule catalog (a real RuleCatalog), CloudTrail
-records, a stdlib HTTP receiver on a free port, and an alarm outbox."""
+records, a stdlib HTTP receiver on a free port, an alarm outbox, and the AWS error and answer of a boto3
+call."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
 
 from opentrail.eventbridge.model import ApiDestinationConfig, ConnectionAuth, RuleConfig, TargetConfig
 
@@ -189,3 +193,15 @@ def wait_for(check: Callable[[], bool], timeout: float = 5.0, every: float = 0.0
             return True
         time.sleep(every)
     return check()
+
+
+def error(call: Any, **kwargs: Any) -> dict[str, str]:
+    """The Code and Message of the AWS error ``call(**kwargs)`` answers (fails when it succeeds)."""
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    return {"Code": info.value.response["Error"]["Code"], "Message": info.value.response["Error"].get("Message", "")}
+
+
+def body(response: dict[str, Any]) -> dict[str, Any]:
+    """A boto3 answer without its ResponseMetadata."""
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -19,29 +19,10 @@ from botocore.config import Config
 
 from opentrail.eventbridge.dispatch import DEFAULT_CONCURRENCY
 from tests.delivery.servers import ACCOUNT, KEY_ID, SECRET, Opentrail
-from tests.eventbridge.helpers import TAMPERING, Receiver, start_receiver, wait_for
-from tests.serving import free_port
+from tests.eventbridge.helpers import TAMPERING, Receiver, wait_for
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = start_receiver()
-    yield rec
-    rec.close()
 
 
 def client(srv: Opentrail, service: str) -> Any:

@@ -9,22 +9,10 @@ import stat
 from datetime import datetime
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from .conftest import ACCOUNT, REGION, EbServer
+from .helpers import body, error
 
 SECRETS = ("pa55-w0rd-Zeta", "api-key-value-Omega", "client-secret-Kappa", "header-secret-Sigma")
-
-
-def error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    return {"Code": info.value.response["Error"]["Code"], "Message": info.value.response["Error"].get("Message", "")}
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 def make_connections(events: Any) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,6 @@ from opentrail.eventbridge.targets_http import ApiDestinations, TokenBucket
 from opentrail.eventbridge.local_targets import LocalTargetPolicy
 from opentrail.eventbridge.targets_local import CommandTargets, FileTargets
 from tests.eventbridge.helpers import ACCOUNT, REGION, Catalog, Receiver, start_receiver, wait_for
-from tests.serving import free_port
 
 MOTO_ACCOUNT = "123456789012"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/tampering"
@@ -46,28 +45,10 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = start_receiver()
-    yield rec
-    rec.close()
 
 
 class Env:

@@ -5,28 +5,15 @@ recorded as a CloudTrail event of events.amazonaws.com."""
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import pytest
-from botocore.exceptions import ClientError
 
 from .conftest import ACCOUNT, REGION, EbServer
+from .helpers import body, error
 
 PATTERN = json.dumps({"source": ["aws.cloudtrail"], "detail": {"eventName": ["StopLogging"]}})
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/stop-logging"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:alerts"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
 BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
-
-
-def error(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    return {"Code": info.value.response["Error"]["Code"], "Message": info.value.response["Error"].get("Message", "")}
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 def test_put_describe_list_and_delete_a_rule(eb: EbServer) -> None:

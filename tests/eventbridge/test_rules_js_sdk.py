@@ -10,33 +10,23 @@ test skips only when node or npm is absent.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.npm_packages import npm_package, require_node
+from tests.npm_packages import run_js_v3
 
 from .conftest import ACCOUNT, REGION, EbServer
 
 JS_SDK = "@aws-sdk/client-eventbridge"
 JS_SDK_VERSION = "3.1169.0"
-SCRIPT = Path(__file__).with_name("eventbridge_js_v3.cjs")
 PATTERN = '{"source":["my.app"]}'
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders"
 
 
 def run_js(eb: EbServer, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    node, _ = require_node()
-    modules = npm_package(JS_SDK, JS_SDK_VERSION)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "NODE_PATH": str(modules),
-           "OT_ENDPOINT": eb.url, "OT_REGION": REGION, "OT_KEY_ID": eb.key.access_key_id,
-           "OT_SECRET": eb.key.secret_access_key, "OT_CALLS": json.dumps(calls)}
-    done = subprocess.run([node, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout)
+    results = run_js_v3(JS_SDK, JS_SDK_VERSION, "EventBridgeClient", endpoint=eb.url, region=REGION,
+                        key_id=eb.key.access_key_id, secret=eb.key.secret_access_key, calls=calls)
     assert [op for op, _ in results] == [op for op, _ in calls]
     return [answer for _, answer in results]
 

@@ -19,9 +19,8 @@ from typing import Any, Iterator
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
-from tests.serving import free_port
+from tests.serving import free_port, moto_server
 from tests.test_e2e_cli import Server
 
 BUCKET = "lake-bucket"
@@ -30,11 +29,8 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "A
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def _client(srv: Server) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,7 +21,7 @@ from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.monitoring.cloudwatch import CloudWatchService
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
-from tests.serving import serving
+from tests.serving import free_port, serving
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -31,12 +30,6 @@ T0 = 1796205600.0
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 #: The account moto's SNS and SQS live in.
 MOTO_ACCOUNT = "123456789012"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ManualClock:

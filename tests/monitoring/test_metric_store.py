@@ -3,6 +3,7 @@ defines them, with exact values."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -315,3 +316,18 @@ def test_get_metric_data_default_labels() -> None:
     assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 30)]) == ["metric1 60", "metric1 30"]
     assert default_labels([("metric1", "Sum", 60), ("metric1", "Sum", 60)]) == ["metric1", "metric1"]
     assert default_labels([("m1", "Sum", 60), ("m2", "Sum", 60), ("m3", "Sum", 60)]) == ["m1", "m2", "m3"]
+
+
+def test_a_batch_that_fails_part_way_stores_nothing_and_the_next_one_works(store: SqliteMetricStore) -> None:
+    put(store, T0, 1.0, metric="Before")
+    (pages,) = store._conn.execute("PRAGMA page_count").fetchone()
+    store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills a few metrics into the batch
+    batch = [MetricDatum("App", f"M{i:04d}", {"Host": "a"}, T0, value=float(i)) for i in range(2000)]
+    with pytest.raises(sqlite3.OperationalError, match="^database or disk is full$"):
+        store.put_many(ACCOUNT, REGION, batch)
+    store._conn.execute(f"PRAGMA max_page_count = {pages * 1000}")  # space again
+    assert [m.metric_name for m in store.list_metrics(ACCOUNT, REGION)[0]] == ["Before"]
+    store.put_many(ACCOUNT, REGION, batch[:3])
+    assert sorted(m.metric_name for m in store.list_metrics(ACCOUNT, REGION)[0]) == ["Before", "M0000", "M0001",
+                                                                                       "M0002"]
+    assert [p["Sum"] for p in stats(store, T0, T0 + 60, 60, metric="M0002")] == [2.0]

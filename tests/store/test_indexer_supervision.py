@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from opentrail.store.base import AppendResult, LookupQuery, NewEvent
 from opentrail.store.sqlite import IndexerFailedError, IndexerUnavailableError, RestartPolicy, SqliteEventStore
 from opentrail.store.sqlite_indexer import IndexWriter, connect_events
 from opentrail.store.sqlite_log import connect_log, encode_batch
+from tests.serving import free_port
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -253,12 +253,6 @@ def test_last_group_results_are_kept_for_a_new_indexer(tmp_path: Path) -> None:
 SERVE_ACCOUNT = "111122223333"
 KEY_ID = "AKIAOPENTRAILTEST001"
 SECRET = "s3cr3t/s3cr3t/s3cr3t/s3cr3t/s3cr3t/abcde"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def indexer_pids(server_pid: int) -> list[int]:

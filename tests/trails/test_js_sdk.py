@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from tests.npm_packages import npm_package, require_node
+from tests.npm_packages import run_js_v3
 
 from .conftest import ACCOUNT, BUCKET, REGION, TrailServer
 
 JS_SDK = "@aws-sdk/client-cloudtrail"
 JS_SDK_VERSION = "3.1137.0"
-SCRIPT = Path(__file__).with_name("cloudtrail_js_v3.cjs")
 NAME = "sdk-trail"
 ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{NAME}"
 
@@ -65,21 +61,8 @@ def plain(value: Any) -> Any:
 
 
 def run_js(srv: TrailServer, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
-    node, _ = require_node()
-    modules = npm_package(JS_SDK, JS_SDK_VERSION)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "NODE_PATH": str(modules),
-        "OT_ENDPOINT": srv.url,
-        "OT_REGION": REGION,
-        "OT_KEY_ID": srv.key.access_key_id,
-        "OT_SECRET": srv.key.secret_access_key,
-        "OT_CALLS": json.dumps(calls),
-    }
-    done = subprocess.run([node, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return [tuple(item) for item in json.loads(done.stdout)]
+    return run_js_v3(JS_SDK, JS_SDK_VERSION, "CloudTrailClient", endpoint=srv.url, region=REGION,
+                     key_id=srv.key.access_key_id, secret=srv.key.secret_access_key, calls=calls)
 
 
 def run_boto3(srv: TrailServer, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:

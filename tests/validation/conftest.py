@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,27 +15,18 @@ from opentrail.objectstore import LocalFolderStorage, ObjectStorage, S3Storage
 from opentrail.validation import ValidateLogsArgs, validate_logs
 from opentrail.validation.storage import LocalValidationStorage, S3ValidationStorage, ValidationStorage
 
+from tests.serving import moto_server
+
 from .chain import ARN, HOUR, T0, KeyRing, TrailFiles, when
 
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 _buckets = itertools.count()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @dataclass

@@ -29,8 +29,10 @@ from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails import TrailService
 
+from tests.serving import free_port
+
 from .chain import ACCOUNT, ARN, HOUR, T0, KeyRing, TrailFiles, when
-from .conftest import MOTO_ENV, free_port
+from .conftest import MOTO_ENV
 
 
 class RingKeys:

@@ -8,31 +8,20 @@ test skips only when node or npm is absent.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
-from tests.npm_packages import npm_package, require_node
+from tests.npm_packages import run_js_v3
 
 from .conftest import LogsServer
 
 JS_SDK = "@aws-sdk/client-cloudwatch-logs"
 JS_SDK_VERSION = "3.1169.0"
-SCRIPT = Path(__file__).with_name("logs_js_v3.cjs")
 
 
 def run_js(srv: LogsServer, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    node, _ = require_node()
-    modules = npm_package(JS_SDK, JS_SDK_VERSION)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "NODE_PATH": str(modules),
-           "OT_ENDPOINT": srv.url, "OT_REGION": "us-east-1", "OT_KEY_ID": srv.key.access_key_id,
-           "OT_SECRET": srv.key.secret_access_key, "OT_CALLS": json.dumps(calls)}
-    done = subprocess.run([node, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout)
+    results = run_js_v3(JS_SDK, JS_SDK_VERSION, "CloudWatchLogsClient", endpoint=srv.url, region="us-east-1",
+                        key_id=srv.key.access_key_id, secret=srv.key.secret_access_key, calls=calls)
     assert [op for op, _ in results] == [op for op, _ in calls]
     return [answer for _, answer in results]
 

@@ -1,13 +1,15 @@
-// Trail calls through the AWS SDK for JavaScript v3 (@aws-sdk/client-cloudtrail), for
-// tests/trails/test_js_sdk.py. Reads OT_ENDPOINT, OT_REGION, OT_KEY_ID, OT_SECRET and OT_CALLS (a JSON
-// list of [Operation, input]); prints a JSON list of [Operation, output without $metadata] or
-// [Operation, {"error": {name, message, status}}] for a call that failed.
+// AWS calls through one client of the AWS SDK for JavaScript v3, for the JavaScript SDK tests
+// (tests/npm_packages.py: run_js_v3). Reads OT_SDK (the npm package, e.g. @aws-sdk/client-eventbridge,
+// found through NODE_PATH), OT_CLIENT (its client class, e.g. EventBridgeClient), OT_ENDPOINT,
+// OT_REGION, OT_KEY_ID, OT_SECRET and OT_CALLS (a JSON list of [Operation, input]); prints a JSON
+// list of [Operation, output without $metadata] or [Operation, {"error": {name, message, status}}]
+// for a call that failed.
 "use strict";
 
-const ct = require("@aws-sdk/client-cloudtrail");
+const sdk = require(process.env.OT_SDK);
 
 async function main() {
-  const client = new ct.CloudTrailClient({
+  const client = new sdk[process.env.OT_CLIENT]({
     endpoint: process.env.OT_ENDPOINT,
     region: process.env.OT_REGION,
     credentials: { accessKeyId: process.env.OT_KEY_ID, secretAccessKey: process.env.OT_SECRET },
@@ -15,7 +17,7 @@ async function main() {
   });
   const results = [];
   for (const [operation, input] of JSON.parse(process.env.OT_CALLS)) {
-    const Command = ct[operation + "Command"];
+    const Command = sdk[operation + "Command"];
     try {
       const output = await client.send(new Command(input));
       delete output.$metadata;
