@@ -94,12 +94,54 @@ def _collect(obj: Mapping[str, Any], name: str, out: list[Any]) -> None:
             _descend_list(value, rest, out)
 
 
+#: Per field name, its walk: per level (key, the rest of the name after it, the keys joining this
+#: level's part with later ones -- ``a.b``, ``a.b.c`` -- that an object may also hold).
+_WALKS: dict[str, tuple[tuple[str, str, frozenset[str]], ...]] = {}
+
+
+def _walk(name: str) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    found = _WALKS.get(name)
+    if found is None:
+        parts = name.split(".")
+        found = tuple((parts[i], ".".join(parts[i + 1:]),
+                       frozenset(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)))
+                      for i in range(len(parts)))
+        if len(_WALKS) < 65536:
+            _WALKS[name] = found
+    return found
+
+
 def leaves(event: Mapping[str, Any], name: str) -> Leaves:
     """The leaf values of ``event`` at the field ``name`` (keys joined by dots, as EventBridge
     compiles both patterns and events): arrays met on the way or at the end are flattened, objects
-    at the end are not leaves."""
+    at the end are not leaves.
+
+    The common case walks the name's parts down nested objects; where an object also holds a key
+    with a dot that could stand for several parts (``{"a.b": ...}``), or an array is met, the
+    general search (:func:`_collect`) takes over from there, so the answer is the same."""
+    obj = event
     out: list[Any] = []
-    _collect(event, name, out)
+    for key, rest, joined in _walk(name):
+        if joined and not obj.keys().isdisjoint(joined):
+            _collect(obj, key + "." + rest, out)
+            return out
+        value = obj.get(key, _MISSING)
+        if value is _MISSING:
+            return out
+        kind = type(value)
+        if not rest:
+            if kind is list:
+                _add_leaves(value, out)
+            elif kind is not dict:
+                out.append(value)
+            return out
+        if kind is dict:
+            obj = value
+        elif kind is list:
+            _descend_list(value, rest, out)
+            return out
+        else:
+            return out
     return out
 
 

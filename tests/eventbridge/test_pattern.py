@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opentrail.eventbridge.pattern import (
     InvalidEventPattern,
@@ -395,3 +397,22 @@ def test_deeply_nested_event_arrays() -> None:
     assert parse_pattern('{"detail": {"a": ["x"]}}').matches(event) is True
     assert parse_pattern('{"detail": {"a": {"k": ["y"]}}}').matches(event) is True
     assert PatternSet({"r": parse_pattern('{"detail": {"a": [{"prefix": "x"}]}}')}).matching(event) == ["r"]
+
+
+# --- the field walk: the fast path of leaves() answers what the general search answers -------------
+
+_KEYS = st.sampled_from(["a", "b", "a.b", "b.c", "a.b.c", "", "c"])
+_EVENTS = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["x", "y"])),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+                       max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(event=st.dictionaries(_KEYS, _EVENTS, max_size=4), name=st.sampled_from(
+    ["a", "a.b", "a.b.c", "b.c", "a.b.c.a", "c", "", "a..b", "a.b."]))
+def test_leaves_walk_agrees_with_the_general_search(event: dict[str, Any], name: str) -> None:
+    from opentrail.eventbridge.pattern_eval import _collect, leaves
+
+    general: list[Any] = []
+    _collect(event, name, general)
+    assert leaves(event, name) == general
