@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import boto3
 from botocore.config import Config
+
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets" / "cloudtrail"
@@ -34,10 +36,29 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@contextmanager
+def browser_page(base_url: str, **context_options: Any) -> Iterator[Any]:
+    """A Playwright page in Debian's chromium (headless, 1366x768, 30 s timeouts) whose relative
+    URLs go to ``base_url``; ``context_options`` go to ``new_context`` (``accept_downloads``...)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 1366, "height": 768}, base_url=base_url, **context_options)
+        context.set_default_timeout(30_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            chromium.close()
+
+
+def client(served: "Served", service: str) -> Any:
+    """A boto3 client of ``service`` on ``served`` with the seeded key, no retries."""
+    return boto3.client(service, endpoint_url=served.url, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                        aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
 
 def opentrail(*args: str, env: dict[str, str] | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, KEY_ID, SCREENSHOTS, SECRET, Served
+from .browser import KEY_ID, SCREENSHOTS, SECRET, Served, browser_page
 
 PROTECTED = ("EventDataStoreTerminationProtectedException: The event data store cannot be deleted because "
              "termination protection is enabled for it. Turn termination protection off first, then delete.")
@@ -26,18 +26,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def page(served: Served) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True,
-                                       base_url=served.url)
-        context.set_default_timeout(30_000)
-        yield context.new_page()
-        context.close()
-        chromium.close()
+    with browser_page(served.url, accept_downloads=True) as page:
+        yield page
 
 
 def sign_in(page: Any) -> None:

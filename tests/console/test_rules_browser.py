@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from .browser import ACCOUNT, CHROMIUM, CHROMIUM_ARGS, KEY_ID, SCREENSHOTS, SECRET, Served
+from .browser import ACCOUNT, KEY_ID, SCREENSHOTS, SECRET, Served, browser_page, client
 
 PATTERN = {"source": ["aws.events"], "detail": {"eventName": ["PutRule"],
                                                 "requestParameters": {"name": [{"prefix": "watched-"}]}}}
@@ -30,22 +27,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def page(served: Served) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1366, "height": 768}, base_url=served.url)
-        context.set_default_timeout(30_000)
-        yield context.new_page()
-        context.close()
-        chromium.close()
+    with browser_page(served.url) as page:
+        yield page
 
 
 def test_rule_page_and_pattern_tester_in_the_browser(page: Any, served: Served) -> None:
-    events = boto3.client("events", endpoint_url=served.url, region_name="us-east-1", aws_access_key_id=KEY_ID,
-                          aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    events = client(served, "events")
     alerts = served.data_dir / "targets" / "alerts.jsonl"  # file targets live in --file-targets-dir
     events.put_rule(Name="rule-changes", EventPattern=json.dumps(PATTERN), Description="New watched rules")
     events.put_targets(Rule="rule-changes", Targets=[{"Id": "log", "Arn": "arn:opentrail:file:::alerts.jsonl"}])

@@ -291,7 +291,7 @@ def program(folder: Path, name: str, code: str) -> None:
 def test_file_and_command_targets(env: Env, tmp_path: Path) -> None:
     out = tmp_path / "files" / "sink" / "events.jsonl"
     seen = tmp_path / "seen.txt"
-    program(tmp_path / "bin", "record", f"open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())")
+    program(tmp_path / "bin", "record", "open(sys.argv[1], 'ab').write(sys.stdin.buffer.read())")
     program(tmp_path / "bin", "fail", "sys.exit(3)")
     (tmp_path / "files" / "link").parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / "files" / "link").symlink_to(tmp_path / "bin")
