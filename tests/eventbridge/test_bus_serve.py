@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
 
 from opentrail.eventbridge.dispatch import DEFAULT_CONCURRENCY
