@@ -66,7 +66,8 @@ def envelope_of(entry: Mapping[str, Any], account_id: str, region: str,
             return None, _required(member)
     try:
         detail = orjson.loads(entry["Detail"])
-    except orjson.JSONDecodeError:
+        orjson.dumps(detail)  # the bus writes it again: nesting past orjson's writer is refused here
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         detail = None
     if not isinstance(detail, dict):
         return None, _failure("MalformedDetail", "Detail is malformed.")

@@ -277,6 +277,7 @@ class EventBusWorker(threading.Thread):
         if not count:
             return 0
         deliveries: list[Delivery] = []
+        failures: list[FailedInvocation] = []
         matches: list[tuple[str, str, float]] = []
         triggered: dict[str, int] = {}
         matched_events: dict[tuple[str, str], int] = {}
@@ -303,7 +304,7 @@ class EventBusWorker(threading.Thread):
                 hit = True
                 matches.append((arn, str(event.get("id", "")), now))
                 triggered[arn] = triggered.get(arn, 0) + 1
-                deliveries.extend(self._deliveries(rule, event, event_json, ingested_s))
+                deliveries.extend(self._deliveries(rule, event, event_json, ingested_s, now, failures))
             if hit:
                 matched_events[(account, region)] = matched_events.get((account, region), 0) + 1
         if self._catalog.version != self._version:
@@ -317,7 +318,8 @@ class EventBusWorker(threading.Thread):
                 self._cursors[key] = last
         self._heads[source] = max(self._heads.get(source, 0), last)
         if matches:
-            committed = self._state.commit_round(self._changed_cursors(), dict(self._heads), deliveries, matches)
+            committed = self._state.commit_round(self._changed_cursors(), dict(self._heads), deliveries, matches,
+                                                 failures)
             self._saved.update(self._cursors)
             self._saved_heads = dict(self._heads)
             if self._dispatcher is not None and committed:
@@ -325,8 +327,11 @@ class EventBusWorker(threading.Thread):
             self._emit(matched_events, triggered, now)
         return count
 
-    def _deliveries(self, rule: RuleConfig, event: dict[str, Any], event_json: bytes,
-                    ingested_s: float) -> list[Delivery]:
+    def _deliveries(self, rule: RuleConfig, event: dict[str, Any], event_json: bytes, ingested_s: float,
+                    now: float, failures: list[FailedInvocation]) -> list[Delivery]:
+        """The rule's outbox rows for ``event``; a target whose input cannot be built (a transformer
+        whose result is too large, a value too deeply nested to write) gets a failure instead, never
+        invoked, so one target can never stop the bus."""
         out = []
         text: str | None = None
         for target in rule.targets:
@@ -335,9 +340,15 @@ class EventBusWorker(threading.Thread):
             else:
                 if text is None:
                     text = event_json.decode()
-                body = target_input(event, text, input=target.input, input_path=target.input_path,
-                                    input_transformer=target.input_transformer, rule_arn=rule.arn,
-                                    rule_name=rule.name, ingestion_time_s=ingested_s).encode()
+                try:
+                    body = target_input(event, text, input=target.input, input_path=target.input_path,
+                                        input_transformer=target.input_transformer, rule_arn=rule.arn,
+                                        rule_name=rule.name, ingestion_time_s=ingested_s).encode()
+                except (ValueError, TypeError) as exc:  # InputTooLarge; orjson's nesting limit (TypeError)
+                    failures.append(FailedInvocation(rule.arn, target.id, target.arn, str(event.get("id", "")),
+                                                     "INVALID_PARAMETER", f"the target's input: {exc}", now, 0,
+                                                     "DROPPED"))
+                    continue
             out.append(Delivery(target.arn, rule.arn, rule.name, rule.account_id, rule.region, target,
                                 str(event.get("id", "")), event_json, body, ingested_s, 0, ingested_s))
         return out

@@ -98,6 +98,9 @@ def target_to_json(target: TargetConfig) -> bytes:
 def target_from_json(data: bytes) -> TargetConfig:
     return TargetConfig(**orjson.loads(data))
 
+_INSERT_FAILURE = ("INSERT INTO failures (rule_arn, target_id, target_arn, event_id, error_code, error_message,"
+                   " time_s, attempts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -198,10 +201,12 @@ class BusState:
             self._write(statements)
 
     def commit_round(self, cursors: dict[tuple[str, str], int], heads: dict[str, int],
-                     deliveries: Sequence[Delivery], matches: Sequence[tuple[str, str, float]]) -> list[Delivery]:
+                     deliveries: Sequence[Delivery], matches: Sequence[tuple[str, str, float]],
+                     failures: Sequence[FailedInvocation] = ()) -> list[Delivery]:
         """One transaction: the deliveries (returned with their ids), the rules' new ``cursors``,
-        the sources' ``heads`` and the ``matches`` (rule ARN, envelope id, time) for the status read
-        (the oldest beyond ``keep`` per rule dropped)."""
+        the sources' ``heads``, the ``matches`` (rule ARN, envelope id, time) for the status read
+        (the oldest beyond ``keep`` per rule dropped) and the ``failures`` of targets that could not
+        be given their event at all (their input could not be built)."""
         statements: list[tuple[str, Sequence[object]]] = [
             (_INSERT_DELIVERY, (d.lane, d.rule_arn, d.rule_name, d.account_id, d.region, target_to_json(d.target),
                                 d.event_id, d.event, d.body, d.ingested_s, d.attempts, d.next_attempt_s))
@@ -209,9 +214,13 @@ class BusState:
         statements += [(_UPSERT_CURSOR, (arn, source, seq)) for (arn, source), seq in cursors.items()]
         statements += [(_UPSERT_HEAD, (source, seq)) for source, seq in heads.items()]
         statements += [("INSERT INTO matches (rule_arn, event_id, time_s) VALUES (?, ?, ?)", m) for m in matches]
+        statements += [(_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
+                                          f.error_message, f.time_s, f.attempts, f.outcome)) for f in failures]
         ids = self._write(statements)
         if matches:
             self._trim("matches", {m[0] for m in matches})
+        if failures:
+            self._trim("failures", {f.rule_arn for f in failures})
         return [Delivery(d.lane, d.rule_arn, d.rule_name, d.account_id, d.region, d.target, d.event_id, d.event, d.body,
                          d.ingested_s, d.attempts, d.next_attempt_s, int(ids[i] or 0))
                 for i, d in enumerate(deliveries)]
@@ -290,10 +299,8 @@ class BusState:
         """Delete the delivery and record ``failure`` (the oldest beyond ``keep`` dropped)."""
         f = failure
         self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,)),
-                     ("INSERT INTO failures (rule_arn, target_id, target_arn, event_id, error_code, error_message,"
-                      " time_s, attempts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code, f.error_message, f.time_s,
-                       f.attempts, f.outcome))])
+                     (_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
+                                        f.error_message, f.time_s, f.attempts, f.outcome))])
         self._trim("failures", [f.rule_arn])
 
     # --- status --------------------------------------------------------------------------------

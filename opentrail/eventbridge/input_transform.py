@@ -86,12 +86,21 @@ def _raw(value: Any) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
+#: The largest target input a transformer may build, in characters (PutEvents' 1 MB entry limit).
+MAX_INPUT_CHARS = 1024 * 1024
+
+
+class InputTooLarge(ValueError):
+    """An InputTransformer's result would exceed :data:`MAX_INPUT_CHARS`."""
+
+
 def render_template(template: str, values: Mapping[str, Any]) -> str:
     """``template`` with its placeholders replaced (module docstring); ``values`` maps each defined
     name to its value or :data:`_MISSING`. A value may be :class:`RawJson` (inserted as its text
     both inside and outside strings)."""
     is_json = template.lstrip().startswith(("{", "["))
     out: list[str] = []
+    size = len(template)  # the template's own characters, plus each value put in
     in_string = False
     i, n = 0, len(template)
     while i < n:
@@ -107,13 +116,17 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
             if m is not None and m.group(1) in values:
                 value = values[m.group(1)]
                 if isinstance(value, RawJson):
-                    out.append(value.text)
+                    piece = value.text
                 elif value is _MISSING:
-                    out.append("null" if is_json and not in_string else "")
+                    piece = "null" if is_json and not in_string else ""
                 elif is_json and not in_string:
-                    out.append(_json(value))
+                    piece = _json(value)
                 else:
-                    out.append(_raw(value))
+                    piece = _raw(value)
+                size += len(piece)
+                if size > MAX_INPUT_CHARS:  # before it is built: 8 KB of placeholders can ask for GBs
+                    raise InputTooLarge(f"the transformed input is over {MAX_INPUT_CHARS} characters")
+                out.append(piece)
                 i = m.end()
                 continue
         out.append(c)
@@ -122,7 +135,7 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     if is_json:
         try:
             return _json(orjson.loads(text))
-        except orjson.JSONDecodeError:
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # not JSON, or nested past orjson's writer
             return text
     return text
 

@@ -259,3 +259,27 @@ def test_a_batch_read_while_the_rules_change_is_matched_again_with_the_new_rules
     drain(w)
     assert [(r.target.id, r.event_id) for r in env.rows()] == [
         ("q", envelope_id(ACCOUNT, stop["eventID"])), ("h", envelope_id(ACCOUNT, stop["eventID"]))]
+
+
+def test_a_target_whose_input_cannot_be_built_fails_alone_and_the_bus_goes_on(env: Env) -> None:
+    """A transformer whose result would be huge (430 copies of the event) or is nested past what
+    orjson writes: that target gets a failure (never invoked), the rule's other target and the next
+    events go on."""
+    huge = {"InputPathsMap": {}, "InputTemplate": "[" + ",".join(["<aws.events.event>"] * 430) + "]"}
+    deep = {"InputPathsMap": {}, "InputTemplate": "[" * 300 + "<aws.events.rule-name>" + "]" * 300}
+    env.catalog.put(rule(targets=(TargetConfig("huge", QUEUE, input_transformer=huge),
+                                  TargetConfig("deep", HOOK, input_transformer=deep),
+                                  TargetConfig("plain", QUEUE + "2"))))
+    big, small = record("StopLogging", requestParameters={"pad": "x" * 5000}), record("DeleteTrail")
+    env.ingest(big, small)
+    w = env.worker()
+    drain(w)
+    rows = env.rows()
+    assert [(r.target.id, orjson.loads(r.event)["detail"]["eventID"]) for r in rows] == [
+        ("deep", big["eventID"]), ("plain", big["eventID"]),
+        ("huge", small["eventID"]), ("deep", small["eventID"]), ("plain", small["eventID"])]
+    assert rows[0].body == b"[" * 300 + b'"tampering"' + b"]" * 300  # as built: too deep to re-print
+    failures = w.rule_status(rule().arn).failed_invocations
+    assert [(f.target_id, f.error_code, f.error_message, f.attempts, f.outcome) for f in failures] == [
+        ("huge", "INVALID_PARAMETER", "the target's input: the transformed input is over 1048576 characters", 0,
+         "DROPPED")]

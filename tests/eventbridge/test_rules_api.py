@@ -233,9 +233,10 @@ def test_put_events(eb: EbServer) -> None:
         {"Source": "aws.cloudtrail", "DetailType": "AWS API Call via CloudTrail", "Detail": "{}"},
         {"Source": "my.app", "DetailType": "x", "Detail": "{}", "EventBusName": "orders"},
         {"Source": "my.app", "DetailType": "x", "Detail": '{"b": [true, null]}', "EventBusName": BUS_ARN},
+        {"Source": "my.app", "DetailType": "x", "Detail": '{"d": ' + "[" * 300 + "]" * 300 + "}"},  # too deep to write
     ])
     [first, second] = [e for _, _, e in eb.bus.events]
-    assert body(answer) == {"FailedEntryCount": 6, "Entries": [
+    assert body(answer) == {"FailedEntryCount": 7, "Entries": [
         {"EventId": first["id"]},
         {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."},
         {"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument."},
@@ -244,7 +245,8 @@ def test_put_events(eb: EbServer) -> None:
         {"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Detail is not valid. Reason: Detail is a required argument."},
         {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."},
         {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": "Event bus orders does not exist."},
-        {"EventId": second["id"]}]}
+        {"EventId": second["id"]},
+        {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}]}
     assert first == {"version": "0", "id": first["id"], "detail-type": "Order Placed", "source": "my.app",
                      "account": ACCOUNT, "time": "2026-12-02T10:00:00Z", "region": REGION, "resources": ["arn:x"],
                      "detail": {"id": 7}}
