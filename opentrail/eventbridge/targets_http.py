@@ -94,7 +94,25 @@ def invocation_url(endpoint: str, path_values: list[str]) -> str:
     return "".join(out)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+#: The most of an answer's body read (an OAuth token answer; a webhook's body is not used).
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class Answer:
+    """What an endpoint answered: status, reason phrase, headers and at most
+    :data:`MAX_ANSWER_BYTES` of the body."""
+
+    __slots__ = ("status", "reason", "headers", "body")
+
+    def __init__(self, status: int, reason: str, headers: httpx.Headers, body: bytes) -> None:
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+
+
+class OAuthFailed(ValueError):
+    """The authorization endpoint gave no token (retried: it may come back)."""
+
+
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -131,8 +149,12 @@ class ApiDestinations:
             return bucket
 
     def _request(self, method: str, url: str, *, headers: list[tuple[str, str]], params: list[tuple[str, str]],
-                 content: bytes | None) -> httpx.Response:
-        """Send to the address the egress policy allows (raises EndpointNotAllowed)."""
+                 content: bytes | None) -> Answer:
+        """Send to the address the egress policy allows (raises EndpointNotAllowed). The whole
+        exchange takes at most :data:`MAX_REQUEST_S` plus one read timeout (an endpoint that drips its
+        body byte by byte is cut off: httpx.ReadTimeout), and at most :data:`MAX_ANSWER_BYTES` of the
+        body are read."""
+        deadline = time.monotonic() + MAX_REQUEST_S
         address = self._policy.check_url(url, self._resolver)
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -145,11 +167,22 @@ class ApiDestinations:
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         request = self._http.build_request(method, target, headers=sent, params=tuple(params) or None, content=content,
                                            extensions=extensions)
-        return self._http.send(request)
+        response = self._http.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) >= MAX_ANSWER_BYTES:
+                    break
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the endpoint took longer than the request's deadline", request=request)
+            return Answer(response.status_code, response.reason_phrase, response.headers, bytes(body[:MAX_ANSWER_BYTES]))
+        finally:
+            response.close()
 
     def _oauth_token(self, auth: ConnectionAuth, *, renew: bool = False) -> str:
         """A Bearer token for ``auth`` (cached until it expires; ``renew`` fetches a new one).
-        Raises EndpointNotAllowed, httpx errors, or ValueError when the answer holds no token."""
+        Raises EndpointNotAllowed, httpx errors, or OAuthFailed when the answer holds no token."""
         now = self._clock()
         with self._lock:
             cached = self._tokens.get(auth.arn)
@@ -169,12 +202,15 @@ class ApiDestinations:
         method = str(oauth.get("HttpMethod", "POST")).upper()
         response = self._request(method, str(oauth.get("AuthorizationEndpoint", "")), headers=headers,
                                  params=_pairs(params, "QueryStringParameters"), content=content)
-        if not 200 <= response.status_code < 300:
-            raise ValueError(f"the authorization endpoint answered {response.status_code}")
-        answer = response.json()
+        if not 200 <= response.status < 300:
+            raise OAuthFailed(f"the authorization endpoint answered {response.status}")
+        try:
+            answer = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            raise OAuthFailed("the authorization endpoint's answer is not JSON") from None
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
-            raise ValueError("the authorization endpoint's answer holds no access_token")
+            raise OAuthFailed("the authorization endpoint's answer holds no access_token")
         expires = answer.get("expires_in")
         ttl = float(expires) if isinstance(expires, (int, float)) and expires > 0 else 3600.0
         with self._lock:
@@ -233,16 +269,18 @@ class ApiDestinations:
                 return failed("TIMEOUT", f"{url} did not answer in time", retryable=True)
             except (httpx.HTTPError, OSError) as exc:
                 return failed("CONNECTION_FAILURE", f"{url}: {exc or type(exc).__name__}", retryable=True)
-            except ValueError as exc:  # no OAuth token
+            except OAuthFailed as exc:
                 return failed("NO_PERMISSIONS", f"OAuth: {exc}", retryable=True)
-            status = response.status_code
+            except ValueError as exc:  # the request cannot be made (a port out of range, a header httpx refuses)
+                return failed("INVALID_PARAMETER", f"{url}: {exc}", invoked=False)
+            status = response.status
             if status in (401, 407) and auth.authorization_type == "OAUTH_CLIENT_CREDENTIALS" and not renew:
                 renew = True
                 continue
             break
         if 200 <= status < 300:
             return DELIVERED
-        reason = f"{url} answered {status} {response.reason_phrase}".rstrip()
+        reason = f"{url} answered {status} {response.reason}".rstrip()
         if status == 429 or status >= 500:
             after = _retry_after(response)
             return failed("THROTTLING" if status == 429 else "ERROR_FROM_TARGET", reason, retryable=True,

@@ -397,3 +397,45 @@ def test_a_row_the_scheduler_took_is_not_sent_again_when_the_bus_hands_it_over(t
         assert len(receiver.requests) == 1 and env.state.pending() == 0
     finally:
         env.close()
+
+
+def test_an_endpoint_that_drips_its_answer_is_cut_off_at_the_deadline(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers at once, then one body byte every 0.2 s for 10 s: each read is quick, so only the
+    request's own deadline (here 1 s) ends it, as TIMEOUT (retried)."""
+    import socket
+    import threading
+
+    import opentrail.eventbridge.targets_http as targets_http
+
+    monkeypatch.setattr(targets_http, "MAX_REQUEST_S", 1.0)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n")
+        try:
+            for _ in range(50):
+                conn.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    env = Env(tmp_path)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/drip"
+        env.catalog.add_destination(ApiDestinationConfig(DEST, "hook", CONN, url, "POST"),
+                                    ConnectionAuth(CONN, "API_KEY", api_key=("k", "v")))
+        started = time.monotonic()
+        outcome = env.http.send(env.add(TargetConfig("drip", DEST)))
+        took = time.monotonic() - started
+        assert (outcome.ok, outcome.code, outcome.retryable) == (False, "TIMEOUT", True)
+        assert 1.0 <= took < 2.5
+    finally:
+        env.close()
+        listener.close()
