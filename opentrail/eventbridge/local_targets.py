@@ -6,7 +6,8 @@ the operator sets the limits.
 - ``arn:opentrail:file:::<path>``: the file must be inside ``--file-targets-dir``
   (``OPENTRAIL_FILE_TARGETS_DIR``; empty: ``<data-dir>/targets``). A relative path is taken inside
   it (``arn:opentrail:file:::alerts/tampering.jsonl``); an absolute one must lie inside it; ``..``
-  and symbolic links cannot lead out of it.
+  and symbolic links cannot lead out of it. It may not hold the data directory (a file target
+  could otherwise append to opentrail's own state files).
 - ``arn:opentrail:command:::<program> [arguments]``: the program must be a file inside
   ``--command-targets-dir`` (``OPENTRAIL_COMMAND_TARGETS_DIR``), named relative to it or by an
   absolute path inside it; arguments are passed as given (no shell). Empty (the default): command
@@ -50,6 +51,10 @@ class LocalTargetPolicy:
         """The policy of the two settings; raises ValueError when the folders contain one another."""
         files = os.path.realpath(file_targets_dir or data_dir / DEFAULT_FILE_TARGETS_DIR)
         commands = os.path.realpath(command_targets_dir) if command_targets_dir else None
+        data = os.path.realpath(data_dir)
+        if _inside(data, files):
+            raise ValueError(f"--file-targets-dir {files} may not hold the data directory {data} (a file target could"
+                             " append to opentrail's own state)")
         if commands is not None and (_inside(commands, files) or _inside(files, commands)):
             raise ValueError(f"--command-targets-dir {commands} and --file-targets-dir {files} may not contain one"
                              " another (a file target could write a program a command target runs)")

@@ -162,13 +162,14 @@ class RulesService(DestinationsMixin):
         self._apply(lambda: self._store.delete_rule(account_id, region, name))
 
     def enable_rule(self, account_id: str, region: str, name: str) -> None:
-        """EnableRule: state ENABLED; a disabled rule starts after the event log's current head."""
+        """EnableRule: a disabled rule becomes ENABLED and starts after the event log's current head;
+        an enabled one keeps its state (ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS stays so)."""
         rule = self.rule(account_id, region, name)
         was_disabled = rule.state == DISABLED
 
         def change() -> None:
             since = self._head_seq() if was_disabled else rule.since_seq
-            self._store.set_rule_state(account_id, region, name, ENABLED, since)
+            self._store.set_rule_state(account_id, region, name, ENABLED if was_disabled else rule.state, since)
 
         self._apply(change)
 

@@ -62,6 +62,10 @@ class FileTargets:
         return DELIVERED
 
 
+#: The environment a command target runs in: a search path, not the server's secrets.
+COMMAND_ENV = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "C.UTF-8"}
+
+
 class CommandTargets:
     """Runs ``arn:opentrail:command:::`` programs, each for at most ``timeout_s`` seconds."""
 
@@ -76,7 +80,7 @@ class CommandTargets:
             return failed("NO_PERMISSIONS", str(exc), invoked=False)
         try:
             done = subprocess.run(argv, input=delivery.payload, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  timeout=self._timeout_s, check=False)
+                                  timeout=self._timeout_s, check=False, env=COMMAND_ENV)
         except subprocess.TimeoutExpired:
             return failed("TIMEOUT", f"{argv[0]} ran longer than {self._timeout_s:g} s", retryable=True)
         except OSError as exc:

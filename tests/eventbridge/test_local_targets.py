@@ -18,10 +18,15 @@ def test_default_folders(tmp_path: Path) -> None:
         policy.command_argv("arn:opentrail:command:::notify")
 
 
-@pytest.mark.parametrize("given", ["../x.jsonl", "a/../../x.jsonl", "/etc/passwd", "", ".", "a/..", "\x00"])
-def test_files_outside_the_folder_are_refused(tmp_path: Path, given: str) -> None:
+@pytest.mark.parametrize("given,reason", [("../x.jsonl", "is not inside"), ("a/../../x.jsonl", "is not inside"),
+                                          ("/etc/passwd", "is not inside"), (".", "is not inside"),
+                                          ("a/..", "is not inside"), ("out/x.jsonl", "is not inside"),
+                                          ("", "names no file"), ("\x00", "names no file")])
+def test_files_outside_the_folder_are_refused(tmp_path: Path, given: str, reason: str) -> None:
     policy = LocalTargetPolicy.from_settings(tmp_path, "", "")
-    with pytest.raises(LocalTargetRefused):
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "out").symlink_to(tmp_path)  # a symbolic link leading out
+    with pytest.raises(LocalTargetRefused, match=reason):
         policy.file_path("arn:opentrail:file:::" + given)
 
 
@@ -34,6 +39,12 @@ def test_programs_inside_the_folder_only(tmp_path: Path) -> None:
     for given in ["/bin/sh", "../page", "sh", "'unterminated"]:
         with pytest.raises(LocalTargetRefused):
             policy.command_argv("arn:opentrail:command:::" + given)
+
+
+def test_a_file_targets_folder_holding_the_data_directory_is_refused(tmp_path: Path) -> None:
+    for folder in (tmp_path, tmp_path.parent):
+        with pytest.raises(ValueError, match="may not hold the data directory"):
+            LocalTargetPolicy.from_settings(tmp_path, str(folder), "")
 
 
 @pytest.mark.parametrize("files,commands", [("t", "t/bin"), ("t/files", "t"), ("t", "t")])

@@ -179,3 +179,17 @@ def test_every_domain_error_code_is_a_wire_error_of_the_model_or_common() -> Non
                      "LimitExceededException", "InvalidEventPatternException"}
     modeled = {n for n, s in service_description("events")["shapes"].items() if s.get("exception")}
     assert codes <= set(WIRE_ERRORS) and codes - {"ValidationException"} <= modeled
+
+
+def test_enable_rule_keeps_an_enabled_rules_state(tmp_path: Path) -> None:
+    head = [5]
+    service = RulesService(tmp_path, lambda: 1796205600.0, head_seq=lambda: head[0])
+    service.put_rule(ACCOUNT, REGION, "all", event_pattern=PATTERN, state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    head[0] = 9
+    service.enable_rule(ACCOUNT, REGION, "all")
+    rule = service.rule(ACCOUNT, REGION, "all")
+    assert (rule.state, [r.since_seq for r in service.rules()]) == ("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", [5])
+    service.disable_rule(ACCOUNT, REGION, "all")
+    service.enable_rule(ACCOUNT, REGION, "all")
+    assert (service.rule(ACCOUNT, REGION, "all").state, [r.since_seq for r in service.rules()]) == ("ENABLED", [9])
+    service.close()
