@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
 
 from .bus_state import BusState, Delivery, FailedInvocation
-from .targets import Outcome, Sender
+from .targets import Outcome, Sender, failed
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,15 @@ class Dispatcher:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def process(self, d: Delivery) -> Outcome:
-        """Attempt ``d`` once and record what follows: delete it, schedule its retry, or give it up."""
+        """Attempt ``d`` once and record what follows: delete it, schedule its retry, or give it up.
+        A row already past its MaximumEventAgeInSeconds (the server was down meanwhile) is given up
+        without being sent."""
+        started = self._clock()
+        if started >= d.ingested_s + d.target.maximum_event_age_s:
+            expired = failed("EVENT_EXPIRED", f"the event is older than {d.target.maximum_event_age_s} s"
+                             " (MaximumEventAgeInSeconds)", invoked=False)
+            self._give_up(d, expired, d.attempts, "MaximumEventAgeInSeconds", started)
+            return expired
         outcome = self._sender.send(d)
         now = self._clock()
         if outcome.ok:

@@ -439,3 +439,20 @@ def test_an_endpoint_that_drips_its_answer_is_cut_off_at_the_deadline(tmp_path: 
     finally:
         env.close()
         listener.close()
+
+
+def test_an_event_past_its_maximum_age_is_given_up_unsent(tmp_path: Path, receiver: Receiver) -> None:
+    """The server was down longer than the target's MaximumEventAgeInSeconds: the row is not sent."""
+    env = Env(tmp_path)
+    try:
+        destination(receiver, env, ConnectionAuth(CONN, "API_KEY", api_key=("k", "v")))
+        env.add(TargetConfig("old", DEST, maximum_event_age_s=60))
+        env.clock.now += 61
+        env.dispatcher.run_due()
+        assert receiver.requests == [] and env.state.pending() == 0
+        (failure,) = env.state.failures(RULE_ARN)
+        assert (failure.error_code, failure.error_message, failure.attempts, failure.outcome) == (
+            "EVENT_EXPIRED", "the event is older than 60 s (MaximumEventAgeInSeconds)", 0, "DROPPED")
+        assert env.metrics() == ["DeadLetterInvocations"]
+    finally:
+        env.close()
