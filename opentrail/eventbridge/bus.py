@@ -33,6 +33,7 @@ whose eventTime is more than ``max_event_age_s`` older than the time the store r
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from dataclasses import dataclass
@@ -59,6 +60,12 @@ CHECKPOINT_EVERY_S = 1.0
 PURGE_EVERY_S = 60.0
 #: Record bytes beyond which an event cannot fit in 256 KB with its envelope (checked exactly then).
 _ENVELOPE_SLACK = 512
+
+
+#: Rows that may wait for one target (a target that is down, with the default retry policy of a
+#: day, would otherwise fill the disk and stop ingest): past it a matched event is dropped for that
+#: target with a BACKLOG_FULL failure.
+MAX_BACKLOG = 100_000
 
 
 class AlarmEvents(Protocol):
@@ -278,6 +285,7 @@ class EventBusWorker(threading.Thread):
             return 0
         deliveries: list[Delivery] = []
         failures: list[FailedInvocation] = []
+        self._round_backlog: collections.Counter[str] = collections.Counter()
         matches: list[tuple[str, str, float]] = []
         triggered: dict[str, int] = {}
         matched_events: dict[tuple[str, str], int] = {}
@@ -335,6 +343,12 @@ class EventBusWorker(threading.Thread):
         out = []
         text: str | None = None
         for target in rule.targets:
+            if self._state.backlog(target.arn) + self._round_backlog[target.arn] >= MAX_BACKLOG:
+                failures.append(FailedInvocation(rule.arn, target.id, target.arn, str(event.get("id", "")),
+                                                 "BACKLOG_FULL", f"{MAX_BACKLOG} events already wait for this target",
+                                                 now, 0, "DROPPED"))
+                continue
+            self._round_backlog[target.arn] += 1
             if target.input is None and target.input_path is None and target.input_transformer is None:
                 body = None
             else:

@@ -26,6 +26,7 @@ Thread-safe (one connection behind a lock).
 
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -163,6 +164,9 @@ class BusState:
         self._conn.executescript(_SCHEMA)
         self._db = threading.Lock()
         self.keep = keep
+        #: Rows waiting per lane (target ARN), kept beside the table: the bus checks it per delivery.
+        self._backlog: collections.Counter[str] = collections.Counter(
+            {str(lane): int(n) for lane, n in self._conn.execute("SELECT lane, count(*) FROM outbox GROUP BY lane")})
 
     def close(self) -> None:
         with self._db:
@@ -217,6 +221,8 @@ class BusState:
         statements += [(_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
                                           f.error_message, f.time_s, f.attempts, f.outcome)) for f in failures]
         ids = self._write(statements)
+        with self._db:
+            self._backlog.update(d.lane for d in deliveries)
         if matches:
             self._trim("matches", {m[0] for m in matches})
         if failures:
@@ -287,9 +293,24 @@ class BusState:
     def deliveries(self) -> list[Delivery]:
         return [_delivery(row) for row in self._read(f"SELECT {_DELIVERY_COLUMNS} FROM outbox ORDER BY id")]
 
+    def backlog(self, lane: str) -> int:
+        """Rows of ``lane`` waiting to be sent (or retried)."""
+        with self._db:
+            return self._backlog[lane]
+
+    def _forget(self, delivery_id: int, statements: list[tuple[str, Sequence[object]]]) -> None:
+        with self._db:
+            row = self._conn.execute("SELECT lane FROM outbox WHERE id = ?", (delivery_id,)).fetchone()
+        self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,)), *statements])
+        if row is not None:
+            with self._db:
+                self._backlog[str(row[0])] -= 1
+                if self._backlog[str(row[0])] <= 0:
+                    del self._backlog[str(row[0])]
+
     def finish(self, delivery_id: int) -> None:
         """The target took the delivery: delete it."""
-        self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,))])
+        self._forget(delivery_id, [])
 
     def retry(self, delivery_id: int, attempts: int, next_attempt_s: float) -> None:
         self._write([("UPDATE outbox SET attempts = ?, next_attempt_s = ? WHERE id = ?",
@@ -298,9 +319,8 @@ class BusState:
     def give_up(self, delivery_id: int, failure: FailedInvocation) -> None:
         """Delete the delivery and record ``failure`` (the oldest beyond ``keep`` dropped)."""
         f = failure
-        self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,)),
-                     (_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
-                                        f.error_message, f.time_s, f.attempts, f.outcome))])
+        self._forget(delivery_id, [(_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
+                                                      f.error_message, f.time_s, f.attempts, f.outcome))])
         self._trim("failures", [f.rule_arn])
 
     # --- status --------------------------------------------------------------------------------

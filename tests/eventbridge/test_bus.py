@@ -283,3 +283,30 @@ def test_a_target_whose_input_cannot_be_built_fails_alone_and_the_bus_goes_on(en
     assert [(f.target_id, f.error_code, f.error_message, f.attempts, f.outcome) for f in failures] == [
         ("huge", "INVALID_PARAMETER", "the target's input: the transformed input is over 1048576 characters", 0,
          "DROPPED")]
+
+
+def test_a_target_with_a_full_backlog_loses_new_events_not_the_others(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target that is down keeps at most MAX_BACKLOG rows (here 3): more matched events are failures
+    (BACKLOG_FULL, dropped) for it alone, another target gets them; a row sent frees a place."""
+    import opentrail.eventbridge.bus as bus_module
+
+    monkeypatch.setattr(bus_module, "MAX_BACKLOG", 3)
+    env.catalog.put(rule(targets=(TargetConfig("down", HOOK),)))
+    w = env.worker()
+    w.step()
+    env.ingest(*[record("StopLogging") for _ in range(3)])
+    drain(w)
+    env.catalog.put(rule(targets=(TargetConfig("down", HOOK), TargetConfig("up", QUEUE))))
+    env.ingest(*[record("StopLogging") for _ in range(2)])
+    drain(w)
+    rows = env.rows()
+    assert Counter(r.target.id for r in rows) == {"down": 3, "up": 2}
+    failures = w.rule_status(rule().arn).failed_invocations
+    assert [(f.target_id, f.error_code, f.outcome) for f in failures] == [("down", "BACKLOG_FULL", "DROPPED")] * 2
+    state = env.states[0]
+    state.finish(next(r.id for r in rows if r.target.id == "down"))  # one sent
+    assert (state.backlog(HOOK), state.backlog(QUEUE)) == (2, 2)
+    env.ingest(record("StopLogging"))
+    drain(w)
+    assert Counter(r.target.id for r in env.rows()) == {"down": 3, "up": 3}
+    assert BusState(env.path / BUS_DB).backlog(HOOK) == 3  # counted again from the table on open
