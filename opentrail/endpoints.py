@@ -22,8 +22,11 @@ could not be reached at all.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
+import boto3
 import botocore.exceptions
 from botocore.config import Config
 
@@ -55,3 +58,29 @@ def unreachable_code(exc: BaseException) -> str:
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
         return "RequestTimeout"
     return "ServiceUnavailable"
+
+
+class RegionalClients:
+    """boto3 clients of ``service`` at ``endpoint_url`` ("" = AWS), one per Region, built on first
+    use with :func:`client_config` (the AWS credential chain); thread-safe. :meth:`close` closes
+    them all."""
+
+    def __init__(self, service: str, endpoint_url: str, timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
+        self._service, self._endpoint_url, self._timeouts = service, endpoint_url or None, timeouts
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, region: str) -> Any:
+        """The client for ``region``."""
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = boto3.session.Session().client(
+                    self._service, endpoint_url=self._endpoint_url, region_name=region,
+                    config=client_config(self._timeouts))
+            return self._clients[region]
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()

@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from typing import Callable
 
-import boto3
 import botocore.exceptions
 import orjson
 
-from ..endpoints import EndpointTimeouts, client_config, unreachable_code
+from ..endpoints import EndpointTimeouts, RegionalClients, unreachable_code
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,9 @@ class SnsNotifier:
 
     def __init__(self, endpoint_url: str, report: Report, clock: Callable[[], float],
                  timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
-        self._endpoint_url = endpoint_url or None
-        self._timeouts = timeouts
+        self._clients = RegionalClients("sns", endpoint_url, timeouts)
         self._report = report
         self._clock = clock
-        self._clients: dict[str, Any] = {}
         self._queue: queue.Queue[tuple[str, str, str, list[str]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="opentrail-sns", daemon=True)
         self._thread.start()
@@ -55,18 +52,13 @@ class SnsNotifier:
         """Send what is queued, then stop."""
         self._queue.put(None)
         self._thread.join(timeout=30)
-
-    def _client(self, region: str) -> Any:
-        if region not in self._clients:
-            self._clients[region] = boto3.session.Session().client(
-                "sns", endpoint_url=self._endpoint_url, region_name=region, config=client_config(self._timeouts))
-        return self._clients[region]
+        self._clients.close()
 
     def publish(self, trail_arn: str, topic_arn: str, bucket: str, keys: list[str]) -> str | None:
         """Publish now; report and return the error code (None on success)."""
         error: str | None = None
         try:
-            self._client(topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Message=notification_message(bucket, keys))
+            self._clients.get(topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Message=notification_message(bucket, keys))
         except botocore.exceptions.ClientError as exc:
             error = str(exc.response.get("Error", {}).get("Code", "")) or "InternalError"
         except (botocore.exceptions.BotoCoreError, IndexError) as exc:

@@ -16,13 +16,10 @@ the notifications of :mod:`.notify`. Answers:
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any
 
-import boto3
 import botocore.exceptions
 
-from ..endpoints import EndpointTimeouts, client_config
+from ..endpoints import EndpointTimeouts, RegionalClients
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +32,7 @@ class SnsTopics:
 
     def __init__(self, endpoint_url: str, timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
         self._endpoint_url = endpoint_url or None
-        self._timeouts = timeouts
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _client(self, region: str) -> Any:
-        with self._lock:
-            if region not in self._clients:
-                self._clients[region] = boto3.session.Session().client(
-                    "sns", endpoint_url=self._endpoint_url, region_name=region, config=client_config(self._timeouts))
-            return self._clients[region]
+        self._clients = RegionalClients("sns", endpoint_url, timeouts)
 
     def topic_exists(self, topic_arn: str) -> bool | None:
         """True / False / None as the module docstring says."""
@@ -52,7 +40,7 @@ class SnsTopics:
         if len(parts) != 6 or not parts[3]:
             return False
         try:
-            self._client(parts[3]).get_topic_attributes(TopicArn=topic_arn)
+            self._clients.get(parts[3]).get_topic_attributes(TopicArn=topic_arn)
         except botocore.exceptions.ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in MISSING_CODES:
@@ -66,7 +54,4 @@ class SnsTopics:
         return True
 
     def close(self) -> None:
-        with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+        self._clients.close()

@@ -23,10 +23,9 @@ import threading
 import uuid
 from typing import Any
 
-import boto3
 import botocore.exceptions
 
-from ..endpoints import EndpointTimeouts, client_config
+from ..endpoints import EndpointTimeouts, RegionalClients
 from .bus_state import Delivery
 from .targets import DELIVERED, Outcome, failed
 
@@ -70,32 +69,11 @@ def _arn_parts(arn: str) -> tuple[str, str, str]:
     return parts[3], parts[4], parts[5]
 
 
-class _Clients:
-    def __init__(self, service: str, endpoint_url: str, timeouts: EndpointTimeouts) -> None:
-        self._service, self._endpoint_url, self._timeouts = service, endpoint_url or None, timeouts
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, region: str) -> Any:
-        with self._lock:
-            if region not in self._clients:
-                self._clients[region] = boto3.session.Session().client(
-                    self._service, endpoint_url=self._endpoint_url, region_name=region,
-                    config=client_config(self._timeouts))
-            return self._clients[region]
-
-    def close(self) -> None:
-        with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
-
-
 class SqsTargets:
     """Queues as targets and dead-letter queues."""
 
     def __init__(self, endpoint_url: str = "", timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
-        self._clients = _Clients("sqs", endpoint_url, timeouts)
+        self._clients = RegionalClients("sqs", endpoint_url, timeouts)
         self._urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -160,7 +138,7 @@ class SnsTargets:
     """Topics as targets."""
 
     def __init__(self, endpoint_url: str = "", timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
-        self._clients = _Clients("sns", endpoint_url, timeouts)
+        self._clients = RegionalClients("sns", endpoint_url, timeouts)
 
     def close(self) -> None:
         self._clients.close()

@@ -24,12 +24,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
-import boto3
 import botocore.exceptions
 
-from ..endpoints import EndpointTimeouts, client_config, unreachable_code
+from ..endpoints import EndpointTimeouts, RegionalClients, unreachable_code
 from .alarm_store import PendingAction, SqliteAlarmStore
 from .alarms import ACTION, HistoryItem
 from .javajson import dumps
@@ -54,23 +53,13 @@ class SnsPublisher:
     """Publishes to SNS at ``endpoint_url`` ("" = AWS) with the AWS credential chain."""
 
     def __init__(self, endpoint_url: str, timeouts: EndpointTimeouts = EndpointTimeouts()) -> None:
-        self._endpoint_url = endpoint_url or None
-        self._timeouts = timeouts
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _client(self, region: str) -> Any:
-        with self._lock:
-            if region not in self._clients:
-                self._clients[region] = boto3.session.Session().client(
-                    "sns", endpoint_url=self._endpoint_url, region_name=region, config=client_config(self._timeouts))
-            return self._clients[region]
+        self._clients = RegionalClients("sns", endpoint_url, timeouts)
 
     def __call__(self, topic_arn: str, subject: str, message: str) -> str | None:
         """Publish; None on success, else the SNS error code (or ``RequestTimeout`` /
         ``ServiceUnavailable`` when the endpoint did not answer)."""
         try:
-            self._client(topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Subject=subject, Message=message)
+            self._clients.get(topic_arn.split(":")[3]).publish(TopicArn=topic_arn, Subject=subject, Message=message)
         except botocore.exceptions.ClientError as exc:
             return str(exc.response.get("Error", {}).get("Code", "")) or "InternalError"
         except (botocore.exceptions.BotoCoreError, IndexError) as exc:
@@ -79,10 +68,7 @@ class SnsPublisher:
         return None
 
     def close(self) -> None:
-        with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+        self._clients.close()
 
 
 def action_item(action: PendingAction, now_s: float, error: str | None, *, giving_up: bool = False) -> HistoryItem:
