@@ -5,6 +5,7 @@ moto's S3 server (objects uploaded by a flush that never committed are deleted a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -63,6 +64,7 @@ w = LakeIngestWorker(events, FakeStores(*stores), lake, time.time, interval_s=0.
 print("started", w.caught_up_seq(), flush=True)
 while w.caught_up_seq() < events.last_seq():
     w.run_once()
+    print("step", w.caught_up_seq(), flush=True)
 print("done", flush=True)
 w.close()
 events.close()
@@ -80,7 +82,9 @@ def expected(records: list[dict[str, Any]]) -> dict[str, set[str]]:
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def run_child(data: Path, kill_after: float | None, s3: dict[str, str] | None = None) -> str:
+def run_child(data: Path, kill_after: int | None, s3: dict[str, str] | None = None) -> str:
+    """The child's output; killed (with its process group) after ``kill_after`` rounds of ingestion,
+    so the kill lands while it is ingesting however fast this machine is."""
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data), json.dumps(STORES), json.dumps(s3)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, **S3_ENV})
@@ -88,10 +92,15 @@ def run_child(data: Path, kill_after: float | None, s3: dict[str, str] | None = 
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         return out
-    time.sleep(kill_after)
-    os.killpg(proc.pid, signal.SIGKILL)  # the worker and the event store's indexer
+    assert proc.stdout is not None
+    seen = [proc.stdout.readline()]
+    while kill_after > 0 and seen[-1] and "done" not in seen[-1]:
+        seen.append(proc.stdout.readline())
+        kill_after -= seen[-1].startswith("step")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker and the event store's indexer
     out, _ = proc.communicate(timeout=30)
-    return out
+    return "".join(seen) + out
 
 
 def _crash_and_finish(tmp_path: Path, rng: random.Random, n: int, ingest_db: Path,
@@ -112,7 +121,7 @@ def _crash_and_finish(tmp_path: Path, rng: random.Random, n: int, ingest_db: Pat
 
     interrupted = 0
     for _ in range(6):
-        out = run_child(tmp_path, rng.uniform(0.8, 2.5), s3)
+        out = run_child(tmp_path, rng.randint(2, 12), s3)
         interrupted += "done" not in out
     out = run_child(tmp_path, None, s3)
     assert "done" in out
