@@ -1,0 +1,1 @@
+"""CloudTrail Insights: unusual API call and error rates (docs/insights.md)."""
