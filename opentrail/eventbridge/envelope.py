@@ -7,7 +7,8 @@ one page per service, e.g. "AWS CloudTrail events", "Amazon CloudWatch Monitorin
 - The envelope: ``version`` "0", ``id``, ``detail-type`` by the record's eventType
   (:data:`DETAIL_TYPES`), ``source`` ``aws.<service>`` from eventSource (``cloudtrail.amazonaws.com``
   -> ``aws.cloudtrail``, ``monitoring.amazonaws.com`` -> ``aws.monitoring``, ``signin.amazonaws.com``
-  -> ``aws.signin``: :func:`event_source_name`), ``account`` (recipientAccountId), ``time``
+  -> ``aws.signin``: :func:`event_source_name`; Insights events, which have no top-level eventSource,
+  come from CloudTrail itself: ``aws.cloudtrail``), ``account`` (recipientAccountId), ``time``
   (eventTime), ``region`` (awsRegion), ``resources`` empty, ``detail`` the record.
 - ``id``: AWS draws a UUID per event; opentrail derives it (UUID v5) from the account and the
   record's eventID (:func:`envelope_id`), so an event read again after a restart carries the same
@@ -46,6 +47,8 @@ CHANGE_EVENTS_NAMED_GET: frozenset[tuple[str, str]] = frozenset({
     ("sts.amazonaws.com", "GetFederationToken"),
     ("sts.amazonaws.com", "GetSessionToken"),
 })
+#: The source of Insights events (CloudTrail makes them; their API is in detail.insightDetails).
+INSIGHT_SOURCE = "aws.cloudtrail"
 #: The namespace of envelope ids (a fixed random UUID; changing it changes every id).
 ID_NAMESPACE = uuid.UUID("5b0e1f7c-3d7e-4f64-9d27-6a1c2e9f0b41")
 _SUFFIX = ".amazonaws.com"
@@ -85,7 +88,7 @@ def cloudtrail_event(record: dict[str, Any], account_id: str, region: str, *, wi
         "id": envelope_id(account, event_id if isinstance(event_id, str) else str(event_id)) if with_id else "",
         "detail-type": DETAIL_TYPES.get(event_type, DEFAULT_DETAIL_TYPE) if isinstance(event_type, str)
         else DEFAULT_DETAIL_TYPE,
-        "source": event_source_name(record.get("eventSource")),
+        "source": INSIGHT_SOURCE if event_type == "AwsCloudTrailInsight" else event_source_name(record.get("eventSource")),
         "account": account,
         "time": record.get("eventTime", ""),
         "region": event_region,

@@ -76,6 +76,13 @@ def test_source_from_event_source(event_source: str | None, source: str) -> None
     assert event_source_name(event_source) == source
 
 
+def test_insights_events_come_from_cloudtrail() -> None:
+    rec = {"eventType": "AwsCloudTrailInsight", "eventID": "e-1", "eventTime": "2024-05-01T10:00:00Z",
+           "insightDetails": {"eventSource": "ec2.amazonaws.com", "eventName": "RunInstances"}}
+    event = cloudtrail_event(rec, ACCOUNT, "us-east-1")
+    assert (event["source"], event["detail-type"]) == ("aws.cloudtrail", "AWS Insight via CloudTrail")
+
+
 def test_id_is_stable_and_depends_on_account_and_event_id() -> None:
     a = envelope_id(ACCOUNT, "e-1")
     assert a == envelope_id(ACCOUNT, "e-1")
