@@ -183,6 +183,7 @@ def build_app(
     monitoring: Any = None,
     eventbridge: Any = None,
     event_bus: Any = None,
+    insights: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -195,7 +196,9 @@ def build_app(
     CloudWatch services behind those APIs (None: their operations answer UnknownOperationException).
     ``eventbridge`` is the :class:`opentrail.eventbridge.rules_service.RulesService` behind the
     EventBridge API (None: its operations answer UnknownOperationException) and ``event_bus`` the
-    :class:`opentrail.eventbridge.model.EventBus` PutEvents hands events to (None: every entry fails)."""
+    :class:`opentrail.eventbridge.model.EventBus` PutEvents hands events to (None: every entry fails).
+    ``insights`` is the :class:`opentrail.insights.model.InsightMetrics` the console's Insights
+    charts read (None: they say no counts are available)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -306,6 +309,6 @@ def build_app(
         ),
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
-                        event_bus=event_bus),
+                        event_bus=event_bus, insights=insights),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

@@ -1,5 +1,5 @@
 """The web console: event history, one event, downloads, activity chart, trails, Lake, log groups,
-alarms and EventBridge rules (with a pattern tester); sign-in.
+alarms, EventBridge rules (with a pattern tester) and Insights events; sign-in.
 
 Server-rendered Jinja2 pages with a little JavaScript of our own, all served by opentrail (no CDN,
 no network access at run time). Pages call the CloudTrail API handlers as the signed-in user
@@ -15,11 +15,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..auth.accounts import AccountStore
+from ..insights.model import InsightMetrics
 from ..settings import Settings
 from ..store.base import EventStore
 from .auth_pages import AuthPages
 from .backend import ConsoleBackend
 from .history_pages import HistoryPages
+from .insights_pages import INSIGHTS, InsightsPages
 from .lake_pages import LAKE, LakePages
 from .monitoring_pages import ALARMS, LOGS, MonitoringPages
 from .rules_pages import RULES, RulesPages
@@ -32,19 +34,21 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
                    clock: Callable[[], float], trails: Any = None,
                    sessions: SessionStore | None = None, token_key: bytes | None = None,
                    lake: Any = None, logs: Any = None, monitoring: Any = None, eventbridge: Any = None,
-                   event_bus: Any = None) -> list[BaseRoute]:
+                   event_bus: Any = None, insights: InsightMetrics | None = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
     ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
     :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it);
     ``eventbridge`` the :class:`opentrail.eventbridge.rules_service.RulesService` (None: the rule
     pages say the server runs without it) and ``event_bus`` the bus whose ``rule_status`` the rule
-    pages show (:class:`opentrail.eventbridge.bus.EventBusWorker`; None: no matches shown)."""
+    pages show (:class:`opentrail.eventbridge.bus.EventBusWorker`; None: no matches shown);
+    ``insights`` the Insights counts the insight pages chart (None: the chart says none are available)."""
     backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake,
-                             logs, monitoring, eventbridge, event_bus)
+                             logs, monitoring, eventbridge, event_bus, insights)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)
     monitoring = MonitoringPages(backend)
     rules = RulesPages(backend)
+    insight_pages = InsightsPages(backend)
     return [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
@@ -76,6 +80,8 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(RULES + "/match", rules.match, methods=["GET"]),
         Route(RULES + "/test", rules.tester, methods=["GET"]),
         Route(RULES + "/test", rules.test, methods=["POST"]),
+        Route(INSIGHTS, insight_pages.insights, methods=["GET"]),
+        Route(INSIGHTS + "/{shared_event_id}", insight_pages.insight, methods=["GET"]),
         Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ]
 

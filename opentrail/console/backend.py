@@ -27,6 +27,7 @@ from ..api.ratelimit import RateLimiter
 from ..api.calls import run_recorded, staging_of
 from ..api.recording import CallInfo
 from ..auth.accounts import AccountStore
+from ..insights.model import InsightMetrics
 from ..settings import Settings
 from ..store.base import EventStore
 from .recording import console_call_record
@@ -43,7 +44,9 @@ class ConsoleBackend:
     ``monitoring`` the CloudWatch Logs and CloudWatch services; ``eventbridge`` the
     :class:`opentrail.eventbridge.rules_service.RulesService` (None: no rule pages) and ``event_bus``
     the bus PutEvents hands events to, whose ``rule_status(rule_arn)`` the rule pages read when it
-    has one (:class:`opentrail.eventbridge.bus.EventBusWorker`; otherwise no matches are shown)."""
+    has one (:class:`opentrail.eventbridge.bus.EventBusWorker`; otherwise no matches are shown);
+    ``insights`` the per-minute call counts of the Insights pages' charts
+    (:class:`opentrail.insights.model.InsightMetrics`; None: the charts say no counts are available)."""
 
     settings: Settings
     store: EventStore
@@ -57,6 +60,7 @@ class ConsoleBackend:
     monitoring: Any = None
     eventbridge: Any = None
     event_bus: Any = None
+    insights: InsightMetrics | None = None
 
     def __post_init__(self) -> None:
         self._no_limit = RateLimiter(0.0, self.clock)

@@ -3,13 +3,10 @@ on the server: the metric's datapoints against the threshold), the filter patter
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-#: Chart size in SVG units.
-CHART_W, CHART_H, CHART_PAD = 720.0, 220.0, 36.0
+from .svg_chart import fit
 
 
 def when(value: Any) -> str:
@@ -71,30 +68,13 @@ def chart(points: Sequence[tuple[float, float]], threshold: float | None, start_
     """The SVG pieces of an alarm chart: ``points`` are (epoch seconds, value) of the metric;
     returns {"width", "height", "polyline", "dots": [{"x","y","label"}], "threshold_y", "y_max",
     "y_min", "ticks": [{"x","label"}]} in SVG units (y grows downwards)."""
-    values = [v for _, v in points] + ([threshold] if threshold is not None else [])
-    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    y_min = min([0.0, *finite]) if finite else 0.0
-    y_max = max(finite) if finite else 1.0
-    if y_max <= y_min:
-        y_max = y_min + 1.0
-    y_max += (y_max - y_min) * 0.1
-    span = max(end_s - start_s, 1.0)
-    inner_w, inner_h = CHART_W - 2 * CHART_PAD, CHART_H - 2 * CHART_PAD
-
-    def x_of(t: float) -> float:
-        return round(CHART_PAD + (t - start_s) / span * inner_w, 1)
-
-    def y_of(v: float) -> float:
-        return round(CHART_PAD + (1 - (v - y_min) / (y_max - y_min)) * inner_h, 1)
-
-    ordered = sorted(points)
-    dots = [{"x": x_of(t), "y": y_of(v), "label": f"{when(t)}: {v:g}"} for t, v in ordered]
-    ticks = [{"x": x_of(start_s + span * i / 4), "label": time.strftime("%H:%M", time.gmtime(start_s + span * i / 4))}
-             for i in range(5)]
-    return {"width": CHART_W, "height": CHART_H, "pad": CHART_PAD,
+    scale = fit([v for _, v in points] + ([threshold] if threshold is not None else []), start_s, end_s)
+    dots = [{"x": scale.x(t), "y": scale.y(v), "label": f"{when(t)}: {v:g}"} for t, v in sorted(points)]
+    return {"width": scale.width, "height": scale.height, "pad": scale.pad,
             "polyline": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots,
-            "threshold_y": y_of(threshold) if threshold is not None else None, "threshold": threshold,
-            "y_max": f"{y_max:g}", "y_min": f"{y_min:g}", "ticks": ticks, "statistic": statistic}
+            "threshold_y": scale.y(threshold) if threshold is not None else None, "threshold": threshold,
+            "y_max": f"{scale.y_max:g}", "y_min": f"{scale.y_min:g}", "ticks": scale.ticks(),
+            "statistic": statistic}
 
 
 def explain_rows(explanation: Any) -> list[dict[str, Any]]:
