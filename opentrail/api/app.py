@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from ..auth.accounts import AccountStore
 from ..auth.sigv4 import Caller, SignatureRejected, verify
+from ..insights.model import InsightMetrics
 from ..settings import Settings
 from ..store.base import EventStore
 from ..store.space import data_directory_status
@@ -183,7 +184,7 @@ def build_app(
     monitoring: Any = None,
     eventbridge: Any = None,
     event_bus: Any = None,
-    insights: Any = None,
+    insights: InsightMetrics | None = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -197,8 +198,9 @@ def build_app(
     ``eventbridge`` is the :class:`opentrail.eventbridge.rules_service.RulesService` behind the
     EventBridge API (None: its operations answer UnknownOperationException) and ``event_bus`` the
     :class:`opentrail.eventbridge.model.EventBus` PutEvents hands events to (None: every entry fails).
-    ``insights`` is the :class:`opentrail.insights.model.InsightMetrics` the console's Insights
-    charts read (None: they say no counts are available)."""
+    ``insights`` is the :class:`opentrail.insights.model.InsightMetrics` behind ListInsightsMetricData
+    and the console's Insights charts (None: ListInsightsMetricData answers as if no call had been
+    counted, so clients keep working, and the charts say no counts are available)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -244,7 +246,7 @@ def build_app(
         recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
-                                   logs, monitoring, eventbridge, event_bus)
+                                   logs, monitoring, eventbridge, event_bus, insights)
             known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:

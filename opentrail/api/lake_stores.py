@@ -194,7 +194,7 @@ _declare(create_event_data_store, "EventDataStoreAlreadyExistsException", "Event
          "InvalidTagParameterException", *_SETTINGS)
 _declare(get_event_data_store, *_LOOKUP)
 _declare(update_event_data_store, *_LOOKUP, *_SETTINGS, "EventDataStoreAlreadyExistsException",
-         "InactiveEventDataStoreException")
+         "InactiveEventDataStoreException", "InvalidInsightSelectorsException")
 _declare(delete_event_data_store, *_LOOKUP, "InactiveEventDataStoreException",
          "EventDataStoreTerminationProtectedException", "EventDataStoreFederationEnabledException")
 _declare(restore_event_data_store, *_LOOKUP, "InvalidEventDataStoreStatusException")

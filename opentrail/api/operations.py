@@ -47,6 +47,7 @@ class OperationContext:
     monitoring: Any = None  # opentrail.monitoring.cloudwatch.CloudWatchService (metrics, alarms), or None
     eventbridge: Any = None  # opentrail.eventbridge.rules_service.RulesService (rules, connections), or None
     event_bus: Any = None  # opentrail.eventbridge.model.EventBus (what PutEvents hands events to), or None
+    insights: Any = None  # opentrail.insights.model.InsightMetrics (ListInsightsMetricData), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;
@@ -152,6 +153,8 @@ def _build_table() -> dict[str, Handler]:
     from .lake_imports import IMPORT_HANDLERS
     from .lake_queries import QUERY_HANDLERS
     from .lake_stores import LAKE_STORE_HANDLERS
+    from .insights_data import list_insights_data
+    from .insights_metrics import list_insights_metric_data
     from .lookup_events import lookup_events
 
     from .public_keys import list_public_keys
@@ -161,7 +164,8 @@ def _build_table() -> dict[str, Handler]:
 
     implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
                                        **TRAIL_HANDLERS, **LAKE_STORE_HANDLERS, **QUERY_HANDLERS,
-                                       **IMPORT_HANDLERS}
+                                       **IMPORT_HANDLERS, "ListInsightsData": list_insights_data,
+                                       "ListInsightsMetricData": list_insights_metric_data}
     # Every implemented handler runs behind the model's request validation (types, constraints).
     return {op: validated(op, implemented[op]) if op in implemented else _not_implemented(op)
             for op in MODEL_OPERATIONS}

@@ -1,6 +1,7 @@
 """Handlers of the trail operations: CreateTrail, UpdateTrail, DeleteTrail, GetTrail,
 DescribeTrails, ListTrails, GetTrailStatus, StartLogging, StopLogging, AddTags, RemoveTags,
-ListTags, PutEventSelectors, GetEventSelectors, PutInsightSelectors, GetInsightSelectors.
+ListTags, PutEventSelectors, GetEventSelectors; PutInsightSelectors and GetInsightSelectors are in
+:mod:`.insight_selectors` (trails and event data stores).
 
 Each handler parses the wire members (:mod:`.trail_wire`), calls :class:`TrailService` in the
 caller's account and signing Region, and renders the botocore model's output shape. Trail errors
@@ -25,6 +26,7 @@ from ..trails.service import TrailService
 from . import trail_wire as wire
 from . import lake_errors
 from .errors import ValidationException, declare_errors
+from .insight_selectors import INSIGHT_SELECTOR_HANDLERS
 from .operations import OperationContext
 from .services import context_part
 from .trail_errors import WIRE_ERRORS, translate
@@ -221,36 +223,6 @@ def get_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     return wire.selectors_json(trail)
 
 
-def _insight_trail_name(params: dict[str, Any]) -> str:
-    name = wire.opt_str(params, "TrailName")
-    if wire.opt_str(params, "EventDataStore") or wire.opt_str(params, "InsightsDestination"):
-        raise WIRE_ERRORS["InvalidParameterCombinationException"](
-            "opentrail does not support Insights on event data stores yet; specify TrailName only."
-        )
-    if not name:
-        raise WIRE_ERRORS["InvalidParameterCombinationException"]("You must specify TrailName.")
-    return name
-
-
-def put_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    service = _service(ctx, "PutInsightSelectors")
-    name = _insight_trail_name(params)
-    items = wire.opt_list(params, "InsightSelectors")
-    if items is None:
-        wire.req_str(params, "InsightSelectors")
-    with translate():
-        trail = service.put_insight_selectors(*who(ctx), name, wire.insight_selectors(items or []))
-    return wire.insight_selectors_json(trail)
-
-
-def get_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    service = _service(ctx, "GetInsightSelectors")
-    name = _insight_trail_name(params)
-    with translate():
-        trail = service.get_insight_selectors(*who(ctx), name)
-    return wire.insight_selectors_json(trail)
-
-
 _declare(create_trail, "InvalidTrailNameException", "TrailAlreadyExistsException",
          "MaximumNumberOfTrailsExceededException", "TagsLimitExceededException", "InvalidTagParameterException",
          *_SETTINGS)
@@ -269,8 +241,6 @@ for _handler in (add_tags, remove_tags, list_tags):  # event data store ARNs (op
     _handler.errors += ("InactiveEventDataStoreException",)
 _declare(put_event_selectors, *_CHANGE, "InvalidEventSelectorsException")
 _declare(get_event_selectors, *_LOOKUP)
-_declare(put_insight_selectors, *_CHANGE, "InvalidInsightSelectorsException", "InvalidParameterCombinationException")
-_declare(get_insight_selectors, *_LOOKUP, "InsightNotEnabledException", "InvalidParameterCombinationException")
 
 #: Operation name -> handler, registered in :mod:`opentrail.api.operations`.
 TRAIL_HANDLERS = {
@@ -288,6 +258,5 @@ TRAIL_HANDLERS = {
     "ListTags": list_tags,
     "PutEventSelectors": put_event_selectors,
     "GetEventSelectors": get_event_selectors,
-    "PutInsightSelectors": put_insight_selectors,
-    "GetInsightSelectors": get_insight_selectors,
+    **INSIGHT_SELECTOR_HANDLERS,  # trails and event data stores (.insight_selectors)
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..trails.model import AdvancedEventSelector
+from ..trails.model import AdvancedEventSelector, InsightSelector
 
 #: ``EventDataStoreStatus`` values of the model.
 STATUSES: tuple[str, ...] = ("CREATED", "ENABLED", "PENDING_DELETION", "STARTING_INGESTION",
@@ -36,6 +36,9 @@ class EventDataStore:
       ActivityAuditLog, ConfigurationItem, ...), derived from the selectors.
     - ``status``: one of :data:`STATUSES`; ``deleted_time`` and ``status_before_deletion`` (the
       status RestoreEventDataStore returns to) set while PENDING_DELETION.
+    - ``insight_selectors``: its Insights selectors (PutInsightSelectors; empty: Insights off) and
+      ``insights_destination`` the ARN of the event data store (category Insight) that receives
+      its Insights events, None while Insights are off.
     """
 
     id: str
@@ -60,6 +63,8 @@ class EventDataStore:
     start_seq: int | None = None
     federation_status: str = "DISABLED"
     federation_role_arn: str | None = None
+    insight_selectors: tuple[InsightSelector, ...] = ()
+    insights_destination: str | None = None
 
     @property
     def arn(self) -> str:

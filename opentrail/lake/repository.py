@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ..state_db import open_state_db
-from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
+from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
 from .model import EventDataStore
 
 SCHEMA = """
@@ -49,6 +49,10 @@ def load_store(doc: bytes) -> EventDataStore:
     d = orjson.loads(doc)
     d["advanced_event_selectors"] = tuple(_selector(s) for s in d["advanced_event_selectors"])
     d["tags"] = tuple((k, v) for k, v in d["tags"])
+    d["insight_selectors"] = tuple(
+        InsightSelector(s["insight_type"], None if s.get("event_categories") is None else tuple(s["event_categories"]))
+        for s in d.get("insight_selectors") or ()
+    )
     known = {f.name for f in dataclasses.fields(EventDataStore)}
     return EventDataStore(**{k: v for k, v in d.items() if k in known})
 

@@ -44,11 +44,12 @@ from typing import Callable, ContextManager
 
 from ..staging import Staging
 from ..trails import errors as TE
-from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector
+from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
 from ..trails.names import ROLE_ARN, check_kms_key_id
 from ..trails.selectors import validate_advanced_event_selectors
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
+from .insights import check_source_selectors, with_insight_selectors
 from .model import DEFAULT_RETENTION_DAYS, PENDING_DELETION_S, EventDataStore
 
 LAKE_DB = "lake.db"
@@ -284,8 +285,9 @@ class EventDataStoreService:
         """UpdateEventDataStore. Raises the lookup errors, InactiveEventDataStoreException
         (PENDING_DELETION), InvalidParameterException (nothing to change, EXTENDABLE -> FIXED, a KMS
         key change, retention out of range), EventDataStoreAlreadyExistsException (a name in use),
-        InvalidEventSelectorsException (bad selectors, a change of event category) and the checks of
-        :meth:`create`."""
+        InvalidEventSelectorsException (bad selectors, a change of event category),
+        InvalidInsightSelectorsException (selectors that no longer log what its Insights watch) and the
+        checks of :meth:`create`."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if not settings.given():
@@ -316,6 +318,9 @@ class EventDataStoreService:
                 )
             if settings.name is not None:
                 self._check_name_free(account_id, region, settings.name, eds.id)
+            if eds.insight_selectors and settings.advanced_event_selectors is not None:
+                check_source_selectors(dataclasses.replace(eds, advanced_event_selectors=selectors),
+                                       eds.insight_selectors)
             updated = dataclasses.replace(
                 eds,
                 name=settings.name or eds.name,
@@ -430,6 +435,39 @@ class EventDataStoreService:
             self._save(dataclasses.replace(eds, tags=remove_tags(eds.tags, tags)))
 
     # --- federation ----------------------------------------------------------------------------
+
+    def _insights_store(self, account_id: str, region: str, id_or_arn: str, role: str) -> EventDataStore:
+        """The store PutInsightSelectors/GetInsightSelectors name; InvalidParameterException when there
+        is none (their model lists no event data store error)."""
+        try:
+            return self.find(account_id, region, id_or_arn)
+        except E.EventDataStoreARNInvalidException:
+            raise TE.InvalidParameterException(
+                f"The {role} {id_or_arn} is not the ARN or ID of an event data store of account {account_id}."
+            ) from None
+        except E.EventDataStoreNotFoundException:
+            raise TE.InvalidParameterException(f"The {role} {id_or_arn} was not found.") from None
+
+    def put_insight_selectors(self, account_id: str, region: str, id_or_arn: str, destination: str | None,
+                              insight_selectors: tuple[InsightSelector, ...]) -> EventDataStore:
+        """PutInsightSelectors on an event data store (:func:`.insights.with_insight_selectors`):
+        ``destination`` (ID or ARN) may be None only with an empty list. Raises
+        InvalidParameterException (a store not found), InvalidInsightSelectorsException."""
+        with self._repo.lock:
+            source = self._insights_store(account_id, region, id_or_arn, "event data store")
+            target = None if destination is None else self._insights_store(
+                account_id, region, destination, "Insights destination")
+            return self._save(with_insight_selectors(source, target, insight_selectors, self._clock()))
+
+    def get_insight_selectors(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
+        """GetInsightSelectors on an event data store; InsightNotEnabledException when it has none."""
+        eds = self._insights_store(account_id, region, id_or_arn, "event data store")
+        if not eds.insight_selectors:
+            raise TE.InsightNotEnabledException(
+                f"Event data store {eds.arn} does not have Insights enabled. Edit the event data store "
+                "settings to enable Insights, and then try the operation again."
+            )
+        return eds
 
     def enable_federation(self, account_id: str, region: str, id_or_arn: str, role_arn: str) -> EventDataStore:
         """EnableFederation: FederationStatus ENABLED with ``role_arn`` (an IAM role ARN, kept and not

@@ -70,6 +70,7 @@ from .names import (
     parse_trail_arn,
 )
 from .repository import TrailRepository, key_of
+from .insight_sources import check_insights_source
 from .selectors import validate_advanced_event_selectors, validate_event_selectors, validate_insight_selectors
 from .tags import check_tags, merge_tags, remove_tags
 
@@ -413,10 +414,13 @@ class TrailService:
 
     def put_insight_selectors(self, account_id: str, region: str, name_or_arn: str,
                               insight_selectors: tuple[InsightSelector, ...]) -> Trail:
-        """PutInsightSelectors (an empty list turns Insights off)."""
+        """PutInsightSelectors (an empty list turns Insights off). Raises InvalidInsightSelectorsException
+        also when the trail does not log the events the selectors watch
+        (:func:`.insight_sources.check_insights_source`)."""
         validate_insight_selectors(insight_selectors)
         with self._repo.lock:
             trail = self._find(account_id, region, name_or_arn, write=True)
+            check_insights_source(trail.selectors, insight_selectors)
             return self._save(dataclasses.replace(trail, insight_selectors=insight_selectors))
 
     def get_insight_selectors(self, account_id: str, region: str, name_or_arn: str) -> Trail:
