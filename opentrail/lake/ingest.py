@@ -18,7 +18,10 @@ after the call returned is taken); for a store without one, the head seq when th
 sees it (it looks for new stores every ``poll_s``). Status is checked when the worker reads an event,
 not when it was appended (a store stopped while the worker is behind misses the events appended
 before StopEventDataStoreIngestion that were not read yet). Organization stores take only their
-own account's events in this slice.
+own account's events in this slice. Insights events (category Insight) go to the Insights
+destination store of each enabled source store of their account that receives their Region and has
+Insights selectors of their insightType (PutInsightSelectors with EventDataStore and
+InsightsDestination); they keep the trail Insights record form (docs/insights.md, differences).
 
 **Where.** The files go through :class:`.files.LakeFiles`: a local folder (:class:`.files.FolderFiles`)
 or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`). Below, "write" is
@@ -67,7 +70,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import orjson
 import pyarrow as pa
@@ -371,6 +374,10 @@ class LakeIngestWorker(threading.Thread):
             for i, pid in enumerate(partitions):
                 by_partition[pid].append(i)
         for pid, (account, region, category) in cols.partition_names.items():
+            if category == "Insight":
+                self._route_insights(cols, account, region,
+                                     by_partition[pid] if by_partition is not None else range(len(seqs)))
+                continue
             if category not in INGESTED_CATEGORIES:
                 continue
             takers = [s for s in self._by_account.get(account, ()) if s.receives_from(region)]
@@ -404,6 +411,30 @@ class LakeIngestWorker(threading.Thread):
                     self._batched += 1
         if self._batched and self._oldest is None:
             self._oldest = now
+
+    def _route_insights(self, cols: EventColumns, account: str, region: str, positions: Sequence[int]) -> None:
+        """Insights events go to the Insights destination store of each enabled source store of
+        their account that receives their Region and has Insights of their insightType (AWS:
+        "Insights events are delivered to the destination event data store")."""
+        destinations: dict[str, set[str]] = {}  # destination ARN -> insight types
+        for source in self._by_account.get(account, ()):
+            if source.insights_destination and source.insight_selectors and source.receives_from(region):
+                destinations.setdefault(source.insights_destination, set()).update(
+                    s.insight_type for s in source.insight_selectors)
+        if not destinations:
+            return
+        takers = [(s, destinations[s.arn]) for s in self._by_account.get(account, ()) if s.arn in destinations]
+        for i in positions:
+            loaded = orjson.loads(cols.records[i])
+            details = loaded.get("insightDetails") if isinstance(loaded, dict) else None
+            kind = details.get("insightType") if isinstance(details, dict) else None
+            for store, kinds in takers:
+                if kind in kinds and cols.seqs[i] > self._start_seqs.get(store.id, 0):
+                    batch = self._batches.setdefault(store.id, _Batch())
+                    batch.seqs.append(cols.seqs[i])
+                    batch.raws.append(cols.records[i])
+                    batch.parsed.append(loaded)
+                    self._batched += 1
 
     def _drop_batches(self) -> None:
         self._batches.clear()

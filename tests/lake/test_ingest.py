@@ -275,3 +275,39 @@ def test_integers_beyond_64_bits_keep_their_digits(env) -> None:  # type: ignore
         assert rows[fast[0]]["apiversion"] == "18446744073709551616"
         assert rows[slow[0]]["requestparameters"] == [*params, ("f", "1.5")]
         assert '"requestParameters":{"n":18446744073709551616,"m":-9223372036854775809,' in rows[fast[0]]["eventjson"]
+
+
+def insight(kind: str, account: str = ACCOUNT, region: str = "us-east-1") -> dict[str, Any]:
+    n = len(insight.__dict__.setdefault("seen", []))
+    insight.seen.append(n)  # type: ignore[attr-defined]
+    return {"eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z", "awsRegion": region,
+            "eventID": f"11111111-0000-4000-8000-{n:012d}", "eventType": "AwsCloudTrailInsight",
+            "recipientAccountId": account, "sharedEventID": f"22222222-0000-4000-8000-{n:012d}",
+            "insightDetails": {"state": "Start", "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+                               "insightType": kind,
+                               "insightContext": {"statistics": {"baseline": {"average": 0.5}, "insight": {"average": 9.0}}}},
+            "eventCategory": "Insight"}
+
+
+def test_insights_events_go_to_the_insights_destination_of_a_source_store(env) -> None:  # type: ignore[no-untyped-def]
+    from opentrail.trails.model import InsightSelector
+
+    only_insights = selector(AdvancedFieldSelector("eventCategory", equals=("Insight",)))
+    destination = env.stores.put(eds(advanced_event_selectors=only_insights))
+    unused = env.stores.put(eds(advanced_event_selectors=only_insights))
+    source = env.stores.put(eds(multi_region_enabled=False, insight_selectors=(InsightSelector("ApiCallRateInsight"),),
+                                insights_destination=destination.arn))
+    w = env.worker()
+    w.run_once()
+    calls = ingest(env.events, insight("ApiCallRateInsight"))
+    ingest(env.events, insight("ApiErrorRateInsight"))  # the source has no error-rate Insights
+    ingest(env.events, insight("ApiCallRateInsight", region="eu-west-1"))  # a Region the source does not log
+    ingest(env.events, insight("ApiCallRateInsight", account=OTHER_ACCOUNT))
+    management = ingest(env.events, record())
+    drain(w, env.events)
+    assert ids(env.root, destination.id) == calls
+    assert ids(env.root, unused.id) == []
+    assert ids(env.root, source.id) == management
+    rows = duckdb.execute("SELECT eventcategory, insightdetails['insightType'] FROM read_parquet($f)",
+                          {"f": [str(p) for p in layout.data_files(env.root, destination.id)]}).fetchall()
+    assert rows == [("Insight", "ApiCallRateInsight")]
