@@ -171,8 +171,9 @@ def ours(params: DetectorParams) -> Detector:
     return lambda s, a, b: detect(s.minutes, s.counts, T0, a, b, params)
 
 
-def naive(k: float, quiet: int = 10) -> Detector:
-    """7-day mean + k·σ over the 7 days before each minute (upward), the same hysteresis."""
+def naive(k: float, min_count: int = 1, quiet: int = 10) -> Detector:
+    """7-day mean + k·σ over the 7 days before each minute (upward), at least ``min_count`` calls,
+    the same hysteresis."""
     def run(s: Series, a: int, b: int) -> list[Anomaly]:
         lo = a - LOOKBACK_MINUTES
         x = detector.dense(s.minutes, s.counts, lo, b)
@@ -182,7 +183,7 @@ def naive(k: float, quiet: int = 10) -> Detector:
         p = np.arange(LOOKBACK_MINUTES, len(x))
         mean = (c1[p] - c1[p - BASELINE_MINUTES]) / BASELINE_MINUTES
         sd = np.sqrt(np.maximum((c2[p] - c2[p - BASELINE_MINUTES]) / BASELINE_MINUTES - mean * mean, 0))
-        hot = p[(x[p] > mean + k * sd) & (x[p] >= 1)]
+        hot = p[(x[p] > mean + k * sd) & (x[p] >= min_count)]
         return detector.anomalies(x, hot, lo, quiet)
     return run
 
@@ -225,6 +226,8 @@ def variants() -> list[tuple[str, Detector]]:
         ("naive 7-day mean + 4σ", naive(4)),
         ("naive 7-day mean + 6σ", naive(6)),
         ("naive 7-day mean + 10σ", naive(10)),
+        ("naive 7-day mean + 6σ, ≥ 5 calls", naive(6, 5)),
+        ("naive 7-day mean + 10σ, ≥ 5 calls", naive(10, 5)),
         ("flat NB (whole days), no job guard", ours(r(d, seasonal=False, job_slack=0))),
         ("flat NB (whole days) + job guard", ours(r(d, seasonal=False))),
         ("seasonal NB, no job guard", ours(r(d, job_slack=0))),
