@@ -1,6 +1,6 @@
 """Insights detector quality: recall, precision and F1 on labelled injections into realistic traffic.
 
-    PYTHONPATH=. python bench/insights_quality.py [--series 120] [--days 35] [--seed 1]
+    PYTHONPATH=. python bench/insights_quality.py [--series 120] [--days 37] [--seed 1]
 
 CloudTrail-specific labelled data does not exist publicly (reference insights.md C.7), so this
 builds it. Series names and their mix come from the real trail logs in
@@ -278,12 +278,12 @@ def main() -> None:
     series = build(args.seed, args.series, args.days)
     kinds = Counter(s.kind for s in series)
     print(f"seed {args.seed}: {len(series)} series ({dict(kinds)}), {args.days} days each, "
-          f"{sum(len(s.windows) for s in series)} labelled windows, {sum(1 for s in series if s.jobs)} series with jobs;"
-          f" load {os.getloadavg()[0]:.2f}")
+          f"{sum(len(s.windows) for s in series)} labelled windows, "
+          f"{sum(1 for s in series if s.jobs)} series with jobs; load {os.getloadavg()[0]:.2f}")
     rows = [(name, score(series, run, args.days)) for name, run in variants()]
     labels = [k for k in rows[0][1] if k.startswith("R ")]
-    head = f"{'variant':38} {'recall':>6} {'prec':>6} {'F1':>6} {'rep':>5} {'FPjob':>5} {'FPoth':>5} " + " ".join(f"{k[2:]:>11}" for k in labels)
-    print(head)
+    print(f"{'variant':38} {'recall':>6} {'prec':>6} {'F1':>6} {'rep':>5} {'FPjob':>5} {'FPoth':>5} "
+          + " ".join(f"{k[2:]:>11}" for k in labels))
     for name, m in rows:
         print(f"{name:38} {m['recall']:6.3f} {m['precision']:6.3f} {m['f1']:6.3f} {m['reported']:5d} {m['fp_jobs']:5d} "
               f"{m['fp_other']:5d} " + " ".join(f"{m[k]:11.3f}" for k in labels))

@@ -111,7 +111,8 @@ def test_bad_params() -> None:
         detect([T], [40], H, A, A + DAY, DetectorParams(days=8))
 
 
-@pytest.mark.parametrize("k,lam,alpha", [(10, 1.0, 0.0), (10, 1.0, 0.5), (60, 20.0, 0.1), (200, 30.0, 2.0), (5, 0.01, 0.0)])
+@pytest.mark.parametrize("k,lam,alpha",
+                         [(10, 1.0, 0.0), (10, 1.0, 0.5), (60, 20.0, 0.1), (200, 30.0, 2.0), (5, 0.01, 0.0)])
 def test_log_tail_bounds_the_exact_tail(k: int, lam: float, alpha: float) -> None:
     if alpha == 0:
         terms = (j * math.log(lam) - lam - math.lgamma(j + 1) for j in range(k, k + 3000))
