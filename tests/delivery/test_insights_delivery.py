@@ -172,3 +172,99 @@ def test_crash_with_open_batches_of_both_streams_reads_the_log_again(env: Env) -
     insight_files = [k for k in env.files() if INSIGHT_KEY.fullmatch(k)]
     assert sorted(len(env.records(k)) for k in insight_files) == [1, 2]
     assert sorted(len(env.records(k)) for k in env.files() if AWS_KEY.fullmatch(k)) == [1, 1]
+
+
+def test_stock_aws_cli_validates_a_chain_with_an_insights_file(tmp_path: Any) -> None:
+    """Digests list the CloudTrail-Insight file with the Region's other log files; the stock
+    ``aws cloudtrail validate-logs`` (awscli from PyPI, moto's S3 server) finds all valid and
+    reports a modified Insights file."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import boto3
+    from botocore.config import Config
+    from moto.server import ThreadedMotoServer
+
+    from opentrail.api.app import build_app
+    from opentrail.auth.accounts import AccountStore
+    from opentrail.digests import format as F
+    from opentrail.events.record import read_record
+    from opentrail.objectstore import S3Storage
+    from opentrail.settings import Settings
+    from tests.digests.conftest import ACCOUNT as DIGEST_ACCOUNT, HOUR, T0, make_env
+    from tests.serving import free_port, serving
+
+    bucket = "insight-trail-logs"
+    arn = f"arn:aws:cloudtrail:us-east-1:{DIGEST_ACCOUNT}:trail/main"
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    moto_url = f"http://127.0.0.1:{moto_port}"
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in creds}
+    os.environ.update(creds)  # S3Storage uses the standard credential chain
+    env = None
+    accounts = AccountStore(tmp_path / "accounts.db")
+    try:
+        s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+        s3.create_bucket(Bucket=bucket)
+        env = make_env(tmp_path, storage=S3Storage(moto_url))
+        key = accounts.create_access_key(DIGEST_ACCOUNT)
+        app = build_app(settings=Settings(), store=env.store, accounts=accounts, clock=time.time, trails=env.trails,
+                        public_keys=env.keys)
+        with serving(app) as url:
+            ct = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key.access_key_id,
+                              aws_secret_access_key=key.secret_access_key, config=Config(retries={"max_attempts": 1}))
+            ct.create_trail(Name="main", S3BucketName=bucket, EnableLogFileValidation=True)
+            ct.put_insight_selectors(TrailName="main", InsightSelectors=[{"InsightType": "ApiCallRateInsight"}])
+            ct.start_logging(Name="main")
+            env.run(0)
+            series = SeriesKey(DIGEST_ACCOUNT, "us-east-1", MANAGEMENT, "ec2.amazonaws.com", "RunInstances", CALL_RATE)
+            anomaly = Anomaly(T0 // 60 + 1, T0 // 60 + 4, 0.25, 10080, 30.0, 1, 20.0)
+            events = [read_record(start_record(series, anomaly, [])), read_record(end_record(series, anomaly, []))]
+            assert env.store.append(events).accepted == 2
+            env.ingest(T0 + 10)
+            env.run(HOUR, every=60)
+            ct.stop_logging(Name="main")
+            env.run(30, every=1)
+            listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+            insight_files = [k for k in listed if "/CloudTrail-Insight/" in k]
+            assert len(insight_files) == 1 and INSIGHT_KEY.fullmatch(insight_files[0])
+            digests = [k for k in listed if "/CloudTrail-Digest/" in k]
+            files = [f["s3Object"] for d in digests for f in F.parse_digest(
+                F.gunzip_body(s3.get_object(Bucket=bucket, Key=d)["Body"].read()))["logFiles"]]
+            assert insight_files[0] in files and sorted(files) == sorted(k for k in listed if "/CloudTrail-Digest/" not in k)
+            cli_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": key.access_key_id,
+                       "AWS_SECRET_ACCESS_KEY": key.secret_access_key, "AWS_DEFAULT_REGION": "us-east-1",
+                       "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                       "AWS_ENDPOINT_URL_S3": moto_url}
+
+            def validate() -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    [str(Path(sys.executable).with_name("aws")), "cloudtrail", "validate-logs", "--trail-arn", arn,
+                     "--start-time", "2024-03-01T09:00:00Z", "--end-time", "2024-03-01T16:00:00Z", "--verbose",
+                     "--endpoint-url", url, "--region", "us-east-1"], env=cli_env, capture_output=True, text=True, timeout=120)
+
+            out = validate()
+            assert (out.returncode, out.stderr) == (0, ""), out.stdout + out.stderr
+            assert f"Log file\ts3://{bucket}/{insight_files[0]}\tvalid\n" in out.stdout
+            assert f"{len(files)}/{len(files)} log files valid" in out.stdout
+            body = s3.get_object(Bucket=bucket, Key=insight_files[0])["Body"].read()
+            s3.put_object(Bucket=bucket, Key=insight_files[0], Body=gzip.compress(gzip.decompress(body).replace(b"30.0", b"31.0")))
+            out = validate()
+            assert out.returncode == 1
+            assert f"Log file\ts3://{bucket}/{insight_files[0]}\tINVALID: hash value doesn't match\n" in out.stderr
+    finally:
+        if env is not None:
+            env.close()
+        accounts.close()
+        moto.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
