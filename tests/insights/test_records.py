@@ -19,7 +19,7 @@ from opentrail.insights.records import Attribution, end_record, event_ids, start
 from opentrail.settings import Settings
 from tests.api.conftest import ADMIN_ACCOUNT, REGION, start_server
 
-SAMPLES = Path("/work/shared/datasets/cloudtrail/aws-docs-examples")
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail" / "aws-docs-examples"
 
 SSM = SeriesKey("123456789012", "us-east-1", MANAGEMENT, "ssm.amazonaws.com", "UpdateInstanceInformation", CALL_RATE)
 # 2019-11-14T00:51:00Z, the AWS pair's Start minute
