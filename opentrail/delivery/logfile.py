@@ -9,7 +9,15 @@
     [<prefix>/]AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/
         <account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 characters>.json.gz
 
-  with the *delivery* time (UTC) in the folders and the timestamp.
+  with the *delivery* time (UTC) in the folders and the timestamp. Insights events go to their
+  own files, ``CloudTrail-Insight`` in place of ``CloudTrail`` in the folder and the name
+  (User Guide, "Working with CloudTrail Insights")::
+
+    [<prefix>/]AWSLogs/<account>/CloudTrail-Insight/<region>/<YYYY>/<MM>/<DD>/
+        <account>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<16 characters>.json.gz
+
+- A trail's files form one *stream* per Region and kind, named :func:`stream` (the Region, or
+  ``<region>/Insight``): the delivery state keeps its cursors and plans per (trail, stream).
 - A file's events are listed by sequence number as runs ``[(first, last), ...]`` of consecutive
   seqs (:func:`to_runs` / :func:`runs_to_bytes`), so a planned file can be rebuilt from the event
   store byte for byte after a crash.
@@ -53,16 +61,37 @@ def random_unique() -> str:
     return "".join(secrets.choice(UNIQUE_ALPHABET) for _ in range(UNIQUE_LENGTH))
 
 
-def log_file_key(prefix: str | None, account_id: str, region: str, delivery_time: float, unique: str) -> str:
-    """The S3 key of a log file delivered at ``delivery_time`` (epoch seconds, UTC). Raises
-    ValueError unless ``account_id`` is 12 digits and ``region`` a Region name
-    (:func:`opentrail.events.record.is_region_name`): no key is built from unchecked parts."""
-    if not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()) or not is_region_name(region):
-        raise ValueError(f"no log file key for account {account_id!r}, Region {region!r}")
+#: Log file kinds: the folder and name part of management/data event files and of Insights files.
+CLOUDTRAIL, CLOUDTRAIL_INSIGHT = "CloudTrail", "CloudTrail-Insight"
+_INSIGHT_STREAM = "/Insight"
+
+
+def stream(region: str, insight: bool = False) -> str:
+    """The name of a trail's file stream of ``region``: the Region itself for management and data
+    events (as delivery.db always had it), ``<region>/Insight`` for Insights events."""
+    return region + _INSIGHT_STREAM if insight else region
+
+
+def stream_parts(name: str) -> tuple[str, str]:
+    """(Region, kind) of a :func:`stream` name: kind :data:`CLOUDTRAIL` or :data:`CLOUDTRAIL_INSIGHT`."""
+    if name.endswith(_INSIGHT_STREAM):
+        return name[: -len(_INSIGHT_STREAM)], CLOUDTRAIL_INSIGHT
+    return name, CLOUDTRAIL
+
+
+def log_file_key(prefix: str | None, account_id: str, region: str, delivery_time: float, unique: str,
+                 kind: str = CLOUDTRAIL) -> str:
+    """The S3 key of a log file of ``kind`` (:data:`CLOUDTRAIL` or :data:`CLOUDTRAIL_INSIGHT`)
+    delivered at ``delivery_time`` (epoch seconds, UTC). Raises ValueError unless ``account_id``
+    is 12 digits, ``region`` a Region name (:func:`opentrail.events.record.is_region_name`) and
+    ``kind`` one of the two: no key is built from unchecked parts."""
+    if (not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()) or not is_region_name(region)
+            or kind not in (CLOUDTRAIL, CLOUDTRAIL_INSIGHT)):
+        raise ValueError(f"no log file key for account {account_id!r}, Region {region!r}, kind {kind!r}")
     t = time.gmtime(delivery_time)
     folders = time.strftime("%Y/%m/%d", t)
     stamp = time.strftime("%Y%m%dT%H%MZ", t)
-    key = f"AWSLogs/{account_id}/CloudTrail/{region}/{folders}/{account_id}_CloudTrail_{region}_{stamp}_{unique}.json.gz"
+    key = f"AWSLogs/{account_id}/{kind}/{region}/{folders}/{account_id}_{kind}_{region}_{stamp}_{unique}.json.gz"
     return f"{prefix}/{key}" if prefix else key
 
 

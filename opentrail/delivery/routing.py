@@ -18,6 +18,14 @@ category) partition -- :data:`NEVER`, :data:`ALWAYS` or :data:`PER_RECORD` -- an
 selection takes a backlog without parsing a record. For :data:`PER_RECORD`, :func:`raw_decider`
 first tries to answer exactly from the record's bytes (global service events, ReadWriteType,
 ExcludeManagementEventSources, advanced eventCategory/readOnly/eventSource conditions).
+
+Insights events (stored category ``Insight``) are routed apart, never by event selectors
+(CloudTrail User Guide, "Working with CloudTrail Insights": a trail logs Insights events when
+Insights are enabled on it, into its own ``CloudTrail-Insight`` files): :func:`insight_route` per
+partition and :func:`takes_insight` per record -- a trail takes an Insights event of its own
+account and of a Region it covers (home Region, or every Region when multi-Region) when one of its
+InsightSelectors names the record's ``insightDetails.insightType``. A trail without
+InsightSelectors takes none.
 """
 
 from __future__ import annotations
@@ -65,6 +73,29 @@ def partition_route(trail: Trail, account_id: str, region: str, category: str) -
             return NEVER
         return ALWAYS if trail.include_global_service_events else PER_RECORD
     return PER_RECORD
+
+
+#: The stored category of Insights events (:mod:`opentrail.events.classify`).
+INSIGHT = "Insight"
+
+
+def insight_route(trail: Trail, account_id: str, region: str) -> int:
+    """How ``trail`` decides for the Insights events stored under (``account_id``, ``region``):
+    :data:`NEVER` (another account, a Region it does not cover, or no InsightSelectors) or
+    :data:`PER_RECORD` (:func:`takes_insight`)."""
+    if account_id != trail.account_id or not trail.insight_selectors:
+        return NEVER
+    if not trail.is_multi_region_trail and region != trail.home_region:
+        return NEVER
+    return PER_RECORD
+
+
+def takes_insight(trail: Trail, parsed: dict[str, Any]) -> bool:
+    """Does ``trail`` (past :func:`insight_route`) take the Insights event ``parsed``: one of its
+    InsightSelectors has the record's ``insightDetails.insightType``."""
+    details = parsed.get("insightDetails")
+    insight_type = details.get("insightType") if isinstance(details, dict) else None
+    return isinstance(insight_type, str) and any(s.insight_type == insight_type for s in trail.insight_selectors)
 
 
 def takes_record(trail: Trail, category: str, parsed: dict[str, Any]) -> bool:

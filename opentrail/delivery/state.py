@@ -12,7 +12,9 @@ Tables:
 - ``trails (arn, read_seq)``: every selected event of the trail with seq <= read_seq is in a
   planned (or delivered) log file; a restart reads the event log again from there.
 - ``regions (arn, region, planned_seq, delivered_seq)``: per trail and Region, the events with
-  seq <= planned_seq are in planned files, those <= delivered_seq in uploaded ones.
+  seq <= planned_seq are in planned files, those <= delivered_seq in uploaded ones. ``region`` (here
+  and in ``plans``) is the file stream (:func:`.logfile.stream`): the Region for management and
+  data events, ``<region>/Insight`` for the trail's Insights events.
 - ``plans (id, arn, region, bucket, key, runs, count, through_seq, sns_topic_arn)``: a log file
   chosen (key fixed) before it is uploaded; ``runs`` lists its events by seq. Deleted once the
   upload succeeded. After a crash the same key is uploaded with the same bytes again.

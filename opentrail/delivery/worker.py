@@ -19,6 +19,15 @@ reported through ``TrailService.record_delivery`` (LatestDeliveryError is the S3
 timeout, or ``ServiceUnavailable`` when it cannot be reached; :func:`delivery_error`). After a successful upload a trail with
 an SNS topic gets a notification (:mod:`.notify`), which never blocks delivery.
 
+Insights events (stored category ``Insight``) go to a second stream per (trail, Region),
+``<region>/Insight`` (:func:`.logfile.stream`), batched, planned and uploaded exactly like the
+first -- its own planned/delivered cursors and plans in ``delivery.db``, the trail's read cursor
+shared (before the oldest unplanned event of either stream) -- into ``CloudTrail-Insight`` files,
+for trails whose InsightSelectors take them (:func:`.routing.insight_route`,
+:func:`.routing.takes_insight`); event selectors never send an Insights event to the
+``CloudTrail`` files. ``on_delivered`` is told the Region, so digests list Insights files in the
+Region's digest with the other log files.
+
 Keys are built only from checked parts: the trail's account (12 digits) and a Region that is a
 Region name (:func:`opentrail.events.record.is_region_name`). The ingest path rejects records
 with any other ``awsRegion``; events stored under such a Region before that check existed are
@@ -45,10 +54,10 @@ from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
 from ..trails.service import TrailService
 from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, fill_points, log_file_body,
-                      log_file_key, random_unique, to_runs)
+                      log_file_key, random_unique, stream, stream_parts, to_runs)
 from .marks import settled_marks
 from .notify import SnsNotifier
-from .routing import NEVER, PER_RECORD, partition_route, raw_decider, takes_record
+from .routing import INSIGHT, NEVER, PER_RECORD, insight_route, partition_route, raw_decider, takes_insight, takes_record
 from .state import DeliveryState, Mark, Plan
 
 log = logging.getLogger(__name__)
@@ -98,8 +107,9 @@ class _View:
 @dataclass(slots=True)
 class _Target:
     """A trail that may take the events of one partition in one read: ``after`` is the newest seq
-    already routed or planned for its (trail, Region) batch ``key``; ``check_marks`` when a logging
-    change falls inside the read; ``per_record`` when :func:`.routing.takes_record` decides."""
+    already routed or planned for its (trail, stream) batch ``key``; ``check_marks`` when a logging
+    change falls inside the read; ``per_record`` when :func:`.routing.takes_record` (for the
+    Insight category :func:`.routing.takes_insight`) decides."""
 
     key: tuple[str, str]
     after: int
@@ -107,6 +117,11 @@ class _Target:
     check_marks: bool
     per_record: bool
     category: str
+
+
+def _parse_insight(raw: bytes) -> None:
+    """Insights events are rare: :func:`.routing.takes_insight` decides on the parsed record."""
+    return None
 
 
 class DeliveryWorker(threading.Thread):
@@ -139,7 +154,7 @@ class DeliveryWorker(threading.Thread):
         self._pending: dict[tuple[str, str], deque[Plan]] = {}
         self._skipped: set[tuple[str, str]] = set()
         for plan in state.pending_plans():
-            if not is_region_name(plan.region):
+            if not is_region_name(stream_parts(plan.region)[0]):
                 log.warning("dropping planned log file %r of trail %s: Region %r is not a Region name",
                             plan.key, plan.arn, plan.region)
                 state.finish_plan(plan)  # never uploaded: its events were stored under a bad Region
@@ -237,11 +252,15 @@ class DeliveryWorker(threading.Thread):
             if not is_region_name(region):
                 self._skip_region(account, region)
                 continue
+            insight = category == INSIGHT
             for view in self._by_account.get(account, ()):
-                route = partition_route(view.trail, account, region, category)
+                if insight:
+                    route = insight_route(view.trail, account, region)
+                else:
+                    route = partition_route(view.trail, account, region, category)
                 if route == NEVER:
                     continue
-                key = (view.trail.arn, region)
+                key = (view.trail.arn, stream(region, insight))
                 after = max(view.seen, self._planned.get(key, 0))
                 if after >= last:
                     continue
@@ -260,7 +279,7 @@ class DeliveryWorker(threading.Thread):
                         "(stored before the ingest check; they stay in event history)", account, region)
 
     def _positions(self, cols: EventColumns, routes: dict[int, list[_Target]]) -> dict[tuple[str, str], Sequence[int]]:
-        """Per (trail, Region) batch key: the positions in ``cols`` of the events it takes, ascending."""
+        """Per (trail, stream) batch key: the positions in ``cols`` of the events it takes, ascending."""
         seqs = cols.seqs
         live = {pid: targets for pid, targets in routes.items() if targets}
         if not live:
@@ -285,10 +304,12 @@ class DeliveryWorker(threading.Thread):
             if value is None:
                 loaded = orjson.loads(records[i])
                 value = parsed[i] = loaded if isinstance(loaded, dict) else {}
+            if t.category == INSIGHT:
+                return takes_insight(t.view.trail, value)
             return takes_record(t.view.trail, t.category, value)
 
         def taken(t: _Target, found: Sequence[int]) -> list[int]:
-            quick = raw_decider(t.view.trail, t.category)
+            quick = _parse_insight if t.category == INSIGHT else raw_decider(t.view.trail, t.category)
             out = []
             for i in found:
                 answer = quick(records[i])
@@ -363,12 +384,13 @@ class DeliveryWorker(threading.Thread):
         return min([through, *firsts])
 
     def _plan(self, key: tuple[str, str], through: int, now: float) -> None:
-        arn, region = key
+        arn, name = key
+        region, kind = stream_parts(name)
         batch = self._batches.pop(key)
         trail = self._views[arn].trail
-        file_key = log_file_key(trail.s3_key_prefix, trail.account_id, region, now, self._unique())
+        file_key = log_file_key(trail.s3_key_prefix, trail.account_id, region, now, self._unique(), kind)
         read_seq = self._read_seq(arn, through)
-        plan = self._state.add_plan(arn, region, trail.s3_bucket_name, file_key, to_runs(batch.seqs),
+        plan = self._state.add_plan(arn, name, trail.s3_bucket_name, file_key, to_runs(batch.seqs),
                                     len(batch.seqs), through, trail.sns_topic_arn, read_seq)
         self._planned[key] = through
         self._read_seqs[arn] = self._saved_read_seqs[arn] = read_seq
@@ -430,7 +452,7 @@ class DeliveryWorker(threading.Thread):
                     self._trails.record_delivery(plan.arn, now, delivery_error(exc))
                     break
                 if self._on_delivered is not None:
-                    self._on_delivered(plan.arn, plan.region, plan.bucket, plan.key, body)
+                    self._on_delivered(plan.arn, stream_parts(plan.region)[0], plan.bucket, plan.key, body)
                 self._state.finish_plan(plan)
                 queue.popleft()
                 self._failures.pop(key, None)
