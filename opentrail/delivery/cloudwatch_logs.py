@@ -7,6 +7,9 @@ and log stream naming for CloudTrail"), and opentrail with it:
 - The events the trail's selectors take (:mod:`.routing`, exactly as trail delivery decides,
   global service events included only with IncludeGlobalServiceEvents) go to the trail's log
   group, each as one log event whose message is the record's JSON (its stored bytes).
+- Insights events go to the log group of the trails whose InsightSelectors have their
+  insightType (as to the trail's bucket: :func:`.routing.insight_route`; CloudTrail sends a trail's Insights
+  events to its log group too: shared/reference/insights.md, C.3).
 - Log stream ``<account>_CloudTrail_<region>`` (``region`` = the record's awsRegion): a
   multi-Region trail sends every Region's events to its one log group, one stream per Region.
   The stream is created on first use.
@@ -56,7 +59,7 @@ from .cloudwatch_logs_append import LogBatchAppender, LogEventAppender
 from .cloudwatch_logs_state import CloudWatchLogsState, LogPlan, new_batch_id
 from .logfile import to_runs
 from .marks import settled_marks
-from .routing import ALWAYS, NEVER, partition_route, raw_decider, takes_record
+from .routing import ALWAYS, INSIGHT, NEVER, insight_route, partition_route, raw_decider, takes_insight, takes_record
 from .state import DeliveryState, LogGroupMark, Mark
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,11 @@ MAX_BUFFERED_EVENTS = 100_000
 READ_LIMIT = 5000
 #: How often (clock seconds) per-trail read cursors are saved when no batch was planned.
 CHECKPOINT_EVERY_S = 1.0
+
+
+def _parse_insight(raw: bytes) -> bool | None:
+    """Insights events are decided on the parsed record (:func:`.routing.takes_insight`)."""
+    return None
 
 
 def log_stream_name(account_id: str, region: str) -> str:
@@ -281,10 +289,15 @@ class CloudWatchLogsWorker(threading.Thread):
                 if not is_region_name(region):
                     self._skip_region(account, region)
                     continue
-                route = partition_route(trail, account, region, category)
+                if category == INSIGHT:  # Insights events go where the trail's InsightSelectors say
+                    route = insight_route(trail, account, region)
+                    quick = _parse_insight
+                else:
+                    route = partition_route(trail, account, region, category)
+                    quick = None if route == ALWAYS else raw_decider(trail, category)
                 if route == NEVER:
                     continue
-                decide[pid] = (region, None if route == ALWAYS else raw_decider(trail, category), category)
+                decide[pid] = (region, quick, category)
                 by_region.setdefault(region, []).append(pid)
             start = bisect.bisect_right(seqs, view.seen)
             if not decide or start >= n:
@@ -320,7 +333,9 @@ class CloudWatchLogsWorker(threading.Thread):
                         taken = quick(raw)
                         if taken is None:
                             parsed: Any = orjson.loads(raw)
-                            taken = takes_record(trail, category, parsed if isinstance(parsed, dict) else {})
+                            parsed = parsed if isinstance(parsed, dict) else {}
+                            taken = (takes_insight(trail, parsed) if category == INSIGHT
+                                     else takes_record(trail, category, parsed))
                         if not taken:
                             continue
                     self._add(key, group, seq, raw, now)

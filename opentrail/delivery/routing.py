@@ -63,8 +63,9 @@ NEVER, ALWAYS, PER_RECORD = 0, 1, 2
 
 def partition_route(trail: Trail, account_id: str, region: str, category: str) -> int:
     """How ``trail`` decides for the events stored under (``account_id``, ``region``,
-    ``category``): :data:`NEVER`, :data:`ALWAYS` or :data:`PER_RECORD`."""
-    if account_id != trail.account_id:
+    ``category``): :data:`NEVER`, :data:`ALWAYS` or :data:`PER_RECORD`. Insights events are never
+    routed by event selectors (:func:`insight_route` decides for them)."""
+    if account_id != trail.account_id or category == "Insight":
         return NEVER
     if not trail.is_multi_region_trail and region != trail.home_region:
         return NEVER

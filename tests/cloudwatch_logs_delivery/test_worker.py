@@ -265,3 +265,28 @@ def test_a_deleted_trail_stops_sending(cwl: CwlEnv) -> None:
     w.step()
     assert cwl.event_ids() == ids(a)
     assert cwl.cwl_state.read_seqs() == {}
+
+
+def test_insights_events_go_to_the_log_group_of_trails_with_insights_of_their_type(cwl: CwlEnv) -> None:
+    from opentrail.insights.model import Anomaly, SeriesKey
+    from opentrail.insights.records import start_record
+    from opentrail.trails.model import InsightSelector
+
+    cwl.trail()  # the default selection: every management event, no Insights
+    cwl.trail("writes", group="CloudTrail/main")
+    cwl.trails.put_event_selectors(ACCOUNT, REGION, "writes", (EventSelector(read_write_type="All"),), None)
+    cwl.trails.put_insight_selectors(ACCOUNT, REGION, "writes", (InsightSelector("ApiCallRateInsight"),))
+
+    def insight(kind: str, name: str, region: str = REGION) -> dict[str, object]:
+        key = SeriesKey(ACCOUNT, region, "Management", "ec2.amazonaws.com", name, kind,
+                        "AccessDenied" if kind == "ApiErrorRateInsight" else "")
+        return start_record(key, Anomaly(28_000_000, None, 0.5, 10080, 40.0, 1, 40.0), ())
+
+    calls, errors = insight("ApiCallRateInsight", "RunInstances"), insight("ApiErrorRateInsight", "RunInstances")
+    write = record()
+    cwl.ingest(calls, errors, insight("ApiCallRateInsight", "StopInstances", region="eu-west-1"), write)
+    w = cwl.worker(interval_s=0.0)
+    w.step()
+    # "main" sends its management event; "writes" its management event and the one Insights event
+    # of its type and Region; no trail sends the error-rate Insight
+    assert sorted(cwl.event_ids()) == sorted(ids(write, write, calls))
