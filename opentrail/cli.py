@@ -234,6 +234,40 @@ def cis_setup_command(data_dir: Path, log_group: str, sns_topic: str, namespace:
     click.echo(f"{len(names)} CIS metric filters and alarms on {log_group}, notifying {sns_topic}.")
 
 
+@main.group()
+def insights() -> None:
+    """CloudTrail Insights helpers (see docs/insights.md)."""
+
+
+@insights.command("example-history")
+@click.option("--account-id", required=True, help="recipientAccountId of the records (12 digits).")
+@click.option("--region", default="us-east-1", show_default=True, help="awsRegion of the records.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The gzipped log file to write.")
+@click.option("--end", default=None, help="Time the history ends (ISO 8601, UTC); default: now.")
+@click.option("--days", type=click.IntRange(1, 60), default=8, show_default=True, help="Days of history.")
+def example_history_command(account_id: str, region: str, out: Path, end: str | None, days: int) -> None:
+    """Write a week and a day of CloudTrail history with two unusual periods in it (an
+    ApiCallRateInsight and an ApiErrorRateInsight on the last day), to import and try Insights on."""
+    from datetime import datetime, timezone
+
+    from .auth.accounts import InvalidAccountIdError, check_account_id
+    from .insights.example import write_example_history
+
+    try:
+        check_account_id(account_id)
+    except InvalidAccountIdError as exc:
+        raise click.BadParameter(str(exc), param_hint="--account-id") from None
+    try:
+        until = datetime.now(timezone.utc) if end is None else datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{end!r} is not an ISO 8601 time", param_hint="--end") from None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)
+    n = write_example_history(out, account_id, region, until, days=days)
+    click.echo(f"{n} records of account {account_id} in {region}, {days} days to {until:%Y-%m-%dT%H:%MZ}: {out}")
+
+
 def _print_progress(progress: Any) -> None:
     click.echo(f"\r{progress.render()}", nl=False, err=True)
 
