@@ -12,7 +12,8 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
    waits until it stops). It is analysed from ``analysed_until`` -- or from earlier: the
    earliest minute changed since (``dirty_from``), the start of its open anomaly, backed up to the
    start of a written anomaly that minute falls in -- up to the last closed minute, with
-   :func:`.detector.detect`.
+   :func:`.detector.detect`; past the series' newest counted minute only the first (zero) minute
+   is analysed (it ends an anomaly still open), the others once newer counts arrive.
 3. **Emit.** A new anomaly's Start (and End once it ended) are built by :mod:`.records`, committed
    to the counts store's outbox together with the anomaly (:meth:`~.counts.SqliteInsightCounts.record_events`),
    then appended to the event store (category ``Insight``; LookupEvents attributes EventId,
@@ -236,9 +237,12 @@ class InsightsWorker(threading.Thread):
         for state in self.counts.states():
             if not _watched(state.key, watches) or now - state.changed_at < self._settle_s:
                 continue
-            if state.analysed_until is not None and state.analysed_until >= closed_end and state.dirty_from is None:
+            # past its newest minute a series counts zeros: analysed up to the first of them (an
+            # anomaly still open there ends), the rest when newer counts come
+            end = min(closed_end, state.newest + 2)
+            if state.analysed_until is not None and state.analysed_until >= end and state.dirty_from is None:
                 continue
-            self._analyse_series(state, firsts[state.key.account_id, state.key.region], closed_end)
+            self._analyse_series(state, firsts[state.key.account_id, state.key.region], end)
             done += 1
         return done
 
