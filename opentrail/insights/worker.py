@@ -133,6 +133,8 @@ class InsightsWorker(threading.Thread):
         self._next_analyse = float("-inf")
         self._next_purge = clock() + purge_interval_s  # a first import is analysed before its old minutes go
         self._read = 0
+        #: series analysed by the last round
+        self.analysed = 0
         self._failing = False
 
     # --- thread ------------------------------------------------------------------------------
@@ -181,10 +183,11 @@ class InsightsWorker(threading.Thread):
         self._read = self.count_new()
         if len(self._cells) >= self._max_batched or now - self._last_flush >= self._interval_s:
             self.flush(now)
+        self.analysed = 0
         if now >= self._next_analyse:
             self.flush(now)
             self.send_outbox()
-            self.analyse(now)
+            self.analysed = self.analyse(now)
             self._next_analyse = now + self._analyse_every_s
         if now >= self._next_purge:
             self.counts.purge()
@@ -253,8 +256,8 @@ class InsightsWorker(threading.Thread):
         else:
             start = min(x for x in (state.analysed_until, state.dirty_from, state.open_start) if x is not None)
         written = self.counts.anomalies(state.id)
-        for s, e in written.items():
-            if s <= start and (e is None or start < e):
+        for s, e in written.items():  # from inside (or just after) a written anomaly: from its start
+            if s <= start and (e is None or start <= e):
                 start = s
         start = max(start, min(base, closed_end))
         if start < closed_end:
