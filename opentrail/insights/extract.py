@@ -12,9 +12,10 @@ Insights records themselves, network activity events and records without a parse
 eventSource or eventName count nowhere.
 
 **Fast path.** Most events are read-only management calls without an error. Such a record is
-skipped without a JSON parse when its bytes prove it: no ``"errorCode"`` in them (without ``\\u``
-escapes a member of that name is spelled so) and a top-level ``readOnly`` that is ``true``, proven
-by :func:`opentrail.delivery.routing._top_level_read_only` (exact; see its docstring).
+skipped without a JSON parse when its bytes prove it (:func:`skippable`): no ``"errorCode"`` in
+them and no ``"readOnly"`` followed by a false value (without ``\\u`` escapes, checked as
+:mod:`opentrail.delivery.routing` does, members of those names are spelled so). A false
+``readOnly`` nested in requestParameters only costs a parse.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ..delivery.routing import _top_level_read_only
+from ..delivery.routing import _has_unicode_escape
 from .model import CALL_RATE, DATA, ERROR_RATE, MANAGEMENT, NO_ERROR
 
 _ERROR_KEY = b'"errorCode"'
+_READ_ONLY_KEY = b'"readOnly"'
+_JSON_SPACE = b" \t\n\r"
+_BACKSLASH = 0x5C  # ``int in bytes`` is a memchr
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: eventTime's first 16 characters ("YYYY-MM-DDTHH:MM") -> epoch minute; emptied at _MINUTES_KEPT
 _MINUTES: dict[str, int] = {}
@@ -74,12 +78,34 @@ def event_minute(event_time: Any) -> int | None:
     return int((moment - _EPOCH).total_seconds()) // 60
 
 
+def _may_be_write(raw: bytes) -> bool:
+    """False only when no object member ``readOnly`` anywhere in the JSON ``raw`` can have the
+    value ``false`` or ``"false"``: each ``"readOnly"`` in the bytes is looked at, its value read
+    past the optional whitespace and ``:``. Exact when ``raw`` holds no ``\\u`` escape (checked
+    first): a member of that name is then spelled ``"readOnly"``."""
+    if _BACKSLASH in raw and _has_unicode_escape(raw):  # most records hold no backslash
+        return True
+    p = raw.find(_READ_ONLY_KEY)
+    while p >= 0:
+        p += len(_READ_ONLY_KEY)
+        value = raw[p:p + 5]
+        if value != b":true":  # compact JSON (as records are stored): decided by five bytes
+            rest = raw[p:p + 64].lstrip(_JSON_SPACE)
+            if rest[:1] == b":":
+                rest = rest[1:].lstrip(_JSON_SPACE)
+                if rest.startswith(b"false") or rest.startswith(b'"false"'):
+                    return True
+        p = raw.find(_READ_ONLY_KEY, p)
+    return False
+
+
 def skippable(raw: bytes, category: str) -> bool:
     """True when ``raw`` (a record stored with ``category``) is proven from its bytes to count in
-    no series: not a management or data event, or a read-only management event without an
-    errorCode member."""
+    no series: not a management or data event, or a management event without an ``errorCode``
+    member and without a member ``readOnly`` whose value is false (then its top-level readOnly is
+    not false either: a read-only call, or one without readOnly, neither of which counts)."""
     if category == MANAGEMENT:
-        return _ERROR_KEY not in raw and _top_level_read_only(raw) is True
+        return _ERROR_KEY not in raw and not _may_be_write(raw)
     return category != DATA
 
 

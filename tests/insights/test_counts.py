@@ -28,10 +28,20 @@ def raw(rec: dict) -> bytes:
 
 def test_read_only_calls_without_error_are_skipped_from_the_bytes() -> None:
     assert skippable(raw(record(T0, "DescribeInstances", read_only=True)), MANAGEMENT) is True
-    # a nested readOnly false does not make the call a write; a nested errorCode makes it parsed
+    # a nested readOnly false or errorCode costs a parse, and does not make the call counted
     nested = record(T0, "DescribeInstances", read_only=True, requestParameters={"readOnly": False})
-    assert skippable(raw(nested), MANAGEMENT) is True
+    assert skippable(raw(nested), MANAGEMENT) is False
     assert extract(raw(nested), ACCOUNT, "us-east-1", MANAGEMENT) == []
+    nested = record(T0, "DescribeInstances", read_only=True, requestParameters={"readOnly": True})
+    assert skippable(raw(nested), MANAGEMENT) is True
+    spaced = b'{"eventSource":"ec2.amazonaws.com","readOnly" :\n "false","eventName":"X"}'
+    assert skippable(spaced, MANAGEMENT) is False
+    escaped = b'{"eventSource":"ec2.amazonaws.com","read\\u004fnly":false,"eventName":"X"}'
+    assert skippable(escaped, MANAGEMENT) is False
+    # no readOnly at all: nothing to count
+    no_read_only = record(T0)
+    del no_read_only["readOnly"]
+    assert skippable(raw(no_read_only), MANAGEMENT) is True
     inner_error = record(T0, "DescribeInstances", read_only=True, requestParameters={"errorCode": "x"})
     assert skippable(raw(inner_error), MANAGEMENT) is False
     assert extract(raw(inner_error), ACCOUNT, "us-east-1", MANAGEMENT) == []
