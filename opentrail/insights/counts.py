@@ -19,7 +19,7 @@ Tables (all counts are calls; minutes are epoch minutes of eventTime):
 - ``regions (account_id, region, first_minute)``: the first counted minute of an account and
   Region (the detector's history start).
 - ``anomalies (series, start, end_minute)``: the anomalies whose Start event was written, and the
-  minute after their end once the End event was.
+  minute after their end once the End event was; an ended one is kept 90 days.
 - ``outbox (event_id, account_id, region, event_time, event_name, event_source, record)``:
   Insights events decided but not yet known to be in the event store. The worker commits them
   with the anomaly they write (:meth:`record_events`), appends them, then deletes them
@@ -205,6 +205,8 @@ class SqliteInsightCounts:
                         deleted += c.execute(f"DELETE FROM {table} WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
                     cutoff = min(newest - ATTR_RETENTION_MINUTES, needed)
                     deleted += c.execute("DELETE FROM attr WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
+                    deleted += c.execute("DELETE FROM anomalies WHERE series = ? AND end_minute < ?",
+                                         (sid, min(newest - RETENTION_MINUTES["h1"], needed))).rowcount
         return deleted
 
     # --- analysis state (the worker thread) --------------------------------------------------

@@ -9,7 +9,7 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
 2. **Detect**, on eventTime, for the series the :class:`InsightsScope` watches. A minute is
    *closed* once its end is ``grace_s`` in the past; a series is analysed once its closed minutes
    have not changed for ``settle_s`` (an import writes old minutes continuously: the detector
-   waits until it stops). It is analysed from ``analysed_until`` -- or from earlier: the
+   waits until it stops), or ``max_wait_s`` after its last analysis when late events keep coming. It is analysed from ``analysed_until`` -- or from earlier: the
    earliest minute changed since (``dirty_from``), the start of its open anomaly, backed up to the
    start of a written anomaly that minute falls in -- up to the last closed minute, with
    :func:`.detector.detect`; past the series' newest counted minute only the first (zero) minute
@@ -54,6 +54,9 @@ MAX_BATCHED = 200_000
 GRACE_S = 10.0
 #: Seconds a series' closed minutes must stay unchanged before it is analysed.
 SETTLE_S = 5.0
+#: ...unless it was last analysed this many seconds ago: a series that keeps receiving late events
+#: is analysed all the same (a Start then waits at most this plus ``GRACE_S``).
+MAX_WAIT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,7 @@ class InsightsWorker(threading.Thread):
     def __init__(self, event_store: EventStore, scope: InsightsScope, counts: SqliteInsightCounts | Path,
                  clock: Callable[[], float], *, interval_s: float = 1.0, read_limit: int = READ_LIMIT,
                  max_batched: int = MAX_BATCHED, grace_s: float = GRACE_S, settle_s: float = SETTLE_S,
-                 analyse_every_s: float = 1.0, poll_s: float = 0.2, purge_interval_s: float = 3600.0,
+                 max_wait_s: float = MAX_WAIT_S, analyse_every_s: float = 1.0, poll_s: float = 0.2, purge_interval_s: float = 3600.0,
                  params: detector.DetectorParams = detector.DEFAULT_PARAMS) -> None:
         super().__init__(name="opentrail-insights", daemon=True)
         self._owned = not isinstance(counts, SqliteInsightCounts)
@@ -123,6 +126,9 @@ class InsightsWorker(threading.Thread):
         self._events, self._scope, self._clock = event_store, scope, clock
         self._interval_s, self._read_limit, self._max_batched = interval_s, read_limit, max_batched
         self._grace_s, self._settle_s, self._analyse_every_s = grace_s, settle_s, analyse_every_s
+        self._max_wait_s = max_wait_s
+        #: series id -> clock seconds of its last analysis (or of when this worker first saw it)
+        self._seen: dict[int, float] = {}
         self._poll_s, self._purge_interval_s, self._params = poll_s, purge_interval_s, params
         self._stop_event = threading.Event()
         self._pos = self.counts.cursor()
@@ -238,7 +244,10 @@ class InsightsWorker(threading.Thread):
         firsts = self.counts.first_minutes()
         done = 0
         for state in self.counts.states():
-            if not _watched(state.key, watches) or now - state.changed_at < self._settle_s:
+            if not _watched(state.key, watches):
+                continue
+            waited = now - self._seen.setdefault(state.id, now)
+            if now - state.changed_at < self._settle_s and waited < self._max_wait_s:
                 continue
             # past its newest minute a series counts zeros: analysed up to the first of them (an
             # anomaly still open there ends), the rest when newer counts come
@@ -246,6 +255,7 @@ class InsightsWorker(threading.Thread):
             if state.analysed_until is not None and state.analysed_until >= end and state.dirty_from is None:
                 continue
             self._analyse_series(state, firsts[state.key.account_id, state.key.region], end)
+            self._seen[state.id] = now
             done += 1
         return done
 

@@ -53,7 +53,7 @@ def test_live_burst_gives_one_start_then_one_end(store: SqliteEventStore, tmp_pa
     clock = Clock(0)
     b = M0 + WEEK + 60  # the burst's first minute
     scope = FixedScope(Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT))
-    w = InsightsWorker(store, scope, tmp_path, clock, settle_s=5, grace_s=10)
+    w = InsightsWorker(store, scope, tmp_path, clock, settle_s=5, grace_s=10, max_wait_s=3600)
     append(store, baseline(M0, b) + [record(m * 60, "DescribeInstances", read_only=True) for m in range(M0, b, 7)])
     clock.now = b * 60 + 20  # live: during the burst's minute
     w.run_once()
@@ -178,3 +178,27 @@ def test_trail_scope() -> None:
     assert TrailInsightsScope(Trails()).watches() == [
         Watch(ACCOUNT, None, ERROR_RATE, DATA), Watch(ACCOUNT, None, ERROR_RATE, MANAGEMENT),
         Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT)]
+
+
+def test_a_series_with_late_events_all_the_time_is_analysed_after_max_wait(store: SqliteEventStore, tmp_path: Path) -> None:
+    clock = Clock(0)
+    b = M0 + WEEK + 60
+    scope = FixedScope(Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT))
+    append(store, baseline(M0, b))
+    clock.now = b * 60 + 20
+    w = InsightsWorker(store, scope, tmp_path, clock, settle_s=5, grace_s=10, max_wait_s=60)
+    w.run_once()
+    clock.now += 6
+    w.run_once()  # the import settled: analysed at b * 60 + 26
+    append(store, burst(b, 100))
+    w.run_once()
+    clock.now = (b + 1) * 60 + 10
+    for _ in range(8):  # an event of a closed minute every 2 s: never settled
+        append(store, [record((b - 5) * 60, "RunInstances", arn=CAROL)])
+        w.run_once()
+        assert insights_events(store) == []
+        clock.now += 2
+    append(store, [record((b - 5) * 60, "RunInstances", arn=CAROL)])
+    w.run_once()  # 60 s after the last analysis
+    assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60))]
+    w.close()
