@@ -17,7 +17,9 @@ In process, real parts (a :class:`~opentrail.store.sqlite.SqliteEventStore` and
    every 30 minutes on average, a few bursts) committed as an import would, then one analysis
    round over all series (``analyse``). The detector is :func:`opentrail.insights.detector.detect`
    as it is in the tree; ``--detector null`` replaces it by one that finds nothing, to time the
-   worker's own part (reading the counts, the state).
+   worker's own part (reading the counts, the state), ``--detector threshold`` by a linear one that
+   flags every minute with 20 calls or more (the bursts: the Start/End records, attributions and
+   appends timed too).
 3. **Latency** (``--latency``, about a minute of wall time): a week of baseline imported, then
    a burst in the current minute; seconds from the end of that minute until the Start event is
    in the event store (worker defaults: grace 10 s, settle 5 s, analysis every second).
@@ -33,7 +35,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -41,7 +42,6 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import orjson  # noqa: E402
 
 from bench.eventbridge_match import dataset_records  # noqa: E402
 from opentrail.events.record import read_record  # noqa: E402
@@ -157,7 +157,15 @@ def counting_cost(root: Path, events: list) -> tuple[float, float]:
     return counted / n * 1e6, read / n * 1e6
 
 
-def history(root: Path, apis: int, days: int, null_detector: bool) -> tuple[float, float, int, int]:
+def threshold_detect(minutes: Sequence[int], counts: Sequence[int], history_start: int, analyse_from: int,
+                     analyse_to: int, params: Any = None) -> list[Anomaly]:
+    """A linear stand-in: every minute with at least 20 calls is a one-minute anomaly."""
+    lo = max(analyse_from, history_start + WEEK)
+    return [Anomaly(m, m + 1 if m + 1 < analyse_to else None, 0.03, WEEK, float(n), 1, float(n))
+            for m, n in zip(minutes, counts) if n >= 20 and lo <= m < analyse_to]
+
+
+def history(root: Path, apis: int, days: int, kind: str) -> tuple[float, float, int, int]:
     """(seconds to commit the counts, seconds of the analysis round, series analysed, Insights events)."""
     data = Path(tempfile.mkdtemp(dir=root))
     store = SqliteEventStore(data / "events")
@@ -182,8 +190,10 @@ def history(root: Path, apis: int, days: int, null_detector: bool) -> tuple[floa
         rows += len(cells)
         counts.apply(cells, attrs, k + 1, now - 3600, end)
     filled = time.perf_counter() - t
-    if null_detector:
+    if kind == "null":
         detector.detect = lambda *a, **kw: []  # type: ignore[assignment]
+    elif kind == "threshold":
+        detector.detect = threshold_detect  # type: ignore[assignment]
     w = InsightsWorker(store, Scope(Watch(ACCOUNT, None, CALL_RATE, MANAGEMENT)), counts, time.time)
     t = time.perf_counter()
     analysed = w.analyse(now)
@@ -232,7 +242,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--apis", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--detector", choices=("tree", "null"), default="tree")
+    parser.add_argument("--detector", choices=("tree", "null", "threshold"), default="tree")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
@@ -248,7 +258,7 @@ def main() -> None:
                 appended, caught = ingest(root, events, on)
                 extra = f", worker committed the last event after {caught:.2f} s ({len(events) / caught:,.0f} events/s)" if on else ""
                 print(f"   Insights {'on ' if on else 'off'}: appended in {appended:.2f} s = {len(events) / appended:,.0f} events/s{extra}")
-        filled, took, analysed, n = history(root, args.apis, args.days, args.detector == "null")
+        filled, took, analysed, n = history(root, args.apis, args.days, args.detector)
         print(f"2. {args.days} days of history for {args.apis} APIs (committed in {filled:.1f} s): one analysis round "
               f"of {analysed} series in {took:.1f} s, {n} Insights events (detector: {args.detector})")
         if args.latency:

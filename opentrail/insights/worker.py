@@ -16,7 +16,8 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
    is analysed (it ends an anomaly still open), the others once newer counts arrive.
 3. **Emit.** A new anomaly's Start (and End once it ended) are built by :mod:`.records`, committed
    to the counts store's outbox together with the anomaly (:meth:`~.counts.SqliteInsightCounts.record_events`),
-   then appended to the event store (category ``Insight``; LookupEvents attributes EventId,
+   then appended to the event store at the end of the round (or every :data:`OUTBOX_BATCH` events;
+   category ``Insight``; LookupEvents attributes EventId,
    EventName, EventSource) and removed from the outbox. Event IDs are deterministic
    (:func:`.records.event_ids`), so an event appended again after a crash is a duplicate the
    store skips; an anomaly whose Start was written always gets its End, also when re-analysis no
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 READ_LIMIT = 20_000
 #: At most this many counted (series, minute) cells in memory before a flush.
 MAX_BATCHED = 200_000
+#: Insights events committed to the outbox before they are appended together (else at the end of
+#: the analysis round).
+OUTBOX_BATCH = 200
 #: Seconds after its end before a minute is analysed (late events of a live minute still arrive).
 GRACE_S = 10.0
 #: Seconds a series' closed minutes must stay unchanged before it is analysed.
@@ -129,6 +133,8 @@ class InsightsWorker(threading.Thread):
         self._max_wait_s = max_wait_s
         #: series id -> clock seconds of its last analysis (or of when this worker first saw it)
         self._seen: dict[int, float] = {}
+        #: events put in the outbox since it was last sent
+        self._pending = 0
         self._poll_s, self._purge_interval_s, self._params = poll_s, purge_interval_s, params
         self._stop_event = threading.Event()
         self._pos = self.counts.cursor()
@@ -257,6 +263,7 @@ class InsightsWorker(threading.Thread):
             self._analyse_series(state, firsts[state.key.account_id, state.key.region], end)
             self._seen[state.id] = now
             done += 1
+        self.send_outbox()
         return done
 
     def _analyse_series(self, state: SeriesState, history_start: int, closed_end: int) -> None:
@@ -305,7 +312,9 @@ class InsightsWorker(threading.Thread):
             events.append(self._outgoing(key, end_id, anomaly.end, records.end_record(key, anomaly, attributions)))
         self.counts.record_events(state.id, anomaly.start, anomaly.end, events)
         written[anomaly.start] = anomaly.end
-        self.send_outbox()
+        self._pending += len(events)
+        if self._pending >= OUTBOX_BATCH:
+            self.send_outbox()
 
     @staticmethod
     def _outgoing(key: SeriesKey, event_id: str, minute: int, record: dict[str, Any]) -> Outgoing:
@@ -321,6 +330,7 @@ class InsightsWorker(threading.Thread):
 
     def send_outbox(self) -> int:
         """Append the outbox's events to the event store, then forget them; returns how many."""
+        self._pending = 0
         waiting = self.counts.outbox()
         if not waiting:
             return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from opentrail.store.sqlite import SqliteEventStore
 
-from .counts_fixtures import T0, append, insights_events, record
+from .counts_fixtures import T0, append, insights_events, iso, record
 
 REPO = Path(__file__).resolve().parents[2]
 WEEK = 7 * 1440
@@ -96,7 +96,6 @@ def test_no_duplicate_and_no_start_without_end_across_kill_9(tmp_path: Path) -> 
     assert all(s == ["Start", "End"] for s in states.values()), states
     starts = {(e["insightDetails"]["eventName"], e["insightDetails"]["insightType"], e["eventTime"])
               for e in events if e["insightDetails"]["state"] == "Start"}
-    from .counts_fixtures import iso
     for k, name in enumerate(APIS):
         kind = "ApiErrorRateInsight" if k % 2 else "ApiCallRateInsight"
         assert {(name, kind, iso(b * 60)) for b in bursts[name]} <= starts
