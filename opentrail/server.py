@@ -284,6 +284,16 @@ def start_lake_ingest(settings: Settings, store: object, lake_stores: object, fi
     return worker
 
 
+def start_insights(data_dir: Path, store: object, trails: object) -> object:
+    """The running Insights worker (:class:`opentrail.insights.worker.InsightsWorker`): counts the
+    event log into ``<data-dir>/insights.db`` and writes Insights events for the trails' selectors."""
+    from .insights.worker import InsightsWorker, TrailInsightsScope
+
+    worker = InsightsWorker(store, TrailInsightsScope(trails), data_dir, time.time)  # type: ignore[arg-type]
+    worker.start()
+    return worker
+
+
 def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
     """The Lake import manager (:class:`opentrail.lake.imports.ImportManager`) of ``lake``, its
     thread started (imports left running by the previous run resume); set as ``lake.imports``.
@@ -425,6 +435,7 @@ def run_server(settings: Settings) -> None:
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
+    insights = None
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
@@ -448,6 +459,7 @@ def run_server(settings: Settings) -> None:
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
+        insights = start_insights(data_dir, store, trails)
         monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
         event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
         server.run(sockets=[sock])
@@ -467,6 +479,7 @@ def run_server(settings: Settings) -> None:
         if lake_imports is not None:
             lake_imports.close()  # type: ignore[attr-defined]
         stop_lake_ingest(lake_ingest)
+        stop_lake_ingest(insights)  # the same stop and join
         monitoring.close()
         queries.close()
         notifier.close()
