@@ -42,6 +42,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from ..state_db import ThreadReaders, immediate_transaction, open_state_db
 from .model import SeriesKey
+from .detector import LOOKBACK_MINUTES
 
 #: File name under the data directory.
 INSIGHTS_DB = "insights.db"
@@ -198,8 +199,8 @@ class SqliteInsightCounts:
             rows = self._conn.execute("SELECT id, newest, dirty_from, analysed_until, open_start FROM series").fetchall()
             with immediate_transaction(self._conn) as c:
                 for sid, newest, dirty_from, analysed_until, open_start in rows:
-                    # the detector's next look starts at min(dirty_from, analysed_until) and reads a baseline before it
-                    needed = min(x for x in (dirty_from, analysed_until, open_start, newest) if x is not None) - 7 * DAY - 1
+                    # the detector's next look starts at min(dirty_from, analysed_until) and reads LOOKBACK_MINUTES before it
+                    needed = min(x for x in (dirty_from, analysed_until, open_start, newest) if x is not None) - LOOKBACK_MINUTES - 1
                     for table, keep in RETENTION_MINUTES.items():
                         cutoff = newest - keep if table != "m1" else min(newest - keep, needed)
                         deleted += c.execute(f"DELETE FROM {table} WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount

@@ -255,9 +255,9 @@ class InsightsWorker(threading.Thread):
             waited = now - self._seen.setdefault(state.id, now)
             if now - state.changed_at < self._settle_s and waited < self._max_wait_s:
                 continue
-            # past its newest minute a series counts zeros: analysed up to the first of them (an
-            # anomaly still open there ends), the rest when newer counts come
-            end = min(closed_end, state.newest + 2)
+            # past its newest minute a series counts zeros: analysed up to the quiet minutes that end
+            # an anomaly still open there, the rest when newer counts come
+            end = min(closed_end, state.newest + self._params.quiet_minutes + 1)
             if state.analysed_until is not None and state.analysed_until >= end and state.dirty_from is None:
                 continue
             self._analyse_series(state, firsts[state.key.account_id, state.key.region], end)
@@ -278,7 +278,7 @@ class InsightsWorker(threading.Thread):
                 start = s
         start = max(start, min(base, closed_end))
         if start < closed_end:
-            minutes, counts = self.counts.minute_counts(state.id, start - detector.BASELINE_MINUTES, closed_end)
+            minutes, counts = self.counts.minute_counts(state.id, start - detector.LOOKBACK_MINUTES, closed_end)
             found = detector.detect(minutes, counts, history_start, start, closed_end, self._params)
             found_starts = {a.start for a in found}
             if state.open_start is not None and state.open_start not in found_starts:

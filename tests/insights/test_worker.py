@@ -193,12 +193,12 @@ def test_a_series_with_late_events_all_the_time_is_analysed_after_max_wait(store
     append(store, burst(b, 100))
     w.run_once()
     clock.now = (b + 1) * 60 + 10
-    for _ in range(8):  # an event of a closed minute every 2 s: never settled
-        append(store, [record((b - 5) * 60, "RunInstances", arn=CAROL)])
+    for i in range(8):  # an event of a closed minute every 2 s: never settled
+        append(store, [record((b - 5 - 10 * i) * 60, "RunInstances", arn=CAROL)])
         w.run_once()
         assert insights_events(store) == []
         clock.now += 2
-    append(store, [record((b - 5) * 60, "RunInstances", arn=CAROL)])
+    append(store, [record((b - 85) * 60, "RunInstances", arn=CAROL)])
     w.run_once()  # 60 s after the last analysis
     assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60))]
     w.close()
