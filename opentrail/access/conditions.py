@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from .patterns import ContextLookup, Pattern
@@ -51,6 +52,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> float | None:
     """Epoch seconds of an ISO 8601 date/time (``2026-12-02``, ``2026-12-02T17:00:00Z``, with
     offset or fraction) or of an epoch-seconds number; ``None`` when neither. A time without zone
@@ -95,6 +97,8 @@ class Condition:
     key: str
     values: tuple[str, ...]
     _test: Callable[[str, ContextLookup], bool]
+    #: equal for conditions that are written the same (a request memoises results by it)
+    cache_id: int
 
     def evaluate(self, ctx: ContextLookup) -> bool:
         """The condition's truth for the request ``ctx`` (see the module docstring)."""
@@ -208,6 +212,10 @@ def parse_operator(name: str) -> tuple[str, str | None, bool]:
     return base, set_op, if_exists
 
 
+#: condition spelling -> small integer (grows with the distinct conditions ever parsed)
+_IDS: dict[tuple[object, ...], int] = {}
+
+
 def parse_condition_block(block: Any, variables: bool) -> tuple[Condition, ...]:
     """Compile a statement's ``Condition`` object: ``{operator: {key: value | [values]}}``.
     ``variables``: substitute ``${...}`` (Version 2012-10-17). Raises ConditionSyntaxError."""
@@ -225,6 +233,8 @@ def parse_condition_block(block: Any, variables: bool) -> tuple[Condition, ...]:
             if not items:
                 raise ConditionSyntaxError("no condition values")
             values = tuple(_value_text(v) for v in items)
+            ident = (base, set_op, if_exists, key.lower(), values, variables)
+            cache_id = _IDS.setdefault(ident, len(_IDS))
             out.append(Condition(op_name, base, set_op, if_exists, OPERATORS[base], key.lower(),
-                                 values, _make_test(base, values, variables)))
+                                 values, _make_test(base, values, variables), cache_id))
     return tuple(out)

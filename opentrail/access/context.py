@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, Mapping, Sequence, Union
+from functools import lru_cache
+from typing import Callable, Literal, Mapping, Sequence, Union
 
 __all__ = ["Principal", "Request", "RequestContext", "ContextValue"]
 
@@ -90,6 +91,7 @@ class Request:
         return self.resource_account is not None and self.resource_account != self.principal.account
 
 
+@lru_cache(maxsize=64)
 def _iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -104,45 +106,60 @@ def _text(v: ContextValue) -> tuple[str, ...]:
     return tuple(str(x) for x in v)
 
 
-class RequestContext:
-    """The condition keys of one :class:`Request`, built once (lower-case names -> values)."""
+def _principal_arn(r: Request) -> ContextValue | None:
+    p = r.principal
+    return p.role_arn if p.type == "assumed_role" and p.role_arn else p.arn
 
-    __slots__ = ("request", "_keys")
+
+#: Derived global keys: lower-case name -> value from the request (None: key absent).
+_DERIVED: dict[str, Callable[[Request], "ContextValue | None"]] = {
+    "aws:principalarn": _principal_arn,
+    "aws:principalaccount": lambda r: r.principal.account,
+    "aws:principaltype": lambda r: _TYPE_NAMES[r.principal.type],
+    "aws:principalorgid": lambda r: r.principal.org_id,
+    "aws:principalisawsservice": lambda r: "false",
+    "aws:userid": lambda r: r.principal.userid or (r.principal.account if r.principal.type == "root" else None),
+    "aws:username": lambda r: r.principal.username if r.principal.type == "user" else None,
+    "aws:currenttime": lambda r: _iso(r.now),
+    "aws:epochtime": lambda r: str(int(r.now.timestamp())),
+    "aws:sourceip": lambda r: r.source_ip,
+    "aws:securetransport": lambda r: r.secure_transport,
+    "aws:requestedregion": lambda r: r.requested_region,
+    "aws:multifactorauthpresent": lambda r: r.mfa_present,
+    "aws:multifactorauthage": lambda r: r.mfa_age_s,
+    "aws:tokenissuetime": lambda r: _iso(r.token_issue_time) if r.token_issue_time else None,
+    "aws:resourceaccount": lambda r: r.resource_account or r.principal.account,
+}
+_TAG = "aws:principaltag/"
+
+
+class RequestContext:
+    """The condition keys of one :class:`Request` (lower-case names -> values), derived on first
+    use; ``memo`` keeps condition results for this request (see ``Statement.conditions_hold``)."""
+
+    __slots__ = ("request", "_keys", "_tags", "memo")
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        p = request.principal
-        keys: dict[str, tuple[str, ...]] = {
-            "aws:principalarn": (p.role_arn if p.type == "assumed_role" and p.role_arn else p.arn,),
-            "aws:principalaccount": (p.account,),
-            "aws:principaltype": (_TYPE_NAMES[p.type],),
-            "aws:userid": (p.userid or p.account,) if (p.userid or p.type == "root") else (),
-            "aws:currenttime": (_iso(request.now),),
-            "aws:epochtime": (str(int(request.now.timestamp())),),
-            "aws:principalisawsservice": ("false",),
-        }
-        if not keys["aws:userid"]:
-            del keys["aws:userid"]
-        if p.type == "user" and p.username:
-            keys["aws:username"] = (p.username,)
-        if p.org_id:
-            keys["aws:principalorgid"] = (p.org_id,)
-        for k, v in p.tags.items():
-            keys["aws:principaltag/" + k.lower()] = (v,)
-        optional: dict[str, ContextValue | None] = {
-            "aws:sourceip": request.source_ip, "aws:securetransport": request.secure_transport,
-            "aws:requestedregion": request.requested_region,
-            "aws:multifactorauthpresent": request.mfa_present, "aws:multifactorauthage": request.mfa_age_s,
-            "aws:tokenissuetime": _iso(request.token_issue_time) if request.token_issue_time else None,
-            "aws:resourceaccount": request.resource_account or p.account,
-        }
-        for k, v in optional.items():
-            if v is not None:
-                keys[k] = _text(v)
-        for k, v in request.context.items():
-            keys[k.lower()] = _text(v)
-        self._keys = keys
+        self._keys: dict[str, tuple[str, ...] | None] = {k.lower(): _text(v) for k, v in request.context.items()}
+        self._tags: dict[str, str] | None = None
+        self.memo: dict[int, bool] = {}
 
     def values(self, key: str) -> tuple[str, ...] | None:
         """Values of ``key`` (lower case); ``None`` when absent."""
-        return self._keys.get(key)
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        found: tuple[str, ...] | None = None
+        derive = _DERIVED.get(key)
+        if derive is not None:
+            v = derive(self.request)
+            found = None if v is None else _text(v)
+        elif key.startswith(_TAG):
+            if self._tags is None:
+                self._tags = {k.lower(): v for k, v in self.request.principal.tags.items()}
+            tag = self._tags.get(key[len(_TAG):])
+            found = None if tag is None else (tag,)
+        self._keys[key] = found
+        return found

@@ -88,20 +88,25 @@ class Decision:
         return self.statement.sid if self.statement else None
 
 
+#: (Deny statements, Allow statements) of one policy group that cover one action
+Split = tuple[Candidates, Candidates]
+
+
 @dataclass
 class _View:
-    scps: tuple[Candidates, ...]
-    rcps: tuple[Candidates, ...]
-    resource: Candidates
-    identity: Candidates
-    boundary: Candidates
-    session: Candidates
+    scps: tuple[Split, ...]
+    rcps: tuple[Split, ...]
+    resource: Split
+    identity: Split
+    boundary: Split
+    session: Split
     has_boundary: bool
     has_session: bool
 
 
-def _covering(policies: tuple[Policy, ...], action: str) -> Candidates:
-    return tuple((p, s) for p in policies for s in p.statements if s.matches_action(action))
+def _covering(policies: tuple[Policy, ...], action: str) -> Split:
+    found = [(p, s) for p in policies for s in p.statements if s.matches_action(action)]
+    return (tuple(c for c in found if c[1].effect == "Deny"), tuple(c for c in found if c[1].effect == "Allow"))
 
 
 @dataclass
@@ -157,50 +162,57 @@ def _not_principal_excludes(spec: PrincipalSpec, principal: Principal) -> bool:
     return principal.type != "assumed_role" or principal.role_arn in spec.aws
 
 
-def _applies(s: Statement, resource: str, ctx: RequestContext, principal: Principal | None) -> str | None:
-    """None when ``s`` does not apply; else how the principal matched (``"any"`` without one)."""
-    how = "any"
-    if principal is not None and s.principal is not None:
-        if s.not_principal:
-            if _not_principal_excludes(s.principal, principal):
-                return None
-        else:
-            matched = principal_match(s.principal, principal)
-            if matched is None:
-                return None
-            how = matched
-    if not s.matches_resource(resource, ctx) or not s.conditions_hold(ctx):
-        return None
-    return how
-
-
-def _first(cands: Candidates, effect: str, resource: str, ctx: RequestContext,
-           principal: Principal | None = None) -> tuple[Policy, Statement, str] | None:
+def _first(cands: Candidates, resource: str, ctx: RequestContext) -> tuple[Policy, Statement] | None:
+    """The first statement of ``cands`` whose Resource and Condition apply."""
     for p, s in cands:
-        if s.effect == effect:
-            how = _applies(s, resource, ctx, principal)
-            if how is not None:
-                return p, s, how
+        if (s.resources is None or s.matches_resource(resource, ctx)) and (not s.conditions or s.conditions_hold(ctx)):
+            return p, s
+    return None
+
+
+def _first_resource(cands: Candidates, resource: str, ctx: RequestContext,
+                    principal: Principal) -> tuple[Policy, Statement, str] | None:
+    """As :func:`_first` for a resource-based policy, whose statements also name principals; the
+    third item says how the principal matched (see :func:`principal_match`)."""
+    for p, s in cands:
+        how = "everyone"
+        if s.principal is not None:
+            if s.not_principal:
+                if _not_principal_excludes(s.principal, principal):
+                    continue
+            else:
+                matched = principal_match(s.principal, principal)
+                if matched is None:
+                    continue
+                how = matched
+        if s.matches_resource(resource, ctx) and s.conditions_hold(ctx):
+            return p, s, how
     return None
 
 
 def _decide(request: Request, view: _View, resource: str, ctx: RequestContext) -> Decision:
     principal = request.principal
-    groups = [(SCP, c) for c in view.scps] + [(RCP, c) for c in view.rcps]
-    groups.append((RESOURCE, view.resource))
-    if principal.type != "root":  # no identity policy, boundary or session applies to root
-        groups += [(IDENTITY, view.identity), (BOUNDARY, view.boundary), (SESSION, view.session)]
-    for ptype, cands in groups:
-        hit = _first(cands, "Deny", resource, ctx, principal if ptype == RESOURCE else None)
-        if hit:
-            return Decision("ExplicitDeny", ptype, resource, hit[0], hit[1])
+    not_root = principal.type != "root"  # no identity policy, boundary or session applies to root
+    for ptype, levels in ((SCP, view.scps), (RCP, view.rcps)):
+        for denies, _ in levels:
+            hit = _first(denies, resource, ctx)
+            if hit:
+                return Decision("ExplicitDeny", ptype, resource, hit[0], hit[1])
+    rhit = _first_resource(view.resource[0], resource, ctx, principal)
+    if rhit:
+        return Decision("ExplicitDeny", RESOURCE, resource, rhit[0], rhit[1])
+    if not_root:
+        for ptype, (denies, _) in ((IDENTITY, view.identity), (BOUNDARY, view.boundary), (SESSION, view.session)):
+            hit = _first(denies, resource, ctx)
+            if hit:
+                return Decision("ExplicitDeny", ptype, resource, hit[0], hit[1])
     for ptype, levels in ((RCP, view.rcps), (SCP, view.scps)):
-        for level in levels:
-            if not _first(level, "Allow", resource, ctx):
+        for _, allows in levels:
+            if not _first(allows, resource, ctx):
                 return Decision("ImplicitDeny", ptype, resource)
-    res = _first(view.resource, "Allow", resource, ctx, principal)
+    res = _first_resource(view.resource[1], resource, ctx, principal)
     cross = request.cross_account
-    if principal.type == "root":
+    if not not_root:
         if not cross:
             return Decision("Allow", None, resource)
         if res:
@@ -210,18 +222,19 @@ def _decide(request: Request, view: _View, resource: str, ctx: RequestContext) -
         direct = res[2] in ("exact", "everyone") and principal.type in ("user", "assumed_role")
         if direct:
             return Decision("Allow", RESOURCE, resource, res[0], res[1])
-    allow = _first(view.identity, "Allow", resource, ctx)
+    allow: tuple[Policy, Statement] | None = _first(view.identity[1], resource, ctx)
+    by_resource = False
     if allow is None and res and not cross and res[2] in ("role", "exact", "everyone"):
-        allow = res
+        allow, by_resource = (res[0], res[1]), True
     if allow is None:
         return Decision("ImplicitDeny", IDENTITY, resource)
-    if view.has_boundary and not _first(view.boundary, "Allow", resource, ctx):
+    if view.has_boundary and not _first(view.boundary[1], resource, ctx):
         return Decision("ImplicitDeny", BOUNDARY, resource)
-    if view.has_session and not _first(view.session, "Allow", resource, ctx):
+    if view.has_session and not _first(view.session[1], resource, ctx):
         return Decision("ImplicitDeny", SESSION, resource)
     if cross and not res:
         return Decision("ImplicitDeny", RESOURCE, resource)
-    return Decision("Allow", IDENTITY if allow is not res else RESOURCE, resource, allow[0], allow[1])
+    return Decision("Allow", RESOURCE if by_resource else IDENTITY, resource, allow[0], allow[1])
 
 
 def evaluate(request: Request, policies: PolicySet | CompiledPolicySet) -> Decision:

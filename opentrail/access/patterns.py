@@ -148,7 +148,7 @@ class Pattern:
     """One pattern of ``kind`` ``"action"``, ``"resource"``, ``"arn"`` or ``"string"``, compiled at parse time when it
     holds no variables. ``match(value, ctx)`` is a full match."""
 
-    __slots__ = ("text", "kind", "ignore_case", "_template", "_exact", "_regex", "_any")
+    __slots__ = ("text", "kind", "ignore_case", "_template", "_exact", "_regex", "_any", "_by_values")
 
     def __init__(self, text: str, kind: str, variables: bool = False, ignore_case: bool = False) -> None:
         self.text = text
@@ -158,6 +158,8 @@ class Pattern:
         self._any = text == "*" and len(self._template) == 1
         self._exact: str | None = None
         self._regex: re.Pattern[str] | None = None
+        #: compiled regexes of this variable pattern per tuple of substituted values
+        self._by_values: dict[tuple[str, ...], re.Pattern[str]] = {}
         if len(self._template) == 1 and not isinstance(self._template[0], Var):
             only = self._template[0]
             literal = isinstance(only, _Literal)
@@ -180,16 +182,24 @@ class Pattern:
             return self._regex.fullmatch(value) is not None
         if ctx is None:
             return False
-        parts: list[tuple[str, bool]] = []
+        resolved: list[str] = []
         for p in self._template:
             if isinstance(p, Var):
-                resolved = p.resolve(ctx)
-                if resolved is None:
+                r = p.resolve(ctx)
+                if r is None:
                     return False
-                parts.append((resolved, True))
-            else:
-                parts.append((str(p), isinstance(p, _Literal)))
-        return _compile(_translate(parts, self.kind), self.ignore_case).fullmatch(value) is not None
+                resolved.append(r)
+        key = tuple(resolved)
+        regex = self._by_values.get(key)
+        if regex is None:
+            it = iter(resolved)
+            parts = [(next(it), True) if isinstance(p, Var) else (str(p), isinstance(p, _Literal))
+                     for p in self._template]
+            regex = _compile(_translate(parts, self.kind), self.ignore_case)
+            if len(self._by_values) >= 256:
+                self._by_values.clear()
+            self._by_values[key] = regex
+        return regex.fullmatch(value) is not None
 
     def resolve_literal(self, ctx: ContextLookup | None) -> str | None:
         """The pattern's text with variables substituted and wildcards kept as characters (for the

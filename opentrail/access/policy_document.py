@@ -98,19 +98,35 @@ class Statement:
 
     def matches_action(self, action: str) -> bool:
         """``action`` (any case) is covered by Action, or not covered by NotAction."""
-        hit = any(p.match(action) for p in self.actions)
-        return hit != self.not_action
+        for p in self.actions:
+            if p.match(action):
+                return not self.not_action
+        return self.not_action
 
     def matches_resource(self, resource: str, ctx: ContextLookup) -> bool:
         """``resource`` (an ARN or ``*``) is covered by Resource, or not by NotResource."""
         if self.resources is None:
             return True
-        hit = any(p.match(resource, ctx) for p in self.resources)
-        return hit != self.not_resource
+        for p in self.resources:
+            if p.match(resource, ctx):
+                return not self.not_resource
+        return self.not_resource
 
     def conditions_hold(self, ctx: ContextLookup) -> bool:
-        """Every condition is true (operators and keys are ANDed)."""
-        return all(c.evaluate(ctx) for c in self.conditions)
+        """Every condition is true (operators and keys are ANDed). Results are memoised in
+        ``ctx.memo`` when the context has one (one request: the same condition, same answer)."""
+        memo: dict[int, bool] | None = getattr(ctx, "memo", None)
+        for c in self.conditions:
+            if memo is None:
+                if not c.evaluate(ctx):
+                    return False
+                continue
+            hit = memo.get(c.cache_id)
+            if hit is None:
+                hit = memo[c.cache_id] = c.evaluate(ctx)
+            if not hit:
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
