@@ -100,25 +100,54 @@ class Condition:
     #: equal for conditions that are written the same (a request memoises results by it)
     cache_id: int
 
+    #: the compiled form of :meth:`evaluate`
+    fn: Callable[[ContextLookup], bool]
+
     def evaluate(self, ctx: ContextLookup) -> bool:
         """The condition's truth for the request ``ctx`` (see the module docstring)."""
-        found = ctx.values(self.key)
-        if self.base == "Null":
-            absent = not found
-            return any((v.lower() == "true") == absent for v in self.values)
+        return self.fn(ctx)
+
+
+def _compile_eval(base: str, set_op: str | None, if_exists: bool, negated: bool, key: str,
+                  values: tuple[str, ...], test: Callable[[str, ContextLookup], bool],
+                  fixed: frozenset[str] | None) -> Callable[[ContextLookup], bool]:
+    """One closure per condition: the rules of the module docstring, with the lookups bound."""
+    if base == "Null":
+        wants_absent = frozenset((v.lower() == "true") for v in values)
+        return lambda ctx: (not ctx.values(key)) in wants_absent
+    if set_op == "ForAllValues":
+        def for_all(ctx: ContextLookup) -> bool:
+            found = ctx.values(key)
+            return not found or all(test(v, ctx) != negated for v in found)
+        return for_all
+    if set_op == "ForAnyValue":
+        def for_any(ctx: ContextLookup) -> bool:
+            found = ctx.values(key)
+            if not found:
+                return if_exists
+            return any(test(v, ctx) != negated for v in found)
+        return for_any
+    missing = if_exists or negated
+    if fixed is not None:  # exact strings, no variables: a set lookup
+        def exact(ctx: ContextLookup) -> bool:
+            found = ctx.values(key)
+            if not found:
+                return missing
+            for v in found:
+                if v in fixed:
+                    return not negated
+            return negated
+        return exact
+
+    def plain(ctx: ContextLookup) -> bool:
+        found = ctx.values(key)
         if not found:
-            if self.set_op == "ForAllValues" or self.if_exists:
-                return True
-            if self.set_op == "ForAnyValue":
-                return False
-            return self.negated
-        test = self._test
-        if self.set_op == "ForAllValues":
-            return all(test(v, ctx) != self.negated for v in found)
-        if self.set_op == "ForAnyValue":
-            return any(test(v, ctx) != self.negated for v in found)
-        hit = any(test(v, ctx) for v in found)
-        return not hit if self.negated else hit
+            return missing
+        for v in found:
+            if test(v, ctx):
+                return not negated
+        return negated
+    return plain
 
 
 def _string_test(base: str, values: tuple[str, ...], variables: bool) -> Callable[[str, ContextLookup], bool]:
@@ -235,6 +264,11 @@ def parse_condition_block(block: Any, variables: bool) -> tuple[Condition, ...]:
             values = tuple(_value_text(v) for v in items)
             ident = (base, set_op, if_exists, key.lower(), values, variables)
             cache_id = _IDS.setdefault(ident, len(_IDS))
+            test = _make_test(base, values, variables)
+            fixed = None
+            if base in ("StringEquals", "StringNotEquals") and not (variables and any("${" in v for v in values)):
+                fixed = frozenset(values)
+            fn = _compile_eval(base, set_op, if_exists, OPERATORS[base], key.lower(), values, test, fixed)
             out.append(Condition(op_name, base, set_op, if_exists, OPERATORS[base], key.lower(),
-                                 values, _make_test(base, values, variables), cache_id))
+                                 values, test, cache_id, fn))
     return tuple(out)

@@ -118,12 +118,12 @@ class Statement:
         memo: dict[int, bool] | None = getattr(ctx, "memo", None)
         for c in self.conditions:
             if memo is None:
-                if not c.evaluate(ctx):
+                if not c.fn(ctx):
                     return False
                 continue
             hit = memo.get(c.cache_id)
             if hit is None:
-                hit = memo[c.cache_id] = c.evaluate(ctx)
+                hit = memo[c.cache_id] = c.fn(ctx)
             if not hit:
                 return False
         return True
