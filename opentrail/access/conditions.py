@@ -172,7 +172,10 @@ def _string_test(base: str, values: tuple[str, ...], variables: bool) -> Callabl
     return test
 
 
-def _ordered_test(base: str, values: tuple[str, ...], parse: Callable[[str], float | None]) -> Callable[[str, ContextLookup], bool]:
+_Test = Callable[[str, ContextLookup], bool]
+
+
+def _ordered_test(base: str, values: tuple[str, ...], parse: Callable[[str], float | None]) -> _Test:
     family = "Numeric" if base.startswith("Numeric") else "Date"
     cmp = _COMPARE[base[len(family):]]
     bounds = [b for b in (parse(v) for v in values) if b is not None]

@@ -55,7 +55,8 @@ class Principal:
     @classmethod
     def user(cls, account: str, name: str, path: str = "/", **kw: object) -> "Principal":
         """IAM user ``name`` at ``path`` in ``account``."""
-        return cls(f"arn:aws:iam::{account}:user{path}{name}", account, "user", username=name, **kw)  # type: ignore[arg-type]
+        arn = f"arn:aws:iam::{account}:user{path}{name}"
+        return cls(arn, account, "user", username=name, **kw)  # type: ignore[arg-type]
 
     @classmethod
     def role_session(cls, account: str, role: str, session: str, path: str = "/", **kw: object) -> "Principal":

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opentrail.access import (
     BOUNDARY, IDENTITY, RCP, RESOURCE, SCP, SESSION, CompiledPolicySet, Decision, PolicySet,
@@ -318,3 +320,37 @@ def test_compiled_set_is_reused_and_bounded() -> None:
     evaluate(Request(ALICE, "cloudtrail:StopLogging", NOW, (TRAIL,)), compiled)
     assert len(compiled._views) <= 2
     assert isinstance(first, Decision) and first.effect == "Allow"
+
+
+def test_rcp_level_without_allow() -> None:
+    rcp = pol({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}, kind="rcp")
+    assert decide(ALICE, "cloudtrail:GetTrail", identity=(ID_CT,), rcps=((rcp,),)) == ("ImplicitDeny", RCP, None)
+
+
+POOL = [
+    allow("cloudtrail:*"), allow("cloudtrail:Get*", TRAIL), deny("cloudtrail:Delete*"),
+    {"Effect": "Deny", "NotAction": "cloudtrail:Describe*", "Resource": "*"},
+    allow("*", Condition={"StringEquals": {"aws:PrincipalTag/team": "ops"}}),
+    deny("*", Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    allow("cloudtrail:*", f"arn:aws:cloudtrail:*:{A}:trail/${{aws:username}}"),
+    {"Effect": "Allow", "NotAction": "iam:*", "NotResource": TRAIL_B},
+]
+ACTIONS = ["cloudtrail:GetTrail", "cloudtrail:DeleteTrail", "cloudtrail:DescribeTrails", "iam:CreateUser", "s3:GetObject"]
+
+
+def test_properties_over_combinations() -> None:
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.lists(st.sampled_from(POOL), min_size=1, max_size=4), max_size=3),
+           st.sampled_from(ACTIONS), st.booleans())
+    def check(groups: list[list[dict[str, Any]]], action: str, tls: bool) -> None:
+        identity = tuple(pol(*g) for g in groups)
+        r = Request(ALICE, action, NOW, (TRAIL,), secure_transport=tls)
+        plain = evaluate(r, PolicySet(identity=identity))
+        compiled = CompiledPolicySet(PolicySet(identity=identity))
+        assert evaluate(r, compiled) == plain == evaluate(r, compiled)  # the index changes nothing
+        with_deny = evaluate(r, PolicySet(identity=(*identity, pol(deny("*")))))
+        assert with_deny.effect == "ExplicitDeny"  # a deny-all always wins
+        if plain.effect == "ExplicitDeny":  # adding policies never lifts an explicit deny
+            assert evaluate(r, PolicySet(identity=(pol(allow("*")), *identity))).effect == "ExplicitDeny"
+
+    check()
