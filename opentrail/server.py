@@ -284,14 +284,16 @@ def start_lake_ingest(settings: Settings, store: object, lake_stores: object, fi
     return worker
 
 
-def start_insights(data_dir: Path, store: object, trails: object) -> object:
-    """The running Insights worker (:class:`opentrail.insights.worker.InsightsWorker`): counts the
-    event log into ``<data-dir>/insights.db`` and writes Insights events for the trails' selectors."""
+def insights_worker(data_dir: Path, store: object, trails: object, lake_stores: object) -> object:
+    """The Insights worker (:class:`opentrail.insights.worker.InsightsWorker`), not started: it
+    counts the event log into ``<data-dir>/insights.db`` (its ``counts``, the
+    :class:`~opentrail.insights.model.InsightMetrics` of ListInsightsMetricData and the console) and
+    writes Insights events for the selectors of trails and event data stores."""
+    from .insights.scope import EventDataStoreInsightsScope, Scopes
     from .insights.worker import InsightsWorker, TrailInsightsScope
 
-    worker = InsightsWorker(store, TrailInsightsScope(trails), data_dir, time.time)  # type: ignore[arg-type]
-    worker.start()
-    return worker
+    scope = Scopes(TrailInsightsScope(trails), EventDataStoreInsightsScope(lake_stores))
+    return InsightsWorker(store, scope, data_dir, time.time)  # type: ignore[arg-type]
 
 
 def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
@@ -435,11 +437,11 @@ def run_server(settings: Settings) -> None:
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
-    insights = None
+    insights = insights_worker(data_dir, store, trails, lake_stores)
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
-                        event_bus=event_bus.worker)
+                        event_bus=event_bus.worker, insights=insights.counts)  # type: ignore[attr-defined]
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -459,7 +461,7 @@ def run_server(settings: Settings) -> None:
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
-        insights = start_insights(data_dir, store, trails)
+        insights.start()  # type: ignore[attr-defined]
         monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
         event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
         server.run(sockets=[sock])
@@ -479,7 +481,9 @@ def run_server(settings: Settings) -> None:
         if lake_imports is not None:
             lake_imports.close()  # type: ignore[attr-defined]
         stop_lake_ingest(lake_ingest)
-        stop_lake_ingest(insights)  # the same stop and join
+        if insights.is_alive():  # type: ignore[attr-defined]
+            stop_lake_ingest(insights)  # the same stop and join: it commits its counts first
+        insights.close()  # type: ignore[attr-defined]
         monitoring.close()
         queries.close()
         notifier.close()
