@@ -12,8 +12,8 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
    waits until it stops), or ``max_wait_s`` after its last analysis when late events keep coming. It is analysed from ``analysed_until`` -- or from earlier: the
    earliest minute changed since (``dirty_from``), the start of its open anomaly, backed up to the
    start of a written anomaly that minute falls in -- up to the last closed minute, with
-   :func:`.detector.detect`; past the series' newest counted minute only the first (zero) minute
-   is analysed (it ends an anomaly still open), the others once newer counts arrive.
+   :func:`.detector.detect`; past the series' newest counted minute only the quiet minutes that
+   end an anomaly still open are analysed, the others once newer counts arrive.
 3. **Emit.** A new anomaly's Start (and End once it ended) are built by :mod:`.records`, committed
    to the counts store's outbox together with the anomaly (:meth:`~.counts.SqliteInsightCounts.record_events`),
    then appended to the event store at the end of the round (or every :data:`OUTBOX_BATCH` events;
