@@ -123,6 +123,15 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert out[grep].rsplit(MARK, 1)[0].split("\n")[:-1] == [
         '"detail-type":"AWS API Call via CloudTrail"', '"eventName":"StopLogging"']
 
+    # Insights: the two unusual periods of the example history, each a Start and an End, newest first
+    assert re.fullmatch(r"\d{5} records of account 111122223333 in us-east-1, 8 days to \S+: insights-history.json.gz\n",
+                        output("insights example-history"))
+    assert output("put-insight-selectors") == ""
+    states = next(i for i, c in enumerate(commands) if "--event-category insight --output text" in c)
+    assert out[states].rsplit(MARK, 1)[0].splitlines() == [
+        'GetSecretValue\t"state":"End"', 'GetSecretValue\t"state":"Start"',
+        'RunInstances\t"state":"End"', 'RunInstances\t"state":"Start"']
+
 
 def _split(text: str, n: int) -> list[str]:
     """Per step, what it printed (after its start marker, up to the next step's)."""
