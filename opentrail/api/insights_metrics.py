@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 
 from ..insights.model import CALL_RATE, DATA, ERROR_RATE, MANAGEMENT, SeriesKey
+from ..store.base import MAX_EVENT_TIME, MIN_EVENT_TIME
 from ..trails.errors import TrailError
 from .errors import declare_errors
 from .operations import OperationContext
@@ -97,8 +98,10 @@ def decode_token(token: str, binding: bytes, key: bytes) -> int:
 
 
 def _time(params: dict[str, Any], name: str, default: float) -> float:
+    """The time parameter in epoch seconds, within the times an event can have
+    (MIN_EVENT_TIME..MAX_EVENT_TIME, as LookupEvents clamps them): nothing is counted outside."""
     value = params.get(name)
-    return default if value is None else float(value)
+    return default if value is None else min(max(float(value), float(MIN_EVENT_TIME)), float(MAX_EVENT_TIME) + 60)
 
 
 def _trail_arn(ctx: OperationContext, name: str) -> str:

@@ -277,3 +277,23 @@ def test_event_data_store_insights_errors(srv: InsightsServer) -> None:
     assert error(client.get_insight_selectors, TrailName="t1", EventDataStore=source) == (
         "InvalidParameterCombinationException",
         "You cannot specify TrailName together with EventDataStore or InsightsDestination.")
+
+
+@pytest.mark.parametrize("times", [
+    {"StartTime": 1e300, "EndTime": 1e301, "DataType": "FillWithZeros"},
+    {"EndTime": 1e30},
+    {"StartTime": -1e30, "Period": 3600},
+])
+def test_times_far_outside_event_times_answer_without_error(srv: InsightsServer, times: dict[str, Any]) -> None:
+    from tests.api.conftest import signed_request
+
+    body = orjson.dumps({**CREATE_USER, **times})
+    answer = signed_request(srv.url, body, key=srv.key, headers={
+        "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListInsightsMetricData"})
+    assert answer.status_code == 200, answer.text
+    got = orjson.loads(answer.content)
+    assert got["EventName"] == "CreateUser"
+    if times.get("StartTime", 0) > 1e20:  # after the last possible event time: nothing counted
+        assert got["Values"] == [] or set(got["Values"]) == {0.0}
+    else:
+        assert got["Values"] == [9.0, 7.0, 2.0, 1.0]
