@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS series (
   id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, category TEXT NOT NULL,
   event_source TEXT NOT NULL, event_name TEXT NOT NULL, insight_type TEXT NOT NULL, error_code TEXT NOT NULL,
   newest INTEGER NOT NULL, dirty_from INTEGER, changed_at REAL NOT NULL DEFAULT 0, analysed_until INTEGER,
-  open_start INTEGER,
+  open_start INTEGER, kept_from INTEGER,
   UNIQUE (account_id, region, category, event_source, event_name, insight_type, error_code));
 CREATE TABLE IF NOT EXISTS m1 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (series, minute)) WITHOUT ROWID;
@@ -93,6 +93,7 @@ class SeriesState:
     changed_at: float
     analysed_until: int | None
     open_start: int | None
+    kept_from: int | None = None
 
 
 class Outgoing(NamedTuple):
@@ -192,32 +193,50 @@ class SqliteInsightCounts:
                       [(a, r, m) for (a, r), m in firsts.items()])
         c.execute("INSERT INTO cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq", (cursor,))
 
-    def purge(self) -> int:
-        """Delete what is past retention (module docstring); returns the number of rows deleted."""
+    def purge(self, now_minute: int) -> int:
+        """Delete what is past retention (module docstring), retention counted from the series'
+        newest minute but never from after ``now_minute`` (one record dated in the future must not
+        empty a series); returns the number of rows deleted. A series' ``kept_from`` becomes the
+        first minute whose per-minute count is still kept (the detector reads nothing before it)."""
         deleted = 0
         with self._lock:
-            rows = self._conn.execute("SELECT id, newest, dirty_from, analysed_until, open_start FROM series").fetchall()
+            rows = self._conn.execute(
+                "SELECT id, newest, dirty_from, analysed_until, open_start, kept_from FROM series").fetchall()
             with immediate_transaction(self._conn) as c:
-                for sid, newest, dirty_from, analysed_until, open_start in rows:
+                for sid, newest, dirty_from, analysed_until, open_start, kept_from in rows:
+                    base = min(newest, now_minute)
                     # the detector's next look starts at min(dirty_from, analysed_until) and reads LOOKBACK_MINUTES before it
-                    needed = min(x for x in (dirty_from, analysed_until, open_start, newest) if x is not None) - LOOKBACK_MINUTES - 1
+                    needed = min(x for x in (dirty_from, analysed_until, open_start, base) if x is not None) - LOOKBACK_MINUTES - 1
                     for table, keep in RETENTION_MINUTES.items():
-                        cutoff = newest - keep if table != "m1" else min(newest - keep, needed)
-                        deleted += c.execute(f"DELETE FROM {table} WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
-                    cutoff = min(newest - ATTR_RETENTION_MINUTES, needed)
+                        cutoff = base - keep if table != "m1" else min(base - keep, needed)
+                        removed = c.execute(f"DELETE FROM {table} WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
+                        deleted += removed
+                        if table == "m1" and removed and (kept_from is None or cutoff > kept_from):
+                            c.execute("UPDATE series SET kept_from = ? WHERE id = ?", (cutoff, sid))
+                    cutoff = min(base - ATTR_RETENTION_MINUTES, needed)
                     deleted += c.execute("DELETE FROM attr WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
                     deleted += c.execute("DELETE FROM anomalies WHERE series = ? AND end_minute < ?",
-                                         (sid, min(newest - RETENTION_MINUTES["h1"], needed))).rowcount
+                                         (sid, min(base - RETENTION_MINUTES["h1"], needed))).rowcount
         return deleted
 
     # --- analysis state (the worker thread) --------------------------------------------------
-    def states(self) -> list[SeriesState]:
-        """Every series with its analysis state."""
+    def states(self, accounts: Sequence[str] | None = None, horizon: int = 0) -> list[SeriesState]:
+        """The series that may need analysis, with their analysis state: of ``accounts`` (None:
+        every account), never analysed, with a changed past, or not analysed up to ``horizon``
+        minutes past their newest minute; and every series with an open anomaly, of any account."""
+        due = ("(analysed_until IS NULL OR dirty_from IS NOT NULL OR analysed_until < newest + ?)")
+        sql = ("SELECT id, account_id, region, category, event_source, event_name, insight_type, error_code, newest, "
+               "dirty_from, changed_at, analysed_until, open_start, kept_from FROM series WHERE open_start IS NOT NULL")
+        args: list[object] = []
+        if accounts is None:
+            sql += f" OR {due}"
+            args.append(horizon)
+        elif accounts:
+            sql += f" OR ({due} AND account_id IN ({','.join('?' * len(accounts))}))"
+            args += [horizon, *accounts]
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, account_id, region, category, event_source, event_name, insight_type, error_code, newest, "
-                "dirty_from, changed_at, analysed_until, open_start FROM series").fetchall()
-        return [SeriesState(r[0], SeriesKey(*r[1:8]), r[8], r[9], r[10], r[11], r[12]) for r in rows]
+            rows = self._conn.execute(sql, args).fetchall()
+        return [SeriesState(r[0], SeriesKey(*r[1:8]), r[8], r[9], r[10], r[11], r[12], r[13]) for r in rows]
 
     def first_minutes(self) -> dict[tuple[str, str], int]:
         """(account, Region) -> its first counted minute."""

@@ -202,7 +202,7 @@ class InsightsWorker(threading.Thread):
             self.analysed = self.analyse(now)
             self._next_analyse = now + self._analyse_every_s
         if now >= self._next_purge:
-            self.counts.purge()
+            self.counts.purge(int(now // 60))
             self._next_purge = now + self._purge_interval_s
         return self._read
 
@@ -244,20 +244,24 @@ class InsightsWorker(threading.Thread):
     def analyse(self, now: float) -> int:
         """Analyse every watched series that is due (module docstring); returns how many were."""
         watches = self._scope.watches()
-        if not watches:
-            return 0
         closed_end = int((now - self._grace_s) // 60)
         firsts = self.counts.first_minutes()
         done = 0
-        for state in self.counts.states():
+        horizon = self._params.quiet_minutes + 1
+        for state in self.counts.states(sorted({w.account_id for w in watches}), horizon):
             if not _watched(state.key, watches):
+                if state.open_start is not None:  # Insights turned off: the open anomaly ends where analysis was
+                    until = max(state.open_start + 1, state.analysed_until or 0)
+                    minutes, counts = self.counts.minute_counts(state.id, state.open_start - detector.LOOKBACK_MINUTES, until)
+                    self._emit(state, self._ended(state, state.open_start, until, minutes, counts),
+                               self.counts.anomalies(state.id))
                 continue
             waited = now - self._seen.setdefault(state.id, now)
             if now - state.changed_at < self._settle_s and waited < self._max_wait_s:
                 continue
             # past its newest minute a series counts zeros: analysed up to the quiet minutes that end
             # an anomaly still open there, the rest when newer counts come
-            end = min(closed_end, state.newest + self._params.quiet_minutes + 1)
+            end = min(closed_end, state.newest + horizon)
             if state.analysed_until is not None and state.analysed_until >= end and state.dirty_from is None:
                 continue
             self._analyse_series(state, firsts[state.key.account_id, state.key.region], end)
@@ -267,6 +271,8 @@ class InsightsWorker(threading.Thread):
         return done
 
     def _analyse_series(self, state: SeriesState, history_start: int, closed_end: int) -> None:
+        if state.kept_from is not None:  # counts before kept_from were purged: they are not zeros
+            history_start = max(history_start, state.kept_from + detector.LOOKBACK_MINUTES - detector.BASELINE_MINUTES)
         base = history_start + detector.BASELINE_MINUTES
         if state.analysed_until is None:
             start = base
@@ -279,7 +285,7 @@ class InsightsWorker(threading.Thread):
         start = max(start, min(base, closed_end))
         if start < closed_end:
             minutes, counts = self.counts.minute_counts(state.id, start - detector.LOOKBACK_MINUTES, closed_end)
-            found = detector.detect(minutes, counts, history_start, start, closed_end, self._params)
+            found = self._detect(minutes, counts, history_start, start, closed_end)
             found_starts = {a.start for a in found}
             if state.open_start is not None and state.open_start not in found_starts:
                 # the anomaly whose Start is written is no longer found (its counts changed): end it
@@ -288,6 +294,24 @@ class InsightsWorker(threading.Thread):
             for anomaly in found:
                 self._emit(state, anomaly, written)
         self.counts.record_analysed(state.id, max(closed_end, state.analysed_until or closed_end), state.dirty_from)
+
+    def _detect(self, minutes: list[int], counts: list[int], history_start: int, start: int, end: int) -> list[Anomaly]:
+        """:func:`.detector.detect` over [start, end), one stretch of counts at a time: where two
+        counted minutes are more than the lookback and the quiet minutes apart, no anomaly can start
+        in between (only zeros) and one before has ended, so each stretch is analysed alone (a
+        single record dated long ago does not make the detector walk every minute since)."""
+        gap = detector.LOOKBACK_MINUTES + self._params.quiet_minutes + 1
+        found: list[Anomaly] = []
+        first = 0
+        for i in range(1, len(minutes) + 1):
+            if i < len(minutes) and minutes[i] - minutes[i - 1] <= gap:
+                continue
+            lo, hi = max(start, minutes[first]), min(end, minutes[i - 1] + self._params.quiet_minutes + 1)
+            if lo < hi:
+                found += detector.detect(minutes[first:i], counts[first:i],
+                                         max(history_start, lo - detector.LOOKBACK_MINUTES), lo, hi, self._params)
+            first = i
+        return found
 
     def _ended(self, state: SeriesState, start: int, end: int, minutes: list[int], counts: list[int]) -> Anomaly:
         by_minute = dict(zip(minutes, counts))

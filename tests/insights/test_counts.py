@@ -159,7 +159,7 @@ def test_retention_from_the_series_newest_minute(store: SqliteEventStore, tmp_pa
     append(store, [record((newest - a * day) * 60) for a in ages])
     w = run(store, tmp_path, newest * 60 + 120)  # nothing watched: no analysis holds minutes back
     c = w.counts
-    c.purge()
+    c.purge(newest + 2)
     assert c.counts(RUN, 0, newest + 1, 60) == [(newest - a * day, 1) for a in (14, 7, 0)]
     assert [n for _, n in c.counts(RUN, 0, newest + 1, 300)] == [1] * 5  # 62, 20, 14, 7, 0 days
     assert [n for _, n in c.counts(RUN, 0, newest + 1, 3600)] == [1] * 6  # from 80 days
@@ -176,8 +176,23 @@ def test_retention_keeps_what_the_detector_has_not_analysed(store: SqliteEventSt
     c = w.counts
     sid = c.states()[0].id
     c.record_analysed(sid, M0 + 15 * day, None)  # analysis reached day 15: it needs the 7 days before it
-    c.purge()
+    c.purge(newest + 2)
     assert c.counts(RUN, 0, newest + 1, 60) == [(newest - 20 * day, 1), (newest, 1)]
+    w.close()
+
+
+def test_a_future_event_time_does_not_empty_a_series(store: SqliteEventStore, tmp_path: Path) -> None:
+    day = 1440
+    newest = M0 + 20 * day
+    append(store, [record((newest - a * day) * 60) for a in (10, 0)] + [record(4102444800)])  # and one in 2100
+    w = run(store, tmp_path, newest * 60 + 120)
+    c = w.counts
+    c.purge(newest + 2)  # retention counts from now, not from 2100
+    assert c.counts(RUN, 0, newest + 1, 60) == [(newest - 10 * day, 1), (newest, 1)]
+    assert c.states()[0].kept_from is None  # nothing was purged
+    c.purge(newest + 2 + 10 * day)
+    assert c.counts(RUN, 0, newest + 1, 60) == [(newest, 1)]
+    assert c.states()[0].kept_from == newest + 2 + 10 * day - 15 * day
     w.close()
 
 

@@ -202,3 +202,66 @@ def test_a_series_with_late_events_all_the_time_is_analysed_after_max_wait(store
     w.run_once()  # 60 s after the last analysis
     assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60))]
     w.close()
+
+
+def test_purged_minutes_are_not_read_as_zeros(store: SqliteEventStore, tmp_path: Path) -> None:
+    """24 days of 6 calls a minute, counted while nothing was watched, then purged (per-minute
+    counts are kept 15 days): turning Insights on must not see the purged days as a quiet baseline."""
+    day = 1440
+    series = (ACCOUNT, "us-east-1", MANAGEMENT, "ec2.amazonaws.com", "RunInstances", CALL_RATE, "")
+    newest = M0 + 24 * day - 1
+    clock = Clock((newest + 1) * 60 + 30)
+    scope = FixedScope()
+    w = InsightsWorker(store, scope, tmp_path, clock, settle_s=0)
+    w.counts.apply({(series, m): 6 for m in range(M0, newest + 1)}, {}, 0, clock.now, newest + 1)
+    w.counts.purge(int(clock.now // 60))
+    assert w.counts.states()[0].kept_from == newest - 15 * day
+    scope.list.append(Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT))
+    clock.now += 10
+    w.run_once()
+    assert w.analysed == 1 and insights_events(store) == []
+    w.close()
+
+
+def test_an_open_insight_ends_when_insights_are_turned_off(store: SqliteEventStore, tmp_path: Path) -> None:
+    clock = Clock(0)
+    b = M0 + WEEK + 60
+    scope = FixedScope(Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT))
+    append(store, baseline(M0, b) + burst(b, 100) + burst(b + 1, 100))
+    clock.now = (b + 2) * 60 + 10
+    w = InsightsWorker(store, scope, tmp_path, clock, settle_s=0)
+    w.run_once()
+    assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60))]
+    scope.list.clear()  # PutInsightSelectors with an empty list, StopLogging, DeleteTrail...
+    clock.now += 1
+    w.run_once()
+    assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60)), ("End", iso((b + 2) * 60))]
+    clock.now += 60
+    w.run_once()
+    assert len(insights_events(store)) == 2
+    w.close()
+
+
+def test_a_record_dated_long_ago_is_analysed_as_a_stretch_of_its_own(store: SqliteEventStore, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentrail.insights import detector
+
+    spans: list[int] = []
+    detect = detector.detect
+
+    def spy(minutes: Any, counts: Any, history_start: int, analyse_from: int, analyse_to: int, params: Any) -> Any:
+        spans.append(analyse_to - max(analyse_from, history_start) + detector.LOOKBACK_MINUTES)
+        return detect(minutes, counts, history_start, analyse_from, analyse_to, params)
+
+    monkeypatch.setattr(detector, "detect", spy)
+    clock = Clock(0)
+    b = M0 + WEEK + 60
+    append(store, [record(86400, arn=CAROL)])  # 1970-01-02: the account's history starts then
+    append(store, baseline(M0, b) + burst(b, 100))
+    clock.now = (b + 20) * 60
+    w = InsightsWorker(store, FixedScope(Watch(ACCOUNT, "us-east-1", CALL_RATE, MANAGEMENT)), tmp_path, clock,
+                       settle_s=0)
+    w.run_once()
+    assert spans and max(spans) < 15 * 1440  # the dense minutes the detector walks: not 56 years of them
+    assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60)), ("End", iso((b + 1) * 60))]
+    w.close()
