@@ -11,7 +11,7 @@ enforced here: policy evaluation reads :meth:`~.reads.OrganizationReads.scp_chai
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -42,9 +42,10 @@ def check_type(policy_type: str) -> None:
 class PolicyOperations:
     _lock: Any
 
-    def _managed(self, caller: str) -> Organization: ...  # pragma: no cover - provided by the service
-    def _readable(self, caller: str) -> Organization: ...  # pragma: no cover
-    def _stage(self, org: Organization) -> None: ...  # pragma: no cover
+    # provided by OrganizationsService
+    _managed: Callable[[str], Organization]
+    _readable: Callable[[str], Organization]
+    _stage: Callable[[Organization], None]
 
     def enable_policy_type(self, caller: str, root_id: str, policy_type: str) -> Organization:
         with self._lock:

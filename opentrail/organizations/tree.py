@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import errors as e
 from .model import MAX_OU_DEPTH, SCP, FULL_AWS_ACCESS_ID, Account, Organization, OrganizationalUnit, random_id
@@ -13,9 +13,10 @@ from .model import MAX_OU_DEPTH, SCP, FULL_AWS_ACCESS_ID, Account, Organization,
 class TreeOperations:
     _lock: Any
 
-    def _managed(self, caller: str) -> Organization: ...  # pragma: no cover - provided by the service
-    def _readable(self, caller: str) -> Organization: ...  # pragma: no cover
-    def _stage(self, org: Organization) -> None: ...  # pragma: no cover
+    # provided by OrganizationsService
+    _managed: Callable[[str], Organization]
+    _readable: Callable[[str], Organization]
+    _stage: Callable[[Organization], None]
 
     def list_roots(self, caller: str) -> Organization:
         return self._readable(caller)
