@@ -4,7 +4,8 @@ of ``botocore/data/organizations/2016-11-28``), the message AWS's text, and ``re
 
 Where the texts come from (see docs/organizations.md, "Errors"):
 
-- seen from AWS (issue threads quoting real responses, and moto, which copies them):
+- moto 5.2.5's Organizations exceptions (moto copies AWS's responses; not checked against a live
+  AWS response), and AWS's AccessDeniedException and MalformedPolicyDocumentException texts:
   "Your account is not a member of an organization.", "The provided account is already a member of
   an organization.", "You specified an account that doesn't exist.", "You specified a root that
   doesn't exist.", "You specified a policy that doesn't exist.", "You specified a target that
