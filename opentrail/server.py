@@ -418,6 +418,10 @@ def run_server(settings: Settings) -> None:
 
     eventbridge = RulesService(data_dir, time.time, head_seq=lambda: head_seq(store), egress=egress,
                                local_targets=local_targets)
+    from .organizations.service import OrganizationsService
+
+    # AWS Organizations: CreateAccount creates the opentrail account (no keys)
+    organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 
@@ -441,7 +445,8 @@ def run_server(settings: Settings) -> None:
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
-                        event_bus=event_bus.worker, insights=insights.counts)  # type: ignore[attr-defined]
+                        event_bus=event_bus.worker, insights=insights.counts,
+                        organizations=organizations)  # type: ignore[attr-defined]
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -499,6 +504,7 @@ def run_server(settings: Settings) -> None:
         logs.close()
         event_bus.close()
         eventbridge.close()
+        organizations.close()
         cwl_state.close()
         delivery_state.close()
         digest_state.close()

@@ -8,7 +8,8 @@ Routes:
   :func:`opentrail.api.services.service_for_request`: ``cloudtrail`` (AWS JSON 1.1,
   ``[com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Op>``), ``logs`` (AWS JSON 1.1,
   ``Logs_20140328.<Op>``), ``monitoring`` (AWS JSON 1.0 ``GraniteServiceVersion20100801.<Op>``, or
-  AWS Query ``Action=<Op>``), ``events`` (AWS JSON 1.1, ``AWSEvents.<Op>``). Each service dispatches through its explicit operation table.
+  AWS Query ``Action=<Op>``), ``events`` (AWS JSON 1.1, ``AWSEvents.<Op>``), ``organizations``
+  (AWS JSON 1.1, ``AWSOrganizationsV20161128.<Op>``). Each service dispatches through its explicit operation table.
 - ``POST /service/GraniteServiceVersion20100801/operation/<Op>`` -- CloudWatch in Smithy RPC v2 CBOR.
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
@@ -185,6 +186,7 @@ def build_app(
     eventbridge: Any = None,
     event_bus: Any = None,
     insights: InsightMetrics | None = None,
+    organizations: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -200,7 +202,9 @@ def build_app(
     :class:`opentrail.eventbridge.model.EventBus` PutEvents hands events to (None: every entry fails).
     ``insights`` is the :class:`opentrail.insights.model.InsightMetrics` behind ListInsightsMetricData
     and the console's Insights charts (None: ListInsightsMetricData answers as if no call had been
-    counted, so clients keep working, and the charts say no counts are available)."""
+    counted, so clients keep working, and the charts say no counts are available). ``organizations``
+    is the :class:`opentrail.organizations.service.OrganizationsService` behind the Organizations API
+    (None: its operations answer UnknownOperationException)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -246,7 +250,7 @@ def build_app(
         recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
-                                   logs, monitoring, eventbridge, event_bus, insights)
+                                   logs, monitoring, eventbridge, event_bus, insights, organizations)
             known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:
@@ -269,7 +273,8 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge),
+                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge,
+                                           organizations),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

@@ -21,7 +21,7 @@ from .services import Service, is_implemented, served_services
 
 #: Section titles, in page order (signing name -> title).
 TITLES = {"cloudtrail": "CloudTrail", "logs": "CloudWatch Logs", "monitoring": "CloudWatch",
-          "events": "Amazon EventBridge"}
+          "events": "Amazon EventBridge", "organizations": "AWS Organizations"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ def render() -> str:
         "not; a data event; or not at all, as AWS does not log it) and the resource type its IAM action",
         "(`<prefix>:<Operation>`) is authorized on, read from the explicit operation tables",
         "(`opentrail/api/operations.py`, `logs_operations.py`, `monitoring_operations.py`,",
-        "`events_operations.py`). An operation",
+        "`events_operations.py`, `organizations_operations.py`). An operation",
         "that is not implemented yet answers `UnknownOperationException` with a message naming it (HTTP 400).",
     ]
     for key, title in TITLES.items():

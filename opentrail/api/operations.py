@@ -48,6 +48,7 @@ class OperationContext:
     eventbridge: Any = None  # opentrail.eventbridge.rules_service.RulesService (rules, connections), or None
     event_bus: Any = None  # opentrail.eventbridge.model.EventBus (what PutEvents hands events to), or None
     insights: Any = None  # opentrail.insights.model.InsightMetrics (ListInsightsMetricData), or None
+    organizations: Any = None  # opentrail.organizations.service.OrganizationsService, or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

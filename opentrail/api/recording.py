@@ -172,7 +172,7 @@ def call_record(
         event_time=event_time,
         event_source=service.event_source,
         event_name=operation,
-        aws_region=caller.region,
+        aws_region=getattr(service, "global_region", None) or caller.region,
         source_ip_address=info.source_ip,
         user_agent=bounded_text(info.user_agent) or "",
         error_code=error_code,

@@ -45,7 +45,8 @@ READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "Describe", "List", "Lookup", "Sea
 class Service:
     """One AWS service on opentrail's port (see the module docstring).
 
-    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``, ``events``);
+    ``name`` is the SigV4 signing name (``cloudtrail``, ``logs``, ``monitoring``, ``events``,
+    ``organizations``);
     ``model`` the botocore service name (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``);
     ``iam_prefix`` the IAM action prefix (``cloudtrail``, ``logs``, ``cloudwatch``, ``events``); ``operations`` maps every operation of the model
     to its handler (unimplemented ones answer UnknownOperationException); ``resources`` maps every
@@ -66,6 +67,9 @@ class Service:
     not_recorded: frozenset[str] = frozenset()
     #: Operations run on the event loop (short, no I/O wait), with their handlers.
     inline: Mapping[str, Handler] = field(default_factory=dict)
+    #: The Region a global service's calls are recorded in (Organizations, IAM: ``us-east-1``),
+    #: whatever Region the client signed for; None: the signing Region.
+    global_region: str | None = None
 
     @property
     def target_prefixes(self) -> frozenset[str]:
@@ -150,8 +154,9 @@ def served_services() -> dict[str, Service]:
     from .logs_operations import LOGS
     from .monitoring_operations import MONITORING
     from .operations import CLOUDTRAIL
+    from .organizations_operations import ORGANIZATIONS
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS)}
+    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS)}
 
 
 def service_named(name: str) -> Service:

@@ -65,6 +65,8 @@ def test_scope_service_of_a_presigned_query() -> None:
       "path": "/service/GraniteServiceVersion20100801/operation/PutMetricData"}, "monitoring"),
     ({"authorization": None, "target": "CloudTrail_20131101.ListTrails", "content_type": ""}, "cloudtrail"),
     ({"authorization": None, "target": "AWSEvents.PutRule", "content_type": "application/x-amz-json-1.1"}, "events"),
+    ({"authorization": None, "target": "AWSOrganizationsV20161128.ListAccounts",
+      "content_type": "application/x-amz-json-1.1"}, "organizations"),
     ({"authorization": None, "target": "Nope.ListTrails", "content_type": ""}, "cloudtrail"),
     # the scope wins over the target
     ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/logs/aws4_request, SignedHeaders=host",
@@ -77,9 +79,12 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring"]
+    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring", "organizations"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
-            len(services["monitoring"].operations), len(services["events"].operations)) == (60, 118, 59, 57)
+            len(services["monitoring"].operations), len(services["events"].operations),
+            len(services["organizations"].operations)) == (60, 118, 59, 57, 63)
+    assert services["organizations"].iam_action("CreateAccount") == "organizations:CreateAccount"
+    assert [s.name for s in services.values() if s.global_region] == ["organizations"]
     assert services["logs"].iam_action("CreateLogGroup") == "logs:CreateLogGroup"
     assert services["monitoring"].iam_action("PutMetricAlarm") == "cloudwatch:PutMetricAlarm"
     assert services["events"].iam_action("PutRule") == "events:PutRule"
