@@ -48,6 +48,7 @@ class OperationContext:
     eventbridge: Any = None  # opentrail.eventbridge.rules_service.RulesService (rules, connections), or None
     event_bus: Any = None  # opentrail.eventbridge.model.EventBus (what PutEvents hands events to), or None
     insights: Any = None  # opentrail.insights.model.InsightMetrics (ListInsightsMetricData), or None
+    accounts: Any = None  # opentrail.auth.accounts.AccountStore (STS: keys and sessions), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

@@ -158,6 +158,11 @@ def call_record(
         from .operations import CLOUDTRAIL as service
     read_only = service.is_read_only(operation)
     data_type = service.data_events.get(operation)
+    logged = getattr(service, "logged_responses", {}).get(operation)
+    if logged is not None and response and error_code is None:
+        response, read_only_response = logged(dict(response)), False
+    else:
+        read_only_response = read_only
     tls = None
     if info.is_tls:
         tls = {}
@@ -179,7 +184,7 @@ def call_record(
         error_message=bounded_text(error_message),
         request_parameters=bounded_field(request_parameters(params, input_shape(operation, service.model)) or None)
         if params else None,
-        response_elements=None if read_only or error_code is not None or not response
+        response_elements=None if read_only_response or error_code is not None or not response
         else bounded_field(request_parameters(response, output_shape(operation, service.model)) or None),
         request_id=request_id,
         event_id=str(uuid.uuid4()),
