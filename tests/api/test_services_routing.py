@@ -69,6 +69,8 @@ def test_scope_service_of_a_presigned_query() -> None:
     # the scope wins over the target
     ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/logs/aws4_request, SignedHeaders=host",
       "target": "CloudTrail_20131101.ListTrails", "content_type": ""}, "logs"),
+    ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/sts/aws4_request, SignedHeaders=host",
+      "target": None, "content_type": "application/x-www-form-urlencoded"}, "sts"),
 ])
 def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
     args = {"query_string": "", "path": "/", **kwargs}
@@ -77,9 +79,11 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring"]
+    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring", "sts"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
-            len(services["monitoring"].operations), len(services["events"].operations)) == (60, 118, 59, 57)
+            len(services["monitoring"].operations), len(services["events"].operations),
+            len(services["sts"].operations)) == (60, 118, 59, 57, 12)
+    assert services["sts"].iam_action("GetSessionToken") == "sts:GetSessionToken"
     assert services["logs"].iam_action("CreateLogGroup") == "logs:CreateLogGroup"
     assert services["monitoring"].iam_action("PutMetricAlarm") == "cloudwatch:PutMetricAlarm"
     assert services["events"].iam_action("PutRule") == "events:PutRule"
