@@ -17,7 +17,9 @@ format CloudTrail uses for request timestamps (``Jan 24, 2021, 3:00:00 PM``). An
 recorded as ``requestParameters: null``. ``responseElements`` is the response in the same camelCase
 form (a real PutEventSelectors record: ``{"eventSelectors": [...], "trailARN": "arn:..."}``,
 datasets/cloudtrail/stratus-red-team), null for read-only calls and empty responses
-(StartLogging, StopLogging), as AWS writes it.
+(StartLogging, StopLogging), as AWS writes it -- except the read-only operations whose response
+AWS records anyway (:attr:`opentrail.api.services.Service.logged_responses`: STS GetSessionToken,
+recorded with the credentials' key id and expiration only).
 
 Field limits (AWS User Guide, "CloudTrail record contents": requestParameters and
 responseElements at most 100 KB; "CloudTrail truncates a field if the field's contents exceeds the
