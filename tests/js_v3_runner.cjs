@@ -1,7 +1,7 @@
 // AWS calls through one client of the AWS SDK for JavaScript v3, for the JavaScript SDK tests
 // (tests/npm_packages.py: run_js_v3). Reads OT_SDK (the npm package, e.g. @aws-sdk/client-eventbridge,
 // found through NODE_PATH), OT_CLIENT (its client class, e.g. EventBridgeClient), OT_ENDPOINT,
-// OT_REGION, OT_KEY_ID, OT_SECRET and OT_CALLS (a JSON list of [Operation, input]); prints a JSON
+// OT_REGION, OT_KEY_ID, OT_SECRET, OT_SESSION_TOKEN (optional: STS session credentials) and OT_CALLS (a JSON list of [Operation, input]); prints a JSON
 // list of [Operation, output without $metadata] or [Operation, {"error": {name, message, status}}]
 // for a call that failed.
 "use strict";
@@ -12,7 +12,11 @@ async function main() {
   const client = new sdk[process.env.OT_CLIENT]({
     endpoint: process.env.OT_ENDPOINT,
     region: process.env.OT_REGION,
-    credentials: { accessKeyId: process.env.OT_KEY_ID, secretAccessKey: process.env.OT_SECRET },
+    credentials: {
+      accessKeyId: process.env.OT_KEY_ID,
+      secretAccessKey: process.env.OT_SECRET,
+      ...(process.env.OT_SESSION_TOKEN ? { sessionToken: process.env.OT_SESSION_TOKEN } : {}),
+    },
     maxAttempts: 1,
   });
   const results = [];

@@ -61,9 +61,11 @@ JS_V3_RUNNER = Path(__file__).with_name("js_v3_runner.cjs")
 
 
 def run_js_v3(package: str, version: str, client_class: str, *, endpoint: str, region: str, key_id: str,
-              secret: str, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
+              secret: str, calls: list[tuple[str, dict[str, Any]]],
+              session_token: str | None = None) -> list[tuple[str, Any]]:
     """``calls`` ((Operation, input) each) made in order by ``client_class`` of the npm package
-    ``package@version`` (:func:`npm_package`) against ``endpoint``, signed with the key; returns
+    ``package@version`` (:func:`npm_package`) against ``endpoint``, signed with the key (and
+    ``session_token`` for STS session credentials); returns
     (Operation, output without ``$metadata``) per call, or (Operation, ``{"error": {"name",
     "message", "status"}}``) for a call the server refused. Fails the test when node fails; skips
     without node/npm."""
@@ -72,6 +74,8 @@ def run_js_v3(package: str, version: str, client_class: str, *, endpoint: str, r
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "NODE_PATH": str(modules),
            "OT_SDK": package, "OT_CLIENT": client_class, "OT_ENDPOINT": endpoint, "OT_REGION": region,
            "OT_KEY_ID": key_id, "OT_SECRET": secret, "OT_CALLS": json.dumps(calls)}
+    if session_token is not None:
+        env["OT_SESSION_TOKEN"] = session_token
     done = subprocess.run([node, str(JS_V3_RUNNER)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return [(str(op), answer) for op, answer in json.loads(done.stdout)]

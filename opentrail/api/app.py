@@ -1,5 +1,5 @@
 """The ASGI application: every AWS service opentrail serves (CloudTrail, CloudWatch Logs,
-CloudWatch, EventBridge) on ``POST /``, the ingest endpoint, health and the web console.
+CloudWatch, EventBridge, STS) on ``POST /``, the ingest endpoint, health and the web console.
 
 Routes:
 
@@ -250,7 +250,7 @@ def build_app(
         recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
-                                   logs, monitoring, eventbridge, event_bus, insights, organizations)
+                                   logs, monitoring, eventbridge, event_bus, insights, organizations, accounts)
             known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:

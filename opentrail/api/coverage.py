@@ -1,5 +1,5 @@
 """The operations page: every operation of every service opentrail serves (the botocore models of
-CloudTrail, CloudWatch Logs, CloudWatch and EventBridge) and whether opentrail implements it, how CloudTrail
+CloudTrail, CloudWatch Logs, CloudWatch, EventBridge and STS) and whether opentrail implements it, how CloudTrail
 records it and the resource type of its IAM action, built from the explicit operation tables
 (:func:`opentrail.api.services.served_services`).
 
@@ -21,7 +21,8 @@ from .services import Service, is_implemented, served_services
 
 #: Section titles, in page order (signing name -> title).
 TITLES = {"cloudtrail": "CloudTrail", "logs": "CloudWatch Logs", "monitoring": "CloudWatch",
-          "events": "Amazon EventBridge", "organizations": "AWS Organizations"}
+          "events": "Amazon EventBridge", "organizations": "AWS Organizations",
+          "sts": "AWS STS"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,9 @@ def render() -> str:
         "not; a data event; or not at all, as AWS does not log it) and the resource type its IAM action",
         "(`<prefix>:<Operation>`) is authorized on, read from the explicit operation tables",
         "(`opentrail/api/operations.py`, `logs_operations.py`, `monitoring_operations.py`,",
-        "`events_operations.py`, `organizations_operations.py`). An operation",
-        "that is not implemented yet answers `UnknownOperationException` with a message naming it (HTTP 400).",
+        "`events_operations.py`, `organizations_operations.py`, `sts_operations.py`). An operation",
+        "that is not implemented yet answers `UnknownOperationException` with a message naming it (HTTP 400;",
+        "`InvalidAction` in the Query protocol).",
     ]
     for key, title in TITLES.items():
         svc = services[key]

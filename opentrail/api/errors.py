@@ -94,9 +94,20 @@ class MissingAuthenticationTokenException(AwsError):
 
 
 class UnrecognizedClientException(AwsError):
-    """Unknown or inactive access key id, or a session token (opentrail has no STS)."""
+    """Unknown or inactive access key id, or a session token that is no session's (Query code
+    InvalidClientTokenId)."""
 
     default_message = "The security token included in the request is invalid."
+
+
+class ExpiredTokenException(AwsError):
+    """Session credentials past their expiry. AWS JSON services answer ``ExpiredTokenException``,
+    Query services (STS, CloudWatch's Query form) ``ExpiredToken`` (AWS "Common Errors":
+    "ExpiredTokenException: The security token included in the request is expired"; STS answers
+    ``ExpiredToken``)."""
+
+    default_message = "The security token included in the request is expired"
+    query_code = "ExpiredToken"
 
 
 class InvalidSignatureException(AwsError):

@@ -49,6 +49,7 @@ class OperationContext:
     event_bus: Any = None  # opentrail.eventbridge.model.EventBus (what PutEvents hands events to), or None
     insights: Any = None  # opentrail.insights.model.InsightMetrics (ListInsightsMetricData), or None
     organizations: Any = None  # opentrail.organizations.service.OrganizationsService, or None
+    accounts: Any = None  # opentrail.auth.accounts.AccountStore (STS: keys and sessions), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

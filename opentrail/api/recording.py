@@ -17,7 +17,9 @@ format CloudTrail uses for request timestamps (``Jan 24, 2021, 3:00:00 PM``). An
 recorded as ``requestParameters: null``. ``responseElements`` is the response in the same camelCase
 form (a real PutEventSelectors record: ``{"eventSelectors": [...], "trailARN": "arn:..."}``,
 datasets/cloudtrail/stratus-red-team), null for read-only calls and empty responses
-(StartLogging, StopLogging), as AWS writes it.
+(StartLogging, StopLogging), as AWS writes it -- except the read-only operations whose response
+AWS records anyway (:attr:`opentrail.api.services.Service.logged_responses`: STS GetSessionToken,
+recorded with the credentials' key id and expiration only).
 
 Field limits (AWS User Guide, "CloudTrail record contents": requestParameters and
 responseElements at most 100 KB; "CloudTrail truncates a field if the field's contents exceeds the
@@ -158,6 +160,11 @@ def call_record(
         from .operations import CLOUDTRAIL as service
     read_only = service.is_read_only(operation)
     data_type = service.data_events.get(operation)
+    logged = getattr(service, "logged_responses", {}).get(operation)
+    if logged is not None and response and error_code is None:
+        response, read_only_response = logged(dict(response)), False
+    else:
+        read_only_response = read_only
     tls = None
     if info.is_tls:
         tls = {}
@@ -179,7 +186,7 @@ def call_record(
         error_message=bounded_text(error_message),
         request_parameters=bounded_field(request_parameters(params, input_shape(operation, service.model)) or None)
         if params else None,
-        response_elements=None if read_only or error_code is not None or not response
+        response_elements=None if read_only_response or error_code is not None or not response
         else bounded_field(request_parameters(response, output_shape(operation, service.model)) or None),
         request_id=request_id,
         event_id=str(uuid.uuid4()),

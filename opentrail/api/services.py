@@ -13,6 +13,8 @@ type). :func:`served_services` lists them; :func:`service_for_request` routes on
    ``smithy-rpc-v2-cbor`` path (``/service/GraniteServiceVersion20100801/operation/<Op>``);
 4. else CloudTrail.
 
+STS (signing name ``sts``) speaks only the Query protocol: a request signed for it is answered by it.
+
 Recording (what CloudTrail writes for each call, from each service's "Logging ... API calls with AWS
 CloudTrail" page): management events for every operation, readOnly for Get/Describe/List/Lookup/
 Search/Test operations, except
@@ -70,6 +72,10 @@ class Service:
     #: The Region a global service's calls are recorded in (Organizations, IAM: ``us-east-1``),
     #: whatever Region the client signed for; None: the signing Region.
     global_region: str | None = None
+    #: Read-only operations whose ``responseElements`` AWS records anyway, with the function that
+    #: gives the part of the response recorded (STS GetSessionToken: the credentials' key id and
+    #: expiration).
+    logged_responses: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def target_prefixes(self) -> frozenset[str]:
@@ -155,8 +161,9 @@ def served_services() -> dict[str, Service]:
     from .monitoring_operations import MONITORING
     from .operations import CLOUDTRAIL
     from .organizations_operations import ORGANIZATIONS
+    from .sts_operations import STS
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS)}
+    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS, STS)}
 
 
 def service_named(name: str) -> Service:

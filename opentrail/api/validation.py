@@ -412,7 +412,7 @@ def checkers_of(service: str) -> dict[str, Checker]:
 
 def _validation_error(service: str) -> type[AwsError]:
     """The error a constraint violation answers: ValidationException (CloudTrail and EventBridge, Coral's),
-    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, the Query protocol's)."""
+    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch and STS, the Query protocol's)."""
     if service == "logs":
         from .logs_errors import InvalidParameterException
 
@@ -421,6 +421,10 @@ def _validation_error(service: str) -> type[AwsError]:
         from .cloudwatch_errors import ValidationError
 
         return ValidationError
+    if service == "sts":
+        from .sts_errors import ValidationError as StsValidationError
+
+        return StsValidationError
     return ValidationException
 
 

@@ -8,7 +8,8 @@ modified or deleted by opentrail, so the cache cannot go stale).
 The first account created is the *admin* account: its keys may also call the ingest endpoint.
 
 Secrets are stored in clear text in the 0600 file, because SigV4 verification needs them; they are
-never logged and no API returns them after creation.
+never logged and no API returns them after creation. STS sessions (temporary credentials) live in the
+same file, hashed and sealed (:attr:`AccountStore.sessions`, :mod:`opentrail.sts.sessions`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..state_db import immediate_transaction
+from ..sts.sessions import SessionStore
 
 #: ``[opentrail]`` profile region written to the generated credentials file.
 DEFAULT_REGION = "us-east-1"
@@ -144,15 +146,18 @@ class AccountStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(_SCHEMA)
+        #: The STS sessions (temporary credentials) kept in the same file.
+        self.sessions = SessionStore(self._path)
 
     @property
     def path(self) -> Path:
         return self._path
 
     def close(self) -> None:
-        """Close the database connection. Idempotent."""
+        """Close the database connections. Idempotent."""
         with self._lock:
             self._conn.close()
+        self.sessions.close()
 
     # --- writes ---
 

@@ -17,7 +17,12 @@ HTTP 400:
 - no Authorization header, or one that does not start with ``AWS4-`` ->
   ``MissingAuthenticationTokenException``;
 - unparseable header -> ``IncompleteSignatureException``;
-- unknown/inactive key or any ``X-Amz-Security-Token`` -> ``UnrecognizedClientException``;
+- unknown/inactive key -> ``UnrecognizedClientException``;
+- an ``X-Amz-Security-Token`` header: the request is signed with STS session credentials
+  (:mod:`opentrail.sts.sessions`): a key id and token that are no session's ->
+  ``UnrecognizedClientException`` ("... is invalid", without the final period); a session past its
+  expiry -> ``ExpiredTokenException`` (checked before the signature, as the token is). A session's
+  caller is the principal of the key that created it, with :attr:`Caller.session_created` set;
 - wrong scope, more than 5 minutes of clock skew (checked before the signature, as AWS does:
   a correct signature with a wrong clock still says "Signature expired") or a signature mismatch
   -> ``InvalidSignatureException``.
@@ -42,6 +47,7 @@ from botocore.credentials import Credentials
 
 from ..api.errors import (
     AwsError,
+    ExpiredTokenException,
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
@@ -65,6 +71,9 @@ class Caller:
     user_name: str | None
     region: str
     is_admin: bool = False
+    #: When the STS session whose credentials signed the request was created (epoch seconds);
+    #: None for a long-term key.
+    session_created: float | None = None
 
     @property
     def arn(self) -> str:
@@ -75,25 +84,35 @@ class Caller:
     def user_identity(self) -> dict[str, Any]:
         """The record's ``userIdentity``: Root ``{type, principalId (= account), arn, accountId,
         accessKeyId}`` or IAMUser ``{type, principalId, arn, accountId, accessKeyId, userName}``.
-        IAMUser principalId is a stable ``AIDA...`` id derived from account and user name."""
+        IAMUser principalId is a stable ``AIDA...`` id derived from account and user name. With
+        session credentials (GetSessionToken) the same element gains ``sessionContext: {attributes:
+        {creationDate: "2026-12-02T10:00:00Z", mfaAuthenticated: "false"}}`` (CloudTrail User Guide,
+        "CloudTrail userIdentity element", ``sessionContext``)."""
         if self.user_name is None:
-            return {
+            identity: dict[str, Any] = {
                 "type": "Root",
                 "principalId": self.account_id,
                 "arn": self.arn,
                 "accountId": self.account_id,
                 "accessKeyId": self.access_key_id,
             }
+            return self._with_session(identity)
         digest = hashlib.sha256(f"{self.account_id}/{self.user_name}".encode()).hexdigest().upper()
         principal = "AIDA" + "".join(c for c in digest if c.isalnum())[:17]
-        return {
+        return self._with_session({
             "type": "IAMUser",
             "principalId": principal,
             "arn": self.arn,
             "accountId": self.account_id,
             "accessKeyId": self.access_key_id,
             "userName": self.user_name,
-        }
+        })
+
+    def _with_session(self, identity: dict[str, Any]) -> dict[str, Any]:
+        if self.session_created is not None:
+            created = datetime.fromtimestamp(int(self.session_created), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            identity["sessionContext"] = {"attributes": {"creationDate": created, "mfaAuthenticated": "false"}}
+        return identity
 
 
 class SignatureRejected(Exception):
@@ -219,17 +238,35 @@ def verify(
         parsed = _parse_authorization(auth_values[0])
     except AwsError as exc:
         raise SignatureRejected(exc) from None
-    if "x-amz-security-token" in hmap:  # AWS words this one without the final period
-        raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
-    key = accounts.find_key(parsed.access_key_id)
-    if key is None or key.status != "Active":
-        raise SignatureRejected(UnrecognizedClientException())
-    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin)
+    tokens = hmap.get("x-amz-security-token")
+    if tokens:
+        key, created = _session_key(accounts, parsed.access_key_id, tokens[0], now)
+    else:
+        found = accounts.find_key(parsed.access_key_id)
+        if found is None or found.status != "Active":
+            raise SignatureRejected(UnrecognizedClientException())
+        key, created = found, None
+    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created)
     try:
         _check(parsed, hmap, key, method, path, query_string, body, service, now, auth_values[0])
     except AwsError as exc:
         raise SignatureRejected(exc, caller) from None
     return caller
+
+
+def _session_key(accounts: AccountStore, access_key_id: str, token: str, now: float) -> tuple[KeyRecord, float]:
+    """The key record of the STS session ``access_key_id`` with ``token`` (its principal is that
+    of the key that created the session, which must still be active) and its creation time; raises
+    :class:`SignatureRejected` (see the module docstring)."""
+    session = accounts.sessions.find(access_key_id, token)
+    parent = accounts.find_key(session.parent_access_key_id) if session is not None else None
+    if session is None or parent is None or parent.status != "Active":  # AWS words this one without the period
+        raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
+    if session.expired(now):
+        raise SignatureRejected(ExpiredTokenException())
+    key = KeyRecord(access_key_id, session.account_id, session.user_name, session.secret_access_key, "Active",
+                    parent.is_admin)
+    return key, session.created_s
 
 
 def _check(

@@ -29,6 +29,7 @@ from opentrail.auth import sigv4
 #: aws/aws-sdk-net#1536 for UnknownOperationException).
 COMMON_ERRORS = frozenset({
     "AccessDeniedException",
+    "ExpiredTokenException",
     "IncompleteSignatureException",
     "InternalFailure",
     "InvalidSignatureException",

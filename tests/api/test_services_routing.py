@@ -71,6 +71,8 @@ def test_scope_service_of_a_presigned_query() -> None:
     # the scope wins over the target
     ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/logs/aws4_request, SignedHeaders=host",
       "target": "CloudTrail_20131101.ListTrails", "content_type": ""}, "logs"),
+    ({"authorization": "AWS4-HMAC-SHA256 Credential=A/20261202/us-east-1/sts/aws4_request, SignedHeaders=host",
+      "target": None, "content_type": "application/x-www-form-urlencoded"}, "sts"),
 ])
 def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
     args = {"query_string": "", "path": "/", **kwargs}
@@ -79,12 +81,13 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring", "organizations"]
+    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring", "organizations", "sts"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
             len(services["monitoring"].operations), len(services["events"].operations),
-            len(services["organizations"].operations)) == (60, 118, 59, 57, 63)
+            len(services["organizations"].operations), len(services["sts"].operations)) == (60, 118, 59, 57, 63, 12)
     assert services["organizations"].iam_action("CreateAccount") == "organizations:CreateAccount"
     assert [s.name for s in services.values() if s.global_region] == ["organizations"]
+    assert services["sts"].iam_action("GetSessionToken") == "sts:GetSessionToken"
     assert services["logs"].iam_action("CreateLogGroup") == "logs:CreateLogGroup"
     assert services["monitoring"].iam_action("PutMetricAlarm") == "cloudwatch:PutMetricAlarm"
     assert services["events"].iam_action("PutRule") == "events:PutRule"

@@ -67,10 +67,14 @@ def content_body(request: Request, body: bytes, limit: int = MAX_INFLATED_BYTES)
 
 
 def protocol_for(request: Request, service: Any) -> WireProtocol:
-    """The protocol of ``request`` to ``service``: Query for a form-encoded CloudWatch request, CBOR
+    """The protocol of ``request`` to ``service``: Query for STS and a form-encoded CloudWatch request, CBOR
     for CloudWatch's ``/service/.../operation/...`` path, AWS JSON otherwise."""
     from .json import JSON
 
+    if service.name == "sts":  # Query only (the model's protocols: ["query"])
+        from .query import QUERY
+
+        return QUERY
     if service.name == "monitoring":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":

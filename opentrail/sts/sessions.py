@@ -1,0 +1,183 @@
+"""Temporary credentials (STS sessions) at rest: ``sts_sessions`` in ``<data-dir>/accounts.db``.
+
+A session is an ``ASIA...`` access key id (:func:`opentrail.sts.key_ids.new_key_id`: it encodes its
+account), a 40-character secret access key and a session token (160 base64 characters from 120
+random bytes), valid from ``created_s`` to ``expires_s`` (epoch seconds). Neither the secret nor the
+token is stored in clear:
+
+- the row keeps ``SHA-256(token)``: a request's ``X-Amz-Security-Token`` is checked against it in
+  constant time;
+- the secret, which SigV4 verification needs, is sealed with AES-256-GCM under a key derived from
+  the token (``HMAC-SHA256(token, "opentrail sts secret key")``), bound to the access key id as
+  associated data. Only a request that presents the token can open it; the database alone (a
+  backup, a copied file) yields neither the token nor the secret, and no server key file is needed,
+  so every process sharing the data directory (server, CLI, capture proxy) reads the same sessions.
+
+Expired rows are deleted by :meth:`SessionStore.purge_expired`, which :meth:`SessionStore.create`
+runs; :meth:`SessionStore.find` answers an expired session as such (so the caller can answer
+ExpiredToken) until it is purged. Found sessions are cached in memory per (key id, token hash);
+sessions are never changed, only removed, and an expired one is refused by time, so the cache
+cannot grant more than the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import string
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ..state_db import immediate_transaction
+from .key_ids import new_key_id
+
+#: Prefix of temporary access key ids (IAM User Guide, "IAM identifiers": ``ASIA``).
+SESSION_KEY_PREFIX = "ASIA"
+TOKEN_BYTES = 120
+_NONCE_BYTES = 12
+_SEAL_LABEL = b"opentrail sts secret key"
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+_CACHE_MAX = 4096
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sts_sessions (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    user_name TEXT,
+    parent_access_key_id TEXT NOT NULL,
+    token_sha256 BLOB NOT NULL,
+    sealed_secret BLOB NOT NULL,
+    created_s REAL NOT NULL,
+    expires_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredentials:
+    """What GetSessionToken hands out once: key id, secret, token, expiry (epoch seconds)."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expires_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session as the verifier needs it: its account and user (None: root) -- the principal of
+    the key that created it --, that key, its times (epoch seconds) and its secret."""
+
+    access_key_id: str
+    account_id: str
+    user_name: str | None
+    parent_access_key_id: str
+    created_s: float
+    expires_s: float
+    secret_access_key: str = field(repr=False)
+
+    def expired(self, now: float) -> bool:
+        """True once ``now`` has reached the expiry."""
+        return now >= self.expires_s
+
+
+def token_hash(token: str) -> bytes:
+    """SHA-256 of the token's UTF-8 bytes (what the row keeps)."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _cipher(token: str) -> AESGCM:
+    return AESGCM(hmac.new(token.encode("utf-8"), _SEAL_LABEL, hashlib.sha256).digest())
+
+
+def seal_secret(secret: str, token: str, access_key_id: str) -> bytes:
+    """``nonce || AES-GCM(secret)`` under the token's key, bound to ``access_key_id``."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + _cipher(token).encrypt(nonce, secret.encode("utf-8"), access_key_id.encode("ascii"))
+
+
+def open_secret(blob: bytes, token: str, access_key_id: str) -> str | None:
+    """The secret sealed in ``blob``, or None when ``token``/``access_key_id`` do not open it."""
+    try:
+        plain = _cipher(token).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], access_key_id.encode("ascii"))
+    except (InvalidTag, ValueError):
+        return None
+    return plain.decode("utf-8")
+
+
+class SessionStore:
+    """Sessions in the SQLite file ``path`` (the accounts database). Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, bytes], Session] = {}
+        self._conn = sqlite3.connect(Path(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection. Idempotent."""
+        with self._lock:
+            self._conn.close()
+
+    def create(self, *, account_id: str, user_name: str | None, parent_access_key_id: str, duration_s: int,
+               now: float) -> IssuedCredentials:
+        """Issue credentials valid for ``duration_s`` seconds from ``now`` (epoch seconds) for the
+        principal of ``parent_access_key_id``; expired sessions are purged first."""
+        key_id = new_key_id(SESSION_KEY_PREFIX, account_id)
+        secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+        token = base64.b64encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii")
+        expires = float(int(now) + duration_s)
+        sealed = seal_secret(secret, token, key_id)
+        self.purge_expired(now)
+        with self._lock, immediate_transaction(self._conn):
+            self._conn.execute(
+                "INSERT INTO sts_sessions (access_key_id, account_id, user_name, parent_access_key_id, token_sha256,"
+                " sealed_secret, created_s, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key_id, account_id, user_name, parent_access_key_id, token_hash(token), sealed, float(int(now)),
+                 expires))
+        return IssuedCredentials(key_id, secret, token, expires)
+
+    def find(self, access_key_id: str, token: str) -> Session | None:
+        """The session of ``access_key_id`` if ``token`` is its token (expired or not: see
+        :meth:`Session.expired`), else None (unknown key, wrong token, purged)."""
+        digest = token_hash(token)
+        with self._lock:
+            hit = self._cache.get((access_key_id, digest))
+            if hit is not None:
+                return hit
+            row = self._conn.execute(
+                "SELECT account_id, user_name, parent_access_key_id, token_sha256, sealed_secret, created_s, expires_s"
+                " FROM sts_sessions WHERE access_key_id = ?", (access_key_id,)).fetchone()
+        if row is None or not hmac.compare_digest(bytes(row[3]), digest):
+            return None
+        secret = open_secret(bytes(row[4]), token, access_key_id)
+        if secret is None:
+            return None
+        session = Session(access_key_id, row[0], row[1], row[2], row[5], row[6], secret)
+        with self._lock:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[(access_key_id, digest)] = session
+        return session
+
+    def purge_expired(self, now: float) -> int:
+        """Delete the sessions expired at ``now``; returns how many."""
+        with self._lock, immediate_transaction(self._conn):
+            deleted = self._conn.execute("DELETE FROM sts_sessions WHERE expires_s <= ?", (now,)).rowcount
+            self._cache = {k: s for k, s in self._cache.items() if not s.expired(now)}
+        return int(deleted)
+
+    def count(self) -> int:
+        """How many sessions are stored (expired ones not yet purged included)."""
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM sts_sessions").fetchone()[0])
