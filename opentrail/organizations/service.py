@@ -47,6 +47,11 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         self._orgs: dict[str, Organization] = {o.id: o for o in self._store.load()}
         self._member_of: dict[str, str] = {a: o.id for o in self._orgs.values() for a in o.accounts}
 
+
+    def _now(self) -> float:
+        """The clock in epoch seconds, to the millisecond (AWS's timestamps; every SDK reads them alike)."""
+        return round(self._clock(), 3)
+
     def close(self) -> None:
         self._store.close()
 
@@ -107,7 +112,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         with self._lock:
             if caller in self._member_of:
                 raise e.AlreadyInOrganizationException()
-            now = self._clock()
+            now = self._now()
             root = random_id("r-", 4)
             org = Organization(id=random_id("o-", 10), feature_set=feature_set, management_account_id=caller,
                                root_id=root, created_s=now)
@@ -135,7 +140,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         asynchronous request does)."""
         with self._lock:
             org = self._managed(caller).copy()
-            now = self._clock()
+            now = self._now()
             status = CreateAccountStatus(random_id("car-", 32), name, "SUCCEEDED", now, now)
             if any(a.email.lower() == email.lower() for a in org.accounts.values()):
                 status.state, status.failure_reason = "FAILED", "EMAIL_ALREADY_EXISTS"
@@ -194,7 +199,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         with self._lock:
             org = self._managed(caller).copy()
             check_principal(principal)
-            org.service_access.setdefault(principal, self._clock())
+            org.service_access.setdefault(principal, self._now())
             self._stage(org)
 
     def disable_service_access(self, caller: str, principal: str) -> None:
@@ -218,7 +223,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
             services = org.delegated.setdefault(account_id, {})
             if principal in services:
                 raise e.AccountAlreadyRegisteredException()
-            services[principal] = self._clock()
+            services[principal] = self._now()
             self._stage(org)
 
     def deregister_delegated_admin(self, caller: str, account_id: str, principal: str) -> None:
