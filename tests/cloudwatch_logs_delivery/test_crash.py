@@ -5,12 +5,7 @@ message the record."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,13 +18,12 @@ from opentrail.events.record import read_record
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.store.sqlite import SqliteEventStore
 from opentrail.trails import EventSelector, TrailSettings
-from tests.delivery.conftest import ACCOUNT, BUCKET, OTHER_ACCOUNT, record
-
 from opentrail.monitoring.logs import LogsService
+from tests import crash_child
+from tests.delivery.conftest import ACCOUNT, BUCKET, OTHER_ACCOUNT, record
 
 from .conftest import log_events
 
-REPO = Path(__file__).resolve().parents[2]
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs_Role"
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 CHILD = """
@@ -63,21 +57,7 @@ logs.close()
 def run_child(data: Path, kill_after: int | None) -> str:
     """The child's output; killed (with its process group) after ``kill_after`` steps of work, so the
     kill lands while it is sending however fast this machine is."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    if kill_after is None:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        return out
-    assert proc.stdout is not None
-    seen = [proc.stdout.readline()]
-    while kill_after > 0 and seen[-1] and "done" not in seen[-1]:
-        seen.append(proc.stdout.readline())
-        kill_after -= seen[-1].startswith("step")
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker and the event store's indexer
-    out, _ = proc.communicate(timeout=30)
-    return "".join(seen) + out
+    return crash_child.run_child(CHILD, [str(data)], kill_after)
 
 
 def group_arn(name: str, region: str) -> str:

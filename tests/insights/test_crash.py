@@ -4,15 +4,11 @@ event is written twice and every Start has its End."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 from opentrail.store.sqlite import SqliteEventStore
+from tests import crash_child
 
 from .counts_fixtures import T0, append, insights_events, iso, record
 
@@ -50,22 +46,8 @@ store.close()
 
 def run_child(data: Path, kill_after: int | None) -> str:
     """The child's output; killed (with its process group) after ``kill_after`` rounds of work."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data), str(T0 + 60 * 86400)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    if kill_after is None:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        return out
-    assert proc.stdout is not None
-    seen = [proc.stdout.readline()]
-    while kill_after > 0 and seen[-1] and "done" not in seen[-1]:
-        seen.append(proc.stdout.readline())
-        kill_after -= seen[-1].startswith("step")
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    out, _ = proc.communicate(timeout=30)
-    return "".join(seen) + out
+    return crash_child.run_child(CHILD, [str(data), str(T0 + 60 * 86400)], kill_after, env={"PYTHONPATH": str(REPO)},
+                                 timeout_s=120)
 
 
 def test_no_duplicate_and_no_start_without_end_across_kill_9(tmp_path: Path) -> None:

@@ -5,13 +5,9 @@ moto's S3 server (objects uploaded by a flush that never committed are deleted a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,8 +25,8 @@ from opentrail.store.sqlite import SqliteEventStore
 from tests.serving import free_port
 
 from .ingest_fakes import ACCOUNT, OTHER_ACCOUNT, record
+from tests import crash_child
 
-REPO = Path(__file__).resolve().parents[2]
 STORES = [  # id, account, home Region, multi-Region, eventName prefix (None: default selection)
     ("11111111-1111-4111-8111-111111111111", ACCOUNT, "us-east-1", True, None),
     ("22222222-2222-4222-8222-222222222222", ACCOUNT, "eu-west-1", False, "Describe"),
@@ -85,22 +81,7 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "A
 def run_child(data: Path, kill_after: int | None, s3: dict[str, str] | None = None) -> str:
     """The child's output; killed (with its process group) after ``kill_after`` rounds of ingestion,
     so the kill lands while it is ingesting however fast this machine is."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data), json.dumps(STORES), json.dumps(s3)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, **S3_ENV})
-    if kill_after is None:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        return out
-    assert proc.stdout is not None
-    seen = [proc.stdout.readline()]
-    while kill_after > 0 and seen[-1] and "done" not in seen[-1]:
-        seen.append(proc.stdout.readline())
-        kill_after -= seen[-1].startswith("step")
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker and the event store's indexer
-    out, _ = proc.communicate(timeout=30)
-    return "".join(seen) + out
+    return crash_child.run_child(CHILD, [str(data), json.dumps(STORES), json.dumps(s3)], kill_after, env=S3_ENV)
 
 
 def _crash_and_finish(tmp_path: Path, rng: random.Random, n: int, ingest_db: Path,
