@@ -154,13 +154,14 @@ def wait_final(moto: Moto, region: str, stopped_at: int, timeout: float = 15) ->
     until nothing changes. (The StopLogging call is itself delivered by the trail, so a regular
     digest can list every log file a moment before the final one follows.)"""
     last: dict[str, bytes] = {}
+    same_for = 0
 
     def settled() -> bool:
-        nonlocal last
+        nonlocal last, same_for
         now = objects(moto)
-        same = now.keys() == last.keys()
+        same_for = same_for + 1 if now.keys() == last.keys() else 0
         last = now
-        if not same:
+        if same_for < 2:  # unchanged for two polls in a row (a loaded machine delivers late)
             return False
         docs = digests_of(now, region)
         listed = {f["s3Object"] for d in docs for f in d["logFiles"]}

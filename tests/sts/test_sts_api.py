@@ -182,7 +182,8 @@ def test_expired_session_is_refused(srv: StsServer) -> None:
     assert error_of(srv.client("logs", credentials=credentials).describe_log_groups) == (
         "ExpiredTokenException", EXPIRED, 400)
     assert error_of(srv.client("sts", credentials=credentials).get_caller_identity) == ("ExpiredToken", EXPIRED, 400)
-    srv.clock.offset = 899.0
+    # 5 s before the expiry, however long the calls above took (the clock is real time + offset)
+    srv.clock.offset = credentials["Expiration"].timestamp() - 5 - time.time()
     with signing_on_server_time(srv):
         assert answer(srv.client("sts", credentials=credentials).get_caller_identity()) == ROOT_IDENTITY
 
