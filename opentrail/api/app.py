@@ -187,6 +187,7 @@ def build_app(
     event_bus: Any = None,
     insights: InsightMetrics | None = None,
     organizations: Any = None,
+    iam: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -204,7 +205,9 @@ def build_app(
     and the console's Insights charts (None: ListInsightsMetricData answers as if no call had been
     counted, so clients keep working, and the charts say no counts are available). ``organizations``
     is the :class:`opentrail.organizations.service.OrganizationsService` behind the Organizations API
-    (None: its operations answer UnknownOperationException)."""
+    (None: its operations answer UnknownOperationException). ``iam`` is the IAM store (an
+    :class:`opentrail.iam.model.IamDirectory`) behind the IAM API, AssumeRole and policy enforcement
+    (None: IAM operations answer UnknownOperationException)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -250,7 +253,8 @@ def build_app(
         recorded = operation is not None and service.is_recorded(operation)
         if error is None and caller is not None and operation is not None:
             ctx = OperationContext(caller, settings, store, clock, limiter, trails, public_keys, token_key, lake,
-                                   logs, monitoring, eventbridge, event_bus, insights, organizations, accounts)
+                                   logs, monitoring, eventbridge, event_bus, insights, organizations, accounts,
+                                   iam)
             known_caller, known_params, known_operation = caller, params, operation
 
             def make_record(result: dict[str, Any] | None, failure: AwsError | None) -> dict[str, Any]:

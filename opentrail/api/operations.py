@@ -50,6 +50,7 @@ class OperationContext:
     insights: Any = None  # opentrail.insights.model.InsightMetrics (ListInsightsMetricData), or None
     organizations: Any = None  # opentrail.organizations.service.OrganizationsService, or None
     accounts: Any = None  # opentrail.auth.accounts.AccountStore (STS: keys and sessions), or None
+    iam: Any = None  # opentrail.iam store (an opentrail.iam.model.IamDirectory), or None
 
 
 #: A handler takes the context and the request JSON object and returns the response JSON object;

@@ -53,6 +53,7 @@ from ..api.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from ..iam.model import RoleSession
 from .accounts import AccountStore, KeyRecord
 
 #: Largest accepted difference between X-Amz-Date and the server clock, in seconds (AWS: 5 min).
@@ -74,12 +75,20 @@ class Caller:
     #: When the STS session whose credentials signed the request was created (epoch seconds);
     #: None for a long-term key.
     session_created: float | None = None
+    #: The IAM user's ``AIDA...`` id and path when the key belongs to a user of the IAM store (None:
+    #: a user made by ``opentrail create-access-key --user-name``, whose id is derived).
+    user_id: str | None = None
+    user_path: str = "/"
+    #: The role session when the credentials come from STS AssumeRole (None otherwise).
+    role_session: "RoleSession | None" = None
 
     @property
     def arn(self) -> str:
+        if self.role_session is not None:
+            return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_session.role_name}/{self.role_session.session_name}"
         if self.user_name is None:
             return f"arn:aws:iam::{self.account_id}:root"
-        return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
+        return f"arn:aws:iam::{self.account_id}:user{self.user_path}{self.user_name}"
 
     def user_identity(self) -> dict[str, Any]:
         """The record's ``userIdentity``: Root ``{type, principalId (= account), arn, accountId,
@@ -97,8 +106,7 @@ class Caller:
                 "accessKeyId": self.access_key_id,
             }
             return self._with_session(identity)
-        digest = hashlib.sha256(f"{self.account_id}/{self.user_name}".encode()).hexdigest().upper()
-        principal = "AIDA" + "".join(c for c in digest if c.isalnum())[:17]
+        principal = self.user_id or derived_user_id(self.account_id, self.user_name)
         return self._with_session({
             "type": "IAMUser",
             "principalId": principal,
@@ -113,6 +121,12 @@ class Caller:
             created = datetime.fromtimestamp(int(self.session_created), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             identity["sessionContext"] = {"attributes": {"creationDate": created, "mfaAuthenticated": "false"}}
         return identity
+
+
+def derived_user_id(account_id: str, user_name: str) -> str:
+    """The stable ``AIDA...`` id of a user that is not in the IAM store (21 characters)."""
+    digest = hashlib.sha256(f"{account_id}/{user_name}".encode()).hexdigest().upper()
+    return "AIDA" + "".join(c for c in digest if c.isalnum())[:17]
 
 
 class SignatureRejected(Exception):
