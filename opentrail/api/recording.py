@@ -193,9 +193,14 @@ def call_record(
         read_only=read_only,
         recipient_account_id=caller.account_id,
         tls_details=tls,
-        resources=[{"type": data_type}] if data_type else None,
+        resources=[{"type": data_type}] if data_type else _recorded_resources(service, operation, params),
         management_event=data_type is None,
     )
+
+
+def _recorded_resources(service: Any, operation: str, params: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
+    found = getattr(service, "recorded_resources", {}).get(operation)
+    return found(dict(params)) if found is not None and params else None
 
 
 def record_call(store: EventStore, **kwargs: Any) -> None:

@@ -76,6 +76,12 @@ class Service:
     #: gives the part of the response recorded (STS GetSessionToken: the credentials' key id and
     #: expiration).
     logged_responses: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
+    #: Operations AWS records with ``readOnly: true`` beyond :data:`READ_ONLY_PREFIXES` (STS AssumeRole).
+    read_only: frozenset[str] = frozenset()
+    #: Operations whose record carries ``resources``, with the function that gives them from the
+    #: request (STS AssumeRole: ``[{accountId, type: "AWS::IAM::Role", ARN}]``; None: no element).
+    recorded_resources: Mapping[str, Callable[[dict[str, Any]], list[dict[str, Any]] | None]] = field(
+        default_factory=dict)
 
     @property
     def target_prefixes(self) -> frozenset[str]:
@@ -92,7 +98,7 @@ class Service:
 
     def is_read_only(self, operation: str) -> bool:
         """True for operations AWS records with ``readOnly: true``."""
-        return operation.startswith(READ_ONLY_PREFIXES)
+        return operation.startswith(READ_ONLY_PREFIXES) or operation in self.read_only
 
     def is_recorded(self, operation: str) -> bool:
         """False for operations CloudTrail does not log for this service."""

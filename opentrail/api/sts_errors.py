@@ -18,4 +18,7 @@ class ValidationError(AwsError):
 
 
 class AccessDenied(AwsError):
-    """The caller may not do this (e.g. GetSessionToken with session credentials)."""
+    """The caller may not do this (e.g. GetSessionToken with session credentials, AssumeRole of a
+    role whose trust policy does not allow the caller). HTTP 403, as STS answers it."""
+
+    status = 403

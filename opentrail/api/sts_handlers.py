@@ -5,6 +5,7 @@ caller facts or :class:`opentrail.sts.sessions.SessionStore` call -> response.
   denied (STS API reference). Root: UserId = the account id, Arn ``arn:aws:iam::<acct>:root``;
   IAM user: the ``AIDA...`` id and the user ARN. With session credentials from GetSessionToken the
   principal is the one of the key that made the session, so the answer is the same.
+- AssumeRole: :mod:`.sts_assume_role`.
 - GetAccessKeyInfo: ``{Account}`` of a key id, whether or not the key exists, as AWS answers: a
   key or session stored here gives its account; any other id gives the account its characters
   encode (:func:`opentrail.sts.key_ids.account_of`); an id that encodes none (not base32) answers
@@ -27,6 +28,7 @@ from typing import Any
 
 from ..sts.key_ids import account_of
 from .services import Handler, context_part
+from .sts_assume_role import assume_role
 from .sts_errors import AccessDenied
 
 #: GetSessionToken durations, seconds (STS API reference).
@@ -69,6 +71,7 @@ def get_session_token(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 #: Implemented operation -> handler.
 STS_HANDLERS: dict[str, Handler] = {
+    "AssumeRole": assume_role,
     "GetAccessKeyInfo": get_access_key_info,
     "GetCallerIdentity": get_caller_identity,
     "GetSessionToken": get_session_token,

@@ -13,8 +13,14 @@ credentials' ``accessKeyId`` and ``expiration`` only (:func:`logged_session_toke
 ``sensitive`` member of the model and the session token is left out too, so no recorded event
 holds a usable credential).
 
-Implemented: GetCallerIdentity, GetAccessKeyInfo, GetSessionToken (:mod:`.sts_handlers`). The
-others answer InvalidAction until IAM roles, SAML/OIDC providers and federation exist.
+AssumeRole is recorded ``readOnly: true`` with ``resources: [{accountId, type: "AWS::IAM::Role",
+ARN}]`` and its responseElements (credentials' key id and expiration, assumedRoleUser,
+packedPolicySize, sourceIdentity), as the real records of datasets/cloudtrail show (AWS also writes
+the session token there; opentrail leaves it out, as for GetSessionToken).
+
+Implemented: AssumeRole, GetCallerIdentity, GetAccessKeyInfo, GetSessionToken (:mod:`.sts_handlers`,
+:mod:`.sts_assume_role`). The others answer InvalidAction until SAML/OIDC providers and federation
+exist.
 """
 
 from __future__ import annotations
@@ -46,13 +52,35 @@ def logged_session_token(response: dict[str, Any]) -> dict[str, Any]:
     return {"Credentials": {k: credentials[k] for k in ("AccessKeyId", "Expiration") if k in credentials}}
 
 
+def logged_assume_role(response: dict[str, Any]) -> dict[str, Any]:
+    """AssumeRole's response as recorded: the credentials' ``AccessKeyId`` and ``Expiration`` only,
+    then ``AssumedRoleUser``, ``PackedPolicySize`` and ``SourceIdentity`` when answered."""
+    logged = logged_session_token(response)
+    for member in ("AssumedRoleUser", "PackedPolicySize", "SourceIdentity"):
+        if member in response:
+            logged[member] = response[member]
+    return logged
+
+
+def role_resources(params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """AssumeRole's ``resources``: ``[{accountId, type: "AWS::IAM::Role", ARN}]`` of the role ARN
+    asked for (a real record, datasets/cloudtrail/invictus-ir-aws_dataset); None for an ARN that
+    names no account."""
+    arn = params.get("RoleArn")
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) < 6 or not parts[4].isdigit():
+        return None
+    return [{"accountId": parts[4], "type": "AWS::IAM::Role", "ARN": arn}]
+
+
 def _service() -> Service:
     handlers = handlers_of("sts_handlers", "STS_HANDLERS")
     return Service(name="sts", model="sts", iam_prefix="sts", event_source="sts.amazonaws.com",
                    target_prefix="AWSSecurityTokenServiceV20110615",
                    operations=operation_table("sts", OPERATION_RESOURCES, handlers),
                    resources=OPERATION_RESOURCES,
-                   logged_responses={"GetSessionToken": logged_session_token})
+                   logged_responses={"GetSessionToken": logged_session_token, "AssumeRole": logged_assume_role},
+                   read_only=frozenset({"AssumeRole"}), recorded_resources={"AssumeRole": role_resources})
 
 
 #: STS as a :class:`Service`.

@@ -21,8 +21,10 @@ HTTP 400:
 - an ``X-Amz-Security-Token`` header: the request is signed with STS session credentials
   (:mod:`opentrail.sts.sessions`): a key id and token that are no session's ->
   ``UnrecognizedClientException`` ("... is invalid", without the final period); a session past its
-  expiry -> ``ExpiredTokenException`` (checked before the signature, as the token is). A session's
-  caller is the principal of the key that created it, with :attr:`Caller.session_created` set;
+  expiry -> ``ExpiredTokenException`` (checked before the signature, as the token is). A
+  GetSessionToken session's caller is the principal of the key that created it, with
+  :attr:`Caller.session_created` set; an AssumeRole session's caller is its role session
+  (:attr:`Caller.role_session`) in the role's account;
 - wrong scope, more than 5 minutes of clock skew (checked before the signature, as AWS does:
   a correct signature with a wrong clock still says "Signature expired") or a signature mismatch
   -> ``InvalidSignatureException``.
@@ -96,7 +98,14 @@ class Caller:
         IAMUser principalId is a stable ``AIDA...`` id derived from account and user name. With
         session credentials (GetSessionToken) the same element gains ``sessionContext: {attributes:
         {creationDate: "2026-12-02T10:00:00Z", mfaAuthenticated: "false"}}`` (CloudTrail User Guide,
-        "CloudTrail userIdentity element", ``sessionContext``)."""
+        "CloudTrail userIdentity element", ``sessionContext``). A role session (AssumeRole) is
+        ``{type: "AssumedRole", principalId: "AROA...:<session>", arn (assumed-role ARN), accountId,
+        accessKeyId, sessionContext: {sessionIssuer: {type: "Role", principalId: "AROA...", arn
+        (role ARN), accountId, userName (role name)}, webIdFederationData: {}, attributes:
+        {creationDate, mfaAuthenticated: "false"}, sourceIdentity (when set)}}``: the members and their
+        order of real records (datasets/cloudtrail/invictus-ir-aws_dataset)."""
+        if self.role_session is not None:
+            return self._assumed_role()
         if self.user_name is None:
             identity: dict[str, Any] = {
                 "type": "Root",
@@ -116,10 +125,37 @@ class Caller:
             "userName": self.user_name,
         })
 
+    def _created(self) -> str:
+        return datetime.fromtimestamp(int(self.session_created or 0), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _assumed_role(self) -> dict[str, Any]:
+        role = self.role_session
+        assert role is not None
+        context: dict[str, Any] = {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role.role_id,
+                "arn": f"arn:aws:iam::{self.account_id}:role{role.role_path}{role.role_name}",
+                "accountId": self.account_id,
+                "userName": role.role_name,
+            },
+            "webIdFederationData": {},
+            "attributes": {"creationDate": self._created(), "mfaAuthenticated": "false"},
+        }
+        if role.source_identity is not None:
+            context["sourceIdentity"] = role.source_identity
+        return {
+            "type": "AssumedRole",
+            "principalId": f"{role.role_id}:{role.session_name}",
+            "arn": self.arn,
+            "accountId": self.account_id,
+            "accessKeyId": self.access_key_id,
+            "sessionContext": context,
+        }
+
     def _with_session(self, identity: dict[str, Any]) -> dict[str, Any]:
         if self.session_created is not None:
-            created = datetime.fromtimestamp(int(self.session_created), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            identity["sessionContext"] = {"attributes": {"creationDate": created, "mfaAuthenticated": "false"}}
+            identity["sessionContext"] = {"attributes": {"creationDate": self._created(), "mfaAuthenticated": "false"}}
         return identity
 
 
@@ -253,14 +289,16 @@ def verify(
     except AwsError as exc:
         raise SignatureRejected(exc) from None
     tokens = hmap.get("x-amz-security-token")
+    role: RoleSession | None = None
     if tokens:
-        key, created = _session_key(accounts, parsed.access_key_id, tokens[0], now)
+        key, created, role = _session_key(accounts, parsed.access_key_id, tokens[0], now)
     else:
         found = accounts.find_key(parsed.access_key_id)
         if found is None or found.status != "Active":
             raise SignatureRejected(UnrecognizedClientException())
         key, created = found, None
-    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created)
+    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created,
+                    role_session=role)
     try:
         _check(parsed, hmap, key, method, path, query_string, body, service, now, auth_values[0])
     except AwsError as exc:
@@ -268,19 +306,27 @@ def verify(
     return caller
 
 
-def _session_key(accounts: AccountStore, access_key_id: str, token: str, now: float) -> tuple[KeyRecord, float]:
-    """The key record of the STS session ``access_key_id`` with ``token`` (its principal is that
-    of the key that created the session, which must still be active) and its creation time; raises
-    :class:`SignatureRejected` (see the module docstring)."""
+def _session_key(accounts: AccountStore, access_key_id: str, token: str,
+                 now: float) -> tuple[KeyRecord, float, RoleSession | None]:
+    """The key record of the STS session ``access_key_id`` with ``token``, its creation time and
+    its role session (AssumeRole; None for GetSessionToken). A GetSessionToken session stands for
+    the principal of the key that created it, which must still be active; a role session stands for
+    its role session in the role's account (admin when that account is the admin account) and
+    outlives the key that assumed it, as AWS role sessions do. Raises :class:`SignatureRejected`
+    (see the module docstring)."""
     session = accounts.sessions.find(access_key_id, token)
-    parent = accounts.find_key(session.parent_access_key_id) if session is not None else None
-    if session is None or parent is None or parent.status != "Active":  # AWS words this one without the period
-        raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
+    if session is not None and session.role_session is not None:
+        is_admin = accounts.admin_account_id() == session.account_id
+    else:
+        parent = accounts.find_key(session.parent_access_key_id) if session is not None else None
+        if session is None or parent is None or parent.status != "Active":  # AWS words this one without the period
+            raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
+        is_admin = parent.is_admin
     if session.expired(now):
         raise SignatureRejected(ExpiredTokenException())
     key = KeyRecord(access_key_id, session.account_id, session.user_name, session.secret_access_key, "Active",
-                    parent.is_admin)
-    return key, session.created_s
+                    is_admin)
+    return key, session.created_s, session.role_session
 
 
 def _check(

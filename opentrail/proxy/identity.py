@@ -6,6 +6,11 @@ created later by the server or the CLI are seen at once). Rules:
 
 - a key opentrail knows: the identity opentrail's own API records for it (Root or IAMUser, see
   :meth:`opentrail.auth.sigv4.Caller.user_identity`), in the key's account;
+- an ``ASIA...`` key of an STS session issued here (GetSessionToken or AssumeRole): the identity
+  opentrail's API records for that session (the AssumedRole form with its sessionContext for a role
+  session), in the session's account, read from the session's stored facts by key id alone
+  (:meth:`opentrail.sts.sessions.SessionStore.describe`: the proxy sees no token and checks no
+  signature, the upstream does);
 - a key opentrail does not know (the upstream's own keys, e.g. MinIO users): ``{"type": "Unknown",
   "accountId": <default account>, "accessKeyId": <key>}``, recorded in the default account;
 - no key at all (anonymous S3 access): ``{"type": "AWSAccount", "principalId": "", "accountId":
@@ -21,10 +26,23 @@ from typing import Any, Protocol
 
 from ..auth.accounts import KeyRecord
 from ..auth.sigv4 import Caller
+from ..sts.sessions import SESSION_KEY_PREFIX
 
 
 class KeyLookup(Protocol):
     def find_key(self, access_key_id: str) -> KeyRecord | None: ...
+
+
+def _session_caller(keys: Any, access_key_id: str, region: str) -> Caller | None:
+    """The caller of the STS session ``access_key_id`` (None: not a session issued here)."""
+    sessions = getattr(keys, "sessions", None)
+    if sessions is None or not access_key_id.startswith(SESSION_KEY_PREFIX):
+        return None
+    found = sessions.describe(access_key_id)
+    if found is None:
+        return None
+    return Caller(found.account_id, access_key_id, found.user_name, region, session_created=found.created_s,
+                  role_session=found.role_session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +72,11 @@ class IdentityResolver:
         if self._keys is not None:
             try:
                 key = self._keys.find_key(access_key_id)
+                session = _session_caller(self._keys, access_key_id, region) if key is None else None
             except Exception:
-                key = None
+                key, session = None, None
+            if session is not None:
+                return Identity(session.user_identity(), session.account_id)
         if key is None:
             return Identity({"type": "Unknown", "accountId": self._default, "accessKeyId": access_key_id},
                             self._default)

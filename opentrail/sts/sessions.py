@@ -13,6 +13,17 @@ token is stored in clear:
   backup, a copied file) yields neither the token nor the secret, and no server key file is needed,
   so every process sharing the data directory (server, CLI, capture proxy) reads the same sessions.
 
+A session made by AssumeRole also keeps the role session's facts
+(:class:`opentrail.iam.model.RoleSession`: role name, path and ``AROA...`` id, session name, session
+policy and policy ARNs, session tags and which of them are transitive, SourceIdentity, the ARN of
+the principal that assumed it); its ``account_id`` is the role's account and ``user_name`` is None.
+Those columns were added after the first release: :meth:`SessionStore.__init__` adds them with
+``ALTER TABLE ... ADD COLUMN`` to an existing table, so older data directories keep working (their
+rows are GetSessionToken sessions, all NULL there). The facts are copied at AssumeRole time, so a
+session keeps working until it expires even when its role is deleted or changed meanwhile, as on
+AWS. :meth:`SessionStore.describe` gives a session's facts from its key id alone, without opening
+the secret (the capture proxy, which sees no token, names the caller with it).
+
 Expired rows are deleted by :meth:`SessionStore.purge_expired`, which :meth:`SessionStore.create`
 runs; :meth:`SessionStore.find` answers an expired session as such (so the caller can answer
 ExpiredToken) until it is purged. Found sessions are cached in memory per (key id, token hash);
@@ -25,6 +36,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import sqlite3
@@ -37,6 +49,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..state_db import immediate_transaction
+from ..iam.model import RoleSession
 from .key_ids import new_key_id
 
 #: Prefix of temporary access key ids (IAM User Guide, "IAM identifiers": ``ASIA``).
@@ -60,6 +73,12 @@ CREATE TABLE IF NOT EXISTS sts_sessions (
 );
 CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);
 """
+#: Role session columns (AssumeRole), added to older tables by ALTER TABLE; all NULL for the
+#: sessions of GetSessionToken. JSON text: policy_arns (list), tags (object), transitive_tag_keys (list).
+_ROLE_COLUMNS = ("role_name", "role_path", "role_id", "session_name", "session_policy", "policy_arns", "tags",
+                 "transitive_tag_keys", "source_identity", "assumed_by_arn")
+_SELECT = ("SELECT account_id, user_name, parent_access_key_id, token_sha256, sealed_secret, created_s, expires_s, "
+           + ", ".join(_ROLE_COLUMNS) + " FROM sts_sessions WHERE access_key_id = ?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +103,10 @@ class Session:
     created_s: float
     expires_s: float
     secret_access_key: str = field(repr=False)
+    #: The role session (AssumeRole); None for GetSessionToken's sessions.
+    role_session: RoleSession | None = None
+    #: Keys of ``role_session.tags`` that pass on to chained role sessions (TransitiveTagKeys).
+    transitive_tag_keys: tuple[str, ...] = ()
 
     def expired(self, now: float) -> bool:
         """True once ``now`` has reached the expiry."""
@@ -123,6 +146,15 @@ class SessionStore:
         self._conn = sqlite3.connect(Path(path), timeout=10.0, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the role session columns a table made by an older release lacks."""
+        with self._lock, immediate_transaction(self._conn):
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(sts_sessions)")}
+            for column in _ROLE_COLUMNS:
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE sts_sessions ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         """Close the connection. Idempotent."""
@@ -130,9 +162,12 @@ class SessionStore:
             self._conn.close()
 
     def create(self, *, account_id: str, user_name: str | None, parent_access_key_id: str, duration_s: int,
-               now: float) -> IssuedCredentials:
+               now: float, role_session: RoleSession | None = None,
+               transitive_tag_keys: tuple[str, ...] = ()) -> IssuedCredentials:
         """Issue credentials valid for ``duration_s`` seconds from ``now`` (epoch seconds) for the
-        principal of ``parent_access_key_id``; expired sessions are purged first."""
+        principal of ``parent_access_key_id`` (GetSessionToken) or, with ``role_session``, for that
+        session of a role of ``account_id`` (AssumeRole; ``parent_access_key_id`` is then the key
+        that assumed it, ``user_name`` None). Expired sessions are purged first."""
         key_id = new_key_id(SESSION_KEY_PREFIX, account_id)
         secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
         token = base64.b64encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii")
@@ -142,9 +177,10 @@ class SessionStore:
         with self._lock, immediate_transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO sts_sessions (access_key_id, account_id, user_name, parent_access_key_id, token_sha256,"
-                " sealed_secret, created_s, expires_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " sealed_secret, created_s, expires_s, " + ", ".join(_ROLE_COLUMNS) + ")"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key_id, account_id, user_name, parent_access_key_id, token_hash(token), sealed, float(int(now)),
-                 expires))
+                 expires, *_role_values(role_session, transitive_tag_keys)))
         return IssuedCredentials(key_id, secret, token, expires)
 
     def find(self, access_key_id: str, token: str) -> Session | None:
@@ -155,20 +191,26 @@ class SessionStore:
             hit = self._cache.get((access_key_id, digest))
             if hit is not None:
                 return hit
-            row = self._conn.execute(
-                "SELECT account_id, user_name, parent_access_key_id, token_sha256, sealed_secret, created_s, expires_s"
-                " FROM sts_sessions WHERE access_key_id = ?", (access_key_id,)).fetchone()
+            row = self._conn.execute(_SELECT, (access_key_id,)).fetchone()
         if row is None or not hmac.compare_digest(bytes(row[3]), digest):
             return None
         secret = open_secret(bytes(row[4]), token, access_key_id)
         if secret is None:
             return None
-        session = Session(access_key_id, row[0], row[1], row[2], row[5], row[6], secret)
+        session = _session(access_key_id, row, secret)
         with self._lock:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[(access_key_id, digest)] = session
         return session
+
+    def describe(self, access_key_id: str) -> Session | None:
+        """The stored facts of session ``access_key_id`` (expired or not), with an empty
+        ``secret_access_key``: the secret is not opened (no token is given). None when unknown. For
+        naming the caller only (the capture proxy), never for verifying a signature."""
+        with self._lock:
+            row = self._conn.execute(_SELECT, (access_key_id,)).fetchone()
+        return None if row is None else _session(access_key_id, row, "")
 
     def purge_expired(self, now: float) -> int:
         """Delete the sessions expired at ``now``; returns how many."""
@@ -181,3 +223,26 @@ class SessionStore:
         """How many sessions are stored (expired ones not yet purged included)."""
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM sts_sessions").fetchone()[0])
+
+
+def _role_values(role: RoleSession | None, transitive: tuple[str, ...]) -> tuple[str | None, ...]:
+    if role is None:
+        return (None,) * len(_ROLE_COLUMNS)
+    return (role.role_name, role.role_path, role.role_id, role.session_name, role.session_policy,
+            json.dumps(list(role.session_policy_arns)), json.dumps(dict(role.tags)), json.dumps(list(transitive)),
+            role.source_identity, role.assumed_by_arn)
+
+
+def _session(access_key_id: str, row: tuple[object, ...], secret: str) -> Session:
+    """A :class:`Session` from a row of :data:`_SELECT`."""
+    role: RoleSession | None = None
+    transitive: tuple[str, ...] = ()
+    if row[7] is not None:
+        role = RoleSession(role_name=str(row[7]), role_path=str(row[8]), role_id=str(row[9]),
+                           session_name=str(row[10]), session_policy=row[11],  # type: ignore[arg-type]
+                           session_policy_arns=tuple(json.loads(str(row[12] or "[]"))),
+                           tags=json.loads(str(row[13] or "{}")), source_identity=row[15],  # type: ignore[arg-type]
+                           assumed_by_arn=row[16])  # type: ignore[arg-type]
+        transitive = tuple(json.loads(str(row[14] or "[]")))
+    return Session(access_key_id, str(row[0]), row[1], str(row[2]), float(row[5]),  # type: ignore[arg-type]
+                   float(row[6]), secret, role, transitive)  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from opentrail.store.memory import MemoryEventStore
 from tests.api.conftest import Clock
 from tests.serving import serving
 
+from .iam_fake import FakeIam
+
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 
@@ -31,6 +33,7 @@ class StsServer:
     clock: Clock
     key: AccessKey
     data_dir: Path
+    iam: FakeIam
 
     def client(self, service: str, *, credentials: dict[str, Any] | None = None, region: str = REGION,
                key: AccessKey | None = None, validate: bool = True) -> Any:
@@ -57,10 +60,11 @@ def srv(tmp_path: Path) -> Iterator[StsServer]:
     store = MemoryEventStore()
     clock = Clock()
     logs = LogsService(data_dir, clock)
-    app = build_app(settings=Settings(), store=store, accounts=accounts, clock=clock, logs=logs)
+    iam = FakeIam()
+    app = build_app(settings=Settings(), store=store, accounts=accounts, clock=clock, logs=logs, iam=iam)
     try:
         with serving(app) as url:
-            yield StsServer(url, accounts, store, clock, key, data_dir)
+            yield StsServer(url, accounts, store, clock, key, data_dir, iam)
     finally:
         logs.close()
         store.close()

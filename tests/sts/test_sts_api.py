@@ -221,7 +221,7 @@ def test_forged_and_missing_tokens_are_refused(srv: StsServer) -> None:
 def test_session_credentials_cannot_get_a_session_token(srv: StsServer) -> None:
     credentials = session(srv)
     assert error_of(srv.client("sts", credentials=credentials).get_session_token) == (
-        "AccessDenied", "Cannot call GetSessionToken with session credentials", 400)
+        "AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
 
 
 def test_get_access_key_info(srv: StsServer) -> None:
@@ -235,8 +235,8 @@ def test_get_access_key_info(srv: StsServer) -> None:
 
 def test_other_operations_answer_invalid_action(srv: StsServer) -> None:
     sts = srv.client("sts")
-    assert error_of(sts.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/ci", RoleSessionName="build-42") == (
-        "InvalidAction", "opentrail does not implement the AssumeRole operation yet.", 400)
+    assert error_of(sts.decode_authorization_message, EncodedMessage="abc") == (
+        "InvalidAction", "opentrail does not implement the DecodeAuthorizationMessage operation yet.", 400)
     assert error_of(sts.get_federation_token, Name="bob") == (
         "InvalidAction", "opentrail does not implement the GetFederationToken operation yet.", 400)
 

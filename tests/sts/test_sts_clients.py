@@ -14,6 +14,7 @@ import pytest
 from tests.npm_packages import run_js_v3
 
 from .conftest import ACCOUNT, REGION, StsServer
+from .iam_fake import trust
 
 JS_SDK = "@aws-sdk/client-sts"
 JS_SDK_VERSION = "3.1137.0"
@@ -52,6 +53,7 @@ def test_aws_cli_get_caller_identity_with_a_key_and_a_session(srv: StsServer) ->
 
 def test_js_sdk_v3_matches_boto3(srv: StsServer) -> None:
     key = srv.key
+    role = srv.iam.add_role(ACCOUNT, "ci", trust(ACCOUNT))
     boto = srv.client("sts")
     results = run_js_v3(JS_SDK, JS_SDK_VERSION, "STSClient", endpoint=srv.url, region=REGION,
                         key_id=key.access_key_id, secret=key.secret_access_key,
@@ -67,9 +69,11 @@ def test_js_sdk_v3_matches_boto3(srv: StsServer) -> None:
                                          ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken"])
     assert credentials["AccessKeyId"].startswith("ASIA")
     assert results[2] == ("GetAccessKeyInfo", {"Account": ACCOUNT})
-    assert results[3] == ("AssumeRole", {"error": {
-        "name": "InvalidAction", "message": "opentrail does not implement the AssumeRole operation yet.",
-        "status": 400}})
+    op, assumed = results[3]
+    assert (op, sorted(assumed), assumed["AssumedRoleUser"]) == ("AssumeRole", ["AssumedRoleUser", "Credentials"], {
+        "AssumedRoleId": f"{role.role_id}:build-42", "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/build-42"})
+    assert srv.client("sts", credentials=assumed["Credentials"]).get_caller_identity()["Arn"] == \
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/build-42"
     # the JavaScript session credentials, used by boto3 and by the JavaScript SDK
     as_boto = srv.client("sts", credentials=credentials).get_caller_identity()
     assert {k: v for k, v in as_boto.items() if k != "ResponseMetadata"} == ROOT_IDENTITY
@@ -78,4 +82,27 @@ def test_js_sdk_v3_matches_boto3(srv: StsServer) -> None:
                       session_token=credentials["SessionToken"],
                       calls=[("GetCallerIdentity", {}), ("GetSessionToken", {})])
     assert again == [("GetCallerIdentity", ROOT_IDENTITY), ("GetSessionToken", {"error": {
-        "name": "AccessDenied", "message": "Cannot call GetSessionToken with session credentials", "status": 400}})]
+        "name": "AccessDenied", "message": "Cannot call GetSessionToken with session credentials", "status": 403}})]
+
+
+def test_cli_assume_role_then_calls_as_the_role_session(srv: StsServer) -> None:
+    key = srv.key
+    role = srv.iam.add_role(ACCOUNT, "ci", trust(ACCOUNT))
+    assumed = cli(srv, "sts", "assume-role", "--role-arn", role.arn, "--role-session-name", "build-42",
+                  key_id=key.access_key_id, secret=key.secret_access_key)
+    assert sorted(assumed) == ["AssumedRoleUser", "Credentials"]
+    assert assumed["AssumedRoleUser"] == {"AssumedRoleId": f"{role.role_id}:build-42",
+                                          "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/build-42"}
+    credentials = assumed["Credentials"]
+    as_role = {"key_id": credentials["AccessKeyId"], "secret": credentials["SecretAccessKey"],
+               "token": credentials["SessionToken"]}
+    assert cli(srv, "sts", "get-caller-identity", **as_role) == {
+        "UserId": f"{role.role_id}:build-42", "Account": ACCOUNT,
+        "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/build-42"}
+    events = cli(srv, "cloudtrail", "lookup-events", "--lookup-attributes",
+                 "AttributeKey=EventName,AttributeValue=GetCallerIdentity", **as_role)["Events"]
+    assert [(e["EventName"], e["Username"]) for e in events] == [("GetCallerIdentity", "build-42")]
+    identity = json.loads(events[0]["CloudTrailEvent"])["userIdentity"]
+    assert list(identity) == ["type", "principalId", "arn", "accountId", "accessKeyId", "sessionContext"]
+    assert identity["sessionContext"]["sessionIssuer"] == {
+        "type": "Role", "principalId": role.role_id, "arn": role.arn, "accountId": ACCOUNT, "userName": "ci"}

@@ -30,7 +30,7 @@ def post(srv: StsServer, body: bytes, token: str | None = None) -> httpx.Respons
 def test_operation_table() -> None:
     sts = service_named("sts")
     assert sorted(op for op, h in sts.operations.items() if is_implemented(h)) == [
-        "GetAccessKeyInfo", "GetCallerIdentity", "GetSessionToken"]
+        "AssumeRole", "GetAccessKeyInfo", "GetCallerIdentity", "GetSessionToken"]
     assert {op: sts.iam_action(op) for op in ("AssumeRole", "GetCallerIdentity")} == {
         "AssumeRole": "sts:AssumeRole", "GetCallerIdentity": "sts:GetCallerIdentity"}
     assert set(OPERATION_RESOURCES) == set(sts.operations)
