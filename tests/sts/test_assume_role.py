@@ -9,6 +9,11 @@ import json
 import time
 from typing import Any
 
+import httpx
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from opentrail.auth.sigv4 import Caller
 from opentrail.proxy.identity import IdentityResolver
 
@@ -259,3 +264,22 @@ def test_expired_forged_and_deleted_role(srv: StsServer) -> None:
         assert error_of(sts_of("sts", credentials=credentials).get_caller_identity) == ("ExpiredToken", EXPIRED, 400)
         code, message, status = error_of(sts_of("logs", credentials=credentials).describe_log_groups)
         assert (code, message, status) == ("ExpiredTokenException", EXPIRED, 400)
+
+
+def ingest_status(srv: StsServer, credentials: dict[str, Any]) -> tuple[int, str | None]:
+    body = b'{"Records": []}'
+    request = AWSRequest(method="POST", url=srv.url + "/_opentrail/ingest", data=body,
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]),
+              "opentrail", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    r = httpx.post(prepared.url, content=body, headers=dict(prepared.headers))
+    return r.status_code, r.json().get("__type")
+
+
+def test_ingest_endpoint_keeps_its_admin_account_rule_for_role_sessions(srv: StsServer) -> None:
+    admin_role = srv.iam.add_role(ACCOUNT, "ingest", trust(ACCOUNT))
+    assert ingest_status(srv, assume(srv, admin_role.arn)["Credentials"]) == (200, None)
+    srv.accounts.create_account(OTHER)
+    other_role = srv.iam.add_role(OTHER, "ingest", trust(ACCOUNT))
+    assert ingest_status(srv, assume(srv, other_role.arn)["Credentials"]) == (400, "AccessDeniedException")

@@ -135,3 +135,41 @@ def test_wrong_secret_with_a_valid_token_is_a_signature_mismatch_of_a_known_call
         verify(**signed(issued.access_key_id, "x" * 40, issued.session_token, T0), accounts=accounts, now=T0)
     assert info.value.error.code == "InvalidSignatureException"
     assert info.value.caller is not None and info.value.caller.access_key_id == issued.access_key_id
+
+
+def test_old_sessions_table_gains_role_columns(tmp_path: Path) -> None:
+    """A data directory from before AssumeRole: its sessions table is migrated in place and its
+    GetSessionToken sessions keep working."""
+    import sqlite3
+
+    from opentrail.iam.model import RoleSession
+    from opentrail.sts.sessions import token_hash
+
+    db = tmp_path / "accounts.db"
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE sts_sessions (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, user_name TEXT,"
+        " parent_access_key_id TEXT NOT NULL, token_sha256 BLOB NOT NULL, sealed_secret BLOB NOT NULL,"
+        " created_s REAL NOT NULL, expires_s REAL NOT NULL);")
+    conn.execute("INSERT INTO sts_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 ("ASIAOLDSESSION000000", ACCOUNT, "alice", "AKIAPARENT", token_hash("tok"),
+                  seal_secret("old-secret", "tok", "ASIAOLDSESSION000000"), T0, T0 + 900))
+    conn.commit()
+    conn.close()
+    store = SessionStore(db)
+    try:
+        old = store.find("ASIAOLDSESSION000000", "tok")
+        assert old is not None
+        assert (old.user_name, old.secret_access_key, old.role_session, old.transitive_tag_keys) == (
+            "alice", "old-secret", None, ())
+        role = RoleSession("ci", "/b/", "AROAEXAMPLE", "s1", '{"Statement": []}', ("arn:aws:iam::aws:policy/X",),
+                           {"team": "ops"}, "alice", f"arn:aws:iam::{ACCOUNT}:root")
+        issued = store.create(account_id=ACCOUNT, user_name=None, parent_access_key_id="AKIAPARENT", duration_s=900,
+                              now=T0, role_session=role, transitive_tag_keys=("team",))
+        found = store.find(issued.access_key_id, issued.session_token)
+        assert found is not None and (found.role_session, found.transitive_tag_keys) == (role, ("team",))
+        described = store.describe(issued.access_key_id)
+        assert described is not None and (described.role_session, described.secret_access_key) == (role, "")
+    finally:
+        store.close()
+    SessionStore(db).close()  # a second open finds every column there
