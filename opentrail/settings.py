@@ -220,6 +220,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds the oldest event not yet in its event data stores' files waits before they are written.",
     ),
     Setting(
+        "iam_enforcement",
+        "--iam-enforcement",
+        "OPENTRAIL_IAM_ENFORCEMENT",
+        "enforce",
+        str,
+        "IAM policy evaluation on every API call: 'enforce' denies what policies do not allow; 'log-only'"
+        " logs would-be denials as warnings and lets the calls through.",
+    ),
+    Setting(
         "log_level",
         "--log-level",
         "OPENTRAIL_LOG_LEVEL",
@@ -259,6 +268,7 @@ class Settings:
     lake_storage_url: str = ""
     lake_cache_size_mb: int = 10240
     lake_ingest_interval_s: float = 1.0
+    iam_enforcement: str = "enforce"
     log_level: str = "info"
 
     @classmethod

@@ -20,7 +20,8 @@ Routes:
 Request processing for the APIs, in order: body size (413), SigV4 for the routed service
 (authentication errors), the operation (UnknownOperationException), the protocol's body
 (:mod:`opentrail.api.protocols`: Content-Type, SerializationException, nesting limit
-:data:`MAX_REQUEST_DEPTH`), then the handler behind the model's request validation, run and recorded
+:data:`MAX_REQUEST_DEPTH`), the IAM check (:class:`opentrail.api.authorization.Authorizer`: a denial
+is the call's AWS error, recorded like any), then the handler behind the model's request validation, run and recorded
 by :func:`opentrail.api.calls.run_recorded` under the service's eventSource (a change is made only
 once its record is durable). Every response carries ``x-amzn-RequestId``; errors are rendered by the
 protocol; any unexpected exception is logged and answered with ``InternalFailure`` (500).
@@ -55,6 +56,7 @@ from .errors import (
     new_request_id,
     store_error_to_aws,
 )
+from .authorization import Authorizer
 from .operations import OperationContext
 from .protocols import protocol_for
 from .services import service_for_request
@@ -211,6 +213,7 @@ def build_app(
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
+    authorizer = Authorizer(settings, iam, organizations)
     # CloudTrail operations run on the event loop itself (short, never waiting on I/O beyond a local
     # read): LookupEvents, as lookup_events_rendered (entries pre-rendered as JSON, same bytes).
     inline_handlers = {"LookupEvents": lookup_events_rendered}
@@ -263,19 +266,26 @@ def build_app(
                                    error_message=failure.message if failure else None,
                                    request_id=request_id, event_time=event_time, info=info, service=service)
 
+            def authorized(handler: Any) -> Callable[[], dict[str, Any]]:
+                """The handler behind the IAM check: a denial is the call's AWS error, recorded."""
+                def call() -> dict[str, Any]:
+                    authorizer.authorize(known_caller, service, known_operation, known_params, info, event_time)
+                    return handler(ctx, known_params or {})  # type: ignore[no-any-return]
+                return call
+
             try:
                 inline = service.inline.get(operation) or (inline_handlers.get(operation)
                                                             if service.name == "cloudtrail" else None)
                 if inline is not None:
                     # A lookup takes about a millisecond and CPython runs one thread at a time
                     # anyway: on the event loop it saves a thread hop per request.
-                    response = run_recorded(operation=operation, call=lambda: inline(ctx, known_params or {}),
+                    response = run_recorded(operation=operation, call=authorized(inline),
                                             make_record=make_record, store=store,
                                             read_only=service.is_read_only(operation), recorded=recorded)
                 else:  # may wait on the store (recording, StartLogging/StopLogging flush it) or on storage
                     handler = service.operations[operation]
                     response = await run_in_threadpool(
-                        run_recorded, operation=operation, call=lambda: handler(ctx, known_params or {}),
+                        run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
                         staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge,
                                            organizations),

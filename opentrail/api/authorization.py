@@ -1,0 +1,249 @@
+"""The IAM check before every operation of every service opentrail serves.
+
+:class:`Authorizer` turns an authenticated call into an :class:`opentrail.access.Request` and
+evaluates it against the policies of the calling principal (see docs/access-control.md,
+"Enforcement"):
+
+- **root keys** (``caller.user_name`` None, no role session): identity policies do not apply; the
+  SCPs of the account's organization do, when the account is a member (not the management
+  account) and SCPs are enabled (:meth:`opentrail.organizations.reads.OrganizationReads.scp_chain`,
+  ``FullAWSAccess`` attached by default as AWS does). No SCP: allowed without evaluation.
+- **IAM users** of the IAM directory: their identity policies (inline, attached, groups'), their
+  permissions boundary and the SCPs. A user name the directory does not know (keys made with
+  ``opentrail create-access-key --user-name`` before IAM existed, or a server run without IAM) is
+  allowed as before: migration behaviour, documented.
+- **role sessions** (``caller.role_session``, AssumeRole): the role's policies and boundary, the
+  session policy (inline ``Policy`` and the ``PolicyArns`` resolved through
+  :meth:`~opentrail.iam.model.IamDirectory.managed_policy_document`) and the SCPs. A session whose
+  role is gone is denied (no identity-based policy allows).
+- ``sts:GetCallerIdentity`` is never denied (AWS STS API reference: "No permissions are required
+  to perform this operation").
+
+Compiled policy sets are cached per principal and rebuilt when ``iam.generation()`` changes or the
+account's organization changes (the organizations service replaces an organization's snapshot on
+every change, so identity of the snapshot is the test).
+
+A denial raises the service's access-denied error with AWS's message
+(:func:`opentrail.access.denial_message`): JSON services (CloudTrail, CloudWatch Logs, EventBridge,
+Organizations, whose botocore models declare ``AccessDeniedException``) answer
+``AccessDeniedException`` with HTTP 400 (what CloudWatch Logs answers, elastic/apm-aws-lambda#526:
+"StatusCode: 400 ... api error AccessDeniedException: User: ... is not authorized to perform:
+logs:CreateLogGroup on resource: ..."); the Query services (IAM, STS) and CloudWatch answer
+``AccessDenied`` with HTTP 403 (same issue: "IAM: CreatePolicy, https response error StatusCode:
+403 ... api error AccessDenied"; CloudWatch: tomaszkiewicz/prometheus-alertmanager-cloudwatch-webhook#3,
+"AccessDenied: User: ... is not authorized to perform: cloudwatch:PutMetricData with an explicit
+deny status code: 403").
+
+With ``--iam-enforcement log-only`` a would-be denial is logged (warning, logger
+``opentrail.authorization``) with its message and the call goes ahead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Hashable
+
+from ..access import CompiledPolicySet, Policy, PolicySet, Principal, Request, denial_message, evaluate, parse_policy
+from ..access.evaluation import Decision
+from ..auth.sigv4 import Caller
+from ..settings import Settings
+from .errors import AccessDeniedException, AwsError
+from .recording import CallInfo
+from .resource_arns import Scope, request_tags, resource_account, resource_arns
+
+__all__ = ["Authorizer", "AccessDenied", "ENFORCE", "LOG_ONLY", "MODES", "access_denied"]
+
+log = logging.getLogger("opentrail.authorization")
+
+ENFORCE = "enforce"
+LOG_ONLY = "log-only"
+#: The values of ``--iam-enforcement``.
+MODES = (ENFORCE, LOG_ONLY)
+#: Services whose access-denied error is the Query code ``AccessDenied`` (HTTP 403).
+QUERY_DENIAL_SERVICES = frozenset({"iam", "sts", "monitoring"})
+#: Operations never denied: (signing name, operation).
+NEVER_DENIED = frozenset({("sts", "GetCallerIdentity")})
+#: Services whose resources are not owned by the account in their ARN for our purposes:
+#: Organizations' ARNs name the management account, STS's the role's account (the trust policy,
+#: checked by AssumeRole itself, is the resource side).
+_NO_RESOURCE_ACCOUNT = frozenset({"organizations", "sts"})
+#: Most principals whose compiled policies are kept.
+MAX_CACHED = 4096
+
+
+class AccessDenied(AwsError):
+    """A Query service's (IAM, STS, CloudWatch) denial: code ``AccessDenied``, HTTP 403."""
+
+    status = 403
+    query_code = "AccessDenied"
+
+
+def access_denied(service_name: str, message: str) -> AwsError:
+    """The access-denied error ``service_name`` (a signing name) answers, with ``message``."""
+    if service_name in QUERY_DENIAL_SERVICES:
+        return AccessDenied(message)
+    return AccessDeniedException(message)
+
+
+@dataclass
+class _Entry:
+    generation: int
+    organization: Any
+    principal: Principal
+    policies: CompiledPolicySet | None  # None: allowed without evaluation
+
+
+class Authorizer:
+    """Authorizes calls (see the module docstring). ``iam``: an
+    :class:`opentrail.iam.model.IamDirectory` or None; ``organizations``: the
+    :class:`opentrail.organizations.service.OrganizationsService` (its read interface) or None.
+    Raises ValueError for an unknown ``settings.iam_enforcement``."""
+
+    def __init__(self, settings: Settings, iam: Any = None, organizations: Any = None) -> None:
+        if settings.iam_enforcement not in MODES:
+            raise ValueError(f"--iam-enforcement must be one of {', '.join(MODES)}, not {settings.iam_enforcement!r}")
+        self.mode = settings.iam_enforcement
+        self.iam = iam
+        self.organizations = organizations
+        self._cache: dict[Hashable, _Entry] = {}
+        self._lock = threading.Lock()
+
+    # --- the check ------------------------------------------------------------------------------
+
+    def authorize(self, caller: Caller, service: Any, operation: str, params: dict[str, Any] | None,
+                  info: CallInfo, now: float) -> Decision | None:
+        """Check one call of ``operation`` of ``service`` (a :class:`~opentrail.api.services.Service`)
+        by ``caller`` at ``now`` (epoch seconds). Returns the decision (None when nothing was
+        evaluated: root without SCPs, a user unknown to IAM, GetCallerIdentity); raises the
+        service's access-denied error (:func:`access_denied`) on a denial in ``enforce`` mode."""
+        if (service.name, operation) in NEVER_DENIED:
+            return None
+        entry = self._entry(caller)
+        if entry is None or entry.policies is None:
+            return None
+        principal = entry.principal
+        org = entry.organization
+        scope = Scope(caller.account_id, caller.region, org, self.iam,
+                      principal.arn if principal.type == "user" else None)
+        arns = resource_arns(service, operation, params, scope)
+        owner = None if service.name in _NO_RESOURCE_ACCOUNT else resource_account(arns)
+        if owner == caller.account_id or (owner is not None and org is not None and owner in org.accounts
+                                          and service.name == "cloudtrail"):
+            owner = None  # an organization trail or event data store, seen from a member account
+        request = Request(
+            principal, service.iam_action(operation), datetime.fromtimestamp(now, timezone.utc), arns, owner,
+            source_ip=info.source_ip, secure_transport=info.is_tls,
+            requested_region=getattr(service, "global_region", None) or caller.region,
+            mfa_present=False if caller.session_created is not None else None,
+            token_issue_time=(datetime.fromtimestamp(caller.session_created, timezone.utc)
+                              if caller.session_created is not None else None),
+            context=request_tags(params),
+        )
+        decision = evaluate(request, entry.policies)
+        if decision.allowed:
+            return decision
+        message = denial_message(request, decision)
+        if self.mode == LOG_ONLY:
+            log.warning("iam-enforcement log-only: allowed a call that would be denied: %s", message)
+            return decision
+        raise access_denied(service.name, message)
+
+    # --- principals and their policies ------------------------------------------------------------
+
+    def _entry(self, caller: Caller) -> _Entry | None:
+        session = caller.role_session
+        account = caller.account_id
+        key: Hashable
+        if session is not None:
+            key = ("role", account, session.role_name, session.session_name, session.session_policy,
+                   session.session_policy_arns, tuple(sorted(session.tags.items())))
+        elif caller.user_name is not None:
+            key = ("user", account, caller.user_name)
+        else:
+            key = ("root", account)
+        generation = self.iam.generation() if self.iam is not None else 0
+        org = self.organizations.organization_of(account) if self.organizations is not None else None
+        entry = self._cache.get(key)
+        if entry is not None and entry.generation == generation and entry.organization is org:
+            return entry
+        entry = self._build(caller, generation, org)
+        if entry is not None:
+            with self._lock:
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache.clear()
+                self._cache[key] = entry
+        return entry
+
+    def _scps(self, account: str) -> tuple[tuple[Policy, ...], ...]:
+        if self.organizations is None:
+            return ()
+        chain = self.organizations.scp_chain(account)
+        return tuple(tuple(p for p in (_parse(text, "scp", None) for text in level) if p) for level in chain)
+
+    def _build(self, caller: Caller, generation: int, org: Any) -> _Entry | None:
+        account = caller.account_id
+        org_id = org.id if org is not None else None
+        scps = self._scps(account)
+        session = caller.role_session
+        if session is None and caller.user_name is None:
+            principal = Principal.root(account, org_id)
+            compiled = CompiledPolicySet(PolicySet(scps=scps)) if scps else None
+            return _Entry(generation, org, principal, compiled)
+        iam = self.iam
+        if session is not None:
+            role = iam.get_role(account, session.role_name) if iam is not None else None
+            tags = {**(role.tags if role is not None else {}), **session.tags}
+            principal = Principal.role_session(account, session.role_name, session.session_name, session.role_path,
+                                               userid=f"{session.role_id}:{session.session_name}", tags=tags,
+                                               org_id=org_id)
+            identity: tuple[Policy, ...] = ()
+            boundary: Policy | None = None
+            if role is not None and iam is not None:
+                found = iam.role_policies(account, session.role_name)
+                identity = _parse_all(found.identity)
+                boundary = _parse(found.boundary.document, "identity", found.boundary.name) if found.boundary else None
+            session_policies = [_parse(session.session_policy, "identity", "session policy")] \
+                if session.session_policy else []
+            for arn in session.session_policy_arns:
+                text = iam.managed_policy_document(account, arn) if iam is not None else None
+                session_policies.append(_parse(text, "identity", arn) if text else None)
+            policies = PolicySet(identity=identity, boundary=boundary,
+                                 session=tuple(p for p in session_policies if p), scps=scps)
+            if (session.session_policy or session.session_policy_arns) and not policies.session:
+                # a session policy that names nothing usable still limits the session to nothing
+                policies = PolicySet(identity=identity, boundary=boundary, session=(_NOTHING,), scps=scps)
+            return _Entry(generation, org, principal, CompiledPolicySet(policies))
+        user = iam.get_user(account, caller.user_name) if iam is not None else None
+        if user is None:
+            # migration: keys made by `opentrail create-access-key --user-name` before IAM existed
+            return _Entry(generation, org, Principal.user(account, caller.user_name or "", caller.user_path), None)
+        principal = Principal.user(account, user.name, user.path, userid=user.user_id, tags=dict(user.tags),
+                                   org_id=org_id)
+        found = iam.user_policies(account, user.name)
+        boundary = _parse(found.boundary.document, "identity", found.boundary.name) if found.boundary else None
+        return _Entry(generation, org, principal,
+                      CompiledPolicySet(PolicySet(identity=_parse_all(found.identity), boundary=boundary, scps=scps)))
+
+
+def _parse(text: str | None, kind: str, name: str | None) -> Policy | None:
+    """``text`` parsed, or None (logged) when IAM's or Organizations' store holds a document the
+    evaluator refuses: it then grants and denies nothing."""
+    if text is None:
+        return None
+    try:
+        return parse_policy(text, kind, name)  # type: ignore[arg-type]
+    except Exception as exc:  # MalformedPolicyDocumentException: stored before stricter checks
+        log.warning("ignoring policy %s that cannot be evaluated: %s", name or "(SCP)", exc)
+        return None
+
+
+def _parse_all(documents: Any) -> tuple[Policy, ...]:
+    return tuple(p for p in (_parse(d.document, "identity", d.name) for d in documents) if p)
+
+
+#: A session policy that allows nothing (stands for session policies that could not be read).
+_NOTHING = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "opentrail:None", '
+                        '"Resource": "*"}]}', "identity", "session policy")
