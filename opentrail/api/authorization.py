@@ -66,6 +66,10 @@ MODES = (ENFORCE, LOG_ONLY)
 QUERY_DENIAL_SERVICES = frozenset({"iam", "sts", "monitoring"})
 #: Operations never denied: (signing name, operation).
 NEVER_DENIED = frozenset({("sts", "GetCallerIdentity")})
+#: Operations whose handler evaluates the caller's identity side together with the resource's
+#: policy (AssumeRole: the role's trust policy, :mod:`opentrail.sts.trust`): here only the SCPs
+#: of the caller's account are applied to them.
+HANDLER_AUTHORIZED = frozenset({("sts", "AssumeRole")})
 #: Services whose resources are not owned by the account in their ARN for our purposes:
 #: Organizations' ARNs name the management account, STS's the role's account (the trust policy,
 #: checked by AssumeRole itself, is the resource side).
@@ -142,7 +146,13 @@ class Authorizer:
                               if caller.session_created is not None else None),
             context=request_tags(params),
         )
-        decision = evaluate(request, entry.policies)
+        if (service.name, operation) in HANDLER_AUTHORIZED:
+            scps = self._scps(caller.account_id)
+            if not scps:
+                return None
+            decision = evaluate(request, PolicySet(identity=(_EVERYTHING,), scps=scps))
+        else:
+            decision = evaluate(request, entry.policies)
         if decision.allowed:
             return decision
         message = denial_message(request, decision)
@@ -244,6 +254,9 @@ def _parse_all(documents: Any) -> tuple[Policy, ...]:
     return tuple(p for p in (_parse(d.document, "identity", d.name) for d in documents) if p)
 
 
+#: Stands for the identity side where a handler decides it (:data:`HANDLER_AUTHORIZED`).
+_EVERYTHING = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
+                           '"Resource": "*"}]}', "identity", "handler-authorized")
 #: A session policy that allows nothing (stands for session policies that could not be read).
 _NOTHING = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "opentrail:None", '
                         '"Resource": "*"}]}', "identity", "session policy")

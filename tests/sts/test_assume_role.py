@@ -64,6 +64,7 @@ def test_assume_role_answer_and_caller_identity(srv: StsServer) -> None:
 
 def test_recorded_assume_role_and_session_calls_on_every_service(srv: StsServer) -> None:
     role = srv.iam.add_role(ACCOUNT, "ci", trust(ACCOUNT, actions=("sts:AssumeRole", "sts:SetSourceIdentity")))
+    srv.iam.role_inline[(ACCOUNT, "ci")] = [allow("*")]  # the session may call everything
     got = assume(srv, role.arn, DurationSeconds=900, SourceIdentity="alice")
     credentials = got["Credentials"]
     event = recorded(srv, "AssumeRole")[0]
@@ -223,6 +224,7 @@ def test_role_chaining(srv: StsServer) -> None:
     second = srv.iam.add_role(ACCOUNT, "second", trust(first.arn, actions=("sts:AssumeRole", "sts:SetSourceIdentity",
                                                                             "sts:TagSession")),
                               max_session_duration_s=43200)
+    srv.iam.role_inline[(ACCOUNT, "first")] = [allow("sts:GetSessionToken")]  # so its own error is seen
     outer = assume(srv, first.arn, name="outer", SourceIdentity="alice", Tags=[{"Key": "team", "Value": "ops"}],
                    TransitiveTagKeys=["team"])["Credentials"]
     sts = srv.client("sts", credentials=outer)

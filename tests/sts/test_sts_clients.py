@@ -14,7 +14,7 @@ import pytest
 from tests.npm_packages import run_js_v3
 
 from .conftest import ACCOUNT, REGION, StsServer
-from .iam_fake import trust
+from .iam_fake import allow, trust
 
 JS_SDK = "@aws-sdk/client-sts"
 JS_SDK_VERSION = "3.1137.0"
@@ -88,6 +88,7 @@ def test_js_sdk_v3_matches_boto3(srv: StsServer) -> None:
 def test_cli_assume_role_then_calls_as_the_role_session(srv: StsServer) -> None:
     key = srv.key
     role = srv.iam.add_role(ACCOUNT, "ci", trust(ACCOUNT))
+    srv.iam.role_inline[(ACCOUNT, "ci")] = [allow("cloudtrail:LookupEvents")]
     assumed = cli(srv, "sts", "assume-role", "--role-arn", role.arn, "--role-session-name", "build-42",
                   key_id=key.access_key_id, secret=key.secret_access_key)
     assert sorted(assumed) == ["AssumedRoleUser", "Credentials"]
