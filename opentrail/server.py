@@ -424,7 +424,7 @@ def run_server(settings: Settings) -> None:
     # AWS Organizations: CreateAccount creates the opentrail account (no keys)
     organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
     # organization trails and event data stores: whom they cover, who may make them
-    trails.organizations = lake_stores.organizations = delivery.organizations = organizations
+    trails.organizations = lake_stores.organizations = delivery.organizations = digests.organizations = organizations
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 

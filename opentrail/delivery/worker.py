@@ -47,6 +47,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import re
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -88,6 +89,19 @@ def delivery_error(exc: StorageError) -> str:
         return exc.code
     code = str(exc).split(":", 1)[0]
     return code if code and code.isalnum() else "InternalError"
+
+
+_KEY_ORGANIZATION = re.compile(r"(?:^|/)AWSLogs/(o-[a-z0-9]{10,32})/\d{12}/")
+
+
+def digest_scope_of(plan: Plan) -> str:
+    """What ``on_delivered`` is told of a delivered file: its Region, or for an organization trail's
+    member file ``<o-id>/<account>/<region>`` (:func:`opentrail.digests.format.digest_scope`), the
+    organization id read from the file's key."""
+    region = stream_parts(plan.region)[0]
+    member = stream_account(plan.region)
+    found = _KEY_ORGANIZATION.search(plan.key) if member else None
+    return f"{found.group(1)}/{member}/{region}" if found else region
 
 
 @dataclass(slots=True)
@@ -473,7 +487,7 @@ class DeliveryWorker(threading.Thread):
                     self._trails.record_delivery(plan.arn, now, delivery_error(exc))
                     break
                 if self._on_delivered is not None:
-                    self._on_delivered(plan.arn, stream_parts(plan.region)[0], plan.bucket, plan.key, body)
+                    self._on_delivered(plan.arn, digest_scope_of(plan), plan.bucket, plan.key, body)
                 self._state.finish_plan(plan)
                 queue.popleft()
                 self._failures.pop(key, None)
