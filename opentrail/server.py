@@ -280,6 +280,7 @@ def start_lake_ingest(settings: Settings, store: object, lake_stores: object, fi
     from .lake.ingest import LakeIngestWorker
 
     worker = LakeIngestWorker(store, lake_stores, files, time.time, interval_s=settings.lake_ingest_interval_s)  # type: ignore[arg-type]
+    worker.organizations = getattr(lake_stores, "organizations", None)  # organization event data stores
     worker.start()
     return worker
 
@@ -422,6 +423,8 @@ def run_server(settings: Settings) -> None:
 
     # AWS Organizations: CreateAccount creates the opentrail account (no keys)
     organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
+    # organization trails and event data stores: whom they cover, who may make them
+    trails.organizations = lake_stores.organizations = delivery.organizations = digests.organizations = organizations
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 
@@ -435,7 +438,7 @@ def run_server(settings: Settings) -> None:
     lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files)
     cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
     cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
-                                        interval_s=settings.delivery_interval_s)
+                                        interval_s=settings.delivery_interval_s, organizations=organizations)
     purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring,
                              logs=logs)
     server_file = data_dir / SERVER_FILE

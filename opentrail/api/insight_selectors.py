@@ -103,7 +103,7 @@ def get_insight_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict
     return _store_json(eds)
 
 
-declare_errors(put_insight_selectors, WIRE_ERRORS, *_LOOKUP, "InvalidHomeRegionException",
+declare_errors(put_insight_selectors, WIRE_ERRORS, *_LOOKUP, "InvalidHomeRegionException", "NotOrganizationMasterAccountException",
                "InvalidInsightSelectorsException", "InvalidParameterCombinationException", "InvalidParameterException")
 declare_errors(get_insight_selectors, WIRE_ERRORS, *_LOOKUP, "InsightNotEnabledException",
                "InvalidParameterCombinationException", "InvalidParameterException")

@@ -37,7 +37,8 @@ MAX_RESULTS = 1000
 
 _LOOKUP = ("EventDataStoreARNInvalidException", "EventDataStoreNotFoundException")
 _SETTINGS = ("InvalidEventSelectorsException", "InvalidParameterException", "InvalidKmsKeyIdException",
-             "OrganizationsNotInUseException")
+             "OrganizationsNotInUseException", "NotOrganizationMasterAccountException",
+             "OrganizationNotInAllFeaturesModeException", "CloudTrailAccessNotEnabledException")
 
 
 def _stores(ctx: OperationContext, operation: str) -> EventDataStoreService:

@@ -162,12 +162,13 @@ def _build_table() -> dict[str, Handler]:
 
     from .public_keys import list_public_keys
     from .trails import TRAIL_HANDLERS
+    from .trail_organization import ORGANIZATION_HANDLERS
 
     from .validation import validated
 
     implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
                                        **TRAIL_HANDLERS, **LAKE_STORE_HANDLERS, **QUERY_HANDLERS,
-                                       **IMPORT_HANDLERS, "ListInsightsData": list_insights_data,
+                                       **IMPORT_HANDLERS, **ORGANIZATION_HANDLERS, "ListInsightsData": list_insights_data,
                                        "ListInsightsMetricData": list_insights_metric_data}
     # Every implemented handler runs behind the model's request validation (types, constraints).
     return {op: validated(op, implemented[op]) if op in implemented else _not_implemented(op)

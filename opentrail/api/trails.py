@@ -35,7 +35,9 @@ from .wire_common import who
 LIST_TRAILS_PAGE_SIZE = 50
 
 _LOOKUP = ("TrailNotFoundException", "InvalidTrailNameException", "CloudTrailARNInvalidException")
-_CHANGE = (*_LOOKUP, "InvalidHomeRegionException")
+_CHANGE = (*_LOOKUP, "InvalidHomeRegionException", "NotOrganizationMasterAccountException")
+_ORGANIZATION = ("NotOrganizationMasterAccountException", "OrganizationNotInAllFeaturesModeException",
+                 "CloudTrailAccessNotEnabledException")
 _SETTINGS = ("InvalidS3BucketNameException", "InvalidS3PrefixException", "InvalidSnsTopicNameException",
              "InvalidParameterCombinationException", "OrganizationsNotInUseException",
              "S3BucketDoesNotExistException", "InvalidParameterException",
@@ -223,10 +225,10 @@ def get_event_selectors(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     return wire.selectors_json(trail)
 
 
-_declare(create_trail, "InvalidTrailNameException", "TrailAlreadyExistsException",
+_declare(create_trail, "InvalidTrailNameException", "TrailAlreadyExistsException", *_ORGANIZATION,
          "MaximumNumberOfTrailsExceededException", "TagsLimitExceededException", "InvalidTagParameterException",
          *_SETTINGS)
-_declare(update_trail, *_CHANGE, *_SETTINGS)
+_declare(update_trail, *_CHANGE, *_SETTINGS, *_ORGANIZATION)
 _declare(delete_trail, *_CHANGE)
 _declare(get_trail, *_LOOKUP)
 _declare(describe_trails, "InvalidTrailNameException", "CloudTrailARNInvalidException")

@@ -12,7 +12,10 @@ and log stream naming for CloudTrail"), and opentrail with it:
   events to its log group too: shared/reference/insights.md, C.3).
 - Log stream ``<account>_CloudTrail_<region>`` (``region`` = the record's awsRegion): a
   multi-Region trail sends every Region's events to its one log group, one stream per Region.
-  The stream is created on first use.
+  The stream is created on first use. An organization trail sends every member account's events
+  (:func:`opentrail.trails.organization.covered`, when routed) to its log group, in streams
+  ``<o-id>_<account>_CloudTrail_<region>`` (the User Guide's role policy for organization trails
+  allows ``log-stream:o-exampleorgid_*``).
 - The log event's timestamp is the delivery time (milliseconds), not eventTime.
 - Events over 256 KB are not sent (:data:`MAX_EVENT_BYTES`; opentrail's ingest refuses them
   already, so this only guards events stored some other way).
@@ -54,6 +57,7 @@ import orjson
 from ..events.record import MAX_RECORD_BYTES, is_region_name
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
+from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
 from .cloudwatch_logs_append import LogBatchAppender, LogEventAppender
 from .cloudwatch_logs_state import CloudWatchLogsState, LogPlan, new_batch_id
@@ -85,9 +89,11 @@ def _parse_insight(raw: bytes) -> bool | None:
     return None
 
 
-def log_stream_name(account_id: str, region: str) -> str:
-    """``<account>_CloudTrail_<region>``: the stream CloudTrail writes a Region's events to."""
-    return f"{account_id}_CloudTrail_{region}"
+def log_stream_name(account_id: str, region: str, organization_id: str | None = None) -> str:
+    """``<account>_CloudTrail_<region>``: the stream CloudTrail writes a Region's events to;
+    ``<o-id>_<account>_CloudTrail_<region>`` for a member account of an organization trail."""
+    org = f"{organization_id}_" if organization_id else ""
+    return f"{org}{account_id}_CloudTrail_{region}"
 
 
 def destinations(marks: Sequence[Mark], group_marks: Sequence[LogGroupMark]) -> tuple[list[int], list[str | None]]:
@@ -121,6 +127,9 @@ class _View:
     points: list[int]
     groups: list[str | None]
     seen: int
+    #: (organization id, accounts covered) of an organization trail; (None, {own account}) otherwise
+    organization_id: str | None = None
+    accounts: frozenset[str] = frozenset()
 
     def group_at(self, seq: int) -> str | None:
         i = bisect.bisect_left(self.points, seq) - 1
@@ -143,14 +152,17 @@ class CloudWatchLogsWorker(threading.Thread):
     def __init__(self, store: EventStore, trails: TrailService, logs: LogEventAppender, delivery_state: DeliveryState,
                  state: CloudWatchLogsState, *, clock: Callable[[], float], interval_s: float = 2.0,
                  read_limit: int = READ_LIMIT, poll_s: float = 0.1, max_backoff_s: float = 30.0,
-                 max_batch_events: int = MAX_BATCH_EVENTS, max_batch_bytes: int = MAX_BATCH_BYTES) -> None:
+                 max_batch_events: int = MAX_BATCH_EVENTS, max_batch_bytes: int = MAX_BATCH_BYTES,
+                 organizations: OrganizationDirectory | None = None) -> None:
         super().__init__(name="opentrail-cloudwatch-logs", daemon=True)
+        #: whom organization trails cover (None: no organizations; settable after construction)
+        self.organizations = organizations
         self._store, self._trails, self._logs = store, trails, logs
         self._marks, self._state, self._clock = delivery_state, state, clock
         self._interval_s, self._read_limit, self._poll_s = interval_s, read_limit, poll_s
         self._max_backoff_s, self._max_events, self._max_bytes = max_backoff_s, max_batch_events, max_batch_bytes
         self._stop_event = threading.Event()
-        self._versions: tuple[int, int] | None = None
+        self._versions: tuple[int, int, int] | None = None
         self._views: dict[str, _View] = {}
         self._batches: dict[tuple[str, str], _Batch] = {}
         self._closing: list[tuple[tuple[str, str], _Batch, int]] = []
@@ -246,11 +258,13 @@ class CloudWatchLogsWorker(threading.Thread):
 
     # --- trails ------------------------------------------------------------------------------
     def _refresh(self) -> None:
-        if self._versions == (self._trails.version, self._marks.version):
+        orgs = self.organizations
+        org_version = orgs.version if orgs is not None else 0
+        if self._versions == (self._trails.version, self._marks.version, org_version):
             return
         with self._marks.lock:
             trails, marks, group_marks = settled_marks(self._trails, self._marks, self._store)
-            self._versions = (self._trails.version, self._marks.version)
+            self._versions = (self._trails.version, self._marks.version, org_version)
         views: dict[str, _View] = {}
         for trail in trails:
             placed = group_marks.get(trail.arn)
@@ -259,7 +273,8 @@ class CloudWatchLogsWorker(threading.Thread):
             points, groups = destinations(marks.get(trail.arn, []), placed)
             old = self._views.get(trail.arn)
             seen = old.seen if old is not None else self._read_seqs.setdefault(trail.arn, placed[0].seq)
-            views[trail.arn] = _View(trail, points, groups, seen)
+            org_id, accounts = covered(orgs, trail.account_id, trail.is_organization_trail)
+            views[trail.arn] = _View(trail, points, groups, seen, org_id, accounts)
         for key in [k for k in self._batches if k[0] not in views]:
             del self._batches[key]
         for arn in [a for a in self._read_seqs if a not in views]:
@@ -284,21 +299,22 @@ class CloudWatchLogsWorker(threading.Thread):
             decide: dict[int, tuple[str, Callable[[bytes], bool | None] | None, str]] = {}
             by_region: dict[str, list[int]] = {}
             for pid, (account, region, category) in cols.partition_names.items():
-                if account != trail.account_id:
+                if account not in view.accounts:
                     continue
                 if not is_region_name(region):
                     self._skip_region(account, region)
                     continue
                 if category == INSIGHT:  # Insights events go where the trail's InsightSelectors say
-                    route = insight_route(trail, account, region)
+                    route = insight_route(trail, account, region, view.accounts)
                     quick = _parse_insight
                 else:
-                    route = partition_route(trail, account, region, category)
+                    route = partition_route(trail, account, region, category, view.accounts)
                     quick = None if route == ALWAYS else raw_decider(trail, category)
                 if route == NEVER:
                     continue
                 decide[pid] = (region, quick, category)
-                by_region.setdefault(region, []).append(pid)
+                # an organization trail: one stream per (member account, Region)
+                by_region.setdefault(f"{account}/{region}" if view.organization_id else region, []).append(pid)
             start = bisect.bisect_right(seqs, view.seen)
             if not decide or start >= n:
                 continue
@@ -421,9 +437,8 @@ class CloudWatchLogsWorker(threading.Thread):
 
     def _commit_plans(self) -> None:
         closing, self._closing = self._closing, []
-        plans = [LogPlan(new_batch_id(), arn, region, batch.group_arn,
-                         log_stream_name(self._views[arn].trail.account_id, region), tuple(to_runs(batch.seqs)),
-                         len(batch.seqs), through) for (arn, region), batch, through in closing]
+        plans = [LogPlan(new_batch_id(), arn, region, batch.group_arn, self._stream_name(arn, region),
+                         tuple(to_runs(batch.seqs)), len(batch.seqs), through) for (arn, region), batch, through in closing]
         read_seqs = {arn: self._read_seq(arn, self._views[arn].seen) for (arn, _), _, _ in closing}
         committed = self._state.add_plans(plans, read_seqs)
         self._read_seqs.update(read_seqs)
@@ -433,6 +448,14 @@ class CloudWatchLogsWorker(threading.Thread):
             # a failing destination's batches are read again from the event store when due
             self._appender.add(plan, None if self._appender.failing(key) else batch.records)
         self._wake.set()
+
+    def _stream_name(self, arn: str, key: str) -> str:
+        """The log stream of batch key ``key``: a Region, or ``<account>/<region>`` of an organization trail."""
+        view = self._views[arn]
+        account, sep, region = key.partition("/")
+        if not sep:
+            return log_stream_name(view.trail.account_id, key)
+        return log_stream_name(account, region, view.organization_id)
 
     def _checkpoint(self) -> None:
         changed: dict[str, int] = {}

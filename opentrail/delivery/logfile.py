@@ -16,8 +16,12 @@
     [<prefix>/]AWSLogs/<account>/CloudTrail-Insight/<region>/<YYYY>/<MM>/<DD>/
         <account>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<16 characters>.json.gz
 
+- Organization trails (CloudTrail User Guide, "Creating a trail for an organization") insert the
+  organization id after ``AWSLogs/`` and write each member account's events into that account's
+  folder and file names: ``AWSLogs/<o-id>/<account>/CloudTrail/<region>/.../<account>_CloudTrail_...``.
 - A trail's files form one *stream* per Region and kind, named :func:`stream` (the Region, or
-  ``<region>/Insight``): the delivery state keeps its cursors and plans per (trail, stream).
+  ``<region>/Insight``; for an organization trail ``<account>/`` before it): the delivery state
+  keeps its cursors and plans per (trail, stream).
 - A file's events are listed by sequence number as runs ``[(first, last), ...]`` of consecutive
   seqs (:func:`to_runs` / :func:`runs_to_bytes`), so a planned file can be rebuilt from the event
   store byte for byte after a crash.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import queue
+import re
 import secrets
 import string
 import threading
@@ -52,6 +57,7 @@ CHUNK_RECORDS = 1000
 UNIQUE_ALPHABET = string.ascii_letters + string.digits
 UNIQUE_LENGTH = 16
 
+_ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
 _HEAD = b'{"Records":['
 _TAIL = b"]}"
 
@@ -66,32 +72,45 @@ CLOUDTRAIL, CLOUDTRAIL_INSIGHT = "CloudTrail", "CloudTrail-Insight"
 _INSIGHT_STREAM = "/Insight"
 
 
-def stream(region: str, insight: bool = False) -> str:
+def stream(region: str, insight: bool = False, account: str | None = None) -> str:
     """The name of a trail's file stream of ``region``: the Region itself for management and data
-    events (as delivery.db always had it), ``<region>/Insight`` for Insights events."""
-    return region + _INSIGHT_STREAM if insight else region
+    events (as delivery.db always had it), ``<region>/Insight`` for Insights events; an organization
+    trail's streams of member ``account`` start with ``<account>/``."""
+    name = region + _INSIGHT_STREAM if insight else region
+    return f"{account}/{name}" if account else name
+
+
+def stream_account(name: str) -> str | None:
+    """The member account of an organization trail's :func:`stream` name, or None."""
+    head, sep, _ = name.partition("/")
+    return head if sep and len(head) == 12 and head.isdigit() else None
 
 
 def stream_parts(name: str) -> tuple[str, str]:
     """(Region, kind) of a :func:`stream` name: kind :data:`CLOUDTRAIL` or :data:`CLOUDTRAIL_INSIGHT`."""
+    account = stream_account(name)
+    if account is not None:
+        name = name[len(account) + 1:]
     if name.endswith(_INSIGHT_STREAM):
         return name[: -len(_INSIGHT_STREAM)], CLOUDTRAIL_INSIGHT
     return name, CLOUDTRAIL
 
 
 def log_file_key(prefix: str | None, account_id: str, region: str, delivery_time: float, unique: str,
-                 kind: str = CLOUDTRAIL) -> str:
+                 kind: str = CLOUDTRAIL, organization_id: str | None = None) -> str:
     """The S3 key of a log file of ``kind`` (:data:`CLOUDTRAIL` or :data:`CLOUDTRAIL_INSIGHT`)
     delivered at ``delivery_time`` (epoch seconds, UTC). Raises ValueError unless ``account_id``
     is 12 digits, ``region`` a Region name (:func:`opentrail.events.record.is_region_name`) and
-    ``kind`` one of the two: no key is built from unchecked parts."""
-    if (not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()) or not is_region_name(region)
+    ``kind`` one of the two: no key is built from unchecked parts. ``organization_id`` (``o-...``)
+    makes the organization trail layout."""
+    if (organization_id is not None and not _ORG_ID.fullmatch(organization_id)) or (not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()) or not is_region_name(region)
             or kind not in (CLOUDTRAIL, CLOUDTRAIL_INSIGHT)):
         raise ValueError(f"no log file key for account {account_id!r}, Region {region!r}, kind {kind!r}")
     t = time.gmtime(delivery_time)
     folders = time.strftime("%Y/%m/%d", t)
     stamp = time.strftime("%Y%m%dT%H%MZ", t)
-    key = f"AWSLogs/{account_id}/{kind}/{region}/{folders}/{account_id}_{kind}_{region}_{stamp}_{unique}.json.gz"
+    org = f"{organization_id}/" if organization_id else ""
+    key = f"AWSLogs/{org}{account_id}/{kind}/{region}/{folders}/{account_id}_{kind}_{region}_{stamp}_{unique}.json.gz"
     return f"{prefix}/{key}" if prefix else key
 
 

@@ -3,7 +3,8 @@
 Rules (AWS CloudTrail User Guide, "How CloudTrail works", "Receiving CloudTrail log files from
 multiple Regions", "Enabling and disabling logging global service events"):
 
-- A trail takes only events of its own account.
+- A trail takes only events of its own account; an organization trail those of every account its
+  organization has when delivery plans them (``accounts``, :func:`opentrail.trails.organization.covered`).
 - A single-Region trail takes events of its home Region; a multi-Region trail takes every Region's
   events (delivered under that Region's key path).
 - Global service events (IAM, STS, CloudFront, Route 53: recorded in us-east-1) are taken only
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import orjson
 
@@ -61,11 +62,13 @@ def default_selection(trail: Trail) -> bool:
 NEVER, ALWAYS, PER_RECORD = 0, 1, 2
 
 
-def partition_route(trail: Trail, account_id: str, region: str, category: str) -> int:
+def partition_route(trail: Trail, account_id: str, region: str, category: str,
+                    accounts: Collection[str] | None = None) -> int:
     """How ``trail`` decides for the events stored under (``account_id``, ``region``,
     ``category``): :data:`NEVER`, :data:`ALWAYS` or :data:`PER_RECORD`. Insights events are never
-    routed by event selectors (:func:`insight_route` decides for them)."""
-    if account_id != trail.account_id or category == "Insight":
+    routed by event selectors (:func:`insight_route` decides for them). ``accounts``: the accounts
+    the trail covers (None: its own)."""
+    if (account_id != trail.account_id if accounts is None else account_id not in accounts) or category == "Insight":
         return NEVER
     if not trail.is_multi_region_trail and region != trail.home_region:
         return NEVER
@@ -80,11 +83,11 @@ def partition_route(trail: Trail, account_id: str, region: str, category: str) -
 INSIGHT = "Insight"
 
 
-def insight_route(trail: Trail, account_id: str, region: str) -> int:
+def insight_route(trail: Trail, account_id: str, region: str, accounts: Collection[str] | None = None) -> int:
     """How ``trail`` decides for the Insights events stored under (``account_id``, ``region``):
     :data:`NEVER` (another account, a Region it does not cover, or no InsightSelectors) or
-    :data:`PER_RECORD` (:func:`takes_insight`)."""
-    if account_id != trail.account_id or not trail.insight_selectors:
+    :data:`PER_RECORD` (:func:`takes_insight`); ``accounts`` as for :func:`partition_route`."""
+    if (account_id != trail.account_id if accounts is None else account_id not in accounts) or not trail.insight_selectors:
         return NEVER
     if not trail.is_multi_region_trail and region != trail.home_region:
         return NEVER

@@ -28,6 +28,13 @@ for trails whose InsightSelectors take them (:func:`.routing.insight_route`,
 ``CloudTrail`` files. ``on_delivered`` is told the Region, so digests list Insights files in the
 Region's digest with the other log files.
 
+Organization trails (:mod:`opentrail.trails.organization`): a trail with IsOrganizationTrail takes
+the events of every account its organization has *when the worker routes them* (it looks again
+whenever an organization changes: ``organizations.version``), one stream per (member account,
+Region, kind) (:func:`.logfile.stream`), into ``AWSLogs/<o-id>/<account>/...`` files named after the
+member account. An account removed from the organization is not routed from then on (its open batch
+is still planned); one that joins is routed from then on.
+
 Keys are built only from checked parts: the trail's account (12 digits) and a Region that is a
 Region name (:func:`opentrail.events.record.is_region_name`). The ingest path rejects records
 with any other ``awsRegion``; events stored under such a Region before that check existed are
@@ -40,6 +47,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import re
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -52,9 +60,10 @@ from ..events.record import is_region_name
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
 from ..store.base import EventColumns, EventStore
 from ..trails.model import Trail
+from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
 from .logfile import (MAX_RAW_BYTES_PER_FILE, MAX_RECORDS_PER_FILE, BodyCompressor, fill_points, log_file_body,
-                      log_file_key, random_unique, stream, stream_parts, to_runs)
+                      log_file_key, random_unique, stream, stream_account, stream_parts, to_runs)
 from .marks import settled_marks
 from .notify import SnsNotifier
 from .routing import INSIGHT, NEVER, PER_RECORD, insight_route, partition_route, raw_decider, takes_insight, takes_record
@@ -82,6 +91,19 @@ def delivery_error(exc: StorageError) -> str:
     return code if code and code.isalnum() else "InternalError"
 
 
+_KEY_ORGANIZATION = re.compile(r"(?:^|/)AWSLogs/(o-[a-z0-9]{10,32})/\d{12}/")
+
+
+def digest_scope_of(plan: Plan) -> str:
+    """What ``on_delivered`` is told of a delivered file: its Region, or for an organization trail's
+    member file ``<o-id>/<account>/<region>`` (:func:`opentrail.digests.format.digest_scope`), the
+    organization id read from the file's key."""
+    region = stream_parts(plan.region)[0]
+    member = stream_account(plan.region)
+    found = _KEY_ORGANIZATION.search(plan.key) if member else None
+    return f"{found.group(1)}/{member}/{region}" if found else region
+
+
 @dataclass(slots=True)
 class _Batch:
     started: float
@@ -98,6 +120,9 @@ class _View:
     marks: list[Mark]
     mark_seqs: list[int]
     seen: int
+    #: (organization id, accounts covered) of an organization trail; (None, {own account}) otherwise
+    organization_id: str | None = None
+    accounts: frozenset[str] = frozenset()
 
     def logging_at(self, seq: int) -> bool:
         i = bisect.bisect_left(self.mark_seqs, seq) - 1
@@ -133,8 +158,11 @@ class DeliveryWorker(threading.Thread):
                  notifier: SnsNotifier | None = None, max_records: int = MAX_RECORDS_PER_FILE,
                  max_raw_bytes: int = MAX_RAW_BYTES_PER_FILE, read_limit: int = READ_LIMIT,
                  poll_s: float = 0.1, max_backoff_s: float = 30.0, unique: Callable[[], str] = random_unique,
-                 on_delivered: Callable[[str, str, str, str, bytes], None] | None = None) -> None:
+                 on_delivered: Callable[[str, str, str, str, bytes], None] | None = None,
+                 organizations: OrganizationDirectory | None = None) -> None:
         super().__init__(name="opentrail-delivery", daemon=True)
+        #: whom organization trails cover (None: no organizations; settable after construction)
+        self.organizations = organizations
         self._store, self._trails, self._storage, self._state = store, trails, storage, state
         self._clock, self._interval_s, self._notifier = clock, interval_s, notifier
         self._max_records, self._max_raw_bytes, self._read_limit = max_records, max_raw_bytes, read_limit
@@ -143,7 +171,7 @@ class DeliveryWorker(threading.Thread):
         #: forgotten (digests record the file; see opentrail.digests.recorder)
         self._on_delivered = on_delivered
         self._stop_event = threading.Event()
-        self._versions: tuple[int, int] | None = None
+        self._versions: tuple[int, int, int] | None = None
         self._views: dict[str, _View] = {}
         self._by_account: dict[str, list[_View]] = {}
         self._batches: dict[tuple[str, str], _Batch] = {}
@@ -217,11 +245,13 @@ class DeliveryWorker(threading.Thread):
 
     # --- trails ------------------------------------------------------------------------------
     def _refresh(self) -> None:
-        if self._versions == (self._trails.version, self._state.version):
+        orgs = self.organizations
+        org_version = orgs.version if orgs is not None else 0
+        if self._versions == (self._trails.version, self._state.version, org_version):
             return
         with self._state.lock:
             trails, marks, _ = settled_marks(self._trails, self._state, self._store)
-            self._versions = (self._trails.version, self._state.version)
+            self._versions = (self._trails.version, self._state.version, org_version)
         views: dict[str, _View] = {}
         for trail in trails:
             have = marks.get(trail.arn)
@@ -229,7 +259,8 @@ class DeliveryWorker(threading.Thread):
                 continue
             old = self._views.get(trail.arn)
             seen = old.seen if old is not None else self._read_seqs.setdefault(trail.arn, have[0].seq)
-            views[trail.arn] = _View(trail, have, [m.seq for m in have], seen)
+            org_id, accounts = covered(orgs, trail.account_id, trail.is_organization_trail)
+            views[trail.arn] = _View(trail, have, [m.seq for m in have], seen, org_id, accounts)
         for key in [k for k in self._batches if k[0] not in views]:
             del self._batches[key]
         for arn in [a for a in self._read_seqs if a not in views]:
@@ -238,7 +269,8 @@ class DeliveryWorker(threading.Thread):
         self._views = views
         self._by_account = {}
         for view in views.values():
-            self._by_account.setdefault(view.trail.account_id, []).append(view)
+            for account in view.accounts:
+                self._by_account.setdefault(account, []).append(view)
         if views:
             self._pos = min(v.seen for v in views.values())
 
@@ -255,12 +287,12 @@ class DeliveryWorker(threading.Thread):
             insight = category == INSIGHT
             for view in self._by_account.get(account, ()):
                 if insight:
-                    route = insight_route(view.trail, account, region)
+                    route = insight_route(view.trail, account, region, view.accounts)
                 else:
-                    route = partition_route(view.trail, account, region, category)
+                    route = partition_route(view.trail, account, region, category, view.accounts)
                 if route == NEVER:
                     continue
-                key = (view.trail.arn, stream(region, insight))
+                key = (view.trail.arn, stream(region, insight, account if view.organization_id else None))
                 after = max(view.seen, self._planned.get(key, 0))
                 if after >= last:
                     continue
@@ -387,8 +419,11 @@ class DeliveryWorker(threading.Thread):
         arn, name = key
         region, kind = stream_parts(name)
         batch = self._batches.pop(key)
-        trail = self._views[arn].trail
-        file_key = log_file_key(trail.s3_key_prefix, trail.account_id, region, now, self._unique(), kind)
+        view = self._views[arn]
+        trail = view.trail
+        member = stream_account(name)
+        file_key = log_file_key(trail.s3_key_prefix, member or trail.account_id, region, now, self._unique(), kind,
+                                view.organization_id if member else None)
         read_seq = self._read_seq(arn, through)
         plan = self._state.add_plan(arn, name, trail.s3_bucket_name, file_key, to_runs(batch.seqs),
                                     len(batch.seqs), through, trail.sns_topic_arn, read_seq)
@@ -452,7 +487,7 @@ class DeliveryWorker(threading.Thread):
                     self._trails.record_delivery(plan.arn, now, delivery_error(exc))
                     break
                 if self._on_delivered is not None:
-                    self._on_delivered(plan.arn, stream_parts(plan.region)[0], plan.bucket, plan.key, body)
+                    self._on_delivered(plan.arn, digest_scope_of(plan), plan.bucket, plan.key, body)
                 self._state.finish_plan(plan)
                 queue.popleft()
                 self._failures.pop(key, None)

@@ -102,6 +102,22 @@ def digest_prefix(prefix: str | None, account_id: str, region: str, organization
     return f"{prefix}/{path}" if prefix else path
 
 
+def digest_scope(region: str, account_id: str | None = None, organization_id: str | None = None) -> str:
+    """What a digest chain covers: a Region of the trail's account (the Region itself), or for an
+    organization trail a Region of one member account, ``<o-id>/<account>/<region>`` (AWS writes an
+    organization trail's digests per member account: ``AWSLogs/<o-id>/<account>/CloudTrail-Digest/``)."""
+    return f"{organization_id}/{account_id}/{region}" if organization_id and account_id else region
+
+
+def scope_parts(scope: str) -> tuple[str | None, str | None, str]:
+    """(organization id, member account, Region) of a :func:`digest_scope`; (None, None, region)
+    for a plain Region."""
+    parts = scope.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return None, None, scope
+
+
 def digest_key(prefix: str | None, account_id: str, region: str, trail_name: str, home_region: str,
                end_time: float, *, backfill: bool = False, organization_id: str | None = None) -> str:
     """The S3 key of the digest of trail ``trail_name`` (created in ``home_region``) for ``region``

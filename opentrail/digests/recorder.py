@@ -67,7 +67,10 @@ class LogFileRecorder:
     """Records delivered log files of followed trails in ``state``; ``clock`` gives epoch seconds;
     ``trails`` returns every trail as it is now (``TrailService.trails``)."""
 
-    def __init__(self, state: DigestState, clock: Callable[[], float], trails: Callable[[], list[Trail]]) -> None:
+    def __init__(self, state: DigestState, clock: Callable[[], float], trails: Callable[[], list[Trail]], *,
+                 home: Callable[[Trail], str] = lambda trail: trail.home_region) -> None:
+        #: the scope of a trail's home chain (:meth:`opentrail.digests.worker.DigestWorker._home`)
+        self._home = home
         self._state = state
         self._clock = clock
         self._trails = trails
@@ -103,7 +106,7 @@ class LogFileRecorder:
                 trail = self._validating_trail(arn)
                 if trail is not None:
                     # logging with validation on, not noticed by the worker yet: the chain starts now
-                    home = new_chain(trail, trail.home_region, now)
+                    home = new_chain(trail, self._home(trail), now)
                     statements.append(DigestState.put_chain(home))
                     interest, chains = {**interest, arn: ACTIVE}, {**chains, (arn, home.region): home}
             if arn not in interest:

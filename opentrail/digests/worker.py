@@ -36,10 +36,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..objectstore.base import ObjectStorage, StorageError
 from ..trails.model import Trail
+from ..trails.organization import covered
 from ..trails.service import TrailService
 from . import format as F
 from .keys import KeyStore
@@ -86,7 +87,9 @@ class DigestWorker(threading.Thread):
         self._failures: dict[str, int] = {}
         self._next_attempt: dict[str, float] = {}
         self._last_prune = float("-inf")
-        self.recorder = LogFileRecorder(state, clock, trails.trails)
+        #: whom organization trails cover (None: no organizations; settable after construction)
+        self.organizations: Any = None
+        self.recorder = LogFileRecorder(state, clock, trails.trails, home=self._home)
         with state.lock:
             self._publish(state.chains(), {t.arn: t for t in trails.trails()})
 
@@ -116,7 +119,7 @@ class DigestWorker(threading.Thread):
                     chains[key] = chain
                     written += n
             for trail in trails.values():
-                key = (trail.arn, trail.home_region, REGULAR)
+                key = (trail.arn, self._home(trail), REGULAR)
                 chain = chains.get(key)
                 if _validating(trail) and (chain is None or not chain.active):
                     chains[key] = self._open(trail, now)
@@ -143,9 +146,16 @@ class DigestWorker(threading.Thread):
                     interest[c.arn] = LATE
         self.recorder.set_interest(interest, active)
 
+    def _home(self, trail: Trail) -> str:
+        """The scope of a trail's home chain (:func:`.format.digest_scope`): its home Region; for an
+        organization trail its management account's home Region in the organization layout."""
+        org_id, _ = covered(self.organizations, trail.account_id, trail.is_organization_trail)
+        return F.digest_scope(trail.home_region, trail.account_id, org_id)
+
     def _open(self, trail: Trail, now: int, region: str | None = None) -> Chain:
-        """A new chain of ``trail`` in ``region`` (default: its home Region) starting at ``now``."""
-        chain = new_chain(trail, region or trail.home_region, now)
+        """A new chain of ``trail`` in ``region`` (a :func:`.format.digest_scope`; default: its home
+        chain's) starting at ``now``."""
+        chain = new_chain(trail, region or self._home(trail), now)
         self._state.write([DigestState.put_chain(chain)])
         return chain
 
@@ -210,16 +220,18 @@ class DigestWorker(threading.Thread):
         """Sign the digest of ``chain`` ending at ``end`` listing ``files``; store it, assign the
         files, move the chain -- one transaction. Returns the moved chain."""
         backfill = chain.kind == BACKFILL
-        key = F.digest_key(chain.prefix, chain.account_id, chain.region, chain.trail_name, chain.home_region, end,
-                           backfill=backfill)
+        org_id, member, region = F.scope_parts(chain.region)
+        account = member or chain.account_id
+        key = F.digest_key(chain.prefix, account, region, chain.trail_name, chain.home_region, end,
+                           backfill=backfill, organization_id=org_id)
         previous = None
         if chain.prev_key is not None:
             assert chain.prev_bucket and chain.prev_hash and chain.prev_signature and chain.prev_end is not None
             previous = F.PreviousDigest(chain.prev_bucket, chain.prev_key, chain.prev_hash, chain.prev_signature,
                                         chain.prev_end)
         entries = tuple(F.LogFileEntry(f.bucket, f.key, f.hash, f.newest, f.oldest) for f in files)
-        digest = F.Digest(chain.account_id, chain.start_time, end, chain.bucket, key, "", previous, entries)
-        _, raw, signature = self._keys.sign_digest(chain.region, digest)
+        digest = F.Digest(account, chain.start_time, end, chain.bucket, key, "", previous, entries)
+        _, raw, signature = self._keys.sign_digest(region, digest)
         metadata = F.signature_metadata(signature, end if backfill else None)
         moved = dataclasses.replace(chain, start_time=end, prev_bucket=chain.bucket, prev_key=key,
                                     prev_hash=F.sha256_hex(raw), prev_signature=signature, prev_end=end)

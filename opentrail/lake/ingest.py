@@ -17,8 +17,11 @@ event data store service recorded when CreateEventDataStore committed (so every 
 after the call returned is taken); for a store without one, the head seq when this worker first
 sees it (it looks for new stores every ``poll_s``). Status is checked when the worker reads an event,
 not when it was appended (a store stopped while the worker is behind misses the events appended
-before StopEventDataStoreIngestion that were not read yet). Organization stores take only their
-own account's events in this slice. Insights events (category Insight) go to the Insights
+before StopEventDataStoreIngestion that were not read yet). An organization store
+(OrganizationEnabled) takes the events of every account of the organization its account manages,
+as the worker finds the organization when it routes them (it looks again whenever an organization
+changes: :func:`opentrail.trails.organization.covered`; an account removed is not taken from then on,
+one that joins is). Insights events (category Insight) go to the Insights
 destination store of each enabled source store of their account that receives their Region and has
 Insights selectors of their insightType (PutInsightSelectors with EventDataStore and
 InsightsDestination); they keep the trail Insights record form (docs/insights.md, differences).
@@ -83,6 +86,7 @@ from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
 from ..trails.matching import matches
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, TrailSelectors
+from ..trails.organization import OrganizationDirectory, covered
 from . import layout
 from .files import (INGEST_DB, TMP_PREFIX, ZSTD_LEVEL, FolderFiles, LakeFiles,  # noqa: F401  (re-exported)
                     LakeFilesUnavailable, write_file)
@@ -194,6 +198,8 @@ class LakeIngestWorker(threading.Thread):
         self._pos = self._cursor
         self._start_seqs = self._state.start_seqs()
         self._version: object = None
+        #: whom organization stores cover (None: no organizations; settable after construction)
+        self.organizations: OrganizationDirectory | None = None
         self._stores_by_id: dict[str, EventDataStore] = {}
         self._by_account: dict[str, list[EventDataStore]] = {}
         self._batches: dict[str, _Batch] = {}
@@ -349,6 +355,8 @@ class LakeIngestWorker(threading.Thread):
 
     def _refresh(self) -> bool:
         version = getattr(self._stores, "version", None)
+        if version is not None:
+            version = (version, self.organizations.version if self.organizations is not None else 0)
         if version is not None and version == self._version:
             return False
         stores = list(self._stores.all())
@@ -362,7 +370,8 @@ class LakeIngestWorker(threading.Thread):
         self._by_account = {}
         for s in stores:
             if self._active(s):
-                self._by_account.setdefault(s.account_id, []).append(s)
+                for account in covered(self.organizations, s.account_id, s.organization_enabled)[1]:
+                    self._by_account.setdefault(account, []).append(s)
         return True
 
     def _route(self, cols: EventColumns, now: float) -> None:

@@ -26,8 +26,12 @@ of :mod:`opentrail.lake.errors` (and, for the errors trails answer too, those of
 - UpdateEventDataStore needs at least one member besides EventDataStore; BillingMode cannot go from
   EXTENDABLE to FIXED; a KMS key, once set, cannot be changed or removed; the event category
   cannot change.
-- OrganizationEnabled true is OrganizationsNotInUseException (opentrail accounts are not in an
-  organization), as for trails. KmsKeyId is checked and kept, not used (docs/lake.md).
+- OrganizationEnabled true needs what an organization trail needs
+  (:func:`opentrail.trails.organization.organization_owner`: OrganizationsNotInUseException,
+  NotOrganizationMasterAccountException, OrganizationNotInAllFeaturesModeException,
+  CloudTrailAccessNotEnabledException); the store belongs to the management account (also when a
+  delegated administrator creates it) and Lake ingestion gives it every member account's events.
+  KmsKeyId is checked and kept, not used (docs/lake.md).
 
 Changes can be *staged* exactly as :meth:`opentrail.trails.service.TrailService.staged_changes`
 does: the API records a call durably before its change is made.
@@ -46,6 +50,7 @@ from ..staging import Staging
 from ..trails import errors as TE
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
 from ..trails.names import ROLE_ARN, check_kms_key_id
+from ..trails.organization import OrganizationDirectory, organization_owner
 from ..trails.selectors import validate_advanced_event_selectors
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
@@ -138,9 +143,11 @@ class EventDataStoreService:
     CreateEventDataStore returns (None: Lake ingestion decides when it first sees the store)."""
 
     def __init__(self, data_dir: Path, clock: Callable[[], float], *,
-                 head_seq: Callable[[], int] | None = None) -> None:
+                 head_seq: Callable[[], int] | None = None, organizations: OrganizationDirectory | None = None) -> None:
         from .repository import StoreRepository
 
+        #: the organizations (None: no account is in one); set after construction by the server
+        self.organizations = organizations
         self._repo = StoreRepository(Path(data_dir) / LAKE_DB)
         self._clock = clock
         self._head_seq = head_seq
@@ -223,8 +230,6 @@ class EventDataStoreService:
             )
         if s.kms_key_id is not None:
             check_kms_key_id(s.kms_key_id)
-        if s.organization_enabled:
-            raise TE.OrganizationsNotInUseException()
         if s.advanced_event_selectors is not None:
             validate_store_selectors(s.advanced_event_selectors)
 
@@ -242,6 +247,8 @@ class EventDataStoreService:
         InvalidEventSelectorsException, InvalidParameterException, InvalidKmsKeyIdException,
         OrganizationsNotInUseException, InvalidTagParameterException, TagsLimitExceededException."""
         assert settings.name is not None
+        if settings.organization_enabled:
+            account_id = organization_owner(self.organizations, account_id, store=True)
         self._check_common(settings)
         billing = settings.billing_mode or "EXTENDABLE_RETENTION_PRICING"
         retention = DEFAULT_RETENTION_DAYS[billing] if settings.retention_period is None else settings.retention_period
@@ -261,7 +268,7 @@ class EventDataStoreService:
                 status="ENABLED" if start_ingestion else "STOPPED_INGESTION",
                 advanced_event_selectors=settings.advanced_event_selectors or DEFAULT_SELECTORS,
                 multi_region_enabled=settings.multi_region_enabled is not False,
-                organization_enabled=False,
+                organization_enabled=bool(settings.organization_enabled),
                 billing_mode=billing,
                 retention_period_days=retention,
                 termination_protection_enabled=settings.termination_protection_enabled is not False,
@@ -297,6 +304,8 @@ class EventDataStoreService:
             if eds.status == "PENDING_DELETION":
                 raise E.InactiveEventDataStoreException()
             self._check_common(settings)
+            if settings.organization_enabled and not eds.organization_enabled:
+                organization_owner(self.organizations, account_id, store=True)
             if settings.billing_mode == "FIXED_RETENTION_PRICING" and eds.billing_mode == "EXTENDABLE_RETENTION_PRICING":
                 raise TE.InvalidParameterException(
                     "You cannot change the billing mode of an event data store from EXTENDABLE_RETENTION_PRICING "
@@ -332,6 +341,8 @@ class EventDataStoreService:
                 termination_protection_enabled=eds.termination_protection_enabled
                 if settings.termination_protection_enabled is None else settings.termination_protection_enabled,
                 kms_key_id=settings.kms_key_id or eds.kms_key_id,
+                organization_enabled=eds.organization_enabled if settings.organization_enabled is None
+                else settings.organization_enabled,
                 updated_time=self._clock(),
             )
             return self._save(updated)

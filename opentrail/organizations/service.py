@@ -46,6 +46,8 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         self._staging = Staging(self._lock)
         self._orgs: dict[str, Organization] = {o.id: o for o in self._store.load()}
         self._member_of: dict[str, str] = {a: o.id for o in self._orgs.values() for a in o.accounts}
+        #: grows with every committed change (organization trails and stores refresh their accounts)
+        self.version = 0
 
 
     def _now(self) -> float:
@@ -71,6 +73,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
                 self._member_of.pop(account, None)
             self._orgs[org.id] = org
             self._member_of.update({a: org.id for a in org.accounts})
+            self.version += 1
 
         self._staging.apply(change)
 
@@ -80,6 +83,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
             self._orgs.pop(org.id, None)
             for account in org.accounts:
                 self._member_of.pop(account, None)
+            self.version += 1
 
         self._staging.apply(change)
 

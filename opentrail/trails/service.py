@@ -22,8 +22,15 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
 - CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn: the rules of :mod:`.log_groups` (given
   together; the group of the caller's account and partition, existing when a
   :class:`~.log_groups.LogGroupChecker` is injected).
-- IsOrganizationTrail true is refused with OrganizationsNotInUseException: opentrail accounts are
-  not in an organization; trails answer IsOrganizationTrail false.
+- IsOrganizationTrail (:mod:`.organization`): prerequisites checked by
+  :func:`~.organization.organization_owner`; the trail belongs to the management account (also when
+  a delegated administrator makes it). Member accounts of the organization see it (DescribeTrails,
+  ListTrails, GetTrail, GetTrailStatus, GetEventSelectors, GetInsightSelectors: by name in its home
+  Region or by ARN, with the management account's ARN). A member changes it only as a CloudTrail
+  delegated administrator and by ARN; any other member gets NotOrganizationMasterAccountException
+  (by ARN) -- and by name TrailNotFoundException naming the organization trail's ARN, as AWS
+  answered a delegated administrator that used the name (terraform-provider-aws#30387). Only the
+  management account turns IsOrganizationTrail off (the trail then stays in its account only).
 - New trails do not log until StartLogging.
 
 Changes can be *staged*: inside :meth:`TrailService.staged_changes` (which holds the trail lock)
@@ -69,6 +76,7 @@ from .names import (
     is_arn,
     parse_trail_arn,
 )
+from .organization import OrganizationDirectory, may_manage, organization_owner, viewers_owner
 from .repository import TrailRepository, key_of
 from .insight_sources import check_insights_source
 from .selectors import validate_advanced_event_selectors, validate_event_selectors, validate_insight_selectors
@@ -115,7 +123,10 @@ class TrailService:
     group existence; ``clock`` gives epoch seconds."""
 
     def __init__(self, data_dir: Path, storage: ObjectStorage, clock: Callable[[], float], *,
-                 sns_topics: SnsTopicChecker | None = None, log_groups: LogGroupChecker | None = None) -> None:
+                 sns_topics: SnsTopicChecker | None = None, log_groups: LogGroupChecker | None = None,
+                 organizations: OrganizationDirectory | None = None) -> None:
+        #: the organizations (None: no account is in one); set after construction by the server
+        self.organizations = organizations
         self._repo = TrailRepository(Path(data_dir) / TRAILS_DB)
         self._storage = storage
         self._sns_topics = sns_topics
@@ -138,15 +149,33 @@ class TrailService:
     def _account_trails(self, account_id: str) -> list[Trail]:
         return [t for t in self._repo.all() if t.account_id == account_id]
 
+    def _organization_trails(self, account_id: str) -> list[Trail]:
+        """The organization trails ``account_id`` sees as a member (of its management account)."""
+        owner = viewers_owner(self.organizations, account_id)
+        if owner is None:
+            return []
+        return [t for t in self._account_trails(owner) if t.is_organization_trail]
+
     def _visible(self, account_id: str, region: str) -> list[Trail]:
-        return [t for t in self._account_trails(account_id) if t.visible_in(region)]
+        return [t for t in self._account_trails(account_id) + self._organization_trails(account_id)
+                if t.visible_in(region)]
+
+    def _member_write(self, account_id: str, trail: Trail) -> None:
+        """A member changing its organization's trail: only a delegated administrator may."""
+        if not may_manage(self.organizations, account_id, trail.account_id):
+            raise E.NotOrganizationMasterAccountException()
 
     def _find(self, account_id: str, region: str, name_or_arn: str, *, write: bool) -> Trail:
         if is_arn(name_or_arn):
-            arn = parse_trail_arn(name_or_arn, account_id)
-            trail = self._repo.get((account_id, arn.region, arn.name))
-            if trail is None or not trail.visible_in(region):
+            parts = name_or_arn.split(":")
+            owner = viewers_owner(self.organizations, account_id)
+            target = owner if owner is not None and len(parts) > 4 and parts[4] == owner else account_id
+            arn = parse_trail_arn(name_or_arn, target)
+            trail = self._repo.get((target, arn.region, arn.name))
+            if trail is None or not trail.visible_in(region) or (target != account_id and not trail.is_organization_trail):
                 raise E.TrailNotFoundException.for_arn(name_or_arn, account_id)
+            if write and target != account_id:
+                self._member_write(account_id, trail)
             if write and trail.home_region != region:
                 raise E.InvalidHomeRegionException.for_trail(trail.arn, trail.home_region)
             return trail
@@ -154,6 +183,12 @@ class TrailService:
         trail = self._repo.get((account_id, region, name_or_arn))
         if trail is not None:
             return trail
+        org_trail = next((t for t in self._organization_trails(account_id)
+                          if t.name == name_or_arn and t.home_region == region), None)
+        if org_trail is not None:
+            if write:  # AWS resolves the name, then refuses it to the member (even a delegated admin)
+                raise E.TrailNotFoundException.for_arn(org_trail.arn, account_id)
+            return org_trail
         if write:
             shadow = next((t for t in self._visible(account_id, region) if t.name == name_or_arn), None)
             if shadow is not None:
@@ -201,8 +236,6 @@ class TrailService:
             check_kms_key_id(s.kms_key_id)
         if multi_region and not global_events:
             raise E.InvalidParameterCombinationException("Multi-Region trail must include global service events.")
-        if s.is_organization_trail:
-            raise E.OrganizationsNotInUseException()
 
     def _check_cloud_watch_logs(self, account_id: str, region: str, s: TrailSettings, trail: Trail | None) -> None:
         """The CloudWatch Logs pair rules (:func:`.log_groups.check_cloud_watch_logs`); ``trail`` is
@@ -254,6 +287,8 @@ class TrailService:
         MaximumNumberOfTrailsExceededException, S3BucketDoesNotExistException,
         InsufficientSnsTopicPolicyException, tag errors."""
         check_trail_name(name)
+        if settings.is_organization_trail:  # the management account owns it (OrganizationDirectory)
+            account_id = organization_owner(self.organizations, account_id)
         multi = bool(settings.is_multi_region_trail)
         global_events = settings.include_global_service_events is not False
         self._check_settings(dataclasses.replace(settings, s3_bucket_name=settings.s3_bucket_name or ""), multi, global_events)
@@ -276,6 +311,7 @@ class TrailService:
                 cloud_watch_logs_log_group_arn=settings.cloud_watch_logs_log_group_arn or None,
                 cloud_watch_logs_role_arn=settings.cloud_watch_logs_role_arn or None,
                 kms_key_id=settings.kms_key_id or None,
+                is_organization_trail=bool(settings.is_organization_trail),
                 tags=merge_tags((), tags),
                 created_time=self._clock(),
             )
@@ -290,6 +326,14 @@ class TrailService:
             self._check_topic(account_id, region, settings.sns_topic_name)
         with self._repo.lock:
             trail = self._find(account_id, region, name_or_arn, write=True)
+            organization = trail.is_organization_trail
+            if settings.is_organization_trail and not trail.is_organization_trail:
+                organization_owner(self.organizations, account_id)
+                organization = True
+            elif settings.is_organization_trail is False and trail.is_organization_trail:
+                if account_id != trail.account_id:  # only the management account converts it back
+                    raise E.NotOrganizationMasterAccountException()
+                organization = False
             multi = trail.is_multi_region_trail if settings.is_multi_region_trail is None else settings.is_multi_region_trail
             global_events = (
                 trail.include_global_service_events
@@ -297,9 +341,9 @@ class TrailService:
                 else settings.include_global_service_events
             )
             self._check_settings(settings, multi, global_events)
-            self._check_cloud_watch_logs(account_id, region, settings, trail)
+            self._check_cloud_watch_logs(trail.account_id, region, settings, trail)
             if multi and not trail.is_multi_region_trail:
-                self._check_room(account_id, trail.name, region, True, trail)
+                self._check_room(trail.account_id, trail.name, region, True, trail)
             if settings.s3_bucket_name is not None:
                 self._check_bucket(settings.s3_bucket_name)
 
@@ -322,6 +366,7 @@ class TrailService:
                 cloud_watch_logs_log_group_arn=group,
                 cloud_watch_logs_role_arn=role,
                 kms_key_id=pick(settings.kms_key_id, trail.kms_key_id),
+                is_organization_trail=organization,
             )
             return self._save(updated)
 
