@@ -422,6 +422,9 @@ def run_server(settings: Settings) -> None:
 
     # AWS Organizations: CreateAccount creates the opentrail account (no keys)
     organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
+    from .iam.store import IAM_DB, IamStore
+
+    iam = IamStore(data_dir / IAM_DB)  # IAM users, groups, roles, policies (keys live in accounts.db)
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 
@@ -446,7 +449,7 @@ def run_server(settings: Settings) -> None:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
                         event_bus=event_bus.worker, insights=insights.counts,
-                        organizations=organizations)  # type: ignore[attr-defined]
+                        organizations=organizations, iam=iam)  # type: ignore[attr-defined]
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -505,6 +508,7 @@ def run_server(settings: Settings) -> None:
         event_bus.close()
         eventbridge.close()
         organizations.close()
+        iam.close()
         cwl_state.close()
         delivery_state.close()
         digest_state.close()

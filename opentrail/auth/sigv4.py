@@ -260,7 +260,8 @@ def verify(
         if found is None or found.status != "Active":
             raise SignatureRejected(UnrecognizedClientException())
         key, created = found, None
-    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created)
+    caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created,
+                    user_id=key.user_id, user_path=key.user_path)
     try:
         _check(parsed, hmap, key, method, path, query_string, body, service, now, auth_values[0])
     except AwsError as exc:
@@ -279,7 +280,7 @@ def _session_key(accounts: AccountStore, access_key_id: str, token: str, now: fl
     if session.expired(now):
         raise SignatureRejected(ExpiredTokenException())
     key = KeyRecord(access_key_id, session.account_id, session.user_name, session.secret_access_key, "Active",
-                    parent.is_admin)
+                    parent.is_admin, parent.user_id, parent.user_path)
     return key, session.created_s
 
 
