@@ -168,7 +168,7 @@ def _list_tags(kind: str, operation: str, name_member: str) -> Handler:
         store = store_of(ctx, operation)
         owner = entity(ctx, operation, kind, params[name_member])
         tags = store.tags(owner.id)
-        return page(tags_json(tags), params, lambda t: t["Key"], "Tags")
+        return page(tags_json(tags), params, None, "Tags")
 
     return list_tags
 
@@ -223,7 +223,7 @@ def list_access_keys(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     accounts = context_part(ctx, "accounts", "ListAccessKeys")
     _, name = _key_owner(ctx, "ListAccessKeys", params)
     keys = [_key_json(k) for k in accounts.user_keys(account(ctx), name)]
-    return page(keys, params, lambda k: k["AccessKeyId"], "AccessKeyMetadata")
+    return page(keys, params, None, "AccessKeyMetadata")
 
 
 def _owned_key(ctx: Any, operation: str, params: dict[str, Any]) -> KeyRecord:

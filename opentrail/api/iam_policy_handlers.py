@@ -308,7 +308,7 @@ def _list_attached(kind: str) -> Handler:
         prefix = params.get("PathPrefix", "/")
         items = [p for p in _attached_json(store, account(ctx), store.attached(owner.id))
                  if _policy_path(p["PolicyArn"]).startswith(prefix)]
-        return page(items, params, lambda p: p["PolicyArn"], "AttachedPolicies")
+        return page(items, params, None, "AttachedPolicies")
 
     return list_attached
 
@@ -360,7 +360,7 @@ def _untag_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 def _list_policy_tags(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx, "ListPolicyTags")
     policy = _found(ctx, "ListPolicyTags", params["PolicyArn"])
-    return page(tags_json(store.tags(policy.id)), params, lambda t: t["Key"], "Tags")
+    return page(tags_json(store.tags(policy.id)), params, None, "Tags")
 
 
 # --- permissions boundaries --------------------------------------------------------------------------

@@ -72,15 +72,23 @@ def check_tag_quota(store: IamStore, owner_id: str, adding: list[tuple[str, str]
         raise e.LimitExceededException("The number of tags has reached the maximum limit.")
 
 
-def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str], field: str) -> dict[str, Any]:
+def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str] | None, field: str) -> dict[str, Any]:
     """``{field: items of this page, IsTruncated, Marker?}`` (see the module docstring). ``items``
-    are sorted by ``key``."""
+    are sorted by ``key``; with no key (lists kept in the order things were added: tags, attached
+    policies, keys) the marker is the position of the last item returned."""
+    if key is None:
+        keyed = [(f"{i:08d}", item) for i, item in enumerate(items)]
+        out = page(keyed, params, lambda pair: pair[0], field)
+        out[field] = [item for _, item in out[field]]
+        return out
     limit = int(params.get("MaxItems") or DEFAULT_MAX_ITEMS)
     start = 0
     marker = params.get("Marker")
     if marker:
         try:
-            after = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+            after = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+            if not after:
+                raise ValueError(marker)
         except (binascii.Error, UnicodeError, ValueError):
             raise e.ValidationError("Invalid Marker.") from None
         while start < len(items) and key(items[start]) <= after:

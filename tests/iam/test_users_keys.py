@@ -72,6 +72,10 @@ def test_user_tags(srv: IamServer) -> None:
     iam.create_user(UserName="t", Tags=[{"Key": "a", "Value": "1"}])
     iam.tag_user(UserName="t", Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "3"}])
     assert iam.list_user_tags(UserName="t")["Tags"] == [{"Key": "a", "Value": "3"}, {"Key": "b", "Value": "2"}]
+    first = iam.list_user_tags(UserName="t", MaxItems=1)
+    assert (first["Tags"], first["IsTruncated"]) == ([{"Key": "a", "Value": "3"}], True)
+    assert iam.list_user_tags(UserName="t", Marker=first["Marker"])["Tags"] == [{"Key": "b", "Value": "2"}]
+    assert error_of(iam.list_user_tags, UserName="t", Marker="%%%") == ("ValidationError", "Invalid Marker.", 400)
     iam.untag_user(UserName="t", TagKeys=["a"])
     assert answer(iam.list_user_tags(UserName="t")) == {"Tags": [{"Key": "b", "Value": "2"}], "IsTruncated": False}
 
