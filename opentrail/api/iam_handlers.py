@@ -1,6 +1,6 @@
-"""IAM handlers for users, groups, access keys and login profiles: request (the JSON form of the
-input shape) -> :class:`opentrail.iam.store.IamStore` / :class:`opentrail.auth.accounts.AccountStore`
--> response. Every change is staged (recorded first, then made: :mod:`opentrail.api.calls`).
+"""IAM handlers for users, groups and access keys (login profiles: :mod:`.iam_login_handlers`):
+request (the JSON form of the input shape) -> :class:`opentrail.iam.store.IamStore` /
+:class:`opentrail.auth.accounts.AccountStore` -> response. Every change is staged (recorded first, then made: :mod:`opentrail.api.calls`).
 
 Behaviour copied from the IAM API reference:
 
@@ -22,10 +22,6 @@ Behaviour copied from the IAM API reference:
   groups ("... must remove user from all groups first.": this last wording is assumed, not seen).
   DeleteGroup: members ("Cannot delete entity, must remove users from group first."), inline or
   attached policies (as above).
-- Login profiles: the password is hashed (:mod:`opentrail.iam.passwords`), never stored in clear or
-  answered; a ``sensitive`` member, so never recorded. The default password policy applies (8..128
-  characters, IAM User Guide "Set an account password policy"): a shorter one answers
-  PasswordPolicyViolation "Password should have a minimum length of 8" (wording assumed).
 - Quotas (IAM User Guide, "IAM and AWS STS quotas"): 5000 users, 300 groups per account, 10 groups
   per user: LimitExceeded "Cannot exceed quota for <Quota>: <n>".
 """
@@ -37,10 +33,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..auth.accounts import KeyRecord, new_access_key
-from ..iam.ids import arn as make_arn
 from ..iam.ids import new_id
-from ..iam.passwords import check_password, hash_password
-from ..iam.store import Entity, IamStore
+from ..iam.store import Entity
 from . import iam_errors as e
 from .iam_wire import (account, check_tag_quota, entity, group_json, page, store_of, tags_json, tags_of,
                        user_json)
@@ -50,7 +44,6 @@ MAX_USERS = 5000
 MAX_GROUPS = 300
 MAX_GROUPS_PER_USER = 10
 MAX_KEYS_PER_USER = 2
-MIN_PASSWORD = 8
 
 
 def _quota(name: str, limit: int) -> e.LimitExceededException:  # type: ignore[name-defined]
@@ -350,80 +343,6 @@ def list_groups_for_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# --- login profiles -----------------------------------------------------------------------------------
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise e.PasswordPolicyViolationException(f"Password should have a minimum length of {MIN_PASSWORD}")
-
-
-def _profile_json(user: Entity, created: float, reset: bool) -> dict[str, Any]:
-    return {"UserName": user.name, "CreateDate": created, "PasswordResetRequired": reset}
-
-
-def create_login_profile(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    store = store_of(ctx, "CreateLoginProfile")
-    name = params.get("UserName") or ctx.caller.user_name
-    if name is None:
-        raise e.ValidationError("1 validation error detected: Value null at 'userName' failed to satisfy "
-                                "constraint: Member must not be null")
-    user = entity(ctx, "CreateLoginProfile", "user", name)
-    if store.login_profile(user.id) is not None:
-        raise e.EntityAlreadyExistsException(f"Login Profile for user {user.name} already exists.")
-    password = params.get("Password")
-    if password is None:
-        raise e.ValidationError("1 validation error detected: Value at 'password' failed to satisfy constraint: "
-                                "Member must not be null")
-    _check_password(password)
-    created = round(ctx.clock(), 3)
-    reset = bool(params.get("PasswordResetRequired", False))
-    store.put_login_profile(user.id, hash_password(password), created, reset)
-    return {"LoginProfile": _profile_json(user, created, reset)}
-
-
-def _profile(ctx: Any, operation: str, params: dict[str, Any]) -> tuple[Entity, tuple[str, float, bool]]:
-    name = params.get("UserName") or ctx.caller.user_name or ""
-    user = entity(ctx, operation, "user", name)
-    found = store_of(ctx, operation).login_profile(user.id)
-    if found is None:
-        raise e.NoSuchEntityException(f"Login Profile for User {user.name} cannot be found.")
-    return user, found
-
-
-def get_login_profile(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    user, (_, created, reset) = _profile(ctx, "GetLoginProfile", params)
-    return {"LoginProfile": _profile_json(user, created, reset)}
-
-
-def update_login_profile(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    store = store_of(ctx, "UpdateLoginProfile")
-    user, (stored, created, reset) = _profile(ctx, "UpdateLoginProfile", params)
-    password = params.get("Password")
-    if password is not None:
-        _check_password(password)
-        stored = hash_password(password)
-    if params.get("PasswordResetRequired") is not None:
-        reset = bool(params["PasswordResetRequired"])
-    store.put_login_profile(user.id, stored, created, reset)
-    return {}
-
-
-def delete_login_profile(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    store = store_of(ctx, "DeleteLoginProfile")
-    user, _ = _profile(ctx, "DeleteLoginProfile", params)
-    store.delete_login_profile(user.id)
-    return {}
-
-
-def verify_password(store: IamStore, account_id: str, user_name: str, password: str) -> bool:
-    """True when IAM user ``user_name`` of ``account_id`` has a login profile whose password is
-    ``password`` (for the console's sign-in); False otherwise."""
-    user = store.entity(account_id, "user", user_name)
-    found = store.login_profile(user.id) if user is not None else None
-    return found is not None and check_password(password, found[0])
-
-
 HANDLERS: dict[str, Handler] = {
     "CreateUser": create_user,
     "GetUser": get_user,
@@ -446,10 +365,6 @@ HANDLERS: dict[str, Handler] = {
     "AddUserToGroup": add_user_to_group,
     "RemoveUserFromGroup": remove_user_from_group,
     "ListGroupsForUser": list_groups_for_user,
-    "CreateLoginProfile": create_login_profile,
-    "GetLoginProfile": get_login_profile,
-    "UpdateLoginProfile": update_login_profile,
-    "DeleteLoginProfile": delete_login_profile,
 }
 
-__all__ = ["HANDLERS", "make_arn", "verify_password"]
+__all__ = ["HANDLERS", "MAX_GROUPS", "MAX_GROUPS_PER_USER", "MAX_KEYS_PER_USER", "MAX_USERS"]

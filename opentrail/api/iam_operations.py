@@ -12,9 +12,10 @@ for (CloudTrail User Guide, "global service events"). Get*/List* operations are 
 ``readOnly: true``. CreateAccessKey's secret and CreateLoginProfile's password are ``sensitive``
 members of the model, so the recorder leaves them out of the record.
 
-Implemented: see :mod:`.iam_handlers` (users, groups, access keys, login profiles),
-:mod:`.iam_role_handlers` (roles) and :mod:`.iam_policy_handlers` (inline and managed policies,
-boundaries, GetAccountAuthorizationDetails, GetAccountSummary). The others answer InvalidAction.
+Implemented: see :mod:`.iam_handlers` (users, groups, access keys),
+:mod:`.iam_role_handlers` (roles), :mod:`.iam_policy_handlers` (inline and managed policies,
+boundaries), :mod:`.iam_account_handlers` (GetAccountAuthorizationDetails, GetAccountSummary) and
+:mod:`.iam_login_handlers` (login profiles). The others answer InvalidAction.
 """
 
 from __future__ import annotations
@@ -209,7 +210,8 @@ OPERATION_RESOURCES: dict[str, str] = {
 
 def _handlers() -> dict[str, Handler]:
     out: dict[str, Handler] = {}
-    for module in ("iam_handlers", "iam_role_handlers", "iam_policy_handlers"):
+    for module in ("iam_handlers", "iam_role_handlers", "iam_policy_handlers", "iam_account_handlers",
+                   "iam_login_handlers"):
         out.update(handlers_of(module, "HANDLERS"))
     return out
 

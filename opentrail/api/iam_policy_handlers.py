@@ -1,6 +1,6 @@
 """IAM handlers for policies: inline policies of users, groups and roles; customer managed policies
 with versions; attaching managed policies (customer or AWS managed, :mod:`opentrail.iam.aws_managed`);
-permissions boundaries; GetAccountAuthorizationDetails and GetAccountSummary.
+permissions boundaries (GetAccountAuthorizationDetails and GetAccountSummary: :mod:`.iam_account_handlers`).
 
 Behaviour (IAM API reference; IAM User Guide "IAM and AWS STS quotas"):
 
@@ -39,8 +39,8 @@ from ..iam.ids import new_id
 from ..iam.store import Entity, IamStore, ManagedPolicy
 from . import iam_errors as e
 from .iam_documents import check_inline_size, check_managed_size, checked
-from .iam_wire import (account, boundary_json, check_tag_quota, encoded, entity, group_json, managed_policy, page,
-                       policy_json, role_json, store_of, tags_json, tags_of, user_json)
+from .iam_wire import (account, check_tag_quota, encoded, entity, managed_policy, page, policy_json, store_of,
+                       tags_json, tags_of)
 from .services import Handler
 
 MAX_ATTACHED = 10
@@ -198,7 +198,7 @@ def delete_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _version_json(policy: ManagedPolicy, version_id: str, created: float, document: str | None) -> dict[str, Any]:
+def version_json(policy: ManagedPolicy, version_id: str, created: float, document: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if document is not None:
         out["Document"] = encoded(document)
@@ -218,7 +218,7 @@ def create_policy_version(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     default = bool(params.get("SetAsDefault", False))
     version = store.add_policy_version(policy, document, now, default)
     shown = dataclasses.replace(policy, default_version=version) if default else policy
-    return {"PolicyVersion": _version_json(shown, version, now, None)}
+    return {"PolicyVersion": version_json(shown, version, now, None)}
 
 
 def _version(ctx: Any, operation: str, policy: ManagedPolicy, version_id: str) -> Any:
@@ -232,13 +232,13 @@ def _version(ctx: Any, operation: str, policy: ManagedPolicy, version_id: str) -
 def get_policy_version(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     policy = _found(ctx, "GetPolicyVersion", params["PolicyArn"])
     version = _version(ctx, "GetPolicyVersion", policy, params["VersionId"])
-    return {"PolicyVersion": _version_json(policy, version.version_id, version.created, version.document)}
+    return {"PolicyVersion": version_json(policy, version.version_id, version.created, version.document)}
 
 
 def list_policy_versions(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx, "ListPolicyVersions")
     policy = _found(ctx, "ListPolicyVersions", params["PolicyArn"])
-    versions = [_version_json(policy, v.version_id, v.created, None) for v in store.versions(policy)]
+    versions = [version_json(policy, v.version_id, v.created, None) for v in store.versions(policy)]
     return page(versions, params, lambda v: f"{10**9 - int(v['VersionId'][1:]):010d}", "Versions")
 
 
@@ -291,7 +291,7 @@ def _detach(kind: str) -> Handler:
     return detach
 
 
-def _attached_json(store: IamStore, account_id: str, arns: list[str]) -> list[dict[str, str]]:
+def attached_json(store: IamStore, account_id: str, arns: list[str]) -> list[dict[str, str]]:
     out = []
     for policy_arn in arns:
         policy = store.policy(account_id, policy_arn)
@@ -306,7 +306,7 @@ def _list_attached(kind: str) -> Handler:
         store = store_of(ctx, operation)
         owner = entity(ctx, operation, kind, params[KIND_MEMBER[kind]])
         prefix = params.get("PathPrefix", "/")
-        items = [p for p in _attached_json(store, account(ctx), store.attached(owner.id))
+        items = [p for p in attached_json(store, account(ctx), store.attached(owner.id))
                  if _policy_path(p["PolicyArn"]).startswith(prefix)]
         return page(items, params, None, "AttachedPolicies")
 
@@ -391,102 +391,6 @@ def _delete_boundary(kind: str) -> Handler:
     return delete
 
 
-# --- account -------------------------------------------------------------------------------------------
-
-
-def _inline_list(store: IamStore, owner: Entity) -> list[dict[str, str]]:
-    return [{"PolicyName": n, "PolicyDocument": encoded(d)} for n, d in store.inline(owner.id).items()]
-
-
-def _details(store: IamStore, account_id: str, x: Any) -> dict[str, Any]:
-    if isinstance(x, ManagedPolicy):
-        out = policy_json(store, account_id, x)
-        out.pop("Tags", None)
-        out["PolicyVersionList"] = [_version_json(x, v.version_id, v.created, v.document) for v in store.versions(x)]
-        return out
-    attached = _attached_json(store, account_id, store.attached(x.id))
-    if x.kind == "user":
-        out = user_json(store, x)
-        out["UserPolicyList"] = _inline_list(store, x)
-        out["GroupList"] = [g.name for g in store.user_groups(x.id)]
-        out["AttachedManagedPolicies"] = attached
-        return out
-    if x.kind == "group":
-        out = group_json(x)
-        out["GroupPolicyList"] = _inline_list(store, x)
-        out["AttachedManagedPolicies"] = attached
-        return out
-    out = role_json(store, x)
-    out.pop("Description", None)
-    out.pop("MaxSessionDuration", None)
-    out["InstanceProfileList"] = []
-    out["RolePolicyList"] = _inline_list(store, x)
-    out["AttachedManagedPolicies"] = attached
-    return out
-
-
-_DETAIL_FIELDS = {"User": "UserDetailList", "Group": "GroupDetailList", "Role": "RoleDetailList",
-                  "LocalManagedPolicy": "Policies", "AWSManagedPolicy": "Policies"}
-
-
-def get_account_authorization_details(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Every user, group, role and managed policy (AWS managed ones only when attached or used as a
-    boundary), restricted to ``Filter``; paged over that one sequence."""
-    store = store_of(ctx, "GetAccountAuthorizationDetails")
-    acct = account(ctx)
-    filters = params.get("Filter") or list(_DETAIL_FIELDS)
-    items: list[tuple[str, str, Any]] = []
-    for order, kind in enumerate(("User", "Group", "Role")):
-        if kind in filters:
-            items += [(f"{order}{x.name.lower()}", kind, x) for x in store.entities(acct, kind.lower())]
-    if "LocalManagedPolicy" in filters:
-        items += [(f"3{p.name.lower()}", "LocalManagedPolicy", p) for p in store.policies(acct)]
-    if "AWSManagedPolicy" in filters:
-        for policy_arn in aws_managed.arns():
-            if store.attachment_count(acct, policy_arn) or store.boundary_users(acct, policy_arn):
-                policy = aws_managed.policy(policy_arn)
-                items.append((f"4{policy_arn.lower()}", "AWSManagedPolicy", policy))
-    out = page(items, params, lambda i: i[0], "Items")
-    answer: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": [],
-                              "IsTruncated": out["IsTruncated"]}
-    for _, kind, x in out.pop("Items"):
-        answer[_DETAIL_FIELDS[kind]].append(_details(store, acct, x))
-    if "Marker" in out:
-        answer["Marker"] = out["Marker"]
-    return answer
-
-
-def get_account_summary(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Counts of this account's IAM entities and the quotas opentrail applies (GetAccountSummary's
-    SummaryMap keys)."""
-    from .iam_handlers import MAX_GROUPS, MAX_GROUPS_PER_USER, MAX_KEYS_PER_USER, MAX_USERS
-    from .iam_role_handlers import MAX_ROLES
-
-    store = store_of(ctx, "GetAccountSummary")
-    acct = account(ctx)
-    policies = store.policies(acct)
-    summary = {
-        "Users": store.count(acct, "user"), "UsersQuota": MAX_USERS,
-        "Groups": store.count(acct, "group"), "GroupsQuota": MAX_GROUPS,
-        "Roles": store.count(acct, "role"), "RolesQuota": MAX_ROLES,
-        "Policies": len(policies), "PoliciesQuota": MAX_POLICIES,
-        "PolicyVersionsInUse": sum(len(store.versions(p)) for p in policies), "PolicyVersionsInUseQuota": 10000,
-        "VersionsPerPolicyQuota": MAX_VERSIONS, "PolicySizeQuota": 6144,
-        "GroupsPerUserQuota": MAX_GROUPS_PER_USER, "AccessKeysPerUserQuota": MAX_KEYS_PER_USER,
-        "AttachedPoliciesPerUserQuota": MAX_ATTACHED, "AttachedPoliciesPerGroupQuota": MAX_ATTACHED,
-        "AttachedPoliciesPerRoleQuota": MAX_ATTACHED, "UserPolicySizeQuota": 2048, "GroupPolicySizeQuota": 5120,
-        "RolePolicySizeQuota": 10240, "AssumeRolePolicySizeQuota": 2048,
-        "AccountAccessKeysPresent": 1 if _root_keys(ctx) else 0,
-        "AccountMFAEnabled": 0, "MFADevices": 0, "MFADevicesInUse": 0,
-    }
-    return {"SummaryMap": summary}
-
-
-def _root_keys(ctx: Any) -> list[Any]:
-    accounts = getattr(ctx, "accounts", None)
-    return accounts.user_keys(account(ctx), None) if accounts is not None else []
-
-
 def _per_kind(make: Callable[[str], Handler], verb: str, noun: str) -> dict[str, Handler]:
     return {f"{verb}{KIND_TITLE[k]}{noun}": make(k) for k in ("user", "group", "role")}
 
@@ -518,8 +422,6 @@ HANDLERS: dict[str, Handler] = {
     "PutRolePermissionsBoundary": _put_boundary("role"),
     "DeleteUserPermissionsBoundary": _delete_boundary("user"),
     "DeleteRolePermissionsBoundary": _delete_boundary("role"),
-    "GetAccountAuthorizationDetails": get_account_authorization_details,
-    "GetAccountSummary": get_account_summary,
 }
 
-__all__ = ["HANDLERS", "boundary_json"]
+__all__ = ["HANDLERS", "MAX_ATTACHED", "MAX_POLICIES", "MAX_VERSIONS", "attached_json", "version_json"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable
 
@@ -106,6 +106,8 @@ CREATE TABLE IF NOT EXISTS policy_versions (
 """
 
 _ENTITY_COLUMNS = "id, account_id, kind, name, path, created, description, trust_policy, max_session, boundary_arn"
+#: The entity columns qualified with the alias ``e``.
+_E_COLUMNS = ", ".join("e." + c.strip() for c in _ENTITY_COLUMNS.split(","))
 _POLICY_COLUMNS = "arn, id, account_id, name, path, description, created, updated, default_version, next_version"
 
 
@@ -274,7 +276,8 @@ class IamStore:
     def put_login_profile(self, user_id: str, password_hash: str, created: float, reset_required: bool) -> None:
         self.write([("INSERT INTO login_profiles (user_id, password_hash, created, reset_required) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash,"
-                     " reset_required = excluded.reset_required", (user_id, password_hash, created, int(reset_required)))])
+                     " reset_required = excluded.reset_required",
+                     (user_id, password_hash, created, int(reset_required)))])
 
     def delete_login_profile(self, user_id: str) -> None:
         self.write([("DELETE FROM login_profiles WHERE user_id = ?", (user_id,))])
@@ -336,7 +339,8 @@ class IamStore:
         return [_entity(r) for r in rows]
 
     def count(self, account_id: str, kind: str) -> int:
-        return int(self._all("SELECT COUNT(*) FROM entities WHERE account_id = ? AND kind = ?", (account_id, kind))[0][0])
+        rows = self._all("SELECT COUNT(*) FROM entities WHERE account_id = ? AND kind = ?", (account_id, kind))
+        return int(rows[0][0])
 
     def tags(self, owner_id: str) -> list[tuple[str, str]]:
         """(key, value) of ``owner_id``'s tags, in the order they were first added."""
@@ -355,7 +359,7 @@ class IamStore:
 
     def attached_to(self, account_id: str, policy_arn: str) -> list[Entity]:
         """The entities of ``account_id`` ``policy_arn`` is attached to, by kind and name."""
-        rows = self._all(f"SELECT {', '.join('e.' + c.strip() for c in _ENTITY_COLUMNS.split(','))} FROM attachments a"
+        rows = self._all(f"SELECT {_E_COLUMNS} FROM attachments a"
                          " JOIN entities e ON e.id = a.owner_id WHERE a.account_id = ? AND a.policy_arn = ?"
                          " ORDER BY e.kind, e.name_key", (account_id, policy_arn))
         return [_entity(r) for r in rows]
@@ -365,12 +369,12 @@ class IamStore:
                              (account_id, policy_arn))[0][0])
 
     def group_users(self, group_id: str) -> list[Entity]:
-        rows = self._all(f"SELECT {', '.join('e.' + c.strip() for c in _ENTITY_COLUMNS.split(','))} FROM members m"
+        rows = self._all(f"SELECT {_E_COLUMNS} FROM members m"
                          " JOIN entities e ON e.id = m.user_id WHERE m.group_id = ? ORDER BY m.position", (group_id,))
         return [_entity(r) for r in rows]
 
     def user_groups(self, user_id: str) -> list[Entity]:
-        rows = self._all(f"SELECT {', '.join('e.' + c.strip() for c in _ENTITY_COLUMNS.split(','))} FROM members m"
+        rows = self._all(f"SELECT {_E_COLUMNS} FROM members m"
                          " JOIN entities e ON e.id = m.group_id WHERE m.user_id = ? ORDER BY e.name_key", (user_id,))
         return [_entity(r) for r in rows]
 
@@ -411,8 +415,8 @@ class IamStore:
         """The versions of ``policy``, newest first."""
         if policy.is_aws:
             return [PolicyVersion(policy.default_version, aws_managed.document(policy.arn) or "", policy.updated)]
-        rows = self._all("SELECT version_id, document, created FROM policy_versions WHERE arn = ? ORDER BY number DESC",
-                         (policy.arn,))
+        rows = self._all("SELECT version_id, document, created FROM policy_versions WHERE arn = ?"
+                         " ORDER BY number DESC", (policy.arn,))
         return [PolicyVersion(*r) for r in rows]
 
     def version(self, policy: ManagedPolicy, version_id: str) -> PolicyVersion | None:
@@ -473,4 +477,4 @@ class IamStore:
             return found.document if found is not None else None
 
 
-__all__ = ["IAM_DB", "Entity", "IamStore", "ManagedPolicy", "PolicyVersion", "replace"]
+__all__ = ["IAM_DB", "Entity", "IamStore", "ManagedPolicy", "PolicyVersion"]

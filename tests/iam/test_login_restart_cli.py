@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opentrail.api.iam_handlers import verify_password
+from opentrail.api.iam_login_handlers import verify_password
 from opentrail.auth.accounts import AccountStore
 
 from .conftest import ACCOUNT, IamServer, error_of, running
