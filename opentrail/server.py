@@ -425,6 +425,9 @@ def run_server(settings: Settings) -> None:
     organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
     # organization trails and event data stores: whom they cover, who may make them
     trails.organizations = lake_stores.organizations = delivery.organizations = digests.organizations = organizations
+    from .iam.store import IAM_DB, IamStore
+
+    iam = IamStore(data_dir / IAM_DB)  # IAM users, groups, roles, policies (keys live in accounts.db)
     from .eventbridge.runtime import EventBusRuntime, runtime_kwargs
     from .eventbridge.trail_gate import TrailDataEvents
 
@@ -449,7 +452,7 @@ def run_server(settings: Settings) -> None:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
                         event_bus=event_bus.worker, insights=insights.counts,
-                        organizations=organizations)  # type: ignore[attr-defined]
+                        organizations=organizations, iam=iam)  # type: ignore[attr-defined]
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -508,6 +511,7 @@ def run_server(settings: Settings) -> None:
         event_bus.close()
         eventbridge.close()
         organizations.close()
+        iam.close()
         cwl_state.close()
         delivery_state.close()
         digest_state.close()

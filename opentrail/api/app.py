@@ -288,7 +288,7 @@ def build_app(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
                         staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge,
-                                           organizations),
+                                           organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

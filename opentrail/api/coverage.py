@@ -1,6 +1,6 @@
 """The operations page: every operation of every service opentrail serves (the botocore models of
-CloudTrail, CloudWatch Logs, CloudWatch, EventBridge and STS) and whether opentrail implements it, how CloudTrail
-records it and the resource type of its IAM action, built from the explicit operation tables
+CloudTrail, CloudWatch Logs, CloudWatch, EventBridge, Organizations, STS and IAM) and whether
+opentrail implements it, how CloudTrail records it and the resource type of its IAM action, built from the explicit operation tables
 (:func:`opentrail.api.services.served_services`).
 
 ``python3 -m opentrail.api.coverage > docs/operations.md`` regenerates the committed page;
@@ -22,7 +22,7 @@ from .services import Service, is_implemented, served_services
 #: Section titles, in page order (signing name -> title).
 TITLES = {"cloudtrail": "CloudTrail", "logs": "CloudWatch Logs", "monitoring": "CloudWatch",
           "events": "Amazon EventBridge", "organizations": "AWS Organizations",
-          "sts": "AWS STS"}
+          "sts": "AWS STS", "iam": "AWS IAM"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ def render() -> str:
         "not; a data event; or not at all, as AWS does not log it) and the resource type its IAM action",
         "(`<prefix>:<Operation>`) is authorized on, read from the explicit operation tables",
         "(`opentrail/api/operations.py`, `logs_operations.py`, `monitoring_operations.py`,",
-        "`events_operations.py`, `organizations_operations.py`, `sts_operations.py`). An operation",
+        "`events_operations.py`, `organizations_operations.py`, `sts_operations.py`, `iam_operations.py`). An operation",
         "that is not implemented yet answers `UnknownOperationException` with a message naming it (HTTP 400;",
         "`InvalidAction` in the Query protocol).",
     ]

@@ -13,7 +13,7 @@ type). :func:`served_services` lists them; :func:`service_for_request` routes on
    ``smithy-rpc-v2-cbor`` path (``/service/GraniteServiceVersion20100801/operation/<Op>``);
 4. else CloudTrail.
 
-STS (signing name ``sts``) speaks only the Query protocol: a request signed for it is answered by it.
+STS (signing name ``sts``) and IAM (``iam``) speak only the Query protocol: a request signed for one is answered by it.
 
 Recording (what CloudTrail writes for each call, from each service's "Logging ... API calls with AWS
 CloudTrail" page): management events for every operation, readOnly for Get/Describe/List/Lookup/
@@ -163,13 +163,14 @@ def is_implemented(handler: Handler) -> bool:
 def served_services() -> dict[str, Service]:
     """Signing name -> :class:`Service`, for every service opentrail serves."""
     from .events_operations import EVENTS
+    from .iam_operations import IAM
     from .logs_operations import LOGS
     from .monitoring_operations import MONITORING
     from .operations import CLOUDTRAIL
     from .organizations_operations import ORGANIZATIONS
     from .sts_operations import STS
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS, STS)}
+    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS, STS, IAM)}
 
 
 def service_named(name: str) -> Service:

@@ -412,7 +412,7 @@ def checkers_of(service: str) -> dict[str, Checker]:
 
 def _validation_error(service: str) -> type[AwsError]:
     """The error a constraint violation answers: ValidationException (CloudTrail and EventBridge, Coral's),
-    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch and STS, the Query protocol's)."""
+    InvalidParameterException (CloudWatch Logs), ValidationError (CloudWatch, STS and IAM, the Query protocol's)."""
     if service == "logs":
         from .logs_errors import InvalidParameterException
 
@@ -425,6 +425,10 @@ def _validation_error(service: str) -> type[AwsError]:
         from .sts_errors import ValidationError as StsValidationError
 
         return StsValidationError
+    if service == "iam":
+        from .iam_errors import ValidationError as IamValidationError
+
+        return IamValidationError
     return ValidationException
 
 

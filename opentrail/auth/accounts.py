@@ -2,8 +2,13 @@
 
 Two processes may use the file at once (the CLI adds keys while the server runs): every write is
 its own transaction, and :meth:`AccountStore.find_key` reads the database on a cache miss, so a key
-created by another process works at once. Keys found are cached in memory (keys are never
-modified or deleted by opentrail, so the cache cannot go stale).
+created by another process works at once. Keys found are cached in memory; the cache is emptied when
+this store changes a key (IAM UpdateAccessKey / DeleteAccessKey, a user renamed) and whenever SQLite's
+``PRAGMA data_version`` says another connection committed to the file, so a key deactivated or
+deleted anywhere stops working at the next request.
+
+Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``,
+added to older files on open).
 
 The first account created is the *admin* account: its keys may also call the ingest endpoint.
 
@@ -56,6 +61,10 @@ CREATE TABLE IF NOT EXISTS access_keys (
     created_at TEXT NOT NULL
 );
 """
+#: Columns added after the first release, with their definitions (ALTER TABLE ADD COLUMN on open).
+_ADDED_KEY_COLUMNS = (("user_id", "TEXT"), ("user_path", "TEXT NOT NULL DEFAULT '/'"))
+_KEY_SELECT = ("SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin,"
+               " k.user_id, k.user_path, k.created_at FROM access_keys k JOIN accounts a ON a.account_id = k.account_id")
 
 
 class InvalidAccountIdError(ValueError):
@@ -78,6 +87,16 @@ class KeyRecord:
     secret_access_key: str = field(repr=False)
     status: str = "Active"
     is_admin: bool = False
+    #: The IAM user's ``AIDA...`` id and path (None and ``/`` for root keys and for users made by
+    #: ``opentrail create-access-key --user-name``).
+    user_id: str | None = None
+    user_path: str = "/"
+    #: ``2024-05-01T12:00:00Z``.
+    created_at: str = ""
+
+
+def _record(row: Any) -> KeyRecord:
+    return KeyRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7] or "/", row[8])
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +165,11 @@ class AccountStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(_SCHEMA)
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(access_keys)")}
+        for column, definition in _ADDED_KEY_COLUMNS:
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE access_keys ADD COLUMN {column} {definition}")
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         #: The STS sessions (temporary credentials) kept in the same file.
         self.sessions = SessionStore(self._path)
 
@@ -190,14 +214,46 @@ class AccountStore:
     def create_access_key(self, account_id: str, user_name: str | None = None) -> AccessKey:
         """Create a key (``AKIA`` + 16 uppercase letters/digits, 40-character secret) for
         ``account_id`` (created if needed); no ``user_name`` = a root key."""
-        key = AccessKey(
-            access_key_id="AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
-            account_id=check_account_id(account_id),
-            user_name=user_name,
-            secret_access_key="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
-        )
+        key = new_access_key(account_id, user_name)
         self._add_key(key)
         return key
+
+    def add_user_key(self, key: AccessKey, user_id: str | None, user_path: str = "/") -> None:
+        """Store ``key`` (from :func:`new_access_key`) as a key of the IAM user ``user_id`` (None: a
+        root key)."""
+        self._add_key(key, user_id, user_path)
+
+    def set_key_status(self, access_key_id: str, status: str) -> None:
+        """Make a key ``Active`` or ``Inactive`` (an inactive key is refused by SigV4, and so are
+        the sessions it made)."""
+        self._write(lambda: self._conn.execute("UPDATE access_keys SET status = ? WHERE access_key_id = ?",
+                                               (status, access_key_id)))
+        self._forget()
+
+    def delete_key(self, access_key_id: str) -> None:
+        """Delete a key (and so every session it made stops working)."""
+        self._write(lambda: self._conn.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,)))
+        self._forget()
+
+    def rename_user(self, account_id: str, user_name: str, new_name: str, new_path: str) -> None:
+        """Move the keys of user ``user_name`` to its new name and path (IAM UpdateUser)."""
+        self._write(lambda: self._conn.execute(
+            "UPDATE access_keys SET user_name = ?, user_path = ? WHERE account_id = ? AND user_name = ?",
+            (new_name, new_path, account_id, user_name)))
+        self._forget()
+
+    def user_keys(self, account_id: str, user_name: str | None) -> list[KeyRecord]:
+        """The keys of one user (None: the root keys) of ``account_id``, oldest first."""
+        where = "k.user_name = ?" if user_name is not None else "k.user_name IS NULL"
+        args: tuple[str, ...] = (account_id, user_name) if user_name is not None else (account_id,)
+        with self._lock:
+            rows = self._conn.execute(f"{_KEY_SELECT} WHERE k.account_id = ? AND {where}"
+                                      " ORDER BY k.created_at, k.rowid", args).fetchall()
+        return [_record(r) for r in rows]
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def import_access_key(
         self, account_id: str, access_key_id: str, secret_access_key: str, user_name: str | None = None
@@ -213,18 +269,20 @@ class AccountStore:
         self._add_key(key)
         return key
 
-    def _add_key(self, key: AccessKey) -> None:
+    def _add_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/") -> None:
         def run() -> None:
             self._insert_account(key.account_id)
             self._conn.execute(
-                "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at,"
+                " user_id, user_path) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key.access_key_id,
                     key.account_id,
                     key.user_name,
                     key.secret_access_key,
                     key.create_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    user_id,
+                    user_path,
                 ),
             )
 
@@ -236,18 +294,17 @@ class AccountStore:
         """The key with this id, or None. Cached; a miss reads the database (so keys created by
         another process are seen at once)."""
         with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:  # another connection committed: keys may have changed
+                self._data_version = version
+                self._cache.clear()
             hit = self._cache.get(access_key_id)
             if hit is not None:
                 return hit
-            row = self._conn.execute(
-                "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin"
-                " FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
-                " WHERE k.access_key_id = ?",
-                (access_key_id,),
-            ).fetchone()
+            row = self._conn.execute(f"{_KEY_SELECT} WHERE k.access_key_id = ?", (access_key_id,)).fetchone()
             if row is None:
                 return None
-            rec = KeyRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+            rec = _record(row)
             self._cache[access_key_id] = rec
             return rec
 
@@ -273,17 +330,24 @@ class AccountStore:
 
     def list_keys(self, account_id: str | None = None) -> list[KeyRecord]:
         """All keys (of one account), oldest first; secrets included, for internal use only."""
-        sql = (
-            "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin"
-            " FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
-        )
+        sql = _KEY_SELECT
         args: tuple[str, ...] = ()
         if account_id is not None:
             sql += " WHERE k.account_id = ?"
             args = (account_id,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY k.created_at, k.rowid", args).fetchall()
-        return [KeyRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        return [_record(r) for r in rows]
+
+
+def new_access_key(account_id: str, user_name: str | None = None) -> AccessKey:
+    """A new key (``AKIA`` + 16 uppercase letters/digits, 40-character secret), not stored yet."""
+    return AccessKey(
+        access_key_id="AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
+        account_id=check_account_id(account_id),
+        user_name=user_name,
+        secret_access_key="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
+    )
 
 
 #: Profile names :func:`write_credentials_file` accepts: what a shared-credentials section header

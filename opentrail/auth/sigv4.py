@@ -298,7 +298,7 @@ def verify(
             raise SignatureRejected(UnrecognizedClientException())
         key, created = found, None
     caller = Caller(key.account_id, key.access_key_id, key.user_name, parsed.region, key.is_admin, created,
-                    role_session=role)
+                    user_id=key.user_id, user_path=key.user_path, role_session=role)
     try:
         _check(parsed, hmap, key, method, path, query_string, body, service, now, auth_values[0])
     except AwsError as exc:
@@ -315,17 +315,18 @@ def _session_key(accounts: AccountStore, access_key_id: str, token: str,
     outlives the key that assumed it, as AWS role sessions do. Raises :class:`SignatureRejected`
     (see the module docstring)."""
     session = accounts.sessions.find(access_key_id, token)
+    user_id, user_path = None, "/"
     if session is not None and session.role_session is not None:
         is_admin = accounts.admin_account_id() == session.account_id
     else:
         parent = accounts.find_key(session.parent_access_key_id) if session is not None else None
         if session is None or parent is None or parent.status != "Active":  # AWS words this one without the period
             raise SignatureRejected(UnrecognizedClientException("The security token included in the request is invalid"))
-        is_admin = parent.is_admin
+        is_admin, user_id, user_path = parent.is_admin, parent.user_id, parent.user_path
     if session.expired(now):
         raise SignatureRejected(ExpiredTokenException())
     key = KeyRecord(access_key_id, session.account_id, session.user_name, session.secret_access_key, "Active",
-                    is_admin)
+                    is_admin, user_id, user_path)
     return key, session.created_s, session.role_session
 
 

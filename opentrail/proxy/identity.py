@@ -80,5 +80,6 @@ class IdentityResolver:
         if key is None:
             return Identity({"type": "Unknown", "accountId": self._default, "accessKeyId": access_key_id},
                             self._default)
-        caller = Caller(key.account_id, key.access_key_id, key.user_name, region, key.is_admin)
+        caller = Caller(key.account_id, key.access_key_id, key.user_name, region, key.is_admin,
+                        user_id=key.user_id, user_path=key.user_path)
         return Identity(caller.user_identity(), key.account_id)

@@ -81,12 +81,13 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "events", "logs", "monitoring", "organizations", "sts"]
+    assert sorted(services) == ["cloudtrail", "events", "iam", "logs", "monitoring", "organizations", "sts"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
             len(services["monitoring"].operations), len(services["events"].operations),
-            len(services["organizations"].operations), len(services["sts"].operations)) == (60, 118, 59, 57, 63, 12)
+            len(services["organizations"].operations), len(services["sts"].operations),
+            len(services["iam"].operations)) == (60, 118, 59, 57, 63, 12, 181)
     assert services["organizations"].iam_action("CreateAccount") == "organizations:CreateAccount"
-    assert [s.name for s in services.values() if s.global_region] == ["organizations"]
+    assert [s.name for s in services.values() if s.global_region] == ["organizations", "iam"]
     assert services["sts"].iam_action("GetSessionToken") == "sts:GetSessionToken"
     assert services["logs"].iam_action("CreateLogGroup") == "logs:CreateLogGroup"
     assert services["monitoring"].iam_action("PutMetricAlarm") == "cloudwatch:PutMetricAlarm"

@@ -67,11 +67,11 @@ def content_body(request: Request, body: bytes, limit: int = MAX_INFLATED_BYTES)
 
 
 def protocol_for(request: Request, service: Any) -> WireProtocol:
-    """The protocol of ``request`` to ``service``: Query for STS and a form-encoded CloudWatch request, CBOR
+    """The protocol of ``request`` to ``service``: Query for STS, IAM and a form-encoded CloudWatch request, CBOR
     for CloudWatch's ``/service/.../operation/...`` path, AWS JSON otherwise."""
     from .json import JSON
 
-    if service.name == "sts":  # Query only (the model's protocols: ["query"])
+    if service.name in ("sts", "iam"):  # Query only (the models' protocols: ["query"])
         from .query import QUERY
 
         return QUERY
