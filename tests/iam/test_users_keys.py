@@ -40,12 +40,21 @@ def test_user_lifecycle(srv: IamServer) -> None:
     assert again["UserId"] != user["UserId"] and "Tags" not in again
 
 
+#: What a user may do on itself: read itself, manage its keys, get session tokens (the policy
+#: variable ``${aws:username}`` names the caller).
+SELF_SERVICE = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:GetUser", "iam:*AccessKey*"],
+     "Resource": "arn:aws:iam::*:user/*${aws:username}"},
+    {"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"}]})
+
+
 def test_get_user_without_name_answers_the_caller(srv: IamServer) -> None:
     iam = srv.client()
     root = iam.get_user()["User"]
     assert (root["UserId"], root["Arn"]) == (ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root")
     assert "UserName" not in root
     iam.create_user(UserName="bob", Path="/ops/")
+    iam.put_user_policy(UserName="bob", PolicyName="self", PolicyDocument=SELF_SERVICE)
     key = iam.create_access_key(UserName="bob")["AccessKey"]
     me = srv.client(key=key).get_user()["User"]
     assert (me["UserName"], me["Path"]) == ("bob", "/ops/")
@@ -142,6 +151,7 @@ def test_groups(srv: IamServer) -> None:
 def test_access_keys_quota_status_and_signing(srv: IamServer) -> None:
     iam = srv.client()
     user = iam.create_user(UserName="ci", Path="/bots/")["User"]
+    iam.put_user_policy(UserName="ci", PolicyName="self", PolicyDocument=SELF_SERVICE)
     first = iam.create_access_key(UserName="ci")["AccessKey"]
     assert re.fullmatch(r"AKIA[A-Z0-9]{16}", first["AccessKeyId"]) and len(first["SecretAccessKey"]) == 40
     assert (first["UserName"], first["Status"]) == ("ci", "Active")
