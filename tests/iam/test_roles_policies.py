@@ -157,7 +157,9 @@ def test_aws_managed_policies(srv: IamServer) -> None:
     assert document["Statement"][0]["Action"] == [
         "cloudtrail:Get*", "cloudtrail:Describe*", "cloudtrail:List*", "cloudtrail:LookupEvents"]
     names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
-    assert names == ["AdministratorAccess", "AWSCloudTrail_ReadOnlyAccess", "CloudWatchLogsReadOnlyAccess",
+    assert names == ["AdministratorAccess", "AmazonEventBridgeFullAccess", "AmazonEventBridgeReadOnlyAccess",
+                     "AWSCloudTrail_FullAccess", "AWSCloudTrail_ReadOnlyAccess", "CloudWatchFullAccess",
+                     "CloudWatchLogsFullAccess", "CloudWatchLogsReadOnlyAccess", "CloudWatchReadOnlyAccess",
                      "IAMFullAccess", "IAMReadOnlyAccess"]
     denied = f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: iam:DeletePolicy on resource: " \
              f"policy {READ_ONLY_ARN}"
