@@ -132,6 +132,19 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
         'GetSecretValue\t"state":"End"', 'GetSecretValue\t"state":"Start"',
         'RunInstances\t"state":"End"', 'RunInstances\t"state":"Start"']
 
+    # IAM: the auditor reads, and is refused StopLogging with AWS's message
+    account = re.fullmatch(r"arn:aws:iam::(\d{12}):user/auditor\n", output("create-user --user-name auditor"))
+    assert account is not None
+    acct = account.group(1)
+    assert output("AWS_PROFILE=auditor aws sts get-caller-identity") == f"arn:aws:iam::{acct}:user/auditor\n"
+    assert output("AWS_PROFILE=auditor aws cloudtrail get-trail-status") == "true\n"
+    refused = next(i for i, c in enumerate(commands) if "AWS_PROFILE=auditor aws cloudtrail stop-logging" in c)
+    assert out[refused].rsplit(MARK, 1)[0] == "refused, as it should be\n"
+    assert (f"An error occurred (AccessDeniedException) when calling the StopLogging operation: User: "
+            f"arn:aws:iam::{acct}:user/auditor is not authorized to perform: cloudtrail:StopLogging on resource: "
+            f"arn:aws:cloudtrail:us-east-1:{acct}:trail/main because no identity-based policy allows the "
+            f"cloudtrail:StopLogging action") in err[refused]
+
 
 def _split(text: str, n: int) -> list[str]:
     """Per step, what it printed (after its start marker, up to the next step's)."""
