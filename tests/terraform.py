@@ -16,8 +16,9 @@ import pytest
 PLUGIN_DIR = Path(os.environ.get("OPENTRAIL_TF_PLUGIN_DIR", "/opt/tf-plugins"))
 PROVIDER_VERSION = "5.100.0"
 
-#: The ``terraform`` and ``provider "aws"`` blocks pointing the provider's CloudTrail client at a
-#: server (``%(region)s``, ``%(key_id)s``, ``%(secret)s``, ``%(url)s`` filled by :meth:`Terraform.init`).
+#: The ``terraform`` and ``provider "aws"`` blocks pointing the provider's clients of some services at
+#: a server (``%(region)s``, ``%(key_id)s``, ``%(secret)s``, ``%(endpoints)s`` filled by
+#: :meth:`Terraform.init`).
 PROVIDER = """
 terraform {
   required_providers {
@@ -34,7 +35,7 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   endpoints {
-    cloudtrail = "%(url)s"
+%(endpoints)s
   }
 }
 """
@@ -71,11 +72,14 @@ class Terraform:
         }
         (home / "terraformrc").write_text("")
 
-    def init(self, resources: str, *, region: str, key: Any, url: str, **values: str) -> None:
-        """Write ``main.tf`` (:data:`PROVIDER` and ``resources``, ``%%(name)s`` fields from ``values``)
-        and run ``terraform init`` against the mirrored provider."""
+    def init(self, resources: str, *, region: str, key: Any, url: str,
+             services: tuple[str, ...] = ("cloudtrail",), **values: str) -> None:
+        """Write ``main.tf`` (:data:`PROVIDER` with the provider's clients of ``services`` pointed at
+        ``url``, and ``resources``, ``%%(name)s`` fields from ``values``) and run ``terraform init``
+        against the mirrored provider."""
+        endpoints = "\n".join(f'    {service} = "{url}"' for service in services)
         fields = {"version": PROVIDER_VERSION, "region": region, "key_id": key.access_key_id,
-                  "secret": key.secret_access_key, "url": url, **values}
+                  "secret": key.secret_access_key, "url": url, "endpoints": endpoints, **values}
         (self.work / "main.tf").write_text((PROVIDER + resources) % fields)
         self.run("init", "-no-color", "-plugin-dir", str(PLUGIN_DIR))
 

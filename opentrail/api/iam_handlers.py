@@ -116,6 +116,14 @@ def update_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def check_no_policies(store: Any, entity_id: str) -> None:
+    """DeleteConflict while the user, group or role ``entity_id`` has inline or attached policies."""
+    if store.inline(entity_id):
+        raise e.DeleteConflictException("Cannot delete entity, must delete policies first.")
+    if store.attached(entity_id):
+        raise e.DeleteConflictException("Cannot delete entity, must detach all policies first.")
+
+
 def delete_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx, "DeleteUser")
     user = entity(ctx, "DeleteUser", "user", params["UserName"])
@@ -124,10 +132,7 @@ def delete_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise e.DeleteConflictException("Cannot delete entity, must delete access keys first.")
     if store.login_profile(user.id) is not None:
         raise e.DeleteConflictException("Cannot delete entity, must delete login profile first.")
-    if store.inline(user.id):
-        raise e.DeleteConflictException("Cannot delete entity, must delete policies first.")
-    if store.attached(user.id):
-        raise e.DeleteConflictException("Cannot delete entity, must detach all policies first.")
+    check_no_policies(store, user.id)
     if store.user_groups(user.id):
         raise e.DeleteConflictException("Cannot delete entity, must remove user from all groups first.")
     store.delete_entity(user.id)
@@ -306,10 +311,7 @@ def delete_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     group = entity(ctx, "DeleteGroup", "group", params["GroupName"])
     if store.group_users(group.id):
         raise e.DeleteConflictException("Cannot delete entity, must remove users from group first.")
-    if store.inline(group.id):
-        raise e.DeleteConflictException("Cannot delete entity, must delete policies first.")
-    if store.attached(group.id):
-        raise e.DeleteConflictException("Cannot delete entity, must detach all policies first.")
+    check_no_policies(store, group.id)
     store.delete_entity(group.id)
     return {}
 

@@ -25,7 +25,7 @@ from ..iam.ids import new_id
 from ..iam.store import Entity
 from . import iam_errors as e
 from .iam_documents import check_trust_size, checked
-from .iam_handlers import _list_tags, _tag, _untag
+from .iam_handlers import _list_tags, _tag, _untag, check_no_policies
 from .iam_wire import account, check_tag_quota, entity, managed_policy, page, role_json, store_of, tags_json, tags_of
 from .services import Handler
 
@@ -105,10 +105,7 @@ def update_assume_role_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any
 def delete_role(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx, "DeleteRole")
     role = entity(ctx, "DeleteRole", "role", params["RoleName"])
-    if store.inline(role.id):
-        raise e.DeleteConflictException("Cannot delete entity, must delete policies first.")
-    if store.attached(role.id):
-        raise e.DeleteConflictException("Cannot delete entity, must detach all policies first.")
+    check_no_policies(store, role.id)
     store.delete_entity(role.id)
     return {}
 

@@ -9,31 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform import PLUGIN_DIR, PROVIDER_VERSION, Terraform, require_terraform
+from tests.terraform import Terraform, require_terraform
 
 from .conftest import ACCOUNT, IamServer
 
-MAIN_TF = """
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "%(version)s" }
-  }
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "%(key_id)s"
-  secret_key                  = "%(secret)s"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {
-    iam = "%(url)s"
-    sts = "%(url)s"
-  }
-}
-
+RESOURCES = """
 resource "aws_iam_user" "auditor" {
   name = "auditor"
   path = "/audit/"
@@ -84,10 +64,7 @@ def test_terraform_iam_resources(srv: IamServer, tmp_path: Path) -> None:
     binary = require_terraform()
     (tmp_path / "tf").mkdir()
     tf = Terraform(binary, tmp_path / "tf")
-    (tf.work / "main.tf").write_text(MAIN_TF % {"version": PROVIDER_VERSION, "key_id": srv.key.access_key_id,
-                                                "secret": srv.key.secret_access_key, "url": srv.url,
-                                                "account": ACCOUNT})
-    tf.run("init", "-no-color", "-plugin-dir", str(PLUGIN_DIR))
+    tf.init(RESOURCES, region="us-east-1", key=srv.key, url=srv.url, services=("iam", "sts"), account=ACCOUNT)
     tf.apply()
     iam = srv.client()
     user = iam.get_user(UserName="auditor")["User"]

@@ -10,31 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform import PLUGIN_DIR, PROVIDER_VERSION, Terraform, require_terraform
+from tests.terraform import Terraform, require_terraform
 
 from .conftest import OrgServer
 
-MAIN_TF = """
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "%(version)s" }
-  }
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "%(key_id)s"
-  secret_key                  = "%(secret)s"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {
-    organizations = "%(url)s"
-    sts           = "%(url)s"
-  }
-}
-
+RESOURCES = """
 resource "aws_organizations_organization" "org" {
   feature_set                   = "ALL"
   aws_service_access_principals = ["cloudtrail.amazonaws.com"]
@@ -52,9 +32,7 @@ def test_terraform_organization_apply_no_drift_destroy(org_server: OrgServer, tm
     terraform = require_terraform()
     key = org_server.new_key()
     tf = Terraform(terraform, tmp_path)
-    (tmp_path / "main.tf").write_text(MAIN_TF % {"version": PROVIDER_VERSION, "key_id": key.access_key_id,
-                                                  "secret": key.secret_access_key, "url": org_server.url})
-    tf.run("init", "-no-color", "-plugin-dir", str(PLUGIN_DIR))
+    tf.init(RESOURCES, region="us-east-1", key=key, url=org_server.url, services=("organizations", "sts"))
     tf.apply()
     org = org_server.client(key).describe_organization()["Organization"]
     state = {r["type"]: r["instances"][0]["attributes"] for r in tf.state_resources()}
