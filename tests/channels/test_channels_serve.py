@@ -220,3 +220,22 @@ def test_resource_policies_and_cross_account(srv: Server) -> None:
     with pytest.raises(ClientError) as e:
         other_data.put_audit_events(channelArn=arn, auditEvents=event)
     assert e.value.response["Error"]["Code"] == "ChannelInsufficientPermission"
+
+
+def test_channel_sender_batches_and_spools(srv: Server, tmp_path: Path) -> None:
+    from opentrail.client.channel import ChannelSender
+
+    ct, data = _client(srv, "cloudtrail"), _client(srv, "cloudtrail-data")
+    eds = _store(ct, "sdk-events")
+    account = eds.split(":")[4]
+    arn = ct.create_channel(Name="sdk", Source="MySdkApp",
+                            Destinations=[{"Type": "EVENT_DATA_STORE", "Location": eds}])["ChannelArn"]
+    sender = ChannelSender(data, arn, tmp_path / "spool")
+    for i in range(250):
+        assert sender.send(json.loads(_event(account, uid=f"sdk-{i}", name="Sdk")))
+    assert sender.send("{not json}")
+    assert sender.flush(30)
+    sender.close()
+    assert (sender.sent, sender.failed, sender.dropped) == (250, 1, 0)
+    _eventually(ct, f"SELECT count(*) AS n, count(DISTINCT eventData.uid) AS u FROM {eds.rsplit('/', 1)[1]}",
+                [[{"n": "250"}, {"u": "250"}]])
