@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import uvicorn
 
@@ -273,6 +273,28 @@ def open_lake_files(settings: Settings, timeouts: object) -> LakeFiles:
                        settings.data_dir / INGEST_DB, settings.lake_cache_size_mb * 1024 * 1024)
 
 
+def attach_channels(lake: Any, data_dir: Path) -> None:
+    """Give ``lake`` its channel service and resource policies (``<data-dir>/lake.db``); the event
+    data store service learns which stores channels send to (DeleteEventDataStore,
+    Lake ingestion's routing of PutAuditEvents' events)."""
+    from .lake.channels import ChannelService
+    from .lake.resource_policies import ResourcePolicies
+
+    channels = ChannelService(data_dir, lake.stores, time.time)
+
+    def exists(rtype: str, account: str, region: str, arn: str) -> bool:
+        try:
+            (channels if rtype == "channel" else lake.stores).find(account, region, arn)
+        except Exception:
+            return False
+        return rtype in ("channel", "eventdatastore")  # dashboards: none on this server
+
+    policies = ResourcePolicies(data_dir, exists)
+    channels.on_delete = policies.forget
+    lake.channels, lake.policies = channels, policies
+    lake.stores.channels = channels
+
+
 def start_lake_ingest(settings: Settings, store: object, lake_stores: object, files: object) -> object:
     """The running Lake ingestion thread (:class:`opentrail.lake.ingest.LakeIngestWorker`) over the
     event data store service ``lake_stores``, writing into ``files`` (a
@@ -439,6 +461,7 @@ def run_server(settings: Settings) -> None:
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
     lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files)
+    attach_channels(lake, data_dir)
     cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
     cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
                                         interval_s=settings.delivery_interval_s, organizations=organizations)

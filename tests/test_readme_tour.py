@@ -118,6 +118,14 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert json.loads(output("get-query-results")) == [
         [{"eventName": "DescribeTrails"}, {"n": "1"}], [{"eventName": "GetTrailStatus"}, {"n": "1"}]]
 
+    # Lake integrations: the audit event sent through the channel, queried back
+    assert json.loads(output("put-audit-events")) == []
+    channel = next(out[i] for i, c in enumerate(commands) if c.startswith("CHANNEL=")).rsplit(MARK, 1)[0]
+    assert channel == ""
+    rows = json.loads(output('--query-id "$AUDIT_QUERY" --query QueryResultRows'))
+    assert [r[:2] for r in rows] == [[{"eventName": "RefundOrder"}, {"principalId": "alice"}]]
+    assert rows[0][2]["channelARN"].startswith("arn:aws:cloudtrail:us-east-1:") and ":channel/" in rows[0][2]["channelARN"]
+
     # EventBridge: the rule's file target got the StopLogging call, once, in its envelope
     grep = next(i for i, c in enumerate(commands) if c.startswith("grep -o") and "tampering.jsonl" in c)
     assert out[grep].rsplit(MARK, 1)[0].split("\n")[:-1] == [

@@ -11,6 +11,7 @@ Routes:
   AWS Query ``Action=<Op>``), ``events`` (AWS JSON 1.1, ``AWSEvents.<Op>``), ``organizations``
   (AWS JSON 1.1, ``AWSOrganizationsV20161128.<Op>``). Each service dispatches through its explicit operation table.
 - ``POST /service/GraniteServiceVersion20100801/operation/<Op>`` -- CloudWatch in Smithy RPC v2 CBOR.
+- ``POST /PutAuditEvents?channelArn=...`` -- CloudTrail Data in rest-json (:mod:`.cloudtrail_data`).
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
   "full": bool}}``: "degraded" while the data directory is full
@@ -214,6 +215,8 @@ def build_app(
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
     authorizer = Authorizer(settings, iam, organizations)
+    if getattr(lake, "policies", None) is not None:  # cross-account calls allowed by a channel's or store's policy
+        authorizer.resource_policy = lake.policies.policy_for
     # CloudTrail operations run on the event loop itself (short, never waiting on I/O beyond a local
     # read): LookupEvents, as lookup_events_rendered (entries pre-rendered as JSON, same bytes).
     inline_handlers = {"LookupEvents": lookup_events_rendered}
@@ -287,7 +290,8 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge,
+                        staging=staging_of(trails, getattr(lake, "stores", None), getattr(lake, "channels", None),
+                                           getattr(lake, "policies", None), logs, monitoring, eventbridge,
                                            organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
@@ -322,6 +326,7 @@ def build_app(
     routes = [
         Route("/", api, methods=["POST"]),
         Route("/service/{service_shape}/operation/{operation}", api, methods=["POST"]),
+        Route("/PutAuditEvents", api, methods=["POST"]),  # CloudTrail Data (rest-json)
         Route("/_opentrail/health", health, methods=["GET"]),
         Route(
             "/_opentrail/ingest",

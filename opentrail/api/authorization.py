@@ -44,7 +44,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 from ..access import CompiledPolicySet, Policy, PolicySet, Principal, Request, denial_message, evaluate, parse_policy
 from ..access.evaluation import Decision
@@ -74,6 +74,8 @@ HANDLER_AUTHORIZED = frozenset({("sts", "AssumeRole")})
 #: Organizations' ARNs name the management account, STS's the role's account (the trust policy,
 #: checked by AssumeRole itself, is the resource side).
 _NO_RESOURCE_ACCOUNT = frozenset({"organizations", "sts"})
+#: Services whose resources have resource-based policies the check takes into account.
+RESOURCE_POLICY_SERVICES = frozenset({"cloudtrail", "cloudtrail-data"})
 #: Most principals whose compiled policies are kept.
 MAX_CACHED = 4096
 
@@ -114,6 +116,9 @@ class Authorizer:
         self.organizations = organizations
         self._cache: dict[Hashable, _Entry] = {}
         self._lock = threading.Lock()
+        #: ARN -> the resource-based policy of a CloudTrail Lake resource (channel, event data store,
+        #: dashboard) or None; consulted for cross-account calls of :data:`RESOURCE_POLICY_SERVICES`
+        self.resource_policy: Callable[[str], Policy | None] | None = None
 
     # --- the check ------------------------------------------------------------------------------
 
@@ -152,7 +157,9 @@ class Authorizer:
                 return None
             decision = evaluate(request, PolicySet(identity=(_EVERYTHING,), scps=scps))
         else:
-            decision = evaluate(request, entry.policies)
+            resource = self._resource_policy(service.name, owner, arns)
+            decision = evaluate(request, entry.policies if resource is None else
+                                PolicySet(**{**_fields(entry.policies.policies), "resource": resource}))
         if decision.allowed:
             return decision
         message = denial_message(request, decision)
@@ -160,6 +167,13 @@ class Authorizer:
             log.warning("iam-enforcement log-only: allowed a call that would be denied: %s", message)
             return decision
         raise access_denied(service.name, message)
+
+    def _resource_policy(self, service_name: str, owner: str | None, arns: tuple[str, ...]) -> Policy | None:
+        """The resource policy that joins the evaluation of a cross-account call (``owner`` set) of
+        CloudTrail or CloudTrail Data on a resource that has one, else None."""
+        if owner is None or self.resource_policy is None or service_name not in RESOURCE_POLICY_SERVICES:
+            return None
+        return next((p for p in (self.resource_policy(a) for a in arns) if p is not None), None)
 
     # --- principals and their policies ------------------------------------------------------------
 
@@ -248,6 +262,10 @@ def _parse(text: str | None, kind: str, name: str | None) -> Policy | None:
     except Exception as exc:  # MalformedPolicyDocumentException: stored before stricter checks
         log.warning("ignoring policy %s that cannot be evaluated: %s", name or "(SCP)", exc)
         return None
+
+
+def _fields(policies: PolicySet) -> dict[str, Any]:
+    return {f: getattr(policies, f) for f in ("identity", "boundary", "session", "scps", "rcps")}
 
 
 def _parse_all(documents: Any) -> tuple[Policy, ...]:

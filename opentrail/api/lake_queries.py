@@ -7,8 +7,10 @@ data store service's lookup errors become API errors of the same code in :func:`
 ``<handler>.errors`` declares the codes a handler can answer that way (checked against the model by
 the error contract test). Times on the wire are epoch seconds (JSON numbers).
 
-Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) and cross-account
-EventDataStoreOwnerAccountId are refused. DeliveryS3Uri errors (InvalidS3BucketNameException,
+Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) are refused. StartQuery
+with another account's EventDataStoreOwnerAccountId runs when each store's resource policy allows the
+caller ``cloudtrail:StartQuery`` (the query is the caller's; other operations stay in the caller's
+account). DeliveryS3Uri errors (InvalidS3BucketNameException,
 InvalidS3PrefixException, S3BucketDoesNotExistException) are the trail operations' classes.
 """
 
@@ -84,8 +86,22 @@ def _owner_check(ctx: OperationContext, params: dict[str, Any]) -> None:
     owner = _str(params, "EventDataStoreOwnerAccountId")
     if owner is not None and owner != ctx.caller.account_id:
         raise WIRE_ERRORS["EventDataStoreNotFoundException"](
-            f"The event data store owner account {owner} is not the caller's account: cross-account queries are "
-            "not supported by opentrail.")
+            f"The event data store owner account {owner} is not the caller's account: cross-account access is "
+            "supported by StartQuery only.")
+
+
+def _cross_account_check(ctx: OperationContext, owner: str) -> Any:
+    """For StartQuery on another account's stores: a check that each store's resource policy
+    allows the caller ``cloudtrail:StartQuery`` (else AccessDeniedException, as IAM answers)."""
+    from .authorization import access_denied
+    from .cloudtrail_data import allowed_by_policy, caller_principal
+
+    def check(store: Any) -> None:
+        if not allowed_by_policy(ctx, "cloudtrail:StartQuery", store.arn, owner, {}):
+            raise access_denied("cloudtrail", f"User: {caller_principal(ctx.caller).arn} is not authorized to perform: "
+                                f"cloudtrail:StartQuery on resource: {store.arn} because no resource-based policy "
+                                "allows the cloudtrail:StartQuery action")
+    return check
 
 
 def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -96,11 +112,13 @@ def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
             raise InvalidParameterException("QueryAlias and QueryParameters run dashboard widgets, which opentrail "
                                             "does not have; pass QueryStatement.")
         raise InvalidParameterException("QueryStatement is required.")
-    _owner_check(ctx, params)
+    owner = _str(params, "EventDataStoreOwnerAccountId") or ctx.caller.account_id
+    check = _cross_account_check(ctx, owner) if owner != ctx.caller.account_id else None
     delivery = _str(params, "DeliveryS3Uri")
     with _translate():
-        query_id = queries.start(ctx.caller.account_id, ctx.caller.region, statement, delivery)
-    return {"QueryId": query_id, "EventDataStoreOwnerAccountId": ctx.caller.account_id}
+        query_id = queries.start(ctx.caller.account_id, ctx.caller.region, statement, delivery,
+                                 store_account=owner, check_store=check)
+    return {"QueryId": query_id, "EventDataStoreOwnerAccountId": owner}
 
 
 def _query_id(params: dict[str, Any]) -> str:

@@ -197,7 +197,8 @@ _declare(get_event_data_store, *_LOOKUP)
 _declare(update_event_data_store, *_LOOKUP, *_SETTINGS, "EventDataStoreAlreadyExistsException",
          "InactiveEventDataStoreException", "InvalidInsightSelectorsException")
 _declare(delete_event_data_store, *_LOOKUP, "InactiveEventDataStoreException",
-         "EventDataStoreTerminationProtectedException", "EventDataStoreFederationEnabledException")
+         "EventDataStoreTerminationProtectedException", "EventDataStoreFederationEnabledException",
+         "ChannelExistsForEDSException")
 _declare(restore_event_data_store, *_LOOKUP, "InvalidEventDataStoreStatusException")
 _declare(start_event_data_store_ingestion, *_LOOKUP, "InvalidEventDataStoreStatusException",
          "InvalidEventDataStoreCategoryException")

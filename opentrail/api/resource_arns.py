@@ -354,6 +354,7 @@ TYPES: dict[str, dict[str, Builder]] = {
     "events": _EVENTS,
     "sts": {**_STS, "root": _root_arn},
     "iam": _IAM_TYPES,
+    "cloudtrail-data": {"channel": _named("", "channelArn")},
 }
 #: IAM prefix -> operation -> builder, where the operation's parameters differ from its type's.
 OPERATIONS: dict[str, dict[str, Builder]] = {"cloudtrail": _CLOUDTRAIL_CREATE, "logs": _LOGS_OPS}

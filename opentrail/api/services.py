@@ -162,6 +162,7 @@ def is_implemented(handler: Handler) -> bool:
 @lru_cache(maxsize=1)
 def served_services() -> dict[str, Service]:
     """Signing name -> :class:`Service`, for every service opentrail serves."""
+    from .cloudtrail_data import CLOUDTRAIL_DATA
     from .events_operations import EVENTS
     from .iam_operations import IAM
     from .logs_operations import LOGS
@@ -170,7 +171,7 @@ def served_services() -> dict[str, Service]:
     from .organizations_operations import ORGANIZATIONS
     from .sts_operations import STS
 
-    return {s.name: s for s in (CLOUDTRAIL, LOGS, MONITORING, EVENTS, ORGANIZATIONS, STS, IAM)}
+    return {s.name: s for s in (CLOUDTRAIL, CLOUDTRAIL_DATA, LOGS, MONITORING, EVENTS, ORGANIZATIONS, STS, IAM)}
 
 
 def service_named(name: str) -> Service:

@@ -60,6 +60,18 @@ def _event_data_stores(ctx: OperationContext, resource_id: str) -> EventDataStor
     return lake.stores
 
 
+def _tagged_lake(ctx: OperationContext, resource_id: str) -> Any:
+    """The service that tags ``resource_id`` when it is an event data store or channel ARN of
+    CloudTrail Lake (``stores``, ``channels``); None otherwise (the trail service answers)."""
+    from ..lake.channels import is_channel_arn
+
+    stores = _event_data_stores(ctx, resource_id)
+    if stores is not None:
+        return stores
+    channels = getattr(getattr(ctx, "lake", None), "channels", None)
+    return channels if channels is not None and is_channel_arn(resource_id) else None
+
+
 def _declare(handler: Any, *codes: str) -> None:
     declare_errors(handler, WIRE_ERRORS, *codes)
 
@@ -161,7 +173,7 @@ def add_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     service = _service(ctx, "AddTags")
     resource = wire.req_str(params, "ResourceId")
     tags = wire.tags(params)
-    stores = _event_data_stores(ctx, resource)
+    stores = _tagged_lake(ctx, resource)
     if stores is not None:
         with lake_errors.translate():
             stores.add_tags(*who(ctx), resource, tags)
@@ -175,7 +187,7 @@ def remove_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     service = _service(ctx, "RemoveTags")
     resource = wire.req_str(params, "ResourceId")
     tags = wire.tags(params)
-    stores = _event_data_stores(ctx, resource)
+    stores = _tagged_lake(ctx, resource)
     if stores is not None:
         with lake_errors.translate():
             stores.remove_tags(*who(ctx), resource, tags)
@@ -194,7 +206,7 @@ def list_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         raise WIRE_ERRORS["InvalidTokenException"]("Invalid token.")
     out = []
     for rid in ids:
-        stores = _event_data_stores(ctx, rid)
+        stores = _tagged_lake(ctx, rid)
         if stores is not None:
             with lake_errors.translate():
                 tags = stores.tagged(*who(ctx), rid).tags

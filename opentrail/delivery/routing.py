@@ -68,7 +68,8 @@ def partition_route(trail: Trail, account_id: str, region: str, category: str,
     ``category``): :data:`NEVER`, :data:`ALWAYS` or :data:`PER_RECORD`. Insights events are never
     routed by event selectors (:func:`insight_route` decides for them). ``accounts``: the accounts
     the trail covers (None: its own)."""
-    if (account_id != trail.account_id if accounts is None else account_id not in accounts) or category == "Insight":
+    if (account_id != trail.account_id if accounts is None else account_id not in accounts) or category in (
+            "Insight", "ActivityAuditLog"):  # events from outside AWS (PutAuditEvents) are in Lake only
         return NEVER
     if not trail.is_multi_region_trail and region != trail.home_region:
         return NEVER

@@ -375,7 +375,9 @@ class EventBusWorker(threading.Thread):
             return 0, pos, []
         out: list[_Item] = []
         names = cols.partition_names
-        wanted = {pid for pid, (account, region, _) in names.items() if (account, region) in self._groups}
+        # events from outside AWS (PutAuditEvents, category ActivityAuditLog) are in Lake only
+        wanted = {pid for pid, (account, region, category) in names.items()
+                  if (account, region) in self._groups and category != "ActivityAuditLog"}
         for i in range(n):
             pid = cols.partitions[i]
             if pid not in wanted:

@@ -31,6 +31,10 @@ class Lake:
     root: Path
     imports: Any = None
     files: Any = None
+    #: the channel service (:class:`.channels.ChannelService`), None when channels are not served
+    channels: Any = None
+    #: the resource-based policies (:class:`.resource_policies.ResourcePolicies`), or None
+    policies: Any = None
 
     def __post_init__(self) -> None:
         if self.files is None:

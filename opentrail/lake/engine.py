@@ -28,6 +28,30 @@ from .schema import SCHEMA
 from .sql import MACROS, locate
 
 _EMPTY = "__opentrail_empty_store"
+_M = "MAP(VARCHAR, VARCHAR)"
+#: The members of events from outside AWS (PutAuditEvents: category ActivityAuditLog) that the
+#: non-AWS event schema adds ("Supported schema for non-AWS event fields"): ``eventdata`` and
+#: ``metadata`` structs, read from ``eventjson`` (NULL for CloudTrail events). Maps hold each
+#: member's string, or the compact JSON of any other value, as the other map columns do.
+ACTIVITY_SPEC = {
+    "eventData": {"version": "VARCHAR", "userIdentity": {"type": "VARCHAR", "principalId": "VARCHAR", "details": _M},
+                  "userAgent": "VARCHAR", "eventSource": "VARCHAR", "eventName": "VARCHAR", "eventTime": "VARCHAR",
+                  "UID": "VARCHAR", "requestParameters": _M, "responseElements": _M, "errorCode": "VARCHAR",
+                  "errorMessage": "VARCHAR", "sourceIPAddress": "VARCHAR", "recipientAccountId": "VARCHAR",
+                  "additionalEventData": _M},
+    "metadata": {"ingestionTime": "VARCHAR", "channelARN": "VARCHAR"},
+}
+
+
+def view_select(source: str) -> str:
+    """The SELECT of a store's view over ``source``: every column of the schema, then ``eventdata``
+    and ``metadata`` (:data:`ACTIVITY_SPEC`; DuckDB computes them only for queries that use them)."""
+    import json
+
+    spec = json.dumps(ACTIVITY_SPEC).replace("'", "''")
+    return (f"SELECT * EXCLUDE (__activity), __activity.eventData AS eventdata, __activity.metadata AS metadata "
+            f"FROM (SELECT *, CASE WHEN eventcategory = 'ActivityAuditLog' THEN json_transform(eventjson, '{spec}') "
+            f"END AS __activity FROM {source})")
 
 
 def _quote_literal(text: str) -> str:
@@ -139,7 +163,7 @@ def connect(views: dict[str, list[Path]], *, threads: int | None = None, profile
     script.append("SET enable_external_access = false")
     for eds_id, paths in resolved.items():
         source = f"read_parquet([{', '.join(paths)}], hive_partitioning = false)" if paths else f'"{_EMPTY}"'
-        script.append(f'CREATE VIEW "{eds_id}" AS SELECT * FROM {source}')
+        script.append(f'CREATE VIEW "{eds_id}" AS {view_select(source)}')
     if profile:
         script.append("SET enable_profiling = 'no_output'")
     script.append("SET lock_configuration = true")
@@ -191,7 +215,7 @@ class _Checker:
                 self._views = set()
             for eds_id in store_ids:
                 if eds_id not in self._views:
-                    self._conn.execute(f'CREATE VIEW "{eds_id}" AS SELECT * FROM "{_EMPTY}"')
+                    self._conn.execute(f'CREATE VIEW "{eds_id}" AS {view_select(chr(34) + _EMPTY + chr(34))}')
                     self._views.add(eds_id)
             try:
                 return list(self._conn.sql(duckdb_sql).columns)

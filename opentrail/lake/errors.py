@@ -79,6 +79,64 @@ class EventDataStoreFederationEnabledException(LakeError):
                        "data store or enable federation again.")
 
 
+# --- channels and resource policies (CloudTrail Lake integrations) ----------------------------------
+
+class ChannelNotFoundException(LakeError):
+    """No channel with that ARN or ID in the caller's account and Region."""
+
+    default_message = "The channel was not found."
+
+
+class ChannelARNInvalidException(LakeError):
+    """A Channel value that is neither a channel ID nor a channel ARN of the caller's account."""
+
+    default_message = "The specified value of ChannelARN is not valid."
+
+
+class ChannelAlreadyExistsException(LakeError):
+    """A channel of that name, or for that source, exists in the account and Region."""
+
+    default_message = "The channel already exists."
+
+
+class ChannelMaxLimitExceededException(LakeError):
+    """A 26th channel in one account and Region (AWS quota: 25 channels)."""
+
+    default_message = "The maximum number of channels limit is exceeded."
+
+
+class InvalidSourceException(LakeError):
+    """A Source that is neither ``Custom`` nor a partner source name."""
+
+    default_message = "The specified value of Source is not valid."
+
+
+class ChannelExistsForEDSException(LakeError):
+    """DeleteEventDataStore on a store that a channel has as a destination."""
+
+    default_message = "The event data store cannot yet be deleted because it is in use by a channel."
+
+
+class ResourcePolicyNotValidException(LakeError):
+    """A resource-based policy with syntax errors, a principal that is not valid, or an action the
+    resource type does not allow."""
+
+    default_message = "The resource-based policy has syntax errors, or contains a principal that is not valid."
+
+
+class ResourcePolicyNotFoundException(LakeError):
+    """Get/DeleteResourcePolicy on a resource without a policy."""
+
+    default_message = "The resource-based policy was not found."
+
+
+class ResourceARNNotValidException(LakeError):
+    """A ResourceArn that is not a channel, event data store or dashboard ARN, or names a resource
+    that does not exist."""
+
+    default_message = ("The provided resource does not exist, or the ARN format of the resource is not valid.")
+
+
 #: Every event data store error class, for the API layer's registration.
 LAKE_ERRORS: tuple[type[LakeError], ...] = tuple(
     cls for cls in list(globals().values())

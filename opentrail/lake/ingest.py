@@ -25,6 +25,9 @@ one that joins is). Insights events (category Insight) go to the Insights
 destination store of each enabled source store of their account that receives their Region and has
 Insights selectors of their insightType (PutInsightSelectors with EventDataStore and
 InsightsDestination); they keep the trail Insights record form (docs/insights.md, differences).
+Events of channels (category ActivityAuditLog, from PutAuditEvents) go to the enabled destination
+stores of the channel their ``metadata.channelARN`` names (the event data store service's
+``channels``), and nowhere else.
 
 **Where.** The files go through :class:`.files.LakeFiles`: a local folder (:class:`.files.FolderFiles`)
 or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`). Below, "write" is
@@ -109,6 +112,8 @@ DEFAULT_SELECTORS: tuple[AdvancedEventSelector, ...] = (
     AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("Management",)),),
                           "Default management events"),)
 _TMP = TMP_PREFIX
+#: The stored category of PutAuditEvents' events (routed by channel, :meth:`LakeIngestWorker._route_channel_events`).
+ACTIVITY_AUDIT_LOG = "ActivityAuditLog"
 #: Seconds between attempts while the lake storage cannot be reached: doubling from the first to the last.
 RETRY_FIRST_S, RETRY_MAX_S = 1.0, 30.0
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -383,6 +388,9 @@ class LakeIngestWorker(threading.Thread):
             for i, pid in enumerate(partitions):
                 by_partition[pid].append(i)
         for pid, (account, region, category) in cols.partition_names.items():
+            if category == ACTIVITY_AUDIT_LOG:
+                self._route_channel_events(cols, by_partition[pid] if by_partition is not None else range(len(seqs)))
+                continue
             if category == "Insight":
                 self._route_insights(cols, account, region,
                                      by_partition[pid] if by_partition is not None else range(len(seqs)))
@@ -420,6 +428,33 @@ class LakeIngestWorker(threading.Thread):
                     self._batched += 1
         if self._batched and self._oldest is None:
             self._oldest = now
+
+    def _route_channel_events(self, cols: EventColumns, positions: Sequence[int]) -> None:
+        """Events PutAuditEvents accepted (category ActivityAuditLog) go to the enabled destination
+        stores of the channel their ``metadata.channelARN`` names, as that channel is when the worker
+        reads them (a channel deleted meanwhile: nowhere)."""
+        from .channels import parse_channel_arn
+
+        channels = getattr(self._stores, "channels", None)
+        if channels is None:
+            return
+        for i in positions:
+            loaded = orjson.loads(cols.records[i])
+            metadata = loaded.get("metadata") if isinstance(loaded, dict) else None
+            arn = metadata.get("channelARN") if isinstance(metadata, dict) else None
+            parsed = parse_channel_arn(arn) if isinstance(arn, str) else None
+            channel = channels.get(parsed[2]) if parsed is not None else None
+            if channel is None:
+                continue
+            for store_arn in channel.store_arns():
+                store = self._stores_by_id.get(store_arn.rpartition("/")[2])
+                if store is None or not self._active(store) or cols.seqs[i] <= self._start_seqs.get(store.id, 0):
+                    continue
+                batch = self._batches.setdefault(store.id, _Batch())
+                batch.seqs.append(cols.seqs[i])
+                batch.raws.append(cols.records[i])
+                batch.parsed.append(loaded)
+                self._batched += 1
 
     def _route_insights(self, cols: EventColumns, account: str, region: str, positions: Sequence[int]) -> None:
         """Insights events go to the Insights destination store of each enabled source store of

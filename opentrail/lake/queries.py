@@ -227,15 +227,21 @@ class QueryManager:
 
     # --- operations -------------------------------------------------------------------------
 
-    def start(self, account_id: str, region: str, statement: str, delivery_s3_uri: str | None = None) -> str:
+    def start(self, account_id: str, region: str, statement: str, delivery_s3_uri: str | None = None, *,
+              store_account: str | None = None, check_store: Callable[[Any], None] | None = None) -> str:
         """Check ``statement`` and queue it; its query ID (a UUID). Raises
         InvalidQueryStatementException, the store service's not-found/ARN errors,
         InactiveEventDataStoreException, MaxConcurrentQueriesException; for ``delivery_s3_uri``
         InvalidS3BucketNameException, InvalidS3PrefixException and S3BucketDoesNotExistException
-        (the bucket is missing; a storage that cannot be asked now is not an error)."""
+        (the bucket is missing; a storage that cannot be asked now is not an error).
+        ``store_account``: the account whose stores the statement names (another account's, for a
+        cross-account query; default ``account_id``), each store passed to ``check_store`` first
+        (which raises when the caller may not query it)."""
         translation = translate(statement)
         for eds_id in translation.store_ids:
-            store = self.stores.find(account_id, region, eds_id)
+            store = self.stores.find(store_account or account_id, region, eds_id)
+            if check_store is not None:
+                check_store(store)
             if store.status not in QUERYABLE_STATUSES:
                 raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
         engine_names = engine.check(statement, translation.sql, translation.store_ids)

@@ -153,6 +153,8 @@ class EventDataStoreService:
         self._head_seq = head_seq
         self.version = 0
         self._staging = Staging(self._repo.lock)
+        #: store ARN -> a channel that sends events to it, or None (set by the channel service)
+        self.channel_for_store: Callable[[str], object | None] | None = None
 
     def close(self) -> None:
         self._repo.close()
@@ -350,7 +352,8 @@ class EventDataStoreService:
     def delete(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """DeleteEventDataStore: PENDING_DELETION for 7 days. Raises the lookup errors,
         InactiveEventDataStoreException (already PENDING_DELETION),
-        EventDataStoreTerminationProtectedException, EventDataStoreFederationEnabledException."""
+        EventDataStoreTerminationProtectedException, EventDataStoreFederationEnabledException,
+        ChannelExistsForEDSException (a channel sends events to it)."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if eds.status == "PENDING_DELETION":
@@ -359,6 +362,8 @@ class EventDataStoreService:
                 raise E.EventDataStoreTerminationProtectedException()
             if eds.federation_status == "ENABLED":
                 raise E.EventDataStoreFederationEnabledException()
+            if self.channel_for_store is not None and self.channel_for_store(eds.arn) is not None:
+                raise E.ChannelExistsForEDSException()
             now = self._clock()
             return self._save(dataclasses.replace(eds, status="PENDING_DELETION", deleted_time=now,
                                                   status_before_deletion=eds.status, updated_time=now))

@@ -81,7 +81,8 @@ def test_service_for_request(kwargs: dict[str, Any], expected: str) -> None:
 
 def test_served_services_cover_their_models() -> None:
     services = served_services()
-    assert sorted(services) == ["cloudtrail", "events", "iam", "logs", "monitoring", "organizations", "sts"]
+    assert sorted(services) == ["cloudtrail", "cloudtrail-data", "events", "iam", "logs", "monitoring",
+                                "organizations", "sts"]
     assert (len(services["cloudtrail"].operations), len(services["logs"].operations),
             len(services["monitoring"].operations), len(services["events"].operations),
             len(services["organizations"].operations), len(services["sts"].operations),

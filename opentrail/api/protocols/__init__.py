@@ -8,6 +8,7 @@ seconds, blobs as base64 text); a protocol translates to and from the wire.
 - ``query`` -- AWS Query (form-encoded ``Action=...``, XML answers): CloudWatch's older clients.
 - ``cbor`` -- Smithy RPC v2 CBOR (``/service/<Shape>/operation/<Op>``): CloudWatch from the Go v2
   SDK (and so Terraform's AWS provider).
+- ``rest_json`` -- AWS rest-json (``POST /PutAuditEvents?channelArn=...``): CloudTrail Data.
 
 :func:`protocol_for` picks one for a request and its service.
 """
@@ -71,6 +72,10 @@ def protocol_for(request: Request, service: Any) -> WireProtocol:
     for CloudWatch's ``/service/.../operation/...`` path, AWS JSON otherwise."""
     from .json import JSON
 
+    if service.name == "cloudtrail-data":  # rest-json (POST /PutAuditEvents?channelArn=...)
+        from .rest_json import REST_JSON
+
+        return REST_JSON
     if service.name in ("sts", "iam"):  # Query only (the models' protocols: ["query"])
         from .query import QUERY
 

@@ -1,0 +1,326 @@
+"""Channels of CloudTrail Lake integrations: where events from outside AWS (PutAuditEvents) go.
+
+Persisted in ``<data-dir>/lake.db`` (table ``channels``, one JSON document per channel), held in
+memory too. Behaviour copied from AWS (botocore model ``cloudtrail/2013-11-01`` CreateChannel,
+GetChannel, UpdateChannel, DeleteChannel, ListChannels; User Guide "Create an integration with an
+event source outside of AWS"; ``../shared/reference/lake.md`` §A.3):
+
+- A channel belongs to an account and its Region; the Channel parameter is its ARN
+  (``arn:aws:cloudtrail:<region>:<account>:channel/<uuid>``) or its ID. Another account's ARN or a
+  value that is neither is ChannelARNInvalidException; an unknown one ChannelNotFoundException.
+- Source: ``Custom`` or a partner source name (letters, digits, spaces, ``.``, ``_``, ``-``, at most
+  256 characters; else InvalidSourceException); one channel per source, and names unique, per
+  account and Region (ChannelAlreadyExistsException); at most 25 channels per account and Region
+  (ChannelMaxLimitExceededException, AWS quota page).
+- Destinations 1-200: ``EVENT_DATA_STORE`` with the store's ARN or ID as Location. The store must
+  be the caller's (EventDataStoreARNInvalidException / EventDataStoreNotFoundException), not
+  PENDING_DELETION (InactiveEventDataStoreException) and of category ActivityAuditLog
+  (InvalidEventDataStoreCategoryException). ``AWS_SERVICE`` destinations belong to service-linked
+  channels, which AWS services create: InvalidParameterException here.
+- IngestionStatus (GetChannel): the latest PutAuditEvents attempt and success, kept in memory (not
+  across restarts: AWS does not document how long it keeps them).
+
+Changes are staged like those of :class:`opentrail.lake.service.EventDataStoreService`: the API
+records a call durably before its change is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager
+
+import orjson
+
+from ..staging import Staging
+from ..state_db import open_state_db
+from ..trails import errors as TE
+from ..trails.tags import check_tags, merge_tags, remove_tags
+from . import errors as E
+
+MAX_CHANNELS_PER_REGION = 25
+MAX_DESTINATIONS = 200
+DESTINATION_TYPES = ("EVENT_DATA_STORE", "AWS_SERVICE")
+#: The category a channel's destination stores must have.
+ACTIVITY_AUDIT_LOG = "ActivityAuditLog"
+_SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,255}")
+_CHANNEL_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):channel/(.+)")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+Tags = tuple[tuple[str, str | None], ...]
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, doc BLOB NOT NULL)"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One channel; ``destinations`` are ``(Type, Location)`` pairs, Locations of event data stores
+    kept as their ARNs."""
+
+    id: str
+    account_id: str
+    region: str
+    name: str
+    source: str
+    destinations: tuple[tuple[str, str], ...]
+    tags: Tags = ()
+    created_time: float = 0.0
+
+    @property
+    def arn(self) -> str:
+        return channel_arn(self.region, self.account_id, self.id)
+
+    def store_arns(self) -> tuple[str, ...]:
+        return tuple(loc for kind, loc in self.destinations if kind == "EVENT_DATA_STORE")
+
+
+@dataclass(slots=True)
+class IngestionStatus:
+    """GetChannel's IngestionStatus: times in epoch seconds, event IDs as PutAuditEvents answered."""
+
+    latest_success_time: float | None = None
+    latest_success_event_id: str | None = None
+    latest_attempt_time: float | None = None
+    latest_attempt_event_id: str | None = None
+    latest_error_code: str | None = None
+
+
+def channel_arn(region: str, account_id: str, channel_id: str) -> str:
+    """``arn:aws:cloudtrail:<region>:<account>:channel/<id>``."""
+    return f"arn:aws:cloudtrail:{region}:{account_id}:channel/{channel_id}"
+
+
+def parse_channel_arn(value: str) -> tuple[str, str, str] | None:
+    """(region, account, id) of a channel ARN, or None."""
+    m = _CHANNEL_ARN.fullmatch(value)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def is_channel_arn(value: str) -> bool:
+    return _CHANNEL_ARN.fullmatch(value) is not None
+
+
+def _dump(c: Channel) -> bytes:
+    return orjson.dumps(dataclasses.asdict(c))
+
+
+def _load(doc: bytes) -> Channel:
+    d = orjson.loads(doc)
+    d["destinations"] = tuple((t, loc) for t, loc in d["destinations"])
+    d["tags"] = tuple((k, v) for k, v in d["tags"])
+    return Channel(**d)
+
+
+@dataclass
+class _Status:
+    by_id: dict[str, IngestionStatus] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ChannelService:
+    """Channel management over ``<data_dir>/lake.db``; ``stores`` is the
+    :class:`opentrail.lake.service.EventDataStoreService` destinations are checked against (its
+    ``channel_for_store`` is set to :meth:`channel_for_store`, so DeleteEventDataStore answers
+    ChannelExistsForEDSException); ``clock`` gives epoch seconds."""
+
+    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float]) -> None:
+        from .service import LAKE_DB
+
+        self._db = open_state_db(Path(data_dir) / LAKE_DB)
+        self._db.execute(SCHEMA)
+        self.lock = threading.RLock()
+        self._channels: dict[str, Channel] = {}
+        for (doc,) in self._db.execute("SELECT doc FROM channels"):
+            c = _load(doc)
+            self._channels[c.id] = c
+        self._stores = stores
+        self._clock = clock
+        self._staging = Staging(self.lock)
+        self._status = _Status()
+        #: bumped on every change (Lake ingestion re-reads the routes when it moves)
+        self.version = 0
+        #: called with a channel ARN when a channel is deleted (its resource policy goes with it)
+        self.on_delete: Callable[[str], None] | None = None
+        stores.channel_for_store = self.channel_for_store
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    # --- staging and persistence ---------------------------------------------------------------
+
+    def staged_changes(self) -> ContextManager[Callable[[], None]]:
+        """As :meth:`opentrail.lake.service.EventDataStoreService.staged_changes`."""
+        return self._staging.changes()
+
+    def _save(self, c: Channel) -> Channel:
+        def write() -> None:
+            self._db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
+            self._channels[c.id] = c
+            self.version += 1
+
+        self._staging.apply(write)
+        return c
+
+    def _remove(self, c: Channel) -> None:
+        def delete() -> None:
+            self._db.execute("DELETE FROM channels WHERE id = ?", (c.id,))
+            self._channels.pop(c.id, None)
+            self.version += 1
+            if self.on_delete is not None:
+                self.on_delete(c.arn)
+
+        self._staging.apply(delete)
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def all(self) -> list[Channel]:
+        """Every channel of every account (ordered by creation time, id)."""
+        with self.lock:
+            return sorted(self._channels.values(), key=lambda c: (c.created_time, c.id))
+
+    def get(self, channel_id: str) -> Channel | None:
+        return self._channels.get(channel_id)
+
+    def _regional(self, account_id: str, region: str) -> list[Channel]:
+        return [c for c in self.all() if c.account_id == account_id and c.region == region]
+
+    def find(self, account_id: str, region: str, id_or_arn: str) -> Channel:
+        """The channel named by its ARN or ID in the caller's account and Region. Raises
+        ChannelARNInvalidException, ChannelNotFoundException."""
+        if id_or_arn.startswith("arn:"):
+            parsed = parse_channel_arn(id_or_arn)
+            if parsed is None or parsed[1] != account_id:
+                raise E.ChannelARNInvalidException()
+            if parsed[0] != region:
+                raise E.ChannelNotFoundException()
+            channel_id = parsed[2]
+        else:
+            channel_id = id_or_arn
+            if not _UUID.fullmatch(channel_id):
+                raise E.ChannelARNInvalidException()
+        c = self._channels.get(channel_id)
+        if c is None or c.account_id != account_id or c.region != region:
+            raise E.ChannelNotFoundException()
+        return c
+
+    def channel_for_store(self, store_arn: str) -> Channel | None:
+        """A channel that has the event data store ``store_arn`` as a destination, or None."""
+        return next((c for c in self.all() if store_arn in c.store_arns()), None)
+
+    def status(self, channel_id: str) -> IngestionStatus:
+        with self._status.lock:
+            return dataclasses.replace(self._status.by_id.get(channel_id) or IngestionStatus())
+
+    def record_ingestion(self, channel_id: str, now: float, last_event_id: str | None, error_code: str | None) -> None:
+        """Note one PutAuditEvents attempt (``last_event_id``: the last accepted event, None when none
+        was; ``error_code``: the last per-event error code, None when none failed)."""
+        with self._status.lock:
+            s = self._status.by_id.setdefault(channel_id, IngestionStatus())
+            s.latest_attempt_time = now
+            s.latest_attempt_event_id = last_event_id or s.latest_attempt_event_id
+            if last_event_id is not None:
+                s.latest_success_time, s.latest_success_event_id = now, last_event_id
+            s.latest_error_code = error_code
+
+    # --- checks ----------------------------------------------------------------------------------
+
+    def _destinations(self, account_id: str, region: str, items: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        if not 1 <= len(items) <= MAX_DESTINATIONS:
+            raise TE.InvalidParameterException(
+                f"A channel must have between 1 and {MAX_DESTINATIONS} destinations; {len(items)} were specified.")
+        out: list[tuple[str, str]] = []
+        for kind, location in items:
+            if kind not in DESTINATION_TYPES:
+                raise TE.InvalidParameterException(
+                    f"Destination Type must be one of {', '.join(DESTINATION_TYPES)}; {kind} was specified.")
+            if kind == "AWS_SERVICE":
+                raise TE.InvalidParameterException(
+                    "Destinations of type AWS_SERVICE are only used by service-linked channels.")
+            eds = self._stores.find(account_id, region, location)
+            if eds.status == "PENDING_DELETION":
+                raise E.InactiveEventDataStoreException()
+            if eds.category != ACTIVITY_AUDIT_LOG:
+                raise E.InvalidEventDataStoreCategoryException(
+                    f"The event data store {eds.arn} does not collect events of category {ACTIVITY_AUDIT_LOG}; "
+                    "a channel can only send events to event data stores of that category.")
+            if (kind, eds.arn) not in out:
+                out.append((kind, eds.arn))
+        return tuple(out)
+
+    # --- operations ------------------------------------------------------------------------------
+
+    def create(self, account_id: str, region: str, name: str, source: str, destinations: list[tuple[str, str]],
+               tags: Tags = ()) -> Channel:
+        """CreateChannel. Raises InvalidSourceException, ChannelAlreadyExistsException,
+        ChannelMaxLimitExceededException, the destination errors (module docstring),
+        InvalidTagParameterException, TagsLimitExceededException."""
+        if not _SOURCE.fullmatch(source):
+            raise E.InvalidSourceException(f"Source {source[:256]} is not valid. Specify Custom or the name of a "
+                                           "partner event source.")
+        check_tags(tags)
+        merged = merge_tags((), tags)
+        with self.lock:
+            dests = self._destinations(account_id, region, destinations)
+            regional = self._regional(account_id, region)
+            if any(c.name == name for c in regional):
+                raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
+            if any(c.source == source for c in regional):
+                raise E.ChannelAlreadyExistsException(f"A channel for source {source} already exists.")
+            if len(regional) >= MAX_CHANNELS_PER_REGION:
+                raise E.ChannelMaxLimitExceededException()
+            c = Channel(str(uuid.uuid4()), account_id, region, name, source, dests, merged, self._clock())
+            return self._save(c)
+
+    def update(self, account_id: str, region: str, id_or_arn: str, name: str | None,
+               destinations: list[tuple[str, str]] | None) -> Channel:
+        """UpdateChannel: a new name and/or destinations (the source cannot change). Raises the
+        lookup errors, ChannelAlreadyExistsException and the destination errors."""
+        with self.lock:
+            c = self.find(account_id, region, id_or_arn)
+            dests = c.destinations if destinations is None else self._destinations(account_id, region, destinations)
+            if name is not None and name != c.name and any(o.name == name for o in self._regional(account_id, region)):
+                raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
+            return self._save(dataclasses.replace(c, name=name or c.name, destinations=dests))
+
+    def delete(self, account_id: str, region: str, id_or_arn: str) -> None:
+        """DeleteChannel (its resource policy goes with it). Raises the lookup errors."""
+        with self.lock:
+            self._remove(self.find(account_id, region, id_or_arn))
+
+    def list(self, account_id: str, region: str, after: tuple[float, str] | None,
+             limit: int) -> tuple[list[Channel], tuple[float, str] | None]:
+        """ListChannels: a page of at most ``limit`` after the cursor, and the next cursor."""
+        channels = self._regional(account_id, region)
+        if after is not None:
+            channels = [c for c in channels if (c.created_time, c.id) > after]
+        page = channels[:limit]
+        return page, ((page[-1].created_time, page[-1].id) if len(channels) > limit else None)
+
+    # --- tags ------------------------------------------------------------------------------------
+
+    def tagged(self, account_id: str, region: str, arn: str) -> Channel:
+        """The channel of a channel ARN for AddTags/RemoveTags/ListTags: as for trails, another
+        account's ARN is CloudTrailARNInvalidException and an unknown one ResourceNotFoundException."""
+        try:
+            return self.find(account_id, region, arn)
+        except E.ChannelARNInvalidException:
+            raise TE.CloudTrailARNInvalidException.wrong_account(account_id) from None
+        except E.ChannelNotFoundException:
+            raise TE.ResourceNotFoundException.for_arn(arn) from None
+
+    def add_tags(self, account_id: str, region: str, arn: str, tags: Tags) -> None:
+        check_tags(tags)
+        with self.lock:
+            c = self.tagged(account_id, region, arn)
+            self._save(dataclasses.replace(c, tags=merge_tags(c.tags, tags)))
+
+    def remove_tags(self, account_id: str, region: str, arn: str, tags: Tags) -> None:
+        check_tags(tags)
+        with self.lock:
+            c = self.tagged(account_id, region, arn)
+            self._save(dataclasses.replace(c, tags=remove_tags(c.tags, tags)))
