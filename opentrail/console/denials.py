@@ -22,8 +22,9 @@ Endpoint = Callable[[Request], Any]
 
 
 def denial_text(error: AwsError) -> str:
-    """``<code>: <message>``, as the console shows API errors."""
-    return f"{error.code}: {error.message}" if error.message else error.code
+    """``<code>: <message>``, as the console shows API errors (the Query code for IAM's)."""
+    code = error.query_code or error.code
+    return f"{code}: {error.message}" if error.message else code
 
 
 def denied_page(backend: ConsoleBackend, request: Request, error: AwsError) -> Response:

@@ -40,8 +40,13 @@ _ATTACH = {("attach", "user"): "AttachUserPolicy", ("detach", "user"): "DetachUs
            ("attach", "role"): "AttachRolePolicy", ("detach", "role"): "DetachRolePolicy"}
 
 
+def wire_code(exc: AwsError) -> str:
+    """The code IAM answers on the wire (its Query code: ``NoSuchEntity``, ``EntityAlreadyExists``)."""
+    return exc.query_code or exc.code
+
+
 def _error_text(exc: AwsError) -> str:
-    return f"{exc.code}: {exc.message}" if exc.message else exc.code
+    return f"{wire_code(exc)}: {exc.message}" if exc.message else wire_code(exc)
 
 
 class IamPages(Pages):
@@ -65,7 +70,7 @@ class IamPages(Pages):
         try:
             self._iam(session, call_info, "GetLoginProfile", {"UserName": user})
         except AwsError as exc:
-            if exc.code == "NoSuchEntity":
+            if wire_code(exc) == "NoSuchEntity":
                 return False
             raise
         return True

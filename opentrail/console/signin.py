@@ -137,7 +137,7 @@ def sign_in_user(accounts: AccountStore, iam: Any, store: EventStore, throttle: 
     user = iam.get_user(account_id, user_name)
     ok = False
     if not throttled:
-        if user is not None and iam.login_profile(user.id) is not None:
+        if user is not None and iam.login_profile(user.user_id) is not None:
             ok = verify_password(iam, account_id, user_name, password)
         else:  # as slow as a real check, so timing does not tell which users have a password
             check_password(password, _dummy_hash())

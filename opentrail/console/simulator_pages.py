@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from ..access import MalformedPolicyDocumentException, Policy, Principal, parse_policy
 from ..api.errors import AwsError
-from .iam_pages import IAM
+from .iam_pages import IAM, wire_code
 from .pages import Pages
 from .sessions import ConsoleSession
 from .simulation import ContextError, Outcome, parse_context, pasted_policies, simulate
@@ -138,6 +138,6 @@ class SimulatorPages(Pages):
         except (ContextError, LookupError) as exc:
             error, status = str(exc), 400
         except AwsError as exc:
-            error, status = f"{exc.code}: {exc.message}", 400
+            error, status = f"{wire_code(exc)}: {exc.message}", 400
         return await run_in_threadpool(lambda: self._render(request, session, form, outcome=outcome, error=error,
                                                             status=status))
