@@ -335,6 +335,7 @@ def build_app(
         ),
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
-                        event_bus=event_bus, insights=insights),
+                        event_bus=event_bus, insights=insights, authorizer=authorizer, iam=iam,
+                        organizations=organizations),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])

@@ -128,6 +128,31 @@ class Authorizer:
         by ``caller`` at ``now`` (epoch seconds). Returns the decision (None when nothing was
         evaluated: root without SCPs, a user unknown to IAM, GetCallerIdentity); raises the
         service's access-denied error (:func:`access_denied`) on a denial in ``enforce`` mode."""
+        found = self.decide(caller, service, operation, params, info, now)
+        if found is None:
+            return None
+        request, decision = found
+        if decision.allowed:
+            return decision
+        message = denial_message(request, decision)
+        if self.mode == LOG_ONLY:
+            log.warning("iam-enforcement log-only: allowed a call that would be denied: %s", message)
+            return decision
+        raise access_denied(service.name, message)
+
+    def permits(self, caller: Caller, service: Any, operation: str, params: dict[str, Any] | None,
+                info: CallInfo, now: float) -> bool:
+        """Whether :meth:`authorize` would let the call go ahead (in ``log-only`` mode: always),
+        without raising or logging: for the console, which offers only the actions it may use."""
+        if self.mode == LOG_ONLY:
+            return True
+        found = self.decide(caller, service, operation, params, info, now)
+        return found is None or found[1].allowed
+
+    def decide(self, caller: Caller, service: Any, operation: str, params: dict[str, Any] | None,
+               info: CallInfo, now: float) -> tuple[Request, Decision] | None:
+        """The request as evaluated and its decision, whatever the mode (None when nothing is
+        evaluated, as in :meth:`authorize`). Raises nothing for a denial."""
         if (service.name, operation) in NEVER_DENIED:
             return None
         entry = self._entry(caller)
@@ -160,13 +185,7 @@ class Authorizer:
             resource = self._resource_policy(service.name, owner, arns)
             decision = evaluate(request, entry.policies if resource is None else
                                 PolicySet(**{**_fields(entry.policies.policies), "resource": resource}))
-        if decision.allowed:
-            return decision
-        message = denial_message(request, decision)
-        if self.mode == LOG_ONLY:
-            log.warning("iam-enforcement log-only: allowed a call that would be denied: %s", message)
-            return decision
-        raise access_denied(service.name, message)
+        return request, decision
 
     def _resource_policy(self, service_name: str, owner: str | None, arns: tuple[str, ...]) -> Policy | None:
         """The resource policy that joins the evaluation of a cross-account call (``owner`` set) of

@@ -20,7 +20,10 @@ from ..settings import Settings
 from ..store.base import EventStore
 from .auth_pages import AuthPages
 from .backend import ConsoleBackend
+from .denials import answering_denials
 from .history_pages import HistoryPages
+from .iam_pages import IAM, IamPages
+from .simulator_pages import SIMULATE, SimulatorPages
 from .insights_pages import INSIGHTS, InsightsPages
 from .lake_pages import LAKE, LakePages
 from .monitoring_pages import ALARMS, LOGS, MonitoringPages
@@ -34,22 +37,28 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
                    clock: Callable[[], float], trails: Any = None,
                    sessions: SessionStore | None = None, token_key: bytes | None = None,
                    lake: Any = None, logs: Any = None, monitoring: Any = None, eventbridge: Any = None,
-                   event_bus: Any = None, insights: InsightMetrics | None = None) -> list[BaseRoute]:
+                   event_bus: Any = None, insights: InsightMetrics | None = None, authorizer: Any = None,
+                   iam: Any = None, organizations: Any = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
     ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
     :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it);
     ``eventbridge`` the :class:`opentrail.eventbridge.rules_service.RulesService` (None: the rule
     pages say the server runs without it) and ``event_bus`` the bus whose ``rule_status`` the rule
     pages show (:class:`opentrail.eventbridge.bus.EventBusWorker`; None: no matches shown);
-    ``insights`` the Insights counts the insight pages chart (None: the chart says none are available)."""
+    ``insights`` the Insights counts the insight pages chart (None: the chart says none are available);
+    ``authorizer`` the app's :class:`opentrail.api.authorization.Authorizer`, which every console call
+    goes through (None: one over ``iam`` and ``organizations``); ``iam`` the IAM store behind the IAM
+    page, IAM user sign-in and the policy simulator (None: those say the server runs without IAM).
+    Every route answers a denied call with HTTP 403 (:mod:`.denials`)."""
     backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake,
-                             logs, monitoring, eventbridge, event_bus, insights)
+                             logs, monitoring, eventbridge, event_bus, insights, authorizer, iam, organizations)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)
     monitoring = MonitoringPages(backend)
     rules = RulesPages(backend)
     insight_pages = InsightsPages(backend)
-    return [
+    iam_pages, simulator = IamPages(backend), SimulatorPages(backend)
+    routes: list[BaseRoute] = [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
         Route(BASE + "/", auth.root, methods=["GET"]),
@@ -82,8 +91,18 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(RULES + "/test", rules.test, methods=["POST"]),
         Route(INSIGHTS, insight_pages.insights, methods=["GET"]),
         Route(INSIGHTS + "/{shared_event_id}", insight_pages.insight, methods=["GET"]),
-        Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
+        Route(IAM, iam_pages.iam, methods=["GET"]),
+        Route(IAM + "/users", iam_pages.create_user, methods=["POST"]),
+        Route(IAM + "/keys", iam_pages.key_action, methods=["POST"]),
+        Route(IAM + "/attachments", iam_pages.attachment, methods=["POST"]),
+        Route(SIMULATE, simulator.form, methods=["GET"]),
+        Route(SIMULATE, simulator.simulate, methods=["POST"]),
     ]
+    # every page answers a denied call with 403 and AWS's message
+    routes = [Route(r.path, answering_denials(backend, r.endpoint), methods=list(r.methods or ()))
+              if isinstance(r, Route) else r for r in routes]
+    routes.append(Mount(BASE + "/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"))
+    return routes
 
 
 __all__ = ["console_routes", "SessionStore"]

@@ -1,7 +1,9 @@
-"""The base of the console's page handlers: session checks, CSRF-checked forms, flash messages."""
+"""The base of the console's page handlers: session checks, CSRF-checked forms, flash messages, and
+:class:`Permissions`: what the signed-in principal may do, for offering only usable actions."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -10,10 +12,28 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .backend import ConsoleBackend
 from .sessions import ConsoleSession, tokens_match
-from .web import current_session, error_page, render, same_origin, signin_redirect
+from .web import current_session, error_page, info, render, same_origin, signin_redirect
 
 CSRF_FIELD = "csrf_token"
 CSRF_MESSAGE = "The form did not carry a valid CSRF token (or came from another site). Reload the page and try again."
+
+
+class Permissions:
+    """What ``session`` may call, asked of the app's Authorizer (:meth:`ConsoleBackend.permits`) and
+    kept for one request: ``can("CreateTrail", {"Name": arn})``, ``can("CreateUser", {"UserName": n},
+    "iam")``. Nothing is called or recorded. Templates get one as ``can``."""
+
+    def __init__(self, backend: ConsoleBackend, session: ConsoleSession, request: Request) -> None:
+        self._backend, self._session, self._info = backend, session, info(request)
+        self._known: dict[tuple[str, str, str], bool] = {}
+
+    def __call__(self, operation: str, params: dict[str, Any] | None = None, service: str = "cloudtrail") -> bool:
+        key = (service, operation, json.dumps(params, sort_keys=True, default=str))
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = self._backend.permits(self._session, self._info, operation, params,
+                                                             service=service)
+        return found
 
 
 class Pages:
@@ -38,10 +58,12 @@ class Pages:
 
     def page(self, request: Request, session: ConsoleSession, template: str, context: dict[str, Any],
              *, status: int = 200) -> HTMLResponse:
-        """Render a signed-in page; a pending flash message is shown once."""
+        """Render a signed-in page; a pending flash message is shown once; ``can`` is the request's
+        :class:`Permissions` (one made here unless ``context`` has it)."""
         flash = session.flash
         if flash is not None:
             session = self.backend.sessions.update(session, flash=None)
+        context.setdefault("can", Permissions(self.backend, session, request))
         return render(request, template, {"flash": flash, **context}, status=status, session=session)
 
     def redirect_with(self, session: ConsoleSession, url: str, kind: str, text: str) -> Response:

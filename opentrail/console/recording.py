@@ -50,10 +50,18 @@ def _tls(info: CallInfo) -> dict[str, str] | None:
     return out
 
 
+#: The userName CloudTrail writes for a failed sign-in with a user name that is no IAM user of the
+#: account (CloudTrail User Guide, "CloudTrail userIdentity element", userName: the typed text is
+#: not recorded, as it could be a password or another account's id).
+HIDDEN_USER_NAME = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+
 def console_login_record(*, caller: Caller, success: bool, event_time: float, info: CallInfo,
-                         login_to: str) -> dict[str, Any]:
+                         login_to: str, unknown_user: bool = False) -> dict[str, Any]:
     """The ConsoleLogin record for a sign-in attempt by ``caller`` (its region is the Region the
-    event is recorded in). ``login_to`` is the console URL the user was going to."""
+    event is recorded in). ``login_to`` is the console URL the user was going to. ``unknown_user``:
+    a failed IAM user sign-in whose user name is no user of the account: ``userIdentity {type
+    IAMUser, accountId, accessKeyId "", userName HIDDEN_DUE_TO_SECURITY_REASONS}``."""
     identity = caller.user_identity()
     identity.pop("accessKeyId", None)
     if caller.user_name is None or not success:
@@ -61,6 +69,9 @@ def console_login_record(*, caller: Caller, success: bool, event_time: float, in
     if caller.user_name is not None and not success:
         identity.pop("arn", None)
         identity = {k: identity[k] for k in ("type", "principalId", "accountId", "accessKeyId", "userName")}
+    if unknown_user and not success:
+        identity = {"type": "IAMUser", "accountId": caller.account_id, "accessKeyId": "",
+                    "userName": HIDDEN_USER_NAME}
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity,

@@ -55,10 +55,15 @@ class ConsoleSession:
     csrf: str
     columns: tuple[str, ...] | None = None
     flash: tuple[str, str] | None = None  # (kind "ok" or "error", text) shown once on the next page
+    #: The IAM user's ``AIDA...`` id and path (None and ``/`` for root and for users unknown to IAM).
+    user_id: str | None = None
+    user_path: str = "/"
 
     def caller(self) -> Caller:
-        """The caller the console's operations run as (the session key, the chosen Region)."""
-        return Caller(self.account_id, self.session_key_id, self.user_name, self.region, self.is_admin)
+        """The caller the console's operations run as (the session key, the chosen Region, the
+        IAM user's id and path)."""
+        return Caller(self.account_id, self.session_key_id, self.user_name, self.region, self.is_admin,
+                      user_id=self.user_id, user_path=self.user_path)
 
 
 @dataclass
@@ -72,8 +77,9 @@ class SessionStore:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, *, account_id: str, access_key_id: str, user_name: str | None, is_admin: bool,
-               region: str) -> ConsoleSession:
-        """A new session (random id, CSRF token and ``ASIA`` session key id)."""
+               region: str, user_id: str | None = None, user_path: str = "/") -> ConsoleSession:
+        """A new session (random id, CSRF token and ``ASIA`` session key id); ``access_key_id`` is
+        ``""`` for an IAM user signed in with a password."""
         session = ConsoleSession(
             sid=secrets.token_urlsafe(32),
             account_id=account_id,
@@ -84,6 +90,8 @@ class SessionStore:
             region=region,
             created=self.clock(),
             csrf=secrets.token_urlsafe(32),
+            user_id=user_id,
+            user_path=user_path,
         )
         with self._lock:
             self._expire()

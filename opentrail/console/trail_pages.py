@@ -8,7 +8,11 @@
   re-renders the form with the values entered and HTTP 400.
 - ``POST /console/trails/action``: ``action`` start | stop | delete of trail ``name`` (its ARN).
 
-Every form is CSRF-checked; every call goes through the API handlers and is recorded.
+Every form is CSRF-checked; every call goes through the API handlers and is recorded. Only the
+actions the principal may use are offered (:class:`.pages.Permissions`: CreateTrail for a trail
+named ``*``, StartLogging/StopLogging/DeleteTrail per trail ARN); GetTrailStatus is asked only for
+trails whose status the principal may read. A forged form for an action it may not use is refused
+by the Authorizer: HTTP 403 with AWS's message (:mod:`.denials`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from starlette.responses import Response
 from ..api.errors import AwsError
 from ..api.recording import CallInfo
 from ..store.space import DataDirectoryStatus, data_directory_status
-from .pages import Pages
+from .pages import Pages, Permissions
 from .sessions import ConsoleSession
 from .trail_forms import MANAGEMENT_CHOICES, TrailFormError, trail_requests, trail_row
 from .web import BASE, error_page, info, signin_redirect
@@ -59,14 +63,16 @@ def _error_text(exc: AwsError) -> str:
 
 
 class TrailPages(Pages):
-    def _rows(self, session: ConsoleSession, call_info: CallInfo) -> list[dict[str, Any]]:
+    def _rows(self, session: ConsoleSession, call_info: CallInfo, can: Permissions) -> list[dict[str, Any]]:
         trails = self.backend.call(session, call_info, "DescribeTrails", {"includeShadowTrails": True})["trailList"]
         rows = []
         for trail in trails:
-            try:
-                status = self.backend.call(session, call_info, "GetTrailStatus", {"Name": trail["TrailARN"]})
-            except AwsError:
-                status = None
+            status = None
+            if can("GetTrailStatus", {"Name": trail["TrailARN"]}):
+                try:
+                    status = self.backend.call(session, call_info, "GetTrailStatus", {"Name": trail["TrailARN"]})
+                except AwsError:
+                    pass
             rows.append(trail_row(trail, status, session.region))
         return rows
 
@@ -74,15 +80,16 @@ class TrailPages(Pages):
                 status: int = 200) -> Response:
         if self.backend.trails is None:
             return error_page(request, 404, "No trails", "This server runs without trails.", session)
+        can = Permissions(self.backend, session, request)
         try:
-            rows = self._rows(session, info(request))
+            rows = self._rows(session, info(request), can)
         except AwsError as exc:
             rows, error = [], _error_text(exc)
         settings = self.backend.settings
         space = data_directory_status(settings.data_dir, settings.min_free_bytes, self.backend.store.is_full())
         return self.page(request, session, "trails.html", {
             "trails": rows, "form": form, "error": error, "management_choices": MANAGEMENT_CHOICES,
-            "data_directory": space, "data_directory_text": data_directory_text(space),
+            "data_directory": space, "data_directory_text": data_directory_text(space), "can": can,
         }, status=status)
 
     def trails(self, request: Request) -> Response:

@@ -124,3 +124,25 @@ def test_compiled_policies_are_cached_until_iam_changes() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="--iam-enforcement must be one of enforce, log-only, not 'off'"):
         Authorizer(Settings(iam_enforcement="off"))
+
+
+def test_permits_and_decide_answer_without_raising_or_logging(caplog: pytest.LogCaptureFixture) -> None:
+    """The console's entry point: whether the call would go ahead, and the decision itself."""
+    iam = MemoryIamDirectory()
+    iam.add_user(ACCOUNT, "auditor")
+    iam.put_policy(ACCOUNT, "ro", READ_ONLY, user="auditor")
+    caller = user_caller("auditor")
+    enforce = Authorizer(Settings(), iam)
+    assert enforce.permits(caller, CLOUDTRAIL, "LookupEvents", {}, INFO, NOW) is True
+    assert enforce.permits(caller, CLOUDTRAIL, "CreateTrail", {"Name": "t1"}, INFO, NOW) is False
+    request, decision = enforce.decide(caller, CLOUDTRAIL, "CreateTrail", {"Name": "t1"}, INFO, NOW)  # type: ignore[misc]
+    assert (decision.effect, decision.policy_type, decision.resource) == (
+        "ImplicitDeny", "identity-based policy", f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/t1")
+    assert request.action == "cloudtrail:CreateTrail"
+    root = Caller(ACCOUNT, "AKIAROOT", None, "eu-west-1")
+    assert enforce.decide(root, CLOUDTRAIL, "CreateTrail", {"Name": "t1"}, INFO, NOW) is None
+    assert enforce.permits(root, CLOUDTRAIL, "CreateTrail", {"Name": "t1"}, INFO, NOW) is True
+    log_only = Authorizer(Settings(iam_enforcement="log-only"), iam)
+    with caplog.at_level("WARNING", logger="opentrail.authorization"):
+        assert log_only.permits(caller, CLOUDTRAIL, "CreateTrail", {"Name": "t1"}, INFO, NOW) is True
+    assert caplog.records == []
