@@ -50,6 +50,7 @@ from ..access import CompiledPolicySet, Policy, PolicySet, Principal, Request, d
 from ..access.evaluation import Decision
 from ..auth.sigv4 import Caller
 from ..settings import Settings
+from ..iam.principals import parsed, policies_of, principal_of
 from .errors import AccessDeniedException, AwsError
 from .recording import CallInfo
 from .resource_arns import Scope, request_tags, resource_account, resource_arns
@@ -224,76 +225,24 @@ class Authorizer:
         if self.organizations is None:
             return ()
         chain = self.organizations.scp_chain(account)
-        return tuple(tuple(p for p in (_parse(text, "scp", None) for text in level) if p) for level in chain)
+        return tuple(tuple(p for p in (parsed(text, "scp", None) for text in level) if p) for level in chain)
 
     def _build(self, caller: Caller, generation: int, org: Any) -> _Entry | None:
-        account = caller.account_id
         org_id = org.id if org is not None else None
-        scps = self._scps(account)
-        session = caller.role_session
-        if session is None and caller.user_name is None:
-            principal = Principal.root(account, org_id)
-            compiled = CompiledPolicySet(PolicySet(scps=scps)) if scps else None
-            return _Entry(generation, org, principal, compiled)
-        iam = self.iam
-        if session is not None:
-            role = iam.get_role(account, session.role_name) if iam is not None else None
-            tags = {**(role.tags if role is not None else {}), **session.tags}
-            principal = Principal.role_session(account, session.role_name, session.session_name, session.role_path,
-                                               userid=f"{session.role_id}:{session.session_name}", tags=tags,
-                                               org_id=org_id)
-            identity: tuple[Policy, ...] = ()
-            boundary: Policy | None = None
-            if role is not None and iam is not None:
-                found = iam.role_policies(account, session.role_name)
-                identity = _parse_all(found.identity)
-                boundary = _parse(found.boundary.document, "identity", found.boundary.name) if found.boundary else None
-            session_policies = [_parse(session.session_policy, "identity", "session policy")] \
-                if session.session_policy else []
-            for arn in session.session_policy_arns:
-                text = iam.managed_policy_document(account, arn) if iam is not None else None
-                session_policies.append(_parse(text, "identity", arn) if text else None)
-            policies = PolicySet(identity=identity, boundary=boundary,
-                                 session=tuple(p for p in session_policies if p), scps=scps)
-            if (session.session_policy or session.session_policy_arns) and not policies.session:
-                # a session policy that names nothing usable still limits the session to nothing
-                policies = PolicySet(identity=identity, boundary=boundary, session=(_NOTHING,), scps=scps)
-            return _Entry(generation, org, principal, CompiledPolicySet(policies))
-        user = iam.get_user(account, caller.user_name) if iam is not None else None
-        if user is None:
-            # migration: keys made by `opentrail create-access-key --user-name` before IAM existed
-            return _Entry(generation, org, Principal.user(account, caller.user_name or "", caller.user_path), None)
-        principal = Principal.user(account, user.name, user.path, userid=user.user_id, tags=dict(user.tags),
-                                   org_id=org_id)
-        found = iam.user_policies(account, user.name)
-        boundary = _parse(found.boundary.document, "identity", found.boundary.name) if found.boundary else None
-        return _Entry(generation, org, principal,
-                      CompiledPolicySet(PolicySet(identity=_parse_all(found.identity), boundary=boundary, scps=scps)))
-
-
-def _parse(text: str | None, kind: str, name: str | None) -> Policy | None:
-    """``text`` parsed, or None (logged) when IAM's or Organizations' store holds a document the
-    evaluator refuses: it then grants and denies nothing."""
-    if text is None:
-        return None
-    try:
-        return parse_policy(text, kind, name)  # type: ignore[arg-type]
-    except Exception as exc:  # MalformedPolicyDocumentException: stored before stricter checks
-        log.warning("ignoring policy %s that cannot be evaluated: %s", name or "(SCP)", exc)
-        return None
+        scps = self._scps(caller.account_id)
+        principal = principal_of(caller, self.iam, org_id)
+        policies = policies_of(caller, self.iam)
+        if policies is None:  # migration: a user made by `opentrail create-access-key --user-name`
+            return _Entry(generation, org, principal, None)
+        if principal.type == "root" and not scps:
+            return _Entry(generation, org, principal, None)
+        return _Entry(generation, org, principal, CompiledPolicySet(PolicySet(**{**_fields(policies), "scps": scps})))
 
 
 def _fields(policies: PolicySet) -> dict[str, Any]:
     return {f: getattr(policies, f) for f in ("identity", "boundary", "session", "scps", "rcps")}
 
 
-def _parse_all(documents: Any) -> tuple[Policy, ...]:
-    return tuple(p for p in (_parse(d.document, "identity", d.name) for d in documents) if p)
-
-
 #: Stands for the identity side where a handler decides it (:data:`HANDLER_AUTHORIZED`).
 _EVERYTHING = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
                            '"Resource": "*"}]}', "identity", "handler-authorized")
-#: A session policy that allows nothing (stands for session policies that could not be read).
-_NOTHING = parse_policy('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "opentrail:None", '
-                        '"Resource": "*"}]}', "identity", "session policy")

@@ -20,9 +20,8 @@ Condition keys given to the policies: ``sts:ExternalId``, ``sts:RoleSessionName`
 ``sts:SourceIdentity``, ``sts:TransitiveTagKeys``, ``aws:RequestTag/<key>``, ``aws:TagKeys``, plus
 the global keys :mod:`opentrail.access.context` derives from the principal.
 
-:func:`principal_of` is the :class:`opentrail.access.context.Principal` of a
-:class:`opentrail.auth.sigv4.Caller`; :func:`identity_policies` reads its policies from an
-:class:`opentrail.iam.model.IamDirectory`.
+The caller's principal and policies come from :mod:`opentrail.iam.principals`, as for every
+other call (a user the directory does not know has no identity-based policies here).
 """
 
 from __future__ import annotations
@@ -31,11 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
-from ..access.context import Principal, Request, RequestContext
+from ..access.context import Request, RequestContext
 from ..access.evaluation import PolicySet, evaluate, principal_match
 from ..access.policy_document import MalformedPolicyDocumentException, Policy, parse_policy
 from ..auth.sigv4 import Caller
-from ..iam.model import IamDirectory, PrincipalPolicies, Role
+from ..iam.model import IamDirectory, Role
+from ..iam.principals import policies_of, principal_of
 
 ACTION = "sts:AssumeRole"
 
@@ -50,44 +50,6 @@ class AssumeRequest:
     tags: Mapping[str, str] = field(default_factory=dict)
     transitive_tag_keys: Sequence[str] = ()
     source_ip: str | None = None
-
-
-def principal_of(caller: Caller) -> Principal:
-    """The policy principal of ``caller``: root, IAM user (with its ``AIDA...`` id) or role session
-    (``aws:userid`` ``AROA...:<session>``; ``aws:PrincipalTag`` its session tags)."""
-    role = caller.role_session
-    if role is not None:
-        return Principal.role_session(caller.account_id, role.role_name, role.session_name, role.role_path,
-                                      userid=f"{role.role_id}:{role.session_name}", tags=dict(role.tags))
-    if caller.user_name is None:
-        return Principal.root(caller.account_id)
-    return Principal.user(caller.account_id, caller.user_name, caller.user_path, userid=caller.user_id)
-
-
-def _parsed(found: PrincipalPolicies) -> tuple[tuple[Policy, ...], Policy | None]:
-    identity = tuple(parse_policy(d.document, "identity", d.name) for d in found.identity)
-    boundary = parse_policy(found.boundary.document, "identity", found.boundary.name) if found.boundary else None
-    return identity, boundary
-
-
-def identity_policies(iam: IamDirectory, caller: Caller) -> PolicySet:
-    """The caller's identity-based policies, permissions boundary and (role session) session
-    policies. Root has none; a user unknown to the directory has none either."""
-    role = caller.role_session
-    if role is not None:
-        identity, boundary = _parsed(iam.role_policies(caller.account_id, role.role_name))
-        session: list[Policy] = []
-        if role.session_policy is not None:
-            session.append(parse_policy(role.session_policy, "identity", "session policy"))
-        for arn in role.session_policy_arns:
-            document = iam.managed_policy_document(caller.account_id, arn)
-            if document is not None:
-                session.append(parse_policy(document, "identity", arn))
-        return PolicySet(identity=identity, boundary=boundary, session=tuple(session))
-    if caller.user_name is None:
-        return PolicySet()
-    identity, boundary = _parsed(iam.user_policies(caller.account_id, caller.user_name))
-    return PolicySet(identity=identity, boundary=boundary)
 
 
 def _context(ask: AssumeRequest) -> dict[str, object]:
@@ -129,12 +91,13 @@ def refused_action(caller: Caller, role: Role, iam: IamDirectory, ask: AssumeReq
         trust = parse_policy(role.trust_policy, "trust", "trust policy")
     except MalformedPolicyDocumentException:
         return actions[0]
-    policies = identity_policies(iam, caller)
+    policies = policies_of(caller, iam) or PolicySet()
     policy_set = PolicySet(identity=policies.identity, boundary=policies.boundary, session=policies.session,
                            resource=trust)
+    principal = principal_of(caller, iam)
     issued = datetime.fromtimestamp(caller.session_created, timezone.utc) if caller.session_created else None
     for action in actions:
-        request = Request(principal=principal_of(caller), action=action,
+        request = Request(principal=principal, action=action,
                           now=datetime.fromtimestamp(now, timezone.utc), resources=(role.arn,),
                           resource_account=role.account_id, source_ip=ask.source_ip,
                           requested_region=caller.region, token_issue_time=issued, context=_context(ask))

@@ -51,7 +51,11 @@ class FakeIam:
         return self.gen
 
     def get_user(self, account_id: str, user_name: str) -> User | None:
-        return None
+        """The users given inline policies (the others are unknown to the directory)."""
+        if (account_id, user_name) not in self.user_inline:
+            return None
+        user_id = "AIDA" + hashlib.sha256(f"{account_id}/{user_name}".encode()).hexdigest().upper()[:17]
+        return User(account_id, user_name, "/", user_id, f"arn:aws:iam::{account_id}:user/{user_name}", 0.0)
 
     def get_role(self, account_id: str, role_name: str) -> Role | None:
         return self.roles.get((account_id, role_name))
