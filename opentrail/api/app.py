@@ -287,8 +287,8 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), logs, monitoring, eventbridge,
-                                           organizations, iam),
+                        staging=staging_of(trails, getattr(lake, "stores", None), getattr(lake, "dashboards", None),
+                                           logs, monitoring, eventbridge, organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

@@ -7,8 +7,10 @@ data store service's lookup errors become API errors of the same code in :func:`
 ``<handler>.errors`` declares the codes a handler can answer that way (checked against the model by
 the error contract test). Times on the wire are epoch seconds (JSON numbers).
 
-Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) and cross-account
-EventDataStoreOwnerAccountId are refused. DeliveryS3Uri errors (InvalidS3BucketNameException,
+QueryAlias + QueryParameters in StartQuery run a dashboard widget's statement with those values in
+its ``?`` placeholders; QueryAlias + RefreshId in DescribeQuery name a widget's query of a dashboard
+refresh (:mod:`opentrail.lake.dashboard_service`). Differences from AWS (docs/lake.md):
+cross-account EventDataStoreOwnerAccountId is refused. DeliveryS3Uri errors (InvalidS3BucketNameException,
 InvalidS3PrefixException, S3BucketDoesNotExistException) are the trail operations' classes.
 """
 
@@ -91,11 +93,15 @@ def _owner_check(ctx: OperationContext, params: dict[str, Any]) -> None:
 def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     queries = _queries(ctx, "StartQuery")
     statement = _str(params, "QueryStatement")
+    alias = _str(params, "QueryAlias")
+    if statement is not None and (alias is not None or params.get("QueryParameters") is not None):
+        raise InvalidParameterException("Pass either QueryStatement, or QueryAlias with QueryParameters, not both.")
     if statement is None:
-        if params.get("QueryAlias") is not None or params.get("QueryParameters") is not None:
-            raise InvalidParameterException("QueryAlias and QueryParameters run dashboard widgets, which opentrail "
-                                            "does not have; pass QueryStatement.")
-        raise InvalidParameterException("QueryStatement is required.")
+        if alias is None:
+            if params.get("QueryParameters") is not None:
+                raise InvalidParameterException("QueryParameters need a QueryAlias.")
+            raise InvalidParameterException("QueryStatement is required.")
+        statement = _alias_statement(ctx, alias, params.get("QueryParameters") or [])
     _owner_check(ctx, params)
     delivery = _str(params, "DeliveryS3Uri")
     with _translate():
@@ -103,19 +109,41 @@ def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {"QueryId": query_id, "EventDataStoreOwnerAccountId": ctx.caller.account_id}
 
 
-def _query_id(params: dict[str, Any]) -> str:
+def _alias_statement(ctx: OperationContext, alias: str, values: list[str]) -> str:
+    """The statement of the dashboard widget ``alias`` with ``values`` in its placeholders
+    (:func:`opentrail.lake.dashboards.bind_list`)."""
+    from ..lake.dashboards import bind_list
+
+    dashboards = getattr(ctx.lake, "dashboards", None)
+    if dashboards is None:
+        raise InvalidParameterException(f"The query alias {alias[:256]} does not name a dashboard widget.")
+    with _translate():
+        widget = dashboards.template(ctx.caller.account_id, ctx.caller.region, alias)
+        return bind_list(widget.statement, [str(v) for v in values])
+
+
+def _query_id(params: dict[str, Any], ctx: OperationContext | None = None) -> str:
+    """QueryId, or (DescribeQuery) the query of widget QueryAlias in dashboard refresh RefreshId."""
     query_id = _str(params, "QueryId")
     if query_id is None:
-        if params.get("QueryAlias") is not None:
-            raise InvalidParameterException("QueryAlias refers to dashboard queries, which opentrail does not have; "
-                                            "pass QueryId.")
+        alias = _str(params, "QueryAlias")
+        if alias is not None and ctx is not None:
+            refresh_id = _str(params, "RefreshId")
+            dashboards = getattr(ctx.lake, "dashboards", None)
+            if refresh_id is None or dashboards is None:
+                raise InvalidParameterException("QueryAlias needs the RefreshId of a dashboard refresh.")
+            with _translate():
+                found: str = dashboards.refresh_query(ctx.caller.account_id, alias, refresh_id)
+            return found
+        if alias is not None:
+            raise InvalidParameterException("Pass QueryId.")
         raise InvalidParameterException("QueryId is required.")
     return query_id
 
 
 def describe_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     queries = _queries(ctx, "DescribeQuery")
-    query_id = _query_id(params)
+    query_id = _query_id(params, ctx)
     with _translate():
         info = queries.describe(ctx.caller.account_id, query_id, POLL_WAIT_S)
     out: dict[str, Any] = {

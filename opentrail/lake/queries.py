@@ -233,13 +233,7 @@ class QueryManager:
         InactiveEventDataStoreException, MaxConcurrentQueriesException; for ``delivery_s3_uri``
         InvalidS3BucketNameException, InvalidS3PrefixException and S3BucketDoesNotExistException
         (the bucket is missing; a storage that cannot be asked now is not an error)."""
-        translation = translate(statement)
-        for eds_id in translation.store_ids:
-            store = self.stores.find(account_id, region, eds_id)
-            if store.status not in QUERYABLE_STATUSES:
-                raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
-        engine_names = engine.check(statement, translation.sql, translation.store_ids)
-        names = translation.column_names or tuple(engine_names)
+        translation, names = self.check(account_id, region, statement)
         delivery_status = self._check_delivery(delivery_s3_uri)
         self.purge()
         query_id = str(uuid.uuid4())
@@ -264,6 +258,18 @@ class QueryManager:
         bounds = translation.event_time_bounds if len(translation.store_ids) == 1 else (None, None)
         self._pool.submit(self._run, query_id, translation.sql, bounds)
         return query_id
+
+    def check(self, account_id: str, region: str, statement: str) -> tuple[Any, tuple[str, ...]]:
+        """What StartQuery checks of ``statement`` (its translation and Lake's column names), without
+        running it. Raises InvalidQueryStatementException, the store service's not-found/ARN errors,
+        InactiveEventDataStoreException."""
+        translation = translate(statement)
+        for eds_id in translation.store_ids:
+            store = self.stores.find(account_id, region, eds_id)
+            if store.status not in QUERYABLE_STATUSES:
+                raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
+        engine_names = engine.check(statement, translation.sql, translation.store_ids)
+        return translation, translation.column_names or tuple(engine_names)
 
     def _check_delivery(self, uri: str | None) -> str | None:
         """The first DeliveryStatus of a query delivering to ``uri`` (None: no delivery)."""
