@@ -70,7 +70,8 @@ def _schedule(params: dict[str, Any]) -> RefreshSchedule | None:
     if raw is None:
         return None
     freq = raw.get("Frequency") or {}
-    return RefreshSchedule(unit=freq.get("Unit"), value=freq.get("Value"), status=raw.get("Status") or "DISABLED",
+    value = freq.get("Value")
+    return RefreshSchedule(unit=freq.get("Unit"), value=None if value is None else int(value), status=raw.get("Status") or "DISABLED",
                            time_of_day=raw.get("TimeOfDay") or "00:00")
 
 
@@ -166,7 +167,7 @@ def _token(key: list[Any], offset: int) -> str:
 def list_dashboards(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     service = _dashboards(ctx, "ListDashboards")
     prefix, type_ = params.get("NamePrefix"), params.get("Type")
-    limit = params.get("MaxResults") or LIST_DEFAULT_RESULTS
+    limit = int(params.get("MaxResults") or LIST_DEFAULT_RESULTS)  # a fraction is truncated (Coral)
     key = [prefix, type_]
     offset = _offset(params.get("NextToken"), key, ValidationException)
     found = service.list(ctx.caller.account_id, ctx.caller.region, prefix, type_)
@@ -187,7 +188,7 @@ def start_dashboard_refresh(ctx: OperationContext, params: dict[str, Any]) -> di
 
 def search_sample_queries(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     phrase = params["SearchPhrase"]
-    limit = params.get("MaxResults") or SEARCH_DEFAULT_RESULTS
+    limit = int(params.get("MaxResults") or SEARCH_DEFAULT_RESULTS)
     Invalid = WIRE_ERRORS["InvalidParameterException"]
     if not phrase.strip():
         raise Invalid("SearchPhrase must contain at least one word.")
