@@ -97,6 +97,7 @@ class ConsoleBackend:
 
         return run_recorded(operation=operation, call=lambda: handler(ctx, params), make_record=make_record,
                             store=self.store,
-                            staging=staging_of(self.trails, getattr(self.lake, "stores", None), self.logs,
-                                               self.monitoring, self.eventbridge),
+                            staging=staging_of(self.trails, getattr(self.lake, "stores", None),
+                                               getattr(self.lake, "dashboards", None), self.logs, self.monitoring,
+                                               self.eventbridge),
                             read_only=api.is_read_only(operation), recorded=api.is_recorded(operation))

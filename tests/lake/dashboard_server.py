@@ -76,7 +76,7 @@ def dashboard_server(data_dir: Path) -> Iterator[DashboardServer]:
     lake = Lake(stores=stores, queries=queries, root=data_dir / "lake", dashboards=dashboards)
     store = MemoryEventStore()
     trails = TrailService(data_dir, LocalFolderStorage(data_dir / "buckets"), clock)  # AddTags/ListTags/RemoveTags
-    app = build_app(settings=Settings(), store=store, accounts=accounts, clock=clock, lake=lake, trails=trails)
+    app = build_app(settings=Settings(data_dir=data_dir), store=store, accounts=accounts, clock=clock, lake=lake, trails=trails)
     try:
         with serving(app) as url:
             yield DashboardServer(url, data_dir, eds.id, eds.arn, records, stores, queries, dashboards, store, clock,
