@@ -334,3 +334,22 @@ def test_search_sample_queries(srv: DashboardServer, tmp_path: Path) -> None:
         "InvalidParameterException", "SearchPhrase must contain at least one word.")
     assert error(c.search_sample_queries, SearchPhrase="abc", NextToken="nope") == (
         "InvalidParameterException", "The NextToken is not valid.")
+
+
+def test_a_claimed_refresh_is_started_at_the_next_start(srv: DashboardServer) -> None:
+    from opentrail.lake.dashboard_repository import Refresh
+
+    c = srv.client()
+    c.create_dashboard(Name="resumed", Widgets=widgets(srv)[:1])
+    values = {"$StartTime$": "2023-07-10 00:00:00", "$EndTime$": "2023-07-11 00:00:00", "$Period$": "hour"}
+    # what a process stopped between claiming a scheduled time and starting its queries leaves
+    assert srv.dashboards._repo.claim_refresh(Refresh("1111111111111", ACCOUNT, REGION, "resumed", srv.clock.now,
+                                                      12345.0, "STARTING", {}, values))
+    assert error(c.start_dashboard_refresh, DashboardId="resumed") == (
+        "ServiceQuotaExceededException", "Dashboard resumed is being refreshed already: one refresh at a time per "
+        "dashboard. Try again when the current refresh ends.")
+    assert srv.dashboards.resume() == ["1111111111111"]
+    assert srv.dashboards.resume() == []
+    meta, rows = results(c, srv, "dashboard.resumed.1", "1111111111111")
+    assert rows == expected_sources(srv)
+    assert c.get_dashboard(DashboardId="resumed")["LastRefreshId"] == "1111111111111"
