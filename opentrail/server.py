@@ -460,7 +460,10 @@ def run_server(settings: Settings) -> None:
     queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
-    lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files)
+    from .lake.dashboard_service import DashboardService
+
+    dashboards = DashboardService(data_dir, time.time, queries)  # in lake.db; scheduled refreshes below
+    lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files, dashboards=dashboards)
     attach_channels(lake, data_dir)
     cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
     cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
@@ -471,6 +474,9 @@ def run_server(settings: Settings) -> None:
     lake_ingest = None
     lake_imports = None
     insights = insights_worker(data_dir, store, trails, lake_stores)
+    from .lake.dashboard_scheduler import DashboardScheduler
+
+    dashboard_scheduler = DashboardScheduler(dashboards)
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
@@ -495,6 +501,7 @@ def run_server(settings: Settings) -> None:
         digests.start()
         lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
         lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
+        dashboard_scheduler.start()  # scheduled dashboard refreshes (claimed ones resume)
         insights.start()  # type: ignore[attr-defined]
         monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
         event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
@@ -519,7 +526,9 @@ def run_server(settings: Settings) -> None:
             stop_lake_ingest(insights)  # the same stop and join: it commits its counts first
         insights.close()  # type: ignore[attr-defined]
         monitoring.close()
+        dashboard_scheduler.stop()
         queries.close()
+        dashboards.close()
         notifier.close()
         try:
             if read_pid(server_file) == os.getpid():

@@ -62,7 +62,7 @@ from .operations import OperationContext
 from .protocols import protocol_for
 from .services import service_for_request
 from .ratelimit import RateLimiter
-from .calls import run_recorded, staging_of
+from .calls import run_recorded, services_staging
 from .recording import CallInfo, call_record, record_call
 
 log = logging.getLogger("opentrail.api")
@@ -290,9 +290,7 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), getattr(lake, "channels", None),
-                                           getattr(lake, "policies", None), logs, monitoring, eventbridge,
-                                           organizations, iam),
+                        staging=services_staging(trails, lake, logs, monitoring, eventbridge, organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

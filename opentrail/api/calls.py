@@ -45,6 +45,15 @@ def _no_staging() -> Iterator[Callable[[], None]]:
     yield lambda: None
 
 
+def services_staging(trails: Any, lake: Any, logs: Any, monitoring: Any, eventbridge: Any, organizations: Any,
+                     iam: Any) -> Callable[[], ContextManager[Callable[[], None]]]:
+    """:func:`staging_of` over every service of the app whose changes are staged: trails, the Lake's
+    event data stores, channels, resource policies and dashboards, CloudWatch Logs, CloudWatch,
+    EventBridge, Organizations and IAM (the order their changes commit in)."""
+    lake_parts = [getattr(lake, part, None) for part in ("stores", "channels", "policies", "dashboards")]
+    return staging_of(trails, *lake_parts, logs, monitoring, eventbridge, organizations, iam)
+
+
 def staging_of(*services: Any) -> Callable[[], ContextManager[Callable[[], None]]]:
     """One staged-changes context over every service given that has ``staged_changes`` (the
     TrailService, the event data store service; None is skipped): entered in order, and its

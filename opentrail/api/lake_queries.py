@@ -7,7 +7,9 @@ data store service's lookup errors become API errors of the same code in :func:`
 ``<handler>.errors`` declares the codes a handler can answer that way (checked against the model by
 the error contract test). Times on the wire are epoch seconds (JSON numbers).
 
-Differences from AWS (docs/lake.md): QueryAlias/QueryParameters (dashboards) are refused. StartQuery
+QueryAlias + QueryParameters in StartQuery run a dashboard widget's statement with those values in
+its ``?`` placeholders; QueryAlias + RefreshId in DescribeQuery name a widget's query of a dashboard
+refresh (:mod:`opentrail.lake.dashboard_service`). Differences from AWS (docs/lake.md): StartQuery
 with another account's EventDataStoreOwnerAccountId runs when each store's resource policy allows the
 caller ``cloudtrail:StartQuery`` (the query is the caller's; other operations stay in the caller's
 account). DeliveryS3Uri errors (InvalidS3BucketNameException,
@@ -82,14 +84,6 @@ def _declare(handler: Any, *codes: str) -> None:
     declare_errors(handler, WIRE_ERRORS, *codes)
 
 
-def _owner_check(ctx: OperationContext, params: dict[str, Any]) -> None:
-    owner = _str(params, "EventDataStoreOwnerAccountId")
-    if owner is not None and owner != ctx.caller.account_id:
-        raise WIRE_ERRORS["EventDataStoreNotFoundException"](
-            f"The event data store owner account {owner} is not the caller's account: cross-account access is "
-            "supported by StartQuery only.")
-
-
 def _cross_account_check(ctx: OperationContext, owner: str) -> Any:
     """For StartQuery on another account's stores: a check that each store's resource policy
     allows the caller ``cloudtrail:StartQuery`` (else AccessDeniedException, as IAM answers)."""
@@ -107,11 +101,15 @@ def _cross_account_check(ctx: OperationContext, owner: str) -> Any:
 def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     queries = _queries(ctx, "StartQuery")
     statement = _str(params, "QueryStatement")
+    alias = _str(params, "QueryAlias")
+    if statement is not None and (alias is not None or params.get("QueryParameters") is not None):
+        raise InvalidParameterException("Pass either QueryStatement, or QueryAlias with QueryParameters, not both.")
     if statement is None:
-        if params.get("QueryAlias") is not None or params.get("QueryParameters") is not None:
-            raise InvalidParameterException("QueryAlias and QueryParameters run dashboard widgets, which opentrail "
-                                            "does not have; pass QueryStatement.")
-        raise InvalidParameterException("QueryStatement is required.")
+        if alias is None:
+            if params.get("QueryParameters") is not None:
+                raise InvalidParameterException("QueryParameters need a QueryAlias.")
+            raise InvalidParameterException("QueryStatement is required.")
+        statement = _alias_statement(ctx, alias, params.get("QueryParameters") or [])
     owner = _str(params, "EventDataStoreOwnerAccountId") or ctx.caller.account_id
     check = _cross_account_check(ctx, owner) if owner != ctx.caller.account_id else None
     delivery = _str(params, "DeliveryS3Uri")
@@ -121,19 +119,41 @@ def start_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {"QueryId": query_id, "EventDataStoreOwnerAccountId": owner}
 
 
-def _query_id(params: dict[str, Any]) -> str:
+def _alias_statement(ctx: OperationContext, alias: str, values: list[str]) -> str:
+    """The statement of the dashboard widget ``alias`` with ``values`` in its placeholders
+    (:func:`opentrail.lake.dashboards.bind_list`)."""
+    from ..lake.dashboards import bind_list
+
+    dashboards = getattr(ctx.lake, "dashboards", None)
+    if dashboards is None:
+        raise InvalidParameterException(f"The query alias {alias[:256]} does not name a dashboard widget.")
+    with _translate():
+        widget = dashboards.template(ctx.caller.account_id, ctx.caller.region, alias)
+        return bind_list(widget.statement, [str(v) for v in values])
+
+
+def _query_id(params: dict[str, Any], ctx: OperationContext | None = None) -> str:
+    """QueryId, or (DescribeQuery) the query of widget QueryAlias in dashboard refresh RefreshId."""
     query_id = _str(params, "QueryId")
     if query_id is None:
-        if params.get("QueryAlias") is not None:
-            raise InvalidParameterException("QueryAlias refers to dashboard queries, which opentrail does not have; "
-                                            "pass QueryId.")
+        alias = _str(params, "QueryAlias")
+        if alias is not None and ctx is not None:
+            refresh_id = _str(params, "RefreshId")
+            dashboards = getattr(ctx.lake, "dashboards", None)
+            if refresh_id is None or dashboards is None:
+                raise InvalidParameterException("QueryAlias needs the RefreshId of a dashboard refresh.")
+            with _translate():
+                found: str = dashboards.refresh_query(ctx.caller.account_id, alias, refresh_id)
+            return found
+        if alias is not None:
+            raise InvalidParameterException("Pass QueryId.")
         raise InvalidParameterException("QueryId is required.")
     return query_id
 
 
 def describe_query(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     queries = _queries(ctx, "DescribeQuery")
-    query_id = _query_id(params)
+    query_id = _query_id(params, ctx)
     with _translate():
         info = queries.describe(ctx.caller.account_id, query_id, POLL_WAIT_S)
     out: dict[str, Any] = {

@@ -154,6 +154,7 @@ def _not_implemented(operation: str) -> Handler:
 
 def _build_table() -> dict[str, Handler]:
     from .lake_channels import CHANNEL_HANDLERS
+    from .lake_dashboards import DASHBOARD_HANDLERS
     from .lake_imports import IMPORT_HANDLERS
     from .lake_queries import QUERY_HANDLERS
     from .lake_stores import LAKE_STORE_HANDLERS
@@ -169,7 +170,8 @@ def _build_table() -> dict[str, Handler]:
 
     implemented: dict[str, Handler] = {"LookupEvents": lookup_events, "ListPublicKeys": list_public_keys,
                                        **TRAIL_HANDLERS, **LAKE_STORE_HANDLERS, **QUERY_HANDLERS,
-                                       **IMPORT_HANDLERS, **ORGANIZATION_HANDLERS, **CHANNEL_HANDLERS, "ListInsightsData": list_insights_data,
+                                       **IMPORT_HANDLERS, **DASHBOARD_HANDLERS, **ORGANIZATION_HANDLERS,
+                                       **CHANNEL_HANDLERS, "ListInsightsData": list_insights_data,
                                        "ListInsightsMetricData": list_insights_metric_data}
     # Every implemented handler runs behind the model's request validation (types, constraints).
     return {op: validated(op, implemented[op]) if op in implemented else _not_implemented(op)

@@ -72,6 +72,15 @@ def _tagged_lake(ctx: OperationContext, resource_id: str) -> Any:
     return channels if channels is not None and is_channel_arn(resource_id) else None
 
 
+def _dashboards(ctx: OperationContext, resource_id: str) -> Any:
+    """The dashboard service when ``resource_id`` is a dashboard ARN and the app serves
+    dashboards; None otherwise."""
+    from ..lake.dashboard_service import is_dashboard_arn
+
+    service = getattr(getattr(ctx, "lake", None), "dashboards", None)
+    return service if service is not None and is_dashboard_arn(resource_id) else None
+
+
 def _declare(handler: Any, *codes: str) -> None:
     declare_errors(handler, WIRE_ERRORS, *codes)
 
@@ -178,6 +187,11 @@ def add_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         with lake_errors.translate():
             stores.add_tags(*who(ctx), resource, tags)
         return {}
+    dashboards = _dashboards(ctx, resource)
+    if dashboards is not None:
+        with translate():
+            dashboards.add_tags(*who(ctx), resource, tags)
+        return {}
     with translate():
         service.add_tags(*who(ctx), resource, tags)
     return {}
@@ -191,6 +205,11 @@ def remove_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     if stores is not None:
         with lake_errors.translate():
             stores.remove_tags(*who(ctx), resource, tags)
+        return {}
+    dashboards = _dashboards(ctx, resource)
+    if dashboards is not None:
+        with translate():
+            dashboards.remove_tags(*who(ctx), resource, tags)
         return {}
     with translate():
         service.remove_tags(*who(ctx), resource, tags)
@@ -210,6 +229,9 @@ def list_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         if stores is not None:
             with lake_errors.translate():
                 tags = stores.tagged(*who(ctx), rid).tags
+        elif _dashboards(ctx, rid) is not None:
+            with translate():
+                tags = _dashboards(ctx, rid).tagged(*who(ctx), rid).tags
         else:
             with translate():
                 tags = service.list_tags(*who(ctx), [rid])[0].tags

@@ -25,6 +25,7 @@ from .history_pages import HistoryPages
 from .iam_pages import IAM, IamPages
 from .simulator_pages import SIMULATE, SimulatorPages
 from .insights_pages import INSIGHTS, InsightsPages
+from .dashboard_pages import DASHBOARDS, DashboardPages
 from .lake_pages import LAKE, LakePages
 from .monitoring_pages import ALARMS, LOGS, MonitoringPages
 from .rules_pages import RULES, RulesPages
@@ -54,6 +55,7 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
                              logs, monitoring, eventbridge, event_bus, insights, authorizer, iam, organizations)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)
+    dashboard_pages = DashboardPages(backend)
     monitoring = MonitoringPages(backend)
     rules = RulesPages(backend)
     insight_pages = InsightsPages(backend)
@@ -80,6 +82,9 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(LAKE + "/queries/{query_id}", lake_pages.query, methods=["GET"]),
         Route(LAKE + "/queries/{query_id}/cancel", lake_pages.cancel_query, methods=["POST"]),
         Route(LAKE + "/queries/{query_id}/download", lake_pages.download, methods=["GET"]),
+        Route(DASHBOARDS, dashboard_pages.dashboards, methods=["GET"]),
+        Route(DASHBOARDS + "/{name}", dashboard_pages.dashboard, methods=["GET"]),
+        Route(DASHBOARDS + "/{name}/refresh", dashboard_pages.refresh, methods=["POST"]),
         Route(LOGS, monitoring.log_groups, methods=["GET"]),
         Route(LOGS + "/group", monitoring.log_group, methods=["GET"]),
         Route(ALARMS, monitoring.alarms, methods=["GET"]),

@@ -31,7 +31,7 @@ from ..api.errors import AwsError, InternalFailure, new_request_id
 from ..api.operations import OperationContext
 from ..api.services import service_named
 from ..api.ratelimit import RateLimiter
-from ..api.calls import run_recorded, staging_of
+from ..api.calls import run_recorded, services_staging
 from ..api.recording import CallInfo
 from ..auth.accounts import AccountStore
 from ..insights.model import InsightMetrics
@@ -159,8 +159,8 @@ class ConsoleBackend:
 
         try:
             return run_recorded(operation=operation, call=authorized, make_record=make_record, store=self.store,
-                                staging=staging_of(self.trails, getattr(self.lake, "stores", None), self.logs,
-                                                   self.monitoring, self.eventbridge, self.organizations, self.iam),
+                                staging=services_staging(self.trails, self.lake, self.logs, self.monitoring,
+                                                         self.eventbridge, self.organizations, self.iam),
                                 read_only=api.is_read_only(operation), recorded=api.is_recorded(operation))
         except AwsError as exc:
             if denied and exc is denied[0]:

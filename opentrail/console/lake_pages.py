@@ -2,7 +2,9 @@
 
 - ``GET /console/lake``: the Region's event data stores (ListEventDataStores, then
   GetEventDataStore of each), the create form, the query editor (store picker, sample queries:
-  ``?sample=<n>&store=<id>`` fills the editor, as does ``?statement=``) and the recent queries (ListQueries of each store).
+  ``?sample=<n>&store=<id>`` fills the editor, as does ``?statement=``; ``?find=<phrase>`` searches
+  opentrail's sample queries with SearchSampleQueries, each result filling the editor) and the
+  recent queries (ListQueries of each store). Dashboards are :mod:`.dashboard_pages`.
 - ``POST /console/lake/stores``: CreateEventDataStore from the form (:func:`.lake_view.create_request`);
   an error re-renders the page with the values entered and HTTP 400.
 - ``POST /console/lake/stores/action``: ``action`` start | stop | delete | restore | protect |
@@ -84,10 +86,23 @@ class LakePages(Pages):
             per_store.append((store, answer.get("Queries", [])))
         return lake_view.recent_queries(per_store)
 
+    def _found_samples(self, session: ConsoleSession, call_info: CallInfo, phrase: str) -> tuple[list[dict[str, Any]], str | None]:
+        """SearchSampleQueries' answer for ``phrase`` (each SQL with ``$EDS`` for the store), or its error."""
+        if not phrase:
+            return [], None
+        try:
+            found = self.backend.call(session, call_info, "SearchSampleQueries",
+                                      {"SearchPhrase": phrase[:1000], "MaxResults": 10})["SearchResults"]
+        except AwsError as exc:
+            return [], error_text(exc)
+        return [{**r, "template": r["SQL"].replace("<event_data_store_id>", "$EDS")} for r in found], None
+
     def _render(self, request: Request, session: ConsoleSession, *, form: dict[str, str] | None = None,
                 statement: str = "", picked: str = "", store_error: str | None = None,
                 query_error: str | None = None, status: int = 200) -> Response:
         call_info = info(request)
+        phrase = request.query_params.get("find", "").strip() if request.method == "GET" else ""
+        found, find_error = self._found_samples(session, call_info, phrase)
         try:
             stores = self._stores(session, call_info)
             recent = self._recent(session, call_info, stores)
@@ -101,6 +116,7 @@ class LakePages(Pages):
             "samples": [title for title, _ in lake_view.SAMPLE_QUERIES],
             "sample_statements": [lake_view.sample_statement(i, "$EDS") for i in range(len(lake_view.SAMPLE_QUERIES))],
             "store_error": store_error, "query_error": query_error,
+            "find": phrase, "found": found, "find_error": find_error,
         }, status=status)
 
     def _unavailable(self, request: Request, session: ConsoleSession) -> Response:

@@ -6,6 +6,8 @@
 - :mod:`.service`: the event data store operations (``<data-dir>/lake.db``).
 - :mod:`.ingest`: the consumer of the event log that writes selected events into stores.
 - :mod:`.sql` and :mod:`.queries`: Trino SQL on DuckDB, and the asynchronous query runner.
+- :mod:`.dashboards`, :mod:`.dashboard_service`, :mod:`.dashboard_scheduler`: dashboards of
+  saved queries and their scheduled refreshes; :mod:`.sample_queries`: SearchSampleQueries.
 - :mod:`.imports`: StartImport's worker (trail log files in a bucket copied into a store).
 
 :class:`Lake` bundles what the API handlers use (``OperationContext.lake``).
@@ -35,6 +37,7 @@ class Lake:
     channels: Any = None
     #: the resource-based policies (:class:`.resource_policies.ResourcePolicies`), or None
     policies: Any = None
+    dashboards: Any = None  # .dashboard_service.DashboardService, or None when dashboards are not served
 
     def __post_init__(self) -> None:
         if self.files is None:

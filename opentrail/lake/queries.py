@@ -237,15 +237,8 @@ class QueryManager:
         ``store_account``: the account whose stores the statement names (another account's, for a
         cross-account query; default ``account_id``), each store passed to ``check_store`` first
         (which raises when the caller may not query it)."""
-        translation = translate(statement)
-        for eds_id in translation.store_ids:
-            store = self.stores.find(store_account or account_id, region, eds_id)
-            if check_store is not None:
-                check_store(store)
-            if store.status not in QUERYABLE_STATUSES:
-                raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
-        engine_names = engine.check(statement, translation.sql, translation.store_ids)
-        names = translation.column_names or tuple(engine_names)
+        translation, names = self.check(account_id, region, statement, store_account=store_account,
+                                        check_store=check_store)
         delivery_status = self._check_delivery(delivery_s3_uri)
         self.purge()
         query_id = str(uuid.uuid4())
@@ -270,6 +263,22 @@ class QueryManager:
         bounds = translation.event_time_bounds if len(translation.store_ids) == 1 else (None, None)
         self._pool.submit(self._run, query_id, translation.sql, bounds)
         return query_id
+
+    def check(self, account_id: str, region: str, statement: str, *, store_account: str | None = None,
+              check_store: Callable[[Any], None] | None = None) -> tuple[Any, tuple[str, ...]]:
+        """What StartQuery checks of ``statement`` (its translation and Lake's column names), without
+        running it (``store_account``, ``check_store``: as :meth:`start`). Raises
+        InvalidQueryStatementException, the store service's not-found/ARN errors,
+        InactiveEventDataStoreException."""
+        translation = translate(statement)
+        for eds_id in translation.store_ids:
+            store = self.stores.find(store_account or account_id, region, eds_id)
+            if check_store is not None:
+                check_store(store)
+            if store.status not in QUERYABLE_STATUSES:
+                raise InactiveEventDataStoreException(f"Event data store {store.arn} is inactive: its status is {store.status}.")
+        engine_names = engine.check(statement, translation.sql, translation.store_ids)
+        return translation, translation.column_names or tuple(engine_names)
 
     def _check_delivery(self, uri: str | None) -> str | None:
         """The first DeliveryStatus of a query delivering to ``uri`` (None: no delivery)."""

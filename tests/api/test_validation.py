@@ -153,8 +153,11 @@ def test_through_the_api(server: Server) -> None:
         "message": "1 validation error detected: Value null at 'advancedEventSelectors.1.member.fieldSelectors' "
                    "failed to satisfy constraint: Member must not be null"})
     # Operations opentrail does not implement answer UnknownOperationException whatever the body.
+    assert call(server, "GetEventConfiguration", {"EventDataStore": [1]}) == (400, {
+        "__type": "UnknownOperationException",
+        "message": "opentrail does not implement the GetEventConfiguration operation yet."})
     assert call(server, "ListDashboards", {"MaxResults": "x"}) == (400, {
-        "__type": "UnknownOperationException", "message": "opentrail does not implement the ListDashboards operation yet."})
+        "__type": "SerializationException", "message": "class java.lang.String can not be converted to an Integer"})
 
 
 def test_lookup_events_validation_is_cheap() -> None:
