@@ -6,8 +6,9 @@ Tables:
   ``backfill``). ``active`` 1 while the trail logs with validation on; ``start_time`` is where the
   next digest starts (the previous one's end, or when the chain (re)started); ``prev_*`` describe
   the last digest written (all null: the next one is a *starting* digest). ``closing_at`` /
-  ``close_reason`` (``stop``, ``delete``, ``validation``) are set when the trail stopped logging,
-  was deleted or turned validation off: the final digest is written once delivery caught up.
+  ``close_reason`` (``stop``, ``delete``, ``validation``, ``coverage``) are set when the trail
+  stopped logging, was deleted, turned validation off or (an organization trail) stopped covering
+  the chain's account or organization: the final digest is written once delivery caught up.
   ``account_id``, ``trail_name``, ``home_region``, ``bucket``, ``prefix`` are the trail's as last
   seen (a deleted trail's final and backfill digests still need them).
 - ``files (bucket, key, arn, region, hash, newest, oldest, delivered_at, digest_id)``: every log

@@ -16,6 +16,12 @@ Rules (CloudTrail User Guide, "CloudTrail digest file structure"; behaviour the 
   signature. After the server was down the missed periods are written one by one (late): the
   trail kept logging, so the chain goes on (AWS breaks chains only for StopLogging, DeleteTrail
   and validation turned off).
+- An organization trail's chain of one member account (``AWSLogs/<o-id>/<account>/``) closes the
+  same way when the trail stops covering that account: the account is removed from the
+  organization, the organization is deleted or trusted access for CloudTrail is disabled (the
+  trail then writes the plain ``AWSLogs/<account>/`` layout, whose chain starts afresh). AWS does
+  not document this case; ending the chain with a final digest, as for StopLogging, is opentrail's
+  choice, so that ``validate-logs`` finds a closed chain instead of empty digests forever.
 - StopLogging, DeleteTrail or turning validation off *closes* the chain: a *final* digest, ending
   when it is written, covers what was delivered since the last one. It waits until delivery has
   uploaded every log file planned before the change -- and, for StopLogging and DeleteTrail, every
@@ -152,6 +158,14 @@ class DigestWorker(threading.Thread):
         org_id, _ = covered(self.organizations, trail.account_id, trail.is_organization_trail)
         return F.digest_scope(trail.home_region, trail.account_id, org_id)
 
+    def _covers(self, trail: Trail, scope: str) -> bool:
+        """The trail still writes the layout of chain ``scope``: a plain Region while it covers no
+        organization; ``<o-id>/<account>/<region>`` while it covers that organization and account
+        (an account removed, the organization deleted or trusted access off end that chain)."""
+        org_id, member, _ = F.scope_parts(scope)
+        now_org, accounts = covered(self.organizations, trail.account_id, trail.is_organization_trail)
+        return org_id == now_org and (member is None or member in accounts)
+
     def _open(self, trail: Trail, now: int, region: str | None = None) -> Chain:
         """A new chain of ``trail`` in ``region`` (a :func:`.format.digest_scope`; default: its home
         chain's) starting at ``now``."""
@@ -166,6 +180,8 @@ class DigestWorker(threading.Thread):
             chain = dataclasses.replace(chain, account_id=trail.account_id, trail_name=trail.name,
                                         bucket=trail.s3_bucket_name, prefix=trail.s3_key_prefix)
         reason = None if trail is not None and _validating(trail) else _close_reason(trail)
+        if reason is None and trail is not None and not self._covers(trail, chain.region):
+            reason = "coverage"
         if reason is not None and chain.closing_at is None:
             chain = dataclasses.replace(chain, closing_at=now, close_reason=reason)
             self._state.write([DigestState.put_chain(chain)])

@@ -40,6 +40,7 @@ import orjson
 
 from ..store.base import EventStore, NewEvent
 from ..store.errors import is_disk_full
+from ..trails.organization import covered
 from . import detector, records
 from .counts import INSIGHTS_DB, Outgoing, SeriesState, SqliteInsightCounts
 from .extract import parse_counted, skippable
@@ -83,7 +84,8 @@ class InsightsScope(Protocol):
 class TrailInsightsScope:
     """The watches of the trails' InsightSelectors (CloudTrail User Guide, "Logging Insights
     events"): a logging trail watches its account in its home Region, or in every Region when it
-    is multi-Region; a selector without EventCategories watches management events. ``trails``:
+    is multi-Region (an organization trail: every account of the organization); a selector without
+    EventCategories watches management events. ``trails``:
     anything with ``trails() -> list[Trail]`` (:class:`opentrail.trails.service.TrailService`)."""
 
     def __init__(self, trails: Any) -> None:
@@ -91,13 +93,17 @@ class TrailInsightsScope:
 
     def watches(self) -> list[Watch]:
         out: set[Watch] = set()
+        orgs = getattr(self._trails, "organizations", None)
         for trail in self._trails.trails():
             if not trail.status.is_logging:
                 continue
             region = None if trail.is_multi_region_trail else trail.home_region
+            # an organization trail watches every account it covers now, each account's series on
+            # its own (its Insights events go to AWSLogs/<o-id>/<account>/CloudTrail-Insight/)
+            _, accounts = covered(orgs, trail.account_id, trail.is_organization_trail)
             for selector in trail.insight_selectors:
                 for category in selector.event_categories or (MANAGEMENT,):
-                    out.add(Watch(trail.account_id, region, selector.insight_type, category))
+                    out.update(Watch(a, region, selector.insight_type, category) for a in accounts)
         return sorted(out, key=lambda w: (w.account_id, w.region or "", w.insight_type, w.category))
 
 

@@ -31,6 +31,14 @@ of :mod:`opentrail.lake.errors` (and, for the errors trails answer too, those of
   NotOrganizationMasterAccountException, OrganizationNotInAllFeaturesModeException,
   CloudTrailAccessNotEnabledException); the store belongs to the management account (also when a
   delegated administrator creates it) and Lake ingestion gives it every member account's events.
+  Member accounts do not see it ("Member accounts can't see the organization event data store, nor
+  can they modify or delete it ... nor can they run queries": User Guide, "Understanding
+  organization event data stores"): to them its ID is EventDataStoreNotFoundException and its ARN
+  (another account's) EventDataStoreARNInvalidException. A CloudTrail delegated administrator sees
+  it (ListEventDataStores, by ID or by the management account's ARN), updates, stops and starts,
+  deletes, restores, tags, federates and queries it, but neither converts it (OrganizationEnabled,
+  either way: only the management account, API Reference) nor enables Insights on it (User Guide
+  table): NotOrganizationMasterAccountException.
   KmsKeyId is checked and kept, not used (docs/lake.md).
 
 Changes can be *staged* exactly as :meth:`opentrail.trails.service.TrailService.staged_changes`
@@ -50,7 +58,7 @@ from ..staging import Staging
 from ..trails import errors as TE
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
 from ..trails.names import ROLE_ARN, check_kms_key_id
-from ..trails.organization import OrganizationDirectory, organization_owner
+from ..trails.organization import OrganizationDirectory, may_manage, organization_owner, viewers_owner
 from ..trails.selectors import validate_advanced_event_selectors
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
@@ -165,12 +173,28 @@ class EventDataStoreService:
         """Every store of every account, any status (immutable snapshot)."""
         return self._repo.all()
 
+    def _administered_owner(self, account_id: str) -> str | None:
+        """The management account whose organization event data stores ``account_id`` administers as
+        a CloudTrail delegated administrator, or None."""
+        owner = viewers_owner(self.organizations, account_id)
+        return owner if owner is not None and may_manage(self.organizations, account_id, owner) else None
+
+    def _sees(self, account_id: str, eds: EventDataStore) -> bool:
+        """The caller's own store, or an organization store of the organization it administers as a
+        delegated administrator (member accounts see no organization store: User Guide,
+        "Understanding organization event data stores")."""
+        if eds.account_id == account_id:
+            return True
+        return eds.organization_enabled and eds.account_id == self._administered_owner(account_id)
+
     def find(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """The store named by its ID or ARN in the caller's account and Region (PENDING_DELETION
-        included). Raises EventDataStoreARNInvalidException, EventDataStoreNotFoundException."""
+        included) -- or, for a CloudTrail delegated administrator, an organization store of its
+        management account (its ARN names the management account). Raises
+        EventDataStoreARNInvalidException, EventDataStoreNotFoundException."""
         if id_or_arn.startswith("arn:"):
             m = _EDS_ARN.fullmatch(id_or_arn)
-            if m is None or m.group(2) != account_id:
+            if m is None or (m.group(2) != account_id and m.group(2) != self._administered_owner(account_id)):
                 raise E.EventDataStoreARNInvalidException()
             arn_region, eds_id = m.group(1), m.group(3)
             if arn_region != region:
@@ -180,12 +204,17 @@ class EventDataStoreService:
             if not _UUID.fullmatch(eds_id):
                 raise E.EventDataStoreARNInvalidException()
         eds = self._repo.get(eds_id)
-        if eds is None or eds.account_id != account_id or eds.home_region != region:
+        if eds is None or not self._sees(account_id, eds) or eds.home_region != region:
             raise E.EventDataStoreNotFoundException()
         return eds
 
     def _regional(self, account_id: str, region: str) -> list[EventDataStore]:
         return [s for s in self._repo.all() if s.account_id == account_id and s.home_region == region]
+
+    def _listed(self, account_id: str, region: str) -> list[EventDataStore]:
+        """ListEventDataStores' stores: the account's, and a delegated administrator's organization
+        stores of its management account."""
+        return [s for s in self._repo.all() if s.home_region == region and self._sees(account_id, s)]
 
     # --- staged changes ----------------------------------------------------------------------
 
@@ -306,8 +335,13 @@ class EventDataStoreService:
             if eds.status == "PENDING_DELETION":
                 raise E.InactiveEventDataStoreException()
             self._check_common(settings)
-            if settings.organization_enabled and not eds.organization_enabled:
-                organization_owner(self.organizations, account_id, store=True)
+            if settings.organization_enabled is not None and settings.organization_enabled != eds.organization_enabled:
+                # only the management account converts a store, either way (API Reference,
+                # UpdateEventDataStore OrganizationEnabled), not a delegated administrator
+                owner = (organization_owner(self.organizations, account_id, store=True) if settings.organization_enabled
+                         else eds.account_id)
+                if account_id != owner or eds.account_id != account_id:
+                    raise TE.NotOrganizationMasterAccountException.for_event_data_store()
             if settings.billing_mode == "FIXED_RETENTION_PRICING" and eds.billing_mode == "EXTENDABLE_RETENTION_PRICING":
                 raise TE.InvalidParameterException(
                     "You cannot change the billing mode of an event data store from EXTENDABLE_RETENTION_PRICING "
@@ -403,7 +437,7 @@ class EventDataStoreService:
         """ListEventDataStores: the stores of the account and Region (any status), ordered by
         (creation time, id), ``limit`` per page after the cursor ``after``; returns the page and the
         next cursor (None at the end)."""
-        stores = self._regional(account_id, region)
+        stores = self._listed(account_id, region)
         if after is not None:
             stores = [s for s in stores if (s.created_time, s.id) > after]
         page = stores[:limit]
@@ -471,6 +505,8 @@ class EventDataStoreService:
         InvalidParameterException (a store not found), InvalidInsightSelectorsException."""
         with self._repo.lock:
             source = self._insights_store(account_id, region, id_or_arn, "event data store")
+            if source.account_id != account_id:  # a delegated administrator may not (User Guide)
+                raise TE.NotOrganizationMasterAccountException.for_event_data_store()
             target = None if destination is None else self._insights_store(
                 account_id, region, destination, "Insights destination")
             return self._save(with_insight_selectors(source, target, insight_selectors, self._clock()))

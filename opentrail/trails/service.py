@@ -10,7 +10,8 @@ errors of :mod:`opentrail.trails.errors`. Behaviour copied from AWS (API Referen
   trail ARN"). Changes (Update/Delete/Start/Stop/Put*Selectors) are made in the home Region only
   (InvalidHomeRegionException).
 - A name is unique per account and Region, counting shadow trails; at most 5 trails per Region,
-  shadow trails included (MaximumNumberOfTrailsExceededException).
+  shadow trails and (for a member account) the organization trails it sees included
+  (MaximumNumberOfTrailsExceededException).
 - The bucket must exist in the destination storage at CreateTrail and when UpdateTrail names one
   (S3BucketDoesNotExistException).
 - SnsTopicName (a name becomes ``arn:aws:sns:<caller's Region>:<caller's account>:<name>``) must
@@ -244,7 +245,10 @@ class TrailService:
                                trail.cloud_watch_logs_log_group_arn if trail is not None else None, self._log_groups)
 
     def _check_room(self, account_id: str, name: str, region: str, multi_region: bool, ignore: Trail | None) -> None:
-        """Name collisions and the per-Region limit for a new (or newly multi-Region) trail. For
+        """Name collisions and the per-Region limit for a new (or newly multi-Region) trail: the
+        limit counts what ListTrails lists in the Region, so a member account's count includes the
+        organization trails it sees (AWS's quota page measures the quota's usage with ListTrails;
+        AWS does not say more). For
         UpdateTrail (``ignore`` set) the model lists neither TrailAlreadyExistsException nor
         MaximumNumberOfTrailsExceededException, so the same facts are InvalidParameterException."""
         others = [t for t in self._account_trails(account_id) if t is not ignore]
@@ -254,8 +258,9 @@ class TrailService:
             if ignore is not None:
                 raise E.InvalidParameterException(f"A trail named {name} already exists in {clash.home_region}.")
             raise E.TrailAlreadyExistsException.for_name(name, account_id)
+        counted = others + self._organization_trails(account_id)
         for r in sorted(regions):
-            visible = [t for t in others if t.visible_in(r)]
+            visible = [t for t in counted if t.visible_in(r)]
             if len(visible) >= MAX_TRAILS_PER_REGION:
                 if ignore is not None:
                     raise E.InvalidParameterException(f"User already has {MAX_TRAILS_PER_REGION} trails in {r}")

@@ -10,6 +10,11 @@ Where things are found (see docs/log-file-validation.md):
   ``--endpoint-url``; else ``AWS_ENDPOINT_URL_CLOUDTRAIL``/``AWS_ENDPOINT_URL`` (boto3 reads them);
   else the URL in ``<data-dir>/server.json`` of a running server; else AWS. Credentials: the
   standard AWS chain; when it has none, ``<data-dir>/credentials`` (profile ``opentrail``).
+- an organization trail (DescribeTrails says ``IsOrganizationTrail``) needs ``--account-id`` (the
+  member account whose files are validated, as the AWS CLI requires) and its organization's id from
+  Organizations' DescribeOrganization (``AWS_ENDPOINT_URL_ORGANIZATIONS``, else the CloudTrail
+  endpoint: opentrail serves both on one port); files under ``AWSLogs/<o-id>/<account>/``. As the
+  AWS CLI, with ``--s3-bucket`` the trail is not described and the plain layout is read.
 - the bucket: ``--s3-endpoint-url`` (``OPENTRAIL_S3_ENDPOINT_URL``), else ``AWS_ENDPOINT_URL_S3``
   -> that S3-compatible service (standard credential chain); else the folders under
   ``<data-dir>/buckets`` (the server's default destination).
@@ -201,13 +206,18 @@ def validate_logs(
         if client is None and (keys is None or args.s3_bucket is None):
             client = cloudtrail_client(args.endpoint_url, region, args.data_dir)
         bucket, prefix = args.s3_bucket, args.s3_prefix
+        organization_id = None
         if bucket is None:
             trail = _trail_by_arn(client, args.trail_arn)
             bucket, prefix = trail["S3BucketName"], trail.get("S3KeyPrefix")
-            if trail.get("IsOrganizationTrail"):
-                raise ValidationAbort("Organization trails are not supported by opentrail validate-logs yet")
+            if trail.get("IsOrganizationTrail"):  # as the AWS CLI: --account-id, then DescribeOrganization
+                if not args.account_id:
+                    raise ValidationAbort("Missing required parameter for organization trail: '--account-id'")
+                organization_id = str(api_client("organizations", os.environ.get("AWS_ENDPOINT_URL_ORGANIZATIONS")
+                                                 or args.endpoint_url, region, args.data_dir)
+                                      .describe_organization()["Organization"]["Id"])
         account_id = args.account_id or args.trail_arn.split(":")[4]
-        layout = TrailLayout(account_id, trail_name, home_region, region, prefix or None)
+        layout = TrailLayout(account_id, trail_name, home_region, region, prefix or None, organization_id)
         if storage is None:
             storage = open_validation_storage(args.data_dir, args.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3", ""))
         show_progress = stderr.isatty() if progress is None else progress

@@ -4,11 +4,13 @@ Source: AWS CloudTrail User Guide, "CloudTrail digest file structure" and "Findi
 log files"; the AWS CLI's ``awscli/customizations/cloudtrail/validation.py`` (``DigestProvider``:
 key regex, ``extract_digest_key_date``, backfill keys). Keys::
 
-    [<prefix>/]AWSLogs/<account>/CloudTrail-Digest/<region>/<YYYY>/<MM>/<DD>/
+    [<prefix>/]AWSLogs/[<o-id>/]<account>/CloudTrail-Digest/<region>/<YYYY>/<MM>/<DD>/
         <account>_CloudTrail-Digest_<region>_<trail-name>_<home-region>_<YYYYMMDDTHHMMSSZ>.json.gz
         (backfill: ..._<YYYYMMDDTHHMMSSZ>_backfill.json.gz)
-    [<prefix>/]AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/
+    [<prefix>/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/
         <account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz
+
+(``<o-id>/`` for an organization trail: the member account's files.)
 
 The digest timestamp is the digest's end time; the log file timestamp its delivery minute. The
 date folders are those of the same times.
@@ -81,19 +83,26 @@ class TrailLayout:
     home_region: str
     source_region: str
     prefix: str | None = None
+    #: an organization trail's ``o-...`` id: its files sit under ``AWSLogs/<o-id>/<account>/``
+    organization_id: str | None = None
 
     def _root(self) -> str:
-        return f"{self.prefix}/AWSLogs/" if self.prefix else "AWSLogs/"
+        root = f"{self.prefix}/AWSLogs/" if self.prefix else "AWSLogs/"
+        return f"{root}{self.organization_id}/" if self.organization_id else root
+
+    def _root_pattern(self) -> str:
+        """The regex of ``AWSLogs/[<o-id>/]`` (the AWS CLI's ``_create_digest_key_regex``)."""
+        return "AWSLogs/" + (re.escape(self.organization_id) + "/" if self.organization_id else "")
 
     def digest_region_prefix(self) -> str:
-        """``[prefix/]AWSLogs/<account>/CloudTrail-Digest/<region>/``."""
+        """``[prefix/]AWSLogs/[<o-id>/]<account>/CloudTrail-Digest/<region>/``."""
         return f"{self._root()}{self.account_id}/CloudTrail-Digest/{self.source_region}/"
 
     def digest_day_prefix(self, day: date) -> str:
         return f"{self.digest_region_prefix()}{day:%Y/%m/%d}/"
 
     def log_day_prefix(self, day: date) -> str:
-        """``[prefix/]AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/``."""
+        """``[prefix/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/``."""
         return f"{self._root()}{self.account_id}/CloudTrail/{self.source_region}/{day:%Y/%m/%d}/"
 
     def digest_key_pattern(self) -> re.Pattern[str]:
@@ -102,7 +111,7 @@ class TrailLayout:
         account = re.escape(self.account_id)
         region = re.escape(self.source_region)
         key = (
-            f"AWSLogs/{account}/CloudTrail\\-Digest/{region}/\\d+/\\d+/\\d+/{account}_CloudTrail\\-Digest_"
+            f"{self._root_pattern()}{account}/CloudTrail\\-Digest/{region}/\\d+/\\d+/\\d+/{account}_CloudTrail\\-Digest_"
             f"{region}_{re.escape(self.trail_name)}_{re.escape(self.home_region)}_.+(?:_backfill)?\\.json\\.gz"
         )
         if self.prefix:
@@ -113,7 +122,8 @@ class TrailLayout:
         """Digest keys of any trail in the same account, Region and prefix."""
         account = re.escape(self.account_id)
         region = re.escape(self.source_region)
-        key = f"AWSLogs/{account}/CloudTrail\\-Digest/{region}/\\d+/\\d+/\\d+/{account}_CloudTrail\\-Digest_.+\\.json\\.gz"
+        key = (f"{self._root_pattern()}{account}/CloudTrail\\-Digest/{region}/\\d+/\\d+/\\d+/{account}"
+               "_CloudTrail\\-Digest_.+\\.json\\.gz")
         if self.prefix:
             key = re.escape(self.prefix) + "/" + key
         return re.compile("^" + key + "$")

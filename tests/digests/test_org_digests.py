@@ -37,3 +37,49 @@ def test_digests_per_member_account(env: Env) -> None:
             assert len(files) == 1 and files[0].startswith(f"AWSLogs/{org.id}/{account}/CloudTrail/us-east-1/")
     finally:
         orgs.close()
+
+
+def _chain_keys(env: Env, root: str) -> list[str]:
+    return sorted(k for k in env.digest_keys() if k.startswith(root))
+
+
+def test_member_chain_ends_when_the_account_leaves_and_org_chains_end_with_the_organization(env: Env) -> None:
+    """An account removed from the organization: its chain gets a final digest and no more; the
+    organization deleted: the management account's organization chain ends too and a plain
+    ``AWSLogs/<account>/`` chain starts (a starting digest: previousDigestSignature null)."""
+    orgs = OrganizationsService(env.path / "orgs")
+    try:
+        org = orgs.create_organization(ACCOUNT)
+        member = str(orgs.create_account(ACCOUNT, "dev@example.com", "dev", {}).account_id)
+        orgs.enable_service_access(ACCOUNT, "cloudtrail.amazonaws.com")
+        env.trails.organizations = env.delivery.organizations = env.digests.organizations = orgs
+        env.trail(is_organization_trail=True)
+        env.store.append([read_record(r) for r in (record(T0, account=ACCOUNT), record(T0, account=member))])
+        env.run(HOUR + 10, every=5)
+        member_root, mgmt_root = f"AWSLogs/{org.id}/{member}/", f"AWSLogs/{org.id}/{ACCOUNT}/"
+        assert len(_chain_keys(env, member_root)) == 1 and len(_chain_keys(env, mgmt_root)) == 1
+
+        orgs.remove_account(ACCOUNT, member)
+        env.run(30, every=5)  # the final digest of the member's chain
+        member_keys = _chain_keys(env, member_root)
+        assert len(member_keys) == 2
+        final = env.digest(member_keys[1])[0]
+        assert final["previousDigestS3Object"] == member_keys[0] and final["logFiles"] == []
+        env.run(2 * HOUR, every=60)
+        assert _chain_keys(env, member_root) == member_keys  # no more digests for the member
+        assert len(_chain_keys(env, mgmt_root)) == 3  # the management account's chain goes on
+
+        orgs.delete_organization(ACCOUNT)
+        env.run(30, every=5)
+        mgmt_keys = _chain_keys(env, mgmt_root)
+        assert len(mgmt_keys) == 4
+        assert env.digest(mgmt_keys[3])[0]["previousDigestS3Object"] == mgmt_keys[2]
+        env.run(2 * HOUR, every=60)
+        assert _chain_keys(env, mgmt_root) == mgmt_keys
+        plain = _chain_keys(env, f"AWSLogs/{ACCOUNT}/")
+        assert len(plain) == 2
+        first = env.digest(plain[0])[0]
+        assert (first["previousDigestSignature"], first["previousDigestS3Object"]) == (None, None)
+        assert env.digest(plain[1])[0]["previousDigestS3Object"] == plain[0]
+    finally:
+        orgs.close()

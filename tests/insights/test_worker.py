@@ -265,3 +265,51 @@ def test_a_record_dated_long_ago_is_analysed_as_a_stretch_of_its_own(store: Sqli
     assert spans and max(spans) < 15 * 1440  # the dense minutes the detector walks: not 56 years of them
     assert [stats(r)[:2] for r in insights_events(store)] == [("Start", iso(b * 60)), ("End", iso((b + 1) * 60))]
     w.close()
+
+
+def test_organization_trail_watches_every_member_account(store: SqliteEventStore, tmp_path: Path) -> None:
+    """Insights on the management account's organization trail: a member account's burst gives the
+    member's own Insights event (recipientAccountId the member); removed from the organization, the
+    member is no longer watched."""
+    from opentrail.organizations.service import OrganizationsService
+
+    orgs = OrganizationsService(tmp_path / "orgs")
+    try:
+        orgs.create_organization(ACCOUNT)
+        orgs.enable_service_access(ACCOUNT, "cloudtrail.amazonaws.com")
+        member = str(orgs.create_account(ACCOUNT, "dev@example.com", "dev", {}).account_id)
+
+        class Trails:
+            organizations = orgs
+
+            def trails(self) -> list[Trail]:
+                return [Trail(ACCOUNT, "us-east-1", "org", "bucket", is_multi_region_trail=True, is_organization_trail=True,
+                              insight_selectors=(InsightSelector(CALL_RATE),), status=TrailStatus(is_logging=True))]
+
+        scope = TrailInsightsScope(Trails())
+        assert scope.watches() == sorted([Watch(ACCOUNT, None, CALL_RATE, MANAGEMENT),
+                                          Watch(member, None, CALL_RATE, MANAGEMENT)], key=lambda w: w.account_id)
+        clock = Clock(0)
+        b = M0 + WEEK + 60
+        w = InsightsWorker(store, scope, tmp_path / "insights", clock, settle_s=5, grace_s=10, max_wait_s=3600)
+        try:
+            append(store, baseline(M0, b, account=member))
+            clock.now = b * 60 + 20
+            w.run_once()
+            clock.now += 6
+            w.run_once()
+            append(store, burst(b, 100, account=member))
+            w.run_once()
+            clock.now = (b + 1) * 60 + 9
+            w.run_once()
+            clock.now = (b + 1) * 60 + 10
+            w.run_once()
+            events = insights_events(store)
+            assert [(r["recipientAccountId"], stats(r)) for r in events] == [
+                (member, ("Start", iso(b * 60), "RunInstances", CALL_RATE, None, 0.1, 100.0, 1, WEEK))]
+        finally:
+            w.close()
+        orgs.remove_account(ACCOUNT, member)
+        assert scope.watches() == [Watch(ACCOUNT, None, CALL_RATE, MANAGEMENT)]
+    finally:
+        orgs.close()

@@ -271,3 +271,95 @@ def test_aws_cli_creates_an_organization_trail(env: Env) -> None:
     trail = orjson.loads(out.stdout)
     assert (trail["TrailARN"], trail["IsOrganizationTrail"], trail["IsMultiRegionTrail"]) == (
         f"arn:aws:cloudtrail:us-east-1:{key.account_id}:trail/cli-org", True, True)
+
+
+def test_organization_event_data_store_seen_by_delegated_admin_not_by_members(env: Env) -> None:
+    """AWS (User Guide, "Understanding organization event data stores"): member accounts can't see an
+    organization event data store, modify, delete or query it; a CloudTrail delegated administrator
+    manages it (but only the management account converts it or enables Insights on it)."""
+    key, _, member = env.organization()
+    ct, orgs = env.client(key), env.client(key, "organizations")
+    admin = orgs.create_account(Email="admin@example.com", AccountName="admin")["CreateAccountStatus"]["AccountId"]
+    ct.register_organization_delegated_admin(MemberAccountId=admin)
+    admin_ct, member_ct = env.client(env.key(admin)), env.client(env.key(member))
+    eds = admin_ct.create_event_data_store(Name="org-eds", OrganizationEnabled=True, TerminationProtectionEnabled=False)
+    arn = eds["EventDataStoreArn"]
+    eds_id = arn.rsplit("/", 1)[1]
+    assert arn.startswith(f"arn:aws:cloudtrail:us-east-1:{key.account_id}:eventdatastore/")
+    own = admin_ct.create_event_data_store(Name="own-eds", TerminationProtectionEnabled=False)["EventDataStoreArn"]
+
+    assert [s["EventDataStoreArn"] for s in ct.list_event_data_stores()["EventDataStores"]] == [arn]
+    assert sorted(s["EventDataStoreArn"] for s in admin_ct.list_event_data_stores()["EventDataStores"]) == sorted([arn, own])
+    assert member_ct.list_event_data_stores()["EventDataStores"] == []
+    for ref in (eds_id, arn):
+        assert admin_ct.get_event_data_store(EventDataStore=ref)["OrganizationEnabled"] is True
+    with pytest.raises(ClientError) as exc:
+        member_ct.get_event_data_store(EventDataStore=eds_id)
+    assert error(exc)[0] == "EventDataStoreNotFoundException"
+    for call in (member_ct.get_event_data_store, member_ct.delete_event_data_store):
+        with pytest.raises(ClientError) as exc:
+            call(EventDataStore=arn)
+        assert error(exc)[0] == "EventDataStoreARNInvalidException"
+    with pytest.raises(ClientError) as exc:
+        member_ct.update_event_data_store(EventDataStore=eds_id, RetentionPeriod=30)
+    assert error(exc)[0] == "EventDataStoreNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        member_ct.start_query(QueryStatement=f"SELECT eventName FROM {eds_id}")
+    assert error(exc)[0] == "EventDataStoreNotFoundException"
+
+    # the delegated administrator changes it, stops and starts it, queries it ...
+    assert admin_ct.update_event_data_store(EventDataStore=arn, RetentionPeriod=30)["RetentionPeriod"] == 30
+    admin_ct.stop_event_data_store_ingestion(EventDataStore=eds_id)
+    assert ct.get_event_data_store(EventDataStore=eds_id)["Status"] == "STOPPED_INGESTION"
+    admin_ct.start_event_data_store_ingestion(EventDataStore=eds_id)
+    assert _query(admin_ct, f"SELECT count(*) AS n FROM {eds_id} WHERE eventName = 'NoSuchCall'") == [[{"n": "0"}]]
+    # ... but converts it (either way) or enables Insights only as the management account
+    store_message = ("You cannot configure or manage event data stores for an organization because this action "
+                     "requires being signed in with the management account.")
+    for call, params in [(admin_ct.update_event_data_store, {"EventDataStore": eds_id, "OrganizationEnabled": False}),
+                         (admin_ct.update_event_data_store, {"EventDataStore": own, "OrganizationEnabled": True}),
+                         (admin_ct.put_insight_selectors, {"EventDataStore": eds_id, "InsightsDestination": own,
+                                                           "InsightSelectors": [{"InsightType": "ApiCallRateInsight"}]})]:
+        with pytest.raises(ClientError) as exc:
+            call(**params)
+        assert error(exc) == ("NotOrganizationMasterAccountException", store_message), params
+    assert ct.get_event_data_store(EventDataStore=eds_id)["OrganizationEnabled"] is True
+
+    # deregistered: the store is out of its sight
+    ct.deregister_organization_delegated_admin(DelegatedAdminAccountId=admin)
+    assert [s["EventDataStoreArn"] for s in admin_ct.list_event_data_stores()["EventDataStores"]] == [own]
+    with pytest.raises(ClientError) as exc:
+        admin_ct.delete_event_data_store(EventDataStore=eds_id)
+    assert error(exc)[0] == "EventDataStoreNotFoundException"
+    ct.register_organization_delegated_admin(MemberAccountId=admin)
+    admin_ct.delete_event_data_store(EventDataStore=arn)
+    assert ct.get_event_data_store(EventDataStore=eds_id)["Status"] == "PENDING_DELETION"
+    admin_ct.delete_event_data_store(EventDataStore=own)
+
+
+def test_organization_trail_counts_toward_the_five_trails_of_a_member(env: Env) -> None:
+    """The per-Region limit counts what ListTrails lists: a member's own trails plus the
+    organization trail it sees (multi-Region: in every Region); once the member leaves, it is free."""
+    key, _, member = env.organization()
+    ct, orgs = env.client(key), env.client(key, "organizations")
+    ct.create_trail(Name="org-five", S3BucketName=BUCKET, IsOrganizationTrail=True, IsMultiRegionTrail=True)
+    member_key = env.key(member)
+    member_ct = env.client(member_key)
+    for i in range(4):
+        member_ct.create_trail(Name=f"own-{i}", S3BucketName=BUCKET)
+    assert len(member_ct.list_trails()["Trails"]) == 5
+    with pytest.raises(ClientError) as exc:
+        member_ct.create_trail(Name="own-4", S3BucketName=BUCKET)
+    assert error(exc) == ("MaximumNumberOfTrailsExceededException", "User already has 5 trails in us-east-1")
+    west = boto3.client("cloudtrail", endpoint_url=env.srv.url, region_name="us-west-2",
+                        aws_access_key_id=member_key.access_key_id, aws_secret_access_key=member_key.secret_access_key,
+                        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    for i in range(4):
+        west.create_trail(Name=f"west-{i}", S3BucketName=BUCKET)
+    with pytest.raises(ClientError) as exc:
+        west.create_trail(Name="west-4", S3BucketName=BUCKET)
+    assert error(exc) == ("MaximumNumberOfTrailsExceededException", "User already has 5 trails in us-west-2")
+    orgs.remove_account_from_organization(AccountId=member)
+    member_ct.create_trail(Name="own-4", S3BucketName=BUCKET)
+    west.create_trail(Name="west-4", S3BucketName=BUCKET)
+    assert sorted(t["Name"] for t in member_ct.list_trails()["Trails"]) == [f"own-{i}" for i in range(5)]
