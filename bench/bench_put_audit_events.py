@@ -58,7 +58,7 @@ AGENTS = ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.
 #: it, so threading.setprofile gives each new thread (the handlers' thread pool) its own Profile on
 #: its first call; all are merged into one stats file when the server exits.
 _PROFILE_SERVER = r"""
-import cProfile, pstats, sys, threading
+import cProfile, pstats, signal, sys, threading
 profiles = [cProfile.Profile()]
 def _hook(*a):
     p = cProfile.Profile()
@@ -67,6 +67,8 @@ def _hook(*a):
 threading.setprofile(_hook)
 out, sys.argv = sys.argv[1], ["opentrail", *sys.argv[2:]]
 from opentrail.cli import main
+# uvicorn re-raises SIGTERM with the handler it found once it has shut down: exit through finally
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 profiles[0].enable()
 try:
     main()
@@ -233,6 +235,8 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        if args.profile and not args.profile.exists():
+            print((work / "server.log").read_text()[-3000:])
         if args.profile and args.profile.exists():
             import pstats
             st = pstats.Stats(str(args.profile))

@@ -290,9 +290,9 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
-                        staging=staging_of(trails, getattr(lake, "stores", None), getattr(lake, "channels", None),
-                                           getattr(lake, "policies", None), logs, monitoring, eventbridge,
-                                           organizations, iam),
+                        staging=staging_of() if operation in service.unstaged else staging_of(
+                            trails, getattr(lake, "stores", None), getattr(lake, "channels", None),
+                            getattr(lake, "policies", None), logs, monitoring, eventbridge, organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc
