@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..access import PolicySet, Principal, Request, evaluate, parse_policy
-from ..lake.audit_events import AuditEventRejected, accept
+from ..lake.audit_events import AuditEventRejected, accept, new_event_ids
 from ..lake.channels import parse_channel_arn
 from ..store.base import NewEvent
 from .calls import WithEvents
@@ -131,10 +131,11 @@ def put_audit_events(ctx: Any, params: dict[str, Any]) -> WithEvents:
     successful: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
     stored: list[NewEvent] = []
-    for e in events:
+    channel_arn = channel.arn
+    for e, event_id in zip(events, new_event_ids(len(events))):
         try:
             accepted = accept(e["eventData"], e.get("eventDataChecksum"), owner=owner, region=region,
-                              channel_arn=channel.arn, now=now)
+                              channel_arn=channel_arn, now=now, event_id=event_id)
         except AuditEventRejected as exc:
             failed.append({"id": e["id"], "errorCode": exc.code, "errorMessage": exc.message})
             continue
