@@ -62,7 +62,7 @@ from .operations import OperationContext
 from .protocols import protocol_for
 from .services import service_for_request
 from .ratelimit import RateLimiter
-from .calls import run_recorded, services_staging
+from .calls import run_recorded, services_staging, staging_of
 from .recording import CallInfo, call_record, record_call
 
 log = logging.getLogger("opentrail.api")
@@ -290,7 +290,8 @@ def build_app(
                     response = await run_in_threadpool(
                         run_recorded, operation=operation, call=authorized(handler),
                         make_record=make_record, store=store,
-                        staging=services_staging(trails, lake, logs, monitoring, eventbridge, organizations, iam),
+                        staging=staging_of() if operation in service.unstaged else services_staging(
+                            trails, lake, logs, monitoring, eventbridge, organizations, iam),
                         read_only=service.is_read_only(operation), recorded=recorded)
             except AwsError as exc:
                 error = exc

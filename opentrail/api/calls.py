@@ -21,16 +21,22 @@ submitted is logged.
 
 If step 3 fails after the record is durable, the caller gets an error and the history shows a
 call that was recorded but not carried out: never the reverse.
+
+A handler whose change is events added to the event log (CloudTrail Data's PutAuditEvents) answers
+:class:`WithEvents`: its events are appended in step 2 together with the call's record, after it,
+in one durable append (one group commit per call; the record and the events are durable together or
+not at all).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Callable, ContextManager, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from ..events.record import RecordRejected, read_record
-from ..store.base import EventStore
+from ..store.base import EventStore, NewEvent
 from .errors import AwsError, InternalFailure, store_error_to_aws
 from .operations import is_read_only
 
@@ -38,6 +44,17 @@ log = logging.getLogger("opentrail.api")
 
 #: Builds the record of a call from its response (None on error) and its error (None on success).
 RecordBuilder = Callable[[dict[str, Any] | None, AwsError | None], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class WithEvents:
+    """A handler's answer ``response`` and the ``events`` its call adds to the event log, appended
+    with the call's record (module docstring); ``on_durable`` runs once they are durable (not when
+    the append failed)."""
+
+    response: dict[str, Any]
+    events: Sequence[NewEvent]
+    on_durable: Callable[[], None] | None = None
 
 
 @contextlib.contextmanager
@@ -95,18 +112,21 @@ def run_recorded(
     ``read_only`` is the service's rule for ``operation`` (None: CloudTrail's); an operation that is
     not ``recorded`` (a log-event operation CloudTrail does not log) just runs."""
     if not recorded:
-        return _answer(*_run(operation, call))
+        response, error, added = _run(operation, call)
+        _append_unrecorded(store, added)
+        return _answer(response, error)
     if read_only is None:
         read_only = is_read_only(operation)
     if read_only:
-        response, error = _run(operation, call)
+        response, error, added = _run(operation, call)
+        _append_unrecorded(store, added)
         _submit(store, operation, make_record, response, error)
         return _answer(response, error)
     with staging() as commit:
-        response, error = _run(operation, call)
+        response, error, added = _run(operation, call)
         try:
             event = read_record(make_record(response, error))
-            store.append([event], wait_visible=False)
+            store.append([event, *(added.events if added is not None else ())], wait_visible=False)
         except Exception as exc:
             if error is not None:
                 log.error("could not record failed %s call: %s", operation, exc)
@@ -116,6 +136,7 @@ def run_recorded(
             raise (InternalFailure() if unwritable else store_error_to_aws(exc)) from None
         if error is not None:
             raise error
+        _durable(added)
         try:
             commit()
         except Exception as exc:
@@ -128,14 +149,33 @@ def run_recorded(
     return _answer(response, error)
 
 
-def _run(operation: str, call: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any] | None, AwsError | None]:
+def _run(operation: str, call: Callable[[], dict[str, Any]]
+         ) -> tuple[dict[str, Any] | None, AwsError | None, WithEvents | None]:
     try:
-        return call(), None
+        answer: Any = call()
     except AwsError as exc:
-        return None, exc
+        return None, exc, None
     except Exception:
         log.exception("unexpected error in %s", operation)
-        return None, InternalFailure()
+        return None, InternalFailure(), None
+    if isinstance(answer, WithEvents):
+        return answer.response, None, answer
+    return answer, None, None
+
+
+def _append_unrecorded(store: EventStore, added: WithEvents | None) -> None:
+    """The events of a :class:`WithEvents` answer when the call itself is not recorded."""
+    if added is not None and added.events:
+        try:
+            store.append(added.events, wait_visible=False)
+        except Exception as exc:
+            raise store_error_to_aws(exc) from None
+    _durable(added)
+
+
+def _durable(added: WithEvents | None) -> None:
+    if added is not None and added.on_durable is not None:
+        added.on_durable()
 
 
 def _answer(response: dict[str, Any] | None, error: AwsError | None) -> dict[str, Any]:

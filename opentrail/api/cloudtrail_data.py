@@ -13,8 +13,11 @@ own (:func:`opentrail.lake.audit_events.accept`): the answer lists ``successful`
 and ``failed`` ``{id, errorCode, errorMessage}``.
 
 **Accepted means durable**: the accepted events are appended to the event log (category
-ActivityAuditLog, the channel owner's account, the channel's Region) and the answer is sent once
-that append is committed; Lake ingestion then writes them into the channel's destination event data
+ActivityAuditLog, the channel owner's account, the channel's Region) right after the call's own
+record, in the same append (:class:`opentrail.api.calls.WithEvents`: one group commit per call, the
+record and the events durable together), and the answer is sent once that append is committed. The
+call changes no service's state, so it runs without the services' staged changes (their locks):
+concurrent calls share group commits; Lake ingestion then writes them into the channel's destination event data
 stores (:mod:`opentrail.lake.ingest`). They go nowhere else: trails, LookupEvents, EventBridge and
 Insights skip category ActivityAuditLog, as AWS keeps these events in Lake only.
 
@@ -28,9 +31,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..access import PolicySet, Principal, Request, evaluate, parse_policy
-from ..lake.audit_events import AuditEventRejected, accept
+from ..lake.audit_events import AuditEventRejected, accept, new_event_ids
 from ..lake.channels import parse_channel_arn
 from ..store.base import NewEvent
+from .calls import WithEvents
 from .errors import AwsError, declare_errors
 from .services import Service, operation_table
 
@@ -99,7 +103,7 @@ def allowed_by_policy(ctx: Any, action: str, arn: str, owner: str, context: dict
     return evaluate(request, PolicySet(identity=(_IDENTITY_CHECKED,), resource=policy)).allowed
 
 
-def put_audit_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+def put_audit_events(ctx: Any, params: dict[str, Any]) -> WithEvents:
     lake = getattr(ctx, "lake", None)
     channels = getattr(lake, "channels", None)
     arn = params.get("channelArn")
@@ -127,21 +131,22 @@ def put_audit_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     successful: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
     stored: list[NewEvent] = []
-    for e in events:
+    channel_arn = channel.arn
+    for e, event_id in zip(events, new_event_ids(len(events))):
         try:
             accepted = accept(e["eventData"], e.get("eventDataChecksum"), owner=owner, region=region,
-                              channel_arn=channel.arn, now=now)
+                              channel_arn=channel_arn, now=now, event_id=event_id)
         except AuditEventRejected as exc:
             failed.append({"id": e["id"], "errorCode": exc.code, "errorMessage": exc.message})
             continue
         stored.append(NewEvent(accepted.event_id, accepted.event_time, owner, region, "ActivityAuditLog",
                                accepted.record))
         successful.append({"id": e["id"], "eventID": accepted.event_id})
-    if stored:
-        ctx.store.append(stored, wait_visible=False)  # returns once durable: accepted means durable
-    channels.record_ingestion(channel.id, now, successful[-1]["eventID"] if successful else None,
-                              failed[-1]["errorCode"] if failed else None)
-    return {"successful": successful, "failed": failed}
+    last_id = successful[-1]["eventID"] if successful else None
+    last_error = failed[-1]["errorCode"] if failed else None
+    # appended with the call's record, in one durable append, before the answer: accepted means durable
+    return WithEvents({"successful": successful, "failed": failed}, stored,
+                      lambda: channels.record_ingestion(channel.id, now, last_id, last_error))
 
 
 declare_errors(put_audit_events, WIRE_ERRORS, "ChannelInsufficientPermission", "ChannelNotFound",
@@ -155,5 +160,5 @@ CLOUDTRAIL_DATA = Service(
     event_source="cloudtrail-data.amazonaws.com", target_prefix="CloudTrailDataService",
     operations=operation_table("cloudtrail-data", RESOURCES, {"PutAuditEvents": put_audit_events}),
     resources=RESOURCES, json_content_type="application/json",
-    data_events={"PutAuditEvents": "AWS::CloudTrail::Channel"},
+    data_events={"PutAuditEvents": "AWS::CloudTrail::Channel"}, unstaged=frozenset({"PutAuditEvents"}),
 )

@@ -78,6 +78,10 @@ class Service:
     logged_responses: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     #: Operations AWS records with ``readOnly: true`` beyond :data:`READ_ONLY_PREFIXES` (STS AssumeRole).
     read_only: frozenset[str] = frozenset()
+    #: State-changing operations whose only change is events added to the event log with the call's
+    #: record (PutAuditEvents, :class:`opentrail.api.calls.WithEvents`): run without the services'
+    #: staged changes and their locks, so concurrent calls share one group commit.
+    unstaged: frozenset[str] = frozenset()
     #: Operations whose record carries ``resources``, with the function that gives them from the
     #: request (STS AssumeRole: ``[{accountId, type: "AWS::IAM::Role", ARN}]``; None: no element).
     recorded_resources: Mapping[str, Callable[[dict[str, Any]], list[dict[str, Any]] | None]] = field(
