@@ -80,10 +80,12 @@ class _Job:
 
 class PostgresEventStore(EventStore):
     """:class:`EventStore` in the PostgreSQL database at ``url`` (a libpq connection string or
-    ``postgresql://`` URL). Opening applies the schema migrations and raises
-    ``psycopg_pool.PoolTimeout`` when no connection succeeds within ``connect_timeout_s``.
+    ``postgresql://`` URL). Opening applies the schema migrations; it raises
+    ``psycopg.OperationalError`` when the database refuses or does not answer within
+    ``connect_timeout_s`` (``psycopg_pool.PoolTimeout`` if the pool then cannot connect).
     ``clock`` (epoch seconds) stamps receive times; ``pool_max`` bounds the connections
-    (the writer holds one while committing). Thread-safe.
+    (the writer holds one while committing); ``on_close`` is called once after :meth:`close`
+    (the server releases its data directory lock there). Thread-safe.
 
     Errors: an append whose transaction fails raises psycopg's error (``psycopg.OperationalError``
     when the database is unreachable); nothing of that batch was committed, and a retry is
@@ -92,8 +94,10 @@ class PostgresEventStore(EventStore):
     durable = True
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time, pool_max: int = 8,
-                 group_max_events: int = 20_000, connect_timeout_s: float = 10.0) -> None:
+                 group_max_events: int = 20_000, connect_timeout_s: float = 10.0,
+                 on_close: Callable[[], None] | None = None) -> None:
         self.url = url
+        self._on_close = on_close
         self._clock = clock
         self._group_max = group_max_events
         self._closed = False
@@ -105,9 +109,11 @@ class PostgresEventStore(EventStore):
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     kwargs={"autocommit": True, "application_name": "opentrail"})
         try:
+            # one direct connection first: a refused or failed login raises at once, with the reason
+            with psycopg.connect(url, connect_timeout=max(1, round(connect_timeout_s)), autocommit=True) as conn:
+                migrate(conn)
             self._pool.open(wait=True, timeout=connect_timeout_s)
             with self._pool.connection() as conn:
-                migrate(conn)
                 conn.execute(Q["meta_init"], {"zdict": DEFAULT_ZDICT})
                 row = conn.execute(Q["meta_zdict"]).fetchone()
                 assert row is not None
@@ -365,3 +371,5 @@ class PostgresEventStore(EventStore):
         self._queue.put(_STOP)
         self._writer.join()
         self._pool.close()
+        if self._on_close is not None:
+            self._on_close()
