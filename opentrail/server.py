@@ -393,7 +393,7 @@ def _open_postgres_store(events_dir: Path, database_url: str) -> EventStore:
         os.close(fd)
         where = psycopg.conninfo.conninfo_to_dict(database_url)
         name = f"{where.get('host', 'localhost')}:{where.get('port', 5432)}/{where.get('dbname', '')}"
-        raise StartupRefused(f"cannot open the event store in PostgreSQL at {name}: {str(exc).strip()}") from None
+        raise StartupRefused(f"cannot open the event store in PostgreSQL at {name}: {' '.join(str(exc).split())}") from None
     except BaseException:
         os.close(fd)
         raise
