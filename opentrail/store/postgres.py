@@ -82,7 +82,9 @@ class PostgresEventStore(EventStore):
     """:class:`EventStore` in the PostgreSQL database at ``url`` (a libpq connection string or
     ``postgresql://`` URL). Opening applies the schema migrations; it raises
     ``psycopg.OperationalError`` when the database refuses or does not answer within
-    ``connect_timeout_s`` (``psycopg_pool.PoolTimeout`` if the pool then cannot connect).
+    ``connect_timeout_s`` (``psycopg_pool.PoolTimeout`` if the pool then cannot connect). Later, a
+    call that gets no connection within ``connect_timeout_s`` raises ``PoolTimeout`` (an
+    ``OperationalError``: the API answers 503 ServiceUnavailable); the pool reconnects by itself.
     ``clock`` (epoch seconds) stamps receive times; ``pool_max`` bounds the connections
     (the writer holds one while committing); ``on_close`` is called once after :meth:`close`
     (the server releases its data directory lock there). Thread-safe.
@@ -106,7 +108,9 @@ class PostgresEventStore(EventStore):
         self._ids: dict[Partition, int] = {}
         self._meta_lock = threading.Lock()
         self._minute = 0
+        # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
+                                    check=ConnectionPool.check_connection, timeout=connect_timeout_s,
                                     kwargs={"autocommit": True, "application_name": "opentrail"})
         try:
             # one direct connection first: a refused or failed login raises at once, with the reason

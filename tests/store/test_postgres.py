@@ -128,3 +128,26 @@ def test_any_event_id_and_value_bytes_roundtrip(url: str) -> None:
 def test_unreachable_database_raises_on_open() -> None:
     with pytest.raises(psycopg.OperationalError, match="127.0.0.1.*port 1 failed: Connection refused"):
         PostgresEventStore("postgresql://postgres@127.0.0.1:1/none", connect_timeout_s=1.5)
+
+
+def test_database_unreachable_is_a_503_and_the_store_recovers_by_itself(url: str) -> None:
+    from opentrail.api.errors import ServiceUnavailable, store_error_to_aws
+
+    dbname = url.split("/")[-1].split("?")[0]
+    with PostgresEventStore(url, pool_max=2, connect_timeout_s=1) as store:
+        store.append([_ev("before")])
+        with psycopg.connect(pg.ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+            try:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                              " AND pid <> pg_backend_pid()", (dbname,))
+                for call in (lambda: store.append([_ev("during")]), lambda: store.lookup(LookupQuery(ACCT, REGION))):
+                    with pytest.raises(psycopg.OperationalError) as info:
+                        call()
+                    error = store_error_to_aws(info.value)
+                    assert (type(error), error.status, error.message) == (
+                        ServiceUnavailable, 503, "The database did not answer: retry later.")
+            finally:
+                admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+        assert store.append([_ev("after"), _ev("before")]) == AppendResult(1, 1, (1,))
+        assert [e.event_id for e in store.read_since(0, 10)] == ["before", "after"]
