@@ -212,8 +212,9 @@ class PostgresEventStore(EventStore):
         try:
             self._commit(group)
         except Exception as exc:
-            if len(group) == 1:
-                self._fail(group[0], exc)
+            if len(group) == 1 or isinstance(exc, psycopg.OperationalError):  # the database is away: all fail
+                for job in group:
+                    self._fail(job, exc)
             else:  # one bad batch must not fail the others: commit each alone
                 for job in group:
                     try:
