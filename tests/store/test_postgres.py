@@ -4,6 +4,7 @@ under concurrent writers on several stores (nodes), migrations, bytes kept exact
 from __future__ import annotations
 
 import threading
+import time
 from typing import Iterator
 
 import psycopg
@@ -149,5 +150,12 @@ def test_database_unreachable_is_a_503_and_the_store_recovers_by_itself(url: str
                         ServiceUnavailable, 503, "The database did not answer: retry later.")
             finally:
                 admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
-        assert store.append([_ev("after"), _ev("before")]) == AppendResult(1, 1, (1,))
+        deadline = time.monotonic() + 60  # the pool reconnects in the background, with backoff
+        while True:
+            try:
+                result = store.append([_ev("after"), _ev("before")])
+                break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "the store did not reconnect"
+        assert result == AppendResult(1, 1, (1,))
         assert [e.event_id for e in store.read_since(0, 10)] == ["before", "after"]
