@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .eventbridge.egress import EgressPolicy
     from .eventbridge.local_targets import LocalTargetPolicy
     from .lake.files import LakeFiles, LakeLocation
-    from .store.sqlite import SqliteEventStore
+    from .store.base import EventStore
 
 log = logging.getLogger("opentrail")
 
@@ -360,17 +360,43 @@ def local_target_policy(settings: Settings) -> LocalTargetPolicy:
         raise StartupRefused(str(exc)) from None
 
 
-def _open_store(data_dir: Path, events_dir: Path) -> SqliteEventStore:
-    """The event store, or :class:`StartupRefused` when it is held or its disk is full."""
+def _open_store(data_dir: Path, events_dir: Path, database_url: str = "") -> EventStore:
+    """The event store -- SQLite in ``events_dir``, or PostgreSQL at ``database_url`` when set --
+    or :class:`StartupRefused` when it is held, its disk is full or the database cannot be opened."""
     from .store.errors import DataDirectoryFullError, StoreLockedError
     from .store.sqlite import SqliteEventStore
 
     try:
+        if database_url:
+            return _open_postgres_store(events_dir, database_url)
         return SqliteEventStore(events_dir)
     except StoreLockedError:
         raise data_dir_in_use(data_dir, events_dir) from None
     except DataDirectoryFullError as exc:
         raise StartupRefused(str(exc)) from None
+
+
+def _open_postgres_store(events_dir: Path, database_url: str) -> EventStore:
+    """The PostgreSQL event store; the server holds ``events_dir``'s lock meanwhile (one server
+    per data directory, as with SQLite). Raises :class:`StartupRefused` naming the database
+    (without its password) when it cannot be opened within 10 s."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from .store.postgres import PostgresEventStore
+    from .store.sqlite import hold_directory_lock
+
+    fd = hold_directory_lock(events_dir)
+    try:
+        return PostgresEventStore(database_url, on_close=lambda: os.close(fd))
+    except (PoolTimeout, psycopg.Error) as exc:
+        os.close(fd)
+        where = psycopg.conninfo.conninfo_to_dict(database_url)
+        name = f"{where.get('host', 'localhost')}:{where.get('port', 5432)}/{where.get('dbname', '')}"
+        raise StartupRefused(f"cannot open the event store in PostgreSQL at {name}: {' '.join(str(exc).split())}") from None
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def run_server(settings: Settings) -> None:
@@ -397,7 +423,7 @@ def run_server(settings: Settings) -> None:
     lake_location(settings)  # a bad URL is refused before anything is opened
     egress = webhook_policy(settings)
     local_targets = local_target_policy(settings)
-    store = _open_store(data_dir, data_dir / EVENTS_DIR)
+    store = _open_store(data_dir, data_dir / EVENTS_DIR, settings.database_url)
     try:
         sock = bind_socket(settings.host, settings.port)
     except BaseException:

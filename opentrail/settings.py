@@ -37,6 +37,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory holding the event store, accounts and credentials (created if missing).",
     ),
     Setting(
+        "database_url",
+        "--database-url",
+        "OPENTRAIL_DATABASE_URL",
+        "",
+        str,
+        "PostgreSQL URL (postgresql://user@host:5432/db) holding the event store; empty: SQLite under"
+        " <data-dir>/events. Everything else stays in --data-dir.",
+    ),
+    Setting(
         "min_free_bytes",
         "--min-free-bytes",
         "OPENTRAIL_MIN_FREE_BYTES",
@@ -246,6 +255,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 4588
     data_dir: Path = Path("opentrail-data")
+    database_url: str = ""
     min_free_bytes: int = 64 * 1024 * 1024
     event_history_retention_days: int = 90
     lookup_events_rate_limit_per_s: float = 0.0

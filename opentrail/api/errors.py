@@ -42,7 +42,7 @@ from typing import Any, Iterator, Mapping
 import orjson
 from starlette.responses import Response
 
-from ..store.errors import DataDirectoryFullError, is_disk_full
+from ..store.errors import DataDirectoryFullError, is_database_unavailable, is_disk_full
 from ..store.space import mount_point
 
 log = logging.getLogger("opentrail.api")
@@ -256,6 +256,11 @@ class ServiceUnavailable(AwsError):
         return cls(f"The data directory is full: free space on {filesystem} and retry.")
 
     @classmethod
+    def database_unreachable(cls) -> "ServiceUnavailable":
+        """``The database did not answer: retry later.`` (the PostgreSQL event store)."""
+        return cls("The database did not answer: retry later.")
+
+    @classmethod
     def storage_unreachable(cls, code: str) -> "ServiceUnavailable":
         """``The S3-compatible storage did not answer (<code>): retry later.`` (``code`` as
         LatestDeliveryError shows it: RequestTimeout, ServiceUnavailable, SlowDown...)."""
@@ -292,7 +297,8 @@ def store_error_to_aws(exc: BaseException, *, data_dir: Path | None = None) -> A
     """The wire error for an exception a store (or another writer in the data directory) raised:
     an :class:`AwsError` as it is; a full disk -- :class:`DataDirectoryFullError`, or a raw
     ``sqlite3`` SQLITE_FULL / ``OSError`` ENOSPC or EDQUOT -- :class:`ServiceUnavailable`
-    naming the filesystem (the error's own, else ``data_dir``'s); anything else
+    naming the filesystem (the error's own, else ``data_dir``'s); the PostgreSQL database
+    unreachable (``psycopg.OperationalError``) :class:`ServiceUnavailable` too; anything else
     :class:`InternalFailure`. Logging is the caller's."""
     if isinstance(exc, AwsError):
         return exc
@@ -302,6 +308,8 @@ def store_error_to_aws(exc: BaseException, *, data_dir: Path | None = None) -> A
         where = getattr(exc, "filename", None) or data_dir
         filesystem = mount_point(where) if where is not None else "the data directory's filesystem"
         return ServiceUnavailable.data_directory_full(filesystem)
+    if is_database_unavailable(exc):
+        return ServiceUnavailable.database_unreachable()
     return InternalFailure()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 from pathlib import Path
 
 from .space import mount_point
@@ -51,6 +52,23 @@ def is_disk_full(exc: BaseException) -> bool:
             if code is None and "database or disk is full" in str(current):
                 return True
         if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return True
+        current = current.__cause__
+    return False
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it was raised ``from``) says the PostgreSQL database
+    cannot be reached or stopped answering: ``psycopg.OperationalError`` (connection refused or
+    lost, server shutting down; ``psycopg_pool.PoolTimeout`` is one too)."""
+    psycopg = sys.modules.get("psycopg")  # not imported: no PostgreSQL store, not a psycopg error
+    if psycopg is None:
+        return False
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, psycopg.OperationalError):
             return True
         current = current.__cause__
     return False

@@ -70,6 +70,15 @@ def store_locked(directory: Path | str) -> bool:
     return False
 
 
+def hold_directory_lock(directory: Path) -> int:
+    """Create ``directory`` and take its ``LOCK`` as an open store does; return the fd (close it
+    to release). Raises :class:`StoreLockedError` when a store holds it. A server whose event
+    store is elsewhere (PostgreSQL) holds it so its data directory has one server at a time and
+    ``opentrail import`` sends to that server."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return _take_lock(directory)
+
+
 def _take_lock(directory: Path) -> int:
     fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:

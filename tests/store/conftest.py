@@ -1,7 +1,9 @@
 """Backends under test: every entry of BACKENDS runs the whole conformance suite.
 
 A factory opens a store; calling it again with ``reopen=True`` reopens the same data (only
-backends with ``durable`` set support that)."""
+backends with ``durable`` set support that). The ``postgres`` backend uses the real PostgreSQL on
+this machine (tests/postgres.py): one database per test session, one schema per store; it is
+skipped with the reason when the server does not answer."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 from opentrail.store.base import EventStore
 from opentrail.store.memory import MemoryEventStore
 from opentrail.store.sqlite import SqliteEventStore
+from tests import postgres as pg
 
 
 class StoreFactory:
@@ -45,15 +48,15 @@ class StoreFactory:
             s.close()
 
 
-def _memory(tmp_path: Path) -> StoreFactory:
+def _memory(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
     return StoreFactory("memory", lambda n: MemoryEventStore(), durable=False)
 
 
-def _sqlite(tmp_path: Path) -> StoreFactory:
+def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
     return StoreFactory("sqlite", lambda n: SqliteEventStore(tmp_path / f"store{n}", cache_mb=16), durable=True)
 
 
-def _sqlite_small_blocks(tmp_path: Path) -> StoreFactory:
+def _sqlite_small_blocks(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
     """SQLite with posting blocks of 3 ords and eventID merges every 7 new events, so every test
     crosses block boundaries, meets blocks whose ord ranges overlap, and finds eventIDs on both
     sides of a merge."""
@@ -64,8 +67,27 @@ def _sqlite_small_blocks(tmp_path: Path) -> StoreFactory:
     )
 
 
-BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
+_schemas = iter(range(1, 1 << 30))
+
+
+def _postgres(tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
+    """PostgreSQL: each store a fresh schema of the session's database (reopen: the same one)."""
+    from opentrail.store.postgres import PostgresEventStore
+
+    database = request.getfixturevalue("postgres_database")
+
+    def make(n: int) -> EventStore:
+        schema = schemas.setdefault(n, f"store_{next(_schemas)}")
+        pg.create_schema(database, schema)
+        return PostgresEventStore(pg.url_of(database.rsplit("/", 1)[1], schema), pool_max=4)
+
+    schemas: dict[int, str] = {}
+    return StoreFactory("postgres", make, durable=True)
+
+
+BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], StoreFactory]] = {
     "memory": _memory,
+    "postgres": _postgres,
     "sqlite": _sqlite,
     "sqlite-small-blocks": _sqlite_small_blocks,
 }
@@ -73,7 +95,7 @@ BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    factory = BACKENDS[request.param](tmp_path)
+    factory = BACKENDS[request.param](tmp_path, request)
     yield factory
     factory.close_all()
 
@@ -81,3 +103,10 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
 @pytest.fixture
 def store(store_factory: StoreFactory) -> EventStore:
     return store_factory()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of this session's own PostgreSQL database (dropped at the end)."""
+    with pg.own_database() as url:
+        yield url

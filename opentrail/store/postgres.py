@@ -1,0 +1,380 @@
+"""The PostgreSQL event store (``--database-url postgresql://...``): the same :class:`EventStore`
+as the embedded SQLite store, on a database several opentrail nodes can share.
+
+Writes: :meth:`PostgresEventStore.append` compresses the records in the caller's thread (zstd with
+the store's dictionary, as the SQLite store does: the exact record bytes come back from reads)
+and hands the batch to the store's writer thread, which commits queued batches together (group
+commit, up to ``group_max_events`` events per transaction). One transaction:
+
+1. locks the single ``event_seq`` row (``SELECT ... FOR UPDATE``);
+2. finds which (account, eventID) pairs are already stored (``events_account_event_id``) and drops
+   them and repeats within the group (the first copy wins);
+3. gives the new events the next seqs and ``COPY``s them into ``events`` and their lookup
+   attributes into ``event_lookup``;
+4. stores the new ``last_seq`` and this minute's receive mark, and commits (``synchronous_commit``
+   as the server has it: on by default, so a return means the commit is flushed to the WAL).
+
+**Why seqs never appear out of order.** A ``bigserial`` is allocated at insert time, so two
+concurrent transactions can commit seqs 11 and 10 in the order 11, 10, and a consumer that read
+11 would then skip 10 forever. Here the seq counter is a row that each append transaction holds
+locked from allocation to commit: the next appender (in this process or on another node) can only
+allocate once the previous one has committed (or rolled back, its seqs unused), so seqs are
+committed in order and without gaps, and every snapshot sees a prefix of the log.
+:meth:`read_since` and :meth:`last_seq` are plain reads. The cost is one append transaction at a
+time on the whole database, which group commit amortises.
+
+Reads use a connection pool (psycopg_pool), one autocommit statement each. The schema is created
+and upgraded at open by :mod:`.postgres_migrate`; the SQL is in ``postgres_sql/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from .base import (LOOKUP_ATTRIBUTE_KEYS, AppendResult, EventColumns, EventStore, LookupPage, LookupQuery,
+                   NewEvent, StoredEvent)
+from .postgres_migrate import migrate
+from .postgres_sql import load_queries
+from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
+
+__all__ = ["PostgresEventStore"]
+
+log = logging.getLogger(__name__)
+
+Q = load_queries()
+#: Categories LookupEvents returns (and the only ones with lookup rows).
+_LOOKUP_CATEGORIES = frozenset({"Management", "Insight"})
+_ATTRIBUTE = {key: i for i, key in enumerate(LOOKUP_ATTRIBUTE_KEYS)}
+#: Query bounds are clamped to +-2**62 (bigint).
+_BIG = 1 << 62
+#: Events deleted per purge transaction (appends never wait on a purge: it takes no seq lock).
+PURGE_CHUNK = 2000
+_STOP = object()
+
+Partition = tuple[str, str, str]
+
+
+def _clamp(value: int) -> int:
+    return max(-_BIG, min(_BIG, value))
+
+
+@dataclass(eq=False)
+class _Job:
+    """A batch (or, with no events, a flush marker) waiting for the writer."""
+
+    events: Sequence[NewEvent]
+    frames: list[bytes]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: AppendResult | None = None
+    error: BaseException | None = None
+    waited: bool = True
+
+
+class PostgresEventStore(EventStore):
+    """:class:`EventStore` in the PostgreSQL database at ``url`` (a libpq connection string or
+    ``postgresql://`` URL). Opening applies the schema migrations; it raises
+    ``psycopg.OperationalError`` when the database refuses or does not answer within
+    ``connect_timeout_s`` (``psycopg_pool.PoolTimeout`` if the pool then cannot connect). Later, a
+    call that gets no connection within ``connect_timeout_s`` raises ``PoolTimeout`` (an
+    ``OperationalError``: the API answers 503 ServiceUnavailable); the pool reconnects by itself.
+    ``clock`` (epoch seconds) stamps receive times; ``pool_max`` bounds the connections
+    (the writer holds one while committing); ``on_close`` is called once after :meth:`close`
+    (the server releases its data directory lock there). Thread-safe.
+
+    Errors: an append whose transaction fails raises psycopg's error (``psycopg.OperationalError``
+    when the database is unreachable); nothing of that batch was committed, and a retry is
+    deduplicated on eventID."""
+
+    durable = True
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time, pool_max: int = 8,
+                 group_max_events: int = 20_000, connect_timeout_s: float = 10.0,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.url = url
+        self._on_close = on_close
+        self._clock = clock
+        self._group_max = group_max_events
+        self._closed = False
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._names: dict[int, Partition] = {}
+        self._ids: dict[Partition, int] = {}
+        self._meta_lock = threading.Lock()
+        self._minute = 0
+        # check: a connection the server dropped (restart, failover) is replaced at checkout
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
+                                    check=ConnectionPool.check_connection, timeout=connect_timeout_s,
+                                    kwargs={"autocommit": True, "application_name": "opentrail"})
+        try:
+            # one direct connection first: a refused or failed login raises at once, with the reason
+            with psycopg.connect(url, connect_timeout=max(1, round(connect_timeout_s)), autocommit=True) as conn:
+                migrate(conn)
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+            with self._pool.connection() as conn:
+                conn.execute(Q["meta_init"], {"zdict": DEFAULT_ZDICT})
+                row = conn.execute(Q["meta_zdict"]).fetchone()
+                assert row is not None
+                self._codec = RecordCodec(bytes(row[0]))
+                self._load_partitions(conn)
+        except BaseException:
+            self._pool.close()
+            raise
+        self._writer = threading.Thread(target=self._run, name="opentrail-pg-writer", daemon=True)
+        self._writer.start()
+
+    # -- partitions ---------------------------------------------------------------------------
+    def _load_partitions(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(Q["partitions_all"]).fetchall()
+        with self._meta_lock:
+            for pid, account, region, category in rows:
+                self._names[pid] = (account, region, category)
+                self._ids[(account, region, category)] = pid
+
+    def _partition_id(self, key: Partition, conn: psycopg.Connection, *, create: bool) -> int | None:
+        pid = self._ids.get(key)
+        if pid is None:
+            if create:  # autocommit: the row outlives a rolled-back append, harmlessly
+                conn.execute(Q["partition_add"], dict(zip(("account_id", "region", "category"), key)))
+            self._load_partitions(conn)
+            pid = self._ids.get(key)
+        return pid
+
+    def _partition_name(self, pid: int, conn: psycopg.Connection) -> Partition:
+        name = self._names.get(pid)
+        if name is None:
+            self._load_partitions(conn)
+            name = self._names[pid]
+        return name
+
+    # -- writing ------------------------------------------------------------------------------
+    def _enqueue(self, events: Sequence[NewEvent], waited: bool) -> _Job:
+        if self._closed:
+            raise RuntimeError("the PostgreSQL event store is closed")
+        frames: list[bytes] = []
+        if events:
+            joined, lengths = self._codec.compress_many([e.record for e in events])
+            view, at = memoryview(joined), 0
+            for n in lengths:
+                frames.append(bytes(view[at:at + n]))
+                at += n
+        job = _Job(events, frames, waited=waited)
+        self._queue.put(job)
+        return job
+
+    def append(self, events: Sequence[NewEvent], *, wait_visible: bool = True) -> AppendResult:
+        """Committed (durable and visible to lookups) on return, with exact duplicate counts
+        whatever ``wait_visible`` says. Raises psycopg's error when the commit failed."""
+        if not events:
+            return AppendResult(0, 0)
+        job = self._enqueue(events, waited=True)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def submit(self, events: Sequence[NewEvent]) -> None:
+        """Queue without waiting; a failed commit is logged."""
+        if events:
+            self._enqueue(events, waited=False)
+
+    def flush(self) -> None:
+        """Wait until every batch queued before the call is committed (or failed)."""
+        self._enqueue((), waited=True).done.wait()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            job = self._queue.get()
+            if job is _STOP:
+                return
+            group, size = [job], len(job.events)
+            while size < self._group_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                group.append(nxt)
+                size += len(nxt.events)
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        try:
+            self._commit(group)
+        except Exception as exc:
+            if len(group) == 1 or isinstance(exc, psycopg.OperationalError):  # the database is away: all fail
+                for job in group:
+                    self._fail(job, exc)
+            else:  # one bad batch must not fail the others: commit each alone
+                for job in group:
+                    try:
+                        self._commit([job])
+                    except Exception as one:
+                        self._fail(job, one)
+        for job in group:
+            job.done.set()
+
+    def _fail(self, job: _Job, exc: Exception) -> None:
+        job.error = exc
+        if not job.waited:
+            log.error("a submitted batch of %d events was not stored: %s", len(job.events), exc)
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        events = [e for job in jobs for e in job.events]
+        if not events:
+            for job in jobs:
+                job.result = AppendResult(0, 0)
+            return
+        with self._pool.connection() as conn:
+            pids = {}
+            for key in {(e.account_id, e.region, e.category) for e in events}:
+                pid = self._partition_id(key, conn, create=True)
+                assert pid is not None
+                pids[key] = pid
+            encoded = [e.event_id.encode("utf-8", "surrogatepass") for e in events]
+            results: list[AppendResult] = []
+            with conn.transaction():
+                row = conn.execute(Q["seq_lock"]).fetchone()
+                assert row is not None
+                seq = first = row[0]
+                seen = {(a, bytes(i)) for a, i in conn.execute(
+                    Q["existing_ids"], {"accounts": [e.account_id for e in events], "event_ids": encoded})}
+                event_rows: list[tuple[Any, ...]] = []
+                lookup_rows: list[tuple[Any, ...]] = []
+                at = 0
+                for job in jobs:
+                    dups: list[int] = []
+                    for i, (e, frame) in enumerate(zip(job.events, job.frames)):
+                        key = (e.account_id, encoded[at + i])
+                        if key in seen:
+                            dups.append(i)
+                            continue
+                        seen.add(key)
+                        seq += 1
+                        pid = pids[(e.account_id, e.region, e.category)]
+                        event_rows.append((seq, pid, e.event_time, e.account_id, key[1], frame))
+                        if e.category in _LOOKUP_CATEGORIES:
+                            for attr, value in {(_ATTRIBUTE[k], v) for k, v in e.lookup if k != "EventId"}:
+                                lookup_rows.append((pid, attr, value.encode("utf-8", "surrogatepass"), e.event_time, seq))
+                    at += len(job.events)
+                    results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
+                if seq > first:
+                    with conn.cursor() as cur:
+                        with cur.copy(Q["copy_events"]) as copy:
+                            copy.set_types(["int8", "int4", "int8", "text", "bytea", "bytea"])
+                            for r in event_rows:
+                                copy.write_row(r)
+                        if lookup_rows:
+                            with cur.copy(Q["copy_lookup"]) as copy:
+                                copy.set_types(["int4", "int2", "bytea", "int8", "int8"])
+                                for r in lookup_rows:
+                                    copy.write_row(r)
+                    conn.execute(Q["seq_set"], {"last_seq": seq})
+                    self._minute = max(self._minute, int(self._clock() // 60))
+                    conn.execute(Q["received_add"], {"minute": self._minute, "seq": seq})
+        for job, result in zip(jobs, results):
+            job.result = result
+
+    # -- reading ------------------------------------------------------------------------------
+    def _events(self, rows: list[tuple[Any, ...]], conn: psycopg.Connection) -> list[StoredEvent]:
+        records = self._codec.decompress_many(bytes(r[4]) for r in rows)
+        out = []
+        for (seq, pid, event_time, event_id, _), record in zip(rows, records):
+            account, region, category = self._partition_name(pid, conn)
+            out.append(StoredEvent(seq, bytes(event_id).decode("utf-8", "surrogatepass"), event_time,
+                                   account, region, category, record))
+        return out
+
+    def lookup(self, query: LookupQuery) -> LookupPage:
+        key = (query.account_id, query.region, "Insight" if query.insight else "Management")
+        with self._pool.connection() as conn:
+            pid = self._partition_id(key, conn, create=False)
+            if pid is None:
+                return LookupPage()
+            after = query.after if query.after is not None else (_BIG, _BIG)
+            expired = query.expired if query.expired is not None else (-_BIG, -_BIG)
+            params: dict[str, Any] = {
+                "partition_id": pid,
+                "start": _clamp(query.start_time if query.start_time is not None else -_BIG),
+                "end": _clamp(query.end_time if query.end_time is not None else _BIG),
+                "after_time": _clamp(after[0]), "after_seq": _clamp(after[1]),
+                "expired_time": _clamp(expired[0]), "expired_seq": _clamp(expired[1]),
+                "limit": query.limit + 1,
+            }
+            if query.attribute is None:
+                sql = Q["lookup_all"]
+            else:
+                name, value = query.attribute
+                params["value"] = value.encode("utf-8", "surrogatepass")
+                if name == "EventId":
+                    sql, params["account_id"] = Q["lookup_event_id"], query.account_id
+                elif name in _ATTRIBUTE:
+                    sql, params["attribute"] = Q["lookup_attribute"], _ATTRIBUTE[name]
+                else:
+                    return LookupPage()
+            events = self._events(conn.execute(sql, params).fetchall(), conn)
+        page = events[: query.limit]
+        more = len(events) > query.limit
+        return LookupPage(page, (page[-1].event_time, page[-1].seq) if more and page else None)
+
+    def last_seq(self) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute(Q["seq_last"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def read_since(self, seq: int, limit: int) -> list[StoredEvent]:
+        with self._pool.connection() as conn:
+            return self._events(conn.execute(Q["read_since"], {"seq": seq, "limit": limit}).fetchall(), conn)
+
+    def read_columns(self, seq: int, limit: int) -> EventColumns:
+        with self._pool.connection() as conn:
+            rows = conn.execute(Q["read_since"], {"seq": seq, "limit": limit}).fetchall()
+            names = {pid: self._partition_name(pid, conn) for pid in {r[1] for r in rows}}
+        records = self._codec.decompress_many(bytes(r[4]) for r in rows)
+        return EventColumns([r[0] for r in rows], [r[1] for r in rows], names, records)
+
+    def received_seq(self, before: int) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute(Q["received_seq"], {"minute": _clamp(int(before // 60))}).fetchone()
+        return int(row[0]) if row else 0
+
+    def purge_before(self, event_time: int, through_seq: int | None = None) -> int:
+        """Deletes in transactions of :data:`PURGE_CHUNK` events; appends go on meanwhile."""
+        removed = 0
+        with self._pool.connection() as conn:
+            self._load_partitions(conn)
+            params = {"partitions": sorted(self._names), "event_time": _clamp(event_time),
+                      "through_seq": _clamp(through_seq if through_seq is not None else _BIG), "limit": PURGE_CHUNK}
+            while True:
+                with conn.transaction():
+                    seqs = [r[0] for r in conn.execute(Q["purge_events"], params)]
+                    if seqs:
+                        conn.execute(Q["purge_lookup"], {"seqs": seqs, "low": min(seqs), "high": max(seqs)})
+                removed += len(seqs)
+                if len(seqs) < PURGE_CHUNK:
+                    return removed
+
+    def count(self) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute(Q["count"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        self._pool.close()
+        if self._on_close is not None:
+            self._on_close()

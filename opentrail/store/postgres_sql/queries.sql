@@ -1,0 +1,91 @@
+-- Named queries of the PostgreSQL event store (opentrail/store/postgres.py). Each block starts
+-- with a "-- name: <name>" line; parameters are psycopg's %(name)s.
+
+-- name: meta_init
+INSERT INTO event_store_meta (name, value) VALUES ('zdict', %(zdict)s) ON CONFLICT (name) DO NOTHING;
+
+-- name: meta_zdict
+SELECT value FROM event_store_meta WHERE name = 'zdict';
+
+-- name: partition_add
+INSERT INTO event_partitions (account_id, region, category)
+VALUES (%(account_id)s, %(region)s, %(category)s)
+ON CONFLICT (account_id, region, category) DO NOTHING;
+
+-- name: partitions_all
+SELECT id, account_id, region, category FROM event_partitions;
+
+-- name: seq_lock
+SELECT last_seq FROM event_seq WHERE singleton FOR UPDATE;
+
+-- name: seq_set
+UPDATE event_seq SET last_seq = %(last_seq)s WHERE singleton;
+
+-- name: seq_last
+SELECT last_seq FROM event_seq WHERE singleton;
+
+-- name: existing_ids
+SELECT s.account_id, s.event_id
+FROM unnest(%(accounts)s::text[], %(event_ids)s::bytea[]) AS s (account_id, event_id)
+WHERE EXISTS (SELECT 1 FROM events e WHERE e.account_id = s.account_id AND e.event_id = s.event_id);
+
+-- name: copy_events
+COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN (FORMAT BINARY);
+
+-- name: copy_lookup
+COPY event_lookup (partition_id, attribute, value, event_time, seq) FROM STDIN (FORMAT BINARY);
+
+-- name: received_add
+INSERT INTO event_received (minute, seq) VALUES (%(minute)s, %(seq)s)
+ON CONFLICT (minute) DO UPDATE SET seq = GREATEST(event_received.seq, excluded.seq);
+
+-- name: received_seq
+SELECT seq FROM event_received WHERE minute < %(minute)s ORDER BY minute DESC LIMIT 1;
+
+-- name: received_last_minute
+SELECT minute FROM event_received ORDER BY minute DESC LIMIT 1;
+
+-- name: lookup_all
+SELECT seq, partition_id, event_time, event_id, record FROM events
+WHERE partition_id = %(partition_id)s
+  AND event_time BETWEEN %(start)s AND %(end)s
+  AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
+  AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s)
+ORDER BY event_time DESC, seq DESC
+LIMIT %(limit)s;
+
+-- name: lookup_attribute
+SELECT e.seq, e.partition_id, e.event_time, e.event_id, e.record
+FROM (SELECT seq FROM event_lookup
+      WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s
+        AND event_time BETWEEN %(start)s AND %(end)s
+        AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
+        AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s)
+      ORDER BY event_time DESC, seq DESC
+      LIMIT %(limit)s) AS l
+JOIN events e USING (seq)
+ORDER BY e.event_time DESC, e.seq DESC;
+
+-- name: lookup_event_id
+SELECT seq, partition_id, event_time, event_id, record FROM events
+WHERE account_id = %(account_id)s AND event_id = %(value)s AND partition_id = %(partition_id)s
+  AND event_time BETWEEN %(start)s AND %(end)s
+  AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
+  AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s);
+
+-- name: read_since
+SELECT seq, partition_id, event_time, event_id, record FROM events
+WHERE seq > %(seq)s ORDER BY seq LIMIT %(limit)s;
+
+-- name: purge_events
+DELETE FROM events WHERE seq IN (
+    SELECT seq FROM events
+    WHERE partition_id = ANY(%(partitions)s) AND event_time < %(event_time)s AND seq <= %(through_seq)s
+    LIMIT %(limit)s)
+RETURNING seq;
+
+-- name: purge_lookup
+DELETE FROM event_lookup WHERE seq = ANY(%(seqs)s) AND seq BETWEEN %(low)s AND %(high)s;
+
+-- name: count
+SELECT count(*) FROM events;

@@ -1,0 +1,84 @@
+"""End to end on PostgreSQL: `opentrail serve --database-url ...` as a process; events recorded
+from boto3 calls and imported with `opentrail import` (through the running server's ingest
+endpoint) are found by LookupEvents through boto3, also after a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import psycopg
+from botocore.config import Config
+
+from tests import postgres as pg
+from tests.test_e2e_cli import Server, opentrail, wait_for
+from tests.test_serve_startup import serve
+
+def _record(n: int, account: str) -> dict[str, object]:
+    return {
+        "eventVersion": "1.08", "eventTime": f"2024-05-0{n}T10:00:00Z", "eventSource": "s3.amazonaws.com",
+        "eventName": "CreateBucket", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": account},
+        "eventID": f"00000000-0000-4000-8000-00000000000{n}", "eventType": "AwsApiCall",
+        "managementEvent": True, "readOnly": False, "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+
+
+def _client(srv: Server, service: str = "cloudtrail") -> object:
+    creds = {}
+    for line in (srv.data_dir / "credentials").read_text().splitlines():
+        if "=" in line:
+            k, v = (p.strip() for p in line.split("=", 1))
+            creds[k] = v
+    return boto3.client(service, endpoint_url=srv.url, region_name="us-east-1",
+                        aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"],
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def _names(client: object, **kw: object) -> list[str]:
+    events = client.lookup_events(**kw)["Events"]  # type: ignore[attr-defined]
+    return [e["EventName"] for e in events]
+
+
+def test_serve_on_postgres_keeps_events_across_restart(tmp_path: Path) -> None:
+    with pg.own_database() as url:
+        data = tmp_path / "data"
+        srv = Server(data, {"OPENTRAIL_DATABASE_URL": url}, "--event-history-retention-days", "0")
+        try:
+            client = _client(srv)
+            account = _client(srv, "sts").get_caller_identity()["Account"]  # type: ignore[attr-defined]
+            logs = tmp_path / "logs.json"
+            logs.write_text(json.dumps({"Records": [_record(1, account), _record(2, account)]}))
+            client.describe_trails()  # type: ignore[attr-defined]
+            imported = opentrail("import", "--data-dir", str(data), "--quiet", str(logs))
+            assert imported.returncode == 0, imported.stderr
+            by_alice = dict(LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "alice"}])
+            assert _names(client, **by_alice) == ["CreateBucket", "CreateBucket"]
+            created = dict(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DescribeTrails"}])
+            assert wait_for(lambda: _names(client, **created), timeout=10) == ["DescribeTrails"]
+        finally:
+            srv.stop()
+        assert not (data / "events" / "events.sqlite3").exists()
+        with psycopg.connect(url) as conn:
+            stored = conn.execute("SELECT count(*) FROM events WHERE account_id = %s", (account,)).fetchone()
+        assert stored is not None and stored[0] >= 3
+
+        srv = Server(data, None, "--database-url", url, "--event-history-retention-days", "0")
+        try:
+            client = _client(srv)
+            page = client.lookup_events(**by_alice)  # type: ignore[attr-defined]
+            assert [(e["EventId"], e["Username"]) for e in page["Events"]] == [
+                ("00000000-0000-4000-8000-000000000002", "alice"), ("00000000-0000-4000-8000-000000000001", "alice")]
+            assert json.loads(page["Events"][1]["CloudTrailEvent"]) == _record(1, account)
+            assert _names(client, **created) == ["DescribeTrails"]
+        finally:
+            srv.stop()
+
+
+def test_serve_refuses_to_start_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    result = serve(tmp_path / "data", 0, "--database-url", "postgresql://opentrail:secret@127.0.0.1:1/trail")
+    assert result.returncode != 0
+    assert "cannot open the event store in PostgreSQL at 127.0.0.1:1/trail: connection failed:" in result.stderr
+    assert "secret" not in result.stderr + result.stdout
