@@ -13,17 +13,15 @@ ListChannels: pages of at most MaxResults (1-1000, default 1000), NextToken
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
 
 from ..lake.channels import Channel, ChannelService
 from . import trail_wire as wire
 from .errors import InvalidNextTokenException, declare_errors
 from .lake_errors import WIRE_ERRORS, lake_part, translate
 from .operations import OperationContext
+from .wire_common import cursor_of, cursor_token
 
 MAX_RESULTS = 1000
 
@@ -100,12 +98,8 @@ def delete_channel(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
 
 
 def _decode_token(token: str) -> tuple[float, str]:
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        value = None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))
-            and not isinstance(value[0], bool) and isinstance(value[1], str)):
+    value = cursor_of(token, (float, str))
+    if value is None:
         raise InvalidNextTokenException()
     return float(value[0]), value[1]
 
@@ -118,7 +112,7 @@ def list_channels(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
     page, cursor = channels.list(*_who(ctx), after, int(limit))
     out: dict[str, Any] = {"Channels": [{"ChannelArn": c.arn, "Name": c.name} for c in page]}
     if cursor is not None:
-        out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps(list(cursor))).decode().rstrip("=")
+        out["NextToken"] = cursor_token(cursor)
     return out
 
 

@@ -18,11 +18,8 @@ handler answers through the service (checked against the model by the error cont
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
 
 from ..lake.model import EventDataStore
 from ..lake.service import EventDataStoreService, StoreSettings
@@ -31,6 +28,7 @@ from .errors import (InvalidMaxResultsException, InvalidNextTokenException, Seri
                      declare_errors)
 from .lake_errors import WIRE_ERRORS, lake_part, translate
 from .operations import OperationContext
+from .wire_common import cursor_of, cursor_token
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 1000
@@ -167,12 +165,8 @@ def stop_event_data_store_ingestion(ctx: OperationContext, params: dict[str, Any
 
 
 def _decode_token(token: str) -> tuple[float, str]:
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        value = None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))
-            and not isinstance(value[0], bool) and isinstance(value[1], str)):
+    value = cursor_of(token, (float, str))
+    if value is None:
         raise InvalidNextTokenException()
     return float(value[0]), value[1]
 
@@ -187,7 +181,7 @@ def list_event_data_stores(ctx: OperationContext, params: dict[str, Any]) -> dic
     page, cursor = stores.list(*_who(ctx), after, limit or DEFAULT_MAX_RESULTS)
     out: dict[str, Any] = {"EventDataStores": [{"EventDataStoreArn": s.arn, "Name": s.name} for s in page]}
     if cursor is not None:
-        out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps(list(cursor))).decode().rstrip("=")
+        out["NextToken"] = cursor_token(cursor)
     return out
 
 

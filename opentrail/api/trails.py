@@ -15,11 +15,8 @@ ValidationException (the model lists no error for ListTrails). ListTags answers 
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
 
 from ..lake.service import EventDataStoreService, is_event_data_store_arn
 from ..trails.service import TrailService
@@ -30,7 +27,7 @@ from .insight_selectors import INSIGHT_SELECTOR_HANDLERS
 from .operations import OperationContext
 from .services import context_part
 from .trail_errors import WIRE_ERRORS, translate
-from .wire_common import who
+from .wire_common import cursor_of, cursor_token, who
 
 LIST_TRAILS_PAGE_SIZE = 50
 
@@ -132,11 +129,8 @@ def describe_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
 
 
 def _decode_list_token(token: str) -> tuple[str, str]:
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        value = None
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+    value = cursor_of(token, (str, str))
+    if value is None:
         raise ValidationException("Invalid NextToken.")
     return value[0], value[1]
 
@@ -150,7 +144,7 @@ def list_trails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         "Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in page]
     }
     if cursor is not None:
-        out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps(list(cursor))).decode().rstrip("=")
+        out["NextToken"] = cursor_token(cursor)
     return out
 
 
