@@ -291,7 +291,7 @@ def verify(
     tokens = hmap.get("x-amz-security-token")
     role: RoleSession | None = None
     if tokens:
-        key, created, role = _session_key(accounts, parsed.access_key_id, tokens[0], now)
+        key, created, role = session_key(accounts, parsed.access_key_id, tokens[0], now)
     else:
         found = accounts.find_key(parsed.access_key_id)
         if found is None or found.status != "Active":
@@ -306,7 +306,7 @@ def verify(
     return caller
 
 
-def _session_key(accounts: AccountStore, access_key_id: str, token: str,
+def session_key(accounts: AccountStore, access_key_id: str, token: str,
                  now: float) -> tuple[KeyRecord, float, RoleSession | None]:
     """The key record of the STS session ``access_key_id`` with ``token``, its creation time and
     its role session (AssumeRole; None for GetSessionToken). A GetSessionToken session stands for

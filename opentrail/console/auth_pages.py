@@ -73,14 +73,17 @@ class AuthPages(Pages):
         key_id = str(form.get("access_key_id", "")).strip()
         secret = str(form.get("secret_access_key", ""))
         result = sign_in(self.backend.accounts, self.backend.store, access_key_id=key_id, secret_access_key=secret,
-                         region=region, info=info(request), event_time=self.backend.clock(), login_to=login_to)
+                         region=region, info=info(request), event_time=self.backend.clock(), login_to=login_to,
+                         session_token=str(form.get("session_token", "")))
         if result.key is None:
             return self._form(request, next_url=next_url, error=FAILED_MESSAGE, access_key_id=key_id,
                               region=region, status=401, method="keys")
         key = result.key
         session = self.backend.sessions.create(account_id=key.account_id, access_key_id=key.access_key_id,
                                                user_name=key.user_name, is_admin=key.is_admin, region=region,
-                                               user_id=key.user_id, user_path=key.user_path)
+                                               user_id=key.user_id, user_path=key.user_path,
+                                               credentials_created=result.created, credentials_expire=result.expires,
+                                               role_session=result.role_session)
         return self._signed_in(request, session.sid, next_url)
 
     async def _sign_in_user(self, request: Request, form: Any, next_url: str, region: str,

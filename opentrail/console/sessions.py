@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..auth.sigv4 import Caller
+from ..iam.model import RoleSession
 
 #: Name of the session cookie.
 SESSION_COOKIE = "opentrail_console"
@@ -58,12 +59,19 @@ class ConsoleSession:
     #: The IAM user's ``AIDA...`` id and path (None and ``/`` for root and for users unknown to IAM).
     user_id: str | None = None
     user_path: str = "/"
+    #: Signed in with STS temporary credentials: when they were issued and expire (epoch seconds),
+    #: and their role session (AssumeRole; None for GetSessionToken). The console session ends
+    #: when the credentials expire.
+    credentials_created: float | None = None
+    credentials_expire: float | None = None
+    role_session: RoleSession | None = None
 
     def caller(self) -> Caller:
         """The caller the console's operations run as (the session key, the chosen Region, the
-        IAM user's id and path)."""
+        IAM user's id and path, the role session of temporary credentials)."""
         return Caller(self.account_id, self.session_key_id, self.user_name, self.region, self.is_admin,
-                      user_id=self.user_id, user_path=self.user_path)
+                      self.credentials_created, user_id=self.user_id, user_path=self.user_path,
+                      role_session=self.role_session)
 
 
 @dataclass
@@ -77,7 +85,9 @@ class SessionStore:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, *, account_id: str, access_key_id: str, user_name: str | None, is_admin: bool,
-               region: str, user_id: str | None = None, user_path: str = "/") -> ConsoleSession:
+               region: str, user_id: str | None = None, user_path: str = "/",
+               credentials_created: float | None = None, credentials_expire: float | None = None,
+               role_session: RoleSession | None = None) -> ConsoleSession:
         """A new session (random id, CSRF token and ``ASIA`` session key id); ``access_key_id`` is
         ``""`` for an IAM user signed in with a password."""
         session = ConsoleSession(
@@ -92,15 +102,22 @@ class SessionStore:
             csrf=secrets.token_urlsafe(32),
             user_id=user_id,
             user_path=user_path,
+            credentials_created=credentials_created,
+            credentials_expire=credentials_expire,
+            role_session=role_session,
         )
         with self._lock:
             self._expire()
             self._sessions[session.sid] = session
         return session
 
+    def _ended(self, session: ConsoleSession, now: float) -> bool:
+        return session.created < now - self.ttl_s or (
+            session.credentials_expire is not None and now >= session.credentials_expire)
+
     def _expire(self) -> None:
-        cutoff = self.clock() - self.ttl_s
-        for sid in [s.sid for s in self._sessions.values() if s.created < cutoff]:
+        now = self.clock()
+        for sid in [s.sid for s in self._sessions.values() if self._ended(s, now)]:
             del self._sessions[sid]
 
     def get(self, sid: str) -> ConsoleSession | None:
@@ -109,7 +126,7 @@ class SessionStore:
             session = self._sessions.get(sid)
             if session is None:
                 return None
-            if session.created < self.clock() - self.ttl_s:
+            if self._ended(session, self.clock()):
                 del self._sessions[sid]
                 return None
             return session

@@ -3,7 +3,10 @@
 AWS's IAM user sign-in form).
 
 A key sign-in succeeds when the access key exists, is Active and the secret matches (constant-time
-comparison). Every attempt naming a *known* key is recorded in that key's account, in the Region
+comparison). Temporary credentials (an ``ASIA...`` key with its session token, from GetSessionToken
+or AssumeRole) sign in too: the session must exist for that token and not be expired, as for an API
+call (:func:`opentrail.auth.sigv4.session_key`); the console session then acts as that principal (a
+role session included) and ends when the credentials expire. Every attempt naming a *known* key is recorded in that key's account, in the Region
 chosen on the form: success, or failure with ``errorMessage "Failed authentication"``. Attempts
 with an unknown key id are not recorded -- there is no account to record them in (the API does the
 same with unknown keys).
@@ -32,8 +35,8 @@ from typing import Any, Callable
 from ..api.iam_login_handlers import verify_password
 from ..api.recording import CallInfo
 from ..auth.accounts import AccountStore, KeyRecord
-from ..auth.sigv4 import Caller
-from ..iam.model import User
+from ..auth.sigv4 import Caller, SignatureRejected, session_key
+from ..iam.model import RoleSession, User
 from ..iam.passwords import check_password, hash_password
 from ..store.base import EventStore
 from .recording import console_login_record, submit
@@ -48,9 +51,13 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
 
 @dataclass(frozen=True, slots=True)
 class SignInResult:
-    """``key`` is the signed-in key, None on failure."""
+    """``key`` is the signed-in key, None on failure; for temporary credentials ``created`` and
+    ``expires`` (epoch seconds) and ``role_session`` (AssumeRole) describe them."""
 
     key: KeyRecord | None
+    created: float | None = None
+    expires: float | None = None
+    role_session: RoleSession | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,17 +71,33 @@ def valid_region(region: str) -> bool:
 
 
 def sign_in(accounts: AccountStore, store: EventStore, *, access_key_id: str, secret_access_key: str,
-            region: str, info: CallInfo, event_time: float, login_to: str) -> SignInResult:
-    """Check the key pair and record the ConsoleLogin event (see the module docstring)."""
-    key = accounts.find_key(access_key_id.strip()) if access_key_id.strip() else None
-    if key is None:
+            region: str, info: CallInfo, event_time: float, login_to: str, session_token: str = "") -> SignInResult:
+    """Check the key pair (with ``session_token``: temporary credentials) and record the
+    ConsoleLogin event (see the module docstring)."""
+    key_id = access_key_id.strip()
+    created = expires = None
+    role: RoleSession | None = None
+    if not key_id:
         return SignInResult(None)
+    if session_token.strip():
+        try:
+            key, created, role = session_key(accounts, key_id, session_token.strip(), event_time)
+        except SignatureRejected:
+            return SignInResult(None)  # no such session, or expired: nothing to record it in
+        found = accounts.sessions.find(key_id, session_token.strip())
+        expires = found.expires_s if found is not None else event_time
+    else:
+        found_key = accounts.find_key(key_id)
+        if found_key is None:
+            return SignInResult(None)
+        key = found_key
     ok = key.status == "Active" and hmac.compare_digest(
         key.secret_access_key.encode(), secret_access_key.encode()
     )
-    caller = Caller(key.account_id, key.access_key_id, key.user_name, region, key.is_admin)
+    caller = Caller(key.account_id, key.access_key_id, key.user_name, region, key.is_admin, created,
+                    user_id=key.user_id, user_path=key.user_path, role_session=role)
     submit(store, console_login_record(caller=caller, success=ok, event_time=event_time, info=info, login_to=login_to))
-    return SignInResult(key if ok else None)
+    return SignInResult(key, created, expires, role) if ok else SignInResult(None)
 
 
 @dataclass

@@ -302,3 +302,39 @@ def test_simulator_answers_allow_implicit_and_explicit_deny_with_the_deciding_st
         assert bad_context.status_code == 400 and "Context line 1 is not key=value" in bad_context.text
     recorded = server.records("SimulatePrincipalPolicy", 3)
     assert recorded[0]["requestParameters"]["policySourceArn"] == f"arn:aws:iam::{ACCOUNT}:user/operator"
+
+
+def test_temporary_credentials_sign_in_as_their_role_session_until_they_expire(server: Server) -> None:
+    admin = server.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    admin.create_role(RoleName="reader", AssumeRolePolicyDocument=trust)
+    admin.attach_role_policy(RoleName="reader", PolicyArn=READ_ONLY_ARN)
+    creds = server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="alice",
+                                             DurationSeconds=900)["Credentials"]
+    role_id = server.iam.get_role(ACCOUNT, "reader").role_id  # type: ignore[union-attr]
+
+    def sign_in(client: httpx.Client, token: str) -> httpx.Response:
+        csrf = csrf_of(client.get("/console/signin").text)
+        return client.post("/console/signin", data={
+            "csrf_token": csrf, "access_key_id": creds["AccessKeyId"], "secret_access_key": creds["SecretAccessKey"],
+            "session_token": token, "region": "us-east-1", "next": "/console/trails"})
+
+    with server.http() as root:
+        server.sign_in_root(root)
+        assert 'id="trail-bucket"' in root.get("/console/trails").text  # root is offered the form
+    with server.http() as c:
+        assert sign_in(c, "not-the-token").status_code == 401
+        assert sign_in(c, creds["SessionToken"]).status_code == 303
+        page = c.get("/console/trails")
+        assert page.status_code == 200 and "main" in page.text
+        assert 'id="trail-bucket"' not in page.text  # the role may not create trails: no form offered
+        logins = server.records("ConsoleLogin", 2)  # the role's and root's; a token of no session is not recorded
+        assert [e["userIdentity"]["type"] for e in logins] == ["AssumedRole", "Root"]  # newest first
+        login = logins[0]
+        assert login["userIdentity"]["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/alice"
+        assert login["userIdentity"]["sessionContext"]["sessionIssuer"]["principalId"] == role_id
+        # the console session ends with the credentials
+        server.clock.offset += 901
+        ended = c.get("/console/trails")
+        assert (ended.status_code, ended.headers["location"].startswith("/console/signin")) == (303, True)
