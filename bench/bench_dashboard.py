@@ -34,8 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_lake_ingest import _dataset  # noqa: E402
-from bench.bench_lake_query import BUILT, _client, build  # noqa: E402
-from opentrail.lake import layout  # noqa: E402
+from bench.bench_lake_query import BUILT, _client, build, served_store  # noqa: E402
 from opentrail.lake.managed_dashboard import managed_dashboard  # noqa: E402
 
 
@@ -86,14 +85,7 @@ def main() -> None:
     srv = Server(data, None)
     try:
         ct = _client(srv.url, data)
-        eds_id = ct.create_event_data_store(Name="bench", RetentionPeriod=3653)["EventDataStoreArn"].rsplit("/", 1)[1]
-        store = data / "lake" / eds_id
-        store.mkdir(parents=True, exist_ok=True)
-        for year in (args.work / BUILT).iterdir():
-            if year.is_dir():
-                shutil.copytree(year, store / year.name, copy_function=os.link)  # hard links: instant
-        files = layout.data_files(data / "lake", eds_id)
-        size = sum(f.stat().st_size for f in files)
+        eds_id, files, size = served_store(ct, data, args.work / BUILT)
         print(f"store {eds_id}: {len(files)} files, {size / 2**20:,.0f} MiB, days {first}..{last}", flush=True)
         created = ct.create_dashboard(Name="bench", Widgets=widgets(eds_id))
         aliases = [w["QueryAlias"] for w in created["Widgets"]]

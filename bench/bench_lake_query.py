@@ -101,6 +101,20 @@ def build(folder: Path, events: int, days: int) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+def served_store(ct: Any, data: Path, built: Path) -> tuple[str, list[Path], int]:
+    """Create an event data store "bench" through ``ct`` (a boto3 CloudTrail client of a server on
+    data dir ``data``) and fill it with the store files built under ``built`` (hard links: instant);
+    its id, its data files and their size in bytes."""
+    eds_id = ct.create_event_data_store(Name="bench", RetentionPeriod=3653)["EventDataStoreArn"].rsplit("/", 1)[1]
+    store = data / "lake" / eds_id
+    store.mkdir(parents=True, exist_ok=True)
+    for year in built.iterdir():
+        if year.is_dir():
+            shutil.copytree(year, store / year.name, copy_function=os.link)
+    files = layout.data_files(data / "lake", eds_id)
+    return eds_id, files, sum(f.stat().st_size for f in files)
+
+
 def _client(url: str, data: Path) -> Any:
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(data / "credentials")
     os.environ["AWS_CONFIG_FILE"] = str(data / "no-config")
@@ -213,14 +227,7 @@ def main() -> None:
     srv = Server(data, None)
     try:
         ct = _client(srv.url, data)
-        eds_id = ct.create_event_data_store(Name="bench", RetentionPeriod=3653)["EventDataStoreArn"].rsplit("/", 1)[1]
-        store = data / "lake" / eds_id
-        store.mkdir(parents=True, exist_ok=True)
-        for year in (args.work / BUILT).iterdir():
-            if year.is_dir():
-                shutil.copytree(year, store / year.name, copy_function=os.link)  # hard links: instant
-        files = layout.data_files(data / "lake", eds_id)
-        size = sum(f.stat().st_size for f in files)
+        eds_id, files, size = served_store(ct, data, args.work / BUILT)
         print(f"store {eds_id}: {len(files)} files, {size / 2**20:,.0f} MiB, days {first}..{last}; query day {day}")
         # the "eds" table for DuckDB and Spark; opentrail's SQL names the store
         queries = {

@@ -18,10 +18,10 @@ from typing import Any
 
 from ..lake.channels import Channel, ChannelService
 from . import trail_wire as wire
-from .errors import InvalidNextTokenException, declare_errors
-from .lake_errors import WIRE_ERRORS, lake_part, translate
+from .errors import declare_errors
+from .lake_errors import WIRE_ERRORS, lake_part, list_cursor, translate
 from .operations import OperationContext
-from .wire_common import cursor_of, cursor_token
+from .wire_common import cursor_token
 
 MAX_RESULTS = 1000
 
@@ -97,18 +97,11 @@ def delete_channel(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
     return {}
 
 
-def _decode_token(token: str) -> tuple[float, str]:
-    value = cursor_of(token, (float, str))
-    if value is None:
-        raise InvalidNextTokenException()
-    return float(value[0]), value[1]
-
-
 def list_channels(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     channels = _channels(ctx, "ListChannels")
     limit = params.get("MaxResults") or MAX_RESULTS
     token = wire.opt_str(params, "NextToken")
-    after = _decode_token(token) if token is not None else None
+    after = list_cursor(token) if token is not None else None
     page, cursor = channels.list(*_who(ctx), after, int(limit))
     out: dict[str, Any] = {"Channels": [{"ChannelArn": c.arn, "Name": c.name} for c in page]}
     if cursor is not None:

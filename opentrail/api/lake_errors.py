@@ -13,7 +13,8 @@ from typing import Any, Iterator
 from ..lake import errors as domain
 from ..trails.errors import TrailError
 from . import trail_errors
-from .errors import AwsError, UnknownOperationException
+from .errors import AwsError, InvalidNextTokenException, UnknownOperationException
+from .wire_common import cursor_of
 
 #: Error code -> AwsError subclass, for every event data store error and every trail error.
 WIRE_ERRORS: dict[str, type[AwsError]] = {
@@ -40,3 +41,12 @@ def lake_part(ctx: Any, operation: str, part: str) -> Any:
     if value is None:
         raise UnknownOperationException.not_implemented(operation)
     return value
+
+
+def list_cursor(token: str) -> tuple[float, str]:
+    """The cursor of a ListEventDataStores / ListChannels NextToken ((creation time, id), see
+    :func:`opentrail.api.wire_common.cursor_token`), or InvalidNextTokenException."""
+    value = cursor_of(token, (float, str))
+    if value is None:
+        raise InvalidNextTokenException()
+    return float(value[0]), value[1]

@@ -24,11 +24,11 @@ from typing import Any
 from ..lake.model import EventDataStore
 from ..lake.service import EventDataStoreService, StoreSettings
 from . import trail_wire as wire
-from .errors import (InvalidMaxResultsException, InvalidNextTokenException, SerializationException,
+from .errors import (InvalidMaxResultsException, SerializationException,
                      declare_errors)
-from .lake_errors import WIRE_ERRORS, lake_part, translate
+from .lake_errors import WIRE_ERRORS, lake_part, list_cursor, translate
 from .operations import OperationContext
-from .wire_common import cursor_of, cursor_token
+from .wire_common import cursor_token
 
 DEFAULT_MAX_RESULTS = 1000
 MAX_RESULTS = 1000
@@ -164,20 +164,13 @@ def stop_event_data_store_ingestion(ctx: OperationContext, params: dict[str, Any
     return {}
 
 
-def _decode_token(token: str) -> tuple[float, str]:
-    value = cursor_of(token, (float, str))
-    if value is None:
-        raise InvalidNextTokenException()
-    return float(value[0]), value[1]
-
-
 def list_event_data_stores(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     stores = _stores(ctx, "ListEventDataStores")
     limit = _opt_int(params, "MaxResults")
     if limit is not None and not 1 <= limit <= MAX_RESULTS:
         raise InvalidMaxResultsException(f"MaxResults must be between 1 and {MAX_RESULTS}.")
     token = wire.opt_str(params, "NextToken")
-    after = _decode_token(token) if token is not None else None
+    after = list_cursor(token) if token is not None else None
     page, cursor = stores.list(*_who(ctx), after, limit or DEFAULT_MAX_RESULTS)
     out: dict[str, Any] = {"EventDataStores": [{"EventDataStoreArn": s.arn, "Name": s.name} for s in page]}
     if cursor is not None:
