@@ -424,6 +424,10 @@ def run_server(settings: Settings) -> None:
     egress = webhook_policy(settings)
     local_targets = local_target_policy(settings)
     store = _open_store(data_dir, data_dir / EVENTS_DIR, settings.database_url)
+    if settings.database_url:  # every state store in the same database (the event store checked it answers)
+        from .state_db import register_database
+
+        register_database(data_dir, settings.database_url)
     try:
         sock = bind_socket(settings.host, settings.port)
     except BaseException:
@@ -576,6 +580,12 @@ def run_server(settings: Settings) -> None:
         storage.close()
         lake_files.close()
         sns_topics.close()
+        if settings.database_url:
+            from .state_db import unregister_database
+            from .state_pg import close_pools
+
+            unregister_database(data_dir)
+            close_pools()
 
 
 def read_pid(path: Path) -> int | None:

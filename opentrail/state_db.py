@@ -1,6 +1,11 @@
 """The SQLite files that hold opentrail's state beside the event store (trails, delivery and digest
 state, event data stores, Lake ingestion and imports, EventBridge, CloudWatch Logs): one way to open
-them, to write a transaction and to keep read-only connections per thread."""
+them, to write a transaction and to keep read-only connections per thread.
+
+With ``--database-url`` (:func:`register_database`), the same files live as schemas of the shared
+PostgreSQL database instead (:mod:`.state_pg`): :func:`open_state_db` then gives a
+``sqlite3.Connection`` look-alike that runs the store's SQLite statements there, so every store
+works unchanged on either backend and several nodes share their state."""
 
 from __future__ import annotations
 
@@ -16,14 +21,60 @@ from .store.errors import DataDirectoryFullError, is_disk_full
 Statement = tuple[str, "Sequence[Any] | Mapping[str, Any]"]
 
 
-def open_state_db(path: Path) -> sqlite3.Connection:
+#: Data directories whose state files live in PostgreSQL: resolved folder -> (URL, namespace).
+_databases: dict[Path, tuple[str, str]] = {}
+_databases_lock = threading.Lock()
+
+
+def register_database(data_dir: Path, url: str, namespace: str = "state") -> None:
+    """From now on, state files of ``data_dir`` (``<data_dir>/<name>.db``) open as schemas of the
+    PostgreSQL database ``url`` (``<namespace>_<name>``): what ``opentrail serve --database-url``
+    does at start (tests give each test a namespace of its own). Raises
+    ``psycopg.OperationalError`` (``psycopg_pool.PoolTimeout``) when the database does not answer."""
+    from .state_pg import pool_for
+
+    pool_for(url)
+    with _databases_lock:
+        _databases[Path(data_dir).resolve()] = (url, namespace)
+
+
+def unregister_database(data_dir: Path) -> None:
+    """Undo :func:`register_database` (server shutdown, tests)."""
+    with _databases_lock:
+        _databases.pop(Path(data_dir).resolve(), None)
+
+
+def database_url_for(path: Path) -> tuple[str, str, str] | None:
+    """Where the state file ``path`` lives in PostgreSQL: (database URL, its name relative to the
+    registered data directory, e.g. ``trails.db`` or ``lake-results/queries.db``, namespace); None
+    when it is a SQLite file."""
+    if not _databases:
+        return None
+    path = Path(path).parent.resolve() / Path(path).name
+    with _databases_lock:
+        for folder in path.parents:
+            found = _databases.get(folder)
+            if found is not None:
+                return found[0], path.relative_to(folder).as_posix(), found[1]
+    return None
+
+
+def open_state_db(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """A connection to the state database ``path`` (its folder created if missing), usable from any
     thread (callers serialize access with their own lock), in autocommit mode (callers open their
-    transactions), WAL journal and ``synchronous=FULL``: a committed change is on disk."""
+    transactions), WAL journal and ``synchronous`` FULL by default: a committed change is on disk.
+    When ``path``'s folder was registered (:func:`register_database`), a
+    :class:`~opentrail.state_pg.PgStateConnection` for it instead (typed as the sqlite3 connection
+    it stands in for)."""
+    where = database_url_for(path)
+    if where is not None:
+        from .state_pg import PgStateConnection
+
+        return PgStateConnection(*where)  # type: ignore[return-value]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     return conn
 
 

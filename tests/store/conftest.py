@@ -104,9 +104,3 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
 def store(store_factory: StoreFactory) -> EventStore:
     return store_factory()
 
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """The URL of this session's own PostgreSQL database (dropped at the end)."""
-    with pg.own_database() as url:
-        yield url
