@@ -432,7 +432,10 @@ def _ddl_types(tree: exp.Create) -> None:
     schema = tree.this
     if not isinstance(schema, exp.Schema):
         return
-    for column in schema.expressions:
+    for i, column in enumerate(list(schema.expressions)):
+        if isinstance(column, exp.Identifier):  # a column without a type
+            schema.expressions[i] = exp.ColumnDef(this=column, kind=exp.DataType.build("TEXT"))
+            continue
         if not isinstance(column, exp.ColumnDef):
             continue
         kind = column.args.get("kind")
