@@ -1,0 +1,130 @@
+"""Ingest through 1, 2 and 3 ``opentrail serve`` nodes on one PostgreSQL database: acknowledged
+(committed) events/s through the ingest endpoint, the clients spreading batches over the nodes
+round robin, as a load balancer would.
+
+    python3 bench/bench_nodes.py --seconds 20 --clients 6 --batch 1000
+
+For each node count the benchmark creates its own database (``opentrail_bench_<random>``), starts
+the nodes (each with its own data directory), sends for ``--seconds`` from ``--clients`` threads
+and drops the database. Every node, the clients and PostgreSQL share this machine's cores, so on
+a 2-core machine more nodes add overhead rather than capacity; see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg  # noqa: E402
+
+from bench.processes import free_port, wait_http  # noqa: E402
+from opentrail.client.ingest import IngestClient  # noqa: E402
+
+ACCOUNT = "111122223333"
+KEY_ID = "AKIAOPENTRAILBENCH01"
+SECRET = "bench/bench/bench/bench/bench/bench/bench1"
+
+
+def records(n: int, counter: itertools.count) -> list[dict[str, object]]:  # type: ignore[type-arg]
+    out = []
+    for _ in range(n):
+        i = next(counter)
+        out.append({"eventVersion": "1.11", "userIdentity": {"type": "IAMUser", "userName": f"user{i % 50}",
+                                                             "accountId": ACCOUNT},
+                    "eventTime": f"2026-11-{1 + i % 28:02d}T10:{i % 60:02d}:00Z", "eventSource": "ec2.amazonaws.com",
+                    "eventName": "RunInstances", "awsRegion": "us-east-1", "readOnly": False,
+                    "eventID": f"00000000-0000-4000-8000-{i:012d}", "eventType": "AwsApiCall",
+                    "managementEvent": True, "recipientAccountId": ACCOUNT, "eventCategory": "Management",
+                    "sourceIPAddress": "198.51.100.7"})
+    return out
+
+
+def run(nodes: int, args: argparse.Namespace) -> float:
+    name = f"opentrail_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(args.admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = args.admin_url.rsplit("/", 1)[0] + "/" + name
+    tmp = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    env = {**os.environ, "OPENTRAIL_ACCOUNT_ID": ACCOUNT, "OPENTRAIL_ACCESS_KEY_ID": KEY_ID,
+           "OPENTRAIL_SECRET_ACCESS_KEY": SECRET}
+    try:
+        for i in range(nodes):
+            port = free_port()
+            log = (tmp / f"node{i}.log").open("w")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "opentrail.cli", "serve", "--port", str(port), "--data-dir", str(tmp / f"n{i}"),
+                 "--database-url", url, "--event-history-retention-days", "0", "--log-level", "warning"],
+                env=env, stdout=log, stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+            wait_http(urls[-1] + "/_opentrail/health", procs[-1])
+        counter = itertools.count()
+        lock = threading.Lock()
+        acked = [0]
+        stop = threading.Event()
+        batches = [records(args.batch, counter) for _ in range(64)]
+
+        def client(k: int) -> None:
+            clients = [IngestClient(u, KEY_ID, SECRET, timeout_s=60) for u in urls]
+            for j in itertools.count(k):
+                if stop.is_set():
+                    return
+                batch = [dict(r, eventID=f"{k:08x}-{(j >> 12) & 0xffff:04x}-4{j & 0xfff:03x}-8000-{n:012x}")
+                         for n, r in enumerate(batches[j % 64])]
+                result = clients[j % len(clients)].send(batch)
+                with lock:
+                    acked[0] += int(result["accepted"])
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+        return acked[0] / (time.perf_counter() - started)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+        with psycopg.connect(args.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--clients", type=int, default=6, help="sending threads (one batch in flight each)")
+    ap.add_argument("--batch", type=int, default=1000, help="events per ingest request")
+    ap.add_argument("--nodes", default="1,2,3")
+    ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = ap.parse_args()
+    print(f"# {platform.platform()} / {os.cpu_count()} CPUs / Python {platform.python_version()}")
+    print(f"# command: python3 bench/bench_nodes.py {' '.join(sys.argv[1:])}")
+    print(f"# load before: {os.getloadavg()[0]:.2f}")
+    print("| nodes | acknowledged events/s |")
+    print("|---|---|")
+    for n in (int(x) for x in args.nodes.split(",")):
+        rate = run(n, args)
+        print(f"| {n} | {rate:,.0f} |", flush=True)
+    print(f"# load after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
