@@ -58,6 +58,8 @@ __all__ = ["PgStateConnection", "pool_for", "schema_for", "close_pools"]
 
 #: Connections per database URL and process, shared by every state store of the process.
 POOL_MAX = 10
+#: Seconds a statement waits for a connection before it raises ``PoolTimeout`` (503).
+POOL_TIMEOUT_S = 10.0
 _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*(\w+)\s*\)|=\s*(\S+))?\s*;?\s*$", re.I)
@@ -84,19 +86,21 @@ def pool_for(url: str) -> ConnectionPool:
         pool = _pools.get(url)
         if pool is None:
             pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, open=False, name="opentrail-state",
-                                  check=ConnectionPool.check_connection, timeout=10.0, configure=_configure,
-                                  kwargs={"autocommit": True, "application_name": "opentrail"})
-            pool.open(wait=True, timeout=10.0)
+                                  check=ConnectionPool.check_connection, timeout=POOL_TIMEOUT_S,
+                                  configure=_configure, kwargs={"autocommit": True, "application_name": "opentrail"})
+            pool.open(wait=True, timeout=POOL_TIMEOUT_S)
             _pools[url] = pool
         return pool
 
 
-def close_pools() -> None:
-    """Close every pool of the process (server shutdown, end of a test session)."""
+def close_pools(url: str | None = None) -> None:
+    """Close the pool of ``url``, or every pool of the process (server shutdown, end of a test
+    session)."""
     with _pools_lock:
-        for pool in _pools.values():
-            pool.close()
-        _pools.clear()
+        for key in [url] if url is not None else list(_pools):
+            pool = _pools.pop(key, None)
+            if pool is not None:
+                pool.close()
 
 
 def schema_for(file_name: str, namespace: str = "state") -> str:

@@ -140,3 +140,40 @@ def test_immediate_transactions_of_two_connections_run_one_after_the_other(state
     for t in threads:
         t.join()
     assert db.execute("SELECT n FROM items WHERE name = 'c'").fetchone() == (40,)
+
+
+def test_database_unreachable_is_a_503_and_state_recovers_by_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from opentrail import state_pg
+    from opentrail.api.errors import ServiceUnavailable, store_error_to_aws
+    from tests import postgres
+
+    monkeypatch.setattr(state_pg, "POOL_TIMEOUT_S", 1.0)
+    with postgres.own_database() as url:
+        conn = PgStateConnection(url, "s.db")
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO items (name) VALUES ('before')")
+        dbname = url.rsplit("/", 1)[1]
+        with psycopg.connect(postgres.ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+            try:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                              " AND pid <> pg_backend_pid()", (dbname,))
+                for sql in ("INSERT INTO items (name) VALUES ('during')", "SELECT name FROM items", "BEGIN IMMEDIATE"):
+                    with pytest.raises(psycopg.OperationalError) as info:
+                        conn.execute(sql)
+                    error = store_error_to_aws(info.value)
+                    assert (type(error), error.status) == (ServiceUnavailable, 503)
+                    assert conn.in_transaction is False
+            finally:
+                admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+        deadline = time.monotonic() + 60  # the pool reconnects in the background
+        while True:
+            try:
+                conn.execute("INSERT INTO items (name) VALUES ('after')")
+                break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "the state connection did not recover"
+        assert conn.execute("SELECT name FROM items ORDER BY id").fetchall() == [("before",), ("after",)]
+        state_pg.close_pools(url)
