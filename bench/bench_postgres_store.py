@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4, help="producer threads")
     ap.add_argument("--batch", type=int, default=1000, help="events per append()")
     ap.add_argument("--queries", type=int, default=200, help="lookups per kind")
+    ap.add_argument("--stores", default="sqlite,postgres", help="which stores to load and measure")
     args = ap.parse_args()
 
     print(f"# {platform.platform()} / {os.cpu_count()} CPUs / Python {platform.python_version()}")
@@ -66,7 +67,12 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = args.admin_url.rsplit("/", 1)[0] + "/" + name
     try:
-        stores: dict[str, EventStore] = {"sqlite": SqliteEventStore(args.dir), "postgres": PostgresEventStore(url)}
+        wanted = args.stores.split(",")
+        stores: dict[str, EventStore] = {}
+        if "sqlite" in wanted:
+            stores["sqlite"] = SqliteEventStore(args.dir)
+        if "postgres" in wanted:
+            stores["postgres"] = PostgresEventStore(url)
         acked = {k: 0.0 for k in stores}
         indexed = {k: 0.0 for k in stores}
         rng = random.Random(1)
@@ -90,10 +96,11 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         t_hi = max(e.event_time for e in sample)
         queries = lookup_queries(sample, DEFAULT_START_TIME, t_hi, args.queries, seed=3)
-        sizes = {"postgres": pg_bytes(url)}
-        stores["sqlite"].close()
-        sizes["sqlite"] = sum(p.stat().st_size for p in args.dir.iterdir())
-        stores["sqlite"] = SqliteEventStore(args.dir)
+        sizes = {"postgres": pg_bytes(url)} if "postgres" in stores else {}
+        if "sqlite" in stores:
+            stores["sqlite"].close()
+            sizes["sqlite"] = sum(p.stat().st_size for p in args.dir.iterdir())
+            stores["sqlite"] = SqliteEventStore(args.dir)
         for kind, store in stores.items():
             assert store.count() == args.events, (kind, store.count())
             run_lookups(store, queries, cold=False)  # warm-up pass

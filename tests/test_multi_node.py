@@ -1,0 +1,161 @@
+"""Several nodes (issue 17): three ``opentrail serve`` processes on one PostgreSQL database and one
+S3 (moto's server). Events ingested through one node are found by LookupEvents through another;
+the trail's log files hold every acknowledged event exactly once while the node delivering them is
+killed with SIGKILL mid-delivery and the next one is paused (SIGSTOP) past its lease and then
+resumed; its digest chain stays one chain."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import signal
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+import pytest
+
+from opentrail.client.ingest import IngestClient
+from tests import postgres as pg
+from tests.delivery.conftest import record
+from tests.delivery.servers import ACCOUNT, KEY_ID, SECRET, Moto, Opentrail, wait_for
+
+BUCKET = "multi-node-trail"
+LEASE_TTL_S = "3"
+
+pytestmark = pytest.mark.slow
+
+
+def health(node: Opentrail) -> dict[str, Any]:
+    with urllib.request.urlopen(node.url + "/_opentrail/health", timeout=2) as r:
+        return json.loads(r.read())
+
+
+def holder(nodes: list[Opentrail], lease: str) -> Opentrail | None:
+    """The node holding ``lease`` now, as the nodes that answer see it (None: nobody)."""
+    for node in nodes:
+        if node.proc.poll() is not None:
+            continue
+        try:
+            doc = health(node)
+        except OSError:
+            continue
+        now = time.time()
+        for row in doc["leases"]:
+            if row["name"] == lease and row["expires_at"] > now:
+                return next((n for n in nodes if health_id(n) == row["holder"]), None)
+    return None
+
+
+_ids: dict[int, str] = {}
+
+
+def health_id(node: Opentrail) -> str | None:
+    if node.port not in _ids:
+        try:
+            _ids[node.port] = health(node)["node"]
+        except OSError:
+            return None
+    return _ids[node.port]
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    with pg.own_database() as url:
+        yield url
+
+
+def delivered(moto: Moto) -> tuple[list[str], list[str]]:
+    """(log file keys, the eventIDs in them, repeats kept) of the trail bucket."""
+    s3 = moto.client("s3")
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    files = [k for k in keys if "/CloudTrail/" in k and k.endswith(".json.gz")]
+    ids = [r["eventID"] for k in files
+           for r in orjson.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()))["Records"]]
+    return keys, ids
+
+
+def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_path: Path, database: str) -> None:
+    moto = Moto(tmp_path)
+    nodes: list[Opentrail] = []
+    try:
+        moto.client("s3").create_bucket(Bucket=BUCKET)
+        args = ("--database-url", database, "--s3-endpoint-url", moto.url, "--delivery-interval-s", "0.3",
+                "--digest-interval-s", "2", "--lease-ttl-s", LEASE_TTL_S)
+        for i in range(3):
+            nodes.append(Opentrail(tmp_path / f"node{i}", *args))
+        ct = nodes[0].cloudtrail()
+        ct.create_trail(Name="org-wide", S3BucketName=BUCKET, EnableLogFileValidation=True)
+        ct.start_logging(Name="org-wide")
+        assert nodes[2].cloudtrail().get_trail_status(Name="org-wide")["IsLogging"] is True
+
+        acked: list[str] = []
+        stop = threading.Event()
+
+        def produce() -> None:
+            client = IngestClient(nodes[1].url, KEY_ID, SECRET, timeout_s=10)
+            while not stop.is_set():
+                batch = [record(account=ACCOUNT) for _ in range(40)]
+                client.send(batch)
+                acked.extend(r["eventID"] for r in batch)
+                time.sleep(0.05)
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        try:
+            # LookupEvents through another node than the one ingesting
+            first = wait_for(lambda: acked[:1], timeout=10)
+            assert first
+            found = nodes[2].cloudtrail().lookup_events(
+                LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": first[0]}])["Events"]
+            assert [e["EventId"] for e in found] == [first[0]]
+
+            # the delivering node is killed mid-delivery
+            assert wait_for(lambda: len(delivered(moto)[1]) > 200, timeout=30)
+            first_holder = wait_for(lambda: holder(nodes, "delivery"), timeout=10)
+            assert first_holder is not None
+            first_holder.stop(signal.SIGKILL)
+            alive = [n for n in nodes if n is not first_holder]
+            second_holder = wait_for(lambda: holder(alive, "delivery"), timeout=15)
+            assert second_holder is not None and second_holder in alive
+
+            # the next one is paused past its lease, the third takes over, the paused one wakes up
+            count = len(delivered(moto)[1])
+            assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=15)
+            second_holder.proc.send_signal(signal.SIGSTOP)
+            third = next(n for n in alive if n is not second_holder)
+            try:
+                assert wait_for(lambda: holder([third], "delivery") is third, timeout=15)
+                count = len(delivered(moto)[1])
+                assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=15)
+            finally:
+                second_holder.proc.send_signal(signal.SIGCONT)
+            time.sleep(2)
+        finally:
+            stop.set()
+            producer.join()
+
+        target = set(acked)
+        assert wait_for(lambda: target <= set(delivered(moto)[1]), timeout=60)
+        keys, ids = delivered(moto)
+        mine = [i for i in ids if i in target]
+        assert len(mine) == len(target)  # every acknowledged event, exactly once
+        assert len(ids) == len(set(ids))
+        # one digest chain: every digest file names the one before it, none signed twice
+        s3 = moto.client("s3")
+        digests = sorted(k for k in keys if "/CloudTrail-Digest/" in k)
+        assert digests
+        bodies = [json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())) for k in digests]
+        starts = [b["digestStartTime"] for b in bodies]
+        assert len(starts) == len(set(starts))
+    finally:
+        for node in nodes:
+            if node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGCONT)
+            node.stop()
+        moto.stop()
