@@ -60,8 +60,17 @@ def serve(**values: Any) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+def _state_database(data_dir: Path, database_url: str) -> None:
+    """With ``--database-url``, the data directory's state (accounts, keys) is in that database, as
+    for ``opentrail serve --database-url``."""
+    if database_url:
+        from .state_db import register_database
+
+        register_database(data_dir, database_url)
+
+
 @main.command("create-access-key")
-@_settings_options(("data_dir",))
+@_settings_options(("data_dir", "database_url"))
 @click.option("--account-id", required=True, help="12-digit AWS-style account id (created if needed).")
 @click.option("--user-name", default=None, help="IAM user name; without it the key is the account's root key.")
 @click.option(
@@ -69,7 +78,8 @@ def serve(**values: Any) -> None:
     default=None,
     help="Also write the key as this profile into <data-dir>/credentials (mode 0600), for AWS_PROFILE.",
 )
-def create_access_key(data_dir: Path, account_id: str, user_name: str | None, profile: str | None) -> None:
+def create_access_key(data_dir: Path, database_url: str, account_id: str, user_name: str | None,
+                      profile: str | None) -> None:
     """Create an access key and print it as IAM CreateAccessKey JSON (the secret is shown only here,
     and in the credentials file with --profile)."""
     import orjson
@@ -79,6 +89,7 @@ def create_access_key(data_dir: Path, account_id: str, user_name: str | None, pr
     if profile is not None and not PROFILE_NAME.fullmatch(profile):
         raise click.BadParameter("use 1-64 letters, digits and . _ @ + -", param_hint="--profile")
     data_dir.mkdir(parents=True, exist_ok=True)
+    _state_database(data_dir, database_url)
     accounts = AccountStore(data_dir / "accounts.db")
     try:
         key = accounts.create_access_key(account_id, user_name=user_name)
@@ -129,7 +140,7 @@ def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: s
 
 
 @main.command("import")
-@_settings_options(("data_dir",))
+@_settings_options(("data_dir", "database_url"))
 @click.option("--account-id", default=None, help="Account for records that name none (default: the first account).")
 @click.option("--region", default=None, help="Region for records without awsRegion (default: us-east-1).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
@@ -139,6 +150,7 @@ def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: s
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def import_(
     data_dir: Path,
+    database_url: str,
     account_id: str | None,
     region: str | None,
     quiet: bool,
@@ -159,6 +171,8 @@ def import_(
         click.echo("note: import keeps every record now (event history retention counts from when opentrail "
                    "received an event); --event-history-retention-days is ignored here", err=True)
 
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _state_database(data_dir, database_url)
     with open_import_sink(data_dir, default_account_id=account_id, default_region=region) as sink:
         # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.
         progress = None if quiet or not sys.stderr.isatty() else _print_progress

@@ -52,8 +52,16 @@ def test_serve_on_postgres_keeps_events_across_restart(tmp_path: Path) -> None:
             logs = tmp_path / "logs.json"
             logs.write_text(json.dumps({"Records": [_record(1, account), _record(2, account)]}))
             client.describe_trails()  # type: ignore[attr-defined]
-            imported = opentrail("import", "--data-dir", str(data), "--quiet", str(logs))
+            imported = opentrail("import", "--data-dir", str(data), "--quiet", str(logs),
+                                 env={"OPENTRAIL_DATABASE_URL": url})  # the accounts are in the database
             assert imported.returncode == 0, imported.stderr
+            made = opentrail("create-access-key", "--data-dir", str(data), "--account-id", "210987654321",
+                             "--user-name", "carol", env={"OPENTRAIL_DATABASE_URL": url})
+            assert made.returncode == 0, made.stderr
+            key = json.loads(made.stdout)["AccessKey"]
+            carol = boto3.client("sts", endpoint_url=srv.url, region_name="us-east-1",
+                                 aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+            assert carol.get_caller_identity()["Arn"] == "arn:aws:iam::210987654321:user/carol"
             by_alice = dict(LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "alice"}])
             assert _names(client, **by_alice) == ["CreateBucket", "CreateBucket"]
             created = dict(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DescribeTrails"}])

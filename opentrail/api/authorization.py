@@ -21,7 +21,9 @@ evaluates it against the policies of the calling principal (see docs/access-cont
 
 Compiled policy sets are cached per principal and rebuilt when ``iam.generation()`` changes or the
 account's organization changes (the organizations service replaces an organization's snapshot on
-every change, so identity of the snapshot is the test).
+every change, so identity of the snapshot is the test). Both notice changes made on another node
+(:class:`opentrail.state_watch.DataVersionWatch`): at once on SQLite, within
+:data:`opentrail.state_watch.PG_RECHECK_S` on PostgreSQL.
 
 A denial raises the service's access-denied error with AWS's message
 (:func:`opentrail.access.denial_message`): JSON services (CloudTrail, CloudWatch Logs, EventBridge,

@@ -1,14 +1,18 @@
 """Accounts and access keys, kept in a small SQLite file (``<data-dir>/accounts.db``, mode 0600).
 
-Two processes may use the file at once (the CLI adds keys while the server runs): every write is
-its own transaction, and :meth:`AccountStore.find_key` reads the database on a cache miss, so a key
-created by another process works at once. Keys found are cached in memory; the cache is emptied when
-this store changes a key (IAM UpdateAccessKey / DeleteAccessKey, a user renamed) and whenever SQLite's
-``PRAGMA data_version`` says another connection committed to the file, so a key deactivated or
-deleted anywhere stops working at the next request.
+Two processes may use the file at once (the CLI adds keys while the server runs), and with
+``--database-url`` it is the schema ``state_accounts`` of the shared PostgreSQL database
+(:func:`opentrail.state_db.open_state_db`) that several nodes use: every write is its own
+transaction, and :meth:`AccountStore.find_key` reads the database on a cache miss, so a key created
+by another process works at once. Keys found are cached in memory; the cache is emptied when this
+store changes a key (IAM UpdateAccessKey / DeleteAccessKey, a user renamed) and whenever ``PRAGMA
+data_version`` says another connection committed (:class:`opentrail.state_watch.DataVersionWatch`),
+so a key deactivated or deleted anywhere stops working at the next request (on PostgreSQL: within
+:data:`opentrail.state_watch.PG_RECHECK_S`).
 
 Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``,
-added to older files on open).
+added to older files on open). Keys are listed oldest first: by ``created_at`` (to the second), then
+by ``seq``, the order they were stored in (added to older files on open, filled from SQLite's rowid).
 
 The first account created is the *admin* account: its keys may also call the ingest endpoint.
 
@@ -26,12 +30,14 @@ import secrets
 import sqlite3
 import string
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from ..state_db import immediate_transaction
+from ..state_db import database_url_for, immediate_transaction, open_state_db
+from ..state_watch import DataVersionWatch
 from ..sts.sessions import SessionStore
 
 #: ``[opentrail]`` profile region written to the generated credentials file.
@@ -58,11 +64,18 @@ CREATE TABLE IF NOT EXISTS access_keys (
     user_name TEXT,
     secret_access_key TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'Active',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    user_id TEXT,
+    user_path TEXT NOT NULL DEFAULT '/',
+    seq INTEGER
 );
 """
 #: Columns added after the first release, with their definitions (ALTER TABLE ADD COLUMN on open).
-_ADDED_KEY_COLUMNS = (("user_id", "TEXT"), ("user_path", "TEXT NOT NULL DEFAULT '/'"))
+_ADDED_KEY_COLUMNS = (("user_id", "TEXT"), ("user_path", "TEXT NOT NULL DEFAULT '/'"), ("seq", "INTEGER"))
+#: The storage order of the keys of a file made before ``seq`` (SQLite only: files of that age).
+_FILL_SEQ = "UPDATE access_keys SET seq = rowid WHERE seq IS NULL"
+#: Oldest first.
+_KEY_ORDER = " ORDER BY k.created_at, k.seq"
 _KEY_SELECT = ("SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin,"
                " k.user_id, k.user_path, k.created_at FROM access_keys k JOIN accounts a ON a.account_id = k.account_id")
 
@@ -153,25 +166,33 @@ def check_account_id(account_id: str) -> str:
 
 
 class AccountStore:
-    """Accounts and keys in ``path`` (created mode 0600). Thread-safe."""
+    """Accounts and keys in ``path`` (a SQLite file created mode 0600, or its PostgreSQL schema);
+    ``monotonic`` paces the look for other nodes' changes (:class:`DataVersionWatch`). Thread-safe."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._path = Path(path)
-        if not self._path.exists():
+        if database_url_for(self._path) is None and not self._path.exists():
             _create_private_file(self._path)
         self._lock = threading.Lock()
         self._cache: dict[str, KeyRecord] = {}
-        self._conn = sqlite3.connect(self._path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = open_state_db(self._path)
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(_SCHEMA)
-        have = {r[1] for r in self._conn.execute("PRAGMA table_info(access_keys)")}
-        for column, definition in _ADDED_KEY_COLUMNS:
-            if column not in have:
-                self._conn.execute(f"ALTER TABLE access_keys ADD COLUMN {column} {definition}")
-        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        self._upgrade()
+        self._watch = DataVersionWatch(self._conn, clock=monotonic)
         #: The STS sessions (temporary credentials) kept in the same file.
         self.sessions = SessionStore(self._path)
+
+    def _upgrade(self) -> None:
+        """Add the key columns a file made by an older release lacks (one transaction: two
+        processes opening it together add each column once)."""
+        with immediate_transaction(self._conn):
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(access_keys)")}
+            for column, definition in _ADDED_KEY_COLUMNS:
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE access_keys ADD COLUMN {column} {definition}")
+            if "seq" not in have and isinstance(self._conn, sqlite3.Connection):
+                self._conn.execute(_FILL_SEQ)
 
     @property
     def path(self) -> Path:
@@ -248,7 +269,7 @@ class AccountStore:
         args: tuple[str, ...] = (account_id, user_name) if user_name is not None else (account_id,)
         with self._lock:
             rows = self._conn.execute(f"{_KEY_SELECT} WHERE k.account_id = ? AND {where}"
-                                      " ORDER BY k.created_at, k.rowid", args).fetchall()
+                                      + _KEY_ORDER, args).fetchall()
         return [_record(r) for r in rows]
 
     def _forget(self) -> None:
@@ -274,7 +295,8 @@ class AccountStore:
             self._insert_account(key.account_id)
             self._conn.execute(
                 "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at,"
-                " user_id, user_path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " user_id, user_path, seq) VALUES (?, ?, ?, ?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM access_keys))",
                 (
                     key.access_key_id,
                     key.account_id,
@@ -294,9 +316,7 @@ class AccountStore:
         """The key with this id, or None. Cached; a miss reads the database (so keys created by
         another process are seen at once)."""
         with self._lock:
-            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:  # another connection committed: keys may have changed
-                self._data_version = version
+            if self._watch.changed():  # another connection committed: keys may have changed
                 self._cache.clear()
             hit = self._cache.get(access_key_id)
             if hit is not None:
@@ -322,7 +342,7 @@ class AccountStore:
                 "SELECT k.access_key_id, k.secret_access_key FROM access_keys k"
                 " JOIN accounts a ON a.account_id = k.account_id"
                 " WHERE a.is_admin = 1 AND k.user_name IS NULL AND k.status = 'Active'"
-                " ORDER BY k.created_at, k.rowid LIMIT 1"
+                " ORDER BY k.created_at, k.seq LIMIT 1"
             ).fetchone()
         if row is None:
             raise LookupError("the admin account has no root access key")
@@ -336,7 +356,7 @@ class AccountStore:
             sql += " WHERE k.account_id = ?"
             args = (account_id,)
         with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY k.created_at, k.rowid", args).fetchall()
+            rows = self._conn.execute(sql + _KEY_ORDER, args).fetchall()
         return [_record(r) for r in rows]
 
 

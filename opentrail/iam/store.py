@@ -1,4 +1,5 @@
-"""Durable storage of IAM: ``<data-dir>/iam.db`` (SQLite, WAL, ``synchronous=FULL``, mode 0600).
+"""Durable storage of IAM: ``<data-dir>/iam.db`` (SQLite, WAL, ``synchronous=FULL``, mode 0600), or
+its schema ``state_iam`` in the shared PostgreSQL database (:func:`opentrail.state_db.open_state_db`).
 
 Users, groups and roles are rows of one ``entities`` table (kind ``user``/``group``/``role``, unique
 per account and kind by name without regard to case, as IAM names are: "You cannot create groups
@@ -10,8 +11,12 @@ managed policies are package data (:mod:`.aws_managed`), never stored.
 
 Writes are *staged* (:class:`opentrail.staging.Staging`): inside :meth:`IamStore.staged_changes`
 (entered by the API for every state-changing call) each write is held back until the call's record is
-durable, then run, each one its own transaction. :meth:`generation` changes after every write made
-here and after every commit of another process on the same file (SQLite's ``PRAGMA data_version``).
+durable, then run, each one its own transaction; positions (of tags, attachments, members) are
+computed inside that transaction, so writes of several nodes never share one. :meth:`generation`
+changes after every write made here and after every commit of another process or node on the same
+database (``PRAGMA data_version``, :class:`opentrail.state_watch.DataVersionWatch`: at once on
+SQLite, within :data:`opentrail.state_watch.PG_RECHECK_S` on PostgreSQL), which is how a policy
+attached on one node is enforced on the others (:class:`opentrail.api.authorization.Authorizer`).
 
 :class:`IamStore` also implements :class:`opentrail.iam.model.IamDirectory`.
 """
@@ -20,12 +25,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable
 
 from ..staging import Staging
-from ..state_db import Statement, open_state_db, write_statements
+from ..state_db import Statement, database_url_for, open_state_db, write_statements
+from ..state_watch import DataVersionWatch
 from . import aws_managed
 from .ids import arn as make_arn
 from .ids import split_policy_arn
@@ -164,11 +171,12 @@ def _entity(row: Iterable[Any]) -> Entity:
 
 
 class IamStore:
-    """The IAM state of one data directory (``path``: the database file). Thread-safe."""
+    """The IAM state of one data directory (``path``: the database file); ``monotonic`` paces the
+    look for other nodes' changes (:meth:`generation`). Thread-safe."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._path = Path(path)
-        if not self._path.exists():
+        if database_url_for(self._path) is None and not self._path.exists():
             self._path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
         self._conn = open_state_db(self._path)
@@ -177,6 +185,7 @@ class IamStore:
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._changes = 0
+        self._watch = DataVersionWatch(self._conn, clock=monotonic)
 
     def close(self) -> None:
         with self._lock:
@@ -189,8 +198,7 @@ class IamStore:
     def generation(self) -> int:
         """A number that changes after every IAM write of this process or of another one."""
         with self._lock:
-            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            return self._changes + int(version)
+            return self._changes + self._watch.version()
 
     # --- writes (staged) --------------------------------------------------------------------------
 
@@ -235,12 +243,11 @@ class IamStore:
         ])
 
     def _tag_statements(self, owner_id: str, tags: Iterable[tuple[str, str]]) -> list[Statement]:
-        start = self._all("SELECT COALESCE(MAX(position), 0) FROM tags WHERE owner_id = ?", (owner_id,))[0][0]
-        out: list[Statement] = []
-        for i, (key, value) in enumerate(tags, start + 1):
-            out.append(("INSERT INTO tags (owner_id, position, key, value) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (owner_id, key) DO UPDATE SET value = excluded.value", (owner_id, i, key, value)))
-        return out
+        """One upsert per tag; a new key goes after the owner's last tag (a known key keeps its place)."""
+        return [("INSERT INTO tags (owner_id, position, key, value) VALUES"
+                 " (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE owner_id = ?), ?, ?)"
+                 " ON CONFLICT (owner_id, key) DO UPDATE SET value = excluded.value", (owner_id, owner_id, key, value))
+                for key, value in tags]
 
     def tag(self, owner_id: str, tags: list[tuple[str, str]]) -> None:
         """Add ``tags`` (a key already there gets the new value)."""

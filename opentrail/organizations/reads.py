@@ -1,6 +1,7 @@
 """The read interface of :class:`~.service.OrganizationsService` for the rest of opentrail
 (policy evaluation, organization trails and event data stores): plain values, no caller checks,
-from memory (a dictionary lookup each), never raising for an account in no organization."""
+from memory (a dictionary lookup each, after the service's look for other nodes' changes), never
+raising for an account in no organization."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ class OrganizationReads:
     _orgs: dict[str, Organization]
     _member_of: dict[str, str]
 
+    def _refresh(self, *, fresh: bool = False) -> None: ...
+
     def organization_of(self, account_id: str) -> Organization | None:
         """The organization ``account_id`` belongs to (management or member), or None. The value is
         a snapshot: a later change replaces it, never alters it."""
         with self._lock:
+            self._refresh()
             org_id = self._member_of.get(account_id)
             return self._orgs[org_id] if org_id is not None else None
 

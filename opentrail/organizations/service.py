@@ -6,7 +6,11 @@ accounts, delegated administrators, trusted access, the SCP chain of an account)
 State lives in memory (loaded at start) and in the store. An operation checks the caller and the
 request against the current state, builds the changed organization as a copy and *stages* one change
 (:class:`opentrail.staging.Staging`): when the call's record is durable the copy is written and then
-becomes current; a call that fails changes nothing. CreateAccount's staged change also creates the
+becomes current; a call that fails changes nothing. When the store was written by another process or
+node (:meth:`~.store.SqliteOrganizationsStore.changed`), the organizations are read again (and
+:attr:`OrganizationsService.version` grows): every operation looks first, the read interface (policy
+evaluation's SCPs, organization trails) at most every :data:`opentrail.state_watch.PG_RECHECK_S` on
+PostgreSQL. Two nodes changing one organization at the same moment: the later write wins. CreateAccount's staged change also creates the
 account in the :class:`opentrail.auth.accounts.AccountStore` (``create_account(account_id)``; no
 keys: the operator makes them with ``opentrail create-access-key --account-id``).
 
@@ -35,19 +39,34 @@ from .tree import TreeOperations
 
 class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
     """Organizations in ``data_dir``; ``clock`` gives epoch seconds; ``create_account(account_id)``
-    creates an opentrail account (:meth:`opentrail.auth.accounts.AccountStore.create_account`)."""
+    creates an opentrail account (:meth:`opentrail.auth.accounts.AccountStore.create_account`);
+    ``monotonic`` paces the look for other nodes' changes."""
 
     def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time, *,
-                 create_account: Callable[[str], object] = lambda account_id: None) -> None:
-        self._store = SqliteOrganizationsStore(Path(data_dir) / ORGANIZATIONS_DB)
+                 create_account: Callable[[str], object] = lambda account_id: None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._store = SqliteOrganizationsStore(Path(data_dir) / ORGANIZATIONS_DB, monotonic=monotonic)
         self._clock = clock
         self._create_account = create_account
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
-        self._orgs: dict[str, Organization] = {o.id: o for o in self._store.load()}
-        self._member_of: dict[str, str] = {a: o.id for o in self._orgs.values() for a in o.accounts}
-        #: grows with every committed change (organization trails and stores refresh their accounts)
+        self._orgs: dict[str, Organization] = {}
+        self._member_of: dict[str, str] = {}
+        self._load()
+        #: grows with every committed change, here or elsewhere (organization trails and stores
+        #: refresh their accounts)
         self.version = 0
+
+    def _load(self) -> None:
+        self._orgs = {o.id: o for o in self._store.load()}
+        self._member_of = {a: o.id for o in self._orgs.values() for a in o.accounts}
+
+    def _refresh(self, *, fresh: bool = False) -> None:
+        """Read the organizations again when the store says someone wrote (``fresh``: look now)."""
+        with self._lock:
+            if self._store.changed(fresh=fresh):
+                self._load()
+                self.version += 1
 
 
     def _now(self) -> float:
@@ -90,6 +109,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
     def _org(self, caller: str) -> Organization:
         """The caller's organization, or AWSOrganizationsNotInUseException."""
         with self._lock:
+            self._refresh(fresh=True)
             org_id = self._member_of.get(caller)
             if org_id is None:
                 raise e.AWSOrganizationsNotInUseException()
@@ -114,6 +134,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
     def create_organization(self, caller: str, feature_set: str = "ALL") -> Organization:
         """A new organization managed by ``caller``; AlreadyInOrganizationException when it is in one."""
         with self._lock:
+            self._refresh(fresh=True)
             if caller in self._member_of:
                 raise e.AlreadyInOrganizationException()
             now = self._now()

@@ -1,4 +1,5 @@
-"""Temporary credentials (STS sessions) at rest: ``sts_sessions`` in ``<data-dir>/accounts.db``.
+"""Temporary credentials (STS sessions) at rest: ``sts_sessions`` in ``<data-dir>/accounts.db`` (or
+its schema in the shared PostgreSQL database, :func:`opentrail.state_db.open_state_db`).
 
 A session is an ``ASIA...`` access key id (:func:`opentrail.sts.key_ids.new_key_id`: it encodes its
 account), a 40-character secret access key and a session token (160 base64 characters from 120
@@ -28,7 +29,8 @@ Expired rows are deleted by :meth:`SessionStore.purge_expired`, which :meth:`Ses
 runs; :meth:`SessionStore.find` answers an expired session as such (so the caller can answer
 ExpiredToken) until it is purged. Found sessions are cached in memory per (key id, token hash);
 sessions are never changed, only removed, and an expired one is refused by time, so the cache
-cannot grant more than the database.
+cannot grant more than the database, and needs no news of other nodes: a session made on one is
+found by another's first look at the database.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 import string
 import threading
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..state_db import immediate_transaction
+from ..state_db import immediate_transaction, open_state_db
 from ..iam.model import RoleSession
 from .key_ids import new_key_id
 
@@ -138,12 +139,12 @@ def open_secret(blob: bytes, token: str, access_key_id: str) -> str | None:
 
 
 class SessionStore:
-    """Sessions in the SQLite file ``path`` (the accounts database). Thread-safe."""
+    """Sessions in the state database ``path`` (the accounts database). Thread-safe."""
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, bytes], Session] = {}
-        self._conn = sqlite3.connect(Path(path), timeout=10.0, check_same_thread=False, isolation_level=None)
+        self._conn = open_state_db(Path(path))
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(_SCHEMA)
         self._migrate()
