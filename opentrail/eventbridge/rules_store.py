@@ -97,6 +97,7 @@ CREATE TABLE IF NOT EXISTS resource_tags (
 _RULE_COLUMNS = ("account_id, region, name, state, event_pattern, schedule_expression, description, role_arn, "
                  "created_by, since_seq, tags")
 SELECT_RULE = f"SELECT {_RULE_COLUMNS} FROM rules WHERE account_id = ? AND region = ? AND name = ?"
+#: (An optional parameter is tested as ``CAST(:p AS TEXT) IS NULL``: PostgreSQL must know its type.)
 SELECT_RULES = f"""SELECT {_RULE_COLUMNS} FROM rules WHERE account_id = :account AND region = :region
     AND name > :after AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
     ORDER BY name LIMIT :limit"""

@@ -98,6 +98,7 @@ _GROUP_COLUMNS = """g.id, g.account_id, g.region, g.name, g.creation_ms, g.reten
     (SELECT count(*) FROM metric_filters f WHERE f.group_id = g.id)"""
 SELECT_GROUP = f"SELECT {_GROUP_COLUMNS} FROM log_groups g WHERE g.account_id = ? AND g.region = ? AND g.name = ?"
 SELECT_GROUP_BY_ID = f"SELECT {_GROUP_COLUMNS} FROM log_groups g WHERE g.id = ?"
+#: (An optional parameter is tested as ``CAST(:p AS TEXT) IS NULL``: PostgreSQL must know its type.)
 SELECT_GROUPS = f"""SELECT {_GROUP_COLUMNS} FROM log_groups g
     WHERE g.account_id = :account AND g.region = :region AND g.name > :after
       AND (CAST(:prefix AS TEXT) IS NULL OR substr(g.name, 1, length(:prefix)) = :prefix)

@@ -21,7 +21,10 @@ one datapoint per unit per period when no Unit is given (GetMetricStatistics) or
 over units with a ``MultipleUnits`` message (GetMetricData). ListMetrics pages 500 metrics and
 hides metrics with no data in the past two weeks.
 
-Errors raised are :mod:`opentrail.monitoring.errors` classes. All methods are thread-safe.
+Errors raised are :mod:`opentrail.monitoring.errors` classes. All methods are thread-safe. The file
+may be a schema of the shared PostgreSQL database (:mod:`opentrail.state_db`) written by several
+nodes: each put reads and writes its rows in one ``BEGIN IMMEDIATE`` transaction (one writer at a
+time across nodes), and the metric ids held in memory stay right (metrics are never deleted).
 """
 
 from __future__ import annotations
