@@ -41,15 +41,16 @@ class DataVersionWatch:
     def _read(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
-    def version(self) -> int:
-        """The data version as last read (read again first when ``recheck_s`` has passed)."""
+    def version(self, *, fresh: bool = False) -> int:
+        """The data version as last read (read again first when ``recheck_s`` has passed, or
+        ``fresh``: before a read-modify-write, which must not start from a stale copy)."""
         now = self._clock()
-        if self.recheck_s <= 0 or now - self._read_at >= self.recheck_s:
+        if fresh or self.recheck_s <= 0 or now - self._read_at >= self.recheck_s:
             self._version = self._read()
             self._read_at = now
         return self._version
 
-    def changed(self) -> bool:
+    def changed(self, *, fresh: bool = False) -> bool:
         """True when :meth:`version` differs from what the previous look saw: someone committed."""
         before = self._version
-        return self.version() != before
+        return self.version(fresh=fresh) != before

@@ -38,3 +38,16 @@ def test_a_commit_of_another_connection_is_noticed(state_dir: Path, state_backen
     finally:
         mine.close()
         other.close()
+
+
+def test_a_fresh_look_reads_at_once(state_dir: Path) -> None:
+    mine, other = open_state_db(state_dir / "w.db"), open_state_db(state_dir / "w.db")
+    try:
+        mine.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+        watch = DataVersionWatch(mine, clock=Clock())
+        other.execute("INSERT INTO t (v) VALUES ('a')")
+        assert watch.changed(fresh=True) is True
+        assert watch.changed(fresh=True) is False
+    finally:
+        mine.close()
+        other.close()
