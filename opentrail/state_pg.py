@@ -16,7 +16,9 @@ from the SQLite dialect to PostgreSQL:
 - ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING`` and ``INSERT OR REPLACE`` an
   ``ON CONFLICT (<primary key>) DO UPDATE`` of every other inserted column;
 - scalar ``max(a, b)``/``min(a, b)`` become GREATEST/LEAST (sqlglot), ``?`` and ``:name``
-  placeholders psycopg's, and ``%`` in literals is escaped.
+  placeholders psycopg's, and ``%`` in literals is escaped;
+- ``CAST(text AS BLOB)`` becomes ``convert_to(text, 'UTF8')`` (the same bytes) and SQLite's
+  ``INDEXED BY`` planner hint is dropped.
 
 Semantics kept from SQLite:
 
@@ -363,6 +365,8 @@ class PgStateConnection:
         ddl = isinstance(tree, (exp.Create, exp.Drop, exp.Alter))
         write = ddl or isinstance(tree, (exp.Insert, exp.Update, exp.Delete))
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+        for table in list(tree.find_all(exp.Table)):
+            table.set("indexed", None)  # SQLite's INDEXED BY: a planner hint PostgreSQL has not
         for table in tree.find_all(exp.Table):
             if table.name and not table.args.get("db") and table.name not in ctes:
                 table.set("db", exp.to_identifier(self.schema))
@@ -382,7 +386,7 @@ class PgStateConnection:
                 return exp.var(f"__ot_param_{len(marks) - 1}__")
             return node
 
-        tree = tree.transform(placeholder)
+        tree = tree.transform(placeholder).transform(_blob_cast)
         text = tree.sql(dialect="postgres").replace("%", "%%")
         for i, mark in enumerate(marks):
             text = text.replace(f"__ot_param_{i}__", mark, 1)
@@ -428,6 +432,17 @@ class PgStateConnection:
                                      "AND attidentity <> '' AND attnum > 0", (rel,)).fetchone()
             found = self._keys[table] = (keys, None if ident is None else ident[0])
         return found
+
+
+_BLOB_TYPES = (exp.DataType.Type.BLOB, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY)
+
+
+def _blob_cast(node: exp.Expression) -> exp.Expression:
+    """SQLite's ``CAST(text AS BLOB)`` (the text's UTF-8 bytes) as ``convert_to(text, 'UTF8')``:
+    PostgreSQL's cast to bytea would parse the text as bytea's escape format instead."""
+    if isinstance(node, exp.Cast) and node.to.this in _BLOB_TYPES:
+        return exp.func("convert_to", node.this, exp.Literal.string("UTF8"))
+    return node
 
 
 def _ddl_types(tree: exp.Create) -> None:

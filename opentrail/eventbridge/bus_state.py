@@ -20,13 +20,18 @@ Tables:
   dispatcher's per-target concurrency.
 - ``matches (rule_arn, event_id, time_s)`` and ``failures (...)``: the newest matches and failed
   invocations per rule, at most ``keep`` each (the status read).
+- ``last_ids (name, seq)``: the newest id ever given to a custom event (``custom_events``), as
+  SQLite's ``sqlite_sequence`` keeps it, kept by the store itself so it works on PostgreSQL too.
 
-Thread-safe (one connection behind a lock).
+Thread-safe (one connection behind a lock). The file may be a schema of the shared PostgreSQL
+database (:mod:`opentrail.state_db`): the per-lane backlog counted in memory is counted again from
+the outbox when another connection (node) committed (:class:`~opentrail.state_watch.DataVersionWatch`).
 """
 
 from __future__ import annotations
 
 import collections
+import sqlite3
 import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,7 +39,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 
-from ..state_db import open_state_db, write_statements
+from ..state_db import immediate_transaction, open_state_db, write_statements
+from ..state_watch import DataVersionWatch
+from ..store.errors import DataDirectoryFullError, is_disk_full
 from .model import TargetConfig
 
 BUS_DB = "eventbridge-bus.db"
@@ -68,7 +75,10 @@ CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_
                                      error_code TEXT NOT NULL, error_message TEXT NOT NULL, time_s REAL NOT NULL,
                                      attempts INTEGER NOT NULL, outcome TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS failures_by_rule ON failures (rule_arn, id);
+CREATE TABLE IF NOT EXISTS last_ids (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
+_UPSERT_LAST_ID = ("INSERT INTO last_ids (name, seq) VALUES (?, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET seq = max(last_ids.seq, excluded.seq)")
 _UPSERT_CURSOR = ("INSERT INTO cursors (rule_arn, source, seq) VALUES (?, ?, ?) "
                   "ON CONFLICT (rule_arn, source) DO UPDATE SET seq = excluded.seq")
 _UPSERT_START = ("INSERT INTO starts (rule_arn, since_seq) VALUES (?, ?) "
@@ -162,19 +172,35 @@ class BusState:
         self._path = Path(path)
         self._conn = open_state_db(path)
         self._conn.executescript(_SCHEMA)
+        if isinstance(self._conn, sqlite3.Connection):  # a file from before last_ids: its newest id
+            self._conn.execute("INSERT OR IGNORE INTO last_ids (name, seq) SELECT name, seq FROM sqlite_sequence "
+                               "WHERE name = 'custom_events'")
         self._db = threading.Lock()
         self.keep = keep
+        self._watch = DataVersionWatch(self._conn)
         #: Rows waiting per lane (target ARN), kept beside the table: the bus checks it per delivery.
-        self._backlog: collections.Counter[str] = collections.Counter(
+        self._backlog: collections.Counter[str] = collections.Counter()
+        self._count_backlog()
+
+    def _count_backlog(self) -> None:
+        self._backlog = collections.Counter(
             {str(lane): int(n) for lane, n in self._conn.execute("SELECT lane, count(*) FROM outbox GROUP BY lane")})
 
     def close(self) -> None:
         with self._db:
             self._conn.close()
 
-    def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> list[int | None]:
+    def _write(self, statements: Iterable[tuple[str, Sequence[object]]],
+               backlog: Iterable[tuple[str, int]] = ()) -> list[int | None]:
+        """Commit ``statements`` in one transaction; then, under the same hold of the lock, add each
+        (lane, rows) of ``backlog`` to the backlog counted in memory."""
         with self._db:
-            return write_statements(self._conn, statements, full_dir=self._path.parent)
+            ids = write_statements(self._conn, statements, full_dir=self._path.parent)
+            for lane, n in backlog:
+                self._backlog[lane] += n
+                if self._backlog[lane] <= 0:
+                    del self._backlog[lane]
+            return ids
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._db:
@@ -220,9 +246,7 @@ class BusState:
         statements += [("INSERT INTO matches (rule_arn, event_id, time_s) VALUES (?, ?, ?)", m) for m in matches]
         statements += [(_INSERT_FAILURE, (f.rule_arn, f.target_id, f.target_arn, f.event_id, f.error_code,
                                           f.error_message, f.time_s, f.attempts, f.outcome)) for f in failures]
-        ids = self._write(statements)
-        with self._db:
-            self._backlog.update(d.lane for d in deliveries)
+        ids = self._write(statements, [(d.lane, 1) for d in deliveries])
         if matches:
             self._trim("matches", {m[0] for m in matches})
         if failures:
@@ -246,9 +270,21 @@ class BusState:
                       events: Sequence[bytes]) -> list[int]:
         """Commit PutEvents' ``events`` (envelope JSON each); returns their ids. Raises
         :class:`DataDirectoryFullError` when the disk is full (nothing committed)."""
-        ids = self._write([("INSERT INTO custom_events (account, region, log_seq, received_s, event) "
-                            "VALUES (?, ?, ?, ?, ?)", (account_id, region, log_seq, received_s, e)) for e in events])
-        return [int(i or 0) for i in ids]
+        if not events:
+            return []
+        with self._db:
+            try:
+                with immediate_transaction(self._conn) as c:
+                    ids = [int(c.execute("INSERT INTO custom_events (account, region, log_seq, received_s, event) "
+                                         "VALUES (?, ?, ?, ?, ?)",
+                                         (account_id, region, log_seq, received_s, e)).lastrowid or 0)
+                           for e in events]
+                    c.execute(_UPSERT_LAST_ID, ("custom_events", max(ids)))
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise DataDirectoryFullError(self._path.parent) from exc
+                raise
+        return ids
 
     def custom_after(self, after_id: int, limit: int) -> list[CustomEvent]:
         rows = self._read("SELECT id, account, region, received_s, event FROM custom_events WHERE id > ? "
@@ -257,7 +293,7 @@ class BusState:
 
     def custom_head(self) -> int:
         """The newest custom event id ever given (0 when none)."""
-        row = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'custom_events'")
+        row = self._read("SELECT seq FROM last_ids WHERE name = 'custom_events'")
         return int(row[0][0]) if row else 0
 
     def custom_start(self, since_seq: int) -> int:
@@ -294,19 +330,19 @@ class BusState:
         return [_delivery(row) for row in self._read(f"SELECT {_DELIVERY_COLUMNS} FROM outbox ORDER BY id")]
 
     def backlog(self, lane: str) -> int:
-        """Rows of ``lane`` waiting to be sent (or retried)."""
+        """Rows of ``lane`` waiting to be sent (or retried): counted in memory, and counted again
+        from the outbox when another connection (node) committed (at most every
+        :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL)."""
         with self._db:
+            if self._watch.changed():
+                self._count_backlog()
             return self._backlog[lane]
 
     def _forget(self, delivery_id: int, statements: list[tuple[str, Sequence[object]]]) -> None:
         with self._db:
             row = self._conn.execute("SELECT lane FROM outbox WHERE id = ?", (delivery_id,)).fetchone()
-        self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,)), *statements])
-        if row is not None:
-            with self._db:
-                self._backlog[str(row[0])] -= 1
-                if self._backlog[str(row[0])] <= 0:
-                    del self._backlog[str(row[0])]
+        self._write([("DELETE FROM outbox WHERE id = ?", (delivery_id,)), *statements],
+                    [] if row is None else [(str(row[0]), -1)])
 
     def finish(self, delivery_id: int) -> None:
         """The target took the delivery: delete it."""

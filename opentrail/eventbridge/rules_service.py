@@ -79,8 +79,9 @@ class RulesService(DestinationsMixin):
 
     @property
     def version(self) -> int:
-        """Changes whenever a rule, target, connection or API destination changes."""
-        return self._version
+        """Changes whenever a rule, target, connection or API destination changes, here or on
+        another node (within :data:`~opentrail.state_watch.PG_RECHECK_S` seconds)."""
+        return self._version + self._store.changes()
 
     def staged_changes(self) -> ContextManager[Callable[[], None]]:
         """Hold the catalog lock and stage this thread's changes until the yielded ``commit``
@@ -272,7 +273,7 @@ class RulesService(DestinationsMixin):
     def rules(self) -> list[RuleConfig]:
         """Every rule of every account and Region, with its targets (rebuilt when the version moves)."""
         version, compiled = self._compiled
-        current = self._version
+        current = self.version
         if version == current:
             return compiled
         configs = [RuleConfig(arn=r.arn, name=r.name, account_id=r.account_id, region=r.region, state=r.state,

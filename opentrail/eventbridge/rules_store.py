@@ -8,6 +8,10 @@ rule), ``connections`` (the public auth parameters as JSON and the sealed secret
 
 Writes go through one connection under one lock, one transaction each; reads use a connection per
 thread (WAL readers see the last commit).
+
+The file may be a schema of the shared PostgreSQL database (:mod:`opentrail.state_db`), written by
+several nodes: :meth:`SqliteRulesStore.changes` moves when another connection (node) committed, so
+the rules compiled for the event bus follow.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import orjson
 
 from ..state_db import ThreadReaders, open_state_db, write_statements
+from ..state_watch import DataVersionWatch
 from .catalog import ApiDestination, Connection, Rule
 
 #: The database file in the data directory.
@@ -92,8 +97,9 @@ CREATE TABLE IF NOT EXISTS resource_tags (
 _RULE_COLUMNS = ("account_id, region, name, state, event_pattern, schedule_expression, description, role_arn, "
                  "created_by, since_seq, tags")
 SELECT_RULE = f"SELECT {_RULE_COLUMNS} FROM rules WHERE account_id = ? AND region = ? AND name = ?"
+#: (An optional parameter is tested as ``CAST(:p AS TEXT) IS NULL``: PostgreSQL must know its type.)
 SELECT_RULES = f"""SELECT {_RULE_COLUMNS} FROM rules WHERE account_id = :account AND region = :region
-    AND name > :after AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
+    AND name > :after AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
     ORDER BY name LIMIT :limit"""
 SELECT_ALL_RULES = f"SELECT {_RULE_COLUMNS} FROM rules ORDER BY account_id, region, name"
 COUNT_RULES = "SELECT count(*) FROM rules WHERE account_id = ? AND region = ?"
@@ -123,8 +129,8 @@ SELECT_CONNECTION = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE accoun
 SELECT_CONNECTION_BY_ARN = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE arn = ?"
 SELECT_SEALED = "SELECT sealed_secrets FROM connections WHERE arn = ?"
 SELECT_CONNECTIONS = f"""SELECT {_CONNECTION_COLUMNS} FROM connections WHERE account_id = :account
-    AND region = :region AND name > :after AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
-    AND (:state IS NULL OR state = :state) ORDER BY name LIMIT :limit"""
+    AND region = :region AND name > :after AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
+    AND (CAST(:state AS TEXT) IS NULL OR state = :state) ORDER BY name LIMIT :limit"""
 INSERT_CONNECTION = """INSERT INTO connections (account_id, region, name, uuid, arn, authorization_type, state,
     description, public_parameters, sealed_secrets, secret_id, creation_s, modified_s, authorized_s)
     VALUES (:account_id, :region, :name, :uuid, :arn, :authorization_type, :state, :description,
@@ -140,8 +146,8 @@ SELECT_DESTINATION = (f"SELECT {_DESTINATION_COLUMNS} FROM api_destinations "
                       "WHERE account_id = ? AND region = ? AND name = ?")
 SELECT_DESTINATION_BY_ARN = f"SELECT {_DESTINATION_COLUMNS} FROM api_destinations WHERE arn = ?"
 SELECT_DESTINATIONS = f"""SELECT {_DESTINATION_COLUMNS} FROM api_destinations WHERE account_id = :account
-    AND region = :region AND name > :after AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
-    AND (:connection IS NULL OR connection_arn = :connection) ORDER BY name LIMIT :limit"""
+    AND region = :region AND name > :after AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
+    AND (CAST(:connection AS TEXT) IS NULL OR connection_arn = :connection) ORDER BY name LIMIT :limit"""
 UPSERT_DESTINATION = f"""INSERT INTO api_destinations ({_DESTINATION_COLUMNS}, arn) VALUES (:account_id, :region,
     :name, :uuid, :connection_arn, :invocation_endpoint, :http_method, :rate_limit_per_s, :description, :creation_s,
     :modified_s, :arn) ON CONFLICT (account_id, region, name) DO UPDATE SET connection_arn = excluded.connection_arn,
@@ -183,6 +189,8 @@ class SqliteRulesStore:
         self._db.executescript(SCHEMA)
         self._write_lock = threading.Lock()
         self._readers = ThreadReaders(self._path)
+        self._watch = DataVersionWatch(self._db)
+        self._changes = 0
 
     def _reader(self) -> sqlite3.Connection:
         return self._readers.connection()
@@ -191,6 +199,16 @@ class SqliteRulesStore:
         with self._write_lock:
             self._db.close()
         self._readers.close()
+
+    def changes(self) -> int:
+        """How many times a commit of another connection (another node, or another store object on
+        the same file) was noticed: looked at on every call on SQLite, at most every
+        :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL (where this store's own
+        commits count too)."""
+        with self._write_lock:
+            if self._watch.changed():
+                self._changes += 1
+            return self._changes
 
     def _transaction(self, statements: Sequence[tuple[str, Any]]) -> None:
         with self._write_lock:

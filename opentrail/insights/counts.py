@@ -77,9 +77,14 @@ CREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY, account_id TEXT NO
   event_time INTEGER NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
 """
-_ADD = "INSERT INTO {t} (series, minute, n) VALUES (?, ?, ?) ON CONFLICT (series, minute) DO UPDATE SET n = n + excluded.n"
+_ADD = ("INSERT INTO {t} (series, minute, n) VALUES (?, ?, ?) "
+        "ON CONFLICT (series, minute) DO UPDATE SET n = {t}.n + excluded.n")
 _ADD_ATTR = ("INSERT INTO attr (series, minute, attribute, value, n) VALUES (?, ?, ?, ?, ?) "
-             "ON CONFLICT (series, minute, attribute, value) DO UPDATE SET n = n + excluded.n")
+             "ON CONFLICT (series, minute, attribute, value) DO UPDATE SET n = attr.n + excluded.n")
+_SERIES_COLUMNS = "account_id, region, category, event_source, event_name, insight_type, error_code"
+_INSERT_SERIES = (f"INSERT OR IGNORE INTO series ({_SERIES_COLUMNS}, newest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_SERIES_ID = ("SELECT id FROM series WHERE account_id = ? AND region = ? AND category = ? AND event_source = ? "
+              "AND event_name = ? AND insight_type = ? AND error_code = ?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +167,9 @@ class SqliteInsightCounts:
         firsts: dict[tuple[str, str], int] = {}
         for (series, minute), n in counts.items():
             sid = self._ids.get(series)
-            if sid is None:
-                sid = c.execute("INSERT INTO series (account_id, region, category, event_source, event_name, insight_type, "
-                                "error_code, newest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*series, minute)).lastrowid
-                assert sid is not None
-                self._ids[series] = sid
+            if sid is None:  # new here; another node may have added it already (series are never deleted)
+                c.execute(_INSERT_SERIES, (*series, minute))
+                sid = self._ids[series] = int(c.execute(_SERIES_ID, series).fetchone()[0])
             m1.append((sid, minute, n))
             m5[sid, minute - minute % 5] += n
             h1[sid, minute - minute % 60] += n
@@ -186,10 +189,11 @@ class SqliteInsightCounts:
         c.executemany(
             "UPDATE series SET newest = max(newest, ?), dirty_from = CASE WHEN ? < analysed_until "
             "THEN min(coalesce(dirty_from, ?), ?) ELSE dirty_from END, "
-            "changed_at = CASE WHEN ? THEN ? ELSE changed_at END WHERE id = ?",
-            [(hi, lo, lo, lo, closed, now, self._ids[s]) for s, (lo, hi, closed) in per_series.items()])
+            "changed_at = CASE WHEN ? = 1 THEN ? ELSE changed_at END WHERE id = ?",
+            [(hi, lo, lo, lo, int(closed), now, self._ids[s]) for s, (lo, hi, closed) in per_series.items()])
         c.executemany("INSERT INTO regions (account_id, region, first_minute) VALUES (?, ?, ?) ON CONFLICT "
-                      "(account_id, region) DO UPDATE SET first_minute = min(first_minute, excluded.first_minute)",
+                      "(account_id, region) DO UPDATE SET first_minute = min(regions.first_minute, "
+                      "excluded.first_minute)",
                       [(a, r, m) for (a, r), m in firsts.items()])
         c.execute("INSERT INTO cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq", (cursor,))
 
@@ -199,24 +203,24 @@ class SqliteInsightCounts:
         empty a series); returns the number of rows deleted. A series' ``kept_from`` becomes the
         first minute whose per-minute count is still kept (the detector reads nothing before it)."""
         deleted = 0
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, newest, dirty_from, analysed_until, open_start, kept_from FROM series").fetchall()
-            with immediate_transaction(self._conn) as c:
-                for sid, newest, dirty_from, analysed_until, open_start, kept_from in rows:
-                    base = min(newest, now_minute)
-                    # the detector's next look starts at min(dirty_from, analysed_until) and reads LOOKBACK_MINUTES before it
-                    needed = min(x for x in (dirty_from, analysed_until, open_start, base) if x is not None) - LOOKBACK_MINUTES - 1
-                    for table, keep in RETENTION_MINUTES.items():
-                        cutoff = base - keep if table != "m1" else min(base - keep, needed)
-                        removed = c.execute(f"DELETE FROM {table} WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
-                        deleted += removed
-                        if table == "m1" and removed and (kept_from is None or cutoff > kept_from):
-                            c.execute("UPDATE series SET kept_from = ? WHERE id = ?", (cutoff, sid))
-                    cutoff = min(base - ATTR_RETENTION_MINUTES, needed)
-                    deleted += c.execute("DELETE FROM attr WHERE series = ? AND minute < ?", (sid, cutoff)).rowcount
-                    deleted += c.execute("DELETE FROM anomalies WHERE series = ? AND end_minute < ?",
-                                         (sid, min(base - RETENTION_MINUTES["h1"], needed))).rowcount
+        cutoffs: dict[str, list[tuple[int, int]]] = defaultdict(list)  # table -> (series, cutoff)
+        with self._lock, immediate_transaction(self._conn) as c:
+            rows = c.execute("SELECT id, newest, dirty_from, analysed_until, open_start FROM series").fetchall()
+            for sid, newest, dirty_from, analysed_until, open_start in rows:
+                base = min(newest, now_minute)
+                # the detector's next look starts at min(dirty_from, analysed_until) and reads LOOKBACK_MINUTES before it
+                needed = min(x for x in (dirty_from, analysed_until, open_start, base) if x is not None) - LOOKBACK_MINUTES - 1
+                for table, keep in RETENTION_MINUTES.items():
+                    cutoffs[table].append((sid, base - keep if table != "m1" else min(base - keep, needed)))
+                cutoffs["attr"].append((sid, min(base - ATTR_RETENTION_MINUTES, needed)))
+                cutoffs["anomalies"].append((sid, min(base - RETENTION_MINUTES["h1"], needed)))
+            # kept_from moves to the m1 cutoff of each series that loses per-minute counts now
+            c.executemany("UPDATE series SET kept_from = ? WHERE id = ? AND (kept_from IS NULL OR kept_from < ?) "
+                          "AND EXISTS (SELECT 1 FROM m1 WHERE series = ? AND minute < ?)",
+                          [(cut, sid, cut, sid, cut) for sid, cut in cutoffs["m1"]])
+            for table, pairs in cutoffs.items():
+                column = "end_minute" if table == "anomalies" else "minute"
+                deleted += max(0, c.executemany(f"DELETE FROM {table} WHERE series = ? AND {column} < ?", pairs).rowcount)
         return deleted
 
     # --- analysis state (the worker thread) --------------------------------------------------

@@ -16,6 +16,12 @@ Tables:
 
 A state change (alarm row, its history item, its actions and its event) is one transaction.
 Every method is thread-safe; each write is committed when it returns.
+
+The file may be a schema of the shared PostgreSQL database (:mod:`opentrail.state_db`), written by
+several nodes: the alarms held in memory are read again when the file's data version moved
+(:class:`~opentrail.state_watch.DataVersionWatch`: looked at on every read on SQLite, at most every
+0.5 s on PostgreSQL), and :meth:`SqliteAlarmStore.generation` counts those reloads for caches built
+over the alarms.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Iterable, Sequence
 import orjson
 
 from ..state_db import immediate_transaction, open_state_db
+from ..state_watch import DataVersionWatch
 from .alarms import HistoryItem, MetricAlarm
 
 #: File name of the catalog in the data directory.
@@ -97,10 +104,31 @@ class SqliteAlarmStore:
         self._conn = open_state_db(path)
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
+        self._watch = DataVersionWatch(self._conn)
+        self._generation = 0
         self._alarms: dict[AlarmKey, MetricAlarm] = {}
+        self._load()
+
+    def _load(self) -> None:
+        alarms = {}
         for body, in self._conn.execute("SELECT body FROM alarms"):
             alarm = MetricAlarm.from_json(orjson.loads(body))
-            self._alarms[(alarm.account_id, alarm.region, alarm.name)] = alarm
+            alarms[(alarm.account_id, alarm.region, alarm.name)] = alarm
+        self._alarms = alarms
+        self._generation += 1
+
+    def _fresh(self) -> dict[AlarmKey, MetricAlarm]:
+        """The alarms in memory, read again first when another connection (node) committed."""
+        if self._watch.changed():
+            self._load()
+        return self._alarms
+
+    def generation(self) -> int:
+        """Moves whenever the alarms in memory were read again from the database (another node
+        changed them): a cache built over :meth:`alarms` is rebuilt then."""
+        with self._lock:
+            self._fresh()
+            return self._generation
 
     def close(self) -> None:
         with self._lock:
@@ -110,18 +138,19 @@ class SqliteAlarmStore:
 
     def get(self, account_id: str, region: str, name: str) -> MetricAlarm | None:
         with self._lock:
-            return self._alarms.get((account_id, region, name))
+            return self._fresh().get((account_id, region, name))
 
     def alarms(self, account_id: str | None = None, region: str | None = None) -> list[MetricAlarm]:
-        """The alarms of an account and Region (every alarm when both are None), by name."""
+        """The alarms of an account and Region (every alarm when both are None), by name (then
+        account and Region)."""
         with self._lock:
-            found = [a for (acct, reg, _), a in self._alarms.items()
+            found = [a for (acct, reg, _), a in self._fresh().items()
                      if (account_id is None or acct == account_id) and (region is None or reg == region)]
-        return sorted(found, key=lambda a: a.name)
+        return sorted(found, key=lambda a: (a.name, a.account_id, a.region))
 
     def count(self, account_id: str, region: str) -> int:
         with self._lock:
-            return sum(1 for (acct, reg, _) in self._alarms if acct == account_id and reg == region)
+            return sum(1 for (acct, reg, _) in self._fresh() if acct == account_id and reg == region)
 
     def put_alarm(self, alarm: MetricAlarm, history: Iterable[HistoryItem] = ()) -> None:
         """Create or replace ``alarm`` and add its history items."""
@@ -135,7 +164,7 @@ class SqliteAlarmStore:
         """Delete the alarms ``names`` (and their tags), adding ``history``."""
         with self._lock, immediate_transaction(self._conn):
             for name in names:
-                alarm = self._alarms.get((account_id, region, name))
+                alarm = self._fresh().get((account_id, region, name))
                 self._conn.execute("DELETE FROM alarms WHERE account = ? AND region = ? AND name = ?",
                                    (account_id, region, name))
                 if alarm is not None:

@@ -102,8 +102,8 @@ class CloudWatchService:
         self._points_ready = threading.Event()
         self._stopping = threading.Event()
         self._writer: threading.Thread | None = None
-        for alarm in self.alarms.alarms():
-            self._index(alarm)
+        self._indexed_at = -1  # the alarm store's generation _by_metric was built at
+        self._reindex()
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -213,7 +213,19 @@ class CloudWatchService:
     def _evaluated_configs(self) -> list[tuple[AlarmKey, AlarmConfig]]:
         return [((a.account_id, a.region, a.name), a.config()) for a in self.alarms.alarms()]
 
+    def _reindex(self) -> None:
+        """Build ``_by_metric`` again when the alarm store read its alarms again (another node
+        changed them). Takes no lock of the service (the point writer calls it): the index is
+        replaced whole."""
+        generation = self.alarms.generation()
+        if generation != self._indexed_at:
+            by_metric: dict[MetricKey, set[AlarmKey]] = {}
+            for alarm in self.alarms.alarms():
+                by_metric.setdefault(alarm.metric_key, set()).add((alarm.account_id, alarm.region, alarm.name))
+            self._by_metric, self._indexed_at = by_metric, generation
+
     def _metric_changed(self, keys: set[MetricKey]) -> None:
+        self._reindex()
         alarms = [a for k in keys for a in self._by_metric.get(k, ())]
         if alarms:
             self.scheduler.metric_changed(alarms)

@@ -85,6 +85,7 @@ class LogsService:
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._filters: dict[int, GroupFilters] = {}
+        self._filters_at = self._store.filters_version()  # the filters' version _filters were compiled at
         self._filters_lock = threading.Lock()
         self.reads = LogsReads(self._store, scan_budget=scan_budget)
 
@@ -363,7 +364,11 @@ class LogsService:
         return out
 
     def _compiled(self, group_id: int) -> GroupFilters:
+        version = self._store.filters_version()  # another node may have changed them
         with self._filters_lock:
+            if version != self._filters_at:
+                self._filters.clear()
+                self._filters_at = version
             cached = self._filters.get(group_id)
         if cached is not None:
             return cached

@@ -7,10 +7,15 @@ ingestion order and, with the timestamp, its place in a read), ``metric_filters`
 one, so a batch appended again after a crash is recognised: see :meth:`SqliteLogsStore.append`).
 
 Writes go through one connection under one lock, one transaction each (a PutLogEvents batch is
-one transaction: acknowledged means committed). Reads use a connection per thread, so a long
-FilterLogEvents scan never holds up writers (WAL readers see the last commit before they began).
-Events are returned as plain tuples ``(id, stream_id, timestamp_ms, ingestion_ms, message)``
-(:data:`Row`): reads are the hot path.
+one transaction, its events one ``executemany``: acknowledged means committed). Reads use a
+connection per thread, so a long FilterLogEvents scan never holds up writers; a scan reads pages
+of events by (timestamp, id) key, so it holds no cursor open between pages. Events are returned as
+plain tuples ``(id, stream_id, timestamp_ms, ingestion_ms, message)`` (:data:`Row`): reads are the
+hot path.
+
+The file may be a schema of the shared PostgreSQL database (:mod:`opentrail.state_db`), written by
+several nodes: :meth:`SqliteLogsStore.filters_version` tells a cache of metric filters when any node
+changed them (the ``filters_version`` row, moved by every change to a group's filters).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any, Generator, Iterable, Iterator, Sequence
 import orjson
 
 from ..state_db import ThreadReaders, immediate_transaction, open_state_db, write_statements
+from ..state_watch import DataVersionWatch
 from .logs_model import LogGroup, LogStream
 
 #: The database file in the data directory.
@@ -75,6 +81,7 @@ CREATE TABLE IF NOT EXISTS appended_batches (
     sequence  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS appended_batches_by_stream ON appended_batches (stream_id, sequence);
+CREATE TABLE IF NOT EXISTS filters_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS metric_filters (
     group_id       INTEGER NOT NULL,
     name           TEXT NOT NULL,
@@ -91,10 +98,11 @@ _GROUP_COLUMNS = """g.id, g.account_id, g.region, g.name, g.creation_ms, g.reten
     (SELECT count(*) FROM metric_filters f WHERE f.group_id = g.id)"""
 SELECT_GROUP = f"SELECT {_GROUP_COLUMNS} FROM log_groups g WHERE g.account_id = ? AND g.region = ? AND g.name = ?"
 SELECT_GROUP_BY_ID = f"SELECT {_GROUP_COLUMNS} FROM log_groups g WHERE g.id = ?"
+#: (An optional parameter is tested as ``CAST(:p AS TEXT) IS NULL``: PostgreSQL must know its type.)
 SELECT_GROUPS = f"""SELECT {_GROUP_COLUMNS} FROM log_groups g
     WHERE g.account_id = :account AND g.region = :region AND g.name > :after
-      AND (:prefix IS NULL OR substr(g.name, 1, length(:prefix)) = :prefix)
-      AND (:contains IS NULL OR instr(g.name, :contains) > 0)
+      AND (CAST(:prefix AS TEXT) IS NULL OR substr(g.name, 1, length(:prefix)) = :prefix)
+      AND (CAST(:contains AS TEXT) IS NULL OR instr(g.name, :contains) > 0)
     ORDER BY g.name LIMIT :limit"""
 SELECT_RETAINED_GROUPS = "SELECT id, retention_days FROM log_groups WHERE retention_days IS NOT NULL"
 INSERT_GROUP = """INSERT OR IGNORE INTO log_groups (account_id, region, name, creation_ms, retention_days, kms_key_id,
@@ -105,7 +113,8 @@ GROUP_EXISTS = "SELECT 1 FROM log_groups WHERE id = ?"
 DELETE_GROUP = ("DELETE FROM log_events WHERE group_id = :id",
                 "DELETE FROM appended_batches WHERE stream_id IN (SELECT id FROM log_streams WHERE group_id = :id)",
                 "DELETE FROM log_streams WHERE group_id = :id",
-                "DELETE FROM metric_filters WHERE group_id = :id", "DELETE FROM log_groups WHERE id = :id")
+                "DELETE FROM metric_filters WHERE group_id = :id", "DELETE FROM log_groups WHERE id = :id",
+                "UPDATE filters_version SET n = n + 1 WHERE id = 1")
 
 _STREAM_COLUMNS = ("id, group_id, name, creation_ms, first_event_ms, last_event_ms, last_ingestion_ms, "
                    "upload_sequence")
@@ -114,9 +123,9 @@ SELECT_STREAM_ID = "SELECT id FROM log_streams WHERE group_id = ? AND name = ?"
 #: Streams by name (ascending or descending), after a name, with an optional prefix.
 SELECT_STREAMS_BY_NAME = {
     False: f"""SELECT {_STREAM_COLUMNS} FROM log_streams WHERE group_id = :group AND name > :after
-        AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix) ORDER BY name LIMIT :limit""",
+        AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix) ORDER BY name LIMIT :limit""",
     True: f"""SELECT {_STREAM_COLUMNS} FROM log_streams WHERE group_id = :group AND name < :after
-        AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix) ORDER BY name DESC LIMIT :limit""",
+        AND (CAST(:prefix AS TEXT) IS NULL OR substr(name, 1, length(:prefix)) = :prefix) ORDER BY name DESC LIMIT :limit""",
 }
 #: Streams by last event time (streams without events first), then name.
 SELECT_STREAMS_BY_TIME = {
@@ -136,7 +145,7 @@ UPDATE_STREAM_AFTER_APPEND = """UPDATE log_streams SET
     first_event_ms = min(coalesce(first_event_ms, :first), :first),
     last_event_ms = max(coalesce(last_event_ms, :last), :last),
     last_ingestion_ms = :ingestion, upload_sequence = upload_sequence + 1
-    WHERE id = :id"""
+    WHERE id = :id RETURNING upload_sequence"""
 ADD_STORED_BYTES = "UPDATE log_groups SET stored_bytes = max(stored_bytes + ?, 0) WHERE id = ?"
 
 #: Batch ids kept per stream: an append that repeats one of the stream's last this many batch ids is
@@ -153,19 +162,19 @@ _EVENT_COLUMNS = "id, stream_id, ts, ingestion_ms, message"
 _SCAN = {
     ("group", False): """SELECT {columns} FROM log_events INDEXED BY log_events_by_group
         WHERE group_id = :owner AND ts >= :start AND ts < :end AND (ts, id) > (:key_ts, :key_id)
-        ORDER BY ts, id""",
+        ORDER BY ts, id LIMIT :limit""",
     ("group", True): """SELECT {columns} FROM log_events INDEXED BY log_events_by_group
         WHERE group_id = :owner AND ts >= :start AND ts < :end AND (ts, id) < (:key_ts, :key_id)
-        ORDER BY ts DESC, id DESC""",
+        ORDER BY ts DESC, id DESC LIMIT :limit""",
     ("stream", False): """SELECT {columns} FROM log_events INDEXED BY log_events_by_stream
         WHERE stream_id = :owner AND ts >= :start AND ts < :end AND (ts, id) > (:key_ts, :key_id)
-        ORDER BY ts, id""",
+        ORDER BY ts, id LIMIT :limit""",
     ("stream", True): """SELECT {columns} FROM log_events INDEXED BY log_events_by_stream
         WHERE stream_id = :owner AND ts >= :start AND ts < :end AND (ts, id) < (:key_ts, :key_id)
-        ORDER BY ts DESC, id DESC""",
+        ORDER BY ts DESC, id DESC LIMIT :limit""",
 }
-#: Events of a group or of one stream in [start, end), after/before a (timestamp, id) key; by
-#: (owner kind, descending, raw): ``raw`` reads the message as its UTF-8 bytes.
+#: Up to :limit events of a group or of one stream in [start, end), after/before a (timestamp, id)
+#: key; by (owner kind, descending, raw): ``raw`` reads the message as its UTF-8 bytes.
 SCAN_EVENTS = {
     (kind, descending, raw): sql.format(columns=_EVENT_COLUMNS.replace("message", "CAST(message AS BLOB)")
                                         if raw else _EVENT_COLUMNS)
@@ -173,21 +182,23 @@ SCAN_EVENTS = {
 }
 #: Up to :limit events of a group older than :before (oldest first), for the retention purge.
 EXPIRED_CHUNK = """SELECT id, length(CAST(message AS BLOB)) FROM log_events INDEXED BY log_events_by_group
-    WHERE group_id = ? AND ts < ? ORDER BY ts LIMIT ?"""
+    WHERE group_id = ? AND ts < ? ORDER BY ts, id LIMIT ?"""
 DELETE_EVENT = "DELETE FROM log_events WHERE id = ?"
 
 _FILTER_COLUMNS = "f.group_id, g.name, f.name, f.pattern, f.transformation, f.extra, f.creation_ms"
 SELECT_FILTERS_OF_GROUP = f"""SELECT {_FILTER_COLUMNS} FROM metric_filters f JOIN log_groups g ON g.id = f.group_id
     WHERE f.group_id = ? ORDER BY f.name"""
 SELECT_FILTERS = f"""SELECT {_FILTER_COLUMNS} FROM metric_filters f JOIN log_groups g ON g.id = f.group_id
-    WHERE g.account_id = :account AND g.region = :region AND (:group IS NULL OR f.group_id = :group)
-      AND (:prefix IS NULL OR substr(f.name, 1, length(:prefix)) = :prefix)
+    WHERE g.account_id = :account AND g.region = :region AND (CAST(:group AS BIGINT) IS NULL OR f.group_id = :group)
+      AND (CAST(:prefix AS TEXT) IS NULL OR substr(f.name, 1, length(:prefix)) = :prefix)
       AND (f.name, g.name) > (:after, :after_group)
     ORDER BY f.name, g.name"""
 UPSERT_FILTER = """INSERT INTO metric_filters (group_id, name, pattern, transformation, extra, creation_ms)
     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, name) DO UPDATE SET pattern = excluded.pattern,
     transformation = excluded.transformation, extra = excluded.extra"""
 DELETE_FILTER = "DELETE FROM metric_filters WHERE group_id = ? AND name = ?"
+BUMP_FILTERS_VERSION = "UPDATE filters_version SET n = n + 1 WHERE id = 1"
+SELECT_FILTERS_VERSION = "SELECT n FROM filters_version WHERE id = 1"
 
 #: A filter as stored: (group_id, group name, name, pattern, transformation JSON, extra JSON, creation_ms).
 FilterRow = tuple[int, str, str, str, str, str, int]
@@ -218,8 +229,14 @@ class SqliteLogsStore:
         self._path = Path(path)
         self._db = open_state_db(self._path)
         self._db.executescript(SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO filters_version (id, n) VALUES (1, 0)")
         self._write_lock = threading.Lock()
         self._readers = ThreadReaders(self._path)
+        self._watch_lock = threading.Lock()
+        self._watch_db = open_state_db(self._path)  # its own: the writer's may be in a transaction
+        self._watch = DataVersionWatch(self._watch_db)
+        self._filters_version = int(self._watch_db.execute(SELECT_FILTERS_VERSION).fetchone()[0])
+        self._filters_stale = False  # this store changed the filters: read their version again
 
     def _reader(self) -> sqlite3.Connection:
         return self._readers.connection()
@@ -227,6 +244,8 @@ class SqliteLogsStore:
     def close(self) -> None:
         with self._write_lock:
             self._db.close()
+        with self._watch_lock:
+            self._watch_db.close()
         self._readers.close()
 
     # --- log groups ----------------------------------------------------------------------------
@@ -268,6 +287,7 @@ class SqliteLogsStore:
     def delete_group(self, group_id: int) -> None:
         """Delete the group with its streams, events and metric filters (one transaction)."""
         self._transaction(DELETE_GROUP, {"id": group_id})
+        self._filters_changed()
 
     # --- log streams ---------------------------------------------------------------------------
 
@@ -334,11 +354,9 @@ class SqliteLogsStore:
                 db.execute("ROLLBACK")
                 return REPEATED
             db.executemany(INSERT_EVENT, [(group_id, stream_id, t, ingestion_ms, m) for t, m in events])
-            db.execute(UPDATE_STREAM_AFTER_APPEND, {"first": first, "last": last, "ingestion": ingestion_ms,
-                                                    "id": stream_id})
+            (sequence,) = db.execute(UPDATE_STREAM_AFTER_APPEND, {"first": first, "last": last,
+                                                                  "ingestion": ingestion_ms, "id": stream_id}).fetchone()
             db.execute(ADD_STORED_BYTES, (size, group_id))
-            (sequence,) = db.execute("SELECT upload_sequence FROM log_streams WHERE id = ?",
-                                     (stream_id,)).fetchone()
             if batch_id is not None:
                 db.execute(INSERT_BATCH, (batch_id, stream_id, sequence))
                 db.execute(FORGET_OLD_BATCHES, (stream_id, sequence - KEPT_BATCH_IDS))
@@ -361,30 +379,28 @@ class SqliteLogsStore:
         owner_kind, owner = ("stream", stream_id) if stream_id is not None else ("group", group_id)
         if after is None:
             after = (2**62, 2**62) if descending else (-(2**62), -1)
+        sql = SCAN_EVENTS[(owner_kind, descending, raw)]
         params = {"owner": owner, "start": _clamp(start_ms), "end": _clamp(end_ms), "key_ts": _clamp(after[0]),
-                  "key_id": _clamp(after[1])}
-        cursor = self._reader().execute(SCAN_EVENTS[(owner_kind, descending, raw)], params)
-        try:
-            while True:
-                rows = cursor.fetchmany(batch)
-                if not rows:
-                    return
+                  "key_id": _clamp(after[1]), "limit": max(1, batch)}
+        while True:
+            rows = self._reader().execute(sql, params).fetchall()
+            if rows:
                 yield rows
-        finally:
-            cursor.close()
+            if len(rows) < params["limit"]:
+                return
+            params["key_ts"], params["key_id"] = rows[-1][2], rows[-1][0]
 
     def purge_before(self, group_id: int, before_ms: int, chunk: int = 5000) -> int:
         """Delete the group's events with a timestamp before ``before_ms``, ``chunk`` at a time
         (each chunk one transaction, so writers are not held up); returns how many."""
         total = 0
         while True:
-            with self._write_lock:
-                rows = self._db.execute(EXPIRED_CHUNK, (group_id, before_ms, chunk)).fetchall()
+            with self._write_lock, immediate_transaction(self._db) as db:
+                rows = db.execute(EXPIRED_CHUNK, (group_id, before_ms, chunk)).fetchall()
                 if not rows:
                     return total
-                with immediate_transaction(self._db) as db:
-                    db.executemany(DELETE_EVENT, [(r[0],) for r in rows])
-                    db.execute(ADD_STORED_BYTES, (-sum(r[1] for r in rows), group_id))
+                db.executemany(DELETE_EVENT, [(r[0],) for r in rows])
+                db.execute(ADD_STORED_BYTES, (-sum(r[1] for r in rows), group_id))
             total += len(rows)
 
     # --- metric filters ------------------------------------------------------------------------
@@ -404,12 +420,30 @@ class SqliteLogsStore:
                    extra: dict[str, object], creation_ms: int) -> None:
         """Create or replace a filter (a replaced one keeps its creation time)."""
         with self._write_lock:
-            self._db.execute(UPSERT_FILTER, (group_id, name, pattern, orjson.dumps(transformation).decode(),
-                                             orjson.dumps(extra).decode(), creation_ms))
+            write_statements(self._db, [(UPSERT_FILTER, (group_id, name, pattern, orjson.dumps(transformation).decode(),
+                                                         orjson.dumps(extra).decode(), creation_ms)),
+                                        (BUMP_FILTERS_VERSION, ())])
+        self._filters_changed()
 
     def delete_filter(self, group_id: int, name: str) -> None:
         with self._write_lock:
-            self._db.execute(DELETE_FILTER, (group_id, name))
+            write_statements(self._db, [(DELETE_FILTER, (group_id, name)), (BUMP_FILTERS_VERSION, ())])
+        self._filters_changed()
+
+    def _filters_changed(self) -> None:
+        with self._watch_lock:
+            self._filters_stale = True
+
+    def filters_version(self) -> int:
+        """A number that moves whenever a metric filter was put or deleted (or its group deleted),
+        through this store or any other on the same database: read again when the file's data
+        version moved, which is looked at on every call on SQLite and at most every
+        :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL."""
+        with self._watch_lock:
+            if self._watch.changed() or self._filters_stale:
+                self._filters_stale = False
+                self._filters_version = int(self._watch_db.execute(SELECT_FILTERS_VERSION).fetchone()[0])
+            return self._filters_version
 
     # --- helpers -------------------------------------------------------------------------------
 

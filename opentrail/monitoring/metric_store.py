@@ -21,7 +21,10 @@ one datapoint per unit per period when no Unit is given (GetMetricStatistics) or
 over units with a ``MultipleUnits`` message (GetMetricData). ListMetrics pages 500 metrics and
 hides metrics with no data in the past two weeks.
 
-Errors raised are :mod:`opentrail.monitoring.errors` classes. All methods are thread-safe.
+Errors raised are :mod:`opentrail.monitoring.errors` classes. All methods are thread-safe. The file
+may be a schema of the shared PostgreSQL database (:mod:`opentrail.state_db`) written by several
+nodes: each put reads and writes its rows in one ``BEGIN IMMEDIATE`` transaction (one writer at a
+time across nodes), and the metric ids held in memory stay right (metrics are never deleted).
 """
 
 from __future__ import annotations
@@ -98,6 +101,10 @@ CREATE INDEX IF NOT EXISTS points_res_ts ON points (res, ts);
 """
 
 
+#: A metric's identity: (account, Region, namespace, metric name, canonical dimensions JSON).
+MetricKey = tuple[str, str, str, str, str]
+
+
 def _pack(agg: Aggregate) -> bytes | None:
     """The distribution as stored: interleaved (value, count) doubles, one pair per distinct value."""
     dist = agg.distribution()
@@ -128,7 +135,7 @@ class SqliteMetricStore:
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._clock = clock
-        self._ids: dict[tuple[str, str, str, str, str], int] = {}
+        self._ids: dict[MetricKey, int] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -179,43 +186,52 @@ class SqliteMetricStore:
         with self._lock:
             try:
                 with immediate_transaction(self._conn):
-                    ids = {key: self._metric_id(key, now) for key in keys}
-                    for (key, ts, unit, res), agg in buckets.items():
-                        self._merge_row(ids[key], ts, unit, res, agg)
+                    ids = self._metric_ids(list(keys), now)
+                    self._merge_rows([(ids[key], ts, unit, res, agg) for (key, ts, unit, res), agg in buckets.items()])
             except BaseException:
                 self._ids.clear()  # ids of metrics inserted by the rolled-back transaction are gone
                 raise
 
-    def _metric_id(self, key: tuple[str, str, str, str, str], last_put_s: float) -> int:
-        known = self._ids.get(key)
-        if known is not None:
-            self._conn.execute("UPDATE metrics SET last_put_s = MAX(last_put_s, ?) WHERE id = ?", (last_put_s, known))
-            return known
-        self._conn.execute(
-            "INSERT INTO metrics (account, region, namespace, name, dims, last_put_s) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (account, region, namespace, name, dims) DO UPDATE SET "
-            "last_put_s = MAX(last_put_s, excluded.last_put_s)",
-            (*key, last_put_s),
-        )
-        (metric_id,) = self._conn.execute(
-            "SELECT id FROM metrics WHERE account = ? AND region = ? AND namespace = ? AND name = ? AND dims = ?", key
-        ).fetchone()
-        self._ids[key] = metric_id
-        return metric_id
+    def _metric_ids(self, keys: list[MetricKey], last_put_s: float) -> dict[MetricKey, int]:
+        """The ids of the metrics ``keys`` (created when new; metrics are never deleted, so an id
+        once known stays right), their ``last_put_s`` moved on; known ones in one batch."""
+        known = {key: self._ids[key] for key in keys if key in self._ids}
+        self._conn.executemany("UPDATE metrics SET last_put_s = MAX(last_put_s, ?) WHERE id = ?",
+                               [(last_put_s, i) for i in known.values()])
+        for key in keys:
+            if key in known:
+                continue
+            self._conn.execute(
+                "INSERT INTO metrics (account, region, namespace, name, dims, last_put_s) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account, region, namespace, name, dims) DO UPDATE SET "
+                "last_put_s = MAX(metrics.last_put_s, excluded.last_put_s)",
+                (*key, last_put_s),
+            )
+            (metric_id,) = self._conn.execute(
+                "SELECT id FROM metrics WHERE account = ? AND region = ? AND namespace = ? AND name = ? AND dims = ?",
+                key,
+            ).fetchone()
+            known[key] = self._ids[key] = int(metric_id)
+        return known
 
-    def _merge_row(self, metric_id: int, ts: int, unit: str, res: int, agg: Aggregate) -> None:
-        row = self._conn.execute(
-            "SELECT n, total, lo, hi, dist FROM points WHERE metric_id = ? AND ts = ? AND unit = ? AND res = ?",
-            (metric_id, ts, unit, res),
-        ).fetchone()
-        if row is not None:
-            stored = _row_aggregate(*row)
-            stored.merge(agg)
-            agg = stored
-        self._conn.execute(
+    def _merge_rows(self, rows: list[tuple[int, int, str, int, Aggregate]]) -> None:
+        """Fold each aggregate into its stored row (metric id, ts, unit, res); the rows written in
+        one batch (inside the caller's transaction)."""
+        out = []
+        for metric_id, ts, unit, res, agg in rows:
+            row = self._conn.execute(
+                "SELECT n, total, lo, hi, dist FROM points WHERE metric_id = ? AND ts = ? AND unit = ? AND res = ?",
+                (metric_id, ts, unit, res),
+            ).fetchone()
+            if row is not None:
+                stored = _row_aggregate(*row)
+                stored.merge(agg)
+                agg = stored
+            out.append((metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg)))
+        self._conn.executemany(
             "INSERT OR REPLACE INTO points (metric_id, ts, unit, res, n, total, lo, hi, dist) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (metric_id, ts, unit, res, agg.count, agg.total, agg.minimum, agg.maximum, _pack(agg)),
+            out,
         )
 
     # --- reading ---------------------------------------------------------------------------
@@ -443,8 +459,7 @@ class SqliteMetricStore:
                             folded[key].merge(agg)
                         else:
                             folded[key] = agg
-                    for (metric_id, ts, unit), agg in folded.items():
-                        self._merge_row(metric_id, ts, unit, into, agg)
+                    self._merge_rows([(metric_id, ts, unit, into, agg) for (metric_id, ts, unit), agg in folded.items()])
                 self._conn.execute("DELETE FROM points WHERE res = ? AND ts < ?", (res, cutoff))
                 changed += len(rows)
         return changed
