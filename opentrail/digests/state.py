@@ -203,7 +203,8 @@ class DigestState:
                 for i, a, r, b, k, body, m, e in rows]
 
     def mark_uploaded(self, digest_id: int) -> None:
-        self.write([("UPDATE digests SET uploaded = 1, body = x'' WHERE id = ?", (digest_id,))])
+        """The digest is uploaded: keep its row (for :meth:`prune`) without its body."""
+        self.write([("UPDATE digests SET uploaded = 1, body = ? WHERE id = ?", (b"", digest_id))])
 
     def prune(self, before: int) -> None:
         """Forget files listed in an uploaded digest, and uploaded digests, that ended before
