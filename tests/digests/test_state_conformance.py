@@ -46,6 +46,21 @@ def test_chains_are_stored_replaced_and_listed_in_order(state_dir: Path) -> None
     s.close()
 
 
+def test_starting_a_chain_keeps_an_active_one_and_replaces_a_closed_one(state_dir: Path) -> None:
+    s = state(state_dir)
+    linked = dataclasses.replace(new_chain(TRAIL, "us-east-1", 1000), prev_bucket="bucket", prev_key="k",
+                                 prev_hash="h", prev_signature="sig", prev_end=1000)
+    s.write([DigestState.start_chain(linked)])
+    s.write([DigestState.start_chain(new_chain(TRAIL, "us-east-1", 1200))])
+    assert s.chains() == [linked]
+    closed = dataclasses.replace(linked, active=False, closing_at=1100, close_reason="stop")
+    s.write([DigestState.put_chain(closed)])
+    restarted = new_chain(TRAIL, "us-east-1", 1300)
+    s.write([DigestState.start_chain(restarted)])
+    assert s.chains() == [restarted]
+    s.close()
+
+
 def test_files_are_recorded_once_and_pending_until_a_digest_lists_them(state_dir: Path) -> None:
     s = state(state_dir)
     late, early, west = delivered("k2", at=200), delivered("k1", at=100), delivered("k3", region="us-west-2", at=50)
