@@ -260,11 +260,12 @@ class CloudWatchLogsWorker(threading.Thread):
     def _refresh(self) -> None:
         orgs = self.organizations
         org_version = orgs.version if orgs is not None else 0
-        if self._versions == (self._trails.version, self._marks.version, org_version):
+        versions = (self._trails.version, self._marks.version, org_version)
+        if self._versions == versions:
             return
         with self._marks.lock:
             trails, marks, group_marks = settled_marks(self._trails, self._marks, self._store)
-            self._versions = (self._trails.version, self._marks.version, org_version)
+            self._versions = versions  # read before trails and marks: a later change shows next round
         views: dict[str, _View] = {}
         for trail in trails:
             placed = group_marks.get(trail.arn)

@@ -40,11 +40,17 @@ def settled_marks(trails: TrailService, state: DeliveryState,
                   store: EventStore) -> tuple[list[Trail], dict[str, list[Mark]], dict[str, list[LogGroupMark]]]:
     """Every trail with its logging marks and log group marks, read together under ``state.lock``.
     A trail whose logging state or log group differs from its last mark (a crash between the
-    trail's write and its mark's) gets the missing mark now, at the store's head seq."""
+    trail's write and its mark's) gets the missing mark now, at the store's head seq.
+
+    The marks are read first, then the trails as they are now (:meth:`TrailService.refresh`:
+    another node's changes included): a trail's change is committed before its mark, so every
+    mark read belongs to a trail state at most as new as the one read after it, and a missing
+    mark is placed with the trail's current state, never with a state another node already left."""
     with state.lock:
-        all_trails = trails.trails()
         marks = state.marks()
         groups = state.log_group_marks()
+        trails.refresh()
+        all_trails = trails.trails()
         for trail in all_trails:
             have = marks.get(trail.arn, [])
             if trail.status.is_logging != (bool(have) and have[-1].logging):

@@ -20,16 +20,23 @@ Tables:
   upload succeeded. After a crash the same key is uploaded with the same bytes again.
 
 Every method is thread-safe (one connection behind a lock). :attr:`lock` is the *logging lock*
-that :class:`~opentrail.delivery.trails.DeliveringTrailService` holds while it changes a trail's
+that :class:`~opentrail.delivery.marks.DeliveringTrailService` holds while it changes a trail's
 logging state and writes the mark, and that the worker holds while it reads trails and marks, so
-the worker never sees one without the other.
+the worker never sees one without the other (in this process; across nodes see
+:func:`~opentrail.delivery.marks.settled_marks`).
+
+:attr:`DeliveryState.version` tells the workers to reload trails and marks: it changes on every
+mark or forget made here, and -- checked at most every ``check_every_s`` -- whenever another
+connection (another node) committed a write to the database (``PRAGMA data_version``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..state_db import open_state_db, write_statements
 from .logfile import runs_from_bytes, runs_to_bytes
@@ -84,16 +91,37 @@ class Plan:
     sns_topic_arn: str | None
 
 
-class DeliveryState:
-    """The tables of ``path`` (created if missing)."""
+#: How often (seconds) :attr:`DeliveryState.version` looks for other nodes' writes.
+CHECK_EVERY_S = 0.5
 
-    def __init__(self, path: Path) -> None:
+
+class DeliveryState:
+    """The tables of ``path`` (created if missing); ``clock`` (monotonic seconds) paces the checks
+    for other nodes' writes, made at most every ``check_every_s``."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
+                 check_every_s: float = CHECK_EVERY_S) -> None:
         self._conn = open_state_db(path)
         self._conn.executescript(_SCHEMA)
         self._db = threading.Lock()
         self.lock = threading.RLock()
-        #: Bumped on every mark or forget, so the worker knows to reload.
-        self.version = 0
+        self._clock, self._check_every_s = clock, check_every_s
+        self._bumps = 0
+        self._data_version = 0
+        self._checked_at = float("-inf")
+
+    @property
+    def version(self) -> int:
+        """A number that changes on every mark or forget made through this object at once, and
+        when a check (at most every ``check_every_s``) finds that another connection committed a
+        write (``PRAGMA data_version``; on PostgreSQL any write, this node's included): the workers
+        compare it to know when to reload the marks."""
+        now = self._clock()
+        if now - self._checked_at >= self._check_every_s:
+            self._checked_at = now
+            with self._db:
+                self._data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return self._bumps + self._data_version
 
     def close(self) -> None:
         with self._db:
@@ -110,7 +138,7 @@ class DeliveryState:
     # --- marks -------------------------------------------------------------------------------
     def add_mark(self, arn: str, seq: int, logging: bool) -> None:
         self._write([("INSERT INTO marks (arn, seq, logging) VALUES (?, ?, ?)", (arn, seq, int(logging)))])
-        self.version += 1
+        self._bumps += 1
 
     def marks(self) -> dict[str, list[Mark]]:
         """Every trail's marks in (seq, insertion) order."""
@@ -121,7 +149,7 @@ class DeliveryState:
 
     def add_log_group_mark(self, arn: str, seq: int, group_arn: str | None) -> None:
         self._write([("INSERT INTO log_group_marks (arn, seq, group_arn) VALUES (?, ?, ?)", (arn, seq, group_arn))])
-        self.version += 1
+        self._bumps += 1
 
     def log_group_marks(self) -> dict[str, list[LogGroupMark]]:
         """Every trail's log group marks in (seq, insertion) order."""
@@ -134,7 +162,7 @@ class DeliveryState:
         """Drop a deleted trail's marks and cursors (its planned files stay and are uploaded)."""
         self._write([("DELETE FROM marks WHERE arn = ?", (arn,)), ("DELETE FROM trails WHERE arn = ?", (arn,)),
                      ("DELETE FROM regions WHERE arn = ?", (arn,)), ("DELETE FROM log_group_marks WHERE arn = ?", (arn,))])
-        self.version += 1
+        self._bumps += 1
 
     # --- cursors -----------------------------------------------------------------------------
     def read_seqs(self) -> dict[str, int]:

@@ -247,11 +247,12 @@ class DeliveryWorker(threading.Thread):
     def _refresh(self) -> None:
         orgs = self.organizations
         org_version = orgs.version if orgs is not None else 0
-        if self._versions == (self._trails.version, self._state.version, org_version):
+        versions = (self._trails.version, self._state.version, org_version)
+        if self._versions == versions:
             return
         with self._state.lock:
             trails, marks, _ = settled_marks(self._trails, self._state, self._store)
-            self._versions = (self._trails.version, self._state.version, org_version)
+            self._versions = versions  # read before trails and marks: a later change shows next round
         views: dict[str, _View] = {}
         for trail in trails:
             have = marks.get(trail.arn)

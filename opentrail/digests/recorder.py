@@ -15,7 +15,9 @@ Which files are digested is decided here, from the trail as it is *when the uplo
 from what the digest worker last noticed (it looks once per poll): a file delivered after
 StartLogging or UpdateTrail ``EnableLogFileValidation`` returned is always digested. When the
 worker has not opened the trail's chain yet, the recorder opens it (starting at the file's delivery
-time) in the same transaction that records the file.
+time) in the same transaction that records the file -- unless the database already holds an
+active chain there (the worker, perhaps on another node, opened it meanwhile: it is kept,
+:meth:`.state.DigestState.start_chain`).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class LogFileRecorder:
                 if trail is not None:
                     # logging with validation on, not noticed by the worker yet: the chain starts now
                     home = new_chain(trail, self._home(trail), now)
-                    statements.append(DigestState.put_chain(home))
+                    statements.append(DigestState.start_chain(home))
                     interest, chains = {**interest, arn: ACTIVE}, {**chains, (arn, home.region): home}
             if arn not in interest:
                 return
@@ -119,7 +121,7 @@ class LogFileRecorder:
                     chain = dataclasses.replace(home_chain, region=region, kind=REGULAR, start_time=now, prev_bucket=None,
                                                 prev_key=None, prev_hash=None, prev_signature=None, prev_end=None,
                                                 closing_at=None, close_reason=None)
-                    statements.append(DigestState.put_chain(chain))
+                    statements.append(DigestState.start_chain(chain))
                     chains = {**chains, (arn, region): chain}
             self._state.write(statements)
             self._interest, self._chains = interest, chains  # only once committed

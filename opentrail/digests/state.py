@@ -165,6 +165,18 @@ class DigestState:
                   chain.prev_end, chain.account_id, chain.trail_name, chain.home_region, chain.bucket, chain.prefix)
         return (f"INSERT OR REPLACE INTO chains ({_CHAIN_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
 
+    @staticmethod
+    def start_chain(chain: Chain) -> tuple[str, tuple[object, ...]]:
+        """The statement that starts ``chain`` unless an active chain already holds its (arn,
+        region, kind): the log file recorder starts chains the digest worker has not noticed yet,
+        and must not reset one that the worker (perhaps on another node) has already started and
+        linked to its previous digests."""
+        sql, values = DigestState.put_chain(chain)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _CHAIN_COLUMNS.split(", ")[3:])
+        sql = (sql.replace("INSERT OR REPLACE", "INSERT", 1)
+               + f" ON CONFLICT (arn, region, kind) DO UPDATE SET {updates} WHERE chains.active = 0")
+        return (sql, values)
+
     # --- files -------------------------------------------------------------------------------
     @staticmethod
     def add_file(f: DeliveredFile) -> tuple[str, tuple[object, ...]]:
@@ -203,7 +215,8 @@ class DigestState:
                 for i, a, r, b, k, body, m, e in rows]
 
     def mark_uploaded(self, digest_id: int) -> None:
-        self.write([("UPDATE digests SET uploaded = 1, body = x'' WHERE id = ?", (digest_id,))])
+        """The digest is uploaded: keep its row (for :meth:`prune`) without its body."""
+        self.write([("UPDATE digests SET uploaded = 1, body = ? WHERE id = ?", (b"", digest_id))])
 
     def prune(self, before: int) -> None:
         """Forget files listed in an uploaded digest, and uploaded digests, that ended before

@@ -1,21 +1,38 @@
 """The trail database ``<data-dir>/trails.db``: one row per trail, its document as JSON.
 
-All trails are held in memory too (they are few: 5 per account and Region); reads never touch the
-disk, writes go to SQLite first (``synchronous=FULL``, one transaction per change) and then to the
-in-memory copy, under one lock. Safe to use from many threads.
+All trails are held in memory too (they are few: 5 per account and Region); reads never wait on
+the database, writes go to it first (``synchronous=FULL``, one transaction per change) and then to
+the in-memory copy, under one lock. Safe to use from many threads.
+
+Several nodes share the database (``serve --database-url``, :mod:`opentrail.state_db`): a read
+checks ``PRAGMA data_version`` at most every ``check_every_s`` (0.5 s) and reloads every trail when
+another node committed a change, so a trail created, updated or deleted on one node is seen on
+the others within that time. :attr:`TrailRepository.version` changes whenever the trails held
+change (a write here or a reload that found a difference): caches built from the trails (the
+delivery workers' routing views, the event bus's gate) rebuild when it does.
+
+A read-modify-write (check a name, a limit, the trail's current settings, then write) runs inside
+:meth:`TrailRepository.transaction`: ``BEGIN IMMEDIATE`` (the database's one writer, across nodes)
+and a reload of what other nodes committed before the check; the write that follows commits it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
-from ..state_db import open_state_db
+from ..state_db import open_state_db, write_statements
 from .codec import dump_trail, load_trail
 from .model import Trail
 
 #: Trail key: (account_id, home_region, name).
 TrailKey = tuple[str, str, str]
+
+#: How often (seconds) reads look for changes made by other nodes.
+CHECK_EVERY_S = 0.5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trails (
@@ -35,38 +52,159 @@ def key_of(trail: Trail) -> TrailKey:
     return (trail.account_id, trail.home_region, trail.name)
 
 
-class TrailRepository:
-    """Durable trail storage over SQLite at ``path`` with an in-memory copy."""
+class TrailLock:
+    """The repository's re-entrant lock (a context manager, as ``threading.RLock``). When its
+    outermost hold ends, a :meth:`TrailRepository.transaction` still open (no write committed it:
+    the operation failed, only read, or its staged change was dropped) is rolled back."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, on_release: Callable[[], None]) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._on_release = on_release
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if not self._lock.acquire(blocking):
+            return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0:
+                self._on_release()
+        finally:
+            self._lock.release()
+
+    def __enter__(self) -> "TrailLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class TrailRepository:
+    """Durable trail storage at ``path`` (a state database: SQLite or PostgreSQL) with an in-memory
+    copy; ``clock`` (monotonic seconds) paces the checks for other nodes' changes, made at most
+    every ``check_every_s``."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
+                 check_every_s: float = CHECK_EVERY_S) -> None:
         self._db = open_state_db(path)
         self._db.execute(SCHEMA)
-        self.lock = threading.RLock()
+        self._closed = False
+        self.lock = TrailLock(self._end_transaction)
+        self._clock, self._check_every_s = clock, check_every_s
         self._trails: dict[TrailKey, Trail] = {}
-        for (doc,) in self._db.execute(SELECT_ALL):
-            trail = load_trail(doc)
-            self._trails[key_of(trail)] = trail
+        self._version = 0
+        self._data_version: int | None = None
+        self._checked_at = float("-inf")
+        with self.lock:
+            self._check()
 
+    # --- reads -------------------------------------------------------------------------------
     def all(self) -> list[Trail]:
         """Every trail, sorted by (account, home Region, name)."""
         with self.lock:
+            self._check_if_due()
             return [self._trails[k] for k in sorted(self._trails)]
 
     def get(self, key: TrailKey) -> Trail | None:
         with self.lock:
+            self._check_if_due()
             return self._trails.get(key)
 
-    def put(self, trail: Trail) -> None:
-        """Insert or replace ``trail`` durably."""
+    @property
+    def version(self) -> int:
+        """A number that changes whenever the trails held change: on every write here, and when a
+        check (at most every ``check_every_s``; skipped while another thread holds the lock)
+        reloaded a change made by another node."""
+        if self._clock() - self._checked_at >= self._check_every_s and self.lock.acquire(blocking=False):
+            try:
+                self._check_if_due()
+            finally:
+                self.lock.release()
+        return self._version
+
+    def refresh(self) -> bool:
+        """Check for other nodes' changes now (not waiting for ``check_every_s``) and reload them;
+        True when the trails held changed."""
         with self.lock:
-            self._db.execute(UPSERT, (*key_of(trail), dump_trail(trail)))
+            before = self._version
+            self._check()
+            return self._version != before
+
+    # --- writes ------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the lock with a write transaction open (``BEGIN IMMEDIATE``; other nodes' changes
+        reloaded first), for a read-modify-write: the next :meth:`put` or :meth:`delete` commits
+        it; if none comes before the lock's outermost hold ends, it is rolled back. Re-entrant:
+        inside an open transaction this only holds the lock."""
+        with self.lock:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._check()
+                except BaseException:
+                    self._end_transaction()
+                    raise
+            yield
+
+    def put(self, trail: Trail) -> None:
+        """Insert or replace ``trail`` durably (committing the open :meth:`transaction`, if any)."""
+        with self.lock:
+            self._write(UPSERT, (*key_of(trail), dump_trail(trail)))
             self._trails[key_of(trail)] = trail
+            self._version += 1
 
     def delete(self, key: TrailKey) -> None:
+        """Delete the trail ``key`` durably (committing the open :meth:`transaction`, if any)."""
         with self.lock:
-            self._db.execute(DELETE, key)
-            self._trails.pop(key, None)
+            self._write(DELETE, key)
+            if self._trails.pop(key, None) is not None:
+                self._version += 1
 
     def close(self) -> None:
         with self.lock:
+            self._end_transaction()
+            self._closed = True
             self._db.close()
+
+    # --- internals ---------------------------------------------------------------------------
+    def _write(self, sql: str, args: tuple[object, ...]) -> None:
+        with self.lock:
+            if not self._db.in_transaction:
+                write_statements(self._db, [(sql, args)])
+                return
+            try:
+                self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._end_transaction()
+                raise
+
+    def _end_transaction(self) -> None:
+        """Roll back a transaction that no write committed (nothing was written in it)."""
+        if not self._closed and self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _check_if_due(self) -> None:
+        if self._clock() - self._checked_at >= self._check_every_s:
+            self._check()
+
+    def _check(self) -> None:
+        """Reload every trail when the database changed since the last load (caller holds the lock)."""
+        self._checked_at = self._clock()
+        data_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if data_version == self._data_version:
+            return
+        trails: dict[TrailKey, Trail] = {}
+        for (doc,) in self._db.execute(SELECT_ALL):
+            trail = load_trail(doc)
+            trails[key_of(trail)] = trail
+        self._data_version = data_version
+        if trails != self._trails:
+            self._trails = trails
+            self._version += 1

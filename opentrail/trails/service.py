@@ -39,6 +39,11 @@ an operation computes and checks as usual, but what it would write is kept until
 ``commit`` runs it. The API uses this to make a call's CloudTrail record durable before the call
 takes effect (fail closed: a change that cannot be recorded is never made).
 
+Several nodes may share the trail database: every change checks and writes inside one
+:meth:`~.repository.TrailRepository.transaction` (the database's write lock, what other nodes
+committed reloaded first), so names, limits and the trail's current settings are checked against
+every node's trails; reads see other nodes' changes within :data:`~.repository.CHECK_EVERY_S`.
+
 Delivery reads :meth:`TrailService.trails` (a consistent snapshot of immutable values) and reports
 with :meth:`record_delivery`, :meth:`record_notification` and :meth:`record_digest_delivery`.
 """
@@ -133,7 +138,6 @@ class TrailService:
         self._sns_topics = sns_topics
         self._log_groups = log_groups
         self._clock = clock
-        self.version = 0
         self._staging = Staging(self._repo.lock)
 
     def close(self) -> None:
@@ -144,6 +148,16 @@ class TrailService:
     def trails(self) -> list[Trail]:
         """Every trail of every account (immutable snapshot)."""
         return self._repo.all()
+
+    @property
+    def version(self) -> int:
+        """Changes whenever the trails change, here or on another node (seen within
+        :data:`~.repository.CHECK_EVERY_S`): what caches built from :meth:`trails` compare."""
+        return self._repo.version
+
+    def refresh(self) -> None:
+        """Load what other nodes changed now, not within :data:`~.repository.CHECK_EVERY_S`."""
+        self._repo.refresh()
 
     # --- resolution ------------------------------------------------------------------------
 
@@ -210,7 +224,6 @@ class TrailService:
     def _save(self, trail: Trail) -> Trail:
         def write() -> None:
             self._repo.put(trail)
-            self.version += 1
 
         self._apply(write)
         return trail
@@ -300,7 +313,7 @@ class TrailService:
         check_tags(tags)
         self._check_cloud_watch_logs(account_id, region, settings, None)
         self._check_topic(account_id, region, settings.sns_topic_name)
-        with self._repo.lock:
+        with self._repo.transaction():
             self._check_room(account_id, name, region, multi, None)
             self._check_bucket(settings.s3_bucket_name or "")
             trail = Trail(
@@ -329,7 +342,7 @@ class TrailService:
         if settings.sns_topic_name:
             self._find(account_id, region, name_or_arn, write=True)  # lookup errors come first
             self._check_topic(account_id, region, settings.sns_topic_name)
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
             organization = trail.is_organization_trail
             if settings.is_organization_trail and not trail.is_organization_trail:
@@ -377,12 +390,11 @@ class TrailService:
 
     def delete_trail(self, account_id: str, region: str, name_or_arn: str) -> None:
         """DeleteTrail (home Region only)."""
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
 
             def delete() -> None:
                 self._repo.delete(key_of(trail))
-                self.version += 1
 
             self._apply(delete)
 
@@ -426,7 +438,7 @@ class TrailService:
 
     def start_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         """StartLogging: IsLogging true, StartLoggingTime now (unchanged when already logging)."""
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
             if trail.status.is_logging:
                 return trail
@@ -435,7 +447,7 @@ class TrailService:
 
     def stop_logging(self, account_id: str, region: str, name_or_arn: str) -> Trail:
         """StopLogging: IsLogging false, StopLoggingTime now (unchanged when not logging)."""
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
             if not trail.status.is_logging:
                 return trail
@@ -453,7 +465,7 @@ class TrailService:
             raise E.InvalidEventSelectorsException(
                 "You must specify either EventSelectors or AdvancedEventSelectors, but not both."
             )
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
             if event_selectors is not None:
                 validate_event_selectors(event_selectors)
@@ -468,7 +480,7 @@ class TrailService:
         also when the trail does not log the events the selectors watch
         (:func:`.insight_sources.check_insights_source`)."""
         validate_insight_selectors(insight_selectors)
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._find(account_id, region, name_or_arn, write=True)
             check_insights_source(trail.selectors, insight_selectors)
             return self._save(dataclasses.replace(trail, insight_selectors=insight_selectors))
@@ -499,14 +511,14 @@ class TrailService:
     def add_tags(self, account_id: str, region: str, resource_id: str, tags: tuple[tuple[str, str | None], ...]) -> None:
         """AddTags: new keys are added, existing keys get the new value; at most 50 per trail."""
         check_tags(tags)
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._tagged(account_id, region, resource_id)
             self._save(dataclasses.replace(trail, tags=merge_tags(trail.tags, tags)))
 
     def remove_tags(self, account_id: str, region: str, resource_id: str, tags: tuple[tuple[str, str | None], ...]) -> None:
         """RemoveTags: removes the given keys (a given Value must match the stored one)."""
         check_tags(tags)
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = self._tagged(account_id, region, resource_id)
             self._save(dataclasses.replace(trail, tags=remove_tags(trail.tags, tags)))
 
@@ -517,7 +529,7 @@ class TrailService:
     # --- status written by delivery ----------------------------------------------------------
 
     def _update_status(self, arn: str, **changes: object) -> None:
-        with self._repo.lock:
+        with self._repo.transaction():
             trail = next((t for t in self._repo.all() if t.arn == arn), None)
             if trail is None:
                 return
