@@ -216,12 +216,16 @@ class ChannelService:
             if not _UUID.fullmatch(channel_id):
                 raise E.ChannelARNInvalidException()
         c = self._channels.rows().get(channel_id)
+        if c is None and self._channels.sync(force=True):  # just created on another node?
+            c = self._channels.rows().get(channel_id)
         if c is None or c.account_id != account_id or c.region != region:
             raise E.ChannelNotFoundException()
         return c
 
     def channel_for_store(self, store_arn: str) -> Channel | None:
-        """A channel that has the event data store ``store_arn`` as a destination, or None."""
+        """A channel that has the event data store ``store_arn`` as a destination, or None (what
+        every node committed so far: DeleteEventDataStore asks)."""
+        self._channels.sync(force=True)
         return next((c for c in self.all() if store_arn in c.store_arns()), None)
 
     def status(self, channel_id: str) -> IngestionStatus:

@@ -82,7 +82,12 @@ class StoreRepository:
         return sorted(self._rows.rows().values(), key=lambda s: (s.created_time, s.id))
 
     def get(self, eds_id: str) -> EventDataStore | None:
-        return self._rows.rows().get(eds_id)
+        """The store ``eds_id``; one not in the copy is looked for again after a reload when
+        another node committed (a store just created elsewhere is found at once)."""
+        found = self._rows.rows().get(eds_id)
+        if found is None and self._rows.sync(force=True):
+            found = self._rows.rows().get(eds_id)
+        return found
 
     def put(self, eds: EventDataStore) -> None:
         """Insert or replace ``eds`` durably."""
