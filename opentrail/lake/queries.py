@@ -30,17 +30,18 @@ once it can be read.").
 - Metadata lives in ``<results_dir>/queries.db`` (a state database: SQLite, or a schema of the
   shared PostgreSQL database with ``--database-url``), so DescribeQuery and GetQueryResults work
   after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next start
-  (message :data:`RESTART_MESSAGE`); it is not re-run.
+  (message :data:`RESTART_MESSAGE`); it is not re-run. StartQuery's row is synced to disk
+  before the call returns; later changes (RUNNING, rows written, the end) are committed without
+  waiting for the disk, like the result pages: they survive the process being killed, not a
+  power loss.
 - Several nodes (the state on PostgreSQL): a query runs on the node that started it (its
   ``owner``) and is described, listed, read and cancelled through any node. Its result pages are
   rows of the ``result_pages`` table of ``queries.db`` instead of files, so every node reads them.
   Each node writes a heartbeat every :data:`HEARTBEAT_S`; the QUEUED/RUNNING queries of a node
   silent for :data:`NODE_TIMEOUT_S` (or stopped) are FAILED with :data:`RESTART_MESSAGE` when
-  another node next looks at them. CancelQuery through another node marks the query CANCELLED;
-  its owner interrupts it within :data:`CANCEL_POLL_S`. StartQuery's row is synced to disk
-  before the call returns; later changes (RUNNING, rows written, the end) are committed without
-  waiting for the disk, like the result pages: they survive the process being killed, not a
-  power loss.
+  another node next looks at them.
+  CancelQuery through another node marks the query CANCELLED; its owner interrupts it within
+  :data:`CANCEL_POLL_S`.
 - Queries and results are kept 7 days after the query ended (AWS: "available for seven days after
   the query finishes"), then forgotten (QueryIdNotFoundException) and their files deleted.
 - DeliveryS3Uri (with ``storage`` and ``keys`` given): checked at StartQuery
@@ -112,8 +113,8 @@ CREATE TABLE IF NOT EXISTS result_pages (
 #: Columns added after the first version (added to an older queries.db at start).
 _ADDED_COLUMNS = {"events_matched": "INTEGER NOT NULL DEFAULT 0", "started_time": "REAL",
                   "completion_time": "REAL", "delivery_status": "TEXT", "owner": "TEXT"}
-#: With the state on PostgreSQL: seconds between a node's heartbeats (and its look for queries
-#: another node cancelled), and after how long without one its QUEUED/RUNNING queries are FAILED.
+#: With the state on PostgreSQL: seconds between a node's heartbeats, and after how long without
+#: one its QUEUED/RUNNING queries are FAILED.
 HEARTBEAT_S = 5.0
 NODE_TIMEOUT_S = 30.0
 #: Seconds between two looks for this node's queries cancelled through another node.
