@@ -1,7 +1,7 @@
 """Channels of CloudTrail Lake integrations: where events from outside AWS (PutAuditEvents) go.
 
 Persisted in ``<data-dir>/lake.db`` (table ``channels``, one JSON document per channel), held in
-memory too. Behaviour copied from AWS (botocore model ``cloudtrail/2013-11-01`` CreateChannel,
+memory too and reloaded when another node changed them (:mod:`.fresh_rows`). Behaviour copied from AWS (botocore model ``cloudtrail/2013-11-01`` CreateChannel,
 GetChannel, UpdateChannel, DeleteChannel, ListChannels; User Guide "Create an integration with an
 event source outside of AWS"; ``../shared/reference/lake.md`` §A.3):
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from ..state_db import open_state_db
 from ..trails import errors as TE
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
+from .fresh_rows import FRESH_S, FreshRows
 
 MAX_CHANNELS_PER_REGION = 25
 MAX_DESTINATIONS = 200
@@ -109,10 +111,15 @@ def _dump(c: Channel) -> bytes:
 
 
 def _load(doc: bytes) -> Channel:
-    d = orjson.loads(doc)
+    d = orjson.loads(bytes(doc))
     d["destinations"] = tuple((t, loc) for t, loc in d["destinations"])
     d["tags"] = tuple((k, v) for k, v in d["tags"])
     return Channel(**d)
+
+
+def _load_all(db: sqlite3.Connection) -> dict[str, Channel]:
+    channels = (_load(doc) for (doc,) in db.execute("SELECT doc FROM channels"))
+    return {c.id: c for c in channels}
 
 
 @dataclass
@@ -127,29 +134,33 @@ class ChannelService:
     ``channel_for_store`` is set to :meth:`channel_for_store`, so DeleteEventDataStore answers
     ChannelExistsForEDSException); ``clock`` gives epoch seconds."""
 
-    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float], *, fresh_s: float = FRESH_S) -> None:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
         self._db.execute(SCHEMA)
-        self.lock = threading.RLock()
-        self._channels: dict[str, Channel] = {}
-        for (doc,) in self._db.execute("SELECT doc FROM channels"):
-            c = _load(doc)
-            self._channels[c.id] = c
+        self._channels: FreshRows[str, Channel] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
+        #: hold for a read-check-write block (reloads what other nodes committed on entry)
+        self.lock = self._channels.lock
         self._stores = stores
         self._clock = clock
         self._staging = Staging(self.lock)
         self._status = _Status()
-        #: bumped on every change (Lake ingestion re-reads the routes when it moves)
-        self.version = 0
+        self._changes = 0
         #: called with a channel ARN when a channel is deleted (its resource policy goes with it)
         self.on_delete: Callable[[str], None] | None = None
         stores.channel_for_store = self.channel_for_store
 
     def close(self) -> None:
-        with self.lock:
+        with self._channels.mutex:
             self._db.close()
+
+    @property
+    def version(self) -> int:
+        """Changes after every change of a channel, by this service or by another node (seen within
+        ``fresh_s``): Lake ingestion re-reads the routes when it moves."""
+        self._channels.sync()
+        return self._changes + self._channels.generation
 
     # --- staging and persistence ---------------------------------------------------------------
 
@@ -159,18 +170,20 @@ class ChannelService:
 
     def _save(self, c: Channel) -> Channel:
         def write() -> None:
-            self._db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
-            self._channels[c.id] = c
-            self.version += 1
+            with self._channels.mutex:
+                self._db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
+                self._channels.put(c.id, c)
+                self._changes += 1
 
         self._staging.apply(write)
         return c
 
     def _remove(self, c: Channel) -> None:
         def delete() -> None:
-            self._db.execute("DELETE FROM channels WHERE id = ?", (c.id,))
-            self._channels.pop(c.id, None)
-            self.version += 1
+            with self._channels.mutex:
+                self._db.execute("DELETE FROM channels WHERE id = ?", (c.id,))
+                self._channels.pop(c.id)
+                self._changes += 1
             if self.on_delete is not None:
                 self.on_delete(c.arn)
 
@@ -180,11 +193,10 @@ class ChannelService:
 
     def all(self) -> list[Channel]:
         """Every channel of every account (ordered by creation time, id)."""
-        with self.lock:
-            return sorted(self._channels.values(), key=lambda c: (c.created_time, c.id))
+        return sorted(self._channels.rows().values(), key=lambda c: (c.created_time, c.id))
 
     def get(self, channel_id: str) -> Channel | None:
-        return self._channels.get(channel_id)
+        return self._channels.rows().get(channel_id)
 
     def _regional(self, account_id: str, region: str) -> list[Channel]:
         return [c for c in self.all() if c.account_id == account_id and c.region == region]
@@ -203,13 +215,17 @@ class ChannelService:
             channel_id = id_or_arn
             if not _UUID.fullmatch(channel_id):
                 raise E.ChannelARNInvalidException()
-        c = self._channels.get(channel_id)
+        c = self._channels.rows().get(channel_id)
+        if c is None and self._channels.sync(force=True):  # just created on another node?
+            c = self._channels.rows().get(channel_id)
         if c is None or c.account_id != account_id or c.region != region:
             raise E.ChannelNotFoundException()
         return c
 
     def channel_for_store(self, store_arn: str) -> Channel | None:
-        """A channel that has the event data store ``store_arn`` as a destination, or None."""
+        """A channel that has the event data store ``store_arn`` as a destination, or None (what
+        every node committed so far: DeleteEventDataStore asks)."""
+        self._channels.sync(force=True)
         return next((c for c in self.all() if store_arn in c.store_arns()), None)
 
     def status(self, channel_id: str) -> IngestionStatus:

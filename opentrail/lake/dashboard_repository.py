@@ -166,10 +166,10 @@ class DashboardRepository:
         return row[0] if row else None
 
     def starting(self) -> list[Refresh]:
-        """Refreshes claimed but not marked STARTED (the process stopped in between)."""
+        """Refreshes claimed but not marked STARTED (the process stopped in between), oldest first."""
         with self.lock:
             rows = self._db.execute(f"SELECT {_REFRESH_COLUMNS} FROM dashboard_refreshes WHERE status = 'STARTING'"
-                                    ).fetchall()
+                                    " ORDER BY created, refresh_id").fetchall()
         return [_refresh(r) for r in rows]
 
     def forget_refreshes(self, account_id: str, region: str, name: str) -> None:

@@ -67,7 +67,7 @@ from isal import igzip, isal_zlib
 from ..events.files import GZIP_MAGIC, iter_data_records, loads
 from ..events.record import record_bytes
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
-from ..state_db import open_state_db
+from ..state_db import immediate_transaction, open_state_db
 from ..trails.names import ROLE_ARN
 from . import layout
 from .files import FolderFiles, LakeFileGone, LakeFiles, LakeFilesUnavailable
@@ -245,16 +245,18 @@ class ImportState:
         with self.lock:
             return self._conn.execute(sql, args).fetchall()
 
-    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    self._conn.execute(sql, args)
-            except BaseException:
+    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]],
+                    unless: tuple[str, tuple[Any, ...]] | None = None) -> bool:
+        """Run ``statements`` in one write transaction (serialized with every other node's on
+        PostgreSQL); with ``unless``, a query run first inside it: when it returns a row nothing is
+        written and the answer is False."""
+        with self.lock, immediate_transaction(self._conn):
+            if unless is not None and self._conn.execute(*unless).fetchone() is not None:
                 self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                return False
+            for sql, args in statements:
+                self._conn.execute(sql, args)
+            return True
 
 
 _COLUMNS = ("id, account_id, region, destination, eds_id, s3_uri, bucket_region, role_arn, start_time, end_time,"
@@ -330,10 +332,11 @@ class ImportManager:
                 if info.status == "COMPLETED":
                     raise ImportParameterError("The import is COMPLETED; only a FAILED or STOPPED import can be retried.")
                 self._check_store(account_id, region, info.destination)
-                self._check_no_ongoing(account_id)
-                self._state.transaction([
-                    ("DELETE FROM files WHERE import_id = ? AND status = 'FAILED'", (import_id,)),
-                    ("UPDATE imports SET status = 'INITIALIZING', updated = ? WHERE id = ?", (now, import_id))])
+                if not self._state.transaction([
+                        ("DELETE FROM files WHERE import_id = ? AND status = 'FAILED'", (import_id,)),
+                        ("UPDATE imports SET status = 'INITIALIZING', updated = ? WHERE id = ?", (now, import_id))],
+                        unless=self._ongoing(account_id)):
+                    raise AccountHasOngoingImportException()
                 self._wake.set()
                 return self.get(account_id, import_id)
             if not destinations:
@@ -358,12 +361,14 @@ class ImportManager:
                 raise InvalidImportSourceException(f"The bucket {bucket} cannot be reached: {exc}") from None
             if not exists:
                 raise InvalidImportSourceException(f"The bucket {bucket} does not exist.")
-            self._check_no_ongoing(account_id)
             new_id = str(uuid.uuid4())
-            self._state.transaction([(
-                "INSERT INTO imports (id, account_id, region, destination, eds_id, s3_uri, bucket_region, role_arn,"
-                " start_time, end_time, status, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'INITIALIZING', ?, ?)",
-                (new_id, account_id, region, store.arn, store.id, uri, bucket_region, role, start_time, end_time, now, now))])
+            if not self._state.transaction([(
+                    "INSERT INTO imports (id, account_id, region, destination, eds_id, s3_uri, bucket_region, role_arn,"
+                    " start_time, end_time, status, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'INITIALIZING',"
+                    " ?, ?)",
+                    (new_id, account_id, region, store.arn, store.id, uri, bucket_region, role, start_time, end_time, now,
+                     now))], unless=self._ongoing(account_id)):
+                raise AccountHasOngoingImportException()
         self._wake.set()
         return self.get(account_id, new_id)
 
@@ -376,10 +381,12 @@ class ImportManager:
                 "Events can be imported only into event data stores of CloudTrail events (Management, Data).")
         return store
 
-    def _check_no_ongoing(self, account_id: str) -> None:
-        if self._state.execute("SELECT 1 FROM imports WHERE account_id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
-                               (account_id,)):
-            raise AccountHasOngoingImportException()
+    @staticmethod
+    def _ongoing(account_id: str) -> tuple[str, tuple[Any, ...]]:
+        """The query finding an ongoing import of the account (checked in the transaction that
+        starts one, so two nodes cannot both start one)."""
+        return ("SELECT 1 FROM imports WHERE account_id = ? AND status IN ('INITIALIZING', 'IN_PROGRESS')",
+                (account_id,))
 
     @staticmethod
     def _info(row: tuple[Any, ...]) -> ImportInfo:

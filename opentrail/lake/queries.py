@@ -14,7 +14,8 @@ once it can be read.").
   MaxConcurrentQueriesException. A query past ``timeout_s`` is interrupted and ends TIMED_OUT with
   the rows it had written; CancelQuery interrupts DuckDB (``connection.interrupt()``).
 - Results are written while they stream, in pages of :data:`PAGE_ROWS` rows (JSON lines, each row
-  the list of rendered strings) under ``<results_dir>/<query-id>/``; reading a page reads at
+  the list of rendered strings) under ``<results_dir>/<query-id>/`` (or, on PostgreSQL, in the
+  ``result_pages`` table); reading a page reads at
   most two files, so memory stays bounded whatever the result size. Kept 7 days (:data:`KEEP_S`).
 - QueryStatistics: EventsScanned is the rows of the files read (Parquet footers), BytesScanned
   their size in bytes; EventsMatched the events that passed the query's filters where the files
@@ -26,12 +27,21 @@ once it can be read.").
   CANCELLED, none for FAILED.
 - A query over one store whose WHERE bounds eventTime (:func:`.sql.event_time_bounds`) reads only
   the day folders within those bounds (:func:`.layout.files_between`).
-- Metadata lives in ``<results_dir>/queries.db`` (SQLite), so DescribeQuery and GetQueryResults
-  work after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next
-  start (message :data:`RESTART_MESSAGE`); it is not re-run. StartQuery's row is synced to disk
+- Metadata lives in ``<results_dir>/queries.db`` (a state database: SQLite, or a schema of the
+  shared PostgreSQL database with ``--database-url``), so DescribeQuery and GetQueryResults work
+  after a restart. A query QUEUED or RUNNING when the server stopped is FAILED at the next start
+  (message :data:`RESTART_MESSAGE`); it is not re-run. StartQuery's row is synced to disk
   before the call returns; later changes (RUNNING, rows written, the end) are committed without
   waiting for the disk, like the result pages: they survive the process being killed, not a
   power loss.
+- Several nodes (the state on PostgreSQL): a query runs on the node that started it (its
+  ``owner``) and is described, listed, read and cancelled through any node. Its result pages are
+  rows of the ``result_pages`` table of ``queries.db`` instead of files, so every node reads them.
+  Each node writes a heartbeat every :data:`HEARTBEAT_S`; the QUEUED/RUNNING queries of a node
+  silent for :data:`NODE_TIMEOUT_S` (or stopped) are FAILED with :data:`RESTART_MESSAGE` when
+  another node next looks at them.
+  CancelQuery through another node marks the query CANCELLED; its owner interrupts it within
+  :data:`CANCEL_POLL_S`.
 - Queries and results are kept 7 days after the query ended (AWS: "available for seven days after
   the query finishes"), then forgotten (QueryIdNotFoundException) and their files deleted.
 - DeliveryS3Uri (with ``storage`` and ``keys`` given): checked at StartQuery
@@ -61,6 +71,7 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 import orjson
+import psycopg
 import pyarrow.parquet as pq
 
 from . import engine, layout
@@ -73,6 +84,7 @@ from .query_errors import (InactiveEventDataStoreException, InactiveQueryExcepti
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
 from .sql import translate
+from ..state_db import database_url_for, open_state_db, write_statements
 
 log = logging.getLogger("opentrail.lake.queries")
 
@@ -93,10 +105,22 @@ CREATE TABLE IF NOT EXISTS queries (
     results_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);
+CREATE TABLE IF NOT EXISTS query_nodes (node_id TEXT PRIMARY KEY, seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS result_pages (
+    query_id TEXT NOT NULL, page INTEGER NOT NULL, rows BLOB NOT NULL, PRIMARY KEY (query_id, page)
+);
 """
 #: Columns added after the first version (added to an older queries.db at start).
 _ADDED_COLUMNS = {"events_matched": "INTEGER NOT NULL DEFAULT 0", "started_time": "REAL",
-                  "completion_time": "REAL", "delivery_status": "TEXT"}
+                  "completion_time": "REAL", "delivery_status": "TEXT", "owner": "TEXT"}
+#: With the state on PostgreSQL: seconds between a node's heartbeats, and after how long without
+#: one its QUEUED/RUNNING queries are FAILED.
+HEARTBEAT_S = 5.0
+NODE_TIMEOUT_S = 30.0
+#: Seconds between two looks for this node's queries cancelled through another node.
+CANCEL_POLL_S = 1.0
+_FAIL_ACTIVE = ("UPDATE queries SET status = 'FAILED', error = ?, completion_time = ?, delivery_status = "
+                "CASE WHEN delivery_s3_uri IS NULL THEN NULL ELSE 'FAILED' END WHERE status IN ('QUEUED', 'RUNNING')")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +145,8 @@ class QueryInfo:
     started_time: float | None = None
     completion_time: float | None = None
     delivery_status: str | None = None
+    #: the node (:attr:`QueryManager.node_id`) that runs it
+    owner: str | None = None
 
     def expires_at(self) -> float:
         """When the query and its results are forgotten (7 days after it ended)."""
@@ -162,12 +188,15 @@ class QueryManager:
         self.timeout_s = timeout_s
         self.memory_limit_mb = memory_limit_mb
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.results_dir / "queries.db", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        #: this manager's (node's) name in the ``owner`` column of the queries it runs
+        self.node_id = uuid.uuid4().hex
+        path = self.results_dir / "queries.db"
+        #: the metadata (and result pages) are on PostgreSQL, shared with other nodes
+        self.shared = database_url_for(path) is not None
         # A query's progress and end are committed without waiting for the disk (~3 ms a commit,
         # several per query): they survive a kill -9, as its result pages do, and after a power
         # loss a query not shown ended is FAILED at the next start. StartQuery's row is synced.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_state_db(path, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
         have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
         for name, decl in _ADDED_COLUMNS.items():
@@ -182,10 +211,16 @@ class QueryManager:
                                            self._delivered, retry_s=delivery_retry_s)
         self._runs: dict[str, _Run] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lake-query")
-        with self._lock:
-            self._db.execute("UPDATE queries SET status = 'FAILED', error = ?, completion_time = ?, delivery_status = "
-                             "CASE WHEN delivery_s3_uri IS NULL THEN NULL ELSE 'FAILED' END "
-                             "WHERE status IN ('QUEUED', 'RUNNING')", (RESTART_MESSAGE, self.clock()))
+        self._closing = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        if self.shared:  # other nodes' queries go on; those of nodes gone are FAILED
+            self._beat()
+            self._fail_orphans()
+            self._heartbeat = threading.Thread(target=self._watch, name="lake-query-heartbeat", daemon=True)
+            self._heartbeat.start()
+        else:  # one node per data directory: whatever was QUEUED or RUNNING stopped with it
+            with self._lock:
+                self._db.execute(_FAIL_ACTIVE, (RESTART_MESSAGE, self.clock()))
         self.purge()
         if self._delivery is not None:
             with self._lock:
@@ -209,6 +244,9 @@ class QueryManager:
 
     def _get(self, account_id: str, query_id: str) -> QueryInfo:
         info = self._row(query_id) if isinstance(query_id, str) else None
+        if info is not None and self._orphaned(info):
+            self._fail_orphans()
+            info = self._row(query_id)
         if info is None or info.account_id != account_id or info.expires_at() <= self.clock():
             raise QueryIdNotFoundException()
         return info
@@ -219,11 +257,69 @@ class QueryManager:
         with self._lock:
             ids = [r[0] for r in self._db.execute(
                 "SELECT id FROM queries WHERE coalesce(completion_time, creation_time) <= ? "
-                "AND status NOT IN ('QUEUED', 'RUNNING')", (cutoff,))]
-            self._db.executemany("DELETE FROM queries WHERE id = ?", [(i,) for i in ids])
+                "AND status NOT IN ('QUEUED', 'RUNNING') ORDER BY id", (cutoff,))]
+            if ids:
+                write_statements(self._db, [stmt for i in ids for stmt in (
+                    ("DELETE FROM queries WHERE id = ?", (i,)), ("DELETE FROM result_pages WHERE query_id = ?", (i,)))])
         for query_id in ids:
             shutil.rmtree(self.results_dir / query_id, ignore_errors=True)
         return ids
+
+    # --- several nodes (state on PostgreSQL) --------------------------------------------------
+
+    def _beat(self) -> None:
+        """Say this node is alive (and forget nodes silent for 7 days)."""
+        now = self.clock()
+        with self._lock:
+            write_statements(self._db, [
+                ("INSERT OR REPLACE INTO query_nodes (node_id, seen) VALUES (?, ?)", (self.node_id, now)),
+                ("DELETE FROM query_nodes WHERE seen < ?", (now - KEEP_S,))])
+
+    def _orphaned(self, info: QueryInfo) -> bool:
+        """True when ``info`` is QUEUED/RUNNING on another node that stopped (no heartbeat for
+        :data:`NODE_TIMEOUT_S`)."""
+        if not self.shared or info.status not in ACTIVE or info.owner == self.node_id:
+            return False
+        with self._lock:
+            row = self._db.execute("SELECT seen FROM query_nodes WHERE node_id = ?", (info.owner,)).fetchone()
+        return row is None or row[0] < self.clock() - NODE_TIMEOUT_S
+
+    def _fail_orphans(self) -> None:
+        """FAILED (:data:`RESTART_MESSAGE`) for the QUEUED/RUNNING queries of nodes that stopped."""
+        now = self.clock()
+        with self._lock:
+            self._db.execute(_FAIL_ACTIVE + " AND (owner IS NULL OR (owner <> ? AND owner NOT IN "
+                             "(SELECT node_id FROM query_nodes WHERE seen >= ?)))",
+                             (RESTART_MESSAGE, now, self.node_id, now - NODE_TIMEOUT_S))
+
+    def _watch(self) -> None:
+        """The heartbeat thread: a heartbeat every :data:`HEARTBEAT_S`; every
+        :data:`CANCEL_POLL_S`, this node's running queries that another node cancelled are
+        interrupted."""
+        next_beat = time.monotonic() + HEARTBEAT_S
+        while not self._closing.wait(CANCEL_POLL_S):
+            try:
+                if time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + HEARTBEAT_S
+                self._stop_cancelled_elsewhere()
+            except Exception:  # the database is away: try again at the next tick
+                log.warning("Lake query heartbeat failed", exc_info=True)
+
+    def _stop_cancelled_elsewhere(self) -> None:
+        with self._lock:
+            running = [query_id for query_id, run in self._runs.items() if run.stop_reason is None]
+            if not running:
+                return
+            marks = ", ".join("?" for _ in running)
+            ended = [r[0] for r in self._db.execute(
+                f"SELECT id FROM queries WHERE id IN ({marks}) AND status NOT IN ('QUEUED', 'RUNNING')", running)]
+            for query_id in ended:
+                run = self._runs.get(query_id)
+                if run is not None and run.stop_reason is None:
+                    run.stop_reason = "CANCELLED"
+                    if run.conn is not None:
+                        run.conn.interrupt()
 
     # --- operations -------------------------------------------------------------------------
 
@@ -241,6 +337,8 @@ class QueryManager:
                                         check_store=check_store)
         delivery_status = self._check_delivery(delivery_s3_uri)
         self.purge()
+        if self.shared:
+            self._fail_orphans()
         query_id = str(uuid.uuid4())
         with self._lock:
             active = self._db.execute("SELECT count(*) FROM queries WHERE account_id = ? AND status IN ('QUEUED', 'RUNNING')",
@@ -254,9 +352,9 @@ class QueryManager:
             try:
                 self._db.execute(
                     "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
-                    "delivery_s3_uri, column_names, delivery_status) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)",
+                    "delivery_s3_uri, column_names, delivery_status, owner) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?)",
                     (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
-                     self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status))
+                     self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status, self.node_id))
             finally:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._runs[query_id] = _Run()
@@ -346,7 +444,8 @@ class QueryManager:
                 run.stop_reason = "CANCELLED"
                 if run.conn is not None:
                     run.conn.interrupt()
-            if info.status == "QUEUED":
+            if info.status == "QUEUED" or run is None:  # RUNNING without a run here: on another node,
+                # which interrupts it when it sees the status (:meth:`_stop_cancelled_elsewhere`)
                 self._update(query_id, status="CANCELLED", completion_time=self.clock(),
                              **({"delivery_status": "CANCELLED"} if info.delivery_status else {}))
                 if run is not None:
@@ -363,6 +462,9 @@ class QueryManager:
             rows = self._db.execute("SELECT * FROM queries WHERE account_id = ? AND creation_time >= ? "
                                     "ORDER BY creation_time DESC, id", (account_id, since)).fetchall()
         out = [_info(r) for r in rows]
+        if any(self._orphaned(q) for q in out):
+            self._fail_orphans()
+            return self.list(account_id, eds_id, start_time=start_time, end_time=end_time, status=status)
         return [q for q in out if eds_id in q.store_ids and (end_time is None or q.creation_time <= end_time)
                 and (status is None or q.status == status) and q.expires_at() > now]
 
@@ -375,9 +477,18 @@ class QueryManager:
                 if run.conn is not None:
                     run.conn.interrupt()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._closing.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=10)
         if self._delivery is not None:
             self._delivery.close()
         with self._lock:
+            if self.shared:  # queued ones never ran: FAILED now, as a restart would make them
+                try:
+                    self._db.execute(_FAIL_ACTIVE + " AND owner = ?", (RESTART_MESSAGE, self.clock(), self.node_id))
+                    self._db.execute("DELETE FROM query_nodes WHERE node_id = ?", (self.node_id,))
+                except Exception:  # the database is away: other nodes fail them after NODE_TIMEOUT_S
+                    log.warning("Lake queries: could not mark this node's queued queries FAILED", exc_info=True)
             self._db.close()
 
     # --- delivery ---------------------------------------------------------------------------
@@ -394,7 +505,7 @@ class QueryManager:
         with self._lock:
             try:
                 self._update(query_id, delivery_status=status)
-            except sqlite3.ProgrammingError:  # closed meanwhile
+            except (sqlite3.ProgrammingError, psycopg.Error):  # closed meanwhile
                 pass
 
     def _iter_rows(self, query_id: str, count: int) -> Iterator[list[str]]:
@@ -474,9 +585,7 @@ class QueryManager:
         timer = threading.Timer(self.timeout_s, self._time_out, (query_id,))
         timer.daemon = True
         timer.start()
-        out_dir = self.results_dir / query_id
-        out_dir.mkdir(parents=True, exist_ok=True)
-        writer = _PageWriter(out_dir)
+        writer = self._page_writer(query_id)
         status, error = "FINISHED", None
         matched = 0
         try:
@@ -509,8 +618,9 @@ class QueryManager:
             delivery = {}
             if info.delivery_status:
                 delivery["delivery_status"] = {"FINISHED": "PENDING", "CANCELLED": "CANCELLED"}.get(status, "FAILED")
-            self._update(query_id, status=status, error=error, results_count=writer.count, execution_ms=elapsed,
-                         events_matched=matched, completion_time=self.clock(), **delivery)
+            if not self._finish(query_id, status=status, error=error, results_count=writer.count,
+                                execution_ms=elapsed, events_matched=matched, completion_time=self.clock(), **delivery):
+                status = "CANCELLED"  # through another node meanwhile: its status stays
             run.ended.set()
         finally:
             conn.close()
@@ -525,7 +635,37 @@ class QueryManager:
                 if run.conn is not None:
                     run.conn.interrupt()
 
+    def _finish(self, query_id: str, **values: Any) -> bool:
+        """Record the end of a query still QUEUED/RUNNING; when another node cancelled it meanwhile,
+        only its statistics (its status stays). True when the end was recorded."""
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._lock:
+            done = self._db.execute(f"UPDATE queries SET {sets} WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+                                    (*values.values(), query_id)).rowcount
+            if done == 0:
+                self._update(query_id, **{k: values[k] for k in ("results_count", "execution_ms", "events_matched")})
+        return bool(done)
+
+    def _page_writer(self, query_id: str) -> "_PageWriter | _TablePageWriter":
+        """Where a query's result pages go: files under the results folder, or with the state on
+        PostgreSQL the ``result_pages`` table, which every node reads."""
+        if self.shared:
+            return _TablePageWriter(self._db, self._lock, query_id)
+        out_dir = self.results_dir / query_id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return _PageWriter(out_dir)
+
     def _read_rows(self, query_id: str, offset: int, count: int) -> list[list[str]]:
+        if count <= 0:
+            return []
+        if self.shared:
+            with self._lock:
+                pages = self._db.execute(
+                    "SELECT rows FROM result_pages WHERE query_id = ? AND page >= ? AND page <= ? ORDER BY page",
+                    (query_id, offset // PAGE_ROWS, (offset + count - 1) // PAGE_ROWS)).fetchall()
+            lines = [line for (blob,) in pages for line in bytes(blob).splitlines()]
+            skip = offset % PAGE_ROWS
+            return [orjson.loads(line) for line in lines[skip:skip + count]]
         rows: list[list[str]] = []
         page = offset // PAGE_ROWS
         skip = offset % PAGE_ROWS
@@ -566,6 +706,34 @@ class _PageWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class _TablePageWriter:
+    """Rows into the ``result_pages`` table of ``queries.db`` (on PostgreSQL): one row per page of
+    :data:`PAGE_ROWS` rows (JSON lines), inserted when full and when the query ends."""
+
+    def __init__(self, db: Any, lock: threading.RLock, query_id: str) -> None:
+        self._db, self._lock, self._query_id = db, lock, query_id
+        self.count = 0
+        self._lines: list[bytes] = []
+
+    def write(self, rows: list[list[str]]) -> None:
+        for row in rows:
+            self._lines.append(orjson.dumps(row) + b"\n")
+            self.count += 1
+            if len(self._lines) == PAGE_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            page = (self.count - 1) // PAGE_ROWS
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO result_pages (query_id, page, rows) VALUES (?, ?, ?)",
+                                 (self._query_id, page, b"".join(self._lines)))
+            self._lines = []
+
+    def close(self) -> None:
+        self._flush()
 
 
 def _row_count(path: Path) -> int:
@@ -614,11 +782,12 @@ def _filtered_scan(node: dict[str, Any]) -> bool:
 
 
 def _info(row: sqlite3.Row) -> QueryInfo:
+    """The query of a ``queries`` row."""
     return QueryInfo(row["id"], row["account_id"], row["region"], row["statement"], tuple(orjson.loads(row["store_ids"])),
                      row["status"], row["creation_time"], row["error"], row["delivery_s3_uri"],
                      tuple(orjson.loads(row["column_names"] or "[]")), row["events_scanned"], row["bytes_scanned"],
                      row["execution_ms"], row["results_count"], row["events_matched"], row["started_time"],
-                     row["completion_time"], row["delivery_status"])
+                     row["completion_time"], row["delivery_status"], row["owner"])
 
 
 def _encode_token(query_id: str, offset: int) -> str:

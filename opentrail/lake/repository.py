@@ -1,14 +1,15 @@
 """The event data store database ``<data-dir>/lake.db``: one row per store, its document as JSON.
 
-Every store is held in memory too (at most 10 per account and Region); reads never touch the
-disk, writes go to SQLite first (``synchronous=FULL``, one transaction per change) and then to the
-in-memory copy, under one lock, as :mod:`opentrail.trails.repository` does. Safe from many threads.
+Every store is held in memory too (at most 10 per account and Region); reads ask the database only
+whether anything changed, at most every 0.5 s; writes go to the database first (SQLite ``synchronous=FULL`` or PostgreSQL, one transaction per
+change) and then to the in-memory copy, under one lock. What another node commits is reloaded
+(:mod:`.fresh_rows`). Safe from many threads.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import orjson
 
 from ..state_db import open_state_db
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
+from .fresh_rows import FRESH_S, FreshRows
 from .model import EventDataStore
 
 SCHEMA = """
@@ -58,37 +60,51 @@ def load_store(doc: bytes) -> EventDataStore:
 
 
 class StoreRepository:
-    """Durable event data store storage over SQLite at ``path`` with an in-memory copy."""
+    """Durable event data store storage over the state database ``path`` with an in-memory copy
+    (:class:`.fresh_rows.FreshRows`: a change committed by another node is seen within
+    ``fresh_s`` seconds, and at once by a block holding :attr:`lock`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fresh_s: float = FRESH_S) -> None:
         self._db = open_state_db(path)
         self._db.execute(SCHEMA)
-        self.lock = threading.RLock()
-        self._stores: dict[str, EventDataStore] = {}
-        for (doc,) in self._db.execute(SELECT_ALL):
-            eds = load_store(doc)
-            self._stores[eds.id] = eds
+        self._rows: FreshRows[str, EventDataStore] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
+        #: hold for a read-check-write block (reloads what other nodes committed on entry)
+        self.lock = self._rows.lock
+
+    @property
+    def generation(self) -> int:
+        """Changes when the stores were reloaded after another node's (connection's) commit."""
+        self._rows.sync()
+        return self._rows.generation
 
     def all(self) -> list[EventDataStore]:
         """Every store, ordered by (creation time, id)."""
-        with self.lock:
-            return sorted(self._stores.values(), key=lambda s: (s.created_time, s.id))
+        return sorted(self._rows.rows().values(), key=lambda s: (s.created_time, s.id))
 
     def get(self, eds_id: str) -> EventDataStore | None:
-        with self.lock:
-            return self._stores.get(eds_id)
+        """The store ``eds_id``; one not in the copy is looked for again after a reload when
+        another node committed (a store just created elsewhere is found at once)."""
+        found = self._rows.rows().get(eds_id)
+        if found is None and self._rows.sync(force=True):
+            found = self._rows.rows().get(eds_id)
+        return found
 
     def put(self, eds: EventDataStore) -> None:
         """Insert or replace ``eds`` durably."""
-        with self.lock:
+        with self._rows.mutex:
             self._db.execute(UPSERT, (eds.id, dump_store(eds)))
-            self._stores[eds.id] = eds
+            self._rows.put(eds.id, eds)
 
     def delete(self, eds_id: str) -> None:
-        with self.lock:
+        with self._rows.mutex:
             self._db.execute(DELETE, (eds_id,))
-            self._stores.pop(eds_id, None)
+            self._rows.pop(eds_id)
 
     def close(self) -> None:
-        with self.lock:
+        with self._rows.mutex:
             self._db.close()
+
+
+def _load_all(db: sqlite3.Connection) -> dict[str, EventDataStore]:
+    stores = (load_store(bytes(doc)) for (doc,) in db.execute(SELECT_ALL))
+    return {eds.id: eds for eds in stores}

@@ -1,6 +1,7 @@
 """Resource-based policies of CloudTrail Lake resources: channels, event data stores, dashboards
 (PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy), persisted in ``<data-dir>/lake.db``
-(table ``resource_policies``: ARN -> policy text as given).
+(table ``resource_policies``: ARN -> policy text as given), held in memory too and reloaded when
+another node changed them (:mod:`.fresh_rows`).
 
 Rules copied from AWS (botocore model ``cloudtrail/2013-11-01``; User Guide "Resource-based policy
 examples for CloudTrail"; ``../shared/reference/access.md`` §E3):
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
@@ -35,6 +35,7 @@ from ..staging import Staging
 from ..state_db import open_state_db
 from ..trails import errors as TE
 from . import errors as E
+from .fresh_rows import FRESH_S, FreshRows
 
 MAX_STATEMENTS = 20
 MAX_PRINCIPALS = 50
@@ -114,19 +115,23 @@ class ResourcePolicies:
     says whether the resource exists (set by the server from the channel, event data store and
     dashboard services; None answers: dashboards not served)."""
 
-    def __init__(self, data_dir: Path, exists: Callable[[str, str, str, str], bool]) -> None:
+    def __init__(self, data_dir: Path, exists: Callable[[str, str, str, str], bool], *,
+                 fresh_s: float = FRESH_S) -> None:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
         self._db.execute(SCHEMA)
-        self.lock = threading.RLock()
-        self._texts: dict[str, str] = dict(self._db.execute("SELECT arn, policy FROM resource_policies"))
-        self._compiled: dict[str, Policy] = {}
+        self._texts: FreshRows[str, str] = FreshRows(
+            self._db, lambda db: dict(db.execute("SELECT arn, policy FROM resource_policies")), fresh_s=fresh_s)
+        #: hold for a read-check-write block (reloads what other nodes committed on entry)
+        self.lock = self._texts.lock
+        #: ARN -> (the policy text, compiled)
+        self._compiled: dict[str, tuple[str, Policy]] = {}
         self._exists = exists
         self._staging = Staging(self.lock)
 
     def close(self) -> None:
-        with self.lock:
+        with self._texts.mutex:
             self._db.close()
 
     def staged_changes(self) -> ContextManager[Callable[[], None]]:
@@ -153,9 +158,11 @@ class ResourcePolicies:
             policy = validate_policy(text, arn, rtype)
 
             def write() -> None:
-                self._db.execute("INSERT OR REPLACE INTO resource_policies (arn, policy) VALUES (?, ?)", (arn, text))
-                self._texts[arn] = text
-                self._compiled[arn] = policy
+                with self._texts.mutex:
+                    self._db.execute("INSERT OR REPLACE INTO resource_policies (arn, policy) VALUES (?, ?)",
+                                     (arn, text))
+                    self._texts.put(arn, text)
+                    self._compiled[arn] = (text, policy)
 
             self._staging.apply(write)
             return text
@@ -164,7 +171,7 @@ class ResourcePolicies:
         """GetResourcePolicy; ResourcePolicyNotFoundException when there is none."""
         with self.lock:
             self._resource(account_id, region, arn)
-            text = self._texts.get(arn)
+            text = self._texts.rows().get(arn)
             if text is None:
                 raise E.ResourcePolicyNotFoundException()
             return text
@@ -173,23 +180,23 @@ class ResourcePolicies:
         """DeleteResourcePolicy; ResourcePolicyNotFoundException when there is none."""
         with self.lock:
             self._resource(account_id, region, arn)
-            if arn not in self._texts:
+            if arn not in self._texts.rows():
                 raise E.ResourcePolicyNotFoundException()
             self._staging.apply(lambda: self.forget(arn))
 
     def forget(self, arn: str) -> None:
         """Remove the policy of ``arn`` (its resource is gone), if any."""
-        with self.lock:
+        with self._texts.mutex:
             self._db.execute("DELETE FROM resource_policies WHERE arn = ?", (arn,))
-            self._texts.pop(arn, None)
+            self._texts.pop(arn)
             self._compiled.pop(arn, None)
 
     def policy_for(self, arn: str) -> Policy | None:
         """The compiled policy of ``arn``, or None."""
-        text = self._texts.get(arn)
+        text = self._texts.rows().get(arn)
         if text is None:
             return None
         found = self._compiled.get(arn)
-        if found is None:
-            found = self._compiled[arn] = parse_policy(text, "resource", arn)
-        return found
+        if found is None or found[0] != text:  # new, or changed by another node
+            found = self._compiled[arn] = (text, parse_policy(text, "resource", arn))
+        return found[1]

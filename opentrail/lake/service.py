@@ -159,13 +159,19 @@ class EventDataStoreService:
         self._repo = StoreRepository(Path(data_dir) / LAKE_DB)
         self._clock = clock
         self._head_seq = head_seq
-        self.version = 0
+        self._changes = 0
         self._staging = Staging(self._repo.lock)
         #: store ARN -> a channel that sends events to it, or None (set by the channel service)
         self.channel_for_store: Callable[[str], object | None] | None = None
 
     def close(self) -> None:
         self._repo.close()
+
+    @property
+    def version(self) -> int:
+        """A number that changes after every change of a store, by this service or by another node
+        (seen within 0.5 s): Lake ingestion re-reads the stores when it moves."""
+        return self._changes + self._repo.generation
 
     # --- reads for ingestion and queries -----------------------------------------------------
 
@@ -230,7 +236,7 @@ class EventDataStoreService:
     def _save(self, eds: EventDataStore) -> EventDataStore:
         def write() -> None:
             self._repo.put(eds)
-            self.version += 1
+            self._changes += 1
 
         self._apply(write)
         return eds
@@ -238,7 +244,7 @@ class EventDataStoreService:
     def _remove(self, eds_id: str) -> None:
         def delete() -> None:
             self._repo.delete(eds_id)
-            self.version += 1
+            self._changes += 1
 
         self._apply(delete)
 
@@ -314,7 +320,7 @@ class EventDataStoreService:
 
             def write() -> None:  # at commit: after the call's own record is durable
                 self._repo.put(dataclasses.replace(eds, start_seq=head_seq()))
-                self.version += 1
+                self._changes += 1
 
             self._apply(write)
             return eds

@@ -1,0 +1,107 @@
+"""An in-memory copy of a state table that notices what other nodes (or other connections) wrote.
+
+The event data store catalog, channels and resource policies of ``lake.db`` are read on every
+call and written rarely, so each store keeps its rows in memory. With the state on PostgreSQL
+(several nodes) or a second connection on the same SQLite file, another writer may commit at any
+time: :class:`FreshRows` asks ``PRAGMA data_version`` (it changes whenever any connection, of any
+node, committed to the database; :mod:`opentrail.state_pg` emulates it) at most every
+``fresh_s`` seconds on reads, and reloads every row when it moved. A block that checks and then
+writes (a name still free, a limit not reached) holds :attr:`FreshRows.lock`, which reloads at once
+on entry, so the check sees every commit made before it began.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from typing import Any, Callable, Generic, Hashable, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: Seconds a read may serve rows without asking whether another node committed (the brief's "within
+#: about a second": a change is seen at most this long after its commit).
+FRESH_S = 0.5
+
+
+class _RefreshingLock:
+    """The re-entrant lock of a :class:`FreshRows`; its outermost acquisition reloads the rows when
+    another connection committed since the last look (no waiting for ``fresh_s``)."""
+
+    def __init__(self, rows: "FreshRows[Any, Any]") -> None:
+        self._rows = rows
+        self._depth = 0
+
+    def __enter__(self) -> "_RefreshingLock":
+        self._rows.mutex.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._rows.sync(force=True)
+            except BaseException:
+                self._depth -= 1
+                self._rows.mutex.release()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        self._rows.mutex.release()
+
+
+class FreshRows(Generic[K, V]):
+    """The rows ``load(conn)`` returns (a dict), kept in memory and reloaded when ``conn``'s
+    ``PRAGMA data_version`` changed. ``conn`` is the store's own connection: every use of it holds
+    :attr:`mutex` (or :attr:`lock`, the same lock). ``clock`` gives monotonic seconds (tests)."""
+
+    def __init__(self, conn: sqlite3.Connection, load: Callable[[sqlite3.Connection], dict[K, V]], *,
+                 fresh_s: float = FRESH_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._conn, self._load, self._fresh_s, self._clock = conn, load, fresh_s, clock
+        self.mutex = threading.RLock()
+        #: hold for a read-check-write block: reloads at once on entry (module docstring)
+        self.lock = _RefreshingLock(self)
+        #: how many times the rows were reloaded after another connection's commit
+        self.generation = 0
+        self._rows: dict[K, V] = {}
+        self._seen: object = None
+        self._next_check = float("-inf")
+        with self.mutex:
+            self._reload()
+
+    def _reload(self) -> None:
+        # the version first: a commit between the two reads is seen (and reloaded) next time
+        self._seen = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        self._rows = self._load(self._conn)
+        self._next_check = self._clock() + self._fresh_s
+
+    def sync(self, force: bool = False) -> bool:
+        """Reload when another connection committed (asked at most every ``fresh_s`` unless
+        ``force``); True when the rows were reloaded."""
+        with self.mutex:
+            now = self._clock()
+            if not force and now < self._next_check:
+                return False
+            self._next_check = now + self._fresh_s
+            if self._conn.execute("PRAGMA data_version").fetchone()[0] == self._seen:
+                return False
+            self._reload()
+            self.generation += 1
+            return True
+
+    def rows(self) -> dict[K, V]:
+        """The current rows (do not change the dict: use :meth:`put` and :meth:`pop`)."""
+        with self.mutex:
+            self.sync()
+            return self._rows
+
+    def put(self, key: K, value: V) -> None:
+        """Note a row this store just wrote."""
+        with self.mutex:
+            self._rows = {**self._rows, key: value}
+
+    def pop(self, key: K) -> None:
+        """Note a row this store just deleted."""
+        with self.mutex:
+            if key in self._rows:
+                self._rows = {k: v for k, v in self._rows.items() if k != key}
