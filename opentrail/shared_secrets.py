@@ -34,6 +34,7 @@ SECRETS_DB = "secrets.db"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created INTEGER NOT NULL)"
 _GET = "SELECT value FROM secrets WHERE name = ?"
 _INSERT_IF_ABSENT = "INSERT OR IGNORE INTO secrets (name, value, created) VALUES (?, ?, ?)"
+_DELETE = "DELETE FROM secrets WHERE name = ?"
 _PUT = "INSERT OR REPLACE INTO secrets (name, value, created) VALUES (?, ?, ?)"
 # substr, not LIKE (case-insensitive in SQLite) nor a range (collation-dependent in PostgreSQL)
 _FAMILY = "SELECT name, value FROM secrets WHERE substr(name, 1, ?) = ?"
@@ -59,9 +60,18 @@ class SecretWrites:
         """Every (name, value) whose name starts with ``prefix``, by name (code point order)."""
         return _family(self._conn, prefix)
 
+    def get(self, name: str) -> bytes | None:
+        """The value of ``name``, or None."""
+        row = self._conn.execute(_GET, (name,)).fetchone()  # type: ignore[attr-defined]
+        return None if row is None else bytes(row[0])
+
     def put(self, name: str, value: bytes) -> None:
         """Store ``value`` as ``name``, replacing any value it had."""
         self._conn.execute(_PUT, (name, bytes(value), int(self._clock())))  # type: ignore[attr-defined]
+
+    def delete(self, name: str) -> None:
+        """Forget ``name`` (nothing happens when there is no such secret)."""
+        self._conn.execute(_DELETE, (name,))  # type: ignore[attr-defined]
 
 
 class SharedSecrets:
@@ -100,6 +110,11 @@ class SharedSecrets:
         """Every (name, value) whose name starts with ``prefix``, by name (code point order)."""
         with self._lock:
             return _family(self._conn, prefix)
+
+    def delete(self, name: str) -> None:
+        """Forget ``name`` (nothing happens when there is no such secret)."""
+        with self._lock:
+            self._conn.execute(_DELETE, (name,))
 
     @contextmanager
     def write(self) -> Iterator[SecretWrites]:

@@ -65,12 +65,20 @@ def test_family_by_prefix_and_write_transactions(state_dir: Path) -> None:
     assert store.family("digest-key/us-east-1/%") == []  # no wildcards
     with store.write() as tx:
         tx.put("digest-key/us-east-1/000001", b"one, public half only")  # replaces
+        assert tx.get("digest-key/us-east-1/000001") == b"one, public half only"
+        tx.delete("DIGEST-KEY/us-east-1/000003")
+        assert tx.get("DIGEST-KEY/us-east-1/000003") is None
+    store.delete("token-key")
+    store.delete("no-such-secret")
+    assert store.get("token-key") is None
     with pytest.raises(RuntimeError):
         with store.write() as tx:
             tx.put("digest-key/us-east-1/000003", b"three")
             tx.put("digest-key/us-east-1/000002", b"changed")
             raise RuntimeError("the block failed")
     other = _store(state_dir)
+    assert [name for name, _ in other.family("")] == [
+        "digest-key/us-east-1/000001", "digest-key/us-east-1/000002", "digest-key/us-east-2/000001"]
     assert other.family("digest-key/us-east-1/") == [("digest-key/us-east-1/000001", b"one, public half only"),
                                                      ("digest-key/us-east-1/000002", b"two")]
     other.close()
