@@ -201,3 +201,25 @@ def test_the_first_node_brings_its_digest_key_files(two_nodes: tuple[Path, Path]
 def test_digest_key_files_on_sqlite(tmp_path: Path) -> None:
     key = KeyStore(tmp_path / "keys", Clock()).current("us-east-1")
     assert _files(tmp_path) == ["keys", "keys/us-east-1", f"keys/us-east-1/000001-{key.fingerprint}.json"]
+
+
+def test_rotate_digest_key_command_rotates_the_shared_key(tmp_path: Path) -> None:
+    """``opentrail rotate-digest-key --database-url`` replaces the key the nodes share (in the
+    servers' namespace), not a key file of its own data directory."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from tests import postgres as pg
+
+    with pg.own_database() as url:
+        data = tmp_path / "cli-node"
+        out = subprocess.run([sys.executable, "-m", "opentrail.cli", "rotate-digest-key", "--data-dir", str(data),
+                              "--database-url", url, "--region", "us-east-1"],
+                             capture_output=True, text=True, check=True)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT name, value FROM state_secrets.secrets").fetchall()
+        assert [(name, orjson.loads(value)["fingerprint"]) for name, value in rows] == [
+            ("digest-key/us-east-1/000001", out.stdout.strip())]
+        assert not (data / "keys").exists()
