@@ -223,3 +223,49 @@ def test_rotate_digest_key_command_rotates_the_shared_key(tmp_path: Path) -> Non
         assert [(name, orjson.loads(value)["fingerprint"]) for name, value in rows] == [
             ("digest-key/us-east-1/000001", out.stdout.strip())]
         assert not (data / "keys").exists()
+
+
+# --- the bootstrap credentials file -----------------------------------------------------------------
+
+def _share_accounts(a: Path, b: Path) -> None:
+    """Node b's accounts.db is node a's (standing in for accounts in PostgreSQL, where they are
+    shared by registration)."""
+    (b / "accounts.db").symlink_to(a / "accounts.db")
+
+
+def test_every_node_writes_the_generated_credentials_file(two_nodes: tuple[Path, Path]) -> None:
+    import stat
+
+    from opentrail.auth.accounts import bootstrap
+
+    a, b = two_nodes
+    _share_accounts(a, b)
+    first = bootstrap(a, {})
+    assert first.created and first.credentials_path == a / "credentials"
+    second = bootstrap(b, {})
+    assert (second.account_id, second.access_key_id, second.created) == (first.account_id, first.access_key_id, False)
+    assert second.credentials_path == b / "credentials"
+    assert (b / "credentials").read_text() == (a / "credentials").read_text()
+    assert first.access_key_id in (b / "credentials").read_text()
+    assert stat.S_IMODE((b / "credentials").stat().st_mode) == 0o600
+
+
+def test_a_seeded_key_is_not_written_on_other_nodes(two_nodes: tuple[Path, Path]) -> None:
+    from opentrail.auth.accounts import bootstrap
+
+    a, b = two_nodes
+    _share_accounts(a, b)
+    env = {"OPENTRAIL_ACCOUNT_ID": "111122223333", "OPENTRAIL_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+           "OPENTRAIL_SECRET_ACCESS_KEY": "s" * 40}
+    assert bootstrap(a, env).credentials_path is None
+    assert bootstrap(b, {}).credentials_path is None and not (b / "credentials").exists()
+
+
+def test_a_deleted_credentials_file_stays_deleted_on_sqlite(tmp_path: Path) -> None:
+    from opentrail.auth.accounts import bootstrap
+
+    first = bootstrap(tmp_path, {})
+    (tmp_path / "credentials").unlink()
+    again = bootstrap(tmp_path, {})
+    assert (again.access_key_id, again.credentials_path) == (first.access_key_id, None)
+    assert not (tmp_path / "credentials").exists()
