@@ -18,6 +18,7 @@ rotation).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -52,7 +53,7 @@ def shared_secrets_for(data_dir: Path, clock: Callable[[], float] = time.time) -
 class SecretWrites:
     """The view of the store inside one :meth:`SharedSecrets.write` transaction."""
 
-    def __init__(self, conn: object, clock: Callable[[], float]) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]) -> None:
         self._conn = conn
         self._clock = clock
 
@@ -62,16 +63,16 @@ class SecretWrites:
 
     def get(self, name: str) -> bytes | None:
         """The value of ``name``, or None."""
-        row = self._conn.execute(_GET, (name,)).fetchone()  # type: ignore[attr-defined]
+        row = self._conn.execute(_GET, (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def put(self, name: str, value: bytes) -> None:
         """Store ``value`` as ``name``, replacing any value it had."""
-        self._conn.execute(_PUT, (name, bytes(value), int(self._clock())))  # type: ignore[attr-defined]
+        self._conn.execute(_PUT, (name, bytes(value), int(self._clock())))
 
     def delete(self, name: str) -> None:
         """Forget ``name`` (nothing happens when there is no such secret)."""
-        self._conn.execute(_DELETE, (name,))  # type: ignore[attr-defined]
+        self._conn.execute(_DELETE, (name,))
 
 
 class SharedSecrets:
@@ -135,6 +136,6 @@ class SharedSecrets:
             self._conn.close()
 
 
-def _family(conn: object, prefix: str) -> list[tuple[str, bytes]]:
-    rows = conn.execute(_FAMILY, (len(prefix), prefix)).fetchall()  # type: ignore[attr-defined]
+def _family(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, bytes]]:
+    rows = conn.execute(_FAMILY, (len(prefix), prefix)).fetchall()
     return sorted((str(name), bytes(value)) for name, value in rows)
