@@ -123,15 +123,20 @@ def create_bucket(data_dir: Path, name: str) -> None:
 
 
 @main.command("rotate-digest-key")
-@_settings_options(("data_dir", "digest_key_rotation_days"))
+@_settings_options(("data_dir", "database_url", "digest_key_rotation_days"))
 @click.option("--region", required=True, help="Region whose digest signing key is replaced.")
-def rotate_digest_key(data_dir: Path, digest_key_rotation_days: float, region: str) -> None:
+def rotate_digest_key(data_dir: Path, database_url: str, digest_key_rotation_days: float, region: str) -> None:
     """Replace a Region's digest signing key now (works while the server runs); prints the new
-    key's fingerprint. The old public key stays listed by ListPublicKeys."""
+    key's fingerprint. The old public key stays listed by ListPublicKeys. With --database-url (the
+    servers' own), the key every node shares in that database is replaced."""
     import time
 
     from .digests import KEYS_DIR, KeyStore
 
+    if database_url:
+        from .state_db import register_database
+
+        register_database(data_dir, database_url)
     try:
         key = KeyStore(data_dir / KEYS_DIR, time.time, digest_key_rotation_days * 86400).rotate(region)
     except ValueError as exc:

@@ -2,8 +2,10 @@
 :mod:`opentrail.api.lookup_events`).
 
 The key is ``<data-dir>/token.key`` (64 hex digits, mode 0600), created on the server's first
-start and kept, so tokens stay valid across restarts (:func:`load_token_key`). Code that builds an
-operation context without a key (tests, embedders) gets a key made for the process
+start and kept, so tokens stay valid across restarts (:func:`load_token_key`). When the data
+directory is on PostgreSQL (``serve --database-url``), the key is the shared secret ``token-key``
+(:mod:`opentrail.shared_secrets`) instead, so a token one node issued is good on every node. Code
+that builds an operation context without a key (tests, embedders) gets a key made for the process
 (:func:`process_token_key`), so its tokens work until the process ends.
 """
 
@@ -14,10 +16,14 @@ import os
 import secrets
 from pathlib import Path
 
+from ..shared_secrets import shared_secrets_for
+
 log = logging.getLogger(__name__)
 
 #: The key file in the data directory.
 TOKEN_KEY_FILE = "token.key"
+#: The key's name among the shared secrets (PostgreSQL).
+TOKEN_KEY_SECRET = "token-key"
 KEY_BYTES = 32
 _PROCESS_KEY = secrets.token_bytes(KEY_BYTES)
 
@@ -31,14 +37,32 @@ def load_token_key(data_dir: Path) -> bytes:
     """The NextToken key in ``data_dir/token.key``, created (0600, 32 random bytes as hex) if
     missing. Two processes starting at once end up with the same key (the file is linked into
     place whole). Raises ``ValueError`` if the file does not hold 64 hex digits, ``OSError`` if it
-    cannot be read or written. A file readable by others is made 0600 (with a warning)."""
+    cannot be read or written. A file readable by others is made 0600 (with a warning).
+
+    On PostgreSQL the key is the shared secret ``token-key``, made by the first node that starts:
+    from this node's ``token.key`` when it has one (tokens issued before the move stay good), else
+    random. The file is then neither made nor changed."""
     path = Path(data_dir) / TOKEN_KEY_FILE
+    shared = shared_secrets_for(data_dir)
+    if shared is not None:
+        try:
+            key = shared.get_or_create(TOKEN_KEY_SECRET, lambda: _read(path) if path.exists() else
+                                       secrets.token_bytes(KEY_BYTES))
+        finally:
+            shared.close()
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"the shared secret {TOKEN_KEY_SECRET!r} is not a {KEY_BYTES}-byte NextToken key")
+        return key
     if not path.exists():
         _create(path)
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         log.warning("%s was readable by others (mode %o); making it 0600", path, mode)
         os.chmod(path, 0o600)
+    return _read(path)
+
+
+def _read(path: Path) -> bytes:
     text = path.read_text("ascii", errors="replace").strip()
     try:
         key = bytes.fromhex(text)

@@ -412,7 +412,9 @@ def bootstrap(data_dir: Path, environ: Mapping[str, str]) -> Bootstrap:
     ``OPENTRAIL_SECRET_ACCESS_KEY`` are all set they seed the first account's root key (no file is
     written); otherwise an account and key are generated and written to ``<data-dir>/credentials``.
     On later starts nothing is created, except that a seeded key not yet known is added (so changing
-    the variables works). Raises :class:`BootstrapError` when only some variables are set, when a
+    the variables works). With the data directory on PostgreSQL, the generated key's id is kept
+    among the shared secrets (``bootstrap-key-id``, :mod:`opentrail.shared_secrets`) and every
+    other node writes its own ``credentials`` file for that key (while it is the admin's key). Raises :class:`BootstrapError` when only some variables are set, when a
     value is malformed, or when the key id is known with another secret or account.
     """
     data_dir = Path(data_dir)
@@ -447,11 +449,52 @@ def bootstrap(data_dir: Path, environ: Mapping[str, str]) -> Bootstrap:
             except LookupError:
                 key = store.create_access_key(admin)
                 write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
+                _share_bootstrap_key(data_dir, key.access_key_id)
                 return Bootstrap(admin, key.access_key_id, creds_path, True)
+            if not creds_path.exists():
+                _credentials_from_shared(data_dir, store, key_id, creds_path)
             return Bootstrap(admin, key_id, creds_path if creds_path.exists() else None, False)
         account_id = store.create_account()
         key = store.create_access_key(account_id)
         write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
+        _share_bootstrap_key(data_dir, key.access_key_id)
         return Bootstrap(account_id, key.access_key_id, creds_path, True)
     finally:
         store.close()
+
+
+#: Among the shared secrets (PostgreSQL): the id of the key :func:`bootstrap` generated.
+BOOTSTRAP_KEY_SECRET = "bootstrap-key-id"
+
+
+def _share_bootstrap_key(data_dir: Path, key_id: str) -> None:
+    """On PostgreSQL, tell the other nodes which key the ``credentials`` file holds."""
+    from ..shared_secrets import shared_secrets_for
+
+    shared = shared_secrets_for(data_dir)
+    if shared is None:
+        return
+    try:
+        with shared.write() as tx:
+            tx.put(BOOTSTRAP_KEY_SECRET, key_id.encode("ascii"))
+    finally:
+        shared.close()
+
+
+def _credentials_from_shared(data_dir: Path, store: AccountStore, admin_key_id: str, path: Path) -> None:
+    """On PostgreSQL, write ``path`` for the key another node's :func:`bootstrap` generated, when
+    that key is still the admin's (``admin_key_id``)."""
+    from ..shared_secrets import shared_secrets_for
+
+    shared = shared_secrets_for(data_dir)
+    if shared is None:
+        return
+    try:
+        generated = shared.get(BOOTSTRAP_KEY_SECRET)
+    finally:
+        shared.close()
+    if generated is None or generated.decode("ascii") != admin_key_id:
+        return
+    key = store.find_key(admin_key_id)
+    if key is not None:
+        write_credentials_file(path, key.access_key_id, key.secret_access_key)

@@ -51,7 +51,9 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
     goes through (None: one over ``iam`` and ``organizations``); ``iam`` the IAM store behind the IAM
     page, IAM user sign-in and the policy simulator (None: those say the server runs without IAM).
     Every route answers a denied call with HTTP 403 (:mod:`.denials`)."""
-    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions or SessionStore(clock), token_key, lake,
+    # on PostgreSQL the sessions and their secret are shared by every node (SessionStore.for_data_dir)
+    sessions = sessions or SessionStore.for_data_dir(clock, settings.data_dir)
+    backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions, token_key, lake,
                              logs, monitoring, eventbridge, event_bus, insights, authorizer, iam, organizations)
     auth, history, trail = AuthPages(backend), HistoryPages(backend), TrailPages(backend)
     lake_pages = LakePages(backend)

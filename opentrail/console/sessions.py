@@ -2,7 +2,10 @@
 
 Sessions live in server memory (:class:`SessionStore`), keyed by a random 256-bit id. The cookie
 carries ``<id>.<HMAC-SHA256(secret, id)>`` (base64url); the secret is random per process, so a
-restart signs everyone out. Sign-out deletes the session on the server: a copied cookie is useless
+restart signs everyone out. With the data directory on PostgreSQL (``serve --database-url``,
+:meth:`SessionStore.for_data_dir`) the secret and the sessions are shared secrets of the database
+(:mod:`opentrail.shared_secrets`: ``console-secret`` and ``console-session/<id>``), so a browser
+signed in through one node is signed in on every node, and signing out on one ends it on all. Sign-out deletes the session on the server: a copied cookie is useless
 afterwards. A session expires :data:`SESSION_TTL_S` after sign-in (the AWS console's default
 session length is 12 hours).
 
@@ -15,16 +18,21 @@ compared in constant time.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import secrets
 import string
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
+
+import orjson
 
 from ..auth.sigv4 import Caller
 from ..iam.model import RoleSession
+from ..shared_secrets import SharedSecrets, shared_secrets_for
 
 #: Name of the session cookie.
 SESSION_COOKIE = "opentrail_console"
@@ -32,6 +40,9 @@ SESSION_COOKIE = "opentrail_console"
 SIGNIN_CSRF_COOKIE = "opentrail_signin_csrf"
 #: Seconds a session lasts after sign-in (AWS console: 12 hours).
 SESSION_TTL_S = 12 * 3600
+#: Names among the shared secrets (PostgreSQL): the cookie-signing secret, and each session's row.
+SECRET_NAME = "console-secret"
+SESSION_PREFIX = "console-session/"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -74,15 +85,43 @@ class ConsoleSession:
                       role_session=self.role_session)
 
 
+def _session_json(session: ConsoleSession) -> bytes:
+    return orjson.dumps(dataclasses.asdict(session))
+
+
+def _session_from_json(raw: bytes) -> ConsoleSession:
+    doc = orjson.loads(raw)
+    for name in ("columns", "flash"):
+        if doc[name] is not None:
+            doc[name] = tuple(doc[name])
+    if doc["role_session"] is not None:
+        role = doc["role_session"]
+        role["session_policy_arns"] = tuple(role["session_policy_arns"])
+        doc["role_session"] = RoleSession(**role)
+    return ConsoleSession(**doc)
+
+
 @dataclass
 class SessionStore:
-    """Sessions in memory, thread-safe. ``clock`` gives epoch seconds."""
+    """Sessions in memory -- or, with ``shared``, in the database's shared secrets (every node sees
+    them) -- thread-safe. ``clock`` gives epoch seconds."""
 
     clock: Callable[[], float]
     ttl_s: float = SESSION_TTL_S
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    shared: SharedSecrets | None = None
     _sessions: dict[str, ConsoleSession] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def for_data_dir(cls, clock: Callable[[], float], data_dir: Path) -> SessionStore:
+        """The server's sessions: in memory with a secret made for the process (SQLite), or shared
+        by every node of the PostgreSQL database ``data_dir`` is registered on, with the secret
+        the first node made."""
+        shared = shared_secrets_for(data_dir, clock)
+        if shared is None:
+            return cls(clock)
+        return cls(clock, secret=shared.get_or_create(SECRET_NAME, lambda: secrets.token_bytes(32)), shared=shared)
 
     def create(self, *, account_id: str, access_key_id: str, user_name: str | None, is_admin: bool,
                region: str, user_id: str | None = None, user_path: str = "/",
@@ -106,6 +145,14 @@ class SessionStore:
             credentials_expire=credentials_expire,
             role_session=role_session,
         )
+        if self.shared is not None:
+            now = self.clock()
+            with self.shared.write() as tx:
+                for name, raw in tx.family(SESSION_PREFIX):
+                    if self._ended(_session_from_json(raw), now):
+                        tx.delete(name)
+                tx.put(SESSION_PREFIX + session.sid, _session_json(session))
+            return session
         with self._lock:
             self._expire()
             self._sessions[session.sid] = session
@@ -122,6 +169,15 @@ class SessionStore:
 
     def get(self, sid: str) -> ConsoleSession | None:
         """The live session ``sid``, or None (unknown, signed out or expired)."""
+        if self.shared is not None:
+            raw = self.shared.get(SESSION_PREFIX + sid)
+            if raw is None:
+                return None
+            found = _session_from_json(raw)
+            if self._ended(found, self.clock()):
+                self.shared.delete(SESSION_PREFIX + sid)
+                return None
+            return found
         with self._lock:
             session = self._sessions.get(sid)
             if session is None:
@@ -134,6 +190,11 @@ class SessionStore:
     def update(self, session: ConsoleSession, **changes: Any) -> ConsoleSession:
         """Replace fields of a live session (Region, chosen columns, flash message)."""
         new = replace(session, **changes)
+        if self.shared is not None:
+            with self.shared.write() as tx:
+                if tx.get(SESSION_PREFIX + session.sid) is not None:
+                    tx.put(SESSION_PREFIX + session.sid, _session_json(new))
+            return new
         with self._lock:
             if session.sid in self._sessions:
                 self._sessions[session.sid] = new
@@ -141,6 +202,9 @@ class SessionStore:
 
     def delete(self, sid: str) -> None:
         """Sign out: forget the session."""
+        if self.shared is not None:
+            self.shared.delete(SESSION_PREFIX + sid)
+            return
         with self._lock:
             self._sessions.pop(sid, None)
 

@@ -9,6 +9,11 @@ onto another connection does not open. The key file is 32 random bytes, created 
 mode 0600 (exclusive create: two processes never make two keys). Losing it loses the secrets: the
 connections must then be updated with their credentials again (:class:`SecretUnreadable`).
 
+When the data directory is on PostgreSQL (``serve --database-url``), the key is the shared secret
+``eventbridge-key`` (:mod:`opentrail.shared_secrets`) instead of the file, so a secret one node
+sealed opens on every node; the first node to need it makes it (from its ``eventbridge.key`` when
+it has one, so connections made before the move keep their secrets).
+
 AWS keeps these secrets in a Secrets Manager secret the connection names (``SecretArn``); opentrail
 shows that ARN's form but keeps the secret here.
 """
@@ -22,8 +27,12 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..shared_secrets import shared_secrets_for
+
 #: The key file in the data directory.
 KEY_FILE = "eventbridge.key"
+#: The key's name among the shared secrets (PostgreSQL).
+KEY_SECRET = "eventbridge-key"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 #: First byte of every blob: the format version.
@@ -35,12 +44,15 @@ class SecretUnreadable(Exception):
 
 
 class SecretBox:
-    """Seals and opens connection secrets with the key at ``<data_dir>/eventbridge.key`` (made on
-    the first :meth:`seal` or :meth:`open`)."""
+    """Seals and opens connection secrets with the key at ``<data_dir>/eventbridge.key``, or the
+    shared secret ``eventbridge-key`` on PostgreSQL (made on the first :meth:`seal` or
+    :meth:`open`)."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._path = Path(data_dir) / KEY_FILE
+        self._data_dir = Path(data_dir)
+        self._path = self._data_dir / KEY_FILE
         self._aead: AESGCM | None = None
+        self._where: object = self._path  # where the key came from, for errors
         self._lock = threading.Lock()
 
     @property
@@ -50,8 +62,22 @@ class SecretBox:
     def _cipher(self) -> AESGCM:
         with self._lock:
             if self._aead is None:
-                self._aead = AESGCM(load_or_create_key(self._path))
+                self._aead = AESGCM(self._load_key())
             return self._aead
+
+    def _load_key(self) -> bytes:
+        shared = shared_secrets_for(self._data_dir)
+        if shared is None:
+            return load_or_create_key(self._path)
+        try:
+            key = shared.get_or_create(KEY_SECRET, lambda: self._path.read_bytes() if self._path.exists()
+                                       else os.urandom(KEY_BYTES))
+        finally:
+            shared.close()
+        self._where = f"the shared secret {KEY_SECRET!r}"
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"{self._where} is not a {KEY_BYTES}-byte key")
+        return key
 
     def seal(self, plaintext: bytes, bound_to: str) -> bytes:
         """``VERSION + nonce + ciphertext`` of ``plaintext``, bound to ``bound_to`` (the ARN)."""
@@ -67,7 +93,7 @@ class SecretBox:
         try:
             return self._cipher().decrypt(nonce, sealed, bound_to.encode("utf-8"))
         except InvalidTag:
-            raise SecretUnreadable(f"the secret of {bound_to} does not open with {self._path}") from None
+            raise SecretUnreadable(f"the secret of {bound_to} does not open with {self._where}") from None
 
 
 def load_or_create_key(path: Path) -> bytes:
