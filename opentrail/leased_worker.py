@@ -16,7 +16,8 @@ at once.
 Fence inheritance: :func:`inherit_fences` (installed by the first :class:`LeasedWorker`) makes
 ``threading.Thread.start`` give the new thread the starting thread's fence, so threads a worker
 starts itself (the CloudWatch Logs appender, the EventBridge dispatcher and its target senders)
-are fenced too. Thread-pool threads (``concurrent.futures``) are not: they serve every submitter.
+are fenced too; and ``ThreadPoolExecutor.submit`` runs the task under the submitting thread's
+fence. Pool threads themselves are never fenced (a pool serves every submitter).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import concurrent.futures.thread
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 from .leases import Leases
@@ -84,6 +86,20 @@ def inherit_fences() -> None:
             original(self)
 
         threading.Thread.start = start  # type: ignore[method-assign]
+        submit_unfenced = ThreadPoolExecutor.submit
+
+        def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            f = current_fence()
+            if f is None:
+                return submit_unfenced(self, fn, *args, **kwargs)
+
+            def fenced(*a: Any, **k: Any) -> Any:
+                with fence(f):
+                    return fn(*a, **k)
+
+            return submit_unfenced(self, fenced, *args, **kwargs)
+
+        ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
 
 
 class LeasedWorker(threading.Thread):

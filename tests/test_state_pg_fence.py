@@ -89,21 +89,23 @@ def test_a_takeover_waits_for_the_fenced_transaction_under_way(state_dir: Path) 
         x.close()  # type: ignore[attr-defined]
 
 
-def test_threads_started_by_a_fenced_thread_inherit_its_fence(state_dir: Path) -> None:
+def test_threads_and_pool_tasks_of_a_fenced_thread_inherit_its_fence(state_dir: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     _, a, _, work = setup(state_dir)
     inherit_fences()
     f = a.fence("delivery", 1)
     seen: list[object] = []
-    with fence(f):
-        child = threading.Thread(target=lambda: seen.append(current_fence()))
-        child.start()
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pooled = pool.submit(current_fence).result()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with fence(f):
+            child = threading.Thread(target=lambda: seen.append(current_fence()))
+            child.start()
+            pooled = pool.submit(current_fence).result()  # the pool's thread starts here
+        assert pool.submit(current_fence).result() is None  # the task of an unfenced thread
+        assert list(pool.map(lambda _: current_fence(), [1])) == [None]
     child.join()
     assert seen == [f]
-    assert pooled is None  # pool threads serve every submitter: never fenced
+    assert pooled == f  # a task runs under the fence of the thread that submitted it
     orphan = threading.Thread(target=lambda: seen.append(current_fence()))
     orphan.start()
     orphan.join()
