@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -87,27 +89,40 @@ def new_node_id() -> str:
 
 class Leases:
     """The lease table of ``data_dir`` as node ``node_id`` sees it. ``clock`` gives epoch seconds;
-    leases last ``ttl_s`` seconds from their last acquisition or renewal. Thread-safe (each method
-    is one statement; the connection is used under a lock). Database errors
+    leases last ``ttl_s`` seconds from their last acquisition or renewal. Thread-safe: each thread
+    has its own connection, so an acquisition waiting for a fenced transaction of the old holder
+    (:mod:`opentrail.state_pg`) holds up no other lease's renewal. Database errors
     (``psycopg.OperationalError``, ``sqlite3.Error``) are raised as they are."""
 
     def __init__(self, data_dir: Path, node_id: str, clock: Callable[[], float], ttl_s: float = DEFAULT_TTL_S) -> None:
-        import threading
-
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         self.node_id, self.ttl_s = node_id, ttl_s
         self._clock = clock
-        self._conn = open_state_db(Path(data_dir) / LEASES_DB)
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._path = Path(data_dir) / LEASES_DB
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        first = self._conn()
+        first.executescript(_SCHEMA)
         #: the schema of the lease table in PostgreSQL (None: SQLite, writes are not fenced)
-        self.schema: str | None = getattr(self._conn, "schema", None)
+        self.schema: str | None = getattr(first, "schema", None)
         self.started = clock()
 
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = open_state_db(self._path)
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        """Close every thread's connection."""
+        with self._opened_lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
     # --- leases -----------------------------------------------------------------------------------
     def acquire(self, name: str) -> int | None:
@@ -115,40 +130,35 @@ class Leases:
         fencing token (one more than the previous holder's; the same when this node held it
         unexpired), or None when another node holds it."""
         now = self._clock()
-        with self._lock:
-            self._conn.execute("INSERT OR IGNORE INTO leases (name, holder, token, expires_at, acquired_at)"
-                               " VALUES (?, '', 0, 0, 0)", (name,))
-            row = self._conn.execute(
-                "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at > ? RETURNING token",
-                (now + self.ttl_s, name, self.node_id, now)).fetchone()
-            if row is None:
-                row = self._conn.execute(
-                    "UPDATE leases SET holder = ?, token = token + 1, expires_at = ?, acquired_at = ?"
-                    " WHERE name = ? AND (holder = '' OR expires_at <= ?) RETURNING token",
-                    (self.node_id, now + self.ttl_s, now, name, now)).fetchone()
+        conn = self._conn()
+        conn.execute("INSERT OR IGNORE INTO leases (name, holder, token, expires_at, acquired_at)"
+                     " VALUES (?, '', 0, 0, 0)", (name,))
+        row = conn.execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at > ?"
+                           " RETURNING token", (now + self.ttl_s, name, self.node_id, now)).fetchone()
+        if row is None:
+            row = conn.execute("UPDATE leases SET holder = ?, token = token + 1, expires_at = ?, acquired_at = ?"
+                               " WHERE name = ? AND (holder = '' OR expires_at <= ?) RETURNING token",
+                               (self.node_id, now + self.ttl_s, now, name, now)).fetchone()
         return None if row is None else int(row[0])
 
     def renew(self, name: str, token: int) -> bool:
         """Extend the lease ``name`` by ``ttl_s`` from now; False when it is no longer this node's
         with ``token`` (taken over, or released). An expired lease nobody took is renewed."""
-        with self._lock:
-            cur = self._conn.execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?",
-                                     (self._clock() + self.ttl_s, name, self.node_id, token))
+        cur = self._conn().execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?",
+                                   (self._clock() + self.ttl_s, name, self.node_id, token))
         return cur.rowcount == 1
 
     def release(self, name: str, token: int) -> bool:
         """Give the lease up (another node may take it at once); False when it was not this node's
         with ``token``."""
-        with self._lock:
-            cur = self._conn.execute("UPDATE leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?"
-                                     " AND token = ?", (name, self.node_id, token))
+        cur = self._conn().execute("UPDATE leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?"
+                                   " AND token = ?", (name, self.node_id, token))
         return cur.rowcount == 1
 
     def leases(self) -> list[Lease]:
         """Every lease, by name."""
-        with self._lock:
-            rows = self._conn.execute("SELECT name, holder, token, expires_at, acquired_at FROM leases"
-                                      " ORDER BY name").fetchall()
+        rows = self._conn().execute("SELECT name, holder, token, expires_at, acquired_at FROM leases"
+                                    " ORDER BY name").fetchall()
         return [Lease(r[0], r[1], int(r[2]), float(r[3]), float(r[4])) for r in rows]
 
     def fence(self, name: str, token: int) -> Fence | None:
@@ -161,20 +171,18 @@ class Leases:
         """Record this node alive now (its row created on the first call); nodes not heard from
         for :data:`FORGET_NODE_S` are dropped."""
         now = self._clock()
-        with self._lock:
-            self._conn.execute("DELETE FROM nodes WHERE last_seen < ?", (now - FORGET_NODE_S,))
-            self._conn.execute("INSERT OR REPLACE INTO nodes (node_id, url, host, pid, started, last_seen)"
-                               " VALUES (?, ?, ?, ?, ?, ?)",
-                               (self.node_id, url, socket.gethostname(), os.getpid(), self.started, now))
+        conn = self._conn()
+        conn.execute("DELETE FROM nodes WHERE last_seen < ?", (now - FORGET_NODE_S,))
+        conn.execute("INSERT OR REPLACE INTO nodes (node_id, url, host, pid, started, last_seen)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
+                     (self.node_id, url, socket.gethostname(), os.getpid(), self.started, now))
 
     def forget_node(self) -> None:
         """Remove this node's row (a clean shutdown)."""
-        with self._lock:
-            self._conn.execute("DELETE FROM nodes WHERE node_id = ?", (self.node_id,))
+        self._conn().execute("DELETE FROM nodes WHERE node_id = ?", (self.node_id,))
 
     def nodes(self) -> list[NodeInfo]:
         """Every node that sent a heartbeat, by id."""
-        with self._lock:
-            rows = self._conn.execute("SELECT node_id, url, host, pid, started, last_seen FROM nodes"
-                                      " ORDER BY node_id").fetchall()
+        rows = self._conn().execute("SELECT node_id, url, host, pid, started, last_seen FROM nodes"
+                                    " ORDER BY node_id").fetchall()
         return [NodeInfo(r[0], r[1], r[2], int(r[3]), float(r[4]), float(r[5])) for r in rows]

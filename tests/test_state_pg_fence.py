@@ -79,9 +79,13 @@ def test_a_takeover_waits_for_the_fenced_transaction_under_way(state_dir: Path) 
         taker.start()
         time.sleep(0.5)
         assert taker.is_alive() and took == []  # the lease row is share-locked by a's transaction
+        other = threading.Thread(target=lambda: took.append(b.acquire("lake")))
+        other.start()
+        other.join(timeout=5)
+        assert took == [1]  # meanwhile b's other leases are taken (and renewed) as usual
         work.execute("COMMIT")  # type: ignore[attr-defined]
         taker.join(timeout=10)
-        assert took == [2]
+        assert took == [1, 2]
         with pytest.raises(LeaseLost):
             work.execute("INSERT INTO done (who) VALUES (?)", ("a, after",))  # type: ignore[attr-defined]
     assert [who for _, who in rows(work)] == ["a, committed before the takeover"]
