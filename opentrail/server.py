@@ -65,16 +65,16 @@ class RetentionPurger(threading.Thread):
         self._monitoring = monitoring
         self._logs = logs
         self._clock = clock
-        self._stop = threading.Event()
+        self._stop_event = threading.Event()  # not _stop: Thread.join calls self._stop()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop_event.is_set():
             now = self._clock()
             self.purge_once(now)
             self.purge_event_data_stores(now)
             self.purge_monitoring()
             self.purge_log_events(now)
-            self._stop.wait(self._interval_s)
+            self._stop_event.wait(self._interval_s)
 
     def purge_monitoring(self) -> None:
         """CloudWatch retention: metric rollups and alarm history past their age
@@ -130,7 +130,7 @@ class RetentionPurger(threading.Thread):
             return 0
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stop_event.set()
 
 
 def banner(settings: Settings, url: str, boot: object) -> str:
@@ -421,6 +421,8 @@ def run_server(settings: Settings) -> None:
     check_free_space(data_dir, settings.min_free_bytes)
     timeouts = EndpointTimeouts(settings.destination_connect_timeout_s, settings.destination_read_timeout_s)
     lake_location(settings)  # a bad URL is refused before anything is opened
+    if settings.lease_ttl_s <= 0:
+        raise StartupRefused(f"--lease-ttl-s must be positive, not {settings.lease_ttl_s}")
     egress = webhook_policy(settings)
     local_targets = local_target_policy(settings)
     store = _open_store(data_dir, data_dir / EVENTS_DIR, settings.database_url)
@@ -456,11 +458,16 @@ def run_server(settings: Settings) -> None:
     notifier = SnsNotifier(settings.sns_endpoint_url, trails.record_notification, time.time, timeouts)
     keys = KeyStore(data_dir / KEYS_DIR, time.time, settings.digest_key_rotation_days * 86400)
     digest_state = DigestState(data_dir / DIGESTS_DB)
-    digests = DigestWorker(trails, storage, keys, digest_state, clock=time.time, interval_s=settings.digest_interval_s,
-                           delivery_caught_up=delivery_caught_up(delivery_state))
-    delivery = DeliveryWorker(store, trails, storage, delivery_state, clock=time.time,
-                              interval_s=settings.delivery_interval_s, notifier=notifier,
-                              on_delivered=digests.recorder.record_log_file)
+    # several nodes (--database-url): the background work runs under leases (opentrail.cluster),
+    # each kind on one node at a time, built afresh when its lease is taken; else started below
+    leased = bool(settings.database_url)
+    digests = delivery = None
+    if not leased:
+        digests = DigestWorker(trails, storage, keys, digest_state, clock=time.time,
+                               interval_s=settings.digest_interval_s, delivery_caught_up=delivery_caught_up(delivery_state))
+        delivery = DeliveryWorker(store, trails, storage, delivery_state, clock=time.time,
+                                  interval_s=settings.delivery_interval_s, notifier=notifier,
+                                  on_delivered=digests.recorder.record_log_file)
     from .lake import Lake
     from .lake.queries import QueryManager
     from .lake.service import EventDataStoreService
@@ -476,7 +483,9 @@ def run_server(settings: Settings) -> None:
     # AWS Organizations: CreateAccount creates the opentrail account (no keys)
     organizations = OrganizationsService(data_dir, time.time, create_account=accounts.create_account)
     # organization trails and event data stores: whom they cover, who may make them
-    trails.organizations = lake_stores.organizations = delivery.organizations = digests.organizations = organizations
+    trails.organizations = lake_stores.organizations = organizations
+    if delivery is not None and digests is not None:
+        delivery.organizations = digests.organizations = organizations
     from .iam.store import IAM_DB, IamStore
 
     iam = IamStore(data_dir / IAM_DB)  # IAM users, groups, roles, policies (keys live in accounts.db)
@@ -484,9 +493,11 @@ def run_server(settings: Settings) -> None:
     from .eventbridge.trail_gate import TrailDataEvents
 
     # the default event bus: matches the event log, alarm state changes and PutEvents against the rules
-    event_bus = EventBusRuntime(data_dir, store, eventbridge, egress=egress, timeouts=timeouts, local_targets=local_targets,
-                                alarms=monitoring.alarms, metrics=monitoring.put_metric_points,
-                                data_events=TrailDataEvents(trails), **runtime_kwargs(settings))
+    event_bus_kwargs = dict(egress=egress, timeouts=timeouts, local_targets=local_targets, alarms=monitoring.alarms,
+                            metrics=monitoring.put_metric_points, data_events=TrailDataEvents(trails),
+                            **runtime_kwargs(settings))
+    # with leases, its worker (never started here) takes PutEvents; the leased bus runs elsewhere
+    event_bus = EventBusRuntime(data_dir, store, eventbridge, **event_bus_kwargs)  # type: ignore[arg-type]
     queries = QueryManager(lake_files, lake_stores, data_dir / LAKE_RESULTS_DIR, time.time,
                            max_concurrent=settings.max_concurrent_queries, timeout_s=settings.query_timeout_s,
                            storage=storage, keys=keys, memory_limit_mb=settings.lake_query_memory_mb or None)
@@ -496,21 +507,40 @@ def run_server(settings: Settings) -> None:
     lake = Lake(stores=lake_stores, queries=queries, root=lake_files.root, files=lake_files, dashboards=dashboards)
     attach_channels(lake, data_dir)
     cwl_state = CloudWatchLogsState(data_dir / CLOUDWATCH_LOGS_DB)
-    cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
-                                        interval_s=settings.delivery_interval_s, organizations=organizations)
-    purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring,
-                             logs=logs)
+    cwl_delivery = purger = None
+    if not leased:
+        cwl_delivery = CloudWatchLogsWorker(store, trails, logs, delivery_state, cwl_state, clock=time.time,
+                                            interval_s=settings.delivery_interval_s, organizations=organizations)
+        purger = RetentionPurger(store, settings.event_history_retention_days, lake=lake, monitoring=monitoring,
+                                 logs=logs)
     server_file = data_dir / SERVER_FILE
     lake_ingest = None
     lake_imports = None
-    insights = insights_worker(data_dir, store, trails, lake_stores)
     from .lake.dashboard_scheduler import DashboardScheduler
 
-    dashboard_scheduler = DashboardScheduler(dashboards)
+    insights: Any = None
+    dashboard_scheduler = None
+    coordinator = None
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{settings.port}"
+    if not leased:
+        insights = insights_worker(data_dir, store, trails, lake_stores)
+        insight_counts = insights.counts
+        dashboard_scheduler = DashboardScheduler(dashboards)
+    else:
+        from .cluster import NodeWork, coordinator_for
+        from .insights.counts import INSIGHTS_DB, SqliteInsightCounts
+        from .lake.imports import ImportManager
+
+        insight_counts = SqliteInsightCounts(data_dir / INSIGHTS_DB)  # the API's; the leased worker has its own
+        lake.imports = ImportManager(data_dir, lake.files, lake.stores, storage, time.time)  # StartImport; never started
+        coordinator = coordinator_for(NodeWork(
+            settings, data_dir, store, trails, storage, keys, delivery_state, digest_state, cwl_state, notifier,
+            organizations, logs, lake, lake_files, dashboards, monitoring, eventbridge, event_bus_kwargs), url)
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
-                        event_bus=event_bus.worker, insights=insights.counts,
+                        event_bus=event_bus.worker, insights=insight_counts, cluster=coordinator,
                         organizations=organizations, iam=iam)  # type: ignore[attr-defined]
         config = uvicorn.Config(
             app,
@@ -521,42 +551,52 @@ def run_server(settings: Settings) -> None:
             server_header=False,
         )
         server = uvicorn.Server(config)
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        url = f"http://{host}:{settings.port}"
         server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
         print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
-        purger.start()
-        delivery.start()
-        cwl_delivery.start()
-        digests.start()
-        lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
-        lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
-        dashboard_scheduler.start()  # scheduled dashboard refreshes (claimed ones resume)
-        insights.start()  # type: ignore[attr-defined]
-        monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
-        event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
+        if coordinator is not None:
+            monitoring.start(alarms=False)  # this node's metric filter points; alarms run under their lease
+            coordinator.start()  # every kind of background work, on the node holding its lease
+            exit_on_sigterm()  # uvicorn re-raises SIGTERM once stopped: run the cleanup below (leases released)
+        else:
+            assert purger and delivery and cwl_delivery and digests and dashboard_scheduler
+            purger.start()
+            delivery.start()
+            cwl_delivery.start()
+            digests.start()
+            lake_ingest = start_lake_ingest(settings, store, lake_stores, lake_files)
+            lake_imports = start_lake_imports(data_dir, lake, storage)  # after ingestion's crash recovery
+            dashboard_scheduler.start()  # scheduled dashboard refreshes (claimed ones resume)
+            insights.start()
+            monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
+            event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
         server.run(sockets=[sock])
     finally:
         sock.close()
-        purger.stop()
-        delivery.stop()
-        cwl_delivery.stop()
-        digests.stop()
+        if coordinator is not None:
+            coordinator.stop()  # stops the leased work and releases its leases: other nodes take it at once
+        if purger is not None:
+            purger.stop()
+        for worker in (delivery, cwl_delivery, digests):
+            if worker is not None:
+                worker.stop()
         event_bus.stop()
-        if delivery.is_alive():
-            delivery.join(timeout=30)
-        if cwl_delivery.is_alive():
-            cwl_delivery.join(timeout=30)
-        if digests.is_alive():
-            digests.join(timeout=30)
+        for worker in (delivery, cwl_delivery, digests):
+            if worker is not None and worker.is_alive():
+                worker.join(timeout=30)
         if lake_imports is not None:
             lake_imports.close()  # type: ignore[attr-defined]
+        elif leased:
+            lake.imports.close()
         stop_lake_ingest(lake_ingest)
-        if insights.is_alive():  # type: ignore[attr-defined]
-            stop_lake_ingest(insights)  # the same stop and join: it commits its counts first
-        insights.close()  # type: ignore[attr-defined]
+        if insights is not None:
+            if insights.is_alive():
+                stop_lake_ingest(insights)  # the same stop and join: it commits its counts first
+            insights.close()
+        else:
+            insight_counts.close()
         monitoring.close()
-        dashboard_scheduler.stop()
+        if dashboard_scheduler is not None:
+            dashboard_scheduler.stop()
         queries.close()
         dashboards.close()
         notifier.close()
@@ -580,12 +620,27 @@ def run_server(settings: Settings) -> None:
         storage.close()
         lake_files.close()
         sns_topics.close()
+        if coordinator is not None:
+            coordinator.leases.close()
         if settings.database_url:
             from .state_db import unregister_database
             from .state_pg import close_pools
 
             unregister_database(data_dir)
             close_pools()
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM raises ``SystemExit(143)`` (the status a SIGTERM death gives) instead of ending the
+    process at once, so ``run_server``'s cleanup runs: uvicorn stops on SIGTERM and then raises the
+    signal again with the handler found before it. Main thread only (elsewhere nothing is done)."""
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def read_pid(path: Path) -> int | None:

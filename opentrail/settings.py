@@ -46,6 +46,16 @@ SETTINGS: tuple[Setting, ...] = (
         " <data-dir>/events. Everything else stays in --data-dir.",
     ),
     Setting(
+        "lease_ttl_s",
+        "--lease-ttl-s",
+        "OPENTRAIL_LEASE_TTL_S",
+        10.0,
+        float,
+        "With --database-url: seconds a node holds the lease on a kind of background work (delivery, Lake,"
+        " Insights, rules...) without renewing it (renewed every third of it): a dead node's work moves to"
+        " another node within this time.",
+    ),
+    Setting(
         "min_free_bytes",
         "--min-free-bytes",
         "OPENTRAIL_MIN_FREE_BYTES",
@@ -256,6 +266,7 @@ class Settings:
     port: int = 4588
     data_dir: Path = Path("opentrail-data")
     database_url: str = ""
+    lease_ttl_s: float = 10.0
     min_free_bytes: int = 64 * 1024 * 1024
     event_history_retention_days: int = 90
     lookup_events_rate_limit_per_s: float = 0.0

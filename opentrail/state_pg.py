@@ -38,7 +38,17 @@ Connections come from one :class:`psycopg_pool.ConnectionPool` per database URL 
 (:func:`pool_for`); a statement outside a transaction borrows one for itself and reads all its rows
 before it returns; a transaction keeps one from ``BEGIN`` to ``COMMIT``/``ROLLBACK``. When the
 database is unreachable, statements raise ``psycopg.OperationalError`` (``PoolTimeout``), which the
-API answers with 503 ServiceUnavailable; the pool reconnects by itself.
+API answers with 503 ServiceUnavailable; the pool reconnects by itself. A session left idle inside a
+transaction for :data:`IDLE_IN_TRANSACTION_S` (a node paused with SIGSTOP mid-transaction) is ended
+by the server, so its locks do not hold up the other nodes.
+
+**Fencing** (:func:`fence`, for the background workers that hold a lease, see
+:mod:`opentrail.leases`): while a thread runs under ``with fence(Fence(schema, name, token)):``,
+every write it makes -- a ``BEGIN`` transaction or an autocommit write statement -- first runs, in
+the same transaction, ``SELECT 1 FROM <schema>.leases WHERE name = %s AND token = %s FOR SHARE``
+and raises :class:`LeaseLost` (nothing written) when the lease is no longer held with that token.
+A takeover (which updates the lease row) waits for the fenced transactions under way to commit,
+and every write of the old holder after it fails.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ import re
 import sqlite3
 import threading
 import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -56,7 +68,8 @@ from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool
 from sqlglot import exp
 
-__all__ = ["PgStateConnection", "pool_for", "schema_for", "close_pools"]
+__all__ = ["PgStateConnection", "pool_for", "schema_for", "close_pools", "Fence", "LeaseLost", "fence",
+           "current_fence"]
 
 #: Connections per database URL and process, shared by every state store of the process.
 POOL_MAX = 10
@@ -65,7 +78,61 @@ POOL_TIMEOUT_S = 10.0
 _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*(\w+)\s*\)|=\s*(\S+))?\s*;?\s*$", re.I)
+#: Seconds a session may stay idle inside a transaction before the server ends it.
+IDLE_IN_TRANSACTION_S = 30
 _TXN = re.compile(r"^\s*(BEGIN(?:\s+(?:IMMEDIATE|DEFERRED|EXCLUSIVE))?(?:\s+TRANSACTION)?|COMMIT|END|ROLLBACK)\s*;?\s*$", re.I)
+
+
+class LeaseLost(Exception):
+    """The lease this thread's writes are fenced with (:func:`fence`) is no longer held with its
+    token: another node took it over. Nothing of the write was committed."""
+
+    def __init__(self, name: str, token: int) -> None:
+        super().__init__(f"lease {name!r} is no longer held with token {token}")
+        self.name, self.token = name, token
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Writes must find the lease ``name`` of the lease table in ``schema`` (``<schema>.leases``)
+    held with fencing token ``token``; ``lost`` is set once a write found it was not."""
+
+    schema: str
+    name: str
+    token: int
+    lost: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+_fences = threading.local()
+
+
+@contextmanager
+def fence(f: Fence | None) -> Iterator[None]:
+    """Fence every write of the calling thread with ``f`` inside the block (None: no fence)."""
+    before = getattr(_fences, "fence", None)
+    _fences.fence = f
+    try:
+        yield
+    finally:
+        _fences.fence = before
+
+
+def current_fence() -> Fence | None:
+    """The calling thread's fence (None: its writes are not fenced)."""
+    return getattr(_fences, "fence", None)
+
+
+def _check_fence(conn: psycopg.Connection) -> None:
+    """In ``conn``'s transaction: the calling thread's lease still held with its token (a share lock
+    on the lease row until the transaction ends), else :class:`LeaseLost`."""
+    f = getattr(_fences, "fence", None)
+    if f is None:
+        return
+    row = conn.execute(f'SELECT 1 FROM "{f.schema}".leases WHERE name = %s AND token = %s FOR SHARE',
+                       (f.name, f.token)).fetchone()
+    if row is None:
+        f.lost.set()
+        raise LeaseLost(f.name, f.token)
 
 
 class _NumericLoader(Loader):
@@ -79,6 +146,7 @@ class _NumericLoader(Loader):
 
 def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _NumericLoader)
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_S * 1000}")
 
 
 def pool_for(url: str) -> ConnectionPool:
@@ -219,6 +287,7 @@ class PgStateConnection:
         if self._held is not None:
             return self._many(self._held, translated, rows)
         with self._pool.connection() as conn, conn.transaction():
+            _check_fence(conn)
             return self._many(conn, translated, rows)
 
     def executescript(self, script: str) -> PgCursor:
@@ -226,6 +295,7 @@ class PgStateConnection:
         statements = [s for s in sqlglot.parse(script, read="sqlite") if s is not None]
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            _check_fence(conn)
             for statement in statements:
                 text = statement.sql(dialect="sqlite")
                 special = self._special(text)
@@ -258,7 +328,12 @@ class PgStateConnection:
                 try:
                     conn.execute("BEGIN")
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    _check_fence(conn)
                 except BaseException:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except psycopg.Error:
+                        pass
                     self._pool.putconn(conn)
                     raise
                 self._held, self._wrote = conn, False
@@ -303,6 +378,7 @@ class PgStateConnection:
         with self._pool.connection() as conn, conn.transaction():
             if t.ddl:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            _check_fence(conn)
             cursor = self._exec(conn, t, params)
             conn.execute(f'UPDATE "{self.schema}".ot_state SET data_version = data_version + 1 WHERE id = 1')
             return cursor

@@ -90,3 +90,48 @@ def test_serve_refuses_to_start_when_the_database_is_unreachable(tmp_path: Path)
     assert result.returncode != 0
     assert "cannot open the event store in PostgreSQL at 127.0.0.1:1/trail: connection failed:" in result.stderr
     assert "secret" not in result.stderr + result.stdout
+
+
+def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health(tmp_path: Path) -> None:
+    import gzip
+    import urllib.request
+
+    with pg.own_database() as url:
+        data = tmp_path / "data"
+        (data / "buckets" / "trail-bucket").mkdir(parents=True)
+        srv = Server(data, {"OPENTRAIL_DATABASE_URL": url}, "--delivery-interval-s", "0.2", "--lease-ttl-s", "3")
+        try:
+            def health() -> dict[str, object]:
+                with urllib.request.urlopen(f"{srv.url}/_opentrail/health", timeout=5) as r:
+                    return json.loads(r.read())  # type: ignore[no-any-return]
+
+            def held() -> list[tuple[str, int]]:
+                cluster = health()["cluster"]
+                node = cluster["nodeId"]  # type: ignore[index]
+                return [(x["name"], x["token"]) for x in cluster["leases"] if x["holder"] == node]  # type: ignore[index]
+
+            expected = [("alarms", 1), ("dashboards", 1), ("delivery", 1), ("event-bus", 1), ("insights", 1),
+                        ("lake", 1), ("retention", 1)]
+            assert wait_for(lambda: held() == expected, timeout=15) is True
+            cluster = health()["cluster"]
+            assert cluster["leaseTtlSeconds"] == 3.0  # type: ignore[index]
+            assert [(n["nodeId"], n["url"]) for n in cluster["nodes"]] == [(cluster["nodeId"], srv.url)]  # type: ignore[index]
+            client = _client(srv)
+            client.create_trail(Name="main-trail", S3BucketName="trail-bucket")  # type: ignore[attr-defined]
+            client.start_logging(Name="main-trail")  # type: ignore[attr-defined]
+            client.describe_trails()  # type: ignore[attr-defined]
+
+            def delivered() -> list[str]:
+                names = []
+                for path in sorted((data / "buckets" / "trail-bucket").glob("AWSLogs/**/*.json.gz")):
+                    names += [r["eventName"] for r in json.loads(gzip.decompress(path.read_bytes()))["Records"]]
+                return names
+
+            assert wait_for(lambda: "DescribeTrails" in delivered(), timeout=20) is True
+        finally:
+            srv.stop()
+        with psycopg.connect(url) as conn:  # a clean stop releases every lease and forgets the node
+            rows = conn.execute("SELECT name, holder FROM state_leases.leases ORDER BY name").fetchall()
+            nodes = conn.execute("SELECT count(*) FROM state_leases.nodes").fetchone()
+        assert [r[1] for r in rows] == [""] * 7
+        assert nodes == (0,)

@@ -15,7 +15,11 @@ Routes:
 - ``POST /_opentrail/ingest`` -- trusted producers (see :mod:`opentrail.api.ingest_route`).
 - ``GET /_opentrail/health`` -- ``{"status": "ok" | "degraded", "dataDirectory": {"freeBytes": N,
   "full": bool}}``: "degraded" while the data directory is full
-  (:func:`opentrail.store.space.data_directory_status`); HTTP 200 either way.
+  (:func:`opentrail.store.space.data_directory_status`); HTTP 200 either way. With several nodes
+  (``cluster``, :class:`opentrail.leased_worker.Coordinator`) also ``"cluster": {"nodeId",
+  "leaseTtlSeconds", "nodes": [{"nodeId", "url", "host", "pid", "started", "lastSeen"}], "leases":
+  [{"name", "holder", "token", "expiresAt", "acquiredAt"}]}`` (times in epoch seconds), or
+  ``{"nodeId", "error"}`` and "degraded" while the database does not answer.
 - ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 
 Request processing for the APIs, in order: body size (413), SigV4 for the routed service
@@ -191,6 +195,7 @@ def build_app(
     insights: InsightMetrics | None = None,
     organizations: Any = None,
     iam: Any = None,
+    cluster: Any = None,
 ) -> Starlette:
     """The opentrail ASGI app over ``store`` and ``accounts``; ``clock`` (epoch seconds) is used
     for signature times, event times, retention and rate limiting. ``trails`` is the
@@ -210,7 +215,9 @@ def build_app(
     is the :class:`opentrail.organizations.service.OrganizationsService` behind the Organizations API
     (None: its operations answer UnknownOperationException). ``iam`` is the IAM store (an
     :class:`opentrail.iam.model.IamDirectory`) behind the IAM API, AssumeRole and policy enforcement
-    (None: IAM operations answer UnknownOperationException)."""
+    (None: IAM operations answer UnknownOperationException). ``cluster`` is the node's
+    :class:`opentrail.leased_worker.Coordinator` shown by health and the console's Nodes page (None:
+    one node, no leases)."""
     from .lookup_events import lookup_events_rendered  # here: it imports .operations, which imports it
 
     limiter = RateLimiter(settings.lookup_events_rate_limit_per_s, clock)
@@ -316,8 +323,12 @@ def build_app(
 
     async def health(request: Request) -> Response:
         space = data_directory_status(settings.data_dir, settings.min_free_bytes, store.is_full())
-        return JSONResponse({"status": "degraded" if space.full else "ok", "dataDirectory": space.to_json()},
-                            headers={"x-amzn-RequestId": new_request_id()})
+        body: dict[str, Any] = {"status": "degraded" if space.full else "ok", "dataDirectory": space.to_json()}
+        if cluster is not None:
+            body["cluster"] = await run_in_threadpool(cluster_health, cluster)
+            if "error" in body["cluster"]:
+                body["status"] = "degraded"
+        return JSONResponse(body, headers={"x-amzn-RequestId": new_request_id()})
 
     from ..console import console_routes
     from .ingest_route import make_ingest_endpoint
@@ -335,6 +346,15 @@ def build_app(
         *console_routes(settings=settings, store=store, accounts=accounts, clock=clock, trails=trails,
                         token_key=token_key, lake=lake, logs=logs, monitoring=monitoring, eventbridge=eventbridge,
                         event_bus=event_bus, insights=insights, authorizer=authorizer, iam=iam,
-                        organizations=organizations),
+                        organizations=organizations, cluster=cluster),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])
+
+
+def cluster_health(cluster: Any) -> dict[str, Any]:
+    """``cluster.health()``, or this node's id and the error while the database does not answer."""
+    try:
+        return cluster.health()  # type: ignore[no-any-return]
+    except Exception as exc:  # the database unreachable: health still answers
+        log.warning("cluster health: %s", exc)
+        return {"nodeId": cluster.node_id, "error": " ".join(str(exc).split()) or type(exc).__name__}

@@ -28,6 +28,7 @@ from .insights_pages import INSIGHTS, InsightsPages
 from .dashboard_pages import DASHBOARDS, DashboardPages
 from .lake_pages import LAKE, LakePages
 from .monitoring_pages import ALARMS, LOGS, MonitoringPages
+from .node_pages import NODES, NodePages
 from .rules_pages import RULES, RulesPages
 from .sessions import SessionStore
 from .trail_pages import TrailPages
@@ -39,7 +40,7 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
                    sessions: SessionStore | None = None, token_key: bytes | None = None,
                    lake: Any = None, logs: Any = None, monitoring: Any = None, eventbridge: Any = None,
                    event_bus: Any = None, insights: InsightMetrics | None = None, authorizer: Any = None,
-                   iam: Any = None, organizations: Any = None) -> list[BaseRoute]:
+                   iam: Any = None, organizations: Any = None, cluster: Any = None) -> list[BaseRoute]:
     """The console's routes (``GET /`` included), for :func:`opentrail.api.app.build_app`;
     ``token_key`` as in build_app, so page links survive a restart; ``lake`` the API's
     :class:`opentrail.lake.Lake` (None: the Lake page says the server runs without it);
@@ -50,7 +51,8 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
     ``authorizer`` the app's :class:`opentrail.api.authorization.Authorizer`, which every console call
     goes through (None: one over ``iam`` and ``organizations``); ``iam`` the IAM store behind the IAM
     page, IAM user sign-in and the policy simulator (None: those say the server runs without IAM).
-    Every route answers a denied call with HTTP 403 (:mod:`.denials`)."""
+    ``cluster`` the node's :class:`opentrail.leased_worker.Coordinator` the Nodes page shows (None:
+    a single node). Every route answers a denied call with HTTP 403 (:mod:`.denials`)."""
     # on PostgreSQL the sessions and their secret are shared by every node (SessionStore.for_data_dir)
     sessions = sessions or SessionStore.for_data_dir(clock, settings.data_dir)
     backend = ConsoleBackend(settings, store, accounts, clock, trails, sessions, token_key, lake,
@@ -62,6 +64,7 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
     rules = RulesPages(backend)
     insight_pages = InsightsPages(backend)
     iam_pages, simulator = IamPages(backend), SimulatorPages(backend)
+    node_pages = NodePages(backend, cluster)
     routes: list[BaseRoute] = [
         Route("/", auth.root, methods=["GET"]),
         Route(BASE, auth.root, methods=["GET"]),
@@ -71,6 +74,7 @@ def console_routes(*, settings: Settings, store: EventStore, accounts: AccountSt
         Route(BASE + "/signout", auth.signout, methods=["POST"]),
         Route(BASE + "/region", auth.switch_region, methods=["POST"]),
         Route(BASE + "/events", history.events, methods=["GET"]),
+        Route(BASE + NODES, node_pages.nodes, methods=["GET"]),
         Route(BASE + "/events/download", history.download, methods=["GET"]),
         Route(BASE + "/events/{event_id}", history.event, methods=["GET"]),
         Route(BASE + "/activity", history.activity, methods=["GET"]),

@@ -14,7 +14,9 @@ Writes made by API calls go through :meth:`staged_changes` (see :mod:`opentrail.
 made once the call's CloudTrail record is durable. :meth:`put_metric_points` (metric filters) writes
 at once. Errors raised are :mod:`.errors` classes. Times come from the injected ``clock`` (epoch
 seconds); ``start()`` runs the scheduler and the action runner on their threads, ``tick()`` runs
-them once on the caller's thread (tests move the clock and tick).
+them once on the caller's thread (tests move the clock and tick). With several nodes
+(:mod:`opentrail.leased_worker`) each node runs its point writer (``start(alarms=False)``) and
+the node holding the ``alarms`` lease :meth:`start_alarms`: a fresh scheduler and action runner.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class CloudWatchService:
         self.metrics = SqliteMetricStore(Path(data_dir) / metric_store.FILE_NAME, clock)
         self.alarms = SqliteAlarmStore(Path(data_dir) / alarm_store.FILE_NAME)
         self._sns = SnsPublisher(sns_endpoint_url, timeouts) if publish is None else None
-        self.actions = AlarmActionRunner(self.alarms, publish or self._sns, clock)  # type: ignore[arg-type]
+        self._publish = publish or self._sns
+        self.actions = AlarmActionRunner(self.alarms, self._publish, clock)  # type: ignore[arg-type]
         self.scheduler = AlarmScheduler(self._evaluated_configs, self.evaluate, clock)
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
@@ -107,12 +110,23 @@ class CloudWatchService:
 
     # --- life cycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Run the point writer, the scheduler and the action runner on their threads."""
+    def start(self, alarms: bool = True) -> None:
+        """Run the point writer, and (``alarms``) the scheduler and the action runner, on their
+        threads."""
         self._writer = threading.Thread(target=self._write_points, name="opentrail-metric-points", daemon=True)
         self._writer.start()
+        if alarms:
+            self.scheduler.start()
+            self.actions.start()
+
+    def start_alarms(self) -> "AlarmsRunning":
+        """A fresh alarm scheduler and action runner (alarms are evaluated from ``alarms.db`` at
+        once, pending actions resume), started; stop them with the returned handle's ``stop()``."""
+        self.actions = AlarmActionRunner(self.alarms, self._publish, self._clock)  # type: ignore[arg-type]
+        self.scheduler = AlarmScheduler(self._evaluated_configs, self.evaluate, self._clock)
         self.scheduler.start()
         self.actions.start()
+        return AlarmsRunning(self.scheduler, self.actions)
 
     def tick(self) -> None:
         """Write the waiting metric filter points, evaluate the alarms due and attempt the actions
@@ -394,6 +408,17 @@ class CloudWatchService:
         self.alarms.record_state_change(AlarmStateUpdate(new, history, actions, event))
         if actions:
             self.actions.wake()
+
+
+class AlarmsRunning:
+    """The started scheduler and action runner of :meth:`CloudWatchService.start_alarms`."""
+
+    def __init__(self, scheduler: AlarmScheduler, actions: AlarmActionRunner) -> None:
+        self._scheduler, self._actions = scheduler, actions
+
+    def stop(self) -> None:
+        self._scheduler.stop()
+        self._actions.stop()
 
 
 def history_alarm(alarm: MetricAlarm) -> dict[str, object]:

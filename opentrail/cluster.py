@@ -1,0 +1,154 @@
+"""``opentrail serve --database-url``: the node's background work, each kind under its lease
+(:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
+one node at a time and a dead node's work moves within ``--lease-ttl-s``.
+
+Leases are per worker kind (finer units -- a trail, an event data store, a log group -- may come
+later):
+
+========================  ===================================================================
+lease                     work (a fresh object each time the lease is taken)
+========================  ===================================================================
+``delivery``              trail delivery (:class:`~.delivery.DeliveryWorker`), digests
+                          (:class:`~.digests.DigestWorker`, fed by delivery's ``on_delivered``
+                          and waiting on ``delivery_caught_up``) and CloudWatch Logs delivery
+                          (:class:`~.delivery.CloudWatchLogsWorker`): coupled, so one lease
+``lake``                  Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`), then Lake
+                          imports (:class:`~.lake.imports.ImportManager`), after ingestion's
+                          crash recovery as on one node
+``dashboards``            scheduled dashboard refreshes (:class:`~.lake.dashboard_scheduler.DashboardScheduler`)
+``insights``              Insights (:class:`~.insights.worker.InsightsWorker`)
+``alarms``                alarm evaluation and actions (:meth:`~.monitoring.cloudwatch.CloudWatchService.start_alarms`)
+``event-bus``             EventBridge's bus, dispatcher and targets (:class:`~.eventbridge.runtime.EventBusRuntime`)
+``retention``             the retention purger (:class:`~.server.RetentionPurger`)
+========================  ===================================================================
+
+Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
+point writer, the event bus's PutEvents, the import manager's StartImport, the Insights counts):
+only the background loops move. Workers read new events by polling the store (every 0.05-0.5 s),
+so a node's workers see events appended through any node.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .leased_worker import Coordinator, Running, ThreadRunning
+from .leases import Leases, new_node_id
+from .settings import Settings
+
+__all__ = ["LEASES", "NodeWork", "coordinator_for"]
+
+#: The lease names, one per worker kind.
+LEASES = ("delivery", "lake", "dashboards", "insights", "alarms", "event-bus", "retention")
+
+
+@dataclass
+class NodeWork:
+    """The node's shared objects the background work is built from (see :func:`opentrail.server.run_server`)."""
+
+    settings: Settings
+    data_dir: Path
+    store: Any
+    trails: Any
+    storage: Any
+    keys: Any
+    delivery_state: Any
+    digest_state: Any
+    cwl_state: Any
+    notifier: Any
+    organizations: Any
+    logs: Any
+    lake: Any
+    lake_files: Any
+    dashboards: Any
+    monitoring: Any
+    eventbridge: Any
+    event_bus_kwargs: dict[str, Any]
+
+    def delivery(self) -> Running:
+        from .delivery import CloudWatchLogsWorker, DeliveryWorker
+        from .digests import DigestWorker, delivery_caught_up
+
+        s = self.settings
+        digests = DigestWorker(self.trails, self.storage, self.keys, self.digest_state, clock=time.time,
+                               interval_s=s.digest_interval_s, delivery_caught_up=delivery_caught_up(self.delivery_state))
+        delivery = DeliveryWorker(self.store, self.trails, self.storage, self.delivery_state, clock=time.time,
+                                  interval_s=s.delivery_interval_s, notifier=self.notifier,
+                                  on_delivered=digests.recorder.record_log_file)
+        cwl = CloudWatchLogsWorker(self.store, self.trails, self.logs, self.delivery_state, self.cwl_state,
+                                   clock=time.time, interval_s=s.delivery_interval_s, organizations=self.organizations)
+        delivery.organizations = digests.organizations = self.organizations
+        delivery.start()
+        cwl.start()
+        digests.start()
+        return ThreadRunning(delivery, cwl, digests)
+
+    def lake_work(self) -> Running:
+        from .lake.imports import ImportManager
+        from .server import start_lake_ingest, stop_lake_ingest
+
+        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files)
+        imports = ImportManager(self.data_dir, self.lake.files, self.lake.stores, self.storage, time.time)
+        imports.start()  # after ingestion's crash recovery
+
+        def stop() -> None:
+            imports.close()
+            stop_lake_ingest(ingest)
+
+        return _Stopper(stop)
+
+    def dashboard_refreshes(self) -> Running:
+        from .lake.dashboard_scheduler import DashboardScheduler
+
+        scheduler = DashboardScheduler(self.dashboards)
+        scheduler.start()
+        return ThreadRunning(scheduler)
+
+    def insights(self) -> Running:
+        from .server import insights_worker
+
+        worker: Any = insights_worker(self.data_dir, self.store, self.trails, self.lake.stores)
+        worker.start()
+        return ThreadRunning(worker)  # it commits its counts and closes its store when it ends
+
+    def alarms(self) -> Running:
+        return self.monitoring.start_alarms()  # type: ignore[no-any-return]
+
+    def event_bus(self) -> Running:
+        from .eventbridge.runtime import EventBusRuntime
+
+        runtime = EventBusRuntime(self.data_dir, self.store, self.eventbridge, **self.event_bus_kwargs)
+        runtime.worker.start()
+
+        def stop() -> None:
+            runtime.stop()
+            runtime.close()
+
+        return _Stopper(stop)
+
+    def retention(self) -> Running:
+        from .server import RetentionPurger
+
+        purger = RetentionPurger(self.store, self.settings.event_history_retention_days, lake=self.lake,
+                                 monitoring=self.monitoring, logs=self.logs)
+        purger.start()
+        return ThreadRunning(purger)
+
+
+class _Stopper:
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+
+
+def coordinator_for(work: NodeWork, url: str) -> Coordinator:
+    """This node's :class:`Coordinator` with a :class:`LeasedWorker` per lease of :data:`LEASES`
+    (not started). Raises ValueError for a lease time that is not positive."""
+    leases = Leases(work.data_dir, new_node_id(), time.time, ttl_s=work.settings.lease_ttl_s)
+    coordinator = Coordinator(leases, url=url)
+    for name, start in zip(LEASES, (work.delivery, work.lake_work, work.dashboard_refreshes, work.insights,
+                                    work.alarms, work.event_bus, work.retention)):
+        coordinator.supervise(name, start)
+    return coordinator
