@@ -44,8 +44,8 @@ def holder(nodes: list[Opentrail], lease: str) -> Opentrail | None:
         except OSError:
             continue
         now = time.time()
-        for row in doc["leases"]:
-            if row["name"] == lease and row["expires_at"] > now:
+        for row in doc["cluster"]["leases"]:
+            if row["name"] == lease and row["holder"] and row["expiresAt"] > now:
                 return next((n for n in nodes if health_id(n) == row["holder"]), None)
     return None
 
@@ -56,7 +56,7 @@ _ids: dict[int, str] = {}
 def health_id(node: Opentrail) -> str | None:
     if node.port not in _ids:
         try:
-            _ids[node.port] = health(node)["node"]
+            _ids[node.port] = health(node)["cluster"]["nodeId"]
         except OSError:
             return None
     return _ids[node.port]
