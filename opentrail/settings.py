@@ -42,8 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
         "OPENTRAIL_DATABASE_URL",
         "",
         str,
-        "PostgreSQL URL (postgresql://user@host:5432/db) holding the event store; empty: SQLite under"
-        " <data-dir>/events. Everything else stays in --data-dir.",
+        "PostgreSQL URL (postgresql://user@host:5432/db) holding the event store and every state store, shared"
+        " by several nodes; empty: SQLite files under --data-dir.",
     ),
     Setting(
         "lease_ttl_s",
