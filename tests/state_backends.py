@@ -56,3 +56,13 @@ def drop_namespace(url: str, namespace: str) -> None:
                                             (namespace + "\\_%",)).fetchall()]
         for name in names:
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+class HandClock:
+    """A clock (seconds, monotonic or epoch as the test needs) the test moves by setting ``now``."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now

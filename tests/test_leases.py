@@ -9,19 +9,14 @@ import pytest
 
 from opentrail.leases import FORGET_NODE_S, Lease, Leases, NodeInfo, new_node_id
 from opentrail.state_pg import Fence
+from tests.state_backends import HandClock as Clock
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_700_000_000.0)
 
 
 def two_nodes(state_dir: Path, clock: Clock) -> tuple[Leases, Leases]:

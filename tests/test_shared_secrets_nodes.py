@@ -21,17 +21,12 @@ from opentrail.eventbridge.secrets import SecretBox
 from opentrail.iam.model import RoleSession
 from opentrail.shared_secrets import SECRETS_DB, SharedSecrets
 from tests.state_backends import drop_namespace
+from tests.state_backends import HandClock as Clock
 
 T0 = 1_709_287_200
 DAY = 86400
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = float(now)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -79,7 +74,7 @@ def test_token_key_file_on_sqlite(tmp_path: Path) -> None:
 
 def test_console_secret_and_sessions_are_shared(two_nodes: tuple[Path, Path]) -> None:
     a, b = two_nodes
-    clock = Clock()
+    clock = Clock(T0)
     one, two = SessionStore.for_data_dir(clock, a), SessionStore.for_data_dir(clock, b)
     assert len(one.secret) == 32 and two.secret == one.secret
     role = RoleSession("admin", "/ops/", "AROAEXAMPLEEXAMPLE01", "alice", '{"Version":"2012-10-17"}',
@@ -106,7 +101,7 @@ def test_console_secret_and_sessions_are_shared(two_nodes: tuple[Path, Path]) ->
 
 def test_expired_sessions_are_removed_when_someone_signs_in(two_nodes: tuple[Path, Path]) -> None:
     a, b = two_nodes
-    clock = Clock()
+    clock = Clock(T0)
     one, two = SessionStore.for_data_dir(clock, a), SessionStore.for_data_dir(clock, b)
     old = one.create(account_id="111122223333", access_key_id="AKIAEXAMPLEEXAMPLE00", user_name=None,
                      is_admin=True, region="us-east-1")
@@ -120,7 +115,7 @@ def test_expired_sessions_are_removed_when_someone_signs_in(two_nodes: tuple[Pat
 
 
 def test_console_secret_on_sqlite_is_made_per_process(tmp_path: Path) -> None:
-    one, two = SessionStore.for_data_dir(Clock(), tmp_path), SessionStore.for_data_dir(Clock(), tmp_path)
+    one, two = SessionStore.for_data_dir(Clock(T0), tmp_path), SessionStore.for_data_dir(Clock(T0), tmp_path)
     assert one.shared is None and len(one.secret) == 32 and one.secret != two.secret
     session = one.create(account_id="111122223333", access_key_id="AKIAEXAMPLEEXAMPLE00", user_name=None,
                          is_admin=True, region="us-east-1")
@@ -166,7 +161,7 @@ def _rows(node: Path) -> list[tuple[str, bool]]:
 
 def test_digest_key_pair_and_its_rotation_are_shared(two_nodes: tuple[Path, Path]) -> None:
     a, b = two_nodes
-    clock = Clock()
+    clock = Clock(T0)
     one, two = KeyStore(a / "keys", clock, 10 * DAY), KeyStore(b / "keys", clock, 10 * DAY)
     first = one.current("us-east-1")
     assert two.current("us-east-1") == first and (first.validity_start, first.validity_end) == (T0, T0 + 10 * DAY)
@@ -186,7 +181,7 @@ def test_digest_key_pair_and_its_rotation_are_shared(two_nodes: tuple[Path, Path
 
 
 def test_the_first_node_brings_its_digest_key_files(two_nodes: tuple[Path, Path], tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     single = KeyStore(tmp_path / "single" / "keys", clock)
     old = single.current("us-east-1")
     current = single.rotate("eu-west-1")
@@ -199,7 +194,7 @@ def test_the_first_node_brings_its_digest_key_files(two_nodes: tuple[Path, Path]
 
 
 def test_digest_key_files_on_sqlite(tmp_path: Path) -> None:
-    key = KeyStore(tmp_path / "keys", Clock()).current("us-east-1")
+    key = KeyStore(tmp_path / "keys", Clock(T0)).current("us-east-1")
     assert _files(tmp_path) == ["keys", "keys/us-east-1", f"keys/us-east-1/000001-{key.fingerprint}.json"]
 
 

@@ -14,20 +14,15 @@ from opentrail.leased_worker import inherit_fences
 from opentrail.leases import Leases
 from opentrail.state_db import open_state_db, write_statements
 from opentrail.state_pg import LeaseLost, current_fence, fence
+from tests.state_backends import HandClock as Clock
 
 pytestmark = pytest.mark.parametrize("state_backend", ["postgres"])
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def setup(state_dir: Path) -> tuple[Clock, Leases, Leases, object]:
-    clock = Clock()
+    clock = Clock(1_700_000_000.0)
     a, b = Leases(state_dir, "node-a", clock, ttl_s=10), Leases(state_dir, "node-b", clock, ttl_s=10)
     work = open_state_db(state_dir / "work.db")
     work.executescript("CREATE TABLE IF NOT EXISTS done (id INTEGER PRIMARY KEY, who TEXT NOT NULL);")

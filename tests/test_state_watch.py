@@ -7,21 +7,16 @@ from pathlib import Path
 
 from opentrail.state_db import open_state_db
 from opentrail.state_watch import PG_RECHECK_S, DataVersionWatch
+from tests.state_backends import HandClock as Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_commit_of_another_connection_is_noticed(state_dir: Path, state_backend: str) -> None:
     mine, other = open_state_db(state_dir / "w.db"), open_state_db(state_dir / "w.db")
     try:
         mine.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
-        clock = Clock()
+        clock = Clock(100.0)
         watch = DataVersionWatch(mine, clock=clock)
         assert watch.recheck_s == (0.0 if state_backend == "sqlite" else PG_RECHECK_S)
         assert watch.changed() is False
@@ -44,7 +39,7 @@ def test_a_fresh_look_reads_at_once(state_dir: Path) -> None:
     mine, other = open_state_db(state_dir / "w.db"), open_state_db(state_dir / "w.db")
     try:
         mine.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
-        watch = DataVersionWatch(mine, clock=Clock())
+        watch = DataVersionWatch(mine, clock=Clock(100.0))
         other.execute("INSERT INTO t (v) VALUES ('a')")
         assert watch.changed(fresh=True) is True
         assert watch.changed(fresh=True) is False

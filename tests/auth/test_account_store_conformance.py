@@ -13,20 +13,13 @@ import pytest
 
 from opentrail.auth.accounts import AccessKey, AccountStore, KeyRecord
 from opentrail.state_watch import PG_RECHECK_S
+from tests.state_backends import HandClock as Clock
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
 WHEN = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

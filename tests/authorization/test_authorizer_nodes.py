@@ -21,6 +21,7 @@ from opentrail.organizations.model import SCP
 from opentrail.organizations.service import OrganizationsService
 from opentrail.settings import Settings
 from opentrail.state_watch import PG_RECHECK_S
+from tests.state_backends import HandClock as Clock
 
 MGMT = "111122223333"
 INFO = CallInfo("203.0.113.7", "test", None)
@@ -31,12 +32,6 @@ DENY_TRAILS = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Deny", "Action": "cloudtrail:*", "Resource": "*"}]})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Node:

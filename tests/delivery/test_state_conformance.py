@@ -7,24 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from opentrail.delivery.state import DELIVERY_DB, DeliveryState, LogGroupMark, Mark, Plan
+from tests.state_backends import HandClock as Clock
 
 A = "arn:aws:cloudtrail:us-east-1:111122223333:trail/a"
 B = "arn:aws:cloudtrail:us-east-1:111122223333:trail/b"
 GROUP = "arn:aws:logs:us-east-1:111122223333:log-group:g:*"
 
 
-class Clock:
-    """Monotonic seconds moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def state(state_dir: Path, clock: Clock | None = None) -> DeliveryState:
-    return DeliveryState(state_dir / DELIVERY_DB, clock=clock or Clock())
+    return DeliveryState(state_dir / DELIVERY_DB, clock=clock or Clock(50.0))
 
 
 def test_marks_in_seq_then_insertion_order_and_forget(state_dir: Path) -> None:
@@ -91,7 +84,7 @@ def test_version_changes_with_marks_and_forgets_made_here(state_dir: Path) -> No
 
 
 def test_marks_written_by_another_node_change_the_version_within_the_check_interval(state_dir: Path) -> None:
-    clock = Clock()
+    clock = Clock(50.0)
     here, there = state(state_dir, clock), state(state_dir)
     before = here.version
     there.add_mark(A, 5, True)

@@ -14,6 +14,7 @@ import pytest
 from opentrail.iam.model import NamedDocument, PrincipalPolicies, Role, User
 from opentrail.iam.store import Entity, IamStore, ManagedPolicy, PolicyVersion
 from opentrail.state_watch import PG_RECHECK_S
+from tests.state_backends import HandClock as Clock
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -24,12 +25,6 @@ POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/team/Readers"
 AWS_READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

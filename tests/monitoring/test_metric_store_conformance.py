@@ -11,18 +11,13 @@ from typing import Iterator
 import pytest
 
 from opentrail.monitoring.metric_store import FILE_NAME, Metric, MetricDatum, SqliteMetricStore, StatisticSet
+from tests.state_backends import HandClock as Clock
 
 A, R = "123456789012", "us-east-1"
 T0 = 1_772_366_400.0  # 2026-03-01T12:00:00Z
 ALL = ["SampleCount", "Sum", "Minimum", "Maximum", "Average"]
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

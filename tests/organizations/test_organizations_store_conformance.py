@@ -17,18 +17,13 @@ from opentrail.organizations.model import SCP, Account, Organization, Policy
 from opentrail.organizations.service import OrganizationsService
 from opentrail.organizations.store import ORGANIZATIONS_DB, SqliteOrganizationsStore
 from opentrail.state_watch import PG_RECHECK_S
+from tests.state_backends import HandClock as Clock
 
 MGMT = "111122223333"
 MEMBER = "444455556666"
 DENY_S3 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -16,19 +16,12 @@ from opentrail.trails import TrailService, TrailSettings
 from opentrail.trails import errors as E
 from opentrail.trails.model import AdvancedEventSelector, AdvancedFieldSelector, Trail, TrailSelectors, TrailStatus
 from opentrail.trails.repository import TrailRepository
+from tests.state_backends import HandClock as Clock
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 
 
-class Clock:
-    """Monotonic seconds moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def trail(name: str, region: str = REGION, **changes: object) -> Trail:
@@ -40,7 +33,7 @@ def repo(state_dir: Path, clock: Clock) -> TrailRepository:
 
 
 def test_put_get_all_delete_and_reopen(state_dir: Path) -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     r = repo(state_dir, clock)
     assert r.all() == []
     fields = (AdvancedFieldSelector("eventCategory", equals=("Data",)),
@@ -68,7 +61,7 @@ def test_put_get_all_delete_and_reopen(state_dir: Path) -> None:
 
 
 def test_version_changes_with_every_change_and_only_then(state_dir: Path) -> None:
-    r = repo(state_dir, Clock())
+    r = repo(state_dir, Clock(100.0))
     v0 = r.version
     r.put(trail("a"))
     v1 = r.version
@@ -83,7 +76,7 @@ def test_version_changes_with_every_change_and_only_then(state_dir: Path) -> Non
 
 
 def test_two_repositories_see_each_others_writes_after_a_check(state_dir: Path) -> None:
-    clock_a, clock_b = Clock(), Clock()
+    clock_a, clock_b = Clock(100.0), Clock(100.0)
     a, b = repo(state_dir, clock_a), repo(state_dir, clock_b)
     version_b = b.version
     t = trail("shared", s3_key_prefix="x")
@@ -111,7 +104,7 @@ def test_two_repositories_see_each_others_writes_after_a_check(state_dir: Path) 
 
 
 def test_a_transaction_reloads_first_and_rolls_back_when_nothing_is_written(state_dir: Path) -> None:
-    a, b = repo(state_dir, Clock()), repo(state_dir, Clock())
+    a, b = repo(state_dir, Clock(100.0)), repo(state_dir, Clock(100.0))
     a.put(trail("one"))
     with b.transaction():  # no check was due: the transaction reloads anyway
         assert [t.name for t in b.all()] == ["one"]
@@ -128,7 +121,7 @@ def test_a_transaction_reloads_first_and_rolls_back_when_nothing_is_written(stat
 
 
 def test_read_modify_writes_of_two_repositories_are_serialized(state_dir: Path) -> None:
-    a, b = repo(state_dir, Clock()), repo(state_dir, Clock())
+    a, b = repo(state_dir, Clock(100.0)), repo(state_dir, Clock(100.0))
     a.put(trail("t", tags=()))
     inside = threading.Event()
 
