@@ -62,6 +62,16 @@ _STOP = object()
 Partition = tuple[str, str, str]
 
 
+#: Seconds a transaction may wait on its client before PostgreSQL ends it: a node paused (SIGSTOP,
+#: a stall) in the middle of an append would otherwise hold the ``event_seq`` row, and with it
+#: every node's appends, until it wakes up. Appends never wait on their client that long.
+IDLE_IN_TRANSACTION_S = 10
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_S * 1000}")
+
+
 def _clamp(value: int) -> int:
     return max(-_BIG, min(_BIG, value))
 
@@ -111,6 +121,7 @@ class PostgresEventStore(EventStore):
         # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     check=ConnectionPool.check_connection, timeout=connect_timeout_s,
+                                    configure=_configure,
                                     kwargs={"autocommit": True, "application_name": "opentrail"})
         try:
             # one direct connection first: a refused or failed login raises at once, with the reason
