@@ -23,12 +23,11 @@ import os
 import secrets
 import socket
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .state_db import open_state_db
+from .state_db import ThreadReaders
 from .state_pg import Fence, LeaseLost
 
 __all__ = ["LEASES_DB", "DEFAULT_TTL_S", "Lease", "NodeInfo", "Leases", "LeaseLost", "new_node_id"]
@@ -100,9 +99,7 @@ class Leases:
         self.node_id, self.ttl_s = node_id, ttl_s
         self._clock = clock
         self._path = Path(data_dir) / LEASES_DB
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._opened_lock = threading.Lock()
+        self._connections = ThreadReaders(self._path, read_only=False)  # one per thread
         first = self._conn()
         first.executescript(_SCHEMA)
         #: the schema of the lease table in PostgreSQL (None: SQLite, writes are not fenced)
@@ -110,19 +107,11 @@ class Leases:
         self.started = clock()
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = open_state_db(self._path)
-            with self._opened_lock:
-                self._opened.append(conn)
-        return conn
+        return self._connections.connection()
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._opened_lock:
-            for conn in self._opened:
-                conn.close()
-            self._opened.clear()
+        self._connections.close()
 
     # --- leases -----------------------------------------------------------------------------------
     def acquire(self, name: str) -> int | None:

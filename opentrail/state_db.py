@@ -115,10 +115,12 @@ def write_statements(conn: sqlite3.Connection, statements: Iterable[Statement], 
 class ThreadReaders:
     """Read-only connections (``PRAGMA query_only``) to the state database ``path``, one per thread,
     opened on first use: a long read never holds up the writer, and sees the last commit before it
-    began (WAL). :meth:`close` closes every one of them."""
+    began (WAL). ``read_only=False``: connections that may write too (one per thread, so a write
+    waiting for the lock holds up no other thread). :meth:`close` closes every one of them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = True) -> None:
         self._path = Path(path)
+        self._read_only = read_only
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -128,7 +130,8 @@ class ThreadReaders:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = open_state_db(self._path)
-            conn.execute("PRAGMA query_only = 1")
+            if self._read_only:
+                conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             with self._lock:
                 self._opened.append(conn)
