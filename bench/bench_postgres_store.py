@@ -55,16 +55,24 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="events per append()")
     ap.add_argument("--queries", type=int, default=200, help="lookups per kind")
     ap.add_argument("--stores", default="sqlite,postgres", help="which stores to load and measure")
+    ap.add_argument("--database", help="PostgreSQL database name to use and keep (default: a new one, dropped at the end)")
+    ap.add_argument("--lookups-only", action="store_true",
+                    help="skip loading: measure lookups on the kept --database (loaded earlier with the same --events)")
     args = ap.parse_args()
+    if args.lookups_only and not args.database:
+        ap.error("--lookups-only needs --database")
 
     print(f"# {platform.platform()} / {os.cpu_count()} CPUs / Python {platform.python_version()}")
     print(f"# command: python3 bench/bench_postgres_store.py {' '.join(sys.argv[1:])}")
     print(f"# load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    shutil.rmtree(args.dir, ignore_errors=True)
-    name = f"opentrail_bench_{secrets.token_hex(4)}"
+    if not args.lookups_only:
+        shutil.rmtree(args.dir, ignore_errors=True)
+    name = args.database or f"opentrail_bench_{secrets.token_hex(4)}"
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
         print(f"# {conn.execute('SELECT version()').fetchone()[0]}")  # type: ignore[index]
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if not args.lookups_only:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     url = args.admin_url.rsplit("/", 1)[0] + "/" + name
     try:
         wanted = args.stores.split(",")
@@ -83,7 +91,7 @@ def main() -> None:
             events = [e for _, e in zip(range(min(CHUNK, args.events - done)), gen)]
             sample.extend(rng.sample(events, min(200, len(events))))
             line = []
-            for kind, store in stores.items():
+            for kind, store in stores.items() if not args.lookups_only else ():
                 t0 = time.perf_counter()
                 secs = ingest(store, events, args.threads, args.batch)
                 store.flush()
@@ -91,7 +99,8 @@ def main() -> None:
                 indexed[kind] += time.perf_counter() - t0
                 line.append(f"{kind} {len(events) / secs:,.0f} ack / {len(events) / (time.perf_counter() - t0):,.0f} visible")
             done += len(events)
-            print(f"{done:>9,}: " + "; ".join(line) + " events/s", flush=True)
+            if line:
+                print(f"{done:>9,}: " + "; ".join(line) + " events/s", flush=True)
         print("| store | events | acknowledged events/s | visible events/s | bytes/event | lookup kind | p50 ms | p99 ms | events/page |")
         print("|---|---|---|---|---|---|---|---|---|")
         t_hi = max(e.event_time for e in sample)
@@ -106,15 +115,20 @@ def main() -> None:
             run_lookups(store, queries, cold=False)  # warm-up pass
             res = run_lookups(store, queries, cold=False)
             for i, (q, (p50, p99, per_page)) in enumerate(res.items()):
-                head = (f"| {kind} | {args.events:,} | {args.events / acked[kind]:,.0f} | {args.events / indexed[kind]:,.0f}"
+                rates = (f"{args.events / acked[kind]:,.0f} | {args.events / indexed[kind]:,.0f}" if acked[kind]
+                         else "(not loaded here) | ")
+                head = (f"| {kind} | {args.events:,} | {rates}"
                         f" | {sizes[kind] / args.events:,.0f}") if i == 0 else "| | | | |"
                 print(f"{head} | {q} | {p50:.2f} | {p99:.2f} | {per_page:.1f} |", flush=True)
             store.close()
         print(f"# load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         _ = pct
     finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.database:
+            print(f"# kept database {name}")
+        else:
+            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

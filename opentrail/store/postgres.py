@@ -55,6 +55,8 @@ _LOOKUP_CATEGORIES = frozenset({"Management", "Insight"})
 _ATTRIBUTE = {key: i for i, key in enumerate(LOOKUP_ATTRIBUTE_KEYS)}
 #: Query bounds are clamped to +-2**62 (bigint).
 _BIG = 1 << 62
+#: Interned lookup keys kept in memory per store; past this many the cache starts afresh.
+KEY_CACHE_MAX = 500_000
 #: Events deleted per purge transaction (appends never wait on a purge: it takes no seq lock).
 PURGE_CHUNK = 2000
 _STOP = object()
@@ -118,6 +120,8 @@ class PostgresEventStore(EventStore):
         self._ids: dict[Partition, int] = {}
         self._meta_lock = threading.Lock()
         self._minute = 0
+        #: (partition id, attribute, value) -> event_lookup_keys.id; only the writer thread uses it
+        self._key_ids: dict[tuple[int, int, bytes], int] = {}
         # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     check=ConnectionPool.check_connection, timeout=connect_timeout_s,
@@ -163,6 +167,23 @@ class PostgresEventStore(EventStore):
             self._load_partitions(conn)
             name = self._names[pid]
         return name
+
+    def _lookup_key_ids(self, keys: set[tuple[int, int, bytes]], conn: psycopg.Connection) -> dict[tuple[int, int, bytes], int]:
+        """The interned ids of ``keys``, adding the missing ones (autocommit, before the append's
+        transaction: like a partition, a key row outlives a rolled-back append, harmlessly, and
+        the cache never holds an id that was not committed)."""
+        ids = self._key_ids
+        missing = [k for k in keys if k not in ids]
+        if missing:
+            if len(ids) + len(missing) > KEY_CACHE_MAX:
+                ids.clear()
+                missing = list(keys)
+            cols = {"partitions": [k[0] for k in missing], "attributes": [k[1] for k in missing],
+                    "values": [k[2] for k in missing]}
+            conn.execute(Q["lookup_keys_add"], cols)
+            for key_id, pid, attr, value in conn.execute(Q["lookup_keys_find"], cols):
+                ids[(pid, attr, bytes(value))] = key_id
+        return ids
 
     # -- writing ------------------------------------------------------------------------------
     def _enqueue(self, events: Sequence[NewEvent], waited: bool) -> _Job:
@@ -253,6 +274,11 @@ class PostgresEventStore(EventStore):
                 assert pid is not None
                 pids[key] = pid
             encoded = [e.event_id.encode("utf-8", "surrogatepass") for e in events]
+            # per event: its lookup keys (partition id, attribute, value), EventId aside
+            event_keys = [{(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v.encode("utf-8", "surrogatepass"))
+                           for k, v in e.lookup if k != "EventId"} if e.category in _LOOKUP_CATEGORIES else ()
+                          for e in events]
+            key_ids = self._lookup_key_ids(set().union(*event_keys), conn)
             results: list[AppendResult] = []
             with conn.transaction():
                 row = conn.execute(Q["seq_lock"]).fetchone()
@@ -274,9 +300,8 @@ class PostgresEventStore(EventStore):
                         seq += 1
                         pid = pids[(e.account_id, e.region, e.category)]
                         event_rows.append((seq, pid, e.event_time, e.account_id, key[1], frame))
-                        if e.category in _LOOKUP_CATEGORIES:
-                            for attr, value in {(_ATTRIBUTE[k], v) for k, v in e.lookup if k != "EventId"}:
-                                lookup_rows.append((pid, attr, value.encode("utf-8", "surrogatepass"), e.event_time, seq))
+                        for lookup_key in event_keys[at + i]:
+                            lookup_rows.append((key_ids[lookup_key], e.event_time, seq))
                     at += len(job.events)
                     results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
                 if seq > first:
@@ -287,7 +312,7 @@ class PostgresEventStore(EventStore):
                                 copy.write_row(r)
                         if lookup_rows:
                             with cur.copy(Q["copy_lookup"]) as copy:
-                                copy.set_types(["int4", "int2", "bytea", "int8", "int8"])
+                                copy.set_types(["int8", "int8", "int8"])
                                 for r in lookup_rows:
                                     copy.write_row(r)
                     conn.execute(Q["seq_set"], {"last_seq": seq})

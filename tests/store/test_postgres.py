@@ -10,9 +10,10 @@ from typing import Iterator
 import psycopg
 import pytest
 
-from opentrail.store.base import AppendResult, LookupQuery, NewEvent
+from opentrail.store.base import LOOKUP_ATTRIBUTE_KEYS, AppendResult, LookupQuery, NewEvent
 from opentrail.store.postgres import PostgresEventStore
 from opentrail.store.postgres_migrate import Migration, SchemaTooNewError, migrate, migrations
+from opentrail.store.sqlite_codec import DEFAULT_ZDICT, RecordCodec
 from tests import postgres as pg
 
 ACCT, REGION = "111111111111", "us-east-1"
@@ -99,19 +100,43 @@ def test_migrations_recorded_and_applied_once(url: str) -> None:
     PostgresEventStore(url).close()
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall() == [
-            (m.version, m.name) for m in migrations()] == [(1, "events")]
+            (m.version, m.name) for m in migrations()] == [(1, "events"), (2, "narrow_indexes")]
         assert migrate(conn) == []
-        extra = Migration(2, "extra", "CREATE TABLE extra (x int); INSERT INTO extra VALUES (7);")
-        assert migrate(conn, [*migrations(), extra]) == [2]
+        extra = Migration(3, "extra", "CREATE TABLE extra (x int); INSERT INTO extra VALUES (7);")
+        assert migrate(conn, [*migrations(), extra]) == [3]
         assert migrate(conn, [*migrations(), extra]) == []
         assert conn.execute("SELECT x FROM extra").fetchall() == [(7,)]
-        with pytest.raises(SchemaTooNewError, match=r"schema versions \[2\]"):
+        with pytest.raises(SchemaTooNewError, match=r"schema versions \[3\]"):
             migrate(conn)
-        failing = Migration(3, "bad", "CREATE TABLE half (x int); SELECT no_such_column FROM extra;")
+        failing = Migration(4, "bad", "CREATE TABLE half (x int); SELECT no_such_column FROM extra;")
         with pytest.raises(psycopg.errors.UndefinedColumn):
             migrate(conn, [*migrations(), extra, failing])
         assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
-        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (2,)
+        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (3,)
+
+
+def test_version_1_database_upgrades_with_its_events_and_lookups(url: str) -> None:
+    """A database written by the version-1 schema (lookup values inline, a unique eventID index)
+    keeps every event, lookup and deduplication after 0002_narrow_indexes."""
+    v1 = [m for m in migrations() if m.version == 1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert migrate(conn, v1) == [1]
+        conn.execute("INSERT INTO event_store_meta (name, value) VALUES ('zdict', %s)", (DEFAULT_ZDICT,))
+        conn.execute("INSERT INTO event_partitions (account_id, region, category) VALUES (%s, %s, 'Management')", (ACCT, REGION))
+        codec = RecordCodec(DEFAULT_ZDICT)
+        for seq, (event_id, user) in enumerate([("old-1", "alice"), ("old-2", "bob"), ("old-3", "alice")], start=1):
+            conn.execute("INSERT INTO events VALUES (%s, 1, %s, %s, %s, %s)",
+                         (seq, 100 + seq, ACCT, event_id.encode(), codec.compress(b'{"eventID":"%s"}' % event_id.encode())))
+            conn.execute("INSERT INTO event_lookup VALUES (1, %s, %s, %s, %s)",
+                         (LOOKUP_ATTRIBUTE_KEYS.index("Username"), user.encode(), 100 + seq, seq))
+        conn.execute("UPDATE event_seq SET last_seq = 3")
+    with PostgresEventStore(url) as store:
+        alice = store.lookup(LookupQuery(ACCT, REGION, ("Username", "alice")))
+        assert [e.event_id for e in alice.events] == ["old-3", "old-1"]
+        assert [e.event_id for e in store.lookup(LookupQuery(ACCT, REGION, ("EventId", "old-2"))).events] == ["old-2"]
+        assert store.append([_ev("old-2"), _ev("new-4", 200, (("Username", "alice"),))]) == AppendResult(1, 1, (0,))
+        alice = store.lookup(LookupQuery(ACCT, REGION, ("Username", "alice")))
+        assert [e.event_id for e in alice.events] == ["new-4", "old-3", "old-1"]
 
 
 def test_any_event_id_and_value_bytes_roundtrip(url: str) -> None:

@@ -27,13 +27,26 @@ SELECT last_seq FROM event_seq WHERE singleton;
 -- name: existing_ids
 SELECT s.account_id, s.event_id
 FROM unnest(%(accounts)s::text[], %(event_ids)s::bytea[]) AS s (account_id, event_id)
-WHERE EXISTS (SELECT 1 FROM events e WHERE e.account_id = s.account_id AND e.event_id = s.event_id);
+WHERE EXISTS (SELECT 1 FROM events e
+              WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
+                  = hashtextextended(s.account_id || '/' || encode(s.event_id, 'hex'), 0)
+                AND e.account_id = s.account_id AND e.event_id = s.event_id);
+
+-- name: lookup_keys_add
+INSERT INTO event_lookup_keys (partition_id, attribute, value)
+SELECT * FROM unnest(%(partitions)s::integer[], %(attributes)s::smallint[], %(values)s::bytea[])
+ON CONFLICT (partition_id, attribute, value) DO NOTHING;
+
+-- name: lookup_keys_find
+SELECT k.id, k.partition_id, k.attribute, k.value
+FROM unnest(%(partitions)s::integer[], %(attributes)s::smallint[], %(values)s::bytea[]) AS s (partition_id, attribute, value)
+JOIN event_lookup_keys k USING (partition_id, attribute, value);
 
 -- name: copy_events
 COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN (FORMAT BINARY);
 
 -- name: copy_lookup
-COPY event_lookup (partition_id, attribute, value, event_time, seq) FROM STDIN (FORMAT BINARY);
+COPY event_lookup (key_id, event_time, seq) FROM STDIN (FORMAT BINARY);
 
 -- name: received_add
 INSERT INTO event_received (minute, seq) VALUES (%(minute)s, %(seq)s)
@@ -57,7 +70,8 @@ LIMIT %(limit)s;
 -- name: lookup_attribute
 SELECT e.seq, e.partition_id, e.event_time, e.event_id, e.record
 FROM (SELECT seq FROM event_lookup
-      WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s
+      WHERE key_id = (SELECT id FROM event_lookup_keys
+                      WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s)
         AND event_time BETWEEN %(start)s AND %(end)s
         AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
         AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s)
@@ -68,7 +82,9 @@ ORDER BY e.event_time DESC, e.seq DESC;
 
 -- name: lookup_event_id
 SELECT seq, partition_id, event_time, event_id, record FROM events
-WHERE account_id = %(account_id)s AND event_id = %(value)s AND partition_id = %(partition_id)s
+WHERE hashtextextended(account_id || '/' || encode(event_id, 'hex'), 0)
+      = hashtextextended(%(account_id)s::text || '/' || encode(%(value)s::bytea, 'hex'), 0)
+  AND account_id = %(account_id)s AND event_id = %(value)s AND partition_id = %(partition_id)s
   AND event_time BETWEEN %(start)s AND %(end)s
   AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
   AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s);
