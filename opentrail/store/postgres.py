@@ -42,6 +42,7 @@ from psycopg_pool import ConnectionPool
 from .base import (LOOKUP_ATTRIBUTE_KEYS, AppendResult, EventColumns, EventStore, LookupPage, LookupQuery,
                    NewEvent, StoredEvent)
 from .postgres_migrate import migrate
+from .postgres_postings import Best, Window, blocks_of, hour_end, matches
 from .postgres_sql import load_queries
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 
@@ -57,6 +58,8 @@ _ATTRIBUTE = {key: i for i, key in enumerate(LOOKUP_ATTRIBUTE_KEYS)}
 _BIG = 1 << 62
 #: Interned lookup keys kept in memory per store; past this many the cache starts afresh.
 KEY_CACHE_MAX = 500_000
+#: Posting blocks a lookup reads per query round trip.
+POSTINGS_PAGE = 16
 #: Events deleted per purge transaction (appends never wait on a purge: it takes no seq lock).
 PURGE_CHUNK = 2000
 _STOP = object()
@@ -287,7 +290,7 @@ class PostgresEventStore(EventStore):
                 seen = {(a, bytes(i)) for a, i in conn.execute(
                     Q["existing_ids"], {"accounts": [e.account_id for e in events], "event_ids": encoded})}
                 event_rows: list[tuple[Any, ...]] = []
-                lookup_rows: list[tuple[Any, ...]] = []
+                entries: list[tuple[int, int, int]] = []  # (key id, event_time, seq)
                 at = 0
                 for job in jobs:
                     dups: list[int] = []
@@ -301,7 +304,7 @@ class PostgresEventStore(EventStore):
                         pid = pids[(e.account_id, e.region, e.category)]
                         event_rows.append((seq, pid, e.event_time, e.account_id, key[1], frame))
                         for lookup_key in event_keys[at + i]:
-                            lookup_rows.append((key_ids[lookup_key], e.event_time, seq))
+                            entries.append((key_ids[lookup_key], e.event_time, seq))
                     at += len(job.events)
                     results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
                 if seq > first:
@@ -310,10 +313,10 @@ class PostgresEventStore(EventStore):
                             copy.set_types(["int8", "int4", "int8", "text", "bytea", "bytea"])
                             for r in event_rows:
                                 copy.write_row(r)
-                        if lookup_rows:
-                            with cur.copy(Q["copy_lookup"]) as copy:
-                                copy.set_types(["int8", "int8", "int8"])
-                                for r in lookup_rows:
+                        if entries:
+                            with cur.copy(Q["copy_postings"]) as copy:
+                                copy.set_types(["int8", "int8", "int8", "int8", "int8[]", "int8[]"])
+                                for r in blocks_of(entries):
                                     copy.write_row(r)
                     conn.execute(Q["seq_set"], {"last_seq": seq})
                     self._minute = max(self._minute, int(self._clock() // 60))
@@ -348,20 +351,54 @@ class PostgresEventStore(EventStore):
                 "limit": query.limit + 1,
             }
             if query.attribute is None:
-                sql = Q["lookup_all"]
+                rows = conn.execute(Q["lookup_all"], params).fetchall()
             else:
                 name, value = query.attribute
                 params["value"] = value.encode("utf-8", "surrogatepass")
                 if name == "EventId":
-                    sql, params["account_id"] = Q["lookup_event_id"], query.account_id
+                    params["account_id"] = query.account_id
+                    rows = conn.execute(Q["lookup_event_id"], params).fetchall()
                 elif name in _ATTRIBUTE:
-                    sql, params["attribute"] = Q["lookup_attribute"], _ATTRIBUTE[name]
+                    params["attribute"] = _ATTRIBUTE[name]
+                    rows = self._lookup_postings(conn, params)
                 else:
                     return LookupPage()
-            events = self._events(conn.execute(sql, params).fetchall(), conn)
+            events = self._events(rows, conn)
         page = events[: query.limit]
         more = len(events) > query.limit
         return LookupPage(page, (page[-1].event_time, page[-1].seq) if more and page else None)
+
+    def _lookup_postings(self, conn: psycopg.Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The event rows of an attribute lookup, newest first: the key's posting blocks by
+        max_time descending, :data:`POSTINGS_PAGE` at a time, until no unread block can change
+        the page (see :mod:`.postgres_postings`)."""
+        row = conn.execute(Q["lookup_key"], params).fetchone()
+        if row is None:
+            return []
+        key_id, purged_times, purged_seqs = row
+        window = Window(params["start"], params["end"], (params["after_time"], params["after_seq"]),
+                        ((params["expired_time"], params["expired_seq"]), *zip(purged_times, purged_seqs)))
+        if window.upper < window.start:
+            return []
+        best = Best(params["limit"])
+        page = {"key_id": key_id, "start": window.start, "hour_end": _clamp(hour_end(window.upper)),
+                "cursor_time": _BIG, "cursor_id": _BIG, "limit": POSTINGS_PAGE}
+        while True:
+            blocks = conn.execute(Q["postings_page"], page).fetchall()
+            for block_id, max_time, min_time, times, seqs in blocks:
+                if best.full_above(max_time):
+                    blocks = []
+                    break
+                if min_time <= window.upper:
+                    best.add(matches(times, seqs, window, params["limit"]))
+                page["cursor_time"], page["cursor_id"] = max_time, block_id
+            if len(blocks) < POSTINGS_PAGE:
+                break
+        found = best.newest_first()
+        if not found:
+            return []
+        rows = {r[0]: r for r in conn.execute(Q["events_by_seq"], {"seqs": [s for _, s in found]})}
+        return [rows[s] for _, s in found if s in rows]
 
     def last_seq(self) -> int:
         with self._pool.connection() as conn:
@@ -391,14 +428,19 @@ class PostgresEventStore(EventStore):
             self._load_partitions(conn)
             params = {"partitions": sorted(self._names), "event_time": _clamp(event_time),
                       "through_seq": _clamp(through_seq if through_seq is not None else _BIG), "limit": PURGE_CHUNK}
+            with conn.transaction():  # the bound first: lookups skip these events in posting blocks
+                conn.execute(Q["purged_drop_covered"], params)
+                conn.execute(Q["purged_add"], params)
             while True:
                 with conn.transaction():
                     seqs = [r[0] for r in conn.execute(Q["purge_events"], params)]
-                    if seqs:
-                        conn.execute(Q["purge_lookup"], {"seqs": seqs, "low": min(seqs), "high": max(seqs)})
                 removed += len(seqs)
                 if len(seqs) < PURGE_CHUNK:
-                    return removed
+                    break
+            # posting blocks whose events are all purged (lookups skip purged events meanwhile)
+            while conn.execute(Q["purge_postings"], params).rowcount == PURGE_CHUNK:
+                pass
+            return removed
 
     def count(self) -> int:
         with self._pool.connection() as conn:

@@ -25,12 +25,15 @@ UPDATE event_seq SET last_seq = %(last_seq)s WHERE singleton;
 SELECT last_seq FROM event_seq WHERE singleton;
 
 -- name: existing_ids
+-- LATERAL ... LIMIT 1: one probe of the hash index per new event (without it, the planner may
+-- prefer a hash join over the whole table).
 SELECT s.account_id, s.event_id
 FROM unnest(%(accounts)s::text[], %(event_ids)s::bytea[]) AS s (account_id, event_id)
-WHERE EXISTS (SELECT 1 FROM events e
-              WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
-                  = hashtextextended(s.account_id || '/' || encode(s.event_id, 'hex'), 0)
-                AND e.account_id = s.account_id AND e.event_id = s.event_id);
+CROSS JOIN LATERAL (SELECT 1 FROM events e
+                    WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
+                        = hashtextextended(s.account_id || '/' || encode(s.event_id, 'hex'), 0)
+                      AND e.account_id = s.account_id AND e.event_id = s.event_id
+                    LIMIT 1) AS stored;
 
 -- name: lookup_keys_add
 INSERT INTO event_lookup_keys (partition_id, attribute, value)
@@ -45,8 +48,8 @@ JOIN event_lookup_keys k USING (partition_id, attribute, value);
 -- name: copy_events
 COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN (FORMAT BINARY);
 
--- name: copy_lookup
-COPY event_lookup (key_id, event_time, seq) FROM STDIN (FORMAT BINARY);
+-- name: copy_postings
+COPY event_postings (key_id, max_time, min_time, max_seq, times, seqs) FROM STDIN (FORMAT BINARY);
 
 -- name: received_add
 INSERT INTO event_received (minute, seq) VALUES (%(minute)s, %(seq)s)
@@ -67,18 +70,23 @@ WHERE partition_id = %(partition_id)s
 ORDER BY event_time DESC, seq DESC
 LIMIT %(limit)s;
 
--- name: lookup_attribute
-SELECT e.seq, e.partition_id, e.event_time, e.event_id, e.record
-FROM (SELECT seq FROM event_lookup
-      WHERE key_id = (SELECT id FROM event_lookup_keys
-                      WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s)
-        AND event_time BETWEEN %(start)s AND %(end)s
-        AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
-        AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s)
-      ORDER BY event_time DESC, seq DESC
-      LIMIT %(limit)s) AS l
-JOIN events e USING (seq)
-ORDER BY e.event_time DESC, e.seq DESC;
+-- name: lookup_key
+-- The key's id, and the purge bounds (event_time, through_seq) whose events the blocks still list.
+SELECT id, ARRAY(SELECT event_time FROM event_purged ORDER BY event_time, through_seq),
+       ARRAY(SELECT through_seq FROM event_purged ORDER BY event_time, through_seq)
+FROM event_lookup_keys WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s;
+
+-- name: postings_page
+-- The next blocks of a key, newest max_time first, after the (max_time, id) cursor. A block
+-- holding an event at or before %(upper)s has max_time below the end of upper's hour.
+SELECT id, max_time, min_time, times, seqs FROM event_postings
+WHERE key_id = %(key_id)s AND max_time >= %(start)s AND max_time < %(hour_end)s
+  AND (max_time, id) < (%(cursor_time)s, %(cursor_id)s)
+ORDER BY max_time DESC, id DESC
+LIMIT %(limit)s;
+
+-- name: events_by_seq
+SELECT seq, partition_id, event_time, event_id, record FROM events WHERE seq = ANY(%(seqs)s);
 
 -- name: lookup_event_id
 SELECT seq, partition_id, event_time, event_id, record FROM events
@@ -100,8 +108,19 @@ DELETE FROM events WHERE seq IN (
     LIMIT %(limit)s)
 RETURNING seq;
 
--- name: purge_lookup
-DELETE FROM event_lookup WHERE seq = ANY(%(seqs)s) AND seq BETWEEN %(low)s AND %(high)s;
+-- name: purged_drop_covered
+DELETE FROM event_purged
+WHERE event_time <= %(event_time)s AND through_seq <= %(through_seq)s
+  AND (event_time, through_seq) <> (%(event_time)s, %(through_seq)s);
+
+-- name: purged_add
+INSERT INTO event_purged (event_time, through_seq)
+SELECT %(event_time)s, %(through_seq)s
+WHERE NOT EXISTS (SELECT 1 FROM event_purged WHERE event_time >= %(event_time)s AND through_seq >= %(through_seq)s);
+
+-- name: purge_postings
+DELETE FROM event_postings WHERE id IN (
+    SELECT id FROM event_postings WHERE max_time < %(event_time)s AND max_seq <= %(through_seq)s LIMIT %(limit)s);
 
 -- name: count
 SELECT count(*) FROM events;
