@@ -42,7 +42,7 @@ from psycopg_pool import ConnectionPool
 from .base import (LOOKUP_ATTRIBUTE_KEYS, AppendResult, EventColumns, EventStore, LookupPage, LookupQuery,
                    NewEvent, StoredEvent)
 from .postgres_migrate import migrate
-from .postgres_postings import Best, Window, blocks_of, hour_end, matches
+from .postgres_postings import Best, Window, blocks_of, hour_end, matches, pack, unpack
 from .postgres_sql import load_queries
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 
@@ -75,6 +75,14 @@ IDLE_IN_TRANSACTION_S = 10
 
 def _configure(conn: psycopg.Connection) -> None:
     conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_S * 1000}")
+
+
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """``value`` as a field of COPY's text format."""
+    return value.translate(_COPY_ESCAPE)
 
 
 def _clamp(value: int) -> int:
@@ -124,7 +132,7 @@ class PostgresEventStore(EventStore):
         self._meta_lock = threading.Lock()
         self._minute = 0
         #: (partition id, attribute, value) -> event_lookup_keys.id; only the writer thread uses it
-        self._key_ids: dict[tuple[int, int, bytes], int] = {}
+        self._key_ids: dict[tuple[int, int, str], int] = {}
         # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     check=ConnectionPool.check_connection, timeout=connect_timeout_s,
@@ -171,7 +179,7 @@ class PostgresEventStore(EventStore):
             name = self._names[pid]
         return name
 
-    def _lookup_key_ids(self, keys: set[tuple[int, int, bytes]], conn: psycopg.Connection) -> dict[tuple[int, int, bytes], int]:
+    def _lookup_key_ids(self, keys: set[tuple[int, int, str]], conn: psycopg.Connection) -> dict[tuple[int, int, str], int]:
         """The interned ids of ``keys``, adding the missing ones (autocommit, before the append's
         transaction: like a partition, a key row outlives a rolled-back append, harmlessly, and
         the cache never holds an id that was not committed)."""
@@ -182,10 +190,10 @@ class PostgresEventStore(EventStore):
                 ids.clear()
                 missing = list(keys)
             cols = {"partitions": [k[0] for k in missing], "attributes": [k[1] for k in missing],
-                    "values": [k[2] for k in missing]}
+                    "values": [k[2].encode("utf-8", "surrogatepass") for k in missing]}
             conn.execute(Q["lookup_keys_add"], cols)
             for key_id, pid, attr, value in conn.execute(Q["lookup_keys_find"], cols):
-                ids[(pid, attr, bytes(value))] = key_id
+                ids[(pid, attr, bytes(value).decode("utf-8", "surrogatepass"))] = key_id
         return ids
 
     # -- writing ------------------------------------------------------------------------------
@@ -276,48 +284,49 @@ class PostgresEventStore(EventStore):
                 pid = self._partition_id(key, conn, create=True)
                 assert pid is not None
                 pids[key] = pid
-            encoded = [e.event_id.encode("utf-8", "surrogatepass") for e in events]
-            # per event: its lookup keys (partition id, attribute, value), EventId aside
-            event_keys = [{(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v.encode("utf-8", "surrogatepass"))
-                           for k, v in e.lookup if k != "EventId"} if e.category in _LOOKUP_CATEGORIES else ()
-                          for e in events]
-            key_ids = self._lookup_key_ids(set().union(*event_keys), conn)
+            ids_hex = [e.event_id.encode("utf-8", "surrogatepass").hex() for e in events]
+            accounts = {a: (a.encode("utf-8", "surrogatepass").hex(), _copy_text(a)) for a in {e.account_id for e in events}}
+            # the lookup keys (partition id, attribute, value) of the batch, EventId aside
+            key_ids = self._lookup_key_ids({(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v)
+                                            for e in events if e.category in _LOOKUP_CATEGORIES
+                                            for k, v in e.lookup if k != "EventId"}, conn)
             results: list[AppendResult] = []
             with conn.transaction():
                 row = conn.execute(Q["seq_lock"]).fetchone()
                 assert row is not None
                 seq = first = row[0]
-                seen = {(a, bytes(i)) for a, i in conn.execute(
-                    Q["existing_ids"], {"accounts": [e.account_id for e in events], "event_ids": encoded})}
-                event_rows: list[tuple[Any, ...]] = []
+                seen = set(conn.execute(Q["existing_ids"], {
+                    "accounts": ",".join(accounts[e.account_id][0] for e in events), "event_ids": ",".join(ids_hex)}))
+                lines: list[str] = []  # COPY text rows of events
                 entries: list[tuple[int, int, int]] = []  # (key id, event_time, seq)
                 at = 0
                 for job in jobs:
                     dups: list[int] = []
                     for i, (e, frame) in enumerate(zip(job.events, job.frames)):
-                        key = (e.account_id, encoded[at + i])
+                        account_hex, account_text = accounts[e.account_id]
+                        key = (account_hex, ids_hex[at + i])
                         if key in seen:
                             dups.append(i)
                             continue
                         seen.add(key)
                         seq += 1
                         pid = pids[(e.account_id, e.region, e.category)]
-                        event_rows.append((seq, pid, e.event_time, e.account_id, key[1], frame))
-                        for lookup_key in event_keys[at + i]:
-                            entries.append((key_ids[lookup_key], e.event_time, seq))
+                        lines.append(f"{seq}\t{pid}\t{e.event_time}\t{account_text}\t\\\\x{key[1]}\t\\\\x{frame.hex()}\n")
+                        if e.category in _LOOKUP_CATEGORIES:
+                            for k, v in e.lookup:
+                                if k != "EventId":
+                                    entries.append((key_ids[(pid, _ATTRIBUTE[k], v)], e.event_time, seq))
                     at += len(job.events)
                     results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
                 if seq > first:
                     with conn.cursor() as cur:
                         with cur.copy(Q["copy_events"]) as copy:
-                            copy.set_types(["int8", "int4", "int8", "text", "bytea", "bytea"])
-                            for r in event_rows:
-                                copy.write_row(r)
+                            copy.write("".join(lines).encode())
                         if entries:
                             with cur.copy(Q["copy_postings"]) as copy:
-                                copy.set_types(["int8", "int8", "int8", "int8", "int8[]", "int8[]"])
-                                for r in blocks_of(entries):
-                                    copy.write_row(r)
+                                copy.write("".join(
+                                    f"{key_id}\t{max_t}\t{min_t}\t{max_s}\t\\\\x{pack(times).hex()}\t\\\\x{pack(seqs).hex()}\n"
+                                    for key_id, max_t, min_t, max_s, times, seqs in blocks_of(entries)).encode())
                     conn.execute(Q["seq_set"], {"last_seq": seq})
                     self._minute = max(self._minute, int(self._clock() // 60))
                     conn.execute(Q["received_add"], {"minute": self._minute, "seq": seq})
@@ -390,7 +399,7 @@ class PostgresEventStore(EventStore):
                     blocks = []
                     break
                 if min_time <= window.upper:
-                    best.add(matches(times, seqs, window, params["limit"]))
+                    best.add(matches(unpack(times), unpack(seqs), window, params["limit"]))
                 page["cursor_time"], page["cursor_id"] = max_time, block_id
             if len(blocks) < POSTINGS_PAGE:
                 break

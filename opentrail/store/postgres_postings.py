@@ -14,16 +14,39 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import sys
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-__all__ = ["BLOCK_MAX", "HOUR_S", "Window", "blocks_of", "hour_end", "matches"]
+__all__ = ["BLOCK_MAX", "HOUR_S", "Best", "Window", "blocks_of", "hour_end", "matches", "pack", "unpack"]
 
 #: Events per block at most (a busy key's hour in one append is split).
 BLOCK_MAX = 4096
 #: The time bucket a block's events share: max_time - min_time < HOUR_S.
 HOUR_S = 3600
+
+
+_SWAP = sys.byteorder == "little"
+
+
+def pack(values: list[int]) -> bytes:
+    """``values`` as a block column: big-endian signed 64-bit integers, back to back (what
+    PostgreSQL's ``int8send`` gives)."""
+    a = array("q", values)
+    if _SWAP:
+        a.byteswap()
+    return a.tobytes()
+
+
+def unpack(data: bytes) -> list[int]:
+    """The integers of a block column written by :func:`pack`."""
+    a = array("q")
+    a.frombytes(data)
+    if _SWAP:
+        a.byteswap()
+    return a.tolist()
 
 
 def hour_end(t: int) -> int:
@@ -35,12 +58,14 @@ def hour_end(t: int) -> int:
 def blocks_of(entries: Iterable[tuple[int, int, int]]) -> Iterator[tuple[int, int, int, int, list[int], list[int]]]:
     """Rows ``(key_id, max_time, min_time, max_seq, times, seqs)`` for ``entries`` of
     ``(key_id, event_time, seq)``: one block per key and hour, split every :data:`BLOCK_MAX`
-    events, each ascending by ``(event_time, seq)``."""
+    events, each ascending by ``(event_time, seq)`` (the table stores ``times`` and ``seqs``
+    through :func:`pack`). An entry given twice (an event naming one value twice) is kept once."""
     groups: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     for key_id, t, seq in entries:
         groups[(key_id, t // HOUR_S)].append((t, seq))
     for (key_id, _), pairs in groups.items():
-        pairs.sort()
+        if len(pairs) > 1:
+            pairs = sorted(set(pairs))
         for at in range(0, len(pairs), BLOCK_MAX):
             part = pairs[at:at + BLOCK_MAX]
             times = [t for t, _ in part]

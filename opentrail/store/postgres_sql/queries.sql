@@ -25,14 +25,18 @@ UPDATE event_seq SET last_seq = %(last_seq)s WHERE singleton;
 SELECT last_seq FROM event_seq WHERE singleton;
 
 -- name: existing_ids
--- LATERAL ... LIMIT 1: one probe of the hash index per new event (without it, the planner may
--- prefer a hash join over the whole table).
-SELECT s.account_id, s.event_id
-FROM unnest(%(accounts)s::text[], %(event_ids)s::bytea[]) AS s (account_id, event_id)
+-- The new events' (account, eventID) pairs that are stored already. Parameters: the accounts and
+-- the eventIDs, each as comma-separated hex of their UTF-8 bytes (cheap to send); the answer
+-- gives them back. LATERAL ... LIMIT 1: one probe of the hash index per new event (without it,
+-- the planner may prefer a hash join over the whole table).
+SELECT s.account_hex, s.id_hex
+FROM unnest(string_to_array(%(accounts)s, ','), string_to_array(%(event_ids)s, ',')) AS s (account_hex, id_hex)
+CROSS JOIN LATERAL (SELECT convert_from(decode(s.account_hex, 'hex'), 'UTF8') AS account_id,
+                           decode(s.id_hex, 'hex') AS event_id) AS p
 CROSS JOIN LATERAL (SELECT 1 FROM events e
                     WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
-                        = hashtextextended(s.account_id || '/' || encode(s.event_id, 'hex'), 0)
-                      AND e.account_id = s.account_id AND e.event_id = s.event_id
+                        = hashtextextended(p.account_id || '/' || s.id_hex, 0)
+                      AND e.account_id = p.account_id AND e.event_id = p.event_id
                     LIMIT 1) AS stored;
 
 -- name: lookup_keys_add
@@ -46,10 +50,11 @@ FROM unnest(%(partitions)s::integer[], %(attributes)s::smallint[], %(values)s::b
 JOIN event_lookup_keys k USING (partition_id, attribute, value);
 
 -- name: copy_events
-COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN (FORMAT BINARY);
+-- COPY's text format, built by the writer in one string (bytea fields as \\x<hex>).
+COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN;
 
 -- name: copy_postings
-COPY event_postings (key_id, max_time, min_time, max_seq, times, seqs) FROM STDIN (FORMAT BINARY);
+COPY event_postings (key_id, max_time, min_time, max_seq, times, seqs) FROM STDIN;
 
 -- name: received_add
 INSERT INTO event_received (minute, seq) VALUES (%(minute)s, %(seq)s)

@@ -18,7 +18,8 @@ SELECT DISTINCT partition_id, attribute, value FROM event_lookup ORDER BY 1, 2, 
 
 -- The LookupEvents index as posting blocks: an append transaction writes, per lookup key and
 -- hour of eventTime (epoch seconds div 3600) its events fall in, blocks of at most 4096 events
--- (times and seqs ascending by (event_time, seq), same positions), so a busy append writes one
+-- (times and seqs ascending by (event_time, seq), same positions, each a bytea of big-endian
+-- 64-bit integers as int8send writes them), so a busy append writes one
 -- row per key instead of one per event. Blocks of a key may overlap in time: a lookup walks them
 -- by max_time descending and stops once no further block can hold a better match. max_time and
 -- min_time share an hour, which bounds how far above a time window's end a lookup starts.
@@ -28,12 +29,13 @@ CREATE TABLE event_postings (
     max_time bigint   NOT NULL,
     min_time bigint   NOT NULL,
     max_seq  bigint   NOT NULL,
-    times    bigint[] NOT NULL,
-    seqs     bigint[] NOT NULL
+    times    bytea    NOT NULL,
+    seqs     bytea    NOT NULL
 );
 INSERT INTO event_postings (key_id, max_time, min_time, max_seq, times, seqs)
 SELECT key_id, max(event_time), min(event_time), max(seq),
-       array_agg(event_time ORDER BY event_time, seq), array_agg(seq ORDER BY event_time, seq)
+       string_agg(int8send(event_time), ''::bytea ORDER BY event_time, seq),
+       string_agg(int8send(seq), ''::bytea ORDER BY event_time, seq)
 FROM (SELECT k.id AS key_id, l.event_time, l.seq,
              floor(l.event_time / 3600.0) AS hour,
              (row_number() OVER (PARTITION BY k.id, floor(l.event_time / 3600.0) ORDER BY l.event_time, l.seq) - 1) / 4096 AS part
