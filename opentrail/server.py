@@ -608,6 +608,7 @@ def run_server(settings: Settings) -> None:
         store.close()
         accounts.close()
         trails.close()
+        lake.channels.close()  # writes the channels' ingestion status not written yet
         lake_stores.close()
         logs.close()
         event_bus.close()

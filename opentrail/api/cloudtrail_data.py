@@ -19,7 +19,9 @@ record and the events durable together), and the answer is sent once that append
 call changes no service's state, so it runs without the services' staged changes (their locks):
 concurrent calls share group commits; Lake ingestion then writes them into the channel's destination event data
 stores (:mod:`opentrail.lake.ingest`). They go nowhere else: trails, LookupEvents, EventBridge and
-Insights skip category ActivityAuditLog, as AWS keeps these events in Lake only.
+Insights skip category ActivityAuditLog, as AWS keeps these events in Lake only. Once they are
+durable, the call is noted in the channel's IngestionStatus (in memory, no I/O on this path; written
+for every node within a second: :mod:`opentrail.lake.channel_status`).
 
 Recording: CloudTrail logs PutAuditEvents as a *data* event (resource type
 ``AWS::CloudTrail::Channel``, "CloudTrail data events" in the User Guide's data event table).

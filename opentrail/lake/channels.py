@@ -17,8 +17,9 @@ event source outside of AWS"; ``../shared/reference/lake.md`` §A.3):
   PENDING_DELETION (InactiveEventDataStoreException) and of category ActivityAuditLog
   (InvalidEventDataStoreCategoryException). ``AWS_SERVICE`` destinations belong to service-linked
   channels, which AWS services create: InvalidParameterException here.
-- IngestionStatus (GetChannel): the latest PutAuditEvents attempt and success, kept in memory (not
-  across restarts: AWS does not document how long it keeps them).
+- IngestionStatus (GetChannel): the latest PutAuditEvents attempt, success and error, shared by
+  every node and kept across restarts in ``lake-channel-status.db`` (:mod:`.channel_status`: written
+  at most every second off the request path, so another node sees it up to a second later).
 
 Changes are staged like those of :class:`opentrail.lake.service.EventDataStoreService`: the API
 records a call durably before its change is made.
@@ -29,9 +30,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
-import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
@@ -42,6 +42,7 @@ from ..state_db import open_state_db
 from ..trails import errors as TE
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
+from .channel_status import FLUSH_S, STATUS_DB, IngestionStatus, IngestionStatusStore
 from .fresh_rows import FRESH_S, FreshRows
 
 MAX_CHANNELS_PER_REGION = 25
@@ -80,17 +81,6 @@ class Channel:
         return tuple(loc for kind, loc in self.destinations if kind == "EVENT_DATA_STORE")
 
 
-@dataclass(slots=True)
-class IngestionStatus:
-    """GetChannel's IngestionStatus: times in epoch seconds, event IDs as PutAuditEvents answered."""
-
-    latest_success_time: float | None = None
-    latest_success_event_id: str | None = None
-    latest_attempt_time: float | None = None
-    latest_attempt_event_id: str | None = None
-    latest_error_code: str | None = None
-
-
 def channel_arn(region: str, account_id: str, channel_id: str) -> str:
     """``arn:aws:cloudtrail:<region>:<account>:channel/<id>``."""
     return f"arn:aws:cloudtrail:{region}:{account_id}:channel/{channel_id}"
@@ -122,19 +112,16 @@ def _load_all(db: sqlite3.Connection) -> dict[str, Channel]:
     return {c.id: c for c in channels}
 
 
-@dataclass
-class _Status:
-    by_id: dict[str, IngestionStatus] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class ChannelService:
     """Channel management over ``<data_dir>/lake.db``; ``stores`` is the
     :class:`opentrail.lake.service.EventDataStoreService` destinations are checked against (its
     ``channel_for_store`` is set to :meth:`channel_for_store`, so DeleteEventDataStore answers
-    ChannelExistsForEDSException); ``clock`` gives epoch seconds."""
+    ChannelExistsForEDSException); ``clock`` gives epoch seconds; ``status_flush_s``: seconds between
+    writes of the ingestion status (:class:`.channel_status.IngestionStatusStore`; None: written by
+    :meth:`flush_status` and :meth:`close` only)."""
 
-    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float], *, fresh_s: float = FRESH_S) -> None:
+    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float], *, fresh_s: float = FRESH_S,
+                 status_flush_s: float | None = FLUSH_S) -> None:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
@@ -145,13 +132,16 @@ class ChannelService:
         self._stores = stores
         self._clock = clock
         self._staging = Staging(self.lock)
-        self._status = _Status()
+        self._status = IngestionStatusStore(Path(data_dir) / STATUS_DB, flush_s=status_flush_s,
+                                            exists=lambda channel_id: self.get(channel_id) is not None)
         self._changes = 0
         #: called with a channel ARN when a channel is deleted (its resource policy goes with it)
         self.on_delete: Callable[[str], None] | None = None
         stores.channel_for_store = self.channel_for_store
 
     def close(self) -> None:
+        """Write the ingestion status not written yet, close the databases."""
+        self._status.close()
         with self._channels.mutex:
             self._db.close()
 
@@ -184,6 +174,7 @@ class ChannelService:
                 self._db.execute("DELETE FROM channels WHERE id = ?", (c.id,))
                 self._channels.pop(c.id)
                 self._changes += 1
+            self._status.forget(c.id)
             if self.on_delete is not None:
                 self.on_delete(c.arn)
 
@@ -229,19 +220,18 @@ class ChannelService:
         return next((c for c in self.all() if store_arn in c.store_arns()), None)
 
     def status(self, channel_id: str) -> IngestionStatus:
-        with self._status.lock:
-            return dataclasses.replace(self._status.by_id.get(channel_id) or IngestionStatus())
+        """GetChannel's IngestionStatus of ``channel_id`` (every node's, :mod:`.channel_status`)."""
+        return self._status.status(channel_id)
 
     def record_ingestion(self, channel_id: str, now: float, last_event_id: str | None, error_code: str | None) -> None:
-        """Note one PutAuditEvents attempt (``last_event_id``: the last accepted event, None when none
-        was; ``error_code``: the last per-event error code, None when none failed)."""
-        with self._status.lock:
-            s = self._status.by_id.setdefault(channel_id, IngestionStatus())
-            s.latest_attempt_time = now
-            s.latest_attempt_event_id = last_event_id or s.latest_attempt_event_id
-            if last_event_id is not None:
-                s.latest_success_time, s.latest_success_event_id = now, last_event_id
-            s.latest_error_code = error_code
+        """Note one durable PutAuditEvents call at ``now`` (epoch seconds; ``last_event_id``: the
+        eventID of its last accepted event, None when none was; ``error_code``: its last refused
+        event's code, None when none was). No I/O: written within ``status_flush_s``."""
+        self._status.record(channel_id, now, last_event_id, error_code)
+
+    def flush_status(self) -> None:
+        """Write the noted ingestion status now (tests; :meth:`close` does it too)."""
+        self._status.flush()
 
     # --- checks ----------------------------------------------------------------------------------
 

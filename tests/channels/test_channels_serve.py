@@ -106,7 +106,9 @@ def test_channel_lifecycle_put_audit_events_and_query(srv: Server) -> None:
         ct.delete_event_data_store(EventDataStore=eds)
     assert e.value.response["Error"]["Code"] == "ChannelExistsForEDSException"
 
+    assert ct.get_channel(Channel=arn)["IngestionStatus"] == {}  # no PutAuditEvents yet
     good = _event(account)
+    before = time.time()
     answer = data.put_audit_events(channelArn=arn, auditEvents=[
         {"id": "one", "eventData": good,
          "eventDataChecksum": base64.b64encode(hashlib.sha256(good.encode()).digest()).decode()},
@@ -120,6 +122,7 @@ def test_channel_lifecycle_put_audit_events_and_query(srv: Server) -> None:
     assert [(f["id"], f["errorCode"]) for f in answer["failed"]] == [
         ("badsum", "InvalidChecksum"), ("notjson", "InvalidData"), ("missing", "FieldNotFound"),
         ("long", "FieldTooLong"), ("foreign", "InvalidRecipient")]
+    after = time.time()
     event_id = answer["successful"][0]["eventID"]
     with pytest.raises(ClientError) as e:
         data.put_audit_events(channelArn=arn, auditEvents=[{"id": "a", "eventData": good}, {"id": "a", "eventData": good}])
@@ -134,7 +137,15 @@ def test_channel_lifecycle_put_audit_events_and_query(srv: Server) -> None:
     got = ct.get_channel(Channel=arn)
     assert got["Source"] == "Custom" and got["Name"] == "app-channel"
     assert got["SourceConfig"] == {"ApplyToAllRegions": False, "AdvancedEventSelectors": []}
-    assert got["IngestionStatus"]["LatestIngestionSuccessEventID"] == event_id
+    # the call with accepted and refused events (the calls refused as a whole are no attempts)
+    status = got["IngestionStatus"]
+    assert sorted(status) == ["LatestIngestionAttemptEventID", "LatestIngestionAttemptTime",
+                              "LatestIngestionErrorCode", "LatestIngestionSuccessEventID",
+                              "LatestIngestionSuccessTime"]
+    assert status["LatestIngestionSuccessEventID"] == status["LatestIngestionAttemptEventID"] == event_id
+    assert status["LatestIngestionErrorCode"] == "InvalidRecipient"  # the call's last refused event
+    assert status["LatestIngestionSuccessTime"] == status["LatestIngestionAttemptTime"]
+    assert before - 0.001 <= status["LatestIngestionAttemptTime"].timestamp() <= after + 0.001
 
     eds_id = eds.rsplit("/", 1)[1]
     _eventually(ct, f"SELECT eventID, eventCategory, eventType, eventTime, awsRegion, recipientAccountId, "
