@@ -1,6 +1,6 @@
 """Background workers that run on one node at a time: :class:`LeasedWorker` holds a lease
 (:mod:`.leases`) and runs a worker only while it does; :class:`Coordinator` is this node's set of
-them plus its heartbeat.
+them plus its heartbeat and the balancing of the leases among the nodes (:mod:`.lease_balance`).
 
 A :class:`LeasedWorker` thread tries to acquire its lease every ``retry_s``; once it holds it, it
 calls ``start()`` -- which builds a *fresh* worker from durable state and starts it (the workers do
@@ -11,7 +11,9 @@ threads) make fenced writes. It renews every ``renew_s`` (default ``ttl_s / 3``)
 fails, a fenced write raised :class:`~opentrail.state_pg.LeaseLost`, or no renewal succeeded for
 ``ttl_s`` (the database unreachable), it stops the worker (``Running.stop()``) and tries to acquire
 again. :meth:`LeasedWorker.stop` stops the worker and releases the lease, so another node takes it
-at once.
+at once; :meth:`LeasedWorker.hand_off` does the same (the worker stopped before the lease is
+released) and goes on trying to acquire it, which the coordinator's balancing lets another node do
+first.
 
 Fence inheritance: :func:`inherit_fences` (installed by the first :class:`LeasedWorker`) makes
 ``threading.Thread.start`` give the new thread the starting thread's fence, so threads a worker
