@@ -255,11 +255,9 @@ class Coordinator:
             worker.start()
 
     def stop(self) -> None:
-        """Stop every worker (releasing their leases), the heartbeat, and forget this node."""
-        for worker in self.workers:
-            worker.request_stop()
-        for worker in self.workers:
-            worker.stop()
+        """Stop the heartbeat and forget this node (so other nodes take the leases it releases at
+        once instead of leaving them to it, a live node holding fewer), then stop every worker,
+        releasing each lease once its worker stopped."""
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join()
@@ -267,6 +265,10 @@ class Coordinator:
             self.leases.forget_node()
         except Exception as exc:
             log.warning("forgetting this node failed: %s", exc)
+        for worker in self.workers:
+            worker.request_stop()
+        for worker in self.workers:
+            worker.stop()
 
     def _beat(self) -> None:
         while not self._stopping.wait(self._heartbeat_s):

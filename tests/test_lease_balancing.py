@@ -65,6 +65,7 @@ class Cluster:
         self.running: dict[str, set[str]] = {name: set() for name in LEASES}
         self.overlaps: list[tuple[str, frozenset[str]]] = []
         self.nodes: dict[str, Coordinator] = {}
+        self.stop_gates: dict[tuple[str, str], threading.Event] = {}  # (node, lease): its worker's stop waits
         self.observer = Leases(state_dir, "observer", time.time, ttl_s=TTL_S)
 
     def start_node(self, node: str) -> Coordinator:
@@ -122,6 +123,9 @@ class Work:
         self.cluster, self.node, self.name = cluster, node, name
 
     def stop(self) -> None:
+        gate = self.cluster.stop_gates.get((self.node, self.name))
+        if gate is not None:
+            assert gate.wait(10)
         with self.cluster.lock:
             self.cluster.running[self.name].discard(self.node)
 
@@ -173,8 +177,18 @@ def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster
     assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [
         ("a", True, 3), ("b", True, 2), ("c", True, 2)]
 
-    cluster.nodes["c"].stop()  # releases its two leases at once and leaves the node table
+    # c stops: it leaves the node table, then stops its two workers, one of them slowly; the lease
+    # of the other moves at once, the slow one's once its worker stopped
+    first, slow = sorted(name for name, holder in cluster.holders().items() if holder == "c")
+    gate = cluster.stop_gates[("c", slow)] = threading.Event()
+    stopping = threading.Thread(target=cluster.nodes["c"].stop)
+    stopping.start()
     stopped_at = time.monotonic()
+    assert wait_until(lambda: cluster.holders().get(first, "c") in ("a", "b") and len(cluster.running[first]) == 1,
+                      TTL_S)
+    assert cluster.holders()[slow] == "c" and cluster.running[slow] == {"c"}
+    gate.set()
+    stopping.join()
     del cluster.nodes["c"]
     assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [3, 4], TTL_S)
     assert time.monotonic() - stopped_at < TTL_S
