@@ -4,7 +4,8 @@ time, cheap workers that only note where they run). The seven leases of :data:`o
 spread 3/2/2, each one running on exactly one node at every moment (a worker starting while
 another node's worker of the same lease still runs is recorded); a node that stops hands its
 leases to the other two (4/3); a node paused past its lease loses them and, once awake, gets its
-share back; one node holds all seven."""
+share back; a lease the poorest node does not take is taken by another once free for the TTL; one
+node holds all seven."""
 
 from __future__ import annotations
 
@@ -33,9 +34,12 @@ class PausableLeases(Leases):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.awake = threading.Event()
         self.awake.set()
+        self.acquiring = threading.Event()  # cleared: acquisitions alone wait (a node that never takes a lease)
+        self.acquiring.set()
 
     def acquire(self, name: str) -> int | None:
         self.awake.wait()
+        self.acquiring.wait()
         return super().acquire(name)
 
     def renew(self, name: str, token: int) -> bool:
@@ -68,8 +72,10 @@ class Cluster:
         self.stop_gates: dict[tuple[str, str], threading.Event] = {}  # (node, lease): its worker's stop waits
         self.observer = Leases(state_dir, "observer", time.time, ttl_s=TTL_S)
 
-    def start_node(self, node: str) -> Coordinator:
+    def start_node(self, node: str, *, acquiring: bool = True) -> Coordinator:
         leases = PausableLeases(self.state_dir, node, time.time, ttl_s=TTL_S)
+        if not acquiring:
+            leases.acquiring.clear()
         coordinator = Coordinator(leases, heartbeat_s=BEAT_S)
         for name in LEASES:
             coordinator.supervise(name, lambda node=node, name=name: self.work(node, name), retry_s=0.1)
@@ -111,6 +117,7 @@ class Cluster:
         for coordinator in self.nodes.values():
             assert isinstance(coordinator.leases, PausableLeases)
             coordinator.leases.awake.set()
+            coordinator.leases.acquiring.set()
             coordinator.stop()
             coordinator.leases.close()
         self.observer.close()
@@ -198,7 +205,19 @@ def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster
     assert cluster.overlaps == []  # never two nodes running one lease's work
 
 
-@pytest.mark.slow
+def test_a_lease_the_poorest_node_does_not_take_is_taken_back_within_the_ttl(cluster: Cluster) -> None:
+    cluster.start_node("a")
+    assert wait_until(cluster.settled)
+    cluster.start_node("z", acquiring=False)  # live (heartbeats) but never gets a lease
+    assert wait_until(lambda: cluster.handoffs()["a"] == 1)  # a gives a lease up for z
+    given_at = time.monotonic()
+    assert len(cluster.holders()) == 6
+    # a leaves it to z, the poorer, until it has been free for the TTL: liveness beats balance
+    assert wait_until(lambda: Counter(cluster.holders().values()) == {"a": 7}, TTL_S + 1.0)
+    assert time.monotonic() - given_at > TTL_S - 0.5
+    assert cluster.overlaps == []
+
+
 def test_a_paused_node_loses_its_leases_within_the_ttl_and_gets_its_share_back(cluster: Cluster) -> None:
     cluster.start_node("a")
     assert wait_until(cluster.settled)
