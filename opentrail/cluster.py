@@ -22,6 +22,21 @@ lease                     work (a fresh object each time the lease is taken)
 ``retention``             the retention purger (:class:`~.server.RetentionPurger`)
 ========================  ===================================================================
 
+The leases spread over the live nodes (a fresh heartbeat), :mod:`.lease_balance`: a free lease
+goes to a node holding the fewest, and a node holding two more than another hands its latest lease
+off (its work stopped, then the lease released) after two heartbeats of imbalance, one at a time;
+a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes hold:
+
+========================  ===================================================================
+live nodes                leases held
+========================  ===================================================================
+1                         all 7 (as without balancing)
+2                         4 and 3
+3                         3, 2 and 2
+4                         2, 2, 2 and 1
+7 or more                 1 each (the others none)
+========================  ===================================================================
+
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
 point writer, the event bus's PutEvents, the import manager's StartImport, the Insights counts):
 only the background loops move. Workers read new events by polling the store (every 0.05-0.5 s),

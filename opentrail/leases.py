@@ -97,7 +97,8 @@ class Leases:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         self.node_id, self.ttl_s = node_id, ttl_s
-        self._clock = clock
+        #: the clock (epoch seconds) lease expiries and heartbeats are read against
+        self.clock = clock
         self._path = Path(data_dir) / LEASES_DB
         self._connections = ThreadReaders(self._path, read_only=False)  # one per thread
         first = self._conn()
@@ -118,7 +119,7 @@ class Leases:
         """Take the lease ``name`` when it is free, expired or already this node's; returns its
         fencing token (one more than the previous holder's; the same when this node held it
         unexpired), or None when another node holds it."""
-        now = self._clock()
+        now = self.clock()
         conn = self._conn()
         conn.execute("INSERT OR IGNORE INTO leases (name, holder, token, expires_at, acquired_at)"
                      " VALUES (?, '', 0, 0, 0)", (name,))
@@ -134,7 +135,7 @@ class Leases:
         """Extend the lease ``name`` by ``ttl_s`` from now; False when it is no longer this node's
         with ``token`` (taken over, or released). An expired lease nobody took is renewed."""
         cur = self._conn().execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ?",
-                                   (self._clock() + self.ttl_s, name, self.node_id, token))
+                                   (self.clock() + self.ttl_s, name, self.node_id, token))
         return cur.rowcount == 1
 
     def release(self, name: str, token: int) -> bool:
@@ -159,7 +160,7 @@ class Leases:
     def heartbeat(self, url: str = "") -> None:
         """Record this node alive now (its row created on the first call); nodes not heard from
         for :data:`FORGET_NODE_S` are dropped."""
-        now = self._clock()
+        now = self.clock()
         conn = self._conn()
         conn.execute("DELETE FROM nodes WHERE last_seen < ?", (now - FORGET_NODE_S,))
         conn.execute("INSERT OR REPLACE INTO nodes (node_id, url, host, pid, started, last_seen)"

@@ -105,6 +105,9 @@ def test_the_worker_moves_when_its_holder_stops_renewing(state_dir: Path) -> Non
     assert running == {"b"}
     assert nodes["a"][1].token is None
 
+    deadline = time.monotonic() + 5  # b's worker wrote (stopping wakes b's lease thread at once)
+    while not work.execute("SELECT 1 FROM done WHERE node = 'b'").fetchall() and time.monotonic() < deadline:
+        time.sleep(0.01)
     nodes["b"][1].stop()  # b shuts down: releases the lease; a takes it at once, in a fresh worker
     deadline = time.monotonic() + 5
     while nodes["a"][1].token is None and time.monotonic() < deadline:

@@ -17,8 +17,9 @@ Routes:
   "full": bool}}``: "degraded" while the data directory is full
   (:func:`opentrail.store.space.data_directory_status`); HTTP 200 either way. With several nodes
   (``cluster``, :class:`opentrail.leased_worker.Coordinator`) also ``"cluster": {"nodeId",
-  "leaseTtlSeconds", "nodes": [{"nodeId", "url", "host", "pid", "started", "lastSeen"}], "leases":
-  [{"name", "holder", "token", "expiresAt", "acquiredAt"}]}`` (times in epoch seconds), or
+  "leaseTtlSeconds", "nodes": [{"nodeId", "url", "host", "pid", "started", "lastSeen", "live",
+  "leaseCount"}], "leases": [{"name", "holder", "token", "expiresAt", "acquiredAt"}]}`` (times in
+  epoch seconds; ``live``: heartbeat fresh; ``leaseCount``: unexpired leases held), or
   ``{"nodeId", "error"}`` and "degraded" while the database does not answer.
 - ``GET /`` and ``/console/...`` -- the web console (see :mod:`opentrail.console`).
 

@@ -27,7 +27,8 @@ def _when(epoch_s: float) -> str:
 def nodes_view(health: dict[str, Any], now: float) -> dict[str, Any]:
     """The template's rows from :meth:`opentrail.leased_worker.Coordinator.health` at ``now``."""
     nodes = [{"id": n["nodeId"], "url": n["url"], "host": n["host"], "pid": n["pid"], "started": _when(n["started"]),
-              "seen": f"{max(0.0, now - n['lastSeen']):.0f} s ago", "this": n["nodeId"] == health["nodeId"]}
+              "seen": f"{max(0.0, now - n['lastSeen']):.0f} s ago", "this": n["nodeId"] == health["nodeId"],
+              "leases": n["leaseCount"], "live": n["live"]}
              for n in health.get("nodes", [])]
     leases = [{"name": x["name"], "holder": x["holder"] or "(free)", "token": x["token"],
                "expires": ("expired" if x["expiresAt"] <= now else f"in {x['expiresAt'] - now:.0f} s")

@@ -65,8 +65,8 @@ def test_health_lists_the_nodes_and_the_leases(cluster: tuple[str, Coordinator, 
     assert body["status"] == "ok"
     c = body["cluster"]
     assert (c["nodeId"], c["leaseTtlSeconds"]) == ("node-1", 30.0)
-    assert [(n["nodeId"], n["url"]) for n in c["nodes"]] == [("node-1", "http://127.0.0.1:4588"),
-                                                             ("node-2", "http://127.0.0.1:4589")]
+    assert [(n["nodeId"], n["url"], n["live"], n["leaseCount"]) for n in c["nodes"]] == [
+        ("node-1", "http://127.0.0.1:4588", True, 1), ("node-2", "http://127.0.0.1:4589", True, 1)]
     assert [(x["name"], x["holder"], x["token"]) for x in c["leases"]] == [("delivery", "node-1", 1),
                                                                           ("retention", "node-2", 1)]
     assert 25 < c["leases"][0]["expiresAt"] - time.time() <= 30
@@ -80,17 +80,18 @@ def test_the_nodes_page_shows_the_same(cluster: tuple[str, Coordinator, httpx.Cl
     rows = re.findall(r'<tr data-lease="([^"]+)"><th scope="row">[^<]+</th><td>([^<]+)</td>\s*<td>(\d+)</td>', page.text)
     assert rows == [("delivery", "node-1 (this node)", "1"), ("retention", "node-2", "1")]
     assert re.findall(r'<tr data-node="([^"]+)">', page.text) == ["node-1", "node-2"]
+    assert re.findall(r'<td class="lease-count">(\d+)</td>', page.text) == ["1", "1"]
 
 
 def test_nodes_view_says_when_leases_expire() -> None:
     health = {"nodeId": "a", "nodes": [{"nodeId": "a", "url": "u", "host": "h", "pid": 7, "started": 0.0,
-                                        "lastSeen": 95.0}],
+                                        "lastSeen": 95.0, "live": True, "leaseCount": 1}],
               "leases": [{"name": "delivery", "holder": "a", "token": 3, "expiresAt": 104.0, "acquiredAt": 90.0},
                          {"name": "lake", "holder": "b", "token": 1, "expiresAt": 99.0, "acquiredAt": 80.0},
                          {"name": "insights", "holder": "", "token": 2, "expiresAt": 0.0, "acquiredAt": 70.0}]}
     view = nodes_view(health, 100.0)
     assert view["nodes"] == [{"id": "a", "url": "u", "host": "h", "pid": 7, "started": "1970-01-01 00:00:00 UTC",
-                              "seen": "5 s ago", "this": True}]
+                              "seen": "5 s ago", "this": True, "leases": 1, "live": True}]
     assert [(x["holder"], x["expires"], x["this"]) for x in view["leases"]] == [
         ("a", "in 4 s", True), ("b", "expired", False), ("(free)", "", False)]
 
