@@ -36,7 +36,8 @@ from opentrail.store.postgres import PostgresEventStore  # noqa: E402
 from opentrail.store.sqlite import SqliteEventStore  # noqa: E402
 
 CHUNK = 100_000
-TABLES = ("events", "event_lookup", "event_partitions", "event_seq", "event_received", "event_store_meta")
+TABLES = ("events", "event_postings", "event_lookup_keys", "event_purged", "event_partitions", "event_seq",
+          "event_received", "event_store_meta")
 
 
 def pg_bytes(url: str) -> int:

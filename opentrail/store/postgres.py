@@ -4,13 +4,14 @@ as the embedded SQLite store, on a database several opentrail nodes can share.
 Writes: :meth:`PostgresEventStore.append` compresses the records in the caller's thread (zstd with
 the store's dictionary, as the SQLite store does: the exact record bytes come back from reads)
 and hands the batch to the store's writer thread, which commits queued batches together (group
-commit, up to ``group_max_events`` events per transaction). One transaction:
+commit, up to ``group_max_events`` events per transaction). Before the transaction, the group's
+lookup keys are interned (``event_lookup_keys``, autocommit). One transaction:
 
 1. locks the single ``event_seq`` row (``SELECT ... FOR UPDATE``);
-2. finds which (account, eventID) pairs are already stored (``events_account_event_id``) and drops
+2. finds which (account, eventID) pairs are already stored (``events_event_hash``) and drops
    them and repeats within the group (the first copy wins);
 3. gives the new events the next seqs and ``COPY``s them into ``events`` and their lookup
-   attributes into ``event_lookup``;
+   entries, as posting blocks (:mod:`.postgres_postings`), into ``event_postings``;
 4. stores the new ``last_seq`` and this minute's receive mark, and commits (``synchronous_commit``
    as the server has it: on by default, so a return means the commit is flushed to the WAL).
 
@@ -90,6 +91,18 @@ def _clamp(value: int) -> int:
 
 
 @dataclass(eq=False)
+class _Prepared:
+    """A group ready to commit: per event (in the jobs' order) its (account, eventID) as hex for
+    the deduplication probe, its ``events`` COPY row without the leading seq, and its lookup key
+    ids."""
+
+    jobs: list[_Job]
+    keys: list[tuple[str, str]]
+    tails: list[str]
+    lookups: list[list[int]]
+
+
+@dataclass(eq=False)
 class _Job:
     """A batch (or, with no events, a flush marker) waiting for the writer."""
 
@@ -131,8 +144,9 @@ class PostgresEventStore(EventStore):
         self._ids: dict[Partition, int] = {}
         self._meta_lock = threading.Lock()
         self._minute = 0
-        #: (partition id, attribute, value) -> event_lookup_keys.id; only the writer thread uses it
+        #: (partition id, attribute, value) -> event_lookup_keys.id
         self._key_ids: dict[tuple[int, int, str], int] = {}
+        self._key_lock = threading.Lock()
         # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     check=ConnectionPool.check_connection, timeout=connect_timeout_s,
@@ -152,8 +166,12 @@ class PostgresEventStore(EventStore):
         except BaseException:
             self._pool.close()
             raise
-        self._writer = threading.Thread(target=self._run, name="opentrail-pg-writer", daemon=True)
+        # two stages: one thread prepares a group while the other commits the previous one
+        self._prepared: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._writer = threading.Thread(target=self._run, name="opentrail-pg-prepare", daemon=True)
+        self._committer = threading.Thread(target=self._run_commits, name="opentrail-pg-writer", daemon=True)
         self._writer.start()
+        self._committer.start()
 
     # -- partitions ---------------------------------------------------------------------------
     def _load_partitions(self, conn: psycopg.Connection) -> None:
@@ -183,6 +201,10 @@ class PostgresEventStore(EventStore):
         """The interned ids of ``keys``, adding the missing ones (autocommit, before the append's
         transaction: like a partition, a key row outlives a rolled-back append, harmlessly, and
         the cache never holds an id that was not committed)."""
+        with self._key_lock:
+            return self._lookup_key_ids_locked(keys, conn)
+
+    def _lookup_key_ids_locked(self, keys: set[tuple[int, int, str]], conn: psycopg.Connection) -> dict[tuple[int, int, str], int]:
         ids = self._key_ids
         missing = [k for k in keys if k not in ids]
         if missing:
@@ -194,7 +216,7 @@ class PostgresEventStore(EventStore):
             conn.execute(Q["lookup_keys_add"], cols)
             for key_id, pid, attr, value in conn.execute(Q["lookup_keys_find"], cols):
                 ids[(pid, attr, bytes(value).decode("utf-8", "surrogatepass"))] = key_id
-        return ids
+        return {k: ids[k] for k in keys}
 
     # -- writing ------------------------------------------------------------------------------
     def _enqueue(self, events: Sequence[NewEvent], waited: bool) -> _Job:
@@ -233,11 +255,13 @@ class PostgresEventStore(EventStore):
         self._enqueue((), waited=True).done.wait()
 
     def _run(self) -> None:
+        """The preparing thread: groups queued batches and prepares them (:meth:`_prepare`) while
+        the committing thread commits the previous group."""
         stop = False
         while not stop:
             job = self._queue.get()
             if job is _STOP:
-                return
+                break
             group, size = [job], len(job.events)
             while size < self._group_max:
                 try:
@@ -249,11 +273,29 @@ class PostgresEventStore(EventStore):
                     break
                 group.append(nxt)
                 size += len(nxt.events)
-            self._commit_group(group)
+            try:
+                with self._pool.connection() as conn:
+                    prepared: _Prepared | Exception = self._prepare(group, conn)
+            except Exception as exc:  # the committing thread retries batch by batch
+                prepared = exc
+            self._prepared.put((group, prepared))
+        self._prepared.put(_STOP)
 
-    def _commit_group(self, group: list[_Job]) -> None:
+    def _run_commits(self) -> None:
+        """The committing thread: commits prepared groups in the order they were queued."""
+        while True:
+            item = self._prepared.get()
+            if item is _STOP:
+                return
+            group, prepared = item
+            self._commit_group(group, prepared)
+
+    def _commit_group(self, group: list[_Job], prepared: _Prepared | Exception) -> None:
         try:
-            self._commit(group)
+            if isinstance(prepared, Exception):
+                raise prepared
+            with self._pool.connection() as conn:
+                self._commit(prepared, conn)
         except Exception as exc:
             if len(group) == 1 or isinstance(exc, psycopg.OperationalError):  # the database is away: all fail
                 for job in group:
@@ -261,7 +303,8 @@ class PostgresEventStore(EventStore):
             else:  # one bad batch must not fail the others: commit each alone
                 for job in group:
                     try:
-                        self._commit([job])
+                        with self._pool.connection() as conn:
+                            self._commit(self._prepare([job], conn), conn)
                     except Exception as one:
                         self._fail(job, one)
         for job in group:
@@ -272,50 +315,60 @@ class PostgresEventStore(EventStore):
         if not job.waited:
             log.error("a submitted batch of %d events was not stored: %s", len(job.events), exc)
 
-    def _commit(self, jobs: list[_Job]) -> None:
+    def _prepare(self, jobs: list[_Job], conn: psycopg.Connection) -> _Prepared:
+        """Everything of a group's commit that needs no seq: partitions and lookup keys interned
+        (autocommit), the COPY row of each event but its seq, its lookup key ids, and the
+        deduplication probe's parameters."""
         events = [e for job in jobs for e in job.events]
-        if not events:
-            for job in jobs:
-                job.result = AppendResult(0, 0)
-            return
-        with self._pool.connection() as conn:
-            pids = {}
-            for key in {(e.account_id, e.region, e.category) for e in events}:
-                pid = self._partition_id(key, conn, create=True)
-                assert pid is not None
-                pids[key] = pid
-            ids_hex = [e.event_id.encode("utf-8", "surrogatepass").hex() for e in events]
-            accounts = {a: (a.encode("utf-8", "surrogatepass").hex(), _copy_text(a)) for a in {e.account_id for e in events}}
-            # the lookup keys (partition id, attribute, value) of the batch, EventId aside
-            key_ids = self._lookup_key_ids({(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v)
-                                            for e in events if e.category in _LOOKUP_CATEGORIES
-                                            for k, v in e.lookup if k != "EventId"}, conn)
-            results: list[AppendResult] = []
+        frames = [f for job in jobs for f in job.frames]
+        pids = {}
+        for key in {(e.account_id, e.region, e.category) for e in events}:
+            pid = self._partition_id(key, conn, create=True)
+            assert pid is not None
+            pids[key] = pid
+        accounts = {a: (a.encode("utf-8", "surrogatepass").hex(), _copy_text(a)) for a in {e.account_id for e in events}}
+        # the lookup keys (partition id, attribute, value) of the group, EventId aside
+        key_ids = self._lookup_key_ids({(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v)
+                                        for e in events if e.category in _LOOKUP_CATEGORIES
+                                        for k, v in e.lookup if k != "EventId"}, conn)
+        keys: list[tuple[str, str]] = []
+        tails: list[str] = []
+        lookups: list[list[int]] = []
+        for e, frame in zip(events, frames):
+            account_hex, account_text = accounts[e.account_id]
+            id_hex = e.event_id.encode("utf-8", "surrogatepass").hex()
+            pid = pids[(e.account_id, e.region, e.category)]
+            keys.append((account_hex, id_hex))
+            tails.append(f"\t{pid}\t{e.event_time}\t{account_text}\t\\\\x{id_hex}\t\\\\x{frame.hex()}\n")
+            lookups.append([key_ids[(pid, _ATTRIBUTE[k], v)] for k, v in e.lookup if k != "EventId"]
+                           if e.category in _LOOKUP_CATEGORIES else [])
+        return _Prepared(jobs, keys, tails, lookups)
+
+    def _commit(self, prepared: _Prepared, conn: psycopg.Connection) -> None:
+        jobs, keys = prepared.jobs, prepared.keys
+        results: list[AppendResult] = []
+        if keys:
             with conn.transaction():
                 row = conn.execute(Q["seq_lock"]).fetchone()
                 assert row is not None
                 seq = first = row[0]
                 seen = set(conn.execute(Q["existing_ids"], {
-                    "accounts": ",".join(accounts[e.account_id][0] for e in events), "event_ids": ",".join(ids_hex)}))
+                    "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys)}))
                 lines: list[str] = []  # COPY text rows of events
                 entries: list[tuple[int, int, int]] = []  # (key id, event_time, seq)
                 at = 0
                 for job in jobs:
                     dups: list[int] = []
-                    for i, (e, frame) in enumerate(zip(job.events, job.frames)):
-                        account_hex, account_text = accounts[e.account_id]
-                        key = (account_hex, ids_hex[at + i])
+                    for i, e in enumerate(job.events):
+                        key = keys[at + i]
                         if key in seen:
                             dups.append(i)
                             continue
                         seen.add(key)
                         seq += 1
-                        pid = pids[(e.account_id, e.region, e.category)]
-                        lines.append(f"{seq}\t{pid}\t{e.event_time}\t{account_text}\t\\\\x{key[1]}\t\\\\x{frame.hex()}\n")
-                        if e.category in _LOOKUP_CATEGORIES:
-                            for k, v in e.lookup:
-                                if k != "EventId":
-                                    entries.append((key_ids[(pid, _ATTRIBUTE[k], v)], e.event_time, seq))
+                        lines.append(f"{seq}{prepared.tails[at + i]}")
+                        for key_id in prepared.lookups[at + i]:
+                            entries.append((key_id, e.event_time, seq))
                     at += len(job.events)
                     results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
                 if seq > first:
@@ -330,6 +383,8 @@ class PostgresEventStore(EventStore):
                     conn.execute(Q["seq_set"], {"last_seq": seq})
                     self._minute = max(self._minute, int(self._clock() // 60))
                     conn.execute(Q["received_add"], {"minute": self._minute, "seq": seq})
+        else:
+            results = [AppendResult(0, 0) for _ in jobs]
         for job, result in zip(jobs, results):
             job.result = result
 
@@ -462,6 +517,7 @@ class PostgresEventStore(EventStore):
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join()
+        self._committer.join()
         self._pool.close()
         if self._on_close is not None:
             self._on_close()
