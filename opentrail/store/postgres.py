@@ -414,6 +414,8 @@ class PostgresEventStore(EventStore):
                 "expired_time": _clamp(expired[0]), "expired_seq": _clamp(expired[1]),
                 "limit": query.limit + 1,
             }
+            # event_time <= end and (event_time, seq) < after, as one row bound (seqs are below _BIG)
+            params["upper_time"], params["upper_seq"] = min((params["end"], _BIG), (params["after_time"], params["after_seq"]))
             if query.attribute is None:
                 rows = conn.execute(Q["lookup_all"], params).fetchall()
             else:
@@ -445,8 +447,8 @@ class PostgresEventStore(EventStore):
         if window.upper < window.start:
             return []
         best = Best(params["limit"])
-        page = {"key_id": key_id, "start": window.start, "hour_end": _clamp(hour_end(window.upper)),
-                "cursor_time": _BIG, "cursor_id": _BIG, "limit": POSTINGS_PAGE}
+        page = {"key_id": key_id, "start": window.start, "cursor_time": _clamp(hour_end(window.upper)),
+                "cursor_id": 0, "limit": POSTINGS_PAGE}
         while True:
             blocks = conn.execute(Q["postings_page"], page).fetchall()
             for block_id, max_time, min_time, times, seqs in blocks:

@@ -67,10 +67,13 @@ SELECT seq FROM event_received WHERE minute < %(minute)s ORDER BY minute DESC LI
 SELECT minute FROM event_received ORDER BY minute DESC LIMIT 1;
 
 -- name: lookup_all
+-- One upper bound, (upper_time, upper_seq) = the lesser of (end, +inf) and the page cursor: with a
+-- separate event_time <= end beside the row comparison, a backward scan starts at the row bound
+-- and walks every newer entry of the partition down to the window.
 SELECT seq, partition_id, event_time, event_id, record FROM events
 WHERE partition_id = %(partition_id)s
-  AND event_time BETWEEN %(start)s AND %(end)s
-  AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
+  AND event_time >= %(start)s
+  AND (event_time, seq) < (%(upper_time)s, %(upper_seq)s)
   AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s)
 ORDER BY event_time DESC, seq DESC
 LIMIT %(limit)s;
@@ -82,10 +85,11 @@ SELECT id, ARRAY(SELECT event_time FROM event_purged ORDER BY event_time, throug
 FROM event_lookup_keys WHERE partition_id = %(partition_id)s AND attribute = %(attribute)s AND value = %(value)s;
 
 -- name: postings_page
--- The next blocks of a key, newest max_time first, after the (max_time, id) cursor. A block
--- holding an event at or before %(upper)s has max_time below the end of upper's hour.
+-- The next blocks of a key, newest max_time first, after the (max_time, id) cursor. The first
+-- cursor is (end of the hour of the window's last second, 0): a block holding an event at or
+-- before that second has max_time below it. (The cursor is the only upper bound, as in lookup_all.)
 SELECT id, max_time, min_time, times, seqs FROM event_postings
-WHERE key_id = %(key_id)s AND max_time >= %(start)s AND max_time < %(hour_end)s
+WHERE key_id = %(key_id)s AND max_time >= %(start)s
   AND (max_time, id) < (%(cursor_time)s, %(cursor_id)s)
 ORDER BY max_time DESC, id DESC
 LIMIT %(limit)s;
