@@ -112,7 +112,8 @@ def main() -> None:
             sizes["sqlite"] = sum(p.stat().st_size for p in args.dir.iterdir())
             stores["sqlite"] = SqliteEventStore(args.dir)
         for kind, store in stores.items():
-            assert store.count() == args.events, (kind, store.count())
+            count = store.count()  # a kept database may hold a chunk more (a load stopped mid-chunk)
+            assert count == args.events or (args.lookups_only and count >= args.events), (kind, count)
             run_lookups(store, queries, cold=False)  # warm-up pass
             res = run_lookups(store, queries, cold=False)
             for i, (q, (p50, p99, per_page)) in enumerate(res.items()):

@@ -98,12 +98,18 @@ LIMIT %(limit)s;
 SELECT seq, partition_id, event_time, event_id, record FROM events WHERE seq = ANY(%(seqs)s);
 
 -- name: lookup_event_id
-SELECT seq, partition_id, event_time, event_id, record FROM events
-WHERE hashtextextended(account_id || '/' || encode(event_id, 'hex'), 0)
-      = hashtextextended(%(account_id)s::text || '/' || encode(%(value)s::bytea, 'hex'), 0)
-  AND account_id = %(account_id)s AND event_id = %(value)s AND partition_id = %(partition_id)s
-  AND event_time BETWEEN %(start)s AND %(end)s
-  AND (event_time, seq) < (%(after_time)s, %(after_seq)s)
+-- The eventID's rows through the hash index first (OFFSET 0: otherwise the planner, with no
+-- statistics on the hash expression, may start from the partition's time range and read
+-- every event of the window), then the window.
+SELECT seq, partition_id, event_time, event_id, record
+FROM (SELECT * FROM events
+      WHERE hashtextextended(account_id || '/' || encode(event_id, 'hex'), 0)
+          = hashtextextended(%(account_id)s::text || '/' || encode(%(value)s::bytea, 'hex'), 0)
+        AND account_id = %(account_id)s AND event_id = %(value)s
+      OFFSET 0) AS e
+WHERE partition_id = %(partition_id)s
+  AND event_time >= %(start)s
+  AND (event_time, seq) < (%(upper_time)s, %(upper_seq)s)
   AND NOT (event_time < %(expired_time)s AND seq <= %(expired_seq)s);
 
 -- name: read_since
