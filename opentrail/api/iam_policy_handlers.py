@@ -143,7 +143,9 @@ def create_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     policy = ManagedPolicy(arn=make_arn(account(ctx), "policy", path, name), id=new_id("policy"),
                            account_id=account(ctx), name=name, path=path, description=params.get("Description"),
                            created=now, updated=now, default_version="v1")
-    store.create_policy(policy, document, tags)
+    store.create_policy(policy, document, tags, limit=(MAX_POLICIES, lambda: e.LimitExceededException(
+        f"Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES}")), taken=lambda: e.EntityAlreadyExistsException(
+        f"A policy called {name} already exists. Duplicate names are not allowed."))
     out = policy_json(store, account(ctx), policy)
     out["AttachmentCount"] = 0
     out["PermissionsBoundaryUsageCount"] = 0

@@ -239,10 +239,13 @@ class AccountStore:
         self._add_key(key)
         return key
 
-    def add_user_key(self, key: AccessKey, user_id: str | None, user_path: str = "/") -> None:
+    def add_user_key(self, key: AccessKey, user_id: str | None, user_path: str = "/", *,
+                     limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
         """Store ``key`` (from :func:`new_access_key`) as a key of the IAM user ``user_id`` (None: a
-        root key)."""
-        self._add_key(key, user_id, user_path)
+        root key). ``limit`` (n, error): ``error()`` is raised, nothing stored, when that user (by
+        account and user name) already has n keys, counted in the write transaction (IAM's
+        AccessKeysPerUser quota, whichever node creates the keys)."""
+        self._add_key(key, user_id, user_path, limit)
 
     def set_key_status(self, access_key_id: str, status: str) -> None:
         """Make a key ``Active`` or ``Inactive`` (an inactive key is refused by SigV4, and so are
@@ -290,8 +293,16 @@ class AccountStore:
         self._add_key(key)
         return key
 
-    def _add_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/") -> None:
+    def _add_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/",
+                 limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
         def run() -> None:
+            if limit is not None:
+                where = "user_name = ?" if key.user_name is not None else "user_name IS NULL"
+                args = (key.account_id, key.user_name) if key.user_name is not None else (key.account_id,)
+                count = self._conn.execute(f"SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND {where}",
+                                           args).fetchone()[0]
+                if count >= limit[0]:
+                    raise limit[1]()
             self._insert_account(key.account_id)
             self._conn.execute(
                 "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at,"

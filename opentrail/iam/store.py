@@ -28,10 +28,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable
+from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from ..staging import Staging
-from ..state_db import Statement, database_url_for, open_state_db, write_statements
+from ..state_db import Guard, Statement, database_url_for, open_state_db, write_statements
 from ..state_watch import DataVersionWatch
 from . import aws_managed
 from .ids import arn as make_arn
@@ -202,35 +202,49 @@ class IamStore:
 
     # --- writes (staged) --------------------------------------------------------------------------
 
-    def write(self, statements: list[Statement], after: Callable[[], None] | None = None) -> None:
+    def write(self, statements: list[Statement], after: Callable[[], None] | None = None, *,
+              guards: Sequence[Guard] = (), taken: Callable[[], Exception] | None = None) -> None:
         """Run ``statements`` in one transaction (then ``after``, e.g. a change of the account
-        store), now or when the staged call commits."""
+        store), now or when the staged call commits. ``guards`` are checked in that transaction
+        first (:class:`~opentrail.state_db.Guard`: a limit another node may have reached since the
+        handler's own check); ``taken()`` is raised when a UNIQUE name was taken meanwhile."""
 
         def change() -> None:
             if statements:
-                write_statements(self._conn, statements, full_dir=self._path.parent)
+                write_statements(self._conn, statements, full_dir=self._path.parent, guards=guards,
+                                 on_conflict=taken)
             if after is not None:
                 after()
             self._changes += 1
 
         self._staging.apply(change)
 
-    def create_entity(self, entity: Entity, tags: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+    def create_entity(self, entity: Entity, tags: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                      *, limit: tuple[int, Callable[[], Exception]] | None = None,
+                      taken: Callable[[], Exception] | None = None) -> None:
+        """Insert ``entity`` with its ``tags``. ``limit`` (n, error): ``error()`` is raised, nothing
+        written, when the account already has n entities of its kind, counted in the write
+        transaction; ``taken()`` when its name is (case-insensitively) in use, as the UNIQUE
+        constraint finds (both: another node's create won the race since the handler checked)."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM entities WHERE account_id = ? AND kind = ?",
+            (limit[0], entity.account_id, entity.kind), limit[1])]
         statements: list[Statement] = [(
             f"INSERT INTO entities ({_ENTITY_COLUMNS}, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entity.id, entity.account_id, entity.kind, entity.name, entity.path, entity.created, entity.description,
              entity.trust_policy, entity.max_session, entity.boundary_arn, entity.name.lower()))]
         statements += self._tag_statements(entity.id, tags)
-        self.write(statements)
+        self.write(statements, guards=guards, taken=taken)
 
-    def update_entity(self, entity: Entity, after: Callable[[], None] | None = None) -> None:
+    def update_entity(self, entity: Entity, after: Callable[[], None] | None = None, *,
+                      taken: Callable[[], Exception] | None = None) -> None:
         """Write ``entity`` (same id) over its row: name, path, description, trust policy, max session,
-        boundary."""
+        boundary; ``taken()`` is raised when its new name is in use (the UNIQUE constraint)."""
         self.write([(
             "UPDATE entities SET name = ?, name_key = ?, path = ?, description = ?, trust_policy = ?, max_session = ?,"
             " boundary_arn = ? WHERE id = ?",
             (entity.name, entity.name.lower(), entity.path, entity.description, entity.trust_policy,
-             entity.max_session, entity.boundary_arn, entity.id))], after)
+             entity.max_session, entity.boundary_arn, entity.id))], after, taken=taken)
 
     def delete_entity(self, entity_id: str) -> None:
         self.write([
@@ -289,14 +303,20 @@ class IamStore:
     def delete_login_profile(self, user_id: str) -> None:
         self.write([("DELETE FROM login_profiles WHERE user_id = ?", (user_id,))])
 
-    def create_policy(self, policy: ManagedPolicy, document: str, tags: list[tuple[str, str]]) -> None:
+    def create_policy(self, policy: ManagedPolicy, document: str, tags: list[tuple[str, str]], *,
+                      limit: tuple[int, Callable[[], Exception]] | None = None,
+                      taken: Callable[[], Exception] | None = None) -> None:
+        """Insert the customer managed ``policy`` (version v1: ``document``) with its ``tags``;
+        ``limit`` and ``taken`` as for :meth:`create_entity` (policies of the account)."""
+        guards = [] if limit is None else [Guard("SELECT COUNT(*) >= ? FROM policies WHERE account_id = ?",
+                                                 (limit[0], policy.account_id), limit[1])]
         statements: list[Statement] = [
             (f"INSERT INTO policies ({_POLICY_COLUMNS}, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
              (policy.arn, policy.id, policy.account_id, policy.name, policy.path, policy.description, policy.created,
               policy.updated, "v1", 2, policy.name.lower())),
             ("INSERT INTO policy_versions (arn, version_id, number, document, created) VALUES (?, 'v1', 1, ?, ?)",
              (policy.arn, document, policy.created))]
-        self.write(statements + self._tag_statements(policy.id, tags))
+        self.write(statements + self._tag_statements(policy.id, tags), guards=guards, taken=taken)
 
     def add_policy_version(self, policy: ManagedPolicy, document: str, created: float, make_default: bool) -> str:
         """Stage version ``v<next>`` of ``policy``; returns its id."""
