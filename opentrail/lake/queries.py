@@ -84,7 +84,7 @@ from .query_errors import (InactiveEventDataStoreException, InactiveQueryExcepti
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
 from .sql import translate
-from ..state_db import database_url_for, open_state_db, write_statements
+from ..state_db import database_url_for, immediate_transaction, open_state_db, write_statements
 
 log = logging.getLogger("opentrail.lake.queries")
 
@@ -198,10 +198,11 @@ class QueryManager:
         # loss a query not shown ended is FAILED at the next start. StartQuery's row is synced.
         self._db = open_state_db(path, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
-        for name, decl in _ADDED_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
+        with immediate_transaction(self._db):  # nodes starting together add each column once
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
+            for name, decl in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
         self._db.row_factory = sqlite3.Row
         self.storage = storage
         self._delivery: DeliveryQueue | None = None
