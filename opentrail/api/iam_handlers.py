@@ -329,7 +329,7 @@ def add_user_to_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     groups = store.user_groups(user.id)
     if group.id not in {g.id for g in groups} and len(groups) >= MAX_GROUPS_PER_USER:
         raise _quota("GroupsPerUser", MAX_GROUPS_PER_USER)
-    store.add_member(group.id, user.id)
+    store.add_member(group.id, user.id, limit=(MAX_GROUPS_PER_USER, lambda: _quota("GroupsPerUser", MAX_GROUPS_PER_USER)))
     return {}
 
 

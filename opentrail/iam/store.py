@@ -278,27 +278,46 @@ class IamStore:
     def delete_inline(self, owner_id: str, name: str) -> None:
         self.write([("DELETE FROM inline_policies WHERE owner_id = ? AND name = ?", (owner_id, name))])
 
-    def attach(self, owner: Entity, policy_arn: str) -> None:
+    def attach(self, owner: Entity, policy_arn: str, *, limit: tuple[int, Callable[[], Exception]] | None = None
+               ) -> None:
+        """Attach ``policy_arn`` to ``owner`` (attached already: nothing changes). ``limit`` (n,
+        error): ``error()`` is raised, nothing written, when ``owner`` has n other policies attached,
+        counted in the write transaction."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM attachments WHERE owner_id = ? AND policy_arn <> ?",
+            (limit[0], owner.id, policy_arn), limit[1])]
         self.write([("INSERT OR IGNORE INTO attachments (owner_id, account_id, policy_arn, position) VALUES"
                      " (?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM attachments WHERE owner_id = ?))",
-                     (owner.id, owner.account_id, policy_arn, owner.id))])
+                     (owner.id, owner.account_id, policy_arn, owner.id))], guards=guards)
 
     def detach(self, owner_id: str, policy_arn: str) -> None:
         self.write([("DELETE FROM attachments WHERE owner_id = ? AND policy_arn = ?", (owner_id, policy_arn))])
 
-    def add_member(self, group_id: str, user_id: str) -> None:
+    def add_member(self, group_id: str, user_id: str, *,
+                   limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Add the user to the group (a member already: nothing changes). ``limit`` (n, error):
+        ``error()`` is raised, nothing written, when the user is in n other groups, counted in the
+        write transaction."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM members WHERE user_id = ? AND group_id <> ?", (limit[0], user_id, group_id),
+            limit[1])]
         self.write([("INSERT OR IGNORE INTO members (group_id, user_id, position) VALUES"
                      " (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM members WHERE group_id = ?))",
-                     (group_id, user_id, group_id))])
+                     (group_id, user_id, group_id))], guards=guards)
 
     def remove_member(self, group_id: str, user_id: str) -> None:
         self.write([("DELETE FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id))])
 
-    def put_login_profile(self, user_id: str, password_hash: str, created: float, reset_required: bool) -> None:
+    def put_login_profile(self, user_id: str, password_hash: str, created: float, reset_required: bool, *,
+                          taken: Callable[[], Exception] | None = None) -> None:
+        """Create or change the user's login profile; with ``taken`` (CreateLoginProfile), ``taken()``
+        is raised and nothing written when the user has one, looked up in the write transaction."""
+        guards = [] if taken is None else [Guard(
+            "SELECT EXISTS (SELECT 1 FROM login_profiles WHERE user_id = ?)", (user_id,), taken)]
         self.write([("INSERT INTO login_profiles (user_id, password_hash, created, reset_required) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash,"
                      " reset_required = excluded.reset_required",
-                     (user_id, password_hash, created, int(reset_required)))])
+                     (user_id, password_hash, created, int(reset_required)))], guards=guards)
 
     def delete_login_profile(self, user_id: str) -> None:
         self.write([("DELETE FROM login_profiles WHERE user_id = ?", (user_id,))])
@@ -318,8 +337,14 @@ class IamStore:
              (policy.arn, document, policy.created))]
         self.write(statements + self._tag_statements(policy.id, tags), guards=guards, taken=taken)
 
-    def add_policy_version(self, policy: ManagedPolicy, document: str, created: float, make_default: bool) -> str:
-        """Stage version ``v<next>`` of ``policy``; returns its id."""
+    def add_policy_version(self, policy: ManagedPolicy, document: str, created: float, make_default: bool, *,
+                           limit: tuple[int, Callable[[], Exception]] | None = None,
+                           changed: Callable[[], Exception] | None = None) -> str:
+        """Stage version ``v<next>`` of ``policy``; returns its id. ``limit`` (n, error): ``error()`` is
+        raised, nothing written, when the policy has n versions, counted in the write transaction;
+        ``changed()`` when another node added version ``v<next>`` meanwhile (the primary key)."""
+        guards = [] if limit is None else [Guard("SELECT COUNT(*) >= ? FROM policy_versions WHERE arn = ?",
+                                                 (limit[0], policy.arn), limit[1])]
         version = f"v{policy.next_version}"
         statements: list[Statement] = [
             ("INSERT INTO policy_versions (arn, version_id, number, document, created) VALUES (?, ?, ?, ?, ?)",
@@ -328,7 +353,7 @@ class IamStore:
              (policy.next_version + 1, created if make_default else policy.updated, policy.arn))]
         if make_default:
             statements.append(("UPDATE policies SET default_version = ? WHERE arn = ?", (version, policy.arn)))
-        self.write(statements)
+        self.write(statements, guards=guards, taken=changed)
         return version
 
     def delete_policy_version(self, policy_arn: str, version_id: str) -> None:

@@ -5,6 +5,7 @@ the limit allows and exactly one create of a name wins; the others get AWS's err
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from opentrail.api import iam_errors as e
@@ -99,5 +100,68 @@ def test_access_keys_created_at_once_stop_at_two_per_user(state_dir: Path) -> No
                                                           limit=(2, over)) for i in range(NODES)])
     assert outcomes(results) == ["LimitExceededException: Cannot exceed quota for AccessKeysPerUser: 2"] * 4 + ["ok"] * 2
     assert len(nodes[1].user_keys(ACCOUNT, "alice")) == 2
+    for node in nodes:
+        node.close()
+
+
+def test_group_memberships_and_attachments_made_at_once_stop_at_their_limits(state_dir: Path) -> None:
+    nodes = stores(state_dir)
+    alice = user("alice", 0)
+    nodes[0].create_entity(alice)
+    groups = [Entity(f"AGPAGROUP{n:011d}", ACCOUNT, "group", f"g{n}", "/", 1700000000.0) for n in range(NODES)]
+    for g in groups:
+        nodes[0].create_entity(g)
+
+    def in_groups() -> Exception:
+        return e.LimitExceededException("Cannot exceed quota for GroupsPerUser: 2")
+
+    results = race([lambda i=i: nodes[i % 2].add_member(groups[i].id, alice.id, limit=(2, in_groups))
+                    for i in range(NODES)])
+    assert outcomes(results) == ["LimitExceededException: Cannot exceed quota for GroupsPerUser: 2"] * 4 + ["ok"] * 2
+    assert len(nodes[1].user_groups(alice.id)) == 2
+
+    def attached() -> Exception:
+        return e.LimitExceededException("Cannot exceed quota for PoliciesPerUser: 2")
+
+    results = race([lambda i=i: nodes[i % 2].attach(alice, f"arn:aws:iam::aws:policy/P{i}", limit=(2, attached))
+                    for i in range(NODES)])
+    assert outcomes(results) == ["LimitExceededException: Cannot exceed quota for PoliciesPerUser: 2"] * 4 + ["ok"] * 2
+    assert len(nodes[1].attached(alice.id)) == 2
+    for node in nodes:
+        node.close()
+
+
+def test_login_profiles_and_policy_versions_made_at_once(state_dir: Path) -> None:
+    nodes = stores(state_dir)
+    alice = user("alice", 0)
+    nodes[0].create_entity(alice)
+
+    def has_profile() -> Exception:
+        return e.EntityAlreadyExistsException("Login Profile for user alice already exists.")
+
+    results = race([lambda i=i: nodes[i % 2].put_login_profile(alice.id, f"hash{i}", 1.0, False, taken=has_profile)
+                    for i in range(NODES)])
+    assert outcomes(results) == ["EntityAlreadyExistsException: Login Profile for user alice already exists."] * 5 + [
+        "ok"]
+    policy = _policy("P", 0)
+    nodes[0].create_policy(policy, DOC, [])  # v1; the next version is v2 for every node
+
+    def failed() -> Exception:
+        return e.ServiceFailureException("failed")
+
+    results = race([lambda i=i: nodes[i % 2].add_policy_version(policy, DOC, 2.0, False, changed=failed)
+                    for i in range(NODES)])
+    assert outcomes(results) == ["ServiceFailureException: failed"] * 5 + ["ok"]
+    assert sorted(v.version_id for v in nodes[1].versions(policy)) == ["v1", "v2"]
+
+    def too_many() -> Exception:
+        return e.LimitExceededException("A managed policy can have up to 5 versions.")
+
+    fresh = nodes[1].policy_named(ACCOUNT, "P")
+    assert fresh is not None
+    results = race([lambda i=i: nodes[i % 2].add_policy_version(dataclasses.replace(fresh, next_version=3 + i), DOC,
+                                                                3.0, False, limit=(3, too_many))
+                    for i in range(NODES)])
+    assert outcomes(results) == ["LimitExceededException: A managed policy can have up to 5 versions."] * 5 + ["ok"]
     for node in nodes:
         node.close()
