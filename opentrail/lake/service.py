@@ -234,8 +234,19 @@ class EventDataStoreService:
         self._staging.apply(change)
 
     def _save(self, eds: EventDataStore, check: Callable[[], None] | None = None) -> EventDataStore:
+        """Write ``eds``, a change of the store as held now (caller holds the lock): in the write
+        transaction, ConflictException (nothing written) when another node changed that store
+        meanwhile -- its change is not overwritten -- then ``check`` (a new name free)."""
+        base = self._repo.get(eds.id)
+
+        def unchanged() -> None:
+            if self._repo.get(eds.id) != base:
+                raise E.ConflictException()
+            if check is not None:
+                check()
+
         def write() -> None:
-            self._repo.put(eds, check=check)
+            self._repo.put(eds, check=unchanged)
             self._changes += 1
 
         self._apply(write)

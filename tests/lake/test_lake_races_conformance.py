@@ -106,3 +106,23 @@ def test_dashboards_created_at_once_stop_at_the_limit_and_one_name_wins(state_di
                                  "in this Region."] * 5 + ["ok"]
     for node in nodes:
         node.close()
+
+
+def test_a_staged_change_of_a_store_another_node_changed_since_is_refused_not_lost(state_dir: Path) -> None:
+    one, two = _services(state_dir)
+    eds = one.create(ACCOUNT, REGION, StoreSettings(name="audit"))
+    with one.staged_changes() as commit:
+        one.add_tags(ACCOUNT, REGION, eds.arn, (("team", "one"),))
+        two.add_tags(ACCOUNT, REGION, eds.arn, (("owner", "two"),))  # committed first: kept
+        with pytest.raises(E.ConflictException):
+            commit()
+    # one after the other, on either node, every change goes through
+    one.add_tags(ACCOUNT, REGION, eds.arn, (("team", "one"),))
+    one.update(ACCOUNT, REGION, eds.id, StoreSettings(retention_period=90))
+    two.add_tags(ACCOUNT, REGION, eds.arn, (("stage", "prod"),))
+    one.remove_tags(ACCOUNT, REGION, eds.arn, (("owner", None),))
+    fresh = EventDataStoreService(state_dir, lambda: 1000.0)
+    stored = fresh.find(ACCOUNT, REGION, eds.id)
+    assert (dict(stored.tags), stored.retention_period_days) == ({"team": "one", "stage": "prod"}, 90)
+    for node in (one, two, fresh):
+        node.close()
