@@ -169,17 +169,20 @@ class ChannelService:
         return self._staging.changes()
 
     def _save(self, c: Channel, check: Callable[[], None] | None = None) -> Channel:
-        """Write ``c`` now or at the staged call's commit; ``check`` (names free, the limit) runs
-        again first inside the write transaction, with every node's commits reloaded
-        (:meth:`.fresh_rows.FreshRows.write_transaction`): what it raises is raised, nothing written."""
+        """Write ``c``, a change of the channel as held now (caller holds the lock; a new one: not
+        held), now or at the staged call's commit. Inside the write transaction, with every node's
+        commits reloaded (:meth:`.fresh_rows.FreshRows.write_transaction`): ConflictException when
+        another node changed that channel meanwhile (its change is not overwritten), then ``check``
+        (names free, the limit); what they raise is raised and nothing is written."""
+        base = self._channels.rows().get(c.id)
+
         def write() -> None:
-            with self._channels.mutex:
-                if check is None:
-                    self._db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
-                else:
-                    with self._channels.write_transaction() as db:
-                        check()
-                        db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
+            with self._channels.mutex, self._channels.write_transaction() as db:
+                if self._channels.rows().get(c.id) != base:
+                    raise E.ConflictException()
+                if check is not None:
+                    check()
+                db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
                 self._channels.put(c.id, c)
                 self._changes += 1
 

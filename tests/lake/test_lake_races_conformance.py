@@ -126,3 +126,22 @@ def test_a_staged_change_of_a_store_another_node_changed_since_is_refused_not_lo
     assert (dict(stored.tags), stored.retention_period_days) == ({"team": "one", "stage": "prod"}, 90)
     for node in (one, two, fresh):
         node.close()
+
+
+def test_a_staged_change_of_a_channel_another_node_changed_since_is_refused_not_lost(state_dir: Path) -> None:
+    stores = _services(state_dir)
+    one, two = (ChannelService(state_dir, stores[i], lambda: 2000.0) for i in range(2))
+    eds = stores[0].create(ACCOUNT, REGION, StoreSettings(name="audit", advanced_event_selectors=AUDIT))
+    channel = one.create(ACCOUNT, REGION, "partner", "Custom", [("EVENT_DATA_STORE", eds.id)])
+    with one.staged_changes() as commit:
+        one.add_tags(ACCOUNT, REGION, channel.arn, (("team", "one"),))
+        two.add_tags(ACCOUNT, REGION, channel.arn, (("owner", "two"),))  # committed first: kept
+        with pytest.raises(E.ConflictException):
+            commit()
+    one.add_tags(ACCOUNT, REGION, channel.arn, (("team", "one"),))  # one after the other: both kept
+    two.update(ACCOUNT, REGION, channel.id, "renamed", None)
+    fresh = ChannelService(state_dir, stores[1], lambda: 2000.0)
+    stored = fresh.find(ACCOUNT, REGION, channel.id)
+    assert (stored.name, dict(stored.tags)) == ("renamed", {"owner": "two", "team": "one"})
+    for node in (one, two, fresh, *stores):
+        node.close()
