@@ -12,8 +12,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .store.errors import DataDirectoryFullError, is_disk_full
 
@@ -97,15 +98,46 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connecti
         raise
 
 
+@dataclass(frozen=True)
+class Guard:
+    """A check made inside a write transaction before its statements (:func:`write_statements`),
+    so that a check and the write it allows are one transaction under the store's write lock
+    (``BEGIN IMMEDIATE``; on PostgreSQL the store's advisory lock, across nodes): ``sql`` (with
+    ``args``) returns one row whose first column is true when the write must not happen, and then
+    ``error()`` is raised and nothing is written (e.g. a limit reached: ``SELECT count(*) >= 10
+    FROM ...``; a name taken: ``SELECT EXISTS (SELECT 1 FROM ... WHERE name = ?)``)."""
+
+    sql: str
+    args: "Sequence[Any] | Mapping[str, Any]"
+    error: Callable[[], Exception]
+
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Raise ``error()`` when the guard's query says so (call inside the transaction)."""
+        row = conn.execute(self.sql, self.args).fetchone()
+        if row is not None and row[0]:
+            raise self.error()
+
+
 def write_statements(conn: sqlite3.Connection, statements: Iterable[Statement], *,
-                     full_dir: Path | None = None) -> list[int | None]:
+                     full_dir: Path | None = None, guards: Iterable[Guard] = (),
+                     on_conflict: Callable[[], Exception] | None = None) -> list[int | None]:
     """Run ``statements`` in order in one :func:`immediate_transaction` (all or nothing); returns
-    each one's ``lastrowid``. With ``full_dir``, a write that fails because the disk or quota is
-    full raises :class:`~opentrail.store.errors.DataDirectoryFullError` naming that directory
-    (``from`` the SQLite error); without, the SQLite error is raised as it is."""
+    each one's ``lastrowid``. Each of ``guards`` is checked first, in the same transaction, and
+    raises its error (nothing written) when it fails. With ``on_conflict``, a constraint violation
+    (``sqlite3.IntegrityError``, a UNIQUE name taken meanwhile by another node) raises
+    ``on_conflict()`` (``from`` it) instead: the AWS "already exists" error, not a 500. With
+    ``full_dir``, a write that fails because the disk or quota is full raises
+    :class:`~opentrail.store.errors.DataDirectoryFullError` naming that directory (``from`` the
+    SQLite error); without, the SQLite error is raised as it is."""
     try:
         with immediate_transaction(conn):
+            for guard in guards:
+                guard.check(conn)
             return [conn.execute(sql, args).lastrowid for sql, args in statements]
+    except sqlite3.IntegrityError as exc:
+        if on_conflict is not None:
+            raise on_conflict() from exc
+        raise
     except Exception as exc:
         if full_dir is not None and is_disk_full(exc):
             raise DataDirectoryFullError(full_dir) from exc

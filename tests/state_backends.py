@@ -7,8 +7,9 @@ suite per store interface, as issue 17 asks."""
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import psycopg
 import pytest
@@ -66,3 +67,36 @@ class HandClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def race(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Run each of ``calls`` in a thread of its own, all released at once by a barrier (nodes
+    racing on one database); returns, in order, what each returned or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[i] = call()
+        except BaseException as exc:  # noqa: BLE001 -- the outcome the test asserts
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def outcomes(results: Sequence[Any]) -> list[str]:
+    """``results`` of :func:`race` as sorted names: ``ok`` for a return, else the error's class name
+    and its message when it has one (``EntityAlreadyExists: ...``)."""
+    def name(r: Any) -> str:
+        if not isinstance(r, BaseException):
+            return "ok"
+        message = getattr(r, "message", None)
+        return type(r).__name__ + (f": {message}" if message else "")
+
+    return sorted(name(r) for r in results)

@@ -68,6 +68,7 @@ from .protocols import protocol_for
 from .services import service_for_request
 from .ratelimit import RateLimiter
 from .calls import run_recorded, services_staging, staging_of
+from .commit_errors import commit_errors
 from .recording import CallInfo, call_record, record_call
 
 log = logging.getLogger("opentrail.api")
@@ -300,7 +301,8 @@ def build_app(
                         make_record=make_record, store=store,
                         staging=staging_of() if operation in service.unstaged else services_staging(
                             trails, lake, logs, monitoring, eventbridge, organizations, iam),
-                        read_only=service.is_read_only(operation), recorded=recorded)
+                        read_only=service.is_read_only(operation), recorded=recorded,
+                        commit_errors=lambda: commit_errors(service.name))
             except AwsError as exc:
                 error = exc
         elif caller is not None and operation is not None and recorded:

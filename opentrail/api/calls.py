@@ -104,13 +104,16 @@ def run_recorded(
     staging: Callable[[], ContextManager[Callable[[], None]]] = _no_staging,
     read_only: bool | None = None,
     recorded: bool = True,
+    commit_errors: Callable[[], ContextManager[None]] = contextlib.nullcontext,
 ) -> dict[str, Any]:
     """Run ``call`` (the handler, bound to its context and parameters) and record it as described
     in the module docstring. Returns the response; raises the call's :class:`AwsError`, or the
     store's error as an AwsError when a state-changing call could not be recorded (nothing
     changed). Unexpected exceptions of ``call`` are logged and become InternalFailure.
     ``read_only`` is the service's rule for ``operation`` (None: CloudTrail's); an operation that is
-    not ``recorded`` (a log-event operation CloudTrail does not log) just runs."""
+    not ``recorded`` (a log-event operation CloudTrail does not log) just runs. ``commit_errors``
+    translates a domain error raised by the staged commit (a limit or name checked again in the
+    write transaction, :mod:`.commit_errors`) into the service's AWS error."""
     if not recorded:
         response, error, added = _run(operation, call)
         _append_unrecorded(store, added)
@@ -138,7 +141,8 @@ def run_recorded(
             raise error
         _durable(added)
         try:
-            commit()
+            with commit_errors():
+                commit()
         except Exception as exc:
             answer = store_error_to_aws(exc)
             if isinstance(answer, InternalFailure):

@@ -73,7 +73,8 @@ def create_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     tags = tags_of(params)
     check_tag_quota(store, "", tags)
     user = _new_entity(ctx, "user", name, params.get("Path", "/"), boundary_arn=boundary)
-    store.create_entity(user, tags)
+    store.create_entity(user, tags, limit=(MAX_USERS, lambda: _quota("UsersPerAccount", MAX_USERS)),
+                        taken=lambda: e.EntityAlreadyExistsException(f"User with name {name} already exists."))
     out = user_json(store, user, tags=False)
     if tags:
         out["Tags"] = tags_json(tags)
@@ -112,7 +113,8 @@ def update_user(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise e.EntityAlreadyExistsException(f"User with name {new_name} already exists.")
     accounts = context_part(ctx, "accounts", "UpdateUser")
     changed = dataclasses.replace(user, name=new_name, path=new_path)
-    store.update_entity(changed, after=lambda: accounts.rename_user(account(ctx), user.name, new_name, new_path))
+    store.update_entity(changed, after=lambda: accounts.rename_user(account(ctx), user.name, new_name, new_path),
+                        taken=lambda: e.EntityAlreadyExistsException(f"User with name {new_name} already exists."))
     return {}
 
 
@@ -207,7 +209,9 @@ def create_access_key(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     now = ctx.clock()
     key = dataclasses.replace(new_access_key(account(ctx), name),
                               create_date=datetime.fromtimestamp(int(now), timezone.utc))
-    store.write([], after=lambda: accounts.add_user_key(key, user.id if user else None, user.path if user else "/"))
+    store.write([], after=lambda: accounts.add_user_key(
+        key, user.id if user else None, user.path if user else "/",
+        limit=(MAX_KEYS_PER_USER, lambda: _quota("AccessKeysPerUser", MAX_KEYS_PER_USER))))
     out: dict[str, Any] = {}
     if name is not None:
         out["UserName"] = name
@@ -274,7 +278,8 @@ def create_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if store.count(account(ctx), "group") >= MAX_GROUPS:
         raise _quota("GroupsPerAccount", MAX_GROUPS)
     group = _new_entity(ctx, "group", name, params.get("Path", "/"))
-    store.create_entity(group)
+    store.create_entity(group, limit=(MAX_GROUPS, lambda: _quota("GroupsPerAccount", MAX_GROUPS)),
+                        taken=lambda: e.EntityAlreadyExistsException(f"Group with name {name} already exists."))
     return {"Group": group_json(group)}
 
 
@@ -302,7 +307,8 @@ def update_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     new_name = params.get("NewGroupName") or group.name
     if new_name.lower() != group.name.lower() and store.entity(account(ctx), "group", new_name) is not None:
         raise e.EntityAlreadyExistsException(f"Group with name {new_name} already exists.")
-    store.update_entity(dataclasses.replace(group, name=new_name, path=params.get("NewPath") or group.path))
+    store.update_entity(dataclasses.replace(group, name=new_name, path=params.get("NewPath") or group.path),
+                        taken=lambda: e.EntityAlreadyExistsException(f"Group with name {new_name} already exists."))
     return {}
 
 
@@ -323,7 +329,7 @@ def add_user_to_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     groups = store.user_groups(user.id)
     if group.id not in {g.id for g in groups} and len(groups) >= MAX_GROUPS_PER_USER:
         raise _quota("GroupsPerUser", MAX_GROUPS_PER_USER)
-    store.add_member(group.id, user.id)
+    store.add_member(group.id, user.id, limit=(MAX_GROUPS_PER_USER, lambda: _quota("GroupsPerUser", MAX_GROUPS_PER_USER)))
     return {}
 
 

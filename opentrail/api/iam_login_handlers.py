@@ -47,7 +47,8 @@ def create_login_profile(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _check_password(password)
     created = round(ctx.clock(), 3)
     reset = bool(params.get("PasswordResetRequired", False))
-    store.put_login_profile(user.id, hash_password(password), created, reset)
+    store.put_login_profile(user.id, hash_password(password), created, reset, taken=lambda: e.EntityAlreadyExistsException(
+        f"Login Profile for user {user.name} already exists."))
     return {"LoginProfile": _profile_json(user, created, reset)}
 
 

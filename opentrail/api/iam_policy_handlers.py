@@ -143,7 +143,9 @@ def create_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     policy = ManagedPolicy(arn=make_arn(account(ctx), "policy", path, name), id=new_id("policy"),
                            account_id=account(ctx), name=name, path=path, description=params.get("Description"),
                            created=now, updated=now, default_version="v1")
-    store.create_policy(policy, document, tags)
+    store.create_policy(policy, document, tags, limit=(MAX_POLICIES, lambda: e.LimitExceededException(
+        f"Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES}")), taken=lambda: e.EntityAlreadyExistsException(
+        f"A policy called {name} already exists. Duplicate names are not allowed."))
     out = policy_json(store, account(ctx), policy)
     out["AttachmentCount"] = 0
     out["PermissionsBoundaryUsageCount"] = 0
@@ -206,17 +208,29 @@ def version_json(policy: ManagedPolicy, version_id: str, created: float, documen
     return out
 
 
+def _too_many_versions() -> Exception:
+    return e.LimitExceededException("A managed policy can have up to 5 versions. Before you create a new version, "
+                                    "you must delete an existing version.")
+
+
+def _version_taken() -> Exception:
+    """Another node added the version this call numbered meanwhile: AWS's retryable failure (the
+    operation's model lists no conflict error)."""
+    return e.ServiceFailureException("The request processing has failed because of an unknown error, exception or "
+                                     "failure.")
+
+
 def create_policy_version(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx, "CreatePolicyVersion")
     policy = _changeable(ctx, "CreatePolicyVersion", params["PolicyArn"])
     document = checked(params["PolicyDocument"])
     check_managed_size(document)
     if len(store.versions(policy)) >= MAX_VERSIONS:
-        raise e.LimitExceededException("A managed policy can have up to 5 versions. Before you create a new version, "
-                                       "you must delete an existing version.")
+        raise _too_many_versions()
     now = round(ctx.clock(), 3)
     default = bool(params.get("SetAsDefault", False))
-    version = store.add_policy_version(policy, document, now, default)
+    version = store.add_policy_version(policy, document, now, default, limit=(MAX_VERSIONS, _too_many_versions),
+                                       changed=_version_taken)
     shown = dataclasses.replace(policy, default_version=version) if default else policy
     return {"PolicyVersion": version_json(shown, version, now, None)}
 
@@ -270,7 +284,8 @@ def _attach(kind: str) -> Handler:
         attached = store.attached(owner.id)
         if policy.arn not in attached and len(attached) >= MAX_ATTACHED:
             raise e.LimitExceededException(f"Cannot exceed quota for PoliciesPer{KIND_TITLE[kind]}: {MAX_ATTACHED}")
-        store.attach(owner, policy.arn)
+        store.attach(owner, policy.arn, limit=(MAX_ATTACHED, lambda: e.LimitExceededException(
+            f"Cannot exceed quota for PoliciesPer{KIND_TITLE[kind]}: {MAX_ATTACHED}")))
         return {}
 
     return attach

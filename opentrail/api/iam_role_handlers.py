@@ -50,7 +50,9 @@ def create_role(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     role = Entity(id=new_id("role"), account_id=account(ctx), kind="role", name=name, path=params.get("Path", "/"),
                   created=round(ctx.clock(), 3), description=params.get("Description"), trust_policy=trust,
                   max_session=int(params.get("MaxSessionDuration") or DEFAULT_MAX_SESSION_S), boundary_arn=boundary)
-    store.create_entity(role, tags)
+    store.create_entity(role, tags, limit=(MAX_ROLES, lambda: e.LimitExceededException(
+        f"Cannot exceed quota for RolesPerAccount: {MAX_ROLES}")),
+        taken=lambda: e.EntityAlreadyExistsException(f"Role with name {name} already exists."))
     out = role_json(store, role, full=False)
     if boundary is not None:
         out["PermissionsBoundary"] = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",

@@ -239,10 +239,13 @@ class AccountStore:
         self._add_key(key)
         return key
 
-    def add_user_key(self, key: AccessKey, user_id: str | None, user_path: str = "/") -> None:
+    def add_user_key(self, key: AccessKey, user_id: str | None, user_path: str = "/", *,
+                     limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
         """Store ``key`` (from :func:`new_access_key`) as a key of the IAM user ``user_id`` (None: a
-        root key)."""
-        self._add_key(key, user_id, user_path)
+        root key). ``limit`` (n, error): ``error()`` is raised, nothing stored, when that user (by
+        account and user name) already has n keys, counted in the write transaction (IAM's
+        AccessKeysPerUser quota, whichever node creates the keys)."""
+        self._add_key(key, user_id, user_path, limit)
 
     def set_key_status(self, access_key_id: str, status: str) -> None:
         """Make a key ``Active`` or ``Inactive`` (an inactive key is refused by SigV4, and so are
@@ -290,25 +293,31 @@ class AccountStore:
         self._add_key(key)
         return key
 
-    def _add_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/") -> None:
+    def _add_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/",
+                 limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
         def run() -> None:
-            self._insert_account(key.account_id)
-            self._conn.execute(
-                "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at,"
-                " user_id, user_path, seq) VALUES (?, ?, ?, ?, ?, ?, ?,"
-                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM access_keys))",
-                (
-                    key.access_key_id,
-                    key.account_id,
-                    key.user_name,
-                    key.secret_access_key,
-                    key.create_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    user_id,
-                    user_path,
-                ),
-            )
+            if limit is not None:
+                where = "user_name = ?" if key.user_name is not None else "user_name IS NULL"
+                args = (key.account_id, key.user_name) if key.user_name is not None else (key.account_id,)
+                count = self._conn.execute(f"SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND {where}",
+                                           args).fetchone()[0]
+                if count >= limit[0]:
+                    raise limit[1]()
+            self._insert_key(key, user_id, user_path)
 
         self._write(run)
+
+    def _insert_key(self, key: AccessKey, user_id: str | None = None, user_path: str = "/") -> None:
+        """Insert ``key`` (and its account when new); the caller holds the lock and an open
+        IMMEDIATE transaction."""
+        self._insert_account(key.account_id)
+        self._conn.execute(
+            "INSERT INTO access_keys (access_key_id, account_id, user_name, secret_access_key, created_at,"
+            " user_id, user_path, seq) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM access_keys))",
+            (key.access_key_id, key.account_id, key.user_name, key.secret_access_key,
+             key.create_date.strftime("%Y-%m-%dT%H:%M:%SZ"), user_id, user_path),
+        )
 
     # --- reads ---
 
@@ -333,6 +342,33 @@ class AccountStore:
         with self._lock:
             row = self._conn.execute("SELECT account_id FROM accounts WHERE is_admin = 1").fetchone()
         return row[0] if row else None
+
+    def create_admin_key(self, before_commit: Callable[[AccessKey], None] = lambda key: None) -> AccessKey | None:
+        """The first start's admin key, made in one write transaction (``BEGIN IMMEDIATE``: one
+        writer across nodes): when there is no admin account yet, one is created (a random id)
+        with a root key; when the admin has no active root key, one is added; either way
+        ``before_commit(key)`` runs before the commit (:func:`bootstrap` shares the key's id, so a
+        node that waited for this transaction finds it) and the key is returned. None, and nothing
+        written, when the admin has an active root key already (another node made it first)."""
+
+        def run() -> AccessKey | None:
+            row = self._conn.execute("SELECT account_id FROM accounts WHERE is_admin = 1").fetchone()
+            if row is None:
+                account_id = "".join(secrets.choice(string.digits) for _ in range(12))
+                account_id = ("1" + account_id[1:]) if account_id[0] == "0" else account_id
+            else:
+                account_id = row[0]
+                has_key = self._conn.execute(
+                    "SELECT 1 FROM access_keys WHERE account_id = ? AND user_name IS NULL AND status = 'Active'",
+                    (account_id,)).fetchone()
+                if has_key is not None:
+                    return None
+            key = new_access_key(account_id)
+            self._insert_key(key)
+            before_commit(key)
+            return key
+
+        return self._write(run)  # type: ignore[no-any-return]
 
     def admin_credentials(self) -> tuple[str, str]:
         """(access key id, secret) of the admin account's oldest root key, for local tools that post
@@ -440,25 +476,27 @@ def bootstrap(data_dir: Path, environ: Mapping[str, str]) -> Bootstrap:
                         "OPENTRAIL_ACCESS_KEY_ID is already stored with another secret or account"
                     )
                 return Bootstrap(account_id, key_id, None, False)  # type: ignore[arg-type]
-            store.import_access_key(account_id, key_id, secret)  # type: ignore[arg-type]
-            return Bootstrap(account_id, key_id, None, True)  # type: ignore[arg-type]
-        admin = store.admin_account_id()
-        if admin is not None:
             try:
-                key_id, _ = store.admin_credentials()
-            except LookupError:
-                key = store.create_access_key(admin)
-                write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
-                _share_bootstrap_key(data_dir, key.access_key_id)
-                return Bootstrap(admin, key.access_key_id, creds_path, True)
-            if not creds_path.exists():
-                _credentials_from_shared(data_dir, store, key_id, creds_path)
-            return Bootstrap(admin, key_id, creds_path if creds_path.exists() else None, False)
-        account_id = store.create_account()
-        key = store.create_access_key(account_id)
-        write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
-        _share_bootstrap_key(data_dir, key.access_key_id)
-        return Bootstrap(account_id, key.access_key_id, creds_path, True)
+                store.import_access_key(account_id, key_id, secret)  # type: ignore[arg-type]
+            except sqlite3.IntegrityError:  # another node seeded it at the same moment
+                known = store.find_key(key_id)  # type: ignore[arg-type]
+                if known is None or known.secret_access_key != secret or known.account_id != account_id:
+                    raise BootstrapError(
+                        "OPENTRAIL_ACCESS_KEY_ID is already stored with another secret or account") from None
+                return Bootstrap(account_id, key_id, None, False)  # type: ignore[arg-type]
+            return Bootstrap(account_id, key_id, None, True)  # type: ignore[arg-type]
+        # the admin account and its key made in one transaction: of nodes starting at once on an
+        # empty database one makes them, the others find them (and the key's id shared)
+        key = store.create_admin_key(lambda made: _share_bootstrap_key(data_dir, made.access_key_id))
+        if key is not None:
+            write_credentials_file(creds_path, key.access_key_id, key.secret_access_key)
+            return Bootstrap(key.account_id, key.access_key_id, creds_path, True)
+        admin = store.admin_account_id()
+        assert admin is not None
+        key_id, _ = store.admin_credentials()
+        if not creds_path.exists():
+            _credentials_from_shared(data_dir, store, key_id, creds_path)
+        return Bootstrap(admin, key_id, creds_path if creds_path.exists() else None, False)
     finally:
         store.close()
 

@@ -32,6 +32,7 @@ from ..api.operations import OperationContext
 from ..api.services import service_named
 from ..api.ratelimit import RateLimiter
 from ..api.calls import run_recorded, services_staging
+from ..api.commit_errors import commit_errors
 from ..api.recording import CallInfo
 from ..auth.accounts import AccountStore
 from ..insights.model import InsightMetrics
@@ -161,7 +162,8 @@ class ConsoleBackend:
             return run_recorded(operation=operation, call=authorized, make_record=make_record, store=self.store,
                                 staging=services_staging(self.trails, self.lake, self.logs, self.monitoring,
                                                          self.eventbridge, self.organizations, self.iam),
-                                read_only=api.is_read_only(operation), recorded=api.is_recorded(operation))
+                                read_only=api.is_read_only(operation), recorded=api.is_recorded(operation),
+                                commit_errors=lambda: commit_errors(api.name))
         except AwsError as exc:
             if denied and exc is denied[0]:
                 raise ConsoleDenied(exc) from None

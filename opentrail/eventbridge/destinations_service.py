@@ -110,7 +110,8 @@ class DestinationsMixin:
                                 auth_parameters=public_parameters(full), secret_id=secret_id, creation_s=now,
                                 modified_s=now, authorized_s=now)
         sealed = self._seal(connection.arn, full)
-        self._apply(lambda: self._store.insert_connection(connection, sealed))
+        self._apply(lambda: self._store.insert_connection(connection, sealed,
+                                                          taken=lambda: AlreadyExists.connection(name)))
         return connection
 
     def _full_parameters(self, connection: Connection) -> dict[str, Any]:
@@ -190,7 +191,8 @@ class DestinationsMixin:
                                      http_method=http_method,
                                      rate_limit_per_s=rate_limit_per_s or DEFAULT_RATE_LIMIT_PER_S,
                                      description=description, creation_s=now, modified_s=now)
-        self._apply(lambda: self._store.put_api_destination(destination))
+        self._apply(lambda: self._store.put_api_destination(
+            destination, taken=lambda: AlreadyExists.api_destination(name)))
         return destination
 
     def update_api_destination(self, account_id: str, region: str, name: str, *, connection_arn: str | None = None,

@@ -142,7 +142,7 @@ class RulesService(DestinationsMixin):
                 account_id=account_id, region=region, name=name, state=state, event_pattern=event_pattern or None,
                 schedule_expression=schedule_expression or None, description=description, role_arn=role_arn,
                 created_by=existing.created_by if existing else account_id, since_seq=since,
-                tags=existing.tags if existing else dict(tags or {})))
+                tags=existing.tags if existing else dict(tags or {})), limit=(MAX_RULES_PER_BUS, LimitExceeded))
 
         self._apply(change)
         return rule_arn(region, account_id, name)
@@ -199,7 +199,8 @@ class RulesService(DestinationsMixin):
         if len(ids) > MAX_TARGETS_PER_RULE:
             raise LimitExceeded()
         if accepted:
-            self._apply(lambda: self._store.put_targets(account_id, region, rule_name, accepted))
+            self._apply(lambda: self._store.put_targets(account_id, region, rule_name, accepted,
+                                                        limit=(MAX_TARGETS_PER_RULE, LimitExceeded)))
         return failures
 
     def _api_destination_exists(self, account_id: str, region: str) -> Callable[[str], bool]:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import orjson
 
-from ..state_db import ThreadReaders, open_state_db, write_statements
+from ..state_db import Guard, ThreadReaders, open_state_db, write_statements
 from ..state_watch import DataVersionWatch
 from .catalog import ApiDestination, Connection, Rule
 
@@ -103,6 +103,9 @@ SELECT_RULES = f"""SELECT {_RULE_COLUMNS} FROM rules WHERE account_id = :account
     ORDER BY name LIMIT :limit"""
 SELECT_ALL_RULES = f"SELECT {_RULE_COLUMNS} FROM rules ORDER BY account_id, region, name"
 COUNT_RULES = "SELECT count(*) FROM rules WHERE account_id = ? AND region = ?"
+RULE_OVER_LIMIT = ("SELECT NOT EXISTS (SELECT 1 FROM rules WHERE account_id = ? AND region = ? AND name = ?)"
+                   " AND (SELECT count(*) FROM rules WHERE account_id = ? AND region = ?) >= ?")
+DESTINATION_EXISTS = "SELECT EXISTS (SELECT 1 FROM api_destinations WHERE account_id = ? AND region = ? AND name = ?)"
 UPSERT_RULE = f"""INSERT INTO rules ({_RULE_COLUMNS}) VALUES (:account_id, :region, :name, :state, :event_pattern,
     :schedule_expression, :description, :role_arn, :created_by, :since_seq, :tags)
     ON CONFLICT (account_id, region, name) DO UPDATE SET state = excluded.state,
@@ -210,9 +213,10 @@ class SqliteRulesStore:
                 self._changes += 1
             return self._changes
 
-    def _transaction(self, statements: Sequence[tuple[str, Any]]) -> None:
+    def _transaction(self, statements: Sequence[tuple[str, Any]], guards: Sequence[Guard] = (),
+                     taken: Callable[[], Exception] | None = None) -> None:
         with self._write_lock:
-            write_statements(self._db, statements)
+            write_statements(self._db, statements, guards=guards, on_conflict=taken)
 
     # --- rules and targets -------------------------------------------------------------------
 
@@ -247,13 +251,17 @@ class SqliteRulesStore:
                                                                     "arn": arn, "after": after, "limit": limit})
         return [name for (name,) in rows]
 
-    def put_rule(self, rule: Rule) -> None:
-        """Insert the rule, or replace its definition (its tags, creator and targets are kept)."""
+    def put_rule(self, rule: Rule, limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Insert the rule, or replace its definition (its tags, creator and targets are kept).
+        ``limit`` (n, error): a new rule on a bus that has n rules raises ``error()`` (nothing
+        written), counted in the write transaction (one writer across nodes)."""
+        guards = [] if limit is None else [Guard(RULE_OVER_LIMIT, (rule.account_id, rule.region, rule.name,
+                                                                   rule.account_id, rule.region, limit[0]), limit[1])]
         self._transaction([(UPSERT_RULE, {
             "account_id": rule.account_id, "region": rule.region, "name": rule.name, "state": rule.state,
             "event_pattern": rule.event_pattern, "schedule_expression": rule.schedule_expression,
             "description": rule.description, "role_arn": rule.role_arn, "created_by": rule.created_by,
-            "since_seq": rule.since_seq, "tags": orjson.dumps(dict(rule.tags)).decode()})])
+            "since_seq": rule.since_seq, "tags": orjson.dumps(dict(rule.tags)).decode()})], guards)
 
     def set_rule_state(self, account_id: str, region: str, name: str, state: str, since_seq: int) -> None:
         self._transaction([(UPDATE_RULE_STATE, (state, since_seq, account_id, region, name))])
@@ -265,11 +273,21 @@ class SqliteRulesStore:
         params = {"account": account_id, "region": region, "name": name}
         self._transaction([(sql, params) for sql in DELETE_RULE])
 
-    def put_targets(self, account_id: str, region: str, rule: str, targets: Sequence[Mapping[str, Any]]) -> None:
-        """Add the targets, or replace those with the same Id (keeping their place), in one transaction."""
+    def put_targets(self, account_id: str, region: str, rule: str, targets: Sequence[Mapping[str, Any]],
+                    limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Add the targets, or replace those with the same Id (keeping their place), in one
+        transaction. ``limit`` (n, error): ``error()`` is raised, nothing written, when the rule
+        would have more than n targets, counted in that transaction."""
+        guards: list[Guard] = []
+        ids = sorted({str(t["Id"]) for t in targets})
+        if limit is not None and ids:
+            marks = ", ".join("?" for _ in ids)
+            guards.append(Guard(f"SELECT (SELECT count(*) FROM targets WHERE account_id = ? AND region = ? AND rule = ?"
+                                f" AND id NOT IN ({marks})) + ? > ?",
+                                (account_id, region, rule, *ids, len(ids), limit[0]), limit[1]))
         self._transaction([(UPSERT_TARGET, {"account": account_id, "region": region, "rule": rule, "id": t["Id"],
                                             "arn": t["Arn"], "target": orjson.dumps(dict(t)).decode()})
-                           for t in targets])
+                           for t in targets], guards)
 
     def remove_targets(self, account_id: str, region: str, rule: str, ids: Sequence[str]) -> None:
         self._transaction([(DELETE_TARGET, {"account": account_id, "region": region, "rule": rule, "id": i})
@@ -303,8 +321,10 @@ class SqliteRulesStore:
                 "sealed_secrets": sealed, "secret_id": connection.secret_id, "creation_s": connection.creation_s,
                 "modified_s": connection.modified_s, "authorized_s": connection.authorized_s}
 
-    def insert_connection(self, connection: Connection, sealed: bytes) -> None:
-        self._transaction([(INSERT_CONNECTION, self._connection_row(connection, sealed))])
+    def insert_connection(self, connection: Connection, sealed: bytes,
+                          taken: Callable[[], Exception] | None = None) -> None:
+        """Insert ``connection``; ``taken()`` is raised when its name is in use (the primary key)."""
+        self._transaction([(INSERT_CONNECTION, self._connection_row(connection, sealed))], taken=taken)
 
     def update_connection(self, connection: Connection, sealed: bytes) -> None:
         self._transaction([(UPDATE_CONNECTION, self._connection_row(connection, sealed))])
@@ -329,13 +349,16 @@ class SqliteRulesStore:
                                                             "limit": limit})
         return [_destination(r) for r in rows]
 
-    def put_api_destination(self, destination: ApiDestination) -> None:
+    def put_api_destination(self, destination: ApiDestination, taken: Callable[[], Exception] | None = None) -> None:
+        """Insert or replace ``destination``; with ``taken`` (a create), ``taken()`` is raised and
+        nothing written when its name is in use, looked up in the write transaction."""
         d = destination
+        guards = [] if taken is None else [Guard(DESTINATION_EXISTS, (d.account_id, d.region, d.name), taken)]
         self._transaction([(UPSERT_DESTINATION, {
             "account_id": d.account_id, "region": d.region, "name": d.name, "uuid": d.uuid, "arn": d.arn,
             "connection_arn": d.connection_arn, "invocation_endpoint": d.invocation_endpoint,
             "http_method": d.http_method, "rate_limit_per_s": d.rate_limit_per_s, "description": d.description,
-            "creation_s": d.creation_s, "modified_s": d.modified_s})])
+            "creation_s": d.creation_s, "modified_s": d.modified_s})], guards)
 
     def delete_api_destination(self, arn: str) -> None:
         self._transaction([(DELETE_DESTINATION, (arn,))])

@@ -28,10 +28,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable
+from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from ..staging import Staging
-from ..state_db import Statement, database_url_for, open_state_db, write_statements
+from ..state_db import Guard, Statement, database_url_for, open_state_db, write_statements
 from ..state_watch import DataVersionWatch
 from . import aws_managed
 from .ids import arn as make_arn
@@ -202,35 +202,49 @@ class IamStore:
 
     # --- writes (staged) --------------------------------------------------------------------------
 
-    def write(self, statements: list[Statement], after: Callable[[], None] | None = None) -> None:
+    def write(self, statements: list[Statement], after: Callable[[], None] | None = None, *,
+              guards: Sequence[Guard] = (), taken: Callable[[], Exception] | None = None) -> None:
         """Run ``statements`` in one transaction (then ``after``, e.g. a change of the account
-        store), now or when the staged call commits."""
+        store), now or when the staged call commits. ``guards`` are checked in that transaction
+        first (:class:`~opentrail.state_db.Guard`: a limit another node may have reached since the
+        handler's own check); ``taken()`` is raised when a UNIQUE name was taken meanwhile."""
 
         def change() -> None:
             if statements:
-                write_statements(self._conn, statements, full_dir=self._path.parent)
+                write_statements(self._conn, statements, full_dir=self._path.parent, guards=guards,
+                                 on_conflict=taken)
             if after is not None:
                 after()
             self._changes += 1
 
         self._staging.apply(change)
 
-    def create_entity(self, entity: Entity, tags: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+    def create_entity(self, entity: Entity, tags: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                      *, limit: tuple[int, Callable[[], Exception]] | None = None,
+                      taken: Callable[[], Exception] | None = None) -> None:
+        """Insert ``entity`` with its ``tags``. ``limit`` (n, error): ``error()`` is raised, nothing
+        written, when the account already has n entities of its kind, counted in the write
+        transaction; ``taken()`` when its name is (case-insensitively) in use, as the UNIQUE
+        constraint finds (both: another node's create won the race since the handler checked)."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM entities WHERE account_id = ? AND kind = ?",
+            (limit[0], entity.account_id, entity.kind), limit[1])]
         statements: list[Statement] = [(
             f"INSERT INTO entities ({_ENTITY_COLUMNS}, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entity.id, entity.account_id, entity.kind, entity.name, entity.path, entity.created, entity.description,
              entity.trust_policy, entity.max_session, entity.boundary_arn, entity.name.lower()))]
         statements += self._tag_statements(entity.id, tags)
-        self.write(statements)
+        self.write(statements, guards=guards, taken=taken)
 
-    def update_entity(self, entity: Entity, after: Callable[[], None] | None = None) -> None:
+    def update_entity(self, entity: Entity, after: Callable[[], None] | None = None, *,
+                      taken: Callable[[], Exception] | None = None) -> None:
         """Write ``entity`` (same id) over its row: name, path, description, trust policy, max session,
-        boundary."""
+        boundary; ``taken()`` is raised when its new name is in use (the UNIQUE constraint)."""
         self.write([(
             "UPDATE entities SET name = ?, name_key = ?, path = ?, description = ?, trust_policy = ?, max_session = ?,"
             " boundary_arn = ? WHERE id = ?",
             (entity.name, entity.name.lower(), entity.path, entity.description, entity.trust_policy,
-             entity.max_session, entity.boundary_arn, entity.id))], after)
+             entity.max_session, entity.boundary_arn, entity.id))], after, taken=taken)
 
     def delete_entity(self, entity_id: str) -> None:
         self.write([
@@ -264,42 +278,73 @@ class IamStore:
     def delete_inline(self, owner_id: str, name: str) -> None:
         self.write([("DELETE FROM inline_policies WHERE owner_id = ? AND name = ?", (owner_id, name))])
 
-    def attach(self, owner: Entity, policy_arn: str) -> None:
+    def attach(self, owner: Entity, policy_arn: str, *, limit: tuple[int, Callable[[], Exception]] | None = None
+               ) -> None:
+        """Attach ``policy_arn`` to ``owner`` (attached already: nothing changes). ``limit`` (n,
+        error): ``error()`` is raised, nothing written, when ``owner`` has n other policies attached,
+        counted in the write transaction."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM attachments WHERE owner_id = ? AND policy_arn <> ?",
+            (limit[0], owner.id, policy_arn), limit[1])]
         self.write([("INSERT OR IGNORE INTO attachments (owner_id, account_id, policy_arn, position) VALUES"
                      " (?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM attachments WHERE owner_id = ?))",
-                     (owner.id, owner.account_id, policy_arn, owner.id))])
+                     (owner.id, owner.account_id, policy_arn, owner.id))], guards=guards)
 
     def detach(self, owner_id: str, policy_arn: str) -> None:
         self.write([("DELETE FROM attachments WHERE owner_id = ? AND policy_arn = ?", (owner_id, policy_arn))])
 
-    def add_member(self, group_id: str, user_id: str) -> None:
+    def add_member(self, group_id: str, user_id: str, *,
+                   limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Add the user to the group (a member already: nothing changes). ``limit`` (n, error):
+        ``error()`` is raised, nothing written, when the user is in n other groups, counted in the
+        write transaction."""
+        guards = [] if limit is None else [Guard(
+            "SELECT COUNT(*) >= ? FROM members WHERE user_id = ? AND group_id <> ?", (limit[0], user_id, group_id),
+            limit[1])]
         self.write([("INSERT OR IGNORE INTO members (group_id, user_id, position) VALUES"
                      " (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM members WHERE group_id = ?))",
-                     (group_id, user_id, group_id))])
+                     (group_id, user_id, group_id))], guards=guards)
 
     def remove_member(self, group_id: str, user_id: str) -> None:
         self.write([("DELETE FROM members WHERE group_id = ? AND user_id = ?", (group_id, user_id))])
 
-    def put_login_profile(self, user_id: str, password_hash: str, created: float, reset_required: bool) -> None:
+    def put_login_profile(self, user_id: str, password_hash: str, created: float, reset_required: bool, *,
+                          taken: Callable[[], Exception] | None = None) -> None:
+        """Create or change the user's login profile; with ``taken`` (CreateLoginProfile), ``taken()``
+        is raised and nothing written when the user has one, looked up in the write transaction."""
+        guards = [] if taken is None else [Guard(
+            "SELECT EXISTS (SELECT 1 FROM login_profiles WHERE user_id = ?)", (user_id,), taken)]
         self.write([("INSERT INTO login_profiles (user_id, password_hash, created, reset_required) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash,"
                      " reset_required = excluded.reset_required",
-                     (user_id, password_hash, created, int(reset_required)))])
+                     (user_id, password_hash, created, int(reset_required)))], guards=guards)
 
     def delete_login_profile(self, user_id: str) -> None:
         self.write([("DELETE FROM login_profiles WHERE user_id = ?", (user_id,))])
 
-    def create_policy(self, policy: ManagedPolicy, document: str, tags: list[tuple[str, str]]) -> None:
+    def create_policy(self, policy: ManagedPolicy, document: str, tags: list[tuple[str, str]], *,
+                      limit: tuple[int, Callable[[], Exception]] | None = None,
+                      taken: Callable[[], Exception] | None = None) -> None:
+        """Insert the customer managed ``policy`` (version v1: ``document``) with its ``tags``;
+        ``limit`` and ``taken`` as for :meth:`create_entity` (policies of the account)."""
+        guards = [] if limit is None else [Guard("SELECT COUNT(*) >= ? FROM policies WHERE account_id = ?",
+                                                 (limit[0], policy.account_id), limit[1])]
         statements: list[Statement] = [
             (f"INSERT INTO policies ({_POLICY_COLUMNS}, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
              (policy.arn, policy.id, policy.account_id, policy.name, policy.path, policy.description, policy.created,
               policy.updated, "v1", 2, policy.name.lower())),
             ("INSERT INTO policy_versions (arn, version_id, number, document, created) VALUES (?, 'v1', 1, ?, ?)",
              (policy.arn, document, policy.created))]
-        self.write(statements + self._tag_statements(policy.id, tags))
+        self.write(statements + self._tag_statements(policy.id, tags), guards=guards, taken=taken)
 
-    def add_policy_version(self, policy: ManagedPolicy, document: str, created: float, make_default: bool) -> str:
-        """Stage version ``v<next>`` of ``policy``; returns its id."""
+    def add_policy_version(self, policy: ManagedPolicy, document: str, created: float, make_default: bool, *,
+                           limit: tuple[int, Callable[[], Exception]] | None = None,
+                           changed: Callable[[], Exception] | None = None) -> str:
+        """Stage version ``v<next>`` of ``policy``; returns its id. ``limit`` (n, error): ``error()`` is
+        raised, nothing written, when the policy has n versions, counted in the write transaction;
+        ``changed()`` when another node added version ``v<next>`` meanwhile (the primary key)."""
+        guards = [] if limit is None else [Guard("SELECT COUNT(*) >= ? FROM policy_versions WHERE arn = ?",
+                                                 (limit[0], policy.arn), limit[1])]
         version = f"v{policy.next_version}"
         statements: list[Statement] = [
             ("INSERT INTO policy_versions (arn, version_id, number, document, created) VALUES (?, ?, ?, ?, ?)",
@@ -308,7 +353,7 @@ class IamStore:
              (policy.next_version + 1, created if make_default else policy.updated, policy.arn))]
         if make_default:
             statements.append(("UPDATE policies SET default_version = ? WHERE arn = ?", (version, policy.arn)))
-        self.write(statements)
+        self.write(statements, guards=guards, taken=changed)
         return version
 
     def delete_policy_version(self, policy_arn: str, version_id: str) -> None:

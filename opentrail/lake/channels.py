@@ -158,10 +158,21 @@ class ChannelService:
         """As :meth:`opentrail.lake.service.EventDataStoreService.staged_changes`."""
         return self._staging.changes()
 
-    def _save(self, c: Channel) -> Channel:
+    def _save(self, c: Channel, check: Callable[[], None] | None = None) -> Channel:
+        """Write ``c``, a change of the channel as held now (caller holds the lock; a new one: not
+        held), now or at the staged call's commit. Inside the write transaction, with every node's
+        commits reloaded (:meth:`.fresh_rows.FreshRows.write_transaction`): ConflictException when
+        another node changed that channel meanwhile (its change is not overwritten), then ``check``
+        (names free, the limit); what they raise is raised and nothing is written."""
+        base = self._channels.rows().get(c.id)
+
         def write() -> None:
-            with self._channels.mutex:
-                self._db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
+            with self._channels.mutex, self._channels.write_transaction() as db:
+                if self._channels.rows().get(c.id) != base:
+                    raise E.ConflictException()
+                if check is not None:
+                    check()
+                db.execute("INSERT OR REPLACE INTO channels (id, doc) VALUES (?, ?)", (c.id, _dump(c)))
                 self._channels.put(c.id, c)
                 self._changes += 1
 
@@ -270,8 +281,8 @@ class ChannelService:
                                            "partner event source.")
         check_tags(tags)
         merged = merge_tags((), tags)
-        with self.lock:
-            dests = self._destinations(account_id, region, destinations)
+
+        def check_room() -> None:
             regional = self._regional(account_id, region)
             if any(c.name == name for c in regional):
                 raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
@@ -279,8 +290,12 @@ class ChannelService:
                 raise E.ChannelAlreadyExistsException(f"A channel for source {source} already exists.")
             if len(regional) >= MAX_CHANNELS_PER_REGION:
                 raise E.ChannelMaxLimitExceededException()
+
+        with self.lock:
+            dests = self._destinations(account_id, region, destinations)
+            check_room()
             c = Channel(str(uuid.uuid4()), account_id, region, name, source, dests, merged, self._clock())
-            return self._save(c)
+            return self._save(c, check_room)
 
     def update(self, account_id: str, region: str, id_or_arn: str, name: str | None,
                destinations: list[tuple[str, str]] | None) -> Channel:
@@ -289,9 +304,14 @@ class ChannelService:
         with self.lock:
             c = self.find(account_id, region, id_or_arn)
             dests = c.destinations if destinations is None else self._destinations(account_id, region, destinations)
-            if name is not None and name != c.name and any(o.name == name for o in self._regional(account_id, region)):
-                raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
-            return self._save(dataclasses.replace(c, name=name or c.name, destinations=dests))
+
+            def check_name() -> None:
+                if name is not None and name != c.name and any(o.name == name and o.id != c.id
+                                                               for o in self._regional(account_id, region)):
+                    raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
+
+            check_name()
+            return self._save(dataclasses.replace(c, name=name or c.name, destinations=dests), check_name)
 
     def delete(self, account_id: str, region: str, id_or_arn: str) -> None:
         """DeleteChannel (its resource policy goes with it). Raises the lookup errors."""

@@ -17,11 +17,11 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
-from ..state_db import open_state_db
+from ..state_db import Guard, open_state_db, write_statements
 from .dashboards import Dashboard, RefreshSchedule, Widget
 
 SCHEMA = """
@@ -112,10 +112,21 @@ class DashboardRepository:
             rows = self._db.execute("SELECT doc FROM dashboards ORDER BY account_id, region, name").fetchall()
         return [load_dashboard(r[0]) for r in rows]
 
-    def put(self, d: Dashboard) -> None:
+    def put(self, d: Dashboard, *, new: tuple[int, Callable[[], Exception], Callable[[], Exception]] | None = None
+            ) -> None:
+        """Insert or replace ``d``. ``new`` (n, taken, over_limit) for a dashboard being created:
+        in the write transaction (``BEGIN IMMEDIATE``, across nodes), ``taken()`` is raised when its
+        name is in use and ``over_limit()`` when its Region already has n dashboards; nothing is
+        written then."""
+        guards = [] if new is None else [
+            Guard("SELECT EXISTS (SELECT 1 FROM dashboards WHERE account_id = ? AND region = ? AND name = ?)",
+                  (d.account_id, d.region, d.name), new[1]),
+            Guard("SELECT COUNT(*) >= ? FROM dashboards WHERE account_id = ? AND region = ?",
+                  (new[0], d.account_id, d.region), new[2])]
         with self.lock:
-            self._db.execute("INSERT OR REPLACE INTO dashboards (account_id, region, name, doc) VALUES (?, ?, ?, ?)",
-                             (d.account_id, d.region, d.name, dump_dashboard(d)))
+            write_statements(self._db, [(
+                "INSERT OR REPLACE INTO dashboards (account_id, region, name, doc) VALUES (?, ?, ?, ?)",
+                (d.account_id, d.region, d.name, dump_dashboard(d)))], guards=guards)
 
     def delete(self, account_id: str, region: str, name: str) -> None:
         with self.lock:

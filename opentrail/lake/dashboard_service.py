@@ -147,17 +147,24 @@ class DashboardService:
             raise TE.InvalidTagParameterException(f"A dashboard can have at most {MAX_TAGS} tags.")
         merged = merge_tags((), tags)
         self._check_widgets(account_id, region, widgets)
+        def taken() -> Exception:
+            return E.ConflictException(f"A dashboard named {name} already exists in this Region.")
+
+        def over_limit() -> Exception:
+            return E.ServiceQuotaExceededException(
+                f"The account already has the maximum of {MAX_DASHBOARDS_PER_REGION} dashboards in this Region.")
+
         with self._repo.lock:
             if name == MANAGED_NAME or self._repo.get(account_id, region, name) is not None:
-                raise E.ConflictException(f"A dashboard named {name} already exists in this Region.")
+                raise taken()
             if len(self._repo.regional(account_id, region)) >= MAX_DASHBOARDS_PER_REGION:
-                raise E.ServiceQuotaExceededException(
-                    f"The account already has the maximum of {MAX_DASHBOARDS_PER_REGION} dashboards in this Region.")
+                raise over_limit()
             now = self._clock()
             d = Dashboard(name=name, account_id=account_id, region=region, widgets=self._named(name, widgets),
                           refresh_schedule=schedule, termination_protection_enabled=bool(termination_protection),
                           tags=merged, created_time=now, updated_time=now, schedule_set_time=now)
-            return self._save(d)
+            self._staging.apply(lambda: self._repo.put(d, new=(MAX_DASHBOARDS_PER_REGION, taken, over_limit)))
+            return d
 
     def update(self, account_id: str, region: str, ref: str, widgets: tuple[Widget, ...] | None = None,
                schedule: RefreshSchedule | None = None, termination_protection: bool | None = None) -> Dashboard:

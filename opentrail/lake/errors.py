@@ -32,6 +32,16 @@ class EventDataStoreMaxLimitExceededException(LakeError):
     default_message = "Your account has used the maximum number of event data stores."
 
 
+class ConflictException(LakeError):
+    """The event data store was changed by another operation (on another node) between this
+    operation's checks and its write; retrying sees the change."""
+
+    default_message = ("This exception is thrown when the specified resource is not ready for an operation. This can "
+                       "occur when you try to run an operation on a resource before CloudTrail has time to fully load "
+                       "the resource, or because another operation is modifying the resource. If this exception "
+                       "occurs, wait a few minutes, and then try the operation again.")
+
+
 class EventDataStoreARNInvalidException(LakeError):
     """An EventDataStore value that is neither an event data store ID nor an event data store ARN of
     the caller's account."""

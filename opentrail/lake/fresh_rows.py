@@ -7,7 +7,10 @@ time: :class:`FreshRows` asks ``PRAGMA data_version`` (it changes whenever any c
 node, committed to the database; :mod:`opentrail.state_pg` emulates it) at most every
 ``fresh_s`` seconds on reads, and reloads every row when it moved. A block that checks and then
 writes (a name still free, a limit not reached) holds :attr:`FreshRows.lock`, which reloads at once
-on entry, so the check sees every commit made before it began.
+on entry, so the check sees every commit made before it began; and the write itself checks again
+inside its write transaction (:meth:`FreshRows.write_transaction`: ``BEGIN IMMEDIATE``, one writer
+across nodes, rows reloaded inside it), so two nodes that both passed the first check cannot both
+write.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
+
+from ..state_db import immediate_transaction
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -88,6 +94,17 @@ class FreshRows(Generic[K, V]):
             self._reload()
             self.generation += 1
             return True
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold :attr:`mutex` with a write transaction open on ``conn`` (``BEGIN IMMEDIATE``:
+        the database's one writer, across nodes on PostgreSQL) and the rows reloaded inside it when
+        another connection committed: a check made in the block on :meth:`rows` and the writes
+        that follow it are one transaction, committed at the end of the block (rolled back when it
+        raises)."""
+        with self.mutex, immediate_transaction(self._conn) as conn:
+            self.sync(force=True)
+            yield conn
 
     def rows(self) -> dict[K, V]:
         """The current rows (do not change the dict: use :meth:`put` and :meth:`pop`)."""

@@ -84,7 +84,7 @@ from .query_errors import (InactiveEventDataStoreException, InactiveQueryExcepti
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
 from .sql import translate
-from ..state_db import database_url_for, open_state_db, write_statements
+from ..state_db import Guard, database_url_for, immediate_transaction, open_state_db, write_statements
 
 log = logging.getLogger("opentrail.lake.queries")
 
@@ -198,10 +198,11 @@ class QueryManager:
         # loss a query not shown ended is FAILED at the next start. StartQuery's row is synced.
         self._db = open_state_db(path, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
-        for name, decl in _ADDED_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
+        with immediate_transaction(self._db):  # nodes starting together add each column once
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
+            for name, decl in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
         self._db.row_factory = sqlite3.Row
         self.storage = storage
         self._delivery: DeliveryQueue | None = None
@@ -340,21 +341,24 @@ class QueryManager:
         if self.shared:
             self._fail_orphans()
         query_id = str(uuid.uuid4())
+        limit = self.max_concurrent
+
+        def too_many() -> Exception:
+            return MaxConcurrentQueriesException(
+                "You are already running the maximum number of concurrent queries. The maximum number of "
+                f"concurrent queries is {limit}. Wait a minute for some queries to finish, and then "
+                "run the query again.")
+
         with self._lock:
-            active = self._db.execute("SELECT count(*) FROM queries WHERE account_id = ? AND status IN ('QUEUED', 'RUNNING')",
-                                      (account_id,)).fetchone()[0]
-            if active >= self.max_concurrent:
-                raise MaxConcurrentQueriesException(
-                    "You are already running the maximum number of concurrent queries. The maximum number of "
-                    f"concurrent queries is {self.max_concurrent}. Wait a minute for some queries to finish, and then "
-                    "run the query again.")
             self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged query is on disk
-            try:
-                self._db.execute(
+            try:  # counted in the write transaction: nodes starting queries at once stay within the limit
+                write_statements(self._db, [(
                     "INSERT INTO queries (id, account_id, region, statement, store_ids, status, creation_time, "
                     "delivery_s3_uri, column_names, delivery_status, owner) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?)",
                     (query_id, account_id, region, statement, orjson.dumps(list(translation.store_ids)).decode(),
-                     self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status, self.node_id))
+                     self.clock(), delivery_s3_uri, orjson.dumps(list(names)).decode(), delivery_status, self.node_id))],
+                    guards=[Guard("SELECT count(*) >= ? FROM queries WHERE account_id = ? AND status IN ('QUEUED', 'RUNNING')",
+                                  (limit, account_id), too_many)])
             finally:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._runs[query_id] = _Run()

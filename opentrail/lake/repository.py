@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -89,10 +89,18 @@ class StoreRepository:
             found = self._rows.rows().get(eds_id)
         return found
 
-    def put(self, eds: EventDataStore) -> None:
-        """Insert or replace ``eds`` durably."""
+    def put(self, eds: EventDataStore, *, check: Callable[[], None] | None = None) -> None:
+        """Insert or replace ``eds`` durably. ``check`` (a name free, a limit not reached, reading
+        :meth:`all`) runs first inside the write transaction, with every other node's commit
+        reloaded (:meth:`.fresh_rows.FreshRows.write_transaction`); what it raises is raised and
+        nothing is written."""
         with self._rows.mutex:
-            self._db.execute(UPSERT, (eds.id, dump_store(eds)))
+            if check is None:
+                self._db.execute(UPSERT, (eds.id, dump_store(eds)))
+            else:
+                with self._rows.write_transaction() as db:
+                    check()
+                    db.execute(UPSERT, (eds.id, dump_store(eds)))
             self._rows.put(eds.id, eds)
 
     def delete(self, eds_id: str) -> None:

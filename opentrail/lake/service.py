@@ -233,9 +233,20 @@ class EventDataStoreService:
         """Run ``change`` now, or stage it inside :meth:`staged_changes`."""
         self._staging.apply(change)
 
-    def _save(self, eds: EventDataStore) -> EventDataStore:
+    def _save(self, eds: EventDataStore, check: Callable[[], None] | None = None) -> EventDataStore:
+        """Write ``eds``, a change of the store as held now (caller holds the lock): in the write
+        transaction, ConflictException (nothing written) when another node changed that store
+        meanwhile -- its change is not overwritten -- then ``check`` (a new name free)."""
+        base = self._repo.get(eds.id)
+
+        def unchanged() -> None:
+            if self._repo.get(eds.id) != base:
+                raise E.ConflictException()
+            if check is not None:
+                check()
+
         def write() -> None:
-            self._repo.put(eds)
+            self._repo.put(eds, check=unchanged)
             self._changes += 1
 
         self._apply(write)
@@ -292,10 +303,15 @@ class EventDataStoreService:
         self._check_retention(retention, billing)
         check_tags(tags)
         merged = merge_tags((), tags)
-        with self._repo.lock:
-            self._check_name_free(account_id, region, settings.name, None)
+        name = settings.name
+
+        def check_room() -> None:
+            self._check_name_free(account_id, region, name, None)
             if len(self._regional(account_id, region)) >= MAX_STORES_PER_REGION:
                 raise E.EventDataStoreMaxLimitExceededException()
+
+        with self._repo.lock:
+            check_room()
             now = self._clock()
             eds = EventDataStore(
                 id=str(uuid.uuid4()),
@@ -314,12 +330,11 @@ class EventDataStoreService:
                 created_time=now,
                 updated_time=now,
             )
-            if self._head_seq is None:
-                return self._save(eds)
             head_seq = self._head_seq
 
-            def write() -> None:  # at commit: after the call's own record is durable
-                self._repo.put(dataclasses.replace(eds, start_seq=head_seq()))
+            def write() -> None:  # at commit: after the call's own record is durable; checked again
+                self._repo.put(eds if head_seq is None else dataclasses.replace(eds, start_seq=head_seq()),
+                               check=check_room)
                 self._changes += 1
 
             self._apply(write)
@@ -387,7 +402,9 @@ class EventDataStoreService:
                 else settings.organization_enabled,
                 updated_time=self._clock(),
             )
-            return self._save(updated)
+            renamed = settings.name
+            return self._save(updated, None if renamed is None else
+                              lambda: self._check_name_free(account_id, region, renamed, eds.id))
 
     def delete(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """DeleteEventDataStore: PENDING_DELETION for 7 days. Raises the lookup errors,

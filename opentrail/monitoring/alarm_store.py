@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import orjson
 
@@ -152,9 +152,20 @@ class SqliteAlarmStore:
         with self._lock:
             return sum(1 for (acct, reg, _) in self._fresh() if acct == account_id and reg == region)
 
-    def put_alarm(self, alarm: MetricAlarm, history: Iterable[HistoryItem] = ()) -> None:
-        """Create or replace ``alarm`` and add its history items."""
+    def put_alarm(self, alarm: MetricAlarm, history: Iterable[HistoryItem] = (), *,
+                  limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Create or replace ``alarm`` and add its history items. ``limit`` (n, error): when the
+        alarm is new and its account and Region already have n alarms, ``error()`` is raised and
+        nothing written; both are looked up in the write transaction (``BEGIN IMMEDIATE``, across
+        nodes), so nodes creating alarms at once never pass n together."""
         with self._lock, immediate_transaction(self._conn):
+            if limit is not None and self._conn.execute(
+                    "SELECT 1 FROM alarms WHERE account = ? AND region = ? AND name = ?",
+                    (alarm.account_id, alarm.region, alarm.name)).fetchone() is None:
+                count = self._conn.execute("SELECT COUNT(*) FROM alarms WHERE account = ? AND region = ?",
+                                           (alarm.account_id, alarm.region)).fetchone()[0]
+                if count >= limit[0]:
+                    raise limit[1]()
             self._write_alarm(alarm)
             self._add_history(alarm.account_id, alarm.region, history)
             self._alarms[(alarm.account_id, alarm.region, alarm.name)] = alarm

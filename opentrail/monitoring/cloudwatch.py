@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 MetricKey = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
 
 
+def _too_many_alarms() -> LimitExceeded:
+    return LimitExceeded(f"The maximum number of alarms ({MAX_ALARMS}) for this account and Region has been reached.")
+
+
 def metric_key(account_id: str, region: str, namespace: str, metric_name: str,
                dimensions: Mapping[str, str]) -> MetricKey:
     return (account_id, region, namespace, metric_name, tuple(sorted(dimensions.items())))
@@ -265,8 +269,7 @@ class CloudWatchService:
             alarm = MetricAlarm.from_definition(definition, account_id, region, now)
             if old is None:
                 if self.alarms.count(account_id, region) >= MAX_ALARMS:
-                    raise LimitExceeded(f"The maximum number of alarms ({MAX_ALARMS}) for this account and "
-                                        "Region has been reached.")
+                    raise _too_many_alarms()
                 kind, summary, data = "Create", f'Alarm "{alarm.name}" created', {"createdAlarm": history_alarm(alarm)}
             else:
                 alarm = alarm.replace(state_value=old.state_value, state_reason=old.state_reason,
@@ -279,7 +282,7 @@ class CloudWatchService:
             tags = dict(definition.tags) if old is None else {}
 
             def write() -> None:
-                self.alarms.put_alarm(alarm, [item])
+                self.alarms.put_alarm(alarm, [item], limit=(MAX_ALARMS, _too_many_alarms))
                 if tags:
                     self.alarms.tag(alarm.arn, tags)
                 if old is not None:

@@ -131,7 +131,7 @@ class LogsService:
         now = self.now_ms()
         self._apply(lambda: self._store.insert_group(
             account_id, region, name, now, kms_key_id=kms_key_id, log_group_class=log_group_class or "STANDARD",
-            deletion_protection=deletion_protection, tags=dict(tags or {})))
+            deletion_protection=deletion_protection, tags=dict(tags or {}), taken=LogGroupExists))
 
     def delete_log_group(self, account_id: str, region: str, name: str) -> None:
         """DeleteLogGroup, with its streams, events and metric filters. A group with deletion
@@ -213,7 +213,7 @@ class LogsService:
         if self._store.stream(group.id, name) is not None:
             raise LogStreamExists()
         now = self.now_ms()
-        self._apply(lambda: self._store.insert_stream(group.id, name, now))
+        self._apply(lambda: self._store.insert_stream(group.id, name, now, taken=LogStreamExists))
 
     def delete_log_stream(self, account_id: str, region: str, group_name: str, name: str) -> None:
         check_name_length(group_name, name)
@@ -309,7 +309,8 @@ class LogsService:
         stored = {k: v for k, v in asdict(transformation).items() if v is not None}
 
         def change() -> None:
-            self._store.put_filter(group.id, name, pattern_text, stored, dict(extra or {}), now)
+            self._store.put_filter(group.id, name, pattern_text, stored, dict(extra or {}), now,
+                                   limit=(MAX_METRIC_FILTERS, LimitExceeded))
             self._forget_filters(group.id)
 
         self._apply(change)

@@ -23,11 +23,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Generator, Iterable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 import orjson
 
-from ..state_db import ThreadReaders, immediate_transaction, open_state_db, write_statements
+from ..state_db import Guard, ThreadReaders, immediate_transaction, open_state_db, write_statements
 from ..state_watch import DataVersionWatch
 from .logs_model import LogGroup, LogStream
 
@@ -137,6 +137,7 @@ SELECT_STREAMS_BY_TIME = {
         ORDER BY coalesce(last_event_ms, -1) DESC, name DESC LIMIT :limit""",
 }
 SELECT_STREAM_NAMES = "SELECT id, name FROM log_streams WHERE group_id = ?"
+COUNT_OTHER_FILTERS = "SELECT COUNT(*) >= ? FROM metric_filters WHERE group_id = ? AND name <> ?"
 INSERT_STREAM = "INSERT OR IGNORE INTO log_streams (group_id, name, creation_ms) VALUES (?, ?, ?)"
 DELETE_STREAM = ("DELETE FROM log_events WHERE stream_id = :id", "DELETE FROM appended_batches WHERE stream_id = :id",
                  "DELETE FROM log_streams WHERE id = :id")
@@ -270,11 +271,15 @@ class SqliteLogsStore:
         return list(self._reader().execute(SELECT_RETAINED_GROUPS))
 
     def insert_group(self, account_id: str, region: str, name: str, creation_ms: int, *, kms_key_id: str | None,
-                     log_group_class: str, deletion_protection: bool, tags: dict[str, str]) -> None:
-        """Add a group (nothing happens when the name is taken)."""
+                     log_group_class: str, deletion_protection: bool, tags: dict[str, str],
+                     taken: Callable[[], Exception] | None = None) -> None:
+        """Add a group; when the name is taken (by another node meanwhile, the UNIQUE constraint in
+        the same statement), ``taken()`` is raised, or nothing happens without it."""
         with self._write_lock:
-            self._db.execute(INSERT_GROUP, (account_id, region, name, creation_ms, kms_key_id, log_group_class,
-                                            int(deletion_protection), orjson.dumps(tags).decode()))
+            cur = self._db.execute(INSERT_GROUP, (account_id, region, name, creation_ms, kms_key_id, log_group_class,
+                                                  int(deletion_protection), orjson.dumps(tags).decode()))
+        if cur.rowcount == 0 and taken is not None:
+            raise taken()
 
     def set_retention(self, group_id: int, days: int | None) -> None:
         with self._write_lock:
@@ -314,10 +319,14 @@ class SqliteLogsStore:
         """Stream id -> name for every stream of the group."""
         return dict(self._reader().execute(SELECT_STREAM_NAMES, (group_id,)))
 
-    def insert_stream(self, group_id: int, name: str, creation_ms: int) -> None:
-        """Add a stream (nothing happens when the name is taken)."""
+    def insert_stream(self, group_id: int, name: str, creation_ms: int,
+                      taken: Callable[[], Exception] | None = None) -> None:
+        """Add a stream; when the name is taken, ``taken()`` is raised (as for :meth:`insert_group`),
+        or nothing happens without it."""
         with self._write_lock:
-            self._db.execute(INSERT_STREAM, (group_id, name, creation_ms))
+            cur = self._db.execute(INSERT_STREAM, (group_id, name, creation_ms))
+        if cur.rowcount == 0 and taken is not None:
+            raise taken()
 
     def delete_stream(self, group_id: int, stream_id: int) -> None:
         """Delete the stream and its events (one transaction), taking their bytes off the group."""
@@ -417,12 +426,16 @@ class SqliteLogsStore:
         return self._reader().execute(SELECT_FILTERS, params)
 
     def put_filter(self, group_id: int, name: str, pattern: str, transformation: dict[str, object],
-                   extra: dict[str, object], creation_ms: int) -> None:
-        """Create or replace a filter (a replaced one keeps its creation time)."""
+                   extra: dict[str, object], creation_ms: int,
+                   limit: tuple[int, Callable[[], Exception]] | None = None) -> None:
+        """Create or replace a filter (a replaced one keeps its creation time). ``limit`` (n,
+        error): ``error()`` is raised, nothing written, when the group has n other filters, counted
+        in the write transaction."""
+        guards = [] if limit is None else [Guard(COUNT_OTHER_FILTERS, (limit[0], group_id, name), limit[1])]
         with self._write_lock:
             write_statements(self._db, [(UPSERT_FILTER, (group_id, name, pattern, orjson.dumps(transformation).decode(),
                                                          orjson.dumps(extra).decode(), creation_ms)),
-                                        (BUMP_FILTERS_VERSION, ())])
+                                        (BUMP_FILTERS_VERSION, ())], guards=guards)
         self._filters_changed()
 
     def delete_filter(self, group_id: int, name: str) -> None:

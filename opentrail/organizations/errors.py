@@ -66,6 +66,12 @@ class TargetNotFoundException(OrganizationsError):
     default_message = "You specified a target that doesn't exist."
 
 
+class ConcurrentModificationException(OrganizationsError):
+    """The organization changed (on another node) between the call's checks and its write."""
+
+    default_message = "The target of the operation is currently being modified by a different request. Try again later."
+
+
 class DuplicatePolicyException(OrganizationsError):
     default_message = "A policy with the same name already exists."
 

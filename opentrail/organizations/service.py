@@ -82,11 +82,18 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
 
     # --- state ----------------------------------------------------------------------------------
 
-    def _stage(self, org: Organization, before: Callable[[], None] | None = None) -> None:
+    def _stage(self, org: Organization, before: Callable[[], None] | None = None,
+               taken: Callable[[], Exception] = e.ConcurrentModificationException) -> None:
+        """Stage the write of ``org``, changed from the organization held now (None: a new one):
+        when another node changed that one meanwhile, the write raises
+        ConcurrentModificationException (AWS's answer to concurrent changes) and writes nothing;
+        ``taken()`` is raised when an account of ``org`` is in another organization."""
+        base = self._orgs.get(org.id)
+
         def change() -> None:
             if before is not None:
                 before()
-            self._store.save(org)
+            self._store.save(org, base=base, changed=e.ConcurrentModificationException, taken=taken)
             old = self._orgs.get(org.id)
             for account in (old.accounts if old else {}):
                 self._member_of.pop(account, None)
@@ -97,8 +104,10 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
         self._staging.apply(change)
 
     def _stage_delete(self, org: Organization) -> None:
+        base = self._orgs.get(org.id, org)
+
         def change() -> None:
-            self._store.delete(org.id)
+            self._store.delete(org.id, base=base, changed=e.ConcurrentModificationException)
             self._orgs.pop(org.id, None)
             for account in org.accounts:
                 self._member_of.pop(account, None)
@@ -142,7 +151,7 @@ class OrganizationsService(PolicyOperations, TreeOperations, OrganizationReads):
             org = Organization(id=random_id("o-", 10), feature_set=feature_set, management_account_id=caller,
                                root_id=root, created_s=now)
             org.accounts[caller] = Account(caller, caller, management_email(caller), "INVITED", now, root)
-            self._stage(org)
+            self._stage(org, taken=e.AlreadyInOrganizationException)
             return org
 
     def describe_organization(self, caller: str) -> Organization:

@@ -19,7 +19,7 @@ from typing import Callable
 
 import orjson
 
-from ..state_db import open_state_db, write_statements
+from ..state_db import Guard, open_state_db, write_statements
 from ..state_watch import DataVersionWatch
 from .model import Organization
 
@@ -41,6 +41,22 @@ UPSERT = "INSERT INTO organizations (id, state) VALUES (?, ?) ON CONFLICT (id) D
 DELETE = "DELETE FROM organizations WHERE id = ?"
 DELETE_MEMBERS = "DELETE FROM members WHERE organization_id = ?"
 INSERT_MEMBER = "INSERT INTO members (account_id, organization_id) VALUES (?, ?)"
+EXISTS = "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?)"
+DIFFERS = "SELECT NOT EXISTS (SELECT 1 FROM organizations WHERE id = ? AND state = ?)"
+
+
+class Unchecked:
+    """The type of :data:`UNCHECKED`."""
+
+
+#: ``base`` of a write made whatever the stored state is.
+UNCHECKED = Unchecked()
+
+
+def _changed() -> Exception:
+    from .errors import ConcurrentModificationException
+
+    return ConcurrentModificationException()
 
 
 class SqliteOrganizationsStore:
@@ -67,18 +83,35 @@ class SqliteOrganizationsStore:
             rows = self._conn.execute(SELECT_ALL).fetchall()
         return [Organization.from_json(orjson.loads(r[0])) for r in rows]
 
-    def save(self, org: Organization) -> None:
-        """Write ``org`` (and which accounts are its members) in one transaction."""
+    def save(self, org: Organization, *, base: Organization | None | Unchecked = UNCHECKED,
+             changed: Callable[[], Exception] | None = None, taken: Callable[[], Exception] | None = None) -> None:
+        """Write ``org`` (and which accounts are its members) in one transaction. With ``base`` (the
+        organization the change was made from; None: a new one), ``changed()`` is raised and nothing
+        written when the stored organization is no longer ``base`` (another node changed it since:
+        the state is compared inside the write transaction, one writer across nodes). ``taken()`` is
+        raised when one of its accounts is a member of another organization (the primary key)."""
         statements = [(UPSERT, (org.id, orjson.dumps(org.to_json()).decode())), (DELETE_MEMBERS, (org.id,))]
         statements += [(INSERT_MEMBER, (a, org.id)) for a in sorted(org.accounts)]
+        guards = [] if isinstance(base, Unchecked) else [self._unchanged(org.id, base, changed)]
         with self._lock:
-            write_statements(self._conn, statements, full_dir=self._path.parent)
+            write_statements(self._conn, statements, full_dir=self._path.parent, guards=guards, on_conflict=taken)
 
-    def delete(self, organization_id: str) -> None:
-        """Remove the organization and its member rows (one transaction)."""
+    def delete(self, organization_id: str, *, base: Organization | Unchecked = UNCHECKED,
+               changed: Callable[[], Exception] | None = None) -> None:
+        """Remove the organization and its member rows (one transaction); ``base`` and ``changed``
+        as for :meth:`save`."""
+        guards = [] if isinstance(base, Unchecked) else [self._unchanged(organization_id, base, changed)]
         with self._lock:
             write_statements(self._conn, [(DELETE_MEMBERS, (organization_id,)), (DELETE, (organization_id,))],
-                             full_dir=self._path.parent)
+                             full_dir=self._path.parent, guards=guards)
+
+    @staticmethod
+    def _unchanged(organization_id: str, base: Organization | None,
+                   changed: Callable[[], Exception] | None) -> Guard:
+        """A guard that fails unless the stored state of ``organization_id`` is ``base`` (None: no row)."""
+        if base is None:
+            return Guard(EXISTS, (organization_id,), changed or _changed)
+        return Guard(DIFFERS, (organization_id, orjson.dumps(base.to_json()).decode()), changed or _changed)
 
     def close(self) -> None:
         with self._lock:

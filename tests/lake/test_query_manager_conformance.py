@@ -171,3 +171,43 @@ def test_cancel_through_another_node_and_a_node_that_dies(lake: tuple[Path, Fake
     finally:
         node_a.close()
         node_b.close()
+
+
+class _SlowCount:
+    """A state connection whose count of active queries takes 0.2 s: every node has counted before
+    any inserts unless the count and the insert are one write transaction (then the others wait)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        cursor = self._conn.execute(sql, *args)
+        if sql.lower().startswith("select count(*)") and "status in ('queued', 'running')" in sql.lower():
+            time.sleep(0.2)
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize("state_backend", ["postgres"])
+def test_queries_started_at_once_on_two_nodes_stop_at_the_concurrency_limit(lake: tuple[Path, FakeStores],
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.state_backends import outcomes, race
+
+    state_dir, stores = lake
+    monkeypatch.setattr(Q, "CANCEL_POLL_S", 0.1)
+    nodes = [_manager(state_dir, stores), _manager(state_dir, stores)]
+    for node in nodes:
+        node.max_concurrent = 2
+        node._db = _SlowCount(node._db)  # type: ignore[assignment]
+    try:
+        results = race([lambda i=i: nodes[i % 2].start(ACCOUNT, REGION, SLOW) for i in range(6)])
+        assert outcomes(results) == ["MaxConcurrentQueriesException: You are already running the maximum number of "
+                                     "concurrent queries. The maximum number of concurrent queries is 2. Wait a minute "
+                                     "for some queries to finish, and then run the query again."] * 4 + ["ok"] * 2
+        for query_id in [r for r in results if isinstance(r, str)]:
+            assert nodes[0].cancel(ACCOUNT, query_id).status == "CANCELLED"
+    finally:
+        for node in nodes:
+            node.close()
