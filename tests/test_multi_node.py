@@ -121,18 +121,18 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
             assert first_holder is not None
             first_holder.stop(signal.SIGKILL)
             alive = [n for n in nodes if n is not first_holder]
-            second_holder = wait_for(lambda: holder(alive, "delivery"), timeout=15)
+            second_holder = wait_for(lambda: holder(alive, "delivery"), timeout=30)
             assert second_holder is not None and second_holder in alive
 
             # the next one is paused past its lease, the third takes over, the paused one wakes up
             count = len(delivered(moto)[1])
-            assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=15)
+            assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=30)
             second_holder.proc.send_signal(signal.SIGSTOP)
             third = next(n for n in alive if n is not second_holder)
             try:
-                assert wait_for(lambda: holder([third], "delivery") is third, timeout=15)
+                assert wait_for(lambda: holder([third], "delivery") is third, timeout=30)
                 count = len(delivered(moto)[1])
-                assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=15)
+                assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=30)
             finally:
                 second_holder.proc.send_signal(signal.SIGCONT)
             time.sleep(2)
