@@ -157,6 +157,16 @@ class IngestState:
             self._conn.execute("DELETE FROM stores WHERE eds_id = ?", (eds_id,))
 
 
+#: The start of a record as :func:`opentrail.lake.audit_events.accept` writes it (orjson's compact
+#: JSON of a dict, keys in this order, every value before eventData a string without quote or
+#: backslash): its group 1 is ``metadata.channelARN`` of the top-level object, read without
+#: decoding the record (records are stored as orjson wrote them, so no key appears twice).
+_ACCEPTED_RECORD = re.compile(
+    rb'\{"eventVersion":"[^"\\]*","eventCategory":"ActivityAuditLog","eventType":"ActivityLog",'
+    rb'"eventID":"[^"\\]*","eventTime":"[^"\\]*","awsRegion":"[^"\\]*","recipientAccountId":"[^"\\]*",'
+    rb'"metadata":\{"ingestionTime":"[^"\\]*","channelARN":"([^"\\]*)"\},"eventData":')
+
+
 @dataclass(slots=True)
 class _Batch:
     seqs: list[int] = field(default_factory=list)
@@ -442,12 +452,18 @@ class LakeIngestWorker(threading.Thread):
         # PutAuditEvents shares one): [(store, start seq)]
         takers_of: dict[str, list[tuple[EventDataStore, int]]] = {}
         seqs, records = cols.seqs, cols.records
+        accepted = _ACCEPTED_RECORD.match
         for i in positions:
-            loaded = orjson.loads(records[i])
-            metadata = loaded.get("metadata") if isinstance(loaded, dict) else None
-            arn = metadata.get("channelARN") if isinstance(metadata, dict) else None
-            if not isinstance(arn, str):
-                continue
+            known = accepted(records[i])
+            if known is not None:  # as PutAuditEvents wrote it: not decoded here
+                arn: Any = known.group(1).decode()
+                loaded = None
+            else:
+                loaded = orjson.loads(records[i])
+                metadata = loaded.get("metadata") if isinstance(loaded, dict) else None
+                arn = metadata.get("channelARN") if isinstance(metadata, dict) else None
+                if not isinstance(arn, str):
+                    continue
             takers = takers_of.get(arn)
             if takers is None:
                 takers = takers_of[arn] = self._channel_takers(channels, parse_channel_arn(arn))
