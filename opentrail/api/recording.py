@@ -96,11 +96,12 @@ def request_parameters(params: Mapping[str, Any], shape: Any = None) -> dict[str
 
 def _plain(value: Any) -> Any:
     """A value without a shape (or of a shape with no members, e.g. a string): dict keys in
-    camelCase, recursively."""
+    camelCase, recursively. No converter changes a string, so strings are passed over without a
+    call (here and in :func:`_build`'s converters)."""
     if isinstance(value, dict):
-        return {_camel(k): _plain(v) for k, v in value.items()}
+        return {_camel(k): v if v.__class__ is str else _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [v if v.__class__ is str else _plain(v) for v in value]
     return value
 
 
@@ -140,7 +141,8 @@ def _build(shape: Any, pending: dict[str, Callable[[Any], Any]]) -> Callable[[An
         def conv(value: Any) -> Any:
             if isinstance(value, dict):
                 get = members.get
-                return {m[0]: m[1](v) for k, v in value.items() if (m := get(k)) is not None}
+                return {m[0]: v if v.__class__ is str else m[1](v) for k, v in value.items()
+                        if (m := get(k)) is not None}
             if isinstance(value, list):
                 return [_plain(v) for v in value]
             return value
@@ -156,7 +158,7 @@ def _build(shape: Any, pending: dict[str, Callable[[Any], Any]]) -> Callable[[An
         def conv(value: Any) -> Any:
             if isinstance(value, list):
                 each = item[0]
-                return [each(v) for v in value]
+                return [v if v.__class__ is str else each(v) for v in value]
             return _plain(value)
 
         pending[shape.name] = conv
@@ -168,7 +170,7 @@ def _build(shape: Any, pending: dict[str, Callable[[Any], Any]]) -> Callable[[An
         def conv(value: Any) -> Any:
             if isinstance(value, dict):
                 each = values[0]
-                return {k: each(v) for k, v in value.items()}
+                return {k: v if v.__class__ is str else each(v) for k, v in value.items()}
             return _plain(value)
 
         pending[shape.name] = conv
