@@ -33,10 +33,11 @@ always written.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 
@@ -89,25 +90,101 @@ def request_parameters(params: Mapping[str, Any], shape: Any = None) -> dict[str
     members it knows, recursively, leaving out those the model marks ``sensitive`` (EventBridge
     connection passwords, API key values and client secrets), as AWS does; structure member names in
     camelCase; timestamps given as epoch numbers as text (:func:`request_time_text`). Without a
-    shape every member is kept."""
+    shape every member is kept. Each shape's converter is built once (:func:`_converter`)."""
+    return _converter(shape)(dict(params))  # type: ignore[no-any-return]
 
-    def conv(value: Any, shape: Any) -> Any:
-        kind = shape.type_name if shape is not None else None
-        if isinstance(value, dict):
-            if kind == "structure":
-                members = shape.members
-                return {_camel(k): conv(v, members[k]) for k, v in value.items()
-                        if k in members and not members[k].metadata.get("sensitive")}
-            if kind == "map":
-                return {k: conv(v, shape.value) for k, v in value.items()}
-            return {_camel(k): conv(v, None) for k, v in value.items()}
-        if isinstance(value, list):
-            return [conv(v, shape.member if kind == "list" else None) for v in value]
-        if kind == "timestamp" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return request_time_text(value)
-        return value
 
-    return conv(dict(params), shape)
+def _plain(value: Any) -> Any:
+    """A value without a shape (or of a shape with no members, e.g. a string): dict keys in
+    camelCase, recursively. No converter changes a string, so strings are passed over without a
+    call (here and in :func:`_build`'s converters)."""
+    if isinstance(value, dict):
+        return {_camel(k): v if v.__class__ is str else _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [v if v.__class__ is str else _plain(v) for v in value]
+    return value
+
+
+_CONVERTER = "_opentrail_record_converter"
+_BUILDING = threading.Lock()
+
+
+def _converter(shape: Any) -> Callable[[Any], Any]:
+    """The function :func:`request_parameters` applies to a value of ``shape`` (None: no shape),
+    kept on the shape (the operations' input and output shapes are cached with their model) so
+    that it is built once, and published complete."""
+    if shape is None:
+        return _plain
+    built = shape.__dict__.get(_CONVERTER)
+    if built is not None:
+        return built  # type: ignore[no-any-return]
+    with _BUILDING:
+        conv = _build(shape, {})
+        setattr(shape, _CONVERTER, conv)
+    return conv
+
+
+def _build(shape: Any, pending: dict[str, Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """The converter of ``shape``; ``pending`` holds those of this build by shape name (botocore
+    makes a new object for each reference to a shape, so a shape that holds itself is found by
+    its name; one build reads one model)."""
+    if shape is None:
+        return _plain
+    built = shape.__dict__.get(_CONVERTER) or pending.get(shape.name)
+    if built is not None:
+        return built  # type: ignore[no-any-return]
+    kind = shape.type_name
+    conv: Callable[[Any], Any]
+    if kind == "structure":
+        members: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+
+        def conv(value: Any) -> Any:
+            if isinstance(value, dict):
+                get = members.get
+                return {m[0]: v if v.__class__ is str else m[1](v) for k, v in value.items()
+                        if (m := get(k)) is not None}
+            if isinstance(value, list):
+                return [_plain(v) for v in value]
+            return value
+
+        pending[shape.name] = conv  # before the members: shapes may hold themselves
+        for name, member in shape.members.items():
+            if not member.metadata.get("sensitive"):
+                members[name] = (_camel(name), _build(member, pending))
+        return conv
+    if kind == "list":
+        item: list[Callable[[Any], Any]] = []
+
+        def conv(value: Any) -> Any:
+            if isinstance(value, list):
+                each = item[0]
+                return [v if v.__class__ is str else each(v) for v in value]
+            return _plain(value)
+
+        pending[shape.name] = conv
+        item.append(_build(shape.member, pending))
+        return conv
+    if kind == "map":
+        values: list[Callable[[Any], Any]] = []
+
+        def conv(value: Any) -> Any:
+            if isinstance(value, dict):
+                each = values[0]
+                return {k: v if v.__class__ is str else each(v) for k, v in value.items()}
+            return _plain(value)
+
+        pending[shape.name] = conv
+        values.append(_build(shape.value, pending))
+        return conv
+    if kind == "timestamp":
+        def conv(value: Any) -> Any:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return request_time_text(value)
+            return _plain(value)
+    else:
+        conv = _plain
+    pending[shape.name] = conv
+    return conv
 
 
 def bounded_field(value: Mapping[str, Any] | None, limit: int = MAX_FIELD_BYTES) -> dict[str, Any] | None:

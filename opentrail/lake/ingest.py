@@ -157,6 +157,16 @@ class IngestState:
             self._conn.execute("DELETE FROM stores WHERE eds_id = ?", (eds_id,))
 
 
+#: The start of a record as :func:`opentrail.lake.audit_events.accept` writes it (orjson's compact
+#: JSON of a dict, keys in this order, every value before eventData a string without quote or
+#: backslash): its group 1 is ``metadata.channelARN`` of the top-level object, read without
+#: decoding the record (records are stored as orjson wrote them, so no key appears twice).
+_ACCEPTED_RECORD = re.compile(
+    rb'\{"eventVersion":"[^"\\]*","eventCategory":"ActivityAuditLog","eventType":"ActivityLog",'
+    rb'"eventID":"[^"\\]*","eventTime":"[^"\\]*","awsRegion":"[^"\\]*","recipientAccountId":"[^"\\]*",'
+    rb'"metadata":\{"ingestionTime":"[^"\\]*","channelARN":"([^"\\]*)"\},"eventData":')
+
+
 @dataclass(slots=True)
 class _Batch:
     seqs: list[int] = field(default_factory=list)
@@ -438,23 +448,47 @@ class LakeIngestWorker(threading.Thread):
         channels = getattr(self._stores, "channels", None)
         if channels is None:
             return
+        # the stores each channel ARN sends to, found once per ARN in this round (a batch of
+        # PutAuditEvents shares one): [(store, start seq)]
+        takers_of: dict[str, list[tuple[EventDataStore, int]]] = {}
+        seqs, records = cols.seqs, cols.records
+        accepted = _ACCEPTED_RECORD.match
         for i in positions:
-            loaded = orjson.loads(cols.records[i])
-            metadata = loaded.get("metadata") if isinstance(loaded, dict) else None
-            arn = metadata.get("channelARN") if isinstance(metadata, dict) else None
-            parsed = parse_channel_arn(arn) if isinstance(arn, str) else None
-            channel = channels.get(parsed[2]) if parsed is not None else None
-            if channel is None:
-                continue
-            for store_arn in channel.store_arns():
-                store = self._stores_by_id.get(store_arn.rpartition("/")[2])
-                if store is None or not self._active(store) or cols.seqs[i] <= self._start_seqs.get(store.id, 0):
+            known = accepted(records[i])
+            if known is not None:  # as PutAuditEvents wrote it: not decoded here
+                arn: Any = known.group(1).decode()
+                loaded = None
+            else:
+                loaded = orjson.loads(records[i])
+                metadata = loaded.get("metadata") if isinstance(loaded, dict) else None
+                arn = metadata.get("channelARN") if isinstance(metadata, dict) else None
+                if not isinstance(arn, str):
+                    continue
+            takers = takers_of.get(arn)
+            if takers is None:
+                takers = takers_of[arn] = self._channel_takers(channels, parse_channel_arn(arn))
+            seq = seqs[i]
+            for store, start in takers:
+                if seq <= start:
                     continue
                 batch = self._batches.setdefault(store.id, _Batch())
-                batch.seqs.append(cols.seqs[i])
-                batch.raws.append(cols.records[i])
+                batch.seqs.append(seq)
+                batch.raws.append(records[i])
                 batch.parsed.append(loaded)
                 self._batched += 1
+
+    def _channel_takers(self, channels: Any, parsed: tuple[str, str, str] | None) -> list[tuple[EventDataStore, int]]:
+        """The enabled stores (and their start seqs) the channel ``parsed`` (region, account, id)
+        sends to; [] when the ARN is not a channel's or the channel is gone."""
+        channel = channels.get(parsed[2]) if parsed is not None else None
+        if channel is None:
+            return []
+        takers = []
+        for store_arn in channel.store_arns():
+            store = self._stores_by_id.get(store_arn.rpartition("/")[2])
+            if store is not None and self._active(store):
+                takers.append((store, self._start_seqs.get(store.id, 0)))
+        return takers
 
     def _route_insights(self, cols: EventColumns, account: str, region: str, positions: Sequence[int]) -> None:
         """Insights events go to the Insights destination store of each enabled source store of
