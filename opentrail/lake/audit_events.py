@@ -105,7 +105,9 @@ def new_event_ids(n: int) -> list[str]:
             for i in range(0, 32 * n, 32)]
 
 
-def _event_time(value: str) -> tuple[str, int]:
+def _event_time(value: Any) -> tuple[str, int]:
+    if not isinstance(value, str):
+        raise AuditEventRejected("InvalidData", "eventTime must be a string in the format yyyy-MM-DDTHH:mm:ss.")
     m = _TIME.fullmatch(value)
     if m is None:
         raise AuditEventRejected("InvalidData", f"eventTime {value[:64]} is not in the format yyyy-MM-DDTHH:mm:ss.")

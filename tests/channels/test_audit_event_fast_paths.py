@@ -73,6 +73,9 @@ def test_accepted_record_bytes() -> None:
      ("FieldTooLong", "additionalEventData is larger than 28 kB.")),
     ({"recipientAccountId": "999988887777"},
      ("InvalidRecipient", f"recipientAccountId must be {OWNER}, the account that owns the channel.")),
+    ({"eventTime": 123}, ("InvalidData", "eventTime must be a string in the format yyyy-MM-DDTHH:mm:ss.")),
+    ({"eventTime": ["2026-01-02T03:04:05Z"]},
+     ("InvalidData", "eventTime must be a string in the format yyyy-MM-DDTHH:mm:ss.")),
 ])
 def test_refusals(changes: dict[str, Any], expected: tuple[str, str]) -> None:
     assert _refused(json.dumps(_data(**changes))) == expected
