@@ -104,14 +104,15 @@ class S3Storage(ObjectStorage):
         return StoredObject(body, {k.lower(): v for k, v in answer.get("Metadata", {}).items()})
 
     def read_object(self, bucket: str, key: str) -> bytes:
-        """The object's body. At an S3-compatible endpoint (path-style URLs) one GET signed by the
-        client's own signer (its credentials, Region, SigV4) and sent on its own connection pool
-        (timeouts, proxies, TLS settings), without the rest of botocore's request and response
-        handling (parameter validation, endpoint rules, event hooks, header parsing): about half
-        the client CPU per object (the SigV4 headers are those botocore's S3 signer writes, computed
-with the day's signing key kept: :meth:`_get_headers`). Anything but a whole 200 answer (an error status, a short body,
-        a connection error) is asked again through :meth:`get_object`, whose retries and error
-        mapping answer it. Without an endpoint URL (AWS S3 itself): :meth:`get_object`."""
+        """The object's body. At an S3-compatible endpoint (path-style URLs) one GET signed with the
+        client's credentials and Region (SigV4: the headers botocore's S3 signer writes, computed
+        with the day's signing key kept, :meth:`_get_headers`) and sent on the client's own
+        connection pool (timeouts, proxies, TLS settings), without the rest of botocore's request
+        and response handling (parameter validation, endpoint rules, event hooks, header parsing):
+        less than half the client CPU per object. Anything but a whole 200 answer (an error status,
+        a short body, a connection error) is asked again through :meth:`get_object`, whose retries
+        and error mapping answer it. Without an endpoint URL (AWS S3 itself), or for a client that
+        signs nothing: :meth:`get_object`. Raises what :meth:`get_object` raises."""
         if self.endpoint_url is None or not bucket or type(self).get_object is not S3Storage.get_object:
             return self.get_object(bucket, key).body
         try:
