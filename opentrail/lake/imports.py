@@ -29,8 +29,8 @@ source files as completed with the next ``n``. On start, an import's files with 
 the committed one (written, not committed) are deleted, and the import resumes by itself
 (INITIALIZING / IN_PROGRESS imports continue, skipping completed files).
 
-**Speed.** Files are fetched (``read_object``: the body only, one signed GET or one ``open``), gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at
-most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
+**Speed.** Files are fetched (``read_object``: the body only, one signed GET or one ``open``),
+gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
 eventID in listing order; :data:`PARSERS` of them parse at a time, since parsing holds the GIL);
 each record is kept as its compact JSON bytes only. A full batch is
 turned into columns by DuckDB (:func:`.columns.rows_with_mask`, exact Python fallback per
