@@ -13,15 +13,13 @@ everything else -> :class:`StorageError`. Timeouts and retries: :mod:`opentrail.
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
-import hmac
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import boto3.exceptions
+import botocore.auth
 import botocore.awsrequest
 import botocore.exceptions
 from botocore.utils import percent_encode
@@ -34,8 +32,6 @@ _TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError",
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 #: Objects deleted per DeleteObjects request (S3's limit).
 DELETE_BATCH = 1000
-#: The SHA-256 of an empty payload (a GET's body), hex.
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 class S3Storage(ObjectStorage):
@@ -56,7 +52,6 @@ class S3Storage(ObjectStorage):
                 config=config,
             )
         self._client = client
-        self._signing_key: tuple[tuple[str, str, str], bytes] | None = None
 
     def _error(self, exc: Exception, bucket: str, key: str | None = None) -> StorageError:
         if isinstance(exc, botocore.exceptions.ClientError):
@@ -104,23 +99,27 @@ class S3Storage(ObjectStorage):
         return StoredObject(body, {k.lower(): v for k, v in answer.get("Metadata", {}).items()})
 
     def read_object(self, bucket: str, key: str) -> bytes:
-        """The object's body. At an S3-compatible endpoint (path-style URLs) one GET signed with the
-        client's credentials and Region (SigV4: the headers botocore's S3 signer writes, computed
-        with the day's signing key kept, :meth:`_get_headers`) and sent on the client's own
-        connection pool (timeouts, proxies, TLS settings), without the rest of botocore's request
-        and response handling (parameter validation, endpoint rules, event hooks, header parsing):
-        less than half the client CPU per object. Anything but a whole 200 answer (an error status,
-        a short body, a connection error) is asked again through :meth:`get_object`, whose retries
-        and error mapping answer it. Without an endpoint URL (AWS S3 itself), or for a client that
-        signs nothing: :meth:`get_object`. Raises what :meth:`get_object` raises."""
+        """The object's body. At an S3-compatible endpoint (path-style URLs) one GET signed by
+        botocore's S3 SigV4 signer (``S3SigV4Auth``) with the client's credentials and Region and
+        sent on the client's own connection pool (timeouts, proxies, TLS settings), without the
+        rest of botocore's request and response handling (parameter validation, endpoint rules,
+        event hooks, header parsing): about half the client CPU per object. Anything but a whole
+        200 answer (an error status, a short body, a connection error) is asked again through
+        :meth:`get_object`, whose retries and error mapping answer it. Without an endpoint URL
+        (AWS S3 itself), or for a client that signs nothing: :meth:`get_object`. Raises what
+        :meth:`get_object` raises."""
         if self.endpoint_url is None or not bucket or type(self).get_object is not S3Storage.get_object:
             return self.get_object(bucket, key).body
+        credentials = getattr(self._client._request_signer, "_credentials", None)
+        if credentials is None:
+            return self.get_object(bucket, key).body
         try:
-            url = f"{self.endpoint_url.rstrip('/')}/{percent_encode(bucket)}/{percent_encode(key, safe='/~')}"
-            headers = self._get_headers(url, datetime.datetime.now(datetime.timezone.utc))
-            if headers is None:
+            frozen = credentials.get_frozen_credentials()
+            if not frozen.access_key or not frozen.secret_key:
                 return self.get_object(bucket, key).body
-            request = botocore.awsrequest.AWSRequest("GET", url, headers=headers)
+            url = f"{self.endpoint_url.rstrip('/')}/{percent_encode(bucket)}/{percent_encode(key, safe='/~')}"
+            request = botocore.awsrequest.AWSRequest("GET", url)
+            botocore.auth.S3SigV4Auth(frozen, "s3", self._client.meta.region_name).add_auth(request)
             answer = self._client._endpoint.http_session.send(request.prepare())
             body = answer.content
             length = answer.headers.get("content-length")
@@ -129,48 +128,6 @@ class S3Storage(ObjectStorage):
         except (botocore.exceptions.BotoCoreError, ValueError):
             pass
         return self.get_object(bucket, key).body
-
-    def _get_headers(self, url: str, now: datetime.datetime) -> dict[str, str] | None:
-        """The SigV4 headers of an unsigned-body GET of ``url`` at ``now`` (UTC) with the client's
-        credentials and Region -- the headers botocore's ``S3SigV4Auth`` adds (the path as sent, not
-        normalized; ``host``, ``x-amz-content-sha256`` of the empty payload, ``x-amz-date`` and the
-        session token signed) -- or None when the client signs no requests. The signing key
-        (four HMACs) is derived once per day, secret and Region."""
-        credentials = getattr(self._client._request_signer, "_credentials", None)
-        if credentials is None:
-            return None
-        frozen = credentials.get_frozen_credentials()
-        if not frozen.access_key or not frozen.secret_key:
-            return None
-        region = self._client.meta.region_name
-        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-        day = amz_date[:8]
-        cached = self._signing_key
-        if cached is None or cached[0] != (frozen.secret_key, day, region):
-            key = ("AWS4" + frozen.secret_key).encode()
-            for part in (day, region, "s3", "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            cached = self._signing_key = ((frozen.secret_key, day, region), key)
-        parts = urlsplit(url)
-        host = parts.netloc
-        if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
-            host = parts.hostname or host
-        headers = {"host": host, "x-amz-content-sha256": _EMPTY_SHA256, "x-amz-date": amz_date}
-        if frozen.token:
-            headers["x-amz-security-token"] = frozen.token
-        names = sorted(headers)
-        signed = ";".join(names)
-        canonical = "\n".join(["GET", parts.path, parts.query, *(f"{n}:{headers[n]}" for n in names), "", signed,
-                               _EMPTY_SHA256])
-        scope = f"{day}/{region}/s3/aws4_request"
-        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        signature = hmac.new(cached[1], to_sign.encode(), hashlib.sha256).hexdigest()
-        out = {"X-Amz-Date": amz_date, "X-Amz-Content-SHA256": _EMPTY_SHA256,
-               "Authorization": f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
-                                f"SignedHeaders={signed}, Signature={signature}"}
-        if frozen.token:
-            out["X-Amz-Security-Token"] = frozen.token
-        return out
 
     def head_object(self, bucket: str, key: str) -> dict[str, str]:
         try:

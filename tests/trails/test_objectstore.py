@@ -207,33 +207,3 @@ def test_create_bucket_command(tmp_path: Path) -> None:
     assert LocalFolderStorage(tmp_path / "buckets").bucket_exists("my-trail-logs") is True
     bad = CliRunner().invoke(main, ["create-bucket", "--data-dir", str(tmp_path), ".hidden"])
     assert bad.exit_code == 2
-
-
-@pytest.mark.parametrize("token", [None, "session-token/+="])
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "http://s3.example:80", "https://s3.example:443/",
-                                      "https://s3.example:8443"])
-def test_s3_read_object_signs_as_botocore(endpoint: str, token: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The headers of read_object's GET are those botocore's S3 SigV4 signer writes (same time)."""
-    import datetime
-
-    import botocore.auth
-    import botocore.awsrequest
-    from botocore.utils import percent_encode
-
-    session = boto3.session.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalr/K7MDENG+bPxRfi",
-                                    aws_session_token=token, region_name="eu-west-3")
-    storage = S3Storage(endpoint, client=session.client("s3", endpoint_url=endpoint))
-    credentials = session.get_credentials().get_frozen_credentials()
-    for k, now in enumerate([datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
-                             datetime.datetime(2024, 1, 2, 23, 59, 59, tzinfo=datetime.timezone.utc),
-                             datetime.datetime(2024, 1, 3, 0, 0, 0, tzinfo=datetime.timezone.utc)]):
-        key = f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/a b+c~%é?x=1&y_{k}.json.gz"
-        url = f"{endpoint.rstrip('/')}/{percent_encode('logs-bucket')}/{percent_encode(key, safe='/~')}"
-        request = botocore.awsrequest.AWSRequest("GET", url)
-        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now)
-        botocore.auth.S3SigV4Auth(credentials, "s3", "eu-west-3").add_auth(request)
-        expected = {n: request.headers[n] for n in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256")}
-        if token:
-            expected["X-Amz-Security-Token"] = token
-        assert storage._get_headers(url, now) == expected
-    storage.close()
