@@ -10,8 +10,9 @@ the same code StartImport runs) copies them into an empty event data store, time
 creation to COMPLETED: listing, reading, gunzip, the tolerant reader, de-duplication, record ->
 columns, zstd Parquet, fsync'd files, commits. Then the same from moto's S3 server (``moto.server``
 on a local port, objects uploaded first, not timed). Each import runs ``--repeat`` times (a new
-empty store each time); every run is printed with the process's CPU time (all its threads; moto's
-server is another process) and the load average, then the median. Beside them, DuckDB over the
+empty store each time); every run is printed with the process's CPU time (all its threads) per
+100,000 events, for moto also its server's (another process, from ``/proc``), and the load
+average, then the median. Beside them, DuckDB over the
 same files (reading and parsing only, nothing written), two ways:
 ``SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('<folder>/*.json.gz',
 columns={'Records': 'JSON[]'}))`` and ``read_json_objects`` of the files with
@@ -95,16 +96,27 @@ def _run_import(work: Path, storage: object, bucket: str, label: str) -> tuple[f
     return elapsed, done.events_completed
 
 
-def _repeat(label: str, times: int, run: Any) -> None:
-    """Run ``run`` (-> seconds, events) ``times`` times; print each run and the median rate."""
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used so far by the process ``pid`` (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _repeat(label: str, times: int, run: Any, server_pid: int | None = None) -> None:
+    """Run ``run`` (-> seconds, events) ``times`` times; print each run (with this process's CPU
+    and, given ``server_pid``, the S3 server's, per 100,000 events) and the median rate."""
     rates = []
     for k in range(times):
         load, cpu = os.getloadavg()[0], time.process_time()
+        server = _cpu_of(server_pid) if server_pid else 0.0
         elapsed, n = run()
         cpu = time.process_time() - cpu
+        server = _cpu_of(server_pid) - server if server_pid else 0.0
         rates.append(n / elapsed)
         print(f"{label} #{k + 1}: {n} events in {elapsed:.2f} s = {n / elapsed:,.0f} events/s; process CPU {cpu:.2f} s "
-              f"({n / cpu:,.0f} events per CPU-second); load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
+              f"({n / cpu:,.0f} events per CPU-second, {cpu / n * 1e5:.2f} s per 100k events"
+              + (f"; the S3 server's {server / n * 1e5:.2f} s per 100k events" if server_pid else "")
+              + f"); load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     print(f"{label}: median {statistics.median(rates):,.0f} events/s over {times} runs", flush=True)
 
 
@@ -166,7 +178,8 @@ def main() -> None:
                 s3._client.create_bucket(Bucket="trail")
                 for key, body in files.items():
                     s3.put_object("trail", key, body, {})
-                _repeat("StartImport, moto S3 server", args.repeat, lambda: _run_import(work, s3, "trail", "moto"))
+                _repeat("StartImport, moto S3 server", args.repeat, lambda: _run_import(work, s3, "trail", "moto"),
+                        moto.pid)
                 s3.close()
             finally:
                 moto.terminate()

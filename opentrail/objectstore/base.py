@@ -79,6 +79,12 @@ class ObjectStorage(ABC):
         """The object at ``key``. Raises :class:`NoSuchBucket`, :class:`NoSuchKey`,
         :class:`StorageUnavailable`, :class:`StorageError`."""
 
+    def read_object(self, bucket: str, key: str) -> bytes:
+        """The bytes of the object at ``key`` without its metadata (what an import reads: the
+        backends read less per object). Same errors as :meth:`get_object`. The default is
+        ``get_object(bucket, key).body``."""
+        return self.get_object(bucket, key).body
+
     def head_object(self, bucket: str, key: str) -> dict[str, str]:
         """The user metadata of the object at ``key`` (S3 HeadObject), without reading its body.
         Raises :class:`NoSuchBucket`, :class:`NoSuchKey`, :class:`StorageUnavailable`,

@@ -119,6 +119,33 @@ def test_missing_bucket_and_key(storage: ObjectStorage) -> None:
         storage.list_objects("no-such-bucket-here")
     with pytest.raises(NoSuchKey):
         storage.get_object(bucket, "never/written")
+    with pytest.raises(NoSuchBucket):
+        storage.read_object("no-such-bucket-here", "k")
+    with pytest.raises(NoSuchKey):
+        storage.read_object(bucket, "never/written")
+    if isinstance(storage, LocalFolderStorage):
+        with pytest.raises(NoSuchBucket):  # the bucket is looked at first, as get_object does
+            storage.read_object("no-such-bucket-here", "../k")
+        with pytest.raises(InvalidObjectKey):
+            storage.read_object(bucket, "../k")
+
+
+def test_read_object_is_the_body(storage: ObjectStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_object answers get_object's body, through its own path (GetObject is not called)."""
+    bucket = bucket_of(storage)
+    body = bytes(range(256)) * 40
+    key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/a b+c~%.json.gz"
+    storage.put_object(bucket, key, body, {"signature": "abc123"})
+    storage.put_object(bucket, "AWSLogs/x", b"", {})
+    with pytest.raises(NoSuchKey):
+        storage.read_object(bucket, "AWSLogs")  # a folder of the local bucket, no object on S3
+
+    def no_get(bucket: str, key: str) -> StoredObject:
+        raise AssertionError("get_object called")
+
+    monkeypatch.setattr(storage, "get_object", no_get)
+    assert storage.read_object(bucket, key) == body
+    assert storage.read_object(bucket, "AWSLogs/x") == b""
 
 
 def test_local_layout_is_what_s3_holds(tmp_path: Path) -> None:
