@@ -147,6 +147,7 @@ class _NumericLoader(Loader):
 def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _NumericLoader)
     conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_S * 1000}")
+    conn.execute("SET jit = off")  # small reads: never worth compiling (see opentrail/store/postgres.py)
 
 
 def pool_for(url: str) -> ConnectionPool:
