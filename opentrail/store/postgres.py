@@ -30,6 +30,7 @@ and upgraded at open by :mod:`.postgres_migrate`; the SQL is in ``postgres_sql/`
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -96,14 +97,17 @@ def _clamp(value: int) -> int:
 
 @dataclass(eq=False)
 class _Prepared:
-    """A group ready to commit: per event (in the jobs' order) its (account, eventID) as hex for
-    the deduplication probe, its ``events`` COPY row without the leading seq, and its lookup key
-    ids."""
+    """A group ready to commit: per event (in the jobs' order) its (account, eventID) as hex, its
+    ``events`` COPY row without the leading seq, and its lookup key ids; and which of those keys
+    were stored when the last seq was ``checked_through`` (the early deduplication check)."""
 
     jobs: list[_Job]
     keys: list[tuple[str, str]]
     tails: list[str]
     lookups: list[list[int]]
+    #: the keys already stored when ``checked_through`` was the last seq
+    stored: set[tuple[str, str]]
+    checked_through: int
 
 
 @dataclass(eq=False)
@@ -151,6 +155,8 @@ class PostgresEventStore(EventStore):
         #: (partition id, attribute, value) -> event_lookup_keys.id
         self._key_ids: dict[tuple[int, int, str], int] = {}
         self._key_lock = threading.Lock()
+        #: (first seq, last seq, keys) of this store's last commits (only the committing thread)
+        self._recent: collections.deque[tuple[int, int, set[tuple[str, str]]]] = collections.deque(maxlen=8)
         # check: a connection the server dropped (restart, failover) is replaced at checkout
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=False, name="opentrail-events",
                                     check=ConnectionPool.check_connection, timeout=connect_timeout_s,
@@ -346,7 +352,42 @@ class PostgresEventStore(EventStore):
             tails.append(f"\t{pid}\t{e.event_time}\t{account_text}\t\\\\x{id_hex}\t\\\\x{frame.hex()}\n")
             lookups.append([key_ids[(pid, _ATTRIBUTE[k], v)] for k, v in e.lookup if k != "EventId"]
                            if e.category in _LOOKUP_CATEGORIES else [])
-        return _Prepared(jobs, keys, tails, lookups)
+        stored: set[tuple[str, str]] = set()
+        checked_through = 0
+        if keys:  # the early check: the commit then only looks at the events committed after it
+            row = conn.execute(Q["seq_last"]).fetchone()
+            checked_through = int(row[0]) if row else 0
+            stored = set(conn.execute(Q["existing_ids"], {
+                "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys)}))
+        return _Prepared(jobs, keys, tails, lookups, stored, checked_through)
+
+    def _still_stored(self, keys: set[tuple[str, str]], conn: psycopg.Connection) -> set[tuple[str, str]]:
+        """Which of ``keys`` (found by the early check: duplicates, usually none) are stored now,
+        under the seq lock (a purge may have removed one since)."""
+        if not keys:
+            return set()
+        listed = list(keys)
+        return set(conn.execute(Q["existing_ids"], {
+            "accounts": ",".join(k[0] for k in listed), "event_ids": ",".join(k[1] for k in listed)}))
+
+    def _stored_since(self, prepared: _Prepared, last_seq: int, conn: psycopg.Connection) -> set[tuple[str, str]]:
+        """Which of the group's keys the events after ``prepared.checked_through`` up to
+        ``last_seq`` (committed since the early check) hold: from this store's own recent
+        commits when they are all of them, else asked of the database (another node appended)."""
+        if last_seq <= prepared.checked_through:
+            return set()
+        mine = sorted((lo, hi, keys) for lo, hi, keys in self._recent if hi > prepared.checked_through)
+        at = prepared.checked_through
+        for lo, hi, _ in mine:
+            if lo != at + 1:
+                break
+            at = hi
+        if at == last_seq:
+            return {k for k in prepared.keys if any(k in keys for _, _, keys in mine)}
+        keys = prepared.keys
+        return set(conn.execute(Q["existing_ids_since"], {
+            "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys),
+            "since": prepared.checked_through}))
 
     def _commit(self, prepared: _Prepared, conn: psycopg.Connection) -> None:
         jobs, keys = prepared.jobs, prepared.keys
@@ -356,8 +397,8 @@ class PostgresEventStore(EventStore):
                 row = conn.execute(Q["seq_lock"]).fetchone()
                 assert row is not None
                 seq = first = row[0]
-                seen = set(conn.execute(Q["existing_ids"], {
-                    "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys)}))
+                seen = self._still_stored(prepared.stored, conn) | self._stored_since(prepared, first, conn)
+                inserted: set[tuple[str, str]] = set()
                 lines: list[str] = []  # COPY text rows of events
                 entries: list[tuple[int, int, int]] = []  # (key id, event_time, seq)
                 at = 0
@@ -369,6 +410,7 @@ class PostgresEventStore(EventStore):
                             dups.append(i)
                             continue
                         seen.add(key)
+                        inserted.add(key)
                         seq += 1
                         lines.append(f"{seq}{prepared.tails[at + i]}")
                         for key_id in prepared.lookups[at + i]:
@@ -387,6 +429,8 @@ class PostgresEventStore(EventStore):
                     conn.execute(Q["seq_set"], {"last_seq": seq})
                     self._minute = max(self._minute, int(self._clock() // 60))
                     conn.execute(Q["received_add"], {"minute": self._minute, "seq": seq})
+            if seq > first:  # committed: later groups checked early may not have seen these
+                self._recent.append((first + 1, seq, inserted))
         else:
             results = [AppendResult(0, 0) for _ in jobs]
         for job, result in zip(jobs, results):

@@ -39,6 +39,19 @@ CROSS JOIN LATERAL (SELECT 1 FROM events e
                       AND e.account_id = p.account_id AND e.event_id = p.event_id
                     LIMIT 1) AS stored;
 
+-- name: existing_ids_since
+-- existing_ids among the events after seq %(since)s only (an append transaction checking what
+-- other nodes committed after its early check).
+SELECT s.account_hex, s.id_hex
+FROM unnest(string_to_array(%(accounts)s, ','), string_to_array(%(event_ids)s, ',')) AS s (account_hex, id_hex)
+CROSS JOIN LATERAL (SELECT convert_from(decode(s.account_hex, 'hex'), 'UTF8') AS account_id,
+                           decode(s.id_hex, 'hex') AS event_id) AS p
+CROSS JOIN LATERAL (SELECT 1 FROM events e
+                    WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
+                        = hashtextextended(p.account_id || '/' || s.id_hex, 0)
+                      AND e.account_id = p.account_id AND e.event_id = p.event_id AND e.seq > %(since)s
+                    LIMIT 1) AS stored;
+
 -- name: lookup_keys_add
 INSERT INTO event_lookup_keys (partition_id, attribute, value)
 SELECT * FROM unnest(%(partitions)s::integer[], %(attributes)s::smallint[], %(values)s::bytea[])
