@@ -91,6 +91,13 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPE)
 
 
+def _stored(keys: list[tuple[str, str]], conn: psycopg.Connection, since: int = 0) -> set[tuple[str, str]]:
+    """Which of ``keys`` ((account, eventID) as hex of their UTF-8 bytes) events after seq
+    ``since`` hold."""
+    return set(conn.execute(Q["existing_ids"], {
+        "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys), "since": since}))
+
+
 def _clamp(value: int) -> int:
     return max(-_BIG, min(_BIG, value))
 
@@ -357,8 +364,7 @@ class PostgresEventStore(EventStore):
         if keys:  # the early check: the commit then only looks at the events committed after it
             row = conn.execute(Q["seq_last"]).fetchone()
             checked_through = int(row[0]) if row else 0
-            stored = set(conn.execute(Q["existing_ids"], {
-                "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys)}))
+            stored = _stored(keys, conn)
         return _Prepared(jobs, keys, tails, lookups, stored, checked_through)
 
     def _still_stored(self, keys: set[tuple[str, str]], conn: psycopg.Connection) -> set[tuple[str, str]]:
@@ -366,9 +372,7 @@ class PostgresEventStore(EventStore):
         under the seq lock (a purge may have removed one since)."""
         if not keys:
             return set()
-        listed = list(keys)
-        return set(conn.execute(Q["existing_ids"], {
-            "accounts": ",".join(k[0] for k in listed), "event_ids": ",".join(k[1] for k in listed)}))
+        return _stored(list(keys), conn)
 
     def _stored_since(self, prepared: _Prepared, last_seq: int, conn: psycopg.Connection) -> set[tuple[str, str]]:
         """Which of the group's keys the events after ``prepared.checked_through`` up to
@@ -384,10 +388,7 @@ class PostgresEventStore(EventStore):
             at = hi
         if at == last_seq:
             return {k for k in prepared.keys if any(k in keys for _, _, keys in mine)}
-        keys = prepared.keys
-        return set(conn.execute(Q["existing_ids_since"], {
-            "accounts": ",".join(k[0] for k in keys), "event_ids": ",".join(k[1] for k in keys),
-            "since": prepared.checked_through}))
+        return _stored(prepared.keys, conn, since=prepared.checked_through)
 
     def _commit(self, prepared: _Prepared, conn: psycopg.Connection) -> None:
         jobs, keys = prepared.jobs, prepared.keys

@@ -25,23 +25,10 @@ UPDATE event_seq SET last_seq = %(last_seq)s WHERE singleton;
 SELECT last_seq FROM event_seq WHERE singleton;
 
 -- name: existing_ids
--- The new events' (account, eventID) pairs that are stored already. Parameters: the accounts and
--- the eventIDs, each as comma-separated hex of their UTF-8 bytes (cheap to send); the answer
--- gives them back. LATERAL ... LIMIT 1: one probe of the hash index per new event (without it,
--- the planner may prefer a hash join over the whole table).
-SELECT s.account_hex, s.id_hex
-FROM unnest(string_to_array(%(accounts)s, ','), string_to_array(%(event_ids)s, ',')) AS s (account_hex, id_hex)
-CROSS JOIN LATERAL (SELECT convert_from(decode(s.account_hex, 'hex'), 'UTF8') AS account_id,
-                           decode(s.id_hex, 'hex') AS event_id) AS p
-CROSS JOIN LATERAL (SELECT 1 FROM events e
-                    WHERE hashtextextended(e.account_id || '/' || encode(e.event_id, 'hex'), 0)
-                        = hashtextextended(p.account_id || '/' || s.id_hex, 0)
-                      AND e.account_id = p.account_id AND e.event_id = p.event_id
-                    LIMIT 1) AS stored;
-
--- name: existing_ids_since
--- existing_ids among the events after seq %(since)s only (an append transaction checking what
--- other nodes committed after its early check).
+-- The given (account, eventID) pairs that events after seq %(since)s hold (0: any stored event).
+-- Parameters: the accounts and the eventIDs, each as comma-separated hex of their UTF-8 bytes
+-- (cheap to send); the answer gives them back. LATERAL ... LIMIT 1: one probe of the hash index
+-- per pair (without it, the planner may prefer a hash join over the whole table).
 SELECT s.account_hex, s.id_hex
 FROM unnest(string_to_array(%(accounts)s, ','), string_to_array(%(event_ids)s, ',')) AS s (account_hex, id_hex)
 CROSS JOIN LATERAL (SELECT convert_from(decode(s.account_hex, 'hex'), 'UTF8') AS account_id,
