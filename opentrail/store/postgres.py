@@ -4,12 +4,16 @@ as the embedded SQLite store, on a database several opentrail nodes can share.
 Writes: :meth:`PostgresEventStore.append` compresses the records in the caller's thread (zstd with
 the store's dictionary, as the SQLite store does: the exact record bytes come back from reads)
 and hands the batch to the store's writer thread, which commits queued batches together (group
-commit, up to ``group_max_events`` events per transaction). Before the transaction, the group's
-lookup keys are interned (``event_lookup_keys``, autocommit). One transaction:
+commit, up to ``group_max_events`` events per transaction). The writer is two threads: while one
+commits a group, the other prepares the next (lookup keys interned in ``event_lookup_keys``,
+autocommit; COPY rows built but for their seqs; and an early check of which (account, eventID)
+pairs are stored as of the last seq it read, through ``events_event_hash``). One transaction:
 
 1. locks the single ``event_seq`` row (``SELECT ... FOR UPDATE``);
-2. finds which (account, eventID) pairs are already stored (``events_event_hash``) and drops
-   them and repeats within the group (the first copy wins);
+2. completes the deduplication: the pairs the early check found are checked again, and those
+   committed since the early check are looked for among this store's own recent commits or, when
+   another node appended meanwhile, in the database; it drops them and repeats within the group
+   (the first copy wins);
 3. gives the new events the next seqs and ``COPY``s them into ``events`` and their lookup
    entries, as posting blocks (:mod:`.postgres_postings`), into ``event_postings``;
 4. stores the new ``last_seq`` and this minute's receive mark, and commits (``synchronous_commit``
@@ -334,8 +338,8 @@ class PostgresEventStore(EventStore):
 
     def _prepare(self, jobs: list[_Job], conn: psycopg.Connection) -> _Prepared:
         """Everything of a group's commit that needs no seq: partitions and lookup keys interned
-        (autocommit), the COPY row of each event but its seq, its lookup key ids, and the
-        deduplication probe's parameters."""
+        (autocommit), the COPY row of each event but its seq, its lookup key ids, and the early
+        deduplication check (which of the group's eventIDs are stored as of the last seq)."""
         events = [e for job in jobs for e in job.events]
         frames = [f for job in jobs for f in job.frames]
         pids = {}
