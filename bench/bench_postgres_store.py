@@ -40,6 +40,26 @@ TABLES = ("events", "event_postings", "event_lookup_keys", "event_purged", "even
           "event_received", "event_store_meta")
 
 
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_cpu_s(url: str, database: str) -> tuple[float, float]:
+    """CPU seconds so far of (this database's ``opentrail`` backends, PostgreSQL's background
+    processes: WAL writer, checkpointer, background writer). Load-independent, unlike events/s."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        mine = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = 'opentrail'", (database,))]
+        aux = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')")]
+    return sum(map(_proc_cpu_s, mine)), sum(map(_proc_cpu_s, aux))
+
+
 def pg_bytes(url: str) -> int:
     with psycopg.connect(url) as conn:
         conn.execute("CHECKPOINT")
@@ -93,12 +113,22 @@ def main() -> None:
             sample.extend(rng.sample(events, min(200, len(events))))
             line = []
             for kind, store in stores.items() if not args.lookups_only else ():
+                cpu0 = time.process_time()
+                pg0 = pg_cpu_s(url, name) if kind == "postgres" else (0.0, 0.0)
                 t0 = time.perf_counter()
                 secs = ingest(store, events, args.threads, args.batch)
                 store.flush()
                 acked[kind] += secs
                 indexed[kind] += time.perf_counter() - t0
                 line.append(f"{kind} {len(events) / secs:,.0f} ack / {len(events) / (time.perf_counter() - t0):,.0f} visible")
+                # CPU per event (us): this process (producers + writer), and for PostgreSQL its
+                # backends and background processes (the pool's backends live through the run)
+                cpu = f"cpu us/event: python {(time.process_time() - cpu0) / len(events) * 1e6:.1f}"
+                if kind == "postgres":
+                    pg1 = pg_cpu_s(url, name)
+                    cpu += (f" backends {(pg1[0] - pg0[0]) / len(events) * 1e6:.1f}"
+                            f" pg-aux {(pg1[1] - pg0[1]) / len(events) * 1e6:.1f}")
+                line.append(cpu)
             done += len(events)
             if line:
                 print(f"{done:>9,}: " + "; ".join(line) + " events/s", flush=True)

@@ -37,18 +37,20 @@ from __future__ import annotations
 import collections
 import logging
 import queue
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from .base import (LOOKUP_ATTRIBUTE_KEYS, AppendResult, EventColumns, EventStore, LookupPage, LookupQuery,
                    NewEvent, StoredEvent)
 from .postgres_migrate import migrate
-from .postgres_postings import Best, Window, blocks_of, hour_end, matches, pack, unpack
+from .postgres_postings import Best, Window, blocks_of, hour_end, matches, unpack
 from .postgres_sql import load_queries
 from .sqlite_codec import DEFAULT_ZDICT, RecordCodec
 
@@ -87,12 +89,24 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.execute("SET jit = off")
 
 
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# COPY's binary format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"):
+# the signature, flags and header extension length; per row the field count (int16), then per field
+# its length (int32) and bytes (int4/int8 big-endian, text as UTF-8, bytea raw); -1 at the end.
+# Written in blocks (psycopg's Copy.write), so the bytea fields go as they are, not as hex text.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_I4 = struct.Struct(">i").pack
+#: an events row up to its seq: 6 fields, seq (int8)
+_EVENT_HEAD = struct.Struct(">hiq").pack
+#: an events row's partition_id (int4) and event_time (int8)
+_EVENT_PARTITION_TIME = struct.Struct(">iiiq").pack
+#: an event_postings row up to the length of its times: 6 fields, key_id, max_time, min_time, max_seq
+_BLOCK_HEAD = struct.Struct(">hiqiqiqiqi").pack
 
 
-def _copy_text(value: str) -> str:
-    """``value`` as a field of COPY's text format."""
-    return value.translate(_COPY_ESCAPE)
+def _field(value: bytes) -> bytes:
+    """``value`` as a length-prefixed field of COPY's binary format."""
+    return _I4(len(value)) + value
 
 
 def _stored(keys: list[tuple[str, str]], conn: psycopg.Connection, since: int = 0) -> set[tuple[str, str]]:
@@ -109,13 +123,16 @@ def _clamp(value: int) -> int:
 @dataclass(eq=False)
 class _Prepared:
     """A group ready to commit: per event (in the jobs' order) its (account, eventID) as hex, its
-    ``events`` COPY row without the leading seq, and its lookup key ids; and which of those keys
-    were stored when the last seq was ``checked_through`` (the early deduplication check)."""
+    ``events`` row in COPY's binary format without the field count and seq, its eventTime and how
+    many lookup entries it has (their key ids are ``lookup_ids``, event after event); and which of
+    the keys were stored when the last seq was ``checked_through`` (the early deduplication check)."""
 
     jobs: list[_Job]
     keys: list[tuple[str, str]]
-    tails: list[str]
-    lookups: list[list[int]]
+    tails: list[bytes]
+    times: list[int]
+    lookup_counts: list[int]
+    lookup_ids: list[int]
     #: the keys already stored when ``checked_through`` was the last seq
     stored: set[tuple[str, str]]
     checked_through: int
@@ -163,8 +180,9 @@ class PostgresEventStore(EventStore):
         self._ids: dict[Partition, int] = {}
         self._meta_lock = threading.Lock()
         self._minute = 0
-        #: (partition id, attribute, value) -> event_lookup_keys.id
-        self._key_ids: dict[tuple[int, int, str], int] = {}
+        #: partition id -> (attribute key, value) -> event_lookup_keys.id, of committed rows only
+        self._key_ids: dict[int, dict[tuple[str, str], int]] = {}
+        self._key_count = 0
         self._key_lock = threading.Lock()
         #: (first seq, last seq, keys) of this store's last commits (only the committing thread)
         self._recent: collections.deque[tuple[int, int, set[tuple[str, str]]]] = collections.deque(maxlen=8)
@@ -218,26 +236,26 @@ class PostgresEventStore(EventStore):
             name = self._names[pid]
         return name
 
-    def _lookup_key_ids(self, keys: set[tuple[int, int, str]], conn: psycopg.Connection) -> dict[tuple[int, int, str], int]:
-        """The interned ids of ``keys``, adding the missing ones (autocommit, before the append's
-        transaction: like a partition, a key row outlives a rolled-back append, harmlessly, and
-        the cache never holds an id that was not committed)."""
+    def _intern_keys(self, keys: set[tuple[int, tuple[str, str]]], conn: psycopg.Connection) -> dict[tuple[int, tuple[str, str]], int]:
+        """The ids of lookup ``keys`` ((partition id, (attribute key, value))) missing from the
+        cache, interned in ``event_lookup_keys`` (autocommit, before the append's transaction: like
+        a partition, a key row outlives a rolled-back append, harmlessly, and the cache never holds
+        an id that was not committed) and cached."""
         with self._key_lock:
-            return self._lookup_key_ids_locked(keys, conn)
-
-    def _lookup_key_ids_locked(self, keys: set[tuple[int, int, str]], conn: psycopg.Connection) -> dict[tuple[int, int, str], int]:
-        ids = self._key_ids
-        missing = [k for k in keys if k not in ids]
-        if missing:
-            if len(ids) + len(missing) > KEY_CACHE_MAX:
-                ids.clear()
-                missing = list(keys)
-            cols = {"partitions": [k[0] for k in missing], "attributes": [k[1] for k in missing],
-                    "values": [k[2].encode("utf-8", "surrogatepass") for k in missing]}
+            rows = sorted((pid, _ATTRIBUTE[k], v) for pid, (k, v) in keys)
+            cols = {"partitions": [r[0] for r in rows], "attributes": [r[1] for r in rows],
+                    "values": [r[2].encode("utf-8", "surrogatepass") for r in rows]}
             conn.execute(Q["lookup_keys_add"], cols)
+            if self._key_count + len(rows) > KEY_CACHE_MAX:
+                self._key_ids = {}
+                self._key_count = 0
+            found: dict[tuple[int, tuple[str, str]], int] = {}
             for key_id, pid, attr, value in conn.execute(Q["lookup_keys_find"], cols):
-                ids[(pid, attr, bytes(value).decode("utf-8", "surrogatepass"))] = key_id
-        return {k: ids[k] for k in keys}
+                pair = (LOOKUP_ATTRIBUTE_KEYS[attr], bytes(value).decode("utf-8", "surrogatepass"))
+                found[(pid, pair)] = key_id
+                self._key_ids.setdefault(pid, {})[pair] = key_id
+            self._key_count += len(found)
+            return found
 
     # -- writing ------------------------------------------------------------------------------
     def _enqueue(self, events: Sequence[NewEvent], waited: bool) -> _Job:
@@ -347,29 +365,47 @@ class PostgresEventStore(EventStore):
             pid = self._partition_id(key, conn, create=True)
             assert pid is not None
             pids[key] = pid
-        accounts = {a: (a.encode("utf-8", "surrogatepass").hex(), _copy_text(a)) for a in {e.account_id for e in events}}
-        # the lookup keys (partition id, attribute, value) of the group, EventId aside
-        key_ids = self._lookup_key_ids({(pids[(e.account_id, e.region, e.category)], _ATTRIBUTE[k], v)
-                                        for e in events if e.category in _LOOKUP_CATEGORIES
-                                        for k, v in e.lookup if k != "EventId"}, conn)
+        accounts = {a: (a.encode("utf-8", "surrogatepass").hex(), _field(a.encode("utf-8", "surrogatepass")))
+                    for a in {e.account_id for e in events}}
         keys: list[tuple[str, str]] = []
-        tails: list[str] = []
-        lookups: list[list[int]] = []
+        tails: list[bytes] = []
+        times: list[int] = []
+        counts: list[int] = []
+        ids: list[int] = []  # the lookup entries' key ids (EventId aside), event after event
+        missing: list[tuple[int, int, tuple[str, str]]] = []  # (position in ids, partition id, pair)
+        cache = self._key_ids
         for e, frame in zip(events, frames):
-            account_hex, account_text = accounts[e.account_id]
-            id_hex = e.event_id.encode("utf-8", "surrogatepass").hex()
+            account_hex, account_field = accounts[e.account_id]
+            event_id = e.event_id.encode("utf-8", "surrogatepass")
             pid = pids[(e.account_id, e.region, e.category)]
-            keys.append((account_hex, id_hex))
-            tails.append(f"\t{pid}\t{e.event_time}\t{account_text}\t\\\\x{id_hex}\t\\\\x{frame.hex()}\n")
-            lookups.append([key_ids[(pid, _ATTRIBUTE[k], v)] for k, v in e.lookup if k != "EventId"]
-                           if e.category in _LOOKUP_CATEGORIES else [])
+            keys.append((account_hex, event_id.hex()))
+            tails.append(b"".join((_EVENT_PARTITION_TIME(4, pid, 8, e.event_time), account_field,
+                                   _I4(len(event_id)), event_id, _I4(len(frame)), frame)))
+            times.append(e.event_time)
+            if e.category in _LOOKUP_CATEGORIES:
+                known = cache.get(pid, {})
+                before = len(ids)
+                for pair in e.lookup:
+                    if pair[0] != "EventId":
+                        key_id = known.get(pair)
+                        if key_id is None:
+                            missing.append((len(ids), pid, pair))
+                            key_id = 0
+                        ids.append(key_id)
+                counts.append(len(ids) - before)
+            else:
+                counts.append(0)
+        if missing:
+            interned = self._intern_keys({(pid, pair) for _, pid, pair in missing}, conn)
+            for at, pid, pair in missing:
+                ids[at] = interned[(pid, pair)]
         stored: set[tuple[str, str]] = set()
         checked_through = 0
         if keys:  # the early check: the commit then only looks at the events committed after it
             row = conn.execute(Q["seq_last"]).fetchone()
             checked_through = int(row[0]) if row else 0
             stored = _stored(keys, conn)
-        return _Prepared(jobs, keys, tails, lookups, stored, checked_through)
+        return _Prepared(jobs, keys, tails, times, counts, ids, stored, checked_through)
 
     def _still_stored(self, keys: set[tuple[str, str]], conn: psycopg.Connection) -> set[tuple[str, str]]:
         """Which of ``keys`` (found by the early check: duplicates, usually none) are stored now,
@@ -391,7 +427,10 @@ class PostgresEventStore(EventStore):
                 break
             at = hi
         if at == last_seq:
-            return {k for k in prepared.keys if any(k in keys for _, _, keys in mine)}
+            since: set[tuple[str, str]] = set()
+            for _, _, keys in mine:
+                since |= keys
+            return since.intersection(prepared.keys)
         return _stored(prepared.keys, conn, since=prepared.checked_through)
 
     def _commit(self, prepared: _Prepared, conn: psycopg.Connection) -> None:
@@ -403,34 +442,39 @@ class PostgresEventStore(EventStore):
                 assert row is not None
                 seq = first = row[0]
                 seen = self._still_stored(prepared.stored, conn) | self._stored_since(prepared, first, conn)
-                inserted: set[tuple[str, str]] = set()
-                lines: list[str] = []  # COPY text rows of events
-                entries: list[tuple[int, int, int]] = []  # (key id, event_time, seq)
-                at = 0
-                for job in jobs:
-                    dups: list[int] = []
-                    for i, e in enumerate(job.events):
-                        key = keys[at + i]
-                        if key in seen:
-                            dups.append(i)
-                            continue
-                        seen.add(key)
-                        inserted.add(key)
-                        seq += 1
-                        lines.append(f"{seq}{prepared.tails[at + i]}")
-                        for key_id in prepared.lookups[at + i]:
-                            entries.append((key_id, e.event_time, seq))
-                    at += len(job.events)
-                    results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
+                if not seen and len(set(keys)) == len(keys):  # no duplicate: the usual case
+                    inserted = set(keys)
+                    seq = first + len(keys)
+                    seqs = np.arange(first + 1, seq + 1, dtype=np.int64)
+                    rows = [_COPY_SIGNATURE]
+                    for s_, tail in zip(range(first + 1, seq + 1), prepared.tails):
+                        rows.append(_EVENT_HEAD(6, 8, s_))
+                        rows.append(tail)
+                    results = [AppendResult(len(job.events), 0, ()) for job in jobs]
+                else:
+                    seqs, rows, inserted, results, seq = self._assign(prepared, seen, first)
                 if seq > first:
+                    rows.append(_COPY_TRAILER)
                     with conn.cursor() as cur:
                         with cur.copy(Q["copy_events"]) as copy:
-                            copy.write("".join(lines).encode())
-                        if entries:
+                            copy.write(b"".join(rows))
+                        counts = np.asarray(prepared.lookup_counts, dtype=np.int64)
+                        entry_ids = np.asarray(prepared.lookup_ids, dtype=np.int64)
+                        entry_seqs = np.repeat(seqs, counts)
+                        entry_times = np.repeat(np.asarray(prepared.times, dtype=np.int64), counts)
+                        if seq - first < len(keys):  # duplicates were dropped: so are their entries
+                            kept = entry_seqs > 0
+                            entry_ids, entry_seqs, entry_times = entry_ids[kept], entry_seqs[kept], entry_times[kept]
+                        if len(entry_ids):
+                            blocks = [_COPY_SIGNATURE]
+                            for b in blocks_of(entry_ids, entry_times, entry_seqs):
+                                blocks.append(_BLOCK_HEAD(6, 8, b.key_id, 8, b.max_time, 8, b.min_time, 8, b.max_seq,
+                                                          len(b.times)))
+                                blocks.append(b.times)
+                                blocks.append(_field(b.seqs))
+                            blocks.append(_COPY_TRAILER)
                             with cur.copy(Q["copy_postings"]) as copy:
-                                copy.write("".join(
-                                    f"{key_id}\t{max_t}\t{min_t}\t{max_s}\t\\\\x{pack(times).hex()}\t\\\\x{pack(seqs).hex()}\n"
-                                    for key_id, max_t, min_t, max_s, times, seqs in blocks_of(entries)).encode())
+                                copy.write(b"".join(blocks))
                     conn.execute(Q["seq_set"], {"last_seq": seq})
                     self._minute = max(self._minute, int(self._clock() // 60))
                     conn.execute(Q["received_add"], {"minute": self._minute, "seq": seq})
@@ -440,6 +484,35 @@ class PostgresEventStore(EventStore):
             results = [AppendResult(0, 0) for _ in jobs]
         for job, result in zip(jobs, results):
             job.result = result
+
+    @staticmethod
+    def _assign(prepared: _Prepared, seen: set[tuple[str, str]], first: int
+                ) -> tuple[np.ndarray, list[bytes], set[tuple[str, str]], list[AppendResult], int]:
+        """Seqs for a group with duplicates (stored ones in ``seen``, or repeated within the group:
+        the first copy wins): per event its seq (0: dropped), the events' COPY rows (signature
+        first), the inserted keys, each job's result and the last seq given."""
+        seen = set(seen)
+        inserted: set[tuple[str, str]] = set()
+        seqs = np.zeros(len(prepared.keys), dtype=np.int64)
+        rows = [_COPY_SIGNATURE]
+        results: list[AppendResult] = []
+        seq, at = first, 0
+        for job in prepared.jobs:
+            dups: list[int] = []
+            for i in range(len(job.events)):
+                key = prepared.keys[at + i]
+                if key in seen:
+                    dups.append(i)
+                    continue
+                seen.add(key)
+                inserted.add(key)
+                seq += 1
+                seqs[at + i] = seq
+                rows.append(_EVENT_HEAD(6, 8, seq))
+                rows.append(prepared.tails[at + i])
+            at += len(job.events)
+            results.append(AppendResult(len(job.events) - len(dups), len(dups), tuple(dups)))
+        return seqs, rows, inserted, results, seq
 
     # -- reading ------------------------------------------------------------------------------
     def _events(self, rows: list[tuple[Any, ...]], conn: psycopg.Connection) -> list[StoredEvent]:

@@ -40,11 +40,25 @@ def test_hour_end(t: int, end: int) -> None:
 def test_blocks_split_by_key_hour_and_size_sorted_and_deduplicated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pp, "BLOCK_MAX", 3)
     entries = [(7, 3601, 5), (7, 10, 1), (7, 3599, 2), (7, 10, 1), (8, 20, 3), (7, 5, 4), (7, 6, 6), (7, 3602, 9)]
-    assert sorted(pp.blocks_of(entries)) == [
+    blocks = [(b.key_id, b.max_time, b.min_time, b.max_seq, pp.unpack(b.times), pp.unpack(b.seqs))
+              for b in pp.blocks_of(*zip(*entries))]
+    assert sorted(blocks) == [
         (7, 10, 5, 6, [5, 6, 10], [4, 6, 1]),
         (7, 3599, 3599, 2, [3599], [2]),
         (7, 3602, 3601, 9, [3601, 3602], [5, 9]),
         (8, 20, 20, 3, [20], [3]),
+    ]
+    assert list(pp.blocks_of([], [], [])) == []
+
+
+def test_blocks_max_seq_is_the_blocks_own_and_times_may_be_negative(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pp, "BLOCK_MAX", 2)
+    # one key, one hour: split after 2 entries by (time, seq); the later block's max_seq is lower
+    blocks = list(pp.blocks_of([1, 1, 1, 2], [-3600, -3599, -3598, -1], [9, 3, 1, 8]))
+    assert [(b.key_id, b.max_time, b.min_time, b.max_seq, pp.unpack(b.times), pp.unpack(b.seqs)) for b in blocks] == [
+        (1, -3599, -3600, 9, [-3600, -3599], [9, 3]),
+        (1, -3598, -3598, 1, [-3598], [1]),
+        (2, -1, -1, 8, [-1], [8]),
     ]
 
 

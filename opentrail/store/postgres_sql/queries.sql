@@ -50,11 +50,11 @@ FROM unnest(%(partitions)s::integer[], %(attributes)s::smallint[], %(values)s::b
 JOIN event_lookup_keys k USING (partition_id, attribute, value);
 
 -- name: copy_events
--- COPY's text format, built by the writer in one string (bytea fields as \\x<hex>).
-COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN;
+-- COPY's binary format, built by the writer in one block (bytea fields as they are).
+COPY events (seq, partition_id, event_time, account_id, event_id, record) FROM STDIN (FORMAT binary);
 
 -- name: copy_postings
-COPY event_postings (key_id, max_time, min_time, max_seq, times, seqs) FROM STDIN;
+COPY event_postings (key_id, max_time, min_time, max_seq, times, seqs) FROM STDIN (FORMAT binary);
 
 -- name: received_add
 INSERT INTO event_received (minute, seq) VALUES (%(minute)s, %(seq)s)
