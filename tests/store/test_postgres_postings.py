@@ -104,8 +104,13 @@ def test_lookups_walk_many_overlapping_blocks_like_the_oracle(url: str, monkeypa
             for _ in range(rng.randint(1, 12)):
                 n += 1
                 t = 1_700_000_000 + (n * rng.choice((1, 1, 5, 900)) - rng.randrange(4000)) // 50 * 50  # ties
-                lookup = (("EventId", f"e{n}"), ("Username", rng.choice(users)), ("EventName", f"N{n % 4}"))
-                batch.append(NewEvent(f"e{n}", t, ACCT, REGION, "Management", b'{"n":%d}' % n, lookup))
+                # now and then a copy of an earlier eventID (this batch's or older; dropped, with its
+                # lookup entries), and a value named twice (one entry)
+                event_id = f"e{rng.randint(1, n)}" if rng.random() < 0.15 else f"e{n}"
+                user = rng.choice(users)
+                lookup = (("EventId", event_id), ("Username", user), ("EventName", f"N{n % 4}"),
+                          *((("Username", user),) if rng.random() < 0.2 else ()))
+                batch.append(NewEvent(event_id, t, ACCT, REGION, "Management", b'{"n":%d}' % n, lookup))
             assert store.append(batch) == oracle.append(batch)
         times = sorted(e.event_time for e in oracle.read_since(0, 10_000))
         cut_time, cut_seq = times[len(times) // 3], n // 2
