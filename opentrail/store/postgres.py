@@ -360,8 +360,9 @@ class PostgresEventStore(EventStore):
         deduplication check (which of the group's eventIDs are stored as of the last seq)."""
         events = [e for job in jobs for e in job.events]
         frames = [f for job in jobs for f in job.frames]
+        partitions = [(e.account_id, e.region, e.category) for e in events]
         pids = {}
-        for key in {(e.account_id, e.region, e.category) for e in events}:
+        for key in set(partitions):
             pid = self._partition_id(key, conn, create=True)
             assert pid is not None
             pids[key] = pid
@@ -374,25 +375,26 @@ class PostgresEventStore(EventStore):
         ids: list[int] = []  # the lookup entries' key ids (EventId aside), event after event
         missing: list[tuple[int, int, tuple[str, str]]] = []  # (position in ids, partition id, pair)
         cache = self._key_ids
-        for e, frame in zip(events, frames):
+        for e, frame, partition in zip(events, frames, partitions):
             account_hex, account_field = accounts[e.account_id]
             event_id = e.event_id.encode("utf-8", "surrogatepass")
-            pid = pids[(e.account_id, e.region, e.category)]
+            pid = pids[partition]
             keys.append((account_hex, event_id.hex()))
             tails.append(b"".join((_EVENT_PARTITION_TIME(4, pid, 8, e.event_time), account_field,
                                    _I4(len(event_id)), event_id, _I4(len(frame)), frame)))
             times.append(e.event_time)
             if e.category in _LOOKUP_CATEGORIES:
-                known = cache.get(pid, {})
-                before = len(ids)
-                for pair in e.lookup:
-                    if pair[0] != "EventId":
-                        key_id = known.get(pair)
+                lookup = e.lookup
+                # EventId (looked up by hash, not in posting blocks) comes first from the recorder
+                pairs = lookup[1:] if lookup and lookup[0][0] == "EventId" else [p for p in lookup if p[0] != "EventId"]
+                found = list(map(cache.get(pid, {}).get, pairs))
+                if None in found:
+                    for j, key_id in enumerate(found):
                         if key_id is None:
-                            missing.append((len(ids), pid, pair))
-                            key_id = 0
-                        ids.append(key_id)
-                counts.append(len(ids) - before)
+                            missing.append((len(ids) + j, pid, pairs[j]))
+                            found[j] = 0
+                ids.extend(found)
+                counts.append(len(found))
             else:
                 counts.append(0)
         if missing:

@@ -77,13 +77,16 @@ def blocks_of(key_ids: Sequence[int], times: Sequence[int], seqs: Sequence[int])
         k, t, s, hour = k[keep], t[keep], s[keep], hour[keep]
     n = len(k)
     breaks = (np.flatnonzero((k[1:] != k[:-1]) | (hour[1:] != hour[:-1])) + 1).tolist()
+    starts = [at for lo, hi in zip([0, *breaks], [*breaks, n]) for at in range(lo, hi, BLOCK_MAX)]
+    ends = [*starts[1:], n]
+    first = np.asarray(starts)
+    last = np.asarray(ends) - 1
     times_packed = t.astype(">i8").tobytes()
     seqs_packed = s.astype(">i8").tobytes()
-    for lo, hi in zip([0, *breaks], [*breaks, n]):
-        for at in range(lo, hi, BLOCK_MAX):
-            to = min(hi, at + BLOCK_MAX)
-            yield Block(int(k[at]), int(t[to - 1]), int(t[at]), int(s[at:to].max()),
-                        times_packed[at * 8:to * 8], seqs_packed[at * 8:to * 8])
+    for at, to, key_id, max_time, min_time, max_seq in zip(
+            starts, ends, k[first].tolist(), t[last].tolist(), t[first].tolist(),
+            np.maximum.reduceat(s, first).tolist()):
+        yield Block(key_id, max_time, min_time, max_seq, times_packed[at * 8:to * 8], seqs_packed[at * 8:to * 8])
 
 
 class Block(NamedTuple):
