@@ -427,6 +427,8 @@ class PgStateConnection:
     def _table_info(self, table: str) -> list[tuple[Any, ...]]:
         sql = ("SELECT ordinal_position - 1, column_name, data_type, is_nullable = 'NO', column_default, 0 "
                "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position")
+        if self._held is not None:  # inside a transaction: its own DDL is seen
+            return list(self._held.execute(sql, (self.schema, table.lower())).fetchall())
         with self._pool.connection() as conn:
             return list(conn.execute(sql, (self.schema, table.lower())).fetchall())
 
@@ -499,16 +501,23 @@ class PgStateConnection:
         """The primary key columns of ``table`` and its identity column (None: none)."""
         found = self._keys.get(table)
         if found is None:
-            with self._pool.connection() as conn:
-                rel = f'"{self.schema}"."{table.lower()}"'
-                keys = [r[0] for r in conn.execute(
-                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                    "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
-                    "ORDER BY array_position(i.indkey, a.attnum)", (rel,)).fetchall()]
-                ident = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                                     "AND attidentity <> '' AND attnum > 0", (rel,)).fetchone()
-            found = self._keys[table] = (keys, None if ident is None else ident[0])
+            if self._held is not None:  # inside a transaction: a table it created is seen
+                found = self._read_keys(self._held, table)
+            else:
+                with self._pool.connection() as conn:
+                    found = self._read_keys(conn, table)
+            self._keys[table] = found
         return found
+
+    def _read_keys(self, conn: psycopg.Connection, table: str) -> tuple[list[str], str | None]:
+        rel = f'"{self.schema}"."{table.lower()}"'
+        keys = [r[0] for r in conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey, a.attnum)", (rel,)).fetchall()]
+        ident = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                             "AND attidentity <> '' AND attnum > 0", (rel,)).fetchone()
+        return keys, None if ident is None else ident[0]
 
 
 _BLOB_TYPES = (exp.DataType.Type.BLOB, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY)
