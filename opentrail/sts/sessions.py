@@ -50,6 +50,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..state_db import immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from ..iam.model import RoleSession
 from .key_ids import new_key_id
 
@@ -61,19 +62,6 @@ _SEAL_LABEL = b"opentrail sts secret key"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 _CACHE_MAX = 4096
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sts_sessions (
-    access_key_id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    user_name TEXT,
-    parent_access_key_id TEXT NOT NULL,
-    token_sha256 BLOB NOT NULL,
-    sealed_secret BLOB NOT NULL,
-    created_s REAL NOT NULL,
-    expires_s REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);
-"""
 #: Role session columns (AssumeRole), added to older tables by ALTER TABLE; all NULL for the
 #: sessions of GetSessionToken. JSON text: policy_arns (list), tags (object), transitive_tag_keys (list).
 _ROLE_COLUMNS = ("role_name", "role_path", "role_id", "session_name", "session_policy", "policy_arns", "tags",
@@ -146,16 +134,8 @@ class SessionStore:
         self._cache: dict[tuple[str, bytes], Session] = {}
         self._conn = open_state_db(Path(path))
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.executescript(_SCHEMA)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Add the role session columns a table made by an older release lacks."""
-        with self._lock, immediate_transaction(self._conn):
-            have = {row[1] for row in self._conn.execute("PRAGMA table_info(sts_sessions)")}
-            for column in _ROLE_COLUMNS:
-                if column not in have:
-                    self._conn.execute(f"ALTER TABLE sts_sessions ADD COLUMN {column} TEXT")
+        with self._lock:
+            apply_schema(self._conn, "opentrail.sts", "sessions")
 
     def close(self) -> None:
         """Close the connection. Idempotent."""
