@@ -44,9 +44,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
-from .sql_files import SchemaTooNewError, Script, scripts
+from .sql_files import SchemaTooNewError, Script, scripts as packaged_scripts
 from .state_db import immediate_transaction
 
 __all__ = ["VERSIONS_TABLE", "apply_schema", "applied_versions", "component_of", "statements"]
@@ -101,15 +101,16 @@ def applied_versions(conn: sqlite3.Connection, component: str) -> set[int]:
 
 
 def apply_schema(conn: sqlite3.Connection, package: str, folder: str, *,
-                 clock: Callable[[], float] = time.time) -> list[int]:
+                 clock: Callable[[], float] = time.time, scripts: Sequence[Script] | None = None) -> list[int]:
     """Bring the database of ``conn`` (an autocommit connection from
     :func:`~opentrail.state_db.open_state_db`, not inside a transaction; the caller holds its lock)
-    to the newest schema of the scripts ``<package>/sql/<folder>/`` (module docstring). Returns the
+    to the newest schema of the scripts ``<package>/sql/<folder>/`` (module docstring; ``scripts``:
+    these instead of the packaged ones, recorded under the same component). Returns the
     versions applied now (empty when it was up to date). Raises
     :class:`~opentrail.sql_files.SchemaTooNewError`, ValueError or FileNotFoundError for a
     misnamed or missing script folder, and the database's error for a failing statement."""
     component = component_of(package, folder)
-    todo = scripts(package, "sql", folder)
+    todo = packaged_scripts(package, "sql", folder) if scripts is None else list(scripts)
     known = {s.version for s in todo}
     done = applied_versions(conn, component)
     _check_not_newer(done, known, component)
