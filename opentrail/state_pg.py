@@ -28,11 +28,13 @@ Semantics kept from SQLite:
 - **``PRAGMA data_version``** changes whenever a write to the schema was committed (by any node):
   every write bumps the schema's ``ot_state.data_version`` row. Stores that cache rows in memory
   check it to reload what another node changed.
-- ``PRAGMA table_info(t)`` answers from the catalog (for the stores' add-column upgrades); other
-  PRAGMAs (journal mode, synchronous, busy timeout, query_only) do nothing.
+- ``PRAGMA table_info(t)`` answers from the catalog (inside a transaction, with its own DDL seen:
+  :mod:`opentrail.state_migrate` checks a column before adding it); other PRAGMAs (journal mode,
+  synchronous, busy timeout, query_only) do nothing.
 - A constraint violation raises ``sqlite3.IntegrityError`` (the stores catch that class).
 - The DDL of ``executescript`` runs in one transaction under the schema lock, so nodes starting
-  together create each table once.
+  together create each table once. The stores' schemas are versioned scripts applied by
+  :mod:`opentrail.state_migrate`, one ``BEGIN IMMEDIATE`` transaction (the schema lock) per script.
 
 Connections come from one :class:`psycopg_pool.ConnectionPool` per database URL and process
 (:func:`pool_for`); a statement outside a transaction borrows one for itself and reads all its rows

@@ -10,9 +10,11 @@ data_version`` says another connection committed (:class:`opentrail.state_watch.
 so a key deactivated or deleted anywhere stops working at the next request (on PostgreSQL: within
 :data:`opentrail.state_watch.PG_RECHECK_S`).
 
-Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``,
-added to older files on open). Keys are listed oldest first: by ``created_at`` (to the second), then
-by ``seq``, the order they were stored in (added to older files on open, filled from SQLite's rowid).
+Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``).
+Keys are listed oldest first: by ``created_at`` (to the second), then by ``seq``, the order they were
+stored in. The schema is versioned (``opentrail/auth/sql/accounts/``, applied at open by
+:mod:`opentrail.state_migrate`): script 0002 adds the three columns to older files, 0003 fills
+``seq`` from SQLite's rowid there.
 
 The first account created is the *admin* account: its keys may also call the ingest endpoint.
 

@@ -18,9 +18,10 @@ A session made by AssumeRole also keeps the role session's facts
 (:class:`opentrail.iam.model.RoleSession`: role name, path and ``AROA...`` id, session name, session
 policy and policy ARNs, session tags and which of them are transitive, SourceIdentity, the ARN of
 the principal that assumed it); its ``account_id`` is the role's account and ``user_name`` is None.
-Those columns were added after the first release: :meth:`SessionStore.__init__` adds them with
-``ALTER TABLE ... ADD COLUMN`` to an existing table, so older data directories keep working (their
-rows are GetSessionToken sessions, all NULL there). The facts are copied at AssumeRole time, so a
+Those columns were added after the first release: the schema script
+``opentrail/sts/sql/sessions/0002_role_session_columns.sql``, applied when :class:`SessionStore`
+opens the database (:mod:`opentrail.state_migrate`), adds them to an existing table, so older data
+directories keep working (their rows are GetSessionToken sessions, all NULL there). The facts are copied at AssumeRole time, so a
 session keeps working until it expires even when its role is deleted or changed meanwhile, as on
 AWS. :meth:`SessionStore.describe` gives a session's facts from its key id alone, without opening
 the secret (the capture proxy, which sees no token, names the caller with it).
