@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from functools import lru_cache
 from typing import Callable, Sequence
 
 from .sql_files import SchemaTooNewError, Script, scripts as packaged_scripts
@@ -59,6 +60,12 @@ _SELECT = f"SELECT version FROM {VERSIONS_TABLE} WHERE component = ?"
 _INSERT = f"INSERT INTO {VERSIONS_TABLE} (component, version, name, applied_s) VALUES (?, ?, ?, ?)"
 _ADD_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", re.I)
 _SQLITE_ONLY = re.compile(r"^--\s*sqlite-only\s*$", re.M)
+
+
+@lru_cache(maxsize=None)
+def _packaged(package: str, folder: str) -> tuple[Script, ...]:
+    """The scripts of ``<package>/sql/<folder>/``, read once per process."""
+    return tuple(packaged_scripts(package, "sql", folder))
 
 
 def component_of(package: str, folder: str) -> str:
@@ -110,7 +117,7 @@ def apply_schema(conn: sqlite3.Connection, package: str, folder: str, *,
     :class:`~opentrail.sql_files.SchemaTooNewError`, ValueError or FileNotFoundError for a
     misnamed or missing script folder, and the database's error for a failing statement."""
     component = component_of(package, folder)
-    todo = packaged_scripts(package, "sql", folder) if scripts is None else list(scripts)
+    todo = list(_packaged(package, folder) if scripts is None else scripts)
     known = {s.version for s in todo}
     done = applied_versions(conn, component)
     _check_not_newer(done, known, component)
