@@ -30,7 +30,7 @@ written to be safe on them:
 - the runner skips an ``ALTER TABLE <table> ADD [COLUMN] <column> ...`` statement when the table
   already has the column (``PRAGMA table_info``; SQLite has no ``ADD COLUMN IF NOT EXISTS``), so a
   later script adding a column is safe on a database that got the column from an older release;
-- a script whose first lines include the comment line ``-- sqlite-only`` runs on SQLite only (its
+- a script with the comment line ``-- sqlite-only`` (a line of its own) runs on SQLite only (its
   version is recorded on PostgreSQL too, without running it): for SQLite-specific repairs (e.g.
   filling a column from ``rowid``).
 
