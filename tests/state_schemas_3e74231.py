@@ -4,39 +4,471 @@ captured with ``git show 3e74231:<file>``: databases made with it must open with
 
 #: component -> (database file under the data directory, the DDL run with executescript at open)
 OLD_DDL: dict[str, tuple[str, str]] = {
-    'leases': ('leases.db', '\nCREATE TABLE IF NOT EXISTS leases (\n    name TEXT PRIMARY KEY,\n    holder TEXT NOT NULL,\n    token INTEGER NOT NULL,\n    expires_at REAL NOT NULL,\n    acquired_at REAL NOT NULL\n);\nCREATE TABLE IF NOT EXISTS nodes (\n    node_id TEXT PRIMARY KEY,\n    url TEXT NOT NULL,\n    host TEXT NOT NULL,\n    pid INTEGER NOT NULL,\n    started REAL NOT NULL,\n    last_seen REAL NOT NULL\n);\n'),
-    'shared_secrets': ('secrets.db', 'CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created INTEGER NOT NULL)'),
-    'trails/trails': ('trails.db', '\nCREATE TABLE IF NOT EXISTS trails (\n    account_id  TEXT NOT NULL,\n    home_region TEXT NOT NULL,\n    name        TEXT NOT NULL,\n    doc         BLOB NOT NULL,\n    PRIMARY KEY (account_id, home_region, name)\n)\n'),
-    'monitoring/metrics': ('metrics.db', '\nCREATE TABLE IF NOT EXISTS metrics (\n    id INTEGER PRIMARY KEY,\n    account TEXT NOT NULL,\n    region TEXT NOT NULL,\n    namespace TEXT NOT NULL,\n    name TEXT NOT NULL,\n    dims TEXT NOT NULL,\n    last_put_s REAL NOT NULL,\n    UNIQUE (account, region, namespace, name, dims)\n);\nCREATE TABLE IF NOT EXISTS points (\n    metric_id INTEGER NOT NULL,\n    ts INTEGER NOT NULL,\n    unit TEXT NOT NULL,\n    res INTEGER NOT NULL,\n    n REAL NOT NULL,\n    total REAL NOT NULL,\n    lo REAL NOT NULL,\n    hi REAL NOT NULL,\n    dist BLOB,\n    PRIMARY KEY (metric_id, ts, unit, res)\n) WITHOUT ROWID;\nCREATE INDEX IF NOT EXISTS points_res_ts ON points (res, ts);\n'),
-    'monitoring/alarms': ('alarms.db', '\nCREATE TABLE IF NOT EXISTS alarms (\n    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,\n    PRIMARY KEY (account, region, name)\n);\nCREATE TABLE IF NOT EXISTS history (\n    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,\n    alarm_type TEXT NOT NULL, ts REAL NOT NULL, item_type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL\n);\nCREATE INDEX IF NOT EXISTS history_by_time ON history (account, region, ts);\nCREATE TABLE IF NOT EXISTS tags (\n    arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (arn, key)\n);\nCREATE TABLE IF NOT EXISTS actions (\n    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,\n    target TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, state_change_s REAL NOT NULL,\n    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL, created_s REAL NOT NULL\n);\nCREATE TABLE IF NOT EXISTS events (\n    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, time_s REAL NOT NULL, event TEXT NOT NULL\n);\n'),
-    'monitoring/logs': ('logs.db', "\nCREATE TABLE IF NOT EXISTS log_groups (\n    id                  INTEGER PRIMARY KEY,\n    account_id          TEXT NOT NULL,\n    region              TEXT NOT NULL,\n    name                TEXT NOT NULL,\n    creation_ms         INTEGER NOT NULL,\n    retention_days      INTEGER,\n    kms_key_id          TEXT,\n    log_group_class     TEXT NOT NULL,\n    deletion_protection INTEGER NOT NULL DEFAULT 0,\n    stored_bytes        INTEGER NOT NULL DEFAULT 0,\n    tags                TEXT NOT NULL DEFAULT '{}',\n    UNIQUE (account_id, region, name)\n);\nCREATE TABLE IF NOT EXISTS log_streams (\n    id                INTEGER PRIMARY KEY,\n    group_id          INTEGER NOT NULL,\n    name              TEXT NOT NULL,\n    creation_ms       INTEGER NOT NULL,\n    first_event_ms    INTEGER,\n    last_event_ms     INTEGER,\n    last_ingestion_ms INTEGER,\n    upload_sequence   INTEGER NOT NULL DEFAULT 0,\n    UNIQUE (group_id, name)\n);\nCREATE TABLE IF NOT EXISTS log_events (\n    id           INTEGER PRIMARY KEY,\n    group_id     INTEGER NOT NULL,\n    stream_id    INTEGER NOT NULL,\n    ts           INTEGER NOT NULL,\n    ingestion_ms INTEGER NOT NULL,\n    message      TEXT NOT NULL\n);\nCREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, ts);\nCREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream_id, ts);\nCREATE TABLE IF NOT EXISTS appended_batches (\n    batch_id  TEXT PRIMARY KEY,\n    stream_id INTEGER NOT NULL,\n    sequence  INTEGER NOT NULL\n);\nCREATE INDEX IF NOT EXISTS appended_batches_by_stream ON appended_batches (stream_id, sequence);\nCREATE TABLE IF NOT EXISTS filters_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);\nCREATE TABLE IF NOT EXISTS metric_filters (\n    group_id       INTEGER NOT NULL,\n    name           TEXT NOT NULL,\n    pattern        TEXT NOT NULL,\n    transformation TEXT NOT NULL,\n    extra          TEXT NOT NULL DEFAULT '{}',\n    creation_ms    INTEGER NOT NULL,\n    PRIMARY KEY (group_id, name)\n);\n"),
-    'auth/accounts': ('accounts.db', "\nCREATE TABLE IF NOT EXISTS accounts (\n    account_id TEXT PRIMARY KEY,\n    is_admin INTEGER NOT NULL DEFAULT 0,\n    created_at TEXT NOT NULL\n);\nCREATE TABLE IF NOT EXISTS access_keys (\n    access_key_id TEXT PRIMARY KEY,\n    account_id TEXT NOT NULL REFERENCES accounts(account_id),\n    user_name TEXT,\n    secret_access_key TEXT NOT NULL,\n    status TEXT NOT NULL DEFAULT 'Active',\n    created_at TEXT NOT NULL,\n    user_id TEXT,\n    user_path TEXT NOT NULL DEFAULT '/',\n    seq INTEGER\n);\n"),
-    'sts/sessions': ('accounts.db', '\nCREATE TABLE IF NOT EXISTS sts_sessions (\n    access_key_id TEXT PRIMARY KEY,\n    account_id TEXT NOT NULL,\n    user_name TEXT,\n    parent_access_key_id TEXT NOT NULL,\n    token_sha256 BLOB NOT NULL,\n    sealed_secret BLOB NOT NULL,\n    created_s REAL NOT NULL,\n    expires_s REAL NOT NULL\n);\nCREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);\n'),
-    'delivery/delivery': ('delivery.db', '\nCREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,\n                                  logging INTEGER NOT NULL);\nCREATE INDEX IF NOT EXISTS marks_arn ON marks (arn, seq, id);\nCREATE TABLE IF NOT EXISTS log_group_marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,\n                                            group_arn TEXT);\nCREATE INDEX IF NOT EXISTS log_group_marks_arn ON log_group_marks (arn, seq, id);\nCREATE TABLE IF NOT EXISTS trails (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);\nCREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,\n                                    delivered_seq INTEGER NOT NULL, PRIMARY KEY (arn, region));\nCREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL,\n                                  bucket TEXT NOT NULL, key TEXT NOT NULL, runs BLOB NOT NULL,\n                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL, sns_topic_arn TEXT);\n'),
-    'delivery/cloudwatch_logs': ('cloudwatch-logs.db', '\nCREATE TABLE IF NOT EXISTS cursors (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);\nCREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,\n                                    PRIMARY KEY (arn, region));\nCREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL UNIQUE,\n                                  arn TEXT NOT NULL, region TEXT NOT NULL, group_arn TEXT NOT NULL,\n                                  stream TEXT NOT NULL, runs BLOB NOT NULL,\n                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL);\n'),
-    'lake/dashboards': ('lake.db', "\nCREATE TABLE IF NOT EXISTS dashboards (\n    account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, doc BLOB NOT NULL,\n    PRIMARY KEY (account_id, region, name)\n);\nCREATE TABLE IF NOT EXISTS dashboard_refreshes (\n    refresh_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,\n    created REAL NOT NULL, slot REAL, status TEXT NOT NULL, queries TEXT NOT NULL DEFAULT '{}',\n    parameter_values TEXT NOT NULL DEFAULT '{}', failure TEXT,\n    UNIQUE (account_id, region, name, slot)\n);\nCREATE INDEX IF NOT EXISTS dashboard_refreshes_by_dashboard ON dashboard_refreshes (account_id, region, name, created);\n"),
-    'lake/queries': ('lake-results/queries.db', '\nCREATE TABLE IF NOT EXISTS queries (\n    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, statement TEXT NOT NULL,\n    store_ids TEXT NOT NULL, status TEXT NOT NULL, error TEXT, creation_time REAL NOT NULL,\n    delivery_s3_uri TEXT, column_names TEXT, events_scanned INTEGER NOT NULL DEFAULT 0,\n    bytes_scanned INTEGER NOT NULL DEFAULT 0, execution_ms INTEGER NOT NULL DEFAULT 0,\n    results_count INTEGER NOT NULL DEFAULT 0\n);\nCREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);\nCREATE TABLE IF NOT EXISTS query_nodes (node_id TEXT PRIMARY KEY, seen REAL NOT NULL);\nCREATE TABLE IF NOT EXISTS result_pages (\n    query_id TEXT NOT NULL, page INTEGER NOT NULL, rows BLOB NOT NULL, PRIMARY KEY (query_id, page)\n);\n'),
-    'lake/event_data_stores': ('lake.db', '\nCREATE TABLE IF NOT EXISTS event_data_stores (\n    id   TEXT PRIMARY KEY,\n    doc  BLOB NOT NULL\n)\n'),
-    'lake/ingestion_status': ('lake-channel-status.db', 'CREATE TABLE IF NOT EXISTS ingestion_status (\n    channel_id TEXT PRIMARY KEY,\n    attempt_ms INTEGER, attempt_event_id TEXT,\n    success_ms INTEGER, success_event_id TEXT,\n    error_ms INTEGER, error_code TEXT)'),
-    'lake/resource_policies': ('lake.db', 'CREATE TABLE IF NOT EXISTS resource_policies (arn TEXT PRIMARY KEY, policy TEXT NOT NULL)'),
-    'lake/channels': ('lake.db', 'CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, doc BLOB NOT NULL)'),
-    'digests/digests': ('digests.db', '\nCREATE TABLE IF NOT EXISTS chains (\n    arn TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, active INTEGER NOT NULL,\n    start_time INTEGER NOT NULL, closing_at INTEGER, close_reason TEXT,\n    prev_bucket TEXT, prev_key TEXT, prev_hash TEXT, prev_signature TEXT, prev_end INTEGER,\n    account_id TEXT NOT NULL, trail_name TEXT NOT NULL, home_region TEXT NOT NULL,\n    bucket TEXT NOT NULL, prefix TEXT,\n    PRIMARY KEY (arn, region, kind));\nCREATE TABLE IF NOT EXISTS files (\n    bucket TEXT NOT NULL, key TEXT NOT NULL, arn TEXT NOT NULL, region TEXT NOT NULL, hash TEXT NOT NULL,\n    newest INTEGER, oldest INTEGER, delivered_at INTEGER NOT NULL, digest_id INTEGER,\n    PRIMARY KEY (bucket, key));\nCREATE INDEX IF NOT EXISTS files_undigested ON files (arn, region, delivered_at) WHERE digest_id IS NULL;\nCREATE TABLE IF NOT EXISTS digests (\n    id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,\n    body BLOB NOT NULL, metadata TEXT NOT NULL, end_time INTEGER NOT NULL, uploaded INTEGER NOT NULL);\nCREATE INDEX IF NOT EXISTS digests_pending ON digests (uploaded, id);\n'),
-    'eventbridge/bus': ('eventbridge-bus.db', '\nCREATE TABLE IF NOT EXISTS cursors (rule_arn TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,\n                                    PRIMARY KEY (rule_arn, source));\nCREATE TABLE IF NOT EXISTS starts (rule_arn TEXT PRIMARY KEY, since_seq INTEGER NOT NULL);\nCREATE TABLE IF NOT EXISTS heads (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);\nCREATE TABLE IF NOT EXISTS custom_events (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,\n                                          region TEXT NOT NULL, log_seq INTEGER NOT NULL,\n                                          received_s REAL NOT NULL, event BLOB NOT NULL);\nCREATE INDEX IF NOT EXISTS custom_by_log_seq ON custom_events (log_seq);\nCREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL,\n                                   rule_arn TEXT NOT NULL, rule_name TEXT NOT NULL, account TEXT NOT NULL,\n                                   region TEXT NOT NULL, target BLOB NOT NULL, event_id TEXT NOT NULL,\n                                   event BLOB NOT NULL, body BLOB, ingested_s REAL NOT NULL,\n                                   attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL);\nCREATE INDEX IF NOT EXISTS outbox_due ON outbox (lane, next_attempt_s, id);\nCREATE TABLE IF NOT EXISTS matches (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,\n                                    event_id TEXT NOT NULL, time_s REAL NOT NULL);\nCREATE INDEX IF NOT EXISTS matches_by_rule ON matches (rule_arn, id);\nCREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,\n                                     target_id TEXT NOT NULL, target_arn TEXT NOT NULL, event_id TEXT NOT NULL,\n                                     error_code TEXT NOT NULL, error_message TEXT NOT NULL, time_s REAL NOT NULL,\n                                     attempts INTEGER NOT NULL, outcome TEXT NOT NULL);\nCREATE INDEX IF NOT EXISTS failures_by_rule ON failures (rule_arn, id);\nCREATE TABLE IF NOT EXISTS last_ids (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);\n'),
-    'eventbridge/rules': ('eventbridge.db', "\nCREATE TABLE IF NOT EXISTS rules (\n    account_id          TEXT NOT NULL,\n    region              TEXT NOT NULL,\n    name                TEXT NOT NULL,\n    state               TEXT NOT NULL,\n    event_pattern       TEXT,\n    schedule_expression TEXT,\n    description         TEXT,\n    role_arn            TEXT,\n    created_by          TEXT NOT NULL,\n    since_seq           INTEGER NOT NULL,\n    tags                TEXT NOT NULL DEFAULT '{}',\n    PRIMARY KEY (account_id, region, name)\n);\nCREATE TABLE IF NOT EXISTS targets (\n    account_id TEXT NOT NULL,\n    region     TEXT NOT NULL,\n    rule       TEXT NOT NULL,\n    id         TEXT NOT NULL,\n    position   INTEGER NOT NULL,\n    arn        TEXT NOT NULL,\n    target     TEXT NOT NULL,\n    PRIMARY KEY (account_id, region, rule, id)\n);\nCREATE INDEX IF NOT EXISTS targets_by_arn ON targets (account_id, region, arn);\nCREATE TABLE IF NOT EXISTS connections (\n    account_id         TEXT NOT NULL,\n    region             TEXT NOT NULL,\n    name               TEXT NOT NULL,\n    uuid               TEXT NOT NULL,\n    arn                TEXT NOT NULL UNIQUE,\n    authorization_type TEXT NOT NULL,\n    state              TEXT NOT NULL,\n    description        TEXT,\n    public_parameters  TEXT NOT NULL,\n    sealed_secrets     BLOB NOT NULL,\n    secret_id          TEXT NOT NULL,\n    creation_s         REAL NOT NULL,\n    modified_s         REAL NOT NULL,\n    authorized_s       REAL NOT NULL,\n    PRIMARY KEY (account_id, region, name)\n);\nCREATE TABLE IF NOT EXISTS api_destinations (\n    account_id          TEXT NOT NULL,\n    region              TEXT NOT NULL,\n    name                TEXT NOT NULL,\n    uuid                TEXT NOT NULL,\n    arn                 TEXT NOT NULL UNIQUE,\n    connection_arn      TEXT NOT NULL,\n    invocation_endpoint TEXT NOT NULL,\n    http_method         TEXT NOT NULL,\n    rate_limit_per_s    INTEGER NOT NULL,\n    description         TEXT,\n    creation_s          REAL NOT NULL,\n    modified_s          REAL NOT NULL,\n    PRIMARY KEY (account_id, region, name)\n);\nCREATE TABLE IF NOT EXISTS resource_tags (\n    arn  TEXT PRIMARY KEY,\n    tags TEXT NOT NULL\n);\n"),
-    'iam/iam': ('iam.db', '\nCREATE TABLE IF NOT EXISTS entities (\n    id            TEXT PRIMARY KEY,\n    account_id    TEXT NOT NULL,\n    kind          TEXT NOT NULL,\n    name          TEXT NOT NULL,\n    name_key      TEXT NOT NULL,\n    path          TEXT NOT NULL,\n    created       REAL NOT NULL,\n    description   TEXT,\n    trust_policy  TEXT,\n    max_session   INTEGER,\n    boundary_arn  TEXT,\n    UNIQUE (account_id, kind, name_key)\n);\nCREATE TABLE IF NOT EXISTS tags (\n    owner_id TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    key      TEXT NOT NULL,\n    value    TEXT NOT NULL,\n    PRIMARY KEY (owner_id, key)\n);\nCREATE TABLE IF NOT EXISTS inline_policies (\n    owner_id TEXT NOT NULL,\n    name     TEXT NOT NULL,\n    document TEXT NOT NULL,\n    PRIMARY KEY (owner_id, name)\n);\nCREATE TABLE IF NOT EXISTS attachments (\n    owner_id   TEXT NOT NULL,\n    account_id TEXT NOT NULL,\n    policy_arn TEXT NOT NULL,\n    position   INTEGER NOT NULL,\n    PRIMARY KEY (owner_id, policy_arn)\n);\nCREATE TABLE IF NOT EXISTS members (\n    group_id TEXT NOT NULL,\n    user_id  TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    PRIMARY KEY (group_id, user_id)\n);\nCREATE TABLE IF NOT EXISTS login_profiles (\n    user_id        TEXT PRIMARY KEY,\n    password_hash  TEXT NOT NULL,\n    created        REAL NOT NULL,\n    reset_required INTEGER NOT NULL\n);\nCREATE TABLE IF NOT EXISTS policies (\n    arn             TEXT PRIMARY KEY,\n    id              TEXT NOT NULL,\n    account_id      TEXT NOT NULL,\n    name            TEXT NOT NULL,\n    name_key        TEXT NOT NULL,\n    path            TEXT NOT NULL,\n    description     TEXT,\n    created         REAL NOT NULL,\n    updated         REAL NOT NULL,\n    default_version TEXT NOT NULL,\n    next_version    INTEGER NOT NULL,\n    UNIQUE (account_id, name_key)\n);\nCREATE TABLE IF NOT EXISTS policy_versions (\n    arn        TEXT NOT NULL,\n    version_id TEXT NOT NULL,\n    number     INTEGER NOT NULL,\n    document   TEXT NOT NULL,\n    created    REAL NOT NULL,\n    PRIMARY KEY (arn, version_id)\n);\n'),
-    'organizations/organizations': ('organizations.db', '\nCREATE TABLE IF NOT EXISTS organizations (\n    id    TEXT PRIMARY KEY,\n    state TEXT NOT NULL\n);\nCREATE TABLE IF NOT EXISTS members (\n    account_id      TEXT PRIMARY KEY,\n    organization_id TEXT NOT NULL\n);\n'),
-    'insights/counts': ('insights.db', '\nCREATE TABLE IF NOT EXISTS series (\n  id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, category TEXT NOT NULL,\n  event_source TEXT NOT NULL, event_name TEXT NOT NULL, insight_type TEXT NOT NULL, error_code TEXT NOT NULL,\n  newest INTEGER NOT NULL, dirty_from INTEGER, changed_at REAL NOT NULL DEFAULT 0, analysed_until INTEGER,\n  open_start INTEGER, kept_from INTEGER,\n  UNIQUE (account_id, region, category, event_source, event_name, insight_type, error_code));\nCREATE TABLE IF NOT EXISTS m1 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,\n  PRIMARY KEY (series, minute)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS m5 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,\n  PRIMARY KEY (series, minute)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS h1 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,\n  PRIMARY KEY (series, minute)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS attr (series INTEGER NOT NULL, minute INTEGER NOT NULL, attribute INTEGER NOT NULL,\n  value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (series, minute, attribute, value)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS regions (account_id TEXT NOT NULL, region TEXT NOT NULL, first_minute INTEGER NOT NULL,\n  PRIMARY KEY (account_id, region)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS anomalies (series INTEGER NOT NULL, start INTEGER NOT NULL, end_minute INTEGER,\n  PRIMARY KEY (series, start)) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,\n  event_time INTEGER NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, record BLOB NOT NULL) WITHOUT ROWID;\nCREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);\n'),
-    'lake/ingest': ('lake/ingest.db', 'CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);CREATE TABLE IF NOT EXISTS stores (eds_id TEXT PRIMARY KEY, start_seq INTEGER NOT NULL);'),
-    'lake/imports': ('lake-imports.db', 'CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, destination TEXT NOT NULL, eds_id TEXT NOT NULL, s3_uri TEXT NOT NULL, bucket_region TEXT NOT NULL, role_arn TEXT NOT NULL, start_time REAL, end_time REAL, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, prefixes_found INTEGER NOT NULL DEFAULT 0, prefixes_completed INTEGER NOT NULL DEFAULT 0, files_completed INTEGER NOT NULL DEFAULT 0, events_completed INTEGER NOT NULL DEFAULT 0, next_file INTEGER NOT NULL DEFAULT 0);CREATE TABLE IF NOT EXISTS files (import_id TEXT NOT NULL, key TEXT NOT NULL, status TEXT NOT NULL, error_type TEXT, error_message TEXT, updated REAL NOT NULL, PRIMARY KEY (import_id, key));'),
+    'leases': ('leases.db', """
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    acquired_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    last_seen REAL NOT NULL
+);
+"""),
+    'shared_secrets': ('secrets.db', """CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created INTEGER NOT NULL)"""),
+    'trails/trails': ('trails.db', """
+CREATE TABLE IF NOT EXISTS trails (
+    account_id  TEXT NOT NULL,
+    home_region TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    doc         BLOB NOT NULL,
+    PRIMARY KEY (account_id, home_region, name)
+)
+"""),
+    'monitoring/metrics': ('metrics.db', """
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    dims TEXT NOT NULL,
+    last_put_s REAL NOT NULL,
+    UNIQUE (account, region, namespace, name, dims)
+);
+CREATE TABLE IF NOT EXISTS points (
+    metric_id INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    res INTEGER NOT NULL,
+    n REAL NOT NULL,
+    total REAL NOT NULL,
+    lo REAL NOT NULL,
+    hi REAL NOT NULL,
+    dist BLOB,
+    PRIMARY KEY (metric_id, ts, unit, res)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS points_res_ts ON points (res, ts);
+"""),
+    'monitoring/alarms': ('alarms.db', """
+CREATE TABLE IF NOT EXISTS alarms (
+    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,
+    alarm_type TEXT NOT NULL, ts REAL NOT NULL, item_type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_time ON history (account, region, ts);
+CREATE TABLE IF NOT EXISTS tags (
+    arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (arn, key)
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,
+    target TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, state_change_s REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL, created_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, time_s REAL NOT NULL, event TEXT NOT NULL
+);
+"""),
+    'monitoring/logs': ('logs.db', """
+CREATE TABLE IF NOT EXISTS log_groups (
+    id                  INTEGER PRIMARY KEY,
+    account_id          TEXT NOT NULL,
+    region              TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    creation_ms         INTEGER NOT NULL,
+    retention_days      INTEGER,
+    kms_key_id          TEXT,
+    log_group_class     TEXT NOT NULL,
+    deletion_protection INTEGER NOT NULL DEFAULT 0,
+    stored_bytes        INTEGER NOT NULL DEFAULT 0,
+    tags                TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (account_id, region, name)
+);
+CREATE TABLE IF NOT EXISTS log_streams (
+    id                INTEGER PRIMARY KEY,
+    group_id          INTEGER NOT NULL,
+    name              TEXT NOT NULL,
+    creation_ms       INTEGER NOT NULL,
+    first_event_ms    INTEGER,
+    last_event_ms     INTEGER,
+    last_ingestion_ms INTEGER,
+    upload_sequence   INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (group_id, name)
+);
+CREATE TABLE IF NOT EXISTS log_events (
+    id           INTEGER PRIMARY KEY,
+    group_id     INTEGER NOT NULL,
+    stream_id    INTEGER NOT NULL,
+    ts           INTEGER NOT NULL,
+    ingestion_ms INTEGER NOT NULL,
+    message      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, ts);
+CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream_id, ts);
+CREATE TABLE IF NOT EXISTS appended_batches (
+    batch_id  TEXT PRIMARY KEY,
+    stream_id INTEGER NOT NULL,
+    sequence  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS appended_batches_by_stream ON appended_batches (stream_id, sequence);
+CREATE TABLE IF NOT EXISTS filters_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS metric_filters (
+    group_id       INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    pattern        TEXT NOT NULL,
+    transformation TEXT NOT NULL,
+    extra          TEXT NOT NULL DEFAULT '{}',
+    creation_ms    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, name)
+);
+"""),
+    'auth/accounts': ('accounts.db', """
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+    user_name TEXT,
+    secret_access_key TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'Active',
+    created_at TEXT NOT NULL,
+    user_id TEXT,
+    user_path TEXT NOT NULL DEFAULT '/',
+    seq INTEGER
+);
+"""),
+    'sts/sessions': ('accounts.db', """
+CREATE TABLE IF NOT EXISTS sts_sessions (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    user_name TEXT,
+    parent_access_key_id TEXT NOT NULL,
+    token_sha256 BLOB NOT NULL,
+    sealed_secret BLOB NOT NULL,
+    created_s REAL NOT NULL,
+    expires_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);
+"""),
+    'delivery/delivery': ('delivery.db', """
+CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
+                                  logging INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS marks_arn ON marks (arn, seq, id);
+CREATE TABLE IF NOT EXISTS log_group_marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
+                                            group_arn TEXT);
+CREATE INDEX IF NOT EXISTS log_group_marks_arn ON log_group_marks (arn, seq, id);
+CREATE TABLE IF NOT EXISTS trails (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
+                                    delivered_seq INTEGER NOT NULL, PRIMARY KEY (arn, region));
+CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL,
+                                  bucket TEXT NOT NULL, key TEXT NOT NULL, runs BLOB NOT NULL,
+                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL, sns_topic_arn TEXT);
+"""),
+    'delivery/cloudwatch_logs': ('cloudwatch-logs.db', """
+CREATE TABLE IF NOT EXISTS cursors (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
+                                    PRIMARY KEY (arn, region));
+CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL UNIQUE,
+                                  arn TEXT NOT NULL, region TEXT NOT NULL, group_arn TEXT NOT NULL,
+                                  stream TEXT NOT NULL, runs BLOB NOT NULL,
+                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL);
+"""),
+    'lake/dashboards': ('lake.db', """
+CREATE TABLE IF NOT EXISTS dashboards (
+    account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, doc BLOB NOT NULL,
+    PRIMARY KEY (account_id, region, name)
+);
+CREATE TABLE IF NOT EXISTS dashboard_refreshes (
+    refresh_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+    created REAL NOT NULL, slot REAL, status TEXT NOT NULL, queries TEXT NOT NULL DEFAULT '{}',
+    parameter_values TEXT NOT NULL DEFAULT '{}', failure TEXT,
+    UNIQUE (account_id, region, name, slot)
+);
+CREATE INDEX IF NOT EXISTS dashboard_refreshes_by_dashboard ON dashboard_refreshes (account_id, region, name, created);
+"""),
+    'lake/queries': ('lake-results/queries.db', """
+CREATE TABLE IF NOT EXISTS queries (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, statement TEXT NOT NULL,
+    store_ids TEXT NOT NULL, status TEXT NOT NULL, error TEXT, creation_time REAL NOT NULL,
+    delivery_s3_uri TEXT, column_names TEXT, events_scanned INTEGER NOT NULL DEFAULT 0,
+    bytes_scanned INTEGER NOT NULL DEFAULT 0, execution_ms INTEGER NOT NULL DEFAULT 0,
+    results_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);
+CREATE TABLE IF NOT EXISTS query_nodes (node_id TEXT PRIMARY KEY, seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS result_pages (
+    query_id TEXT NOT NULL, page INTEGER NOT NULL, rows BLOB NOT NULL, PRIMARY KEY (query_id, page)
+);
+"""),
+    'lake/event_data_stores': ('lake.db', """
+CREATE TABLE IF NOT EXISTS event_data_stores (
+    id   TEXT PRIMARY KEY,
+    doc  BLOB NOT NULL
+)
+"""),
+    'lake/ingestion_status': ('lake-channel-status.db', """CREATE TABLE IF NOT EXISTS ingestion_status (
+    channel_id TEXT PRIMARY KEY,
+    attempt_ms INTEGER, attempt_event_id TEXT,
+    success_ms INTEGER, success_event_id TEXT,
+    error_ms INTEGER, error_code TEXT)"""),
+    'lake/resource_policies': ('lake.db', """CREATE TABLE IF NOT EXISTS resource_policies (arn TEXT PRIMARY KEY, policy TEXT NOT NULL)"""),
+    'lake/channels': ('lake.db', """CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, doc BLOB NOT NULL)"""),
+    'digests/digests': ('digests.db', """
+CREATE TABLE IF NOT EXISTS chains (
+    arn TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, active INTEGER NOT NULL,
+    start_time INTEGER NOT NULL, closing_at INTEGER, close_reason TEXT,
+    prev_bucket TEXT, prev_key TEXT, prev_hash TEXT, prev_signature TEXT, prev_end INTEGER,
+    account_id TEXT NOT NULL, trail_name TEXT NOT NULL, home_region TEXT NOT NULL,
+    bucket TEXT NOT NULL, prefix TEXT,
+    PRIMARY KEY (arn, region, kind));
+CREATE TABLE IF NOT EXISTS files (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, arn TEXT NOT NULL, region TEXT NOT NULL, hash TEXT NOT NULL,
+    newest INTEGER, oldest INTEGER, delivered_at INTEGER NOT NULL, digest_id INTEGER,
+    PRIMARY KEY (bucket, key));
+CREATE INDEX IF NOT EXISTS files_undigested ON files (arn, region, delivered_at) WHERE digest_id IS NULL;
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+    body BLOB NOT NULL, metadata TEXT NOT NULL, end_time INTEGER NOT NULL, uploaded INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS digests_pending ON digests (uploaded, id);
+"""),
+    'eventbridge/bus': ('eventbridge-bus.db', """
+CREATE TABLE IF NOT EXISTS cursors (rule_arn TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,
+                                    PRIMARY KEY (rule_arn, source));
+CREATE TABLE IF NOT EXISTS starts (rule_arn TEXT PRIMARY KEY, since_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS heads (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS custom_events (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,
+                                          region TEXT NOT NULL, log_seq INTEGER NOT NULL,
+                                          received_s REAL NOT NULL, event BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS custom_by_log_seq ON custom_events (log_seq);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL,
+                                   rule_arn TEXT NOT NULL, rule_name TEXT NOT NULL, account TEXT NOT NULL,
+                                   region TEXT NOT NULL, target BLOB NOT NULL, event_id TEXT NOT NULL,
+                                   event BLOB NOT NULL, body BLOB, ingested_s REAL NOT NULL,
+                                   attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (lane, next_attempt_s, id);
+CREATE TABLE IF NOT EXISTS matches (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,
+                                    event_id TEXT NOT NULL, time_s REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS matches_by_rule ON matches (rule_arn, id);
+CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,
+                                     target_id TEXT NOT NULL, target_arn TEXT NOT NULL, event_id TEXT NOT NULL,
+                                     error_code TEXT NOT NULL, error_message TEXT NOT NULL, time_s REAL NOT NULL,
+                                     attempts INTEGER NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_by_rule ON failures (rule_arn, id);
+CREATE TABLE IF NOT EXISTS last_ids (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+"""),
+    'eventbridge/rules': ('eventbridge.db', """
+CREATE TABLE IF NOT EXISTS rules (
+    account_id          TEXT NOT NULL,
+    region              TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    state               TEXT NOT NULL,
+    event_pattern       TEXT,
+    schedule_expression TEXT,
+    description         TEXT,
+    role_arn            TEXT,
+    created_by          TEXT NOT NULL,
+    since_seq           INTEGER NOT NULL,
+    tags                TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (account_id, region, name)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    account_id TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    arn        TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    PRIMARY KEY (account_id, region, rule, id)
+);
+CREATE INDEX IF NOT EXISTS targets_by_arn ON targets (account_id, region, arn);
+CREATE TABLE IF NOT EXISTS connections (
+    account_id         TEXT NOT NULL,
+    region             TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    uuid               TEXT NOT NULL,
+    arn                TEXT NOT NULL UNIQUE,
+    authorization_type TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    description        TEXT,
+    public_parameters  TEXT NOT NULL,
+    sealed_secrets     BLOB NOT NULL,
+    secret_id          TEXT NOT NULL,
+    creation_s         REAL NOT NULL,
+    modified_s         REAL NOT NULL,
+    authorized_s       REAL NOT NULL,
+    PRIMARY KEY (account_id, region, name)
+);
+CREATE TABLE IF NOT EXISTS api_destinations (
+    account_id          TEXT NOT NULL,
+    region              TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    uuid                TEXT NOT NULL,
+    arn                 TEXT NOT NULL UNIQUE,
+    connection_arn      TEXT NOT NULL,
+    invocation_endpoint TEXT NOT NULL,
+    http_method         TEXT NOT NULL,
+    rate_limit_per_s    INTEGER NOT NULL,
+    description         TEXT,
+    creation_s          REAL NOT NULL,
+    modified_s          REAL NOT NULL,
+    PRIMARY KEY (account_id, region, name)
+);
+CREATE TABLE IF NOT EXISTS resource_tags (
+    arn  TEXT PRIMARY KEY,
+    tags TEXT NOT NULL
+);
+"""),
+    'iam/iam': ('iam.db', """
+CREATE TABLE IF NOT EXISTS entities (
+    id            TEXT PRIMARY KEY,
+    account_id    TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    name_key      TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    created       REAL NOT NULL,
+    description   TEXT,
+    trust_policy  TEXT,
+    max_session   INTEGER,
+    boundary_arn  TEXT,
+    UNIQUE (account_id, kind, name_key)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    owner_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (owner_id, key)
+);
+CREATE TABLE IF NOT EXISTS inline_policies (
+    owner_id TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (owner_id, name)
+);
+CREATE TABLE IF NOT EXISTS attachments (
+    owner_id   TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    policy_arn TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, policy_arn)
+);
+CREATE TABLE IF NOT EXISTS members (
+    group_id TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS login_profiles (
+    user_id        TEXT PRIMARY KEY,
+    password_hash  TEXT NOT NULL,
+    created        REAL NOT NULL,
+    reset_required INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policies (
+    arn             TEXT PRIMARY KEY,
+    id              TEXT NOT NULL,
+    account_id      TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    name_key        TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    description     TEXT,
+    created         REAL NOT NULL,
+    updated         REAL NOT NULL,
+    default_version TEXT NOT NULL,
+    next_version    INTEGER NOT NULL,
+    UNIQUE (account_id, name_key)
+);
+CREATE TABLE IF NOT EXISTS policy_versions (
+    arn        TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    document   TEXT NOT NULL,
+    created    REAL NOT NULL,
+    PRIMARY KEY (arn, version_id)
+);
+"""),
+    'organizations/organizations': ('organizations.db', """
+CREATE TABLE IF NOT EXISTS organizations (
+    id    TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    account_id      TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL
+);
+"""),
+    'insights/counts': ('insights.db', """
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, category TEXT NOT NULL,
+  event_source TEXT NOT NULL, event_name TEXT NOT NULL, insight_type TEXT NOT NULL, error_code TEXT NOT NULL,
+  newest INTEGER NOT NULL, dirty_from INTEGER, changed_at REAL NOT NULL DEFAULT 0, analysed_until INTEGER,
+  open_start INTEGER, kept_from INTEGER,
+  UNIQUE (account_id, region, category, event_source, event_name, insight_type, error_code));
+CREATE TABLE IF NOT EXISTS m1 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (series, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS m5 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (series, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS h1 (series INTEGER NOT NULL, minute INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (series, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attr (series INTEGER NOT NULL, minute INTEGER NOT NULL, attribute INTEGER NOT NULL,
+  value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (series, minute, attribute, value)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS regions (account_id TEXT NOT NULL, region TEXT NOT NULL, first_minute INTEGER NOT NULL,
+  PRIMARY KEY (account_id, region)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS anomalies (series INTEGER NOT NULL, start INTEGER NOT NULL, end_minute INTEGER,
+  PRIMARY KEY (series, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (event_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,
+  event_time INTEGER NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, record BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+"""),
+    'lake/ingest': ('lake/ingest.db', """CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);CREATE TABLE IF NOT EXISTS stores (eds_id TEXT PRIMARY KEY, start_seq INTEGER NOT NULL);"""),
+    'lake/imports': ('lake-imports.db', """CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, destination TEXT NOT NULL, eds_id TEXT NOT NULL, s3_uri TEXT NOT NULL, bucket_region TEXT NOT NULL, role_arn TEXT NOT NULL, start_time REAL, end_time REAL, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, prefixes_found INTEGER NOT NULL DEFAULT 0, prefixes_completed INTEGER NOT NULL DEFAULT 0, files_completed INTEGER NOT NULL DEFAULT 0, events_completed INTEGER NOT NULL DEFAULT 0, next_file INTEGER NOT NULL DEFAULT 0);CREATE TABLE IF NOT EXISTS files (import_id TEXT NOT NULL, key TEXT NOT NULL, status TEXT NOT NULL, error_type TEXT, error_message TEXT, updated REAL NOT NULL, PRIMARY KEY (import_id, key));"""),
 }
 
 #: component -> the ALTER TABLE ... ADD COLUMN statements it ran at open when a column was missing
 OLD_ADDED_COLUMNS: dict[str, list[str]] = {
-    'auth/accounts': ['ALTER TABLE access_keys ADD COLUMN user_id TEXT', "ALTER TABLE access_keys ADD COLUMN user_path TEXT NOT NULL DEFAULT '/'", 'ALTER TABLE access_keys ADD COLUMN seq INTEGER'],
-    'sts/sessions': ['ALTER TABLE sts_sessions ADD COLUMN role_name TEXT', 'ALTER TABLE sts_sessions ADD COLUMN role_path TEXT', 'ALTER TABLE sts_sessions ADD COLUMN role_id TEXT', 'ALTER TABLE sts_sessions ADD COLUMN session_name TEXT', 'ALTER TABLE sts_sessions ADD COLUMN session_policy TEXT', 'ALTER TABLE sts_sessions ADD COLUMN policy_arns TEXT', 'ALTER TABLE sts_sessions ADD COLUMN tags TEXT', 'ALTER TABLE sts_sessions ADD COLUMN transitive_tag_keys TEXT', 'ALTER TABLE sts_sessions ADD COLUMN source_identity TEXT', 'ALTER TABLE sts_sessions ADD COLUMN assumed_by_arn TEXT'],
-    'lake/queries': ['ALTER TABLE queries ADD COLUMN events_matched INTEGER NOT NULL DEFAULT 0', 'ALTER TABLE queries ADD COLUMN started_time REAL', 'ALTER TABLE queries ADD COLUMN completion_time REAL', 'ALTER TABLE queries ADD COLUMN delivery_status TEXT', 'ALTER TABLE queries ADD COLUMN owner TEXT'],
+    'auth/accounts': [
+        'ALTER TABLE access_keys ADD COLUMN user_id TEXT',
+        "ALTER TABLE access_keys ADD COLUMN user_path TEXT NOT NULL DEFAULT '/'",
+        'ALTER TABLE access_keys ADD COLUMN seq INTEGER',
+    ],
+    'sts/sessions': [
+        'ALTER TABLE sts_sessions ADD COLUMN role_name TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN role_path TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN role_id TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN session_name TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN session_policy TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN policy_arns TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN tags TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN transitive_tag_keys TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN source_identity TEXT',
+        'ALTER TABLE sts_sessions ADD COLUMN assumed_by_arn TEXT',
+    ],
+    'lake/queries': [
+        'ALTER TABLE queries ADD COLUMN events_matched INTEGER NOT NULL DEFAULT 0',
+        'ALTER TABLE queries ADD COLUMN started_time REAL',
+        'ALTER TABLE queries ADD COLUMN completion_time REAL',
+        'ALTER TABLE queries ADD COLUMN delivery_status TEXT',
+        'ALTER TABLE queries ADD COLUMN owner TEXT',
+    ],
 }
 
 #: accounts.db of a release before user_id, user_path and seq (access_keys without them)
-ACCOUNTS_BEFORE_SEQ = ('CREATE TABLE accounts (account_id TEXT PRIMARY KEY, is_admin INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);'
-                       " CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(account_id), user_name TEXT, secret_access_key TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'Active', created_at TEXT NOT NULL);")
+ACCOUNTS_BEFORE_SEQ = """
+CREATE TABLE accounts (account_id TEXT PRIMARY KEY, is_admin INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(account_id),
+    user_name TEXT, secret_access_key TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'Active', created_at TEXT NOT NULL);
+"""

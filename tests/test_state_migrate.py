@@ -33,8 +33,8 @@ def _declared(ddl: str) -> dict[str, list[tuple[str, str]]]:
     """table -> [(column, declared type)] of ``ddl``, tables in creation order (SQLite in memory)."""
     mem = sqlite3.connect(":memory:")
     mem.executescript(ddl)
-    tables = [r[0] for r in mem.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                                        " ORDER BY rowid")]
+    tables = [r[0] for r in mem.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
     return {t: [(r[1], r[2].upper()) for r in mem.execute(f"PRAGMA table_info({t})")] for t in tables}
 
 
@@ -167,7 +167,8 @@ def test_nodes_opening_together_apply_each_script_once(state_dir: Path) -> None:
         results = race([lambda c=c: apply_schema(c, package, folder) for c in conns])
         assert sorted(v for r in results for v in r) == [1, 2, 3]  # each once, by whichever node came first
         rows = conns[0].execute(f"SELECT component, version, name FROM {VERSIONS_TABLE} ORDER BY version").fetchall()
-        assert [tuple(r) for r in rows] == [("auth/accounts", 1, "tables"), ("auth/accounts", 2, "access_key_user_columns"),
+        assert [tuple(r) for r in rows] == [("auth/accounts", 1, "tables"),
+                                            ("auth/accounts", 2, "access_key_user_columns"),
                                             ("auth/accounts", 3, "access_key_seq_from_rowid")]
     finally:
         for c in conns:
@@ -196,7 +197,8 @@ def test_add_column_is_skipped_when_present_and_sqlite_only_scripts(state_dir: P
     try:
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)")
         conn.execute("INSERT INTO t (id, a) VALUES (5, 'five')")
-        todo = [Script(1, "cols", "ALTER TABLE t ADD COLUMN a TEXT;\nALTER TABLE t ADD b INTEGER NOT NULL DEFAULT 3;\n"),
+        todo = [Script(1, "cols", "ALTER TABLE t ADD COLUMN a TEXT;\n"
+                                  "ALTER TABLE t ADD b INTEGER NOT NULL DEFAULT 3;\n"),
                 Script(2, "fill", "-- sqlite-only\nUPDATE t SET b = rowid; -- SQLite's rowid\n")]
         assert apply_schema(conn, "opentrail", "y", scripts=todo) == [1, 2]
         assert _columns(conn, "t") == ["id", "a", "b"]
@@ -223,3 +225,39 @@ def test_every_packaged_script_folder_is_well_formed() -> None:
         assert [s.version for s in found] == list(range(1, len(found) + 1)), component
         for statement in statements(found[0].sql):
             assert statement.upper().startswith(("CREATE TABLE IF NOT EXISTS", "CREATE INDEX IF NOT EXISTS")), statement
+
+
+def test_a_server_opens_a_data_directory_made_before_versions(tmp_path: Path) -> None:
+    """``opentrail serve`` (SQLite) on a data directory whose state files 3e74231 made (its DDL
+    without the later columns; an access key of that age in accounts.db): every store records all
+    its versions at start, and the old key signs requests."""
+    import boto3
+
+    from tests.test_e2e_cli import Server
+
+    data = tmp_path / "data"
+    for component, (file, ddl) in OLD_DDL.items():
+        conn = open_state_db(data / file)
+        conn.executescript(ACCOUNTS_BEFORE_SEQ if component == "auth/accounts" else ddl)
+        conn.close()
+    conn = open_state_db(data / "accounts.db")
+    conn.execute("INSERT INTO accounts VALUES (?, 1, '2024-05-01T12:00:00Z')", (ACCOUNT,))
+    conn.execute("INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at)"
+                 " VALUES ('AKIAOLDKEY0000000001', ?, 'old-secret', '2024-05-01T12:00:00Z')", (ACCOUNT,))
+    conn.close()
+    srv = Server(data)
+    try:
+        sts = boto3.client("sts", endpoint_url=srv.url, region_name="us-east-1",
+                           aws_access_key_id="AKIAOLDKEY0000000001", aws_secret_access_key="old-secret")
+        assert sts.get_caller_identity()["Account"] == ACCOUNT
+    finally:
+        srv.stop()
+    recorded = {}
+    for component, (file, _) in OLD_DDL.items():
+        conn = open_state_db(data / file)
+        recorded[component] = applied_versions(conn, component)
+        conn.close()
+    on_postgres_only = {"leases", "shared_secrets"}  # a SQLite node has no leases nor shared secrets
+    assert {c: v for c, v in recorded.items() if c not in on_postgres_only} == {
+        c: _versions(c) for c in OLD_DDL if c not in on_postgres_only}
+    assert recorded["leases"] == recorded["shared_secrets"] == set()
