@@ -261,3 +261,18 @@ def test_a_server_opens_a_data_directory_made_before_versions(tmp_path: Path) ->
     assert {c: v for c, v in recorded.items() if c not in on_postgres_only} == {
         c: _versions(c) for c in OLD_DDL if c not in on_postgres_only}
     assert recorded["leases"] == recorded["shared_secrets"] == set()
+
+
+def test_serve_refuses_a_data_directory_of_a_newer_opentrail_in_one_line(tmp_path: Path) -> None:
+    from tests.serving import free_port
+    from tests.test_serve_startup import serve
+
+    data = tmp_path / "data"
+    conn = open_state_db(data / "trails.db")
+    apply_schema(conn, "opentrail.trails", "trails", scripts=[*scripts("opentrail.trails", "sql", "trails"),
+                                                              Script(99, "future", "CREATE TABLE future (x TEXT);\n")])
+    conn.close()
+    out = serve(data, free_port())
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr == ("Error: the database has schema versions [99] of trails/trails that this opentrail does not"
+                          " know: it was used by a newer opentrail\n")
