@@ -53,10 +53,11 @@ def main() -> None:
 def serve(**values: Any) -> None:
     """Run the opentrail server in the foreground (CloudTrail API, ingest endpoint, console)."""
     from .server import StartupRefused, run_server
+    from .sql_files import SchemaTooNewError
 
     try:
         run_server(Settings.from_values(**values))
-    except StartupRefused as exc:  # one line, exit status 1
+    except (StartupRefused, SchemaTooNewError) as exc:  # one line, exit status 1
         raise click.ClickException(str(exc)) from None
 
 

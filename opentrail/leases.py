@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from .state_db import ThreadReaders
+from .state_migrate import apply_schema
 from .state_pg import Fence, LeaseLost
 
 __all__ = ["LEASES_DB", "DEFAULT_TTL_S", "Lease", "NodeInfo", "Leases", "LeaseLost", "new_node_id"]
@@ -38,24 +39,6 @@ LEASES_DB = "leases.db"
 DEFAULT_TTL_S = 10.0
 #: A node not heard from for this long (seconds) is dropped from ``nodes``.
 FORGET_NODE_S = 86400.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS leases (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    token INTEGER NOT NULL,
-    expires_at REAL NOT NULL,
-    acquired_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS nodes (
-    node_id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    started REAL NOT NULL,
-    last_seen REAL NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +85,7 @@ class Leases:
         self._path = Path(data_dir) / LEASES_DB
         self._connections = ThreadReaders(self._path, read_only=False)  # one per thread
         first = self._conn()
-        first.executescript(_SCHEMA)
+        apply_schema(first, "opentrail", "leases")
         #: the schema of the lease table in PostgreSQL (None: SQLite, writes are not fenced)
         self.schema: str | None = getattr(first, "schema", None)
         self.started = clock()

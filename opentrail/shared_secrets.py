@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .state_db import database_url_for, immediate_transaction, open_state_db
+from .state_migrate import apply_schema
 
 __all__ = ["SECRETS_DB", "SecretWrites", "SharedSecrets", "shared_secrets_for"]
 
 #: The state file (PostgreSQL schema ``<namespace>_secrets``) holding the shared secrets.
 SECRETS_DB = "secrets.db"
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created INTEGER NOT NULL)"
 _GET = "SELECT value FROM secrets WHERE name = ?"
 _INSERT_IF_ABSENT = "INSERT OR IGNORE INTO secrets (name, value, created) VALUES (?, ?, ?)"
 _DELETE = "DELETE FROM secrets WHERE name = ?"
@@ -84,7 +84,7 @@ class SharedSecrets:
         self._conn = open_state_db(Path(path))
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn.execute(_SCHEMA)
+        apply_schema(self._conn, "opentrail", "shared_secrets")
 
     def get(self, name: str) -> bytes | None:
         """The value of ``name``, or None when no node made it yet."""

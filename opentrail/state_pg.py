@@ -28,11 +28,13 @@ Semantics kept from SQLite:
 - **``PRAGMA data_version``** changes whenever a write to the schema was committed (by any node):
   every write bumps the schema's ``ot_state.data_version`` row. Stores that cache rows in memory
   check it to reload what another node changed.
-- ``PRAGMA table_info(t)`` answers from the catalog (for the stores' add-column upgrades); other
-  PRAGMAs (journal mode, synchronous, busy timeout, query_only) do nothing.
+- ``PRAGMA table_info(t)`` answers from the catalog (inside a transaction, with its own DDL seen:
+  :mod:`opentrail.state_migrate` checks a column before adding it); other PRAGMAs (journal mode,
+  synchronous, busy timeout, query_only) do nothing.
 - A constraint violation raises ``sqlite3.IntegrityError`` (the stores catch that class).
 - The DDL of ``executescript`` runs in one transaction under the schema lock, so nodes starting
-  together create each table once.
+  together create each table once. The stores' schemas are versioned scripts applied by
+  :mod:`opentrail.state_migrate`, one ``BEGIN IMMEDIATE`` transaction (the schema lock) per script.
 
 Connections come from one :class:`psycopg_pool.ConnectionPool` per database URL and process
 (:func:`pool_for`); a statement outside a transaction borrows one for itself and reads all its rows
@@ -427,6 +429,8 @@ class PgStateConnection:
     def _table_info(self, table: str) -> list[tuple[Any, ...]]:
         sql = ("SELECT ordinal_position - 1, column_name, data_type, is_nullable = 'NO', column_default, 0 "
                "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position")
+        if self._held is not None:  # inside a transaction: its own DDL is seen
+            return list(self._held.execute(sql, (self.schema, table.lower())).fetchall())
         with self._pool.connection() as conn:
             return list(conn.execute(sql, (self.schema, table.lower())).fetchall())
 
@@ -499,16 +503,23 @@ class PgStateConnection:
         """The primary key columns of ``table`` and its identity column (None: none)."""
         found = self._keys.get(table)
         if found is None:
-            with self._pool.connection() as conn:
-                rel = f'"{self.schema}"."{table.lower()}"'
-                keys = [r[0] for r in conn.execute(
-                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                    "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
-                    "ORDER BY array_position(i.indkey, a.attnum)", (rel,)).fetchall()]
-                ident = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                                     "AND attidentity <> '' AND attnum > 0", (rel,)).fetchone()
-            found = self._keys[table] = (keys, None if ident is None else ident[0])
+            if self._held is not None:  # inside a transaction: a table it created is seen
+                found = self._read_keys(self._held, table)
+            else:
+                with self._pool.connection() as conn:
+                    found = self._read_keys(conn, table)
+            self._keys[table] = found
         return found
+
+    def _read_keys(self, conn: psycopg.Connection, table: str) -> tuple[list[str], str | None]:
+        rel = f'"{self.schema}"."{table.lower()}"'
+        keys = [r[0] for r in conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey, a.attnum)", (rel,)).fetchall()]
+        ident = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                             "AND attidentity <> '' AND attnum > 0", (rel,)).fetchone()
+        return keys, None if ident is None else ident[0]
 
 
 _BLOB_TYPES = (exp.DataType.Type.BLOB, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY)

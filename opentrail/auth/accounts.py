@@ -10,9 +10,11 @@ data_version`` says another connection committed (:class:`opentrail.state_watch.
 so a key deactivated or deleted anywhere stops working at the next request (on PostgreSQL: within
 :data:`opentrail.state_watch.PG_RECHECK_S`).
 
-Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``,
-added to older files on open). Keys are listed oldest first: by ``created_at`` (to the second), then
-by ``seq``, the order they were stored in (added to older files on open, filled from SQLite's rowid).
+Keys of IAM users carry the user's ``AIDA...`` id and path (columns ``user_id`` and ``user_path``).
+Keys are listed oldest first: by ``created_at`` (to the second), then by ``seq``, the order they were
+stored in. The schema is versioned (``opentrail/auth/sql/accounts/``, applied at open by
+:mod:`opentrail.state_migrate`): script 0002 adds the three columns to older files, 0003 fills
+``seq`` from SQLite's rowid there.
 
 The first account created is the *admin* account: its keys may also call the ingest endpoint.
 
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..state_db import database_url_for, immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from ..sts.sessions import SessionStore
 
@@ -52,28 +55,6 @@ _KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    account_id TEXT PRIMARY KEY,
-    is_admin INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS access_keys (
-    access_key_id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(account_id),
-    user_name TEXT,
-    secret_access_key TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'Active',
-    created_at TEXT NOT NULL,
-    user_id TEXT,
-    user_path TEXT NOT NULL DEFAULT '/',
-    seq INTEGER
-);
-"""
-#: Columns added after the first release, with their definitions (ALTER TABLE ADD COLUMN on open).
-_ADDED_KEY_COLUMNS = (("user_id", "TEXT"), ("user_path", "TEXT NOT NULL DEFAULT '/'"), ("seq", "INTEGER"))
-#: The storage order of the keys of a file made before ``seq`` (SQLite only: files of that age).
-_FILL_SEQ = "UPDATE access_keys SET seq = rowid WHERE seq IS NULL"
 #: Oldest first.
 _KEY_ORDER = " ORDER BY k.created_at, k.seq"
 _KEY_SELECT = ("SELECT k.access_key_id, k.account_id, k.user_name, k.secret_access_key, k.status, a.is_admin,"
@@ -177,22 +158,10 @@ class AccountStore:
         self._cache: dict[str, KeyRecord] = {}
         self._conn = open_state_db(self._path)
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.executescript(_SCHEMA)
-        self._upgrade()
+        apply_schema(self._conn, "opentrail.auth", "accounts")
         self._watch = DataVersionWatch(self._conn, clock=monotonic)
         #: The STS sessions (temporary credentials) kept in the same file.
         self.sessions = SessionStore(self._path)
-
-    def _upgrade(self) -> None:
-        """Add the key columns a file made by an older release lacks (one transaction: two
-        processes opening it together add each column once)."""
-        with immediate_transaction(self._conn):
-            have = {r[1] for r in self._conn.execute("PRAGMA table_info(access_keys)")}
-            for column, definition in _ADDED_KEY_COLUMNS:
-                if column not in have:
-                    self._conn.execute(f"ALTER TABLE access_keys ADD COLUMN {column} {definition}")
-            if "seq" not in have and isinstance(self._conn, sqlite3.Connection):
-                self._conn.execute(_FILL_SEQ)
 
     @property
     def path(self) -> Path:

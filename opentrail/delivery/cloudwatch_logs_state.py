@@ -25,19 +25,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ..state_db import open_state_db, write_statements
+from ..state_migrate import apply_schema
 from .logfile import runs_from_bytes, runs_to_bytes
 
 CLOUDWATCH_LOGS_DB = "cloudwatch-logs.db"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursors (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
-                                    PRIMARY KEY (arn, region));
-CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL UNIQUE,
-                                  arn TEXT NOT NULL, region TEXT NOT NULL, group_arn TEXT NOT NULL,
-                                  stream TEXT NOT NULL, runs BLOB NOT NULL,
-                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL);
-"""
 _UPSERT_CURSOR = ("INSERT INTO cursors (arn, read_seq) VALUES (?, ?) "
                   "ON CONFLICT (arn) DO UPDATE SET read_seq = excluded.read_seq")
 _UPSERT_REGION = ("INSERT INTO regions (arn, region, planned_seq) VALUES (?, ?, ?) "
@@ -73,7 +65,7 @@ class CloudWatchLogsState:
 
     def __init__(self, path: Path) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(_SCHEMA)
+        apply_schema(self._conn, "opentrail.delivery", "cloudwatch_logs")
         self._db = threading.Lock()
 
     def close(self) -> None:

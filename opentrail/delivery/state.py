@@ -39,24 +39,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..state_db import open_state_db, write_statements
+from ..state_migrate import apply_schema
 from .logfile import runs_from_bytes, runs_to_bytes
 
 DELIVERY_DB = "delivery.db"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
-                                  logging INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS marks_arn ON marks (arn, seq, id);
-CREATE TABLE IF NOT EXISTS log_group_marks (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,
-                                            group_arn TEXT);
-CREATE INDEX IF NOT EXISTS log_group_marks_arn ON log_group_marks (arn, seq, id);
-CREATE TABLE IF NOT EXISTS trails (arn TEXT PRIMARY KEY, read_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS regions (arn TEXT NOT NULL, region TEXT NOT NULL, planned_seq INTEGER NOT NULL,
-                                    delivered_seq INTEGER NOT NULL, PRIMARY KEY (arn, region));
-CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, region TEXT NOT NULL,
-                                  bucket TEXT NOT NULL, key TEXT NOT NULL, runs BLOB NOT NULL,
-                                  count INTEGER NOT NULL, through_seq INTEGER NOT NULL, sns_topic_arn TEXT);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +88,7 @@ class DeliveryState:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
                  check_every_s: float = CHECK_EVERY_S) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(_SCHEMA)
+        apply_schema(self._conn, "opentrail.delivery", "delivery")
         self._db = threading.Lock()
         self.lock = threading.RLock()
         self._clock, self._check_every_s = clock, check_every_s

@@ -40,6 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import orjson
 
 from ..state_db import immediate_transaction, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from ..store.errors import DataDirectoryFullError, is_disk_full
 from .model import TargetConfig
@@ -52,31 +53,6 @@ SOURCES = (LOG, ALARMS, CUSTOM)
 #: event, but seen by the bus only after the event was read for the other rules, still finds it.
 CUSTOM_KEEP_S = 300.0
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursors (rule_arn TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,
-                                    PRIMARY KEY (rule_arn, source));
-CREATE TABLE IF NOT EXISTS starts (rule_arn TEXT PRIMARY KEY, since_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS heads (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS custom_events (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,
-                                          region TEXT NOT NULL, log_seq INTEGER NOT NULL,
-                                          received_s REAL NOT NULL, event BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS custom_by_log_seq ON custom_events (log_seq);
-CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL,
-                                   rule_arn TEXT NOT NULL, rule_name TEXT NOT NULL, account TEXT NOT NULL,
-                                   region TEXT NOT NULL, target BLOB NOT NULL, event_id TEXT NOT NULL,
-                                   event BLOB NOT NULL, body BLOB, ingested_s REAL NOT NULL,
-                                   attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (lane, next_attempt_s, id);
-CREATE TABLE IF NOT EXISTS matches (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,
-                                    event_id TEXT NOT NULL, time_s REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS matches_by_rule ON matches (rule_arn, id);
-CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_arn TEXT NOT NULL,
-                                     target_id TEXT NOT NULL, target_arn TEXT NOT NULL, event_id TEXT NOT NULL,
-                                     error_code TEXT NOT NULL, error_message TEXT NOT NULL, time_s REAL NOT NULL,
-                                     attempts INTEGER NOT NULL, outcome TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS failures_by_rule ON failures (rule_arn, id);
-CREATE TABLE IF NOT EXISTS last_ids (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-"""
 _UPSERT_LAST_ID = ("INSERT INTO last_ids (name, seq) VALUES (?, ?) "
                    "ON CONFLICT (name) DO UPDATE SET seq = max(last_ids.seq, excluded.seq)")
 _UPSERT_CURSOR = ("INSERT INTO cursors (rule_arn, source, seq) VALUES (?, ?, ?) "
@@ -171,7 +147,7 @@ class BusState:
     def __init__(self, path: Path, keep: int = 20) -> None:
         self._path = Path(path)
         self._conn = open_state_db(path)
-        self._conn.executescript(_SCHEMA)
+        apply_schema(self._conn, "opentrail.eventbridge", "bus")
         if isinstance(self._conn, sqlite3.Connection):  # a file from before last_ids: its newest id
             self._conn.execute("INSERT OR IGNORE INTO last_ids (name, seq) SELECT name, seq FROM sqlite_sequence "
                                "WHERE name = 'custom_events'")

@@ -24,75 +24,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import orjson
 
 from ..state_db import Guard, ThreadReaders, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from .catalog import ApiDestination, Connection, Rule
 
 #: The database file in the data directory.
 EVENTBRIDGE_DB = "eventbridge.db"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rules (
-    account_id          TEXT NOT NULL,
-    region              TEXT NOT NULL,
-    name                TEXT NOT NULL,
-    state               TEXT NOT NULL,
-    event_pattern       TEXT,
-    schedule_expression TEXT,
-    description         TEXT,
-    role_arn            TEXT,
-    created_by          TEXT NOT NULL,
-    since_seq           INTEGER NOT NULL,
-    tags                TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (account_id, region, name)
-);
-CREATE TABLE IF NOT EXISTS targets (
-    account_id TEXT NOT NULL,
-    region     TEXT NOT NULL,
-    rule       TEXT NOT NULL,
-    id         TEXT NOT NULL,
-    position   INTEGER NOT NULL,
-    arn        TEXT NOT NULL,
-    target     TEXT NOT NULL,
-    PRIMARY KEY (account_id, region, rule, id)
-);
-CREATE INDEX IF NOT EXISTS targets_by_arn ON targets (account_id, region, arn);
-CREATE TABLE IF NOT EXISTS connections (
-    account_id         TEXT NOT NULL,
-    region             TEXT NOT NULL,
-    name               TEXT NOT NULL,
-    uuid               TEXT NOT NULL,
-    arn                TEXT NOT NULL UNIQUE,
-    authorization_type TEXT NOT NULL,
-    state              TEXT NOT NULL,
-    description        TEXT,
-    public_parameters  TEXT NOT NULL,
-    sealed_secrets     BLOB NOT NULL,
-    secret_id          TEXT NOT NULL,
-    creation_s         REAL NOT NULL,
-    modified_s         REAL NOT NULL,
-    authorized_s       REAL NOT NULL,
-    PRIMARY KEY (account_id, region, name)
-);
-CREATE TABLE IF NOT EXISTS api_destinations (
-    account_id          TEXT NOT NULL,
-    region              TEXT NOT NULL,
-    name                TEXT NOT NULL,
-    uuid                TEXT NOT NULL,
-    arn                 TEXT NOT NULL UNIQUE,
-    connection_arn      TEXT NOT NULL,
-    invocation_endpoint TEXT NOT NULL,
-    http_method         TEXT NOT NULL,
-    rate_limit_per_s    INTEGER NOT NULL,
-    description         TEXT,
-    creation_s          REAL NOT NULL,
-    modified_s          REAL NOT NULL,
-    PRIMARY KEY (account_id, region, name)
-);
-CREATE TABLE IF NOT EXISTS resource_tags (
-    arn  TEXT PRIMARY KEY,
-    tags TEXT NOT NULL
-);
-"""
 
 _RULE_COLUMNS = ("account_id, region, name, state, event_pattern, schedule_expression, description, role_arn, "
                  "created_by, since_seq, tags")
@@ -189,7 +127,7 @@ class SqliteRulesStore:
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._db = open_state_db(self._path)
-        self._db.executescript(SCHEMA)
+        apply_schema(self._db, "opentrail.eventbridge", "rules")
         self._write_lock = threading.Lock()
         self._readers = ThreadReaders(self._path)
         self._watch = DataVersionWatch(self._db)

@@ -32,6 +32,7 @@ from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 from ..staging import Staging
 from ..state_db import Guard, Statement, database_url_for, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from . import aws_managed
 from .ids import arn as make_arn
@@ -41,76 +42,6 @@ from .model import NamedDocument, PrincipalPolicies, Role, User
 #: The database file in the data directory.
 IAM_DB = "iam.db"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entities (
-    id            TEXT PRIMARY KEY,
-    account_id    TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    name          TEXT NOT NULL,
-    name_key      TEXT NOT NULL,
-    path          TEXT NOT NULL,
-    created       REAL NOT NULL,
-    description   TEXT,
-    trust_policy  TEXT,
-    max_session   INTEGER,
-    boundary_arn  TEXT,
-    UNIQUE (account_id, kind, name_key)
-);
-CREATE TABLE IF NOT EXISTS tags (
-    owner_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    key      TEXT NOT NULL,
-    value    TEXT NOT NULL,
-    PRIMARY KEY (owner_id, key)
-);
-CREATE TABLE IF NOT EXISTS inline_policies (
-    owner_id TEXT NOT NULL,
-    name     TEXT NOT NULL,
-    document TEXT NOT NULL,
-    PRIMARY KEY (owner_id, name)
-);
-CREATE TABLE IF NOT EXISTS attachments (
-    owner_id   TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    policy_arn TEXT NOT NULL,
-    position   INTEGER NOT NULL,
-    PRIMARY KEY (owner_id, policy_arn)
-);
-CREATE TABLE IF NOT EXISTS members (
-    group_id TEXT NOT NULL,
-    user_id  TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (group_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS login_profiles (
-    user_id        TEXT PRIMARY KEY,
-    password_hash  TEXT NOT NULL,
-    created        REAL NOT NULL,
-    reset_required INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS policies (
-    arn             TEXT PRIMARY KEY,
-    id              TEXT NOT NULL,
-    account_id      TEXT NOT NULL,
-    name            TEXT NOT NULL,
-    name_key        TEXT NOT NULL,
-    path            TEXT NOT NULL,
-    description     TEXT,
-    created         REAL NOT NULL,
-    updated         REAL NOT NULL,
-    default_version TEXT NOT NULL,
-    next_version    INTEGER NOT NULL,
-    UNIQUE (account_id, name_key)
-);
-CREATE TABLE IF NOT EXISTS policy_versions (
-    arn        TEXT NOT NULL,
-    version_id TEXT NOT NULL,
-    number     INTEGER NOT NULL,
-    document   TEXT NOT NULL,
-    created    REAL NOT NULL,
-    PRIMARY KEY (arn, version_id)
-);
-"""
 
 _ENTITY_COLUMNS = "id, account_id, kind, name, path, created, description, trust_policy, max_session, boundary_arn"
 #: The entity columns qualified with the alias ``e``.
@@ -181,7 +112,7 @@ class IamStore:
             os.close(os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600))
         self._conn = open_state_db(self._path)
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.executescript(SCHEMA)
+        apply_schema(self._conn, "opentrail.iam", "iam")
         self._lock = threading.RLock()
         self._staging = Staging(self._lock)
         self._changes = 0

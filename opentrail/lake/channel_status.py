@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..state_db import open_state_db, write_statements
+from ..state_migrate import apply_schema
 
 log = logging.getLogger("opentrail.lake")
 
@@ -46,11 +47,6 @@ STATUS_DB = "lake-channel-status.db"
 #: Seconds between two writes of the noted status (module docstring).
 FLUSH_S = 1.0
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS ingestion_status (
-    channel_id TEXT PRIMARY KEY,
-    attempt_ms INTEGER, attempt_event_id TEXT,
-    success_ms INTEGER, success_event_id TEXT,
-    error_ms INTEGER, error_code TEXT)"""
 
 _SELECT = """SELECT attempt_ms, attempt_event_id, success_ms, success_event_id, error_ms, error_code
     FROM ingestion_status WHERE channel_id = ?"""
@@ -125,7 +121,7 @@ class IngestionStatusStore:
     def __init__(self, path: Path, *, flush_s: float | None = FLUSH_S,
                  exists: Callable[[str], bool] = lambda channel_id: True) -> None:
         self._db = open_state_db(path)
-        self._db.execute(SCHEMA)
+        apply_schema(self._db, "opentrail.lake", "ingestion_status")
         self._exists = exists
         #: held for every use of the connection; taken before ``_noted_lock`` when both are
         self._db_lock = threading.Lock()

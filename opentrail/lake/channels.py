@@ -39,6 +39,7 @@ import orjson
 
 from ..staging import Staging
 from ..state_db import open_state_db
+from ..state_migrate import apply_schema
 from ..trails import errors as TE
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
@@ -55,8 +56,6 @@ _CHANNEL_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):c
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 Tags = tuple[tuple[str, str | None], ...]
-
-SCHEMA = "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, doc BLOB NOT NULL)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +124,7 @@ class ChannelService:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
-        self._db.execute(SCHEMA)
+        apply_schema(self._db, "opentrail.lake", "channels")
         self._channels: FreshRows[str, Channel] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)
         self.lock = self._channels.lock

@@ -22,21 +22,8 @@ from typing import Any, Callable
 import orjson
 
 from ..state_db import Guard, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from .dashboards import Dashboard, RefreshSchedule, Widget
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dashboards (
-    account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, doc BLOB NOT NULL,
-    PRIMARY KEY (account_id, region, name)
-);
-CREATE TABLE IF NOT EXISTS dashboard_refreshes (
-    refresh_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
-    created REAL NOT NULL, slot REAL, status TEXT NOT NULL, queries TEXT NOT NULL DEFAULT '{}',
-    parameter_values TEXT NOT NULL DEFAULT '{}', failure TEXT,
-    UNIQUE (account_id, region, name, slot)
-);
-CREATE INDEX IF NOT EXISTS dashboard_refreshes_by_dashboard ON dashboard_refreshes (account_id, region, name, created);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +72,7 @@ class DashboardRepository:
 
     def __init__(self, path: Path) -> None:
         self._db = open_state_db(path)
-        self._db.executescript(SCHEMA)
+        apply_schema(self._db, "opentrail.lake", "dashboards")
         self.lock = threading.RLock()
 
     def close(self) -> None:

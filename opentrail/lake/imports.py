@@ -68,6 +68,7 @@ from ..events.files import GZIP_MAGIC, iter_data_records, loads
 from ..events.record import record_bytes
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError
 from ..state_db import immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from ..trails.names import ROLE_ARN
 from . import layout
 from .files import FolderFiles, LakeFileGone, LakeFiles, LakeFilesUnavailable
@@ -226,15 +227,7 @@ class ImportState:
 
     def __init__(self, path: Path) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(
-            "CREATE TABLE IF NOT EXISTS imports (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,"
-            " destination TEXT NOT NULL, eds_id TEXT NOT NULL, s3_uri TEXT NOT NULL, bucket_region TEXT NOT NULL,"
-            " role_arn TEXT NOT NULL, start_time REAL, end_time REAL, status TEXT NOT NULL, created REAL NOT NULL,"
-            " updated REAL NOT NULL, prefixes_found INTEGER NOT NULL DEFAULT 0,"
-            " prefixes_completed INTEGER NOT NULL DEFAULT 0, files_completed INTEGER NOT NULL DEFAULT 0,"
-            " events_completed INTEGER NOT NULL DEFAULT 0, next_file INTEGER NOT NULL DEFAULT 0);"
-            "CREATE TABLE IF NOT EXISTS files (import_id TEXT NOT NULL, key TEXT NOT NULL, status TEXT NOT NULL,"
-            " error_type TEXT, error_message TEXT, updated REAL NOT NULL, PRIMARY KEY (import_id, key));")
+        apply_schema(self._conn, "opentrail.lake", "imports")
         self.lock = threading.RLock()
 
     def close(self) -> None:

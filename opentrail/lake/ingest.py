@@ -85,6 +85,7 @@ import pyarrow.parquet as pq
 
 from ..delivery.marks import head_seq
 from ..state_db import open_state_db
+from ..state_migrate import apply_schema
 from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
 from ..trails.matching import matches
@@ -125,9 +126,7 @@ class IngestState:
 
     def __init__(self, path: Path) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(
-            "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS stores (eds_id TEXT PRIMARY KEY, start_seq INTEGER NOT NULL);")
+        apply_schema(self._conn, "opentrail.lake", "ingest")
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -84,7 +84,8 @@ from .query_errors import (InactiveEventDataStoreException, InactiveQueryExcepti
                            MaxConcurrentQueriesException, QueryIdNotFoundException)
 from .results import render_typed
 from .sql import translate
-from ..state_db import Guard, database_url_for, immediate_transaction, open_state_db, write_statements
+from ..state_db import Guard, database_url_for, open_state_db, write_statements
+from ..state_migrate import apply_schema
 
 log = logging.getLogger("opentrail.lake.queries")
 
@@ -96,23 +97,6 @@ TERMINAL = frozenset({"FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"})
 ACTIVE = frozenset({"QUEUED", "RUNNING"})
 RESTART_MESSAGE = "The query did not finish: opentrail stopped while it was running. Run it again."
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS queries (
-    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL, statement TEXT NOT NULL,
-    store_ids TEXT NOT NULL, status TEXT NOT NULL, error TEXT, creation_time REAL NOT NULL,
-    delivery_s3_uri TEXT, column_names TEXT, events_scanned INTEGER NOT NULL DEFAULT 0,
-    bytes_scanned INTEGER NOT NULL DEFAULT 0, execution_ms INTEGER NOT NULL DEFAULT 0,
-    results_count INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS queries_account ON queries (account_id, creation_time);
-CREATE TABLE IF NOT EXISTS query_nodes (node_id TEXT PRIMARY KEY, seen REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS result_pages (
-    query_id TEXT NOT NULL, page INTEGER NOT NULL, rows BLOB NOT NULL, PRIMARY KEY (query_id, page)
-);
-"""
-#: Columns added after the first version (added to an older queries.db at start).
-_ADDED_COLUMNS = {"events_matched": "INTEGER NOT NULL DEFAULT 0", "started_time": "REAL",
-                  "completion_time": "REAL", "delivery_status": "TEXT", "owner": "TEXT"}
 #: With the state on PostgreSQL: seconds between a node's heartbeats, and after how long without
 #: one its QUEUED/RUNNING queries are FAILED.
 HEARTBEAT_S = 5.0
@@ -197,12 +181,7 @@ class QueryManager:
         # several per query): they survive a kill -9, as its result pages do, and after a power
         # loss a query not shown ended is FAILED at the next start. StartQuery's row is synced.
         self._db = open_state_db(path, synchronous="NORMAL")
-        self._db.executescript(_SCHEMA)
-        with immediate_transaction(self._db):  # nodes starting together add each column once
-            have = {r[1] for r in self._db.execute("PRAGMA table_info(queries)")}
-            for name, decl in _ADDED_COLUMNS.items():
-                if name not in have:
-                    self._db.execute(f"ALTER TABLE queries ADD COLUMN {name} {decl}")
+        apply_schema(self._db, "opentrail.lake", "queries")  # nodes starting together add each column once
         self._db.row_factory = sqlite3.Row
         self.storage = storage
         self._delivery: DeliveryQueue | None = None

@@ -16,16 +16,11 @@ from typing import Any, Callable
 import orjson
 
 from ..state_db import open_state_db
+from ..state_migrate import apply_schema
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
 from .fresh_rows import FRESH_S, FreshRows
 from .model import EventDataStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS event_data_stores (
-    id   TEXT PRIMARY KEY,
-    doc  BLOB NOT NULL
-)
-"""
 UPSERT = "INSERT OR REPLACE INTO event_data_stores (id, doc) VALUES (?, ?)"
 DELETE = "DELETE FROM event_data_stores WHERE id = ?"
 SELECT_ALL = "SELECT doc FROM event_data_stores"
@@ -66,7 +61,7 @@ class StoreRepository:
 
     def __init__(self, path: Path, *, fresh_s: float = FRESH_S) -> None:
         self._db = open_state_db(path)
-        self._db.execute(SCHEMA)
+        apply_schema(self._db, "opentrail.lake", "event_data_stores")
         self._rows: FreshRows[str, EventDataStore] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)
         self.lock = self._rows.lock

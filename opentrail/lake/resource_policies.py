@@ -33,6 +33,7 @@ from typing import Any, Callable, ContextManager
 from ..access import Policy, parse_policy
 from ..staging import Staging
 from ..state_db import open_state_db
+from ..state_migrate import apply_schema
 from ..trails import errors as TE
 from . import errors as E
 from .fresh_rows import FRESH_S, FreshRows
@@ -40,7 +41,6 @@ from .fresh_rows import FRESH_S, FreshRows
 MAX_STATEMENTS = 20
 MAX_PRINCIPALS = 50
 MAX_POLICY_CHARS = 8192
-SCHEMA = "CREATE TABLE IF NOT EXISTS resource_policies (arn TEXT PRIMARY KEY, policy TEXT NOT NULL)"
 _CT_ARN = re.compile(r"arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):([0-9]{12}):([a-z]+)/(.+)")
 _PRINCIPAL = re.compile(r"\*|[0-9]{12}|arn:aws[a-z-]*:(iam::[0-9]{12}:(root|user/.+|role/.+)|sts::[0-9]{12}:assumed-role/.+)")
 SUPPORTED_TYPES = ("channel", "eventdatastore", "dashboard")
@@ -120,7 +120,7 @@ class ResourcePolicies:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
-        self._db.execute(SCHEMA)
+        apply_schema(self._db, "opentrail.lake", "resource_policies")
         self._texts: FreshRows[str, str] = FreshRows(
             self._db, lambda db: dict(db.execute("SELECT arn, policy FROM resource_policies")), fresh_s=fresh_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)

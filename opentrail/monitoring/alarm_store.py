@@ -34,6 +34,7 @@ from typing import Callable, Iterable, Sequence
 import orjson
 
 from ..state_db import immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from .alarms import HistoryItem, MetricAlarm
 
@@ -42,28 +43,6 @@ FILE_NAME = "alarms.db"
 #: How long history items are kept (AWS: "CloudWatch retains the history of an alarm for 30 days").
 HISTORY_RETENTION_S = 30 * 86400
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alarms (
-    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (account, region, name)
-);
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,
-    alarm_type TEXT NOT NULL, ts REAL NOT NULL, item_type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_by_time ON history (account, region, ts);
-CREATE TABLE IF NOT EXISTS tags (
-    arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (arn, key)
-);
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, alarm_name TEXT NOT NULL,
-    target TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, state_change_s REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_s REAL NOT NULL, created_s REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, time_s REAL NOT NULL, event TEXT NOT NULL
-);
-"""
 
 AlarmKey = tuple[str, str, str]
 
@@ -102,7 +81,7 @@ class SqliteAlarmStore:
 
     def __init__(self, path: Path) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(_SCHEMA)
+        apply_schema(self._conn, "opentrail.monitoring", "alarms")
         self._lock = threading.RLock()
         self._watch = DataVersionWatch(self._conn)
         self._generation = 0

@@ -28,6 +28,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 import orjson
 
 from ..state_db import Guard, ThreadReaders, immediate_transaction, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from .logs_model import LogGroup, LogStream
 
@@ -39,59 +40,6 @@ Row = tuple[int, int, int, int, str]
 #: A row of :meth:`SqliteLogsStore.scan_blocks`: the message as ``str``, or as ``bytes`` when read raw.
 AnyRow = tuple[int, int, int, int, Any]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS log_groups (
-    id                  INTEGER PRIMARY KEY,
-    account_id          TEXT NOT NULL,
-    region              TEXT NOT NULL,
-    name                TEXT NOT NULL,
-    creation_ms         INTEGER NOT NULL,
-    retention_days      INTEGER,
-    kms_key_id          TEXT,
-    log_group_class     TEXT NOT NULL,
-    deletion_protection INTEGER NOT NULL DEFAULT 0,
-    stored_bytes        INTEGER NOT NULL DEFAULT 0,
-    tags                TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (account_id, region, name)
-);
-CREATE TABLE IF NOT EXISTS log_streams (
-    id                INTEGER PRIMARY KEY,
-    group_id          INTEGER NOT NULL,
-    name              TEXT NOT NULL,
-    creation_ms       INTEGER NOT NULL,
-    first_event_ms    INTEGER,
-    last_event_ms     INTEGER,
-    last_ingestion_ms INTEGER,
-    upload_sequence   INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (group_id, name)
-);
-CREATE TABLE IF NOT EXISTS log_events (
-    id           INTEGER PRIMARY KEY,
-    group_id     INTEGER NOT NULL,
-    stream_id    INTEGER NOT NULL,
-    ts           INTEGER NOT NULL,
-    ingestion_ms INTEGER NOT NULL,
-    message      TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, ts);
-CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream_id, ts);
-CREATE TABLE IF NOT EXISTS appended_batches (
-    batch_id  TEXT PRIMARY KEY,
-    stream_id INTEGER NOT NULL,
-    sequence  INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS appended_batches_by_stream ON appended_batches (stream_id, sequence);
-CREATE TABLE IF NOT EXISTS filters_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS metric_filters (
-    group_id       INTEGER NOT NULL,
-    name           TEXT NOT NULL,
-    pattern        TEXT NOT NULL,
-    transformation TEXT NOT NULL,
-    extra          TEXT NOT NULL DEFAULT '{}',
-    creation_ms    INTEGER NOT NULL,
-    PRIMARY KEY (group_id, name)
-);
-"""
 
 _GROUP_COLUMNS = """g.id, g.account_id, g.region, g.name, g.creation_ms, g.retention_days, g.kms_key_id,
     g.log_group_class, g.deletion_protection, g.stored_bytes, g.tags,
@@ -229,7 +177,7 @@ class SqliteLogsStore:
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
         self._db = open_state_db(self._path)
-        self._db.executescript(SCHEMA)
+        apply_schema(self._db, "opentrail.monitoring", "logs")
         self._db.execute("INSERT OR IGNORE INTO filters_version (id, n) VALUES (1, 0)")
         self._write_lock = threading.Lock()
         self._readers = ThreadReaders(self._path)

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..state_db import immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from .errors import InvalidParameterCombination, InvalidParameterValue
 from .metric_data import (  # noqa: F401  (re-exported: the store's API)
     Datapoint,
@@ -74,32 +75,6 @@ RETENTION: tuple[tuple[int, int, int | None], ...] = (
 LIST_VISIBLE_S = 14 * DAY_S
 RECENTLY_ACTIVE_S = {"PT3H": 3 * HOUR_S}
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS metrics (
-    id INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    region TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    name TEXT NOT NULL,
-    dims TEXT NOT NULL,
-    last_put_s REAL NOT NULL,
-    UNIQUE (account, region, namespace, name, dims)
-);
-CREATE TABLE IF NOT EXISTS points (
-    metric_id INTEGER NOT NULL,
-    ts INTEGER NOT NULL,
-    unit TEXT NOT NULL,
-    res INTEGER NOT NULL,
-    n REAL NOT NULL,
-    total REAL NOT NULL,
-    lo REAL NOT NULL,
-    hi REAL NOT NULL,
-    dist BLOB,
-    PRIMARY KEY (metric_id, ts, unit, res)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS points_res_ts ON points (res, ts);
-"""
-
 
 #: A metric's identity: (account, Region, namespace, metric name, canonical dimensions JSON).
 MetricKey = tuple[str, str, str, str, str]
@@ -132,7 +107,7 @@ class SqliteMetricStore:
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._conn = open_state_db(path)
-        self._conn.executescript(_SCHEMA)
+        apply_schema(self._conn, "opentrail.monitoring", "metrics")
         self._lock = threading.Lock()
         self._clock = clock
         self._ids: dict[MetricKey, int] = {}

@@ -20,22 +20,13 @@ from typing import Callable
 import orjson
 
 from ..state_db import Guard, open_state_db, write_statements
+from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
 from .model import Organization
 
 #: The database file in the data directory.
 ORGANIZATIONS_DB = "organizations.db"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS organizations (
-    id    TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS members (
-    account_id      TEXT PRIMARY KEY,
-    organization_id TEXT NOT NULL
-);
-"""
 SELECT_ALL = "SELECT state FROM organizations ORDER BY id"
 UPSERT = "INSERT INTO organizations (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state"
 DELETE = "DELETE FROM organizations WHERE id = ?"
@@ -66,7 +57,7 @@ class SqliteOrganizationsStore:
     def __init__(self, path: Path, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._path = Path(path)
         self._conn = open_state_db(self._path)
-        self._conn.executescript(SCHEMA)
+        apply_schema(self._conn, "opentrail.organizations", "organizations")
         self._lock = threading.Lock()
         self._watch = DataVersionWatch(self._conn, clock=monotonic)
 

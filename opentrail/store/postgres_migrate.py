@@ -1,6 +1,7 @@
 """Schema migrations for the PostgreSQL stores: a small ordered-scripts runner.
 
-Each script is ``opentrail/store/postgres_sql/migrations/NNNN_name.sql`` (package data); its
+Each script is ``opentrail/store/postgres_sql/migrations/NNNN_name.sql`` (package data, read by
+:func:`opentrail.sql_files.scripts`); its
 version is the number ``NNNN``. :func:`migrate` applies, in version order, every script whose
 version is not in the ``schema_migrations`` table (version, name, applied_at), each in its own
 transaction together with its ``schema_migrations`` row, so a script is applied completely and
@@ -13,15 +14,12 @@ ran on it) is refused with :class:`SchemaTooNewError`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from importlib import resources
-
 import psycopg
+
+from ..sql_files import SchemaTooNewError, Script, scripts as _scripts
 
 #: The advisory lock key (pg_advisory_xact_lock) serialising migration runs: "otmigr" in ASCII.
 MIGRATION_LOCK = 0x6F746D696772
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 _CREATE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -31,34 +29,15 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One script: ``version`` (from its file name), ``name`` and its SQL text."""
+__all__ = ["MIGRATION_LOCK", "Migration", "SchemaTooNewError", "migrations", "migrate"]
 
-    version: int
-    name: str
-    sql: str
-
-
-class SchemaTooNewError(RuntimeError):
-    """The database was migrated by a newer opentrail (a version this one does not know)."""
+#: One script: ``version`` (from its file name), ``name`` and its SQL text.
+Migration = Script
 
 
 def migrations() -> list[Migration]:
     """Every packaged script, in version order. Raises ValueError on a misnamed or repeated one."""
-    found: dict[int, Migration] = {}
-    folder = resources.files("opentrail.store.postgres_sql") / "migrations"
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".sql"):
-            continue
-        m = _NAME.match(entry.name)
-        if m is None:
-            raise ValueError(f"migration file name {entry.name!r} is not NNNN_name.sql")
-        version = int(m.group(1))
-        if version in found:
-            raise ValueError(f"two migrations with version {version}")
-        found[version] = Migration(version, m.group(2), entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+    return _scripts("opentrail.store.postgres_sql", "migrations")
 
 
 def migrate(conn: psycopg.Connection, scripts: list[Migration] | None = None) -> list[int]:

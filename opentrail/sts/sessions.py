@@ -18,9 +18,10 @@ A session made by AssumeRole also keeps the role session's facts
 (:class:`opentrail.iam.model.RoleSession`: role name, path and ``AROA...`` id, session name, session
 policy and policy ARNs, session tags and which of them are transitive, SourceIdentity, the ARN of
 the principal that assumed it); its ``account_id`` is the role's account and ``user_name`` is None.
-Those columns were added after the first release: :meth:`SessionStore.__init__` adds them with
-``ALTER TABLE ... ADD COLUMN`` to an existing table, so older data directories keep working (their
-rows are GetSessionToken sessions, all NULL there). The facts are copied at AssumeRole time, so a
+Those columns were added after the first release: the schema script
+``opentrail/sts/sql/sessions/0002_role_session_columns.sql``, applied when :class:`SessionStore`
+opens the database (:mod:`opentrail.state_migrate`), adds them to an existing table, so older data
+directories keep working (their rows are GetSessionToken sessions, all NULL there). The facts are copied at AssumeRole time, so a
 session keeps working until it expires even when its role is deleted or changed meanwhile, as on
 AWS. :meth:`SessionStore.describe` gives a session's facts from its key id alone, without opening
 the secret (the capture proxy, which sees no token, names the caller with it).
@@ -50,6 +51,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..state_db import immediate_transaction, open_state_db
+from ..state_migrate import apply_schema
 from ..iam.model import RoleSession
 from .key_ids import new_key_id
 
@@ -61,19 +63,6 @@ _SEAL_LABEL = b"opentrail sts secret key"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 _CACHE_MAX = 4096
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sts_sessions (
-    access_key_id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
-    user_name TEXT,
-    parent_access_key_id TEXT NOT NULL,
-    token_sha256 BLOB NOT NULL,
-    sealed_secret BLOB NOT NULL,
-    created_s REAL NOT NULL,
-    expires_s REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_s);
-"""
 #: Role session columns (AssumeRole), added to older tables by ALTER TABLE; all NULL for the
 #: sessions of GetSessionToken. JSON text: policy_arns (list), tags (object), transitive_tag_keys (list).
 _ROLE_COLUMNS = ("role_name", "role_path", "role_id", "session_name", "session_policy", "policy_arns", "tags",
@@ -146,16 +135,8 @@ class SessionStore:
         self._cache: dict[tuple[str, bytes], Session] = {}
         self._conn = open_state_db(Path(path))
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.executescript(_SCHEMA)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Add the role session columns a table made by an older release lacks."""
-        with self._lock, immediate_transaction(self._conn):
-            have = {row[1] for row in self._conn.execute("PRAGMA table_info(sts_sessions)")}
-            for column in _ROLE_COLUMNS:
-                if column not in have:
-                    self._conn.execute(f"ALTER TABLE sts_sessions ADD COLUMN {column} TEXT")
+        with self._lock:
+            apply_schema(self._conn, "opentrail.sts", "sessions")
 
     def close(self) -> None:
         """Close the connection. Idempotent."""

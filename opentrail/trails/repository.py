@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..state_db import open_state_db, write_statements
+from ..state_migrate import apply_schema
 from .codec import dump_trail, load_trail
 from .model import Trail
 
@@ -34,15 +35,6 @@ TrailKey = tuple[str, str, str]
 #: How often (seconds) reads look for changes made by other nodes.
 CHECK_EVERY_S = 0.5
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS trails (
-    account_id  TEXT NOT NULL,
-    home_region TEXT NOT NULL,
-    name        TEXT NOT NULL,
-    doc         BLOB NOT NULL,
-    PRIMARY KEY (account_id, home_region, name)
-)
-"""
 UPSERT = "INSERT OR REPLACE INTO trails (account_id, home_region, name, doc) VALUES (?, ?, ?, ?)"
 DELETE = "DELETE FROM trails WHERE account_id = ? AND home_region = ? AND name = ?"
 SELECT_ALL = "SELECT doc FROM trails"
@@ -92,7 +84,7 @@ class TrailRepository:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
                  check_every_s: float = CHECK_EVERY_S) -> None:
         self._db = open_state_db(path)
-        self._db.execute(SCHEMA)
+        apply_schema(self._db, "opentrail.trails", "trails")
         self._closed = False
         self.lock = TrailLock(self._end_transaction)
         self._clock, self._check_every_s = clock, check_every_s
