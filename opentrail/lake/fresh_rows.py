@@ -81,8 +81,8 @@ class FreshRows(Generic[K, V]):
             version = self._watch.version(fresh=force)
             if version == self._seen:
                 return False
-            self._seen = version
             self._rows = self._load(self._conn)
+            self._seen = version  # after the load: one that failed is tried again at the next look
             self.generation += 1
             return True
 
