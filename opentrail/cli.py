@@ -128,7 +128,8 @@ def import_(
     """Import CloudTrail log files or folders (recursive) into the event history.
 
     Works while a server runs on the same data directory (events then go through its ingest
-    endpoint); imported events are visible to LookupEvents when this command ends, whatever their
+    endpoint); with --database-url and no server on it, the events go into that PostgreSQL
+    database's event store, which every node reads. Imported events are visible to LookupEvents when this command ends, whatever their
     eventTime (event history retention counts from when opentrail received an event). The summary
     names each account imported into and how to read its history.
     """
@@ -141,7 +142,8 @@ def import_(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _state_database(data_dir, database_url)
-    with open_import_sink(data_dir, default_account_id=account_id, default_region=region) as sink:
+    with open_import_sink(data_dir, default_account_id=account_id, default_region=region,
+                          database_url=database_url) as sink:
         # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.
         progress = None if quiet or not sys.stderr.isatty() else _print_progress
         summary = run_import(list(paths), sink=sink, progress=progress)

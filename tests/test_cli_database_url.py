@@ -1,9 +1,10 @@
-"""``opentrail proxy`` and ``opentrail monitoring cis-setup`` with ``--database-url`` against a real
-PostgreSQL and an ``opentrail serve --database-url`` node, run from data directories of their own
-(another host of the deployment): the proxy names callers from the database's accounts and signs
-its ingest with the admin key found there, and the server stores the events in PostgreSQL;
-cis-setup signs with that key when it has no other credentials. Without the flag both fail as
-they always did on an empty data directory."""
+"""``opentrail proxy``, ``opentrail import`` and ``opentrail monitoring cis-setup`` with
+``--database-url`` against a real PostgreSQL and an ``opentrail serve --database-url`` node, run
+from data directories of their own (another host of the deployment): the proxy names callers from
+the database's accounts and signs its ingest with the admin key found there, and the server stores
+the events in PostgreSQL; import appends to the database's event store; cis-setup signs with the
+admin key when it has no other credentials. Without the flag the proxy and cis-setup fail as they
+always did on an empty data directory."""
 
 from __future__ import annotations
 
@@ -80,6 +81,25 @@ def test_proxy_and_cis_setup_read_the_accounts_of_the_database(tmp_path: Path) -
                 row = conn.execute("SELECT count(*) FROM events WHERE event_id = %s",
                                    (record["eventID"].encode(),)).fetchone()
             assert row == (1,)
+
+            # import, on a host with no server: into the database's event store, read by the node
+            logs_file = tmp_path / "trail.json"
+            logs_file.write_text(json.dumps({"Records": [{
+                "eventVersion": "1.08", "eventTime": "2024-05-01T10:00:00Z", "eventSource": "iam.amazonaws.com",
+                "eventName": "CreateUser", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+                "userIdentity": {"type": "IAMUser", "userName": "bob", "accountId": ACCOUNT},
+                "eventID": "00000000-0000-4000-8000-000000000001", "eventType": "AwsApiCall",
+                "managementEvent": True, "readOnly": False, "recipientAccountId": ACCOUNT,
+                "eventCategory": "Management"}]}))
+            imported = subprocess.run([sys.executable, "-m", "opentrail.cli", "import", "--data-dir",
+                                       str(tmp_path / "importer"), "--quiet", str(logs_file)],
+                                      env={**env, "OPENTRAIL_DATABASE_URL": url}, capture_output=True, text=True,
+                                      timeout=120)
+            assert imported.returncode == 0, imported.stderr
+            assert not (tmp_path / "importer" / "events").exists()
+            by_bob = dict(LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "bob"}])
+            assert [(e["EventId"], e["EventName"]) for e in cloudtrail.lookup_events(**by_bob)["Events"]] == [  # type: ignore[attr-defined]
+                ("00000000-0000-4000-8000-000000000001", "CreateUser")]
 
             # cis-setup, on a host with no credentials: the admin key of the database signs
             _client("logs", node.url, ADMIN_KEY_ID, ADMIN_SECRET).create_log_group(  # type: ignore[attr-defined]
