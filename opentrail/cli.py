@@ -13,34 +13,9 @@ from typing import Any, Callable
 
 import click
 
-from .settings import SETTINGS, Setting, Settings
-
-_DATA_DIR = next(s for s in SETTINGS if s.name == "data_dir")
-
-
-def _option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    kind: Any = click.Path(path_type=Path) if setting.type is Path else setting.type
-    return click.option(
-        setting.flag,
-        setting.name,
-        type=kind,
-        default=setting.default,
-        envvar=setting.env,
-        show_envvar=True,
-        show_default=True,
-        help=setting.help,
-    )
-
-
-def _settings_options(names: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for setting in reversed(SETTINGS):
-            if names is None or setting.name in names:
-                fn = _option(setting)(fn)
-        return fn
-
-    return decorate
-
+from .cli_options import settings_options as _settings_options
+from .cli_options import state_database as _state_database
+from .settings import Settings
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="opentrail")
@@ -59,15 +34,6 @@ def serve(**values: Any) -> None:
         run_server(Settings.from_values(**values))
     except (StartupRefused, SchemaTooNewError) as exc:  # one line, exit status 1
         raise click.ClickException(str(exc)) from None
-
-
-def _state_database(data_dir: Path, database_url: str) -> None:
-    """With ``--database-url``, the data directory's state (accounts, keys) is in that database, as
-    for ``opentrail serve --database-url``."""
-    if database_url:
-        from .state_db import register_database
-
-        register_database(data_dir, database_url)
 
 
 @main.command("create-access-key")
@@ -134,10 +100,7 @@ def rotate_digest_key(data_dir: Path, database_url: str, digest_key_rotation_day
 
     from .digests import KEYS_DIR, KeyStore
 
-    if database_url:
-        from .state_db import register_database
-
-        register_database(data_dir, database_url)
+    _state_database(data_dir, database_url)
     try:
         key = KeyStore(data_dir / KEYS_DIR, time.time, digest_key_rotation_days * 86400).rotate(region)
     except ValueError as exc:
@@ -166,7 +129,8 @@ def import_(
     """Import CloudTrail log files or folders (recursive) into the event history.
 
     Works while a server runs on the same data directory (events then go through its ingest
-    endpoint); imported events are visible to LookupEvents when this command ends, whatever their
+    endpoint); with --database-url and no server on it, the events go into that PostgreSQL
+    database's event store, which every node reads. Imported events are visible to LookupEvents when this command ends, whatever their
     eventTime (event history retention counts from when opentrail received an event). The summary
     names each account imported into and how to read its history.
     """
@@ -179,7 +143,8 @@ def import_(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _state_database(data_dir, database_url)
-    with open_import_sink(data_dir, default_account_id=account_id, default_region=region) as sink:
+    with open_import_sink(data_dir, default_account_id=account_id, default_region=region,
+                          database_url=database_url) as sink:
         # Progress rewrites one terminal line; when stderr is not a terminal only the summary shows.
         progress = None if quiet or not sys.stderr.isatty() else _print_progress
         summary = run_import(list(paths), sink=sink, progress=progress)
@@ -224,7 +189,7 @@ def monitoring() -> None:
 
 
 @monitoring.command("cis-setup")
-@_settings_options(("data_dir",))
+@_settings_options(("data_dir", "database_url"))
 @click.option("--log-group", required=True, help="Log group the trail sends its events to (must exist).")
 @click.option("--sns-topic", required=True, help="ARN of the SNS topic the alarms notify.")
 @click.option("--namespace", default="CISBenchmark", show_default=True, help="Metric namespace of the filters.")
@@ -233,14 +198,18 @@ def monitoring() -> None:
 @click.option("--endpoint-url", default=None,
               help="API endpoint (default: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / _CLOUDWATCH / AWS_ENDPOINT_URL, else the server "
                    "running on --data-dir).")
-def cis_setup_command(data_dir: Path, log_group: str, sns_topic: str, namespace: str, period: int, region: str,
-                      endpoint_url: str | None) -> None:
-    """Create the CIS AWS Foundations Benchmark CloudTrail metric filters and alarms (15 controls)."""
+def cis_setup_command(data_dir: Path, database_url: str, log_group: str, sns_topic: str, namespace: str, period: int,
+                      region: str, endpoint_url: str | None) -> None:
+    """Create the CIS AWS Foundations Benchmark CloudTrail metric filters and alarms (15 controls),
+    through the CloudWatch Logs and CloudWatch APIs. Without other credentials (boto3's, or
+    <data-dir>/credentials), --database-url signs with the admin account's root key from that
+    database."""
     import botocore.exceptions
 
     from .monitoring.cis import cis_setup
     from .validation.command import api_client
 
+    _state_database(data_dir, database_url)
     try:
         names = cis_setup(api_client("logs", endpoint_url, region, data_dir),
                           api_client("cloudwatch", endpoint_url, region, data_dir),

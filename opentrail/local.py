@@ -1,9 +1,10 @@
 """Where a local command (``opentrail import``) sends events: the running server or the store.
 
-Only one process opens the event store at a time. When ``opentrail serve`` runs on the data
+Only one process opens the SQLite event store at a time. When ``opentrail serve`` runs on the data
 directory it holds the store, and it writes ``<data-dir>/server.json`` (its URL and pid); an
 import then goes through its ingest endpoint, signed with an admin-account key. Otherwise the
-import opens the store itself.
+import opens the store itself: the SQLite one of the data directory, or with ``--database-url``
+the PostgreSQL one every node of that database appends to (several writers are safe there).
 """
 
 from __future__ import annotations
@@ -51,9 +52,14 @@ def open_import_sink(
     *,
     default_account_id: str | None = None,
     default_region: str | None = None,
+    database_url: str = "",
 ) -> Iterator[Sink]:
-    """Yield a sink that ingests a batch of records and returns its :class:`IngestOutcome`."""
+    """Yield a sink that ingests a batch of records and returns its :class:`IngestOutcome`: through
+    the server running on ``data_dir``, else into the event store itself (PostgreSQL at
+    ``database_url`` when given, else ``data_dir``'s SQLite store). Raises
+    ``psycopg.OperationalError`` when that database does not answer."""
     from .auth.accounts import AccountStore
+    from .store.base import EventStore
     from .store.sqlite import SqliteEventStore, store_locked
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +75,13 @@ def open_import_sink(
                 )
             yield _http_sink(server["url"], accounts, default_account_id, default_region)
             return
-        store = SqliteEventStore(data_dir / EVENTS_DIR)
+        store: EventStore
+        if database_url:
+            from .store.postgres import PostgresEventStore
+
+            store = PostgresEventStore(database_url)
+        else:
+            store = SqliteEventStore(data_dir / EVENTS_DIR)
         try:
 
             def sink(records: list[Any]) -> IngestOutcome:

@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 
 from .state_db import database_url_for, immediate_transaction, open_state_db
 from .state_migrate import apply_schema
+from .state_watch import DataVersionWatch
 
 __all__ = ["SECRETS_DB", "SecretWrites", "SharedSecrets", "shared_secrets_for"]
 
@@ -41,13 +42,15 @@ _PUT = "INSERT OR REPLACE INTO secrets (name, value, created) VALUES (?, ?, ?)"
 _FAMILY = "SELECT name, value FROM secrets WHERE substr(name, 1, ?) = ?"
 
 
-def shared_secrets_for(data_dir: Path, clock: Callable[[], float] = time.time) -> SharedSecrets | None:
+def shared_secrets_for(data_dir: Path, clock: Callable[[], float] = time.time, *,
+                       monotonic: Callable[[], float] = time.monotonic) -> SharedSecrets | None:
     """The shared secret store of ``data_dir`` when it is registered on PostgreSQL; None when its
-    state is in SQLite files (the secrets then stay in their files)."""
+    state is in SQLite files (the secrets then stay in their files). ``clock`` and ``monotonic``
+    as for :class:`SharedSecrets`."""
     path = Path(data_dir) / SECRETS_DB
     if database_url_for(path) is None:
         return None
-    return SharedSecrets(path, clock)
+    return SharedSecrets(path, clock, monotonic=monotonic)
 
 
 class SecretWrites:
@@ -78,13 +81,15 @@ class SecretWrites:
 class SharedSecrets:
     """The ``secrets`` table of the state file ``path`` (SQLite or PostgreSQL, see
     :func:`~opentrail.state_db.open_state_db`); values are bytes; ``clock`` gives epoch seconds
-    (the ``created`` column). Thread-safe."""
+    (the ``created`` column), ``monotonic`` paces :meth:`version`. Thread-safe."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._conn = open_state_db(Path(path))
         self._clock = clock
         self._lock = threading.Lock()
         apply_schema(self._conn, "opentrail", "shared_secrets")
+        self._watch = DataVersionWatch(self._conn, clock=monotonic)
 
     def get(self, name: str) -> bytes | None:
         """The value of ``name``, or None when no node made it yet."""
@@ -125,11 +130,13 @@ class SharedSecrets:
         with self._lock, immediate_transaction(self._conn):
             yield SecretWrites(self._conn, self._clock)
 
-    def version(self) -> int:
+    def version(self, *, fresh: bool = False) -> int:
         """A number that changes when another connection (another node) committed a change
-        (``PRAGMA data_version``): callers caching values re-read them when it moved."""
+        (:class:`~opentrail.state_watch.DataVersionWatch`: looked at on every call on SQLite, at
+        most every :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL unless
+        ``fresh``): callers caching values re-read them when it moved."""
         with self._lock:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return self._watch.version(fresh=fresh)
 
     def close(self) -> None:
         with self._lock:

@@ -9,12 +9,14 @@ import pytest
 
 from opentrail.shared_secrets import SECRETS_DB, SharedSecrets
 from opentrail.state_db import open_state_db
+from opentrail.state_watch import PG_RECHECK_S
+from tests.state_backends import HandClock as Clock
 
 T0 = 1_700_000_000
 
 
-def _store(state_dir: Path, now: float = T0) -> SharedSecrets:
-    return SharedSecrets(state_dir / SECRETS_DB, lambda: now)
+def _store(state_dir: Path, now: float = T0, monotonic: Clock | None = None) -> SharedSecrets:
+    return SharedSecrets(state_dir / SECRETS_DB, lambda: now, monotonic=monotonic or Clock(100.0))
 
 
 def test_get_or_create_makes_a_secret_once(state_dir: Path) -> None:
@@ -37,10 +39,15 @@ def test_get_or_create_makes_a_secret_once(state_dir: Path) -> None:
     store.close()
 
 
-def test_a_second_node_gets_the_first_nodes_secret(state_dir: Path) -> None:
-    first, second = _store(state_dir), _store(state_dir, T0 + 5)
+def test_a_second_node_gets_the_first_nodes_secret(state_dir: Path, state_backend: str) -> None:
+    clock = Clock(100.0)
+    first, second = _store(state_dir), _store(state_dir, T0 + 5, clock)
     before = second.version()
     value = first.get_or_create("console-session", lambda: b"A" * 32)
+    if state_backend == "postgres":  # looked at most every PG_RECHECK_S, unless fresh
+        assert second.version() == before
+        assert second.version(fresh=True) != before
+        clock.now += PG_RECHECK_S
     assert second.version() != before  # the other node committed
     assert second.get_or_create("console-session", lambda: b"B" * 32) == b"A" * 32
     assert second.get("console-session") == b"A" * 32 == value

@@ -20,6 +20,7 @@ from opentrail.digests import KeyStore
 from opentrail.eventbridge.secrets import SecretBox
 from opentrail.iam.model import RoleSession
 from opentrail.shared_secrets import SECRETS_DB, SharedSecrets
+from opentrail.state_watch import PG_RECHECK_S
 from tests.state_backends import drop_namespace
 from tests.state_backends import HandClock as Clock
 
@@ -161,8 +162,8 @@ def _rows(node: Path) -> list[tuple[str, bool]]:
 
 def test_digest_key_pair_and_its_rotation_are_shared(two_nodes: tuple[Path, Path]) -> None:
     a, b = two_nodes
-    clock = Clock(T0)
-    one, two = KeyStore(a / "keys", clock, 10 * DAY), KeyStore(b / "keys", clock, 10 * DAY)
+    clock, monotonic = Clock(T0), Clock(100.0)
+    one, two = (KeyStore(n / "keys", clock, 10 * DAY, monotonic=monotonic) for n in (a, b))
     first = one.current("us-east-1")
     assert two.current("us-east-1") == first and (first.validity_start, first.validity_end) == (T0, T0 + 10 * DAY)
     fingerprint, signature = two.sign_bytes("us-east-1", b"result")
@@ -171,7 +172,10 @@ def test_digest_key_pair_and_its_rotation_are_shared(two_nodes: tuple[Path, Path
     second = two.current("us-east-1")
     assert one.current("us-east-1") == second != first and second.validity_start == T0 + 10 * DAY
     clock.now += 60
+    assert two.current("us-east-1") == second  # held in node b's memory now
     third = one.rotate("us-east-1")  # `opentrail rotate-digest-key` on node a
+    assert two.current("us-east-1") == second  # node b looks again within PG_RECHECK_S
+    monotonic.now += PG_RECHECK_S
     assert two.current("us-east-1") == third
     assert two.public_keys("us-east-1", 0, 2**32) == [third, second, first] == one.public_keys("us-east-1", 0, 2**32)
     assert one.regions() == two.regions() == ["us-east-1"]

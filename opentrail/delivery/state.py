@@ -26,8 +26,9 @@ the worker never sees one without the other (in this process; across nodes see
 :func:`~opentrail.delivery.marks.settled_marks`).
 
 :attr:`DeliveryState.version` tells the workers to reload trails and marks: it changes on every
-mark or forget made here, and -- checked at most every ``check_every_s`` -- whenever another
-connection (another node) committed a write to the database (``PRAGMA data_version``).
+mark or forget made here, and whenever another connection (another node) committed a write to the
+database (:class:`opentrail.state_watch.DataVersionWatch`: seen at the next look on SQLite, within
+:data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Callable
 
 from ..state_db import open_state_db, write_statements
 from ..state_migrate import apply_schema
+from ..state_watch import DataVersionWatch
 from .logfile import runs_from_bytes, runs_to_bytes
 
 DELIVERY_DB = "delivery.db"
@@ -77,37 +79,27 @@ class Plan:
     sns_topic_arn: str | None
 
 
-#: How often (seconds) :attr:`DeliveryState.version` looks for other nodes' writes.
-CHECK_EVERY_S = 0.5
-
-
 class DeliveryState:
-    """The tables of ``path`` (created if missing); ``clock`` (monotonic seconds) paces the checks
-    for other nodes' writes, made at most every ``check_every_s``."""
+    """The tables of ``path`` (created if missing); ``clock`` (monotonic seconds) paces the looks
+    for other nodes' writes (:class:`~opentrail.state_watch.DataVersionWatch`)."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
-                 check_every_s: float = CHECK_EVERY_S) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._conn = open_state_db(path)
         apply_schema(self._conn, "opentrail.delivery", "delivery")
         self._db = threading.Lock()
         self.lock = threading.RLock()
-        self._clock, self._check_every_s = clock, check_every_s
         self._bumps = 0
-        self._data_version = 0
-        self._checked_at = float("-inf")
+        self._watch = DataVersionWatch(self._conn, clock=clock)
 
     @property
     def version(self) -> int:
         """A number that changes on every mark or forget made through this object at once, and
-        when a check (at most every ``check_every_s``) finds that another connection committed a
-        write (``PRAGMA data_version``; on PostgreSQL any write, this node's included): the workers
-        compare it to know when to reload the marks."""
-        now = self._clock()
-        if now - self._checked_at >= self._check_every_s:
-            self._checked_at = now
-            with self._db:
-                self._data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        return self._bumps + self._data_version
+        when a look finds that another connection committed a write (on every call on SQLite, at
+        most every :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL, where any
+        write counts, this node's included): the workers compare it to know when to reload the
+        marks."""
+        with self._db:
+            return self._bumps + self._watch.version()
 
     def close(self) -> None:
         with self._db:

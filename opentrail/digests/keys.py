@@ -27,7 +27,10 @@ With the data directory on PostgreSQL (``serve --database-url``) the same docume
 secrets ``digest-key/<region>/<serial>`` (:mod:`opentrail.shared_secrets`): every node signs with
 the Region's one current key, and a rotation (scheduled or on demand) happens in one write
 transaction that reads the newest key again first, so nodes rotating at once make one new key. The
-store re-reads the keys when another node changed them (``PRAGMA data_version``).
+store re-reads the keys when another node changed them (:meth:`SharedSecrets.version
+<opentrail.shared_secrets.SharedSecrets.version>`: looked at most every
+:data:`~opentrail.state_watch.PG_RECHECK_S` seconds; a rotation reads the newest key inside its
+write transaction whatever the look found).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -188,9 +192,11 @@ def _parse(doc: dict[str, Any]) -> _Key:
 class KeyStore:
     """Per-Region signing keys under ``root`` (``<data-dir>/keys``), or -- when the data directory
     (``root``'s parent) is on PostgreSQL -- in its shared secrets (:mod:`opentrail.shared_secrets`;
-    the first node there brings the key files it has); ``clock`` gives epoch seconds. Thread-safe."""
+    the first node there brings the key files it has); ``clock`` gives epoch seconds, ``monotonic``
+    paces the looks for another node's rotation (:meth:`~opentrail.shared_secrets.SharedSecrets.version`). Thread-safe."""
 
-    def __init__(self, root: Path, clock: Callable[[], float], rotation_s: float = DEFAULT_ROTATION_S) -> None:
+    def __init__(self, root: Path, clock: Callable[[], float], rotation_s: float = DEFAULT_ROTATION_S, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         if rotation_s <= 0:
             raise ValueError("rotation_s must be positive")
         self.root = Path(root)
@@ -198,7 +204,7 @@ class KeyStore:
         self._rotation_s = int(rotation_s)
         self._lock = threading.RLock()
         self._cache: dict[str, tuple[object, list[_Key]]] = {}
-        shared = shared_secrets_for(self.root.parent, clock)
+        shared = shared_secrets_for(self.root.parent, clock, monotonic=monotonic)
         self._stored: _KeyFiles | _KeyRows = _KeyFiles(self.root) if shared is None else _KeyRows(shared, self.root)
 
     # --- reading ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from ..trails import errors as TE
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
 from .channel_status import FLUSH_S, STATUS_DB, IngestionStatus, IngestionStatusStore
-from .fresh_rows import FRESH_S, FreshRows
+from .fresh_rows import FreshRows
 
 MAX_CHANNELS_PER_REGION = 25
 MAX_DESTINATIONS = 200
@@ -119,13 +119,13 @@ class ChannelService:
     writes of the ingestion status (:class:`.channel_status.IngestionStatusStore`; None: written by
     :meth:`flush_status` and :meth:`close` only)."""
 
-    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float], *, fresh_s: float = FRESH_S,
+    def __init__(self, data_dir: Path, stores: Any, clock: Callable[[], float], *, recheck_s: float | None = None,
                  status_flush_s: float | None = FLUSH_S) -> None:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
         apply_schema(self._db, "opentrail.lake", "channels")
-        self._channels: FreshRows[str, Channel] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
+        self._channels: FreshRows[str, Channel] = FreshRows(self._db, _load_all, recheck_s=recheck_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)
         self.lock = self._channels.lock
         self._stores = stores
@@ -146,8 +146,9 @@ class ChannelService:
 
     @property
     def version(self) -> int:
-        """Changes after every change of a channel, by this service or by another node (seen within
-        ``fresh_s``): Lake ingestion re-reads the routes when it moves."""
+        """Changes after every change of a channel, by this service or by another node (seen at
+        the next look on SQLite, within :data:`~opentrail.state_watch.PG_RECHECK_S` on PostgreSQL):
+        Lake ingestion re-reads the routes when it moves."""
         self._channels.sync()
         return self._changes + self._channels.generation
 

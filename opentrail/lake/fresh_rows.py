@@ -3,14 +3,14 @@
 The event data store catalog, channels and resource policies of ``lake.db`` are read on every
 call and written rarely, so each store keeps its rows in memory. With the state on PostgreSQL
 (several nodes) or a second connection on the same SQLite file, another writer may commit at any
-time: :class:`FreshRows` asks ``PRAGMA data_version`` (it changes whenever any connection, of any
-node, committed to the database; :mod:`opentrail.state_pg` emulates it) at most every
-``fresh_s`` seconds on reads, and reloads every row when it moved. A block that checks and then
-writes (a name still free, a limit not reached) holds :attr:`FreshRows.lock`, which reloads at once
-on entry, so the check sees every commit made before it began; and the write itself checks again
-inside its write transaction (:meth:`FreshRows.write_transaction`: ``BEGIN IMMEDIATE``, one writer
-across nodes, rows reloaded inside it), so two nodes that both passed the first check cannot both
-write.
+time: :class:`FreshRows` looks at the database's data version through a
+:class:`opentrail.state_watch.DataVersionWatch` (on every read on SQLite, at most every
+:data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL) and reloads every row when it
+moved. A block that checks and then writes (a name still free, a limit not reached) holds
+:attr:`FreshRows.lock`, which looks fresh on entry, so the check sees every commit made before it
+began; and the write itself checks again inside its write transaction
+(:meth:`FreshRows.write_transaction`: ``BEGIN IMMEDIATE``, one writer across nodes, rows reloaded
+inside it), so two nodes that both passed the first check cannot both write.
 """
 
 from __future__ import annotations
@@ -22,18 +22,15 @@ from contextlib import contextmanager
 from typing import Any, Callable, Generic, Hashable, Iterator, TypeVar
 
 from ..state_db import immediate_transaction
+from ..state_watch import DataVersionWatch
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-#: Seconds a read may serve rows without asking whether another node committed (the brief's "within
-#: about a second": a change is seen at most this long after its commit).
-FRESH_S = 0.5
-
 
 class _RefreshingLock:
     """The re-entrant lock of a :class:`FreshRows`; its outermost acquisition reloads the rows when
-    another connection committed since the last look (no waiting for ``fresh_s``)."""
+    another connection committed since the last look (a fresh look, whatever the recheck interval)."""
 
     def __init__(self, rows: "FreshRows[Any, Any]") -> None:
         self._rows = rows
@@ -57,41 +54,35 @@ class _RefreshingLock:
 
 
 class FreshRows(Generic[K, V]):
-    """The rows ``load(conn)`` returns (a dict), kept in memory and reloaded when ``conn``'s
-    ``PRAGMA data_version`` changed. ``conn`` is the store's own connection: every use of it holds
-    :attr:`mutex` (or :attr:`lock`, the same lock). ``clock`` gives monotonic seconds (tests)."""
+    """The rows ``load(conn)`` returns (a dict), kept in memory and reloaded when ``conn``'s data
+    version moved (:class:`~opentrail.state_watch.DataVersionWatch` over ``conn`` with ``clock``,
+    monotonic seconds, and ``recheck_s``: None for the policy, a number to override it). ``conn``
+    is the store's own connection: every use of it holds :attr:`mutex` (or :attr:`lock`, the same
+    lock)."""
 
     def __init__(self, conn: sqlite3.Connection, load: Callable[[sqlite3.Connection], dict[K, V]], *,
-                 fresh_s: float = FRESH_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._conn, self._load, self._fresh_s, self._clock = conn, load, fresh_s, clock
+                 recheck_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._conn, self._load = conn, load
         self.mutex = threading.RLock()
         #: hold for a read-check-write block: reloads at once on entry (module docstring)
         self.lock = _RefreshingLock(self)
         #: how many times the rows were reloaded after another connection's commit
         self.generation = 0
-        self._rows: dict[K, V] = {}
-        self._seen: object = None
-        self._next_check = float("-inf")
         with self.mutex:
-            self._reload()
-
-    def _reload(self) -> None:
-        # the version first: a commit between the two reads is seen (and reloaded) next time
-        self._seen = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        self._rows = self._load(self._conn)
-        self._next_check = self._clock() + self._fresh_s
+            self._watch = DataVersionWatch(conn, clock=clock, recheck_s=recheck_s)
+            self._seen = self._watch.version()
+            self._rows: dict[K, V] = load(conn)
 
     def sync(self, force: bool = False) -> bool:
-        """Reload when another connection committed (asked at most every ``fresh_s`` unless
-        ``force``); True when the rows were reloaded."""
+        """Reload when another connection committed (looked for as the watch's policy says, or now
+        when ``force``); True when the rows were reloaded."""
         with self.mutex:
-            now = self._clock()
-            if not force and now < self._next_check:
+            # the version first: a commit between the two reads is seen (and reloaded) next time
+            version = self._watch.version(fresh=force)
+            if version == self._seen:
                 return False
-            self._next_check = now + self._fresh_s
-            if self._conn.execute("PRAGMA data_version").fetchone()[0] == self._seen:
-                return False
-            self._reload()
+            self._rows = self._load(self._conn)
+            self._seen = version  # after the load: one that failed is tried again at the next look
             self.generation += 1
             return True
 

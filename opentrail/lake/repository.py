@@ -18,7 +18,7 @@ import orjson
 from ..state_db import open_state_db
 from ..state_migrate import apply_schema
 from ..trails.model import AdvancedEventSelector, AdvancedFieldSelector, InsightSelector
-from .fresh_rows import FRESH_S, FreshRows
+from .fresh_rows import FreshRows
 from .model import EventDataStore
 
 UPSERT = "INSERT OR REPLACE INTO event_data_stores (id, doc) VALUES (?, ?)"
@@ -56,13 +56,14 @@ def load_store(doc: bytes) -> EventDataStore:
 
 class StoreRepository:
     """Durable event data store storage over the state database ``path`` with an in-memory copy
-    (:class:`.fresh_rows.FreshRows`: a change committed by another node is seen within
-    ``fresh_s`` seconds, and at once by a block holding :attr:`lock`)."""
+    (:class:`.fresh_rows.FreshRows`: a change committed by another node is seen by the next read on
+    SQLite, within :data:`~opentrail.state_watch.PG_RECHECK_S` seconds on PostgreSQL, and at once by
+    a block holding :attr:`lock`; ``recheck_s`` overrides that interval)."""
 
-    def __init__(self, path: Path, *, fresh_s: float = FRESH_S) -> None:
+    def __init__(self, path: Path, *, recheck_s: float | None = None) -> None:
         self._db = open_state_db(path)
         apply_schema(self._db, "opentrail.lake", "event_data_stores")
-        self._rows: FreshRows[str, EventDataStore] = FreshRows(self._db, _load_all, fresh_s=fresh_s)
+        self._rows: FreshRows[str, EventDataStore] = FreshRows(self._db, _load_all, recheck_s=recheck_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)
         self.lock = self._rows.lock
 

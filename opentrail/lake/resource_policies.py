@@ -36,7 +36,7 @@ from ..state_db import open_state_db
 from ..state_migrate import apply_schema
 from ..trails import errors as TE
 from . import errors as E
-from .fresh_rows import FRESH_S, FreshRows
+from .fresh_rows import FreshRows
 
 MAX_STATEMENTS = 20
 MAX_PRINCIPALS = 50
@@ -116,13 +116,13 @@ class ResourcePolicies:
     dashboard services; None answers: dashboards not served)."""
 
     def __init__(self, data_dir: Path, exists: Callable[[str, str, str, str], bool], *,
-                 fresh_s: float = FRESH_S) -> None:
+                 recheck_s: float | None = None) -> None:
         from .service import LAKE_DB
 
         self._db = open_state_db(Path(data_dir) / LAKE_DB)
         apply_schema(self._db, "opentrail.lake", "resource_policies")
         self._texts: FreshRows[str, str] = FreshRows(
-            self._db, lambda db: dict(db.execute("SELECT arn, policy FROM resource_policies")), fresh_s=fresh_s)
+            self._db, lambda db: dict(db.execute("SELECT arn, policy FROM resource_policies")), recheck_s=recheck_s)
         #: hold for a read-check-write block (reloads what other nodes committed on entry)
         self.lock = self._texts.lock
         #: ARN -> (the policy text, compiled)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import settings_options
+
 
 @click.command("proxy")
 @click.option("--upstream", required=True, envvar="OPENTRAIL_PROXY_UPSTREAM", show_envvar=True,
@@ -20,7 +22,9 @@ import click
                    "else http://127.0.0.1:4588.")
 @click.option("--data-dir", default=Path("opentrail-data"), type=click.Path(path_type=Path),
               envvar="OPENTRAIL_DATA_DIR", show_envvar=True, show_default=True,
-              help="The opentrail data directory: accounts (identities, the proxy's own ingest key).")
+              help="The opentrail data directory: accounts (identities, the proxy's own ingest key), unless "
+                   "--database-url; the spool.")
+@settings_options(("database_url",))
 @click.option("--spool-dir", default=None, type=click.Path(path_type=Path), envvar="OPENTRAIL_PROXY_SPOOL_DIR",
               show_envvar=True, help="Where unsent events wait on disk; default <data-dir>/proxy-spool-<port>.")
 @click.option("--spool-max-bytes", default=1 << 30, type=int, envvar="OPENTRAIL_PROXY_SPOOL_MAX_BYTES",
@@ -32,9 +36,12 @@ import click
                                      "virtual-hosted style (besides *.s3.amazonaws.com and *.localhost).")
 @click.option("--log-level", default="info", envvar="OPENTRAIL_PROXY_LOG_LEVEL", show_envvar=True,
               show_default=True, help="debug, info, warning or error.")
-def proxy(upstream: str, host: str, port: int, endpoint_url: str, data_dir: Path, spool_dir: Path | None,
-          spool_max_bytes: int, trusted_proxies: str, virtual_host_suffixes: str, log_level: str) -> None:
-    """Forward AWS API calls to an upstream endpoint and record each as a CloudTrail event."""
+def proxy(upstream: str, host: str, port: int, endpoint_url: str, data_dir: Path, database_url: str,
+          spool_dir: Path | None, spool_max_bytes: int, trusted_proxies: str, virtual_host_suffixes: str,
+          log_level: str) -> None:
+    """Forward AWS API calls to an upstream endpoint and record each as a CloudTrail event (sent to
+    the opentrail server, which stores it). With --database-url, identities and the ingest key are
+    read from the servers' PostgreSQL database; give --endpoint-url (a node or the load balancer)."""
     from .forward import parse_trusted_proxies
     from .runner import ProxyOptions, ProxySetupError, run_proxy
 
@@ -45,7 +52,7 @@ def proxy(upstream: str, host: str, port: int, endpoint_url: str, data_dir: Path
     if not upstream.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--upstream")
     options = ProxyOptions(
-        upstream=upstream, data_dir=data_dir, host=host, port=port, endpoint_url=endpoint_url, spool_dir=spool_dir,
+        upstream=upstream, data_dir=data_dir, database_url=database_url, host=host, port=port, endpoint_url=endpoint_url, spool_dir=spool_dir,
         spool_max_bytes=spool_max_bytes, trusted_proxies=trusted,
         virtual_host_suffixes=tuple(s.strip() for s in virtual_host_suffixes.split(",") if s.strip()),
         log_level=log_level,

@@ -1,10 +1,13 @@
 """Start-up of ``opentrail proxy``: accounts, the event client, the pipeline, uvicorn.
 
-The proxy reads the data directory of the opentrail server it reports to (on the same machine or
-a copy of ``accounts.db``): the admin account's oldest root key signs the ingest requests, the
-other keys give callers their identity (:mod:`opentrail.proxy.identity`). Without
-``--endpoint-url`` it sends to the URL the running server wrote into ``<data-dir>/server.json``,
-else to ``http://127.0.0.1:4588``.
+The proxy reads the accounts of the opentrail server it reports to: ``<data-dir>/accounts.db`` (on
+the same machine, or a copy), or with ``--database-url`` the accounts of the servers' PostgreSQL
+database (several nodes; the data directory then only holds the spool). The admin account's oldest
+root key signs the ingest requests, the other keys give callers their identity
+(:mod:`opentrail.proxy.identity`). The events go to the server's ingest endpoint, which stores them
+in its event store (PostgreSQL too with ``--database-url``) as it stores its own: the proxy never
+writes to an event store itself. Without ``--endpoint-url`` it sends to the URL the running server
+wrote into ``<data-dir>/server.json``, else to ``http://127.0.0.1:4588``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4588"
 
 
 class ProxySetupError(RuntimeError):
-    """The proxy cannot start (no accounts database, no admin key)."""
+    """The proxy cannot start (no accounts database, no admin key, the database does not answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class ProxyOptions:
 
     upstream: str
     data_dir: Path
+    database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 4589
     endpoint_url: str = ""
@@ -67,15 +71,28 @@ def build_proxy(options: ProxyOptions, **event_client_options: Any) -> Proxy:
     from ..client import EventClient
 
     db = options.data_dir / ACCOUNTS_DB
-    if not db.exists():
+    if options.database_url:
+        import psycopg
+
+        from ..state_db import register_database
+
+        try:
+            register_database(options.data_dir, options.database_url)
+            accounts = AccountStore(db)
+        except psycopg.Error as exc:
+            raise ProxySetupError(f"cannot read the accounts of --database-url: {exc}") from exc
+        where = "the database of --database-url"
+    elif not db.exists():
         raise ProxySetupError(f"{db} does not exist: start `opentrail serve --data-dir {options.data_dir}` once first")
-    accounts = AccountStore(db)
+    else:
+        accounts = AccountStore(db)
+        where = str(db)
     try:
         key_id, secret = accounts.admin_credentials()
         admin_account = accounts.admin_account_id()
     except LookupError as exc:
         accounts.close()
-        raise ProxySetupError(str(exc)) from exc
+        raise ProxySetupError(f"{exc} in {where}") from exc
     assert admin_account is not None
     endpoint = options.endpoint_url or (read_server_file(options.data_dir) or {}).get("url") or DEFAULT_ENDPOINT_URL
     spool_dir = options.spool_dir or options.data_dir / f"proxy-spool-{options.port}"

@@ -5,9 +5,10 @@ the database, writes go to it first (``synchronous=FULL``, one transaction per c
 the in-memory copy, under one lock. Safe to use from many threads.
 
 Several nodes share the database (``serve --database-url``, :mod:`opentrail.state_db`): a read
-checks ``PRAGMA data_version`` at most every ``check_every_s`` (0.5 s) and reloads every trail when
-another node committed a change, so a trail created, updated or deleted on one node is seen on
-the others within that time. :attr:`TrailRepository.version` changes whenever the trails held
+looks at the database's data version (:class:`opentrail.state_watch.DataVersionWatch`: on every
+read on SQLite, at most every :data:`~opentrail.state_watch.PG_RECHECK_S` seconds, 0.5, on
+PostgreSQL) and reloads every trail when another node committed a change, so a trail created,
+updated or deleted on one node is seen on the others within that time. :attr:`TrailRepository.version` changes whenever the trails held
 change (a write here or a reload that found a difference): caches built from the trails (the
 delivery workers' routing views, the event bus's gate) rebuild when it does.
 
@@ -26,14 +27,12 @@ from typing import Any, Callable, Iterator
 
 from ..state_db import open_state_db, write_statements
 from ..state_migrate import apply_schema
+from ..state_watch import DataVersionWatch
 from .codec import dump_trail, load_trail
 from .model import Trail
 
 #: Trail key: (account_id, home_region, name).
 TrailKey = tuple[str, str, str]
-
-#: How often (seconds) reads look for changes made by other nodes.
-CHECK_EVERY_S = 0.5
 
 UPSERT = "INSERT OR REPLACE INTO trails (account_id, home_region, name, doc) VALUES (?, ?, ?, ?)"
 DELETE = "DELETE FROM trails WHERE account_id = ? AND home_region = ? AND name = ?"
@@ -78,53 +77,51 @@ class TrailLock:
 
 class TrailRepository:
     """Durable trail storage at ``path`` (a state database: SQLite or PostgreSQL) with an in-memory
-    copy; ``clock`` (monotonic seconds) paces the checks for other nodes' changes, made at most
-    every ``check_every_s``."""
+    copy; ``clock`` (monotonic seconds) paces the looks for other nodes' changes
+    (:class:`~opentrail.state_watch.DataVersionWatch`)."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic,
-                 check_every_s: float = CHECK_EVERY_S) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._db = open_state_db(path)
         apply_schema(self._db, "opentrail.trails", "trails")
         self._closed = False
         self.lock = TrailLock(self._end_transaction)
-        self._clock, self._check_every_s = clock, check_every_s
         self._trails: dict[TrailKey, Trail] = {}
         self._version = 0
-        self._data_version: int | None = None
-        self._checked_at = float("-inf")
         with self.lock:
-            self._check()
+            self._watch = DataVersionWatch(self._db, clock=clock)
+            self._seen = self._watch.version()  # before the rows: a commit in between is seen next look
+            self._load()
 
     # --- reads -------------------------------------------------------------------------------
     def all(self) -> list[Trail]:
         """Every trail, sorted by (account, home Region, name)."""
         with self.lock:
-            self._check_if_due()
+            self._check()
             return [self._trails[k] for k in sorted(self._trails)]
 
     def get(self, key: TrailKey) -> Trail | None:
         with self.lock:
-            self._check_if_due()
+            self._check()
             return self._trails.get(key)
 
     @property
     def version(self) -> int:
         """A number that changes whenever the trails held change: on every write here, and when a
-        check (at most every ``check_every_s``; skipped while another thread holds the lock)
-        reloaded a change made by another node."""
-        if self._clock() - self._checked_at >= self._check_every_s and self.lock.acquire(blocking=False):
+        look (as the watch's policy says; skipped while another thread holds the lock) reloaded a
+        change made by another node."""
+        if self._watch.due() and self.lock.acquire(blocking=False):
             try:
-                self._check_if_due()
+                self._check()
             finally:
                 self.lock.release()
         return self._version
 
     def refresh(self) -> bool:
-        """Check for other nodes' changes now (not waiting for ``check_every_s``) and reload them;
-        True when the trails held changed."""
+        """Look for other nodes' changes now (not waiting for the recheck interval) and reload
+        them; True when the trails held changed."""
         with self.lock:
             before = self._version
-            self._check()
+            self._check(fresh=True)
             return self._version != before
 
     # --- writes ------------------------------------------------------------------------------
@@ -138,7 +135,7 @@ class TrailRepository:
             if not self._db.in_transaction:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._check()
+                    self._check(fresh=True)
                 except BaseException:
                     self._end_transaction()
                     raise
@@ -182,21 +179,19 @@ class TrailRepository:
         if not self._closed and self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
-    def _check_if_due(self) -> None:
-        if self._clock() - self._checked_at >= self._check_every_s:
-            self._check()
+    def _check(self, *, fresh: bool = False) -> None:
+        """Reload every trail when another connection committed since the last look (caller holds
+        the lock)."""
+        version = self._watch.version(fresh=fresh)
+        if version != self._seen:
+            self._load()
+            self._seen = version  # after the load: one that failed is tried again at the next look
 
-    def _check(self) -> None:
-        """Reload every trail when the database changed since the last load (caller holds the lock)."""
-        self._checked_at = self._clock()
-        data_version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-        if data_version == self._data_version:
-            return
+    def _load(self) -> None:
         trails: dict[TrailKey, Trail] = {}
         for (doc,) in self._db.execute(SELECT_ALL):
             trail = load_trail(doc)
             trails[key_of(trail)] = trail
-        self._data_version = data_version
         if trails != self._trails:
             self._trails = trails
             self._version += 1

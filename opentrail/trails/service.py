@@ -42,7 +42,8 @@ takes effect (fail closed: a change that cannot be recorded is never made).
 Several nodes may share the trail database: every change checks and writes inside one
 :meth:`~.repository.TrailRepository.transaction` (the database's write lock, what other nodes
 committed reloaded first), so names, limits and the trail's current settings are checked against
-every node's trails; reads see other nodes' changes within :data:`~.repository.CHECK_EVERY_S`.
+every node's trails; reads see other nodes' changes at their next look on SQLite and within
+:data:`~opentrail.state_watch.PG_RECHECK_S` on PostgreSQL.
 
 Delivery reads :meth:`TrailService.trails` (a consistent snapshot of immutable values) and reports
 with :meth:`record_delivery`, :meth:`record_notification` and :meth:`record_digest_delivery`.
@@ -152,11 +153,12 @@ class TrailService:
     @property
     def version(self) -> int:
         """Changes whenever the trails change, here or on another node (seen within
-        :data:`~.repository.CHECK_EVERY_S`): what caches built from :meth:`trails` compare."""
+        :data:`~opentrail.state_watch.PG_RECHECK_S` on PostgreSQL): what caches built from
+        :meth:`trails` compare."""
         return self._repo.version
 
     def refresh(self) -> None:
-        """Load what other nodes changed now, not within :data:`~.repository.CHECK_EVERY_S`."""
+        """Load what other nodes changed now, not within :data:`~opentrail.state_watch.PG_RECHECK_S`."""
         self._repo.refresh()
 
     # --- resolution ------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def api_client(service: str, endpoint_url: str | None, region: str, data_dir: Pa
     """A boto3 client of ``service`` (``cloudtrail``, ``logs``, ``cloudwatch``): at ``endpoint_url``;
     else at ``AWS_ENDPOINT_URL_<SERVICE ID>`` (``CLOUDTRAIL``, ``CLOUDWATCH_LOGS``, ``CLOUDWATCH``) / ``AWS_ENDPOINT_URL`` (boto3 reads them); else at the
     server running on ``data_dir``. Credentials: boto3's chain; else the ``opentrail`` profile of
-    ``<data-dir>/credentials`` (written by ``opentrail create-access-key``)."""
+    ``<data-dir>/credentials`` (written by ``opentrail create-access-key``); else, when ``data_dir``
+    is registered on PostgreSQL (``--database-url``), the admin account's oldest active root key
+    from that database (:meth:`opentrail.auth.accounts.AccountStore.admin_credentials`)."""
     import boto3
     import botocore.exceptions
 
@@ -101,7 +103,27 @@ def api_client(service: str, endpoint_url: str | None, region: str, data_dir: Pa
                 "aws_access_key_id": section.get("aws_access_key_id", ""),
                 "aws_secret_access_key": section.get("aws_secret_access_key", ""),
             }
+        else:
+            extra = _admin_key_in_database(data_dir)
     return session.client(service, region_name=region, endpoint_url=endpoint, **extra)
+
+
+def _admin_key_in_database(data_dir: Path) -> dict[str, str]:
+    """The admin account's root key as boto3 client arguments, read from the accounts of
+    ``data_dir`` when they are in PostgreSQL; empty when they are not (or there is no such key)."""
+    from ..auth.accounts import ACCOUNTS_DB, AccountStore
+    from ..state_db import database_url_for
+
+    if database_url_for(data_dir / ACCOUNTS_DB) is None:
+        return {}
+    accounts = AccountStore(data_dir / ACCOUNTS_DB)
+    try:
+        key_id, secret = accounts.admin_credentials()
+    except LookupError:
+        return {}
+    finally:
+        accounts.close()
+    return {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
 
 
 def _trail_by_arn(client: Any, trail_arn: str) -> dict[str, Any]:

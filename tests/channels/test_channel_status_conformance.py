@@ -130,7 +130,7 @@ def test_the_background_thread_writes_what_was_noted(state_dir: Path) -> None:
 def test_channel_service_shares_the_status_and_delete_removes_it(state_dir: Path) -> None:
     stores = EventDataStoreService(state_dir, lambda: 1000.0)
     first = ChannelService(state_dir, stores, lambda: 2000.0, status_flush_s=None)
-    second = ChannelService(state_dir, stores, lambda: 2000.0, fresh_s=60.0, status_flush_s=None)
+    second = ChannelService(state_dir, stores, lambda: 2000.0, recheck_s=60.0, status_flush_s=None)
     try:
         eds = stores.create(ACCOUNT, REGION, StoreSettings(name="audit", advanced_event_selectors=AUDIT))
         c = first.create(ACCOUNT, REGION, "partner", "Custom", [("EVENT_DATA_STORE", eds.id)])

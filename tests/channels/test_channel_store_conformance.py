@@ -24,11 +24,11 @@ AUDIT = (AdvancedEventSelector((AdvancedFieldSelector("eventCategory", equals=("
 class Node:
     """One node's Lake services on the shared state directory."""
 
-    def __init__(self, state_dir: Path, fresh_s: float) -> None:
+    def __init__(self, state_dir: Path, recheck_s: float) -> None:
         self.stores = EventDataStoreService(state_dir, lambda: 1000.0)
-        self.channels = ChannelService(state_dir, self.stores, lambda: 2000.0, fresh_s=fresh_s)
+        self.channels = ChannelService(state_dir, self.stores, lambda: 2000.0, recheck_s=recheck_s)
         self.policies = ResourcePolicies(state_dir, lambda rtype, account, region, arn: self._exists(arn),
-                                         fresh_s=fresh_s)
+                                         recheck_s=recheck_s)
         self.channels.on_delete = self.policies.forget
 
     def _exists(self, arn: str) -> bool:
@@ -100,7 +100,7 @@ def test_two_nodes_see_each_others_channels_and_policies(nodes: tuple[Node, Node
     eds = first.stores.create(ACCOUNT, REGION, StoreSettings(name="audit", advanced_event_selectors=AUDIT))
     version = second.channels.version
     made = first.channels.create(ACCOUNT, REGION, "partner", "Custom", [("EVENT_DATA_STORE", eds.id)])
-    with second.channels.lock:  # a read-check-write block sees the commit at once (fresh_s is 60 here)
+    with second.channels.lock:  # a read-check-write block sees the commit at once (recheck_s is 60 here)
         assert second.channels.find(ACCOUNT, REGION, made.arn) == made
         with pytest.raises(E.ChannelAlreadyExistsException):
             second.channels.create(ACCOUNT, REGION, "partner", "Other", [("EVENT_DATA_STORE", eds.id)])

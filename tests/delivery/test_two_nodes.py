@@ -12,7 +12,7 @@ from opentrail.delivery.state import Mark
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails import TrailSettings
-from opentrail.trails.repository import CHECK_EVERY_S
+from opentrail.state_watch import PG_RECHECK_S
 from tests.delivery.conftest import ACCOUNT, BUCKET, Clock, Env, record
 
 
@@ -33,14 +33,14 @@ def test_a_trail_changed_on_one_node_is_delivered_by_the_other_nodes_worker(stat
     logged = [record(), record()]
     api.ingest(*logged)
     taken = [r["eventID"] for r in logged]
-    time.sleep(CHECK_EVERY_S)
+    time.sleep(PG_RECHECK_S)
     assert worker.step() == 2
     clock.now += 2
     worker.step()
     assert delivering.delivered_ids() == taken
     api.trails.stop_logging(ACCOUNT, "us-east-1", "main")
     api.ingest(record())
-    time.sleep(CHECK_EVERY_S)
+    time.sleep(PG_RECHECK_S)
     worker.step()
     clock.now += 2
     worker.step()

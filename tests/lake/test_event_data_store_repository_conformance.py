@@ -58,14 +58,14 @@ def test_put_get_all_delete_round_trip(state_dir: Path) -> None:
 
 
 def test_two_repositories_see_each_others_writes(state_dir: Path) -> None:
-    first, second = StoreRepository(state_dir / LAKE_DB), StoreRepository(state_dir / LAKE_DB, fresh_s=60.0)
+    first, second = StoreRepository(state_dir / LAKE_DB), StoreRepository(state_dir / LAKE_DB, recheck_s=60.0)
     try:
         generation = second.generation
         first.put(_store(ID_A, "a", 1.0))
         assert second.get(ID_A) == _store(ID_A, "a", 1.0)  # a miss looks again at once
         assert second.generation == generation + 1
         first.put(_store(ID_A, "changed", 1.0))
-        # reads may serve the copy for fresh_s; a read-check-write block sees the commit at once
+        # reads may serve the copy for recheck_s; a read-check-write block sees the commit at once
         assert second.get(ID_A) == _store(ID_A, "a", 1.0)
         with second.lock:
             assert second.get(ID_A) == _store(ID_A, "changed", 1.0)

@@ -1,6 +1,7 @@
 """TrailRepository (opentrail/trails/repository.py) on both state backends (``state_dir``): the
 stored trails, the version caches compare, and two repositories on one database standing in for two
-nodes: each sees the other's writes after a check, and read-modify-writes are serialized."""
+nodes: each sees the other's writes at its next look (SQLite) or after PG_RECHECK_S (PostgreSQL,
+injected clock), and read-modify-writes are serialized."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from opentrail.objectstore import LocalFolderStorage
 from opentrail.trails import TrailService, TrailSettings
 from opentrail.trails import errors as E
 from opentrail.trails.model import AdvancedEventSelector, AdvancedFieldSelector, Trail, TrailSelectors, TrailStatus
+from opentrail.state_watch import PG_RECHECK_S
 from opentrail.trails.repository import TrailRepository
 from tests.state_backends import HandClock as Clock
 
@@ -75,15 +77,16 @@ def test_version_changes_with_every_change_and_only_then(state_dir: Path) -> Non
     r.close()
 
 
-def test_two_repositories_see_each_others_writes_after_a_check(state_dir: Path) -> None:
+def test_two_repositories_see_each_others_writes_after_a_check(state_dir: Path, state_backend: str) -> None:
     clock_a, clock_b = Clock(100.0), Clock(100.0)
     a, b = repo(state_dir, clock_a), repo(state_dir, clock_b)
     version_b = b.version
     t = trail("shared", s3_key_prefix="x")
     a.put(t)
-    assert b.get((ACCOUNT, REGION, "shared")) is None  # B checked at start: the next check is not due
-    assert b.version == version_b
-    clock_b.now += 0.5
+    if state_backend == "postgres":  # B looked at start: the next look is due after PG_RECHECK_S
+        assert b.get((ACCOUNT, REGION, "shared")) is None
+        assert b.version == version_b
+        clock_b.now += PG_RECHECK_S
     assert b.get((ACCOUNT, REGION, "shared")) == t
     assert b.all() == [t]
     assert b.version != version_b
@@ -94,9 +97,10 @@ def test_two_repositories_see_each_others_writes_after_a_check(state_dir: Path) 
     assert a.all() == [updated]
     version_a = a.version
     b.delete((ACCOUNT, REGION, "shared"))
-    clock_a.now += 0.4
-    assert a.all() == [updated]  # not due yet
-    clock_a.now += 0.1
+    if state_backend == "postgres":
+        clock_a.now += PG_RECHECK_S - 0.1
+        assert a.all() == [updated]  # not due yet
+        clock_a.now += 0.1
     assert a.all() == []
     assert a.version != version_a
     a.close()
