@@ -41,7 +41,8 @@ the window, each server thread's CPU, DuckDB's threads' CPU, and how late a thre
 
 ``--profile FILE`` runs the server under cProfile (``python -m cProfile -o FILE``, every thread
 that runs a PutAuditEvents handler is profiled too: see ``_PROFILE_SERVER``) and prints the top
-functions by cumulative and by own time when it stops.
+functions by cumulative and by own time when it stops; ``--profile-timer cpu`` times each thread
+by its own CPU clock (``time.thread_time``) instead of wall time, so waiting costs nothing.
 """
 
 from __future__ import annotations
@@ -78,10 +79,11 @@ AGENTS = ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.
 #: it, so threading.setprofile gives each new thread (the handlers' thread pool) its own Profile on
 #: its first call; all are merged into one stats file when the server exits.
 _PROFILE_SERVER = r"""
-import cProfile, pstats, signal, sys, threading
-profiles = [cProfile.Profile()]
+import cProfile, os, pstats, signal, sys, threading, time
+timer = time.thread_time if os.environ.get("BENCH_PROFILE_TIMER") == "cpu" else time.perf_counter
+profiles = [cProfile.Profile(timer)]
 def _hook(*a):
-    p = cProfile.Profile()
+    p = cProfile.Profile(timer)
     profiles.append(p)
     p.enable()
 threading.setprofile(_hook)
@@ -205,6 +207,8 @@ def main() -> None:
                     help="open loop: offered events/s in total (each client sends on a fixed schedule)")
     ap.add_argument("--threads", type=Path, help="sample the server's threads (bench/thread_cpu.py), JSON to this file")
     ap.add_argument("--profile", type=Path, help="run the server under cProfile, stats to this file")
+    ap.add_argument("--profile-timer", choices=("wall", "cpu"), default="wall",
+                    help="cProfile's clock: wall time, or each thread's own CPU time (time.thread_time)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra `opentrail serve` option (repeatable), e.g. --server-arg=--lake-ingest-interval-s=3600")
     args = ap.parse_args()
@@ -221,6 +225,7 @@ def main() -> None:
                "--data-dir", str(data)]
     cmd += args.server_arg
     log = (work / "server.log").open("w")
+    os.environ["BENCH_PROFILE_TIMER"] = args.profile_timer
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
     try:
         wait_http(f"{url}/_opentrail/health", proc)

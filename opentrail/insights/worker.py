@@ -220,9 +220,13 @@ class InsightsWorker(threading.Thread):
         names = cols.partition_names
         cells, attrs = self._cells, self._attrs
         counted = {p: n for p, n in names.items() if n[2] in (MANAGEMENT, DATA)}
-        for part, raw in zip(cols.partitions, cols.records):
+        records = cols.records  # read only for counted partitions: others are not decompressed
+        for i, part in enumerate(cols.partitions if counted else ()):
             name = counted.get(part)
-            if name is None or skippable(raw, name[2]):
+            if name is None:
+                continue
+            raw = records[i]
+            if skippable(raw, name[2]):
                 continue
             for c in parse_counted(raw, *name):
                 cells[c.series, c.minute] += 1

@@ -17,7 +17,7 @@ import hashlib
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import zstandard
 
@@ -91,6 +91,35 @@ class RecordCodec:
             else:
                 return [out[i].tobytes() for i in range(len(out))]
         return list(map(decompressor.decompress, frames))
+
+
+class LazyRecords(Sequence[bytes]):
+    """The records of ``blobs`` (a list of compressed records), decompressed together
+    (:meth:`RecordCodec.decompress_many`) the first time one is read: a consumer of the event log
+    that skips a read's events by their partition (Insights skips every PutAuditEvents batch)
+    never decompresses them."""
+
+    __slots__ = ("_blobs", "_codec", "_records")
+
+    def __init__(self, blobs: list[bytes], codec: RecordCodec) -> None:
+        self._blobs = blobs
+        self._codec = codec
+        self._records: list[bytes] | None = None
+
+    def _all(self) -> list[bytes]:
+        records = self._records
+        if records is None:  # two threads reading at once both decompress: the same answer
+            records = self._records = self._codec.decompress_many(self._blobs)
+        return records
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._all())
 
 
 def event_id_hash(account_id: str, event_id: str) -> int:
