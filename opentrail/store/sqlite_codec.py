@@ -79,11 +79,12 @@ class RecordCodec:
         every frame written by :meth:`compress` carries its content size), which releases the GIL
         once instead of once per record: each consumer of the event log reads every record, and in
         a busy server every release costs the reader a wait for the GIL to come back and the other
-        threads a switch. Blobs it refuses (a frame without its content size, an empty record) are
+        threads a switch. Blobs it refuses (a frame without its content size) and batches holding
+        an empty record (python-zstandard 0.25 corrupts the heap on frames of content size 0) are
         decompressed one by one, as before."""
         frames = blobs if isinstance(blobs, list) else list(blobs)
         decompressor = self._contexts()[1]
-        if _MULTI_DECOMPRESS and len(frames) > 1:
+        if _MULTI_DECOMPRESS and len(frames) > 1 and not _has_empty(frames):
             try:
                 out = decompressor.multi_decompress_to_buffer(frames, threads=0)
             except (zstandard.ZstdError, ValueError):  # the one-by-one path raises ZstdError for what is corrupt
@@ -93,11 +94,29 @@ class RecordCodec:
         return list(map(decompressor.decompress, frames))
 
 
+#: Frames shorter than this may hold an empty record (its frame is ~10-15 bytes with the dictionary ID).
+_SHORT_FRAME = 32
+
+
+def _has_empty(frames: Sequence[bytes]) -> bool:
+    """True when a frame's content size is 0 (or unknown): only short frames are looked at."""
+    if min(map(len, frames)) >= _SHORT_FRAME:
+        return False
+    for frame in frames:
+        if len(frame) < _SHORT_FRAME:
+            try:
+                if zstandard.frame_content_size(frame) <= 0:
+                    return True
+            except zstandard.ZstdError:
+                return True
+    return False
+
+
 class LazyRecords(Sequence[bytes]):
     """The records of ``blobs`` (a list of compressed records), decompressed together
     (:meth:`RecordCodec.decompress_many`) the first time one is read: a consumer of the event log
     that skips a read's events by their partition (Insights skips every PutAuditEvents batch)
-    never decompresses them."""
+    never decompresses them, one reading a few of them takes them with :meth:`one`."""
 
     __slots__ = ("_blobs", "_codec", "_records")
 
@@ -114,6 +133,13 @@ class LazyRecords(Sequence[bytes]):
 
     def __len__(self) -> int:
         return len(self._blobs)
+
+    def one(self, index: int) -> bytes:
+        """The record ``index`` alone (decompressed on its own unless all already are): for a
+        consumer that reads a few records of a read (Insights: the calls' records among a
+        PutAuditEvents batch)."""
+        records = self._records
+        return records[index] if records is not None else self._codec.decompress(self._blobs[index])
 
     def __getitem__(self, index: Any) -> Any:
         return self._all()[index]
