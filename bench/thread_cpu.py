@@ -24,8 +24,6 @@ SERVER = r"""
 import json, os, re, signal, sys, threading, time
 TICK = %(tick)r
 out, sys.argv = sys.argv[1], ["opentrail", *sys.argv[2:]]
-if os.environ.get("BENCH_SWITCH_INTERVAL"):
-    sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
 state = {"on": False, "cpu0": {}, "cpu": {}, "delays": [], "blame": {}, "native0": 0.0}
 
 def _name(t):
