@@ -1,7 +1,7 @@
 """PutAuditEvents benchmark: accepted events/s and request latency from 2 clients through HTTP.
 
     python3 bench/bench_put_audit_events.py [--clients 2] [--seconds 20] [--batch 100]
-                                            [--profile FILE]
+                                            [--rate EVENTS_PER_S] [--profile FILE]
 
 1. ``opentrail serve`` on a free port with a fresh data directory and default settings (the
    credentials it writes on first start, profile ``opentrail``).
@@ -21,18 +21,35 @@
 5. Then ``SELECT count(*)`` on the store (StartQuery/DescribeQuery/GetQueryResults, every 0.2 s)
    until it holds exactly the accepted count: prints the time from the last answer until it did.
 
+``--rate EVENTS_PER_S`` (open loop, paced): instead of back to back, each client sends its requests
+on a fixed schedule, ``rate / clients / batch`` requests per second each (the clients' schedules
+offset from one another by a period divided by the clients), and a request's latency is measured from its
+**scheduled** send time, not from when it was actually sent: a request held up behind a slow one
+counts the time it waited to be sent (no coordinated omission). Reports also the offered rate, the
+requests sent late (over 1 ms after their scheduled time: the client could not keep up, e.g. an
+earlier answer still pending), the largest lag of a send behind its schedule, and ``kept_up``
+(every scheduled request was sent, none a whole period behind its schedule, and the achieved rate
+is at least 98% of the offered one).
+The issue 16 target check is ``--rate 5000``: p99 <= 50 ms.
+
 ``--server-arg=--lake-ingest-interval-s=3600`` (any ``serve`` option, repeatable) gives the cost of the
 request path alone (Lake ingestion then waits; the count check is skipped with any such option).
 
+``--threads FILE`` runs the server with a sampler thread (:mod:`bench.thread_cpu`) and prints, for
+the window, each server thread's CPU, DuckDB's threads' CPU, and how late a thread waking every
+5 ms got the GIL and a core (p50/p99/max), with the threads that ran meanwhile (JSON kept in FILE).
+
 ``--profile FILE`` runs the server under cProfile (``python -m cProfile -o FILE``, every thread
 that runs a PutAuditEvents handler is profiled too: see ``_PROFILE_SERVER``) and prints the top
-functions by cumulative and by own time when it stops.
+functions by cumulative and by own time when it stops; ``--profile-timer cpu`` times each thread
+by its own CPU clock (``time.thread_time``) instead of wall time, so waiting costs nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import os
 import random
@@ -48,6 +65,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.processes import free_port, wait_http  # noqa: E402
+from bench.thread_cpu import SERVER as THREADS_SERVER  # noqa: E402
 from bench.timing import percentile  # noqa: E402
 
 REGION = "us-east-1"
@@ -61,10 +79,11 @@ AGENTS = ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.
 #: it, so threading.setprofile gives each new thread (the handlers' thread pool) its own Profile on
 #: its first call; all are merged into one stats file when the server exits.
 _PROFILE_SERVER = r"""
-import cProfile, pstats, signal, sys, threading
-profiles = [cProfile.Profile()]
+import cProfile, os, pstats, signal, sys, threading, time
+timer = time.thread_time if os.environ.get("BENCH_PROFILE_TIMER") == "cpu" else time.perf_counter
+profiles = [cProfile.Profile(timer)]
 def _hook(*a):
-    p = cProfile.Profile()
+    p = cProfile.Profile(timer)
     profiles.append(p)
     p.enable()
 threading.setprofile(_hook)
@@ -129,26 +148,41 @@ def _config() -> Any:
 
 
 def client(index: int, url: str, data: Path, arn: str, account: str, batch: int, seconds: float,
-           start: Any, out: Any) -> None:
-    """One client process: batches back to back for ``seconds`` after ``start`` is set; puts
-    (accepted, failed, latencies, cpu s, t0, t1) on ``out``."""
+           start: Any, out: Any, period: float = 0.0, offset: float = 0.0) -> None:
+    """One client process: batches for ``seconds`` after ``start`` is set, back to back
+    (``period`` 0) or one every ``period`` seconds from ``offset`` seconds after the start (latency
+    from the scheduled send time); puts (accepted, failed, latencies, cpu s, t0, t1, late sends,
+    largest lag s) on ``out``."""
     cd = _session(data).client("cloudtrail-data", endpoint_url=url, config=_config())
     rng = random.Random(index)
     pool = [[{"id": f"{b}-{i}", "eventData": audit_event(rng, account, f"c{index}-{b}-{i}")} for i in range(batch)]
             for b in range(50)]
     cd.put_audit_events(channelArn=arn, auditEvents=pool[0][:1])  # connect, load the model
     start.wait()
-    accepted, failed, latencies = 0, 0, []
+    accepted, failed, latencies, late, lag = 0, 0, [], 0, 0.0
     c0, t0 = time.process_time(), time.perf_counter()
     n = 0
-    while time.perf_counter() - t0 < seconds:
-        t = time.perf_counter()
+    while True:
+        if period:
+            t = t0 + offset + n * period  # the scheduled send time
+            if t - t0 >= seconds:
+                break
+            now = time.perf_counter()
+            if now < t:
+                time.sleep(t - now)
+            elif now - t > 0.001:
+                late += 1
+                lag = max(lag, now - t)
+        else:
+            t = time.perf_counter()
+            if t - t0 >= seconds:
+                break
         answer = cd.put_audit_events(channelArn=arn, auditEvents=pool[n % len(pool)])
         latencies.append(time.perf_counter() - t)
         accepted += len(answer["successful"])
         failed += len(answer["failed"])
         n += 1
-    out.put((accepted + 1, failed, latencies, time.process_time() - c0, t0, time.perf_counter()))
+    out.put((accepted + 1, failed, latencies, time.process_time() - c0, t0, time.perf_counter(), late, lag))
 
 
 def _cpu(pid: int) -> float:
@@ -169,7 +203,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="open loop: offered events/s in total (each client sends on a fixed schedule)")
+    ap.add_argument("--threads", type=Path, help="sample the server's threads (bench/thread_cpu.py), JSON to this file")
     ap.add_argument("--profile", type=Path, help="run the server under cProfile, stats to this file")
+    ap.add_argument("--profile-timer", choices=("wall", "cpu"), default="wall",
+                    help="cProfile's clock: wall time, or each thread's own CPU time (time.thread_time)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra `opentrail serve` option (repeatable), e.g. --server-arg=--lake-ingest-interval-s=3600")
     args = ap.parse_args()
@@ -181,8 +220,12 @@ def main() -> None:
     if args.profile:
         cmd = [sys.executable, "-c", _PROFILE_SERVER, str(args.profile.resolve()), "serve", "--port", str(port),
                "--data-dir", str(data)]
+    elif args.threads:
+        cmd = [sys.executable, "-c", THREADS_SERVER, str(args.threads.resolve()), "serve", "--port", str(port),
+               "--data-dir", str(data)]
     cmd += args.server_arg
     log = (work / "server.log").open("w")
+    os.environ["BENCH_PROFILE_TIMER"] = args.profile_timer
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
     try:
         wait_http(f"{url}/_opentrail/health", proc)
@@ -194,16 +237,22 @@ def main() -> None:
         arn = ct.create_channel(Name="app-events", Source="Custom",
                                 Destinations=[{"Type": "EVENT_DATA_STORE", "Location": eds}])["ChannelArn"]
         start, out = mp.Event(), mp.Queue()
-        procs = [mp.Process(target=client, args=(i, url, data, arn, account, args.batch, args.seconds, start, out))
+        period = args.clients * args.batch / args.rate if args.rate else 0.0
+        procs = [mp.Process(target=client, args=(i, url, data, arn, account, args.batch, args.seconds, start, out,
+                                                 period, period * i / args.clients))
                  for i in range(args.clients)]
         for p in procs:
             p.start()
         time.sleep(3)  # the clients build their events and connect
         load0 = Path("/proc/loadavg").read_text().split()[:3]
         server0 = _cpu(proc.pid)
+        if args.threads:
+            proc.send_signal(signal.SIGUSR1)
         start.set()
         results = [out.get(timeout=args.seconds + 120) for _ in procs]
         server_cpu = _cpu(proc.pid) - server0
+        if args.threads:
+            proc.send_signal(signal.SIGUSR2)
         load1 = Path("/proc/loadavg").read_text().split()[:3]
         for p in procs:
             p.join()
@@ -222,9 +271,20 @@ def main() -> None:
             n = _count(ct, eds.rsplit("/", 1)[1])
             waited = time.perf_counter() - done
         ms = [x * 1000 for x in lat]
-        summary = {
+        mode = {"mode": "closed loop (back to back)"}
+        if args.rate:
+            scheduled = sum(math.ceil((args.seconds - period * i / args.clients) / period) for i in range(args.clients))
+            late = sum(r[6] for r in results)
+            achieved = sent / window
+            mode = {"mode": "open loop (paced), latency from the scheduled send time", "offered_events_per_s": args.rate,
+                    "scheduled_requests": scheduled, "late_sends": late,
+                    "max_send_lag_ms": round(max(r[7] for r in results) * 1000, 1),
+                    "kept_up": requests == scheduled and achieved >= 0.98 * args.rate
+                    and max(r[7] for r in results) < period}
+        summary = mode | {
             "clients": args.clients, "batch": args.batch, "seconds": round(window, 2), "requests": requests,
-            "accepted_events": sent, "events_per_s": round(sent / window), "failed_entries": failed,
+            "accepted_events": sent, "events_per_s": round(sent / window),
+            "failed_entries": failed,
             "latency_ms": {p: round(percentile(ms, q), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))}
             | {"max": round(max(ms), 1)},
             "server_cpu_ms_per_request": round(server_cpu / requests * 1000, 2),
@@ -234,6 +294,17 @@ def main() -> None:
             "store_count": n, "store_count_ok": n == expected, "queryable_after_s": round(waited, 2),
         }
         print(json.dumps(summary, indent=1))
+        if args.threads:
+            for _ in range(50):
+                if args.threads.exists() and args.threads.stat().st_size:
+                    break
+                time.sleep(0.1)
+            time.sleep(0.2)
+            threads = json.loads(args.threads.read_text())
+            threads["thread_cpu_ms_per_request"] = {k: round(v / requests * 1000, 2)
+                                                    for k, v in threads["thread_cpu_s"].items() if v / requests > 1e-5}
+            threads["native_threads_cpu_ms_per_request"] = round(threads["native_threads_cpu_s"] / requests * 1000, 2)
+            print(json.dumps(threads, indent=1))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -220,9 +220,17 @@ class InsightsWorker(threading.Thread):
         names = cols.partition_names
         cells, attrs = self._cells, self._attrs
         counted = {p: n for p, n in names.items() if n[2] in (MANAGEMENT, DATA)}
-        for part, raw in zip(cols.partitions, cols.records):
+        # when some partitions are not counted, the records of the counted ones are read each on
+        # its own (LazyRecords.one): the others, such as the events of PutAuditEvents beside its
+        # call's record, are not decompressed; else all at once
+        records = cols.records
+        record = records.__getitem__ if len(counted) == len(names) else getattr(records, "one", records.__getitem__)
+        for i, part in enumerate(cols.partitions if counted else ()):
             name = counted.get(part)
-            if name is None or skippable(raw, name[2]):
+            if name is None:
+                continue
+            raw = record(i)
+            if skippable(raw, name[2]):
                 continue
             for c in parse_counted(raw, *name):
                 cells[c.series, c.minute] += 1

@@ -43,6 +43,7 @@ from ..state_migrate import apply_schema
 from ..trails import errors as TE
 from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
+from .reruns import write_or_rerun
 from .channel_status import FLUSH_S, STATUS_DB, IngestionStatus, IngestionStatusStore
 from .fresh_rows import FreshRows
 
@@ -158,15 +159,19 @@ class ChannelService:
         """As :meth:`opentrail.lake.service.EventDataStoreService.staged_changes`."""
         return self._staging.changes()
 
-    def _save(self, c: Channel, check: Callable[[], None] | None = None) -> Channel:
+    def _save(self, c: Channel, check: Callable[[], None] | None = None,
+              rerun: Callable[[], Channel] | None = None) -> Channel:
         """Write ``c``, a change of the channel as held now (caller holds the lock; a new one: not
         held), now or at the staged call's commit. Inside the write transaction, with every node's
         commits reloaded (:meth:`.fresh_rows.FreshRows.write_transaction`): ConflictException when
         another node changed that channel meanwhile (its change is not overwritten), then ``check``
-        (names free, the limit); what they raise is raised and nothing is written."""
+        (names free, the limit); what they raise is raised and nothing is written. With ``rerun``
+        (UpdateChannel, whose model has no ConflictException) the operation runs again against the
+        fresh channel instead of the ConflictException (:func:`.reruns.write_or_rerun`); when the
+        write ran now (not staged) what the re-run returned is returned."""
         base = self._channels.rows().get(c.id)
 
-        def write() -> None:
+        def put() -> None:
             with self._channels.mutex, self._channels.write_transaction() as db:
                 if self._channels.rows().get(c.id) != base:
                     raise E.ConflictException()
@@ -176,8 +181,15 @@ class ChannelService:
                 self._channels.put(c.id, c)
                 self._changes += 1
 
+        rerun_result: list[Channel] = []
+
+        def write() -> None:
+            again = write_or_rerun(put, rerun)
+            if again is not None:
+                rerun_result.append(again)
+
         self._staging.apply(write)
-        return c
+        return rerun_result[0] if rerun_result else c
 
     def _remove(self, c: Channel) -> None:
         def delete() -> None:
@@ -300,7 +312,9 @@ class ChannelService:
     def update(self, account_id: str, region: str, id_or_arn: str, name: str | None,
                destinations: list[tuple[str, str]] | None) -> Channel:
         """UpdateChannel: a new name and/or destinations (the source cannot change). Raises the
-        lookup errors, ChannelAlreadyExistsException and the destination errors."""
+        lookup errors, ChannelAlreadyExistsException and the destination errors. Its model has no
+        ConflictException: when another node changed the channel meanwhile, the update runs again
+        against the fresh channel (:mod:`.reruns`)."""
         with self.lock:
             c = self.find(account_id, region, id_or_arn)
             dests = c.destinations if destinations is None else self._destinations(account_id, region, destinations)
@@ -311,7 +325,8 @@ class ChannelService:
                     raise E.ChannelAlreadyExistsException(f"A channel named {name} already exists.")
 
             check_name()
-            return self._save(dataclasses.replace(c, name=name or c.name, destinations=dests), check_name)
+            return self._save(dataclasses.replace(c, name=name or c.name, destinations=dests), check_name,
+                              rerun=lambda: self.update(account_id, region, id_or_arn, name, destinations))
 
     def delete(self, account_id: str, region: str, id_or_arn: str) -> None:
         """DeleteChannel (its resource policy goes with it). Raises the lookup errors."""

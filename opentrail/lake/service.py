@@ -64,6 +64,7 @@ from ..trails.tags import check_tags, merge_tags, remove_tags
 from . import errors as E
 from .insights import check_source_selectors, with_insight_selectors
 from .model import DEFAULT_RETENTION_DAYS, PENDING_DELETION_S, EventDataStore
+from .reruns import write_or_rerun
 
 LAKE_DB = "lake.db"
 MAX_STORES_PER_REGION = 10
@@ -233,10 +234,14 @@ class EventDataStoreService:
         """Run ``change`` now, or stage it inside :meth:`staged_changes`."""
         self._staging.apply(change)
 
-    def _save(self, eds: EventDataStore, check: Callable[[], None] | None = None) -> EventDataStore:
+    def _save(self, eds: EventDataStore, check: Callable[[], None] | None = None,
+              rerun: Callable[[], EventDataStore] | None = None) -> EventDataStore:
         """Write ``eds``, a change of the store as held now (caller holds the lock): in the write
         transaction, ConflictException (nothing written) when another node changed that store
-        meanwhile -- its change is not overwritten -- then ``check`` (a new name free)."""
+        meanwhile -- its change is not overwritten -- then ``check`` (a new name free). With
+        ``rerun`` (operations whose model has no ConflictException): the operation is run again
+        against the fresh store instead (:func:`.reruns.write_or_rerun`), and when the write ran now
+        (not staged) what the re-run returned is returned."""
         base = self._repo.get(eds.id)
 
         def unchanged() -> None:
@@ -245,12 +250,19 @@ class EventDataStoreService:
             if check is not None:
                 check()
 
-        def write() -> None:
+        def put() -> None:
             self._repo.put(eds, check=unchanged)
             self._changes += 1
 
+        rerun_result: list[EventDataStore] = []
+
+        def write() -> None:
+            again = write_or_rerun(put, rerun)
+            if again is not None:
+                rerun_result.append(again)
+
         self._apply(write)
-        return eds
+        return rerun_result[0] if rerun_result else eds
 
     def _remove(self, eds_id: str) -> None:
         def delete() -> None:
@@ -427,14 +439,17 @@ class EventDataStoreService:
 
     def restore(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """RestoreEventDataStore: back to the status it had before DeleteEventDataStore. Raises the
-        lookup errors and InvalidEventDataStoreStatusException (not PENDING_DELETION)."""
+        lookup errors and InvalidEventDataStoreStatusException (not PENDING_DELETION). Its model has
+        no ConflictException: when another node changed the store meanwhile, it runs again against
+        the fresh store (:mod:`.reruns`; restored there already: InvalidEventDataStoreStatusException)."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if eds.status != "PENDING_DELETION":
                 raise E.InvalidEventDataStoreStatusException()
             return self._save(dataclasses.replace(eds, status=eds.status_before_deletion or "ENABLED",
                                                   deleted_time=None, status_before_deletion=None,
-                                                  updated_time=self._clock()))
+                                                  updated_time=self._clock()),
+                              rerun=lambda: self.restore(account_id, region, id_or_arn))
 
     def _set_ingestion(self, account_id: str, region: str, id_or_arn: str, start: bool) -> EventDataStore:
         with self._repo.lock:
@@ -548,7 +563,9 @@ class EventDataStoreService:
         """EnableFederation: FederationStatus ENABLED with ``role_arn`` (an IAM role ARN, kept and not
         assumed: there is no Glue catalog here; the store's files are read directly, see
         docs/lake.md). Raises the lookup errors, InvalidParameterException (not a role ARN),
-        InactiveEventDataStoreException (PENDING_DELETION), EventDataStoreFederationEnabledException."""
+        InactiveEventDataStoreException (PENDING_DELETION), EventDataStoreFederationEnabledException.
+        Its model has no ConflictException: a store another node changed meanwhile is handled as
+        RestoreEventDataStore does (:mod:`.reruns`)."""
         if not ROLE_ARN.fullmatch(role_arn):
             raise TE.InvalidParameterException(
                 f"FederationRoleArn {role_arn[:1000]} is not valid. Expected arn:aws:iam::<account-id>:role/<name>.")
@@ -559,11 +576,13 @@ class EventDataStoreService:
             if eds.federation_status == "ENABLED":
                 raise E.EventDataStoreFederationEnabledException()
             return self._save(dataclasses.replace(eds, federation_status="ENABLED", federation_role_arn=role_arn,
-                                                  updated_time=self._clock()))
+                                                  updated_time=self._clock()),
+                              rerun=lambda: self.enable_federation(account_id, region, id_or_arn, role_arn))
 
     def disable_federation(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
         """DisableFederation: FederationStatus DISABLED, the role forgotten (a no-op when already
-        disabled). Raises the lookup errors, InactiveEventDataStoreException (PENDING_DELETION)."""
+        disabled). Raises the lookup errors, InactiveEventDataStoreException (PENDING_DELETION). A
+        store another node changed meanwhile: run again against it (:mod:`.reruns`)."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if eds.status == "PENDING_DELETION":
@@ -571,7 +590,8 @@ class EventDataStoreService:
             if eds.federation_status == "DISABLED":
                 return eds
             return self._save(dataclasses.replace(eds, federation_status="DISABLED", federation_role_arn=None,
-                                                  updated_time=self._clock()))
+                                                  updated_time=self._clock()),
+                              rerun=lambda: self.disable_federation(account_id, region, id_or_arn))
 
 
 def is_event_data_store_arn(value: str) -> bool:

@@ -17,7 +17,7 @@ import hashlib
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import zstandard
 
@@ -28,6 +28,7 @@ SEQ_BITS = 31
 SEQ_MASK = (1 << SEQ_BITS) - 1
 DEFAULT_ZDICT: bytes = (Path(__file__).parent / "cloudtrail.zdict").read_bytes()
 _MULTI = hasattr(zstandard.ZstdCompressor, "multi_compress_to_buffer")
+_MULTI_DECOMPRESS = hasattr(zstandard.ZstdDecompressor, "multi_decompress_to_buffer")
 
 
 class RecordCodec:
@@ -72,8 +73,79 @@ class RecordCodec:
         return self._contexts()[1].decompress(blob)
 
     def decompress_many(self, blobs: Iterable[bytes]) -> list[bytes]:
-        """:meth:`decompress` of each blob, in order (one context lookup for all)."""
-        return list(map(self._contexts()[1].decompress, blobs))
+        """:meth:`decompress` of each blob, in order.
+
+        One call into zstd for the whole batch (python-zstandard's ``multi_decompress_to_buffer``,
+        every frame written by :meth:`compress` carries its content size), which releases the GIL
+        once instead of once per record: each consumer of the event log reads every record, and in
+        a busy server every release costs the reader a wait for the GIL to come back and the other
+        threads a switch. Blobs it refuses (a frame without its content size) and batches holding
+        an empty record (python-zstandard 0.25 corrupts the heap on frames of content size 0) are
+        decompressed one by one, as before."""
+        frames = blobs if isinstance(blobs, list) else list(blobs)
+        decompressor = self._contexts()[1]
+        if _MULTI_DECOMPRESS and len(frames) > 1 and not _has_empty(frames):
+            try:
+                out = decompressor.multi_decompress_to_buffer(frames, threads=0)
+            except (zstandard.ZstdError, ValueError):  # the one-by-one path raises ZstdError for what is corrupt
+                pass
+            else:
+                return [out[i].tobytes() for i in range(len(out))]
+        return list(map(decompressor.decompress, frames))
+
+
+#: Frames shorter than this may hold an empty record (its frame is ~10-15 bytes with the dictionary ID).
+_SHORT_FRAME = 32
+
+
+def _has_empty(frames: Sequence[bytes]) -> bool:
+    """True when a frame's content size is 0 (or unknown): only short frames are looked at."""
+    if min(map(len, frames)) >= _SHORT_FRAME:
+        return False
+    for frame in frames:
+        if len(frame) < _SHORT_FRAME:
+            try:
+                if zstandard.frame_content_size(frame) <= 0:
+                    return True
+            except zstandard.ZstdError:
+                return True
+    return False
+
+
+class LazyRecords(Sequence[bytes]):
+    """The records of ``blobs`` (a list of compressed records), decompressed together
+    (:meth:`RecordCodec.decompress_many`) the first time one is read: a consumer of the event log
+    that skips a read's events by their partition (Insights skips every PutAuditEvents batch)
+    never decompresses them, one reading a few of them takes them with :meth:`one`."""
+
+    __slots__ = ("_blobs", "_codec", "_records")
+
+    def __init__(self, blobs: list[bytes], codec: RecordCodec) -> None:
+        self._blobs = blobs
+        self._codec = codec
+        self._records: list[bytes] | None = None
+
+    def _all(self) -> list[bytes]:
+        records = self._records
+        if records is None:  # two threads reading at once both decompress: the same answer
+            records = self._records = self._codec.decompress_many(self._blobs)
+        return records
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+    def one(self, index: int) -> bytes:
+        """The record ``index`` alone (decompressed on its own unless all already are): for a
+        consumer that reads a few records of a read (Insights: the calls' records among a
+        PutAuditEvents batch)."""
+        records = self._records
+        return records[index] if records is not None else self._codec.decompress(self._blobs[index])
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._all())
 
 
 def event_id_hash(account_id: str, event_id: str) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .base import MAX_EVENT_TIME, MIN_EVENT_TIME, EventColumns, LookupPage, LookupQuery, StoredEvent
-from .sqlite_codec import SEQ_MASK, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
+from .sqlite_codec import SEQ_MASK, LazyRecords, RecordCodec, event_id_hash, ord_bound, ord_of, unpack_ords
 from .sqlite_indexer import connect_events, lookup_key_name
 
 _MAX_ORD = (1 << 63) - 1
@@ -259,4 +259,5 @@ class SqliteEventReader:
             return EventColumns((), (), {}, ())
         seqs, streams, blobs = zip(*rows)
         names = {sid: self._stream_name(conn, sid) for sid in set(streams)}
-        return EventColumns(seqs, streams, names, self._codec.decompress_many(blobs))
+        # decompressed when a record is first read (a consumer skipping these partitions never does)
+        return EventColumns(seqs, streams, names, LazyRecords(list(blobs), self._codec))

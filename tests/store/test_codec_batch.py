@@ -1,10 +1,13 @@
-"""RecordCodec.compress_many: one zstd call per batch, frames identical to compress()."""
+"""RecordCodec.compress_many: one zstd call per batch, frames identical to compress();
+decompress_many (one zstd call) and LazyRecords give back each record."""
 
 from __future__ import annotations
 
 import pytest
 
-from opentrail.store.sqlite_codec import DEFAULT_ZDICT, RecordCodec
+import zstandard
+
+from opentrail.store.sqlite_codec import DEFAULT_ZDICT, LazyRecords, RecordCodec
 from opentrail.store.sqlite_log import decode_batch, encode_batch, encode_frames
 from opentrail.store.base import NewEvent
 
@@ -35,3 +38,25 @@ def test_encode_frames_matches_encode_batch_and_decodes() -> None:
         (("e1", 10, "111122223333", "us-east-1", "Management", ["EventName\x1fA"]), b'{"x":1}'),
         (("e2", 11, "111122223333", "eu-west-1", "Data", []), b'{"y":2}'),
     ]
+
+
+@pytest.mark.parametrize(
+    "records",
+    [[], [b'{"eventName":"A"}'], [b'{"a":1}' * 500, b"{}", b'{"b":"\\u0000"}'], [b"{}", b""], [b"", b""]],
+)
+def test_decompress_many_and_lazy_records_give_each_record(records: list[bytes]) -> None:
+    codec = RecordCodec(DEFAULT_ZDICT)
+    blobs = [codec.compress(r) for r in records]
+    assert codec.decompress_many(blobs) == records
+    assert codec.decompress_many(iter(blobs)) == records
+    lazy = LazyRecords(blobs, codec)
+    assert len(lazy) == len(records)
+    assert [lazy.one(i) for i in range(len(records))] == records  # each on its own
+    assert list(lazy) == records and lazy[-1:] == records[-1:]  # then all at once
+    assert [lazy.one(i) for i in range(len(records))] == records
+
+
+def test_decompress_many_of_a_corrupt_blob_raises_zstd_error() -> None:
+    codec = RecordCodec(DEFAULT_ZDICT)
+    with pytest.raises(zstandard.ZstdError):
+        codec.decompress_many([codec.compress(b"{}"), b"not zstd"])
