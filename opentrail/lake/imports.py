@@ -84,6 +84,10 @@ IMPORTS_DB = "lake-imports.db"
 BATCH_EVENTS = 20_000
 #: Seconds a batch waits at most before a flush (statistics move at least this often).
 BATCH_SECONDS = 2.0
+#: Records turned into columns at a time (:func:`.columns.rows_with_mask` on the builder thread, as
+#: soon as that many are read): DuckDB builds overlap with the parsing of the next records instead
+#: of waiting for a whole batch.
+BUILD_EVENTS = 10_000
 #: Days whose eventIDs are kept in memory for de-duplication.
 DAY_CACHE = 32
 #: Files fetched (GetObject, gunzip, parse) ahead of the one being batched, on as many threads.
@@ -475,7 +479,11 @@ class _Run:
         self.m, self.info = manager, info
         self.state = manager._state
         self.store_dir = layout.store_dir(manager._root, info.eds_id)
-        self.records: list[bytes] = []  # compact JSON of each record read since the flush
+        self.records: list[bytes] = []  # compact JSON of each record read since the last build
+        # the batch's records turned into columns (or being turned): rows_with_mask's answer
+        self.parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]] = []
+        self.held = 0  # records in self.parts
+        self.builder: ThreadPoolExecutor | None = None
         self.keys: list[tuple[str, str | None, str | None]] = []  # (key, error type, message) read since the flush
         self.batch_started: float | None = None
         self.days: OrderedDict[int, tuple[set[str], set[str]]] = OrderedDict()
@@ -541,6 +549,11 @@ class _Run:
         # A batch is converted, written and committed (flush) on its own thread while the next one
         # is read; one flush at a time, in order, so at most two batches are held.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-write")
+        # Every BUILD_EVENTS records read are turned into columns on the builder thread (DuckDB,
+        # outside the GIL) while the next ones are parsed; the flush joins a batch's parts.
+        builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-build")
+        self.builder = builder
+        build_events = max(1, min(BUILD_EVENTS, self.m._batch_events))
         flushing: Future[None] | None = None
         pending: deque[tuple[str, Future[tuple[list[bytes], str | None, str | None]]]] = deque()
         try:
@@ -559,21 +572,26 @@ class _Run:
                 records, error_type, message = future.result()
                 self.records.extend(records)
                 self.keys.append((key, error_type, message))
-                if len(self.records) >= self.m._batch_events or (
+                if len(self.records) >= build_events:
+                    self._build()
+                if self.held + len(self.records) >= self.m._batch_events or (
                         self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
+                    self._build()
                     if flushing is not None:
                         flushing.result()
                     self._check()
-                    flushing = writer.submit(self.flush, self.records, self.keys)
-                    self.records, self.keys, self.batch_started = [], [], None
+                    flushing = writer.submit(self.flush, self.parts, self.keys)
+                    self.parts, self.keys, self.held, self.batch_started = [], [], 0, None
             if flushing is not None:
                 flushing.result()
+            self._build()
+            self._check()
+            self.flush(self.parts, self.keys)
+            self.parts, self.keys, self.held, self.batch_started = [], [], 0, None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
-        self._check()
-        self.flush(self.records, self.keys)
-        self.records, self.keys, self.batch_started = [], [], None
+            builder.shutdown(wait=True, cancel_futures=True)
         failed = self.state.execute("SELECT count(*) FROM files WHERE import_id = ? AND status = 'FAILED'", (info.id,))[0][0]
         self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
                            ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
@@ -623,6 +641,34 @@ class _Run:
         return records, None, None
 
     # --- writing -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        """Hand the records read since the last build to the builder thread (columns)."""
+        if self.records:
+            assert self.builder is not None
+            self.parts.append(self.builder.submit(rows_with_mask, self.records))
+            self.held += len(self.records)
+            self.records = []
+
+    @staticmethod
+    def _joined(parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]]
+                ) -> tuple[pa.Table, list[int] | None, pa.Array | None]:
+        """One :func:`.columns.rows_with_mask` answer for the records of ``parts`` taken in order."""
+        answers = [part.result() for part in parts]
+        if len(answers) == 1:
+            return answers[0]
+        table = pa.concat_tables([t for t, _, _ in answers])
+        order: list[int] | None = None
+        valid: pa.Array | None = None
+        if any(o is not None for _, o, _ in answers):
+            order, start = [], 0
+            for t, o, v in answers:
+                n = len(t) if o is None else max(o) + 1  # o: every record's row, then the slow ones again
+                order.extend(range(start, start + n) if o is None else (start + i for i in o))
+                start += n
+        if any(v is not None for _, _, v in answers):
+            valid = pa.concat_arrays([pa.array([True] * len(t), pa.bool_()) if v is None else v for t, _, v in answers])
+        return table, order, valid
+
     def _day_ids(self, day: int) -> set[str]:
         """The eventIDs already in the store on ``day`` (days since 1970), refreshed with the files
         written since the last look."""
@@ -646,15 +692,17 @@ class _Run:
             seen.add(path.name)
         return ids
 
-    def flush(self, records: list[bytes], keys: list[tuple[str, str | None, str | None]]) -> None:
-        """Write the rows of ``records`` (de-duplicated, filtered) and commit the files ``keys``
-        (key, error type or None, message) as read, in one transaction after the rows are durable."""
+    def flush(self, parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]],
+              keys: list[tuple[str, str | None, str | None]]) -> None:
+        """Write the rows of ``parts`` (the columns of the records read since the last flush, in
+        order; de-duplicated, filtered) and commit the files ``keys`` (key, error type or None,
+        message) as read, in one transaction after the rows are durable."""
         info, now = self.info, self.m._clock()
         files_written: list[str] = []
         written = 0
-        if records:
+        if parts:
             store = self._live_store()
-            table, order, valid = rows_with_mask(records)
+            table, order, valid = self._joined(parts)
             ms = pc.cast(table.column("eventtime"), pa.int64())
             keep = pc.is_valid(ms) if valid is None else pc.and_(valid, pc.is_valid(ms))
             cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)
