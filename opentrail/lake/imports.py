@@ -87,7 +87,7 @@ BATCH_SECONDS = 2.0
 #: Records turned into columns at a time (:func:`.columns.rows_with_mask` on the builder thread, as
 #: soon as that many are read): DuckDB builds overlap with the parsing of the next records instead
 #: of waiting for a whole batch.
-BUILD_EVENTS = 10_000
+BUILD_EVENTS = 20_000
 #: Days whose eventIDs are kept in memory for de-duplication.
 DAY_CACHE = 32
 #: Files fetched (GetObject, gunzip, parse) ahead of the one being batched, on as many threads.
