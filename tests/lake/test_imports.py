@@ -424,3 +424,35 @@ def test_integers_beyond_64_bits_are_imported_exactly(tmp_path: Path) -> None:
         assert json.loads(row["eventjson"]) == record  # every digit kept
         assert row["eventjsonchecksum"] == hashlib.sha256(row["eventjson"].encode()).hexdigest()
     assert '"n":18446744073709551616' in rows["big-fast"]["eventjson"]
+
+
+def test_lookup_events_rows_are_unwrapped(tmp_path: Path) -> None:
+    """A file whose Records are LookupEvents rows (the record as the JSON text of CloudTrailEvent)
+    imports the records inside them, as ingestion reads such files; a plain record beside them is
+    read as it is."""
+    from opentrail.lake import layout
+
+    import pyarrow.parquet as pq
+
+    inner = _event("row-1", "Wrapped")
+    storage = LocalFolderStorage(tmp_path / "buckets")
+    day = storage.create_bucket("rows") / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01"
+    day.mkdir(parents=True)
+    records = [{"EventId": "row-1", "CloudTrailEvent": json.dumps(inner)}, _event("plain-1", "Plain")]
+    (day / "rows.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    stores = _OneStore()
+    imports = ImportManager(tmp_path / "data", tmp_path / "lake", stores, storage, time.time,  # type: ignore[arg-type]
+                            poll_s=0.01)
+    imports.start()
+    try:
+        info = imports.start_import(ACCOUNT, REGION, ["arn"], {"S3": {"S3LocationUri": "s3://rows",
+                                    "S3BucketRegion": REGION, "S3BucketAccessRoleArn": ROLE}}, None, None, None)
+        assert imports.wait_idle(60)
+        done = imports.get(ACCOUNT, info.id)
+        assert (done.status, done.files_completed, done.events_completed) == ("COMPLETED", 1, 2)
+        rows = sorted((r for p in layout.data_files(tmp_path / "lake", stores.store.id)
+                       for r in pq.read_table(p, columns=["eventid", "eventname"]).to_pylist()),
+                      key=lambda r: r["eventid"])
+        assert rows == [{"eventid": "plain-1", "eventname": "Plain"}, {"eventid": "row-1", "eventname": "Wrapped"}]
+    finally:
+        imports.close()
