@@ -29,13 +29,18 @@ source files as completed with the next ``n``. On start, an import's files with 
 the committed one (written, not committed) are deleted, and the import resumes by itself
 (INITIALIZING / IN_PROGRESS imports continue, skipping completed files).
 
-**Speed.** Files are fetched (``read_object``: the body only, one signed GET or one ``open``),
-gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
+**Speed.** A three-stage pipeline. (1) Files are fetched (``read_object``: the body only, one
+signed GET or one ``open``), gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at
+most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
 eventID in listing order; :data:`PARSERS` of them parse at a time, since parsing holds the GIL);
-each record is kept as its compact JSON bytes only. A full batch is
-turned into columns by DuckDB (:func:`.columns.rows_with_mask`, exact Python fallback per
-record), filtered once (retention, time range, de-duplication), written and committed on a writer
-thread while the next batch is read (one flush at a time, at most two batches held).
+each record is kept as its compact JSON bytes only. (2) Every :data:`BUILD_EVENTS` records read are
+turned into columns on a builder thread (:func:`.columns.rows_with_mask`: DuckDB, outside the GIL,
+exact Python fallback per record) while the next records are parsed. (3) A full batch
+(:data:`BATCH_EVENTS` or :data:`BATCH_SECONDS`) has its parts joined, is filtered once (retention,
+time range, de-duplication), written and committed on a writer thread, while the next batch is
+read and built (one flush at a time, at most two batches held). Smaller builds would start DuckDB
+sooner but each call has a fixed cost (~40 ms of CPU: planning, regular expressions), measured in
+``docs/benchmarks.md`` (CloudTrail Lake imports, fifth pass).
 
 **Statuses** INITIALIZING (listing) -> IN_PROGRESS -> COMPLETED | FAILED (finished with failure
 entries) | STOPPED (StopImport). A FAILED or STOPPED import is retried by StartImport with its
@@ -85,8 +90,8 @@ BATCH_EVENTS = 20_000
 #: Seconds a batch waits at most before a flush (statistics move at least this often).
 BATCH_SECONDS = 2.0
 #: Records turned into columns at a time (:func:`.columns.rows_with_mask` on the builder thread, as
-#: soon as that many are read): DuckDB builds overlap with the parsing of the next records instead
-#: of waiting for a whole batch.
+#: soon as that many are read, while the next are parsed and the previous batch is written). As
+#: large as a batch: each DuckDB build has a fixed CPU cost, 10,000 cost ~20% more build CPU.
 BUILD_EVENTS = 20_000
 #: Days whose eventIDs are kept in memory for de-duplication.
 DAY_CACHE = 32
