@@ -39,7 +39,7 @@ exact Python fallback per record) while the next records are parsed. (3) A full 
 (:data:`BATCH_EVENTS` or :data:`BATCH_SECONDS`) has its parts joined, is filtered once (retention,
 time range, de-duplication), written and committed on a writer thread, while the next batch is
 read and built (one flush at a time, at most two batches held). Smaller builds would start DuckDB
-sooner but each call has a fixed cost (~40 ms of CPU: planning, regular expressions), measured in
+sooner but each call has a fixed cost (~35 ms of CPU: two query plans, regular expressions), measured in
 ``docs/benchmarks.md`` (CloudTrail Lake imports, fifth pass).
 
 **Statuses** INITIALIZING (listing) -> IN_PROGRESS -> COMPLETED | FAILED (finished with failure
