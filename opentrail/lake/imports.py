@@ -29,13 +29,18 @@ source files as completed with the next ``n``. On start, an import's files with 
 the committed one (written, not committed) are deleted, and the import resumes by itself
 (INITIALIZING / IN_PROGRESS imports continue, skipping completed files).
 
-**Speed.** Files are fetched (``read_object``: the body only, one signed GET or one ``open``),
-gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
+**Speed.** A three-stage pipeline. (1) Files are fetched (``read_object``: the body only, one
+signed GET or one ``open``), gunzipped (ISA-L) and parsed ahead on :data:`READ_AHEAD` threads (at
+most that many files ahead, taken in listing order, so de-duplication keeps the first record of an
 eventID in listing order; :data:`PARSERS` of them parse at a time, since parsing holds the GIL);
-each record is kept as its compact JSON bytes only. A full batch is
-turned into columns by DuckDB (:func:`.columns.rows_with_mask`, exact Python fallback per
-record), filtered once (retention, time range, de-duplication), written and committed on a writer
-thread while the next batch is read (one flush at a time, at most two batches held).
+each record is kept as its compact JSON bytes only. (2) Every :data:`BUILD_EVENTS` records read are
+turned into columns on a builder thread (:func:`.columns.rows_with_mask`: DuckDB, outside the GIL,
+exact Python fallback per record) while the next records are parsed. (3) A full batch
+(:data:`BATCH_EVENTS` or :data:`BATCH_SECONDS`) has its parts joined, is filtered once (retention,
+time range, de-duplication), written and committed on a writer thread, while the next batch is
+read and built (one flush at a time, at most two batches held). Smaller builds would start DuckDB
+sooner but each call has a fixed cost (~35 ms of CPU: two query plans, regular expressions), measured in
+``docs/benchmarks.md`` (CloudTrail Lake imports, fifth pass).
 
 **Statuses** INITIALIZING (listing) -> IN_PROGRESS -> COMPLETED | FAILED (finished with failure
 entries) | STOPPED (StopImport). A FAILED or STOPPED import is retried by StartImport with its
@@ -84,6 +89,10 @@ IMPORTS_DB = "lake-imports.db"
 BATCH_EVENTS = 20_000
 #: Seconds a batch waits at most before a flush (statistics move at least this often).
 BATCH_SECONDS = 2.0
+#: Records turned into columns at a time (:func:`.columns.rows_with_mask` on the builder thread, as
+#: soon as that many are read, while the next are parsed and the previous batch is written). As
+#: large as a batch: each DuckDB build has a fixed CPU cost, 10,000 cost ~20% more build CPU.
+BUILD_EVENTS = 20_000
 #: Days whose eventIDs are kept in memory for de-duplication.
 DAY_CACHE = 32
 #: Files fetched (GetObject, gunzip, parse) ahead of the one being batched, on as many threads.
@@ -475,7 +484,11 @@ class _Run:
         self.m, self.info = manager, info
         self.state = manager._state
         self.store_dir = layout.store_dir(manager._root, info.eds_id)
-        self.records: list[bytes] = []  # compact JSON of each record read since the flush
+        self.records: list[bytes] = []  # compact JSON of each record read since the last build
+        # the batch's records turned into columns (or being turned): rows_with_mask's answer
+        self.parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]] = []
+        self.held = 0  # records in self.parts
+        self.builder: ThreadPoolExecutor | None = None
         self.keys: list[tuple[str, str | None, str | None]] = []  # (key, error type, message) read since the flush
         self.batch_started: float | None = None
         self.days: OrderedDict[int, tuple[set[str], set[str]]] = OrderedDict()
@@ -541,6 +554,11 @@ class _Run:
         # A batch is converted, written and committed (flush) on its own thread while the next one
         # is read; one flush at a time, in order, so at most two batches are held.
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-write")
+        # Every BUILD_EVENTS records read are turned into columns on the builder thread (DuckDB,
+        # outside the GIL) while the next ones are parsed; the flush joins a batch's parts.
+        builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opentrail-lake-import-build")
+        self.builder = builder
+        build_events = max(1, min(BUILD_EVENTS, self.m._batch_events))
         flushing: Future[None] | None = None
         pending: deque[tuple[str, Future[tuple[list[bytes], str | None, str | None]]]] = deque()
         try:
@@ -559,21 +577,26 @@ class _Run:
                 records, error_type, message = future.result()
                 self.records.extend(records)
                 self.keys.append((key, error_type, message))
-                if len(self.records) >= self.m._batch_events or (
+                if len(self.records) >= build_events:
+                    self._build()
+                if self.held + len(self.records) >= self.m._batch_events or (
                         self.batch_started is not None and self.m._clock() - self.batch_started >= self.m._batch_seconds):
+                    self._build()
                     if flushing is not None:
                         flushing.result()
                     self._check()
-                    flushing = writer.submit(self.flush, self.records, self.keys)
-                    self.records, self.keys, self.batch_started = [], [], None
+                    flushing = writer.submit(self.flush, self.parts, self.keys)
+                    self.parts, self.keys, self.held, self.batch_started = [], [], 0, None
             if flushing is not None:
                 flushing.result()
+            self._build()
+            self._check()
+            self.flush(self.parts, self.keys)
+            self.parts, self.keys, self.held, self.batch_started = [], [], 0, None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
-        self._check()
-        self.flush(self.records, self.keys)
-        self.records, self.keys, self.batch_started = [], [], None
+            builder.shutdown(wait=True, cancel_futures=True)
         failed = self.state.execute("SELECT count(*) FROM files WHERE import_id = ? AND status = 'FAILED'", (info.id,))[0][0]
         self.state.execute("UPDATE imports SET status = ?, updated = ? WHERE id = ? AND status = 'IN_PROGRESS'",
                            ("FAILED" if failed else "COMPLETED", self.m._clock(), info.id))
@@ -605,10 +628,9 @@ class _Run:
         except ValueError:
             doc = None
         items = doc.get("Records") if isinstance(doc, dict) and "digestStartTime" not in doc else None
-        # a record with a CloudTrailEvent key (a LookupEvents row) needs iter_data_records; such a
-        # key is spelt out in the text or written with \u escapes, so most files need no look
-        if isinstance(items, list) and not ((b"CloudTrailEvent" in data or b"\\u" in data)
-                                            and any(type(r) is dict and "CloudTrailEvent" in r for r in items)):
+        # a record with a CloudTrailEvent key (a LookupEvents row) needs iter_data_records; one key
+        # look per record (~0.4 us) costs a fifth of scanning the text for the key or a \u escape
+        if isinstance(items, list) and not any(type(r) is dict and "CloudTrailEvent" in r for r in items):
             # a CloudTrail log file, as iter_data_records reads it (without its per-record items)
             try:
                 return [orjson.dumps(r) for r in items if type(r) is dict], None, None
@@ -623,6 +645,34 @@ class _Run:
         return records, None, None
 
     # --- writing -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        """Hand the records read since the last build to the builder thread (columns)."""
+        if self.records:
+            assert self.builder is not None
+            self.parts.append(self.builder.submit(rows_with_mask, self.records))
+            self.held += len(self.records)
+            self.records = []
+
+    @staticmethod
+    def _joined(parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]]
+                ) -> tuple[pa.Table, list[int] | None, pa.Array | None]:
+        """One :func:`.columns.rows_with_mask` answer for the records of ``parts`` taken in order."""
+        answers = [part.result() for part in parts]
+        if len(answers) == 1:
+            return answers[0]
+        table = pa.concat_tables([t for t, _, _ in answers])
+        order: list[int] | None = None
+        valid: pa.Array | None = None
+        if any(o is not None for _, o, _ in answers):
+            order, start = [], 0
+            for t, o, v in answers:
+                n = len(t) if o is None else max(o) + 1  # o: every record's row, then the slow ones again
+                order.extend(range(start, start + n) if o is None else (start + i for i in o))
+                start += n
+        if any(v is not None for _, _, v in answers):
+            valid = pa.concat_arrays([pa.array([True] * len(t), pa.bool_()) if v is None else v for t, _, v in answers])
+        return table, order, valid
+
     def _day_ids(self, day: int) -> set[str]:
         """The eventIDs already in the store on ``day`` (days since 1970), refreshed with the files
         written since the last look."""
@@ -646,15 +696,17 @@ class _Run:
             seen.add(path.name)
         return ids
 
-    def flush(self, records: list[bytes], keys: list[tuple[str, str | None, str | None]]) -> None:
-        """Write the rows of ``records`` (de-duplicated, filtered) and commit the files ``keys``
-        (key, error type or None, message) as read, in one transaction after the rows are durable."""
+    def flush(self, parts: list[Future[tuple[pa.Table, list[int] | None, pa.Array | None]]],
+              keys: list[tuple[str, str | None, str | None]]) -> None:
+        """Write the rows of ``parts`` (the columns of the records read since the last flush, in
+        order; de-duplicated, filtered) and commit the files ``keys`` (key, error type or None,
+        message) as read, in one transaction after the rows are durable."""
         info, now = self.info, self.m._clock()
         files_written: list[str] = []
         written = 0
-        if records:
+        if parts:
             store = self._live_store()
-            table, order, valid = rows_with_mask(records)
+            table, order, valid = self._joined(parts)
             ms = pc.cast(table.column("eventtime"), pa.int64())
             keep = pc.is_valid(ms) if valid is None else pc.and_(valid, pc.is_valid(ms))
             cutoff_ms = int((now - store.retention_period_days * 86400) * 1000)

@@ -322,13 +322,20 @@ def _event(event_id: str, name: str, **extra: Any) -> dict[str, Any]:
             "recipientAccountId": ACCOUNT, **extra}
 
 
-@pytest.mark.parametrize("batch_events", [100_000, 2])
-def test_read_ahead_keeps_file_order_first_event_id_and_statistics(tmp_path: Path, batch_events: int) -> None:
-    """Files are read ahead on a pool and batches written on their own thread; the outcome is that
-    of reading the files one by one: the first record of an eventID (in listing order) is the one
-    kept, even when it takes DuckDB's slow path (a float) and the later copy the fast one; a bad file
-    in the middle is a failure entry; statistics count every file and event once."""
-    from opentrail.lake import layout
+@pytest.mark.parametrize(("batch_events", "build_events"), [(100_000, None), (2, None), (100_000, 2)])
+def test_read_ahead_keeps_file_order_first_event_id_and_statistics(tmp_path: Path, batch_events: int,
+                                                                    build_events: int | None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are read ahead on a pool, turned into columns on a builder thread (a batch in one part,
+    or -- build_events 2 -- in parts of 2 records: the two copies of an eventID in different parts
+    of one batch) and batches written on their own thread; the outcome is that of reading the files
+    one by one: the first record of an eventID (in listing order) is the one kept, even when it
+    takes DuckDB's slow path (a float) and the later copy the fast one; a bad file in the middle is
+    a failure entry; statistics count every file and event once."""
+    from opentrail.lake import imports as imports_module, layout
+
+    if build_events is not None:
+        monkeypatch.setattr(imports_module, "BUILD_EVENTS", build_events)
     from opentrail.lake.columns import fast_table
 
     import orjson
@@ -342,7 +349,7 @@ def test_read_ahead_keeps_file_order_first_event_id_and_statistics(tmp_path: Pat
     storage.delay = 0.005
     day = storage.create_bucket("slow") / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01"
     day.mkdir(parents=True)
-    files = {"a": [first, _event("a-1", "A")], "c": [later, _event("c-1", "C")]}
+    files = {"a": [_event("a-1", "A"), first], "c": [later, _event("c-1", "C")]}
     for n in range(20):
         files[f"f{n:02d}"] = [_event(f"f{n:02d}-{i}", "Filler") for i in range(3)]
     for name, records in files.items():
@@ -417,3 +424,35 @@ def test_integers_beyond_64_bits_are_imported_exactly(tmp_path: Path) -> None:
         assert json.loads(row["eventjson"]) == record  # every digit kept
         assert row["eventjsonchecksum"] == hashlib.sha256(row["eventjson"].encode()).hexdigest()
     assert '"n":18446744073709551616' in rows["big-fast"]["eventjson"]
+
+
+def test_lookup_events_rows_are_unwrapped(tmp_path: Path) -> None:
+    """A file whose Records are LookupEvents rows (the record as the JSON text of CloudTrailEvent)
+    imports the records inside them, as ingestion reads such files; a plain record beside them is
+    read as it is."""
+    from opentrail.lake import layout
+
+    import pyarrow.parquet as pq
+
+    inner = _event("row-1", "Wrapped")
+    storage = LocalFolderStorage(tmp_path / "buckets")
+    day = storage.create_bucket("rows") / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2024/05/01"
+    day.mkdir(parents=True)
+    records = [{"EventId": "row-1", "CloudTrailEvent": json.dumps(inner)}, _event("plain-1", "Plain")]
+    (day / "rows.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    stores = _OneStore()
+    imports = ImportManager(tmp_path / "data", tmp_path / "lake", stores, storage, time.time,  # type: ignore[arg-type]
+                            poll_s=0.01)
+    imports.start()
+    try:
+        info = imports.start_import(ACCOUNT, REGION, ["arn"], {"S3": {"S3LocationUri": "s3://rows",
+                                    "S3BucketRegion": REGION, "S3BucketAccessRoleArn": ROLE}}, None, None, None)
+        assert imports.wait_idle(60)
+        done = imports.get(ACCOUNT, info.id)
+        assert (done.status, done.files_completed, done.events_completed) == ("COMPLETED", 1, 2)
+        rows = sorted((r for p in layout.data_files(tmp_path / "lake", stores.store.id)
+                       for r in pq.read_table(p, columns=["eventid", "eventname"]).to_pylist()),
+                      key=lambda r: r["eventid"])
+        assert rows == [{"eventid": "plain-1", "eventname": "Plain"}, {"eventid": "row-1", "eventname": "Wrapped"}]
+    finally:
+        imports.close()
