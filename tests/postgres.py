@@ -37,13 +37,17 @@ def url_of(database: str, schema: str | None = None) -> str:
 @contextlib.contextmanager
 def own_database() -> Iterator[str]:
     """Create a fresh database, yield its URL, drop it (closing leftover sessions) at the end.
-    Skips the test when the server is unreachable."""
+    Skips the test when the server is unreachable. The database has ``synchronous_commit`` off:
+    a commit returns before its WAL is flushed to disk (about 3 ms less per commit here), still
+    visible to every session at once and lost only if the PostgreSQL server itself crashed, which
+    no test does (the tests kill opentrail processes, never the server)."""
     reason = unreachable_reason()
     if reason is not None:
         pytest.skip(reason)
     name = f"opentrail_test_{secrets.token_hex(6)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     try:
         yield url_of(name)
     finally:

@@ -17,7 +17,7 @@ from opentrail.api.app import build_app
 from opentrail.auth.accounts import AccessKey, AccountStore
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
-from tests.serving import free_port
+from tests.serving import QuickServer, free_port
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -34,13 +34,13 @@ class OpentrailServer:
         self.settings = settings or Settings()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
+        self._server: QuickServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         app = build_app(settings=self.settings, store=self.store, accounts=self.accounts, clock=time.time)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
+        self._server = QuickServer(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.time() + 10
@@ -108,7 +108,7 @@ class ThreadedUvicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
                                 lifespan="off")
-        self.server = uvicorn.Server(config)
+        self.server = QuickServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> "ThreadedUvicorn":

@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from opentrail.proxy.runner import Proxy, ProxyOptions, build_proxy
 from tests.delivery.servers import Moto, Process, free_port
+from tests.serving import QuickServer
 
 __all__ = ["Moto", "Opentrail", "Process", "RunningProxy", "Tee", "free_port"]
 
@@ -71,7 +72,7 @@ class RunningProxy:
         config = uvicorn.Config(self.proxy.app, host=options.host, port=options.port, log_level="warning",
                                 access_log=False, proxy_headers=False, server_header=False, date_header=False,
                                 lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = QuickServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
