@@ -94,16 +94,17 @@ def _collect(obj: Mapping[str, Any], name: str, out: list[Any]) -> None:
             _descend_list(value, rest, out)
 
 
-#: Per field name, its walk: per level (key, the rest of the name after it, the keys joining this
+#: Per field name, its walk: per level (key, the rest of the name after it -- None at the last
+#: level; ``""`` when the next part is an empty key, as in ``a.b.`` --, the keys joining this
 #: level's part with later ones -- ``a.b``, ``a.b.c`` -- that an object may also hold).
-_WALKS: dict[str, tuple[tuple[str, str, frozenset[str]], ...]] = {}
+_WALKS: dict[str, tuple[tuple[str, str | None, frozenset[str]], ...]] = {}
 
 
-def _walk(name: str) -> tuple[tuple[str, str, frozenset[str]], ...]:
+def _walk(name: str) -> tuple[tuple[str, str | None, frozenset[str]], ...]:
     found = _WALKS.get(name)
     if found is None:
         parts = name.split(".")
-        found = tuple((parts[i], ".".join(parts[i + 1:]),
+        found = tuple((parts[i], ".".join(parts[i + 1:]) if i + 1 < len(parts) else None,
                        frozenset(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)))
                       for i in range(len(parts)))
         if len(_WALKS) < 65536:
@@ -122,14 +123,14 @@ def leaves(event: Mapping[str, Any], name: str) -> Leaves:
     obj = event
     out: list[Any] = []
     for key, rest, joined in _walk(name):
-        if joined and not obj.keys().isdisjoint(joined):
-            _collect(obj, key + "." + rest, out)
+        if joined and not obj.keys().isdisjoint(joined):  # joined: a later part exists, rest is not None
+            _collect(obj, f"{key}.{rest}", out)
             return out
         value = obj.get(key, _MISSING)
         if value is _MISSING:
             return out
         kind = type(value)
-        if not rest:
+        if rest is None:
             if kind is list:
                 _add_leaves(value, out)
             elif kind is not dict:

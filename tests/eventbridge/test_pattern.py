@@ -416,3 +416,17 @@ def test_leaves_walk_agrees_with_the_general_search(event: dict[str, Any], name:
     general: list[Any] = []
     _collect(event, name, general)
     assert leaves(event, name) == general
+
+
+@pytest.mark.parametrize(("event", "name", "expected"), [
+    ({"a": {"b": None}}, "a.b.", []),  # the last part is the empty key, which b's value lacks
+    ({"a": {"b": {"": 1}}}, "a.b.", [1]),
+    ({"a": {"b": {"": [1, 2]}}}, "a.b.", [1, 2]),
+    ({"a": {"": {"b": 3}}}, "a..b", [3]),
+    ({"a": {"b": None}}, "a.b", [None]),
+    ({"a.b": {"": 4}, "a": {"b": {"": 5}}}, "a.b.", [4, 5]),
+])
+def test_leaves_of_names_with_empty_parts(event: dict[str, Any], name: str, expected: list[Any]) -> None:
+    from opentrail.eventbridge.pattern_eval import leaves
+
+    assert sorted(leaves(event, name), key=repr) == sorted(expected, key=repr)
