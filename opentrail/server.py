@@ -562,10 +562,10 @@ def run_server(settings: Settings) -> None:
         server = uvicorn.Server(config)
         server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
         print(banner(settings, url, boot), flush=True)  # the socket is bound: the banner is true
+        exit_on_sigterm()  # uvicorn re-raises SIGTERM once stopped: run the cleanup below (final flushes, leases)
         if coordinator is not None:
             monitoring.start(alarms=False)  # this node's metric filter points; alarms run under their lease
             coordinator.start()  # every kind of background work, on the node holding its lease
-            exit_on_sigterm()  # uvicorn re-raises SIGTERM once stopped: run the cleanup below (leases released)
         else:
             assert purger and delivery and cwl_delivery and digests and dashboard_scheduler
             purger.start()

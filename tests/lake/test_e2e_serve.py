@@ -69,3 +69,33 @@ def test_a_new_store_receives_later_calls_and_answers_sql(tmp_path: Path, monkey
             [{"eventName": "GetTrailStatus"}, {"errorCode": "TrailNotFoundException"}, {"accountid": account}]]
     finally:
         srv.stop()
+
+
+def test_sigterm_on_the_embedded_default_writes_the_open_batches_before_exiting(tmp_path: Path,
+                                                                                 monkeypatch: Any) -> None:
+    """uvicorn stops on SIGTERM and raises the signal again: the server's cleanup still runs (exit
+    status 143, server.json removed), so the Lake ingestion's open batch (held for an hour here)
+    is written as the store's file before the process ends."""
+    import signal
+
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "data"
+    srv = Server(data, None, "--lake-ingest-interval-s", "3600")
+    try:
+        for name in [k for k in os.environ if k.startswith("AWS_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(data / "credentials"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+        ct = _client(srv)
+        eds_id = ct.create_event_data_store(Name="sec", RetentionPeriod=365)["EventDataStoreArn"].rsplit("/", 1)[1]
+        ct.describe_trails()
+        ct.describe_trails()
+        time.sleep(1.0)  # the ingestion routes them into its open batch (it polls every 0.1 s)
+    finally:
+        srv.stop(signal.SIGTERM)
+    assert srv.proc.returncode == 143
+    assert not (data / "server.json").exists()
+    names = [n for f in sorted((data / "lake" / eds_id).rglob("*.parquet"))
+             for n in pq.read_table(f, columns=["eventname"]).column("eventname").to_pylist()]
+    assert names.count("DescribeTrails") == 2, names
