@@ -2,13 +2,15 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-Leases are per worker kind (finer units -- a trail, an event data store, a log group -- may come
-later):
+The trail work is leased per trail shard (:mod:`.trail_shards`: a trail's delivery, its Regions'
+digest chains and its log group delivery are one unit, in the shard its ARN hashes to); the other
+work per worker kind (finer units -- an event data store, a rule, an account -- may come later):
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
 ========================  ===================================================================
-``delivery``              trail delivery (:class:`~.delivery.DeliveryWorker`), digests
+``delivery/0`` .. ``/3``  the trails of that shard: trail delivery
+                          (:class:`~.delivery.DeliveryWorker`), digests
                           (:class:`~.digests.DigestWorker`, fed by delivery's ``on_delivered``
                           and waiting on ``delivery_caught_up``) and CloudWatch Logs delivery
                           (:class:`~.delivery.CloudWatchLogsWorker`): coupled, so one lease
@@ -30,11 +32,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 7 (as without balancing)
-2                         4 and 3
-3                         3, 2 and 2
-4                         2, 2, 2 and 1
-7 or more                 1 each (the others none)
+1                         all 10 (as without balancing)
+2                         5 and 5
+3                         4, 3 and 3
+4                         3, 3, 2 and 2
+10 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -45,6 +47,7 @@ so a node's workers see events appended through any node.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +56,13 @@ from typing import Any
 from .leased_worker import Coordinator, Running, ThreadRunning
 from .leases import Leases, new_node_id
 from .settings import Settings
+from .trail_shards import TRAIL_SHARDS, owned_by
 
-__all__ = ["LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LEASES", "NodeWork", "coordinator_for"]
 
-#: The lease names, one per worker kind.
-LEASES = ("delivery", "lake", "dashboards", "insights", "alarms", "event-bus", "retention")
+#: The lease names: one per trail shard, then one per other worker kind.
+DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(TRAIL_SHARDS))
+LEASES = (*DELIVERY_LEASES, "lake", "dashboards", "insights", "alarms", "event-bus", "retention")
 
 
 @dataclass
@@ -83,18 +88,22 @@ class NodeWork:
     eventbridge: Any
     event_bus_kwargs: dict[str, Any]
 
-    def delivery(self) -> Running:
+    def delivery(self, shard: int) -> Running:
+        """The trail work of ``shard`` (:mod:`.trail_shards`)."""
         from .delivery import CloudWatchLogsWorker, DeliveryWorker
         from .digests import DigestWorker, delivery_caught_up
 
         s = self.settings
+        owns = owned_by(shard)
         digests = DigestWorker(self.trails, self.storage, self.keys, self.digest_state, clock=time.time,
-                               interval_s=s.digest_interval_s, delivery_caught_up=delivery_caught_up(self.delivery_state))
+                               interval_s=s.digest_interval_s, delivery_caught_up=delivery_caught_up(self.delivery_state),
+                               owns=owns)
         delivery = DeliveryWorker(self.store, self.trails, self.storage, self.delivery_state, clock=time.time,
                                   interval_s=s.delivery_interval_s, notifier=self.notifier,
-                                  on_delivered=digests.recorder.record_log_file)
+                                  on_delivered=digests.recorder.record_log_file, owns=owns)
         cwl = CloudWatchLogsWorker(self.store, self.trails, self.logs, self.delivery_state, self.cwl_state,
-                                   clock=time.time, interval_s=s.delivery_interval_s, organizations=self.organizations)
+                                   clock=time.time, interval_s=s.delivery_interval_s, organizations=self.organizations,
+                                   owns=owns)
         delivery.organizations = digests.organizations = self.organizations
         delivery.start()
         cwl.start()
@@ -163,7 +172,8 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     (not started). Raises ValueError for a lease time that is not positive."""
     leases = Leases(work.data_dir, new_node_id(), time.time, ttl_s=work.settings.lease_ttl_s)
     coordinator = Coordinator(leases, url=url)
-    for name, start in zip(LEASES, (work.delivery, work.lake_work, work.dashboard_refreshes, work.insights,
-                                    work.alarms, work.event_bus, work.retention)):
+    starts = [functools.partial(work.delivery, shard) for shard in range(TRAIL_SHARDS)]
+    starts += [work.lake_work, work.dashboard_refreshes, work.insights, work.alarms, work.event_bus, work.retention]
+    for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
     return coordinator

@@ -1,11 +1,11 @@
 """Lease balancing among several :class:`~opentrail.leased_worker.Coordinator` s (issue 17): three
 coordinators in one process stand in for three nodes on the real PostgreSQL (short lease, real
-time, cheap workers that only note where they run). The seven leases of :data:`opentrail.cluster.LEASES`
-spread 3/2/2, each one running on exactly one node at every moment (a worker starting while
+time, cheap workers that only note where they run). The ten leases of :data:`opentrail.cluster.LEASES`
+spread 4/3/3, each one running on exactly one node at every moment (a worker starting while
 another node's worker of the same lease still runs is recorded); a node that stops hands its
-leases to the other two (4/3); a node paused past its lease loses them and, once awake, gets its
+leases to the other two (5/5); a node paused past its lease loses them and, once awake, gets its
 share back; a lease the poorest node does not take is taken by another once free for the TTL; one
-node holds all seven."""
+node holds all ten."""
 
 from __future__ import annotations
 
@@ -158,35 +158,36 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 def test_one_node_holds_every_lease_and_keeps_them(cluster: Cluster) -> None:
     a = cluster.start_node("a")
     assert wait_until(cluster.settled)
-    assert cluster.counts() == {"a": 7}
+    assert len(LEASES) == 10
+    assert cluster.counts() == {"a": 10}
     time.sleep(8 * BEAT_S)  # eight balancing checks: nothing to balance on one node
-    assert cluster.counts() == {"a": 7}
-    assert [w.runs for w in a.workers] == [1] * 7
+    assert cluster.counts() == {"a": 10}
+    assert [w.runs for w in a.workers] == [1] * 10
     assert cluster.handoffs() == {"a": 0}
     assert cluster.overlaps == []
     health = a.health()
-    assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [("a", True, 7)]
+    assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [("a", True, 10)]
 
 
 def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster: Cluster) -> None:
     a = cluster.start_node("a")
     assert wait_until(cluster.settled)
-    assert cluster.counts() == {"a": 7}
+    assert cluster.counts() == {"a": 10}
     cluster.start_node("b")
     cluster.start_node("c")
-    # a, the richest, gives one lease up at a time to the poorest: 6/1/0, 5/1/1, 4/2/1, 3/2/2
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [2, 2, 3])
-    assert cluster.counts() == {"a": 3, "b": 2, "c": 2}
+    # a, the richest, gives one lease up at a time to the poorest: 9/1/0, 8/1/1, ..., 5/3/2, 4/3/3
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [3, 3, 4])
+    assert cluster.counts() == {"a": 4, "b": 3, "c": 3}
     time.sleep(8 * BEAT_S)  # balanced: nothing moves any more
-    assert cluster.settled() and cluster.counts() == {"a": 3, "b": 2, "c": 2}
-    assert cluster.handoffs() == {"a": 4, "b": 0, "c": 0}
+    assert cluster.settled() and cluster.counts() == {"a": 4, "b": 3, "c": 3}
+    assert cluster.handoffs() == {"a": 6, "b": 0, "c": 0}
     health = a.health()
     assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [
-        ("a", True, 3), ("b", True, 2), ("c", True, 2)]
+        ("a", True, 4), ("b", True, 3), ("c", True, 3)]
 
-    # c stops: it leaves the node table, then stops its two workers, one of them slowly; the lease
-    # of the other moves at once, the slow one's once its worker stopped
-    first, slow = sorted(name for name, holder in cluster.holders().items() if holder == "c")
+    # c stops: it leaves the node table, then stops its three workers, the last slowly; the leases
+    # of the others move at once, the slow one's once its worker stopped
+    first, _, slow = sorted(name for name, holder in cluster.holders().items() if holder == "c")
     gate = cluster.stop_gates[("c", slow)] = threading.Event()
     stopping = threading.Thread(target=cluster.nodes["c"].stop)
     stopping.start()
@@ -197,11 +198,11 @@ def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster
     gate.set()
     stopping.join()
     del cluster.nodes["c"]
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [3, 4], TTL_S)
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [5, 5], TTL_S)
     assert time.monotonic() - stopped_at < TTL_S
     time.sleep(8 * BEAT_S)
-    assert cluster.settled() and sorted(cluster.counts().values()) == [3, 4]
-    assert cluster.handoffs() == {"a": 4, "b": 0}
+    assert cluster.settled() and sorted(cluster.counts().values()) == [5, 5]
+    assert cluster.handoffs() == {"a": 6, "b": 0}
     assert cluster.overlaps == []  # never two nodes running one lease's work
 
 
@@ -211,9 +212,9 @@ def test_a_lease_the_poorest_node_does_not_take_is_taken_back_within_the_ttl(clu
     cluster.start_node("z", acquiring=False)  # live (heartbeats) but never gets a lease
     assert wait_until(lambda: cluster.handoffs()["a"] == 1)  # a gives a lease up for z
     given_at = time.monotonic()
-    assert len(cluster.holders()) == 6
+    assert len(cluster.holders()) == 9
     # a leaves it to z, the poorer, until it has been free for the TTL: liveness beats balance
-    assert wait_until(lambda: Counter(cluster.holders().values()) == {"a": 7}, TTL_S + 1.0)
+    assert wait_until(lambda: Counter(cluster.holders().values()) == {"a": 10}, TTL_S + 1.0)
     assert time.monotonic() - given_at > TTL_S - 0.5
     assert cluster.overlaps == []
 
@@ -223,22 +224,22 @@ def test_a_paused_node_loses_its_leases_within_the_ttl_and_gets_its_share_back(c
     assert wait_until(cluster.settled)
     cluster.start_node("b")
     cluster.start_node("c")
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [2, 2, 3])
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [3, 3, 4])
     paused = cluster.nodes["b"].leases
     assert isinstance(paused, PausableLeases)
     b_leases = {name for name, holder in cluster.holders().items() if holder == "b"}
-    assert len(b_leases) == 2
+    assert len(b_leases) == 3
     paused.awake.clear()  # b stops renewing and heartbeating; its workers run on (fencing stops their writes)
     paused_at = time.monotonic()
     assert wait_until(lambda: sorted(cluster.holders().values()).count("b") == 0
-                      and len(cluster.holders()) == 7, TTL_S + 3)
+                      and len(cluster.holders()) == 10, TTL_S + 3)
     assert time.monotonic() - paused_at < TTL_S + 3  # a dead node's work moves within the TTL and seconds
-    assert sorted(Counter(cluster.holders().values()).values()) == [3, 4]
+    assert sorted(Counter(cluster.holders().values()).values()) == [5, 5]
     with cluster.lock:  # b's stale workers still run in memory next to their successors
         assert {name for name, nodes in cluster.running.items() if len(nodes) == 2} == b_leases
     overlaps_while_paused = len(cluster.overlaps)
-    assert overlaps_while_paused == 2
+    assert overlaps_while_paused == 3
 
     paused.awake.set()  # b wakes: its renewals fail, it stops its stale workers, then gets its share back
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [2, 2, 3], 15.0)
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [3, 3, 4], 15.0)
     assert len(cluster.overlaps) == overlaps_while_paused  # no overlap but the paused node's

@@ -2,7 +2,9 @@
 S3 (moto's server). Events ingested through one node are found by LookupEvents through another;
 the trail's log files hold every acknowledged event exactly once while the node delivering them is
 killed with SIGKILL mid-delivery and the next one is paused (SIGSTOP) past its lease and then
-resumed; its digest chain stays one chain."""
+resumed; its digest chain stays one chain. A second trail, in another trail shard (another lease,
+:mod:`opentrail.trail_shards`), delivers the same events exactly once too, whichever nodes hold its
+lease meanwhile."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import orjson
 import pytest
 
 from opentrail.client.ingest import IngestClient
+from opentrail.trail_shards import trail_shard
 from tests import postgres as pg
 from tests.delivery.conftest import record
 from tests.delivery.servers import ACCOUNT, KEY_ID, SECRET, Moto, Opentrail, wait_for
@@ -68,11 +71,11 @@ def database() -> Iterator[str]:
         yield url
 
 
-def delivered(moto: Moto) -> tuple[list[str], list[str]]:
-    """(log file keys, the eventIDs in them, repeats kept) of the trail bucket."""
+def delivered(moto: Moto, prefix: str = "AWSLogs/") -> tuple[list[str], list[str]]:
+    """(log file keys, the eventIDs in them, repeats kept) of the trail bucket under ``prefix``."""
     s3 = moto.client("s3")
     keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
         keys += [o["Key"] for o in page.get("Contents", [])]
     files = [k for k in keys if "/CloudTrail/" in k and k.endswith(".json.gz")]
     ids = [r["eventID"] for k in files
@@ -90,9 +93,16 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         for i in range(3):
             nodes.append(Opentrail(tmp_path / f"node{i}", *args))
         ct = nodes[0].cloudtrail()
-        ct.create_trail(Name="org-wide", S3BucketName=BUCKET, EnableLogFileValidation=True)
+        arn = ct.create_trail(Name="org-wide", S3BucketName=BUCKET, EnableLogFileValidation=True)["TrailARN"]
         ct.start_logging(Name="org-wide")
         assert nodes[2].cloudtrail().get_trail_status(Name="org-wide")["IsLogging"] is True
+        lease = f"delivery/{trail_shard(arn)}"
+        # a second trail whose shard is another lease
+        other = next(n for n in (f"second-{i}" for i in range(100))
+                     if trail_shard(arn.replace("/org-wide", "/" + n)) != trail_shard(arn))
+        other_arn = ct.create_trail(Name=other, S3BucketName=BUCKET, S3KeyPrefix="second")["TrailARN"]
+        assert trail_shard(other_arn) != trail_shard(arn)
+        ct.start_logging(Name=other)
 
         acked: list[str] = []
         stop = threading.Event()
@@ -117,11 +127,11 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
 
             # the delivering node is killed mid-delivery
             assert wait_for(lambda: len(delivered(moto)[1]) > 200, timeout=30)
-            first_holder = wait_for(lambda: holder(nodes, "delivery"), timeout=10)
+            first_holder = wait_for(lambda: holder(nodes, lease), timeout=10)
             assert first_holder is not None
             first_holder.stop(signal.SIGKILL)
             alive = [n for n in nodes if n is not first_holder]
-            second_holder = wait_for(lambda: holder(alive, "delivery"), timeout=30)
+            second_holder = wait_for(lambda: holder(alive, lease), timeout=30)
             assert second_holder is not None and second_holder in alive
 
             # the next one is paused past its lease, the third takes over, the paused one wakes up
@@ -130,7 +140,7 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
             second_holder.proc.send_signal(signal.SIGSTOP)
             third = next(n for n in alive if n is not second_holder)
             try:
-                assert wait_for(lambda: holder([third], "delivery") is third, timeout=30)
+                assert wait_for(lambda: holder([third], lease) is third, timeout=30)
                 count = len(delivered(moto)[1])
                 assert wait_for(lambda: len(delivered(moto)[1]) > count, timeout=30)
             finally:
@@ -146,6 +156,11 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         mine = [i for i in ids if i in target]
         assert len(mine) == len(target)  # every acknowledged event, exactly once
         assert len(ids) == len(set(ids))
+        # the second trail's files: the same events, exactly once, written under its own lease
+        assert wait_for(lambda: target <= set(delivered(moto, "second/AWSLogs/")[1]), timeout=60)
+        _, second_ids = delivered(moto, "second/AWSLogs/")
+        assert len([i for i in second_ids if i in target]) == len(target)
+        assert len(second_ids) == len(set(second_ids))
         # one digest chain: every digest file names the one before it, none signed twice
         s3 = moto.client("s3")
         digests = sorted(k for k in keys if "/CloudTrail-Digest/" in k)

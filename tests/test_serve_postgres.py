@@ -11,6 +11,7 @@ import boto3
 import psycopg
 from botocore.config import Config
 
+from opentrail.cluster import LEASES
 from tests import postgres as pg
 from tests.test_e2e_cli import Server, opentrail, wait_for
 from tests.test_serve_startup import serve
@@ -110,8 +111,8 @@ def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health
                 node = cluster["nodeId"]  # type: ignore[index]
                 return [(x["name"], x["token"]) for x in cluster["leases"] if x["holder"] == node]  # type: ignore[index]
 
-            expected = [("alarms", 1), ("dashboards", 1), ("delivery", 1), ("event-bus", 1), ("insights", 1),
-                        ("lake", 1), ("retention", 1)]
+            expected = [("alarms", 1), ("dashboards", 1), ("delivery/0", 1), ("delivery/1", 1), ("delivery/2", 1),
+                        ("delivery/3", 1), ("event-bus", 1), ("insights", 1), ("lake", 1), ("retention", 1)]
             assert wait_for(lambda: held() == expected, timeout=15) is True
             cluster = health()["cluster"]
             assert cluster["leaseTtlSeconds"] == 3.0  # type: ignore[index]
@@ -133,5 +134,5 @@ def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health
         with psycopg.connect(url) as conn:  # a clean stop releases every lease and forgets the node
             rows = conn.execute("SELECT name, holder FROM state_leases.leases ORDER BY name").fetchall()
             nodes = conn.execute("SELECT count(*) FROM state_leases.nodes").fetchone()
-        assert [r[1] for r in rows] == [""] * 7
+        assert [r[1] for r in rows] == [""] * len(LEASES)
         assert nodes == (0,)

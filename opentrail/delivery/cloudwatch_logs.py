@@ -56,6 +56,7 @@ import orjson
 
 from ..events.record import MAX_RECORD_BYTES, is_region_name
 from ..store.base import EventColumns, EventStore
+from ..trail_shards import every_trail
 from ..trails.model import Trail
 from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
@@ -146,14 +147,16 @@ class _Batch:
 
 
 class CloudWatchLogsWorker(threading.Thread):
-    """Sends the events of every trail with a log group to it. ``clock`` gives epoch seconds.
+    """Sends the events of every trail with a log group to it (``owns(arn)`` true: one shard's
+    trails, :mod:`opentrail.trail_shards`; None: all). ``clock`` gives epoch seconds.
     :meth:`step` does one round (tests call it directly)."""
 
     def __init__(self, store: EventStore, trails: TrailService, logs: LogEventAppender, delivery_state: DeliveryState,
                  state: CloudWatchLogsState, *, clock: Callable[[], float], interval_s: float = 2.0,
                  read_limit: int = READ_LIMIT, poll_s: float = 0.1, max_backoff_s: float = 30.0,
                  max_batch_events: int = MAX_BATCH_EVENTS, max_batch_bytes: int = MAX_BATCH_BYTES,
-                 organizations: OrganizationDirectory | None = None) -> None:
+                 organizations: OrganizationDirectory | None = None,
+                 owns: Callable[[str], bool] | None = None) -> None:
         super().__init__(name="opentrail-cloudwatch-logs", daemon=True)
         #: whom organization trails cover (None: no organizations; settable after construction)
         self.organizations = organizations
@@ -166,12 +169,14 @@ class CloudWatchLogsWorker(threading.Thread):
         self._views: dict[str, _View] = {}
         self._batches: dict[tuple[str, str], _Batch] = {}
         self._closing: list[tuple[tuple[str, str], _Batch, int]] = []
-        self._planned = state.planned_seqs()
-        self._read_seqs = state.read_seqs()
+        self._owns = owns
+        mine = owns or every_trail
+        self._planned = {key: seq for key, seq in state.planned_seqs().items() if mine(key[0])}
+        self._read_seqs = {arn: seq for arn, seq in state.read_seqs().items() if mine(arn)}
         self._saved_read_seqs = dict(self._read_seqs)
         self._last_checkpoint = float("-inf")
         self._appender = LogBatchAppender(store, trails, logs, state, still_wanted=self._still_wanted,
-                                          max_backoff_s=max_backoff_s)
+                                          max_backoff_s=max_backoff_s, owns=owns)
         self._wake = threading.Event()
         self._skipped_regions: set[tuple[str, str]] = set()
         self._pos = 0
@@ -264,7 +269,7 @@ class CloudWatchLogsWorker(threading.Thread):
         if self._versions == versions:
             return
         with self._marks.lock:
-            trails, marks, group_marks = settled_marks(self._trails, self._marks, self._store)
+            trails, marks, group_marks = settled_marks(self._trails, self._marks, self._store, self._owns)
             self._versions = versions  # read before trails and marks: a later change shows next round
         views: dict[str, _View] = {}
         for trail in trails:

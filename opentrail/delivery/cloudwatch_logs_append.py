@@ -66,7 +66,8 @@ class LogBatchAppender:
     and one appending thread. ``clock`` is not read: each round is given ``now``."""
 
     def __init__(self, store: EventStore, trails: TrailService, logs: LogEventAppender, state: CloudWatchLogsState,
-                 *, still_wanted: Callable[[LogPlan], bool], max_backoff_s: float = 30.0) -> None:
+                 *, still_wanted: Callable[[LogPlan], bool], max_backoff_s: float = 30.0,
+                 owns: Callable[[str], bool] | None = None) -> None:
         self._store, self._trails, self._logs, self._state = store, trails, logs, state
         self._still_wanted, self._max_backoff_s = still_wanted, max_backoff_s
         self._lock = threading.Lock()  # guards _pending and _records
@@ -78,7 +79,8 @@ class LogBatchAppender:
         #: Events held in memory for plans not yet appended.
         self.buffered = 0
         for plan in state.pending_plans():
-            self.add(plan, None)
+            if owns is None or owns(plan.arn):  # else another shard's (opentrail.trail_shards)
+                self.add(plan, None)
 
     def failing(self, key: tuple[str, str]) -> bool:
         """True while the (trail, Region) ``key`` has a failing append."""

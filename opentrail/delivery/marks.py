@@ -36,11 +36,14 @@ def logging_at(marks: list[Mark], seq: int) -> bool:
     return i >= 0 and marks[i].logging
 
 
-def settled_marks(trails: TrailService, state: DeliveryState,
-                  store: EventStore) -> tuple[list[Trail], dict[str, list[Mark]], dict[str, list[LogGroupMark]]]:
-    """Every trail with its logging marks and log group marks, read together under ``state.lock``.
+def settled_marks(trails: TrailService, state: DeliveryState, store: EventStore,
+                  owns: Callable[[str], bool] | None = None,
+                  ) -> tuple[list[Trail], dict[str, list[Mark]], dict[str, list[LogGroupMark]]]:
+    """Every trail (``owns(arn)`` true: a worker's shard, :mod:`opentrail.trail_shards`) with its
+    logging marks and log group marks, read together under ``state.lock``.
     A trail whose logging state or log group differs from its last mark (a crash between the
-    trail's write and its mark's) gets the missing mark now, at the store's head seq.
+    trail's write and its mark's) gets the missing mark now, at the store's head seq (only the
+    owned trails: each trail's marks are settled by the one worker that owns it).
 
     The marks are read first, then the trails as they are now (:meth:`TrailService.refresh`:
     another node's changes included): a trail's change is committed before its mark, so every
@@ -50,7 +53,7 @@ def settled_marks(trails: TrailService, state: DeliveryState,
         marks = state.marks()
         groups = state.log_group_marks()
         trails.refresh()
-        all_trails = trails.trails()
+        all_trails = [t for t in trails.trails() if owns is None or owns(t.arn)]
         for trail in all_trails:
             have = marks.get(trail.arn, [])
             if trail.status.is_logging != (bool(have) and have[-1].logging):

@@ -59,6 +59,7 @@ import orjson
 from ..events.record import is_region_name
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
 from ..store.base import EventColumns, EventStore
+from ..trail_shards import every_trail
 from ..trails.model import Trail
 from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
@@ -150,7 +151,8 @@ def _parse_insight(raw: bytes) -> None:
 
 
 class DeliveryWorker(threading.Thread):
-    """Delivers log files of every logging trail. ``clock`` gives epoch seconds; ``unique`` the
+    """Delivers log files of every logging trail (``owns(arn)`` true: one shard's trails,
+    :mod:`opentrail.trail_shards`; None: all). ``clock`` gives epoch seconds; ``unique`` the
     16-character part of file names. :meth:`step` does one round (tests call it directly)."""
 
     def __init__(self, store: EventStore, trails: TrailService, storage: ObjectStorage, state: DeliveryState, *,
@@ -159,7 +161,8 @@ class DeliveryWorker(threading.Thread):
                  max_raw_bytes: int = MAX_RAW_BYTES_PER_FILE, read_limit: int = READ_LIMIT,
                  poll_s: float = 0.1, max_backoff_s: float = 30.0, unique: Callable[[], str] = random_unique,
                  on_delivered: Callable[[str, str, str, str, bytes], None] | None = None,
-                 organizations: OrganizationDirectory | None = None) -> None:
+                 organizations: OrganizationDirectory | None = None,
+                 owns: Callable[[str], bool] | None = None) -> None:
         super().__init__(name="opentrail-delivery", daemon=True)
         #: whom organization trails cover (None: no organizations; settable after construction)
         self.organizations = organizations
@@ -175,13 +178,17 @@ class DeliveryWorker(threading.Thread):
         self._views: dict[str, _View] = {}
         self._by_account: dict[str, list[_View]] = {}
         self._batches: dict[tuple[str, str], _Batch] = {}
-        self._planned = state.planned_seqs()
-        self._read_seqs = state.read_seqs()
+        self._owns = owns
+        mine = owns or every_trail
+        self._planned = {key: seq for key, seq in state.planned_seqs().items() if mine(key[0])}
+        self._read_seqs = {arn: seq for arn, seq in state.read_seqs().items() if mine(arn)}
         self._saved_read_seqs = dict(self._read_seqs)
         self._last_checkpoint = float("-inf")
         self._pending: dict[tuple[str, str], deque[Plan]] = {}
         self._skipped: set[tuple[str, str]] = set()
         for plan in state.pending_plans():
+            if not mine(plan.arn):
+                continue  # another shard's
             if not is_region_name(stream_parts(plan.region)[0]):
                 log.warning("dropping planned log file %r of trail %s: Region %r is not a Region name",
                             plan.key, plan.arn, plan.region)
@@ -251,7 +258,7 @@ class DeliveryWorker(threading.Thread):
         if self._versions == versions:
             return
         with self._state.lock:
-            trails, marks, _ = settled_marks(self._trails, self._state, self._store)
+            trails, marks, _ = settled_marks(self._trails, self._state, self._store, self._owns)
             self._versions = versions  # read before trails and marks: a later change shows next round
         views: dict[str, _View] = {}
         for trail in trails:

@@ -45,6 +45,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..objectstore.base import ObjectStorage, StorageError
+from ..trail_shards import every_trail
 from ..trails.model import Trail
 from ..trails.organization import covered
 from ..trails.service import TrailService
@@ -74,12 +75,14 @@ class DigestWorker(threading.Thread):
     """Writes and uploads digest files (see the module docstring). :meth:`step` does one round
     (tests call it directly); :attr:`recorder` is the delivery worker's ``on_delivered`` hook.
     ``delivery_caught_up(arn)`` says whether delivery uploaded everything a stopped or deleted
-    trail took (None: never wait)."""
+    trail took (None: never wait). ``owns(arn)`` picks the trails whose chains it keeps (one
+    shard's, :mod:`opentrail.trail_shards`, the shard of the delivery worker that feeds
+    :attr:`recorder`; None: all)."""
 
     def __init__(self, trails: TrailService, storage: ObjectStorage, keys: KeyStore, state: DigestState, *,
                  clock: Callable[[], float], interval_s: float = DEFAULT_INTERVAL_S, final_wait_s: float | None = None,
                  delivery_caught_up: Callable[[str], bool] | None = None, poll_s: float = 1.0,
-                 max_backoff_s: float = 300.0) -> None:
+                 max_backoff_s: float = 300.0, owns: Callable[[str], bool] | None = None) -> None:
         super().__init__(name="opentrail-digests", daemon=True)
         if interval_s < 1:
             raise ValueError("interval_s must be at least 1 second")
@@ -89,15 +92,16 @@ class DigestWorker(threading.Thread):
         self._final_wait = int(interval_s if final_wait_s is None else final_wait_s)
         self._caught_up = delivery_caught_up
         self._poll_s, self._max_backoff_s = poll_s, max_backoff_s
+        self._mine = owns or every_trail
         self._stop_event = threading.Event()
         self._failures: dict[str, int] = {}
         self._next_attempt: dict[str, float] = {}
         self._last_prune = float("-inf")
         #: whom organization trails cover (None: no organizations; settable after construction)
         self.organizations: Any = None
-        self.recorder = LogFileRecorder(state, clock, trails.trails, home=self._home)
+        self.recorder = LogFileRecorder(state, clock, self._owned_trails, home=self._home)
         with state.lock:
-            self._publish(state.chains(), {t.arn: t for t in trails.trails()})
+            self._publish(self._owned_chains(), {t.arn: t for t in self._owned_trails()})
 
     # --- thread ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -117,8 +121,8 @@ class DigestWorker(threading.Thread):
         written = 0
         with self._state.lock:
             now = int(self._clock())
-            trails = {t.arn: t for t in self._trails.trails()}
-            chains = {(c.arn, c.region, c.kind): c for c in self._state.chains()}
+            trails = {t.arn: t for t in self._owned_trails()}
+            chains = {(c.arn, c.region, c.kind): c for c in self._owned_chains()}
             for key, chain in list(chains.items()):
                 if chain.kind == REGULAR and chain.active:
                     chain, n = self._advance(chain, trails.get(chain.arn), now)
@@ -136,6 +140,12 @@ class DigestWorker(threading.Thread):
             self._state.prune(now - KEEP_S)
             self._last_prune = now
         return written
+
+    def _owned_trails(self) -> list[Trail]:
+        return [t for t in self._trails.trails() if self._mine(t.arn)]
+
+    def _owned_chains(self) -> list[Chain]:
+        return [c for c in self._state.chains() if self._mine(c.arn)]
 
     def _publish(self, chains: list[Chain], trails: dict[str, Trail]) -> None:
         interest: dict[str, str] = {}
@@ -210,7 +220,7 @@ class DigestWorker(threading.Thread):
         """Backfill digests for late files: pending files of a Region whose regular chain is closed
         (or that were delivered before its current period)."""
         written = 0
-        for arn, region in sorted(self._state.pending_regions()):
+        for arn, region in sorted(p for p in self._state.pending_regions() if self._mine(p[0])):
             regular = chains.get((arn, region, REGULAR))
             late = [f for f in self._state.pending_files(arn, region)
                     if regular is None or not regular.active or f.delivered_at < regular.start_time]
@@ -254,8 +264,10 @@ class DigestWorker(threading.Thread):
         if final:
             moved = dataclasses.replace(moved, active=False)
         statements = [DigestState.add_digest(chain.arn, chain.region, chain.bucket, key, F.gzip_body(raw), metadata, end)]
-        statements += [("UPDATE files SET digest_id = (SELECT max(id) FROM digests) WHERE bucket = ? AND key = ?",
-                        (f.bucket, f.key)) for f in files]
+        # the digest just inserted (another shard's writer may insert one meanwhile: not max(id) alone)
+        statements += [("UPDATE files SET digest_id = (SELECT max(id) FROM digests WHERE arn = ? AND region = ? "
+                        "AND bucket = ? AND key = ?) WHERE bucket = ? AND key = ?",
+                        (chain.arn, chain.region, chain.bucket, key, f.bucket, f.key)) for f in files]
         statements.append(DigestState.put_chain(moved))
         self._state.write(statements)
         log.info("digest %s: %d log files%s", key, len(files), " (final)" if final else "")
@@ -264,6 +276,8 @@ class DigestWorker(threading.Thread):
     # --- uploads -----------------------------------------------------------------------------
     def _upload_due(self, now: float) -> None:
         for planned in self._state.planned_digests():
+            if not self._mine(planned.arn):
+                continue  # another shard's
             if self._next_attempt.get(planned.arn, float("-inf")) > now:
                 continue
             try:
