@@ -350,7 +350,8 @@ def test_serve_keeps_ingesting_while_its_indexer_is_killed(tmp_path: Path) -> No
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     text = log_path.read_text()
-    assert proc.returncode == -signal.SIGTERM, text  # uvicorn re-raises the signal after a clean shutdown
+    # uvicorn re-raises the signal after a clean shutdown; the server's cleanup then exits with 143
+    assert proc.returncode == 128 + signal.SIGTERM, text
     assert "Finished server process" in text
     for n, pid in enumerate(killed, 1):
         assert (f"the event store's indexer process (pid {pid}) was killed by SIGKILL; restarting it in"
