@@ -21,6 +21,15 @@ def _client(srv: Server) -> Any:
                           config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
 
+def use_server_credentials(monkeypatch: Any, data: Path, tmp_path: Path) -> None:
+    """boto3 in this test uses the credentials file `opentrail serve` wrote into ``data`` (and no
+    AWS_* variable or config file of the machine)."""
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(data / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+
+
 def _query(ct: Any, statement: str) -> list[list[dict[str, str]]]:
     query_id = ct.start_query(QueryStatement=statement)["QueryId"]
     deadline = time.time() + 30
@@ -38,10 +47,7 @@ def test_a_new_store_receives_later_calls_and_answers_sql(tmp_path: Path, monkey
     data = tmp_path / "data"
     srv = Server(data, None, "--lake-ingest-interval-s", "0.2")
     try:
-        for name in [k for k in os.environ if k.startswith("AWS_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(data / "credentials"))
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+        use_server_credentials(monkeypatch, data, tmp_path)
         ct = _client(srv)
         ct.describe_trails()  # before the store: not in it
         created = ct.create_event_data_store(Name="sec", RetentionPeriod=365)
@@ -83,10 +89,7 @@ def test_sigterm_on_the_embedded_default_writes_the_open_batches_before_exiting(
     data = tmp_path / "data"
     srv = Server(data, None, "--lake-ingest-interval-s", "3600")
     try:
-        for name in [k for k in os.environ if k.startswith("AWS_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(data / "credentials"))
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+        use_server_credentials(monkeypatch, data, tmp_path)
         ct = _client(srv)
         eds_id = ct.create_event_data_store(Name="sec", RetentionPeriod=365)["EventDataStoreArn"].rsplit("/", 1)[1]
         ct.describe_trails()

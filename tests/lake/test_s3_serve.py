@@ -20,6 +20,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.lake.test_e2e_serve import use_server_credentials
 from tests.serving import free_port, moto_server
 from tests.test_e2e_cli import Server
 
@@ -68,10 +69,7 @@ def test_a_store_on_s3_answers_queries_and_again_after_a_restart_with_an_empty_c
     data = tmp_path / "data"
     srv = _serve(data, moto)
     try:
-        for name in [k for k in os.environ if k.startswith("AWS_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(data / "credentials"))
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+        use_server_credentials(monkeypatch, data, tmp_path)
         ct = _client(srv)
         eds_id = ct.create_event_data_store(Name="sec", RetentionPeriod=365)["EventDataStoreArn"].rsplit("/", 1)[1]
         for _ in range(3):
