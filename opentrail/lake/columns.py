@@ -271,12 +271,23 @@ THREADS = max(1, min(4, os.cpu_count() or 1))
 CHUNK_ROWS = 2048
 
 
+def build_threads(n: int) -> None:
+    """From now on the calling thread's column builds use ``n`` DuckDB threads (default
+    :data:`THREADS`). Lake ingestion runs beside the API on the same cores and uses 1, so its
+    once-a-second build leaves a core to the requests; imports, which have the machine, keep
+    :data:`THREADS`."""
+    _local.threads = max(1, n)
+    conn = getattr(_local, "conn", None)
+    if conn is not None:
+        conn.execute(f"SET threads = {_local.threads}")
+
+
 def _connection() -> duckdb.DuckDBPyConnection:
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
                                                   "autoinstall_known_extensions": False})
-        conn.execute(f"SET threads = {THREADS}")
+        conn.execute(f"SET threads = {getattr(_local, 'threads', THREADS)}")
         for macro in _MACROS:
             conn.execute(macro)
         _local.conn = conn

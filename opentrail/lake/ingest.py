@@ -95,7 +95,7 @@ from . import layout
 from .files import (INGEST_DB, TMP_PREFIX, ZSTD_LEVEL, FolderFiles, LakeFiles,  # noqa: F401  (re-exported)
                     LakeFilesUnavailable, write_file)
 from .model import INGESTED_CATEGORIES, EventDataStore
-from .columns import rows_of_bytes
+from .columns import build_threads, rows_of_bytes
 from .schema import SCHEMA
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ DEFAULT_INTERVAL_S = 1.0
 READ_LIMIT = 10000
 #: At most this many batched events before a flush (bounds memory and sizes files).
 MAX_EVENTS = 200_000
+#: DuckDB threads of the ingestion's column builds (:func:`.columns.build_threads`): one, so the
+#: once-a-second build shares the cores with the API's requests instead of taking them all.
+INGEST_BUILD_THREADS = 1
 #: zstd level of the files compaction and retention rewrite (in the background: smaller files).
 REWRITE_ZSTD_LEVEL = 6
 #: AWS's default selector of a store created without AdvancedEventSelectors.
@@ -239,6 +242,7 @@ class LakeIngestWorker(threading.Thread):
 
     # --- thread ------------------------------------------------------------------------------
     def run(self) -> None:
+        build_threads(INGEST_BUILD_THREADS)
         while not self._stop_event.is_set():
             try:
                 self.run_once()

@@ -158,3 +158,30 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
 def test_generated_records(records: list[dict[str, Any]]) -> None:
     raws = [record_bytes(r) for r in records]
     assert columns.table_of_bytes(raws).equals(expected(raws))
+
+
+def test_build_threads_sets_the_calling_threads_duckdb_threads_only() -> None:
+    """Lake ingestion builds on one DuckDB thread (it shares the cores with the API); other threads
+    (imports) keep :data:`THREADS`."""
+    import threading
+
+    from opentrail.lake import columns
+    from opentrail.lake.ingest import INGEST_BUILD_THREADS
+
+    seen: dict[str, int] = {}
+
+    def build(name: str, threads: int | None) -> None:
+        if threads is not None:
+            columns.build_threads(threads)
+        columns.table_of_bytes([b'{"eventName":"A"}'])
+        seen[name] = int(columns._connection().execute("SELECT current_setting('threads')").fetchone()[0])
+        if threads is not None:
+            columns.build_threads(5)  # also after the connection exists
+            seen[name + " then 5"] = int(columns._connection().execute("SELECT current_setting('threads')").fetchone()[0])
+
+    for name, threads in (("ingest", INGEST_BUILD_THREADS), ("import", None)):
+        t = threading.Thread(target=build, args=(name, threads))
+        t.start()
+        t.join()
+    assert INGEST_BUILD_THREADS == 1
+    assert seen == {"ingest": 1, "ingest then 5": 5, "import": columns.THREADS}
