@@ -5,8 +5,8 @@ A trail belongs to shard ``crc32(trail ARN) % TRAIL_SHARDS`` (:func:`trail_shard
 nodes (:mod:`opentrail.cluster`) each shard is one lease, ``delivery/<shard>``, and the node holding
 it runs the workers of that shard's trails only (:func:`owned_by` is their filter). So every trail's
 log files, digest chains and log group deliveries are written by exactly one node at a time -- the
-fence of its shard's lease guards each write -- while different trails' work runs on different
-nodes. The hash is CRC-32 (stable across processes and versions, unlike Python's ``hash``); the
+fence of its shard's lease guards each write -- while the work of trails in different shards can
+run on different nodes. The hash is CRC-32 (stable across processes and versions, unlike Python's ``hash``); the
 shard count is fixed, because every node must place a trail in the same shard.
 """
 
@@ -33,7 +33,7 @@ def owned_by(shard: int, shards: int = TRAIL_SHARDS) -> Callable[[str], bool]:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
 
     def owns(arn: str) -> bool:
-        return zlib.crc32(arn.encode("utf-8")) % shards == shard
+        return trail_shard(arn, shards) == shard
 
     return owns
 
