@@ -3,7 +3,7 @@ S3 (moto's server). Events ingested through one node are found by LookupEvents t
 the trail's log files hold every acknowledged event exactly once while the node delivering them is
 killed with SIGKILL mid-delivery and the next one is paused (SIGSTOP) past its lease and then
 resumed; its digest chain stays one chain. A second trail, in another trail shard (another lease,
-:mod:`opentrail.trail_shards`), delivers the same events exactly once too, whichever nodes hold its
+:mod:`opentrail.shards`), delivers the same events exactly once too, whichever nodes hold its
 lease meanwhile."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from opentrail.client.ingest import IngestClient
-from opentrail.trail_shards import trail_shard
+from opentrail.shards import shard_of
 from tests import postgres as pg
 from tests.delivery.conftest import record
 from tests.delivery.servers import ACCOUNT, KEY_ID, SECRET, Moto, Opentrail, wait_for
@@ -96,12 +96,12 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         arn = ct.create_trail(Name="org-wide", S3BucketName=BUCKET, EnableLogFileValidation=True)["TrailARN"]
         ct.start_logging(Name="org-wide")
         assert nodes[2].cloudtrail().get_trail_status(Name="org-wide")["IsLogging"] is True
-        lease = f"delivery/{trail_shard(arn)}"
+        lease = f"delivery/{shard_of(arn)}"
         # a second trail whose shard is another lease
         other = next(n for n in (f"second-{i}" for i in range(100))
-                     if trail_shard(arn.replace("/org-wide", "/" + n)) != trail_shard(arn))
+                     if shard_of(arn.replace("/org-wide", "/" + n)) != shard_of(arn))
         other_arn = ct.create_trail(Name=other, S3BucketName=BUCKET, S3KeyPrefix="second")["TrailARN"]
-        assert trail_shard(other_arn) != trail_shard(arn)
+        assert shard_of(other_arn) != shard_of(arn)
         ct.start_logging(Name=other)
 
         acked: list[str] = []

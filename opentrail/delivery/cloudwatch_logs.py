@@ -56,7 +56,7 @@ import orjson
 
 from ..events.record import MAX_RECORD_BYTES, is_region_name
 from ..store.base import EventColumns, EventStore
-from ..trail_shards import every_trail
+from ..shards import every_unit
 from ..trails.model import Trail
 from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
@@ -148,7 +148,7 @@ class _Batch:
 
 class CloudWatchLogsWorker(threading.Thread):
     """Sends the events of every trail with a log group to it (``owns(arn)`` true: one shard's
-    trails, :mod:`opentrail.trail_shards`; None: all). ``clock`` gives epoch seconds.
+    trails, :mod:`opentrail.shards`; None: all). ``clock`` gives epoch seconds.
     :meth:`step` does one round (tests call it directly)."""
 
     def __init__(self, store: EventStore, trails: TrailService, logs: LogEventAppender, delivery_state: DeliveryState,
@@ -170,7 +170,7 @@ class CloudWatchLogsWorker(threading.Thread):
         self._batches: dict[tuple[str, str], _Batch] = {}
         self._closing: list[tuple[tuple[str, str], _Batch, int]] = []
         self._owns = owns
-        mine = owns or every_trail
+        mine = owns or every_unit
         self._planned = {key: seq for key, seq in state.planned_seqs().items() if mine(key[0])}
         self._read_seqs = {arn: seq for arn, seq in state.read_seqs().items() if mine(arn)}
         self._saved_read_seqs = dict(self._read_seqs)

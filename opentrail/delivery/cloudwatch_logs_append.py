@@ -79,7 +79,7 @@ class LogBatchAppender:
         #: Events held in memory for plans not yet appended.
         self.buffered = 0
         for plan in state.pending_plans():
-            if owns is None or owns(plan.arn):  # else another shard's (opentrail.trail_shards)
+            if owns is None or owns(plan.arn):  # else another shard's (opentrail.shards)
                 self.add(plan, None)
 
     def failing(self, key: tuple[str, str]) -> bool:

@@ -39,7 +39,7 @@ def logging_at(marks: list[Mark], seq: int) -> bool:
 def settled_marks(trails: TrailService, state: DeliveryState, store: EventStore,
                   owns: Callable[[str], bool] | None = None,
                   ) -> tuple[list[Trail], dict[str, list[Mark]], dict[str, list[LogGroupMark]]]:
-    """Every trail (``owns(arn)`` true: a worker's shard, :mod:`opentrail.trail_shards`) with its
+    """Every trail (``owns(arn)`` true: a worker's shard, :mod:`opentrail.shards`) with its
     logging marks and log group marks, read together under ``state.lock``.
     A trail whose logging state or log group differs from its last mark (a crash between the
     trail's write and its mark's) gets the missing mark now, at the store's head seq (only the

@@ -59,7 +59,7 @@ import orjson
 from ..events.record import is_region_name
 from ..objectstore.base import NoSuchBucket, ObjectStorage, StorageError, StorageUnavailable
 from ..store.base import EventColumns, EventStore
-from ..trail_shards import every_trail
+from ..shards import every_unit
 from ..trails.model import Trail
 from ..trails.organization import OrganizationDirectory, covered
 from ..trails.service import TrailService
@@ -152,7 +152,7 @@ def _parse_insight(raw: bytes) -> None:
 
 class DeliveryWorker(threading.Thread):
     """Delivers log files of every logging trail (``owns(arn)`` true: one shard's trails,
-    :mod:`opentrail.trail_shards`; None: all). ``clock`` gives epoch seconds; ``unique`` the
+    :mod:`opentrail.shards`; None: all). ``clock`` gives epoch seconds; ``unique`` the
     16-character part of file names. :meth:`step` does one round (tests call it directly)."""
 
     def __init__(self, store: EventStore, trails: TrailService, storage: ObjectStorage, state: DeliveryState, *,
@@ -179,7 +179,7 @@ class DeliveryWorker(threading.Thread):
         self._by_account: dict[str, list[_View]] = {}
         self._batches: dict[tuple[str, str], _Batch] = {}
         self._owns = owns
-        mine = owns or every_trail
+        mine = owns or every_unit
         self._planned = {key: seq for key, seq in state.planned_seqs().items() if mine(key[0])}
         self._read_seqs = {arn: seq for arn, seq in state.read_seqs().items() if mine(arn)}
         self._saved_read_seqs = dict(self._read_seqs)

@@ -45,7 +45,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..objectstore.base import ObjectStorage, StorageError
-from ..trail_shards import every_trail
+from ..shards import every_unit
 from ..trails.model import Trail
 from ..trails.organization import covered
 from ..trails.service import TrailService
@@ -76,7 +76,7 @@ class DigestWorker(threading.Thread):
     (tests call it directly); :attr:`recorder` is the delivery worker's ``on_delivered`` hook.
     ``delivery_caught_up(arn)`` says whether delivery uploaded everything a stopped or deleted
     trail took (None: never wait). ``owns(arn)`` picks the trails whose chains it keeps (one
-    shard's, :mod:`opentrail.trail_shards`, the shard of the delivery worker that feeds
+    shard's, :mod:`opentrail.shards`, the shard of the delivery worker that feeds
     :attr:`recorder`; None: all)."""
 
     def __init__(self, trails: TrailService, storage: ObjectStorage, keys: KeyStore, state: DigestState, *,
@@ -92,7 +92,7 @@ class DigestWorker(threading.Thread):
         self._final_wait = int(interval_s if final_wait_s is None else final_wait_s)
         self._caught_up = delivery_caught_up
         self._poll_s, self._max_backoff_s = poll_s, max_backoff_s
-        self._mine = owns or every_trail
+        self._mine = owns or every_unit
         self._stop_event = threading.Event()
         self._failures: dict[str, int] = {}
         self._next_attempt: dict[str, float] = {}

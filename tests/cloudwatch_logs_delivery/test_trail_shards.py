@@ -1,4 +1,4 @@
-"""Trail shards and the CloudWatch Logs delivery (:mod:`opentrail.trail_shards`): the worker of one
+"""Trail shards and the CloudWatch Logs delivery (:mod:`opentrail.shards`): the worker of one
 shard sends its trails' events to their log groups and keeps its own trails' cursors, never
 forgetting or redoing another shard's (both state backends)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from opentrail.delivery import CloudWatchLogsState, DeliveringTrailService, DeliveryState
 from opentrail.objectstore import LocalFolderStorage
 from opentrail.store.memory import MemoryEventStore
-from opentrail.trail_shards import owned_by, trail_shard
+from opentrail.shards import owned_by, shard_of
 from tests.cloudwatch_logs_delivery.conftest import REGION, CountingLogs, CwlEnv
 from tests.delivery.conftest import ACCOUNT, BUCKET, Clock, record
 
@@ -25,12 +25,12 @@ def test_each_shards_worker_sends_its_own_trails_events_and_keeps_the_other_shar
     env = CwlEnv(state_dir, clock, store, storage, state, cwl_state, logs, trails)
     try:
         arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/"
-        b_name = next(f"beta{i}" for i in range(100) if trail_shard(arn + f"beta{i}") != trail_shard(arn + "alpha"))
+        b_name = next(f"beta{i}" for i in range(100) if shard_of(arn + f"beta{i}") != shard_of(arn + "alpha"))
         for group in ("group-a", "group-b"):
             logs.create_log_group(ACCOUNT, REGION, group)
         a = env.trail("alpha", group="group-a")
         b = env.trail(b_name, group="group-b")
-        sa, sb = trail_shard(a), trail_shard(b)
+        sa, sb = shard_of(a), shard_of(b)
         assert sa != sb
         sent = [record() for _ in range(3)]
         env.ingest(*sent)

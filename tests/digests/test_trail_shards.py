@@ -1,4 +1,4 @@
-"""Trail shards (:mod:`opentrail.trail_shards`, the unit of several nodes' trail work): a trail's
+"""Trail shards (:mod:`opentrail.shards`, the unit of several nodes' trail work): a trail's
 shard is the CRC-32 of its ARN modulo 4; the delivery and digest workers of one shard (what one
 node runs while it holds that shard's lease) deliver, digest and recover the trails of their shard
 only, and leave every other trail's cursors, plans, chains and digests alone -- on both state
@@ -16,7 +16,7 @@ import pytest
 from opentrail.delivery import DeliveryWorker
 from opentrail.digests import DigestWorker, delivery_caught_up
 from opentrail.objectstore import ObjectStorage, StorageUnavailable
-from opentrail.trail_shards import TRAIL_SHARDS, owned_by, trail_shard
+from opentrail.shards import SHARDS, owned_by, shard_of
 from tests.digests.conftest import ACCOUNT, BUCKET, Env, make_env
 
 T0 = 1_700_000_000
@@ -28,14 +28,14 @@ T0 = 1_700_000_000
     ("arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-wide", 0),  # 4287936872
 ])
 def test_a_trails_shard_is_the_crc32_of_its_arn_modulo_4(arn: str, shard: int) -> None:
-    assert TRAIL_SHARDS == 4
-    assert trail_shard(arn) == shard
+    assert SHARDS == 4
+    assert shard_of(arn) == shard
     assert [s for s in range(4) if owned_by(s)(arn)] == [shard]
 
 
 def test_every_trail_is_in_exactly_one_shard_and_a_shard_outside_the_count_is_refused() -> None:
     arns = [f"arn:aws:cloudtrail:eu-west-1:{n:012d}:trail/t{n}" for n in range(400)]
-    owners = [[s for s in range(TRAIL_SHARDS) if owned_by(s)(arn)] for arn in arns]
+    owners = [[s for s in range(SHARDS) if owned_by(s)(arn)] for arn in arns]
     assert all(len(o) == 1 for o in owners)
     assert {o[0] for o in owners} == {0, 1, 2, 3}  # 400 trails reach every shard
     with pytest.raises(ValueError, match="shard 4 is not in 0..3"):
@@ -93,9 +93,9 @@ def test_each_shards_workers_deliver_and_digest_their_own_trail_and_recover_only
     env = make_env(state_dir)
     try:
         a_name = "alpha"
-        b_name = next(f"beta-{i}" for i in range(100) if trail_shard(_arn(f"beta-{i}")) != trail_shard(_arn(a_name)))
+        b_name = next(f"beta-{i}" for i in range(100) if shard_of(_arn(f"beta-{i}")) != shard_of(_arn(a_name)))
         a, b = env.trail(a_name, s3_key_prefix="a"), env.trail(b_name, s3_key_prefix="b")
-        sa, sb = trail_shard(a), trail_shard(b)
+        sa, sb = shard_of(a), shard_of(b)
         assert (a, b) == (_arn(a_name), _arn(b_name)) and sa != sb
         env.ingest(T0, T0 + 1, T0 + 2)
         ids = [r["eventID"] for r in _records_of_store(env)]

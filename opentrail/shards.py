@@ -1,0 +1,48 @@
+"""Work shards: how several nodes share the per-unit background work, a unit at a time.
+
+A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Two kinds of work are sharded, each
+shard one lease on several nodes (:mod:`opentrail.cluster`):
+
+- **trails** (key: the trail ARN), lease ``delivery/<shard>``: the trail delivery, its digest
+  chains and its CloudWatch Logs delivery;
+- **event data stores** (key: the store ID), lease ``lake/<shard>``: Lake ingestion into the store.
+
+The node holding a shard's lease runs the workers of that shard's units only (:func:`owned_by` is
+their filter). So each trail's log files, digest chains and log group deliveries, and each event
+data store's files, are written by exactly one node at a time -- the fence of its shard's lease
+guards each state write -- while units in different shards can go to different nodes. The hash is
+CRC-32 (stable across processes and versions, unlike Python's ``hash``); the shard count is fixed,
+because every node must place a unit in the same shard.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Callable
+
+__all__ = ["SHARDS", "shard_of", "owned_by", "every_unit"]
+
+#: Shards of each sharded kind of work on several nodes (each one lease). The same on every node.
+SHARDS = 4
+
+
+def shard_of(key: str, shards: int = SHARDS) -> int:
+    """The shard (0 .. ``shards`` - 1) of the unit ``key`` (a trail ARN, an event data store ID)."""
+    return zlib.crc32(key.encode("utf-8")) % shards
+
+
+def owned_by(shard: int, shards: int = SHARDS) -> Callable[[str], bool]:
+    """``owns(key)``: True for the units of ``shard`` (a worker's filter). Raises ValueError
+    for a shard outside 0 .. ``shards`` - 1."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+
+    def owns(key: str) -> bool:
+        return shard_of(key, shards) == shard
+
+    return owns
+
+
+def every_unit(key: str) -> bool:
+    """The filter of a worker that owns every unit (one node)."""
+    return True
