@@ -1,9 +1,10 @@
 """The idle cost of one ``opentrail serve --database-url`` node holding every lease: CPU seconds of
 the server process and of PostgreSQL's processes over a window, and the server's thread count,
 with ``--trails`` logging trails (their delivery, digest and CloudWatch Logs workers poll the
-event log; on several nodes each trail shard's workers poll it for themselves).
+event log; on several nodes each trail shard's workers poll it for themselves) and ``--stores``
+event data stores (Lake ingestion: each event data store shard's worker polls for itself).
 
-    python3 bench/bench_idle_node.py --trails 5 --seconds 30 [--code DIR]
+    python3 bench/bench_idle_node.py --trails 5 --stores 2 --seconds 30 [--code DIR]
 
 ``--code`` runs the server from another checkout (a git worktree of an older commit, for a
 before/after); the benchmark creates and drops its own database (``ot_idle_<random>``).
@@ -57,6 +58,7 @@ def _credentials(data: Path) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trails", type=int, default=5, help="logging trails (at most 5: AWS's limit per Region)")
+    parser.add_argument("--stores", type=int, default=0, help="event data stores")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after the trails start, not measured")
     parser.add_argument("--code", type=Path, default=Path(__file__).resolve().parents[1])
@@ -87,11 +89,13 @@ def main() -> None:
             for i in range(args.trails):
                 ct.create_trail(Name=f"trail-{i}", S3BucketName="trail-bucket")
                 ct.start_logging(Name=f"trail-{i}")
+            for i in range(args.stores):
+                ct.create_event_data_store(Name=f"store-{i}", TerminationProtectionEnabled=False)
             time.sleep(args.settle)
             server, postgres = _cpu_s(proc.pid), _postgres_cpu_s()
             time.sleep(args.seconds)
             server, postgres = _cpu_s(proc.pid) - server, _postgres_cpu_s() - postgres
-            print(json.dumps({"code": str(args.code), "trails": args.trails, "seconds": args.seconds,
+            print(json.dumps({"code": str(args.code), "trails": args.trails, "stores": args.stores, "seconds": args.seconds,
                               "server_cpu_s": round(server, 2), "postgres_cpu_s": round(postgres, 2),
                               "server_threads": len(os.listdir(f"/proc/{proc.pid}/task")),
                               "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}, indent=1))

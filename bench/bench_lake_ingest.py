@@ -63,7 +63,7 @@ class _Stores:
     def all(self) -> list[EventDataStore]:
         return self._all
 
-    def purge_deleted(self, now: float) -> list[str]:
+    def purge_deleted(self, now: float, owns: object = None) -> list[str]:
         return []
 
 

@@ -2,9 +2,10 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-The trail work is leased per trail shard (:mod:`.trail_shards`: a trail's delivery, its Regions'
-digest chains and its log group delivery are one unit, in the shard its ARN hashes to); the other
-work per worker kind (finer units -- an event data store, a rule, an account -- may come later):
+The trail work and Lake ingestion are leased per shard (:mod:`.shards`: a trail's delivery, its
+Regions' digest chains and its log group delivery are one unit, in the shard its ARN hashes to; an
+event data store's ingestion is one, in the shard its ID hashes to); the other work per worker kind
+(finer units -- a rule, an account -- may come later):
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
@@ -14,9 +15,9 @@ lease                     work (a fresh object each time the lease is taken)
                           (:class:`~.digests.DigestWorker`, fed by delivery's ``on_delivered``
                           and waiting on ``delivery_caught_up``) and CloudWatch Logs delivery
                           (:class:`~.delivery.CloudWatchLogsWorker`): coupled, so one lease
-``lake``                  Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`), then Lake
-                          imports (:class:`~.lake.imports.ImportManager`), after ingestion's
-                          crash recovery as on one node
+``lake/0`` .. ``/3``      Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`) into the
+                          event data stores of that shard, with its own cursor
+``lake-imports``          Lake imports (:class:`~.lake.imports.ImportManager`)
 ``dashboards``            scheduled dashboard refreshes (:class:`~.lake.dashboard_scheduler.DashboardScheduler`)
 ``insights``              Insights (:class:`~.insights.worker.InsightsWorker`)
 ``alarms``                alarm evaluation and actions (:meth:`~.monitoring.cloudwatch.CloudWatchService.start_alarms`)
@@ -32,11 +33,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 10 (as without balancing)
-2                         5 and 5
-3                         4, 3 and 3
-4                         3, 3, 2 and 2
-10 or more                1 each (the others none)
+1                         all 14 (as without balancing)
+2                         7 and 7
+3                         5, 5 and 4
+4                         4, 4, 3 and 3
+14 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -56,13 +57,14 @@ from typing import Any
 from .leased_worker import Coordinator, Running, ThreadRunning
 from .leases import Leases, new_node_id
 from .settings import Settings
-from .trail_shards import TRAIL_SHARDS, owned_by
+from .shards import SHARDS, owned_by
 
-__all__ = ["DELIVERY_LEASES", "LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "LEASES", "NodeWork", "coordinator_for"]
 
-#: The lease names: one per trail shard, then one per other worker kind.
-DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(TRAIL_SHARDS))
-LEASES = (*DELIVERY_LEASES, "lake", "dashboards", "insights", "alarms", "event-bus", "retention")
+#: The lease names: one per trail shard, one per event data store shard, then one per other worker kind.
+DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
+LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
+LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", "insights", "alarms", "event-bus", "retention")
 
 
 @dataclass
@@ -89,7 +91,7 @@ class NodeWork:
     event_bus_kwargs: dict[str, Any]
 
     def delivery(self, shard: int) -> Running:
-        """The trail work of ``shard`` (:mod:`.trail_shards`)."""
+        """The trail work of ``shard`` (:mod:`.shards`)."""
         from .delivery import CloudWatchLogsWorker, DeliveryWorker
         from .digests import DigestWorker, delivery_caught_up
 
@@ -110,19 +112,19 @@ class NodeWork:
         digests.start()
         return ThreadRunning(delivery, cwl, digests)
 
-    def lake_work(self) -> Running:
-        from .lake.imports import ImportManager
+    def lake_ingest(self, shard: int) -> Running:
+        """Lake ingestion into the event data stores of ``shard`` (:mod:`.shards`)."""
         from .server import start_lake_ingest, stop_lake_ingest
 
-        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files)
+        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files, shards=(shard,))
+        return _Stopper(functools.partial(stop_lake_ingest, ingest))
+
+    def lake_imports(self) -> Running:
+        from .lake.imports import ImportManager
+
         imports = ImportManager(self.data_dir, self.lake.files, self.lake.stores, self.storage, time.time)
-        imports.start()  # after ingestion's crash recovery
-
-        def stop() -> None:
-            imports.close()
-            stop_lake_ingest(ingest)
-
-        return _Stopper(stop)
+        imports.start()
+        return _Stopper(imports.close)
 
     def dashboard_refreshes(self) -> Running:
         from .lake.dashboard_scheduler import DashboardScheduler
@@ -172,8 +174,9 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     (not started). Raises ValueError for a lease time that is not positive."""
     leases = Leases(work.data_dir, new_node_id(), time.time, ttl_s=work.settings.lease_ttl_s)
     coordinator = Coordinator(leases, url=url)
-    starts = [functools.partial(work.delivery, shard) for shard in range(TRAIL_SHARDS)]
-    starts += [work.lake_work, work.dashboard_refreshes, work.insights, work.alarms, work.event_bus, work.retention]
+    starts = [functools.partial(work.delivery, shard) for shard in range(SHARDS)]
+    starts += [functools.partial(work.lake_ingest, shard) for shard in range(SHARDS)]
+    starts += [work.lake_imports, work.dashboard_refreshes, work.insights, work.alarms, work.event_bus, work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
     return coordinator

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import uvicorn
 
@@ -303,13 +303,16 @@ def attach_channels(lake: Any, data_dir: Path) -> None:
     lake.stores.channels = channels
 
 
-def start_lake_ingest(settings: Settings, store: object, lake_stores: object, files: object) -> object:
+def start_lake_ingest(settings: Settings, store: object, lake_stores: object, files: object,
+                      shards: Sequence[int] | None = None) -> object:
     """The running Lake ingestion thread (:class:`opentrail.lake.ingest.LakeIngestWorker`) over the
     event data store service ``lake_stores``, writing into ``files`` (a
-    :class:`~opentrail.lake.files.LakeFiles` or a folder); stop it with :func:`stop_lake_ingest`."""
+    :class:`~opentrail.lake.files.LakeFiles` or a folder), for the stores of ``shards``
+    (:mod:`opentrail.shards`; None: every store); stop it with :func:`stop_lake_ingest`."""
     from .lake.ingest import LakeIngestWorker
 
-    worker = LakeIngestWorker(store, lake_stores, files, time.time, interval_s=settings.lake_ingest_interval_s)  # type: ignore[arg-type]
+    worker = LakeIngestWorker(store, lake_stores, files, time.time, interval_s=settings.lake_ingest_interval_s,  # type: ignore[arg-type]
+                              shards=shards)
     worker.organizations = getattr(lake_stores, "organizations", None)  # organization event data stores
     worker.start()
     return worker

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import boto3
 import psycopg
+import pyarrow.parquet as pq
 from botocore.config import Config
 
 from opentrail.cluster import LEASES
+from opentrail.shards import shard_of
 from tests import postgres as pg
 from tests.test_e2e_cli import Server, opentrail, wait_for
 from tests.test_serve_startup import serve
@@ -112,15 +114,36 @@ def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health
                 return [(x["name"], x["token"]) for x in cluster["leases"] if x["holder"] == node]  # type: ignore[index]
 
             expected = [("alarms", 1), ("dashboards", 1), ("delivery/0", 1), ("delivery/1", 1), ("delivery/2", 1),
-                        ("delivery/3", 1), ("event-bus", 1), ("insights", 1), ("lake", 1), ("retention", 1)]
+                        ("delivery/3", 1), ("event-bus", 1), ("insights", 1), ("lake-imports", 1), ("lake/0", 1),
+                        ("lake/1", 1), ("lake/2", 1), ("lake/3", 1), ("retention", 1)]
             assert wait_for(lambda: held() == expected, timeout=15) is True
             cluster = health()["cluster"]
             assert cluster["leaseTtlSeconds"] == 3.0  # type: ignore[index]
             assert [(n["nodeId"], n["url"]) for n in cluster["nodes"]] == [(cluster["nodeId"], srv.url)]  # type: ignore[index]
             client = _client(srv)
+            # two event data stores in different shards (lake/<n> leases, each shard its own worker)
+            stores: dict[int, str] = {}
+            for n in range(12):
+                made = client.create_event_data_store(Name=f"store-{n}", TerminationProtectionEnabled=False)  # type: ignore[attr-defined]
+                eds_id = made["EventDataStoreArn"].rpartition("/")[2]
+                if shard_of(eds_id) in stores:
+                    client.delete_event_data_store(EventDataStore=eds_id)  # type: ignore[attr-defined]
+                else:
+                    stores[shard_of(eds_id)] = eds_id
+                if len(stores) == 2:
+                    break
+            assert len(stores) == 2
             client.create_trail(Name="main-trail", S3BucketName="trail-bucket")  # type: ignore[attr-defined]
             client.start_logging(Name="main-trail")  # type: ignore[attr-defined]
             client.describe_trails()  # type: ignore[attr-defined]
+
+            def in_store(eds_id: str) -> list[str]:
+                files = sorted(str(p) for p in (data / "lake" / eds_id).rglob("[0-9]*.parquet"))
+                return [n for f in files for n in pq.read_table(f, columns=["eventname"]).column(0).to_pylist()]
+
+            for eds_id in stores.values():  # each store has the calls made after it was created, once
+                assert wait_for(lambda: "DescribeTrails" in in_store(eds_id), timeout=20) is True
+                assert in_store(eds_id).count("DescribeTrails") == 1 and in_store(eds_id).count("CreateTrail") == 1
 
             def delivered() -> list[str]:
                 names = []

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -133,10 +133,11 @@ class LakeFiles(ABC):
         """Delete the store's folder and everything in it. Raises :class:`LakeFilesUnavailable`."""
 
     @abstractmethod
-    def sweep(self) -> int:
-        """Start of crash recovery: delete what unfinished writes left (``.tmp-`` files, removals
-        of store folders) and re-read the list of published files from the storage; returns the
-        number of files deleted. Raises :class:`LakeFilesUnavailable`."""
+    def sweep(self, owns: Callable[[str], bool] | None = None) -> int:
+        """Start of crash recovery: delete what unfinished writes left in the stores whose ID
+        ``owns`` selects (all: None; ``.tmp-`` files, removals of store folders) and re-read the
+        list of published files from the storage; returns the number of files deleted. Raises
+        :class:`LakeFilesUnavailable`."""
 
     def refresh(self) -> None:
         """Re-read the list of published files from the storage (nothing for a folder, which is
@@ -197,13 +198,16 @@ class FolderFiles(LakeFiles):
             fsync_dir(self.root)
             shutil.rmtree(gone, ignore_errors=True)
 
-    def sweep(self) -> int:
+    def sweep(self, owns: Callable[[str], bool] | None = None) -> int:
         deleted = 0
         for entry in list(self.root.iterdir()) if self.root.is_dir() else []:
             if entry.is_dir() and entry.name.startswith(DELETED_PREFIX):
-                shutil.rmtree(entry, ignore_errors=True)
+                if owns is None or owns(entry.name[len(DELETED_PREFIX):]):
+                    shutil.rmtree(entry, ignore_errors=True)
                 continue
             if not entry.is_dir() or entry.name.startswith((".", "_")):
+                continue
+            if owns is not None and not owns(entry.name):
                 continue
             for tmp in entry.rglob(TMP_PREFIX + "*"):
                 tmp.unlink(missing_ok=True)

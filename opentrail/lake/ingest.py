@@ -15,9 +15,10 @@ was created. AWS does not backfill a new store: a store takes the events after i
 ``start_seq``, the event log's head seq (:func:`~opentrail.delivery.marks.head_seq`) that the
 event data store service recorded when CreateEventDataStore committed (so every event acknowledged
 after the call returned is taken); for a store without one, the head seq when this worker first
-sees it (it looks for new stores every ``poll_s``). Status is checked when the worker reads an event,
-not when it was appended (a store stopped while the worker is behind misses the events appended
-before StopEventDataStoreIngestion that were not read yet). An organization store
+sees it (it looks for new stores every ``poll_s``, or every :data:`IDLE_POLL_S` while none of its
+stores is enabled). Status is checked when the worker reads an event, not when it was appended
+(a store stopped while the worker is behind misses the events appended before
+StopEventDataStoreIngestion that were not read yet). An organization store
 (OrganizationEnabled) takes the events of every account of the organization its account manages,
 as the worker finds the organization when it routes them (it looks again whenever an organization
 changes: :func:`opentrail.trails.organization.covered`; an account removed is not taken from then on,
@@ -34,16 +35,25 @@ or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`)
 :meth:`~.files.LakeFiles.write` (folder: ``.tmp-<name>``, fsync, rename, folder fsync; object store:
 upload, verify, then the file is listed) and "published" is what it leaves.
 
+**Shards.** A store belongs to the shard ``crc32(store ID) % 4`` (:mod:`opentrail.shards`). A
+worker ingests the stores of its ``shards`` (all by default: one node; on several nodes one worker
+per shard, each under the shard's lease ``lake/<shard>``, :mod:`opentrail.cluster`), so the stores
+of different shards can be written by different nodes, each store by one at a time.
+
 **Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
-for a folder, ``<data-dir>/lake-ingest.db`` for an object store) holds one cursor for all stores:
-every selected event with seq <= cursor is in a published file. A flush (every ``interval_s`` of
-age of the oldest batched event, or ``max_events`` events) writes each store's files, and only
-then commits the new cursor. A file's name carries the seqs of its rows, and
-every file of a flush starts after the cursor the flush began from. So after a crash, on start:
+for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database
+on several nodes) holds one cursor per shard: every event a store of the shard selects with
+seq <= the shard's cursor is in a published file. A worker reads the log from the lowest cursor of
+its shards, and a store takes the events above its *floor*, the higher of its start seq and its
+shard's cursor. A flush (every ``interval_s`` of age of the oldest batched event, or
+``max_events`` events) writes each store's files, and only then commits the new position as the
+cursor of each of the worker's shards whose cursor was lower. A file's name carries the seqs of
+its rows, and every file of a flush starts after the cursor of its store's shard. So after a
+crash, on start (each worker for its own shards' stores):
 
 1. files named ``.tmp-*`` are incomplete: deleted;
-2. a file whose first seq is above the cursor belongs to a flush whose cursor never committed:
-   deleted, and its events are read again and written again;
+2. a file whose first seq is above its shard's cursor belongs to a flush whose cursor never
+   committed: deleted, and its events are read again and written again;
 3. a file superseded by a rewrite (:func:`.layout.superseded`: a purge or compaction wrote the
    replacement, then crashed before deleting the original) is deleted (:func:`.layout.data_files`
    already ignores it).
@@ -84,7 +94,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..delivery.marks import head_seq
-from ..state_db import open_state_db
+from ..shards import SHARDS, every_unit, shard_of
+from ..state_db import immediate_transaction, open_state_db
 from ..state_migrate import apply_schema
 from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
@@ -102,6 +113,8 @@ log = logging.getLogger(__name__)
 
 #: Default seconds the oldest batched event waits before its files are written (the setting's default).
 DEFAULT_INTERVAL_S = 1.0
+#: Seconds between rounds while none of the worker's stores is ENABLED (else ``poll_s``).
+IDLE_POLL_S = 1.0
 #: Events read from the log per step.
 READ_LIMIT = 10000
 #: At most this many batched events before a flush (bounds memory and sizes files).
@@ -124,8 +137,9 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 class IngestState:
-    """``<lake root>/ingest.db``: ``cursor (seq)`` and ``stores (eds_id, start_seq)`` -- a store
-    takes events with seq > start_seq. Used by the worker thread only."""
+    """``<lake root>/ingest.db``: ``shard_cursors (shard, seq)``, one cursor per event data store
+    shard (:mod:`opentrail.shards`), and ``stores (eds_id, start_seq)`` -- a store takes events
+    with seq > start_seq. Used by the worker threads only, each writing its own shards' cursors."""
 
     def __init__(self, path: Path) -> None:
         self._conn = open_state_db(path)
@@ -136,15 +150,18 @@ class IngestState:
         with self._lock:
             self._conn.close()
 
-    def cursor(self) -> int:
+    def cursors(self) -> dict[int, int]:
+        """Every shard's cursor (0 for a shard never committed)."""
         with self._lock:
-            row = self._conn.execute("SELECT seq FROM cursor WHERE id = 1").fetchone()
-        return 0 if row is None else int(row[0])
+            found = {int(shard): int(seq) for shard, seq in self._conn.execute("SELECT shard, seq FROM shard_cursors")}
+        return {shard: found.get(shard, 0) for shard in range(SHARDS)}
 
-    def set_cursor(self, seq: int) -> None:
-        with self._lock:
-            self._conn.execute("INSERT INTO cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
-                               (seq,))
+    def set_cursors(self, cursors: dict[int, int]) -> None:
+        """Commit the cursors of the shards ``cursors`` names (shard -> seq), in one transaction."""
+        with self._lock, immediate_transaction(self._conn):
+            for shard, seq in cursors.items():
+                self._conn.execute("INSERT INTO shard_cursors (shard, seq) VALUES (?, ?) "
+                                   "ON CONFLICT (shard) DO UPDATE SET seq = excluded.seq", (shard, seq))
 
     def start_seqs(self) -> dict[str, int]:
         with self._lock:
@@ -201,7 +218,8 @@ class LakeIngestWorker(threading.Thread):
                  interval_s: float = DEFAULT_INTERVAL_S, read_limit: int = READ_LIMIT, max_events: int = MAX_EVENTS,
                  poll_s: float = 0.1, purge_interval_s: float = 3600.0, compact_min_files: int = 16,
                  compact_target_bytes: int = 64 * 1024 * 1024, compact_every_s: float = 10.0,
-                 retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S) -> None:
+                 retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S,
+                 shards: Sequence[int] | None = None) -> None:
         super().__init__(name="opentrail-lake-ingest", daemon=True)
         self._files = lake if isinstance(lake, LakeFiles) else FolderFiles(Path(lake))
         self._events, self._stores, self._root, self._clock = event_store, stores_service, self._files.root, clock
@@ -209,16 +227,30 @@ class LakeIngestWorker(threading.Thread):
         self._purge_interval_s, self._compact_every_s = purge_interval_s, compact_every_s
         self._compact_min_files, self._compact_target_bytes = compact_min_files, compact_target_bytes
         self._retry_first_s, self._retry_max_s = retry_first_s, retry_max_s
+        #: the event data store shards (:mod:`opentrail.shards`) this worker ingests
+        self._shards = frozenset(range(SHARDS) if shards is None else shards)
+        if not self._shards or not self._shards <= set(range(SHARDS)):
+            raise ValueError(f"shards {sorted(self._shards)} are not a non-empty subset of 0..{SHARDS - 1}")
+        self._mine: Callable[[str], bool] = (every_unit if len(self._shards) == SHARDS
+                                             else lambda eds_id: shard_of(eds_id) in self._shards)
         self._state = IngestState(self._files.ingest_db)
         self._stop_event = threading.Event()
-        self._cursor = self._state.cursor()
+        #: per shard of this worker: every selected event of its stores with seq <= it is in a published file
+        self._cursors = {shard: seq for shard, seq in self._state.cursors().items() if shard in self._shards}
+        #: the lowest of :attr:`_cursors`: the log is read from here
+        self._cursor = min(self._cursors.values())
         self._pos = self._cursor
-        self._start_seqs = self._state.start_seqs()
+        self._start_seqs = {i: s for i, s in self._state.start_seqs().items() if self._mine(i)}
+        #: per store: it takes events with seq above this (its start seq, or its shard's cursor when higher)
+        self._floors: dict[str, int] = {}
         self._version: object = None
         #: whom organization stores cover (None: no organizations; settable after construction)
         self.organizations: OrganizationDirectory | None = None
         self._stores_by_id: dict[str, EventDataStore] = {}
+        #: account -> the active stores of this worker taking its events
         self._by_account: dict[str, list[EventDataStore]] = {}
+        #: account -> every active store taking its events, any shard's (the sources of Insights events)
+        self._sources_by_account: dict[str, list[EventDataStore]] = {}
         self._batches: dict[str, _Batch] = {}
         self._oldest: float | None = None
         self._batched = 0
@@ -226,6 +258,8 @@ class LakeIngestWorker(threading.Thread):
         self._next_compact = float("-inf")
         #: events read from the log by the last round
         self._read = 0
+        #: the last round had a store to write
+        self._stores_active = False
         self._last_checkpoint = float("-inf")
         #: the last round failed for lack of space (logged once per outage)
         self._full = False
@@ -280,8 +314,8 @@ class LakeIngestWorker(threading.Thread):
                             self._files.url, self._clock() - self._unreachable_since)
                 self._unreachable_since = None
                 self._retry_s = self._retry_first_s
-            if self._read < self._read_limit:
-                self._stop_event.wait(self._poll_s)
+            if self._read < self._read_limit:  # with no store to write, a new one is looked for every second
+                self._stop_event.wait(self._poll_s if self._stores_active or self._batched else max(self._poll_s, IDLE_POLL_S))
         try:
             if self._recovered:  # else files of a failed flush may still be there: the next start redoes them
                 self.flush()
@@ -305,23 +339,24 @@ class LakeIngestWorker(threading.Thread):
             self._state.close()
 
     def caught_up_seq(self) -> int:
-        """Every selected event with seq <= this is in its stores' committed files."""
+        """Every selected event of this worker's stores with seq <= this is in its stores' committed files."""
         return self._cursor
 
     # --- recovery ----------------------------------------------------------------------------
     def recover(self) -> int:
         """Delete what a crash left (see the module docstring); returns the number of files deleted.
         Raises LakeFilesUnavailable (nothing is written until a later call succeeds)."""
-        deleted = self._files.sweep()
+        deleted = self._files.sweep(self._mine)
         for eds_id in self._files.store_ids():
-            if eds_id not in self._start_seqs:  # not a store of this lake's ingestion: not ours to clean
+            if eds_id not in self._start_seqs:  # not a store of this worker's ingestion: not ours to clean
                 continue
             files = self._files.listed(eds_id)
+            cursor = self._cursors[shard_of(eds_id)]
             above = []
             for path in files:
                 parsed = layout.parse_file_name(path.name)
-                if parsed is not None and parsed[0] > self._cursor:
-                    log.info("lake ingestion: removing %s, written after the last committed cursor %d", path, self._cursor)
+                if parsed is not None and parsed[0] > cursor:
+                    log.info("lake ingestion: removing %s, written after the last committed cursor %d", path, cursor)
                     above.append(path)
             self._files.delete(above)
             gone = set(above)
@@ -344,9 +379,10 @@ class LakeIngestWorker(threading.Thread):
         written = 0
         self._read = 0
         active = [s for s in self._stores_by_id.values() if self._active(s)]
+        self._stores_active = bool(active)
         if active:
-            # no store takes events at or before its start seq
-            self._pos = max(self._pos, min(self._start_seqs.get(s.id, 0) for s in active))
+            # no store takes events at or before its floor
+            self._pos = max(self._pos, min(self._floors.get(s.id, 0) for s in active))
             cols = self._events.read_columns(self._pos, self._read_limit)
             self._read = len(cols)
             if len(cols):
@@ -377,7 +413,8 @@ class LakeIngestWorker(threading.Thread):
             version = (version, self.organizations.version if self.organizations is not None else 0)
         if version is not None and version == self._version:
             return False
-        stores = list(self._stores.all())
+        every = list(self._stores.all())
+        stores = [s for s in every if self._mine(s.id)]
         self._version = version
         for store in stores:
             if store.id not in self._start_seqs:
@@ -385,12 +422,18 @@ class LakeIngestWorker(threading.Thread):
                 self._state.add_store(store.id, seq)
                 self._start_seqs[store.id] = seq
         self._stores_by_id = {s.id: s for s in stores}
-        self._by_account = {}
-        for s in stores:
+        self._set_floors()
+        self._by_account, self._sources_by_account = {}, {}
+        for s in every:
             if self._active(s):
                 for account in covered(self.organizations, s.account_id, s.organization_enabled)[1]:
-                    self._by_account.setdefault(account, []).append(s)
+                    self._sources_by_account.setdefault(account, []).append(s)
+                    if s.id in self._stores_by_id:
+                        self._by_account.setdefault(account, []).append(s)
         return True
+
+    def _set_floors(self) -> None:
+        self._floors = {i: max(start, self._cursors[shard_of(i)]) for i, start in self._start_seqs.items()}
 
     def _route(self, cols: EventColumns, now: float) -> None:
         seqs, records, partitions = cols.seqs, cols.records, cols.partitions
@@ -415,7 +458,7 @@ class LakeIngestWorker(threading.Thread):
                 continue
             positions = by_partition[pid] if by_partition is not None else range(len(seqs))
             for store in takers:
-                start = self._start_seqs.get(store.id, 0)
+                start = self._floors.get(store.id, 0)
                 selectors = TrailSelectors(advanced_event_selectors=store.advanced_event_selectors or DEFAULT_SELECTORS)
                 default = not store.advanced_event_selectors or store.advanced_event_selectors == DEFAULT_SELECTORS
                 batch = None
@@ -490,7 +533,7 @@ class LakeIngestWorker(threading.Thread):
         for store_arn in channel.store_arns():
             store = self._stores_by_id.get(store_arn.rpartition("/")[2])
             if store is not None and self._active(store):
-                takers.append((store, self._start_seqs.get(store.id, 0)))
+                takers.append((store, self._floors.get(store.id, 0)))
         return takers
 
     def _route_insights(self, cols: EventColumns, account: str, region: str, positions: Sequence[int]) -> None:
@@ -498,7 +541,7 @@ class LakeIngestWorker(threading.Thread):
         their account that receives their Region and has Insights of their insightType (AWS:
         "Insights events are delivered to the destination event data store")."""
         destinations: dict[str, set[str]] = {}  # destination ARN -> insight types
-        for source in self._by_account.get(account, ()):
+        for source in self._sources_by_account.get(account, ()):  # a source store may be another shard's
             if source.insights_destination and source.insight_selectors and source.receives_from(region):
                 destinations.setdefault(source.insights_destination, set()).update(
                     s.insight_type for s in source.insight_selectors)
@@ -510,7 +553,7 @@ class LakeIngestWorker(threading.Thread):
             details = loaded.get("insightDetails") if isinstance(loaded, dict) else None
             kind = details.get("insightType") if isinstance(details, dict) else None
             for store, kinds in takers:
-                if kind in kinds and cols.seqs[i] > self._start_seqs.get(store.id, 0):
+                if kind in kinds and cols.seqs[i] > self._floors.get(store.id, 0):
                     batch = self._batches.setdefault(store.id, _Batch())
                     batch.seqs.append(cols.seqs[i])
                     batch.raws.append(cols.records[i])
@@ -539,9 +582,14 @@ class LakeIngestWorker(threading.Thread):
         return written
 
     def _commit(self, seq: int) -> None:
-        if seq != self._cursor:
-            self._state.set_cursor(seq)
-            self._cursor = seq
+        """Every selected event with seq <= ``seq`` is in published files: each shard's cursor
+        becomes ``seq`` where it was lower."""
+        moved = {shard: seq for shard, cursor in self._cursors.items() if seq > cursor}
+        if moved:
+            self._state.set_cursors(moved)
+            self._cursors.update(moved)
+            self._cursor = min(self._cursors.values())
+            self._set_floors()
 
     def _write_batch(self, store: EventDataStore, batch: _Batch, now: float) -> int:
         table, order = rows_of_bytes(batch.raws, batch.parsed)
@@ -568,7 +616,7 @@ class LakeIngestWorker(threading.Thread):
     # --- retention ---------------------------------------------------------------------------
     def purge(self, now: float) -> int:
         """Remove purged stores' folders and rows past each store's retention; returns rows deleted."""
-        for eds_id in self._stores.purge_deleted(now) or ():
+        for eds_id in self._stores.purge_deleted(now, self._mine) or ():
             self._remove_store(eds_id)
         self._refresh()
         known = set(self._stores_by_id)

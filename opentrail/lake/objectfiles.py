@@ -36,7 +36,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -74,7 +74,11 @@ class ObjectFiles(LakeFiles):
         self._lock = threading.RLock()
         #: eds id -> {"YYYY/MM/DD/name": size}; None until listed
         self._catalog: dict[str, dict[str, int]] | None = None
-        self._swept = False
+        # the cache's ``.tmp-`` files were left by a stopped process: no write of this one is in flight
+        for dirpath, _dirs, names in os.walk(self.root):
+            for name in names:
+                if name.startswith(TMP_PREFIX):
+                    (Path(dirpath) / name).unlink(missing_ok=True)
 
     # --- names -------------------------------------------------------------------------------
     def key(self, path: Path) -> str:
@@ -213,32 +217,29 @@ class ObjectFiles(LakeFiles):
                 self.cache.discard(path)
         shutil.rmtree(base, ignore_errors=True)
 
-    def sweep(self) -> int:
-        """Re-list the prefix, and drop cached copies that are no longer published (or differ in
-        size from the object); at the first sweep also the cache's ``.tmp-`` files, which a
-        stopped process left."""
-        deleted = 0
+    def sweep(self, owns: Callable[[str], bool] | None = None) -> int:
+        """Re-list the prefix, and drop cached copies of the stores ``owns`` selects (all: None)
+        that are no longer published (or differ in size from the object); the cache's ``.tmp-``
+        files went when this object was made. Deletes no published file: returns 0."""
         with self._lock:
             self.refresh()
             catalog = self._listing()
-            first, self._swept = not self._swept, True
             for dirpath, _dirs, names in os.walk(self.root):
                 for name in names:
                     path = Path(dirpath) / name
                     if name.startswith(TMP_PREFIX):
-                        if first:
-                            path.unlink(missing_ok=True)
-                            deleted += 1
                         continue
                     try:
                         eds_id, rel = self._split(path)
                     except ValueError:
                         self.cache.discard(path)
                         continue
+                    if owns is not None and not owns(eds_id):
+                        continue
                     size = catalog.get(eds_id, {}).get(rel)
                     if size is None or size != path.stat().st_size:
                         self.cache.discard(path)
-        return deleted
+        return 0
 
     def tidy(self, eds_id: str) -> None:
         root = layout.store_dir(self.root, eds_id)

@@ -482,12 +482,13 @@ class EventDataStoreService:
         more = len(stores) > limit
         return page, ((page[-1].created_time, page[-1].id) if more else None)
 
-    def purge_deleted(self, now: float) -> list[str]:
-        """Remove the stores PENDING_DELETION for 7 days or more; returns their IDs."""
+    def purge_deleted(self, now: float, owns: Callable[[str], bool] | None = None) -> list[str]:
+        """Remove the stores PENDING_DELETION for 7 days or more whose ID ``owns`` selects (all:
+        None, else a Lake ingestion shard's, :mod:`opentrail.shards`); returns their IDs."""
         with self._repo.lock:
             gone = [s.id for s in self._repo.all()
                     if s.status == "PENDING_DELETION" and s.deleted_time is not None
-                    and now - s.deleted_time >= PENDING_DELETION_S]
+                    and now - s.deleted_time >= PENDING_DELETION_S and (owns is None or owns(s.id))]
             for eds_id in gone:
                 self._remove(eds_id)
             return gone

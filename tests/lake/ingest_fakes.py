@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from opentrail.lake.model import PENDING_DELETION_S, EventDataStore
 from opentrail.trails.model import AdvancedEventSelector, AdvancedFieldSelector
@@ -33,9 +33,10 @@ class FakeStores:
     def update(self, eds_id: str, **changes: Any) -> EventDataStore:
         return self.put(replace(self.stores[eds_id], **changes))
 
-    def purge_deleted(self, now: float) -> list[str]:
+    def purge_deleted(self, now: float, owns: Callable[[str], bool] | None = None) -> list[str]:
         gone = [s.id for s in self.stores.values()
-                if s.status == "PENDING_DELETION" and s.deleted_time is not None and now - s.deleted_time >= PENDING_DELETION_S]
+                if s.status == "PENDING_DELETION" and s.deleted_time is not None and now - s.deleted_time >= PENDING_DELETION_S
+                and (owns is None or owns(s.id))]
         for eds_id in gone:
             del self.stores[eds_id]
         if gone:

@@ -90,15 +90,38 @@ def test_imports_through_two_nodes(managers: tuple[ImportManager, ImportManager]
 def test_ingest_state(state_dir: Path) -> None:
     first, second = IngestState(state_dir / INGEST_DB), IngestState(state_dir / INGEST_DB)
     try:
-        assert (first.cursor(), first.start_seqs()) == (0, {})
-        first.set_cursor(41)
-        first.set_cursor(42)
+        assert (first.cursors(), first.start_seqs()) == ({0: 0, 1: 0, 2: 0, 3: 0}, {})
+        first.set_cursors({0: 41, 2: 41})
+        first.set_cursors({0: 42})
+        second.set_cursors({3: 7})  # another node's shard
         first.add_store("a", 7)
         first.add_store("a", 9)  # the first start seq stays
         second.add_store("b", 8)
-        assert (second.cursor(), second.start_seqs()) == (42, {"a": 7, "b": 8})
+        assert (second.cursors(), second.start_seqs()) == ({0: 42, 1: 0, 2: 41, 3: 7}, {"a": 7, "b": 8})
         second.forget_store("a")
         assert first.start_seqs() == {"b": 8}
     finally:
         first.close()
         second.close()
+
+
+def test_an_ingest_state_with_one_cursor_gives_it_to_every_shard(state_dir: Path) -> None:
+    """``lake-ingest.db`` of a release before the shards (one cursor, script 0001 only): script 0002
+    starts every shard's cursor there, so no store takes an event twice or misses one."""
+    from opentrail.state_db import open_state_db
+    from opentrail.state_migrate import apply_schema
+    from opentrail.sql_files import scripts
+
+    conn = open_state_db(state_dir / INGEST_DB)
+    try:
+        apply_schema(conn, "opentrail.lake", "ingest", scripts=[s for s in scripts("opentrail.lake", "sql", "ingest")
+                                                                 if s.version == 1])
+        conn.execute("INSERT INTO cursor (id, seq) VALUES (1, 1234)")
+        conn.execute("INSERT INTO stores (eds_id, start_seq) VALUES ('a', 5)")
+    finally:
+        conn.close()
+    state = IngestState(state_dir / INGEST_DB)
+    try:
+        assert (state.cursors(), state.start_seqs()) == ({0: 1234, 1: 1234, 2: 1234, 3: 1234}, {"a": 5})
+    finally:
+        state.close()

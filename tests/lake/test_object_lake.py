@@ -288,6 +288,22 @@ def test_start_deletes_unpublished_uploads_and_superseded_objects(env) -> None: 
     assert [p.name for p in files.data_files(store.id)] == ["1-2.v1.parquet"]
 
 
+def test_cache_temporary_files_go_when_the_lake_opens_and_never_under_a_running_write(env) -> None:  # type: ignore[no-untyped-def]
+    """A ``.tmp-`` file in the cache is a stopped process's (deleted when the lake opens) or a write
+    in flight on this node, of another shard's worker or of an import (a sweep leaves it)."""
+    files = env.files()
+    left = files.root / "0b6f2c3e-0000-4000-8000-000000000009" / "2024" / "05" / "01" / ".tmp-1-2.parquet"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"left by a stopped process")
+    files.close()
+    files = env.files()
+    assert not left.exists()
+    in_flight = left.with_name(".tmp-3-4.parquet")
+    in_flight.write_bytes(b"being written")
+    assert files.sweep() == 0
+    assert in_flight.read_bytes() == b"being written"
+
+
 def test_an_s3_outage_delays_ingestion_without_loss_and_fails_only_queries_that_need_a_download(moto, tmp_path) -> None:  # type: ignore[no-untyped-def]
     down = Moto()  # this test stops its own server
     e = Env(down, tmp_path)
