@@ -453,6 +453,10 @@ def run_server(settings: Settings) -> None:
         sock.close()
         store.close()
         raise
+    if settings.database_url and not lake_files.url.startswith("s3://"):
+        log.warning("the Lake files are in the folder %s: with several nodes give every node the same "
+                    "--lake-storage-url s3://bucket/prefix (or a folder they all mount), else each store's files "
+                    "are split over the nodes that ingested them", lake_files.url)
     boot = bootstrap(data_dir, os.environ)
     token_key = load_token_key(data_dir)
     accounts = AccountStore(data_dir / ACCOUNTS_DB)

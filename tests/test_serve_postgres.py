@@ -117,6 +117,8 @@ def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health
                         ("delivery/3", 1), ("event-bus", 1), ("insights", 1), ("lake-imports", 1), ("lake/0", 1),
                         ("lake/1", 1), ("lake/2", 1), ("lake/3", 1), ("retention", 1)]
             assert wait_for(lambda: held() == expected, timeout=15) is True
+            assert (f"the Lake files are in the folder {data / 'lake'}: with several nodes give every node the same "
+                    "--lake-storage-url s3://bucket/prefix") in srv.output()
             cluster = health()["cluster"]
             assert cluster["leaseTtlSeconds"] == 3.0  # type: ignore[index]
             assert [(n["nodeId"], n["url"]) for n in cluster["nodes"]] == [(cluster["nodeId"], srv.url)]  # type: ignore[index]
