@@ -13,6 +13,7 @@ The banner is printed once the listening socket is bound.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import os
@@ -342,6 +343,17 @@ def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
     return imports
 
 
+def freeze_startup_heap() -> None:
+    """Collect, then move every object alive now (modules, models, the server's objects: ~125,000)
+    to the collector's permanent generation (``gc.freeze``), so a full collection no longer walks
+    them: measured at 5,000 PutAuditEvents events/s, a full collection paused every thread for
+    90-160 ms every few seconds before, 6-23 ms after (docs/benchmarks.md). Objects made later are
+    collected as usual; what was alive at start and later becomes cyclic garbage is never freed
+    (the server's long-lived objects, built once)."""
+    gc.collect()
+    gc.freeze()
+
+
 def stop_lake_ingest(worker: object | None) -> None:
     """Stop the thread :func:`start_lake_ingest` started (it writes its open batches first)."""
     if worker is not None:
@@ -585,6 +597,7 @@ def run_server(settings: Settings) -> None:
             insights.start()
             monitoring.start()  # alarm evaluation and actions (pending SNS actions resume)
             event_bus.worker.start()  # and its dispatcher (pending deliveries resume)
+        freeze_startup_heap()
         server.run(sockets=[sock])
     finally:
         sock.close()
