@@ -319,16 +319,18 @@ def start_lake_ingest(settings: Settings, store: object, lake_stores: object, fi
     return worker
 
 
-def insights_worker(data_dir: Path, store: object, trails: object, lake_stores: object) -> object:
+def insights_worker(data_dir: Path, store: object, trails: object, lake_stores: object,
+                    shards: Sequence[int] | None = None) -> object:
     """The Insights worker (:class:`opentrail.insights.worker.InsightsWorker`), not started: it
     counts the event log into ``<data-dir>/insights.db`` (its ``counts``, the
     :class:`~opentrail.insights.model.InsightMetrics` of ListInsightsMetricData and the console) and
-    writes Insights events for the selectors of trails and event data stores."""
+    writes Insights events for the selectors of trails and event data stores, for the accounts of
+    ``shards`` (:mod:`opentrail.shards`; None: every account)."""
     from .insights.scope import EventDataStoreInsightsScope, Scopes
     from .insights.worker import InsightsWorker, TrailInsightsScope
 
     scope = Scopes(TrailInsightsScope(trails), EventDataStoreInsightsScope(lake_stores))
-    return InsightsWorker(store, scope, data_dir, time.time)  # type: ignore[arg-type]
+    return InsightsWorker(store, scope, data_dir, time.time, shards=shards)  # type: ignore[arg-type]
 
 
 def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:

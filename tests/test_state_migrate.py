@@ -23,7 +23,7 @@ COMPONENTS = {name: ("opentrail." + name.rsplit("/", 1)[0].replace("/", ".") if 
                      name.rsplit("/", 1)[-1]) for name in OLD_DDL}
 ACCOUNT = "123456789012"
 #: Tables new scripts added after 3e74231 (component -> table names): not in its DDL.
-ADDED_TABLES = {"lake/ingest": {"shard_cursors"}}
+ADDED_TABLES = {"lake/ingest": {"shard_cursors"}, "insights/counts": {"shard_cursors"}}
 
 
 def _versions(component: str) -> set[int]:

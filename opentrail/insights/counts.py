@@ -25,10 +25,14 @@ Tables (all counts are calls; minutes are epoch minutes of eventTime):
   with the anomaly they write (:meth:`record_events`), appends them, then deletes them
   (:meth:`appended`): a Start is never in the store without its anomaly being remembered, so its
   End follows even after a crash (an event appended twice is a duplicate the store skips).
-- ``cursor (seq)``: every event of the event log with seq <= cursor is counted. :meth:`apply`
-  commits counts and cursor in one transaction: exactly once across kill -9.
+- ``shard_cursors (shard, seq)``: one cursor per account shard (:mod:`opentrail.shards`: an
+  account's shard is ``crc32(account ID) % 4``): every event of the shard's accounts with
+  seq <= its cursor is counted. :meth:`apply` commits counts and cursors in one transaction:
+  exactly once across kill -9. (``cursor``, the single cursor of earlier releases, is no longer
+  written: script 0002 started every shard's cursor from it.)
 
-Only the worker thread writes (:meth:`apply`, :meth:`purge` and the analysis state methods);
+Only the worker threads write (:meth:`apply`, :meth:`purge` and the analysis state methods), each
+for the accounts of its shards;
 reads (:class:`.model.InsightMetrics`) use one read-only connection per thread.
 """
 
@@ -38,8 +42,9 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
+from ..shards import SHARDS
 from ..state_db import ThreadReaders, immediate_transaction, open_state_db
 from ..state_migrate import apply_schema
 from .model import SeriesKey
@@ -113,30 +118,36 @@ class SqliteInsightCounts:
             self._conn.close()
 
     # --- write side (the worker thread) ------------------------------------------------------
-    def cursor(self) -> int:
-        """Every event with seq <= this is counted (0: none)."""
+    def cursors(self) -> dict[int, int]:
+        """Every account shard's cursor (0: nothing counted)."""
         with self._lock:
-            row = self._conn.execute("SELECT seq FROM cursor WHERE id = 1").fetchone()
-        return 0 if row is None else int(row[0])
+            found = {int(shard): int(seq) for shard, seq in self._conn.execute("SELECT shard, seq FROM shard_cursors")}
+        return {shard: found.get(shard, 0) for shard in range(SHARDS)}
+
+    def cursor(self) -> int:
+        """Every event with seq <= this is counted (the lowest shard cursor; 0: none)."""
+        return min(self.cursors().values())
 
     def apply(self, counts: Mapping[tuple[SeriesTuple, int], int],
               attributions: Mapping[tuple[SeriesTuple, int, int, str], int], cursor: int, now: float,
-              closed_before: int) -> None:
+              closed_before: int, shards: Iterable[int] | None = None) -> None:
         """Add ``counts`` ((series, minute) -> calls) and ``attributions`` ((series, minute,
-        attribute index, value) -> calls), and set the cursor to ``cursor``, in one transaction.
-        A change to a minute before ``closed_before`` (a closed minute) sets the series'
-        ``changed_at`` to ``now``. Raises the SQLite error (nothing applied) on failure."""
+        attribute index, value) -> calls), and set the cursor of ``shards`` (None: every shard) to
+        ``cursor``, in one transaction. A change to a minute before ``closed_before`` (a closed
+        minute) sets the series' ``changed_at`` to ``now``. Raises the SQLite error (nothing
+        applied) on failure."""
+        moved = range(SHARDS) if shards is None else list(shards)
         with self._lock:
             try:
                 with immediate_transaction(self._conn):
-                    self._apply(counts, attributions, cursor, now, closed_before)
+                    self._apply(counts, attributions, cursor, now, closed_before, moved)
             except BaseException:
                 self._load_ids()  # ids of series inserted by the rolled-back transaction are gone
                 raise
 
     def _apply(self, counts: Mapping[tuple[SeriesTuple, int], int],
                attributions: Mapping[tuple[SeriesTuple, int, int, str], int], cursor: int, now: float,
-               closed_before: int) -> None:
+               closed_before: int, shards: Iterable[int]) -> None:
         c = self._conn
         per_series: dict[SeriesTuple, list[int]] = {}  # series -> [min minute, max minute, max closed or -1]
         m1: list[tuple[int, int, int]] = []
@@ -173,18 +184,22 @@ class SqliteInsightCounts:
                       "(account_id, region) DO UPDATE SET first_minute = min(regions.first_minute, "
                       "excluded.first_minute)",
                       [(a, r, m) for (a, r), m in firsts.items()])
-        c.execute("INSERT INTO cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq", (cursor,))
+        c.executemany("INSERT INTO shard_cursors (shard, seq) VALUES (?, ?) ON CONFLICT (shard) DO UPDATE SET seq = excluded.seq",
+                      [(shard, cursor) for shard in shards])
 
-    def purge(self, now_minute: int) -> int:
-        """Delete what is past retention (module docstring), retention counted from the series'
-        newest minute but never from after ``now_minute`` (one record dated in the future must not
-        empty a series); returns the number of rows deleted. A series' ``kept_from`` becomes the
-        first minute whose per-minute count is still kept (the detector reads nothing before it)."""
+    def purge(self, now_minute: int, owns: Callable[[str], bool] | None = None) -> int:
+        """Delete what is past retention (module docstring) in the series of the accounts ``owns``
+        selects (None: every account), retention counted from the series' newest minute but never
+        from after ``now_minute`` (one record dated in the future must not empty a series); returns
+        the number of rows deleted. A series' ``kept_from`` becomes the first minute whose
+        per-minute count is still kept (the detector reads nothing before it)."""
         deleted = 0
         cutoffs: dict[str, list[tuple[int, int]]] = defaultdict(list)  # table -> (series, cutoff)
         with self._lock, immediate_transaction(self._conn) as c:
-            rows = c.execute("SELECT id, newest, dirty_from, analysed_until, open_start FROM series").fetchall()
-            for sid, newest, dirty_from, analysed_until, open_start in rows:
+            rows = c.execute("SELECT id, newest, dirty_from, analysed_until, open_start, account_id FROM series").fetchall()
+            for sid, newest, dirty_from, analysed_until, open_start, account in rows:
+                if owns is not None and not owns(account):
+                    continue
                 base = min(newest, now_minute)
                 # the detector's next look starts at min(dirty_from, analysed_until) and reads LOOKBACK_MINUTES before it
                 needed = min(x for x in (dirty_from, analysed_until, open_start, base) if x is not None) - LOOKBACK_MINUTES - 1

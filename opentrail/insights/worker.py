@@ -23,6 +23,14 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
    store skips; an anomaly whose Start was written always gets its End, also when re-analysis no
    longer finds it (it then ends at the minute analysis had reached).
 
+**Shards.** An account belongs to the shard ``crc32(account ID) % 4`` (:mod:`opentrail.shards`).
+A worker counts, analyses and emits for the accounts of its ``shards`` (all by default: one node;
+on several nodes one worker per shard, each under the shard's lease ``insights/<shard>``,
+:mod:`opentrail.cluster`). Each shard has its own cursor (:mod:`.counts`); a worker reads the log
+from the lowest cursor of its shards and counts an event only above its account's shard cursor, so
+a worker of several shards takes over from shard workers at different cursors without counting an
+event twice.
+
 Latency: a Start is in the store about ``grace_s`` + ``analyse_every_s`` after the end of the
 first anomalous minute (AWS: up to 30 minutes).
 """
@@ -38,6 +46,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import orjson
 
+from ..shards import SHARDS, every_unit, shard_of
 from ..store.base import EventStore, NewEvent
 from ..store.errors import is_disk_full
 from ..trails.organization import covered
@@ -129,7 +138,7 @@ class InsightsWorker(threading.Thread):
                  clock: Callable[[], float], *, interval_s: float = 1.0, read_limit: int = READ_LIMIT,
                  max_batched: int = MAX_BATCHED, grace_s: float = GRACE_S, settle_s: float = SETTLE_S,
                  max_wait_s: float = MAX_WAIT_S, analyse_every_s: float = 1.0, poll_s: float = 0.2, purge_interval_s: float = 3600.0,
-                 params: detector.DetectorParams = detector.DEFAULT_PARAMS) -> None:
+                 params: detector.DetectorParams = detector.DEFAULT_PARAMS, shards: Sequence[int] | None = None) -> None:
         super().__init__(name="opentrail-insights", daemon=True)
         self._owned = not isinstance(counts, SqliteInsightCounts)
         self.counts = counts if isinstance(counts, SqliteInsightCounts) else SqliteInsightCounts(Path(counts) / INSIGHTS_DB)
@@ -143,8 +152,14 @@ class InsightsWorker(threading.Thread):
         self._pending = 0
         self._poll_s, self._purge_interval_s, self._params = poll_s, purge_interval_s, params
         self._stop_event = threading.Event()
-        self._pos = self.counts.cursor()
-        self._committed = self._pos
+        #: the account shards (:mod:`opentrail.shards`) this worker counts and analyses
+        self._shards = frozenset(range(SHARDS) if shards is None else shards)
+        if not self._shards or not self._shards <= set(range(SHARDS)):
+            raise ValueError(f"shards {sorted(self._shards)} are not a non-empty subset of 0..{SHARDS - 1}")
+        self._all = len(self._shards) == SHARDS
+        self._mine: Callable[[str], bool] = every_unit if self._all else lambda account: shard_of(account) in self._shards
+        self._cursors: dict[int, int] = {}
+        self._load_cursors()
         self._cells: dict[tuple[Any, int], int] = defaultdict(int)
         self._attrs: dict[tuple[Any, int, int, str], int] = defaultdict(int)
         self._last_flush = float("-inf")
@@ -190,8 +205,12 @@ class InsightsWorker(threading.Thread):
             self.counts.close()
 
     def caught_up_seq(self) -> int:
-        """Every event with seq <= this is counted and committed."""
+        """Every event of this worker's accounts with seq <= this is counted and committed."""
         return self._committed
+
+    def _load_cursors(self) -> None:
+        self._cursors = {s: seq for s, seq in self.counts.cursors().items() if s in self._shards}
+        self._pos = self._committed = min(self._cursors.values())
 
     # --- one round ---------------------------------------------------------------------------
     def run_once(self) -> int:
@@ -208,7 +227,7 @@ class InsightsWorker(threading.Thread):
             self.analysed = self.analyse(now)
             self._next_analyse = now + self._analyse_every_s
         if now >= self._next_purge:
-            self.counts.purge(int(now // 60))
+            self.counts.purge(int(now // 60), None if self._all else self._mine)
             self._next_purge = now + self._purge_interval_s
         return self._read
 
@@ -219,7 +238,12 @@ class InsightsWorker(threading.Thread):
             return 0
         names = cols.partition_names
         cells, attrs = self._cells, self._attrs
-        counted = {p: n for p, n in names.items() if n[2] in (MANAGEMENT, DATA)}
+        counted = {p: n for p, n in names.items() if n[2] in (MANAGEMENT, DATA) and self._mine(n[0])}
+        # a shard whose cursor is above the position (a worker taking over shards at different
+        # cursors) has its events up to that cursor counted already
+        floors = {p: self._cursors[shard_of(n[0])] for p, n in counted.items()
+                  if self._cursors[shard_of(n[0])] > self._pos}
+        seqs = cols.seqs
         # when some partitions are not counted, the records of the counted ones are read each on
         # its own (LazyRecords.one): the others, such as the events of PutAuditEvents beside its
         # call's record, are not decompressed; else all at once
@@ -227,7 +251,7 @@ class InsightsWorker(threading.Thread):
         record = records.__getitem__ if len(counted) == len(names) else getattr(records, "one", records.__getitem__)
         for i, part in enumerate(cols.partitions if counted else ()):
             name = counted.get(part)
-            if name is None:
+            if name is None or (floors and seqs[i] <= floors.get(part, 0)):
                 continue
             raw = record(i)
             if skippable(raw, name[2]):
@@ -242,27 +266,32 @@ class InsightsWorker(threading.Thread):
     def _drop(self) -> None:
         self._cells.clear()
         self._attrs.clear()
-        self._pos = self._committed = self.counts.cursor()
+        self._load_cursors()
 
     def flush(self, now: float) -> None:
-        """Commit the counts in memory and the position as the cursor (one transaction)."""
+        """Commit the counts in memory and the position as the cursor of each of the worker's
+        shards whose cursor was lower (one transaction)."""
         self._last_flush = now
-        if self._pos == self._committed and not self._cells:
+        moved = [s for s, seq in self._cursors.items() if self._pos > seq]
+        if not moved and not self._cells:
             return
-        self.counts.apply(self._cells, self._attrs, self._pos, now, int((now - self._grace_s) // 60))
+        self.counts.apply(self._cells, self._attrs, self._pos, now, int((now - self._grace_s) // 60), moved)
         self._cells.clear()
         self._attrs.clear()
-        self._committed = self._pos
+        self._cursors.update((s, self._pos) for s in moved)
+        self._committed = min(self._cursors.values())
 
     # --- detection ---------------------------------------------------------------------------
     def analyse(self, now: float) -> int:
         """Analyse every watched series that is due (module docstring); returns how many were."""
-        watches = self._scope.watches()
+        watches = [w for w in self._scope.watches() if self._mine(w.account_id)]
         closed_end = int((now - self._grace_s) // 60)
         firsts = self.counts.first_minutes()
         done = 0
         horizon = self._params.quiet_minutes + 1
         for state in self.counts.states(sorted({w.account_id for w in watches}), horizon):
+            if not self._mine(state.key.account_id):  # an open anomaly of another shard's account
+                continue
             if not _watched(state.key, watches):
                 if state.open_start is not None:  # Insights turned off: the open anomaly ends where analysis was
                     until = max(state.open_start + 1, state.analysed_until or 0)
@@ -369,7 +398,7 @@ class InsightsWorker(threading.Thread):
     def send_outbox(self) -> int:
         """Append the outbox's events to the event store, then forget them; returns how many."""
         self._pending = 0
-        waiting = self.counts.outbox()
+        waiting = [o for o in self.counts.outbox() if self._mine(o.account_id)]
         if not waiting:
             return 0
         self._events.append([NewEvent(o.event_id, o.event_time, o.account_id, o.region, "Insight", o.record,
