@@ -2,11 +2,13 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-The trail work, Lake ingestion and Insights are leased per shard (:mod:`.shards`: a trail's
-delivery, its Regions' digest chains and its log group delivery are one unit, in the shard its ARN
-hashes to; an event data store's ingestion is one, in the shard its ID hashes to; an account's
-Insights is one, in the shard its ID hashes to); the other work per worker kind (finer units --
-a rule -- may come later):
+The trail work and Lake ingestion are leased per shard (:mod:`.shards`: a trail's delivery, its
+Regions' digest chains and its log group delivery are one unit, in the shard its ARN hashes to; an
+event data store's ingestion is one, in the shard its ID hashes to); the other work per worker
+kind. Insights could be leased per account shard (its worker takes ``shards``, each shard with its
+own cursor) but is not: each shard's worker reads the whole event log, and four Insights readers on
+one node cost about a quarter of its ingest rate (docs/benchmarks.md, "Several nodes"), so that
+waits for one read of the log per node shared by its workers. EventBridge per rule may come later:
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
@@ -20,8 +22,7 @@ lease                     work (a fresh object each time the lease is taken)
                           event data stores of that shard, with its own cursor
 ``lake-imports``          Lake imports (:class:`~.lake.imports.ImportManager`)
 ``dashboards``            scheduled dashboard refreshes (:class:`~.lake.dashboard_scheduler.DashboardScheduler`)
-``insights/0`` .. ``/3``  Insights (:class:`~.insights.worker.InsightsWorker`) of the accounts
-                          of that shard, with its own cursor
+``insights``              Insights (:class:`~.insights.worker.InsightsWorker`) of every account
 ``alarms``                alarm evaluation and actions (:meth:`~.monitoring.cloudwatch.CloudWatchService.start_alarms`)
 ``event-bus``             EventBridge's bus, dispatcher and targets (:class:`~.eventbridge.runtime.EventBusRuntime`)
 ``retention``             the retention purger (:class:`~.server.RetentionPurger`)
@@ -35,11 +36,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 17 (as without balancing)
-2                         9 and 8
-3                         6, 6 and 5
-4                         5, 4, 4 and 4
-17 or more                1 each (the others none)
+1                         all 14 (as without balancing)
+2                         7 and 7
+3                         5, 5 and 4
+4                         4, 4, 3 and 3
+14 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -61,14 +62,12 @@ from .leases import Leases, new_node_id
 from .settings import Settings
 from .shards import SHARDS, owned_by
 
-__all__ = ["DELIVERY_LEASES", "INSIGHTS_LEASES", "LAKE_LEASES", "LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "LEASES", "NodeWork", "coordinator_for"]
 
 #: The lease names: one per trail shard, one per event data store shard, then one per other worker kind.
 DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
 LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
-INSIGHTS_LEASES = tuple(f"insights/{shard}" for shard in range(SHARDS))
-LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", *INSIGHTS_LEASES, "dashboards", "alarms", "event-bus",
-          "retention")
+LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", "insights", "alarms", "event-bus", "retention")
 
 
 @dataclass
@@ -137,11 +136,10 @@ class NodeWork:
         scheduler.start()
         return ThreadRunning(scheduler)
 
-    def insights(self, shard: int) -> Running:
-        """Insights of the accounts of ``shard`` (:mod:`.shards`)."""
+    def insights(self) -> Running:
         from .server import insights_worker
 
-        worker: Any = insights_worker(self.data_dir, self.store, self.trails, self.lake.stores, shards=(shard,))
+        worker: Any = insights_worker(self.data_dir, self.store, self.trails, self.lake.stores)
         worker.start()
         return ThreadRunning(worker)  # it commits its counts and closes its store when it ends
 
@@ -181,9 +179,7 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     coordinator = Coordinator(leases, url=url)
     starts = [functools.partial(work.delivery, shard) for shard in range(SHARDS)]
     starts += [functools.partial(work.lake_ingest, shard) for shard in range(SHARDS)]
-    starts += [work.lake_imports]
-    starts += [functools.partial(work.insights, shard) for shard in range(SHARDS)]
-    starts += [work.dashboard_refreshes, work.alarms, work.event_bus, work.retention]
+    starts += [work.lake_imports, work.dashboard_refreshes, work.insights, work.alarms, work.event_bus, work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
     return coordinator

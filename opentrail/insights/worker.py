@@ -24,12 +24,11 @@ One thread follows ``EventStore.read_columns(cursor, n)``:
    longer finds it (it then ends at the minute analysis had reached).
 
 **Shards.** An account belongs to the shard ``crc32(account ID) % 4`` (:mod:`opentrail.shards`).
-A worker counts, analyses and emits for the accounts of its ``shards`` (all by default: one node;
-on several nodes one worker per shard, each under the shard's lease ``insights/<shard>``,
-:mod:`opentrail.cluster`). Each shard has its own cursor (:mod:`.counts`); a worker reads the log
-from the lowest cursor of its shards and counts an event only above its account's shard cursor, so
-a worker of several shards takes over from shard workers at different cursors without counting an
-event twice.
+A worker counts, analyses and emits for the accounts of its ``shards`` (all by default, as the
+server runs it, on several nodes too: :mod:`opentrail.cluster` says why). Each shard has its own
+cursor (:mod:`.counts`); a worker reads the log from the lowest cursor of its shards and counts an
+event only above its account's shard cursor, so a worker of several shards takes over from shard
+workers at different cursors without counting an event twice.
 
 Latency: a Start is in the store about ``grace_s`` + ``analyse_every_s`` after the end of the
 first anomalous minute (AWS: up to 30 minutes).
