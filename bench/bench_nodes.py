@@ -2,7 +2,11 @@
 (committed) events/s through the ingest endpoint, the clients spreading batches over the nodes
 round robin, as a load balancer would.
 
-    python3 bench/bench_nodes.py --seconds 20 --clients 6 --batch 1000
+    python3 bench/bench_nodes.py --seconds 20 --clients 6 --batch 1000 [--stores N]
+
+``--stores N`` first creates N event data stores (every management event), each in another event
+data store shard (:mod:`opentrail.shards`), so Lake ingestion writes every event N times (a
+worker per shard, each reading the log for itself, when shards are leased one by one).
 
 For each node count the benchmark creates its own database (``opentrail_bench_<random>``), starts
 the nodes (each with its own data directory), sends for ``--seconds`` from ``--clients`` threads
@@ -51,6 +55,28 @@ def records(n: int, counter: itertools.count) -> list[dict[str, object]]:  # typ
     return out
 
 
+def _stores(url: str, n: int) -> None:
+    """Create ``n`` event data stores in ``n`` different shards (others made on the way are stopped:
+    deleted ones would still count against the 10 stores a Region may have)."""
+    import boto3
+
+    from opentrail.shards import shard_of
+
+    ct = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                      aws_secret_access_key=SECRET)
+    shards: set[int] = set()
+    for i in range(10):
+        eds_id = ct.create_event_data_store(Name=f"bench-{i}", TerminationProtectionEnabled=False)[
+            "EventDataStoreArn"].rpartition("/")[2]
+        if shard_of(eds_id) in shards:
+            ct.stop_event_data_store_ingestion(EventDataStore=eds_id)
+            continue
+        shards.add(shard_of(eds_id))
+        if len(shards) == n:
+            return
+    raise SystemExit(f"could not place {n} event data stores in {n} shards")
+
+
 def run(nodes: int, args: argparse.Namespace) -> float:
     name = f"opentrail_bench_{secrets.token_hex(5)}"
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
@@ -71,6 +97,8 @@ def run(nodes: int, args: argparse.Namespace) -> float:
                 env=env, stdout=log, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
             wait_http(urls[-1] + "/_opentrail/health", procs[-1])
+        if args.stores:
+            _stores(urls[0], args.stores)
         counter = itertools.count()
         lock = threading.Lock()
         acked = [0]
@@ -113,6 +141,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=6, help="sending threads (one batch in flight each)")
     ap.add_argument("--batch", type=int, default=1000, help="events per ingest request")
     ap.add_argument("--nodes", default="1,2,3")
+    ap.add_argument("--stores", type=int, default=0, choices=range(0, 5), help="event data stores, each in its own shard")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     print(f"# {platform.platform()} / {os.cpu_count()} CPUs / Python {platform.python_version()}")

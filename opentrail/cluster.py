@@ -2,13 +2,14 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-The trail work and Lake ingestion are leased per shard (:mod:`.shards`: a trail's delivery, its
-Regions' digest chains and its log group delivery are one unit, in the shard its ARN hashes to; an
-event data store's ingestion is one, in the shard its ID hashes to); the other work per worker
-kind. Insights could be leased per account shard (its worker takes ``shards``, each shard with its
-own cursor) but is not: each shard's worker reads the whole event log, and four Insights readers on
-one node cost about a quarter of its ingest rate (docs/benchmarks.md, "Several nodes"), so that
-waits for one read of the log per node shared by its workers. EventBridge per rule may come later:
+The trail work is leased per trail shard (:mod:`.shards`: a trail's delivery, its Regions' digest
+chains and its log group delivery are one unit, in the shard its ARN hashes to); the other work
+per worker kind. Lake ingestion and Insights could be leased per shard too (their workers take
+``shards``, each shard with its own cursor: an event data store is in the shard of its ID, an
+account in the shard of its ID) but are not: each shard's worker reads the whole event log, and on
+one node four Lake or four Insights readers cost a quarter to a third of its ingest rate
+(docs/benchmarks.md, "Several nodes"), so that waits for one read of the log per node shared by its
+workers. EventBridge per rule may come later:
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
@@ -18,8 +19,8 @@ lease                     work (a fresh object each time the lease is taken)
                           (:class:`~.digests.DigestWorker`, fed by delivery's ``on_delivered``
                           and waiting on ``delivery_caught_up``) and CloudWatch Logs delivery
                           (:class:`~.delivery.CloudWatchLogsWorker`): coupled, so one lease
-``lake/0`` .. ``/3``      Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`) into the
-                          event data stores of that shard, with its own cursor
+``lake``                  Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`) into every
+                          event data store
 ``lake-imports``          Lake imports (:class:`~.lake.imports.ImportManager`)
 ``dashboards``            scheduled dashboard refreshes (:class:`~.lake.dashboard_scheduler.DashboardScheduler`)
 ``insights``              Insights (:class:`~.insights.worker.InsightsWorker`) of every account
@@ -36,11 +37,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 14 (as without balancing)
-2                         7 and 7
-3                         5, 5 and 4
-4                         4, 4, 3 and 3
-14 or more                1 each (the others none)
+1                         all 11 (as without balancing)
+2                         6 and 5
+3                         4, 4 and 3
+4                         3, 3, 3 and 2
+11 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -62,12 +63,11 @@ from .leases import Leases, new_node_id
 from .settings import Settings
 from .shards import SHARDS, owned_by
 
-__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LEASES", "NodeWork", "coordinator_for"]
 
-#: The lease names: one per trail shard, one per event data store shard, then one per other worker kind.
+#: The lease names: one per trail shard, then one per other worker kind.
 DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
-LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
-LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", "insights", "alarms", "event-bus", "retention")
+LEASES = (*DELIVERY_LEASES, "lake", "lake-imports", "dashboards", "insights", "alarms", "event-bus", "retention")
 
 
 @dataclass
@@ -115,11 +115,10 @@ class NodeWork:
         digests.start()
         return ThreadRunning(delivery, cwl, digests)
 
-    def lake_ingest(self, shard: int) -> Running:
-        """Lake ingestion into the event data stores of ``shard`` (:mod:`.shards`)."""
+    def lake_ingest(self) -> Running:
         from .server import start_lake_ingest, stop_lake_ingest
 
-        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files, shards=(shard,))
+        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files)
         return _Stopper(functools.partial(stop_lake_ingest, ingest))
 
     def lake_imports(self) -> Running:
@@ -178,8 +177,8 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     leases = Leases(work.data_dir, new_node_id(), time.time, ttl_s=work.settings.lease_ttl_s)
     coordinator = Coordinator(leases, url=url)
     starts = [functools.partial(work.delivery, shard) for shard in range(SHARDS)]
-    starts += [functools.partial(work.lake_ingest, shard) for shard in range(SHARDS)]
-    starts += [work.lake_imports, work.dashboard_refreshes, work.insights, work.alarms, work.event_bus, work.retention]
+    starts += [work.lake_ingest, work.lake_imports, work.dashboard_refreshes, work.insights, work.alarms,
+               work.event_bus, work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
     return coordinator

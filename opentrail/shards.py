@@ -1,16 +1,18 @@
 """Work shards: how several nodes share the per-unit background work, a unit at a time.
 
-A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Two kinds of work are sharded, each
-shard one lease on several nodes (:mod:`opentrail.cluster`):
+A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Three kinds of work are sharded:
 
-- **trails** (key: the trail ARN), lease ``delivery/<shard>``: the trail delivery, its digest
-  chains and its CloudWatch Logs delivery;
-- **event data stores** (key: the store ID), lease ``lake/<shard>``: Lake ingestion into the store.
-
-The node holding a shard's lease runs the workers of that shard's units only (:func:`owned_by` is
-their filter). So each trail's log files, digest chains and log group deliveries, and each event
-data store's files, are written by exactly one node at a time -- the fence of its shard's lease
-guards each state write -- while units in different shards can go to different nodes. The hash is
+- **trails** (key: the trail ARN): on several nodes each shard is one lease, ``delivery/<shard>``
+  (:mod:`opentrail.cluster`), for the trail delivery, its digest chains and its CloudWatch Logs
+  delivery. The node holding a shard's lease runs the workers of that shard's trails only
+  (:func:`owned_by` is their filter), so each trail's log files, digest chains and log group
+  deliveries are written by exactly one node at a time -- the fence of its shard's lease guards
+  each state write -- while trails in different shards can go to different nodes;
+- **event data stores** (key: the store ID) and **accounts' Insights** (key: the account ID): each
+  shard has its own cursor and a worker can take some shards only
+  (:class:`opentrail.lake.ingest.LakeIngestWorker`, :class:`opentrail.insights.worker.InsightsWorker`),
+  but the server still runs one worker for every shard, also on several nodes
+  (:mod:`opentrail.cluster` says why). The hash is
 CRC-32 (stable across processes and versions, unlike Python's ``hash``); the shard count is fixed,
 because every node must place a unit in the same shard.
 """

@@ -36,9 +36,9 @@ or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`)
 upload, verify, then the file is listed) and "published" is what it leaves.
 
 **Shards.** A store belongs to the shard ``crc32(store ID) % 4`` (:mod:`opentrail.shards`). A
-worker ingests the stores of its ``shards`` (all by default: one node; on several nodes one worker
-per shard, each under the shard's lease ``lake/<shard>``, :mod:`opentrail.cluster`), so the stores
-of different shards can be written by different nodes, each store by one at a time.
+worker ingests the stores of its ``shards`` (all by default, as the server runs it, on several
+nodes too: :mod:`opentrail.cluster` says why), so the stores of different shards can be written by
+different workers, each store by one at a time.
 
 **Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
 for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database

@@ -1,5 +1,5 @@
-"""Insights per account shard (:mod:`opentrail.shards`; on several nodes each shard is the lease
-``insights/<shard>``): a worker of some shards counts, analyses and emits for its accounts only and
+"""Insights per account shard (:mod:`opentrail.shards`, each shard with its own cursor, so that
+shards can be counted by different workers): a worker of some shards counts, analyses and emits for its accounts only and
 commits its shards' cursors only; a worker of every shard takes over from shard workers at
 different cursors without counting an event twice; a counts database of an earlier release starts
 every shard at its single cursor. Both state backends (``state_dir``)."""

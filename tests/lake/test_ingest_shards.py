@@ -1,5 +1,5 @@
-"""Lake ingestion per event data store shard (:mod:`opentrail.shards`; on several nodes each shard is
-the lease ``lake/<shard>``): a worker of some shards writes its stores' files only, commits its
+"""Lake ingestion per event data store shard (:mod:`opentrail.shards`, each shard with its own
+cursor, so that shards can be ingested by different workers): a worker of some shards writes its stores' files only, commits its
 shards' cursors only, cleans up after a crash in its stores only, and a worker of every shard
 takes over from separate shard workers without writing an event twice or missing one."""
 
