@@ -2,11 +2,13 @@
 (committed) events/s through the ingest endpoint, the clients spreading batches over the nodes
 round robin, as a load balancer would.
 
-    python3 bench/bench_nodes.py --seconds 20 --clients 6 --batch 1000 [--stores N]
+    python3 bench/bench_nodes.py --seconds 20 --clients 6 --batch 1000 [--stores N] [--trails N]
 
 ``--stores N`` first creates N event data stores (every management event), each in another event
 data store shard (:mod:`opentrail.shards`), so Lake ingestion writes every event N times (a
-worker per shard, each reading the log for itself, when shards are leased one by one).
+worker per shard, each reading the log for itself, when shards are leased one by one);
+``--trails N`` creates and starts N trails, each in another trail shard (``delivery/<shard>``
+leases: one delivery worker per shard, each reading the log), delivering to a bucket folder.
 
 For each node count the benchmark creates its own database (``opentrail_bench_<random>``), starts
 the nodes (each with its own data directory), sends for ``--seconds`` from ``--clients`` threads
@@ -77,6 +79,29 @@ def _stores(url: str, n: int) -> None:
     raise SystemExit(f"could not place {n} event data stores in {n} shards")
 
 
+def _trails(url: str, data_dir: Path, n: int) -> None:
+    """Create and start ``n`` trails in ``n`` different trail shards, delivering to a bucket folder
+    of the first node (``n0/buckets/bench-trails``)."""
+    import boto3
+
+    from opentrail.shards import shard_of
+
+    (data_dir / "buckets" / "bench-trails").mkdir(parents=True, exist_ok=True)
+    ct = boto3.client("cloudtrail", endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                      aws_secret_access_key=SECRET)
+    shards: set[int] = set()
+    for i in range(100):
+        arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/bench-{i}"
+        if shard_of(arn) in shards:
+            continue
+        ct.create_trail(Name=f"bench-{i}", S3BucketName="bench-trails")
+        ct.start_logging(Name=f"bench-{i}")
+        shards.add(shard_of(arn))
+        if len(shards) == n:
+            return
+    raise SystemExit(f"could not place {n} trails in {n} shards")
+
+
 def run(nodes: int, args: argparse.Namespace) -> float:
     name = f"opentrail_bench_{secrets.token_hex(5)}"
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
@@ -99,6 +124,8 @@ def run(nodes: int, args: argparse.Namespace) -> float:
             wait_http(urls[-1] + "/_opentrail/health", procs[-1])
         if args.stores:
             _stores(urls[0], args.stores)
+        if args.trails:
+            _trails(urls[0], tmp / "n0", args.trails)
         counter = itertools.count()
         lock = threading.Lock()
         acked = [0]
@@ -142,6 +169,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="events per ingest request")
     ap.add_argument("--nodes", default="1,2,3")
     ap.add_argument("--stores", type=int, default=0, choices=range(0, 5), help="event data stores, each in its own shard")
+    ap.add_argument("--trails", type=int, default=0, choices=range(0, 5), help="logging trails, each in its own shard")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = ap.parse_args()
     print(f"# {platform.platform()} / {os.cpu_count()} CPUs / Python {platform.python_version()}")

@@ -564,8 +564,10 @@ def run_server(settings: Settings) -> None:
 
         insight_counts = SqliteInsightCounts(data_dir / INSIGHTS_DB)  # the API's; the leased worker has its own
         lake.imports = ImportManager(data_dir, lake.files, lake.stores, storage, time.time)  # StartImport; never started
-        coordinator = coordinator_for(NodeWork(
-            settings, data_dir, store, trails, storage, keys, delivery_state, digest_state, cwl_state, notifier,
+        from .store.shared_reads import SharedLogReads
+
+        coordinator = coordinator_for(NodeWork(  # the background workers follow the log through one shared window
+            settings, data_dir, SharedLogReads(store), trails, storage, keys, delivery_state, digest_state, cwl_state, notifier,
             organizations, logs, lake, lake_files, dashboards, monitoring, eventbridge, event_bus_kwargs), url)
     try:
         app = build_app(settings=settings, store=store, accounts=accounts, trails=trails, public_keys=keys,
