@@ -4,12 +4,14 @@ one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
 The trail work is leased per trail shard (:mod:`.shards`: a trail's delivery, its Regions' digest
 chains and its log group delivery are one unit, in the shard its ARN hashes to); the other work
-per worker kind. Lake ingestion and Insights could be leased per shard too (their workers take
+per worker kind. The workers follow the log through one shared window per node
+(:class:`~.store.shared_reads.SharedLogReads`), so several trail shards on one node fetch each
+event once. Lake ingestion and Insights could be leased per shard too (their workers take
 ``shards``, each shard with its own cursor: an event data store is in the shard of its ID, an
-account in the shard of its ID) but are not: each shard's worker reads the whole event log, and on
-one node four Lake or four Insights readers cost a quarter to a third of its ingest rate
-(docs/benchmarks.md, "Several nodes"), so that waits for one read of the log per node shared by its
-workers. EventBridge per rule may come later:
+account in the shard of its ID) but are not: on one node, four Lake workers cost a third of its
+ingest rate (with the shared window too: they build and write in parallel what one worker does in
+turn) and four Insights workers a quarter (docs/benchmarks.md, "Several nodes"). EventBridge per
+rule may come later:
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
