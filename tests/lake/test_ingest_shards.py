@@ -33,6 +33,16 @@ def _two_stores(env: Any) -> tuple[Any, Any]:
     return env.stores.put(eds(id=_id_in(0))), env.stores.put(eds(id=_id_in(2)))
 
 
+def _started(env: Any) -> tuple[Any, Any, LakeIngestWorker, LakeIngestWorker]:
+    """The two stores and a worker of each one's shard, after a first round (the stores start at
+    the log's head)."""
+    a, b = _two_stores(env)
+    wa, wb = env.worker(shards=(0,)), env.worker(shards=(2,))
+    wa.run_once()
+    wb.run_once()
+    return a, b, wa, wb
+
+
 def test_the_shard_of_a_store_is_pinned_to_the_crc32_of_its_id() -> None:
     assert SHARDS == 4
     # zlib.crc32(b"...") % 4, computed once: the placement every node and version must agree on
@@ -41,10 +51,7 @@ def test_the_shard_of_a_store_is_pinned_to_the_crc32_of_its_id() -> None:
 
 
 def test_each_shard_worker_writes_its_stores_and_commits_its_cursor_only(env: Any) -> None:
-    a, b = _two_stores(env)
-    wa, wb = env.worker(shards=(0,)), env.worker(shards=(2,))
-    wa.run_once()
-    wb.run_once()  # first sight: both stores start at the log's head
+    a, b, wa, wb = _started(env)
     first = ingest(env.events, record(), record(), record())
     drain(wa, env.events)
     assert ids(env.root, a.id) == first
@@ -61,10 +68,7 @@ def test_each_shard_worker_writes_its_stores_and_commits_its_cursor_only(env: An
 
 
 def test_crash_recovery_of_one_shard_leaves_the_other_shards_files_alone(env: Any) -> None:
-    a, b = _two_stores(env)
-    wa, wb = env.worker(shards=(0,)), env.worker(shards=(2,))
-    wa.run_once()
-    wb.run_once()
+    a, b, wa, wb = _started(env)
     events = ingest(env.events, record(), record())
     drain(wa, env.events)
     drain(wb, env.events)
@@ -84,10 +88,7 @@ def test_crash_recovery_of_one_shard_leaves_the_other_shards_files_alone(env: An
 
 
 def test_a_worker_of_every_shard_takes_over_from_shards_at_different_cursors(env: Any) -> None:
-    a, b = _two_stores(env)
-    wa, wb = env.worker(shards=(0,)), env.worker(shards=(2,))
-    wa.run_once()
-    wb.run_once()
+    a, b, wa, wb = _started(env)
     early = ingest(env.events, record(), record())
     drain(wb, env.events)
     late = ingest(env.events, record(), record(), record())
