@@ -26,19 +26,24 @@ from typing import Any
 
 from .base import EventColumns
 
-__all__ = ["SharedLogReads", "MAX_EVENTS"]
+__all__ = ["SharedLogReads", "MAX_BYTES", "MAX_EVENTS"]
 
-#: Events the window keeps (about 1.3 KB each in memory for CloudTrail records).
+#: Events the window keeps (about 1.3 KB each in memory for CloudTrail records)...
 MAX_EVENTS = 20_000
+#: ...and at most this many bytes of records (large records: fewer events).
+MAX_BYTES = 64 << 20
 
 
 class SharedLogReads:
-    """``read_columns`` of ``store`` through a shared window of the newest ``max_events`` events
-    read (module docstring); every other attribute is ``store``'s. Thread-safe."""
+    """``read_columns`` of ``store`` through a shared window of the newest events read, at most
+    ``max_events`` of them and ``max_bytes`` of records (module docstring; it may hold a quarter
+    more before it drops the oldest); every other attribute is ``store``'s. Thread-safe."""
 
-    def __init__(self, store: Any, max_events: int = MAX_EVENTS) -> None:
+    def __init__(self, store: Any, max_events: int = MAX_EVENTS, max_bytes: int = MAX_BYTES) -> None:
         self._store = store
         self._max = max(1, max_events)
+        self._max_bytes = max(1, max_bytes)
+        self._bytes = 0  # of the window's records
         self._lock = threading.Lock()  # the window
         self._fetching = threading.Lock()  # one fetch that extends the window at a time
         self._low = self._high = -1  # no window
@@ -102,6 +107,7 @@ class SharedLogReads:
                 elif pos > self._high:  # the log moved past the window: a new one from here
                     self._low = self._high = pos
                     self._seqs, self._partitions, self._records = [], [], []
+                    self._bytes = 0
                     self._extend(cols)
             return cols
 
@@ -122,11 +128,20 @@ class SharedLogReads:
         self._seqs.extend(cols.seqs)
         self._partitions.extend(cols.partitions)
         self._records.extend(cols.records)
+        self._bytes += sum(len(r) for r in cols.records)
         self._high = cols.seqs[-1]
-        extra = len(self._seqs) - self._max
-        if extra > self._max // 4:  # drop the oldest in chunks (list slicing copies)
-            self._low = self._seqs[extra - 1]
-            del self._seqs[:extra], self._partitions[:extra], self._records[:extra]
+        if len(self._seqs) <= self._max * 5 // 4 and self._bytes <= self._max_bytes * 5 // 4:
+            return
+        # drop the oldest down to the limits, in chunks (list slicing copies); keep the newest event
+        drop, size = max(0, len(self._seqs) - self._max), self._bytes
+        size -= sum(len(r) for r in self._records[:drop])
+        while size > self._max_bytes and drop < len(self._seqs) - 1:
+            size -= len(self._records[drop])
+            drop += 1
+        if drop:
+            self._low = self._seqs[drop - 1]
+            del self._seqs[:drop], self._partitions[:drop], self._records[:drop]
+            self._bytes = size
 
 
 def _concat(parts: list[EventColumns]) -> EventColumns:

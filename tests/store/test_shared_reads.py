@@ -54,7 +54,7 @@ def _everything(store: Any) -> list[tuple[int, tuple[str, str, str], bytes]]:
 @pytest.mark.parametrize("seed", range(6))
 def test_interleaved_readers_get_exactly_the_log(store: Any, seed: int) -> None:
     rng = random.Random(seed)
-    shared = SharedLogReads(store, max_events=rng.choice([5, 40, 1000]))
+    shared = SharedLogReads(store, max_events=rng.choice([5, 40, 1000]), max_bytes=rng.choice([3000, 1 << 30]))
     readers = [{"pos": 0, "rows": []} for _ in range(5)]
     for _ in range(120):
         if rng.random() < 0.3:
@@ -125,3 +125,22 @@ def test_threads_following_the_log_while_it_grows(store: Any) -> None:
     assert len(log) == total
     assert all(rows == log for rows in got)
     assert shared.hits > 0 and batches > 1  # some reads shared (how many depends on the threads' timing)
+
+
+def test_the_window_keeps_within_its_bytes(store: Any) -> None:
+    rng = random.Random(11)
+    store.append(_records(200, rng))
+    size = len(_everything(store)[0][2])  # each record is about this long
+    shared = SharedLogReads(store, max_bytes=20 * size)
+    pos, rows = 0, []
+    while True:
+        cols = shared.read_columns(pos, 7)
+        if not len(cols):
+            break
+        rows += _rows(cols)
+        pos = cols.seqs[-1]
+    assert rows == _everything(store)
+    kept = shared.read_columns(pos - 1, 10)  # the newest event is in the window: no fetch
+    fetches = shared.fetches
+    assert len(kept) == 1 and shared.fetches == fetches
+    assert shared._bytes <= 25 * size + size and 15 <= len(shared._seqs) <= 27  # the newest ~20 records
