@@ -20,9 +20,9 @@ because every node must place a unit in the same shard.
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from typing import Callable, Iterable
 
-__all__ = ["SHARDS", "shard_of", "owned_by", "every_unit"]
+__all__ = ["SHARDS", "shard_of", "owned_by", "every_unit", "shard_set"]
 
 #: Shards of each sharded kind of work on several nodes (each one lease). The same on every node.
 SHARDS = 4
@@ -48,3 +48,15 @@ def owned_by(shard: int, shards: int = SHARDS) -> Callable[[str], bool]:
 def every_unit(key: str) -> bool:
     """The filter of a worker that owns every unit (one node)."""
     return True
+
+
+def shard_set(shards: Iterable[int] | None) -> tuple[frozenset[int], Callable[[str], bool]]:
+    """A worker's ``shards`` argument (None: every shard) as the set of its shards and its filter
+    ``owns(key)`` (:func:`every_unit` for every shard). Raises ValueError for an empty set or a
+    shard outside 0 .. ``SHARDS`` - 1."""
+    mine = frozenset(range(SHARDS) if shards is None else shards)
+    if not mine or not mine <= set(range(SHARDS)):
+        raise ValueError(f"shards {sorted(mine)} are not a non-empty subset of 0..{SHARDS - 1}")
+    if len(mine) == SHARDS:
+        return mine, every_unit
+    return mine, lambda key: shard_of(key) in mine

@@ -45,7 +45,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import orjson
 
-from ..shards import SHARDS, every_unit, shard_of
+from ..shards import every_unit, shard_of, shard_set
 from ..store.base import EventStore, NewEvent
 from ..store.errors import is_disk_full
 from ..trails.organization import covered
@@ -152,11 +152,8 @@ class InsightsWorker(threading.Thread):
         self._poll_s, self._purge_interval_s, self._params = poll_s, purge_interval_s, params
         self._stop_event = threading.Event()
         #: the account shards (:mod:`opentrail.shards`) this worker counts and analyses
-        self._shards = frozenset(range(SHARDS) if shards is None else shards)
-        if not self._shards or not self._shards <= set(range(SHARDS)):
-            raise ValueError(f"shards {sorted(self._shards)} are not a non-empty subset of 0..{SHARDS - 1}")
-        self._all = len(self._shards) == SHARDS
-        self._mine: Callable[[str], bool] = every_unit if self._all else lambda account: shard_of(account) in self._shards
+        self._shards, self._mine = shard_set(shards)
+        self._all = self._mine is every_unit
         self._cursors: dict[int, int] = {}
         self._load_cursors()
         self._cells: dict[tuple[Any, int], int] = defaultdict(int)

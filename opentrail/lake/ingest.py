@@ -94,7 +94,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..delivery.marks import head_seq
-from ..shards import SHARDS, every_unit, shard_of
+from ..shards import SHARDS, shard_of, shard_set
 from ..state_db import immediate_transaction, open_state_db
 from ..state_migrate import apply_schema
 from ..store.base import EventColumns, EventStore
@@ -228,11 +228,7 @@ class LakeIngestWorker(threading.Thread):
         self._compact_min_files, self._compact_target_bytes = compact_min_files, compact_target_bytes
         self._retry_first_s, self._retry_max_s = retry_first_s, retry_max_s
         #: the event data store shards (:mod:`opentrail.shards`) this worker ingests
-        self._shards = frozenset(range(SHARDS) if shards is None else shards)
-        if not self._shards or not self._shards <= set(range(SHARDS)):
-            raise ValueError(f"shards {sorted(self._shards)} are not a non-empty subset of 0..{SHARDS - 1}")
-        self._mine: Callable[[str], bool] = (every_unit if len(self._shards) == SHARDS
-                                             else lambda eds_id: shard_of(eds_id) in self._shards)
+        self._shards, self._mine = shard_set(shards)
         self._state = IngestState(self._files.ingest_db)
         self._stop_event = threading.Event()
         #: per shard of this worker: every selected event of its stores with seq <= it is in a published file

@@ -121,8 +121,8 @@ class SharedLogReads:
                 self._names[own] = name
             mapping[pid] = own
         partitions = [mapping[p] for p in cols.partitions]
-        return EventColumns(list(cols.seqs), partitions, {mapping[p]: n for p, n in cols.partition_names.items()},
-                            list(cols.records))
+        return EventColumns(cols.seqs, partitions, {mapping[p]: n for p, n in cols.partition_names.items()},
+                            cols.records)
 
     def _extend(self, cols: EventColumns) -> None:
         self._seqs.extend(cols.seqs)

@@ -140,7 +140,7 @@ def test_the_window_keeps_within_its_bytes(store: Any) -> None:
         rows += _rows(cols)
         pos = cols.seqs[-1]
     assert rows == _everything(store)
+    fetches, hits = shared.fetches, shared.hits
     kept = shared.read_columns(pos - 1, 10)  # the newest event is in the window: no fetch
-    fetches = shared.fetches
-    assert len(kept) == 1 and shared.fetches == fetches
+    assert len(kept) == 1 and (shared.fetches, shared.hits) == (fetches, hits + 1)
     assert shared._bytes <= 25 * size + size and 15 <= len(shared._seqs) <= 27  # the newest ~20 records
