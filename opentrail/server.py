@@ -345,15 +345,25 @@ def start_lake_imports(data_dir: Path, lake: object, storage: object) -> object:
     return imports
 
 
+#: The collector's thresholds while serving (:func:`freeze_startup_heap`).
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
 def freeze_startup_heap() -> None:
     """Collect, then move every object alive now (modules, models, the server's objects: ~125,000)
     to the collector's permanent generation (``gc.freeze``), so a full collection no longer walks
     them: measured at 5,000 PutAuditEvents events/s, a full collection paused every thread for
     90-160 ms every few seconds before, 6-23 ms after (docs/benchmarks.md). Objects made later are
     collected as usual; what was alive at start and later becomes cyclic garbage is never freed
-    (the server's long-lived objects, built once)."""
+    (the server's long-lived objects, built once).
+
+    It also makes the young collections rarer (:data:`GC_THRESHOLDS`; Python's default is 700, 10,
+    10): a generation-0 collection every 20,000 net allocations instead of 700. Measured at 5,000
+    PutAuditEvents events/s on a quiet machine (docs/benchmarks.md), p99 28-38 ms against 28-55 ms
+    and ~7% less server CPU per request, with the same resident memory over 60 s."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def stop_lake_ingest(worker: object | None) -> None:

@@ -58,3 +58,11 @@ def test_port_in_use_is_one_line_and_no_banner(tmp_path: Path) -> None:
     # the data directory is free again: a server starts on it at once
     server = Opentrail(tmp_path / "data")
     server.stop()
+
+
+def test_startup_heap_is_frozen_and_young_collections_are_rarer() -> None:
+    """What `opentrail serve` does before it serves (a fresh interpreter: the collector is global)."""
+    code = ("import gc; from opentrail.server import freeze_startup_heap; freeze_startup_heap(); "
+            "print(gc.get_threshold(), gc.get_freeze_count() > 10_000, gc.get_count()[0] < 100)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout == "(20000, 50, 100) True True\n"
