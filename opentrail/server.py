@@ -279,7 +279,8 @@ def open_lake_files(settings: Settings, timeouts: object) -> LakeFiles:
         raise StartupRefused(f"--lake-storage-url {location.url}: the bucket {location.bucket}{where} cannot be used:"
                              f" {exc}") from None
     return ObjectFiles(storage, location.bucket, location.prefix, settings.data_dir / CACHE_DIR,
-                       settings.data_dir / INGEST_DB, settings.lake_cache_size_mb * 1024 * 1024)
+                       settings.data_dir / INGEST_DB, settings.lake_cache_size_mb * 1024 * 1024,
+                       other_writers=bool(settings.database_url))
 
 
 def attach_channels(lake: Any, data_dir: Path) -> None:

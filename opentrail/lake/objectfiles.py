@@ -29,9 +29,11 @@ refused, the service unreachable): the callers retry (ingestion, imports) or rep
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,15 +58,26 @@ INGEST_DB = "lake-ingest.db"
 DOWNLOAD_THREADS = 8
 #: The object metadata holding a file's row count (``x-amz-meta-rows``).
 ROWS_METADATA = "rows"
+#: With other writers (several nodes), the age in seconds past which a reader's request for a
+#: store's files lists that store's prefix again (:meth:`ObjectFiles.data_files`).
+LISTING_MAX_AGE_S = 1.0
 
 
 class ObjectFiles(LakeFiles):
     """The lake under ``prefix`` (empty or ending in ``/``) of ``bucket`` in ``storage``, copies
     in ``cache_dir`` (at most ``cache_max_bytes`` of unpinned ones), the ingestion state at
-    ``ingest_db`` (outside the cache: the cache can be deleted at any time while stopped)."""
+    ``ingest_db`` (outside the cache: the cache can be deleted at any time while stopped).
+
+    ``other_writers``: other nodes write and delete files under the prefix too (``--database-url``:
+    each event data store is ingested, compacted and purged by the node holding its shard's lease,
+    :mod:`opentrail.cluster`). The catalog is then exact only for this node's own writes, so
+    :meth:`data_files` -- what queries, dashboards and rewrites read -- lists the store's prefix
+    again when its listing is older than :data:`LISTING_MAX_AGE_S` (``clock``: seconds, monotonic),
+    and a file found deleted while being downloaded makes the next call list it again."""
 
     def __init__(self, storage: ObjectStorage, bucket: str, prefix: str, cache_dir: Path, ingest_db: Path,
-                 cache_max_bytes: int) -> None:
+                 cache_max_bytes: int, *, other_writers: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.storage, self.bucket, self.prefix = storage, bucket, prefix
         self.root = Path(cache_dir)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -74,6 +87,8 @@ class ObjectFiles(LakeFiles):
         self._lock = threading.RLock()
         #: eds id -> {"YYYY/MM/DD/name": size}; None until listed
         self._catalog: dict[str, dict[str, int]] | None = None
+        self.other_writers, self._clock = other_writers, clock
+        self._listed_at: dict[str, float] = {}  # eds id -> when its prefix was last listed (other writers)
         # the cache's ``.tmp-`` files were left by a stopped process: no write of this one is in flight
         for dirpath, _dirs, names in os.walk(self.root):
             for name in names:
@@ -114,15 +129,44 @@ class ObjectFiles(LakeFiles):
                 sizes = self.storage.list_object_sizes(self.bucket, self.prefix)
             except StorageError as exc:
                 raise self._unavailable(exc, "listed") from exc
-            catalog: dict[str, dict[str, int]] = {}
-            for key, size in sizes.items():
-                parts = key[len(self.prefix):].split("/")
-                # <eds id>/<YYYY>/<MM>/<DD>/<name>.parquet, no part starting with "." or "_"
-                if (len(parts) != 5 or not parts[4].endswith(".parquet")
-                        or any(not p or p.startswith((".", "_")) for p in parts)):
-                    continue
-                catalog.setdefault(parts[0], {})["/".join(parts[1:])] = size
-            self._catalog = catalog
+            self._catalog = self._parse(sizes)
+            self._listed_at = dict.fromkeys(self._catalog, self._clock())
+
+    def _parse(self, sizes: dict[str, int]) -> dict[str, dict[str, int]]:
+        catalog: dict[str, dict[str, int]] = {}
+        for key, size in sizes.items():
+            parts = key[len(self.prefix):].split("/")
+            # <eds id>/<YYYY>/<MM>/<DD>/<name>.parquet, no part starting with "." or "_"
+            if (len(parts) != 5 or not parts[4].endswith(".parquet")
+                    or any(not p or p.startswith((".", "_")) for p in parts)):
+                continue
+            catalog.setdefault(parts[0], {})["/".join(parts[1:])] = size
+        return catalog
+
+    def refresh_store(self, eds_id: str) -> None:
+        """Read the catalog of one store from the storage's listing of its prefix (under the lock,
+        so a write of this node is either in the listing or added after it). Raises
+        LakeFilesUnavailable."""
+        with self._lock:
+            catalog = self._listing()
+            try:
+                sizes = self.storage.list_object_sizes(self.bucket, self.prefix + eds_id + "/")
+            except StorageError as exc:
+                raise self._unavailable(exc, "listed") from exc
+            files = self._parse(sizes).get(eds_id)
+            if files:
+                catalog[eds_id] = files
+            else:
+                catalog.pop(eds_id, None)
+            self._listed_at[eds_id] = self._clock()
+
+    def data_files(self, eds_id: str) -> list[Path]:
+        if self.other_writers:
+            with self._lock:
+                listed_at = self._listed_at.get(eds_id, -math.inf)
+                if self._clock() - listed_at >= LISTING_MAX_AGE_S:
+                    self.refresh_store(eds_id)
+        return super().data_files(eds_id)
 
     def store_ids(self) -> list[str]:
         with self._lock:
@@ -267,6 +311,8 @@ class ObjectFiles(LakeFiles):
             try:
                 self.storage.get_file(self.bucket, key, tmp)
             except NoSuchKey as exc:
+                with self._lock:  # another writer deleted it: list the store again next time
+                    self._listed_at.pop(self._split(path)[0], None)
                 raise LakeFileGone(f"{key} was deleted while it was being read") from exc
             except StorageError as exc:
                 raise self._unavailable(exc, "read") from exc

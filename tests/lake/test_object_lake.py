@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from opentrail.events.record import read_record
 from opentrail.lake import layout
 from opentrail.lake.ingest import LakeIngestWorker
+from opentrail.lake.files import LakeFileGone
 from opentrail.lake.objectfiles import ObjectFiles
 from opentrail.lake.queries import TERMINAL, QueryManager
 from opentrail.lake.schema import SCHEMA
@@ -302,6 +303,48 @@ def test_cache_temporary_files_go_when_the_lake_opens_and_never_under_a_running_
     in_flight.write_bytes(b"being written")
     assert files.sweep() == 0
     assert in_flight.read_bytes() == b"being written"
+
+
+def test_with_other_writers_a_reader_lists_a_store_again_once_its_listing_is_a_second_old(env) -> None:  # type: ignore[no-untyped-def]
+    """Two nodes on one prefix: node A ingests (and compacts, purges) a store, node B queries it.
+    B's catalog follows A's writes and deletes within LISTING_MAX_AGE_S, and at once when a file
+    it was about to read was deleted; without ``other_writers`` (one node) it never lists again."""
+    eds_id = "0b6f2c3e-0000-4000-8000-00000000000b"
+    clock = Clock()
+    storage = S3Storage(env.moto.url)
+    a = ObjectFiles(storage, env.bucket, PREFIX, env.tmp / "a-cache", env.tmp / "a.db", 1 << 30,
+                    other_writers=True, clock=clock)
+    b = ObjectFiles(S3Storage(env.moto.url), env.bucket, PREFIX, env.tmp / "b-cache", env.tmp / "b.db", 1 << 30,
+                    other_writers=True, clock=clock)
+    alone = ObjectFiles(S3Storage(env.moto.url), env.bucket, PREFIX, env.tmp / "c-cache", env.tmp / "c.db", 1 << 30)
+    env.closing += [a, b, alone]
+    rows = SCHEMA.empty_table()
+
+    def name(f: Path) -> str:
+        return f.name
+
+    first = layout.store_dir(a.root, eds_id) / "2024" / "05" / "01" / "1-10.parquet"
+    second = first.with_name("11-20.parquet")
+    first.parent.mkdir(parents=True)
+    a.write(rows, first)
+    assert [name(f) for f in b.data_files(eds_id)] == ["1-10.parquet"]  # b's first listing
+    assert [name(f) for f in alone.data_files(eds_id)] == ["1-10.parquet"]
+    a.write(rows, second)
+    assert [name(f) for f in b.data_files(eds_id)] == ["1-10.parquet"]  # listed less than a second ago
+    clock.now += 0.999
+    assert [name(f) for f in b.data_files(eds_id)] == ["1-10.parquet"]
+    clock.now += 0.001
+    assert [name(f) for f in b.data_files(eds_id)] == ["1-10.parquet", "11-20.parquet"]
+    assert [name(f) for f in alone.data_files(eds_id)] == ["1-10.parquet"]  # one node: its catalog is exact
+    a.delete([second])  # a compacts or purges: b finds the file gone when it downloads it
+    b_second = layout.store_dir(b.root, eds_id) / "2024" / "05" / "01" / "11-20.parquet"
+    with pytest.raises(LakeFileGone):
+        with b.reading([b_second]):
+            pass
+    assert [name(f) for f in b.data_files(eds_id)] == ["1-10.parquet"]  # listed again at once
+    a.remove_store(eds_id)
+    clock.now += 1.0
+    assert b.data_files(eds_id) == [] and eds_id not in b.store_ids()
 
 
 def test_an_s3_outage_delays_ingestion_without_loss_and_fails_only_queries_that_need_a_download(moto, tmp_path) -> None:  # type: ignore[no-untyped-def]
