@@ -56,20 +56,25 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .leased_worker import Coordinator, Running, ThreadRunning
 from .leases import Leases, new_node_id
 from .settings import Settings
+from .shard_group import ShardGroup
 from .shards import SHARDS, owned_by
 
-__all__ = ["DELIVERY_LEASES", "LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "INSIGHTS_LEASES", "LEASES", "NodeWork", "coordinator_for"]
 
-#: The lease names: one per trail shard, then one per other worker kind.
+#: The lease names: one per shard of the trails, of the event data stores and of the accounts'
+#: Insights, then one per other worker kind.
 DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
-LEASES = (*DELIVERY_LEASES, "lake", "lake-imports", "dashboards", "insights", "alarms", "event-bus", "retention")
+LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
+INSIGHTS_LEASES = tuple(f"insights/{shard}" for shard in range(SHARDS))
+LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", *INSIGHTS_LEASES, "alarms", "event-bus",
+          "retention")
 
 
 @dataclass
@@ -94,6 +99,12 @@ class NodeWork:
     monitoring: Any
     eventbridge: Any
     event_bus_kwargs: dict[str, Any]
+    lake_group: ShardGroup = field(init=False)
+    insights_group: ShardGroup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lake_group = ShardGroup("lake ingestion", self._lake_ingest)
+        self.insights_group = ShardGroup("insights", self._insights)
 
     def delivery(self, shard: int) -> Running:
         """The trail work of ``shard`` (:mod:`.shards`)."""
@@ -117,10 +128,15 @@ class NodeWork:
         digests.start()
         return ThreadRunning(delivery, cwl, digests)
 
-    def lake_ingest(self) -> Running:
+    def lake_ingest(self, shard: int) -> Running:
+        """Lake ingestion into the event data stores of ``shard``: the node's one ingestion worker
+        (:attr:`lake_group`) takes that shard too."""
+        return self.lake_group.take(shard)
+
+    def _lake_ingest(self, shards: frozenset[int]) -> Running:
         from .server import start_lake_ingest, stop_lake_ingest
 
-        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files)
+        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files, shards=sorted(shards))
         return _Stopper(functools.partial(stop_lake_ingest, ingest))
 
     def lake_imports(self) -> Running:
@@ -137,10 +153,15 @@ class NodeWork:
         scheduler.start()
         return ThreadRunning(scheduler)
 
-    def insights(self) -> Running:
+    def insights(self, shard: int) -> Running:
+        """Insights of the accounts of ``shard``: the node's one Insights worker
+        (:attr:`insights_group`) takes that shard too."""
+        return self.insights_group.take(shard)
+
+    def _insights(self, shards: frozenset[int]) -> Running:
         from .server import insights_worker
 
-        worker: Any = insights_worker(self.data_dir, self.store, self.trails, self.lake.stores)
+        worker: Any = insights_worker(self.data_dir, self.store, self.trails, self.lake.stores, shards=sorted(shards))
         worker.start()
         return ThreadRunning(worker)  # it commits its counts and closes its store when it ends
 
@@ -179,8 +200,10 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     leases = Leases(work.data_dir, new_node_id(), time.time, ttl_s=work.settings.lease_ttl_s)
     coordinator = Coordinator(leases, url=url)
     starts = [functools.partial(work.delivery, shard) for shard in range(SHARDS)]
-    starts += [work.lake_ingest, work.lake_imports, work.dashboard_refreshes, work.insights, work.alarms,
-               work.event_bus, work.retention]
+    starts += [functools.partial(work.lake_ingest, shard) for shard in range(SHARDS)]
+    starts += [work.lake_imports, work.dashboard_refreshes]
+    starts += [functools.partial(work.insights, shard) for shard in range(SHARDS)]
+    starts += [work.alarms, work.event_bus, work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
     return coordinator

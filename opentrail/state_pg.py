@@ -70,8 +70,8 @@ from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool
 from sqlglot import exp
 
-__all__ = ["PgStateConnection", "pool_for", "schema_for", "close_pools", "Fence", "LeaseLost", "fence",
-           "current_fence"]
+__all__ = ["PgStateConnection", "pool_for", "schema_for", "close_pools", "Fence", "Fences", "LeaseLost", "fence",
+           "current_fence", "fence_lost"]
 
 #: Connections per database URL and process, shared by every state store of the process.
 POOL_MAX = 10
@@ -105,11 +105,20 @@ class Fence:
     lost: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
+@dataclass(frozen=True)
+class Fences:
+    """Writes must find every lease of ``fences`` (all in one lease table) held with its token: the
+    fence of a worker that serves several leases at once (:class:`opentrail.shard_group.ShardGroup`).
+    A write that finds one lost sets that lease's ``lost`` and raises :class:`LeaseLost` for it."""
+
+    fences: tuple[Fence, ...]
+
+
 _fences = threading.local()
 
 
 @contextmanager
-def fence(f: Fence | None) -> Iterator[None]:
+def fence(f: Fence | Fences | None) -> Iterator[None]:
     """Fence every write of the calling thread with ``f`` inside the block (None: no fence)."""
     before = getattr(_fences, "fence", None)
     _fences.fence = f
@@ -119,9 +128,19 @@ def fence(f: Fence | None) -> Iterator[None]:
         _fences.fence = before
 
 
-def current_fence() -> Fence | None:
+def current_fence() -> Fence | Fences | None:
     """The calling thread's fence (None: its writes are not fenced)."""
     return getattr(_fences, "fence", None)
+
+
+def fence_lost(exc: BaseException | None = None) -> bool:
+    """True when ``exc`` (or its cause) is :class:`LeaseLost`, or a write under the calling thread's
+    fence already found a lease of it lost: the thread must stop writing, and deleting, at once
+    (another node does that work now)."""
+    if exc is not None and (isinstance(exc, LeaseLost) or isinstance(exc.__cause__, LeaseLost)):
+        return True
+    f = getattr(_fences, "fence", None)
+    return f is not None and any(one.lost.is_set() for one in (f.fences if isinstance(f, Fences) else (f,)))
 
 
 def _check_fence(conn: psycopg.Connection) -> None:
@@ -130,11 +149,21 @@ def _check_fence(conn: psycopg.Connection) -> None:
     f = getattr(_fences, "fence", None)
     if f is None:
         return
-    row = conn.execute(f'SELECT 1 FROM "{f.schema}".leases WHERE name = %s AND token = %s FOR SHARE',
-                       (f.name, f.token)).fetchone()
-    if row is None:
-        f.lost.set()
-        raise LeaseLost(f.name, f.token)
+    if isinstance(f, Fence):
+        row = conn.execute(f'SELECT 1 FROM "{f.schema}".leases WHERE name = %s AND token = %s FOR SHARE',
+                           (f.name, f.token)).fetchone()
+        if row is None:
+            f.lost.set()
+            raise LeaseLost(f.name, f.token)
+        return
+    if not f.fences:
+        return
+    held = dict(conn.execute(f'SELECT name, token FROM "{f.fences[0].schema}".leases WHERE name = ANY(%s) FOR SHARE',
+                             ([one.name for one in f.fences],)).fetchall())
+    for one in f.fences:
+        if held.get(one.name) != one.token:
+            one.lost.set()
+            raise LeaseLost(one.name, one.token)
 
 
 class _NumericLoader(Loader):

@@ -4,11 +4,13 @@ the trail's log files hold every acknowledged event exactly once while the node 
 killed with SIGKILL mid-delivery and the next one is paused (SIGSTOP) past its lease and then
 resumed; its digest chain stays one chain. A second trail, in another trail shard (another lease,
 :mod:`opentrail.shards`), delivers the same events exactly once too, whichever nodes hold its
-lease meanwhile."""
+lease meanwhile. Two event data stores in different Lake shards (two leases, on S3) hold every
+acknowledged event exactly once, and a query through each live node counts them all."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import signal
 import threading
@@ -18,15 +20,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
 from opentrail.client.ingest import IngestClient
+from opentrail.lake.layout import superseded
 from opentrail.shards import shard_of
 from tests import postgres as pg
 from tests.delivery.conftest import record
 from tests.delivery.servers import ACCOUNT, KEY_ID, SECRET, Moto, Opentrail, wait_for
 
 BUCKET = "multi-node-trail"
+LAKE_BUCKET = "multi-node-lake"
 LEASE_TTL_S = "3"
 
 pytestmark = pytest.mark.slow
@@ -83,13 +88,38 @@ def delivered(moto: Moto, prefix: str = "AWSLogs/") -> tuple[list[str], list[str
     return keys, ids
 
 
+def lake_ids(moto: Moto, eds_id: str) -> list[str]:
+    """The eventIDs in the published (not superseded) Parquet files of ``eds_id``, repeats kept."""
+    s3 = moto.client("s3")
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=LAKE_BUCKET, Prefix=f"lake/{eds_id}/"):
+        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+    live = set(map(Path, keys)) - superseded([Path(k) for k in keys])
+    return [i for k in sorted(map(str, live)) for i in pq.read_table(
+        io.BytesIO(s3.get_object(Bucket=LAKE_BUCKET, Key=k)["Body"].read()), columns=["eventid"]).column(0).to_pylist()]
+
+
+def lake_counts(node: Opentrail, eds_id: str) -> tuple[int, int]:
+    """(rows, distinct eventIDs) of ``eds_id``, queried through ``node``."""
+    ct = node.cloudtrail()
+    query_id = ct.start_query(QueryStatement=f"SELECT count(*), count(DISTINCT eventid) FROM {eds_id}")["QueryId"]
+    status = wait_for(lambda: (ct.describe_query(QueryId=query_id)["QueryStatus"] in ("FINISHED", "FAILED", "CANCELLED",
+                                                                                    "TIMED_OUT")) and
+                      ct.describe_query(QueryId=query_id)["QueryStatus"], timeout=30)
+    assert status == "FINISHED"
+    row = ct.get_query_results(QueryId=query_id)["QueryResultRows"][0]
+    return int(next(iter(row[0].values()))), int(next(iter(row[1].values())))
+
+
 def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_path: Path, database: str) -> None:
     moto = Moto(tmp_path)
     nodes: list[Opentrail] = []
     try:
         moto.client("s3").create_bucket(Bucket=BUCKET)
+        moto.client("s3").create_bucket(Bucket=LAKE_BUCKET)
         args = ("--database-url", database, "--s3-endpoint-url", moto.url, "--delivery-interval-s", "0.3",
-                "--digest-interval-s", "2", "--lease-ttl-s", LEASE_TTL_S)
+                "--digest-interval-s", "2", "--lease-ttl-s", LEASE_TTL_S, "--lake-storage-url",
+                f"s3://{LAKE_BUCKET}/lake/", "--lake-ingest-interval-s", "0.5")
         for i in range(3):
             nodes.append(Opentrail(tmp_path / f"node{i}", *args))
         ct = nodes[0].cloudtrail()
@@ -103,6 +133,14 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         other_arn = ct.create_trail(Name=other, S3BucketName=BUCKET, S3KeyPrefix="second")["TrailARN"]
         assert shard_of(other_arn) != shard_of(arn)
         ct.start_logging(Name=other)
+        stores: dict[int, str] = {}  # two event data stores in different Lake shards
+        while len(stores) < 2:
+            eds_id = ct.create_event_data_store(Name=f"store-{len(stores)}-{time.monotonic_ns()}",
+                                                TerminationProtectionEnabled=False)["EventDataStoreArn"].rsplit("/")[-1]
+            if shard_of(eds_id) in stores:
+                ct.delete_event_data_store(EventDataStore=eds_id)
+            else:
+                stores[shard_of(eds_id)] = eds_id
 
         acked: list[str] = []
         stop = threading.Event()
@@ -110,7 +148,8 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         def produce() -> None:
             client = IngestClient(nodes[1].url, KEY_ID, SECRET, timeout_s=10)
             while not stop.is_set():
-                batch = [record(account=ACCOUNT) for _ in range(40)]
+                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # within the stores' retention
+                batch = [record(account=ACCOUNT, eventTime=now) for _ in range(40)]
                 client.send(batch)
                 acked.extend(r["eventID"] for r in batch)
                 time.sleep(0.05)
@@ -168,6 +207,16 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         bodies = [json.loads(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())) for k in digests]
         starts = [b["digestStartTime"] for b in bodies]
         assert len(starts) == len(set(starts))
+        # each event data store: every acknowledged event once, and a query through any live node
+        # counts at least as many rows (the test's own calls go on adding events), none twice
+        live = [n for n in nodes if n.proc.poll() is None]
+        for eds_id in stores.values():
+            assert wait_for(lambda: target <= set(lake_ids(moto, eds_id)), timeout=60)
+            ids = lake_ids(moto, eds_id)
+            assert len(ids) == len(set(ids))
+            for node in live:
+                rows, distinct = lake_counts(node, eds_id)  # the test's own calls go on adding events
+                assert rows == distinct and rows >= len(ids), (node.url, rows, distinct, len(ids))
     finally:
         for node in nodes:
             if node.proc.poll() is None:

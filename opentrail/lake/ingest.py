@@ -36,9 +36,15 @@ or an object store prefix with a local cache (:class:`.objectfiles.ObjectFiles`)
 upload, verify, then the file is listed) and "published" is what it leaves.
 
 **Shards.** A store belongs to the shard ``crc32(store ID) % 4`` (:mod:`opentrail.shards`). A
-worker ingests the stores of its ``shards`` (all by default, as the server runs it, on several
-nodes too: :mod:`opentrail.cluster` says why), so the stores of different shards can be written by
-different workers, each store by one at a time.
+worker ingests the stores of its ``shards`` (all by default; on several nodes, the shards whose
+lease its node holds, :mod:`opentrail.shard_group`), so the stores of different shards can be
+written by different workers, each store by one at a time.
+
+**A lost lease** (several nodes: a write under the worker's fence raised
+:class:`~opentrail.state_pg.LeaseLost`, :func:`~opentrail.state_pg.fence_lost`): the node was paused
+or cut off past its lease and another node has started these shards from their cursors. The
+thread ends at once without the recovery below and without a final flush: deleting "files above
+the cursor" by its own stale cursor would delete what the new holder wrote and committed.
 
 **Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
 for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database
@@ -97,6 +103,7 @@ from ..delivery.marks import head_seq
 from ..shards import SHARDS, shard_of, shard_set
 from ..state_db import immediate_transaction, open_state_db
 from ..state_migrate import apply_schema
+from ..state_pg import fence_lost
 from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
 from ..trails.matching import matches
@@ -264,6 +271,8 @@ class LakeIngestWorker(threading.Thread):
         self._retry_s = retry_first_s
         #: crash recovery has run since the last failure (no round writes files before it has)
         self._recovered = False
+        #: a write found the lease (on several nodes) lost: the thread ended without cleaning up
+        self._lease_lost = False
         try:
             self.recover()
         except LakeFilesUnavailable as exc:  # the thread recovers once the storage answers
@@ -277,6 +286,10 @@ class LakeIngestWorker(threading.Thread):
             try:
                 self.run_once()
             except Exception as exc:  # keep ingesting; the failed round is redone from the durable cursor
+                if fence_lost(exc):  # another node ingests these stores now: touch nothing, not even to clean up
+                    log.warning("lake ingestion: the lease was lost (%s); stopping without cleaning up", exc)
+                    self._lease_lost = True
+                    break
                 full = is_disk_full(exc)
                 wait = 1.0
                 if isinstance(exc, LakeFilesUnavailable):  # one line per outage, then retries with backoff
@@ -293,6 +306,9 @@ class LakeIngestWorker(threading.Thread):
                     log.exception("lake ingestion round failed")
                 self._drop_batches()
                 self._recovered = False
+                if fence_lost():
+                    self._lease_lost = True
+                    break
                 try:
                     self.recover()  # files of the failed flush: their events are written again
                 except LakeFilesUnavailable:
@@ -313,7 +329,7 @@ class LakeIngestWorker(threading.Thread):
             if self._read < self._read_limit:  # with no store to write, a new one is looked for every second
                 self._stop_event.wait(self._poll_s if self._stores_active or self._batched else max(self._poll_s, IDLE_POLL_S))
         try:
-            if self._recovered:  # else files of a failed flush may still be there: the next start redoes them
+            if self._recovered and not self._lease_lost and not fence_lost():  # else the next start redoes them
                 self.flush()
         except Exception as exc:
             if isinstance(exc, LakeFilesUnavailable):

@@ -18,6 +18,7 @@ from opentrail.lake.ingest import IngestState, LakeIngestWorker
 from opentrail.lake.schema import record_table
 from opentrail.lake.files import write_file
 from opentrail.shards import SHARDS, shard_of
+from opentrail.state_pg import LeaseLost
 from opentrail.trails.model import AdvancedFieldSelector, InsightSelector
 
 from .ingest_fakes import eds, record, selector
@@ -134,3 +135,35 @@ def test_a_shard_worker_purges_only_its_own_deleted_stores(env: Any, tmp_path: P
     assert layout.store_dir(env.root, a.id).is_dir() and not layout.store_dir(env.root, b.id).exists()
     env.worker(shards=(0,)).purge(NOW)
     assert env.stores.stores == {} and not layout.store_dir(env.root, a.id).exists()
+
+
+def test_a_worker_that_lost_its_lease_stops_without_deleting_what_the_new_holder_wrote(env: Any) -> None:
+    """Several nodes: a node paused past its ``lake/<shard>`` lease wakes up with its old cursor
+    while another node's worker has written and committed the shard's next files. Its next commit
+    raises LeaseLost: the thread ends there, without the crash recovery that would delete every
+    file above its stale cursor, and without a final flush."""
+    a = env.stores.put(eds(id=_id_in(0)))
+    stale = env.worker(shards=(0,))
+    stale.run_once()  # the store starts at the log's head
+    first = ingest(env.events, record(), record())
+    drain(stale, env.events)
+    # the lease moves: the new holder builds its worker from the committed cursor and goes on
+    taker = env.worker(shards=(0,))
+    second = ingest(env.events, record(), record())
+    drain(taker, env.events)
+    assert ids(env.root, a.id) == sorted(first + second)
+    committed = sorted(p.name for p in layout.data_files(env.root, a.id))
+    assert committed == ["1-2.parquet", "3-4.parquet"]
+
+    def lost(cursors: Any) -> None:
+        raise LeaseLost("lake/0", 1)
+
+    stale._state.set_cursors = lost  # type: ignore[method-assign]  # its fenced commits fail now
+    stale.start()
+    stale.join(timeout=10)
+    assert not stale.is_alive()
+    files = sorted(p.name for p in layout.store_dir(env.root, a.id).rglob("*.parquet"))
+    # the new holder's files are all there; the stale worker's upload of the same events (3-4,
+    # written again under the same name) is the only trace of its round
+    assert files == committed
+    assert ids(env.root, a.id) == sorted(first + second)
