@@ -2,16 +2,16 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-The trail work is leased per trail shard (:mod:`.shards`: a trail's delivery, its Regions' digest
-chains and its log group delivery are one unit, in the shard its ARN hashes to); the other work
-per worker kind. The workers follow the log through one shared window per node
+The trail work, Lake ingestion and Insights are leased per shard (:mod:`.shards`): a trail's
+delivery, its Regions' digest chains and its log group delivery are one unit, in the shard its ARN
+hashes to; an event data store's ingestion is in the shard of its ID; an account's Insights in the
+shard of its ID. The other work is leased per worker kind. A node runs one Lake ingestion worker
+and one Insights worker over the shards whose leases it holds (:class:`~.shard_group.ShardGroup`:
+rebuilt when they change, fenced by each held lease), because four workers of a kind on one node
+cost a quarter to a third of its ingest rate (docs/benchmarks.md, "Several nodes"). The workers
+follow the log through one shared window per node
 (:class:`~.store.shared_reads.SharedLogReads`), so several trail shards on one node fetch each
-event once. Lake ingestion and Insights could be leased per shard too (their workers take
-``shards``, each shard with its own cursor: an event data store is in the shard of its ID, an
-account in the shard of its ID) but are not: on one node, four Lake workers cost a third of its
-ingest rate (with the shared window too: they build and write in parallel what one worker does in
-turn) and four Insights workers a quarter (docs/benchmarks.md, "Several nodes"). EventBridge per
-rule may come later:
+event once. EventBridge per rule may come later:
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
@@ -21,11 +21,12 @@ lease                     work (a fresh object each time the lease is taken)
                           (:class:`~.digests.DigestWorker`, fed by delivery's ``on_delivered``
                           and waiting on ``delivery_caught_up``) and CloudWatch Logs delivery
                           (:class:`~.delivery.CloudWatchLogsWorker`): coupled, so one lease
-``lake``                  Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`) into every
-                          event data store
+``lake/0`` .. ``/3``      Lake ingestion (:class:`~.lake.ingest.LakeIngestWorker`) into the
+                          event data stores of that shard (the node's one worker takes the shard)
 ``lake-imports``          Lake imports (:class:`~.lake.imports.ImportManager`)
 ``dashboards``            scheduled dashboard refreshes (:class:`~.lake.dashboard_scheduler.DashboardScheduler`)
-``insights``              Insights (:class:`~.insights.worker.InsightsWorker`) of every account
+``insights/0`` .. ``/3``  Insights (:class:`~.insights.worker.InsightsWorker`) of the accounts of
+                          that shard (the node's one worker takes the shard)
 ``alarms``                alarm evaluation and actions (:meth:`~.monitoring.cloudwatch.CloudWatchService.start_alarms`)
 ``event-bus``             EventBridge's bus, dispatcher and targets (:class:`~.eventbridge.runtime.EventBusRuntime`)
 ``retention``             the retention purger (:class:`~.server.RetentionPurger`)
@@ -39,11 +40,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 11 (as without balancing)
-2                         6 and 5
-3                         4, 4 and 3
-4                         3, 3, 3 and 2
-11 or more                1 each (the others none)
+1                         all 17 (as without balancing)
+2                         9 and 8
+3                         6, 6 and 5
+4                         5, 4, 4 and 4
+17 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -206,4 +207,5 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     starts += [work.alarms, work.event_bus, work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
+    coordinator.before_stop += [work.lake_group.close, work.insights_group.close]
     return coordinator

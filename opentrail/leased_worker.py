@@ -233,6 +233,9 @@ class Coordinator:
         self._taking = 0  # acquisitions in flight (not yet in a reading of the lease table)
         self._free_since: dict[str, float] = {}  # lease name -> when first seen free (lease clock)
         self._imbalance_seen = 0
+        #: called by :meth:`stop` once the heartbeat stopped, before the workers stop (their leases
+        #: still held): e.g. :meth:`opentrail.shard_group.ShardGroup.close`
+        self.before_stop: list[Callable[[], None]] = []
 
     @property
     def node_id(self) -> str:
@@ -265,6 +268,11 @@ class Coordinator:
             self.leases.forget_node()
         except Exception as exc:
             log.warning("forgetting this node failed: %s", exc)
+        for call in self.before_stop:
+            try:
+                call()
+            except Exception:
+                log.exception("stopping the node's shared work failed")
         for worker in self.workers:
             worker.request_stop()
         for worker in self.workers:

@@ -3,8 +3,9 @@ PostgreSQL database (``opentrail serve --database-url``), and the nodes' livenes
 
 A lease is a row of ``leases.db`` (a schema of the shared database when the data directory is
 registered, :func:`opentrail.state_db.open_state_db`; a SQLite file otherwise, where one process
-holds every lease): its ``name`` (one per trail shard and per other worker kind: ``delivery/0``,
-``lake``..., :data:`opentrail.cluster.LEASES`), ``holder`` (a
+holds every lease): its ``name`` (one per shard of the trails, event data stores and accounts' Insights, and per
+other worker kind: ``delivery/0``, ``lake/0``, ``insights/0``, ``alarms``...,
+:data:`opentrail.cluster.LEASES`), ``holder`` (a
 node id; empty: free), ``token`` (the fencing token, one more on every acquisition) and
 ``expires_at`` (epoch seconds of the holder's clock). A node :meth:`Leases.acquire` s a lease that is
 free or expired, :meth:`~Leases.renew` s it every ``ttl_s / 3`` and :meth:`~Leases.release` s it when

@@ -44,6 +44,7 @@ class ShardGroup:
         self._running: Running | None = None
         self.shards: frozenset[int] = frozenset()
         self.builds = 0
+        self._closed = False
 
     def take(self, shard: int) -> Running:
         """Add ``shard`` (its lease just taken; the calling thread's fence is that lease's) and
@@ -53,6 +54,8 @@ class ShardGroup:
         if isinstance(own, Fences):
             raise TypeError("a shard's lease has one fence")
         with self._lock:
+            if self._closed:
+                return _Held(self, shard)
             self._stop()
             self._fences[shard] = own
             try:
@@ -71,7 +74,15 @@ class ShardGroup:
                 return
             self._stop()
             del self._fences[shard]
-            self._restart_quietly()
+            if not self._closed:
+                self._restart_quietly()
+
+    def close(self) -> None:
+        """The node stops: stop the worker (while its leases are still held) and build none again,
+        so the shards' leases, released one by one afterwards, do not each rebuild it."""
+        with self._lock:
+            self._closed = True
+            self._stop()
 
     def _restart_quietly(self) -> None:
         try:

@@ -9,10 +9,10 @@ A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Three kinds of wor
   deliveries are written by exactly one node at a time -- the fence of its shard's lease guards
   each state write -- while trails in different shards can go to different nodes;
 - **event data stores** (key: the store ID) and **accounts' Insights** (key: the account ID): each
-  shard has its own cursor and a worker can take some shards only
-  (:class:`opentrail.lake.ingest.LakeIngestWorker`, :class:`opentrail.insights.worker.InsightsWorker`),
-  but the server still runs one worker for every shard, also on several nodes
-  (:mod:`opentrail.cluster` says why). The hash is
+  shard has its own cursor and is one lease on several nodes, ``lake/<shard>`` and
+  ``insights/<shard>``; a node runs one worker of each kind over the shards it holds
+  (:class:`opentrail.lake.ingest.LakeIngestWorker`, :class:`opentrail.insights.worker.InsightsWorker`
+  take ``shards``; :mod:`opentrail.shard_group`). The hash is
 CRC-32 (stable across processes and versions, unlike Python's ``hash``); the shard count is fixed,
 because every node must place a unit in the same shard.
 """

@@ -97,3 +97,17 @@ def test_the_worker_is_fenced_by_every_held_shard_and_a_lost_one_is_named(state_
     assert [tuple(r) for r in work.execute("SELECT who FROM done").fetchall()] == [("a, both held",)]  # type: ignore[attr-defined]
     for x in (a, b, work):
         x.close()  # type: ignore[attr-defined]
+
+
+def test_a_closed_group_stops_its_worker_and_builds_none_again() -> None:
+    workers = Workers()
+    group = ShardGroup("lake ingestion", workers.build)
+    held = [group.take(shard) for shard in (0, 1, 2)]
+    group.close()  # the node stops: then its leases are released one by one
+    for h in held:
+        h.stop()
+    late = group.take(3)  # a lease taken while the node stops
+    late.stop()
+    assert workers.log == ["start [0]", "stop [0]", "start [0, 1]", "stop [0, 1]", "start [0, 1, 2]",
+                           "stop [0, 1, 2]"]
+    assert group.shards == frozenset()
