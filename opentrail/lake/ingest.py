@@ -44,7 +44,11 @@ written by different workers, each store by one at a time.
 :class:`~opentrail.state_pg.LeaseLost`, :func:`~opentrail.state_pg.fence_lost`): the node was paused
 or cut off past its lease and another node has started these shards from their cursors. The
 thread ends at once without the recovery below and without a final flush: deleting "files above
-the cursor" by its own stale cursor would delete what the new holder wrote and committed.
+the cursor" by its own stale cursor would delete what the new holder wrote and committed. A flush
+checks the lease before it uploads anything, so a node that wakes up finds out before it writes;
+an upload already under way when the node was paused can still land after the takeover (object
+storage has no fence), and its rows are then in the store twice if its seq range differs from the
+new holder's file.
 
 **Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
 for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database
@@ -103,7 +107,7 @@ from ..delivery.marks import head_seq
 from ..shards import SHARDS, shard_of, shard_set
 from ..state_db import immediate_transaction, open_state_db
 from ..state_migrate import apply_schema
-from ..state_pg import fence_lost
+from ..state_pg import current_fence, fence_lost
 from ..store.base import EventColumns, EventStore
 from ..store.errors import is_disk_full
 from ..trails.matching import matches
@@ -169,6 +173,13 @@ class IngestState:
             for shard, seq in cursors.items():
                 self._conn.execute("INSERT INTO shard_cursors (shard, seq) VALUES (?, ?) "
                                    "ON CONFLICT (shard) DO UPDATE SET seq = excluded.seq", (shard, seq))
+
+    def check_lease(self) -> None:
+        """An empty write transaction: on several nodes it checks the calling thread's lease
+        fence (:func:`opentrail.state_pg.fence`) and raises :class:`~opentrail.state_pg.LeaseLost`
+        when a lease of it was taken over."""
+        with self._lock, immediate_transaction(self._conn):
+            pass
 
     def start_seqs(self) -> dict[str, int]:
         with self._lock:
@@ -582,6 +593,8 @@ class LakeIngestWorker(threading.Thread):
         """Write every open batch as files, then commit the cursor; returns the rows written."""
         written = 0
         now = self._clock()
+        if self._batches and current_fence() is not None:
+            self._state.check_lease()  # a node paused past its lease finds out before it uploads
         for eds_id, batch in self._batches.items():
             store = self._stores_by_id.get(eds_id)
             if store is None:

@@ -18,7 +18,8 @@ from opentrail.lake.ingest import IngestState, LakeIngestWorker
 from opentrail.lake.schema import record_table
 from opentrail.lake.files import write_file
 from opentrail.shards import SHARDS, shard_of
-from opentrail.state_pg import LeaseLost
+from opentrail.leased_worker import inherit_fences
+from opentrail.state_pg import Fence, LeaseLost, fence
 from opentrail.trails.model import AdvancedFieldSelector, InsightSelector
 
 from .ingest_fakes import eds, record, selector
@@ -137,11 +138,12 @@ def test_a_shard_worker_purges_only_its_own_deleted_stores(env: Any, tmp_path: P
     assert env.stores.stores == {} and not layout.store_dir(env.root, a.id).exists()
 
 
-def test_a_worker_that_lost_its_lease_stops_without_deleting_what_the_new_holder_wrote(env: Any) -> None:
+def test_a_worker_that_lost_its_lease_stops_without_writing_or_deleting(env: Any) -> None:
     """Several nodes: a node paused past its ``lake/<shard>`` lease wakes up with its old cursor
-    while another node's worker has written and committed the shard's next files. Its next commit
-    raises LeaseLost: the thread ends there, without the crash recovery that would delete every
-    file above its stale cursor, and without a final flush."""
+    while another node's worker has written and committed the shard's next files. Its next flush
+    checks the lease before uploading and gets LeaseLost: the thread ends there, without writing
+    the events it read, without the crash recovery that would delete every file above its stale
+    cursor, and without a final flush."""
     a = env.stores.put(eds(id=_id_in(0)))
     stale = env.worker(shards=(0,))
     stale.run_once()  # the store starts at the log's head
@@ -151,19 +153,19 @@ def test_a_worker_that_lost_its_lease_stops_without_deleting_what_the_new_holder
     taker = env.worker(shards=(0,))
     second = ingest(env.events, record(), record())
     drain(taker, env.events)
-    assert ids(env.root, a.id) == sorted(first + second)
     committed = sorted(p.name for p in layout.data_files(env.root, a.id))
     assert committed == ["1-2.parquet", "3-4.parquet"]
+    ingest(env.events, record(), record())  # not yet ingested by the new holder
 
-    def lost(cursors: Any) -> None:
+    def lost(*args: Any) -> None:
         raise LeaseLost("lake/0", 1)
 
-    stale._state.set_cursors = lost  # type: ignore[method-assign]  # its fenced commits fail now
-    stale.start()
+    stale._state.check_lease = lost  # type: ignore[method-assign]  # its fenced writes fail now
+    stale._state.set_cursors = lost  # type: ignore[method-assign]
+    inherit_fences()
+    with fence(Fence("state_lake_ingest", "lake/0", 1)):  # the thread runs under its lease's fence
+        stale.start()
     stale.join(timeout=10)
     assert not stale.is_alive()
-    files = sorted(p.name for p in layout.store_dir(env.root, a.id).rglob("*.parquet"))
-    # the new holder's files are all there; the stale worker's upload of the same events (3-4,
-    # written again under the same name) is the only trace of its round
-    assert files == committed
+    assert sorted(p.name for p in layout.store_dir(env.root, a.id).rglob("*.parquet")) == committed
     assert ids(env.root, a.id) == sorted(first + second)
