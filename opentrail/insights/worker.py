@@ -46,6 +46,7 @@ from typing import Any, Callable, Protocol, Sequence
 import orjson
 
 from ..shards import every_unit, shard_of, shard_set
+from ..state_pg import fence_lost
 from ..store.base import EventStore, NewEvent
 from ..store.errors import is_disk_full
 from ..trails.organization import covered
@@ -165,6 +166,7 @@ class InsightsWorker(threading.Thread):
         #: series analysed by the last round
         self.analysed = 0
         self._failing = False
+        self._lease_lost = False  # a write found the lease (several nodes) lost: the thread ended
 
     # --- thread ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -172,6 +174,10 @@ class InsightsWorker(threading.Thread):
             try:
                 self.run_once()
             except Exception as exc:  # the round is redone from the committed cursor
+                if fence_lost(exc):  # several nodes: another node counts these accounts now
+                    log.warning("insights: the lease was lost (%s); stopping", exc)
+                    self._lease_lost = True
+                    break
                 if not self._failing:
                     if is_disk_full(exc):
                         log.warning("insights waits for space on the data directory: %s", exc)
@@ -185,7 +191,8 @@ class InsightsWorker(threading.Thread):
             if self._read < self._read_limit:
                 self._stop_event.wait(self._poll_s)
         try:
-            self.flush(self._clock())
+            if not self._lease_lost:
+                self.flush(self._clock())
         except Exception:
             log.exception("insights: final flush failed (the events are counted again on the next start)")
         if self._owned:

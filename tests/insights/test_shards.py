@@ -132,3 +132,24 @@ def test_a_counts_database_with_one_cursor_gives_it_to_every_shard(state_dir: Pa
         assert counts.cursor() == 4321
     finally:
         counts.close()
+
+
+def test_a_worker_that_lost_its_lease_stops_without_a_final_flush(store: SqliteEventStore, state_dir: Path) -> None:
+    """Several nodes: a write under the worker's fence raised LeaseLost (another node took its
+    shard over): the thread ends at once, and commits nothing more."""
+    from opentrail.state_pg import LeaseLost
+
+    append(store, [record(T0 + i) for i in range(3)])
+    now = T0 + 7200
+    w = InsightsWorker(store, FixedScope(), state_dir, Clock(now), shards=(0,))
+    applied: list[int] = []
+
+    def lost(*args: object) -> None:
+        applied.append(1)
+        raise LeaseLost("insights/0", 1)
+
+    w.counts.apply = lost  # type: ignore[method-assign]
+    w.start()
+    w.join(timeout=10)
+    assert not w.is_alive()
+    assert applied == [1]  # the failed round's commit only: no retry, no final flush
