@@ -2,16 +2,17 @@
 (:mod:`.leased_worker`), so several nodes sharing one PostgreSQL database run every kind on exactly
 one node at a time and a dead node's work moves within ``--lease-ttl-s``.
 
-The trail work, Lake ingestion and Insights are leased per shard (:mod:`.shards`): a trail's
-delivery, its Regions' digest chains and its log group delivery are one unit, in the shard its ARN
-hashes to; an event data store's ingestion is in the shard of its ID; an account's Insights in the
-shard of its ID. The other work is leased per worker kind. A node runs one Lake ingestion worker
-and one Insights worker over the shards whose leases it holds (:class:`~.shard_group.ShardGroup`:
+The trail work, Lake ingestion, Insights and EventBridge rules are leased per shard
+(:mod:`.shards`): a trail's delivery, its Regions' digest chains and its log group delivery are
+one unit, in the shard its ARN hashes to; an event data store's ingestion is in the shard of its
+ID; an account's Insights in the shard of its ID; a rule's matching and targets in the shard of its
+ARN. The other work is leased per worker kind. A node runs one Lake ingestion worker, one Insights
+worker and one event bus over the shards whose leases it holds (:class:`~.shard_group.ShardGroup`:
 rebuilt when they change, fenced by each held lease), because four workers of a kind on one node
 cost a quarter to a third of its ingest rate (docs/benchmarks.md, "Several nodes"). The workers
 follow the log through one shared window per node
 (:class:`~.store.shared_reads.SharedLogReads`), so several trail shards on one node fetch each
-event once. EventBridge per rule may come later:
+event once:
 
 ========================  ===================================================================
 lease                     work (a fresh object each time the lease is taken)
@@ -28,7 +29,8 @@ lease                     work (a fresh object each time the lease is taken)
 ``insights/0`` .. ``/3``  Insights (:class:`~.insights.worker.InsightsWorker`) of the accounts of
                           that shard (the node's one worker takes the shard)
 ``alarms``                alarm evaluation and actions (:meth:`~.monitoring.cloudwatch.CloudWatchService.start_alarms`)
-``event-bus``             EventBridge's bus, dispatcher and targets (:class:`~.eventbridge.runtime.EventBusRuntime`)
+``event-bus/0`` .. ``/3`` EventBridge's bus, dispatcher and targets (:class:`~.eventbridge.runtime.EventBusRuntime`)
+                          for the rules of that shard (the node's one bus takes the shard)
 ``retention``             the retention purger (:class:`~.server.RetentionPurger`)
 ========================  ===================================================================
 
@@ -40,11 +42,11 @@ a lease nobody takes for ``--lease-ttl-s`` is taken by any node. So the nodes ho
 ========================  ===================================================================
 live nodes                leases held
 ========================  ===================================================================
-1                         all 17 (as without balancing)
-2                         9 and 8
-3                         6, 6 and 5
-4                         5, 4, 4 and 4
-17 or more                1 each (the others none)
+1                         all 20 (as without balancing)
+2                         10 and 10
+3                         7, 7 and 6
+4                         5 each
+20 or more                1 each (the others none)
 ========================  ===================================================================
 
 Every node keeps the API-facing objects (trail service, Lake, logs, CloudWatch with its metric
@@ -67,14 +69,16 @@ from .settings import Settings
 from .shard_group import ShardGroup
 from .shards import SHARDS, owned_by
 
-__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "INSIGHTS_LEASES", "LEASES", "NodeWork", "coordinator_for"]
+__all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "INSIGHTS_LEASES", "EVENT_BUS_LEASES", "LEASES", "NodeWork",
+           "coordinator_for"]
 
 #: The lease names: one per shard of the trails, of the event data stores and of the accounts'
 #: Insights, then one per other worker kind.
 DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
 LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
 INSIGHTS_LEASES = tuple(f"insights/{shard}" for shard in range(SHARDS))
-LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", *INSIGHTS_LEASES, "alarms", "event-bus",
+EVENT_BUS_LEASES = tuple(f"event-bus/{shard}" for shard in range(SHARDS))
+LEASES = (*DELIVERY_LEASES, *LAKE_LEASES, "lake-imports", "dashboards", *INSIGHTS_LEASES, "alarms", *EVENT_BUS_LEASES,
           "retention")
 
 
@@ -102,10 +106,12 @@ class NodeWork:
     event_bus_kwargs: dict[str, Any]
     lake_group: ShardGroup = field(init=False)
     insights_group: ShardGroup = field(init=False)
+    event_bus_group: ShardGroup = field(init=False)
 
     def __post_init__(self) -> None:
         self.lake_group = ShardGroup("lake ingestion", self._lake_ingest)
         self.insights_group = ShardGroup("insights", self._insights)
+        self.event_bus_group = ShardGroup("event bus", self._event_bus)
 
     def delivery(self, shard: int) -> Running:
         """The trail work of ``shard`` (:mod:`.shards`)."""
@@ -169,10 +175,16 @@ class NodeWork:
     def alarms(self) -> Running:
         return self.monitoring.start_alarms()  # type: ignore[no-any-return]
 
-    def event_bus(self) -> Running:
+    def event_bus(self, shard: int) -> Running:
+        """EventBridge rules of ``shard`` (the CRC-32 of the rule ARN): the node's one bus worker and
+        dispatcher (:attr:`event_bus_group`) take that shard too."""
+        return self.event_bus_group.take(shard)
+
+    def _event_bus(self, shards: frozenset[int]) -> Running:
         from .eventbridge.runtime import EventBusRuntime
 
-        runtime = EventBusRuntime(self.data_dir, self.store, self.eventbridge, **self.event_bus_kwargs)
+        runtime = EventBusRuntime(self.data_dir, self.store, self.eventbridge, shards=sorted(shards),
+                                  **self.event_bus_kwargs)
         runtime.worker.start()
 
         def stop() -> None:
@@ -204,8 +216,10 @@ def coordinator_for(work: NodeWork, url: str) -> Coordinator:
     starts += [functools.partial(work.lake_ingest, shard) for shard in range(SHARDS)]
     starts += [work.lake_imports, work.dashboard_refreshes]
     starts += [functools.partial(work.insights, shard) for shard in range(SHARDS)]
-    starts += [work.alarms, work.event_bus, work.retention]
+    starts += [work.alarms]
+    starts += [functools.partial(work.event_bus, shard) for shard in range(SHARDS)]
+    starts += [work.retention]
     for name, start in zip(LEASES, starts, strict=True):
         coordinator.supervise(name, start)
-    coordinator.before_stop += [work.lake_group.close, work.insights_group.close]
+    coordinator.before_stop += [work.lake_group.close, work.insights_group.close, work.event_bus_group.close]
     return coordinator

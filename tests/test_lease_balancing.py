@@ -1,11 +1,11 @@
 """Lease balancing among several :class:`~opentrail.leased_worker.Coordinator` s (issue 17): three
 coordinators in one process stand in for three nodes on the real PostgreSQL (short lease, real
-time, cheap workers that only note where they run). The seventeen leases of :data:`opentrail.cluster.LEASES`
-spread 6/6/5, each one running on exactly one node at every moment (a worker starting while
+time, cheap workers that only note where they run). The twenty leases of :data:`opentrail.cluster.LEASES`
+spread 7/7/6, each one running on exactly one node at every moment (a worker starting while
 another node's worker of the same lease still runs is recorded); a node that stops hands its
-leases to the other two (9/8); a node paused past its lease loses them and, once awake, gets its
+leases to the other two (10/10); a node paused past its lease loses them and, once awake, gets its
 share back; a lease the poorest node does not take is taken by another once free for the TTL; one
-node holds all seventeen."""
+node holds all twenty."""
 
 from __future__ import annotations
 
@@ -158,33 +158,33 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 def test_one_node_holds_every_lease_and_keeps_them(cluster: Cluster) -> None:
     a = cluster.start_node("a")
     assert wait_until(cluster.settled)
-    assert len(LEASES) == 17
-    assert cluster.counts() == {"a": 17}
+    assert len(LEASES) == 20
+    assert cluster.counts() == {"a": 20}
     time.sleep(8 * BEAT_S)  # eight balancing checks: nothing to balance on one node
-    assert cluster.counts() == {"a": 17}
-    assert [w.runs for w in a.workers] == [1] * 17
+    assert cluster.counts() == {"a": 20}
+    assert [w.runs for w in a.workers] == [1] * 20
     assert cluster.handoffs() == {"a": 0}
     assert cluster.overlaps == []
     health = a.health()
-    assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [("a", True, 17)]
+    assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [("a", True, 20)]
 
 
 def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster: Cluster) -> None:
     a = cluster.start_node("a")
     assert wait_until(cluster.settled)
-    assert cluster.counts() == {"a": 17}
+    assert cluster.counts() == {"a": 20}
     cluster.start_node("b")
     cluster.start_node("c")
-    # a, the richest, gives one lease up at a time to the poorest: 16/1/0, 15/1/1, ..., 7/5/5, 6/6/5
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [5, 6, 6])
+    # a, the richest, gives one lease up at a time to the poorest: 19/1/0, 18/1/1, ..., 8/6/6, 7/7/6
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [6, 7, 7])
     counts = cluster.counts()
-    assert counts["a"] == 6 and sorted((counts["b"], counts["c"])) == [5, 6]
+    assert counts["a"] == 7 and sorted((counts["b"], counts["c"])) == [6, 7]
     time.sleep(8 * BEAT_S)  # balanced: nothing moves any more
     assert cluster.settled() and cluster.counts() == counts
-    assert cluster.handoffs() == {"a": 11, "b": 0, "c": 0}
+    assert cluster.handoffs() == {"a": 13, "b": 0, "c": 0}
     health = a.health()
     assert [(n["nodeId"], n["live"], n["leaseCount"]) for n in health["nodes"]] == [
-        ("a", True, 6), ("b", True, counts["b"]), ("c", True, counts["c"])]
+        ("a", True, 7), ("b", True, counts["b"]), ("c", True, counts["c"])]
 
     # c stops: it leaves the node table, then stops its workers, the last slowly; the leases
     # of the others move at once, the slow one's once its worker stopped
@@ -199,11 +199,11 @@ def test_three_nodes_spread_the_leases_and_a_stopped_one_hands_them_over(cluster
     gate.set()
     stopping.join()
     del cluster.nodes["c"]
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [8, 9], TTL_S)
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [10, 10], TTL_S)
     assert time.monotonic() - stopped_at < TTL_S
     time.sleep(8 * BEAT_S)
-    assert cluster.settled() and sorted(cluster.counts().values()) == [8, 9]
-    assert cluster.handoffs() == {"a": 11, "b": 0}
+    assert cluster.settled() and sorted(cluster.counts().values()) == [10, 10]
+    assert cluster.handoffs() == {"a": 13, "b": 0}
     assert cluster.overlaps == []  # never two nodes running one lease's work
 
 
@@ -213,9 +213,9 @@ def test_a_lease_the_poorest_node_does_not_take_is_taken_back_within_the_ttl(clu
     cluster.start_node("z", acquiring=False)  # live (heartbeats) but never gets a lease
     assert wait_until(lambda: cluster.handoffs()["a"] == 1)  # a gives a lease up for z
     given_at = time.monotonic()
-    assert len(cluster.holders()) == 16
+    assert len(cluster.holders()) == 19
     # a leaves it to z, the poorer, until it has been free for the TTL: liveness beats balance
-    assert wait_until(lambda: Counter(cluster.holders().values()) == {"a": 17}, TTL_S + 1.0)
+    assert wait_until(lambda: Counter(cluster.holders().values()) == {"a": 20}, TTL_S + 1.0)
     assert time.monotonic() - given_at > TTL_S - 0.5
     assert cluster.overlaps == []
 
@@ -225,17 +225,17 @@ def test_a_paused_node_loses_its_leases_within_the_ttl_and_gets_its_share_back(c
     assert wait_until(cluster.settled)
     cluster.start_node("b")
     cluster.start_node("c")
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [5, 6, 6])
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [6, 7, 7])
     paused = cluster.nodes["b"].leases
     assert isinstance(paused, PausableLeases)
     b_leases = {name for name, holder in cluster.holders().items() if holder == "b"}
-    assert len(b_leases) in (5, 6)
+    assert len(b_leases) in (6, 7)
     paused.awake.clear()  # b stops renewing and heartbeating; its workers run on (fencing stops their writes)
     paused_at = time.monotonic()
     assert wait_until(lambda: sorted(cluster.holders().values()).count("b") == 0
-                      and len(cluster.holders()) == 17, TTL_S + 3)
+                      and len(cluster.holders()) == 20, TTL_S + 3)
     assert time.monotonic() - paused_at < TTL_S + 3  # a dead node's work moves within the TTL and seconds
-    assert sorted(Counter(cluster.holders().values()).values()) == [8, 9]
+    assert sorted(Counter(cluster.holders().values()).values()) == [10, 10]
 
     def doubled() -> set[str]:
         with cluster.lock:
@@ -250,5 +250,5 @@ def test_a_paused_node_loses_its_leases_within_the_ttl_and_gets_its_share_back(c
     assert all(len(nodes) == 2 and "b" in nodes for _, nodes in cluster.overlaps)
 
     paused.awake.set()  # b wakes: its renewals fail, it stops its stale workers, then gets its share back
-    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [5, 6, 6], 15.0)
+    assert wait_until(lambda: cluster.settled() and sorted(cluster.counts().values()) == [6, 7, 7], 15.0)
     assert len(cluster.overlaps) == overlaps_while_paused  # no overlap but the paused node's

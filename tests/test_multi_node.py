@@ -5,7 +5,9 @@ killed with SIGKILL mid-delivery and the next one is paused (SIGSTOP) past its l
 resumed; its digest chain stays one chain. A second trail, in another trail shard (another lease,
 :mod:`opentrail.shards`), delivers the same events exactly once too, whichever nodes hold its
 lease meanwhile. Two event data stores in different Lake shards (two leases, on S3) hold every
-acknowledged event exactly once, and a query through each live node counts them all."""
+acknowledged event exactly once, and a query through each live node counts them all. Two
+EventBridge rules in different rule shards (two leases) send every matching event to their SQS
+queues at least once (a kill may repeat the sends under way)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
+import boto3
 import orjson
 import pyarrow.parquet as pq
 import pytest
@@ -117,7 +120,8 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
     try:
         moto.client("s3").create_bucket(Bucket=BUCKET)
         moto.client("s3").create_bucket(Bucket=LAKE_BUCKET)
-        args = ("--database-url", database, "--s3-endpoint-url", moto.url, "--delivery-interval-s", "0.3",
+        args = ("--database-url", database, "--s3-endpoint-url", moto.url, "--sqs-endpoint-url", moto.url,
+                "--delivery-interval-s", "0.3",
                 "--digest-interval-s", "2", "--lease-ttl-s", LEASE_TTL_S, "--lake-storage-url",
                 f"s3://{LAKE_BUCKET}/lake/", "--lake-ingest-interval-s", "0.5")
         for i in range(3):
@@ -125,7 +129,14 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
         ct = nodes[0].cloudtrail()
         arn = ct.create_trail(Name="org-wide", S3BucketName=BUCKET, EnableLogFileValidation=True)["TrailARN"]
         ct.start_logging(Name="org-wide")
-        assert nodes[2].cloudtrail().get_trail_status(Name="org-wide")["IsLogging"] is True
+
+        def logging_on_node_2() -> bool:  # another node sees the change within about a second
+            try:
+                return nodes[2].cloudtrail().get_trail_status(Name="org-wide")["IsLogging"] is True
+            except nodes[2].cloudtrail().exceptions.TrailNotFoundException:
+                return False
+
+        assert wait_for(logging_on_node_2, timeout=5)
         lease = f"delivery/{shard_of(arn)}"
         # a second trail whose shard is another lease
         other = next(n for n in (f"second-{i}" for i in range(100))
@@ -141,6 +152,22 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
                 ct.delete_event_data_store(EventDataStore=eds_id)
             else:
                 stores[shard_of(eds_id)] = eds_id
+        # two rules in different rule shards, each sending a hundredth of the events to its own queue
+        sqs = moto.client("sqs")
+        events = boto3.client("events", endpoint_url=nodes[0].url, region_name="us-east-1", aws_access_key_id=KEY_ID,
+                              aws_secret_access_key=SECRET)
+        rule_arns: dict[str, str] = {}
+        for name in (f"hundredth-{i}" for i in range(100)):
+            arn = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}"
+            if shard_of(arn) in {shard_of(a) for a in rule_arns.values()}:
+                continue
+            events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.ec2"],
+                                                               "detail": {"eventID": [{"suffix": "25"}]}}))
+            sqs.create_queue(QueueName=name)
+            events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:us-east-1:123456789012:{name}"}])
+            rule_arns[name] = arn
+            if len(rule_arns) == 2:
+                break
 
         acked: list[str] = []
         stop = threading.Event()
@@ -217,6 +244,23 @@ def test_three_nodes_deliver_every_event_once_through_a_kill_and_a_pause(tmp_pat
             for node in live:
                 rows, distinct = lake_counts(node, eds_id)  # the test's own calls go on adding events
                 assert rows == distinct and rows >= len(ids), (node.url, rows, distinct, len(ids))
+        # each rule: every acknowledged event whose ID ends in 25 reached its queue
+        hundredth = {i for i in target if i.endswith("25")}
+        assert hundredth
+        for name in rule_arns:
+            queue = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            got: list[str] = []
+
+            def received() -> bool:
+                messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+                got.extend(json.loads(m["Body"])["detail"]["eventID"] for m in messages)
+                if messages:
+                    sqs.delete_message_batch(QueueUrl=queue, Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+                return hundredth <= set(got)
+
+            assert wait_for(received, timeout=60, every=0.0), (name, len(hundredth - set(got)))
+            assert len(got) - len(set(got)) <= 40  # repeats: only sends under way at the kill
     finally:
         for node in nodes:
             if node.proc.poll() is None:

@@ -114,7 +114,8 @@ def test_serve_on_postgres_runs_its_background_work_under_leases_shown_in_health
                 return [(x["name"], x["token"]) for x in cluster["leases"] if x["holder"] == node]  # type: ignore[index]
 
             expected = [("alarms", 1), ("dashboards", 1), ("delivery/0", 1), ("delivery/1", 1), ("delivery/2", 1),
-                        ("delivery/3", 1), ("event-bus", 1), ("insights/0", 1), ("insights/1", 1), ("insights/2", 1),
+                        ("delivery/3", 1), ("event-bus/0", 1), ("event-bus/1", 1), ("event-bus/2", 1),
+                        ("event-bus/3", 1), ("insights/0", 1), ("insights/1", 1), ("insights/2", 1),
                         ("insights/3", 1), ("lake-imports", 1), ("lake/0", 1), ("lake/1", 1), ("lake/2", 1),
                         ("lake/3", 1), ("retention", 1)]
             assert wait_for(lambda: held() == expected, timeout=15) is True

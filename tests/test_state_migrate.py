@@ -24,6 +24,8 @@ COMPONENTS = {name: ("opentrail." + name.rsplit("/", 1)[0].replace("/", ".") if 
 ACCOUNT = "123456789012"
 #: Tables new scripts added after 3e74231 (component -> table names): not in its DDL.
 ADDED_TABLES = {"lake/ingest": {"shard_cursors"}, "insights/counts": {"shard_cursors"}}
+#: Columns new scripts added after 3e74231 (component -> the scripts' statements), applied to its DDL.
+ADDED_COLUMNS = {"eventbridge/bus": ["ALTER TABLE outbox ADD COLUMN shard INTEGER NOT NULL DEFAULT -1"]}
 
 
 def _versions(component: str) -> set[int]:
@@ -125,6 +127,8 @@ def test_a_new_database_gets_the_tables_and_indexes_the_old_code_made() -> None:
         for alter in OLD_ADDED_COLUMNS.get(component, []):  # those missing, as 3e74231 did
             if alter.split()[5] not in _columns(old, alter.split()[2]):
                 old.execute(alter)
+        for alter in ADDED_COLUMNS.get(component, []):
+            old.execute(alter)
         new = sqlite3.connect(":memory:", isolation_level=None)
         apply_schema(new, *COMPONENTS[component])
         catalog = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE ? ORDER BY name"

@@ -12,6 +12,13 @@ rule, or one enabled again (a new RuleConfig.since_seq), starts at since_seq in 
 the first custom event put once the log had reached since_seq, and at the newest alarm event read
 so far. Disabled rules are skipped (their cursors stay); deleted rules' cursors are dropped.
 
+**Shards** (several nodes): a rule is in the shard ``crc32(rule ARN) % 4`` (:mod:`opentrail.shards`),
+each shard is a lease (``event-bus/<shard>``), and a node runs one worker over the shards it holds
+(``shards``; :mod:`opentrail.shard_group`). The worker matches its shards' rules only, and its
+dispatcher sends their outbox rows only (:class:`.bus_state.BusState` ``shards``); the rules' own
+cursors keep each rule's exactly-once when its shard moves. Custom events are purged only past the
+committed cursors of every shard's enabled rules.
+
 **One round** per source: read a batch after the oldest cursor of the enabled rules, build each
 event's envelope, ask the compiled :class:`PatternSet` of the event's (account, Region) -- events of
 account A never reach account B's rules -- which rules match, keep those whose cursor is before the
@@ -38,10 +45,11 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import orjson
 
+from ..shards import SHARDS, shard_set
 from ..store.base import EventStore
 from .bus_state import ALARMS, CUSTOM, LOG, SOURCES, BusState, CUSTOM_KEEP_S, Delivery, FailedInvocation
 from .dispatch import NAMESPACE, Dispatcher, MetricSink
@@ -123,8 +131,11 @@ class EventBusWorker(threading.Thread):
     def __init__(self, store: EventStore, catalog: RuleCatalog, state: BusState, dispatcher: Dispatcher | None = None,
                  *, clock: Callable[[], float], alarms: AlarmEvents | None = None, metrics: MetricSink | None = None,
                  max_event_age_s: float = 3600.0, data_events: DataEventGate | None = None,
-                 read_limit: int = READ_LIMIT, poll_s: float = 0.05) -> None:
+                 read_limit: int = READ_LIMIT, poll_s: float = 0.05, shards: Sequence[int] | None = None) -> None:
         super().__init__(name="opentrail-eventbridge-bus", daemon=True)
+        #: the rule shards (:mod:`opentrail.shards`, the CRC-32 of the rule ARN) this worker matches
+        self._shards, self._mine = shard_set(shards)
+        self._all_enabled: list[str] = []  # the enabled rules of every shard (custom events' purge)
         self._store, self._catalog, self._state, self._dispatcher = store, catalog, state, dispatcher
         self._clock, self._alarms, self._metrics = clock, alarms, metrics
         self._max_age_s, self._data_events = max_event_age_s, data_events
@@ -223,8 +234,12 @@ class EventBusWorker(threading.Thread):
         enabled: dict[str, RuleConfig] = {}
         by_group: dict[tuple[str, str], dict[str, RuleConfig]] = {}
         parsed: dict[str, EventPattern | None] = {}
+        all_enabled = []
         for rule in rules:
             if not rule.enabled or rule.event_pattern is None or rule.event_bus_name != DEFAULT_BUS:
+                continue
+            all_enabled.append(rule.arn)
+            if not self._mine(rule.arn):  # another shard's rule: another worker's
                 continue
             pattern = self._parsed.get(rule.event_pattern, False)
             if pattern is False:
@@ -253,7 +268,7 @@ class EventBusWorker(threading.Thread):
             self._cursors.update(first)
             self._saved.update(first)
         known = {r.arn for r in rules}
-        gone = [arn for arn in self._starts if arn not in known]
+        gone = [arn for arn in self._starts if arn not in known and self._mine(arn)]
         if gone:
             self._state.forget_rules(gone)
             for arn in gone:
@@ -261,6 +276,7 @@ class EventBusWorker(threading.Thread):
             self._cursors = {k: v for k, v in self._cursors.items() if k[0] in known}
             self._saved = {k: v for k, v in self._saved.items() if k[0] in known}
         self._enabled = enabled
+        self._all_enabled = all_enabled
         self._needs_id = any('"id"' in (r.event_pattern or "") for r in enabled.values())
         self._groups = {key: _Group(group, {arn: parsed[r.event_pattern] for arn, r in group.items()})  # type: ignore[misc, index]
                         for key, group in by_group.items()}
@@ -467,7 +483,11 @@ class EventBusWorker(threading.Thread):
             self._saved_heads = heads
 
     def _purge_custom(self, now: float) -> None:
-        cursors = [self._cursors[(arn, CUSTOM)] for arn in self._enabled if (arn, CUSTOM) in self._cursors]
+        if len(self._shards) == SHARDS:
+            cursors = [self._cursors[(arn, CUSTOM)] for arn in self._enabled if (arn, CUSTOM) in self._cursors]
+        else:  # every shard's enabled rules, as committed: purge nothing another shard's rule has not read
+            committed = self._state.cursors()
+            cursors = [committed[(arn, CUSTOM)] for arn in self._all_enabled if (arn, CUSTOM) in committed]
         through = min(cursors) if cursors else self._state.custom_head()
         self._state.purge_custom(through, now - CUSTOM_KEEP_S)
 

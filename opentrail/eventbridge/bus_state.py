@@ -8,12 +8,13 @@ Tables:
   through. Its matches are in ``outbox`` (or already delivered).
 - ``starts (rule_arn, since_seq)``: the RuleConfig.since_seq each rule's cursors were started
   from (a new value -- the rule was enabled again -- restarts them).
-- ``heads (source, seq)``: the newest position read of each source.
+- ``heads (source, seq)``: the newest position read of each source (never lowered: on several
+  nodes each rule shard's worker writes what it read).
 - ``custom_events (id, account, region, log_seq, received_s, event)``: PutEvents' events, with the
   event log's newest seq when they were put (``log_seq``: a rule created at since_seq S takes the
   custom events with log_seq >= S). Deleted once every rule has passed them and they are older
   than :data:`CUSTOM_KEEP_S`.
-- ``outbox (id, lane, rule_arn, ..., attempts, next_attempt_s)``: one row per (matched event,
+- ``outbox (id, lane, rule_arn, ..., attempts, next_attempt_s, shard)``: one row per (matched event,
   rule, target), written in the transaction that moves the rule's cursor past the event (so each
   event reaches each rule's targets exactly once into the outbox); deleted once the target took
   it, or it was given up (dead-letter queue or dropped). ``lane`` groups rows by target for the
@@ -39,6 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 
+from ..shards import SHARDS, shard_of, shard_set
 from ..state_db import immediate_transaction, open_state_db, write_statements
 from ..state_migrate import apply_schema
 from ..state_watch import DataVersionWatch
@@ -60,9 +62,9 @@ _UPSERT_CURSOR = ("INSERT INTO cursors (rule_arn, source, seq) VALUES (?, ?, ?) 
 _UPSERT_START = ("INSERT INTO starts (rule_arn, since_seq) VALUES (?, ?) "
                  "ON CONFLICT (rule_arn) DO UPDATE SET since_seq = excluded.since_seq")
 _UPSERT_HEAD = ("INSERT INTO heads (source, seq) VALUES (?, ?) "
-                "ON CONFLICT (source) DO UPDATE SET seq = excluded.seq")
+                "ON CONFLICT (source) DO UPDATE SET seq = max(heads.seq, excluded.seq)")
 _INSERT_DELIVERY = ("INSERT INTO outbox (lane, rule_arn, rule_name, account, region, target, event_id, event, body,"
-                    " ingested_s, attempts, next_attempt_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                    " ingested_s, attempts, next_attempt_s, shard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _DELIVERY_COLUMNS = ("id, lane, rule_arn, rule_name, account, region, target, event_id, event, body, ingested_s,"
                      " attempts, next_attempt_s")
 _TRIM = "DELETE FROM {table} WHERE rule_arn = ? AND id <= ?"
@@ -142,15 +144,25 @@ class CustomEvent:
 
 
 class BusState:
-    """The tables of ``path`` (created if missing); ``keep`` matches and failures per rule."""
+    """The tables of ``path`` (created if missing); ``keep`` matches and failures per rule.
+    ``shards`` (:mod:`opentrail.shards`; None: every shard): the rule shards whose outbox rows
+    :meth:`lanes`, :meth:`due` and :meth:`next_due_s` give (a dispatcher of those shards, on
+    several nodes); every outbox row carries its rule's shard."""
 
-    def __init__(self, path: Path, keep: int = 20) -> None:
+    def __init__(self, path: Path, keep: int = 20, shards: Iterable[int] | None = None) -> None:
         self._path = Path(path)
         self._conn = open_state_db(path)
         apply_schema(self._conn, "opentrail.eventbridge", "bus")
         if isinstance(self._conn, sqlite3.Connection):  # a file from before last_ids: its newest id
             self._conn.execute("INSERT OR IGNORE INTO last_ids (name, seq) SELECT name, seq FROM sqlite_sequence "
                                "WHERE name = 'custom_events'")
+        mine, _owns = shard_set(shards)
+        #: the SQL condition on outbox rows of this state's shards (shard numbers only: no input)
+        self._mine = "" if len(mine) == SHARDS else f" AND shard IN ({', '.join(str(s) for s in sorted(mine))})"
+        unplaced = [str(r[0]) for r in self._conn.execute("SELECT DISTINCT rule_arn FROM outbox WHERE shard = -1")]
+        if unplaced:  # rows written before outbox rows carried their shard
+            write_statements(self._conn, [("UPDATE outbox SET shard = ? WHERE rule_arn = ? AND shard = -1",
+                                           (shard_of(arn), arn)) for arn in unplaced], full_dir=self._path.parent)
         self._db = threading.Lock()
         self.keep = keep
         self._watch = DataVersionWatch(self._conn)
@@ -215,7 +227,8 @@ class BusState:
         be given their event at all (their input could not be built)."""
         statements: list[tuple[str, Sequence[object]]] = [
             (_INSERT_DELIVERY, (d.lane, d.rule_arn, d.rule_name, d.account_id, d.region, target_to_json(d.target),
-                                d.event_id, d.event, d.body, d.ingested_s, d.attempts, d.next_attempt_s))
+                                d.event_id, d.event, d.body, d.ingested_s, d.attempts, d.next_attempt_s,
+                                shard_of(d.rule_arn)))
             for d in deliveries]
         statements += [(_UPSERT_CURSOR, (arn, source, seq)) for (arn, source), seq in cursors.items()]
         statements += [(_UPSERT_HEAD, (source, seq)) for source, seq in heads.items()]
@@ -286,16 +299,18 @@ class BusState:
 
     # --- outbox --------------------------------------------------------------------------------
     def lanes(self) -> set[str]:
-        return {str(r[0]) for r in self._read("SELECT DISTINCT lane FROM outbox")}
+        """The lanes holding rows of this state's shards."""
+        return {str(r[0]) for r in self._read(f"SELECT DISTINCT lane FROM outbox WHERE 1 = 1{self._mine}")}
 
     def due(self, lane: str, now_s: float, limit: int) -> list[Delivery]:
-        """Up to ``limit`` deliveries of ``lane`` due at ``now_s``, the longest waiting first."""
-        rows = self._read(f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE lane = ? AND next_attempt_s <= ? "
+        """Up to ``limit`` deliveries of ``lane`` (of this state's shards) due at ``now_s``, the
+        longest waiting first."""
+        rows = self._read(f"SELECT {_DELIVERY_COLUMNS} FROM outbox WHERE lane = ? AND next_attempt_s <= ?{self._mine} "
                           "ORDER BY next_attempt_s, id LIMIT ?", (lane, now_s, limit))
         return [_delivery(row) for row in rows]
 
     def next_due_s(self, lane: str) -> float | None:
-        row = self._read("SELECT min(next_attempt_s) FROM outbox WHERE lane = ?", (lane,))
+        row = self._read(f"SELECT min(next_attempt_s) FROM outbox WHERE lane = ?{self._mine}", (lane,))
         return float(row[0][0]) if row and row[0][0] is not None else None
 
     def pending(self) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..endpoints import EndpointTimeouts
 from ..store.base import EventStore
@@ -24,15 +24,16 @@ from .targets_local import CommandTargets, FileTargets
 
 class EventBusRuntime:
     """``worker`` (start it; it starts the dispatcher) and everything it owns; :meth:`close` after
-    the worker stopped."""
+    the worker stopped. ``shards``: the rule shards it matches and sends (None: every rule)."""
 
     def __init__(self, data_dir: Path, store: EventStore, catalog: RuleCatalog, *, egress: EgressPolicy,
                  timeouts: EndpointTimeouts, sqs_endpoint_url: str = "", sns_endpoint_url: str = "",
                  max_event_age_s: float = 3600.0, alarms: AlarmEvents | None = None,
                  metrics: MetricSink | None = None, data_events: DataEventGate | None = None,
-                 local_targets: LocalTargetPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+                 local_targets: LocalTargetPolicy | None = None, clock: Callable[[], float] = time.time,
+                 shards: Sequence[int] | None = None) -> None:
         local_targets = local_targets or LocalTargetPolicy.from_settings(Path(data_dir), "", "")
-        self.state = BusState(Path(data_dir) / BUS_DB)
+        self.state = BusState(Path(data_dir) / BUS_DB, shards=shards)
         self.sqs = SqsTargets(sqs_endpoint_url, timeouts)
         self.sns = SnsTargets(sns_endpoint_url, timeouts)
         self.http = ApiDestinations(catalog, egress, timeouts)
@@ -40,7 +41,8 @@ class EventBusRuntime:
                                COMMAND: CommandTargets(local_targets, timeout_s=timeouts.read_s)})
         self.dispatcher = Dispatcher(self.state, router, clock=clock, dead_letters=self.sqs, metrics=metrics)
         self.worker = EventBusWorker(store, catalog, self.state, self.dispatcher, clock=clock, alarms=alarms,
-                                     metrics=metrics, max_event_age_s=max_event_age_s, data_events=data_events)
+                                     metrics=metrics, max_event_age_s=max_event_age_s, data_events=data_events,
+                                     shards=shards)
 
     def stop(self) -> None:
         """Stop the worker and the dispatcher, wait for them."""

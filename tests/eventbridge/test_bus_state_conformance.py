@@ -101,3 +101,42 @@ def test_two_stores_on_one_data_directory_count_each_others_backlog(state_dir: P
     finally:
         one.close()
         two.close()
+
+
+def test_heads_are_never_lowered(state: BusState) -> None:
+    """On several nodes each rule shard's worker writes the heads it read: the newest stays."""
+    state.commit_round({}, {"log": 9, "alarms": 4}, [], [])
+    state.commit_round({}, {"log": 7, "alarms": 5}, [], [])
+    assert state.heads() == {"log": 9, "alarms": 5}
+
+
+def test_a_state_of_some_rule_shards_gives_their_outbox_rows_only(state_dir: Path, state: BusState) -> None:
+    from opentrail.shards import shard_of
+
+    other = next(f"arn:aws:events:{R}:{A}:rule/r{i}" for i in range(100)
+                 if shard_of(f"arn:aws:events:{R}:{A}:rule/r{i}") != shard_of(RULE))
+    theirs = Delivery(LANE, other, "o", A, R, TargetConfig("t", LANE), "e9", b"{}", None, 10.0, next_attempt_s=0.0)
+    state.commit_round({}, {}, [_delivery("e1"), theirs], [])
+    mine = BusState(state_dir / BUS_DB, shards=[shard_of(RULE)])
+    everyone = BusState(state_dir / BUS_DB)
+    try:
+        assert [d.event_id for d in mine.due(LANE, 100.0, 10)] == ["e1"]
+        assert [d.event_id for d in everyone.due(LANE, 100.0, 10)] == ["e1", "e9"]
+        assert mine.lanes() == {LANE}
+        d1 = mine.due(LANE, 100.0, 10)[0]
+        mine.finish(d1.id)
+        assert mine.lanes() == set() and mine.next_due_s(LANE) is None
+        assert everyone.next_due_s(LANE) == 0.0 and mine.pending() == 1  # pending counts every shard
+        with pytest.raises(ValueError):
+            BusState(state_dir / BUS_DB, shards=[])
+    finally:
+        mine.close()
+        everyone.close()
+    # a row of a release before outbox rows carried their shard gets it when the state opens
+    state._conn.execute("UPDATE outbox SET shard = -1")  # type: ignore[attr-defined]
+    again = BusState(state_dir / BUS_DB, shards=[shard_of(other)])
+    try:
+        assert [d.event_id for d in again.due(LANE, 100.0, 10)] == ["e9"]
+        assert [int(r[0]) for r in again._conn.execute("SELECT shard FROM outbox")] == [shard_of(other)]  # type: ignore[attr-defined]
+    finally:
+        again.close()
