@@ -5,7 +5,7 @@ fairly -- pure functions over one reading of the lease and node tables, used by
 A node is *live* while its heartbeat is fresh (``last_seen`` less than ``ttl_s`` ago; a node
 counts itself live). A lease is *held* by its holder while unexpired, *free* when released or
 expired. Among ``n`` live nodes and ``L`` leases a node's fair share is ``ceil(L / n)``; balanced
-means every live node holds ``floor(L / n)`` or ``ceil(L / n)`` (11 leases on 3 nodes: 4/4/3), that
+means every live node holds ``floor(L / n)`` or ``ceil(L / n)`` (20 leases on 3 nodes: 7/7/6), that
 is no two live nodes differ by more than one lease. The rules, each node applying them to its own
 reading:
 

@@ -1,6 +1,6 @@
 """Work shards: how several nodes share the per-unit background work, a unit at a time.
 
-A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Three kinds of work are sharded:
+A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Four kinds of work are sharded:
 
 - **trails** (key: the trail ARN): on several nodes each shard is one lease, ``delivery/<shard>``
   (:mod:`opentrail.cluster`), for the trail delivery, its digest chains and its CloudWatch Logs
@@ -12,7 +12,10 @@ A unit's shard is ``crc32(key) % SHARDS`` (:func:`shard_of`). Three kinds of wor
   shard has its own cursor and is one lease on several nodes, ``lake/<shard>`` and
   ``insights/<shard>``; a node runs one worker of each kind over the shards it holds
   (:class:`opentrail.lake.ingest.LakeIngestWorker`, :class:`opentrail.insights.worker.InsightsWorker`
-  take ``shards``; :mod:`opentrail.shard_group`). The hash is
+  take ``shards``; :mod:`opentrail.shard_group`);
+- **EventBridge rules** (key: the rule ARN): ``event-bus/<shard>``, one event bus per node over its
+  shards (:class:`opentrail.eventbridge.bus.EventBusWorker` and
+  :class:`opentrail.eventbridge.bus_state.BusState` take ``shards``). The hash is
 CRC-32 (stable across processes and versions, unlike Python's ``hash``); the shard count is fixed,
 because every node must place a unit in the same shard.
 """
