@@ -6,20 +6,17 @@ are purged only past every shard's rules."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from opentrail.eventbridge.bus import PURGE_EVERY_S, EventBusWorker
+from opentrail.eventbridge.bus import PURGE_EVERY_S
 from opentrail.eventbridge.bus_state import BUS_DB, CUSTOM_KEEP_S, BusState
 from opentrail.eventbridge.envelope import envelope_id
 from opentrail.eventbridge.model import TargetConfig
 from opentrail.shards import shard_of
-from opentrail.store.sqlite import SqliteEventStore
 from tests.eventbridge.helpers import ACCOUNT, REGION, iso, record, rule
 
-from .test_bus import QUEUE, Env
+from .test_bus import QUEUE, Env, drain, env  # noqa: F401  (env: the fixture)
 
 #: two rule names whose ARNs are in different shards
 A_NAME, B_NAME = "tampering", next(n for n in (f"other-{i}" for i in range(100))
@@ -28,20 +25,11 @@ SA, SB = shard_of(rule(A_NAME).arn), shard_of(rule(B_NAME).arn)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    store = SqliteEventStore(tmp_path / "events")
-    e = Env(tmp_path, store)
-    e.catalog.put(rule(A_NAME, targets=(TargetConfig("a", QUEUE),)))
-    e.catalog.put(rule(B_NAME, targets=(TargetConfig("b", QUEUE),)))
-    yield e
-    for s in e.states:
-        s.close()
-    store.close()
-
-
-def drain(worker: EventBusWorker) -> None:
-    while worker.step():
-        pass
+def rules(env: Env) -> Env:
+    """``env`` (test_bus's) with a rule in each of two shards, both catching trail tampering."""
+    env.catalog.put(rule(A_NAME, targets=(TargetConfig("a", QUEUE),)))
+    env.catalog.put(rule(B_NAME, targets=(TargetConfig("b", QUEUE),)))
+    return env
 
 
 def by_rule(env: Env) -> dict[str, list[str]]:
@@ -51,7 +39,8 @@ def by_rule(env: Env) -> dict[str, list[str]]:
     return out
 
 
-def test_each_shard_worker_matches_its_rules_and_each_rule_gets_each_event_once(env: Env) -> None:
+def test_each_shard_worker_matches_its_rules_and_each_rule_gets_each_event_once(rules: Env) -> None:
+    env = rules
     first, second = record("StopLogging"), record("DeleteTrail")
     env.ingest(first)
     wa = env.worker(shards=[SA])
@@ -75,7 +64,8 @@ def test_each_shard_worker_matches_its_rules_and_each_rule_gets_each_event_once(
     assert {d.rule_name for d in mine.due(QUEUE, time.time() + 1, 100)} == {B_NAME}
 
 
-def test_custom_events_stay_until_every_shards_rules_have_read_them(env: Env) -> None:
+def test_custom_events_stay_until_every_shards_rules_have_read_them(rules: Env) -> None:
+    env = rules
     now = [time.time()]
     clock = lambda: now[0]  # noqa: E731
     env.catalog.put(rule(A_NAME, pattern='{"source": ["com.example.orders"]}', targets=(TargetConfig("a", QUEUE),)))
