@@ -1,10 +1,11 @@
 """One worker per node for the shards of a kind of work it holds the leases of.
 
-Lake ingestion and Insights are leased per shard (``lake/0`` .. ``lake/3``, ``insights/0`` ..
-``insights/3``, :mod:`opentrail.cluster`), but a node runs *one* worker of each kind, over the
-shards it holds, not one per shard: one worker reads each event once, converts it once for every
-event data store it writes and writes the stores in turn, where four workers on one node cost a
-third of its ingest rate (docs/benchmarks.md, "Several nodes").
+Lake ingestion, Insights and EventBridge are leased per shard (``lake/0`` .. ``lake/3``,
+``insights/0`` .. ``insights/3``, ``event-bus/0`` .. ``event-bus/3``, :mod:`opentrail.cluster`),
+but a node runs *one* worker of each kind, over the shards it holds, not one per shard: one worker
+reads each event once, converts it once for every event data store it writes and writes the stores
+in turn, where four workers on one node cost a third of its ingest rate (docs/benchmarks.md,
+"Several nodes").
 
 :class:`ShardGroup` is that worker's keeper. The :class:`~opentrail.leased_worker.LeasedWorker` of
 each shard's lease calls :meth:`ShardGroup.take` as its worker's start (under the shard lease's

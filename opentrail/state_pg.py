@@ -50,7 +50,9 @@ every write it makes -- a ``BEGIN`` transaction or an autocommit write statement
 the same transaction, ``SELECT 1 FROM <schema>.leases WHERE name = %s AND token = %s FOR SHARE``
 and raises :class:`LeaseLost` (nothing written) when the lease is no longer held with that token.
 A takeover (which updates the lease row) waits for the fenced transactions under way to commit,
-and every write of the old holder after it fails.
+and every write of the old holder after it fails. A worker serving several leases at once runs
+under ``Fences`` (every lease checked in one ``SELECT ... FOR SHARE``); :func:`fence_lost` tells a
+worker that one of its leases was found lost.
 """
 
 from __future__ import annotations
