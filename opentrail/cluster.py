@@ -72,8 +72,8 @@ from .shards import SHARDS, owned_by
 __all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "INSIGHTS_LEASES", "EVENT_BUS_LEASES", "LEASES", "NodeWork",
            "coordinator_for"]
 
-#: The lease names: one per shard of the trails, of the event data stores and of the accounts'
-#: Insights, then one per other worker kind.
+#: The lease names: one per shard of the trails, of the event data stores, of the accounts'
+#: Insights and of the EventBridge rules, then one per other worker kind.
 DELIVERY_LEASES = tuple(f"delivery/{shard}" for shard in range(SHARDS))
 LAKE_LEASES = tuple(f"lake/{shard}" for shard in range(SHARDS))
 INSIGHTS_LEASES = tuple(f"insights/{shard}" for shard in range(SHARDS))

@@ -106,10 +106,12 @@ def lake_counts(node: Opentrail, eds_id: str) -> tuple[int, int]:
     """(rows, distinct eventIDs) of ``eds_id``, queried through ``node``."""
     ct = node.cloudtrail()
     query_id = ct.start_query(QueryStatement=f"SELECT count(*), count(DISTINCT eventid) FROM {eds_id}")["QueryId"]
-    status = wait_for(lambda: (ct.describe_query(QueryId=query_id)["QueryStatus"] in ("FINISHED", "FAILED", "CANCELLED",
-                                                                                    "TIMED_OUT")) and
-                      ct.describe_query(QueryId=query_id)["QueryStatus"], timeout=30)
-    assert status == "FINISHED"
+
+    def ended() -> str | None:
+        status: str = ct.describe_query(QueryId=query_id)["QueryStatus"]
+        return None if status in ("QUEUED", "RUNNING") else status
+
+    assert wait_for(ended, timeout=30) == "FINISHED"
     row = ct.get_query_results(QueryId=query_id)["QueryResultRows"][0]
     return int(next(iter(row[0].values()))), int(next(iter(row[1].values())))
 
