@@ -1,7 +1,7 @@
 """Lake import benchmark: StartImport events/s from a local bucket folder and from moto's S3 server,
 beside DuckDB reading the same .json.gz files.
 
-    python3 bench/bench_lake_import.py [--copies 40] [--repeat 3] [--no-moto]
+    python3 bench/bench_lake_import.py [--copies 40] [--repeat 3] [--no-moto] [--records-per-file N]
 
 The invictus-ir dataset (55 trail log files, 2,900 records) is written ``--copies`` times with fresh
 eventIDs as gzip trail log files in one day folder (``AWSLogs/<acct>/CloudTrail/us-east-1/2023/07/10/``)
@@ -9,11 +9,14 @@ of a local bucket folder. :class:`~opentrail.lake.imports.ImportManager` (in pro
 the same code StartImport runs) copies them into an empty event data store, timed from the import's
 creation to COMPLETED: listing, reading, gunzip, the tolerant reader, de-duplication, record ->
 columns, zstd Parquet, fsync'd files, commits. Then the same from moto's S3 server (``moto.server``
-on a local port, objects uploaded first, not timed). Each import runs ``--repeat`` times (a new
-empty store each time); every run is printed with the process's CPU time (all its threads) per
-100,000 events, for moto also its server's (another process, from ``/proc``), and the load
-average, then the median. Beside them, DuckDB over the
-same files (reading and parsing only, nothing written), two ways:
+on a local port, objects uploaded first, not timed), and what moto's server alone allows: every
+object's GET only, on as many threads as the import reads with. ``--records-per-file N`` regroups
+the same records into files of N records (the dataset's files hold 53 on average; busier accounts'
+5-minute files hold more), since a GET's fixed cost is per file. The collector is set as
+``opentrail serve`` sets it (:func:`opentrail.server.freeze_startup_heap`). Each import runs
+``--repeat`` times (a new empty store each time); every run is printed with the process's CPU time
+(all its threads) per 100,000 events, for moto also its server's (another process, from
+``/proc``), and the load average, then the median. Beside them, DuckDB over the same files (reading and parsing only, nothing written), two ways:
 ``SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('<folder>/*.json.gz',
 columns={'Records': 'JSON[]'}))`` and ``read_json_objects`` of the files with
 ``unnest(CAST(json->'Records' AS JSON[]))`` (each record cut out as JSON text, the faster form).
@@ -33,14 +36,16 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opentrail.lake.imports import ImportManager  # noqa: E402
+from opentrail.lake.imports import READ_AHEAD, ImportManager  # noqa: E402
 from opentrail.lake.model import EventDataStore  # noqa: E402
 from opentrail.objectstore import LocalFolderStorage, S3Storage  # noqa: E402
+from opentrail.server import freeze_startup_heap  # noqa: E402
 
 DAY = "AWSLogs/123837392027/CloudTrail/us-east-1/2023/07/10/"
 ACCOUNT = "111122223333"
@@ -68,14 +73,24 @@ class _Stores:
         return [self.store]
 
 
-def _files(copies: int) -> dict[str, bytes]:
+def _files(copies: int, records_per_file: int = 0) -> dict[str, bytes]:
+    """``copies`` copies of the dataset's records (fresh eventIDs) as gzip trail log files: the
+    dataset's own files (1-394 records, 53 on average) or, with ``records_per_file``, the same
+    records in that order regrouped into files of that many records (the last one shorter)."""
     out: dict[str, bytes] = {}
+    records: list[dict[str, Any]] = []
     for f in sorted(_dataset().glob("*.json")):
         doc = json.loads(f.read_bytes())
         for k in range(copies):
             for r in doc["Records"]:
                 r["eventID"] = f"{k:06d}" + r["eventID"][6:]
-            out[f"{DAY}{f.stem}_{k}.json.gz"] = gzip.compress(json.dumps(doc).encode())
+            if records_per_file:
+                records.extend(json.loads(json.dumps(doc["Records"])))
+            else:
+                out[f"{DAY}{f.stem}_{k}.json.gz"] = gzip.compress(json.dumps(doc).encode())
+    for n, start in enumerate(range(0, len(records), records_per_file or 1)):
+        chunk = {"Records": records[start:start + records_per_file]}
+        out[f"{DAY}{ACCOUNT}_CloudTrail_us-east-1_20230710T1200Z_{n:08d}.json.gz"] = gzip.compress(json.dumps(chunk).encode())
     return out
 
 
@@ -94,6 +109,17 @@ def _run_import(work: Path, storage: object, bucket: str, label: str) -> tuple[f
     manager.close()
     assert done.status == "COMPLETED", done
     return elapsed, done.events_completed
+
+
+def _fetch_all(storage: S3Storage, keys: list[str], events: int) -> tuple[float, int]:
+    """Every object's body read with ``read_object`` (what imports read with) on
+    :data:`~opentrail.lake.imports.READ_AHEAD` threads, nothing else: the import's rate if
+    everything after the GET were free. -> (seconds, the files' event count)."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=READ_AHEAD) as pool:
+        for _ in pool.map(lambda key: storage.read_object("trail", key), keys):
+            pass
+    return time.perf_counter() - t0, events
 
 
 def _cpu_of(pid: int) -> float:
@@ -131,10 +157,13 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-moto", action="store_true")
+    ap.add_argument("--records-per-file", type=int, default=0,
+                    help="regroup the records into files of this many records (default: the dataset's own files)")
     args = ap.parse_args()
+    freeze_startup_heap()  # the collector as `opentrail serve` sets it, where StartImport runs
     work = Path(tempfile.mkdtemp(prefix="bench-lake-import-"))
     try:
-        files = _files(args.copies)
+        files = _files(args.copies, args.records_per_file)
         storage = LocalFolderStorage(work / "buckets")
         bucket_dir = storage.create_bucket("trail")
         for key, body in files.items():
@@ -142,7 +171,8 @@ def main() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body)
         mb = sum(len(b) for b in files.values()) / 1e6
-        print(f"{len(files)} files, {mb:.1f} MB gzip")
+        events = sum(len(json.loads(gzip.decompress(body))["Records"]) for body in files.values())
+        print(f"{len(files)} files, {mb:.1f} MB gzip, {events} events, {events / len(files):.0f} per file on average")
         _repeat("StartImport, local bucket folder", args.repeat, lambda: _run_import(work, storage, "trail", "local"))
 
         import duckdb
@@ -180,6 +210,8 @@ def main() -> None:
                     s3.put_object("trail", key, body, {})
                 _repeat("StartImport, moto S3 server", args.repeat, lambda: _run_import(work, s3, "trail", "moto"),
                         moto.pid)
+                _repeat("GetObject of every file only (the ceiling moto's server sets)", args.repeat,
+                        lambda: _fetch_all(s3, list(files), events), moto.pid)
                 s3.close()
             finally:
                 moto.terminate()
