@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ INGEST_DB = "ingest.db"
 ZSTD_LEVEL = 3
 TMP_PREFIX = ".tmp-"
 DELETED_PREFIX = ".deleted-"
+
+#: The ``.tmp-`` files this process is writing now (ingestion, imports, compaction and retention
+#: write on different threads): a sweep leaves them alone and deletes only what an earlier process
+#: or a finished failed write left.
+_WRITING: set[Path] = set()
+_WRITING_LOCK = threading.Lock()
 
 
 class LakeFilesUnavailable(Exception):
@@ -73,9 +80,17 @@ def write_parquet(table: pa.Table, final: Path, level: int = ZSTD_LEVEL, *, dura
 
 def write_file(table: pa.Table, final: Path, level: int = ZSTD_LEVEL) -> None:
     """Write ``table`` as ``final`` (Parquet, zstd ``level``): under a ``.tmp-`` name, fsynced,
-    renamed, folder fsynced."""
-    tmp = write_parquet(table, final, level)
-    os.replace(tmp, final)
+    renamed, folder fsynced. While it runs, :meth:`FolderFiles.sweep` leaves the ``.tmp-`` file
+    alone."""
+    mark = final.with_name(TMP_PREFIX + final.name).absolute()
+    with _WRITING_LOCK:
+        _WRITING.add(mark)
+    try:
+        tmp = write_parquet(table, final, level)
+        os.replace(tmp, final)
+    finally:
+        with _WRITING_LOCK:
+            _WRITING.discard(mark)
     fsync_dir(final.parent)
 
 
@@ -136,7 +151,8 @@ class LakeFiles(ABC):
     def sweep(self, owns: Callable[[str], bool] | None = None) -> int:
         """Start of crash recovery: delete what unfinished writes left in the stores whose ID
         ``owns`` selects (all: None; ``.tmp-`` files, removals of store folders) and re-read the
-        list of published files from the storage; returns the number of files deleted. Raises
+        list of published files from the storage; returns the number of files deleted. Files that
+        another thread of this process is writing now are not touched. Raises
         :class:`LakeFilesUnavailable`."""
 
     def refresh(self) -> None:
@@ -210,7 +226,10 @@ class FolderFiles(LakeFiles):
             if owns is not None and not owns(entry.name):
                 continue
             for tmp in entry.rglob(TMP_PREFIX + "*"):
-                tmp.unlink(missing_ok=True)
+                with _WRITING_LOCK:  # held while deleting: a write of this name cannot start meanwhile
+                    if tmp.absolute() in _WRITING:
+                        continue  # another thread of this process is writing it (an import, compaction)
+                    tmp.unlink(missing_ok=True)
                 deleted += 1
         return deleted
 
