@@ -54,11 +54,11 @@ new holder's file.
 for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database
 on several nodes) holds one cursor per shard: every event a store of the shard selects with
 seq <= the shard's cursor is in a published file. A worker reads the log from the lowest cursor of
-its shards, and a store takes the events above its *floor*, the higher of its start seq and its
-shard's cursor. A flush (every ``interval_s`` of age of the oldest batched event, or
-``max_events`` events) writes each store's files, and only then commits the new position as the
-cursor of each of the worker's shards whose cursor was lower. A file's name carries the seqs of
-its rows, and every file of a flush starts after the cursor of its store's shard. So after a
+its shards, and a store takes the events above its *floor*, the highest of its start seq, its
+shard's cursor and (restarted by StartEventDataStoreIngestion) its ``resumed_seq``. A flush
+(every ``interval_s`` of age of the oldest batched event, or ``max_events`` events) writes each
+store's files, and only then commits the new position as the cursor of each of the worker's
+shards whose cursor was lower. A file's name carries the seqs of its rows, and every file of a flush starts after the cursor of its store's shard. So after a
 crash, on start (each worker for its own shards' stores):
 
 1. files named ``.tmp-*`` are incomplete: deleted;
@@ -456,7 +456,9 @@ class LakeIngestWorker(threading.Thread):
         return True
 
     def _set_floors(self) -> None:
-        self._floors = {i: max(start, self._cursors[shard_of(i)]) for i, start in self._start_seqs.items()}
+        resumed = {i: s.resumed_seq for i, s in self._stores_by_id.items() if s.resumed_seq is not None}
+        self._floors = {i: max(start, self._cursors[shard_of(i)], resumed.get(i, 0))
+                        for i, start in self._start_seqs.items()}
 
     def _route(self, cols: EventColumns, now: float) -> None:
         seqs, records, partitions = cols.seqs, cols.records, cols.partitions

@@ -61,6 +61,9 @@ class EventDataStore:
     #: The event log's newest seq when the store was created: it takes the events appended after
     #: it (AWS does not backfill a new store). None: unknown (Lake ingestion uses its first sight).
     start_seq: int | None = None
+    #: The event log's newest seq when StartEventDataStoreIngestion last made it ENABLED again: it
+    #: takes no event appended before (none of the time it was stopped). None: never restarted.
+    resumed_seq: int | None = None
     federation_status: str = "DISABLED"
     federation_role_arn: str | None = None
     insight_selectors: tuple[InsightSelector, ...] = ()

@@ -458,12 +458,15 @@ class EventDataStoreService:
                 raise E.InvalidEventDataStoreStatusException()
             if eds.category not in INGESTION_CATEGORIES:
                 raise E.InvalidEventDataStoreCategoryException()
+            resumed = {"resumed_seq": self._head_seq()} if start and self._head_seq is not None else {}
             return self._save(dataclasses.replace(eds, status="ENABLED" if start else "STOPPED_INGESTION",
-                                                  updated_time=self._clock()))
+                                                  updated_time=self._clock(), **resumed))
 
     def start_ingestion(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
-        """StartEventDataStoreIngestion: STOPPED_INGESTION -> ENABLED. Raises the lookup errors,
-        InvalidEventDataStoreStatusException, InvalidEventDataStoreCategoryException."""
+        """StartEventDataStoreIngestion: STOPPED_INGESTION -> ENABLED; the store takes the events
+        appended from now on (``resumed_seq``: the event log's head seq now), none of the time it
+        was stopped. Raises the lookup errors, InvalidEventDataStoreStatusException,
+        InvalidEventDataStoreCategoryException."""
         return self._set_ingestion(account_id, region, id_or_arn, True)
 
     def stop_ingestion(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:

@@ -116,6 +116,46 @@ def test_a_new_store_does_not_get_events_appended_before_it_existed(env) -> None
     assert ids(env.root, store.id) == later
 
 
+def test_a_restarted_store_gets_nothing_appended_while_it_was_stopped(env) -> None:  # type: ignore[no-untyped-def]
+    store = env.stores.put(eds())
+    w = env.worker()
+    w.run_once()
+    before = ingest(env.events, record())
+    drain(w, env.events)
+    env.stores.update(store.id, status="STOPPED_INGESTION")
+    ingest(env.events, record(), record())  # while stopped; the worker has not looked since
+    env.stores.update(store.id, status="ENABLED", resumed_seq=env.events.last_seq())  # StartEventDataStoreIngestion
+    after = ingest(env.events, record())
+    drain(w, env.events)
+    assert ids(env.root, store.id) == sorted(before + after)
+    # the floor is the store's: a new worker does not take them either
+    w2 = env.worker()
+    drain(w2, env.events)
+    assert ids(env.root, store.id) == sorted(before + after)
+
+
+def test_start_ingestion_keeps_the_event_log_head_as_the_resume_point(tmp_path: Path) -> None:
+    from opentrail.lake.service import EventDataStoreService, StoreSettings
+
+    head = [41]
+    service = EventDataStoreService(tmp_path, lambda: NOW, head_seq=lambda: head[0])
+    try:
+        created = service.create(ACCOUNT, "us-east-1", StoreSettings(name="s"))
+        assert (created.start_seq, created.resumed_seq) == (None, None)  # the start seq is set at commit
+        assert service.find(ACCOUNT, "us-east-1", created.id).start_seq == 41
+        head[0] = 57
+        service.stop_ingestion(ACCOUNT, "us-east-1", created.id)
+        assert service.find(ACCOUNT, "us-east-1", created.id).resumed_seq is None
+        head[0] = 90
+        started = service.start_ingestion(ACCOUNT, "us-east-1", created.id)
+        assert (started.status, started.resumed_seq, started.start_seq) == ("ENABLED", 90, 41)
+        fresh = EventDataStoreService(tmp_path, lambda: NOW)
+        assert fresh.find(ACCOUNT, "us-east-1", created.id).resumed_seq == 90
+        fresh.close()
+    finally:
+        service.close()
+
+
 def test_files_are_day_partitioned_zstd_parquet_named_by_seq_range(env) -> None:  # type: ignore[no-untyped-def]
     store = env.stores.put(eds())
     w = env.worker(interval_s=1.0)
