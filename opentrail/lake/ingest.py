@@ -59,7 +59,8 @@ shard's cursor and (restarted by StartEventDataStoreIngestion) its ``resumed_seq
 (every ``interval_s`` of age of the oldest batched event, or ``max_events`` events) writes each
 store's files, and only then commits the new position as the cursor of each of the worker's
 shards whose cursor was lower. A file's name carries the seqs of its rows, and every file of a
-flush starts after the cursor of its store's shard. So after a crash, on start (each worker for its own shards' stores):
+flush starts after the cursor of its store's shard. So after a crash, on start (each worker for
+its own shards' stores):
 
 1. files named ``.tmp-*`` are incomplete: deleted;
 2. a file whose first seq is above its shard's cursor belongs to a flush whose cursor never
