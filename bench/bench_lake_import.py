@@ -16,7 +16,8 @@ the same records into files of N records (the dataset's files hold 53 on average
 ``opentrail serve`` sets it (:func:`opentrail.server.freeze_startup_heap`). Each import runs
 ``--repeat`` times (a new empty store each time); every run is printed with the process's CPU time
 (all its threads) per 100,000 events, for moto also its server's (another process, from
-``/proc``), and the load average, then the median. Beside them, DuckDB over the same files (reading and parsing only, nothing written), two ways:
+``/proc``), and the load average, then the median. Beside them, DuckDB over the same files
+(reading and parsing only, nothing written), two ways:
 ``SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('<folder>/*.json.gz',
 columns={'Records': 'JSON[]'}))`` and ``read_json_objects`` of the files with
 ``unnest(CAST(json->'Records' AS JSON[]))`` (each record cut out as JSON text, the faster form).
