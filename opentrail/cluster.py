@@ -68,6 +68,7 @@ from .leases import Leases, new_node_id
 from .settings import Settings
 from .shard_group import ShardGroup
 from .shards import SHARDS, owned_by
+from .state_pg import fence_tokens
 
 __all__ = ["DELIVERY_LEASES", "LAKE_LEASES", "INSIGHTS_LEASES", "EVENT_BUS_LEASES", "LEASES", "NodeWork",
            "coordinator_for"]
@@ -143,7 +144,8 @@ class NodeWork:
     def _lake_ingest(self, shards: frozenset[int]) -> Running:
         from .server import start_lake_ingest, stop_lake_ingest
 
-        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files, shards=sorted(shards))
+        ingest = start_lake_ingest(self.settings, self.store, self.lake.stores, self.lake_files, shards=sorted(shards),
+                                   write_tokens=fence_tokens(LAKE_LEASES))
         return _Stopper(functools.partial(stop_lake_ingest, ingest))
 
     def lake_imports(self) -> Running:

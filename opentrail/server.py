@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import uvicorn
 
@@ -306,15 +306,17 @@ def attach_channels(lake: Any, data_dir: Path) -> None:
 
 
 def start_lake_ingest(settings: Settings, store: object, lake_stores: object, files: object,
-                      shards: Sequence[int] | None = None) -> object:
+                      shards: Sequence[int] | None = None, write_tokens: Mapping[int, int] | None = None) -> object:
     """The running Lake ingestion thread (:class:`opentrail.lake.ingest.LakeIngestWorker`) over the
     event data store service ``lake_stores``, writing into ``files`` (a
     :class:`~opentrail.lake.files.LakeFiles` or a folder), for the stores of ``shards``
-    (:mod:`opentrail.shards`; None: every store); stop it with :func:`stop_lake_ingest`."""
+    (:mod:`opentrail.shards`; None: every store), naming its files with ``write_tokens`` (per
+    shard, the fencing token of this node's lease of it; several nodes); stop it with
+    :func:`stop_lake_ingest`."""
     from .lake.ingest import LakeIngestWorker
 
     worker = LakeIngestWorker(store, lake_stores, files, time.time, interval_s=settings.lake_ingest_interval_s,  # type: ignore[arg-type]
-                              shards=shards)
+                              shards=shards, write_tokens=write_tokens)
     worker.organizations = getattr(lake_stores, "organizations", None)  # organization event data stores
     worker.start()
     return worker

@@ -135,6 +135,14 @@ def current_fence() -> Fence | Fences | None:
     return getattr(_fences, "fence", None)
 
 
+def fence_tokens(names: Sequence[str]) -> dict[int, int]:
+    """``{i: token}`` for each lease ``names[i]`` in the calling thread's fence, with the fencing
+    token it is held with (empty without a fence): e.g. a shard worker's token per shard."""
+    f = getattr(_fences, "fence", None)
+    held = {one.name: one.token for one in (f.fences if isinstance(f, Fences) else (f,) if f is not None else ())}
+    return {i: held[name] for i, name in enumerate(names) if name in held}
+
+
 def fence_lost(exc: BaseException | None = None) -> bool:
     """True when ``exc`` (or its cause) is :class:`LeaseLost`, or a write under the calling thread's
     fence already found a lease of it lost: the thread must stop writing, and deleting, at once

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from opentrail.client.ingest import IngestClient
-from opentrail.lake.layout import superseded
+from opentrail.lake.layout import parse_file_name, superseded
 from opentrail.shards import shard_of
 from tests import postgres as pg
 from tests.delivery.conftest import record
@@ -98,6 +98,8 @@ def lake_ids(moto: Moto, eds_id: str) -> list[str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=LAKE_BUCKET, Prefix=f"lake/{eds_id}/"):
         keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
     live = set(map(Path, keys)) - superseded([Path(k) for k in keys])
+    # every file of a node names the fencing token of its lake shard lease (tokens start at 1)
+    assert all(parse_file_name(p.name) is None or parse_file_name(p.name)[3] >= 1 for p in live), sorted(live)
     return [i for k in sorted(map(str, live)) for i in pq.read_table(
         io.BytesIO(s3.get_object(Bucket=LAKE_BUCKET, Key=k)["Body"].read()), columns=["eventid"]).column(0).to_pylist()]
 

@@ -47,8 +47,11 @@ thread ends at once without the recovery below and without a final flush: deleti
 the cursor" by its own stale cursor would delete what the new holder wrote and committed. A flush
 checks the lease before it uploads anything, so a node that wakes up finds out before it writes;
 an upload already under way when the node was paused can still land after the takeover (object
-storage has no fence), and its rows are then in the store twice if its seq range differs from the
-new holder's file.
+storage has no fence). Its name carries the old lease's fencing token (:func:`.layout.file_name`,
+``write_tokens``), lower than the new holder's: once the new holder has written those events again
+its file meets the late one's seq range and supersedes it (:func:`.layout.superseded`), so readers
+through :meth:`.files.LakeFiles.data_files` see each row once, and the next compaction round
+deletes it (compaction merges committed files only, never a late upload).
 
 **Exactly once across kill -9.** ``ingest.db`` (SQLite, synchronous FULL; ``<lake root>/ingest.db``
 for a folder, ``<data-dir>/lake-ingest.db`` for an object store; a schema of the shared database
@@ -97,7 +100,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import orjson
 import pyarrow as pa
@@ -238,8 +241,11 @@ class LakeIngestWorker(threading.Thread):
                  poll_s: float = 0.1, purge_interval_s: float = 3600.0, compact_min_files: int = 16,
                  compact_target_bytes: int = 64 * 1024 * 1024, compact_every_s: float = 10.0,
                  retry_first_s: float = RETRY_FIRST_S, retry_max_s: float = RETRY_MAX_S,
-                 shards: Sequence[int] | None = None) -> None:
+                 shards: Sequence[int] | None = None, write_tokens: Mapping[int, int] | None = None) -> None:
         super().__init__(name="opentrail-lake-ingest", daemon=True)
+        #: per shard: the fencing token of this node's lease of it, put in the names of the files
+        #: it writes (:func:`.layout.file_name`; several nodes); none: 0
+        self._write_tokens = dict(write_tokens or {})
         self._files = lake if isinstance(lake, LakeFiles) else FolderFiles(Path(lake))
         self._events, self._stores, self._root, self._clock = event_store, stores_service, self._files.root, clock
         self._interval_s, self._read_limit, self._max_events, self._poll_s = interval_s, read_limit, max_events, poll_s
@@ -456,6 +462,10 @@ class LakeIngestWorker(threading.Thread):
                         self._by_account.setdefault(account, []).append(s)
         return True
 
+    def _token(self, eds_id: str) -> int:
+        """The fencing token for the names of the files this worker writes for the store ``eds_id``."""
+        return self._write_tokens.get(shard_of(eds_id), 0)
+
     def _set_floors(self) -> None:
         resumed = {i: s.resumed_seq for i, s in self._stores_by_id.items() if s.resumed_seq is not None}
         self._floors = {i: max(start, self._cursors[shard_of(i)], resumed.get(i, 0))
@@ -636,7 +646,8 @@ class LakeIngestWorker(threading.Thread):
             mask = pc.equal(days, day)
             part, part_seqs = table.filter(mask), seqs.filter(mask)
             first, last = pc.min(part_seqs).as_py(), pc.max(part_seqs).as_py()
-            path = layout.day_dir(self._root, store.id, _day_of(day)) / layout.file_name(first, last)
+            name = layout.file_name(first, last, 0, self._token(store.id))
+            path = layout.day_dir(self._root, store.id, _day_of(day)) / name
             self._files.write(part, path)
             written += len(part)
         return written
@@ -694,7 +705,8 @@ class LakeIngestWorker(threading.Thread):
             parsed = layout.parse_file_name(path.name)
             imported = layout.parse_import_file_name(path.name)
             if len(kept) and parsed is not None:
-                self._files.write(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1)),
+                token = max(self._token(store.id), parsed[3])  # never below the file it replaces
+                self._files.write(kept, path.with_name(layout.file_name(parsed[0], parsed[1], parsed[2] + 1, token)),
                                   REWRITE_ZSTD_LEVEL)
             elif len(kept) and imported is not None:
                 self._files.write(kept, path.with_name(layout.import_file_name(imported[0], imported[1], imported[2] + 1)),
@@ -705,15 +717,22 @@ class LakeIngestWorker(threading.Thread):
 
     # --- compaction --------------------------------------------------------------------------
     def compact_once(self) -> bool:
-        """Merge one run of small files of one day folder (see the module docstring); True if it
-        did. Only files next to each other in seq order are merged, so the merged file's seq range
-        covers no file it does not replace."""
+        """Delete the stores' superseded files, then merge one run of small files of one day folder
+        (see the module docstring); True if it merged. Only committed files (at or below the
+        shard's cursor) next to each other in seq order are merged, so the merged file's seq range
+        covers no file it does not replace, nor a late upload of a node that lost the lease."""
         for store in self._stores_by_id.values():
+            live = self._files.data_files(store.id)  # (re-listed when other nodes write: an object lake)
+            superseded = sorted(set(self._files.listed(store.id)) - set(live))
+            if superseded:  # a late upload of a node that lost the lease (several nodes), a rewrite's leftovers
+                log.info("lake ingestion: removing %d superseded file(s) of %s", len(superseded), store.id)
+                self._files.delete(superseded)
+            cursor = self._cursors[shard_of(store.id)]
             by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
-            for path in self._files.data_files(store.id):
+            for path in live:
                 parsed = layout.parse_file_name(path.name)
-                if parsed is not None:
-                    by_dir.setdefault(path.parent, []).append((*parsed, path))
+                if parsed is not None and parsed[1] <= cursor:  # committed files only
+                    by_dir.setdefault(path.parent, []).append((*parsed[:3], path))
             for entries in by_dir.values():
                 if len(entries) < self._compact_min_files:
                     continue
@@ -724,15 +743,17 @@ class LakeIngestWorker(threading.Thread):
                         run.append(entry)
                         continue
                     if len(run) >= self._compact_min_files:
-                        self._merge(run)
+                        self._merge(store.id, run)
                         return True
                     run = []
         return False
 
-    def _merge(self, run: list[tuple[int, int, int, Path]]) -> None:
+    def _merge(self, eds_id: str, run: list[tuple[int, int, int, Path]]) -> None:
         with self._files.reading([p for _, _, _, p in run]):
             table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for _, _, _, p in run])
         first, last = run[0][0], max(r[1] for r in run)
         gen = max(r[2] for r in run) + 1
-        self._files.write(table, run[0][3].parent / layout.file_name(first, last, gen), REWRITE_ZSTD_LEVEL)
+        # never a token below one of the files it replaces (one node again after several)
+        token = max(self._token(eds_id), *(layout.parse_file_name(p.name)[3] for _, _, _, p in run))  # type: ignore[index]
+        self._files.write(table, run[0][3].parent / layout.file_name(first, last, gen, token), REWRITE_ZSTD_LEVEL)
         self._files.delete([p for _, _, _, p in run])

@@ -14,11 +14,20 @@ after the prefix.
 Lake ingestion (:mod:`.ingest`) writes ``<store>/<YYYY>/<MM>/<DD>/<first>-<last>.parquet``: the
 day of the rows' eventTime (UTC), and the first and last event log seq of the rows in the file.
 A file rewritten (retention purge, compaction) becomes ``<first>-<last>.v<generation>.parquet``
-covering the seq range of the file(s) it replaces, then they are deleted. Until they are, a
-file is *superseded* when another file of the same folder covers its seq range and is newer
-(a wider range, or the same range with a higher generation): :func:`data_files` leaves
-superseded files out, so a reader never sees a row twice. Files are written under a name
-starting with ``.`` and renamed once complete.
+covering the seq range of the file(s) it replaces, then they are deleted. On several nodes the
+name also carries the fencing token of the writer's lease of the store's shard:
+``<first>-<last>.t<token>[.v<generation>].parquet`` (no ``.t``: token 0, one node).
+
+A file is *superseded* -- :func:`data_files` leaves it out, so a reader never sees a row twice --
+when another file of the same folder
+
+1. has a higher token and a seq range that meets its own: it was written by a node that lost the
+   lease (an upload under way while the node was paused, landing after the new holder took over
+   the shard from its cursor and wrote those events again); or else
+2. covers its seq range and is newer (a wider range, or the same range with a higher generation):
+   a rewrite whose originals are not deleted yet.
+
+Files are written under a name starting with ``.`` and renamed once complete.
 
 Lake imports (:mod:`.imports`) write ``<store>/<YYYY>/<MM>/<DD>/import-<import id>-<n>.parquet``
 (``n`` counts the files one import wrote, from 0). They hold no event log seqs: compaction leaves
@@ -28,6 +37,7 @@ which supersedes the lower generations of the same ``<id>-<n>`` in its folder).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from pathlib import Path
@@ -41,8 +51,8 @@ def store_dir(lake_root: Path, eds_id: str) -> Path:
     return Path(lake_root) / eds_id
 
 
-#: ``<first>-<last>[.v<generation>].parquet``
-_FILE_NAME = re.compile(r"^(\d+)-(\d+)(?:\.v(\d+))?\.parquet$")
+#: ``<first>-<last>[.t<token>][.v<generation>].parquet``
+_FILE_NAME = re.compile(r"^(\d+)-(\d+)(?:\.t(\d+))?(?:\.v(\d+))?\.parquet$")
 
 
 def day_dir(lake_root: Path, eds_id: str, day: dt.date) -> Path:
@@ -50,15 +60,17 @@ def day_dir(lake_root: Path, eds_id: str, day: dt.date) -> Path:
     return store_dir(lake_root, eds_id) / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}"
 
 
-def file_name(first_seq: int, last_seq: int, generation: int = 0) -> str:
-    """The name of a file holding rows of event log seqs ``first_seq``..``last_seq``."""
-    return f"{first_seq}-{last_seq}.parquet" if generation == 0 else f"{first_seq}-{last_seq}.v{generation}.parquet"
+def file_name(first_seq: int, last_seq: int, generation: int = 0, token: int = 0) -> str:
+    """The name of a file holding rows of event log seqs ``first_seq``..``last_seq``, written by
+    the holder of the store's shard lease with fencing ``token`` (0: no lease, one node)."""
+    return (f"{first_seq}-{last_seq}" + (f".t{token}" if token else "")
+            + (f".v{generation}" if generation else "") + ".parquet")
 
 
-def parse_file_name(name: str) -> tuple[int, int, int] | None:
-    """``(first_seq, last_seq, generation)`` of a name :func:`file_name` made; None otherwise."""
+def parse_file_name(name: str) -> tuple[int, int, int, int] | None:
+    """``(first_seq, last_seq, generation, token)`` of a name :func:`file_name` made; None otherwise."""
     m = _FILE_NAME.match(name)
-    return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0))
+    return None if m is None else (int(m[1]), int(m[2]), int(m[4] or 0), int(m[3] or 0))
 
 
 #: ``import-<import id>-<n>[.v<generation>].parquet``
@@ -79,7 +91,7 @@ def parse_import_file_name(name: str) -> tuple[str, int, int] | None:
 def superseded(files: list[Path]) -> set[Path]:
     """The files of ``files`` that another file of the same folder supersedes (see the module
     docstring). Names :func:`file_name` did not make are never superseded."""
-    by_dir: dict[Path, list[tuple[int, int, int, Path]]] = {}
+    by_dir: dict[Path, list[tuple[int, int, int, int, Path]]] = {}
     newest: dict[tuple[Path, str, int], tuple[int, Path]] = {}
     out: set[Path] = set()
     for path in files:
@@ -98,14 +110,37 @@ def superseded(files: list[Path]) -> set[Path]:
             else:
                 out.add(path)
     for entries in by_dir.values():
+        stale = _met_by_a_higher_token(entries)
+        out |= stale
         # in (first asc, last desc, generation desc) order, a file is superseded exactly when an
         # earlier one reaches as far: that one starts no later and covers it (or is newer)
-        entries.sort(key=lambda e: (e[0], -e[1], -e[2]))
+        entries = sorted((e for e in entries if e[4] not in stale), key=lambda e: (e[0], -e[1], -e[2]))
         reach = -1
-        for _first, last, _gen, path in entries:
+        for _first, last, _gen, _token, path in entries:
             if reach >= last:
                 out.add(path)
             reach = max(reach, last)
+    return out
+
+
+def _met_by_a_higher_token(entries: list[tuple[int, int, int, int, Path]]) -> set[Path]:
+    """The files of one folder (``(first, last, generation, token, path)``) whose seq range meets
+    that of a file with a higher token (rule 1 of the module docstring)."""
+    tokens = sorted({e[3] for e in entries})
+    out: set[Path] = set()
+    for token in tokens[:-1]:
+        # the seq ranges of the files with a higher token, merged into disjoint sorted ranges
+        merged: list[list[int]] = []
+        for first, last in sorted((e[0], e[1]) for e in entries if e[3] > token):
+            if merged and first <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        starts = [m[0] for m in merged]
+        for first, last, _gen, t, path in entries:
+            k = bisect.bisect_right(starts, last) - 1  # the last range starting at or before ``last``
+            if t == token and k >= 0 and merged[k][1] >= first:
+                out.add(path)
     return out
 
 

@@ -275,8 +275,23 @@ def test_superseded_files() -> None:
     files = [d / "1-5.parquet", d / "6-9.parquet", d / "1-9.v1.parquet", d / "10-12.parquet", d / "10-12.v2.parquet",
              d / "13-20.v3.parquet", d / "13-20.v1.parquet", Path("/x/2024/05/02/1-9.parquet"), d / "other.parquet"]
     assert layout.superseded(files) == {d / "1-5.parquet", d / "6-9.parquet", d / "10-12.parquet", d / "13-20.v1.parquet"}
-    assert layout.parse_file_name("10-12.v2.parquet") == (10, 12, 2)
+    assert layout.parse_file_name("10-12.v2.parquet") == (10, 12, 2, 0)
     assert layout.parse_file_name(".tmp-10-12.parquet") is None
+
+
+def test_a_file_met_by_a_higher_fencing_token_is_superseded_first() -> None:
+    d = Path("/x/2024/05/01")
+    kept = [d / "1-9.t2.v1.parquet", d / "10-12.t2.parquet", d / "13-16.t2.parquet", d / "22-24.t2.parquet",
+            d / "40-45.parquet", d / "46-50.t3.parquet", d / "60-61.t1.parquet"]
+    gone = [d / "1-5.t1.parquet", d / "6-9.t1.parquet",  # compacted by the new holder
+            d / "10-14.t1.parquet",  # a late upload of the node that lost the lease
+            d / "20-30.t1.parquet",  # the same, covering the new holder's file (the token decides)
+            d / "5-9.parquet"]  # token 0 met by a token 2 file
+    assert layout.superseded(kept + gone + [Path("/x/2024/05/02/10-14.t1.parquet")]) == set(gone)
+    assert layout.parse_file_name("10-12.t2.v3.parquet") == (10, 12, 3, 2)
+    assert layout.file_name(10, 12, 3, 2) == "10-12.t2.v3.parquet"
+    assert (layout.file_name(10, 12), layout.file_name(10, 12, 0, 7)) == ("10-12.parquet", "10-12.t7.parquet")
+    assert layout.parse_file_name("10-12.v1.t2.parquet") is None
 
 
 def test_record_table_equals_record_rows_over_real_records() -> None:

@@ -169,3 +169,60 @@ def test_a_worker_that_lost_its_lease_stops_without_writing_or_deleting(env: Any
     assert not stale.is_alive()
     assert sorted(p.name for p in layout.store_dir(env.root, a.id).rglob("*.parquet")) == committed
     assert ids(env.root, a.id) == sorted(first + second)
+
+
+def test_a_late_upload_of_a_node_that_lost_the_lease_is_superseded_then_deleted(env: Any) -> None:
+    store = env.stores.put(eds(id=_id_in(0)))
+    old = env.worker(shards=(0,), write_tokens={0: 1})  # the node holding lake/0 with token 1
+    old.run_once()
+    first = ingest(env.events, record(), record())
+    drain(old, env.events)
+    day = layout.day_dir(env.root, store.id, dt.date(2024, 5, 1))
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.parquet"]
+    late = [record(), record()]
+    later = ingest(env.events, *late) + ingest(env.events, record())
+    # the node is paused while it uploads seqs 3-4; its lease expires, another node takes lake/0
+    # with token 2 and starts from the cursor (2)
+    new = env.worker(shards=(0,), write_tokens={0: 2})
+    write_file(record_table([(r, orjson.dumps(r)) for r in late]), day / layout.file_name(3, 4, 0, 1))  # lands now
+    assert ids(env.root, store.id) == sorted(first + later[:2])  # read before the new holder writes: once
+    drain(new, env.events)
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.parquet", "3-4.t1.parquet", "3-5.t2.parquet"]
+    assert ids(env.root, store.id) == sorted(first + later)  # each once: 3-4.t1 is superseded
+    new.compact_once()
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.parquet", "3-5.t2.parquet"]
+    assert ids(env.root, store.id) == sorted(first + later)
+
+
+def test_compaction_merges_committed_files_only_and_keeps_the_highest_token(env: Any) -> None:
+    store = env.stores.put(eds(id=_id_in(0)))
+    w = env.worker(shards=(0,), write_tokens={0: 1}, compact_min_files=2, compact_every_s=3600.0)
+    w.run_once()
+    events = []
+    for _ in range(2):
+        events += ingest(env.events, record())
+        drain(w, env.events)
+    day = layout.day_dir(env.root, store.id, dt.date(2024, 5, 1))
+    stray = [record()]  # a late upload above the cursor (2) that no holder has written again yet
+    write_file(record_table([(r, orjson.dumps(r)) for r in stray]), day / layout.file_name(7, 7, 0, 1))
+    assert w.compact_once()
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.v1.parquet", "7-7.t1.parquet"]
+    one = env.worker(shards=(0,), compact_min_files=2, compact_every_s=3600.0)  # one node again: token 0
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.v1.parquet"]  # its recovery: above the cursor
+    events += ingest(env.events, record())
+    drain(one, env.events)
+    assert sorted(p.name for p in day.iterdir()) == ["1-2.t1.v1.parquet", "3-3.parquet"]
+    assert one.compact_once()
+    assert sorted(p.name for p in day.iterdir()) == ["1-3.t1.v2.parquet"]  # not below a token it replaces
+    assert ids(env.root, store.id) == sorted(events)
+
+
+def test_the_fence_gives_each_shard_lease_token() -> None:
+    from opentrail.cluster import LAKE_LEASES
+    from opentrail.state_pg import Fences, fence_tokens
+
+    assert fence_tokens(LAKE_LEASES) == {}
+    with fence(Fences((Fence("s", "lake/2", 7), Fence("s", "insights/1", 9), Fence("s", "lake/0", 5)))):
+        assert fence_tokens(LAKE_LEASES) == {0: 5, 2: 7}
+    with fence(Fence("s", "lake/3", 4)):
+        assert fence_tokens(LAKE_LEASES) == {3: 4}
