@@ -438,17 +438,20 @@ class EventDataStoreService:
                                                   status_before_deletion=eds.status, updated_time=now))
 
     def restore(self, account_id: str, region: str, id_or_arn: str) -> EventDataStore:
-        """RestoreEventDataStore: back to the status it had before DeleteEventDataStore. Raises the
-        lookup errors and InvalidEventDataStoreStatusException (not PENDING_DELETION). Its model has
-        no ConflictException: when another node changed the store meanwhile, it runs again against
+        """RestoreEventDataStore: back to the status it had before DeleteEventDataStore (ENABLED:
+        it takes the events appended from now on, ``resumed_seq``, none of the time it was
+        deleted). Raises the lookup errors and InvalidEventDataStoreStatusException (not
+        PENDING_DELETION). Its model has no ConflictException: when another node changed the store meanwhile, it runs again against
         the fresh store (:mod:`.reruns`; restored there already: InvalidEventDataStoreStatusException)."""
         with self._repo.lock:
             eds = self.find(account_id, region, id_or_arn)
             if eds.status != "PENDING_DELETION":
                 raise E.InvalidEventDataStoreStatusException()
-            return self._save(dataclasses.replace(eds, status=eds.status_before_deletion or "ENABLED",
-                                                  deleted_time=None, status_before_deletion=None,
-                                                  updated_time=self._clock()),
+            status = eds.status_before_deletion or "ENABLED"
+            # like StartEventDataStoreIngestion: nothing of the time it was deleted
+            resumed = {"resumed_seq": self._head_seq()} if status == "ENABLED" and self._head_seq is not None else {}
+            return self._save(dataclasses.replace(eds, status=status, deleted_time=None, status_before_deletion=None,
+                                                  updated_time=self._clock(), **resumed),
                               rerun=lambda: self.restore(account_id, region, id_or_arn))
 
     def _set_ingestion(self, account_id: str, region: str, id_or_arn: str, start: bool) -> EventDataStore:

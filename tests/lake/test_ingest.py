@@ -152,6 +152,16 @@ def test_start_ingestion_keeps_the_event_log_head_as_the_resume_point(tmp_path: 
         fresh = EventDataStoreService(tmp_path, lambda: NOW)
         assert fresh.find(ACCOUNT, "us-east-1", created.id).resumed_seq == 90
         fresh.close()
+        service.update(ACCOUNT, "us-east-1", created.id, StoreSettings(termination_protection_enabled=False))
+        service.delete(ACCOUNT, "us-east-1", created.id)
+        head[0] = 120
+        restored = service.restore(ACCOUNT, "us-east-1", created.id)
+        assert (restored.status, restored.resumed_seq) == ("ENABLED", 120)  # nothing of the deleted time
+        service.stop_ingestion(ACCOUNT, "us-east-1", created.id)
+        service.delete(ACCOUNT, "us-east-1", created.id)
+        head[0] = 150
+        restored = service.restore(ACCOUNT, "us-east-1", created.id)
+        assert (restored.status, restored.resumed_seq) == ("STOPPED_INGESTION", 120)  # Start sets it later
     finally:
         service.close()
 
