@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cloudtrail"
-INVICTUS = DATASETS / "invictus-ir-aws_dataset" / "CloudTrail"
+from tests.paths import DATASETS, INVICTUS
+
 INVICTUS_ACCOUNT = "123837392027"
 
 

@@ -20,8 +20,9 @@ from opentrail.ingest import IngestOutcome, ingest_records
 from opentrail.store.base import EventStore, LookupQuery
 from opentrail.store.memory import MemoryEventStore
 from opentrail.store.sqlite import SqliteEventStore
+from tests.paths import DATASETS
 
-ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cloudtrail"
+ROOT = DATASETS
 NOW = 1_800_000_000.0
 
 # folder: (files read, files skipped [SOURCE.md, INDEX.tsv], rejected files, records read,

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import SHARED
 from tests.test_e2e_cli import Server
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("OPENTRAIL_SHARED_DIR") or ROOT.parent / "shared")
 INVICTUS = SHARED / "datasets" / "cloudtrail" / "invictus-ir-aws_dataset" / "CloudTrail"
 README_URL = "http://127.0.0.1:4588"
 MARK = "@@tour-step "

@@ -19,13 +19,10 @@ from typing import Any, Iterator
 import boto3
 from botocore.config import Config
 
+from tests.paths import INVICTUS  # the console tests' dataset, imported from here
 from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets" / "cloudtrail"
-if not DATASETS.is_dir():  # a worktree under /work/wt/: the datasets are in /work/shared
-    DATASETS = Path("/work/shared/datasets/cloudtrail")
-INVICTUS = DATASETS / "invictus-ir-aws_dataset" / "CloudTrail"
 #: The account of the invictus-ir records; the seeded console user signs in to it.
 ACCOUNT = "123837392027"
 KEY_ID = "AKIACONSOLETEST00001"

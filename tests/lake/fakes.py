@@ -15,10 +15,9 @@ import pyarrow.parquet as pq
 from opentrail.lake import layout
 from opentrail.lake.model import EventDataStore
 from opentrail.lake.schema import SCHEMA, record_row
+from tests.paths import INVICTUS
 
-DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail" / "invictus-ir-aws_dataset" / "CloudTrail"
-if not DATASET.is_dir():
-    DATASET = Path("/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset/CloudTrail")
+DATASET = INVICTUS
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"

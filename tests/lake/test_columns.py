@@ -3,7 +3,6 @@ record of the shared datasets as the event log stores it, and generated odd reco
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,10 +14,8 @@ from opentrail.events.files import iter_file_records, loads
 from opentrail.events.record import RecordRejected, read_record, record_bytes
 from opentrail.lake import columns
 from opentrail.lake.schema import SCHEMA, record_row
+from tests.paths import DATASETS
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cloudtrail"
-if not DATASETS.is_dir():
-    DATASETS = Path("/work/shared/datasets/cloudtrail")
 
 
 def expected(raws: list[bytes]) -> pa.Table:

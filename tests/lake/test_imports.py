@@ -28,8 +28,9 @@ from opentrail.objectstore import LocalFolderStorage, StoredObject
 from opentrail.settings import Settings
 from opentrail.store.memory import MemoryEventStore
 from tests.serving import serving
+from tests.paths import INVICTUS
 
-DATASET = Path("/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset/CloudTrail")
+DATASET = INVICTUS
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::111122223333:role/import"

@@ -18,6 +18,7 @@ from opentrail.lake.ingest import INGEST_DB, IngestState, LakeIngestWorker, writ
 from opentrail.lake.schema import SCHEMA, record_row, record_table
 from opentrail.store.memory import MemoryEventStore
 from opentrail.trails.model import AdvancedFieldSelector
+from tests.paths import INVICTUS
 
 from .ingest_fakes import ACCOUNT, OTHER_ACCOUNT, FakeStores, eds, record, selector
 
@@ -305,7 +306,7 @@ def test_a_file_met_by_a_higher_fencing_token_is_superseded_first() -> None:
 
 
 def test_record_table_equals_record_rows_over_real_records() -> None:
-    folder = Path("/work/shared/datasets/cloudtrail/invictus-ir-aws_dataset/CloudTrail")
+    folder = INVICTUS
     records: list[dict[str, Any]] = []
     for name in sorted(folder.glob("*.json"))[:40]:
         records.extend(orjson.loads(name.read_bytes())["Records"])

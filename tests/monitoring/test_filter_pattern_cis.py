@@ -6,8 +6,6 @@ predicate written from AWS's semantics (a comparison on a missing field is false
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any, Callable
 
 import orjson
@@ -15,10 +13,8 @@ import pytest
 
 from opentrail.events.files import iter_file_records
 from opentrail.monitoring.filter_pattern import FilterPatternSet, ParsedMessage, compile_pattern, matches_many
+from tests.paths import DATASETS, SHARED
 
-#: ../shared beside the checkout, or $OPENTRAIL_SHARED_DIR (as tests/test_readme_tour.py).
-SHARED = Path(os.environ.get("OPENTRAIL_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
-DATASETS = SHARED / "datasets" / "cloudtrail"
 
 CIS: dict[str, str] = {
     # v3 4.1 / v6 5.1 (the Security Hub form is "4.1-sh" below)

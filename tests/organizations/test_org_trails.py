@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
@@ -20,13 +19,13 @@ from botocore.exceptions import ClientError
 
 from opentrail.auth.accounts import AccessKey, AccountStore
 from tests.delivery.servers import Moto, Opentrail, wait_for
+from tests.paths import AWS_CLI
 
 BUCKET = "org-logs"
 ACCESS_MESSAGE = ("The request could not be processed because your organization hasn\u2019t enabled CloudTrail service "
                   "access. Enable service access for CloudTrail, and then try again.")
 MASTER_MESSAGE = ("You cannot configure or manage trails for an organization because this action requires being "
                   "signed in with the management account.")
-AWS_CLI = Path(os.environ.get("OPENTRAIL_AWS_CLI", "/work/main/.venv/bin/aws"))
 
 
 class Env:

@@ -3,7 +3,6 @@ records from /work/shared/datasets/cloudtrail."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ from opentrail.trails import (
     matches,
 )
 from opentrail.trails.matching import field_value
+from tests.paths import DATASETS
 
-DATASETS = Path("/work/shared/datasets/cloudtrail")
 
 
 def _load() -> list[dict[str, Any]]:
